@@ -1,0 +1,109 @@
+/**
+ * The OpenFeature face of switchyard: a server provider that decorates the vendor's
+ * provider with allocation. Registered under the switchyard instance's own domain, so
+ * `OpenFeature.getClient(domain)` sees exactly the variants getVariant returns.
+ *
+ * Experiment flags by requested type: string -> the variant key; boolean -> "not the
+ * control"; object and number -> the variant's payload from the config (a variant with
+ * no payload leaves the caller's default; a payload of another type is TYPE_MISMATCH).
+ */
+import {
+  ErrorCode,
+  OpenFeatureEventEmitter,
+  ProviderEvents,
+  type EvaluationContext,
+  type JsonValue,
+  type Provider,
+  type ResolutionDetails,
+  type FlagMetadata,
+  type Hook,
+} from '@openfeature/server-sdk';
+import type { Engine, Evaluation } from './engine.js';
+
+export class AllocationProvider implements Provider {
+  readonly metadata: { readonly name: string };
+  readonly runsOn = 'server' as const;
+  readonly events = new OpenFeatureEventEmitter();
+
+  constructor(private readonly engine: Engine) {
+    this.metadata = { name: `switchyard(${engine.vendor.metadata.name})` };
+    const vendorEvents = engine.vendor.events;
+    if (vendorEvents) {
+      for (const event of [ProviderEvents.ConfigurationChanged, ProviderEvents.Stale, ProviderEvents.Error]) {
+        vendorEvents.addHandler(event, (details) => this.events.emit(event, details ?? {}));
+      }
+    }
+  }
+
+  get hooks(): Hook[] {
+    return this.engine.vendor.hooks ?? [];
+  }
+
+  async initialize(context?: EvaluationContext): Promise<void> {
+    await this.engine.vendor.initialize?.(context);
+    this.engine.ready = true;
+  }
+
+  async onClose(): Promise<void> {
+    this.engine.ready = false;
+    await this.engine.vendor.onClose?.();
+  }
+
+  resolveStringEvaluation(flag: string, def: string, ctx: EvaluationContext): Promise<ResolutionDetails<string>> {
+    return this.resolve(flag, def, ctx, 'string');
+  }
+
+  resolveBooleanEvaluation(flag: string, def: boolean, ctx: EvaluationContext): Promise<ResolutionDetails<boolean>> {
+    return this.resolve(flag, def, ctx, 'boolean');
+  }
+
+  resolveNumberEvaluation(flag: string, def: number, ctx: EvaluationContext): Promise<ResolutionDetails<number>> {
+    return this.resolve(flag, def, ctx, 'number');
+  }
+
+  resolveObjectEvaluation<T extends JsonValue>(flag: string, def: T, ctx: EvaluationContext): Promise<ResolutionDetails<T>> {
+    return this.resolve(flag, def, ctx, 'object');
+  }
+
+  private async resolve<T>(flag: string, def: T, ctx: EvaluationContext, kind: 'string' | 'boolean' | 'number' | 'object'): Promise<ResolutionDetails<T>> {
+    return toDetails(await this.engine.evaluate(flag, ctx), def, kind);
+  }
+}
+
+export function flagMetadataOf(ev: Evaluation): FlagMetadata {
+  if (!ev.plan) return {};
+  return {
+    experiment: ev.plan.experiment,
+    inExperiment: ev.inExperiment,
+    allocationMode: ev.plan.mode,
+    allocationVersion: ev.plan.version,
+    rampStep: ev.rampStep,
+    trafficPercent: ev.trafficPercent,
+  };
+}
+
+function toDetails<T>(ev: Evaluation, def: T, kind: 'string' | 'boolean' | 'number' | 'object'): ResolutionDetails<T> {
+  const flagMetadata = flagMetadataOf(ev);
+  if (ev.errorCode) return { value: def, reason: ev.reason, errorCode: ev.errorCode, errorMessage: ev.errorMessage, flagMetadata };
+  if (!ev.plan || ev.plan.mode === 'provider' && kind !== 'string') {
+    if (typeof ev.value !== typeof def) return mismatch(def, flagMetadata, kind, ev.value);
+    return { value: ev.value as T, variant: ev.variant, reason: ev.reason, flagMetadata };
+  }
+  let value: unknown;
+  if (kind === 'string') value = ev.variant;
+  else if (kind === 'boolean') value = ev.variant !== ev.plan.control;
+  else if (ev.payload === undefined) value = def;
+  else value = ev.payload;
+  if (typeof value !== typeof def || (kind === 'object' && value === null)) return mismatch(def, flagMetadata, kind, value);
+  return { value: value as T, variant: ev.variant, reason: ev.reason, flagMetadata };
+}
+
+function mismatch<T>(def: T, flagMetadata: FlagMetadata, kind: string, value: unknown): ResolutionDetails<T> {
+  return {
+    value: def,
+    reason: 'ERROR',
+    errorCode: ErrorCode.TYPE_MISMATCH,
+    errorMessage: `a ${kind} was asked for, but the flag's value is a ${value === null ? 'null' : typeof value}`,
+    flagMetadata,
+  };
+}

@@ -1,0 +1,38 @@
+import type { Logger } from '../ports.js';
+
+/**
+ * A typed event emitter whose listeners can never throw into the caller: a throwing
+ * listener is logged once per event name and the others still run.
+ */
+export class SafeEmitter<Events extends object> {
+  private readonly listeners = new Map<keyof Events, Set<(payload: never) => void>>();
+  private readonly reported = new Set<keyof Events>();
+
+  constructor(private readonly logger: Logger) {}
+
+  on<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as (payload: never) => void);
+    return () => set.delete(listener as (payload: never) => void);
+  }
+
+  has(event: keyof Events): boolean {
+    return (this.listeners.get(event)?.size ?? 0) > 0;
+  }
+
+  emit<K extends keyof Events>(event: K, payload: Events[K]): void {
+    const set = this.listeners.get(event);
+    if (!set) return;
+    for (const listener of set) {
+      try {
+        (listener as (p: Events[K]) => void)(payload);
+      } catch (error) {
+        if (!this.reported.has(event)) {
+          this.reported.add(event);
+          this.logger.error(`a listener of "${String(event)}" threw; it was skipped and switchyard went on`, { error: String(error) });
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * The evaluation engine behind both public paths (getVariant and the OpenFeature
+ * provider surface), so they give the same answer by construction.
+ *
+ * Order of decisions, as in DESIGN.md: kill switch (never the network), then the vendor
+ * (is the flag on and is the unit eligible?), then allocation by hashing. Evaluation stays
+ * synchronous while the vendor answers synchronously; only a vendor that returns a
+ * promise makes the call asynchronous, and that promise is raced against the evaluation
+ * timeout. Vendor faults become an Evaluation with an error code here, at the vendor
+ * boundary; nothing here throws to the caller.
+ */
+import {
+  ErrorCode,
+  StandardResolutionReasons,
+  type EvaluationContext,
+  type Provider,
+  type ResolutionDetails,
+  type JsonValue,
+} from '@openfeature/server-sdk';
+import { assign, compilePlan, trafficAt, type AllocationPlan, type ExperimentHold } from '../allocation/index.js';
+import type { ValidatedConfig } from '../config/index.js';
+import type { SwitchyardCode } from '../errors.js';
+import { SYNC_RESOLVE, type Clock, type FlagKind, type SyncResolver } from '../ports.js';
+import { fromOpenFeatureCode, toOpenFeatureCode } from './error-codes.js';
+
+export interface Evaluation {
+  readonly flag: string;
+  readonly variant: string | undefined;
+  readonly value: unknown;
+  readonly payload: unknown;
+  readonly reason: string;
+  readonly inExperiment: boolean;
+  readonly plan: AllocationPlan | undefined;
+  readonly rampStep: number;
+  readonly trafficPercent: number;
+  readonly problem: SwitchyardCode | undefined;
+  readonly errorCode: ErrorCode | undefined;
+  readonly errorMessage: string | undefined;
+  readonly vendorVariant?: string | undefined;
+}
+
+type Kind = FlagKind;
+const KINDS: readonly Kind[] = ['boolean', 'string', 'number', 'object'];
+const DEFAULTS: Record<Kind, JsonValue> = { boolean: false, string: '', number: 0, object: {} };
+
+/** Vendors may log through the logger OpenFeature passes; the direct path passes this one. */
+const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
+
+const isThenable = <T>(v: unknown): v is PromiseLike<T> => typeof (v as PromiseLike<T> | null)?.then === 'function';
+
+export interface EngineCounters {
+  evaluations: number;
+  fallbacks: number;
+  errors: Partial<Record<SwitchyardCode, number>>;
+}
+
+export class Engine {
+  private plans = new Map<string, AllocationPlan>();
+  private readonly kinds = new Map<string, Kind>();
+  private readonly killed = new Map<string, string>();
+  private readonly holds = new Map<string, ExperimentHold>();
+  ready = false;
+  readonly counters: EngineCounters = { evaluations: 0, fallbacks: 0, errors: {} };
+  /** Called for every problem; the facade deduplicates. */
+  onProblem: (flag: string, code: SwitchyardCode, message: string) => void = () => {};
+
+  private readonly sync: SyncResolver | undefined;
+
+  constructor(
+    readonly vendor: Provider,
+    private readonly clock: Clock,
+    private timeoutMs: number,
+  ) {
+    this.sync = typeof (vendor as Partial<SyncResolver>)[SYNC_RESOLVE] === 'function' ? (vendor as Provider & SyncResolver) : undefined;
+  }
+
+  applyConfig(config: ValidatedConfig): void {
+    const plans = new Map<string, AllocationPlan>();
+    for (const exp of config.experiments.values()) plans.set(exp.flag, compilePlan(exp));
+    this.plans = plans;
+    this.timeoutMs = config.featureFlags.evaluationTimeoutMs;
+  }
+
+  planForFlag(flag: string): AllocationPlan | undefined {
+    return this.plans.get(flag);
+  }
+
+  plansList(): AllocationPlan[] {
+    return [...this.plans.values()];
+  }
+
+  kill(experiment: string, reason: string): void {
+    this.killed.set(experiment, reason);
+  }
+
+  unkill(experiment: string): void {
+    this.killed.delete(experiment);
+  }
+
+  isKilled(experiment: string): boolean {
+    return this.killed.has(experiment);
+  }
+
+  hold(experiment: string, hold: ExperimentHold | undefined): void {
+    if (hold) this.holds.set(experiment, hold);
+    else this.holds.delete(experiment);
+  }
+
+  evaluate(flag: string, ctx: EvaluationContext): Evaluation | Promise<Evaluation> {
+    this.counters.evaluations++;
+    const plan = this.plans.get(flag);
+    if (!this.ready) return this.fail(flag, plan, 'SY_PROVIDER_NOT_READY', 'the provider is not ready yet');
+    if (plan === undefined) return this.settle(flag, this.resolveAny(flag, ctx), (d) => this.passThrough(flag, d));
+    const unit = ctx.targetingKey;
+    if (typeof unit !== 'string' || unit.length === 0) {
+      return this.fail(flag, plan, 'SY_TARGETING_KEY_MISSING', 'the evaluation context has no targetingKey, so there is no unit to allocate');
+    }
+    if (this.killed.size > 0 && this.killed.has(plan.experiment)) {
+      return this.controlOf(plan, StandardResolutionReasons.DISABLED, -1, 0);
+    }
+    if (plan.mode === 'provider') return this.settle(flag, this.resolveKind(flag, ctx, 'string'), (d) => this.vendorAllocated(plan, d), plan);
+    return this.settle(flag, this.resolveAny(flag, ctx), (d) => this.allocated(plan, unit, d), plan);
+  }
+
+  /** Finishes a vendor answer that may be sync or async; vendor faults become fallbacks. */
+  private settle(
+    flag: string,
+    details: ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> | Error,
+    finish: (d: ResolutionDetails<unknown>) => Evaluation,
+    plan?: AllocationPlan,
+  ): Evaluation | Promise<Evaluation> {
+    if (details instanceof Error) return this.vendorFault(flag, plan, details);
+    if (!isThenable<ResolutionDetails<unknown>>(details)) {
+      return details.errorCode ? this.vendorFault(flag, plan, details) : finish(details);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<Evaluation>((resolve) => {
+      timer = setTimeout(
+        () => resolve(this.fail(flag, plan, 'SY_PROVIDER_TIMEOUT', `the provider did not answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+      timer.unref?.();
+    });
+    const answer = details.then(
+      (d) => (d.errorCode ? this.vendorFault(flag, plan, d) : finish(d)),
+      (e: unknown) => this.vendorFault(flag, plan, e),
+    );
+    return Promise.race([answer, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private allocated(plan: AllocationPlan, unit: string, gate: ResolutionDetails<unknown>): Evaluation {
+    const hold = this.holds.size > 0 ? this.holds.get(plan.experiment) : undefined;
+    const traffic = trafficAt(plan, this.clock.now(), hold);
+    if (gate.reason === StandardResolutionReasons.DISABLED || gate.value === false) {
+      return this.controlOf(plan, gate.reason === StandardResolutionReasons.DISABLED ? StandardResolutionReasons.DISABLED : StandardResolutionReasons.DEFAULT, traffic.step, traffic.percent);
+    }
+    const index = assign(plan, unit, traffic.percent / 100);
+    if (index < 0) return this.controlOf(plan, StandardResolutionReasons.DEFAULT, traffic.step, traffic.percent);
+    return {
+      flag: plan.flag,
+      variant: plan.variants[index],
+      value: plan.variants[index],
+      payload: plan.payloads[index],
+      reason: StandardResolutionReasons.SPLIT,
+      inExperiment: true,
+      plan,
+      rampStep: traffic.step,
+      trafficPercent: traffic.percent,
+      problem: undefined,
+      errorCode: undefined,
+      errorMessage: undefined,
+    };
+  }
+
+  /** `provider` mode: the vendor's variant stands; switchyard only logs, guards and analyses. */
+  private vendorAllocated(plan: AllocationPlan, d: ResolutionDetails<unknown>): Evaluation {
+    const variant = d.variant ?? String(d.value);
+    const index = plan.variants.indexOf(variant);
+    const inExperiment = d.reason !== StandardResolutionReasons.DISABLED && d.reason !== StandardResolutionReasons.DEFAULT;
+    return {
+      flag: plan.flag,
+      variant,
+      value: d.value,
+      payload: index >= 0 ? plan.payloads[index] : undefined,
+      reason: d.reason ?? StandardResolutionReasons.UNKNOWN,
+      inExperiment,
+      plan,
+      rampStep: -1,
+      trafficPercent: 100,
+      problem: undefined,
+      errorCode: undefined,
+      errorMessage: undefined,
+      vendorVariant: d.variant,
+    };
+  }
+
+  private passThrough(flag: string, d: ResolutionDetails<unknown>): Evaluation {
+    return {
+      flag,
+      variant: d.variant,
+      value: d.value,
+      payload: typeof d.value === 'object' ? d.value : undefined,
+      reason: d.reason ?? StandardResolutionReasons.UNKNOWN,
+      inExperiment: false,
+      plan: undefined,
+      rampStep: -1,
+      trafficPercent: 0,
+      problem: undefined,
+      errorCode: undefined,
+      errorMessage: undefined,
+    };
+  }
+
+  private controlOf(plan: AllocationPlan, reason: string, step: number, percent: number): Evaluation {
+    return {
+      flag: plan.flag,
+      variant: plan.control,
+      value: plan.control,
+      payload: plan.payloads[plan.controlIndex],
+      reason,
+      inExperiment: false,
+      plan,
+      rampStep: step,
+      trafficPercent: percent,
+      problem: undefined,
+      errorCode: undefined,
+      errorMessage: undefined,
+    };
+  }
+
+  private vendorFault(flag: string, plan: AllocationPlan | undefined, fault: unknown): Evaluation {
+    const details = fault as Partial<ResolutionDetails<unknown>> & { code?: string; message?: string };
+    const vendorCode = details.errorCode ?? details.code;
+    const problem = fromOpenFeatureCode(vendorCode);
+    const message = details.errorMessage ?? details.message ?? 'the provider failed';
+    return this.fail(flag, plan, problem, message, (vendorCode as ErrorCode | undefined) ?? toOpenFeatureCode(problem));
+  }
+
+  fail(flag: string, plan: AllocationPlan | undefined, problem: SwitchyardCode, message: string, code?: ErrorCode): Evaluation {
+    this.counters.fallbacks++;
+    this.counters.errors[problem] = (this.counters.errors[problem] ?? 0) + 1;
+    this.onProblem(flag, problem, message);
+    return {
+      flag,
+      variant: plan?.control,
+      value: plan?.control,
+      payload: plan ? plan.payloads[plan.controlIndex] : undefined,
+      reason: StandardResolutionReasons.ERROR,
+      inExperiment: false,
+      plan,
+      rampStep: -1,
+      trafficPercent: 0,
+      problem,
+      errorCode: code ?? toOpenFeatureCode(problem),
+      errorMessage: message,
+    };
+  }
+
+  /**
+   * Asks the vendor about a flag whose type switchyard does not know: the type that last
+   * worked first, then the others on TYPE_MISMATCH. Returns an Error instead of throwing.
+   */
+  private resolveAny(flag: string, ctx: EvaluationContext): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> | Error {
+    const known = this.kinds.get(flag);
+    return this.tryKinds(flag, ctx, known ? [known, ...KINDS.filter((k) => k !== known)] : KINDS, 0);
+  }
+
+  private resolveKind(flag: string, ctx: EvaluationContext, kind: Kind): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> | Error {
+    return this.tryKinds(flag, ctx, [kind], 0);
+  }
+
+  private tryKinds(
+    flag: string,
+    ctx: EvaluationContext,
+    kinds: readonly Kind[],
+    i: number,
+  ): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> | Error {
+    const kind = kinds[i]!;
+    const hasNext = i + 1 < kinds.length;
+    let result: ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>>;
+    try {
+      result = this.call(flag, ctx, kind);
+    } catch (error) {
+      if (hasNext && isTypeMismatch(error)) return this.tryKinds(flag, ctx, kinds, i + 1);
+      return error instanceof Error ? error : new Error(String(error));
+    }
+    if (isThenable<ResolutionDetails<unknown>>(result)) {
+      return Promise.resolve(result).then(
+        (d) => {
+          if (hasNext && d.errorCode === ErrorCode.TYPE_MISMATCH) return this.tryKinds(flag, ctx, kinds, i + 1);
+          if (!d.errorCode) this.kinds.set(flag, kind);
+          return d;
+        },
+        (error: unknown) => {
+          if (hasNext && isTypeMismatch(error)) return this.tryKinds(flag, ctx, kinds, i + 1);
+          throw error;
+        },
+      ) as Promise<ResolutionDetails<unknown>>;
+    }
+    if (hasNext && result.errorCode === ErrorCode.TYPE_MISMATCH) return this.tryKinds(flag, ctx, kinds, i + 1);
+    if (!result.errorCode) this.kinds.set(flag, kind);
+    return result;
+  }
+
+  private call(flag: string, ctx: EvaluationContext, kind: Kind): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> {
+    if (this.sync) return this.sync[SYNC_RESOLVE](flag, kind, DEFAULTS[kind], ctx);
+    const v = this.vendor;
+    switch (kind) {
+      case 'boolean':
+        return v.resolveBooleanEvaluation(flag, false, ctx, QUIET);
+      case 'string':
+        return v.resolveStringEvaluation(flag, DEFAULTS.string as string, ctx, QUIET);
+      case 'number':
+        return v.resolveNumberEvaluation(flag, 0, ctx, QUIET);
+      default:
+        return v.resolveObjectEvaluation(flag, DEFAULTS.object, ctx, QUIET);
+    }
+  }
+}
+
+function isTypeMismatch(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === ErrorCode.TYPE_MISMATCH;
+}

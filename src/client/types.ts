@@ -1,0 +1,98 @@
+import type { ErrorCode, EvaluationContext, Hook, HookHints, Provider } from '@openfeature/server-sdk';
+import type { SwitchyardCode } from '../errors.js';
+import type { Clock, Logger } from '../ports.js';
+import type { AllocationMode } from '../config/types.js';
+
+/** What getVariant returns: never thrown, always a value. */
+export interface VariantResult {
+  readonly flag: string;
+  /** The variant key; for an experiment flag, the control on any fault or outside the traffic. */
+  readonly variant: string | undefined;
+  /** Experiment flags: the variant key. Other flags: the provider's value. */
+  readonly value: unknown;
+  /** The variant's payload from the config (experiment flags) or the provider's object value. */
+  readonly payload: unknown;
+  /** OpenFeature reason: SPLIT, DISABLED, DEFAULT, TARGETING_MATCH, STATIC, ERROR, ... */
+  readonly reason: string;
+  /** True only for units in the experiment's traffic; only these are exposures. */
+  readonly inExperiment: boolean;
+  readonly experiment: string | undefined;
+  readonly allocationVersion: number | undefined;
+  readonly allocationMode: AllocationMode | undefined;
+  /** Ramp step index for gradual allocation, -1 otherwise. */
+  readonly rampStep: number;
+  /** Share of units in the experiment at evaluation time, 0-100. */
+  readonly trafficPercent: number;
+  readonly errorCode?: ErrorCode;
+  readonly problem?: SwitchyardCode;
+  readonly errorMessage?: string;
+}
+
+export interface GetVariantOptions {
+  /** Invocation hooks, run after API and client hooks, before provider hooks. */
+  hooks?: Hook[];
+  hookHints?: HookHints;
+}
+
+export interface SwitchyardOptions {
+  /** Path to switchyard.yaml, YAML text is not accepted here; or a config object. */
+  config: string | Record<string, unknown>;
+  /** An OpenFeature provider, overriding `feature_flags.provider`. */
+  provider?: Provider;
+  clock?: import('../ports.js').Clock;
+  logger?: Logger;
+  /** Watch the config file and apply valid changes (default true for a path). */
+  watch?: boolean;
+  /** How often the watcher checks the file, in ms (default 250). */
+  watchIntervalMs?: number;
+  /** Environment for `${NAME}` interpolation (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export type { Clock, EvaluationContext };
+
+export interface ExposureEvent {
+  readonly unit: string;
+  readonly experiment: string;
+  readonly flag: string;
+  readonly variant: string;
+  readonly allocationMode: AllocationMode;
+  readonly allocationVersion: number;
+  readonly rampStep: number;
+  readonly trafficPercent: number;
+  readonly reason: string;
+  readonly ts: number;
+  readonly context: EvaluationContext;
+}
+
+export interface TrackEvent {
+  readonly event: string;
+  readonly unit: string;
+  readonly value: number | undefined;
+  readonly properties: Readonly<Record<string, unknown>>;
+  readonly ts: number;
+}
+
+export interface RunEvent {
+  readonly flag: string;
+  readonly experiment: string | undefined;
+  readonly variant: string | undefined;
+  readonly unit: string;
+  readonly latencyMs: number;
+  readonly error: boolean;
+  readonly ts: number;
+}
+
+export type ConfigEvent =
+  | { readonly type: 'applied'; readonly source: string; readonly experiments: readonly string[] }
+  | { readonly type: 'rejected'; readonly source: string; readonly error: Error };
+
+export interface SwitchyardEvents {
+  exposure: ExposureEvent;
+  track: TrackEvent;
+  run: RunEvent;
+  config: ConfigEvent;
+  /** Problems, once per (flag, code) so a broken flag does not log per request. */
+  error: { readonly flag: string; readonly code: SwitchyardCode; readonly message: string };
+  kill: { readonly experiment: string; readonly killed: boolean; readonly reason: string };
+}

@@ -1,0 +1,8 @@
+export { loadConfigFile, parseConfig, validateConfigObject, ConfigError, formatProblem, formatPath } from './load.js';
+export type { LoadOptions } from './load.js';
+export { reshuffleProblems } from './reshuffle.js';
+export { configSchema, PROVIDERS, PLATFORMS, METHODS, MODES, WEIGHT_TOTAL } from './schema.js';
+export { parseDuration } from './duration.js';
+export type * from './types.js';
+export { ConfigWatcher } from './watch.js';
+export type { WatchOptions } from './watch.js';

@@ -1,0 +1,303 @@
+/**
+ * Reads switchyard.yaml once, at the boundary: YAML parse with source positions, `${NAME}`
+ * interpolation from the environment, the zod schema and the semantic rules, all problems
+ * located (file:line:col and path) and reported together. Downstream code only ever sees
+ * a `ValidatedConfig`.
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Document, type Node as YamlNode } from 'yaml';
+import type { z } from 'zod';
+import { SwitchyardError } from '../errors.js';
+import { parseDuration } from './duration.js';
+import { configMessages as m } from './messages.js';
+import { configSchema, type RawConfig, type RawExperiment } from './schema.js';
+import { semanticProblems, type Path, type RawProblem } from './semantic.js';
+import type { AllocationMode, ConfigProblem, RampStep, ValidatedConfig, ValidatedExperiment } from './types.js';
+import { closestName } from './suggest.js';
+
+export class ConfigError extends SwitchyardError {
+  readonly problems: readonly ConfigProblem[];
+  constructor(file: string, problems: readonly ConfigProblem[], options?: { cause?: unknown }) {
+    const lines = problems.map(formatProblem);
+    super(
+      'SY_CONFIG_INVALID',
+      'config',
+      `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${file}; the config was not applied:\n  ${lines.join('\n  ')}`,
+      options,
+    );
+    this.problems = problems;
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.line > 0 ? `${p.file}:${p.line}:${p.col}` : p.file;
+  return `${where} ${p.path || '(top level)'}: ${p.message}`;
+}
+
+export interface LoadOptions {
+  /** Environment for `${NAME}` interpolation; defaults to process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Reads and validates a config file. Throws ConfigError (SY_CONFIG_INVALID) or SY_CONFIG_READ. */
+export function loadConfigFile(file: string, options: LoadOptions = {}): ValidatedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new SwitchyardError('SY_CONFIG_READ', 'config', `cannot read config file ${file}: ${(cause as Error).message}`, { cause });
+  }
+  return parseConfig(text, file, options);
+}
+
+/** Validates YAML text. `file` is only used in messages. */
+export function parseConfig(text: string, file = '<text>', options: LoadOptions = {}): ValidatedConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { file, line: pos.line, col: pos.col, path: '', message: m.yamlSyntax(e.message.split('\n')[0] ?? e.message) };
+      }),
+    );
+  }
+  return validate(doc.toJS() ?? {}, file, options, (path) => locate(doc, lineCounter, path));
+}
+
+/** Validates a config given as a plain object (no positions in messages). */
+export function validateConfigObject(value: unknown, options: LoadOptions = {}): ValidatedConfig {
+  return validate(structuredClone(value), '<object>', options, () => ({ line: 0, col: 0 }));
+}
+
+function validate(
+  value: unknown,
+  file: string,
+  options: LoadOptions,
+  position: (path: Path) => { line: number; col: number },
+): ValidatedConfig {
+  const env = options.env ?? process.env;
+  const problems: RawProblem[] = [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(file, [{ file, ...position([]), path: '', message: m.notAMapping }]);
+  }
+  const secrets = interpolateEnv(value, [], env, problems);
+  normaliseMonitoring(value as Record<string, unknown>, problems);
+  const parsed = configSchema.safeParse(value, { reportInput: true });
+  if (!parsed.success) problems.push(...parsed.error.issues.flatMap((issue) => fromZodIssue(issue)));
+  problems.push(...semanticProblems(value));
+  if (problems.length > 0 || !parsed.success) {
+    const located = problems.map((p) => ({ file, ...position(p.path), path: formatPath(p.path), message: scrub(p.message, secrets) }));
+    located.sort((a, b) => a.line - b.line || a.col - b.col);
+    throw new ConfigError(file, located);
+  }
+  return toValidated(parsed.data, secrets);
+}
+
+/** Replaces `${NAME}` in every string; `$${` escapes a literal `${`. Returns the secret values. */
+function interpolateEnv(node: unknown, path: (string | number)[], env: LoadOptions['env'] & object, problems: RawProblem[]): string[] {
+  const secrets: string[] = [];
+  const visit = (parent: Record<string | number, unknown>, key: string | number, at: (string | number)[]) => {
+    const v = parent[key];
+    if (typeof v === 'string') {
+      if (!v.includes('${')) return;
+      parent[key] = v.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => {
+        if (whole.startsWith('$$')) return whole.slice(1);
+        const resolved = env[name];
+        if (resolved === undefined) {
+          problems.push({ path: at, message: m.envMissing(name) });
+          return '';
+        }
+        if (resolved.length > 0) secrets.push(resolved);
+        return resolved;
+      });
+    } else if (typeof v === 'object' && v !== null) {
+      for (const k of Object.keys(v)) visit(v as Record<string, unknown>, Array.isArray(v) ? Number(k) : k, [...at, Array.isArray(v) ? Number(k) : k]);
+    }
+  };
+  const root = { root: node };
+  visit(root, 'root', path);
+  return secrets;
+}
+
+function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) out = out.split(s).join('***');
+  return out;
+}
+
+/** `monitoring` may be a map or the seed's list of one-key maps; both become the map. */
+function normaliseMonitoring(config: Record<string, unknown>, problems: RawProblem[]): void {
+  const mon = config.monitoring;
+  if (!Array.isArray(mon)) {
+    if (mon !== undefined && (typeof mon !== 'object' || mon === null)) {
+      problems.push({ path: ['monitoring'], message: `${m.monitoringForm}; found ${describe(mon)}` });
+      delete config.monitoring;
+    }
+    return;
+  }
+  const merged: Record<string, unknown> = {};
+  mon.forEach((item, i) => {
+    if (typeof item === 'object' && item !== null && !Array.isArray(item) && Object.keys(item).length === 1) {
+      Object.assign(merged, item);
+    } else {
+      problems.push({ path: ['monitoring', i], message: `${m.monitoringForm}; found ${describe(item)}` });
+    }
+  });
+  config.monitoring = merged;
+}
+
+function fromZodIssue(issue: z.core.$ZodIssue): RawProblem[] {
+  const path = issue.path as (string | number)[];
+  const found = 'input' in issue ? describe(issue.input) : 'nothing';
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = allowedKeysAt(path);
+      return issue.keys.map((key) => ({ path: [...path, key], message: m.unknownKey(key, closestName(key, allowed), allowed) }));
+    }
+    case 'invalid_type':
+      if (issue.input === undefined) return [{ path, message: m.missing(typeName(issue.expected)) }];
+      return [{ path, message: m.expected(typeName(issue.expected), found) }];
+    case 'invalid_value':
+      return [{ path, message: m.expected(`one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`, found) }];
+    case 'too_big':
+      return [{ path, message: m.expected(`${issue.origin === 'array' ? 'at most' : 'a value <='} ${issue.inclusive ? '' : '(exclusive) '}${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}`, found) }];
+    case 'too_small':
+      return [{ path, message: m.expected(`${issue.origin === 'array' ? 'at least' : issue.inclusive ? 'a value >=' : 'a value >'} ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}`, found) }];
+    case 'invalid_format':
+      return [{ path, message: m.expected(issue.format === 'datetime' ? 'an ISO-8601 date-time with a zone, e.g. 2026-12-01T09:00:00Z' : issue.message, found) }];
+    case 'invalid_key':
+      return [{ path, message: m.expected('a name that starts with a letter or _ and has only letters, digits, _ . -', found) }];
+    case 'invalid_union':
+      return [{ path, message: m.expected('one of the accepted forms', found) }];
+    default:
+      return [{ path, message: `${issue.message}; found ${found}` }];
+  }
+}
+
+function typeName(expected: string): string {
+  return ({ number: 'a number', string: 'a string', boolean: 'true or false', object: 'a map', array: 'a list', record: 'a map' } as Record<string, string>)[expected] ?? expected;
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null (an empty value)';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a map';
+  const text = JSON.stringify(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** The keys the schema allows at a path, for "did you mean" and the allowed list. */
+function allowedKeysAt(path: readonly (string | number)[]): string[] {
+  let schema: unknown = configSchema;
+  const unwrap = (s: any): any => {
+    while (s?.def && (s.def.type === 'optional' || s.def.type === 'default' || s.def.type === 'nullable' || s.def.type === 'pipe')) {
+      s = s.def.type === 'pipe' ? s.def.in : s.def.innerType;
+    }
+    return s;
+  };
+  for (const segment of path) {
+    const s: any = unwrap(schema);
+    if (s?.def?.type === 'object') schema = s.def.shape[segment as string];
+    else if (s?.def?.type === 'record') schema = s.def.valueType;
+    else if (s?.def?.type === 'array') schema = s.def.element;
+    else return [];
+  }
+  const s: any = unwrap(schema);
+  return s?.def?.type === 'object' ? Object.keys(s.def.shape) : [];
+}
+
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
+  return out;
+}
+
+/** Position of the deepest YAML node along `path` (a map key where the last segment is a key). */
+function locate(doc: Document, lc: LineCounter, path: Path): { line: number; col: number } {
+  let node: YamlNode | null | undefined = doc.contents as YamlNode | null;
+  let offset = node?.range?.[0] ?? 0;
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) break;
+      const key = pair.key as YamlNode;
+      offset = (pair.value as YamlNode | null)?.range?.[0] ?? key.range?.[0] ?? offset;
+      if (seg === path[path.length - 1] && !(pair.value as YamlNode | null)?.range) offset = key.range?.[0] ?? offset;
+      node = pair.value as YamlNode | null;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg] as YamlNode | undefined;
+      if (!item) break;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else break;
+  }
+  return lc.linePos(offset);
+}
+
+const DEFAULTS = { minSampleSize: 10_000, confidenceLevel: 0.95, runtimeDays: 14 } as const;
+
+function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
+  const ec = raw.experiment_config ?? {};
+  const defaults = {
+    minSampleSize: ec.min_sample_size ?? DEFAULTS.minSampleSize,
+    confidenceLevel: ec.confidence_level ?? DEFAULTS.confidenceLevel,
+    runtimeDays: ec.runtime_days ?? DEFAULTS.runtimeDays,
+    trafficAllocation: (ec.traffic_allocation ?? 'fixed') as AllocationMode,
+  };
+  const ff = raw.feature_flags ?? { provider: 'memory' as const };
+  const experiments = new Map<string, ValidatedExperiment>();
+  for (const [key, exp] of Object.entries(raw.experiments ?? {})) experiments.set(key, toExperiment(key, exp, defaults));
+  return {
+    defaults,
+    analyticsPlatforms: raw.analytics_platforms ?? ['jsonl'],
+    featureFlags: {
+      provider: ff.provider,
+      evaluationTimeoutMs: ff.evaluation_timeout_ms ?? 1000,
+      initTimeoutMs: ff.init_timeout_ms ?? 10_000,
+      memoryFlags: ff.memory?.flags ?? {},
+      options: (ff as Record<string, unknown>)[ff.provider] as Record<string, unknown> ?? {},
+    },
+    statisticalMethods: raw.statistical_methods ?? ['frequentist', 'bayesian'],
+    monitoring: {
+      realTimeMetrics: raw.monitoring?.real_time_metrics ?? true,
+      anomalyDetection: raw.monitoring?.anomaly_detection ?? true,
+      automaticRollback: raw.monitoring?.automatic_rollback ?? true,
+    },
+    experiments,
+    secrets,
+  };
+}
+
+function toExperiment(key: string, exp: RawExperiment, defaults: ValidatedConfig['defaults']): ValidatedExperiment {
+  const alloc = exp.allocation ?? {};
+  const mode = (alloc.mode ?? defaults.trafficAllocation) as AllocationMode;
+  const steps: RampStep[] = [];
+  if (mode === 'gradual' && alloc.schedule && alloc.start) {
+    let t = Date.parse(alloc.start);
+    for (const step of alloc.schedule) {
+      const dwell = step.dwell === undefined ? Infinity : parseDuration(step.dwell)!;
+      steps.push({ percent: step.percent, startsAt: t, endsAt: t + dwell });
+      t += dwell;
+    }
+  }
+  return {
+    key,
+    flag: exp.flag ?? key,
+    control: exp.control ?? 'control',
+    variants: Object.entries(exp.variants).map(([vk, v]) => ({ key: vk, weight: v.weight, payload: v.payload })),
+    allocation: { mode, salt: alloc.salt ?? key, percent: alloc.percent ?? 100, steps },
+    primaryMetric: exp.primary_metric,
+    secondaryMetrics: exp.secondary_metrics ?? [],
+    guardrails: exp.guardrails ?? [],
+    hypothesis: exp.hypothesis,
+    owner: exp.owner,
+    description: exp.description,
+    allowReshuffle: exp.allow_reshuffle ?? false,
+    minSampleSize: exp.min_sample_size ?? defaults.minSampleSize,
+    confidenceLevel: exp.confidence_level ?? defaults.confidenceLevel,
+    runtimeDays: exp.runtime_days ?? defaults.runtimeDays,
+  };
+}

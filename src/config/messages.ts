@@ -1,0 +1,42 @@
+/**
+ * Every sentence the config layer says, in one catalogue, so wording stays consistent
+ * and tests can match it.
+ */
+export const configMessages = {
+  unknownKey: (key: string, suggestion: string | undefined, allowed: readonly string[]) =>
+    `unknown key "${key}"${suggestion ? `; did you mean "${suggestion}"?` : ''}` +
+    (allowed.length ? ` (allowed here: ${allowed.join(', ')})` : ''),
+  missing: (expected: string) => `missing; expected ${expected}`,
+  expected: (expected: string, found: string) => `expected ${expected}, found ${found}`,
+  weightsSum: (total: number, sum: number) =>
+    `variant weights must add up to exactly ${total} (they are percentages), found ${formatNumber(sum)}`,
+  tooFewVariants: (n: number) => `an experiment needs at least 2 variants, found ${n}`,
+  controlMissing: (control: string, variants: readonly string[]) =>
+    `control "${control}" is not one of the variants (${variants.join(', ')}); name a variant in "control:"`,
+  adaptiveNotAvailable:
+    'adaptive allocation (the bandit) is not available in this version of switchyard; use fixed or gradual',
+  gradualNeeds: (field: 'start' | 'schedule') =>
+    field === 'start'
+      ? 'gradual allocation needs allocation.start, the ISO date-time the first step begins (e.g. 2026-12-01T09:00:00Z)'
+      : 'gradual allocation needs allocation.schedule, a list of { percent, dwell } steps',
+  onlyForMode: (field: string, mode: string) => `"${field}" is only used by ${mode} allocation; remove it or set mode: ${mode}`,
+  scheduleDecreasing: (previous: number, current: number) =>
+    `schedule percentages may not go down: a step of ${formatNumber(current)}% follows ${formatNumber(previous)}% (ramp down by editing earlier steps or pausing)`,
+  dwellRequired: 'every step but the last needs a dwell (how long it lasts before the next step), e.g. dwell: 1d',
+  duplicateFlag: (flag: string, other: string) => `flag "${flag}" is already used by experiment "${other}"; one experiment per flag`,
+  guardrailNoLimit: 'a guardrail needs at least one limit: max, min, max_relative_increase or max_relative_decrease',
+  memoryDefaultVariant: (variant: string, variants: readonly string[]) =>
+    `defaultVariant "${variant}" is not one of the variants (${variants.join(', ')})`,
+  envMissing: (name: string) => `environment variable ${name} is not set (referenced as \${${name}})`,
+  monitoringForm:
+    'expected a map (real_time_metrics: true) or a list of one-key maps (- real_time_metrics: true)',
+  yamlSyntax: (message: string) => `YAML syntax error: ${message}`,
+  notAMapping: 'the config must be a YAML mapping of keys such as experiment_config, feature_flags, experiments',
+  reshuffle: (experiment: string, why: string) =>
+    `change rejected: it would reshuffle units of running experiment "${experiment}" (${why}); set allow_reshuffle: true on the experiment to allow it`,
+  secretHidden: (name: string) => `the value of \${${name}} (hidden)`,
+} as const;
+
+export function formatNumber(n: number): string {
+  return Number.isInteger(n) ? String(n) : String(Math.round(n * 1e9) / 1e9);
+}

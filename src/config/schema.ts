@@ -1,0 +1,118 @@
+/**
+ * The shape of switchyard.yaml as a zod schema. Only structure and ranges live here;
+ * rules that relate fields (weights sum to 100, control names a variant, schedules
+ * never go down) live in `semantic.ts`, so that every problem is reported in one pass.
+ * `schema/switchyard.schema.json` is generated from this file (`npm run schema`).
+ */
+import { z } from 'zod';
+
+export const PROVIDERS = ['memory', 'launchdarkly', 'split', 'optimizely', 'unleash', 'openfeature'] as const;
+export const PLATFORMS = ['jsonl', 'segment', 'amplitude', 'mixpanel'] as const;
+export const METHODS = ['frequentist', 'bayesian'] as const;
+export const MODES = ['fixed', 'gradual', 'adaptive', 'provider'] as const;
+export const MONITORING_KEYS = ['real_time_metrics', 'anomaly_detection', 'automatic_rollback'] as const;
+
+/** The total that variant weights must add up to: weights are percentages. */
+export const WEIGHT_TOTAL = 100;
+
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, {
+  message: 'a name that starts with a letter or _ and has only letters, digits, _ . -',
+});
+const percent = z.number().min(0).max(100);
+const duration = z.string().describe('a duration such as 1d, 12h, 30m');
+const json: z.ZodType<unknown> = z.unknown();
+
+const experimentConfig = z.strictObject({
+  min_sample_size: z.number().int().positive().optional(),
+  confidence_level: z.number().gt(0).lt(1).optional(),
+  runtime_days: z.number().positive().optional(),
+  traffic_allocation: z.enum(MODES).optional(),
+});
+
+const monitoringMap = z.strictObject({
+  real_time_metrics: z.boolean().optional(),
+  anomaly_detection: z.boolean().optional(),
+  automatic_rollback: z.boolean().optional(),
+});
+
+const memoryFlag = z.strictObject({
+  variants: z.record(z.string(), json),
+  defaultVariant: z.string(),
+  disabled: z.boolean().optional(),
+});
+
+const providerOptions = z.record(z.string(), json).describe('options passed to the vendor adapter');
+
+const featureFlags = z.strictObject({
+  provider: z.enum(PROVIDERS),
+  /** Evaluations that take longer get the control and SY_PROVIDER_TIMEOUT. */
+  evaluation_timeout_ms: z.number().int().positive().max(60_000).optional(),
+  /** How long createSwitchyard waits for the provider to become ready. */
+  init_timeout_ms: z.number().int().positive().max(600_000).optional(),
+  memory: z.strictObject({ flags: z.record(z.string(), memoryFlag).optional() }).optional(),
+  launchdarkly: providerOptions.optional(),
+  split: providerOptions.optional(),
+  optimizely: providerOptions.optional(),
+  unleash: providerOptions.optional(),
+  openfeature: providerOptions.optional(),
+});
+
+const variant = z.strictObject({
+  weight: z.number().min(0).max(WEIGHT_TOTAL),
+  payload: json.optional(),
+  description: z.string().optional(),
+});
+
+const step = z.strictObject({ percent, dwell: duration.optional() });
+
+const allocation = z.strictObject({
+  mode: z.enum(MODES).optional(),
+  /** fixed: share of units in the experiment (the rest get control, not exposed). */
+  percent: percent.optional(),
+  start: z.iso.datetime({ offset: true }).optional(),
+  schedule: z.array(step).min(1).optional(),
+  salt: z.string().min(1).optional(),
+});
+
+const guardrail = z.strictObject({
+  metric: z.string().min(1),
+  max: z.number().optional(),
+  min: z.number().optional(),
+  max_relative_increase: z.number().positive().optional(),
+  max_relative_decrease: z.number().positive().optional(),
+  min_sample: z.number().int().positive().optional(),
+});
+
+const experiment = z.strictObject({
+  flag: z.string().min(1).optional(),
+  control: identifier.optional(),
+  variants: z.record(identifier, variant),
+  allocation: allocation.optional(),
+  primary_metric: z.string().min(1).optional(),
+  secondary_metrics: z.array(z.string().min(1)).optional(),
+  guardrails: z.array(guardrail).optional(),
+  hypothesis: z.string().optional(),
+  owner: z.string().optional(),
+  description: z.string().optional(),
+  allow_reshuffle: z.boolean().optional(),
+  min_sample_size: z.number().int().positive().optional(),
+  confidence_level: z.number().gt(0).lt(1).optional(),
+  runtime_days: z.number().positive().optional(),
+});
+
+export const configSchema = z.strictObject({
+  experiment_config: experimentConfig.optional(),
+  analytics_platforms: z.array(z.enum(PLATFORMS)).optional(),
+  feature_flags: featureFlags.optional(),
+  statistical_methods: z.array(z.enum(METHODS)).optional(),
+  monitoring: monitoringMap.optional(),
+  experiments: z.record(identifier, experiment).optional(),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type RawExperiment = z.infer<typeof experiment>;
+export type ProviderName = (typeof PROVIDERS)[number];
+export type PlatformName = (typeof PLATFORMS)[number];
+export type StatisticalMethod = (typeof METHODS)[number];
+export type Guardrail = z.infer<typeof guardrail>;
+export type MemoryFlagConfig = z.infer<typeof memoryFlag>;

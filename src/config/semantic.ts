@@ -1,0 +1,100 @@
+/**
+ * Rules that relate fields to each other. They run on the raw value next to the zod
+ * schema (not after it), defensively checking types as they go, so one pass reports
+ * every problem in the file.
+ */
+import { parseDuration, DURATION_FORMAT } from './duration.js';
+import { configMessages as m } from './messages.js';
+import { WEIGHT_TOTAL } from './schema.js';
+
+export type Path = readonly (string | number)[];
+export interface RawProblem {
+  path: Path;
+  message: string;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export function semanticProblems(raw: unknown): RawProblem[] {
+  const problems: RawProblem[] = [];
+  if (!isRecord(raw)) return problems;
+  const defaults = isRecord(raw.experiment_config) ? raw.experiment_config : {};
+  if (defaults.traffic_allocation === 'adaptive') {
+    problems.push({ path: ['experiment_config', 'traffic_allocation'], message: m.adaptiveNotAvailable });
+  }
+  const defaultMode = typeof defaults.traffic_allocation === 'string' ? defaults.traffic_allocation : 'fixed';
+
+  const flags = isRecord(raw.feature_flags) && isRecord(raw.feature_flags.memory) ? raw.feature_flags.memory.flags : undefined;
+  if (isRecord(flags)) {
+    for (const [key, flag] of Object.entries(flags)) {
+      if (isRecord(flag) && isRecord(flag.variants) && typeof flag.defaultVariant === 'string' && !(flag.defaultVariant in flag.variants)) {
+        problems.push({
+          path: ['feature_flags', 'memory', 'flags', key, 'defaultVariant'],
+          message: m.memoryDefaultVariant(flag.defaultVariant, Object.keys(flag.variants)),
+        });
+      }
+    }
+  }
+
+  if (!isRecord(raw.experiments)) return problems;
+  const flagOwner = new Map<string, string>();
+  for (const [key, exp] of Object.entries(raw.experiments)) {
+    if (!isRecord(exp)) continue;
+    const at = (...rest: (string | number)[]): Path => ['experiments', key, ...rest];
+    const flag = typeof exp.flag === 'string' ? exp.flag : key;
+    const owner = flagOwner.get(flag);
+    if (owner !== undefined) problems.push({ path: at('flag'), message: m.duplicateFlag(flag, owner) });
+    else flagOwner.set(flag, key);
+
+    if (isRecord(exp.variants)) {
+      const entries = Object.entries(exp.variants);
+      const names = entries.map(([name]) => name);
+      if (entries.length < 2) problems.push({ path: at('variants'), message: m.tooFewVariants(entries.length) });
+      const weights = entries.map(([, v]) => (isRecord(v) ? v.weight : undefined));
+      if (weights.every((w): w is number => typeof w === 'number' && Number.isFinite(w))) {
+        const sum = weights.reduce((a, b) => a + b, 0);
+        if (Math.abs(sum - WEIGHT_TOTAL) > 1e-9) problems.push({ path: at('variants'), message: m.weightsSum(WEIGHT_TOTAL, sum) });
+      }
+      const control = typeof exp.control === 'string' ? exp.control : 'control';
+      if (entries.length > 0 && !names.includes(control)) {
+        problems.push({ path: exp.control === undefined ? at('variants') : at('control'), message: m.controlMissing(control, names) });
+      }
+    }
+
+    const alloc = isRecord(exp.allocation) ? exp.allocation : {};
+    const mode = typeof alloc.mode === 'string' ? alloc.mode : defaultMode;
+    if (alloc.mode === 'adaptive') problems.push({ path: at('allocation', 'mode'), message: m.adaptiveNotAvailable });
+    if (mode === 'gradual') {
+      if (alloc.start === undefined) problems.push({ path: at('allocation'), message: m.gradualNeeds('start') });
+      if (alloc.schedule === undefined) problems.push({ path: at('allocation'), message: m.gradualNeeds('schedule') });
+      if (alloc.percent !== undefined) problems.push({ path: at('allocation', 'percent'), message: m.onlyForMode('percent', 'fixed') });
+    } else {
+      if (alloc.schedule !== undefined) problems.push({ path: at('allocation', 'schedule'), message: m.onlyForMode('schedule', 'gradual') });
+      if (alloc.start !== undefined && mode !== 'fixed') problems.push({ path: at('allocation', 'start'), message: m.onlyForMode('start', 'gradual') });
+    }
+    if (Array.isArray(alloc.schedule)) {
+      let previous = -Infinity;
+      alloc.schedule.forEach((step: unknown, i: number) => {
+        if (!isRecord(step)) return;
+        if (typeof step.percent === 'number') {
+          if (step.percent < previous) problems.push({ path: at('allocation', 'schedule', i, 'percent'), message: m.scheduleDecreasing(previous, step.percent) });
+          previous = Math.max(previous, step.percent);
+        }
+        const isLast = i === (alloc.schedule as unknown[]).length - 1;
+        if (step.dwell === undefined && !isLast) problems.push({ path: at('allocation', 'schedule', i), message: m.dwellRequired });
+        if (typeof step.dwell === 'string' && parseDuration(step.dwell) === undefined) {
+          problems.push({ path: at('allocation', 'schedule', i, 'dwell'), message: m.expected(DURATION_FORMAT, JSON.stringify(step.dwell)) });
+        }
+      });
+    }
+
+    if (Array.isArray(exp.guardrails)) {
+      exp.guardrails.forEach((g: unknown, i: number) => {
+        if (isRecord(g) && g.max === undefined && g.min === undefined && g.max_relative_increase === undefined && g.max_relative_decrease === undefined) {
+          problems.push({ path: at('guardrails', i), message: m.guardrailNoLimit });
+        }
+      });
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,85 @@
+import type { Guardrail, MemoryFlagConfig, PlatformName, ProviderName, StatisticalMethod } from './schema.js';
+
+export type { Guardrail, MemoryFlagConfig, PlatformName, ProviderName, StatisticalMethod };
+
+export type AllocationMode = 'fixed' | 'gradual' | 'provider';
+
+export interface ValidatedVariant {
+  readonly key: string;
+  /** Percent of the experiment's traffic, 0-100; all variants add up to 100. */
+  readonly weight: number;
+  readonly payload: unknown;
+}
+
+/** One step of a gradual ramp, with its absolute time window. */
+export interface RampStep {
+  readonly percent: number;
+  readonly startsAt: number;
+  /** Exclusive; Infinity for the step that holds forever. */
+  readonly endsAt: number;
+}
+
+export interface ValidatedAllocation {
+  readonly mode: AllocationMode;
+  readonly salt: string;
+  /** fixed: share of units in the experiment. gradual: unused (see steps). */
+  readonly percent: number;
+  /** gradual only; empty otherwise. */
+  readonly steps: readonly RampStep[];
+}
+
+export interface ValidatedExperiment {
+  readonly key: string;
+  readonly flag: string;
+  readonly control: string;
+  readonly variants: readonly ValidatedVariant[];
+  readonly allocation: ValidatedAllocation;
+  readonly primaryMetric: string | undefined;
+  readonly secondaryMetrics: readonly string[];
+  readonly guardrails: readonly Guardrail[];
+  readonly hypothesis: string | undefined;
+  readonly owner: string | undefined;
+  readonly description: string | undefined;
+  readonly allowReshuffle: boolean;
+  readonly minSampleSize: number;
+  readonly confidenceLevel: number;
+  readonly runtimeDays: number;
+}
+
+export interface ValidatedConfig {
+  readonly defaults: {
+    readonly minSampleSize: number;
+    readonly confidenceLevel: number;
+    readonly runtimeDays: number;
+    readonly trafficAllocation: AllocationMode;
+  };
+  readonly analyticsPlatforms: readonly PlatformName[];
+  readonly featureFlags: {
+    readonly provider: ProviderName;
+    readonly evaluationTimeoutMs: number;
+    readonly initTimeoutMs: number;
+    readonly memoryFlags: Readonly<Record<string, MemoryFlagConfig>>;
+    /** The section named after the provider, e.g. feature_flags.launchdarkly. */
+    readonly options: Readonly<Record<string, unknown>>;
+  };
+  readonly statisticalMethods: readonly StatisticalMethod[];
+  readonly monitoring: {
+    readonly realTimeMetrics: boolean;
+    readonly anomalyDetection: boolean;
+    readonly automaticRollback: boolean;
+  };
+  /** In config order. */
+  readonly experiments: ReadonlyMap<string, ValidatedExperiment>;
+  /** Secret values interpolated from the environment, to scrub from any text. */
+  readonly secrets: readonly string[];
+}
+
+export interface ConfigProblem {
+  readonly file: string;
+  /** 1-based; 0 where the config did not come from text. */
+  readonly line: number;
+  readonly col: number;
+  /** e.g. experiments.checkout.allocation.schedule[2].percent */
+  readonly path: string;
+  readonly message: string;
+}

@@ -1,0 +1,49 @@
+/**
+ * One error type for switchyard, with a stable code from a closed union, a `where`
+ * (module or adapter) and a `what` (a sentence that also says what switchyard did).
+ * Codes are never renamed once released; messages may change.
+ */
+export type SwitchyardCode =
+  /** The YAML could not be read or parsed. */
+  | 'SY_CONFIG_READ'
+  /** The config parsed but broke the schema or a semantic rule; `problems` lists each. */
+  | 'SY_CONFIG_INVALID'
+  /** A config reload would reshuffle units of a running experiment. */
+  | 'SY_CONFIG_RESHUFFLE'
+  /** The provider does not know the flag. */
+  | 'SY_FLAG_NOT_FOUND'
+  /** The flag's value is not of the requested type. */
+  | 'SY_TYPE_MISMATCH'
+  /** The provider has not finished initialising (or failed to). */
+  | 'SY_PROVIDER_NOT_READY'
+  /** The provider threw or returned an error. */
+  | 'SY_PROVIDER_ERROR'
+  /** The provider did not answer within the evaluation timeout. */
+  | 'SY_PROVIDER_TIMEOUT'
+  /** The evaluation context has no targeting key, so no unit to bucket. */
+  | 'SY_TARGETING_KEY_MISSING'
+  /** A caller passed an argument switchyard cannot use. */
+  | 'SY_INVALID_ARGUMENT'
+  /** The feature is named in the design but not built yet. */
+  | 'SY_NOT_AVAILABLE';
+
+export interface Problem {
+  code: SwitchyardCode;
+  where: string;
+  what: string;
+  cause?: unknown;
+}
+
+export class SwitchyardError extends Error implements Problem {
+  override readonly name = 'SwitchyardError';
+  readonly code: SwitchyardCode;
+  readonly where: string;
+  readonly what: string;
+
+  constructor(code: SwitchyardCode, where: string, what: string, options?: { cause?: unknown }) {
+    super(`${code} in ${where}: ${what}`, options);
+    this.code = code;
+    this.where = where;
+    this.what = what;
+  }
+}

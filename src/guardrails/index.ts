@@ -1,0 +1,2 @@
+export { MetricRecorder } from './recorder.js';
+export type { MetricSummary } from './recorder.js';

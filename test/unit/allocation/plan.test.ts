@@ -1,0 +1,139 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import chisquareCdf from '@stdlib/stats-base-dists-chisquare-cdf';
+import { assign, bucket, compilePlan, trafficAt } from '../../../src/allocation/index.js';
+import { validateConfigObject, type ValidatedExperiment } from '../../../src/config/index.js';
+import cases from '../../fixtures/allocation-cases.json' with { type: 'json' };
+
+function experiment(weights: number[], extra: Record<string, unknown> = {}): ValidatedExperiment {
+  const variants: Record<string, { weight: number }> = {};
+  weights.forEach((w, i) => (variants[i === 0 ? 'control' : `v${i}`] = { weight: w }));
+  const config = validateConfigObject({
+    experiments: { exp: { variants, allocation: { mode: 'fixed', salt: 'exp-a', ...extra } } },
+  });
+  return config.experiments.get('exp')!;
+}
+
+describe('shared allocation cases (test/fixtures/allocation-cases.json, from a Python port)', () => {
+  it.each(cases.buckets.map((c) => [c.salt, c.unit, c.bucket] as const))('bucket(%j, %j) = %f', (salt, unit, expected) => {
+    expect(bucket(salt, unit)).toBe(expected);
+  });
+
+  it.each(cases.assignments.map((c) => [c.unit, c.weights, c.coverage, c.variant] as const))(
+    'unit %s with weights %j at coverage %f gets variant %i',
+    (unit, weights, coverage, variant) => {
+      const plan = compilePlan(experiment(weights));
+      expect(assign(plan, unit, coverage)).toBe(variant);
+    },
+  );
+});
+
+describe('allocation properties', () => {
+  const unitId = fc.string({ minLength: 1, maxLength: 40 });
+
+  it('is deterministic: same unit, same config, same variant', () => {
+    const plan = compilePlan(experiment([30, 30, 40]));
+    const again = compilePlan(experiment([30, 30, 40]));
+    fc.assert(fc.property(unitId, fc.double({ min: 0, max: 1, noNaN: true }), (u, c) => assign(plan, u, c) === assign(again, u, c)));
+  });
+
+  it('ramps monotonically: a unit in at a lower coverage is in, with the same variant, at any higher one', () => {
+    const plan = compilePlan(experiment([20, 30, 50]));
+    fc.assert(
+      fc.property(unitId, fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (u, a, b) => {
+        const [low, high] = a <= b ? [a, b] : [b, a];
+        const before = assign(plan, u, low);
+        return before === -1 || assign(plan, u, high) === before;
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('ramps down without moving anyone to another variant', () => {
+    const plan = compilePlan(experiment([50, 50]));
+    fc.assert(
+      fc.property(unitId, fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (u, a, b) => {
+        const after = assign(plan, u, Math.min(a, b));
+        return after === -1 || after === assign(plan, u, Math.max(a, b));
+      }),
+    );
+  });
+
+  it('keeps weight fidelity over 100k ids (chi-square goodness of fit, p > 0.001)', () => {
+    const weights = [10, 20, 30, 40];
+    const plan = compilePlan(experiment(weights));
+    const counts = [0, 0, 0, 0];
+    const n = 100_000;
+    for (let i = 0; i < n; i++) counts[assign(plan, `user-${i}`, 1)]!++;
+    const chi2 = counts.reduce((acc, c, i) => acc + (c - (n * weights[i]!) / 100) ** 2 / ((n * weights[i]!) / 100), 0);
+    expect(1 - chisquareCdf(chi2, 3)).toBeGreaterThan(0.001);
+  });
+
+  it('takes the configured share of traffic (coverage 25% over 100k ids within 1 point)', () => {
+    const plan = compilePlan(experiment([50, 50]));
+    let inside = 0;
+    for (let i = 0; i < 100_000; i++) if (assign(plan, `u${i}`, 0.25) >= 0) inside++;
+    expect(Math.abs(inside / 100_000 - 0.25)).toBeLessThan(0.01);
+  });
+
+  it('keeps two experiments with different salts independent (chi-square test of independence, p > 0.001)', () => {
+    const a = compilePlan(experiment([50, 50], { salt: 'salt-a' }));
+    const b = compilePlan(experiment([50, 50], { salt: 'salt-b' }));
+    const table = [
+      [0, 0],
+      [0, 0],
+    ];
+    const n = 100_000;
+    for (let i = 0; i < n; i++) table[assign(a, `user-${i}`, 1)]![assign(b, `user-${i}`, 1)]!++;
+    let chi2 = 0;
+    for (let r = 0; r < 2; r++) {
+      for (let c = 0; c < 2; c++) {
+        const expected = ((table[r]![0]! + table[r]![1]!) * (table[0]![c]! + table[1]![c]!)) / n;
+        chi2 += (table[r]![c]! - expected) ** 2 / expected;
+      }
+    }
+    expect(1 - chisquareCdf(chi2, 1)).toBeGreaterThan(0.001);
+  });
+
+  it('changes the allocation version when weights, salt or order change, not when the ramp changes', () => {
+    const base = compilePlan(experiment([50, 50])).version;
+    expect(compilePlan(experiment([40, 60])).version).not.toBe(base);
+    expect(compilePlan(experiment([50, 50], { salt: 'other' })).version).not.toBe(base);
+    expect(compilePlan(experiment([50, 50], { percent: 10 })).version).toBe(base);
+  });
+});
+
+describe('gradual ramp from config and clock', () => {
+  const config = validateConfigObject({
+    experiments: {
+      ramp: {
+        variants: { control: { weight: 50 }, treatment: { weight: 50 } },
+        allocation: {
+          mode: 'gradual',
+          start: '2026-12-01T09:00:00Z',
+          schedule: [{ percent: 1, dwell: '1d' }, { percent: 10, dwell: '2d' }, { percent: 50, dwell: '3d' }, { percent: 100 }],
+        },
+      },
+    },
+  });
+  const plan = compilePlan(config.experiments.get('ramp')!);
+  const start = Date.parse('2026-12-01T09:00:00Z');
+  const day = 86_400_000;
+
+  it.each([
+    [-1, 0, -1],
+    [0, 1, 0],
+    [day - 1, 1, 0],
+    [day, 10, 1],
+    [3 * day - 1, 10, 1],
+    [3 * day, 50, 2],
+    [6 * day, 100, 3],
+    [600 * day, 100, 3],
+  ] as const)('at start%+d ms the traffic is %d%% (step %d)', (offset, percent, step) => {
+    expect(trafficAt(plan, start + offset)).toEqual({ percent, step });
+  });
+
+  it('holds at the paused step while paused', () => {
+    expect(trafficAt(plan, start + 5 * day, { pausedAt: start + day })).toEqual({ percent: 10, step: 1 });
+  });
+});
