@@ -63,7 +63,7 @@ export function parseConfig(text: string, file = '<text>', options: LoadOptions 
       }),
     );
   }
-  return validate(doc.toJS() ?? {}, file, options, (path) => locate(doc, lineCounter, path));
+  return validate(doc.toJS() ?? {}, file, options, (path, atKey) => locate(doc, lineCounter, path, atKey));
 }
 
 /** Validates a config given as a plain object (no positions in messages). */
@@ -75,7 +75,7 @@ function validate(
   value: unknown,
   file: string,
   options: LoadOptions,
-  position: (path: Path) => { line: number; col: number },
+  position: (path: Path, atKey?: boolean) => { line: number; col: number },
 ): ValidatedConfig {
   const env = options.env ?? process.env;
   const problems: RawProblem[] = [];
@@ -88,7 +88,7 @@ function validate(
   if (!parsed.success) problems.push(...parsed.error.issues.flatMap((issue) => fromZodIssue(issue)));
   problems.push(...semanticProblems(value));
   if (problems.length > 0 || !parsed.success) {
-    const located = problems.map((p) => ({ file, ...position(p.path), path: formatPath(p.path), message: scrub(p.message, secrets) }));
+    const located = problems.map((p) => ({ file, ...position(p.path, p.atKey), path: formatPath(p.path), message: scrub(p.message, secrets) }));
     located.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ConfigError(file, located);
   }
@@ -154,7 +154,7 @@ function fromZodIssue(issue: z.core.$ZodIssue): RawProblem[] {
   switch (issue.code) {
     case 'unrecognized_keys': {
       const allowed = allowedKeysAt(path);
-      return issue.keys.map((key) => ({ path: [...path, key], message: m.unknownKey(key, closestName(key, allowed), allowed) }));
+      return issue.keys.map((key) => ({ path: [...path, key], atKey: true, message: m.unknownKey(key, closestName(key, allowed), allowed) }));
     }
     case 'invalid_type':
       if (issue.input === undefined) return [{ path, message: m.missing(typeName(issue.expected)) }];
@@ -162,7 +162,7 @@ function fromZodIssue(issue: z.core.$ZodIssue): RawProblem[] {
     case 'invalid_value':
       return [{ path, message: m.expected(`one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`, found) }];
     case 'too_big':
-      return [{ path, message: m.expected(`${issue.origin === 'array' ? 'at most' : 'a value <='} ${issue.inclusive ? '' : '(exclusive) '}${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}`, found) }];
+      return [{ path, message: m.expected(`${issue.origin === 'array' ? 'at most' : issue.inclusive ? 'a value <=' : 'a value <'} ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}`, found) }];
     case 'too_small':
       return [{ path, message: m.expected(`${issue.origin === 'array' ? 'at least' : issue.inclusive ? 'a value >=' : 'a value >'} ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}`, found) }];
     case 'invalid_format':
@@ -216,16 +216,16 @@ export function formatPath(path: Path): string {
 }
 
 /** Position of the deepest YAML node along `path` (a map key where the last segment is a key). */
-function locate(doc: Document, lc: LineCounter, path: Path): { line: number; col: number } {
+function locate(doc: Document, lc: LineCounter, path: Path, atKey = false): { line: number; col: number } {
   let node: YamlNode | null | undefined = doc.contents as YamlNode | null;
   let offset = node?.range?.[0] ?? 0;
-  for (const seg of path) {
+  for (const [i, seg] of path.entries()) {
     if (isMap(node)) {
       const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
       if (!pair) break;
       const key = pair.key as YamlNode;
       offset = (pair.value as YamlNode | null)?.range?.[0] ?? key.range?.[0] ?? offset;
-      if (seg === path[path.length - 1] && !(pair.value as YamlNode | null)?.range) offset = key.range?.[0] ?? offset;
+      if (i === path.length - 1 && (atKey || !(pair.value as YamlNode | null)?.range)) offset = key.range?.[0] ?? offset;
       node = pair.value as YamlNode | null;
     } else if (isSeq(node) && typeof seg === 'number') {
       const item = node.items[seg] as YamlNode | undefined;

@@ -11,6 +11,8 @@ export type Path = readonly (string | number)[];
 export interface RawProblem {
   path: Path;
   message: string;
+  /** Point at the key of the last path segment rather than its value (unknown keys). */
+  atKey?: boolean;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

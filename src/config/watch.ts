@@ -1,9 +1,12 @@
 /**
- * Hot reload: polls the config file (fs.watchFile, which survives editors that replace
- * the file and never keeps the process alive) and hands each valid change to `apply`.
- * An invalid change is reported and the last good config stays in force.
+ * Hot reload: polls the config file's stat on an unref'd timer (so it survives editors
+ * that replace the file, works on every filesystem and never keeps the process alive)
+ * and hands each valid change to `onApply`. The stat is compared with the one taken when
+ * the text was last read, so a write landing just after start is not missed (fs.watchFile
+ * takes its first stat asynchronously and can). An invalid change is reported and the
+ * last good config stays in force.
  */
-import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { SwitchyardError } from '../errors.js';
 import { parseConfig, type LoadOptions } from './load.js';
 import type { ValidatedConfig } from './types.js';
@@ -18,28 +21,30 @@ export interface WatchOptions extends LoadOptions {
 
 export class ConfigWatcher {
   private lastText: string | undefined;
-  private readonly listener: (curr: Stats, prev: Stats) => void;
+  private lastStat = '';
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly file: string,
     private readonly options: WatchOptions,
-  ) {
-    this.listener = (curr, prev) => {
-      if (curr.mtimeMs !== prev.mtimeMs || curr.size !== prev.size || curr.ino !== prev.ino) this.poll();
-    };
-  }
+  ) {}
 
-  start(initialText?: string): void {
-    this.lastText = initialText ?? safeRead(this.file);
-    watchFile(this.file, { interval: this.options.intervalMs ?? 250, persistent: false }, this.listener);
+  start(): void {
+    this.lastStat = statKey(this.file);
+    this.lastText = safeRead(this.file);
+    this.timer = setInterval(() => {
+      if (statKey(this.file) !== this.lastStat) this.poll();
+    }, this.options.intervalMs ?? 250);
+    this.timer.unref();
   }
 
   stop(): void {
-    unwatchFile(this.file, this.listener);
+    clearInterval(this.timer);
   }
 
   /** Reads the file now; applies it if it changed and is valid. */
   poll(): void {
+    this.lastStat = statKey(this.file);
     const text = safeRead(this.file);
     if (text === undefined || text === this.lastText) return;
     this.lastText = text;
@@ -56,6 +61,15 @@ export class ConfigWatcher {
       return;
     }
     this.options.onApply(next);
+  }
+}
+
+function statKey(file: string): string {
+  try {
+    const s = statSync(file);
+    return `${s.mtimeMs}:${s.size}:${s.ino}`;
+  } catch {
+    return 'missing';
   }
 }
 

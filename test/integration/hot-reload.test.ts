@@ -1,0 +1,86 @@
+/**
+ * Hot reload against a real file: valid edits take effect within 1 s without a restart;
+ * invalid ones and reshuffles are rejected with a located error, the last good config
+ * stays in force, and an event plus a counter record each.
+ */
+import { mkdtempSync, writeFileSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSwitchyard, type ConfigEvent, type Switchyard } from 'switchyard';
+
+const yaml = (control: number, treatment: number, extra = '') => `
+feature_flags: { provider: memory }
+experiments:
+  checkout:
+    variants:
+      control: { weight: ${control} }
+      treatment: { weight: ${treatment} }
+    allocation: { mode: fixed${extra} }
+`;
+
+async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<{ value: T; ms: number }> {
+  const started = performance.now();
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return { value, ms: performance.now() - started };
+    if (performance.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+let sy: Switchyard | undefined;
+afterEach(async () => sy?.close());
+
+describe('hot reload of switchyard.yaml', () => {
+  it('applies a valid edit within 1 s, rejects a bad one and keeps the last good config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-reload-'));
+    const file = join(dir, 'switchyard.yaml');
+    writeFileSync(file, yaml(100, 0));
+    sy = await createSwitchyard({ config: file, watchIntervalMs: 100 });
+    const events: ConfigEvent[] = [];
+    sy.on('config', (e) => events.push(e));
+    const treatedShare = async () => {
+      let treated = 0;
+      for (let i = 0; i < 200; i++) if ((await sy!.getVariant('checkout', { targetingKey: `u${i}` })).variant === 'treatment') treated++;
+      return treated / 200;
+    };
+    expect(await treatedShare()).toBe(0);
+
+    // An ops edit: all traffic to treatment (weights change, order and salt unchanged).
+    writeFileSync(file, yaml(0, 100));
+    const applied = await waitFor(async () => ((await treatedShare()) === 1 ? true : undefined), 1000);
+    expect(applied.ms).toBeLessThan(1000);
+    expect(events).toEqual([{ type: 'applied', source: file, experiments: ['checkout'] }]);
+
+    // A broken edit: located error, last good config stays.
+    writeFileSync(file, yaml(0, 100).replace('weight: 100', 'weight: 1000'));
+    const rejected = await waitFor(() => events.find((e) => e.type === 'rejected'), 1000);
+    expect(rejected.value.type === 'rejected' && rejected.value.error.message).toMatch(/switchyard\.yaml:7:\d+ experiments\.checkout\.variants\.treatment\.weight: expected a value <= 100, found 1000/);
+    expect(await treatedShare()).toBe(1);
+    expect(sy.counters().config).toEqual({ applied: 1, rejected: 1 });
+  });
+
+  it('rejects a change that would reshuffle a running experiment unless allow_reshuffle is set', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-reload-'));
+    const file = join(dir, 'switchyard.yaml');
+    writeFileSync(file, yaml(50, 50));
+    sy = await createSwitchyard({ config: file, watchIntervalMs: 100 });
+    const events: ConfigEvent[] = [];
+    sy.on('config', (e) => events.push(e));
+    const before = await Promise.all(Array.from({ length: 100 }, (_, i) => sy!.getVariant('checkout', { targetingKey: `u${i}` })));
+
+    writeFileSync(file, yaml(50, 50, ', salt: new-salt'));
+    const rejected = await waitFor(() => events.find((e) => e.type === 'rejected'), 1000);
+    expect(rejected.value.type === 'rejected' && (rejected.value.error as { code?: string }).code).toBe('SY_CONFIG_RESHUFFLE');
+    const same = await Promise.all(Array.from({ length: 100 }, (_, i) => sy!.getVariant('checkout', { targetingKey: `u${i}` })));
+    expect(same.map((r) => r.variant)).toEqual(before.map((r) => r.variant));
+
+    // Editors often write a new file and rename it over the old one.
+    const tmp = join(dir, '.switchyard.yaml.swp');
+    writeFileSync(tmp, yaml(50, 50, ', salt: new-salt').replace('checkout:\n', 'checkout:\n    allow_reshuffle: true\n'));
+    renameSync(tmp, file);
+    await waitFor(() => events.find((e) => e.type === 'applied'), 1000);
+    expect(sy.config.experiments.get('checkout')!.allocation.salt).toBe('new-salt');
+  });
+});

@@ -1,0 +1,381 @@
+import { OpenFeature, type EvaluationContext, type Hook, type Provider, type ResolutionDetails } from '@openfeature/server-sdk';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSwitchyard, type ExposureEvent, type Switchyard } from 'switchyard';
+import { MemoryProvider } from 'switchyard/adapters/memory';
+
+const START = Date.parse('2026-12-01T09:00:00Z');
+const DAY = 86_400_000;
+
+function config(extra: Record<string, unknown> = {}) {
+  return {
+    feature_flags: { provider: 'memory', evaluation_timeout_ms: 50, init_timeout_ms: 200 },
+    experiments: {
+      checkout: {
+        flag: 'checkout',
+        variants: { control: { weight: 50 }, treatment: { weight: 50, payload: { layout: 'one-page' } } },
+        allocation: { mode: 'fixed' },
+      },
+      ramp: {
+        variants: { control: { weight: 50 }, treatment: { weight: 50 } },
+        allocation: {
+          mode: 'gradual',
+          start: '2026-12-01T09:00:00Z',
+          schedule: [{ percent: 5, dwell: '1d' }, { percent: 25, dwell: '1d' }, { percent: 100 }],
+        },
+      },
+    },
+    ...extra,
+  };
+}
+
+class FakeClock {
+  constructor(public t: number) {}
+  now = () => this.t;
+}
+
+const open: Switchyard[] = [];
+async function make(options: Partial<Parameters<typeof createSwitchyard>[0]> = {}) {
+  const sy = await createSwitchyard({ config: config(), clock: new FakeClock(START + 3 * DAY), ...options });
+  open.push(sy);
+  return sy;
+}
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((sy) => sy.close()));
+  OpenFeature.clearHooks();
+});
+
+describe('getVariant', () => {
+  it('returns the variant, value, payload and allocation of a unit in the experiment', async () => {
+    const sy = await make();
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => sy.getVariant('checkout', { targetingKey: `user-${i}` })));
+    const treated = results.find((r) => r.variant === 'treatment')!;
+    expect(treated).toMatchObject({
+      flag: 'checkout',
+      variant: 'treatment',
+      value: 'treatment',
+      payload: { layout: 'one-page' },
+      reason: 'SPLIT',
+      inExperiment: true,
+      experiment: 'checkout',
+      allocationMode: 'fixed',
+      trafficPercent: 100,
+      rampStep: -1,
+    });
+    expect(typeof treated.allocationVersion).toBe('number');
+    expect(treated.errorCode).toBeUndefined();
+    const share = results.filter((r) => r.variant === 'treatment').length / results.length;
+    expect(share).toBeGreaterThan(0.35);
+    expect(share).toBeLessThan(0.65);
+  });
+
+  it('gives the same variant on a second instance (no shared state)', async () => {
+    const a = await make();
+    const b = await make();
+    for (let i = 0; i < 500; i++) {
+      const ctx = { targetingKey: `u${i}` };
+      expect((await a.getVariant('checkout', ctx)).variant).toBe((await b.getVariant('checkout', ctx)).variant);
+    }
+  });
+
+  it('agrees with the OpenFeature client of its domain on 10,000 units (string, boolean and object)', async () => {
+    const sy = await make();
+    expect(sy.openfeature).toBe(sy.openfeature);
+    const client = OpenFeature.getClient(sy.domain);
+    let mismatches = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const ctx = { targetingKey: `unit-${i}` };
+      const ours = await sy.getVariant('checkout', ctx);
+      const details = await client.getStringDetails('checkout', 'control', ctx);
+      if (details.variant !== ours.variant || details.value !== ours.value || details.reason !== ours.reason) mismatches++;
+      if (i % 50 === 0) {
+        expect(await client.getBooleanValue('checkout', false, ctx)).toBe(ours.variant === 'treatment');
+        expect(await client.getObjectValue('checkout', { fallback: true }, ctx)).toEqual(ours.payload ?? { fallback: true });
+        expect(details.flagMetadata).toMatchObject({ experiment: 'checkout', inExperiment: true, allocationVersion: ours.allocationVersion! });
+      }
+    }
+    expect(mismatches).toBe(0);
+  });
+
+  it('passes flags with no experiment through to the provider', async () => {
+    const provider = new MemoryProvider({
+      checkout: { variants: { on: true, off: false }, defaultVariant: 'on', disabled: false },
+      ramp: { variants: { on: true, off: false }, defaultVariant: 'on', disabled: false },
+      theme: { variants: { dark: { bg: '#000' }, light: { bg: '#fff' } }, defaultVariant: 'dark', disabled: false },
+      limit: { variants: { low: 10, high: 100 }, defaultVariant: 'high', disabled: false },
+    });
+    const sy = await make({ provider });
+    expect(await sy.getVariant('theme', { targetingKey: 'u1' })).toMatchObject({ variant: 'dark', value: { bg: '#000' }, payload: { bg: '#000' }, reason: 'STATIC', inExperiment: false });
+    expect(await sy.getVariant('limit', { targetingKey: 'u1' })).toMatchObject({ variant: 'high', value: 100, reason: 'STATIC' });
+  });
+});
+
+describe('getVariant never throws', () => {
+  it('answers an unknown flag with FLAG_NOT_FOUND, counted, reported once', async () => {
+    const sy = await make();
+    const errors: string[] = [];
+    sy.on('error', (e) => errors.push(`${e.flag} ${e.code}`));
+    for (let i = 0; i < 100; i++) {
+      const r = await sy.getVariant('nope', { targetingKey: `u${i}` });
+      expect(r).toMatchObject({ reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', problem: 'SY_FLAG_NOT_FOUND', inExperiment: false, value: undefined });
+    }
+    expect(errors).toEqual(['nope SY_FLAG_NOT_FOUND']);
+    expect(sy.counters().engine.errors.SY_FLAG_NOT_FOUND).toBe(100);
+  });
+
+  it.each([
+    ['no context', undefined],
+    ['no targeting key', { country: 'DE' }],
+    ['an empty targeting key', { targetingKey: '' }],
+  ])('answers the control with TARGETING_KEY_MISSING for %s', async (_name, ctx) => {
+    const sy = await make();
+    expect(await sy.getVariant('checkout', ctx as EvaluationContext)).toMatchObject({
+      variant: 'control',
+      value: 'control',
+      reason: 'ERROR',
+      errorCode: 'TARGETING_KEY_MISSING',
+      inExperiment: false,
+    });
+  });
+
+  it('answers the control when the provider throws', async () => {
+    class Throwing implements Provider {
+      metadata = { name: 'throwing' };
+      runsOn = 'server' as const;
+      resolveBooleanEvaluation(): Promise<ResolutionDetails<boolean>> {
+        throw new Error('boom');
+      }
+      resolveStringEvaluation = this.resolveBooleanEvaluation as never;
+      resolveNumberEvaluation = this.resolveBooleanEvaluation as never;
+      resolveObjectEvaluation = this.resolveBooleanEvaluation as never;
+    }
+    const sy = await make({ provider: new Throwing() });
+    expect(await sy.getVariant('checkout', { targetingKey: 'u' })).toMatchObject({ variant: 'control', reason: 'ERROR', errorCode: 'GENERAL', problem: 'SY_PROVIDER_ERROR', errorMessage: 'boom' });
+  });
+
+  it('answers the control when the provider rejects', async () => {
+    const rejecting: Provider = {
+      metadata: { name: 'rejecting' },
+      runsOn: 'server',
+      resolveBooleanEvaluation: () => Promise.reject(Object.assign(new Error('flag gone'), { code: 'FLAG_NOT_FOUND' })),
+      resolveStringEvaluation: () => Promise.reject(new Error('x')),
+      resolveNumberEvaluation: () => Promise.reject(new Error('x')),
+      resolveObjectEvaluation: () => Promise.reject(new Error('x')),
+    };
+    const sy = await make({ provider: rejecting });
+    expect(await sy.getVariant('checkout', { targetingKey: 'u' })).toMatchObject({ variant: 'control', errorCode: 'FLAG_NOT_FOUND', problem: 'SY_FLAG_NOT_FOUND' });
+  });
+
+  it('answers the control within the evaluation timeout when the provider hangs', async () => {
+    const hanging: Provider = {
+      metadata: { name: 'hanging' },
+      runsOn: 'server',
+      resolveBooleanEvaluation: () => new Promise(() => {}),
+      resolveStringEvaluation: () => new Promise(() => {}),
+      resolveNumberEvaluation: () => new Promise(() => {}),
+      resolveObjectEvaluation: () => new Promise(() => {}),
+    };
+    const sy = await make({ provider: hanging });
+    const started = performance.now();
+    const r = await sy.getVariant('checkout', { targetingKey: 'u' });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(r).toMatchObject({ variant: 'control', reason: 'ERROR', errorCode: 'GENERAL', problem: 'SY_PROVIDER_TIMEOUT' });
+  });
+
+  it('does not hang creation when the provider never becomes ready, and answers PROVIDER_NOT_READY', async () => {
+    const provider = new MemoryProvider({});
+    Object.assign(provider, { initialize: () => new Promise(() => {}) });
+    const started = performance.now();
+    const sy = await make({ provider });
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(await sy.getVariant('checkout', { targetingKey: 'u' })).toMatchObject({ variant: 'control', errorCode: 'PROVIDER_NOT_READY' });
+  });
+
+  it('answers PROVIDER_NOT_READY when initialisation fails', async () => {
+    const provider = new MemoryProvider({});
+    Object.assign(provider, { initialize: () => Promise.reject(new Error('bad key')) });
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (msg: string) => void warnings.push(msg) };
+    const sy = await make({ provider, logger });
+    expect(warnings).toEqual(['the provider failed to initialise: bad key']);
+    expect(await sy.getVariant('checkout', { targetingKey: 'u' })).toMatchObject({ variant: 'control', errorCode: 'PROVIDER_NOT_READY' });
+  });
+
+  it('keeps answering when a listener throws', async () => {
+    const sy = await make();
+    sy.on('exposure', () => {
+      throw new Error('listener bug');
+    });
+    const r = await sy.getVariant('checkout', { targetingKey: 'u1' });
+    expect(r.errorCode).toBeUndefined();
+    expect(r.inExperiment).toBe(true);
+  });
+});
+
+describe('vendor eligibility and the kill switch', () => {
+  it('sends everyone to control, not exposed, when the vendor flag is disabled or off', async () => {
+    const provider = new MemoryProvider({
+      checkout: { variants: { on: true, off: false }, defaultVariant: 'on', disabled: true },
+      ramp: { variants: { on: true, off: false }, defaultVariant: 'off', disabled: false },
+    });
+    const sy = await make({ provider });
+    expect(await sy.getVariant('checkout', { targetingKey: 'u1' })).toMatchObject({ variant: 'control', reason: 'DISABLED', inExperiment: false });
+    expect(await sy.getVariant('ramp', { targetingKey: 'u1' })).toMatchObject({ variant: 'control', reason: 'DEFAULT', inExperiment: false });
+    provider.setFlag('checkout', { variants: { on: true }, defaultVariant: 'on', disabled: false });
+    const after = await Promise.all(Array.from({ length: 50 }, (_, i) => sy.getVariant('checkout', { targetingKey: `u${i}` })));
+    expect(after.every((r) => r.inExperiment)).toBe(true);
+  });
+
+  it('targets by attribute through the vendor: only eligible units enter', async () => {
+    const provider = new MemoryProvider({
+      checkout: { variants: { yes: true, no: false }, defaultVariant: 'no', disabled: false, contextEvaluator: (ctx) => (ctx.country === 'DE' ? 'yes' : 'no') },
+    });
+    const sy = await make({ provider });
+    expect((await sy.getVariant('checkout', { targetingKey: 'u1', country: 'FR' })).inExperiment).toBe(false);
+    expect((await sy.getVariant('checkout', { targetingKey: 'u1', country: 'DE' })).inExperiment).toBe(true);
+  });
+
+  it('kill sends every unit to control at once, with reason DISABLED and no exposure; unkill restores', async () => {
+    const sy = await make();
+    const exposures: ExposureEvent[] = [];
+    sy.on('exposure', (e) => exposures.push(e));
+    const before = await sy.getVariant('checkout', { targetingKey: 'u7' });
+    sy.kill('checkout', 'test');
+    for (let i = 0; i < 100; i++) {
+      expect(await sy.getVariant('checkout', { targetingKey: `u${i}` })).toMatchObject({ variant: 'control', reason: 'DISABLED', inExperiment: false });
+    }
+    expect(exposures).toHaveLength(1);
+    sy.unkill('checkout');
+    expect((await sy.getVariant('checkout', { targetingKey: 'u7' })).variant).toBe(before.variant);
+    expect(() => sy.kill('no-such-experiment')).toThrow(/no experiment "no-such-experiment"/);
+  });
+});
+
+describe('gradual allocation follows the clock', () => {
+  it('ramps 0% -> 5% -> 25% -> 100% monotonically, with the same variant for units already in', async () => {
+    const clock = new FakeClock(START - 1);
+    const sy = await make({ clock });
+    const units = Array.from({ length: 4000 }, (_, i) => `user-${i}`);
+    const snapshot = async () => Promise.all(units.map((u) => sy.getVariant('ramp', { targetingKey: u })));
+    const shares: number[] = [];
+    let previous = await snapshot();
+    shares.push(previous.filter((r) => r.inExperiment).length / units.length);
+    for (const t of [START, START + DAY, START + 2 * DAY]) {
+      clock.t = t;
+      const now = await snapshot();
+      now.forEach((r, i) => {
+        if (previous[i]!.inExperiment) {
+          expect(r.inExperiment).toBe(true);
+          expect(r.variant).toBe(previous[i]!.variant);
+        }
+      });
+      shares.push(now.filter((r) => r.inExperiment).length / units.length);
+      previous = now;
+    }
+    expect(shares[0]).toBe(0);
+    expect(Math.abs(shares[1]! - 0.05)).toBeLessThan(0.015);
+    expect(Math.abs(shares[2]! - 0.25)).toBeLessThan(0.03);
+    expect(shares[3]).toBe(1);
+    expect((await sy.getVariant('ramp', { targetingKey: 'x' })).rampStep).toBe(2);
+  });
+
+  it('pause freezes the ramp at the current step', async () => {
+    const clock = new FakeClock(START + 1000);
+    const sy = await make({ clock });
+    sy.pause('ramp');
+    clock.t = START + 5 * DAY;
+    expect((await sy.getVariant('ramp', { targetingKey: 'x' })).trafficPercent).toBe(5);
+    sy.pause('ramp', false);
+    expect((await sy.getVariant('ramp', { targetingKey: 'x' })).trafficPercent).toBe(100);
+  });
+
+  it('units outside the traffic get the control and are not exposures', async () => {
+    const sy = await make({ clock: new FakeClock(START + 10) });
+    const exposures: ExposureEvent[] = [];
+    sy.on('exposure', (e) => exposures.push(e));
+    const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => sy.getVariant('ramp', { targetingKey: `u${i}` })));
+    const outside = results.filter((r) => !r.inExperiment);
+    expect(outside.every((r) => r.variant === 'control' && r.reason === 'DEFAULT')).toBe(true);
+    expect(exposures).toHaveLength(results.length - outside.length);
+    expect(exposures[0]).toMatchObject({ experiment: 'ramp', allocationMode: 'gradual', rampStep: 0, trafficPercent: 5 });
+  });
+});
+
+describe('track and run', () => {
+  it('track accepts a well-formed event and rejects bad ones with a reason, never throwing', async () => {
+    const sy = await make();
+    const tracked: unknown[] = [];
+    const errors: string[] = [];
+    sy.on('track', (e) => tracked.push(e));
+    sy.on('error', (e) => errors.push(e.message));
+    expect(sy.track('purchase', { targetingKey: 'u1' }, { value: 42.5, sku: 'A' })).toBe(true);
+    expect(sy.track('purchase', { targetingKey: 'u1' }, { value: 'lots' })).toBe(false);
+    expect(sy.track('', { targetingKey: 'u1' })).toBe(false);
+    expect(sy.track('purchase', {})).toBe(false);
+    expect(tracked).toEqual([{ event: 'purchase', unit: 'u1', value: 42.5, properties: { value: 42.5, sku: 'A' }, ts: START + 3 * DAY }]);
+    expect(errors.join('\n')).toMatch(/properties.value must be a finite number, found "lots"/);
+    expect(sy.counters().engine.errors.SY_INVALID_ARGUMENT).toBe(3);
+  });
+
+  it('run calls the variant handler and records latency and errors per variant', async () => {
+    const sy = await make();
+    const variants = new Map<string, number>();
+    for (let i = 0; i < 40; i++) {
+      const out = await sy.run('checkout', { targetingKey: `u${i}` }, {
+        control: () => 'old',
+        treatment: async (r) => `new:${(r.payload as { layout: string }).layout}`,
+      });
+      variants.set(out, (variants.get(out) ?? 0) + 1);
+    }
+    expect([...variants.keys()].sort()).toEqual(['new:one-page', 'old']);
+    const control = sy.metrics.summary('checkout', 'control', 'latency_ms')!;
+    const treatment = sy.metrics.summary('checkout', 'treatment', 'latency_ms')!;
+    expect(control.n + treatment.n).toBe(40);
+    expect(sy.metrics.summary('checkout', 'treatment', 'error')!.sum).toBe(0);
+
+    const failing = (await sy.getVariant('checkout', { targetingKey: 'u1' })).variant!;
+    await expect(sy.run('checkout', { targetingKey: 'u1' }, { [failing]: () => { throw new Error('handler bug'); } })).rejects.toThrow('handler bug');
+    expect(sy.metrics.summary('checkout', failing, 'error')!.sum).toBe(1);
+    await expect(sy.run('checkout', { targetingKey: 'u1' }, {})).rejects.toThrow(/no handler for variant/);
+  });
+});
+
+describe('OpenFeature hooks on getVariant (requirement 4.x semantics)', () => {
+  it('runs before hooks in order, after and finally in reverse, with the hook context and hints', async () => {
+    const sy = await make();
+    const calls: string[] = [];
+    const hook = (name: string): Hook => ({
+      before: (ctx, hints) => {
+        calls.push(`${name}.before ${ctx.flagKey} ${ctx.flagValueType} ${String(hints?.tag)}`);
+        return name === 'api' ? { targetingKey: 'from-hook' } : undefined;
+      },
+      after: (_ctx, details) => void calls.push(`${name}.after ${details.variant}`),
+      finally: () => void calls.push(`${name}.finally`),
+    });
+    OpenFeature.addHooks(hook('api'));
+    sy.openfeature.addHooks(hook('client'));
+    const r = await sy.getVariant('checkout', { targetingKey: 'ignored' }, { hooks: [hook('call')], hookHints: { tag: 'h' } });
+    const expected = (await sy.getVariant('checkout', { targetingKey: 'from-hook' }, {})).variant;
+    expect(r.variant).toBe(expected);
+    expect(calls.slice(0, 9)).toEqual([
+      'api.before checkout string h',
+      'client.before checkout string h',
+      'call.before checkout string h',
+      `call.after ${expected}`,
+      `client.after ${expected}`,
+      `api.after ${expected}`,
+      'call.finally',
+      'client.finally',
+      'api.finally',
+    ]);
+  });
+
+  it('runs error hooks on a failed evaluation and on a throwing before hook, and still answers', async () => {
+    const sy = await make();
+    const errors: string[] = [];
+    const r1 = await sy.getVariant('nope', { targetingKey: 'u' }, { hooks: [{ error: (_c, e) => void errors.push((e as Error).message) }] });
+    expect(r1.errorCode).toBe('FLAG_NOT_FOUND');
+    const r2 = await sy.getVariant('checkout', { targetingKey: 'u' }, { hooks: [{ before: () => { throw new Error('bad hook'); }, error: (_c, e) => void errors.push((e as Error).message) }] });
+    expect(r2).toMatchObject({ variant: 'control', reason: 'ERROR', problem: 'SY_PROVIDER_ERROR' });
+    expect(errors).toEqual([expect.stringContaining('no flag found with key nope'), 'bad hook']);
+  });
+});

@@ -1,0 +1,190 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile, parseConfig, reshuffleProblems, validateConfigObject } from '../../../src/config/index.js';
+
+const here = (p: string) => new URL(p, import.meta.url).pathname;
+
+function problemsOf(text: string, env: Record<string, string> = {}): string[] {
+  try {
+    parseConfig(text, 'sy.yaml', { env });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).code).toBe('SY_CONFIG_INVALID');
+    return (error as ConfigError).problems.map((p) => `${p.line}:${p.col} ${p.path}: ${p.message}`);
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+const experiment = (body: string) => `experiments:\n  checkout:\n${body.replace(/^/gm, '    ')}\n`;
+
+describe('the seed config', () => {
+  it('validates exactly as written, list-form monitoring and all', () => {
+    const config = loadConfigFile(here('../../fixtures/config/seed.yaml'));
+    expect(config.defaults).toEqual({ minSampleSize: 10000, confidenceLevel: 0.95, runtimeDays: 14, trafficAllocation: 'gradual' });
+    expect(config.analyticsPlatforms).toEqual(['amplitude', 'segment', 'mixpanel']);
+    expect(config.featureFlags.provider).toBe('launchdarkly');
+    expect(config.statisticalMethods).toEqual(['frequentist', 'bayesian']);
+    expect(config.monitoring).toEqual({ realTimeMetrics: true, anomalyDetection: true, automaticRollback: true });
+    expect(config.experiments.size).toBe(0);
+  });
+
+  it('accepts the map form of monitoring too', () => {
+    const config = parseConfig('monitoring:\n  real_time_metrics: false\n  automatic_rollback: true\n');
+    expect(config.monitoring).toEqual({ realTimeMetrics: false, anomalyDetection: true, automaticRollback: true });
+  });
+
+  it('says which monitoring forms are accepted', () => {
+    expect(problemsOf('monitoring:\n  - real_time_metrics: true\n    anomaly_detection: true\n')).toEqual([
+      expect.stringMatching(/^2:5 monitoring\[0\]: expected a map \(real_time_metrics: true\) or a list of one-key maps/),
+    ]);
+  });
+
+  it('the annotated example config validates, with the seed values', () => {
+    const config = loadConfigFile(here('../../../examples/switchyard.yaml'));
+    expect(config.defaults.minSampleSize).toBe(10000);
+    expect(config.defaults.confidenceLevel).toBe(0.95);
+    expect(config.defaults.runtimeDays).toBe(14);
+    expect([...config.experiments.keys()]).toEqual(['checkout-redesign', 'new-search']);
+    const exp = config.experiments.get('checkout-redesign')!;
+    expect(exp.allocation.steps.map((s) => s.percent)).toEqual([1, 10, 50, 100]);
+    expect(exp.allocation.steps[1]!.startsAt - exp.allocation.steps[0]!.startsAt).toBe(86_400_000);
+    expect(exp.allocation.steps[3]!.endsAt).toBe(Infinity);
+    expect(exp.variants[1]).toEqual({ key: 'treatment', weight: 50, payload: { layout: 'one-page' } });
+  });
+});
+
+describe('located errors', () => {
+  it('reports every problem at once, each with line, column, path, expected and found', () => {
+    const text = [
+      'experiment_config:',
+      '  confidence_level: 1.5',
+      'experiments:',
+      '  checkout:',
+      '    variants:',
+      '      control: { weight: 50 }',
+      '      treatment: { weight: 60 }',
+      '    allocation:',
+      '      mode: gradual',
+      '      start: 2026-12-01T09:00:00Z',
+      '      schedule:',
+      '        - { percent: 10, dwell: 1d }',
+      '        - { percent: 5, dwell: 1d }',
+      '        - { percent: 150 }',
+    ].join('\n');
+    expect(problemsOf(text)).toEqual([
+      '2:21 experiment_config.confidence_level: expected a value < 1, found 1.5',
+      '6:7 experiments.checkout.variants: variant weights must add up to exactly 100 (they are percentages), found 110',
+      '13:22 experiments.checkout.allocation.schedule[1].percent: schedule percentages may not go down: a step of 5% follows 10% (ramp down by editing earlier steps or pausing)',
+      '14:22 experiments.checkout.allocation.schedule[2].percent: expected a value <= 100, found 150',
+    ]);
+  });
+
+  it('rejects unknown keys with a "did you mean"', () => {
+    const problems = problemsOf(experiment('variants:\n  control: { wieght: 50 }\n  b: { weight: 50 }\nallocaton: {}'));
+    expect(problems).toContain(
+      '6:5 experiments.checkout.allocaton: unknown key "allocaton"; did you mean "allocation"? (allowed here: flag, control, variants, allocation, primary_metric, secondary_metrics, guardrails, hypothesis, owner, description, allow_reshuffle, min_sample_size, confidence_level, runtime_days)',
+    );
+    expect(problems.find((p) => p.includes('"wieght"'))).toMatch(/^4:18 experiments\.checkout\.variants\.control\.wieght: unknown key "wieght"; did you mean "weight"\?/);
+    expect(problems.find((p) => p.includes('variants.control.weight'))).toMatch(/missing; expected a number/);
+  });
+
+  it.each([
+    ['a control that is not a variant', 'control: ctl\nvariants:\n  a: { weight: 50 }\n  b: { weight: 50 }', /control "ctl" is not one of the variants \(a, b\)/],
+    ['one variant', 'variants:\n  control: { weight: 100 }', /at least 2 variants, found 1/],
+    ['gradual without a schedule', 'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation: { mode: gradual }', /gradual allocation needs allocation.start/],
+    ['a step without a dwell before the last', 'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation:\n  mode: gradual\n  start: 2026-12-01T00:00:00Z\n  schedule: [{ percent: 5 }, { percent: 50 }]', /every step but the last needs a dwell/],
+    ['a malformed dwell', 'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation:\n  mode: gradual\n  start: 2026-12-01T00:00:00Z\n  schedule: [{ percent: 5, dwell: 3 days }, { percent: 50 }]', /expected a positive number with a unit: ms, s, m, h, d or w \(e.g. 1d, 12h\), found "3 days"/],
+    ['a negative percent', 'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation: { mode: fixed, percent: -1 }', /allocation.percent: expected a value >= 0, found -1/],
+    ['adaptive', 'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation: { mode: adaptive }', /adaptive allocation \(the bandit\) is not available in this version/],
+    ['a bad start time', 'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation:\n  mode: gradual\n  start: tomorrow\n  schedule: [{ percent: 5 }]', /expected an ISO-8601 date-time with a zone, e.g. 2026-12-01T09:00:00Z, found "tomorrow"/],
+    ['a guardrail with no limit', 'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation: { mode: fixed }\nguardrails: [{ metric: error_rate }]', /a guardrail needs at least one limit/],
+    ['a variant name that is a number', 'variants:\n  control: { weight: 50 }\n  1: { weight: 50 }\nallocation: { mode: fixed }', /a name that starts with a letter/],
+  ])('rejects %s', (_name, body, message) => {
+    expect(problemsOf(experiment(body)).join('\n')).toMatch(message);
+  });
+
+  it('rejects two experiments on one flag', () => {
+    const text = 'experiments:\n  a:\n    flag: f\n    variants: { control: { weight: 50 }, b: { weight: 50 } }\n    allocation: { mode: fixed }\n  b:\n    flag: f\n    variants: { control: { weight: 50 }, b: { weight: 50 } }\n    allocation: { mode: fixed }\n';
+    expect(problemsOf(text)).toEqual(['7:11 experiments.b.flag: flag "f" is already used by experiment "a"; one experiment per flag']);
+  });
+
+  it('names the accepted providers and platforms', () => {
+    expect(problemsOf('feature_flags: { provider: flagsmith }\nanalytics_platforms: [segment, heap]')).toEqual([
+      '1:28 feature_flags.provider: expected one of "memory", "launchdarkly", "split", "optimizely", "unleash", "openfeature", found "flagsmith"',
+      '2:32 analytics_platforms[1]: expected one of "jsonl", "segment", "amplitude", "mixpanel", found "heap"',
+    ]);
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    expect(problemsOf('experiments:\n  a: [1, 2\n')[0]).toMatch(/^\d+:\d+ : YAML syntax error/);
+  });
+
+  it('rejects a document that is not a mapping', () => {
+    expect(problemsOf('- a\n- b\n')).toEqual([expect.stringMatching(/the config must be a YAML mapping/)]);
+  });
+});
+
+describe('environment interpolation', () => {
+  it('fills ${NAME} from the environment and keeps $${ literal', () => {
+    const config = parseConfig('feature_flags:\n  provider: launchdarkly\n  launchdarkly: { sdk_key: "${LD_KEY}", note: "$${literal}" }\n', 'x', { env: { LD_KEY: 'sdk-123' } });
+    expect(config.featureFlags.options).toEqual({ sdk_key: 'sdk-123', note: '${literal}' });
+    expect(config.secrets).toEqual(['sdk-123']);
+  });
+
+  it('names a missing variable without guessing a value', () => {
+    expect(problemsOf('feature_flags:\n  provider: launchdarkly\n  launchdarkly: { sdk_key: "${LD_KEY}" }\n')).toEqual([
+      '3:28 feature_flags.launchdarkly.sdk_key: environment variable LD_KEY is not set (referenced as ${LD_KEY})',
+    ]);
+  });
+
+  it('never shows a secret value in an error', () => {
+    const secret = 'sdk-super-secret-0123';
+    const problems = problemsOf('feature_flags:\n  provider: "${LD_KEY}"\n', { LD_KEY: secret });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('feature_flags.provider');
+    expect(problems.join('\n')).not.toContain(secret);
+  });
+});
+
+describe('reshuffle guard', () => {
+  const base = (variants: string, extra = '') =>
+    validateConfigObject(
+      JSON.parse(`{"experiments":{"e":{"variants":${variants},"allocation":{"mode":"fixed"${extra}}}}}`),
+    );
+  const ab = '{"control":{"weight":50},"b":{"weight":50}}';
+  const now = Date.parse('2026-12-05T00:00:00Z');
+
+  it.each([
+    ['a new salt', base(ab, ',"salt":"new"'), /salt "e" -> "new"/],
+    ['a removed variant', base('{"control":{"weight":100},"c":{"weight":0}}'), /variant b removed/],
+    ['reordered variants', base('{"b":{"weight":50},"control":{"weight":50}}'), /variants reordered: control, b -> b, control/],
+  ])('rejects %s on a running experiment', (_name, next, why) => {
+    const problems = reshuffleProblems(base(ab), next, now);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(why);
+    expect(problems[0]).toMatch(/set allow_reshuffle: true/);
+  });
+
+  it('allows weight changes, and anything with allow_reshuffle', () => {
+    expect(reshuffleProblems(base(ab), base('{"control":{"weight":30},"b":{"weight":70}}'), now)).toEqual([]);
+    const allowed = validateConfigObject({ experiments: { e: { allow_reshuffle: true, variants: { b: { weight: 50 }, control: { weight: 50 } }, allocation: { mode: 'fixed' } } } });
+    expect(reshuffleProblems(base(ab), allowed, now)).toEqual([]);
+  });
+
+  it('allows any change before a gradual experiment starts', () => {
+    const gradual = (salt: string) =>
+      validateConfigObject({ experiments: { e: { variants: JSON.parse(ab), allocation: { mode: 'gradual', salt, start: '2026-12-10T00:00:00Z', schedule: [{ percent: 5 }] } } } });
+    expect(reshuffleProblems(gradual('a'), gradual('b'), now)).toEqual([]);
+    expect(reshuffleProblems(gradual('a'), gradual('b'), Date.parse('2026-12-11T00:00:00Z'))).toHaveLength(1);
+  });
+});
+
+describe('the committed JSON Schema', () => {
+  it('is the one generated from the zod schema (run npm run schema after a change)', async () => {
+    const { configSchema } = await import('../../../src/config/index.js');
+    const { z } = await import('zod');
+    const committed = JSON.parse(readFileSync(here('../../../schema/switchyard.schema.json'), 'utf8'));
+    const { $id: _id, title: _title, ...rest } = committed;
+    expect(rest).toEqual(JSON.parse(JSON.stringify(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }))));
+  });
+});
