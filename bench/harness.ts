@@ -1,0 +1,51 @@
+/**
+ * A small benchmark harness for a shared, noisy machine: contenders run interleaved in
+ * rounds (each round times one batch of every contender), and each contender's figure is
+ * the median over rounds; ratios are taken per round against the baseline and then the
+ * median, so load that hits one round hits every contender in it.
+ */
+export interface Contender {
+  name: string;
+  /** Runs the operation `n` times. */
+  run: (n: number) => void | Promise<void>;
+}
+
+export interface Measured {
+  name: string;
+  nsPerOp: number;
+  opsPerSec: number;
+  ratio: number;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+export async function compare(contenders: Contender[], options: { batch: number; rounds: number; warmup?: number }): Promise<Measured[]> {
+  for (const c of contenders) await c.run(options.warmup ?? options.batch);
+  const samples = contenders.map(() => [] as number[]);
+  for (let r = 0; r < options.rounds; r++) {
+    for (const [i, c] of contenders.entries()) {
+      const t0 = process.hrtime.bigint();
+      await c.run(options.batch);
+      samples[i]!.push(Number(process.hrtime.bigint() - t0) / options.batch);
+    }
+  }
+  const base = samples[0]!;
+  return contenders.map((c, i) => {
+    const ns = median(samples[i]!);
+    return { name: c.name, nsPerOp: ns, opsPerSec: 1e9 / ns, ratio: median(samples[i]!.map((s, r) => s / base[r]!)) };
+  });
+}
+
+export function table(rows: Measured[], baseline: string): string {
+  const out = [`| contender | ns/op (median) | ops/s | ratio to ${baseline} |`, '|---|---:|---:|---:|'];
+  for (const r of rows) out.push(`| ${r.name} | ${r.nsPerOp.toFixed(0)} | ${Math.round(r.opsPerSec).toLocaleString('en')} | ${r.ratio.toFixed(2)}x |`);
+  return out.join('\n');
+}
+
+export function rssMiB(): number {
+  return process.memoryUsage().rss / 2 ** 20;
+}

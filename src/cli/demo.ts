@@ -1,0 +1,103 @@
+/**
+ * `switchyard demo`: synthetic users through a fixed and a gradual experiment on the
+ * embedded defaults (in-memory provider), printing the split per variant and the ramp
+ * step. Uses the public API only, as any user would.
+ */
+import { createSwitchyard, type VariantResult } from '../index.js';
+
+export interface DemoOptions {
+  users: number;
+  /** Where in the ramp the demo stands, in days since the ramp started. */
+  rampDay: number;
+  now?: number;
+}
+
+export interface DemoExperimentReport {
+  experiment: string;
+  mode: string;
+  rampStep: number;
+  trafficPercent: number;
+  users: number;
+  inExperiment: number;
+  variants: Record<string, { units: number; share: number; expectedShare: number }>;
+}
+
+export function demoConfig(start: Date) {
+  return {
+    experiment_config: { min_sample_size: 10000, confidence_level: 0.95, runtime_days: 14, traffic_allocation: 'gradual' },
+    analytics_platforms: ['jsonl'],
+    feature_flags: { provider: 'memory' },
+    statistical_methods: ['frequentist', 'bayesian'],
+    monitoring: { real_time_metrics: true, anomaly_detection: true, automatic_rollback: true },
+    experiments: {
+      'new-search': {
+        hypothesis: 'Semantic search raises search success.',
+        variants: { control: { weight: 34 }, semantic: { weight: 33, payload: { engine: 'vector' } }, hybrid: { weight: 33, payload: { engine: 'hybrid' } } },
+        allocation: { mode: 'fixed' },
+        primary_metric: 'search_success',
+      },
+      'checkout-redesign': {
+        hypothesis: 'A one-page checkout raises purchases.',
+        variants: { control: { weight: 50 }, treatment: { weight: 50, payload: { layout: 'one-page' } } },
+        allocation: {
+          mode: 'gradual',
+          start: start.toISOString(),
+          schedule: [{ percent: 1, dwell: '1d' }, { percent: 10, dwell: '2d' }, { percent: 50, dwell: '3d' }, { percent: 100 }],
+        },
+        primary_metric: 'purchase',
+        guardrails: [{ metric: 'error_rate', max: 0.001 }, { metric: 'latency_p95', max_relative_increase: 0.05 }],
+      },
+    },
+  };
+}
+
+export async function runDemo(options: DemoOptions): Promise<DemoExperimentReport[]> {
+  const now = options.now ?? Date.now();
+  const start = new Date(now - options.rampDay * 86_400_000);
+  const config = demoConfig(start);
+  const sy = await createSwitchyard({ config, clock: { now: () => now } });
+  try {
+    const reports: DemoExperimentReport[] = [];
+    for (const [key, exp] of Object.entries(config.experiments)) {
+      const counts = new Map<string, number>();
+      let last: VariantResult | undefined;
+      let inside = 0;
+      for (let i = 0; i < options.users; i++) {
+        last = await sy.getVariant(key, { targetingKey: `user-${i}` });
+        if (!last.inExperiment) continue;
+        inside++;
+        counts.set(last.variant!, (counts.get(last.variant!) ?? 0) + 1);
+      }
+      const variants: DemoExperimentReport['variants'] = {};
+      for (const [variant, { weight }] of Object.entries(exp.variants)) {
+        const units = counts.get(variant) ?? 0;
+        variants[variant] = { units, share: inside ? units / inside : 0, expectedShare: weight / 100 };
+      }
+      reports.push({
+        experiment: key,
+        mode: exp.allocation.mode,
+        rampStep: last?.rampStep ?? -1,
+        trafficPercent: last?.trafficPercent ?? 0,
+        users: options.users,
+        inExperiment: inside,
+        variants,
+      });
+    }
+    return reports;
+  } finally {
+    await sy.close();
+  }
+}
+
+export function formatDemo(reports: DemoExperimentReport[]): string {
+  const lines: string[] = [];
+  for (const r of reports) {
+    const ramp = r.mode === 'gradual' ? `, ramp step ${r.rampStep + 1} at ${r.trafficPercent}% of traffic` : `, ${r.trafficPercent}% of traffic`;
+    lines.push(`${r.experiment} (${r.mode}${ramp}): ${r.inExperiment.toLocaleString('en')} of ${r.users.toLocaleString('en')} users in the experiment`);
+    lines.push(`  ${'variant'.padEnd(12)} ${'units'.padStart(8)} ${'share'.padStart(8)} ${'expected'.padStart(9)}`);
+    for (const [variant, v] of Object.entries(r.variants)) {
+      lines.push(`  ${variant.padEnd(12)} ${String(v.units).padStart(8)} ${(v.share * 100).toFixed(2).padStart(7)}% ${(v.expectedShare * 100).toFixed(2).padStart(8)}%`);
+    }
+  }
+  return lines.join('\n');
+}

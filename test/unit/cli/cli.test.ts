@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli/main.js';
+import { runDemo } from '../../../src/cli/demo.js';
+
+async function cli(...args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await main(args, (s) => void (out += s), (s) => void (err += s));
+  return { code, out, err };
+}
+
+describe('switchyard validate', () => {
+  it('accepts the annotated example config', async () => {
+    const r = await cli('validate', 'examples/switchyard.yaml', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ valid: true, provider: 'memory', experiments: [{ experiment: 'checkout-redesign', mode: 'gradual' }, { experiment: 'new-search', mode: 'fixed' }] });
+  });
+
+  it('prints located problems and exits 2 for an invalid config', async () => {
+    const r = await cli('validate', 'test/fixtures/config/invalid.yaml');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^SY_CONFIG_INVALID: 2 problems in test\/fixtures\/config\/invalid.yaml/);
+    expect(r.err).toContain('invalid.yaml:6:7 experiments.search.variants: variant weights must add up to exactly 100 (they are percentages), found 80');
+    expect(r.err).toContain('unknown key "mod"; did you mean "mode"?');
+    expect(r.err).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('exits 2 with a clear message for a missing file', async () => {
+    const r = await cli('validate', 'no/such/file.yaml');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^SY_CONFIG_READ: cannot read config file no\/such\/file.yaml/);
+  });
+});
+
+describe('switchyard demo', () => {
+  it('rejects bad arguments with exit code 2', async () => {
+    expect((await cli('demo', '--users', 'many')).code).toBe(2);
+    expect((await cli('no-such-command')).code).toBe(2);
+  });
+
+  it('splits users by weight and reports the ramp step from the clock', async () => {
+    const reports = await runDemo({ users: 20_000, rampDay: 1.5, now: Date.parse('2026-12-03T00:00:00Z') });
+    const [fixed, gradual] = reports;
+    expect(fixed).toMatchObject({ experiment: 'new-search', mode: 'fixed', inExperiment: 20_000, trafficPercent: 100 });
+    for (const v of Object.values(fixed!.variants)) expect(Math.abs(v.share - v.expectedShare)).toBeLessThan(0.02);
+    expect(gradual).toMatchObject({ experiment: 'checkout-redesign', mode: 'gradual', rampStep: 1, trafficPercent: 10 });
+    expect(Math.abs(gradual!.inExperiment / 20_000 - 0.1)).toBeLessThan(0.01);
+  });
+
+  it('prints a readable table', async () => {
+    const r = await cli('demo', '--users', '2000', '--ramp-day', '4');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/new-search \(fixed, 100% of traffic\): 2,000 of 2,000 users in the experiment/);
+    expect(r.out).toMatch(/checkout-redesign \(gradual, ramp step 3 at 50% of traffic\)/);
+    expect(r.out).toMatch(/treatment\s+\d+\s+\d+\.\d\d%\s+50\.00%/);
+  });
+});
