@@ -72,7 +72,7 @@ export async function benchEvaluation(): Promise<string> {
   await sy.close();
 
   const scaling: string[] = ['| experiments configured | getVariant ns/op (median) | ratio to 1 experiment | RSS after load (MiB) |', '|---:|---:|---:|---:|'];
-  const instances = [];
+  const instances: { n: number; sy: Awaited<ReturnType<typeof createSwitchyard>>; rss: number }[] = [];
   for (const n of [1, 100, 1000, 10_000]) instances.push({ n, sy: await createSwitchyard({ config: config(n) }), rss: rssMiB() });
   const scaled = await compare(
     instances.map(({ n, sy: s }) => {
