@@ -1,0 +1,19 @@
+/**
+ * switchyard/stats: pure functions over sufficient statistics, no I/O. Every function
+ * validates its input and throws StatsInputError naming the argument; none returns NaN.
+ */
+export { proportionTest, meanTest, relativeLift } from './frequentist.js';
+export type { Interval, ProportionArm, MeanArm, MeanEstimate, TestOptions, LiftResult, ProportionTestResult, MeanTestResult } from './frequentist.js';
+export { srmTest } from './srm.js';
+export type { SrmResult } from './srm.js';
+export { adjustPValues } from './corrections.js';
+export type { CorrectionMethod } from './corrections.js';
+export { sampleSize, power } from './power.js';
+export type { DesignInput, SampleSizeInput, SampleSizeResult } from './power.js';
+export { bayesProportion, bayesMean } from './bayes.js';
+export type { BayesResult, ArmPosterior, BetaPrior, NormalPrior } from './bayes.js';
+export { cuped } from './cuped.js';
+export type { CupedArm, CupedResult, CupedArmResult } from './cuped.js';
+export { msprt } from './sequential.js';
+export type { MsprtOptions, MsprtResult } from './sequential.js';
+export { StatsInputError } from './errors.js';

@@ -1,0 +1,91 @@
+/**
+ * Mixture sequential probability ratio test (mSPRT) for the difference between two arms,
+ * safe under continuous monitoring: its p-values are always valid, so a test may be
+ * looked at after every batch of data and stopped at the first look with p < alpha
+ * without inflating the false-positive rate.
+ *
+ * With the estimate d (treatment - control) and its variance V (plug-in, from the data),
+ * and a Normal(0, tau^2) mixing distribution over the true difference, the mixture
+ * likelihood ratio against H0: difference = 0 is
+ *   Lambda = sqrt(V / (V + tau^2)) exp(tau^2 d^2 / (2 V (V + tau^2))).
+ * The always-valid p-value is min over looks of min(1, 1 / Lambda) (pass the previous
+ * look's p-value to carry the minimum), and the confidence sequence, from inverting
+ * the test at every difference, is
+ *   d +- sqrt(V (V + tau^2) / tau^2 (2 ln(1/alpha) + ln((V + tau^2) / V))).
+ * tau defaults to a tenth of the pooled per-unit standard deviation, a typical scale of
+ * A/B effects (Johari et al. choose tau from the effects seen in past experiments; pass
+ * `tau` to do the same).
+ * Reference: Johari, Koomen, Pekelis, Walsh (2017), "Peeking at A/B Tests: Why It Matters,
+ * and What to Do About It", KDD; Robbins (1970), "Statistical methods related to the law
+ * of the iterated logarithm".
+ */
+import { StatsInputError, count, finite, nonNegative, object, openUnit, positive } from './errors.js';
+import type { Interval, MeanArm, ProportionArm } from './frequentist.js';
+
+export interface MsprtOptions {
+  readonly alpha?: number;
+  /** Standard deviation of the Normal mixing distribution, in the metric's units. */
+  readonly tau?: number;
+  /** The always-valid p-value of the previous look, to carry the running minimum. */
+  readonly previousPValue?: number;
+}
+
+export interface MsprtResult {
+  readonly difference: number;
+  readonly variance: number;
+  readonly tau: number;
+  /** The mixture likelihood ratio; reject H0 once it reaches 1 / alpha. */
+  readonly likelihoodRatio: number;
+  readonly pValue: number;
+  readonly confidenceSequence: Interval;
+  readonly alpha: number;
+  readonly reject: boolean;
+}
+
+function summarise(name: string, arm: ProportionArm | MeanArm): { n: number; mean: number; variance: number } {
+  object(name, arm);
+  if ('conversions' in arm) {
+    const n = count(`${name}.n`, arm.n, 1);
+    const x = count(`${name}.conversions`, arm.conversions);
+    if (x > n) throw new StatsInputError(`${name}.conversions`, `cannot exceed ${name}.n (${n}), found ${x}`);
+    const p = x / n;
+    return { n, mean: p, variance: p * (1 - p) };
+  }
+  const n = count(`${name}.n`, arm.n, 2);
+  const sum = finite(`${name}.sum`, arm.sum);
+  const sumSq = nonNegative(`${name}.sumSq`, arm.sumSq);
+  const mean = sum / n;
+  return { n, mean, variance: Math.max(sumSq - sum * mean, 0) / (n - 1) };
+}
+
+export function msprt(control: ProportionArm | MeanArm, treatment: ProportionArm | MeanArm, options: MsprtOptions = {}): MsprtResult {
+  const c = summarise('control', control);
+  const t = summarise('treatment', treatment);
+  if ('conversions' in control !== 'conversions' in treatment) throw new StatsInputError('treatment', 'must be the same kind of metric as control');
+  const alpha = options.alpha === undefined ? 0.05 : openUnit('alpha', options.alpha);
+  const previous = options.previousPValue === undefined ? 1 : finite('previousPValue', options.previousPValue);
+  if (previous < 0 || previous > 1) throw new StatsInputError('previousPValue', `must be in [0, 1], found ${previous}`);
+  const pooledSd = Math.sqrt((c.variance * c.n + t.variance * t.n) / (c.n + t.n));
+  const tau = options.tau === undefined ? 0.1 * pooledSd : positive('tau', options.tau);
+  const d = t.mean - c.mean;
+  const V = c.variance / c.n + t.variance / t.n;
+  if (V === 0 || tau === 0) {
+    // No variance yet (e.g. no conversions in either arm): no evidence either way.
+    return { difference: d, variance: V, tau, likelihoodRatio: 1, pValue: previous, confidenceSequence: { lower: -Infinity, upper: Infinity }, alpha, reject: previous < alpha };
+  }
+  const tau2 = tau * tau;
+  const logLambda = 0.5 * Math.log(V / (V + tau2)) + (tau2 * d * d) / (2 * V * (V + tau2));
+  const lambda = Math.exp(logLambda);
+  const pValue = Math.min(previous, 1, Math.exp(-logLambda));
+  const half = Math.sqrt(((V * (V + tau2)) / tau2) * (2 * Math.log(1 / alpha) + Math.log((V + tau2) / V)));
+  return {
+    difference: d,
+    variance: V,
+    tau,
+    likelihoodRatio: lambda,
+    pValue,
+    confidenceSequence: { lower: d - half, upper: d + half },
+    alpha,
+    reject: pValue < alpha,
+  };
+}
