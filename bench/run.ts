@@ -4,10 +4,14 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { benchEvaluation } from './evaluation.js';
+import { benchStats } from './stats.js';
 
 const sections: string[] = [];
 const only = process.argv[2];
-const suites: [string, () => Promise<string>][] = [['evaluation', benchEvaluation]];
+const suites: [string, () => Promise<string>][] = [
+  ['evaluation', benchEvaluation],
+  ['stats', benchStats],
+];
 for (const [name, suite] of suites) {
   if (only && only !== name) continue;
   console.error(`running ${name}...`);
