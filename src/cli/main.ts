@@ -49,9 +49,10 @@ export function buildProgram(out: (text: string) => void): Command {
     .description('synthetic users through a fixed and a gradual experiment on the in-memory provider')
     .option('--users <n>', 'number of synthetic users', positiveInt('--users'), 50_000)
     .option('--ramp-day <days>', 'days since the gradual ramp started', nonNegative('--ramp-day'), 1.5)
+    .option('--dir <dir>', 'where the event journal and JSONL exposures go', '.switchyard')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { users: number; rampDay: number; json?: boolean }) => {
-      const reports = await runDemo({ users: opts.users, rampDay: opts.rampDay });
+    .action(async (opts: { users: number; rampDay: number; dir: string; json?: boolean }) => {
+      const reports = await runDemo({ users: opts.users, rampDay: opts.rampDay, dir: opts.dir });
       out((opts.json ? JSON.stringify(reports, null, 2) : formatDemo(reports)) + '\n');
     });
 

@@ -23,9 +23,14 @@ import { AllocationProvider, flagMetadataOf } from './allocation-provider.js';
 import { SafeEmitter } from './emitter.js';
 import { Engine, type Evaluation, type EngineCounters } from './engine.js';
 import { providerFromConfig } from './providers.js';
+import { sinksFromConfig } from './sinks.js';
+import { EventPipeline, ExposureDedupe, type PipelineCounters, type Sink } from '../exposure/index.js';
 import type { GetVariantOptions, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
 
 let instances = 0;
+
+/** The tracked event that run() records: value = handler latency in ms. */
+export const RUN_EVENT = 'switchyard.run';
 
 /** Handlers for `run`, one per variant key; `default` runs for a variant with no handler. */
 export type VariantHandlers<T> = Record<string, (result: VariantResult) => T | Promise<T>>;
@@ -48,7 +53,9 @@ export async function createSwitchyard(options: SwitchyardOptions): Promise<Swit
   const file = typeof options.config === 'string' ? resolvePath(options.config) : undefined;
   const config = file ? loadConfigFile(file, { env: options.env }) : validateConfigObject(options.config, { env: options.env });
   const provider = options.provider ?? (await providerFromConfig(config));
-  const sy = new Switchyard(config, provider, options, file);
+  const clock = options.clock ?? systemClock;
+  const sinks = config.exposures.enabled ? [...(await sinksFromConfig(config, clock)), ...(options.sinks ?? [])] : [];
+  const sy = new Switchyard(config, provider, options, file, sinks);
   await sy.start();
   return sy;
 }
@@ -69,6 +76,9 @@ export class Switchyard {
   private current: ValidatedConfig;
   private closed = false;
   private readonly configCounters = { applied: 0, rejected: 0 };
+  private readonly dedupe: ExposureDedupe;
+  private readonly pipeline: EventPipeline | undefined;
+  private deduplicated = 0;
 
   /** @internal use createSwitchyard */
   constructor(
@@ -76,6 +86,7 @@ export class Switchyard {
     provider: Provider,
     private readonly options: SwitchyardOptions,
     private readonly file: string | undefined,
+    sinks: Sink[] = [],
   ) {
     this.current = config;
     this.clock = options.clock ?? systemClock;
@@ -87,10 +98,29 @@ export class Switchyard {
     this.allocationProvider = new AllocationProvider(this.engine);
     this.domain = `switchyard-${++instances}`;
     this.openfeature = OpenFeature.getClient(this.domain);
+    const ex = config.exposures;
+    this.dedupe = new ExposureDedupe(ex.dedupeCapacity, ex.dedupeWindowMs);
+    if (ex.enabled) {
+      this.pipeline = new EventPipeline({
+        dir: ex.dir,
+        sinks,
+        clock: this.clock,
+        logger: this.logger,
+        provider: config.featureFlags.provider === 'openfeature' || options.provider ? provider.metadata.name : config.featureFlags.provider,
+        batchSize: ex.batchSize,
+        flushIntervalMs: ex.flushIntervalMs,
+        queueCapacity: ex.queueCapacity,
+        hashUnitsKey: ex.hashUnitsKey,
+        attributes: ex.attributes,
+        service: ex.service,
+        instance: ex.instance,
+      });
+    }
   }
 
   /** @internal */
   async start(): Promise<void> {
+    this.pipeline?.start();
     const timeoutMs = this.current.featureFlags.initTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -156,18 +186,16 @@ export class Switchyard {
     else if (properties.value !== undefined && (typeof properties.value !== 'number' || !Number.isFinite(properties.value))) {
       problem = `properties.value must be a finite number, found ${JSON.stringify(properties.value)}`;
     }
+    const ts = this.clock.now();
+    if (problem === undefined && this.pipeline) {
+      problem = this.pipeline.recordTrack(unit as string, event, properties.value as number | undefined, properties, ts);
+    } else if (problem !== undefined) this.pipeline?.reject();
     if (problem !== undefined) {
       this.report(`track:${String(event)}`, 'SY_INVALID_ARGUMENT', `track("${String(event)}") rejected: ${problem}`);
       this.engine.counters.errors.SY_INVALID_ARGUMENT = (this.engine.counters.errors.SY_INVALID_ARGUMENT ?? 0) + 1;
       return false;
     }
-    this.events.emit('track', {
-      event,
-      unit: unit as string,
-      value: properties.value as number | undefined,
-      properties,
-      ts: this.clock.now(),
-    });
+    this.events.emit('track', { event, unit: unit as string, value: properties.value as number | undefined, properties, ts });
     return true;
   }
 
@@ -192,9 +220,13 @@ export class Switchyard {
       throw error;
     } finally {
       const latencyMs = performance.now() - started;
+      const unit = ctx?.targetingKey;
       if (result.experiment !== undefined && result.variant !== undefined) {
         this.metrics.record(result.experiment, result.variant, 'latency_ms', latencyMs);
         this.metrics.record(result.experiment, result.variant, 'error', failed ? 1 : 0);
+        if (typeof unit === 'string' && unit.length > 0) {
+          this.pipeline?.recordTrack(unit, RUN_EVENT, latencyMs, { flag, experiment: result.experiment, variant: result.variant, error: failed }, this.clock.now());
+        }
       }
       this.events.emit('run', {
         flag,
@@ -232,9 +264,18 @@ export class Switchyard {
     this.engine.hold(experiment, paused ? { pausedAt: this.clock.now() } : undefined);
   }
 
-  /** Evaluation and config counters. */
-  counters(): { engine: EngineCounters; config: { applied: number; rejected: number } } {
-    return { engine: structuredClone(this.engine.counters), config: { ...this.configCounters } };
+  /** Evaluation, config and event-pipeline counters. */
+  counters(): { engine: EngineCounters; config: { applied: number; rejected: number }; exposures: { deduplicated: number; pipeline: PipelineCounters | undefined } } {
+    return {
+      engine: structuredClone(this.engine.counters),
+      config: { ...this.configCounters },
+      exposures: { deduplicated: this.deduplicated, pipeline: this.pipeline?.counters() },
+    };
+  }
+
+  /** Moves queued events into the journal and wakes the sinks (close() does this too). */
+  flush(): void {
+    this.pipeline?.flush();
   }
 
   /** Checks the config file now instead of waiting for the watcher's next poll. */
@@ -247,6 +288,13 @@ export class Switchyard {
     if (this.closed) return;
     this.closed = true;
     this.watcher?.stop();
+    if (this.pipeline) {
+      const report = await this.pipeline.close(this.current.exposures.closeTimeoutMs);
+      const pending = Object.entries(report.sinks).filter(([, c]) => c.pending > 0);
+      if (pending.length > 0) {
+        this.logger.warn(`close: events still pending after ${this.current.exposures.closeTimeoutMs} ms stay in the journal for the next start`, { pending: Object.fromEntries(pending.map(([k, c]) => [k, c.pending])) });
+      }
+    }
     try {
       await this.allocationProvider.onClose();
     } catch (error) {
@@ -276,21 +324,7 @@ export class Switchyard {
 
   private finish(ev: Evaluation, ctx: EvaluationContext): VariantResult {
     const plan = ev.plan;
-    if (ev.inExperiment && plan && this.events.has('exposure')) {
-      this.events.emit('exposure', {
-        unit: ctx.targetingKey as string,
-        experiment: plan.experiment,
-        flag: plan.flag,
-        variant: ev.variant as string,
-        allocationMode: plan.mode,
-        allocationVersion: plan.version,
-        rampStep: ev.rampStep,
-        trafficPercent: ev.trafficPercent,
-        reason: ev.reason,
-        ts: this.clock.now(),
-        context: ctx,
-      });
-    }
+    if (ev.inExperiment && plan) this.expose(ev, plan, ctx);
     return {
       flag: ev.flag,
       variant: ev.variant,
@@ -305,6 +339,51 @@ export class Switchyard {
       trafficPercent: ev.trafficPercent,
       ...(ev.errorCode ? { errorCode: ev.errorCode, problem: ev.problem, errorMessage: ev.errorMessage } : {}),
     };
+  }
+
+  /**
+   * The exposure rule: a unit in the experiment, first time for this (unit, experiment,
+   * variant, allocation version). Fallbacks and kill-switch answers never get here.
+   */
+  private expose(ev: Evaluation, plan: NonNullable<Evaluation['plan']>, ctx: EvaluationContext): void {
+    const unit = ctx.targetingKey as string;
+    const variant = ev.variant as string;
+    const ts = this.clock.now();
+    if (!this.dedupe.admit(unit + '\u0000' + plan.experiment + '\u0000' + variant + '\u0000' + plan.version, ts)) {
+      this.deduplicated++;
+      return;
+    }
+    const pipeline = this.pipeline;
+    if (pipeline) {
+      pipeline.recordExposure({
+        unit,
+        experiment: plan.experiment,
+        flag: plan.flag,
+        variant,
+        mode: plan.mode,
+        version: plan.version,
+        step: ev.rampStep,
+        percent: ev.trafficPercent,
+        reason: ev.reason,
+        ts,
+        attributes: pipeline.pickAttributes(ctx),
+      });
+    }
+    if (this.events.has('exposure')) {
+      this.events.emit('exposure', {
+        unit,
+        experiment: plan.experiment,
+        flag: plan.flag,
+        variant,
+        allocationMode: plan.mode,
+        allocationVersion: plan.version,
+        rampStep: ev.rampStep,
+        trafficPercent: ev.trafficPercent,
+        reason: ev.reason,
+        ts,
+        context: ctx,
+      });
+    }
   }
 
   private crash(flag: string, error: unknown): VariantResult {

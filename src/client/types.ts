@@ -45,6 +45,8 @@ export interface SwitchyardOptions {
   watch?: boolean;
   /** How often the watcher checks the file, in ms (default 250). */
   watchIntervalMs?: number;
+  /** Extra event sinks (custom destinations), next to those of `analytics_platforms`. */
+  sinks?: import('../exposure/index.js').Sink[];
   /** Environment for `${NAME}` interpolation (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
 }

@@ -100,12 +100,39 @@ const experiment = z.strictObject({
   runtime_days: z.number().positive().optional(),
 });
 
+const exposures = z.strictObject({
+  /** Log exposures and events at all (default true). */
+  enabled: z.boolean().optional(),
+  /** Where the journal lives (default .switchyard/events); one running instance per dir. */
+  dir: z.string().min(1).optional(),
+  batch_size: z.number().int().min(1).max(100_000).optional(),
+  flush_interval_ms: z.number().int().min(10).max(600_000).optional(),
+  queue_capacity: z.number().int().min(100).max(10_000_000).optional(),
+  close_timeout_ms: z.number().int().min(0).max(600_000).optional(),
+  dedupe: z.strictObject({ capacity: z.number().int().min(1).max(100_000_000).optional(), window: duration.optional() }).optional(),
+  /** HMAC-SHA256 key for unit ids in events (from the environment: "${SY_UNIT_HASH_KEY}"). */
+  hash_units_key: z.string().min(8).optional(),
+  /** Context attributes copied into exposures; nothing else from the context is logged. */
+  attributes: z.array(z.string().min(1)).optional(),
+  service: z.string().min(1).optional(),
+  instance: z.string().min(1).optional(),
+});
+
+const analytics = z.strictObject({
+  jsonl: z.strictObject({ dir: z.string().min(1).optional(), max_file_bytes: z.number().int().min(1024).optional() }).optional(),
+  segment: z.strictObject({ write_key: z.string().min(1), host: z.url().optional(), path: z.string().optional() }).optional(),
+  amplitude: z.strictObject({ api_key: z.string().min(1), server_url: z.url().optional() }).optional(),
+  mixpanel: z.strictObject({ token: z.string().min(1), host: z.string().optional(), protocol: z.enum(['http', 'https']).optional() }).optional(),
+});
+
 export const configSchema = z.strictObject({
   experiment_config: experimentConfig.optional(),
   analytics_platforms: z.array(z.enum(PLATFORMS)).optional(),
   feature_flags: featureFlags.optional(),
   statistical_methods: z.array(z.enum(METHODS)).optional(),
   monitoring: monitoringMap.optional(),
+  exposures: exposures.optional(),
+  analytics: analytics.optional(),
   experiments: z.record(identifier, experiment).optional(),
 });
 

@@ -38,6 +38,11 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     }
   }
 
+  const dedupe = isRecord(raw.exposures) && isRecord(raw.exposures.dedupe) ? raw.exposures.dedupe : undefined;
+  if (dedupe && typeof dedupe.window === 'string' && parseDuration(dedupe.window) === undefined) {
+    problems.push({ path: ['exposures', 'dedupe', 'window'], message: m.expected(DURATION_FORMAT, JSON.stringify(dedupe.window)) });
+  }
+
   if (!isRecord(raw.experiments)) return problems;
   const flagOwner = new Map<string, string>();
   for (const [key, exp] of Object.entries(raw.experiments)) {

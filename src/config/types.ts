@@ -68,6 +68,27 @@ export interface ValidatedConfig {
     readonly anomalyDetection: boolean;
     readonly automaticRollback: boolean;
   };
+  readonly exposures: {
+    readonly enabled: boolean;
+    readonly dir: string;
+    readonly batchSize: number;
+    readonly flushIntervalMs: number;
+    readonly queueCapacity: number;
+    readonly closeTimeoutMs: number;
+    readonly dedupeCapacity: number;
+    readonly dedupeWindowMs: number | undefined;
+    readonly hashUnitsKey: string | undefined;
+    readonly attributes: readonly string[];
+    readonly service: string | undefined;
+    readonly instance: string | undefined;
+  };
+  /** Per-platform options, keyed by platform name. */
+  readonly analytics: {
+    readonly jsonl: { readonly dir: string; readonly maxFileBytes: number };
+    readonly segment?: { readonly writeKey: string; readonly host?: string; readonly path?: string };
+    readonly amplitude?: { readonly apiKey: string; readonly serverUrl?: string };
+    readonly mixpanel?: { readonly token: string; readonly host?: string; readonly protocol?: 'http' | 'https' };
+  };
   /** In config order. */
   readonly experiments: ReadonlyMap<string, ValidatedExperiment>;
   /** Secret values interpolated from the environment, to scrub from any text. */

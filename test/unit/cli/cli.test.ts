@@ -1,4 +1,8 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { exposureEventSchema, trackedEventSchema } from '../../../src/exposure/index.js';
 import { main } from '../../../src/cli/main.js';
 import { runDemo } from '../../../src/cli/demo.js';
 
@@ -39,19 +43,34 @@ describe('switchyard demo', () => {
   });
 
   it('splits users by weight and reports the ramp step from the clock', async () => {
-    const reports = await runDemo({ users: 20_000, rampDay: 1.5, now: Date.parse('2026-12-03T00:00:00Z') });
-    const [fixed, gradual] = reports;
+    const dir = mkdtempSync(join(tmpdir(), 'sy-demo-'));
+    const report = await runDemo({ users: 20_000, rampDay: 1.5, now: Date.parse('2026-12-03T00:00:00Z'), dir });
+    const [fixed, gradual] = report.experiments;
     expect(fixed).toMatchObject({ experiment: 'new-search', mode: 'fixed', inExperiment: 20_000, trafficPercent: 100 });
     for (const v of Object.values(fixed!.variants)) expect(Math.abs(v.share - v.expectedShare)).toBeLessThan(0.02);
     expect(gradual).toMatchObject({ experiment: 'checkout-redesign', mode: 'gradual', rampStep: 1, trafficPercent: 10 });
     expect(Math.abs(gradual!.inExperiment / 20_000 - 0.1)).toBeLessThan(0.01);
+
+    // Every exposure and event went through the pipeline into the JSONL files, schema-valid.
+    expect(report.events.exposures).toBe(fixed!.inExperiment + gradual!.inExperiment);
+    expect(report.events).toMatchObject({ delivered: report.events.exposures + report.events.events, pending: 0, dropped: 0 });
+    const lines = readdirSync(join(dir, 'exposures')).flatMap((f) => readFileSync(join(dir, 'exposures', f), 'utf8').trim().split('\n'));
+    expect(lines).toHaveLength(report.events.delivered);
+    const records = lines.map((l) => JSON.parse(l));
+    for (const r of records) {
+      const schema = r.schema === 'switchyard.exposure/1' ? exposureEventSchema : trackedEventSchema;
+      expect(schema.safeParse(r).success).toBe(true);
+    }
+    expect(new Set(records.map((r) => r.id)).size).toBe(records.length);
+    expect(records.find((r) => r.schema === 'switchyard.exposure/1').attributes).toHaveProperty('country');
   });
 
   it('prints a readable table', async () => {
-    const r = await cli('demo', '--users', '2000', '--ramp-day', '4');
+    const r = await cli('demo', '--users', '2000', '--ramp-day', '4', '--dir', mkdtempSync(join(tmpdir(), 'sy-demo-')));
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/new-search \(fixed, 100% of traffic\): 2,000 of 2,000 users in the experiment/);
     expect(r.out).toMatch(/checkout-redesign \(gradual, ramp step 3 at 50% of traffic\)/);
     expect(r.out).toMatch(/treatment\s+\d+\s+\d+\.\d\d%\s+50\.00%/);
+    expect(r.out).toMatch(/events: [\d,]+ exposures and [\d,]+ tracked events logged; [\d,]+ delivered to JSONL in .*, 0 pending, 0 dropped/);
   });
 });

@@ -1,0 +1,25 @@
+/**
+ * Builds the sinks named in `analytics_platforms`. The analytics platforms' SDKs are
+ * loaded by dynamic import only when the config names them.
+ */
+import type { ValidatedConfig } from '../config/index.js';
+import { SwitchyardError } from '../errors.js';
+import { JsonlSink, type Sink } from '../exposure/index.js';
+import type { Clock } from '../ports.js';
+
+export async function sinksFromConfig(config: ValidatedConfig, clock: Clock): Promise<Sink[]> {
+  const sinks: Sink[] = [];
+  for (const platform of config.analyticsPlatforms) {
+    if (platform === 'jsonl') {
+      sinks.push(new JsonlSink({ dir: config.analytics.jsonl.dir, maxFileBytes: config.analytics.jsonl.maxFileBytes, clock }));
+      continue;
+    }
+    const options = config.analytics[platform];
+    if (!options) {
+      const key = platform === 'segment' ? 'write_key' : platform === 'amplitude' ? 'api_key' : 'token';
+      throw new SwitchyardError('SY_CONFIG_INVALID', `analytics.${platform}`, `analytics_platforms names ${platform}, which needs analytics.${platform}.${key} (from the environment, e.g. "\${${platform.toUpperCase()}_${key.toUpperCase()}}")`);
+    }
+    throw new SwitchyardError('SY_NOT_AVAILABLE', `analytics_platforms`, `the ${platform} sink is not part of this version of switchyard yet; use jsonl, or pass a sink as createSwitchyard({ sinks })`);
+  }
+  return sinks;
+}

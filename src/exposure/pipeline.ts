@@ -1,0 +1,309 @@
+/**
+ * The event pipeline: a constant-time push on the caller's path, batching by size and
+ * time, a durable journal, and one delivery channel per sink.
+ *
+ * Caller's path (getVariant, track, run): dedupe check and a push into an array. Work
+ * that can wait (ids, timestamps as text, unit hashing, JSON) happens at flush, which
+ * runs on a timer, when a batch fills, and at close, never inside the caller's call.
+ * The one exception is a burst that fills the whole queue before the event loop gets to
+ * flush: then that call flushes (a synchronous journal append) instead of dropping,
+ * because a lost exposure skews the split. Every event ends up delivered, pending in
+ * the journal, or counted in `dropped` (only when the journal cannot be written and the
+ * memory fallback is full), with one log line per episode.
+ */
+import { createHmac } from 'node:crypto';
+import { monotonicFactory } from 'ulid';
+import type { Clock, Logger } from '../ports.js';
+import { SinkChannel, type ChannelCounters } from './channel.js';
+import { Journal, type Cursor } from './journal.js';
+import { EVENT_SCHEMA, EXPOSURE_SCHEMA } from './schema.js';
+import type { Sink } from './sink.js';
+
+export interface PipelineOptions {
+  dir: string;
+  sinks: Sink[];
+  clock: Clock;
+  logger: Logger;
+  provider: string;
+  batchSize?: number;
+  flushIntervalMs?: number;
+  queueCapacity?: number;
+  /** HMAC-SHA256 key for unit ids; unset logs unit ids as they are. */
+  hashUnitsKey?: string;
+  /** Context attributes copied into exposures; nothing else from the context is logged. */
+  attributes?: readonly string[];
+  service?: string;
+  instance?: string;
+  maxSegmentBytes?: number;
+  cacheLines?: number;
+  memoryLimit?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  random?: () => number;
+  /** Largest serialized `properties` accepted by track, in bytes. */
+  maxPropertiesBytes?: number;
+}
+
+export interface ExposureInput {
+  unit: string;
+  experiment: string;
+  flag: string;
+  variant: string;
+  mode: 'fixed' | 'gradual' | 'adaptive' | 'provider';
+  version: number;
+  step: number;
+  percent: number;
+  reason: string;
+  ts: number;
+  attributes: Record<string, unknown> | undefined;
+}
+
+interface TrackInput {
+  unit: string;
+  event: string;
+  value: number | undefined;
+  /** Serialized already: a bad value is rejected in the caller's call, not at flush. */
+  properties: string;
+  ts: number;
+}
+
+type Pending = { kind: 0; e: ExposureInput } | { kind: 1; e: TrackInput };
+
+export interface PipelineCounters {
+  exposures: number;
+  events: number;
+  rejected: number;
+  journaled: number;
+  dropped: number;
+  overflowFlushes: number;
+  corruptLines: number;
+  queued: number;
+  journalInMemory: boolean;
+  sinks: Record<string, ChannelCounters & { pending: number }>;
+}
+
+export class EventPipeline {
+  private buffer: Pending[] = [];
+  private readonly journal: Journal;
+  private readonly channels: SinkChannel[] = [];
+  private readonly ids = monotonicFactory();
+  private timer: NodeJS.Timeout | undefined;
+  private flushScheduled = false;
+  private closed = false;
+  private cursorsDirty = false;
+  private lastCursorSave = 0;
+  private dropWarned = false;
+  private readonly counts = { exposures: 0, events: 0, rejected: 0, journaled: 0, dropped: 0, overflowFlushes: 0 };
+  private readonly batchSize: number;
+  private readonly capacity: number;
+  private readonly attributeKeys: readonly string[];
+  private readonly maxPropertiesBytes: number;
+
+  constructor(private readonly options: PipelineOptions) {
+    this.batchSize = options.batchSize ?? 500;
+    this.capacity = options.queueCapacity ?? 100_000;
+    this.attributeKeys = options.attributes ?? [];
+    this.maxPropertiesBytes = options.maxPropertiesBytes ?? 32_768;
+    this.journal = new Journal({
+      dir: options.dir,
+      maxSegmentBytes: options.maxSegmentBytes ?? 16 * 2 ** 20,
+      cacheLines: options.cacheLines ?? 200_000,
+      memoryLimit: options.memoryLimit ?? this.capacity,
+    });
+  }
+
+  /** Opens the journal and starts delivering what a previous run left behind. */
+  start(): void {
+    if (!this.journal.open()) {
+      this.options.logger.error(
+        `cannot write the event journal in ${this.options.dir} (${this.journal.failure?.message}); events are kept in memory, up to ${this.options.memoryLimit ?? this.capacity}, and counted as dropped beyond that`,
+      );
+    }
+    const saved = this.journal.loadCursors();
+    for (const sink of this.options.sinks) {
+      const cursor = isCursor(saved[sink.name]) ? saved[sink.name]! : this.journal.start();
+      const channel = new SinkChannel(
+        sink,
+        this.journal,
+        cursor,
+        {
+          batchSize: this.batchSize,
+          backoffBaseMs: this.options.backoffBaseMs ?? 100,
+          backoffMaxMs: this.options.backoffMaxMs ?? 30_000,
+          random: this.options.random ?? Math.random,
+        },
+        () => this.advanced(),
+        this.options.logger,
+      );
+      this.channels.push(channel);
+      channel.kick();
+    }
+    this.timer = setInterval(() => this.flush(), this.options.flushIntervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /** Logs an exposure (already admitted by the exposure rule, see ExposureDedupe). */
+  recordExposure(e: ExposureInput): void {
+    if (this.closed) return;
+    this.counts.exposures++;
+    this.push({ kind: 0, e });
+  }
+
+  /**
+   * Logs a tracked event. Returns an explanation when the event is rejected (counted),
+   * undefined when it was accepted.
+   */
+  recordTrack(unit: string, event: string, value: number | undefined, properties: Record<string, unknown>, ts: number): string | undefined {
+    if (this.closed) return 'the pipeline is closed';
+    let text: string;
+    try {
+      text = JSON.stringify(properties);
+    } catch (error) {
+      this.counts.rejected++;
+      return `properties cannot be serialized as JSON (${(error as Error).message})`;
+    }
+    if (text.length > this.maxPropertiesBytes) {
+      this.counts.rejected++;
+      return `properties take ${text.length} bytes as JSON, over the limit of ${this.maxPropertiesBytes}`;
+    }
+    this.counts.events++;
+    this.push({ kind: 1, e: { unit, event, value, properties: text, ts } });
+    return undefined;
+  }
+
+  /** Counts an event rejected before it reached the pipeline (bad input to track()). */
+  reject(): void {
+    this.counts.rejected++;
+  }
+
+  /** Copies the allow-listed attributes out of a context (done in the caller's call, so later mutation cannot leak in). */
+  pickAttributes(ctx: Record<string, unknown>): Record<string, unknown> | undefined {
+    const keys = this.attributeKeys;
+    if (keys.length === 0) return undefined;
+    let out: Record<string, unknown> | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const v = ctx[keys[i]!];
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') (out ??= {})[keys[i]!] = v;
+    }
+    return out;
+  }
+
+  private push(p: Pending): void {
+    const buffer = this.buffer;
+    buffer.push(p);
+    if (buffer.length >= this.capacity) {
+      this.counts.overflowFlushes++;
+      this.flush();
+    } else if (buffer.length >= this.batchSize && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Serializes what is queued, appends it to the journal and wakes the sinks. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.buffer.length > 0) {
+      const items = this.buffer;
+      this.buffer = [];
+      const lines = new Array<string>(items.length);
+      for (let i = 0; i < items.length; i++) lines[i] = this.serialize(items[i]!);
+      const dropped = this.journal.append(lines);
+      this.counts.journaled += lines.length - dropped;
+      if (dropped > 0) {
+        this.counts.dropped += dropped;
+        if (!this.dropWarned) {
+          this.dropWarned = true;
+          this.options.logger.error(`dropped ${dropped} events: the journal cannot be written (${this.journal.failure?.message}) and the in-memory fallback is full; counted in dropped`);
+        }
+      } else this.dropWarned = false;
+    }
+    for (const c of this.channels) c.kick();
+  }
+
+  /**
+   * Flushes and waits up to `timeoutMs` for every sink to catch up; what is still
+   * pending stays in the journal for the next start.
+   */
+  async close(timeoutMs = 5000): Promise<PipelineCounters> {
+    if (this.closed) return this.counters();
+    this.flush();
+    this.closed = true;
+    clearInterval(this.timer);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.channels.map((c) => c.idle())),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    for (const c of this.channels) c.stop();
+    this.saveCursors();
+    this.journal.close();
+    await Promise.all(this.options.sinks.map((s) => s.close?.().catch((error: unknown) => this.options.logger.warn(`sink ${s.name} failed to close`, { error: String(error) }))));
+    return this.counters();
+  }
+
+  counters(): PipelineCounters {
+    const sinks: PipelineCounters['sinks'] = {};
+    for (const c of this.channels) sinks[c.sink.name] = { ...c.counters, pending: c.pending };
+    return {
+      ...this.counts,
+      corruptLines: this.journal.corruptLines,
+      queued: this.buffer.length,
+      journalInMemory: this.journal.inMemoryOnly,
+      sinks,
+    };
+  }
+
+  private serialize(p: Pending): string {
+    const o = this.options;
+    const unit = o.hashUnitsKey ? createHmac('sha256', o.hashUnitsKey).update(p.e.unit).digest('hex') : p.e.unit;
+    const id = this.ids(p.e.ts);
+    const ts = new Date(p.e.ts).toISOString();
+    if (p.kind === 0) {
+      const e = p.e;
+      return JSON.stringify({
+        schema: EXPOSURE_SCHEMA,
+        id,
+        ts,
+        unit,
+        service: o.service,
+        instance: o.instance,
+        experiment: e.experiment,
+        flag: e.flag,
+        variant: e.variant,
+        allocation: { mode: e.mode, version: e.version, step: e.step, percent: e.percent },
+        reason: e.reason,
+        provider: o.provider,
+        attributes: e.attributes ?? {},
+      });
+    }
+    const e = p.e;
+    // properties were serialized in the caller's call; splice the text in as it is.
+    const head = JSON.stringify({ schema: EVENT_SCHEMA, id, ts, unit, service: o.service, instance: o.instance, event: e.event, value: e.value });
+    return `${head.slice(0, -1)},"properties":${e.properties}}`;
+  }
+
+  private advanced(): void {
+    this.cursorsDirty = true;
+    const now = Date.now();
+    if (now - this.lastCursorSave >= 200) this.saveCursors();
+  }
+
+  private saveCursors(): void {
+    if (!this.cursorsDirty) return;
+    this.cursorsDirty = false;
+    this.lastCursorSave = Date.now();
+    const cursors: Record<string, Cursor> = {};
+    for (const c of this.channels) cursors[c.sink.name] = c.cursor;
+    this.journal.saveCursors(cursors);
+    this.journal.trim(this.channels.map((c) => c.cursor));
+  }
+}
+
+function isCursor(v: unknown): v is Cursor {
+  return typeof v === 'object' && v !== null && Number.isInteger((v as Cursor).seq) && Number.isInteger((v as Cursor).line);
+}

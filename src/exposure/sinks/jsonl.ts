@@ -1,0 +1,66 @@
+/**
+ * The embedded default sink: JSON lines, one file per UTC day, rotated by size within a
+ * day (exposures-2026-12-01.jsonl, exposures-2026-12-01.1.jsonl, ...). Exposures and
+ * tracked events share the files; the `schema` field tells them apart.
+ */
+import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Clock } from '../../ports.js';
+import type { Sink, SinkBatch } from '../sink.js';
+
+export interface JsonlSinkOptions {
+  dir: string;
+  maxFileBytes?: number;
+  clock?: Clock;
+  name?: string;
+}
+
+export class JsonlSink implements Sink {
+  readonly name: string;
+  private handle: FileHandle | undefined;
+  private file = '';
+  private bytes = 0;
+  private day = '';
+  private part = 0;
+
+  constructor(private readonly options: JsonlSinkOptions) {
+    this.name = options.name ?? 'jsonl';
+  }
+
+  async send(batch: SinkBatch): Promise<void> {
+    const text = batch.lines.join('\n') + '\n';
+    const size = Buffer.byteLength(text);
+    await this.rotate(size);
+    await this.handle!.appendFile(text);
+    this.bytes += size;
+  }
+
+  async close(): Promise<void> {
+    await this.handle?.close();
+    this.handle = undefined;
+  }
+
+  /** The file events currently go to. */
+  get currentFile(): string {
+    return this.file;
+  }
+
+  private async rotate(incoming: number): Promise<void> {
+    const day = new Date((this.options.clock ?? { now: Date.now }).now()).toISOString().slice(0, 10);
+    const max = this.options.maxFileBytes ?? 64 * 2 ** 20;
+    if (this.handle && day === this.day && this.bytes + incoming <= max) return;
+    await this.handle?.close();
+    if (day !== this.day) {
+      this.day = day;
+      this.part = 0;
+    } else this.part++;
+    await mkdir(this.options.dir, { recursive: true });
+    for (;;) {
+      this.file = join(this.options.dir, `exposures-${day}${this.part ? `.${this.part}` : ''}.jsonl`);
+      this.bytes = await stat(this.file).then((s) => s.size, () => 0);
+      if (this.bytes === 0 || this.bytes + incoming <= max) break;
+      this.part++;
+    }
+    this.handle = await open(this.file, 'a');
+  }
+}
