@@ -144,6 +144,20 @@ export class Journal {
     return { lines: [], next: cursor };
   }
 
+  /**
+   * Deletes everything when every cursor is at the end (a clean close), so a finished
+   * run leaves no delivered segment behind; returns whether it did.
+   */
+  clearIfDelivered(cursors: Cursor[]): boolean {
+    const end = this.end();
+    if (this.failure || cursors.some((c) => compare(c, end) < 0)) return false;
+    this.closeFd();
+    for (const s of this.segments.splice(0)) if (s.persisted) rmSync(s.file, { force: true });
+    this.cached = 0;
+    rmSync(join(this.options.dir, 'cursors.json'), { force: true });
+    return true;
+  }
+
   /** Deletes segments every cursor has passed (never the active one). */
   trim(cursors: Cursor[]): void {
     const min = cursors.reduce((a, c) => (compare(c, a) < 0 ? c : a), this.end());

@@ -240,7 +240,10 @@ export class EventPipeline {
     ]);
     clearTimeout(timer);
     for (const c of this.channels) c.stop();
-    this.saveCursors();
+    if (!this.journal.clearIfDelivered(this.channels.map((c) => c.cursor))) {
+      this.cursorsDirty = true;
+      this.saveCursors();
+    }
     this.journal.close();
     await Promise.all(this.options.sinks.map((s) => s.close?.().catch((error: unknown) => this.options.logger.warn(`sink ${s.name} failed to close`, { error: String(error) }))));
     return this.counters();

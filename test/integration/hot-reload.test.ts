@@ -11,6 +11,7 @@ import { createSwitchyard, type ConfigEvent, type Switchyard } from 'switchyard'
 
 const yaml = (control: number, treatment: number, extra = '') => `
 feature_flags: { provider: memory }
+exposures: { enabled: false }
 experiments:
   checkout:
     variants:
@@ -56,7 +57,7 @@ describe('hot reload of switchyard.yaml', () => {
     // A broken edit: located error, last good config stays.
     writeFileSync(file, yaml(0, 100).replace('weight: 100', 'weight: 1000'));
     const rejected = await waitFor(() => events.find((e) => e.type === 'rejected'), 1000);
-    expect(rejected.value.type === 'rejected' && rejected.value.error.message).toMatch(/switchyard\.yaml:7:\d+ experiments\.checkout\.variants\.treatment\.weight: expected a value <= 100, found 1000/);
+    expect(rejected.value.type === 'rejected' && rejected.value.error.message).toMatch(/switchyard\.yaml:8:\d+ experiments\.checkout\.variants\.treatment\.weight: expected a value <= 100, found 1000/);
     expect(await treatedShare()).toBe(1);
     expect(sy.counters().config).toEqual({ applied: 1, rejected: 1 });
   });

@@ -9,6 +9,8 @@ const DAY = 86_400_000;
 function config(extra: Record<string, unknown> = {}) {
   return {
     feature_flags: { provider: 'memory', evaluation_timeout_ms: 50, init_timeout_ms: 200 },
+    // The pipeline has its own tests; these are about evaluation.
+    exposures: { enabled: false },
     experiments: {
       checkout: {
         flag: 'checkout',

@@ -1,0 +1,203 @@
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHmac } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventPipeline, ExposureDedupe, JsonlSink, exposureEventSchema, functionSink, trackedEventSchema, type EventRecord, type PipelineOptions } from '../../../src/exposure/index.js';
+import { until } from '../../helpers/receiver.js';
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const tmp = () => mkdtempSync(join(tmpdir(), 'sy-pipe-'));
+const open: EventPipeline[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((p) => p.close(100)));
+});
+
+function pipeline(options: Partial<PipelineOptions> & Pick<PipelineOptions, 'sinks'>): EventPipeline {
+  const p = new EventPipeline({ dir: tmp(), clock: { now: () => Date.parse('2026-12-01T09:00:00Z') }, logger: quiet, provider: 'memory', backoffBaseMs: 5, backoffMaxMs: 20, ...options });
+  open.push(p);
+  p.start();
+  return p;
+}
+
+const exposure = (i: number) => ({
+  unit: `user-${i}`,
+  experiment: 'checkout',
+  flag: 'checkout',
+  variant: i % 2 ? 'treatment' : 'control',
+  mode: 'gradual' as const,
+  version: 7,
+  step: 1,
+  percent: 10,
+  reason: 'SPLIT',
+  ts: Date.parse('2026-12-01T09:00:00Z') + i,
+  attributes: undefined,
+});
+
+describe('exposure dedupe', () => {
+  it('admits each key once, evicts the oldest past capacity, and re-admits after the window', () => {
+    const d = new ExposureDedupe(2, undefined);
+    expect([d.admit('a', 0), d.admit('a', 1), d.admit('b', 2), d.admit('c', 3), d.admit('a', 4)]).toEqual([true, false, true, true, true]);
+    expect(d.size).toBe(2);
+    const w = new ExposureDedupe(10, 1000);
+    expect([w.admit('a', 0), w.admit('a', 999), w.admit('a', 1000)]).toEqual([true, false, true]);
+  });
+});
+
+describe('EventPipeline', () => {
+  it('delivers every event once, in order, with schema-valid records and unique ids', async () => {
+    const got: EventRecord[] = [];
+    const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))], batchSize: 100, service: 'api', instance: 'pod-1' });
+    for (let i = 0; i < 1000; i++) p.recordExposure(exposure(i));
+    for (let i = 0; i < 250; i++) expect(p.recordTrack(`user-${i}`, 'purchase', i, { sku: 'A', n: i }, Date.parse('2026-12-01T10:00:00Z'))).toBeUndefined();
+    const report = await p.close();
+    expect(got).toHaveLength(1250);
+    expect(new Set(got.map((r) => r.id)).size).toBe(1250);
+    expect(got.slice(0, 1000).map((r) => r.unit)).toEqual(Array.from({ length: 1000 }, (_, i) => `user-${i}`));
+    for (const r of got) expect((r.schema === 'switchyard.exposure/1' ? exposureEventSchema : trackedEventSchema).safeParse(r).success).toBe(true);
+    expect(got[0]).toMatchObject({ schema: 'switchyard.exposure/1', ts: '2026-12-01T09:00:00.000Z', service: 'api', instance: 'pod-1', allocation: { mode: 'gradual', version: 7, step: 1, percent: 10 }, provider: 'memory', attributes: {} });
+    expect(got[1000]).toMatchObject({ schema: 'switchyard.event/1', event: 'purchase', value: 0, properties: { sku: 'A', n: 0 } });
+    expect(report).toMatchObject({ exposures: 1000, events: 250, journaled: 1250, dropped: 0, sinks: { fn: { delivered: 1250, pending: 0 } } });
+  });
+
+  it('retries a failing sink with back-off and delivers everything once it recovers', async () => {
+    let failures = 0;
+    const got: EventRecord[] = [];
+    const sink = functionSink('flaky', (r) => {
+      if (failures < 5) {
+        failures++;
+        throw new Error('503 from the platform');
+      }
+      got.push(...r);
+    });
+    const p = pipeline({ sinks: [sink], batchSize: 50 });
+    for (let i = 0; i < 300; i++) p.recordExposure(exposure(i));
+    p.flush();
+    await until(() => got.length >= 300, 5000, 'delivery after recovery');
+    const c = p.counters();
+    expect(c.sinks.flaky).toMatchObject({ failures: 5, delivered: 300, pending: 0 });
+    expect(new Set(got.map((r) => r.id)).size).toBe(300);
+  });
+
+  it('keeps a slow sink from holding up a healthy one', async () => {
+    const fast: EventRecord[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const p = pipeline({ sinks: [functionSink('fast', (r) => void fast.push(...r)), functionSink('slow', () => gate)], batchSize: 10 });
+    for (let i = 0; i < 100; i++) p.recordExposure(exposure(i));
+    p.flush();
+    await until(() => fast.length === 100, 2000, 'the fast sink');
+    expect(p.counters().sinks.slow!.pending).toBe(100);
+    release();
+  });
+
+  it('spills a burst that overflows the queue to the journal instead of dropping it', async () => {
+    const got: EventRecord[] = [];
+    const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))], queueCapacity: 1000, batchSize: 500 });
+    for (let i = 0; i < 50_000; i++) p.recordExposure(exposure(i)); // no await: the event loop never gets to flush
+    const c = p.counters();
+    expect(c.overflowFlushes).toBeGreaterThanOrEqual(49);
+    expect(c.queued).toBeLessThan(1000);
+    expect(c.dropped).toBe(0);
+    await p.close(10_000);
+    expect(got).toHaveLength(50_000);
+    expect(new Set(got.map((r) => r.id)).size).toBe(50_000);
+  });
+
+  it('when the journal cannot be written: keeps delivering from memory, counts drops past the limit, logs why, does not crash', async () => {
+    const file = join(tmp(), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const errors: string[] = [];
+    const logger = { ...quiet, error: (m: string) => void errors.push(m) };
+    let up = false;
+    const got: EventRecord[] = [];
+    const sink = functionSink('fn', (r) => {
+      if (!up) throw new Error('down');
+      got.push(...r);
+    });
+    const p = pipeline({ sinks: [sink], dir: join(file, 'events'), logger, memoryLimit: 300, batchSize: 100 });
+    expect(errors[0]).toMatch(/^cannot write the event journal in .*not-a-dir\/events \(ENOTDIR.*events are kept in memory, up to 300, and counted as dropped beyond that/);
+    for (let i = 0; i < 500; i++) p.recordExposure(exposure(i));
+    p.flush();
+    const c = p.counters();
+    expect(c).toMatchObject({ journalInMemory: true, journaled: 300, dropped: 200 });
+    expect(errors[1]).toMatch(/^dropped 200 events: the journal cannot be written/);
+    up = true;
+    await p.close(5000);
+    expect(got).toHaveLength(300);
+  });
+
+  it('rejects malformed track properties with an explanation and a count', () => {
+    const p = pipeline({ sinks: [] });
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect(p.recordTrack('u', 'e', undefined, circular, 0)).toMatch(/^properties cannot be serialized as JSON \(Converting circular structure/);
+    expect(p.recordTrack('u', 'e', undefined, { big: 10n }, 0)).toMatch(/BigInt/);
+    expect(p.recordTrack('u', 'e', undefined, { blob: 'x'.repeat(40_000) }, 0)).toMatch(/over the limit of 32768/);
+    expect(p.counters()).toMatchObject({ rejected: 3, events: 0 });
+  });
+
+  it('hashes unit ids with HMAC-SHA256 when a key is set, and logs only allow-listed attributes', async () => {
+    const got: EventRecord[] = [];
+    const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))], hashUnitsKey: 'k3y-for-tests', attributes: ['country', 'plan'] });
+    const attributes = p.pickAttributes({ targetingKey: 'user-1', country: 'DE', email: 'a@b.c', plan: 'pro', nested: { x: 1 } });
+    expect(attributes).toEqual({ country: 'DE', plan: 'pro' });
+    p.recordExposure({ ...exposure(1), attributes });
+    await p.close();
+    expect(got[0]!.unit).toBe(createHmac('sha256', 'k3y-for-tests').update('user-1').digest('hex'));
+    expect(JSON.stringify(got[0])).not.toContain('user-1');
+    expect((got[0] as { attributes: unknown }).attributes).toEqual({ country: 'DE', plan: 'pro' });
+  });
+
+  it('replays on the next start what a sink had not acknowledged, and clears the journal once delivered', async () => {
+    const dir = tmp();
+    const p1 = pipeline({ dir, sinks: [functionSink('fn', () => Promise.reject(new Error('down')))] });
+    for (let i = 0; i < 200; i++) p1.recordExposure(exposure(i));
+    const report = await p1.close(50);
+    expect(report.sinks.fn!.pending).toBe(200);
+    expect(readdirSync(join(dir, 'journal'))).toHaveLength(1);
+
+    const got: EventRecord[] = [];
+    const p2 = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
+    await until(() => got.length === 200, 2000, 'replay');
+    await p2.close();
+    expect(got.map((r) => r.unit)).toEqual(Array.from({ length: 200 }, (_, i) => `user-${i}`));
+    expect(readdirSync(join(dir, 'journal'))).toEqual([]);
+  });
+
+  it('skips a torn last line left by a crash and counts it', async () => {
+    const dir = tmp();
+    const p1 = pipeline({ dir, sinks: [functionSink('fn', () => Promise.reject(new Error('down')))] });
+    for (let i = 0; i < 10; i++) p1.recordExposure(exposure(i));
+    await p1.close(20);
+    const [segment] = readdirSync(join(dir, 'journal'));
+    writeFileSync(join(dir, 'journal', segment!), readFileSync(join(dir, 'journal', segment!), 'utf8') + '{"schema":"switchyard.expo');
+    const got: EventRecord[] = [];
+    const p2 = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
+    await until(() => got.length === 10, 2000, 'replay');
+    expect(p2.counters().corruptLines).toBe(1);
+  });
+
+  it('refuses a journal directory another live instance holds', () => {
+    const dir = tmp();
+    pipeline({ dir, sinks: [] });
+    const errors: string[] = [];
+    pipeline({ dir, sinks: [], logger: { ...quiet, error: (m: string) => void errors.push(m) } });
+    expect(errors[0]).toMatch(/already used by another switchyard instance in this process; give each instance its own exposures.dir/);
+  });
+});
+
+describe('JsonlSink', () => {
+  it('writes one file per day and rotates by size', async () => {
+    const dir = tmp();
+    let now = Date.parse('2026-12-01T23:59:00Z');
+    const sink = new JsonlSink({ dir, maxFileBytes: 2048, clock: { now: () => now } });
+    const line = JSON.stringify({ pad: 'x'.repeat(500) });
+    for (let i = 0; i < 6; i++) await sink.send({ lines: [line], records: () => [] });
+    now = Date.parse('2026-12-02T00:01:00Z');
+    await sink.send({ lines: [line], records: () => [] });
+    await sink.close();
+    expect(readdirSync(dir).sort()).toEqual(['exposures-2026-12-01.1.jsonl', 'exposures-2026-12-01.jsonl', 'exposures-2026-12-02.jsonl']);
+    expect(readFileSync(join(dir, 'exposures-2026-12-01.jsonl'), 'utf8').trim().split('\n')).toHaveLength(4);
+  });
+});
