@@ -25,7 +25,10 @@ export class AllocationProvider implements Provider {
   readonly runsOn = 'server' as const;
   readonly events = new OpenFeatureEventEmitter();
 
-  constructor(private readonly engine: Engine) {
+  constructor(
+    private readonly engine: Engine,
+    private readonly ownHooks: Hook[] = [],
+  ) {
     this.metadata = { name: `switchyard(${engine.vendor.metadata.name})` };
     const vendorEvents = engine.vendor.events;
     if (vendorEvents) {
@@ -36,7 +39,8 @@ export class AllocationProvider implements Provider {
   }
 
   get hooks(): Hook[] {
-    return this.engine.vendor.hooks ?? [];
+    const vendor = this.engine.vendor.hooks;
+    return vendor && vendor.length > 0 ? [...vendor, ...this.ownHooks] : this.ownHooks;
   }
 
   async initialize(context?: EvaluationContext): Promise<void> {

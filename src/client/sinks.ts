@@ -4,7 +4,7 @@
  */
 import type { ValidatedConfig } from '../config/index.js';
 import { SwitchyardError } from '../errors.js';
-import { JsonlSink, type Sink } from '../exposure/index.js';
+import { JsonlSink, amplitudeSink, mixpanelSink, segmentSink, type Sink } from '../exposure/index.js';
 import type { Clock } from '../ports.js';
 
 export async function sinksFromConfig(config: ValidatedConfig, clock: Clock): Promise<Sink[]> {
@@ -19,7 +19,20 @@ export async function sinksFromConfig(config: ValidatedConfig, clock: Clock): Pr
       const key = platform === 'segment' ? 'write_key' : platform === 'amplitude' ? 'api_key' : 'token';
       throw new SwitchyardError('SY_CONFIG_INVALID', `analytics.${platform}`, `analytics_platforms names ${platform}, which needs analytics.${platform}.${key} (from the environment, e.g. "\${${platform.toUpperCase()}_${key.toUpperCase()}}")`);
     }
-    throw new SwitchyardError('SY_NOT_AVAILABLE', `analytics_platforms`, `the ${platform} sink is not part of this version of switchyard yet; use jsonl, or pass a sink as createSwitchyard({ sinks })`);
+    try {
+      if (platform === 'segment') {
+        const o = config.analytics.segment!;
+        sinks.push(await segmentSink({ writeKey: o.writeKey, host: o.host, path: o.path }));
+      } else if (platform === 'amplitude') {
+        const o = config.analytics.amplitude!;
+        sinks.push(await amplitudeSink({ apiKey: o.apiKey, serverUrl: o.serverUrl }));
+      } else {
+        const o = config.analytics.mixpanel!;
+        sinks.push(await mixpanelSink({ token: o.token, host: o.host, protocol: o.protocol }));
+      }
+    } catch (cause) {
+      throw new SwitchyardError('SY_NOT_AVAILABLE', `analytics_platforms`, (cause as Error).message, { cause });
+    }
   }
   return sinks;
 }

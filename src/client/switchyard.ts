@@ -95,7 +95,7 @@ export class Switchyard {
     this.engine = new Engine(provider, this.clock, config.featureFlags.evaluationTimeoutMs);
     this.engine.applyConfig(config);
     this.engine.onProblem = (flag, code, message) => this.report(flag, code, message);
-    this.allocationProvider = new AllocationProvider(this.engine);
+    this.allocationProvider = new AllocationProvider(this.engine, [this.exposureHook()]);
     this.domain = `switchyard-${++instances}`;
     this.openfeature = OpenFeature.getClient(this.domain);
     const ex = config.exposures;
@@ -346,8 +346,28 @@ export class Switchyard {
    * variant, allocation version). Fallbacks and kill-switch answers never get here.
    */
   private expose(ev: Evaluation, plan: NonNullable<Evaluation['plan']>, ctx: EvaluationContext): void {
+    this.logExposure(plan, ctx, ev.variant as string, ev.rampStep, ev.trafficPercent, ev.reason);
+  }
+
+  /**
+   * The OpenFeature hook form of exposure logging, attached as a provider hook of this
+   * instance's domain: evaluations through `sy.openfeature` (or any client of the domain)
+   * log exposures exactly as getVariant does, deduplicated together with it.
+   */
+  private exposureHook(): Hook {
+    return {
+      after: (hookContext, details) => {
+        const meta = details.flagMetadata;
+        if (meta?.inExperiment !== true || details.variant === undefined) return;
+        const plan = this.engine.planForFlag(hookContext.flagKey);
+        if (!plan || plan.version !== meta.allocationVersion) return;
+        this.logExposure(plan, hookContext.context, details.variant, Number(meta.rampStep), Number(meta.trafficPercent), details.reason ?? 'SPLIT');
+      },
+    };
+  }
+
+  private logExposure(plan: NonNullable<Evaluation['plan']>, ctx: EvaluationContext, variant: string, step: number, percent: number, reason: string): void {
     const unit = ctx.targetingKey as string;
-    const variant = ev.variant as string;
     const ts = this.clock.now();
     if (!this.dedupe.admit(unit + '\u0000' + plan.experiment + '\u0000' + variant + '\u0000' + plan.version, ts)) {
       this.deduplicated++;
@@ -362,9 +382,9 @@ export class Switchyard {
         variant,
         mode: plan.mode,
         version: plan.version,
-        step: ev.rampStep,
-        percent: ev.trafficPercent,
-        reason: ev.reason,
+        step,
+        percent,
+        reason,
         ts,
         attributes: pipeline.pickAttributes(ctx),
       });
@@ -377,9 +397,9 @@ export class Switchyard {
         variant,
         allocationMode: plan.mode,
         allocationVersion: plan.version,
-        rampStep: ev.rampStep,
-        trafficPercent: ev.trafficPercent,
-        reason: ev.reason,
+        rampStep: step,
+        trafficPercent: percent,
+        reason,
         ts,
         context: ctx,
       });

@@ -381,3 +381,20 @@ describe('OpenFeature hooks on getVariant (requirement 4.x semantics)', () => {
     expect(errors).toEqual([expect.stringContaining('no flag found with key nope'), 'bad hook']);
   });
 });
+
+describe('exposure logging through the OpenFeature client (hook form)', () => {
+  it('logs exposures for evaluations through sy.openfeature, deduplicated with getVariant', async () => {
+    const sy = await make();
+    const exposures: ExposureEvent[] = [];
+    sy.on('exposure', (e) => exposures.push(e));
+    for (let i = 0; i < 20; i++) await sy.openfeature.getStringValue('checkout', 'control', { targetingKey: `of-${i}` });
+    expect(exposures).toHaveLength(20);
+    expect(exposures[0]).toMatchObject({ experiment: 'checkout', allocationMode: 'fixed', reason: 'SPLIT' });
+    for (let i = 0; i < 20; i++) await sy.getVariant('checkout', { targetingKey: `of-${i}` });
+    expect(exposures).toHaveLength(20);
+    expect(sy.counters().exposures.deduplicated).toBe(20);
+    sy.kill('checkout');
+    await sy.openfeature.getStringValue('checkout', 'control', { targetingKey: 'new-unit' });
+    expect(exposures).toHaveLength(20);
+  });
+});
