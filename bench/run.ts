@@ -5,12 +5,14 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { benchEvaluation } from './evaluation.js';
 import { benchStats } from './stats.js';
+import { benchExposure } from './exposure.js';
 
 const sections: string[] = [];
 const only = process.argv[2];
 const suites: [string, () => Promise<string>][] = [
   ['evaluation', benchEvaluation],
   ['stats', benchStats],
+  ['exposure', benchExposure],
 ];
 for (const [name, suite] of suites) {
   if (only && only !== name) continue;

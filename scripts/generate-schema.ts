@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { configSchema } from '../src/config/index.js';
+import { exposureEventSchema, trackedEventSchema } from '../src/exposure/index.js';
 
 const schema = {
   $id: 'https://switchyard.dev/schema/switchyard.schema.json',
@@ -10,3 +11,11 @@ const schema = {
 };
 writeFileSync(new URL('../schema/switchyard.schema.json', import.meta.url), JSON.stringify(schema, null, 2) + '\n');
 console.log('wrote schema/switchyard.schema.json');
+
+const events = {
+  $id: 'https://switchyard.dev/schema/events.schema.json',
+  title: 'switchyard events (exposures and tracked events)',
+  oneOf: [z.toJSONSchema(exposureEventSchema), z.toJSONSchema(trackedEventSchema)].map(({ $schema: _s, ...rest }) => rest),
+};
+writeFileSync(new URL('../schema/events.schema.json', import.meta.url), JSON.stringify(events, null, 2) + '\n');
+console.log('wrote schema/events.schema.json');

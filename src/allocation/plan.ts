@@ -32,6 +32,8 @@ export interface AllocationPlan {
   readonly steps: readonly RampStep[];
   /** Changes whenever a change of config could move units (salt, order, weights). */
   readonly version: number;
+  /** `experiment@version`: names this allocation, e.g. in exposure dedupe keys. */
+  readonly id: string;
 }
 
 /** The traffic an experiment takes at `now`: percent and the ramp step (-1 when fixed or not started). */
@@ -71,6 +73,7 @@ export function compilePlan(exp: ValidatedExperiment): AllocationPlan {
     fixedCoverage: exp.allocation.percent / 100,
     steps: exp.allocation.steps,
     version: murmur3(versionKey),
+    id: `${exp.key}@${murmur3(versionKey)}`,
   };
 }
 

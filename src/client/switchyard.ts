@@ -324,7 +324,8 @@ export class Switchyard {
 
   private finish(ev: Evaluation, ctx: EvaluationContext): VariantResult {
     const plan = ev.plan;
-    if (ev.inExperiment && plan) this.expose(ev, plan, ctx);
+    // Nothing consumes exposures when logging is off and nobody listens: skip the rule.
+    if (ev.inExperiment && plan && (this.pipeline || this.events.has('exposure'))) this.expose(ev, plan, ctx);
     return {
       flag: ev.flag,
       variant: ev.variant,
@@ -369,7 +370,7 @@ export class Switchyard {
   private logExposure(plan: NonNullable<Evaluation['plan']>, ctx: EvaluationContext, variant: string, step: number, percent: number, reason: string): void {
     const unit = ctx.targetingKey as string;
     const ts = this.clock.now();
-    if (!this.dedupe.admit(unit + '\u0000' + plan.experiment + '\u0000' + variant + '\u0000' + plan.version, ts)) {
+    if (!this.dedupe.admit(unit + '\u0000' + plan.id + '\u0000' + variant, ts)) {
       this.deduplicated++;
       return;
     }

@@ -31,6 +31,8 @@ interface Segment {
   count: number;
   bytes: number;
   persisted: boolean;
+  /** Last use, for least-recently-used eviction of cached lines. */
+  used: number;
 }
 
 export interface JournalOptions {
@@ -49,6 +51,7 @@ export class Journal {
   private fd: number | undefined;
   private cached = 0;
   private memoryLines = 0;
+  private tick = 0;
   /** Why the journal is in memory-only mode, if it is. */
   failure: Error | undefined;
   /** Lines found unreadable (a partial last line after a crash) and skipped. */
@@ -64,9 +67,13 @@ export class Journal {
       const files = readdirSync(this.journalDir).filter((f) => SEGMENT.test(f)).sort();
       for (const f of files) {
         const seq = Number(SEGMENT.exec(f)![1]);
-        this.segments.push({ seq, file: join(this.journalDir, f), lines: undefined, count: -1, bytes: 0, persisted: true });
+        this.segments.push({ seq, file: join(this.journalDir, f), lines: undefined, count: -1, bytes: 0, persisted: true, used: 0 });
       }
-      for (const s of this.segments) this.load(s);
+      // Counts are needed to know how far behind each sink is; lines are reloaded as read.
+      for (const s of this.segments) {
+        this.load(s);
+        this.evict(s);
+      }
       return true;
     } catch (error) {
       this.failure = error as Error;
@@ -97,19 +104,28 @@ export class Journal {
   append(lines: string[]): number {
     if (lines.length === 0) return 0;
     if (!this.failure) {
+      let seg: Segment | undefined;
+      let bytes = 0;
       try {
-        const seg = this.activeSegment();
+        seg = this.activeSegment();
         const text = lines.join('\n') + '\n';
         writeSync(this.fd!, text);
-        seg.lines?.push(...lines);
-        seg.count += lines.length;
-        seg.bytes += Buffer.byteLength(text);
-        this.cached += lines.length;
-        this.evict();
-        return 0;
+        bytes = Buffer.byteLength(text);
       } catch (error) {
         this.failure = error as Error;
         this.closeFd();
+        seg = undefined;
+      }
+      if (seg) {
+        if (seg.lines) {
+          appendAll(seg.lines, lines);
+          this.cached += lines.length;
+        }
+        seg.count += lines.length;
+        seg.bytes += bytes;
+        seg.used = ++this.tick;
+        this.evict(seg);
+        return 0;
       }
     }
     const room = Math.max(0, this.options.memoryLimit - this.memoryLines);
@@ -117,10 +133,10 @@ export class Journal {
     if (kept.length > 0) {
       let seg = this.segments[this.segments.length - 1];
       if (!seg || seg.persisted) {
-        seg = { seq: (seg?.seq ?? 0) + 1, file: '', lines: [], count: 0, bytes: 0, persisted: false };
+        seg = { seq: (seg?.seq ?? 0) + 1, file: '', lines: [], count: 0, bytes: 0, persisted: false, used: 0 };
         this.segments.push(seg);
       }
-      seg.lines!.push(...kept);
+      appendAll(seg.lines!, kept);
       seg.count += kept.length;
       this.memoryLines += kept.length;
     }
@@ -135,6 +151,7 @@ export class Journal {
       const seg = this.segments[i]!;
       if (line < seg.count) {
         const lines = this.load(seg).slice(line, line + max);
+        this.evict(seg);
         return { lines, next: { seq: seg.seq, line: line + lines.length } };
       }
       if (i === this.segments.length - 1) return { lines: [], next: { seq: seg.seq, line } };
@@ -243,41 +260,46 @@ export class Journal {
       const seq = (seg?.seq ?? 0) + 1;
       const file = join(this.journalDir, `seg-${String(seq).padStart(12, '0')}.jsonl`);
       this.fd = openSync(file, 'a');
-      seg = { seq, file, lines: [], count: 0, bytes: 0, persisted: true };
+      seg = { seq, file, lines: [], count: 0, bytes: 0, persisted: true, used: 0 };
       this.segments.push(seg);
     }
     return seg;
   }
 
   private load(seg: Segment): string[] {
+    seg.used = ++this.tick;
     if (seg.lines) return seg.lines;
     const text = readFileSync(seg.file, 'utf8');
-    const lines: string[] = [];
-    for (const line of text.split('\n')) {
-      if (line.length === 0) continue;
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    // Appends are whole batches, and a restart starts a new segment, so a write torn by a
+    // crash can only be a segment's last line.
+    const last = lines[lines.length - 1];
+    if (last !== undefined) {
       try {
-        JSON.parse(line);
-        lines.push(line);
+        JSON.parse(last);
       } catch {
+        lines.pop();
         this.corruptLines++;
       }
     }
-    if (seg.count >= 0 && seg.count !== lines.length) lines.length = Math.min(lines.length, seg.count);
+    if (seg.count >= 0 && seg.count < lines.length) lines.length = seg.count;
     seg.lines = lines;
     seg.count = lines.length;
     seg.bytes = Buffer.byteLength(text);
     this.cached += lines.length;
-    this.evict();
     return lines;
   }
 
-  private evict(): void {
-    for (let i = 0; i < this.segments.length - 1 && this.cached > this.options.cacheLines; i++) {
-      const seg = this.segments[i]!;
-      if (seg.persisted && seg.lines) {
-        this.cached -= seg.lines.length;
-        seg.lines = undefined;
-      }
+  /** Drops cached lines, least recently used first, never of `keep` or the active segment. */
+  private evict(keep: Segment): void {
+    if (this.cached <= this.options.cacheLines) return;
+    const active = this.segments[this.segments.length - 1];
+    const candidates = this.segments.filter((s) => s !== keep && s !== active && s.persisted && s.lines).sort((a, b) => a.used - b.used);
+    for (const seg of candidates) {
+      if (this.cached <= this.options.cacheLines) break;
+      this.cached -= seg.lines!.length;
+      seg.lines = undefined;
     }
   }
 
@@ -291,6 +313,11 @@ export class Journal {
       this.fd = undefined;
     }
   }
+}
+
+/** push(...items) overflows the stack for very large batches; a loop does not. */
+function appendAll<T>(target: T[], items: readonly T[]): void {
+  for (let i = 0; i < items.length; i++) target.push(items[i]!);
 }
 
 function isAlive(pid: number): boolean {

@@ -12,10 +12,10 @@
  * memory fallback is full), with one log line per episode.
  */
 import { createHmac } from 'node:crypto';
-import { monotonicFactory } from 'ulid';
 import type { Clock, Logger } from '../ports.js';
 import { SinkChannel, type ChannelCounters } from './channel.js';
 import { Journal, type Cursor } from './journal.js';
+import { ulid } from './ids.js';
 import { EVENT_SCHEMA, EXPOSURE_SCHEMA } from './schema.js';
 import type { Sink } from './sink.js';
 
@@ -86,7 +86,10 @@ export class EventPipeline {
   private buffer: Pending[] = [];
   private readonly journal: Journal;
   private readonly channels: SinkChannel[] = [];
-  private readonly ids = monotonicFactory();
+  /** JSON fragments that are the same for every exposure of one allocation and step. */
+  private readonly fragments = new Map<string, string>();
+  private lastTs = -1;
+  private lastIso = '';
   private timer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
   private closed = false;
@@ -261,33 +264,51 @@ export class EventPipeline {
     };
   }
 
+  /**
+   * One JSON line per event, built from cached fragments: the envelope's service and
+   * instance, the allocation part of an exposure, and the timestamp text for the same
+   * millisecond are computed once, not per event. Strings that come from callers (unit
+   * ids, attributes, event names) always go through JSON.stringify.
+   */
   private serialize(p: Pending): string {
     const o = this.options;
-    const unit = o.hashUnitsKey ? createHmac('sha256', o.hashUnitsKey).update(p.e.unit).digest('hex') : p.e.unit;
-    const id = this.ids(p.e.ts);
-    const ts = new Date(p.e.ts).toISOString();
+    const unit = JSON.stringify(o.hashUnitsKey ? createHmac('sha256', o.hashUnitsKey).update(p.e.unit).digest('hex') : p.e.unit);
+    const ts = p.e.ts === this.lastTs ? this.lastIso : this.iso(p.e.ts);
+    const head = `"id":"${ulid(p.e.ts)}","ts":"${ts}","unit":${unit}${this.envelope}`;
     if (p.kind === 0) {
       const e = p.e;
-      return JSON.stringify({
-        schema: EXPOSURE_SCHEMA,
-        id,
-        ts,
-        unit,
-        service: o.service,
-        instance: o.instance,
-        experiment: e.experiment,
-        flag: e.flag,
-        variant: e.variant,
-        allocation: { mode: e.mode, version: e.version, step: e.step, percent: e.percent },
-        reason: e.reason,
-        provider: o.provider,
-        attributes: e.attributes ?? {},
-      });
+      const key = `${e.experiment}\u0000${e.variant}\u0000${e.version}\u0000${e.step}\u0000${e.percent}\u0000${e.reason}\u0000${e.flag}\u0000${e.mode}`;
+      let fragment = this.fragments.get(key);
+      if (fragment === undefined) {
+        fragment = JSON.stringify({
+          experiment: e.experiment,
+          flag: e.flag,
+          variant: e.variant,
+          allocation: { mode: e.mode, version: e.version, step: e.step, percent: e.percent },
+          reason: e.reason,
+          provider: o.provider,
+        }).slice(1, -1);
+        if (this.fragments.size > 10_000) this.fragments.clear();
+        this.fragments.set(key, fragment);
+      }
+      return `{"schema":"${EXPOSURE_SCHEMA}",${head},${fragment},"attributes":${e.attributes ? JSON.stringify(e.attributes) : '{}'}}`;
     }
     const e = p.e;
-    // properties were serialized in the caller's call; splice the text in as it is.
-    const head = JSON.stringify({ schema: EVENT_SCHEMA, id, ts, unit, service: o.service, instance: o.instance, event: e.event, value: e.value });
-    return `${head.slice(0, -1)},"properties":${e.properties}}`;
+    // properties were serialized in the caller's call; spliced in as they are.
+    return `{"schema":"${EVENT_SCHEMA}",${head},"event":${JSON.stringify(e.event)}${e.value === undefined ? '' : `,"value":${JSON.stringify(e.value)}`},"properties":${e.properties}}`;
+  }
+
+  private get envelope(): string {
+    const o = this.options;
+    return (this.envelopeText ??= `${o.service === undefined ? '' : `,"service":${JSON.stringify(o.service)}`}${o.instance === undefined ? '' : `,"instance":${JSON.stringify(o.instance)}`}`);
+  }
+
+  private envelopeText: string | undefined;
+
+  private iso(ts: number): string {
+    this.lastTs = ts;
+    this.lastIso = new Date(ts).toISOString();
+    return this.lastIso;
   }
 
   private advanced(): void {

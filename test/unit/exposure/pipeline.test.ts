@@ -35,10 +35,17 @@ const exposure = (i: number) => ({
 });
 
 describe('exposure dedupe', () => {
-  it('admits each key once, evicts the oldest past capacity, and re-admits after the window', () => {
-    const d = new ExposureDedupe(2, undefined);
-    expect([d.admit('a', 0), d.admit('a', 1), d.admit('b', 2), d.admit('c', 3), d.admit('a', 4)]).toEqual([true, false, true, true, true]);
-    expect(d.size).toBe(2);
+  it('admits each key once, stays within capacity, keeps recently seen keys, and re-admits after the window', () => {
+    const d = new ExposureDedupe(4, undefined);
+    expect([d.admit('a', 0), d.admit('a', 1), d.admit('b', 2), d.admit('c', 3)]).toEqual([true, false, true, true]);
+    expect(d.admit('a', 4)).toBe(false); // seen recently enough: moved to the current generation
+    expect([d.admit('d', 5), d.admit('e', 6), d.admit('f', 7)]).toEqual([true, true, true]);
+    expect(d.size).toBeLessThanOrEqual(4);
+    expect(d.admit('b', 8)).toBe(true); // the oldest keys were dropped
+    const big = new ExposureDedupe(1000, undefined);
+    for (let i = 0; i < 100_000; i++) big.admit(`k${i}`, i);
+    expect(big.size).toBeLessThanOrEqual(1000);
+    expect(big.admit('k99999', 0)).toBe(false);
     const w = new ExposureDedupe(10, 1000);
     expect([w.admit('a', 0), w.admit('a', 999), w.admit('a', 1000)]).toEqual([true, false, true]);
   });
@@ -199,5 +206,45 @@ describe('JsonlSink', () => {
     await sink.close();
     expect(readdirSync(dir).sort()).toEqual(['exposures-2026-12-01.1.jsonl', 'exposures-2026-12-01.jsonl', 'exposures-2026-12-02.jsonl']);
     expect(readFileSync(join(dir, 'exposures-2026-12-01.jsonl'), 'utf8').trim().split('\n')).toHaveLength(4);
+  });
+});
+
+describe('the committed events JSON Schema', () => {
+  it('is the one generated from the zod event schemas (run npm run schema after a change)', async () => {
+    const { z } = await import('zod');
+    const committed = JSON.parse(readFileSync(new URL('../../../schema/events.schema.json', import.meta.url), 'utf8'));
+    const expected = [exposureEventSchema, trackedEventSchema].map((s) => {
+      const { $schema: _s, ...rest } = z.toJSONSchema(s);
+      return rest;
+    });
+    expect(committed.oneOf).toEqual(JSON.parse(JSON.stringify(expected)));
+  });
+});
+
+describe('large flushes', () => {
+  it('journals a flush of 300,000 events in one go (a spread push would overflow the stack)', async () => {
+    let delivered = 0;
+    const p = pipeline({ sinks: [functionSink('fn', (r) => void (delivered += r.length))], queueCapacity: 1_000_000, batchSize: 1_000_000 });
+    for (let i = 0; i < 300_000; i++) p.recordExposure(exposure(i));
+    p.flush();
+    expect(p.counters()).toMatchObject({ journaled: 300_000, journalInMemory: false, dropped: 0 });
+    await p.close(30_000);
+    expect(delivered).toBe(300_000);
+  });
+});
+
+describe('event ids', () => {
+  it('are ULIDs: 26 Crockford base32 characters whose time part decodes (by the ulid package) to the event time', async () => {
+    const { decodeTime } = await import('ulid');
+    const { ulid } = await import('../../../src/exposure/ids.js');
+    const seen = new Set<string>();
+    for (let i = 0; i < 20_000; i++) {
+      const ms = Date.parse('2026-12-01T09:00:00Z') + (i >> 3);
+      const id = ulid(ms);
+      expect(id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+      if (i % 1000 === 0) expect(decodeTime(id)).toBe(ms);
+      seen.add(id);
+    }
+    expect(seen.size).toBe(20_000);
   });
 });
