@@ -42,7 +42,10 @@ async function deliver(n: number, sink: Sink, dir: string): Promise<number> {
   const p = new EventPipeline({ dir, sinks: [sink], clock: { now: Date.now }, logger: quiet, provider: 'memory', batchSize: 2000, queueCapacity: 50_000 });
   p.start();
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) p.recordExposure(exposure(i));
+  for (let i = 0; i < n; i++) {
+    const e = exposure(i);
+    p.recordExposure(e, e.unit, e.ts, e.step, e.percent, e.reason, e.attributes);
+  }
   const report = await p.close(120_000);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (report.sinks[sink.name]!.delivered !== n) throw new Error(`delivered ${report.sinks[sink.name]!.delivered} of ${n}`);
@@ -80,7 +83,7 @@ export async function benchExposure(): Promise<string> {
   const enqueue = new EventPipeline({ dir: tmp(), sinks: [], clock: { now: Date.now }, logger: quiet, provider: 'memory', queueCapacity: 10_000_000, flushIntervalMs: 600_000 });
   const inputs = Array.from({ length: 1_000_000 }, (_, i) => exposure(i));
   const t0 = process.hrtime.bigint();
-  for (const e of inputs) enqueue.recordExposure(e);
+  for (const e of inputs) enqueue.recordExposure(e, e.unit, e.ts, e.step, e.percent, e.reason, e.attributes);
   const enqueueRate = 1e6 / (Number(process.hrtime.bigint() - t0) / 1e9);
   await enqueue.close(0);
 

@@ -24,10 +24,17 @@ import { SafeEmitter } from './emitter.js';
 import { Engine, type Evaluation, type EngineCounters } from './engine.js';
 import { providerFromConfig } from './providers.js';
 import { sinksFromConfig } from './sinks.js';
-import { EventPipeline, ExposureDedupe, type PipelineCounters, type Sink } from '../exposure/index.js';
+import { EventPipeline, ExposureDedupe, type ExposureDescriptor, type PipelineCounters, type Sink } from '../exposure/index.js';
+import { murmur3 } from '../allocation/index.js';
 import type { GetVariantOptions, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
 
 let instances = 0;
+
+interface ExposureSeeds {
+  readonly hi: number;
+  readonly lo: number;
+  readonly descriptor: ExposureDescriptor;
+}
 
 /** The tracked event that run() records: value = handler latency in ms. */
 export const RUN_EVENT = 'switchyard.run';
@@ -79,6 +86,8 @@ export class Switchyard {
   private readonly dedupe: ExposureDedupe;
   private readonly pipeline: EventPipeline | undefined;
   private deduplicated = 0;
+  /** Per plan object (replaced on reload, so entries go with it), per variant. */
+  private readonly seedCache = new WeakMap<NonNullable<Evaluation['plan']>, Map<string, ExposureSeeds>>();
 
   /** @internal use createSwitchyard */
   constructor(
@@ -370,26 +379,13 @@ export class Switchyard {
   private logExposure(plan: NonNullable<Evaluation['plan']>, ctx: EvaluationContext, variant: string, step: number, percent: number, reason: string): void {
     const unit = ctx.targetingKey as string;
     const ts = this.clock.now();
-    if (!this.dedupe.admit(unit + '\u0000' + plan.id + '\u0000' + variant, ts)) {
+    const seeds = this.exposureSeeds(plan, variant);
+    if (!this.dedupe.admit(murmur3(unit, seeds.hi), murmur3(unit, seeds.lo), ts)) {
       this.deduplicated++;
       return;
     }
     const pipeline = this.pipeline;
-    if (pipeline) {
-      pipeline.recordExposure({
-        unit,
-        experiment: plan.experiment,
-        flag: plan.flag,
-        variant,
-        mode: plan.mode,
-        version: plan.version,
-        step,
-        percent,
-        reason,
-        ts,
-        attributes: pipeline.pickAttributes(ctx),
-      });
-    }
+    if (pipeline) pipeline.recordExposure(seeds.descriptor, unit, ts, step, percent, reason, pipeline.pickAttributes(ctx));
     if (this.events.has('exposure')) {
       this.events.emit('exposure', {
         unit,
@@ -405,6 +401,27 @@ export class Switchyard {
         context: ctx,
       });
     }
+  }
+
+  /**
+   * Per (allocation, variant): the exposure descriptor shared by its events, and two
+   * hash seeds, so the dedupe fingerprint of (unit, experiment, variant, allocation
+   * version) is two MurmurHash3 passes over the unit id and nothing else.
+   */
+  private exposureSeeds(plan: NonNullable<Evaluation['plan']>, variant: string): ExposureSeeds {
+    let byVariant = this.seedCache.get(plan);
+    if (byVariant === undefined) this.seedCache.set(plan, (byVariant = new Map()));
+    let seeds = byVariant.get(variant);
+    if (seeds === undefined) {
+      const key = plan.id + '\u0000' + variant;
+      seeds = {
+        hi: murmur3(key, 0x5eed0001),
+        lo: murmur3(key, 0x5eed0002),
+        descriptor: { experiment: plan.experiment, flag: plan.flag, variant, mode: plan.mode, version: plan.version },
+      };
+      byVariant.set(variant, seeds);
+    }
+    return seeds;
   }
 
   private crash(flag: string, error: unknown): VariantResult {

@@ -1,5 +1,5 @@
 export { EventPipeline } from './pipeline.js';
-export type { PipelineOptions, PipelineCounters, ExposureInput } from './pipeline.js';
+export type { PipelineOptions, PipelineCounters, ExposureInput, ExposureDescriptor } from './pipeline.js';
 export { JsonlSink } from './sinks/jsonl.js';
 export type { JsonlSinkOptions } from './sinks/jsonl.js';
 export { functionSink } from './sinks/function.js';

@@ -108,9 +108,10 @@ export class Journal {
       let bytes = 0;
       try {
         seg = this.activeSegment();
-        const text = lines.join('\n') + '\n';
-        writeSync(this.fd!, text);
-        bytes = Buffer.byteLength(text);
+        for (const text of chunks(lines)) {
+          writeSync(this.fd!, text);
+          bytes += Buffer.byteLength(text);
+        }
       } catch (error) {
         this.failure = error as Error;
         this.closeFd();
@@ -311,6 +312,25 @@ export class Journal {
         // already closed
       }
       this.fd = undefined;
+    }
+  }
+}
+
+/**
+ * Newline-terminated text of the lines, in pieces of about 64 KB. Larger strings and
+ * buffers land in freshly mapped memory (V8's large-object space, malloc's mmap
+ * threshold), and first-touch page faults made writing a 16 MB flush run at ~230 MB/s on
+ * the benchmark machine; pieces this size reuse memory that is already mapped.
+ */
+export function* chunks(lines: readonly string[], limit = 65_536): Generator<string> {
+  let start = 0;
+  let size = 0;
+  for (let i = 0; i < lines.length; i++) {
+    size += lines[i]!.length + 1;
+    if (size >= limit || i === lines.length - 1) {
+      yield lines.slice(start, i + 1).join('\n') + '\n';
+      start = i + 1;
+      size = 0;
     }
   }
 }

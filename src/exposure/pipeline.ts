@@ -44,13 +44,22 @@ export interface PipelineOptions {
   maxPropertiesBytes?: number;
 }
 
-export interface ExposureInput {
+/**
+ * What every exposure of one experiment variant under one allocation shares. Callers
+ * keep one per (allocation, variant) and pass it by reference, so queueing an exposure
+ * creates no object.
+ */
+export interface ExposureDescriptor {
+  readonly experiment: string;
+  readonly flag: string;
+  readonly variant: string;
+  readonly mode: 'fixed' | 'gradual' | 'adaptive' | 'provider';
+  readonly version: number;
+}
+
+/** One exposure, as tests and tools describe it (recordExposure takes the parts). */
+export interface ExposureInput extends ExposureDescriptor {
   unit: string;
-  experiment: string;
-  flag: string;
-  variant: string;
-  mode: 'fixed' | 'gradual' | 'adaptive' | 'provider';
-  version: number;
   step: number;
   percent: number;
   reason: string;
@@ -59,15 +68,31 @@ export interface ExposureInput {
 }
 
 interface TrackInput {
-  unit: string;
   event: string;
   value: number | undefined;
   /** Serialized already: a bad value is rejected in the caller's call, not at flush. */
   properties: string;
-  ts: number;
 }
 
-type Pending = { kind: 0; e: ExposureInput } | { kind: 1; e: TrackInput };
+/**
+ * The queue, as parallel arrays (struct of arrays): one push per field, no object per
+ * event, so holding a second's worth of events costs the garbage collector little.
+ * A slot holds an exposure (descriptor set) or a tracked event (track set).
+ */
+class Queue {
+  units: string[] = [];
+  ts: number[] = [];
+  descriptors: (ExposureDescriptor | undefined)[] = [];
+  tracks: (TrackInput | undefined)[] = [];
+  steps: number[] = [];
+  percents: number[] = [];
+  reasons: string[] = [];
+  attributes: (Record<string, unknown> | undefined)[] = [];
+
+  get length(): number {
+    return this.units.length;
+  }
+}
 
 export interface PipelineCounters {
   exposures: number;
@@ -82,8 +107,10 @@ export interface PipelineCounters {
   sinks: Record<string, ChannelCounters & { pending: number }>;
 }
 
+const FLUSH_CHUNK = 1000;
+
 export class EventPipeline {
-  private buffer: Pending[] = [];
+  private buffer = new Queue();
   private readonly journal: Journal;
   private readonly channels: SinkChannel[] = [];
   /** JSON fragments that are the same for every exposure of one allocation and step. */
@@ -146,10 +173,27 @@ export class EventPipeline {
   }
 
   /** Logs an exposure (already admitted by the exposure rule, see ExposureDedupe). */
-  recordExposure(e: ExposureInput): void {
+  recordExposure(
+    descriptor: ExposureDescriptor,
+    unit: string,
+    ts: number,
+    step: number,
+    percent: number,
+    reason: string,
+    attributes: Record<string, unknown> | undefined,
+  ): void {
     if (this.closed) return;
     this.counts.exposures++;
-    this.push({ kind: 0, e });
+    const q = this.buffer;
+    q.units.push(unit);
+    q.ts.push(ts);
+    q.descriptors.push(descriptor);
+    q.tracks.push(undefined);
+    q.steps.push(step);
+    q.percents.push(percent);
+    q.reasons.push(reason);
+    q.attributes.push(attributes);
+    this.pushed();
   }
 
   /**
@@ -170,7 +214,16 @@ export class EventPipeline {
       return `properties take ${text.length} bytes as JSON, over the limit of ${this.maxPropertiesBytes}`;
     }
     this.counts.events++;
-    this.push({ kind: 1, e: { unit, event, value, properties: text, ts } });
+    const q = this.buffer;
+    q.units.push(unit);
+    q.ts.push(ts);
+    q.descriptors.push(undefined);
+    q.tracks.push({ event, value, properties: text });
+    q.steps.push(0);
+    q.percents.push(0);
+    q.reasons.push('');
+    q.attributes.push(undefined);
+    this.pushed();
     return undefined;
   }
 
@@ -191,9 +244,8 @@ export class EventPipeline {
     return out;
   }
 
-  private push(p: Pending): void {
+  private pushed(): void {
     const buffer = this.buffer;
-    buffer.push(p);
     if (buffer.length >= this.capacity) {
       this.counts.overflowFlushes++;
       this.flush();
@@ -207,12 +259,17 @@ export class EventPipeline {
   flush(): void {
     this.flushScheduled = false;
     if (this.buffer.length > 0) {
-      const items = this.buffer;
-      this.buffer = [];
-      const lines = new Array<string>(items.length);
-      for (let i = 0; i < items.length; i++) lines[i] = this.serialize(items[i]!);
-      const dropped = this.journal.append(lines);
-      this.counts.journaled += lines.length - dropped;
+      const q = this.buffer;
+      this.buffer = new Queue();
+      // In chunks, so a large flush never holds all its lines at once (see chunks() in journal.ts).
+      let dropped = 0;
+      for (let start = 0; start < q.length; start += FLUSH_CHUNK) {
+        const end = Math.min(q.length, start + FLUSH_CHUNK);
+        const lines = new Array<string>(end - start);
+        for (let i = start; i < end; i++) lines[i - start] = this.serialize(q, i);
+        dropped += this.journal.append(lines);
+      }
+      this.counts.journaled += q.length - dropped;
       if (dropped > 0) {
         this.counts.dropped += dropped;
         if (!this.dropWarned) {
@@ -270,30 +327,36 @@ export class EventPipeline {
    * millisecond are computed once, not per event. Strings that come from callers (unit
    * ids, attributes, event names) always go through JSON.stringify.
    */
-  private serialize(p: Pending): string {
+  private serialize(q: Queue, i: number): string {
     const o = this.options;
-    const unit = JSON.stringify(o.hashUnitsKey ? createHmac('sha256', o.hashUnitsKey).update(p.e.unit).digest('hex') : p.e.unit);
-    const ts = p.e.ts === this.lastTs ? this.lastIso : this.iso(p.e.ts);
-    const head = `"id":"${ulid(p.e.ts)}","ts":"${ts}","unit":${unit}${this.envelope}`;
-    if (p.kind === 0) {
-      const e = p.e;
-      const key = `${e.experiment}\u0000${e.variant}\u0000${e.version}\u0000${e.step}\u0000${e.percent}\u0000${e.reason}\u0000${e.flag}\u0000${e.mode}`;
+    const rawUnit = q.units[i]!;
+    const ms = q.ts[i]!;
+    const unit = JSON.stringify(o.hashUnitsKey ? createHmac('sha256', o.hashUnitsKey).update(rawUnit).digest('hex') : rawUnit);
+    const ts = ms === this.lastTs ? this.lastIso : this.iso(ms);
+    const head = `"id":"${ulid(ms)}","ts":"${ts}","unit":${unit}${this.envelope}`;
+    const d = q.descriptors[i];
+    if (d !== undefined) {
+      const step = q.steps[i]!;
+      const percent = q.percents[i]!;
+      const reason = q.reasons[i]!;
+      const key = `${d.experiment}\u0000${d.variant}\u0000${d.version}\u0000${step}\u0000${percent}\u0000${reason}\u0000${d.flag}\u0000${d.mode}`;
       let fragment = this.fragments.get(key);
       if (fragment === undefined) {
         fragment = JSON.stringify({
-          experiment: e.experiment,
-          flag: e.flag,
-          variant: e.variant,
-          allocation: { mode: e.mode, version: e.version, step: e.step, percent: e.percent },
-          reason: e.reason,
+          experiment: d.experiment,
+          flag: d.flag,
+          variant: d.variant,
+          allocation: { mode: d.mode, version: d.version, step, percent },
+          reason,
           provider: o.provider,
         }).slice(1, -1);
         if (this.fragments.size > 10_000) this.fragments.clear();
         this.fragments.set(key, fragment);
       }
-      return `{"schema":"${EXPOSURE_SCHEMA}",${head},${fragment},"attributes":${e.attributes ? JSON.stringify(e.attributes) : '{}'}}`;
+      const attributes = q.attributes[i];
+      return `{"schema":"${EXPOSURE_SCHEMA}",${head},${fragment},"attributes":${attributes ? JSON.stringify(attributes) : '{}'}}`;
     }
-    const e = p.e;
+    const e = q.tracks[i]!;
     // properties were serialized in the caller's call; spliced in as they are.
     return `{"schema":"${EVENT_SCHEMA}",${head},"event":${JSON.stringify(e.event)}${e.value === undefined ? '' : `,"value":${JSON.stringify(e.value)}`},"properties":${e.properties}}`;
   }

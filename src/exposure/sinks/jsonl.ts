@@ -6,6 +6,7 @@
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../../ports.js';
+import { chunks } from '../journal.js';
 import type { Sink, SinkBatch } from '../sink.js';
 
 export interface JsonlSinkOptions {
@@ -28,11 +29,12 @@ export class JsonlSink implements Sink {
   }
 
   async send(batch: SinkBatch): Promise<void> {
-    const text = batch.lines.join('\n') + '\n';
-    const size = Buffer.byteLength(text);
-    await this.rotate(size);
-    await this.handle!.appendFile(text);
-    this.bytes += size;
+    for (const text of chunks(batch.lines)) {
+      const size = Buffer.byteLength(text);
+      await this.rotate(size);
+      await this.handle!.appendFile(text);
+      this.bytes += size;
+    }
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventPipeline, ExposureDedupe, JsonlSink, exposureEventSchema, functionSink, trackedEventSchema, type EventRecord, type PipelineOptions } from '../../../src/exposure/index.js';
+import { EventPipeline, ExposureDedupe, JsonlSink, exposureEventSchema, functionSink, trackedEventSchema, type EventRecord, type ExposureInput, type PipelineOptions } from '../../../src/exposure/index.js';
 import { until } from '../../helpers/receiver.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -20,7 +20,9 @@ function pipeline(options: Partial<PipelineOptions> & Pick<PipelineOptions, 'sin
   return p;
 }
 
-const exposure = (i: number) => ({
+const record = (p: EventPipeline, e: ExposureInput) => p.recordExposure(e, e.unit, e.ts, e.step, e.percent, e.reason, e.attributes);
+
+const exposure = (i: number): ExposureInput => ({
   unit: `user-${i}`,
   experiment: 'checkout',
   flag: 'checkout',
@@ -35,19 +37,39 @@ const exposure = (i: number) => ({
 });
 
 describe('exposure dedupe', () => {
-  it('admits each key once, stays within capacity, keeps recently seen keys, and re-admits after the window', () => {
+  it('admits each fingerprint once, stays within capacity, keeps recently seen keys, and re-admits after the window', () => {
     const d = new ExposureDedupe(4, undefined);
-    expect([d.admit('a', 0), d.admit('a', 1), d.admit('b', 2), d.admit('c', 3)]).toEqual([true, false, true, true]);
-    expect(d.admit('a', 4)).toBe(false); // seen recently enough: moved to the current generation
-    expect([d.admit('d', 5), d.admit('e', 6), d.admit('f', 7)]).toEqual([true, true, true]);
+    expect([d.admit(1, 1, 0), d.admit(1, 1, 1), d.admit(2, 2, 2), d.admit(3, 3, 3)]).toEqual([true, false, true, true]);
+    expect(d.admit(1, 1, 4)).toBe(false); // seen recently enough: moved to the current generation
+    expect([d.admit(4, 4, 5), d.admit(5, 5, 6), d.admit(6, 6, 7)]).toEqual([true, true, true]);
     expect(d.size).toBeLessThanOrEqual(4);
-    expect(d.admit('b', 8)).toBe(true); // the oldest keys were dropped
+    expect(d.admit(2, 2, 8)).toBe(true); // the oldest keys were dropped
+    expect([d.admit(0, 0, 9), d.admit(0, 0, 9), d.admit(7, 0, 9), d.admit(0, 7, 9)]).toEqual([true, false, true, true]);
+
     const big = new ExposureDedupe(1000, undefined);
-    for (let i = 0; i < 100_000; i++) big.admit(`k${i}`, i);
+    for (let i = 1; i <= 100_000; i++) big.admit(i, i * 7, i);
     expect(big.size).toBeLessThanOrEqual(1000);
-    expect(big.admit('k99999', 0)).toBe(false);
+    expect(big.admit(100_000, 700_000, 0)).toBe(false);
+    expect(big.admit(1, 7, 0)).toBe(true);
+
     const w = new ExposureDedupe(10, 1000);
-    expect([w.admit('a', 0), w.admit('a', 999), w.admit('a', 1000)]).toEqual([true, false, true]);
+    expect([w.admit(9, 9, 0), w.admit(9, 9, 999), w.admit(9, 9, 1000), w.admit(9, 9, 1500)]).toEqual([true, false, true, false]);
+  });
+
+  it('never forgets a key among the last capacity/2 distinct keys (property over random streams)', () => {
+    const d = new ExposureDedupe(2000, undefined);
+    const recent: number[] = [];
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    for (let i = 0; i < 50_000; i++) {
+      const k = next() % 20_000;
+      const fresh = d.admit(k + 1, k * 31 + 5, i);
+      const idx = recent.indexOf(k);
+      if (idx >= 0) expect(fresh).toBe(false);
+      if (idx >= 0) recent.splice(idx, 1);
+      recent.push(k);
+      if (recent.length > 1000) recent.shift();
+    }
   });
 });
 
@@ -55,7 +77,7 @@ describe('EventPipeline', () => {
   it('delivers every event once, in order, with schema-valid records and unique ids', async () => {
     const got: EventRecord[] = [];
     const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))], batchSize: 100, service: 'api', instance: 'pod-1' });
-    for (let i = 0; i < 1000; i++) p.recordExposure(exposure(i));
+    for (let i = 0; i < 1000; i++) record(p, exposure(i));
     for (let i = 0; i < 250; i++) expect(p.recordTrack(`user-${i}`, 'purchase', i, { sku: 'A', n: i }, Date.parse('2026-12-01T10:00:00Z'))).toBeUndefined();
     const report = await p.close();
     expect(got).toHaveLength(1250);
@@ -78,7 +100,7 @@ describe('EventPipeline', () => {
       got.push(...r);
     });
     const p = pipeline({ sinks: [sink], batchSize: 50 });
-    for (let i = 0; i < 300; i++) p.recordExposure(exposure(i));
+    for (let i = 0; i < 300; i++) record(p, exposure(i));
     p.flush();
     await until(() => got.length >= 300, 5000, 'delivery after recovery');
     const c = p.counters();
@@ -91,7 +113,7 @@ describe('EventPipeline', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const p = pipeline({ sinks: [functionSink('fast', (r) => void fast.push(...r)), functionSink('slow', () => gate)], batchSize: 10 });
-    for (let i = 0; i < 100; i++) p.recordExposure(exposure(i));
+    for (let i = 0; i < 100; i++) record(p, exposure(i));
     p.flush();
     await until(() => fast.length === 100, 2000, 'the fast sink');
     expect(p.counters().sinks.slow!.pending).toBe(100);
@@ -101,7 +123,7 @@ describe('EventPipeline', () => {
   it('spills a burst that overflows the queue to the journal instead of dropping it', async () => {
     const got: EventRecord[] = [];
     const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))], queueCapacity: 1000, batchSize: 500 });
-    for (let i = 0; i < 50_000; i++) p.recordExposure(exposure(i)); // no await: the event loop never gets to flush
+    for (let i = 0; i < 50_000; i++) record(p, exposure(i)); // no await: the event loop never gets to flush
     const c = p.counters();
     expect(c.overflowFlushes).toBeGreaterThanOrEqual(49);
     expect(c.queued).toBeLessThan(1000);
@@ -124,7 +146,7 @@ describe('EventPipeline', () => {
     });
     const p = pipeline({ sinks: [sink], dir: join(file, 'events'), logger, memoryLimit: 300, batchSize: 100 });
     expect(errors[0]).toMatch(/^cannot write the event journal in .*not-a-dir\/events \(ENOTDIR.*events are kept in memory, up to 300, and counted as dropped beyond that/);
-    for (let i = 0; i < 500; i++) p.recordExposure(exposure(i));
+    for (let i = 0; i < 500; i++) record(p, exposure(i));
     p.flush();
     const c = p.counters();
     expect(c).toMatchObject({ journalInMemory: true, journaled: 300, dropped: 200 });
@@ -149,7 +171,7 @@ describe('EventPipeline', () => {
     const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))], hashUnitsKey: 'k3y-for-tests', attributes: ['country', 'plan'] });
     const attributes = p.pickAttributes({ targetingKey: 'user-1', country: 'DE', email: 'a@b.c', plan: 'pro', nested: { x: 1 } });
     expect(attributes).toEqual({ country: 'DE', plan: 'pro' });
-    p.recordExposure({ ...exposure(1), attributes });
+    record(p, { ...exposure(1), attributes });
     await p.close();
     expect(got[0]!.unit).toBe(createHmac('sha256', 'k3y-for-tests').update('user-1').digest('hex'));
     expect(JSON.stringify(got[0])).not.toContain('user-1');
@@ -159,7 +181,7 @@ describe('EventPipeline', () => {
   it('replays on the next start what a sink had not acknowledged, and clears the journal once delivered', async () => {
     const dir = tmp();
     const p1 = pipeline({ dir, sinks: [functionSink('fn', () => Promise.reject(new Error('down')))] });
-    for (let i = 0; i < 200; i++) p1.recordExposure(exposure(i));
+    for (let i = 0; i < 200; i++) record(p1, exposure(i));
     const report = await p1.close(50);
     expect(report.sinks.fn!.pending).toBe(200);
     expect(readdirSync(join(dir, 'journal'))).toHaveLength(1);
@@ -175,7 +197,7 @@ describe('EventPipeline', () => {
   it('skips a torn last line left by a crash and counts it', async () => {
     const dir = tmp();
     const p1 = pipeline({ dir, sinks: [functionSink('fn', () => Promise.reject(new Error('down')))] });
-    for (let i = 0; i < 10; i++) p1.recordExposure(exposure(i));
+    for (let i = 0; i < 10; i++) record(p1, exposure(i));
     await p1.close(20);
     const [segment] = readdirSync(join(dir, 'journal'));
     writeFileSync(join(dir, 'journal', segment!), readFileSync(join(dir, 'journal', segment!), 'utf8') + '{"schema":"switchyard.expo');
@@ -225,7 +247,7 @@ describe('large flushes', () => {
   it('journals a flush of 300,000 events in one go (a spread push would overflow the stack)', async () => {
     let delivered = 0;
     const p = pipeline({ sinks: [functionSink('fn', (r) => void (delivered += r.length))], queueCapacity: 1_000_000, batchSize: 1_000_000 });
-    for (let i = 0; i < 300_000; i++) p.recordExposure(exposure(i));
+    for (let i = 0; i < 300_000; i++) record(p, exposure(i));
     p.flush();
     expect(p.counters()).toMatchObject({ journaled: 300_000, journalInMemory: false, dropped: 0 });
     await p.close(30_000);
