@@ -18,7 +18,7 @@ import betaCdf from '@stdlib/stats-base-dists-beta-cdf';
 import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
 import betaln from '@stdlib/math-base-special-betaln';
 import { Phi, phi, zq } from './distributions.js';
-import { StatsInputError, count, finite, nonNegative, object, openUnit, positive } from './errors.js';
+import { StatsInputError, finite, meanArm, object, openUnit, positive, proportionArm } from './errors.js';
 import type { Interval, MeanArm, ProportionArm } from './frequentist.js';
 
 export interface BetaPrior {
@@ -79,13 +79,6 @@ function checkPrior(prior: BetaPrior | undefined): BetaPrior {
   return { alpha: positive('prior.alpha', prior.alpha), beta: positive('prior.beta', prior.beta) };
 }
 
-function checkArm(name: string, arm: ProportionArm): void {
-  object(name, arm);
-  count(`${name}.n`, arm.n);
-  count(`${name}.conversions`, arm.conversions);
-  if (arm.conversions > arm.n) throw new StatsInputError(`${name}.conversions`, `cannot exceed ${name}.n (${arm.n}), found ${arm.conversions}`);
-}
-
 /**
  * Beta-binomial model: each arm's rate has the prior Beta(alpha, beta) (default uniform,
  * Beta(1, 1)), so the posterior is Beta(alpha + conversions, beta + n - conversions).
@@ -95,8 +88,8 @@ export function bayesProportion(
   treatment: ProportionArm,
   options: { prior?: BetaPrior; credibleLevel?: number } = {},
 ): BayesResult {
-  checkArm('control', control);
-  checkArm('treatment', treatment);
+  proportionArm('control', control, 0);
+  proportionArm('treatment', treatment, 0);
   const prior = checkPrior(options.prior);
   const level = options.credibleLevel === undefined ? 0.95 : openUnit('credibleLevel', options.credibleLevel);
   const c = new Beta(prior.alpha + control.conversions, prior.beta + control.n - control.conversions);
@@ -183,12 +176,7 @@ export function bayesMean(
     prior = options.prior;
   }
   const post = (name: string, arm: MeanArm) => {
-    object(name, arm);
-    const n = count(`${name}.n`, arm.n, 2);
-    const sum = finite(`${name}.sum`, arm.sum);
-    const sumSq = nonNegative(`${name}.sumSq`, arm.sumSq);
-    const xbar = sum / n;
-    const s2 = Math.max(sumSq - sum * xbar, 0) / (n - 1);
+    const { n, mean: xbar, variance: s2 } = meanArm(name, arm);
     if (s2 === 0 && prior.sd === Infinity) throw new StatsInputError(`${name}.sumSq`, 'gives zero variance; the flat-prior normal model needs some variation (or give a prior)');
     const precision = (prior.sd === Infinity ? 0 : 1 / prior.sd ** 2) + (s2 === 0 ? Infinity : n / s2);
     const mean = precision === Infinity ? xbar : ((prior.sd === Infinity ? 0 : prior.mean / prior.sd ** 2) + (n / s2) * xbar) / precision;

@@ -48,3 +48,30 @@ export function object<T>(name: string, v: T): NonNullable<T> {
   if (typeof v !== 'object' || v === null) throw new StatsInputError(name, `must be an object, found ${show(v)}`);
   return v as NonNullable<T>;
 }
+
+/** Validates a binary-metric arm: n units (at least minN), conversions between 0 and n. */
+export function proportionArm(name: string, arm: { n: number; conversions: number }, minN = 1): { n: number; conversions: number } {
+  object(name, arm);
+  const n = count(`${name}.n`, arm.n, minN);
+  const conversions = count(`${name}.conversions`, arm.conversions);
+  if (conversions > n) throw new StatsInputError(`${name}.conversions`, `cannot exceed ${name}.n (${n}), found ${conversions}`);
+  return { n, conversions };
+}
+
+/**
+ * Validates a continuous-metric arm given as sufficient statistics and returns its mean
+ * and sample variance (n - 1). Cancellation can push a zero variance slightly negative;
+ * a clearly negative one is input no data can give.
+ */
+export function meanArm(name: string, arm: { n: number; sum: number; sumSq: number }): { n: number; mean: number; variance: number } {
+  object(name, arm);
+  const n = count(`${name}.n`, arm.n, 2);
+  const sum = finite(`${name}.sum`, arm.sum);
+  const sumSq = nonNegative(`${name}.sumSq`, arm.sumSq);
+  const mean = sum / n;
+  const ss = sumSq - sum * mean;
+  if (ss < -1e-9 * Math.max(sumSq, 1)) {
+    throw new StatsInputError(`${name}.sumSq`, `is smaller than sum^2 / n (${sum * mean}), which no data can give; found ${sumSq}`);
+  }
+  return { n, mean, variance: Math.max(ss, 0) / (n - 1) };
+}

@@ -3,7 +3,7 @@
  * intervals are two-sided at level 1 - alpha.
  */
 import { twoSidedNormalP, twoSidedTP, tq, zq } from './distributions.js';
-import { StatsInputError, count, finite, nonNegative, object, openUnit } from './errors.js';
+import { finite, meanArm, nonNegative, object, openUnit, proportionArm } from './errors.js';
 
 export interface Interval {
   readonly lower: number;
@@ -35,43 +35,31 @@ export interface LiftResult {
   readonly standardError: number | null;
 }
 
-export interface ProportionTestResult {
-  readonly control: { readonly n: number; readonly conversions: number; readonly rate: number };
-  readonly treatment: { readonly n: number; readonly conversions: number; readonly rate: number };
-  /** treatment rate - control rate */
+/** What every two-sample test reports about the difference (treatment - control). */
+export interface DifferenceResult {
   readonly difference: number;
-  /** Wald interval with the unpooled standard error. */
   readonly differenceCI: Interval;
   readonly standardError: number;
-  /** The test's standard error, pooled under H0: p_c = p_t. */
-  readonly pooledStandardError: number;
-  readonly z: number;
   readonly pValue: number;
   readonly alpha: number;
   readonly significant: boolean;
   readonly relativeLift: LiftResult;
 }
 
-export interface MeanTestResult {
+export interface ProportionTestResult extends DifferenceResult {
+  readonly control: { readonly n: number; readonly conversions: number; readonly rate: number };
+  readonly treatment: { readonly n: number; readonly conversions: number; readonly rate: number };
+  /** The test's standard error, pooled under H0: p_c = p_t (differenceCI uses the unpooled one). */
+  readonly pooledStandardError: number;
+  readonly z: number;
+}
+
+export interface MeanTestResult extends DifferenceResult {
   readonly control: { readonly n: number; readonly mean: number; readonly variance: number };
   readonly treatment: { readonly n: number; readonly mean: number; readonly variance: number };
-  readonly difference: number;
-  readonly differenceCI: Interval;
-  readonly standardError: number;
   readonly t: number;
   /** Welch-Satterthwaite degrees of freedom. */
   readonly df: number;
-  readonly pValue: number;
-  readonly alpha: number;
-  readonly significant: boolean;
-  readonly relativeLift: LiftResult;
-}
-
-function checkProportionArm(name: string, arm: ProportionArm): void {
-  object(name, arm);
-  count(`${name}.n`, arm.n, 1);
-  count(`${name}.conversions`, arm.conversions);
-  if (arm.conversions > arm.n) throw new StatsInputError(`${name}.conversions`, `cannot exceed ${name}.n (${arm.n}), found ${arm.conversions}`);
 }
 
 export function alphaOf(options: TestOptions | undefined): number {
@@ -89,8 +77,8 @@ export function alphaOf(options: TestOptions | undefined): number {
  * Reference: Agresti, Categorical Data Analysis (3rd ed.), 3.1.
  */
 export function proportionTest(control: ProportionArm, treatment: ProportionArm, options?: TestOptions): ProportionTestResult {
-  checkProportionArm('control', control);
-  checkProportionArm('treatment', treatment);
+  proportionArm('control', control);
+  proportionArm('treatment', treatment);
   const alpha = alphaOf(options);
   const pc = control.conversions / control.n;
   const pt = treatment.conversions / treatment.n;
@@ -120,20 +108,6 @@ export function proportionTest(control: ProportionArm, treatment: ProportionArm,
   };
 }
 
-function checkMeanArm(name: string, arm: MeanArm): { n: number; mean: number; variance: number } {
-  object(name, arm);
-  const n = count(`${name}.n`, arm.n, 2);
-  const sum = finite(`${name}.sum`, arm.sum);
-  const sumSq = nonNegative(`${name}.sumSq`, arm.sumSq);
-  const mean = sum / n;
-  // Cancellation can push a zero variance slightly negative; a clearly negative one is bad input.
-  const ss = sumSq - sum * mean;
-  if (ss < -1e-9 * Math.max(sumSq, 1)) {
-    throw new StatsInputError(`${name}.sumSq`, `is smaller than sum^2 / n (${sum * mean}), which no data can give; found ${sumSq}`);
-  }
-  return { n, mean, variance: Math.max(ss, 0) / (n - 1) };
-}
-
 /**
  * Welch's t-test for a difference in means from per-arm sufficient statistics.
  *
@@ -144,8 +118,8 @@ function checkMeanArm(name: string, arm: MeanArm): { n: number; mean: number; va
  * Reference: Welch (1947), Biometrika 34(1-2).
  */
 export function meanTest(control: MeanArm, treatment: MeanArm, options?: TestOptions): MeanTestResult {
-  const c = checkMeanArm('control', control);
-  const t = checkMeanArm('treatment', treatment);
+  const c = meanArm('control', control);
+  const t = meanArm('treatment', treatment);
   const alpha = alphaOf(options);
   const a = c.variance / c.n;
   const b = t.variance / t.n;

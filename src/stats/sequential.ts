@@ -19,7 +19,7 @@
  * and What to Do About It", KDD; Robbins (1970), "Statistical methods related to the law
  * of the iterated logarithm".
  */
-import { StatsInputError, count, finite, nonNegative, object, openUnit, positive } from './errors.js';
+import { StatsInputError, finite, meanArm, object, openUnit, positive, proportionArm } from './errors.js';
 import type { Interval, MeanArm, ProportionArm } from './frequentist.js';
 
 export interface MsprtOptions {
@@ -45,17 +45,11 @@ export interface MsprtResult {
 function summarise(name: string, arm: ProportionArm | MeanArm): { n: number; mean: number; variance: number } {
   object(name, arm);
   if ('conversions' in arm) {
-    const n = count(`${name}.n`, arm.n, 1);
-    const x = count(`${name}.conversions`, arm.conversions);
-    if (x > n) throw new StatsInputError(`${name}.conversions`, `cannot exceed ${name}.n (${n}), found ${x}`);
-    const p = x / n;
+    const { n, conversions } = proportionArm(name, arm);
+    const p = conversions / n;
     return { n, mean: p, variance: p * (1 - p) };
   }
-  const n = count(`${name}.n`, arm.n, 2);
-  const sum = finite(`${name}.sum`, arm.sum);
-  const sumSq = nonNegative(`${name}.sumSq`, arm.sumSq);
-  const mean = sum / n;
-  return { n, mean, variance: Math.max(sumSq - sum * mean, 0) / (n - 1) };
+  return meanArm(name, arm);
 }
 
 export function msprt(control: ProportionArm | MeanArm, treatment: ProportionArm | MeanArm, options: MsprtOptions = {}): MsprtResult {
