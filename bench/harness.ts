@@ -8,6 +8,11 @@ export interface Contender {
   name: string;
   /** Runs the operation `n` times. */
   run: (n: number) => void | Promise<void>;
+  /**
+   * Nanoseconds inside the last run that do not belong to the operation (work it
+   * triggered that is measured separately); subtracted from that round's time.
+   */
+  excluded?: () => number;
 }
 
 export interface Measured {
@@ -28,9 +33,11 @@ export async function compare(contenders: Contender[], options: { batch: number;
   const samples = contenders.map(() => [] as number[]);
   for (let r = 0; r < options.rounds; r++) {
     for (const [i, c] of contenders.entries()) {
+      c.excluded?.();
       const t0 = process.hrtime.bigint();
       await c.run(options.batch);
-      samples[i]!.push(Number(process.hrtime.bigint() - t0) / options.batch);
+      const elapsed = Number(process.hrtime.bigint() - t0);
+      samples[i]!.push((elapsed - (c.excluded?.() ?? 0)) / options.batch);
     }
   }
   const base = samples[0]!;

@@ -92,6 +92,18 @@ class Queue {
   get length(): number {
     return this.units.length;
   }
+
+  /** Empties the queue, keeping the arrays' memory (already mapped) for the next batch. */
+  reset(): void {
+    this.units.length = 0;
+    this.ts.length = 0;
+    this.descriptors.length = 0;
+    this.tracks.length = 0;
+    this.steps.length = 0;
+    this.percents.length = 0;
+    this.reasons.length = 0;
+    this.attributes.length = 0;
+  }
 }
 
 export interface PipelineCounters {
@@ -111,6 +123,8 @@ const FLUSH_CHUNK = 1000;
 
 export class EventPipeline {
   private buffer = new Queue();
+  /** The other half of the double buffer: flush serializes one while callers fill the other. */
+  private spare = new Queue();
   private readonly journal: Journal;
   private readonly channels: SinkChannel[] = [];
   /** JSON fragments that are the same for every exposure of one allocation and step. */
@@ -260,7 +274,8 @@ export class EventPipeline {
     this.flushScheduled = false;
     if (this.buffer.length > 0) {
       const q = this.buffer;
-      this.buffer = new Queue();
+      this.buffer = this.spare;
+      this.spare = q;
       // In chunks, so a large flush never holds all its lines at once (see chunks() in journal.ts).
       let dropped = 0;
       for (let start = 0; start < q.length; start += FLUSH_CHUNK) {
@@ -270,6 +285,7 @@ export class EventPipeline {
         dropped += this.journal.append(lines);
       }
       this.counts.journaled += q.length - dropped;
+      q.reset();
       if (dropped > 0) {
         this.counts.dropped += dropped;
         if (!this.dropWarned) {
