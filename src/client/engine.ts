@@ -18,7 +18,7 @@ import {
   type JsonValue,
 } from '@openfeature/server-sdk';
 import { assign, compilePlan, trafficAt, type AllocationPlan, type ExperimentHold } from '../allocation/index.js';
-import type { ValidatedConfig } from '../config/index.js';
+import { scrubSecrets, type ValidatedConfig } from '../config/index.js';
 import type { SwitchyardCode } from '../errors.js';
 import { SYNC_RESOLVE, type Clock, type FlagKind, type SyncResolver } from '../ports.js';
 import { fromOpenFeatureCode, toOpenFeatureCode } from './error-codes.js';
@@ -65,6 +65,8 @@ export class Engine {
   onProblem: (flag: string, code: SwitchyardCode, message: string) => void = () => {};
 
   private readonly sync: SyncResolver | undefined;
+  /** Secret values from the config: vendor messages can quote them, answers never do. */
+  private secrets: readonly string[] = [];
 
   constructor(
     readonly vendor: Provider,
@@ -75,6 +77,7 @@ export class Engine {
   }
 
   applyConfig(config: ValidatedConfig): void {
+    this.secrets = config.secrets;
     const plans = new Map<string, AllocationPlan>();
     for (const exp of config.experiments.values()) plans.set(exp.flag, compilePlan(exp));
     this.plans = plans;
@@ -236,7 +239,8 @@ export class Engine {
     return this.fail(flag, plan, problem, message, (vendorCode as ErrorCode | undefined) ?? toOpenFeatureCode(problem));
   }
 
-  fail(flag: string, plan: AllocationPlan | undefined, problem: SwitchyardCode, message: string, code?: ErrorCode): Evaluation {
+  fail(flag: string, plan: AllocationPlan | undefined, problem: SwitchyardCode, rawMessage: string, code?: ErrorCode): Evaluation {
+    const message = this.secrets.length > 0 ? scrubSecrets(rawMessage, this.secrets) : rawMessage;
     this.counters.fallbacks++;
     this.counters.errors[problem] = (this.counters.errors[problem] ?? 0) + 1;
     this.onProblem(flag, problem, message);

@@ -2,7 +2,7 @@
  * Builds the sinks named in `analytics_platforms`. The analytics platforms' SDKs are
  * loaded by dynamic import only when the config names them.
  */
-import type { ValidatedConfig } from '../config/index.js';
+import { configMessages, type ValidatedConfig } from '../config/index.js';
 import { SwitchyardError } from '../errors.js';
 import { JsonlSink, amplitudeSink, mixpanelSink, segmentSink, type Sink } from '../exposure/index.js';
 import type { Clock } from '../ports.js';
@@ -15,10 +15,7 @@ export async function sinksFromConfig(config: ValidatedConfig, clock: Clock): Pr
       continue;
     }
     const options = config.analytics[platform];
-    if (!options) {
-      const key = platform === 'segment' ? 'write_key' : platform === 'amplitude' ? 'api_key' : 'token';
-      throw new SwitchyardError('SY_CONFIG_INVALID', `analytics.${platform}`, `analytics_platforms names ${platform}, which needs analytics.${platform}.${key} (from the environment, e.g. "\${${platform.toUpperCase()}_${key.toUpperCase()}}")`);
-    }
+    if (!options) throw new SwitchyardError('SY_CONFIG_INVALID', `analytics.${platform}`, configMessages.platformNeedsOptions(platform));
     try {
       if (platform === 'segment') {
         const o = config.analytics.segment!;

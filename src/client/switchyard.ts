@@ -15,7 +15,7 @@ import {
   type Provider,
 } from '@openfeature/server-sdk';
 import { resolve as resolvePath } from 'node:path';
-import { loadConfigFile, validateConfigObject, reshuffleProblems, ConfigWatcher, type ValidatedConfig } from '../config/index.js';
+import { loadConfigFile, validateConfigObject, reshuffleProblems, scrubSecrets, ConfigWatcher, type ValidatedConfig } from '../config/index.js';
 import { SwitchyardError, type SwitchyardCode } from '../errors.js';
 import { MetricRecorder } from '../guardrails/index.js';
 import { systemClock, silentLogger, type Clock, type Logger } from '../ports.js';
@@ -434,7 +434,7 @@ export class Switchyard {
     if (this.reported.has(key)) return;
     if (this.reported.size > 10_000) this.reported.clear();
     this.reported.add(key);
-    const scrubbed = scrub(message, this.current.secrets);
+    const scrubbed = scrubSecrets(message, this.current.secrets);
     this.logger.warn(scrubbed, { flag, code });
     this.events.emit('error', { flag, code, message: scrubbed });
   }
@@ -520,10 +520,4 @@ export class Switchyard {
       }
     }
   }
-}
-
-function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) out = out.split(s).join('***');
-  return out;
 }

@@ -88,7 +88,7 @@ function validate(
   if (!parsed.success) problems.push(...parsed.error.issues.flatMap((issue) => fromZodIssue(issue)));
   problems.push(...semanticProblems(value));
   if (problems.length > 0 || !parsed.success) {
-    const located = problems.map((p) => ({ file, ...position(p.path, p.atKey), path: formatPath(p.path), message: scrub(p.message, secrets) }));
+    const located = problems.map((p) => ({ file, ...position(p.path, p.atKey), path: formatPath(p.path), message: scrubSecrets(p.message, secrets) }));
     located.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ConfigError(file, located);
   }
@@ -121,7 +121,8 @@ function interpolateEnv(node: unknown, path: (string | number)[], env: LoadOptio
   return secrets;
 }
 
-function scrub(text: string, secrets: readonly string[]): string {
+/** Replaces every secret value (interpolated from the environment) in a text with ***. */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of secrets) out = out.split(s).join('***');
   return out;

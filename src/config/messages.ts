@@ -34,8 +34,10 @@ export const configMessages = {
   notAMapping: 'the config must be a YAML mapping of keys such as experiment_config, feature_flags, experiments',
   reshuffle: (experiment: string, why: string) =>
     `change rejected: it would reshuffle units of running experiment "${experiment}" (${why}); set allow_reshuffle: true on the experiment to allow it`,
-  platformNeedsOptions: (platform: string) =>
-    `${platform} needs its credentials under analytics.${platform} (${platform === 'segment' ? 'write_key' : platform === 'amplitude' ? 'api_key' : 'token'}, from the environment: "\${...}")`,
+  platformNeedsOptions: (platform: string) => {
+    const key = platform === 'segment' ? 'write_key' : platform === 'amplitude' ? 'api_key' : 'token';
+    return `analytics_platforms names ${platform}, which needs analytics.${platform}.${key} (from the environment, e.g. "\${${platform.toUpperCase()}_${key.toUpperCase()}}")`;
+  },
   secretHidden: (name: string) => `the value of \${${name}} (hidden)`,
 } as const;
 

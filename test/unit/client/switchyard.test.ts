@@ -398,3 +398,38 @@ describe('exposure logging through the OpenFeature client (hook form)', () => {
     expect(exposures).toHaveLength(20);
   });
 });
+
+describe('secrets and platform credentials', () => {
+  it('never lets a secret from the environment reach an error event or the log', async () => {
+    const secret = 'sdk-live-0123456789abcdef';
+    const leaky: Provider = {
+      metadata: { name: 'leaky' },
+      runsOn: 'server',
+      resolveBooleanEvaluation: () => Promise.reject(new Error(`401 for key ${secret}`)),
+      resolveStringEvaluation: () => Promise.reject(new Error('x')),
+      resolveNumberEvaluation: () => Promise.reject(new Error('x')),
+      resolveObjectEvaluation: () => Promise.reject(new Error('x')),
+    };
+    const logged: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (msg: string) => void logged.push(msg) };
+    const sy = await make({
+      provider: leaky,
+      logger,
+      env: { LD_KEY: secret },
+      config: { ...config(), feature_flags: { provider: 'memory', launchdarkly: { sdk_key: '${LD_KEY}' } } },
+    });
+    const errors: string[] = [];
+    sy.on('error', (e) => errors.push(e.message));
+    const r = await sy.getVariant('checkout', { targetingKey: 'u' });
+    expect(r).toMatchObject({ variant: 'control', errorMessage: '401 for key ***' });
+    expect((await sy.openfeature.getBooleanDetails('checkout', false, { targetingKey: 'u' })).errorMessage).toBe('401 for key ***');
+    expect(errors).toEqual(['401 for key ***']);
+    expect(logged.join('\n')).not.toContain(secret);
+  });
+
+  it('refuses to start when analytics_platforms names a platform without its credentials, saying which key', async () => {
+    await expect(createSwitchyard({ config: { ...config(), exposures: { dir: '/tmp/sy-unused' }, analytics_platforms: ['segment'] } })).rejects.toThrow(
+      'SY_CONFIG_INVALID in analytics.segment: analytics_platforms names segment, which needs analytics.segment.write_key (from the environment, e.g. "${SEGMENT_WRITE_KEY}")',
+    );
+  });
+});
