@@ -11,7 +11,7 @@
  *
  * Everything a call needs is precomputed here at config load; `assign` allocates nothing.
  */
-import type { ValidatedExperiment, RampStep, AllocationMode } from '../config/types.js';
+import type { ValidatedExperiment, RampStep, AllocationMode } from '../config/index.js';
 import { murmur3 } from './murmur3.js';
 
 export interface AllocationPlan {

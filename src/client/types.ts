@@ -1,7 +1,7 @@
 import type { ErrorCode, EvaluationContext, Hook, HookHints, Provider } from '@openfeature/server-sdk';
 import type { SwitchyardCode } from '../errors.js';
 import type { Clock, Logger } from '../ports.js';
-import type { AllocationMode } from '../config/types.js';
+import type { AllocationMode } from '../config/index.js';
 
 /** What getVariant returns: never thrown, always a value. */
 export interface VariantResult {
