@@ -150,8 +150,12 @@ export class EventPipeline {
     this.maxPropertiesBytes = options.maxPropertiesBytes ?? 32_768;
     this.journal = new Journal({
       dir: options.dir,
-      maxSegmentBytes: options.maxSegmentBytes ?? 16 * 2 ** 20,
-      cacheLines: options.cacheLines ?? 200_000,
+      // Small segments and a small cache: a healthy sink reads right behind the writer, so
+      // 20k cached lines (about 6 MB) cover it, and retained lines cost the GC on every
+      // collection (a 200k-line cache made GC a third of the caller's time). A sink that
+      // falls further behind reloads 2 MB segments from disk.
+      maxSegmentBytes: options.maxSegmentBytes ?? 2 * 2 ** 20,
+      cacheLines: options.cacheLines ?? 20_000,
       memoryLimit: options.memoryLimit ?? this.capacity,
     });
   }
