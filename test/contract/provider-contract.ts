@@ -1,0 +1,128 @@
+/**
+ * The provider contract: one suite, written against OpenFeature's provider interface,
+ * that every switchyard adapter runs by supplying a factory. Flags are described once, in
+ * a neutral form (`ContractFlag`); each factory translates them into its vendor's own
+ * configuration (the memory provider's flags here; LaunchDarkly TestData, an Optimizely
+ * datafile or Split's splitChanges for the vendor adapters). Gaps a vendor cannot close
+ * are listed per adapter with a reason (`knownGaps`), never skipped silently.
+ * Requirement numbers refer to the OpenFeature specification.
+ */
+import { OpenFeature, ProviderEvents, type EvaluationContext, type JsonValue, type Provider } from '@openfeature/server-sdk';
+import chisquareCdf from '@stdlib/stats-base-dists-chisquare-cdf';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+export interface ContractFlag {
+  key: string;
+  kind: 'boolean' | 'string' | 'number' | 'object';
+  variants: Record<string, JsonValue>;
+  defaultVariant: string;
+  disabled?: boolean;
+  /** Units whose `attribute` equals `equals` get `variant`. */
+  targeting?: { attribute: string; equals: string; variant: string };
+  /** Percentage rollout by targeting key: variant -> weight (percent). */
+  rollout?: Record<string, number>;
+}
+
+export interface ContractProvider {
+  provider: Provider;
+  /** Replaces one flag's definition at the vendor; resolves when it is in effect. */
+  update(flag: ContractFlag): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type ContractFactory = (flags: ContractFlag[]) => Promise<ContractProvider>;
+
+export type ContractCase = 'types' | 'payloads' | 'targeting' | 'rollout' | 'disabled' | 'unknown' | 'mismatch' | 'change' | 'close';
+
+export const CONTRACT_FLAGS: ContractFlag[] = [
+  { key: 'bool-flag', kind: 'boolean', variants: { on: true, off: false }, defaultVariant: 'on' },
+  { key: 'string-flag', kind: 'string', variants: { red: 'red', blue: 'blue' }, defaultVariant: 'blue' },
+  { key: 'number-flag', kind: 'number', variants: { low: 10, high: 100 }, defaultVariant: 'high' },
+  { key: 'object-flag', kind: 'object', variants: { onePage: { layout: 'one-page', steps: 1 }, classic: { layout: 'classic', steps: 3 } }, defaultVariant: 'onePage' },
+  { key: 'targeted-flag', kind: 'string', variants: { de: 'hallo', other: 'hello' }, defaultVariant: 'other', targeting: { attribute: 'country', equals: 'DE', variant: 'de' } },
+  { key: 'rollout-flag', kind: 'string', variants: { a: 'a', b: 'b' }, defaultVariant: 'a', rollout: { a: 30, b: 70 } },
+  { key: 'disabled-flag', kind: 'boolean', variants: { on: true, off: false }, defaultVariant: 'on', disabled: true },
+];
+
+let domains = 0;
+
+export function providerContract(name: string, factory: ContractFactory, knownGaps: Partial<Record<ContractCase, string>> = {}): void {
+  describe(`provider contract: ${name}`, () => {
+    let subject: ContractProvider;
+    const domain = `contract-${name}-${++domains}`;
+    const client = () => OpenFeature.getClient(domain);
+    /** A known gap shows as skipped, its reason in the name, so it is counted and seen. */
+    const test = (c: ContractCase, title: string, fn: () => Promise<void>) =>
+      it.skipIf(knownGaps[c] !== undefined)(knownGaps[c] ? `${title} [known gap: ${knownGaps[c]}]` : title, fn);
+
+    beforeAll(async () => {
+      subject = await factory(CONTRACT_FLAGS.map((f) => structuredClone(f)));
+      await OpenFeature.setProviderAndWait(domain, subject.provider);
+    });
+    afterAll(async () => {
+      await subject.close();
+    });
+
+    test('types', 'resolves boolean, string, number and object flags with their variant (1.3, 2.2.1)', async () => {
+      const ctx = { targetingKey: 'user-1' };
+      expect(await client().getBooleanDetails('bool-flag', false, ctx)).toMatchObject({ value: true, variant: 'on' });
+      expect(await client().getStringDetails('string-flag', 'x', ctx)).toMatchObject({ value: 'blue', variant: 'blue' });
+      expect(await client().getNumberDetails('number-flag', 0, ctx)).toMatchObject({ value: 100, variant: 'high' });
+    });
+
+    test('payloads', 'resolves an object flag to the variant payload', async () => {
+      expect(await client().getObjectDetails('object-flag', {}, { targetingKey: 'user-1' })).toMatchObject({ value: { layout: 'one-page', steps: 1 }, variant: 'onePage' });
+    });
+
+    test('targeting', 'targets by attribute (reason TARGETING_MATCH)', async () => {
+      expect(await client().getStringDetails('targeted-flag', 'x', { targetingKey: 'u1', country: 'DE' })).toMatchObject({ value: 'hallo', variant: 'de', reason: 'TARGETING_MATCH' });
+      expect((await client().getStringDetails('targeted-flag', 'x', { targetingKey: 'u1', country: 'FR' })).value).toBe('hello');
+    });
+
+    test('rollout', 'splits a 30/70 rollout over 20,000 units (chi-square, p > 0.001), the same unit always in the same variant', async () => {
+      const counts: Record<string, number> = { a: 0, b: 0 };
+      for (let i = 0; i < 20_000; i++) counts[await client().getStringValue('rollout-flag', 'x', { targetingKey: `unit-${i}` })]!++;
+      const chi2 = (counts.a! - 6000) ** 2 / 6000 + (counts.b! - 14000) ** 2 / 14000;
+      expect(1 - chisquareCdf(chi2, 1)).toBeGreaterThan(0.001);
+      const again = await client().getStringValue('rollout-flag', 'x', { targetingKey: 'unit-7' });
+      expect(await client().getStringValue('rollout-flag', 'x', { targetingKey: 'unit-7' })).toBe(again);
+    });
+
+    test('disabled', 'answers a disabled flag with the default value and reason DISABLED (2.2.x)', async () => {
+      expect(await client().getBooleanDetails('disabled-flag', false, { targetingKey: 'u' })).toMatchObject({ value: false, reason: 'DISABLED' });
+    });
+
+    test('unknown', 'answers an unknown flag with the default and FLAG_NOT_FOUND (1.4.8)', async () => {
+      expect(await client().getStringDetails('no-such-flag', 'fallback', { targetingKey: 'u' })).toMatchObject({ value: 'fallback', reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND' });
+    });
+
+    test('mismatch', 'answers a type mismatch with the default and TYPE_MISMATCH', async () => {
+      expect(await client().getNumberDetails('string-flag', 42, { targetingKey: 'u' })).toMatchObject({ value: 42, reason: 'ERROR', errorCode: 'TYPE_MISMATCH' });
+    });
+
+    test('change', 'emits ConfigurationChanged when a flag changes and then serves the new value (5.x)', async () => {
+      const changed = new Promise<string[]>((resolve) => client().addHandler(ProviderEvents.ConfigurationChanged, (d) => resolve(d?.flagsChanged ?? [])));
+      await subject.update({ key: 'string-flag', kind: 'string', variants: { red: 'red', blue: 'blue' }, defaultVariant: 'red' });
+      const flags = await changed;
+      if (flags.length > 0) expect(flags).toContain('string-flag');
+      expect(await client().getStringValue('string-flag', 'x', { targetingKey: 'user-1' })).toBe('red');
+    });
+
+    test('close', 'closes without error (1.6.x)', async () => {
+      await expect(Promise.resolve(subject.provider.onClose?.())).resolves.toBeUndefined();
+    });
+  });
+}
+
+/** Helper for factories: the unit's rollout variant, from a bucket in [0, 1). */
+export function rolloutVariant(rollout: Record<string, number>, bucket: number): string {
+  let acc = 0;
+  const entries = Object.entries(rollout);
+  for (const [variant, weight] of entries) {
+    acc += weight / 100;
+    if (bucket < acc) return variant;
+  }
+  return entries[entries.length - 1]![0];
+}
+
+export type { EvaluationContext };
