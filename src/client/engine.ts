@@ -39,9 +39,8 @@ export interface Evaluation {
   readonly vendorVariant?: string | undefined;
 }
 
-type Kind = FlagKind;
-const KINDS: readonly Kind[] = ['boolean', 'string', 'number', 'object'];
-const DEFAULTS: Record<Kind, JsonValue> = { boolean: false, string: '', number: 0, object: {} };
+const KINDS: readonly FlagKind[] = ['boolean', 'string', 'number', 'object'];
+const DEFAULTS: Record<FlagKind, JsonValue> = { boolean: false, string: '', number: 0, object: {} };
 
 /** Vendors may log through the logger OpenFeature passes; the direct path passes this one. */
 const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
@@ -56,7 +55,7 @@ export interface EngineCounters {
 
 export class Engine {
   private plans = new Map<string, AllocationPlan>();
-  private readonly kinds = new Map<string, Kind>();
+  private readonly kinds = new Map<string, FlagKind>();
   private readonly killed = new Map<string, string>();
   private readonly holds = new Map<string, ExperimentHold>();
   ready = false;
@@ -88,20 +87,12 @@ export class Engine {
     return this.plans.get(flag);
   }
 
-  plansList(): AllocationPlan[] {
-    return [...this.plans.values()];
-  }
-
   kill(experiment: string, reason: string): void {
     this.killed.set(experiment, reason);
   }
 
   unkill(experiment: string): void {
     this.killed.delete(experiment);
-  }
-
-  isKilled(experiment: string): boolean {
-    return this.killed.has(experiment);
   }
 
   hold(experiment: string, hold: ExperimentHold | undefined): void {
@@ -242,7 +233,7 @@ export class Engine {
   fail(flag: string, plan: AllocationPlan | undefined, problem: SwitchyardCode, rawMessage: string, code?: ErrorCode): Evaluation {
     const message = this.secrets.length > 0 ? scrubSecrets(rawMessage, this.secrets) : rawMessage;
     this.counters.fallbacks++;
-    this.counters.errors[problem] = (this.counters.errors[problem] ?? 0) + 1;
+    this.countProblem(problem);
     this.onProblem(flag, problem, message);
     return {
       flag,
@@ -260,6 +251,11 @@ export class Engine {
     };
   }
 
+  /** Counts a problem by code (evaluation fallbacks, and bad input to track()). */
+  countProblem(problem: SwitchyardCode): void {
+    this.counters.errors[problem] = (this.counters.errors[problem] ?? 0) + 1;
+  }
+
   /**
    * Asks the vendor about a flag whose type switchyard does not know: the type that last
    * worked first, then the others on TYPE_MISMATCH. Returns an Error instead of throwing.
@@ -269,14 +265,14 @@ export class Engine {
     return this.tryKinds(flag, ctx, known ? [known, ...KINDS.filter((k) => k !== known)] : KINDS, 0);
   }
 
-  private resolveKind(flag: string, ctx: EvaluationContext, kind: Kind): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> | Error {
+  private resolveKind(flag: string, ctx: EvaluationContext, kind: FlagKind): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> | Error {
     return this.tryKinds(flag, ctx, [kind], 0);
   }
 
   private tryKinds(
     flag: string,
     ctx: EvaluationContext,
-    kinds: readonly Kind[],
+    kinds: readonly FlagKind[],
     i: number,
   ): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> | Error {
     const kind = kinds[i]!;
@@ -306,7 +302,7 @@ export class Engine {
     return result;
   }
 
-  private call(flag: string, ctx: EvaluationContext, kind: Kind): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> {
+  private call(flag: string, ctx: EvaluationContext, kind: FlagKind): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> {
     if (this.sync) return this.sync[SYNC_RESOLVE](flag, kind, DEFAULTS[kind], ctx);
     const v = this.vendor;
     switch (kind) {

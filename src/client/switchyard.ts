@@ -201,7 +201,7 @@ export class Switchyard {
     } else if (problem !== undefined) this.pipeline?.reject();
     if (problem !== undefined) {
       this.report(`track:${String(event)}`, 'SY_INVALID_ARGUMENT', `track("${String(event)}") rejected: ${problem}`);
-      this.engine.counters.errors.SY_INVALID_ARGUMENT = (this.engine.counters.errors.SY_INVALID_ARGUMENT ?? 0) + 1;
+      this.engine.countProblem('SY_INVALID_ARGUMENT');
       return false;
     }
     this.events.emit('track', { event, unit: unit as string, value: properties.value as number | undefined, properties, ts });
@@ -334,7 +334,9 @@ export class Switchyard {
   private finish(ev: Evaluation, ctx: EvaluationContext): VariantResult {
     const plan = ev.plan;
     // Nothing consumes exposures when logging is off and nobody listens: skip the rule.
-    if (ev.inExperiment && plan && (this.pipeline || this.events.has('exposure'))) this.expose(ev, plan, ctx);
+    if (ev.inExperiment && plan && (this.pipeline || this.events.has('exposure'))) {
+      this.logExposure(plan, ctx, ev.variant as string, ev.rampStep, ev.trafficPercent, ev.reason);
+    }
     return {
       flag: ev.flag,
       variant: ev.variant,
@@ -349,14 +351,6 @@ export class Switchyard {
       trafficPercent: ev.trafficPercent,
       ...(ev.errorCode ? { errorCode: ev.errorCode, problem: ev.problem, errorMessage: ev.errorMessage } : {}),
     };
-  }
-
-  /**
-   * The exposure rule: a unit in the experiment, first time for this (unit, experiment,
-   * variant, allocation version). Fallbacks and kill-switch answers never get here.
-   */
-  private expose(ev: Evaluation, plan: NonNullable<Evaluation['plan']>, ctx: EvaluationContext): void {
-    this.logExposure(plan, ctx, ev.variant as string, ev.rampStep, ev.trafficPercent, ev.reason);
   }
 
   /**
@@ -376,6 +370,10 @@ export class Switchyard {
     };
   }
 
+  /**
+   * The exposure rule: a unit in the experiment, first time for this (unit, experiment,
+   * variant, allocation version). Fallbacks and kill-switch answers never get here.
+   */
   private logExposure(plan: NonNullable<Evaluation['plan']>, ctx: EvaluationContext, variant: string, step: number, percent: number, reason: string): void {
     const unit = ctx.targetingKey as string;
     const ts = this.clock.now();

@@ -38,7 +38,6 @@ export const configMessages = {
     const key = platform === 'segment' ? 'write_key' : platform === 'amplitude' ? 'api_key' : 'token';
     return `analytics_platforms names ${platform}, which needs analytics.${platform}.${key} (from the environment, e.g. "\${${platform.toUpperCase()}_${key.toUpperCase()}}")`;
   },
-  secretHidden: (name: string) => `the value of \${${name}} (hidden)`,
 } as const;
 
 export function formatNumber(n: number): string {

@@ -33,14 +33,20 @@ async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, t
 let sy: Switchyard | undefined;
 afterEach(async () => sy?.close());
 
+/** Writes the config to a fresh file, starts an instance watching it, and records its config events. */
+async function start(text: string): Promise<{ dir: string; file: string; events: ConfigEvent[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-reload-'));
+  const file = join(dir, 'switchyard.yaml');
+  writeFileSync(file, text);
+  sy = await createSwitchyard({ config: file, watchIntervalMs: 100 });
+  const events: ConfigEvent[] = [];
+  sy.on('config', (e) => events.push(e));
+  return { dir, file, events };
+}
+
 describe('hot reload of switchyard.yaml', () => {
   it('applies a valid edit within 1 s, rejects a bad one and keeps the last good config', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sy-reload-'));
-    const file = join(dir, 'switchyard.yaml');
-    writeFileSync(file, yaml(100, 0));
-    sy = await createSwitchyard({ config: file, watchIntervalMs: 100 });
-    const events: ConfigEvent[] = [];
-    sy.on('config', (e) => events.push(e));
+    const { file, events } = await start(yaml(100, 0));
     const treatedShare = async () => {
       let treated = 0;
       for (let i = 0; i < 200; i++) if ((await sy!.getVariant('checkout', { targetingKey: `u${i}` })).variant === 'treatment') treated++;
@@ -59,16 +65,11 @@ describe('hot reload of switchyard.yaml', () => {
     const rejected = await waitFor(() => events.find((e) => e.type === 'rejected'), 1000);
     expect(rejected.value.type === 'rejected' && rejected.value.error.message).toMatch(/switchyard\.yaml:8:\d+ experiments\.checkout\.variants\.treatment\.weight: expected a value <= 100, found 1000/);
     expect(await treatedShare()).toBe(1);
-    expect(sy.counters().config).toEqual({ applied: 1, rejected: 1 });
+    expect(sy!.counters().config).toEqual({ applied: 1, rejected: 1 });
   });
 
   it('rejects a change that would reshuffle a running experiment unless allow_reshuffle is set', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sy-reload-'));
-    const file = join(dir, 'switchyard.yaml');
-    writeFileSync(file, yaml(50, 50));
-    sy = await createSwitchyard({ config: file, watchIntervalMs: 100 });
-    const events: ConfigEvent[] = [];
-    sy.on('config', (e) => events.push(e));
+    const { dir, file, events } = await start(yaml(50, 50));
     const before = await Promise.all(Array.from({ length: 100 }, (_, i) => sy!.getVariant('checkout', { targetingKey: `u${i}` })));
 
     writeFileSync(file, yaml(50, 50, ', salt: new-salt'));
@@ -82,6 +83,6 @@ describe('hot reload of switchyard.yaml', () => {
     writeFileSync(tmp, yaml(50, 50, ', salt: new-salt').replace('checkout:\n', 'checkout:\n    allow_reshuffle: true\n'));
     renameSync(tmp, file);
     await waitFor(() => events.find((e) => e.type === 'applied'), 1000);
-    expect(sy.config.experiments.get('checkout')!.allocation.salt).toBe('new-salt');
+    expect(sy!.config.experiments.get('checkout')!.allocation.salt).toBe('new-salt');
   });
 });
