@@ -39,5 +39,7 @@ export interface SyncResolver {
     kind: FlagKind,
     defaultValue: unknown,
     context: import('@openfeature/server-sdk').EvaluationContext,
-  ): import('@openfeature/server-sdk').ResolutionDetails<unknown>;
+  ):
+    | import('@openfeature/server-sdk').ResolutionDetails<unknown>
+    | Promise<import('@openfeature/server-sdk').ResolutionDetails<unknown>>;
 }

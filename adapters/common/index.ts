@@ -1,0 +1,178 @@
+/**
+ * What the vendor adapters share: the OpenFeature provider surface over one synchronous
+ * resolve (the SYNC_RESOLVE port), the lifecycle (initialize waits for the SDK's ready
+ * with a timeout and never hangs; close releases the SDK), the loading of an optional
+ * vendor SDK with an error that names the package to install, and the coercion of vendor
+ * answers to the type the caller asked for.
+ *
+ * Adapters answer faults as ResolutionDetails carrying an error code rather than by
+ * throwing: OpenFeature's client turns those into the caller's default with the code,
+ * and switchyard's engine into the control.
+ */
+import {
+  ErrorCode,
+  OpenFeatureEventEmitter,
+  ProviderEvents,
+  StandardResolutionReasons,
+  type EvaluationContext,
+  type FlagMetadata,
+  type JsonValue,
+  type Provider,
+  type ResolutionDetails,
+} from '@openfeature/server-sdk';
+import { SwitchyardError } from '../../src/errors.js';
+import { SYNC_RESOLVE, type FlagKind, type SyncResolver } from '../../src/ports.js';
+
+export type Answer = ResolutionDetails<unknown>;
+
+/** Loads an optional vendor SDK; a missing one is an error naming the package to install. */
+export async function loadPeer<T>(pkg: string, adapter: string): Promise<T> {
+  try {
+    return (await import(pkg)) as T;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new SwitchyardError(
+        'SY_NOT_AVAILABLE',
+        `adapters/${adapter}`,
+        `the ${adapter} adapter needs the vendor's SDK, which is not installed: run "npm install ${pkg}"`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/** Races a promise against a timer that is cleared either way (no stray timers). */
+export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SwitchyardError('SY_PROVIDER_NOT_READY', 'initialize', what)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function errorAnswer(defaultValue: unknown, errorCode: ErrorCode, errorMessage: string, flagMetadata?: FlagMetadata): Answer {
+  return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode, errorMessage, ...(flagMetadata ? { flagMetadata } : {}) };
+}
+
+/**
+ * The caller's type applied to a vendor value: the value itself when it has the type,
+ * otherwise undefined (a TYPE_MISMATCH). Objects mean JSON objects and arrays, as in
+ * OpenFeature's object evaluation.
+ */
+export function ofKind(kind: FlagKind, value: unknown): unknown {
+  switch (kind) {
+    case 'boolean':
+      return typeof value === 'boolean' ? value : undefined;
+    case 'string':
+      return typeof value === 'string' ? value : undefined;
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+    default:
+      return value !== null && typeof value === 'object' ? value : undefined;
+  }
+}
+
+export function mismatch(defaultValue: unknown, kind: FlagKind, flag: string, got: unknown, flagMetadata?: FlagMetadata): Answer {
+  const type = got === null ? 'null' : Array.isArray(got) ? 'array' : typeof got;
+  return errorAnswer(defaultValue, ErrorCode.TYPE_MISMATCH, `flag "${flag}" is a ${type}, not a ${kind}`, flagMetadata);
+}
+
+/** Context attributes a vendor can match on: primitives, arrays of them, dates as ISO strings. */
+export function plainAttributes(ctx: EvaluationContext, skip: ReadonlySet<string>): Record<string, string | number | boolean | Array<string | number>> {
+  const out: Record<string, string | number | boolean | Array<string | number>> = {};
+  for (const key in ctx) {
+    if (skip.has(key)) continue;
+    const v = ctx[key];
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = v;
+    else if (v instanceof Date) out[key] = v.toISOString();
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) out[key] = v as Array<string | number>;
+  }
+  return out;
+}
+
+export interface VendorOptions {
+  /** How long initialize() waits for the SDK's ready before giving up (default 10 s). */
+  initTimeoutMs?: number;
+}
+
+/**
+ * The provider surface shared by the vendor adapters. A subclass supplies `start` (create
+ * the SDK client and wait for ready), `stop` (release everything) and `resolve` (one
+ * synchronous evaluation, or a promise where the SDK cannot answer synchronously).
+ */
+export abstract class VendorProvider implements Provider, SyncResolver {
+  abstract readonly metadata: { readonly name: string };
+  readonly runsOn = 'server' as const;
+  readonly events = new OpenFeatureEventEmitter();
+  protected readonly initTimeoutMs: number;
+  private started: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(options: VendorOptions = {}) {
+    this.initTimeoutMs = options.initTimeoutMs ?? 10_000;
+  }
+
+  protected abstract start(): Promise<void>;
+  protected abstract stop(): Promise<void>;
+  protected abstract resolve(flag: string, kind: FlagKind, defaultValue: unknown, ctx: EvaluationContext): Answer | Promise<Answer>;
+
+  async initialize(): Promise<void> {
+    this.started ??= this.start();
+    try {
+      await withTimeout(this.started, this.initTimeoutMs, `${this.metadata.name} did not become ready within ${this.initTimeoutMs} ms`);
+    } catch (error) {
+      // The SDK may still be connecting: stop it, so a failed start leaves nothing running.
+      await this.onClose();
+      throw error;
+    }
+  }
+
+  async onClose(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.stop();
+  }
+
+  [SYNC_RESOLVE](flag: string, kind: FlagKind, defaultValue: unknown, ctx: EvaluationContext): Answer | Promise<Answer> {
+    if (this.closed) return errorAnswer(defaultValue, ErrorCode.PROVIDER_NOT_READY, `${this.metadata.name} is closed`);
+    return this.resolve(flag, kind, defaultValue, ctx);
+  }
+
+  resolveBooleanEvaluation(flag: string, defaultValue: boolean, ctx: EvaluationContext): Promise<ResolutionDetails<boolean>> {
+    return Promise.resolve(this[SYNC_RESOLVE](flag, 'boolean', defaultValue, ctx)) as Promise<ResolutionDetails<boolean>>;
+  }
+
+  resolveStringEvaluation(flag: string, defaultValue: string, ctx: EvaluationContext): Promise<ResolutionDetails<string>> {
+    return Promise.resolve(this[SYNC_RESOLVE](flag, 'string', defaultValue, ctx)) as Promise<ResolutionDetails<string>>;
+  }
+
+  resolveNumberEvaluation(flag: string, defaultValue: number, ctx: EvaluationContext): Promise<ResolutionDetails<number>> {
+    return Promise.resolve(this[SYNC_RESOLVE](flag, 'number', defaultValue, ctx)) as Promise<ResolutionDetails<number>>;
+  }
+
+  resolveObjectEvaluation<T extends JsonValue>(flag: string, defaultValue: T, ctx: EvaluationContext): Promise<ResolutionDetails<T>> {
+    return Promise.resolve(this[SYNC_RESOLVE](flag, 'object', defaultValue, ctx)) as Promise<ResolutionDetails<T>>;
+  }
+
+  protected emitChanged(flagsChanged?: string[]): void {
+    this.events.emit(ProviderEvents.ConfigurationChanged, flagsChanged ? { flagsChanged } : {});
+  }
+
+  protected emitStale(message: string): void {
+    this.events.emit(ProviderEvents.Stale, { message });
+  }
+
+  protected emitError(message: string): void {
+    this.events.emit(ProviderEvents.Error, { message });
+  }
+
+  protected emitReady(): void {
+    this.events.emit(ProviderEvents.Ready, {});
+  }
+}

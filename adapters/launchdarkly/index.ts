@@ -1,0 +1,175 @@
+/**
+ * LaunchDarkly as an OpenFeature server provider, on the official Node SDK
+ * (`@launchdarkly/node-server-sdk` 9.x, an optional peer dependency loaded only when used).
+ *
+ * Context mapping: `targetingKey` is the LaunchDarkly context key (a `key` attribute is
+ * used when there is no targetingKey); `kind` is the context kind (default `user`, or
+ * the adapter's `contextKind`); `kind: 'multi'` makes a multi-kind context whose other
+ * top-level attributes are the single contexts, each with its own targetingKey. Other
+ * attributes are copied (dates as ISO strings); `privateAttributes` becomes `_meta`.
+ *
+ * Results: the variant is the variation index as a string, as in LaunchDarkly's own
+ * OpenFeature provider (the SDK's flag data has no variation names). Reasons: OFF and
+ * PREREQUISITE_FAILED -> DISABLED (with the caller's default value), TARGET_MATCH and
+ * RULE_MATCH -> TARGETING_MATCH, FALLTHROUGH -> DEFAULT, and SPLIT for either when the
+ * unit is in a LaunchDarkly experiment (`inExperiment`). LaunchDarkly does not say at
+ * evaluation time whether a plain fallthrough was a percentage rollout, so that is
+ * DEFAULT. Error kinds map to OpenFeature's codes. flagMetadata carries
+ * `variationIndex`, `vendorReason`, `ruleId`, `ruleIndex` and `inExperiment`.
+ *
+ * Speed: the SDK evaluates from its in-memory store and calls `variationDetail`'s callback
+ * before returning, so this adapter answers synchronously whenever the SDK does, and
+ * falls back to the SDK's promise otherwise (a persistent store, or hooks).
+ */
+import { ErrorCode, StandardResolutionReasons, type EvaluationContext, type FlagMetadata } from '@openfeature/server-sdk';
+import type { LDClient, LDContext, LDEvaluationDetail, LDOptions } from '@launchdarkly/node-server-sdk';
+import { VendorProvider, errorAnswer, loadPeer, mismatch, ofKind, type Answer, type VendorOptions } from '../common/index.js';
+import type { FlagKind } from '../../src/ports.js';
+
+export const LAUNCHDARKLY_PACKAGE = '@launchdarkly/node-server-sdk';
+
+export interface LaunchDarklyOptions extends VendorOptions {
+  /** The server-side SDK key (from the environment; never logged). */
+  sdkKey?: string;
+  /** Options for the SDK's `init` (baseUri, streamUri, eventsUri, stream, sendEvents, updateProcessor, logger...). */
+  sdk?: LDOptions;
+  /** An LDClient made by the caller; the adapter then neither creates nor closes it. */
+  client?: LDClient;
+  /** The context kind when the evaluation context names none (default `user`). */
+  contextKind?: string;
+}
+
+const ERROR_KINDS: Record<string, ErrorCode> = {
+  CLIENT_NOT_READY: ErrorCode.PROVIDER_NOT_READY,
+  FLAG_NOT_FOUND: ErrorCode.FLAG_NOT_FOUND,
+  MALFORMED_FLAG: ErrorCode.PARSE_ERROR,
+  USER_NOT_SPECIFIED: ErrorCode.TARGETING_KEY_MISSING,
+  WRONG_TYPE: ErrorCode.TYPE_MISMATCH,
+};
+
+const RESERVED = new Set(['targetingKey', 'key', 'kind', 'privateAttributes']);
+
+type Attrs = Record<string, unknown>;
+
+export class LaunchDarklyProvider extends VendorProvider {
+  readonly metadata = { name: 'switchyard-launchdarkly' } as const;
+  private client: LDClient | undefined;
+  private readonly owned: boolean;
+  private readonly kind: string;
+
+  constructor(private readonly options: LaunchDarklyOptions) {
+    super(options);
+    this.client = options.client;
+    this.owned = options.client === undefined;
+    this.kind = options.contextKind ?? 'user';
+  }
+
+  /** The SDK client, for what OpenFeature does not cover (track with metric values, flush). */
+  get ldClient(): LDClient | undefined {
+    return this.client;
+  }
+
+  protected async start(): Promise<void> {
+    if (!this.client) {
+      const sdk = await loadPeer<typeof import('@launchdarkly/node-server-sdk')>(LAUNCHDARKLY_PACKAGE, 'launchdarkly');
+      if (!this.options.sdkKey && !this.options.sdk?.offline && !this.options.sdk?.updateProcessor) {
+        throw new Error('launchdarkly needs an SDK key (feature_flags.launchdarkly.sdk_key, from the environment)');
+      }
+      this.client = sdk.init(this.options.sdkKey ?? 'offline', {
+        logger: sdk.basicLogger({ level: 'warn' }),
+        wrapperName: 'switchyard',
+        ...this.options.sdk,
+      });
+    }
+    const client = this.client;
+    client.on('update', (change: { key: string }) => this.emitChanged([change.key]));
+    client.on('error', (error: Error) => {
+      // Evaluation problems come here too; only a data source's trouble makes values stale.
+      if (/Streaming|Polling|FileData/i.test(error?.name ?? '')) this.emitStale(error.message);
+    });
+    client.on('failed', (error: Error) => this.emitError(error?.message ?? 'the LaunchDarkly data source failed'));
+    await client.waitForInitialization({ timeout: this.initTimeoutMs / 1000 });
+  }
+
+  protected async stop(): Promise<void> {
+    const client = this.client;
+    if (!client || !this.owned) return;
+    try {
+      await client.flush();
+    } catch {
+      // An unreachable events endpoint must not keep close() from releasing the client.
+    }
+    client.close();
+  }
+
+  protected resolve(flag: string, kind: FlagKind, defaultValue: unknown, ctx: EvaluationContext): Answer | Promise<Answer> {
+    const client = this.client;
+    if (!client) return errorAnswer(defaultValue, ErrorCode.PROVIDER_NOT_READY, 'the LaunchDarkly client is not started');
+    let sync: LDEvaluationDetail | undefined;
+    const pending = client.variationDetail(flag, this.context(ctx), defaultValue, (_err, detail) => {
+      sync = detail;
+    });
+    if (sync) return answer(flag, kind, defaultValue, sync);
+    return pending.then((detail) => answer(flag, kind, defaultValue, detail));
+  }
+
+  /** The OpenFeature evaluation context as a LaunchDarkly context. */
+  context(ctx: EvaluationContext): LDContext {
+    if (ctx.kind === 'multi') {
+      const multi: Attrs = { kind: 'multi' };
+      for (const key in ctx) {
+        const part = ctx[key];
+        if (key !== 'kind' && part !== null && typeof part === 'object' && !Array.isArray(part) && !(part instanceof Date)) {
+          multi[key] = single(part as EvaluationContext, undefined);
+        }
+      }
+      return multi as unknown as LDContext;
+    }
+    return single(ctx, typeof ctx.kind === 'string' ? ctx.kind : this.kind) as unknown as LDContext;
+  }
+}
+
+function single(ctx: EvaluationContext, kind: string | undefined): Attrs {
+  const out: Attrs = kind === undefined ? { key: ctx.targetingKey ?? ctx.key } : { kind, key: ctx.targetingKey ?? ctx.key };
+  for (const attr in ctx) {
+    if (RESERVED.has(attr)) {
+      if (attr === 'privateAttributes') out._meta = { privateAttributes: ctx[attr] };
+      continue;
+    }
+    const v = ctx[attr];
+    out[attr] = v instanceof Date ? v.toISOString() : v;
+  }
+  return out;
+}
+
+function metadataOf(detail: LDEvaluationDetail): FlagMetadata {
+  const r = detail.reason as { kind: string; ruleId?: string; ruleIndex?: number; inExperiment?: boolean };
+  const meta: Record<string, string | number | boolean> = { vendorReason: r.kind };
+  if (detail.variationIndex !== null && detail.variationIndex !== undefined) meta.variationIndex = detail.variationIndex;
+  if (r.ruleId !== undefined) meta.ruleId = r.ruleId;
+  if (r.ruleIndex !== undefined) meta.ruleIndex = r.ruleIndex;
+  if (r.inExperiment) meta.inExperiment = true;
+  return meta;
+}
+
+function answer(flag: string, kind: FlagKind, defaultValue: unknown, detail: LDEvaluationDetail): Answer {
+  const reason = detail.reason as { kind: string; errorKind?: string; inExperiment?: boolean };
+  const flagMetadata = metadataOf(detail);
+  if (reason.kind === 'ERROR') {
+    const code = ERROR_KINDS[reason.errorKind ?? ''] ?? ErrorCode.GENERAL;
+    return errorAnswer(defaultValue, code, `LaunchDarkly answered ${reason.errorKind ?? 'ERROR'} for flag "${flag}"`, flagMetadata);
+  }
+  const variant = detail.variationIndex === null || detail.variationIndex === undefined ? undefined : String(detail.variationIndex);
+  if (reason.kind === 'OFF' || reason.kind === 'PREREQUISITE_FAILED') {
+    return { value: defaultValue, variant, reason: StandardResolutionReasons.DISABLED, flagMetadata };
+  }
+  const value = ofKind(kind, detail.value);
+  if (value === undefined) return mismatch(defaultValue, kind, flag, detail.value, flagMetadata);
+  const matched = reason.kind === 'RULE_MATCH' || reason.kind === 'TARGET_MATCH';
+  return {
+    value,
+    variant,
+    reason: reason.inExperiment ? StandardResolutionReasons.SPLIT : matched ? StandardResolutionReasons.TARGETING_MATCH : StandardResolutionReasons.DEFAULT,
+    flagMetadata,
+  };
+}
