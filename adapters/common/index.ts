@@ -83,15 +83,22 @@ export function mismatch(defaultValue: unknown, kind: FlagKind, flag: string, go
   return errorAnswer(defaultValue, ErrorCode.TYPE_MISMATCH, `flag "${flag}" is a ${type}, not a ${kind}`, flagMetadata);
 }
 
-/** Context attributes a vendor can match on: primitives, arrays of them, dates as ISO strings. */
-export function plainAttributes(ctx: EvaluationContext, skip: ReadonlySet<string>): Record<string, string | number | boolean | Array<string | number>> {
+/**
+ * Context attributes a vendor can match on: primitives, dates (as ISO strings or epoch
+ * milliseconds) and, where the vendor has list matchers, arrays of strings and numbers.
+ */
+export function plainAttributes(
+  ctx: EvaluationContext,
+  skip: ReadonlySet<string>,
+  { lists, dates }: { lists: boolean; dates: 'iso' | 'millis' },
+): Record<string, string | number | boolean | Array<string | number>> {
   const out: Record<string, string | number | boolean | Array<string | number>> = {};
   for (const key in ctx) {
     if (skip.has(key)) continue;
     const v = ctx[key];
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = v;
-    else if (v instanceof Date) out[key] = v.toISOString();
-    else if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) out[key] = v as Array<string | number>;
+    else if (v instanceof Date) out[key] = dates === 'iso' ? v.toISOString() : v.getTime();
+    else if (lists && Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) out[key] = v as Array<string | number>;
   }
   return out;
 }
