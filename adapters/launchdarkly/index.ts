@@ -39,6 +39,12 @@ export interface LaunchDarklyOptions extends VendorOptions {
   contextKind?: string;
 }
 
+/** LaunchDarkly's offline file source (FileData), for `file_paths` in the config. */
+export async function fileDataSource(paths: string[]): Promise<NonNullable<LDOptions['updateProcessor']>> {
+  const sdk = await loadPeer<typeof import('@launchdarkly/node-server-sdk')>(LAUNCHDARKLY_PACKAGE, 'launchdarkly');
+  return new sdk.integrations.FileDataSourceFactory({ paths, autoUpdate: true }).getFactory();
+}
+
 const ERROR_KINDS: Record<string, ErrorCode> = {
   CLIENT_NOT_READY: ErrorCode.PROVIDER_NOT_READY,
   FLAG_NOT_FOUND: ErrorCode.FLAG_NOT_FOUND,

@@ -75,8 +75,9 @@ export class AllocationProvider implements Provider {
 }
 
 export function flagMetadataOf(ev: Evaluation): FlagMetadata {
-  if (!ev.plan) return {};
+  if (!ev.plan) return ev.vendorMetadata ?? {};
   return {
+    ...ev.vendorMetadata,
     experiment: ev.plan.experiment,
     inExperiment: ev.inExperiment,
     allocationMode: ev.plan.mode,

@@ -13,6 +13,7 @@ import {
   ErrorCode,
   StandardResolutionReasons,
   type EvaluationContext,
+  type FlagMetadata,
   type Provider,
   type ResolutionDetails,
   type JsonValue,
@@ -37,6 +38,8 @@ export interface Evaluation {
   readonly errorCode: ErrorCode | undefined;
   readonly errorMessage: string | undefined;
   readonly vendorVariant?: string | undefined;
+  /** What the vendor said about its answer (rule, experiment and variation ids). */
+  readonly vendorMetadata?: FlagMetadata | undefined;
 }
 
 const KINDS: readonly FlagKind[] = ['boolean', 'string', 'number', 'object'];
@@ -112,7 +115,7 @@ export class Engine {
     if (this.killed.size > 0 && this.killed.has(plan.experiment)) {
       return this.controlOf(plan, StandardResolutionReasons.DISABLED, -1, 0);
     }
-    if (plan.mode === 'provider') return this.settle(flag, this.resolveKind(flag, ctx, 'string'), (d) => this.vendorAllocated(plan, d), plan);
+    if (plan.mode === 'provider') return this.settle(flag, this.resolveAny(flag, ctx), (d) => this.vendorAllocated(plan, d), plan);
     return this.settle(flag, this.resolveAny(flag, ctx), (d) => this.allocated(plan, unit, d), plan);
   }
 
@@ -163,17 +166,24 @@ export class Engine {
       problem: undefined,
       errorCode: undefined,
       errorMessage: undefined,
+      vendorMetadata: gate.flagMetadata,
     };
   }
 
-  /** `provider` mode: the vendor's variant stands; switchyard only logs, guards and analyses. */
+  /**
+   * `provider` mode: the vendor's variant stands; switchyard only logs, guards and
+   * analyses. The vendor's answer names an experiment variant by its variant name or, for
+   * vendors whose variants are indexes (LaunchDarkly), by a string value. A unit is in the
+   * experiment when the vendor served one of its variants without error and the flag is
+   * not disabled; anything else passes through and is not an exposure.
+   */
   private vendorAllocated(plan: AllocationPlan, d: ResolutionDetails<unknown>): Evaluation {
-    const variant = d.variant ?? String(d.value);
-    const index = plan.variants.indexOf(variant);
-    const inExperiment = d.reason !== StandardResolutionReasons.DISABLED && d.reason !== StandardResolutionReasons.DEFAULT;
+    let index = d.variant === undefined ? -1 : plan.variants.indexOf(d.variant);
+    if (index < 0 && typeof d.value === 'string') index = plan.variants.indexOf(d.value);
+    const inExperiment = index >= 0 && d.reason !== StandardResolutionReasons.DISABLED;
     return {
       flag: plan.flag,
-      variant,
+      variant: index >= 0 ? plan.variants[index] : d.variant,
       value: d.value,
       payload: index >= 0 ? plan.payloads[index] : undefined,
       reason: d.reason ?? StandardResolutionReasons.UNKNOWN,
@@ -185,6 +195,7 @@ export class Engine {
       errorCode: undefined,
       errorMessage: undefined,
       vendorVariant: d.variant,
+      vendorMetadata: d.flagMetadata,
     };
   }
 
@@ -202,6 +213,7 @@ export class Engine {
       problem: undefined,
       errorCode: undefined,
       errorMessage: undefined,
+      vendorMetadata: d.flagMetadata,
     };
   }
 
@@ -263,10 +275,6 @@ export class Engine {
   private resolveAny(flag: string, ctx: EvaluationContext): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> | Error {
     const known = this.kinds.get(flag);
     return this.tryKinds(flag, ctx, known ? [known, ...KINDS.filter((k) => k !== known)] : KINDS, 0);
-  }
-
-  private resolveKind(flag: string, ctx: EvaluationContext, kind: FlagKind): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> | Error {
-    return this.tryKinds(flag, ctx, [kind], 0);
   }
 
   private tryKinds(

@@ -85,7 +85,11 @@ function validate(
   const secrets = interpolateEnv(value, [], env, problems);
   normaliseMonitoring(value as Record<string, unknown>, problems);
   const parsed = configSchema.safeParse(value, { reportInput: true });
-  if (!parsed.success) problems.push(...parsed.error.issues.flatMap((issue) => fromZodIssue(issue)));
+  if (!parsed.success) {
+    // A missing variable is reported once, as such, not again as the empty value it left.
+    const unset = new Set(problems.map((p) => formatPath(p.path)));
+    problems.push(...parsed.error.issues.flatMap((issue) => fromZodIssue(issue)).filter((p) => !unset.has(formatPath(p.path))));
+  }
   problems.push(...semanticProblems(value));
   if (problems.length > 0 || !parsed.success) {
     const located = problems.map((p) => ({ file, ...position(p.path, p.atKey), path: formatPath(p.path), message: scrubSecrets(p.message, secrets) }));

@@ -42,6 +42,50 @@ const memoryFlag = z.strictObject({
 });
 
 const providerOptions = z.record(z.string(), json).describe('options passed to the vendor adapter');
+const secret = z.string().min(1).describe('a secret: write it as "${ENV_NAME}" so it comes from the environment');
+
+const launchdarkly = z.strictObject({
+  sdk_key: secret.optional(),
+  base_uri: z.url().optional(),
+  stream_uri: z.url().optional(),
+  events_uri: z.url().optional(),
+  /** Streaming (default) or polling. */
+  stream: z.boolean().optional(),
+  send_events: z.boolean().optional(),
+  /** Serve flags from these LaunchDarkly flag files instead of the network (FileData). */
+  file_paths: z.array(z.string().min(1)).min(1).optional(),
+  /** The context kind when the evaluation context names none (default user). */
+  context_kind: z.string().min(1).optional(),
+});
+
+const optimizely = z.strictObject({
+  sdk_key: secret.optional(),
+  /** A datafile on disk: a static project configuration. */
+  datafile: z.string().min(1).optional(),
+  /** Where to poll the datafile, %s standing for the SDK key (default Optimizely's CDN). */
+  url_template: z.string().min(1).optional(),
+  update_interval_ms: z.number().int().min(100).optional(),
+  datafile_access_token: secret.optional(),
+  /** The variable that holds a flag's typed value (default value). */
+  value_variable: z.string().min(1).optional(),
+});
+
+const split = z.strictObject({
+  sdk_key: secret,
+  urls: z.strictObject({ sdk: z.url().optional(), events: z.url().optional(), auth: z.url().optional(), telemetry: z.url().optional() }).optional(),
+  streaming: z.boolean().optional(),
+  features_refresh_rate_s: z.number().positive().optional(),
+  segments_refresh_rate_s: z.number().positive().optional(),
+  traffic_type: z.string().min(1).optional(),
+});
+
+const openfeature = z.strictObject({
+  /** The npm package (or path) that exports the OpenFeature provider. */
+  module: z.string().min(1),
+  /** The export to use: a provider class (constructed with options) or instance (default: default). */
+  export: z.string().min(1).optional(),
+  options: json.optional(),
+});
 
 const featureFlags = z.strictObject({
   provider: z.enum(PROVIDERS),
@@ -50,11 +94,11 @@ const featureFlags = z.strictObject({
   /** How long createSwitchyard waits for the provider to become ready. */
   init_timeout_ms: z.number().int().positive().max(600_000).optional(),
   memory: z.strictObject({ flags: z.record(z.string(), memoryFlag).optional() }).optional(),
-  launchdarkly: providerOptions.optional(),
-  split: providerOptions.optional(),
-  optimizely: providerOptions.optional(),
+  launchdarkly: launchdarkly.optional(),
+  split: split.optional(),
+  optimizely: optimizely.optional(),
   unleash: providerOptions.optional(),
-  openfeature: providerOptions.optional(),
+  openfeature: openfeature.optional(),
 });
 
 const variant = z.strictObject({

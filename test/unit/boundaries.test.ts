@@ -33,10 +33,14 @@ const ALLOWED: Record<string, readonly string[]> = {
   guardrails: ['stats', 'config', 'ports'],
   analysis: ['stats', 'config', 'ports'],
   report: ['analysis'],
-  client: ['config', 'allocation', 'exposure', 'guardrails', 'stats', 'analysis', 'ports', 'errors', 'adapters/memory'],
+  client: ['config', 'allocation', 'exposure', 'guardrails', 'stats', 'analysis', 'ports', 'errors', 'adapters/memory', 'adapters/launchdarkly', 'adapters/optimizely', 'adapters/split'],
   cli: ['index'],
   index: ['client', 'config', 'allocation', 'errors', 'ports'],
   'adapters/memory': ['ports'],
+  'adapters/common': ['ports', 'errors'],
+  'adapters/launchdarkly': ['ports', 'adapters/common'],
+  'adapters/optimizely': ['ports', 'adapters/common'],
+  'adapters/split': ['ports', 'adapters/common'],
 };
 
 const imports = (file: string) =>

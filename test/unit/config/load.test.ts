@@ -126,8 +126,8 @@ describe('located errors', () => {
 
 describe('environment interpolation', () => {
   it('fills ${NAME} from the environment and keeps $${ literal', () => {
-    const config = parseConfig('feature_flags:\n  provider: launchdarkly\n  launchdarkly: { sdk_key: "${LD_KEY}", note: "$${literal}" }\n', 'x', { env: { LD_KEY: 'sdk-123' } });
-    expect(config.featureFlags.options).toEqual({ sdk_key: 'sdk-123', note: '${literal}' });
+    const config = parseConfig('feature_flags:\n  provider: launchdarkly\n  launchdarkly: { sdk_key: "${LD_KEY}", context_kind: "$${literal}" }\n', 'x', { env: { LD_KEY: 'sdk-123' } });
+    expect(config.featureFlags.options).toEqual({ sdk_key: 'sdk-123', context_kind: '${literal}' });
     expect(config.secrets).toEqual(['sdk-123']);
   });
 
