@@ -38,6 +38,8 @@ export const configMessages = {
     const key = platform === 'segment' ? 'write_key' : platform === 'amplitude' ? 'api_key' : 'token';
     return `analytics_platforms names ${platform}, which needs analytics.${platform}.${key} (from the environment, e.g. "\${${platform.toUpperCase()}_${key.toUpperCase()}}")`;
   },
+  splitReservedControl:
+    'Split reserves the treatment name "control" for "the SDK could not evaluate", so a Split flag cannot serve it; name the control variant differently (e.g. off) and set control: to it',
 } as const;
 
 export function formatNumber(n: number): string {

@@ -71,6 +71,10 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     const alloc = isRecord(exp.allocation) ? exp.allocation : {};
     const mode = typeof alloc.mode === 'string' ? alloc.mode : defaultMode;
     if (alloc.mode === 'adaptive') problems.push({ path: at('allocation', 'mode'), message: m.adaptiveNotAvailable });
+    const provider = isRecord(raw.feature_flags) ? raw.feature_flags.provider : undefined;
+    if (mode === 'provider' && provider === 'split' && isRecord(exp.variants) && 'control' in exp.variants) {
+      problems.push({ path: at('variants', 'control'), atKey: true, message: m.splitReservedControl });
+    }
     if (mode === 'gradual') {
       if (alloc.start === undefined) problems.push({ path: at('allocation'), message: m.gradualNeeds('start') });
       if (alloc.schedule === undefined) problems.push({ path: at('allocation'), message: m.gradualNeeds('schedule') });

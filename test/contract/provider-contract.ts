@@ -10,23 +10,13 @@
 import { OpenFeature, ProviderEvents, type EvaluationContext, type Provider } from '@openfeature/server-sdk';
 import chisquareCdf from '@stdlib/stats-base-dists-chisquare-cdf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTRACT_FLAGS, type ContractFlag } from './flags.js';
+import type { VendorFactory, VendorSubject } from '../helpers/vendors.js';
+import { CONTRACT_FLAGS } from './flags.js';
 
 export { CONTRACT_FLAGS, rolloutVariant, type ContractFlag } from './flags.js';
 
-export interface ContractProvider {
-  provider: Provider;
-  /** Replaces one flag's definition at the vendor; resolves when it is in effect. */
-  update(flag: ContractFlag): Promise<void>;
-  close(): Promise<void>;
-  /**
-   * The variant name the vendor reports for a neutral variant (default: the same name).
-   * LaunchDarkly's SDK data has no variation names, so its variant is the index.
-   */
-  variantOf?(flag: string, variant: string): string;
-}
-
-export type ContractFactory = (flags: ContractFlag[]) => Promise<ContractProvider>;
+export type ContractProvider = VendorSubject;
+export type ContractFactory = VendorFactory;
 
 export type ContractCase = 'types' | 'payloads' | 'targeting' | 'rollout' | 'disabled' | 'unknown' | 'mismatch' | 'change' | 'close';
 

@@ -46,8 +46,10 @@ export function optimizelyDatafile(flags: ContractFlag[], revision = 1): Record<
     if (flag.kind === 'object' && first && typeof first === 'object') {
       for (const [k, v] of Object.entries(first)) variables.push({ id: nextId(), key: k, type: varType(v), defaultValue: encode(v) });
     }
-    const variation = (name: string, enabled = true) => {
+    const variation = (name: string) => {
       const value = flag.variants[name];
+      // A boolean flag's variation is the flag on or off; others are on with their variables.
+      const enabled = typeof value === 'boolean' ? value : true;
       const vars = variables.map((v) => ({ id: v.id, value: encode(v.key === 'value' ? value : (value as Record<string, unknown>)[v.key]) }));
       return { id: `${flag.key}-${name}`, key: name, featureEnabled: enabled, variables: vars };
     };

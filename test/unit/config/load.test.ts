@@ -188,3 +188,23 @@ describe('the committed JSON Schema', () => {
     expect(rest).toEqual(JSON.parse(JSON.stringify(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }))));
   });
 });
+
+describe('vendor sections', () => {
+  it('rejects a provider-mode Split experiment whose control is named "control" (Split reserves it)', () => {
+    const text = 'feature_flags:\n  provider: split\n  split: { sdk_key: "${SPLIT_KEY}" }\nexperiments:\n  e:\n    variants:\n      control: { weight: 50 }\n      b: { weight: 50 }\n    allocation: { mode: provider }\n';
+    expect(problemsOf(text, { SPLIT_KEY: 'k-1' })).toEqual([expect.stringMatching(/^7:7 experiments\.e\.variants\.control: Split reserves the treatment name "control"/)]);
+  });
+
+  it('checks each vendor section strictly, with the allowed keys', () => {
+    const problems = problemsOf('feature_flags:\n  provider: optimizely\n  optimizely: { sdk_key: "${K}", datafile_url: "x" }\n', { K: 'k-1' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/feature_flags\.optimizely\.datafile_url: unknown key "datafile_url".*allowed here: sdk_key, datafile, url_template/);
+  });
+
+  it('never shows an SDK key that came from the environment, even in a vendor section problem', () => {
+    const secret = 'sdk-live-0123456789';
+    const problems = problemsOf('feature_flags:\n  provider: launchdarkly\n  launchdarkly: { sdk_key: "${K}", base_uri: "${K}" }\n', { K: secret });
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems.join('\n')).not.toContain(secret);
+  });
+});
