@@ -119,6 +119,8 @@ export abstract class VendorProvider implements Provider, SyncResolver {
   readonly events = new OpenFeatureEventEmitter();
   protected readonly initTimeoutMs: number;
   private started: Promise<void> | undefined;
+  /** initialize() gave up waiting; a later ready is announced with a READY event. */
+  private late = false;
   private closed = false;
 
   constructor(options: VendorOptions = {}) {
@@ -129,13 +131,25 @@ export abstract class VendorProvider implements Provider, SyncResolver {
   protected abstract stop(): Promise<void>;
   protected abstract resolve(flag: string, kind: FlagKind, defaultValue: unknown, ctx: EvaluationContext): Answer | Promise<Answer>;
 
+  /**
+   * Waits for the SDK's ready, up to initTimeoutMs. On timeout the SDK keeps trying in
+   * the background (a vendor outage at boot must not leave the service on defaults for
+   * good): when it does become ready the provider emits READY. close() stops it either way.
+   */
   async initialize(): Promise<void> {
-    this.started ??= this.start();
+    if (!this.started) {
+      this.started = this.start();
+      this.started.then(
+        () => {
+          if (this.late && !this.closed) this.emitReady();
+        },
+        () => {},
+      );
+    }
     try {
       await withTimeout(this.started, this.initTimeoutMs, `${this.metadata.name} did not become ready within ${this.initTimeoutMs} ms`);
     } catch (error) {
-      // The SDK may still be connecting: stop it, so a failed start leaves nothing running.
-      await this.onClose();
+      this.late = true;
       throw error;
     }
   }

@@ -94,7 +94,13 @@ export class LaunchDarklyProvider extends VendorProvider {
       if (/Streaming|Polling|FileData/i.test(error?.name ?? '')) this.emitStale(error.message);
     });
     client.on('failed', (error: Error) => this.emitError(error?.message ?? 'the LaunchDarkly data source failed'));
-    await client.waitForInitialization({ timeout: this.initTimeoutMs / 1000 });
+    // Not waitForInitialization's own timeout: the base class times the wait, and the SDK
+    // may still get ready later (it keeps retrying), which the 'ready' event announces.
+    if (client.initialized()) return;
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', () => resolve());
+      client.once('failed', (error: Error) => reject(error));
+    });
   }
 
   protected async stop(): Promise<void> {

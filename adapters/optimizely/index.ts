@@ -91,7 +91,8 @@ export class OptimizelyProvider extends VendorProvider {
       const changed = this.learn(client.getOptimizelyConfig());
       if (changed.length > 0) this.emitChanged(changed);
     });
-    await client.onReady({ timeout: this.initTimeoutMs });
+    // The base class times the wait; the SDK keeps polling and may get ready later.
+    await client.onReady({ timeout: 2 ** 31 - 1 });
     this.learn(client.getOptimizelyConfig());
   }
 

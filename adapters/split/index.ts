@@ -87,7 +87,6 @@ export class SplitProvider extends VendorProvider {
         ...(o.urls ? { urls: o.urls } : {}),
         streamingEnabled: o.streaming ?? true,
         scheduler: { featuresRefreshRate: o.featuresRefreshRate ?? 60, segmentsRefreshRate: o.segmentsRefreshRate ?? 60 },
-        startup: { readyTimeout: this.initTimeoutMs / 1000 },
         debug: false,
         ...o.sdk,
       } as SplitIO.INodeSettings);
@@ -97,7 +96,12 @@ export class SplitProvider extends VendorProvider {
       const changed = this.learn();
       if (changed.length > 0) this.emitChanged(changed);
     });
-    await client.ready();
+    // Not client.ready(): it rejects at Split's readyTimeout, while the SDK keeps trying and
+    // may get ready later; the base class times the wait, the event announces a late ready.
+    await new Promise<void>((resolve) => {
+      if (client.getStatus().isReady) resolve();
+      else client.once(client.Event.SDK_READY, () => resolve());
+    });
     this.ready = true;
     this.learn();
   }

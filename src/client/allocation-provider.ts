@@ -35,6 +35,12 @@ export class AllocationProvider implements Provider {
       for (const event of [ProviderEvents.ConfigurationChanged, ProviderEvents.Stale, ProviderEvents.Error]) {
         vendorEvents.addHandler(event, (details) => this.events.emit(event, details ?? {}));
       }
+      // A vendor that missed the init timeout but got ready later (the SDK kept trying).
+      vendorEvents.addHandler(ProviderEvents.Ready, (details) => {
+        if (this.engine.ready) return;
+        this.engine.ready = true;
+        this.events.emit(ProviderEvents.Ready, details ?? {});
+      });
     }
   }
 
