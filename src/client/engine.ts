@@ -295,7 +295,7 @@ export class Engine {
     if (isThenable<ResolutionDetails<unknown>>(result)) {
       return Promise.resolve(result).then(
         (d) => {
-          if (hasNext && d.errorCode === ErrorCode.TYPE_MISMATCH) return this.tryKinds(flag, ctx, kinds, i + 1);
+          if (hasNext && wrongKind(d.errorCode)) return this.tryKinds(flag, ctx, kinds, i + 1);
           if (!d.errorCode) this.kinds.set(flag, kind);
           return d;
         },
@@ -305,7 +305,7 @@ export class Engine {
         },
       ) as Promise<ResolutionDetails<unknown>>;
     }
-    if (hasNext && result.errorCode === ErrorCode.TYPE_MISMATCH) return this.tryKinds(flag, ctx, kinds, i + 1);
+    if (hasNext && wrongKind(result.errorCode)) return this.tryKinds(flag, ctx, kinds, i + 1);
     if (!result.errorCode) this.kinds.set(flag, kind);
     return result;
   }
@@ -326,6 +326,15 @@ export class Engine {
   }
 }
 
+/**
+ * While the flag's type is unknown, an answer that the value does not fit the type asked
+ * for means "try the next type". Providers say so with TYPE_MISMATCH, or with PARSE_ERROR
+ * when they parse text (environment variables, files) into the type asked for.
+ */
+function wrongKind(code: string | undefined): boolean {
+  return code === ErrorCode.TYPE_MISMATCH || code === ErrorCode.PARSE_ERROR;
+}
+
 function isTypeMismatch(error: unknown): boolean {
-  return (error as { code?: string } | null)?.code === ErrorCode.TYPE_MISMATCH;
+  return wrongKind((error as { code?: string } | null)?.code);
 }
