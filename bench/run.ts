@@ -6,6 +6,7 @@ import os from 'node:os';
 import { benchEvaluation } from './evaluation.js';
 import { benchStats } from './stats.js';
 import { benchExposure } from './exposure.js';
+import { benchVendors } from './vendors.js';
 
 const sections: string[] = [];
 const only = process.argv[2];
@@ -13,6 +14,7 @@ const suites: [string, () => Promise<string>][] = [
   ['evaluation', benchEvaluation],
   ['stats', benchStats],
   ['exposure', benchExposure],
+  ['vendors', benchVendors],
 ];
 for (const [name, suite] of suites) {
   if (only && only !== name) continue;

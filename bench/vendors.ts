@@ -1,0 +1,144 @@
+/**
+ * getVariant through each vendor adapter against the vendor SDK's own call on the same
+ * flag, in one run: LaunchDarkly `variationDetail` (TestData source), Optimizely
+ * `createUserContext().decide()` (datafile polled from a local server), Split
+ * `getTreatmentWithConfig` (definitions from a local server speaking splitChanges). The
+ * experiment is in provider mode, so the vendor allocates and switchyard adds its layer
+ * (kill switch, variant mapping, allocation metadata) on top. RSS is recorded per vendor.
+ */
+import { OpenFeature } from '@openfeature/server-sdk';
+import type { LaunchDarklyProvider } from '../adapters/launchdarkly/index.js';
+import type { OptimizelyProvider } from '../adapters/optimizely/index.js';
+import type { SplitProvider } from '../adapters/split/index.js';
+import { createSwitchyard } from '../src/index.js';
+import type { ContractFlag } from '../test/contract/flags.js';
+import { launchdarkly, optimizely, split, type VendorSubject } from '../test/helpers/vendors.js';
+import { compare, rssMiB, table, type Contender, type Measured } from './harness.js';
+
+const UNITS = Array.from({ length: 100_000 }, (_, i) => `user-${i}`);
+const CONTEXTS = UNITS.map((targetingKey) => ({ targetingKey }));
+const FLAG: ContractFlag = { key: 'checkout', kind: 'string', variants: { baseline: 'baseline', treatment: 'treatment' }, defaultVariant: 'baseline', rollout: { baseline: 50, treatment: 50 } };
+const TARGET = 1.15;
+
+function config() {
+  return {
+    feature_flags: { provider: 'memory' },
+    exposures: { enabled: false },
+    experiments: { checkout: { control: 'baseline', variants: { baseline: { weight: 50 }, treatment: { weight: 50 } }, allocation: { mode: 'provider' } } },
+  };
+}
+
+let sink = 0;
+let k = 0;
+const next = () => UNITS[k++ % UNITS.length]!;
+const nextCtx = () => CONTEXTS[k++ % CONTEXTS.length]!;
+
+async function vendorRows(name: string, subject: VendorSubject, raw: Contender): Promise<{ rows: Measured[]; rss: number }> {
+  const sy = await createSwitchyard({ config: config(), provider: subject.provider });
+  const domain = `bench-${name}`;
+  await OpenFeature.setProviderAndWait(domain, subject.provider);
+  const of = OpenFeature.getClient(domain);
+  const rows = await compare(
+    [
+      raw,
+      {
+        name: `switchyard getVariant over the ${name} adapter (awaited)`,
+        run: async (n) => {
+          for (let i = 0; i < n; i++) sink += (await sy.getVariant('checkout', nextCtx())).inExperiment ? 1 : 0;
+        },
+      },
+      {
+        name: `OpenFeature client over the ${name} adapter (awaited)`,
+        run: async (n) => {
+          for (let i = 0; i < n; i++) sink += (await of.getStringDetails('checkout', 'baseline', nextCtx())).value.length;
+        },
+      },
+    ],
+    { batch: 5_000, rounds: 21 },
+  );
+  const rss = rssMiB();
+  await sy.close();
+  await subject.close();
+  return { rows, rss };
+}
+
+export async function benchVendors(): Promise<string> {
+  const sections: string[] = [];
+  const verdicts: string[] = [];
+  const rss: string[] = ['| vendor | RSS before the SDK (MiB) | RSS after set-up and the runs (MiB) |', '|---|---:|---:|'];
+
+  const run = async (name: string, make: () => Promise<VendorSubject>, raw: (subject: VendorSubject) => Contender, rawName: string) => {
+    global.gc?.();
+    const before = rssMiB();
+    const subject = await make();
+    await subject.provider.initialize?.();
+    const { rows, rss: after } = await vendorRows(name, subject, raw(subject));
+    rss.push(`| ${name} | ${before.toFixed(0)} | ${after.toFixed(0)} |`);
+    const ours = rows[1]!;
+    verdicts.push(`- ${name}: getVariant ${ours.ratio.toFixed(2)}x the raw SDK call (target <= ${TARGET}x): ${ours.ratio <= TARGET ? 'met' : 'missed'}.`);
+    sections.push(`### ${name}`, '', table(rows, rawName), '');
+  };
+
+  await run(
+    'LaunchDarkly',
+    () => launchdarkly([FLAG]),
+    (s) => {
+      const client = (s.provider as LaunchDarklyProvider).ldClient!;
+      return {
+        name: 'LaunchDarkly variationDetail (raw SDK, awaited)',
+        run: async (n) => {
+          for (let i = 0; i < n; i++) sink += (await client.variationDetail('checkout', { kind: 'user', key: next() }, 'baseline')).variationIndex ?? 0;
+        },
+      };
+    },
+    'LaunchDarkly variationDetail',
+  );
+  const { OptimizelyDecideOption } = await import('@optimizely/optimizely-sdk');
+  await run(
+    'Optimizely',
+    () => optimizely([FLAG]),
+    (s) => {
+      const client = (s.provider as OptimizelyProvider).optimizelyClient!;
+      const options = [OptimizelyDecideOption.DISABLE_DECISION_EVENT];
+      return {
+        name: 'Optimizely createUserContext + decide (raw SDK)',
+        run: (n) => {
+          for (let i = 0; i < n; i++) sink += client.createUserContext(next())!.decide('checkout', options).enabled ? 1 : 0;
+        },
+      };
+    },
+    'Optimizely decide',
+  );
+  await run(
+    'Split',
+    () => split([FLAG]),
+    (s) => {
+      const client = (s.provider as SplitProvider).splitClient!;
+      return {
+        name: 'Split getTreatmentWithConfig (raw SDK)',
+        run: (n) => {
+          for (let i = 0; i < n; i++) sink += client.getTreatmentWithConfig(next(), 'checkout').treatment.length;
+        },
+      };
+    },
+    'Split getTreatmentWithConfig',
+  );
+  if (sink === -1) console.log('unreachable');
+
+  return [
+    '## Vendor adapters: getVariant vs the vendor SDK call',
+    '',
+    'One 50/50 experiment run by the vendor (provider mode), the same 100,000 unit ids cycled through by every contender;',
+    '21 interleaved rounds of 5,000 calls. Each vendor SDK evaluates locally from its own store (LaunchDarkly TestData,',
+    'an Optimizely datafile polled from a local server, Split definitions polled from a local server), so no network is',
+    'on the path. Exposure logging is off (the exposure section measures it). Ratios are per round against the raw call.',
+    '',
+    ...sections,
+    ...verdicts,
+    '',
+    '### Memory per vendor',
+    '',
+    ...rss,
+    '',
+  ].join('\n');
+}
