@@ -27,7 +27,10 @@ export const silentLogger: Logger = {
  * A provider may offer synchronous resolution under this symbol, next to OpenFeature's
  * promise-returning methods. switchyard's direct path uses it when present, so an
  * in-process provider costs no promise per evaluation; OpenFeature's client keeps using
- * the standard methods. It may throw OpenFeature errors exactly as the async methods reject.
+ * the standard methods. It may throw OpenFeature errors exactly as the async methods reject,
+ * or answer with an errorCode; a vendor whose SDK cannot always answer synchronously
+ * (LaunchDarkly with a persistent store) returns a promise then, which the engine races
+ * against the evaluation timeout.
  */
 export const SYNC_RESOLVE: unique symbol = Symbol.for('switchyard.syncResolve') as never;
 
