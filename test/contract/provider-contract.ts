@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VendorFactory, VendorSubject } from '../helpers/vendors.js';
 import { CONTRACT_FLAGS } from './flags.js';
 
-export { CONTRACT_FLAGS, rolloutVariant, type ContractFlag } from './flags.js';
 
 export type ContractProvider = VendorSubject;
 export type ContractFactory = VendorFactory;

@@ -82,11 +82,11 @@ export class SplitServer {
 
   /** Changes (or adds) a flag; the SDK sees it at its next poll. */
   set(flag: ContractFlag): void {
-    this.set$(splitDefinition(flag, ++this.changeNumber));
+    this.setDefinition(splitDefinition(flag, ++this.changeNumber));
   }
 
   /** Sets a raw Split definition (for tests that need Split-only features). */
-  set$(definition: SplitDefinition): void {
+  setDefinition(definition: SplitDefinition): void {
     this.flags.set(definition.name, { ...definition, changeNumber: this.changeNumber });
   }
 

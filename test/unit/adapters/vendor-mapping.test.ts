@@ -101,7 +101,7 @@ describe('Split mapping', () => {
   let provider: SplitProvider;
   beforeAll(async () => {
     server = await new SplitServer(CONTRACT_FLAGS).start();
-    server.set$({ ...splitDefinition({ key: 'bad-config', kind: 'object', variants: { on: {} }, defaultVariant: 'on' }, 1), configurations: { on: '{not json' } });
+    server.setDefinition({ ...splitDefinition({ key: 'bad-config', kind: 'object', variants: { on: {} }, defaultVariant: 'on' }, 1), configurations: { on: '{not json' } });
     provider = new SplitProvider({ sdkKey: 'k', urls: server.urls(), streaming: false, featuresRefreshRate: 0.1, segmentsRefreshRate: 0.1 });
     await provider.initialize();
   });
