@@ -7,12 +7,11 @@
  * are listed per adapter with a reason (`knownGaps`), never skipped silently.
  * Requirement numbers refer to the OpenFeature specification.
  */
-import { OpenFeature, ProviderEvents, type EvaluationContext, type Provider } from '@openfeature/server-sdk';
+import { OpenFeature, ProviderEvents, type EvaluationContext } from '@openfeature/server-sdk';
 import chisquareCdf from '@stdlib/stats-base-dists-chisquare-cdf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VendorFactory, VendorSubject } from '../helpers/vendors.js';
 import { CONTRACT_FLAGS } from './flags.js';
-
 
 export type ContractProvider = VendorSubject;
 export type ContractFactory = VendorFactory;
