@@ -123,7 +123,14 @@ export abstract class VendorProvider implements Provider, SyncResolver {
   private late = false;
   private closed = false;
 
-  constructor(options: VendorOptions = {}) {
+  /**
+   * @param owned whether the adapter created the SDK client (and so releases it on close);
+   *   a client passed in by the caller is the caller's to close.
+   */
+  constructor(
+    options: VendorOptions,
+    private readonly owned: boolean,
+  ) {
     this.initTimeoutMs = options.initTimeoutMs ?? 10_000;
   }
 
@@ -157,7 +164,7 @@ export abstract class VendorProvider implements Provider, SyncResolver {
   async onClose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.stop();
+    if (this.owned) await this.stop();
   }
 
   [SYNC_RESOLVE](flag: string, kind: FlagKind, defaultValue: unknown, ctx: EvaluationContext): Answer | Promise<Answer> {

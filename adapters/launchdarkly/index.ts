@@ -60,13 +60,11 @@ type Attrs = Record<string, unknown>;
 export class LaunchDarklyProvider extends VendorProvider {
   readonly metadata = { name: 'switchyard-launchdarkly' } as const;
   private client: LDClient | undefined;
-  private readonly owned: boolean;
   private readonly kind: string;
 
   constructor(private readonly options: LaunchDarklyOptions) {
-    super(options);
+    super(options, options.client === undefined);
     this.client = options.client;
-    this.owned = options.client === undefined;
     this.kind = options.contextKind ?? 'user';
   }
 
@@ -105,7 +103,7 @@ export class LaunchDarklyProvider extends VendorProvider {
 
   protected async stop(): Promise<void> {
     const client = this.client;
-    if (!client || !this.owned) return;
+    if (!client) return;
     try {
       await client.flush();
     } catch {

@@ -48,7 +48,6 @@ const SKIP = new Set(['targetingKey']);
 export class OptimizelyProvider extends VendorProvider {
   readonly metadata = { name: 'switchyard-optimizely' } as const;
   private client: Client | undefined;
-  private readonly owned: boolean;
   private readonly valueVariable: string;
   /** flag -> rule key -> kind, rebuilt on every configuration update. */
   private rules = new Map<string, Map<string, RuleKind>>();
@@ -56,9 +55,8 @@ export class OptimizelyProvider extends VendorProvider {
   private decideOptions: DecideOption[] = [];
 
   constructor(private readonly options: OptimizelyOptions) {
-    super(options);
+    super(options, options.client === undefined);
     this.client = options.client;
-    this.owned = options.client === undefined;
     this.valueVariable = options.valueVariable ?? 'value';
   }
 
@@ -97,7 +95,7 @@ export class OptimizelyProvider extends VendorProvider {
   }
 
   protected async stop(): Promise<void> {
-    if (this.client && this.owned) await this.client.close();
+    if (this.client) await this.client.close();
   }
 
   /** Records which rules are experiments, deliveries or "Everyone Else"; returns the flags that changed. */

@@ -61,16 +61,14 @@ export class SplitProvider extends VendorProvider {
   readonly metadata = { name: 'switchyard-split' } as const;
   private factory: SplitIO.ISDK | undefined;
   private client: SplitIO.IClient | undefined;
-  private readonly owned: boolean;
   private views = new Map<string, View>();
   /** Treatment configurations are few and reused: parse each JSON text once. */
   private readonly configs = new Map<string, unknown>();
   private ready = false;
 
   constructor(private readonly options: SplitOptions) {
-    super(options);
+    super(options, options.factory === undefined);
     this.factory = options.factory;
-    this.owned = options.factory === undefined;
   }
 
   get splitClient(): SplitIO.IClient | undefined {
@@ -108,7 +106,7 @@ export class SplitProvider extends VendorProvider {
 
   protected async stop(): Promise<void> {
     // destroy() is what lets the process exit: it stops Split's timers and sockets.
-    if (this.client && this.owned) await this.client.destroy();
+    if (this.client) await this.client.destroy();
   }
 
   /** Refreshes the flag views; returns the flags whose definition changed. */
