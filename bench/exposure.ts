@@ -38,13 +38,16 @@ const exposure = (i: number): ExposureInput => ({
   attributes: undefined,
 });
 
+// Callers keep one descriptor per (allocation, variant) and pass it by reference, as switchyard does.
+const descriptors = [exposure(0), exposure(1)];
+
 async function deliver(n: number, sink: Sink, dir: string): Promise<number> {
   const p = new EventPipeline({ dir, sinks: [sink], clock: { now: Date.now }, logger: quiet, provider: 'memory', batchSize: 2000, queueCapacity: 50_000 });
   p.start();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
     const e = exposure(i);
-    p.recordExposure(e, e.unit, e.ts, e.step, e.percent, e.reason, e.attributes);
+    p.recordExposure(descriptors[i & 1]!, e.unit, e.ts, e.step, e.percent, e.reason, e.attributes);
   }
   const report = await p.close(120_000);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -108,7 +111,7 @@ export async function benchExposure(): Promise<string> {
   let enqueueNs = 0;
   for (let r = 0; r < 200; r++) {
     const t0 = process.hrtime.bigint();
-    for (const e of inputs) enqueue.recordExposure(e, e.unit, e.ts, e.step, e.percent, e.reason, e.attributes);
+    for (const e of inputs) enqueue.recordExposure(descriptors[e.variant === 'control' ? 0 : 1]!, e.unit, e.ts, e.step, e.percent, e.reason, e.attributes);
     enqueueNs += Number(process.hrtime.bigint() - t0);
     enqueue.flush();
   }

@@ -88,6 +88,9 @@ export class Switchyard {
   private deduplicated = 0;
   /** Per plan object (replaced on reload, so entries go with it), per variant. */
   private readonly seedCache = new WeakMap<NonNullable<Evaluation['plan']>, Map<string, ExposureSeeds>>();
+  /** The entry used last: most calls in a row are for the same experiment. */
+  private lastPlan: NonNullable<Evaluation['plan']> | undefined;
+  private lastSeeds: Map<string, ExposureSeeds> | undefined;
 
   /** @internal use createSwitchyard */
   constructor(
@@ -120,6 +123,7 @@ export class Switchyard {
         flushIntervalMs: ex.flushIntervalMs,
         queueCapacity: ex.queueCapacity,
         hashUnitsKey: ex.hashUnitsKey,
+        dedupe: this.dedupe,
         attributes: ex.attributes,
         service: ex.service,
         instance: ex.instance,
@@ -275,10 +279,11 @@ export class Switchyard {
 
   /** Evaluation, config and event-pipeline counters. */
   counters(): { engine: EngineCounters; config: { applied: number; rejected: number }; exposures: { deduplicated: number; pipeline: PipelineCounters | undefined } } {
+    const pipeline = this.pipeline?.counters();
     return {
       engine: structuredClone(this.engine.counters),
       config: { ...this.configCounters },
-      exposures: { deduplicated: this.deduplicated, pipeline: this.pipeline?.counters() },
+      exposures: { deduplicated: this.deduplicated + (pipeline?.deduplicated ?? 0), pipeline },
     };
   }
 
@@ -376,12 +381,25 @@ export class Switchyard {
    */
   private logExposure(plan: NonNullable<Evaluation['plan']>, ctx: EvaluationContext, variant: string, step: number, percent: number, reason: string): void {
     const unit = ctx.targetingKey as string;
-    const ts = this.clock.now();
     const seeds = this.exposureSeeds(plan, variant);
-    if (!this.dedupe.admit(murmur3(unit, seeds.hi), murmur3(unit, seeds.lo), ts)) {
+    const dedupe = this.dedupe;
+    const timed = dedupe.timed;
+    if (!timed && this.pipeline && !this.events.has('exposure')) {
+      // Only the pipeline needs to know: a repeat seen recently stops here, anything else
+      // is queued and the pipeline puts it through the rule at flush, off this path.
+      const hi = dedupe.fingerprint(unit, seeds.hi, seeds.lo);
+      const lo = dedupe.lastLo;
+      if (dedupe.seenRecently(hi, lo)) this.deduplicated++;
+      else this.pipeline.recordPendingExposure(seeds.descriptor, unit, this.clock.now(), step, percent, reason, this.pipeline.pickAttributes(ctx), hi, lo);
+      return;
+    }
+    // The clock is read before the check only when the rule has a time window.
+    let ts = timed ? this.clock.now() : 0;
+    if (!dedupe.admitText(unit, seeds.hi, seeds.lo, ts)) {
       this.deduplicated++;
       return;
     }
+    if (!timed) ts = this.clock.now();
     const pipeline = this.pipeline;
     if (pipeline) pipeline.recordExposure(seeds.descriptor, unit, ts, step, percent, reason, pipeline.pickAttributes(ctx));
     if (this.events.has('exposure')) {
@@ -404,11 +422,13 @@ export class Switchyard {
   /**
    * Per (allocation, variant): the exposure descriptor shared by its events, and two
    * hash seeds, so the dedupe fingerprint of (unit, experiment, variant, allocation
-   * version) is two MurmurHash3 passes over the unit id and nothing else.
+   * version) is one pass over the unit id and nothing else.
    */
   private exposureSeeds(plan: NonNullable<Evaluation['plan']>, variant: string): ExposureSeeds {
-    let byVariant = this.seedCache.get(plan);
+    let byVariant = this.lastPlan === plan ? this.lastSeeds : this.seedCache.get(plan);
     if (byVariant === undefined) this.seedCache.set(plan, (byVariant = new Map()));
+    this.lastPlan = plan;
+    this.lastSeeds = byVariant;
     let seeds = byVariant.get(variant);
     if (seeds === undefined) {
       const key = plan.id + '\u0000' + variant;

@@ -66,8 +66,8 @@ export class SinkChannel {
   private async loop(): Promise<void> {
     try {
       while (!this.stopped) {
-        const { lines, next } = this.journal.read(this.cursor, this.options.batchSize);
-        if (lines.length === 0) {
+        const { parts, count, next } = this.journal.read(this.cursor, this.options.batchSize);
+        if (count === 0) {
           if (compare(next, this.cursor) !== 0) {
             this.cursor = next;
             this.onAdvance();
@@ -75,9 +75,9 @@ export class SinkChannel {
           break;
         }
         try {
-          await this.sink.send(batchOf(lines));
+          await this.sink.send(batchOf(parts, count));
           this.attempt = 0;
-          this.counters.delivered += lines.length;
+          this.counters.delivered += count;
           this.cursor = next;
           this.onAdvance();
         } catch (error) {

@@ -2,52 +2,34 @@
  * The exposure rule's memory: which (unit, experiment, variant, allocation version) keys
  * were already logged, bounded, optionally for a time window only.
  *
- * Keys arrive as 64-bit fingerprints (two independent 32-bit hashes, computed by the
- * caller), kept in open-addressing tables of typed arrays, so a check allocates nothing
- * and the garbage collector has nothing to trace. A false "already logged" needs both
- * hashes of two different keys to collide: about 1e-14 per check at 100,000 keys.
- * Two generations bound the size (the scheme of the quick-lru package): when the current
- * table holds half the capacity it becomes the old one and the previous old one is
- * cleared; a key found in the old table moves to the current one, so recently seen keys
- * survive. (A Map with string keys cost about 1.2 µs a check here, mostly hashing fresh
- * strings and collecting dropped Maps.)
+ * Keys are 63-bit fingerprints in one open-addressing table over a typed array (8 bytes a
+ * key, plus 8 for the time only when there is a window), so a check allocates nothing,
+ * leaves the garbage collector nothing to trace, and costs one probe: one cache line
+ * touched, which is most of the cost of a first exposure. A false "already logged" needs
+ * two keys to share all 63 bits: about 1e-14 per check at 100,000 keys.
+ *
+ * Two generations bound the size (the scheme of the quick-lru package), told apart by
+ * the key's lowest bit: when the current generation holds half the capacity it becomes
+ * the old one and the previous old one is dropped (a sweep that rebuilds the table in
+ * slot order, so nearly sequential); a key found in the old generation moves to the
+ * current one, so recently seen keys survive. (A Map with string keys cost about 1.2 µs
+ * a check here, mostly hashing fresh strings and collecting dropped Maps; two tables, one
+ * per generation, cost a second cache miss on every first exposure.)
  */
-class Table {
-  readonly hi: Uint32Array;
-  readonly lo: Uint32Array;
-  readonly at: Float64Array;
-  count = 0;
-  readonly mask: number;
-
-  constructor(slots: number) {
-    this.hi = new Uint32Array(slots);
-    this.lo = new Uint32Array(slots);
-    this.at = new Float64Array(slots);
-    this.mask = slots - 1;
-  }
-
-  /** Slot of the key, or of the empty slot where it would go (negative: -(slot + 1)). */
-  find(hi: number, lo: number): number {
-    let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
-    for (;;) {
-      const h = this.hi[i]!;
-      const l = this.lo[i]!;
-      if (h === 0 && l === 0) return -(i + 1);
-      if (h === hi && l === lo) return i;
-      i = (i + 1) & this.mask;
-    }
-  }
-
-  clear(): void {
-    this.hi.fill(0);
-    this.lo.fill(0);
-    this.count = 0;
-  }
-}
+const RECENT_SLOTS = 4096;
+const floorPow2 = (n: number) => 2 ** Math.floor(Math.log2(n));
 
 export class ExposureDedupe {
-  private current: Table;
-  private old: Table;
+  /** Slot i's key: hi at word 2i, lo at word 2i+1, whose lowest bit is its generation. */
+  private words: Uint32Array;
+  private spare: Uint32Array | undefined;
+  /** When slot i's key was last logged; kept only when the rule has a time window. */
+  private at: Float64Array;
+  private spareAt: Float64Array | undefined;
+  private readonly mask: number;
+  private generation = 0;
+  private currentCount = 0;
+  private oldCount = 0;
   private readonly half: number;
 
   constructor(
@@ -56,41 +38,153 @@ export class ExposureDedupe {
   ) {
     this.half = Math.max(1, Math.floor(capacity / 2));
     // Load factor at most 1/2 keeps linear probing short.
-    let slots = 2;
-    while (slots < this.half * 2) slots *= 2;
-    this.current = new Table(slots);
-    this.old = new Table(slots);
+    let slots = 4;
+    while (slots < this.half * 4) slots *= 2;
+    this.words = new Uint32Array(slots * 2);
+    this.at = new Float64Array(windowMs === undefined ? 0 : slots);
+    this.mask = slots - 1;
+  }
+
+  /** The second half of the last fingerprint(). */
+  lastLo = 0;
+
+  /**
+   * The 64-bit fingerprint of a unit id under a pair of seeds (the seeds stand for the
+   * rest of the key: experiment, variant, allocation version): returns the high half and
+   * leaves the low half in `lastLo`, so nothing is allocated. Both halves come from one
+   * pass over the UTF-16 code units, two at a time: one lane mixes them as MurmurHash3
+   * x86_32 does, the other as xxHash32's round does, each with its own finaliser, so the
+   * halves do not share the structure that makes crafted MurmurHash3 collisions
+   * independent of the seed.
+   */
+  fingerprint(text: string, seedHi: number, seedLo: number): number {
+    let a = seedHi | 0;
+    let b = seedLo | 0;
+    const n = text.length;
+    for (let i = 0; i < n; i += 2) {
+      const k = i + 1 < n ? text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16) : text.charCodeAt(i);
+      let ka = Math.imul(k, 0xcc9e2d51);
+      ka = (ka << 15) | (ka >>> 17);
+      a ^= Math.imul(ka, 0x1b873593);
+      a = (a << 13) | (a >>> 19);
+      a = (Math.imul(a, 5) + 0xe6546b64) | 0;
+      b = (b + Math.imul(k, 0x85ebca77)) | 0;
+      b = (b << 13) | (b >>> 19);
+      b = Math.imul(b, 0x9e3779b1);
+    }
+    a ^= n;
+    a ^= a >>> 16;
+    a = Math.imul(a, 0x85ebca6b);
+    a ^= a >>> 13;
+    a = Math.imul(a, 0xc2b2ae35);
+    a ^= a >>> 16;
+    b = (b + n) | 0;
+    b ^= b >>> 15;
+    b = Math.imul(b, 0x85ebca77);
+    b ^= b >>> 13;
+    b = Math.imul(b, 0xc2b2ae3d);
+    b ^= b >>> 16;
+    this.lastLo = b >>> 0;
+    return a >>> 0;
+  }
+
+  /** admit() for a unit id's fingerprint (see fingerprint()). */
+  admitText(text: string, seedHi: number, seedLo: number, now: number): boolean {
+    const hi = this.fingerprint(text, seedHi, seedLo);
+    return this.admit(hi, this.lastLo, now);
+  }
+
+  /**
+   * A quick filter in front of admit() for callers that defer admission (the event
+   * pipeline admits queued exposures at flush): true when the key was passed here
+   * recently, so it is certainly logged or queued already; false when it may be new
+   * (admit() decides). A direct-mapped table that fits the CPU's nearest caches, unlike
+   * the rule's own table, so a repeat costs the caller a hash and one compare. It is no
+   * larger than the rule's memory (half the capacity), and rules with a time window must
+   * not use it (it keeps no times).
+   */
+  seenRecently(hi: number, lo: number): boolean {
+    const recent = (this.recent ??= new Uint32Array(2 * Math.min(RECENT_SLOTS, floorPow2(this.half))));
+    const j = (lo & ((recent.length >>> 1) - 1)) * 2;
+    if (hi === 0 && lo === 0) return false; // the empty slot's value
+    if (recent[j] === hi && recent[j + 1] === lo) return true;
+    recent[j] = hi;
+    recent[j + 1] = lo;
+    return false;
+  }
+
+  private recent: Uint32Array | undefined;
+
+  /** Whether admit() reads `now` (only a rule with a time window does). */
+  get timed(): boolean {
+    return this.windowMs !== undefined;
   }
 
   /** True when the key (hi, lo) should be logged now; records it. */
   admit(hi: number, lo: number, now: number): boolean {
-    if (hi === 0 && lo === 0) lo = 1; // (0, 0) marks an empty slot
+    lo &= ~1;
+    if (hi === 0 && lo === 0) hi = 1; // (0, 0) marks an empty slot
+    const words = this.words;
+    const mask = this.mask;
     const window = this.windowMs;
-    let slot = this.current.find(hi, lo);
-    if (slot >= 0) {
-      if (window === undefined || now - this.current.at[slot]! < window) return false;
-      this.current.at[slot] = now;
-      return true;
+    let i = ((lo >>> 1) ^ Math.imul(hi, 0x9e3779b1)) & mask;
+    for (;;) {
+      const h = words[i * 2]!;
+      const l = words[i * 2 + 1]!;
+      if (h === 0 && l === 0) break;
+      if (h === hi >>> 0 && ((l ^ lo) & ~1) === 0) {
+        if ((l & 1) === this.generation) {
+          if (window === undefined || now - this.at[i]! < window) return false;
+          this.at[i] = now;
+          return true;
+        }
+        // Seen in the old generation: it moves to the current one, keeping its time.
+        words[i * 2 + 1] = lo | this.generation;
+        this.oldCount--;
+        const fresh = window !== undefined && now - this.at[i]! >= window;
+        if (fresh) this.at[i] = now;
+        this.added();
+        return fresh;
+      }
+      i = (i + 1) & mask;
     }
-    const inOld = this.old.find(hi, lo);
-    const seenAt = inOld >= 0 ? this.old.at[inOld]! : undefined;
-    const fresh = seenAt === undefined || (window !== undefined && now - seenAt >= window);
-    if (this.current.count >= this.half) {
-      const cleared = this.old;
-      cleared.clear();
-      this.old = this.current;
-      this.current = cleared;
-      slot = this.current.find(hi, lo);
-    }
-    const i = -slot - 1;
-    this.current.hi[i] = hi;
-    this.current.lo[i] = lo;
-    this.current.at[i] = fresh ? now : seenAt!;
-    this.current.count++;
-    return fresh;
+    words[i * 2] = hi;
+    words[i * 2 + 1] = lo | this.generation;
+    if (window !== undefined) this.at[i] = now;
+    this.added();
+    return true;
   }
 
   get size(): number {
-    return this.current.count + this.old.count;
+    return this.currentCount + this.oldCount;
+  }
+
+  private added(): void {
+    if (++this.currentCount < this.half) return;
+    // The current generation is full: drop the old one, the current one becomes old.
+    const from = this.words;
+    const to = (this.spare ??= new Uint32Array(from.length));
+    const fromAt = this.at;
+    const toAt = (this.spareAt ??= new Float64Array(fromAt.length));
+    to.fill(0);
+    const mask = this.mask;
+    const keep = this.generation;
+    for (let j = 0; j <= mask; j++) {
+      const h = from[j * 2]!;
+      const l = from[j * 2 + 1]!;
+      if ((h === 0 && l === 0) || (l & 1) !== keep) continue;
+      let i = ((l >>> 1) ^ Math.imul(h, 0x9e3779b1)) & mask;
+      while (to[i * 2] !== 0 || to[i * 2 + 1] !== 0) i = (i + 1) & mask;
+      to[i * 2] = h;
+      to[i * 2 + 1] = l;
+      if (fromAt.length > 0) toAt[i] = fromAt[j]!;
+    }
+    this.spare = from;
+    this.words = to;
+    this.spareAt = fromAt;
+    this.at = toAt;
+    this.generation ^= 1;
+    this.oldCount = this.currentCount;
+    this.currentCount = 0;
   }
 }

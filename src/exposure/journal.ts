@@ -5,6 +5,11 @@
  * passed it. So a sink that is down simply falls behind on disk ("spilled"), a restart
  * replays from the saved cursors, and nothing waits in memory for a slow sink.
  *
+ * The log is kept as bytes: a flush appends blocks of whole JSON lines in UTF-8 (see
+ * encoder.ts), the same bytes go to the segment file and to the cache, and a sink reads
+ * views of them, so no event is ever a string of its own on the way (the JSONL sink
+ * writes the journal's bytes as they are).
+ *
  * Appends are synchronous writes to one file descriptor: they run in the flush (never on
  * the caller's path) and keep the log strictly ordered. They survive the process being
  * killed (the OS has the bytes), not a machine crash (no fsync per batch).
@@ -23,11 +28,24 @@ export interface Cursor {
   line: number;
 }
 
+/** Whole lines: UTF-8 bytes, each line ending in a newline, and the offset just past each line. */
+export interface Block {
+  readonly bytes: Buffer;
+  readonly ends: Uint32Array;
+}
+
+/** What a read hands a sink: views of cached blocks, `count` lines in all. */
+export interface Lines {
+  parts: Buffer[];
+  count: number;
+  next: Cursor;
+}
+
 interface Segment {
   readonly seq: number;
   readonly file: string;
-  /** Cached lines; undefined when evicted (reloaded from the file on demand). */
-  lines: string[] | undefined;
+  /** Cached blocks; undefined when evicted (reloaded from the file on demand). */
+  blocks: Block[] | undefined;
   count: number;
   bytes: number;
   persisted: boolean;
@@ -38,8 +56,8 @@ interface Segment {
 export interface JournalOptions {
   dir: string;
   maxSegmentBytes: number;
-  /** Lines kept cached in memory across segments before older segments are evicted. */
-  cacheLines: number;
+  /** Bytes kept cached in memory across segments before older segments are evicted. */
+  cacheBytes: number;
   /** Lines kept in memory when the directory cannot be written. */
   memoryLimit: number;
 }
@@ -67,7 +85,7 @@ export class Journal {
       const files = readdirSync(this.journalDir).filter((f) => SEGMENT.test(f)).sort();
       for (const f of files) {
         const seq = Number(SEGMENT.exec(f)![1]);
-        this.segments.push({ seq, file: join(this.journalDir, f), lines: undefined, count: -1, bytes: 0, persisted: true, used: 0 });
+        this.segments.push({ seq, file: join(this.journalDir, f), blocks: undefined, count: -1, bytes: 0, persisted: true, used: 0 });
       }
       // Counts are needed to know how far behind each sink is; lines are reloaded as read.
       for (const s of this.segments) {
@@ -100,66 +118,63 @@ export class Journal {
     return first ? { seq: first.seq, line: 0 } : { seq: 0, line: 0 };
   }
 
-  /** Appends lines; returns how many could not be kept (memory mode over its limit). */
-  append(lines: string[]): number {
-    if (lines.length === 0) return 0;
+  /** Appends a block; returns how many of its lines could not be kept (memory mode over its limit). */
+  append(block: Block): number {
+    const count = block.ends.length;
+    if (count === 0) return 0;
     if (!this.failure) {
       let seg: Segment | undefined;
-      let bytes = 0;
       try {
         seg = this.activeSegment();
-        for (const text of chunks(lines)) {
-          writeSync(this.fd!, text);
-          bytes += Buffer.byteLength(text);
-        }
+        writeAll(this.fd!, block.bytes);
       } catch (error) {
         this.failure = error as Error;
         this.closeFd();
         seg = undefined;
       }
       if (seg) {
-        if (seg.lines) {
-          appendAll(seg.lines, lines);
-          this.cached += lines.length;
+        if (seg.blocks) {
+          seg.blocks.push(block);
+          this.cached += block.bytes.length;
         }
-        seg.count += lines.length;
-        seg.bytes += bytes;
+        seg.count += count;
+        seg.bytes += block.bytes.length;
         seg.used = ++this.tick;
         this.evict(seg);
         return 0;
       }
     }
     const room = Math.max(0, this.options.memoryLimit - this.memoryLines);
-    const kept = lines.length <= room ? lines : lines.slice(0, room);
-    if (kept.length > 0) {
+    const kept = Math.min(room, count);
+    if (kept > 0) {
       let seg = this.segments[this.segments.length - 1];
       if (!seg || seg.persisted) {
-        seg = { seq: (seg?.seq ?? 0) + 1, file: '', lines: [], count: 0, bytes: 0, persisted: false, used: 0 };
+        seg = { seq: (seg?.seq ?? 0) + 1, file: '', blocks: [], count: 0, bytes: 0, persisted: false, used: 0 };
         this.segments.push(seg);
       }
-      appendAll(seg.lines!, kept);
-      seg.count += kept.length;
-      this.memoryLines += kept.length;
+      seg.blocks!.push(kept === count ? block : { bytes: block.bytes.subarray(0, block.ends[kept - 1]), ends: block.ends.subarray(0, kept) });
+      seg.count += kept;
+      this.memoryLines += kept;
     }
-    return lines.length - kept.length;
+    return count - kept;
   }
 
   /** Up to `max` lines from the cursor, moving it to the next segment when one is used up. */
-  read(cursor: Cursor, max: number): { lines: string[]; next: Cursor } {
+  read(cursor: Cursor, max: number): Lines {
     let i = this.segments.findIndex((s) => s.seq >= cursor.seq);
     let line = i >= 0 && this.segments[i]!.seq === cursor.seq ? cursor.line : 0;
     while (i >= 0 && i < this.segments.length) {
       const seg = this.segments[i]!;
       if (line < seg.count) {
-        const lines = this.load(seg).slice(line, line + max);
+        const parts = viewLines(this.load(seg), line, max);
         this.evict(seg);
-        return { lines, next: { seq: seg.seq, line: line + lines.length } };
+        return { parts, count: Math.min(max, seg.count - line), next: { seq: seg.seq, line: Math.min(seg.count, line + max) } };
       }
-      if (i === this.segments.length - 1) return { lines: [], next: { seq: seg.seq, line } };
+      if (i === this.segments.length - 1) return { parts: [], count: 0, next: { seq: seg.seq, line } };
       i++;
       line = 0;
     }
-    return { lines: [], next: cursor };
+    return { parts: [], count: 0, next: cursor };
   }
 
   /**
@@ -172,6 +187,7 @@ export class Journal {
     this.closeFd();
     for (const s of this.segments.splice(0)) if (s.persisted) rmSync(s.file, { force: true });
     this.cached = 0;
+    this.memoryLines = 0;
     rmSync(join(this.options.dir, 'cursors.json'), { force: true });
     return true;
   }
@@ -184,7 +200,7 @@ export class Journal {
       const passed = first.seq < min.seq || (first.seq === min.seq && min.line >= first.count);
       if (!passed) break;
       this.segments.shift();
-      if (first.lines) this.cached -= first.lines.length;
+      if (first.blocks && first.persisted) this.cached -= bytesOf(first.blocks);
       if (!first.persisted) this.memoryLines -= first.count;
       else rmSync(first.file, { force: true });
     }
@@ -261,46 +277,39 @@ export class Journal {
       const seq = (seg?.seq ?? 0) + 1;
       const file = join(this.journalDir, `seg-${String(seq).padStart(12, '0')}.jsonl`);
       this.fd = openSync(file, 'a');
-      seg = { seq, file, lines: [], count: 0, bytes: 0, persisted: true, used: 0 };
+      seg = { seq, file, blocks: [], count: 0, bytes: 0, persisted: true, used: 0 };
       this.segments.push(seg);
     }
     return seg;
   }
 
-  private load(seg: Segment): string[] {
+  private load(seg: Segment): Block[] {
     seg.used = ++this.tick;
-    if (seg.lines) return seg.lines;
-    const text = readFileSync(seg.file, 'utf8');
-    const lines = text.split('\n');
-    if (lines[lines.length - 1] === '') lines.pop();
-    // Appends are whole batches, and a restart starts a new segment, so a write torn by a
-    // crash can only be a segment's last line.
-    const last = lines[lines.length - 1];
-    if (last !== undefined) {
-      try {
-        JSON.parse(last);
-      } catch {
-        lines.pop();
-        this.corruptLines++;
-      }
-    }
-    if (seg.count >= 0 && seg.count < lines.length) lines.length = seg.count;
-    seg.lines = lines;
-    seg.count = lines.length;
-    seg.bytes = Buffer.byteLength(text);
-    this.cached += lines.length;
-    return lines;
+    if (seg.blocks) return seg.blocks;
+    const bytes = readFileSync(seg.file);
+    const ends: number[] = [];
+    for (let at = bytes.indexOf(0x0a); at >= 0; at = bytes.indexOf(0x0a, at + 1)) ends.push(at + 1);
+    // Appends are whole blocks, and a restart starts a new segment, so a write torn by a
+    // crash can only be the end of a segment: bytes after the last newline.
+    if (bytes.length > (ends[ends.length - 1] ?? 0)) this.corruptLines++;
+    if (seg.count >= 0 && seg.count < ends.length) ends.length = seg.count;
+    const end = ends[ends.length - 1] ?? 0;
+    seg.blocks = [{ bytes: bytes.subarray(0, end), ends: Uint32Array.from(ends) }];
+    seg.count = ends.length;
+    seg.bytes = bytes.length;
+    this.cached += end;
+    return seg.blocks;
   }
 
-  /** Drops cached lines, least recently used first, never of `keep` or the active segment. */
+  /** Drops cached blocks, least recently used segment first, never of `keep` or the active segment. */
   private evict(keep: Segment): void {
-    if (this.cached <= this.options.cacheLines) return;
+    if (this.cached <= this.options.cacheBytes) return;
     const active = this.segments[this.segments.length - 1];
-    const candidates = this.segments.filter((s) => s !== keep && s !== active && s.persisted && s.lines).sort((a, b) => a.used - b.used);
+    const candidates = this.segments.filter((s) => s !== keep && s !== active && s.persisted && s.blocks).sort((a, b) => a.used - b.used);
     for (const seg of candidates) {
-      if (this.cached <= this.options.cacheLines) break;
-      this.cached -= seg.lines!.length;
-      seg.lines = undefined;
+      if (this.cached <= this.options.cacheBytes) break;
+      this.cached -= bytesOf(seg.blocks!);
+      seg.blocks = undefined;
     }
   }
 
@@ -316,28 +325,40 @@ export class Journal {
   }
 }
 
-/**
- * Newline-terminated text of the lines, in pieces of about 64 KB. Larger strings and
- * buffers land in freshly mapped memory (V8's large-object space, malloc's mmap
- * threshold), and first-touch page faults made writing a 16 MB flush run at ~230 MB/s on
- * the benchmark machine; pieces this size reuse memory that is already mapped.
- */
-export function* chunks(lines: readonly string[], limit = 65_536): Generator<string> {
-  let start = 0;
-  let size = 0;
-  for (let i = 0; i < lines.length; i++) {
-    size += lines[i]!.length + 1;
-    if (size >= limit || i === lines.length - 1) {
-      yield lines.slice(start, i + 1).join('\n') + '\n';
-      start = i + 1;
-      size = 0;
+/** Views of `max` lines from line `from` on, across the blocks (no copy). */
+function viewLines(blocks: readonly Block[], from: number, max: number): Buffer[] {
+  const parts: Buffer[] = [];
+  let skip = from;
+  let want = max;
+  for (const block of blocks) {
+    const count = block.ends.length;
+    if (skip >= count) {
+      skip -= count;
+      continue;
     }
+    const take = Math.min(want, count - skip);
+    const start = skip === 0 ? 0 : block.ends[skip - 1]!;
+    parts.push(block.bytes.subarray(start, block.ends[skip + take - 1]));
+    want -= take;
+    skip = 0;
+    if (want === 0) break;
   }
+  return parts;
 }
 
-/** push(...items) overflows the stack for very large batches; a loop does not. */
-function appendAll<T>(target: T[], items: readonly T[]): void {
-  for (let i = 0; i < items.length; i++) target.push(items[i]!);
+function bytesOf(blocks: readonly Block[]): number {
+  let n = 0;
+  for (const b of blocks) n += b.bytes.length;
+  return n;
+}
+
+/** writeSync may write less than asked (a full disk, a signal); the rest follows or it throws. */
+function writeAll(fd: number, bytes: Buffer): void {
+  for (let done = 0; done < bytes.length; ) {
+    const n = writeSync(fd, bytes, done, bytes.length - done);
+    if (n <= 0) throw new Error(`the journal write stopped after ${done} of ${bytes.length} bytes`);
+    done += n;
+  }
 }
 
 function isAlive(pid: number): boolean {

@@ -2,9 +2,11 @@
  * The event pipeline: a constant-time push on the caller's path, batching by size and
  * time, a durable journal, and one delivery channel per sink.
  *
- * Caller's path (getVariant, track, run): dedupe check and a push into an array. Work
- * that can wait (ids, timestamps as text, unit hashing, JSON) happens at flush, which
- * runs on a timer, when a batch fills, and at close, never inside the caller's call.
+ * Caller's path (getVariant, track, run): dedupe check and a store into preallocated
+ * arrays. Work that can wait (ids, timestamps as text, unit hashing, JSON) happens at
+ * flush, which runs on a timer, when a batch fills, and at close, never inside the
+ * caller's call; it writes UTF-8 bytes straight into blocks (encoder.ts) that the journal
+ * and the sinks share.
  * The one exception is a burst that fills the whole queue before the event loop gets to
  * flush: then that call flushes (a synchronous journal append) instead of dropping,
  * because a lost exposure skews the split. Every event ends up delivered, pending in
@@ -14,9 +16,11 @@
 import { createHmac } from 'node:crypto';
 import type { Clock, Logger } from '../ports.js';
 import { SinkChannel, type ChannelCounters } from './channel.js';
+import { IsoWriter, LineWriter, ascii } from './encoder.js';
 import { Journal, type Cursor } from './journal.js';
-import { ulid } from './ids.js';
+import { writeUlid } from './ids.js';
 import { EVENT_SCHEMA, EXPOSURE_SCHEMA } from './schema.js';
+import type { ExposureDedupe } from './dedupe.js';
 import type { Sink } from './sink.js';
 
 export interface PipelineOptions {
@@ -35,11 +39,13 @@ export interface PipelineOptions {
   service?: string;
   instance?: string;
   maxSegmentBytes?: number;
-  cacheLines?: number;
+  cacheBytes?: number;
   memoryLimit?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   random?: () => number;
+  /** The exposure rule that admits exposures queued with recordPendingExposure, at flush. */
+  dedupe?: ExposureDedupe;
   /** Largest serialized `properties` accepted by track, in bytes. */
   maxPropertiesBytes?: number;
 }
@@ -75,39 +81,81 @@ interface TrackInput {
 }
 
 /**
- * The queue, as parallel arrays (struct of arrays): one push per field, no object per
- * event, so holding a second's worth of events costs the garbage collector little.
- * A slot holds an exposure (descriptor set) or a tracked event (track set).
+ * The queue, as parallel arrays (struct of arrays) written by index: no object per event,
+ * numbers in typed arrays, and the arrays keep their size from batch to batch, so a
+ * push allocates nothing. A slot holds an exposure (descriptor set) or a tracked event
+ * (track set).
  */
 class Queue {
-  units: string[] = [];
-  ts: number[] = [];
-  descriptors: (ExposureDescriptor | undefined)[] = [];
-  tracks: (TrackInput | undefined)[] = [];
-  steps: number[] = [];
-  percents: number[] = [];
-  reasons: string[] = [];
-  attributes: (Record<string, unknown> | undefined)[] = [];
+  length = 0;
+  /** Slots before this one have been through the exposure rule (see settle()). */
+  settled = 0;
+  /** A slot's state: LOGGED, PENDING or DUPLICATE, plus the TRACK and ATTRIBUTES flags. */
+  states = new Uint8Array(SLOTS);
+  /** The dedupe fingerprint of a PENDING exposure. */
+  hi = new Uint32Array(SLOTS);
+  lo = new Uint32Array(SLOTS);
+  ts = new Float64Array(SLOTS);
+  steps = new Float64Array(SLOTS);
+  percents = new Float64Array(SLOTS);
+  units: string[] = filled(SLOTS, '');
+  descriptors: (ExposureDescriptor | undefined)[] = filled(SLOTS, undefined);
+  reasons: string[] = filled(SLOTS, '');
+  /** Written only for slots flagged TRACK or ATTRIBUTES. */
+  tracks: (TrackInput | undefined)[] = filled(SLOTS, undefined);
+  attributes: (Record<string, unknown> | undefined)[] = filled(SLOTS, undefined);
 
-  get length(): number {
-    return this.units.length;
+  /** Appends a slot (stores into arrays that already have the room); returns its index. */
+  push(state: number, unit: string, ts: number): number {
+    const i = this.length;
+    if (i === this.ts.length) this.grow();
+    this.states[i] = state;
+    this.units[i] = unit;
+    this.ts[i] = ts;
+    this.length = i + 1;
+    return i;
   }
 
-  /** Empties the queue, keeping the arrays' memory (already mapped) for the next batch. */
+  exposure(i: number, descriptor: ExposureDescriptor, step: number, percent: number, reason: string, attributes: Record<string, unknown> | undefined): void {
+    this.descriptors[i] = descriptor;
+    this.steps[i] = step;
+    this.percents[i] = percent;
+    this.reasons[i] = reason;
+    if (attributes !== undefined) {
+      this.attributes[i] = attributes;
+      this.states[i]! |= ATTRIBUTES;
+    }
+  }
+
+  /** Empties the queue, letting go of what it referred to and keeping its arrays' room. */
   reset(): void {
-    this.units.length = 0;
-    this.ts.length = 0;
-    this.descriptors.length = 0;
-    this.tracks.length = 0;
-    this.steps.length = 0;
-    this.percents.length = 0;
-    this.reasons.length = 0;
-    this.attributes.length = 0;
+    const n = this.length;
+    this.units.fill('', 0, n);
+    this.tracks.fill(undefined, 0, n);
+    this.attributes.fill(undefined, 0, n);
+    this.length = 0;
+    this.settled = 0;
+  }
+
+  private grow(): void {
+    this.states = grown(this.states);
+    this.hi = grown(this.hi);
+    this.lo = grown(this.lo);
+    this.ts = grown(this.ts);
+    this.steps = grown(this.steps);
+    this.percents = grown(this.percents);
+    this.units = grownArray(this.units, '');
+    this.descriptors = grownArray(this.descriptors, undefined);
+    this.reasons = grownArray(this.reasons, '');
+    this.tracks = grownArray(this.tracks, undefined);
+    this.attributes = grownArray(this.attributes, undefined);
   }
 }
 
 export interface PipelineCounters {
   exposures: number;
+  /** Queued exposures that the exposure rule found already logged when it admitted them at flush. */
+  deduplicated: number;
   events: number;
   rejected: number;
   journaled: number;
@@ -119,7 +167,35 @@ export interface PipelineCounters {
   sinks: Record<string, ChannelCounters & { pending: number }>;
 }
 
-const FLUSH_CHUNK = 1000;
+/**
+ * Flushed lines are sealed into journal blocks of about this size: big enough that a
+ * block is one write and one sink part, small enough to stay out of freshly mapped memory
+ * (V8's large-object space, malloc's mmap threshold), where first-touch page faults made
+ * large writes several times slower on the benchmark machine.
+ */
+const BLOCK_BYTES = 64 * 1024;
+
+const SLOTS = 1024;
+const LOGGED = 0;
+const PENDING = 1;
+const DUPLICATE = 2;
+const STATE = 3;
+const TRACK = 4;
+const ATTRIBUTES = 8;
+
+const EXPOSURE_HEAD = ascii(`{"schema":"${EXPOSURE_SCHEMA}","id":"`);
+const EVENT_HEAD = ascii(`{"schema":"${EVENT_SCHEMA}","id":"`);
+const TS_FIELD = ascii('","ts":"');
+const UNIT_FIELD = ascii('","unit":');
+
+/** An exposure's encoded tail for one allocation state: `open` ends before the attributes, `closed` has none and ends the line. */
+interface Fragment {
+  readonly step: number;
+  readonly percent: number;
+  readonly reason: string;
+  readonly open: Buffer;
+  readonly closed: Buffer;
+}
 
 export class EventPipeline {
   private buffer = new Queue();
@@ -127,17 +203,18 @@ export class EventPipeline {
   private spare = new Queue();
   private readonly journal: Journal;
   private readonly channels: SinkChannel[] = [];
-  /** JSON fragments that are the same for every exposure of one allocation and step. */
-  private readonly fragments = new Map<string, string>();
-  private lastTs = -1;
-  private lastIso = '';
+  /** Encoded JSON that is the same for every exposure of one descriptor, step, percent and reason. */
+  private readonly fragments = new Map<ExposureDescriptor, { last: Fragment; all: Map<string, Fragment> }>();
+  private readonly writer = new LineWriter();
+  private readonly iso = new IsoWriter();
+  private ends: Uint32Array = new Uint32Array(1024);
   private timer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
   private closed = false;
   private cursorsDirty = false;
   private lastCursorSave = 0;
   private dropWarned = false;
-  private readonly counts = { exposures: 0, events: 0, rejected: 0, journaled: 0, dropped: 0, overflowFlushes: 0 };
+  private readonly counts = { exposures: 0, deduplicated: 0, events: 0, rejected: 0, journaled: 0, dropped: 0, overflowFlushes: 0 };
   private readonly batchSize: number;
   private readonly capacity: number;
   private readonly attributeKeys: readonly string[];
@@ -150,12 +227,11 @@ export class EventPipeline {
     this.maxPropertiesBytes = options.maxPropertiesBytes ?? 32_768;
     this.journal = new Journal({
       dir: options.dir,
-      // Small segments and a small cache: a healthy sink reads right behind the writer, so
-      // 20k cached lines (about 6 MB) cover it, and retained lines cost the GC on every
-      // collection (a 200k-line cache made GC a third of the caller's time). A sink that
-      // falls further behind reloads 2 MB segments from disk.
+      // A healthy sink reads right behind the writer, so a few segments of cache cover it;
+      // the cache is bytes outside the JS heap, so it costs the garbage collector nothing.
+      // A sink that falls further behind reloads 2 MB segments from disk.
       maxSegmentBytes: options.maxSegmentBytes ?? 2 * 2 ** 20,
-      cacheLines: options.cacheLines ?? 20_000,
+      cacheBytes: options.cacheBytes ?? 16 * 2 ** 20,
       memoryLimit: options.memoryLimit ?? this.capacity,
     });
   }
@@ -203,14 +279,33 @@ export class EventPipeline {
     if (this.closed) return;
     this.counts.exposures++;
     const q = this.buffer;
-    q.units.push(unit);
-    q.ts.push(ts);
-    q.descriptors.push(descriptor);
-    q.tracks.push(undefined);
-    q.steps.push(step);
-    q.percents.push(percent);
-    q.reasons.push(reason);
-    q.attributes.push(attributes);
+    const i = q.push(LOGGED, unit, ts);
+    q.exposure(i, descriptor, step, percent, reason, attributes);
+    this.pushed();
+  }
+
+  /**
+   * Queues an exposure the exposure rule has not admitted yet: `options.dedupe` admits it
+   * (by its fingerprint, hi and lo) at flush, or counts it deduplicated. This keeps the
+   * rule's table, a cache miss for a new unit, off the caller's path.
+   */
+  recordPendingExposure(
+    descriptor: ExposureDescriptor,
+    unit: string,
+    ts: number,
+    step: number,
+    percent: number,
+    reason: string,
+    attributes: Record<string, unknown> | undefined,
+    hi: number,
+    lo: number,
+  ): void {
+    if (this.closed) return;
+    const q = this.buffer;
+    const i = q.push(PENDING, unit, ts);
+    q.hi[i] = hi;
+    q.lo[i] = lo;
+    q.exposure(i, descriptor, step, percent, reason, attributes);
     this.pushed();
   }
 
@@ -233,14 +328,8 @@ export class EventPipeline {
     }
     this.counts.events++;
     const q = this.buffer;
-    q.units.push(unit);
-    q.ts.push(ts);
-    q.descriptors.push(undefined);
-    q.tracks.push({ event, value, properties: text });
-    q.steps.push(0);
-    q.percents.push(0);
-    q.reasons.push('');
-    q.attributes.push(undefined);
+    const i = q.push(LOGGED | TRACK, unit, ts); // may grow the arrays: index after
+    q.tracks[i] = { event, value, properties: text };
     this.pushed();
     return undefined;
   }
@@ -273,22 +362,33 @@ export class EventPipeline {
     }
   }
 
-  /** Serializes what is queued, appends it to the journal and wakes the sinks. */
+  /** Encodes what is queued, appends it to the journal and wakes the sinks. */
   flush(): void {
     this.flushScheduled = false;
     if (this.buffer.length > 0) {
       const q = this.buffer;
       this.buffer = this.spare;
       this.spare = q;
-      // In chunks, so a large flush never holds all its lines at once (see chunks() in journal.ts).
+      this.settle(q);
+      const w = this.writer;
       let dropped = 0;
-      for (let start = 0; start < q.length; start += FLUSH_CHUNK) {
-        const end = Math.min(q.length, start + FLUSH_CHUNK);
-        const lines = new Array<string>(end - start);
-        for (let i = start; i < end; i++) lines[i - start] = this.serialize(q, i);
-        dropped += this.journal.append(lines);
+      let lines = 0;
+      let logged = 0;
+      w.reset();
+      for (let i = 0; i < q.length; i++) {
+        if ((q.states[i]! & STATE) === DUPLICATE) continue;
+        this.encode(q, i);
+        logged++;
+        if (lines === this.ends.length) this.ends = grown(this.ends);
+        this.ends[lines++] = w.pos;
+        if (w.pos >= BLOCK_BYTES) {
+          dropped += this.journal.append({ bytes: w.copy(0), ends: this.ends.slice(0, lines) });
+          w.reset();
+          lines = 0;
+        }
       }
-      this.counts.journaled += q.length - dropped;
+      if (lines > 0) dropped += this.journal.append({ bytes: w.copy(0), ends: this.ends.slice(0, lines) });
+      this.counts.journaled += logged - dropped;
       q.reset();
       if (dropped > 0) {
         this.counts.dropped += dropped;
@@ -299,6 +399,22 @@ export class EventPipeline {
       } else this.dropWarned = false;
     }
     for (const c of this.channels) c.kick();
+  }
+
+  /** Puts the queue's pending exposures through the exposure rule, in queue order. */
+  private settle(q: Queue): void {
+    const dedupe = this.options.dedupe;
+    for (let i = q.settled; i < q.length; i++) {
+      if ((q.states[i]! & STATE) !== PENDING) continue;
+      if (dedupe === undefined || dedupe.admit(q.hi[i]!, q.lo[i]!, q.ts[i]!)) {
+        q.states[i] = (q.states[i]! & ~STATE) | LOGGED;
+        this.counts.exposures++;
+      } else {
+        q.states[i] = (q.states[i]! & ~STATE) | DUPLICATE;
+        this.counts.deduplicated++;
+      }
+    }
+    q.settled = q.length;
   }
 
   /**
@@ -330,6 +446,7 @@ export class EventPipeline {
   }
 
   counters(): PipelineCounters {
+    this.settle(this.buffer);
     const sinks: PipelineCounters['sinks'] = {};
     for (const c of this.channels) sinks[c.sink.name] = { ...c.counters, pending: c.pending };
     return {
@@ -342,57 +459,82 @@ export class EventPipeline {
   }
 
   /**
-   * One JSON line per event, built from cached fragments: the envelope's service and
-   * instance, the allocation part of an exposure, and the timestamp text for the same
-   * millisecond are computed once, not per event. Strings that come from callers (unit
-   * ids, attributes, event names) always go through JSON.stringify.
+   * One JSON line per event, newline-terminated, written into the flush's buffer. What is
+   * the same for many events is encoded once: the envelope's service and instance, and
+   * the allocation part of an exposure per descriptor, step, percent and reason. Strings
+   * that come from callers (unit ids, attributes, event names) are escaped as
+   * JSON.stringify escapes them.
    */
-  private serialize(q: Queue, i: number): string {
+  private encode(q: Queue, i: number): void {
     const o = this.options;
-    const rawUnit = q.units[i]!;
+    const w = this.writer;
     const ms = q.ts[i]!;
-    const unit = JSON.stringify(o.hashUnitsKey ? createHmac('sha256', o.hashUnitsKey).update(rawUnit).digest('hex') : rawUnit);
-    const ts = ms === this.lastTs ? this.lastIso : this.iso(ms);
-    const head = `"id":"${ulid(ms)}","ts":"${ts}","unit":${unit}${this.envelope}`;
-    const d = q.descriptors[i];
+    const state = q.states[i]!;
+    const d = state & TRACK ? undefined : q.descriptors[i];
+    w.bytes(d === undefined ? EVENT_HEAD : EXPOSURE_HEAD);
+    w.ensure(26);
+    writeUlid(w.buf, w.pos, ms);
+    w.pos += 26;
+    w.bytes(TS_FIELD);
+    this.iso.write(w, ms);
+    w.bytes(UNIT_FIELD);
+    const unit = q.units[i]!;
+    w.json(o.hashUnitsKey ? createHmac('sha256', o.hashUnitsKey).update(unit).digest('hex') : unit);
     if (d !== undefined) {
-      const step = q.steps[i]!;
-      const percent = q.percents[i]!;
-      const reason = q.reasons[i]!;
-      const key = `${d.experiment}\u0000${d.variant}\u0000${d.version}\u0000${step}\u0000${percent}\u0000${reason}\u0000${d.flag}\u0000${d.mode}`;
-      let fragment = this.fragments.get(key);
-      if (fragment === undefined) {
-        fragment = JSON.stringify({
-          experiment: d.experiment,
-          flag: d.flag,
-          variant: d.variant,
-          allocation: { mode: d.mode, version: d.version, step, percent },
-          reason,
-          provider: o.provider,
-        }).slice(1, -1);
-        if (this.fragments.size > 10_000) this.fragments.clear();
-        this.fragments.set(key, fragment);
+      const f = this.fragment(d, q.steps[i]!, q.percents[i]!, q.reasons[i]!);
+      const attributes = state & ATTRIBUTES ? q.attributes[i] : undefined;
+      if (attributes === undefined) w.bytes(f.closed);
+      else {
+        w.bytes(f.open);
+        w.text(`,"attributes":${JSON.stringify(attributes)}}\n`);
       }
-      const attributes = q.attributes[i];
-      return `{"schema":"${EXPOSURE_SCHEMA}",${head},${fragment},"attributes":${attributes ? JSON.stringify(attributes) : '{}'}}`;
+      return;
     }
+    w.bytes(this.envelope);
     const e = q.tracks[i]!;
     // properties were serialized in the caller's call; spliced in as they are.
-    return `{"schema":"${EVENT_SCHEMA}",${head},"event":${JSON.stringify(e.event)}${e.value === undefined ? '' : `,"value":${JSON.stringify(e.value)}`},"properties":${e.properties}}`;
+    w.text(`,"event":${JSON.stringify(e.event)}${e.value === undefined ? '' : `,"value":${JSON.stringify(e.value)}`},"properties":${e.properties}}\n`);
   }
 
-  private get envelope(): string {
+  /**
+   * The rest of an exposure's line after the unit: the envelope and the allocation part,
+   * encoded once per descriptor and allocation state. Each descriptor remembers the state
+   * it was last encoded for, which is the state of nearly every exposure that follows.
+   */
+  private fragment(d: ExposureDescriptor, step: number, percent: number, reason: string): Fragment {
+    let cache = this.fragments.get(d);
+    if (cache !== undefined && cache.last.step === step && cache.last.percent === percent && cache.last.reason === reason) return cache.last;
+    if (cache === undefined) {
+      if (this.fragments.size > 10_000) this.fragments.clear();
+      cache = { last: undefined as unknown as Fragment, all: new Map() };
+      this.fragments.set(d, cache);
+    }
+    const key = `${step}\u0000${percent}\u0000${reason}`;
+    let f = cache.all.get(key);
+    if (f === undefined) {
+      const json = JSON.stringify({
+        experiment: d.experiment,
+        flag: d.flag,
+        variant: d.variant,
+        allocation: { mode: d.mode, version: d.version, step, percent },
+        reason,
+        provider: this.options.provider,
+      });
+      const open = `${this.envelope.toString('utf8')},${json.slice(1, -1)}`;
+      f = { step, percent, reason, open: ascii(open), closed: ascii(`${open},"attributes":{}}\n`) };
+      if (cache.all.size > 1_000) cache.all.clear();
+      cache.all.set(key, f);
+    }
+    cache.last = f;
+    return f;
+  }
+
+  private get envelope(): Buffer {
     const o = this.options;
-    return (this.envelopeText ??= `${o.service === undefined ? '' : `,"service":${JSON.stringify(o.service)}`}${o.instance === undefined ? '' : `,"instance":${JSON.stringify(o.instance)}`}`);
+    return (this.envelopeBytes ??= ascii(`${o.service === undefined ? '' : `,"service":${JSON.stringify(o.service)}`}${o.instance === undefined ? '' : `,"instance":${JSON.stringify(o.instance)}`}`));
   }
 
-  private envelopeText: string | undefined;
-
-  private iso(ts: number): string {
-    this.lastTs = ts;
-    this.lastIso = new Date(ts).toISOString();
-    return this.lastIso;
-  }
+  private envelopeBytes: Buffer | undefined;
 
   private advanced(): void {
     this.cursorsDirty = true;
@@ -409,6 +551,25 @@ export class EventPipeline {
     this.journal.saveCursors(cursors);
     this.journal.trim(this.channels.map((c) => c.cursor));
   }
+}
+
+/** An array of `n` copies of `value` (packed, so stores into it never grow it). */
+function filled<T>(n: number, value: T): T[] {
+  return new Array<T>(n).fill(value);
+}
+
+/** An array of twice the length, holding `a` at its start. */
+function grownArray<T>(a: T[], value: T): T[] {
+  const b = filled(a.length * 2, value);
+  for (let i = 0; i < a.length; i++) b[i] = a[i]!;
+  return b;
+}
+
+/** A typed array of twice the length, holding `a` at its start. */
+function grown<T extends Float64Array | Uint32Array | Uint8Array>(a: T): T {
+  const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+  b.set(a as never);
+  return b;
 }
 
 function isCursor(v: unknown): v is Cursor {

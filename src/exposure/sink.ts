@@ -1,8 +1,14 @@
 import type { EventRecord } from './schema.js';
 
-/** One batch handed to a sink: the serialized lines, parsed on demand. */
+/**
+ * One batch handed to a sink: `count` events as JSON lines in UTF-8, each ending in a
+ * newline, in `chunks` (views of the journal's bytes: read them during send, do not keep
+ * them); as strings and parsed records on demand.
+ */
 export interface SinkBatch {
-  readonly lines: readonly string[];
+  readonly count: number;
+  readonly chunks: readonly Uint8Array[];
+  lines(): readonly string[];
   records(): readonly EventRecord[];
 }
 
@@ -17,10 +23,27 @@ export interface Sink {
   close?(): Promise<void>;
 }
 
-export function batchOf(lines: readonly string[]): SinkBatch {
+export function batchOf(chunks: readonly Uint8Array[], count: number): SinkBatch {
+  let lines: string[] | undefined;
   let parsed: EventRecord[] | undefined;
-  return {
-    lines,
-    records: () => (parsed ??= lines.map((l) => JSON.parse(l) as EventRecord)),
+  const text = () => {
+    const out: string[] = [];
+    for (const c of chunks) {
+      const part = Buffer.from(c.buffer, c.byteOffset, c.length).toString('utf8').split('\n');
+      part.pop(); // after the last newline
+      for (const line of part) out.push(line);
+    }
+    return out;
   };
+  return {
+    count,
+    chunks,
+    lines: () => (lines ??= text()),
+    records: () => (parsed ??= (lines ??= text()).map((l) => JSON.parse(l) as EventRecord)),
+  };
+}
+
+/** A batch of the given JSON lines (for tools and tests that have lines in hand). */
+export function batchOfLines(lines: readonly string[]): SinkBatch {
+  return batchOf(lines.length === 0 ? [] : [Buffer.from(lines.join('\n') + '\n', 'utf8')], lines.length);
 }

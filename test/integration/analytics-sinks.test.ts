@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { amplitudeSink, mixpanelSink, segmentSink, type EventRecord, type Sink } from '../../src/exposure/index.js';
-import { batchOf } from '../../src/exposure/sink.js';
+import { batchOfLines } from '../../src/exposure/sink.js';
 import { Receiver } from '../helpers/receiver.js';
 
 const exposure: EventRecord = {
@@ -30,7 +30,7 @@ const purchase: EventRecord = {
   value: 42.5,
   properties: { sku: 'A-1' },
 };
-const batch = batchOf([JSON.stringify(exposure), JSON.stringify(purchase)]);
+const batch = batchOfLines([JSON.stringify(exposure), JSON.stringify(purchase)]);
 
 let receiver: Receiver;
 let sink: Sink | undefined;

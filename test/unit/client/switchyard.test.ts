@@ -2,6 +2,10 @@ import { OpenFeature, type EvaluationContext, type Hook, type Provider, type Res
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSwitchyard, type ExposureEvent, type Switchyard } from 'switchyard';
 import { MemoryProvider } from 'switchyard/adapters/memory';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXPOSURE_SCHEMA, functionSink, type EventRecord } from '../../../src/exposure/index.js';
 
 const START = Date.parse('2026-12-01T09:00:00Z');
 const DAY = 86_400_000;
@@ -379,6 +383,46 @@ describe('OpenFeature hooks on getVariant (requirement 4.x semantics)', () => {
     const r2 = await sy.getVariant('checkout', { targetingKey: 'u' }, { hooks: [{ before: () => { throw new Error('bad hook'); }, error: (_c, e) => void errors.push((e as Error).message) }] });
     expect(r2).toMatchObject({ variant: 'control', reason: 'ERROR', problem: 'SY_PROVIDER_ERROR' });
     expect(errors).toEqual([expect.stringContaining('no flag found with key nope'), 'bad hook']);
+  });
+});
+
+describe('the exposure rule with the event pipeline', () => {
+  // 1,500 evaluations over 500 units: repeats within one flush and across flushes.
+  const units = (round: number) => Array.from({ length: 500 }, (_, i) => `u-${(i * 7 + round * 13) % 500}`);
+
+  async function run(listen: boolean) {
+    const delivered: EventRecord[] = [];
+    const heard: ExposureEvent[] = [];
+    const sy = await make({
+      config: config({ exposures: { dir: join(mkdtempSync(join(tmpdir(), 'sy-rule-')), 'events'), dedupe: { capacity: 10_000 } }, analytics_platforms: [] }),
+      sinks: [functionSink('fn', (records) => void delivered.push(...records))],
+    });
+    if (listen) sy.on('exposure', (e) => heard.push(e));
+    for (let round = 0; round < 3; round++) {
+      for (const unit of units(round)) await sy.getVariant('checkout', { targetingKey: unit });
+      if (round === 1) sy.flush();
+    }
+    const counters = sy.counters().exposures;
+    await sy.close();
+    return { counters, heard, exposures: delivered.filter((r) => r.schema === EXPOSURE_SCHEMA) };
+  }
+
+  it('with nobody listening, admits at flush: each unit logged once with its first variant, the rest counted as deduplicated', async () => {
+    const { counters, exposures } = await run(false);
+    expect(counters.pipeline).toMatchObject({ exposures: 500, journaled: 500, dropped: 0 });
+    expect(counters.deduplicated).toBe(1000);
+    expect(exposures.map((r) => r.unit).sort()).toEqual(units(0).sort());
+    expect(new Set(exposures.map((r) => r.id)).size).toBe(500);
+    expect(exposures[0]).toMatchObject({ experiment: 'checkout', allocation: { mode: 'fixed' }, ts: new Date(START + 3 * DAY).toISOString() });
+  });
+
+  it('logs the same exposures when a listener makes the rule run in the call', async () => {
+    const deferred = await run(false);
+    const inCall = await run(true);
+    expect(inCall.heard).toHaveLength(500);
+    expect(inCall.counters.deduplicated).toBe(1000);
+    const key = (r: EventRecord) => `${r.unit}/${(r as { variant: string }).variant}`;
+    expect(inCall.exposures.map(key).sort()).toEqual(deferred.exposures.map(key).sort());
   });
 });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventPipeline, ExposureDedupe, JsonlSink, exposureEventSchema, functionSink, trackedEventSchema, type EventRecord, type ExposureInput, type PipelineOptions } from '../../../src/exposure/index.js';
+import { batchOfLines } from '../../../src/exposure/sink.js';
 import { until } from '../../helpers/receiver.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -54,6 +55,26 @@ describe('exposure dedupe', () => {
 
     const w = new ExposureDedupe(10, 1000);
     expect([w.admit(9, 9, 0), w.admit(9, 9, 999), w.admit(9, 9, 1000), w.admit(9, 9, 1500)]).toEqual([true, false, true, false]);
+  });
+
+  it('fingerprints unit ids with 64 bits: no collision among 1,000,000 ids, seeds and single characters change the key', () => {
+    const d = new ExposureDedupe(4_000_000, undefined);
+    let admitted = 0;
+    for (let i = 0; i < 1_000_000; i++) if (d.admitText(`user-${i}`, 11, 22, 0)) admitted++;
+    expect(admitted).toBe(1_000_000);
+    expect(d.admitText('user-17', 11, 22, 0)).toBe(false);
+    expect(d.admitText('user-17', 11, 23, 0)).toBe(true); // another variant or allocation version
+    const hi = d.fingerprint('éèü-✓-𝄞', 1, 2);
+    const lo = d.lastLo;
+    expect([d.fingerprint('éèü-✓-𝄞', 1, 2), d.lastLo]).toEqual([hi, lo]);
+    expect(d.fingerprint('éèü-✓-𝄟', 1, 2) === hi && d.lastLo === lo).toBe(false);
+    expect(d.fingerprint('ab', 1, 2) === d.fingerprint('ab\u0000', 1, 2)).toBe(false); // the length counts
+  });
+
+  it('seenRecently: true only for a key passed before, forgets when another key takes its slot', () => {
+    const d = new ExposureDedupe(100_000, undefined);
+    expect([d.seenRecently(5, 8), d.seenRecently(5, 8), d.seenRecently(6, 8), d.seenRecently(5, 8)]).toEqual([false, true, false, false]);
+    expect([d.seenRecently(0, 0), d.seenRecently(0, 0)]).toEqual([false, false]); // the empty slot's value is never "seen"
   });
 
   it('never forgets a key among the last capacity/2 distinct keys (property over random streams)', () => {
@@ -222,9 +243,9 @@ describe('JsonlSink', () => {
     let now = Date.parse('2026-12-01T23:59:00Z');
     const sink = new JsonlSink({ dir, maxFileBytes: 2048, clock: { now: () => now } });
     const line = JSON.stringify({ pad: 'x'.repeat(500) });
-    for (let i = 0; i < 6; i++) await sink.send({ lines: [line], records: () => [] });
+    for (let i = 0; i < 6; i++) await sink.send(batchOfLines([line]));
     now = Date.parse('2026-12-02T00:01:00Z');
-    await sink.send({ lines: [line], records: () => [] });
+    await sink.send(batchOfLines([line]));
     await sink.close();
     expect(readdirSync(dir).sort()).toEqual(['exposures-2026-12-01.1.jsonl', 'exposures-2026-12-01.jsonl', 'exposures-2026-12-02.jsonl']);
     expect(readFileSync(join(dir, 'exposures-2026-12-01.jsonl'), 'utf8').trim().split('\n')).toHaveLength(4);
