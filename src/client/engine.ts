@@ -34,6 +34,8 @@ export interface Evaluation {
   readonly plan: AllocationPlan | undefined;
   readonly rampStep: number;
   readonly trafficPercent: number;
+  /** The clock's reading the allocation was made at; NaN when the clock was not read. */
+  readonly at: number;
   readonly problem: SwitchyardCode | undefined;
   readonly errorCode: ErrorCode | undefined;
   readonly errorMessage: string | undefined;
@@ -147,7 +149,8 @@ export class Engine {
 
   private allocated(plan: AllocationPlan, unit: string, gate: ResolutionDetails<unknown>): Evaluation {
     const hold = this.holds.size > 0 ? this.holds.get(plan.experiment) : undefined;
-    const traffic = trafficAt(plan, this.clock.now(), hold);
+    const now = this.clock.now();
+    const traffic = trafficAt(plan, now, hold);
     if (gate.reason === StandardResolutionReasons.DISABLED || gate.value === false) {
       return this.controlOf(plan, gate.reason === StandardResolutionReasons.DISABLED ? StandardResolutionReasons.DISABLED : StandardResolutionReasons.DEFAULT, traffic.step, traffic.percent);
     }
@@ -163,6 +166,7 @@ export class Engine {
       plan,
       rampStep: traffic.step,
       trafficPercent: traffic.percent,
+      at: now,
       problem: undefined,
       errorCode: undefined,
       errorMessage: undefined,
@@ -191,6 +195,7 @@ export class Engine {
       plan,
       rampStep: -1,
       trafficPercent: 100,
+      at: NaN,
       problem: undefined,
       errorCode: undefined,
       errorMessage: undefined,
@@ -210,6 +215,7 @@ export class Engine {
       plan: undefined,
       rampStep: -1,
       trafficPercent: 0,
+      at: NaN,
       problem: undefined,
       errorCode: undefined,
       errorMessage: undefined,
@@ -228,6 +234,7 @@ export class Engine {
       plan,
       rampStep: step,
       trafficPercent: percent,
+      at: NaN,
       problem: undefined,
       errorCode: undefined,
       errorMessage: undefined,
@@ -257,6 +264,7 @@ export class Engine {
       plan,
       rampStep: -1,
       trafficPercent: 0,
+      at: NaN,
       problem,
       errorCode: code ?? toOpenFeatureCode(problem),
       errorMessage: message,

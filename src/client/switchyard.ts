@@ -340,7 +340,7 @@ export class Switchyard {
     const plan = ev.plan;
     // Nothing consumes exposures when logging is off and nobody listens: skip the rule.
     if (ev.inExperiment && plan && (this.pipeline || this.events.has('exposure'))) {
-      this.logExposure(plan, ctx, ev.variant as string, ev.rampStep, ev.trafficPercent, ev.reason);
+      this.logExposure(plan, ctx, ev.variant as string, ev.rampStep, ev.trafficPercent, ev.reason, ev.at);
     }
     return {
       flag: ev.flag,
@@ -370,7 +370,7 @@ export class Switchyard {
         if (meta?.inExperiment !== true || details.variant === undefined) return;
         const plan = this.engine.planForFlag(hookContext.flagKey);
         if (!plan || plan.version !== meta.allocationVersion) return;
-        this.logExposure(plan, hookContext.context, details.variant, Number(meta.rampStep), Number(meta.trafficPercent), details.reason ?? 'SPLIT');
+        this.logExposure(plan, hookContext.context, details.variant, Number(meta.rampStep), Number(meta.trafficPercent), details.reason ?? 'SPLIT', NaN);
       },
     };
   }
@@ -379,7 +379,7 @@ export class Switchyard {
    * The exposure rule: a unit in the experiment, first time for this (unit, experiment,
    * variant, allocation version). Fallbacks and kill-switch answers never get here.
    */
-  private logExposure(plan: NonNullable<Evaluation['plan']>, ctx: EvaluationContext, variant: string, step: number, percent: number, reason: string): void {
+  private logExposure(plan: NonNullable<Evaluation['plan']>, ctx: EvaluationContext, variant: string, step: number, percent: number, reason: string, at: number): void {
     const unit = ctx.targetingKey as string;
     const seeds = this.exposureSeeds(plan, variant);
     const dedupe = this.dedupe;
@@ -390,16 +390,15 @@ export class Switchyard {
       const hi = dedupe.fingerprint(unit, seeds.hi, seeds.lo);
       const lo = dedupe.lastLo;
       if (dedupe.seenRecently(hi, lo)) this.deduplicated++;
-      else this.pipeline.recordPendingExposure(seeds.descriptor, unit, this.clock.now(), step, percent, reason, this.pipeline.pickAttributes(ctx), hi, lo);
+      // The exposure happened when the allocation was made: its clock reading, if it took one.
+      else this.pipeline.recordPendingExposure(seeds.descriptor, unit, at === at ? at : this.clock.now(), step, percent, reason, this.pipeline.pickAttributes(ctx), hi, lo);
       return;
     }
-    // The clock is read before the check only when the rule has a time window.
-    let ts = timed ? this.clock.now() : 0;
+    const ts = at === at ? at : this.clock.now();
     if (!dedupe.admitText(unit, seeds.hi, seeds.lo, ts)) {
       this.deduplicated++;
       return;
     }
-    if (!timed) ts = this.clock.now();
     const pipeline = this.pipeline;
     if (pipeline) pipeline.recordExposure(seeds.descriptor, unit, ts, step, percent, reason, pipeline.pickAttributes(ctx));
     if (this.events.has('exposure')) {
