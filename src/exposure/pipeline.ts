@@ -214,6 +214,7 @@ export class EventPipeline {
   private cursorsDirty = false;
   private lastCursorSave = 0;
   private dropWarned = false;
+  private unencodable = 0;
   private readonly counts = { exposures: 0, deduplicated: 0, events: 0, rejected: 0, journaled: 0, dropped: 0, overflowFlushes: 0 };
   private readonly batchSize: number;
   private readonly capacity: number;
@@ -377,7 +378,17 @@ export class EventPipeline {
       w.reset();
       for (let i = 0; i < q.length; i++) {
         if ((q.states[i]! & STATE) === DUPLICATE) continue;
-        this.encode(q, i);
+        const start = w.pos;
+        try {
+          this.encode(q, i);
+        } catch (error) {
+          // A flush runs in a timer: an event that cannot be encoded is counted, never thrown.
+          w.pos = start;
+          this.counts.dropped++;
+          this.unencodable++;
+          if (this.unencodable === 1) this.options.logger.error(`dropped an event that cannot be encoded: ${(error as Error).message}; counted in dropped (later ones are counted without a log line)`);
+          continue;
+        }
         logged++;
         if (lines === this.ends.length) this.ends = grown(this.ends);
         this.ends[lines++] = w.pos;
@@ -469,6 +480,7 @@ export class EventPipeline {
     const o = this.options;
     const w = this.writer;
     const ms = q.ts[i]!;
+    if (!Number.isFinite(ms)) throw new Error(`its time is not a finite number (the clock gave ${ms})`);
     const state = q.states[i]!;
     const d = state & TRACK ? undefined : q.descriptors[i];
     w.bytes(d === undefined ? EVENT_HEAD : EXPOSURE_HEAD);

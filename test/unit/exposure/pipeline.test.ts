@@ -187,6 +187,21 @@ describe('EventPipeline', () => {
     expect(p.counters()).toMatchObject({ rejected: 3, events: 0 });
   });
 
+  it('an event whose time is not a number (a broken clock) is dropped, counted and explained; the flush goes on', async () => {
+    const got: EventRecord[] = [];
+    const errors: string[] = [];
+    const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))], logger: { ...quiet, error: (m: string) => void errors.push(m) } });
+    record(p, exposure(1));
+    record(p, { ...exposure(2), ts: Number.NaN });
+    record(p, { ...exposure(3), ts: Number.POSITIVE_INFINITY });
+    record(p, exposure(4));
+    expect(() => p.flush()).not.toThrow();
+    const report = await p.close(2000);
+    expect(report).toMatchObject({ exposures: 4, journaled: 2, dropped: 2, sinks: { fn: { delivered: 2, pending: 0 } } });
+    expect(got.map((r) => r.unit)).toEqual(['user-1', 'user-4']);
+    expect(errors).toEqual(['dropped an event that cannot be encoded: its time is not a finite number (the clock gave NaN); counted in dropped (later ones are counted without a log line)']);
+  });
+
   it('hashes unit ids with HMAC-SHA256 when a key is set, and logs only allow-listed attributes', async () => {
     const got: EventRecord[] = [];
     const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))], hashUnitsKey: 'k3y-for-tests', attributes: ['country', 'plan'] });
