@@ -382,19 +382,18 @@ export class Switchyard {
   private logExposure(plan: NonNullable<Evaluation['plan']>, ctx: EvaluationContext, variant: string, step: number, percent: number, reason: string, at: number): void {
     const unit = ctx.targetingKey as string;
     const seeds = this.exposureSeeds(plan, variant);
+    // The exposure happened when the allocation was made: its clock reading, if it took one.
+    const ts = Number.isNaN(at) ? this.clock.now() : at;
     const dedupe = this.dedupe;
-    const timed = dedupe.timed;
-    if (!timed && this.pipeline && !this.events.has('exposure')) {
+    if (!dedupe.timed && this.pipeline && !this.events.has('exposure')) {
       // Only the pipeline needs to know: a repeat seen recently stops here, anything else
       // is queued and the pipeline puts it through the rule at flush, off this path.
       const hi = dedupe.fingerprint(unit, seeds.hi, seeds.lo);
       const lo = dedupe.lastLo;
       if (dedupe.seenRecently(hi, lo)) this.deduplicated++;
-      // The exposure happened when the allocation was made: its clock reading, if it took one.
-      else this.pipeline.recordPendingExposure(seeds.descriptor, unit, at === at ? at : this.clock.now(), step, percent, reason, this.pipeline.pickAttributes(ctx), hi, lo);
+      else this.pipeline.recordPendingExposure(seeds.descriptor, unit, ts, step, percent, reason, this.pipeline.pickAttributes(ctx), hi, lo);
       return;
     }
-    const ts = at === at ? at : this.clock.now();
     if (!dedupe.admitText(unit, seeds.hi, seeds.lo, ts)) {
       this.deduplicated++;
       return;
