@@ -92,4 +92,5 @@ export class IsoWriter {
   }
 }
 
-export const ascii = (s: string): Buffer => Buffer.from(s, 'utf8');
+/** Text as UTF-8 bytes (experiment and service names need not be ASCII). */
+export const utf8Bytes = (s: string): Buffer => Buffer.from(s, 'utf8');

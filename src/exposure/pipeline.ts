@@ -16,7 +16,7 @@
 import { createHmac } from 'node:crypto';
 import type { Clock, Logger } from '../ports.js';
 import { SinkChannel, type ChannelCounters } from './channel.js';
-import { IsoWriter, LineWriter, ascii } from './encoder.js';
+import { IsoWriter, LineWriter, utf8Bytes } from './encoder.js';
 import { Journal, type Cursor } from './journal.js';
 import { writeUlid } from './ids.js';
 import { EVENT_SCHEMA, EXPOSURE_SCHEMA } from './schema.js';
@@ -183,10 +183,10 @@ const STATE = 3;
 const TRACK = 4;
 const ATTRIBUTES = 8;
 
-const EXPOSURE_HEAD = ascii(`{"schema":"${EXPOSURE_SCHEMA}","id":"`);
-const EVENT_HEAD = ascii(`{"schema":"${EVENT_SCHEMA}","id":"`);
-const TS_FIELD = ascii('","ts":"');
-const UNIT_FIELD = ascii('","unit":');
+const EXPOSURE_HEAD = utf8Bytes(`{"schema":"${EXPOSURE_SCHEMA}","id":"`);
+const EVENT_HEAD = utf8Bytes(`{"schema":"${EVENT_SCHEMA}","id":"`);
+const TS_FIELD = utf8Bytes('","ts":"');
+const UNIT_FIELD = utf8Bytes('","unit":');
 
 /** An exposure's encoded tail for one allocation state: `open` ends before the attributes, `closed` has none and ends the line. */
 interface Fragment {
@@ -533,7 +533,7 @@ export class EventPipeline {
         provider: this.options.provider,
       });
       const open = `${this.envelope.toString('utf8')},${json.slice(1, -1)}`;
-      f = { step, percent, reason, open: ascii(open), closed: ascii(`${open},"attributes":{}}\n`) };
+      f = { step, percent, reason, open: utf8Bytes(open), closed: utf8Bytes(`${open},"attributes":{}}\n`) };
       if (cache.all.size > 1_000) cache.all.clear();
       cache.all.set(key, f);
     }
@@ -543,7 +543,7 @@ export class EventPipeline {
 
   private get envelope(): Buffer {
     const o = this.options;
-    return (this.envelopeBytes ??= ascii(`${o.service === undefined ? '' : `,"service":${JSON.stringify(o.service)}`}${o.instance === undefined ? '' : `,"instance":${JSON.stringify(o.instance)}`}`));
+    return (this.envelopeBytes ??= utf8Bytes(`${o.service === undefined ? '' : `,"service":${JSON.stringify(o.service)}`}${o.instance === undefined ? '' : `,"instance":${JSON.stringify(o.instance)}`}`));
   }
 
   private envelopeBytes: Buffer | undefined;
