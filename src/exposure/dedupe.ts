@@ -21,8 +21,8 @@ const floorPow2 = (n: number) => 2 ** Math.floor(Math.log2(n));
 
 export class ExposureDedupe {
   /** Slot i's key: hi at word 2i, lo at word 2i+1, whose lowest bit is its generation. */
-  private words: Uint32Array;
-  private spare: Uint32Array | undefined;
+  private words: Int32Array;
+  private spare: Int32Array | undefined;
   /** When slot i's key was last logged; kept only when the rule has a time window. */
   private at: Float64Array;
   private spareAt: Float64Array | undefined;
@@ -40,7 +40,7 @@ export class ExposureDedupe {
     // Load factor at most 1/2 keeps linear probing short.
     let slots = 4;
     while (slots < this.half * 4) slots *= 2;
-    this.words = new Uint32Array(slots * 2);
+    this.words = new Int32Array(slots * 2);
     this.at = new Float64Array(windowMs === undefined ? 0 : slots);
     this.mask = slots - 1;
   }
@@ -84,8 +84,8 @@ export class ExposureDedupe {
     b ^= b >>> 13;
     b = Math.imul(b, 0xc2b2ae3d);
     b ^= b >>> 16;
-    this.lastLo = b >>> 0;
-    return a >>> 0;
+    this.lastLo = b;
+    return a;
   }
 
   /** admit() for a unit id's fingerprint (see fingerprint()). */
@@ -104,7 +104,9 @@ export class ExposureDedupe {
    * not use it (it keeps no times).
    */
   seenRecently(hi: number, lo: number): boolean {
-    const recent = (this.recent ??= new Uint32Array(2 * Math.min(RECENT_SLOTS, floorPow2(this.half))));
+    const recent = (this.recent ??= new Int32Array(2 * Math.min(RECENT_SLOTS, floorPow2(this.half))));
+    hi |= 0;
+    lo |= 0;
     const j = (lo & ((recent.length >>> 1) - 1)) * 2;
     if (hi === 0 && lo === 0) return false; // the empty slot's value
     if (recent[j] === hi && recent[j + 1] === lo) return true;
@@ -113,7 +115,7 @@ export class ExposureDedupe {
     return false;
   }
 
-  private recent: Uint32Array | undefined;
+  private recent: Int32Array | undefined;
 
   /** Whether admit() reads `now` (only a rule with a time window does). */
   get timed(): boolean {
@@ -122,6 +124,7 @@ export class ExposureDedupe {
 
   /** True when the key (hi, lo) should be logged now; records it. */
   admit(hi: number, lo: number, now: number): boolean {
+    hi |= 0;
     lo &= ~1;
     if (hi === 0 && lo === 0) hi = 1; // (0, 0) marks an empty slot
     const words = this.words;
@@ -132,7 +135,7 @@ export class ExposureDedupe {
       const h = words[i * 2]!;
       const l = words[i * 2 + 1]!;
       if (h === 0 && l === 0) break;
-      if (h === hi >>> 0 && ((l ^ lo) & ~1) === 0) {
+      if (h === hi && ((l ^ lo) & ~1) === 0) {
         if ((l & 1) === this.generation) {
           if (window === undefined || now - this.at[i]! < window) return false;
           this.at[i] = now;
@@ -163,7 +166,7 @@ export class ExposureDedupe {
     if (++this.currentCount < this.half) return;
     // The current generation is full: drop the old one, the current one becomes old.
     const from = this.words;
-    const to = (this.spare ??= new Uint32Array(from.length));
+    const to = (this.spare ??= new Int32Array(from.length));
     const fromAt = this.at;
     const toAt = (this.spareAt ??= new Float64Array(fromAt.length));
     to.fill(0);

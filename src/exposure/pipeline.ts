@@ -93,8 +93,8 @@ class Queue {
   /** A slot's state: LOGGED, PENDING or DUPLICATE, plus the TRACK and ATTRIBUTES flags. */
   states = new Uint8Array(SLOTS);
   /** The dedupe fingerprint of a PENDING exposure. */
-  hi = new Uint32Array(SLOTS);
-  lo = new Uint32Array(SLOTS);
+  hi = new Int32Array(SLOTS);
+  lo = new Int32Array(SLOTS);
   ts = new Float64Array(SLOTS);
   steps = new Float64Array(SLOTS);
   percents = new Float64Array(SLOTS);
@@ -578,7 +578,7 @@ function grownArray<T>(a: T[], value: T): T[] {
 }
 
 /** A typed array of twice the length, holding `a` at its start. */
-function grown<T extends Float64Array | Uint32Array | Uint8Array>(a: T): T {
+function grown<T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a: T): T {
   const b = new (a.constructor as new (n: number) => T)(a.length * 2);
   b.set(a as never);
   return b;
