@@ -18,13 +18,7 @@ function hashCodes(s: string, seed: number): number {
   let h = seed >>> 0;
   let i = 0;
   for (; i < blocks; i += 4) {
-    let k = s.charCodeAt(i) | (s.charCodeAt(i + 1) << 8) | (s.charCodeAt(i + 2) << 16) | (s.charCodeAt(i + 3) << 24);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    h = round(h, s.charCodeAt(i) | (s.charCodeAt(i + 1) << 8) | (s.charCodeAt(i + 2) << 16) | (s.charCodeAt(i + 3) << 24));
   }
   let k = 0;
   switch (len & 3) {
@@ -36,22 +30,62 @@ function hashCodes(s: string, seed: number): number {
     // falls through
     case 1:
       k ^= s.charCodeAt(i);
-      k = Math.imul(k, 0xcc9e2d51);
-      k = (k << 15) | (k >>> 17);
-      k = Math.imul(k, 0x1b873593);
-      h ^= k;
+      h ^= scramble(k);
   }
-  return finalMix(h, len);
+  return finalMix(h, len) >>> 0;
 }
 
+/** MurmurHash3's mixing of one 32-bit block into the state. */
+function round(h: number, k: number): number {
+  h ^= scramble(k);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function scramble(k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  return Math.imul(k, 0x1b873593);
+}
+
+/** MurmurHash3's finaliser (fmix32 after mixing in the length), as an int32. */
 function finalMix(h: number, len: number): number {
   h ^= len;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return h ^ (h >>> 16);
+}
+
+/**
+ * A 64-bit fingerprint of a string under a pair of seeds, written to `out` as two int32
+ * halves (int32, not uint32, so V8 keeps them unboxed across calls); nothing is
+ * allocated. The exposure rule keys (unit, experiment, variant, allocation version) by
+ * it: the seeds stand for all but the unit. One pass over the UTF-16 code units, two at a
+ * time, feeds two lanes: one mixes as MurmurHash3 x86_32 does, the other as xxHash32's
+ * round does, each with its own finaliser, so the halves do not share the structure that
+ * makes crafted MurmurHash3 collisions independent of the seed. Not the UTF-8 hash that
+ * allocation uses: nothing outside this process needs to reproduce it.
+ */
+export function fingerprint64(text: string, seedHi: number, seedLo: number, out: Int32Array): void {
+  let a = seedHi | 0;
+  let b = seedLo | 0;
+  const n = text.length;
+  for (let i = 0; i < n; i += 2) {
+    const k = i + 1 < n ? text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16) : text.charCodeAt(i);
+    a = round(a, k);
+    b = (b + Math.imul(k, 0x85ebca77)) | 0;
+    b = (b << 13) | (b >>> 19);
+    b = Math.imul(b, 0x9e3779b1);
+  }
+  b = (b + n) | 0;
+  b ^= b >>> 15;
+  b = Math.imul(b, 0x85ebca77);
+  b ^= b >>> 13;
+  b = Math.imul(b, 0xc2b2ae3d);
+  out[0] = finalMix(a, n);
+  out[1] = b ^ (b >>> 16);
 }
 
 /** The bucket of a unit: murmur3(`salt:unit`) mapped to [0, 1). */

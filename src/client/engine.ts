@@ -27,6 +27,8 @@ import { fromOpenFeatureCode, toOpenFeatureCode } from './error-codes.js';
 export interface Evaluation {
   readonly flag: string;
   readonly variant: string | undefined;
+  /** The variant's index in the plan's variants; -1 when the answer is not one of them. */
+  readonly variantIndex: number;
   readonly value: unknown;
   readonly payload: unknown;
   readonly reason: string;
@@ -159,6 +161,7 @@ export class Engine {
     return {
       flag: plan.flag,
       variant: plan.variants[index],
+      variantIndex: index,
       value: plan.variants[index],
       payload: plan.payloads[index],
       reason: StandardResolutionReasons.SPLIT,
@@ -188,6 +191,7 @@ export class Engine {
     return {
       flag: plan.flag,
       variant: index >= 0 ? plan.variants[index] : d.variant,
+      variantIndex: index,
       value: d.value,
       payload: index >= 0 ? plan.payloads[index] : undefined,
       reason: d.reason ?? StandardResolutionReasons.UNKNOWN,
@@ -208,6 +212,7 @@ export class Engine {
     return {
       flag,
       variant: d.variant,
+      variantIndex: -1,
       value: d.value,
       payload: typeof d.value === 'object' ? d.value : undefined,
       reason: d.reason ?? StandardResolutionReasons.UNKNOWN,
@@ -227,6 +232,7 @@ export class Engine {
     return {
       flag: plan.flag,
       variant: plan.control,
+      variantIndex: plan.controlIndex,
       value: plan.control,
       payload: plan.payloads[plan.controlIndex],
       reason,
@@ -257,6 +263,7 @@ export class Engine {
     return {
       flag,
       variant: plan?.control,
+      variantIndex: plan ? plan.controlIndex : -1,
       value: plan?.control,
       payload: plan ? plan.payloads[plan.controlIndex] : undefined,
       reason: StandardResolutionReasons.ERROR,

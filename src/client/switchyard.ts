@@ -25,7 +25,7 @@ import { Engine, type Evaluation, type EngineCounters } from './engine.js';
 import { providerFromConfig } from './providers.js';
 import { sinksFromConfig } from './sinks.js';
 import { EventPipeline, ExposureDedupe, type ExposureDescriptor, type PipelineCounters, type Sink } from '../exposure/index.js';
-import { murmur3 } from '../allocation/index.js';
+import { fingerprint64, murmur3 } from '../allocation/index.js';
 import type { GetVariantOptions, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
 
 let instances = 0;
@@ -86,11 +86,13 @@ export class Switchyard {
   private readonly dedupe: ExposureDedupe;
   private readonly pipeline: EventPipeline | undefined;
   private deduplicated = 0;
-  /** Per plan object (replaced on reload, so entries go with it), per variant. */
-  private readonly seedCache = new WeakMap<NonNullable<Evaluation['plan']>, Map<string, ExposureSeeds>>();
+  /** Per plan object (replaced on reload, so entries go with it), per variant index. */
+  private readonly seedCache = new WeakMap<NonNullable<Evaluation['plan']>, ExposureSeeds[]>();
   /** The entry used last: most calls in a row are for the same experiment. */
   private lastPlan: NonNullable<Evaluation['plan']> | undefined;
-  private lastSeeds: Map<string, ExposureSeeds> | undefined;
+  private lastSeeds: ExposureSeeds[] = [];
+  /** The last exposure key's fingerprint (hi, lo), written by fingerprint64. */
+  private readonly key = new Int32Array(2);
 
   /** @internal use createSwitchyard */
   constructor(
@@ -338,9 +340,10 @@ export class Switchyard {
 
   private finish(ev: Evaluation, ctx: EvaluationContext): VariantResult {
     const plan = ev.plan;
-    // Nothing consumes exposures when logging is off and nobody listens: skip the rule.
-    if (ev.inExperiment && plan && (this.pipeline || this.events.has('exposure'))) {
-      this.logExposure(plan, ctx, ev.variant as string, ev.rampStep, ev.trafficPercent, ev.reason, ev.at);
+    if (ev.inExperiment && plan) {
+      // Nothing consumes exposures when logging is off and nobody listens: skip the rule.
+      const listening = this.events.has('exposure');
+      if (this.pipeline || listening) this.logExposure(plan, ev.variantIndex, ctx, ev.rampStep, ev.trafficPercent, ev.reason, ev.at, listening);
     }
     return {
       flag: ev.flag,
@@ -369,8 +372,9 @@ export class Switchyard {
         const meta = details.flagMetadata;
         if (meta?.inExperiment !== true || details.variant === undefined) return;
         const plan = this.engine.planForFlag(hookContext.flagKey);
-        if (!plan || plan.version !== meta.allocationVersion) return;
-        this.logExposure(plan, hookContext.context, details.variant, Number(meta.rampStep), Number(meta.trafficPercent), details.reason ?? 'SPLIT', NaN);
+        const index = plan ? plan.variants.indexOf(details.variant) : -1;
+        if (!plan || plan.version !== meta.allocationVersion || index < 0) return;
+        this.logExposure(plan, index, hookContext.context, Number(meta.rampStep), Number(meta.trafficPercent), details.reason ?? 'SPLIT', NaN, this.events.has('exposure'));
       },
     };
   }
@@ -379,33 +383,42 @@ export class Switchyard {
    * The exposure rule: a unit in the experiment, first time for this (unit, experiment,
    * variant, allocation version). Fallbacks and kill-switch answers never get here.
    */
-  private logExposure(plan: NonNullable<Evaluation['plan']>, ctx: EvaluationContext, variant: string, step: number, percent: number, reason: string, at: number): void {
+  private logExposure(
+    plan: NonNullable<Evaluation['plan']>,
+    index: number,
+    ctx: EvaluationContext,
+    step: number,
+    percent: number,
+    reason: string,
+    at: number,
+    listening: boolean,
+  ): void {
     const unit = ctx.targetingKey as string;
-    const seeds = this.exposureSeeds(plan, variant);
+    const seeds = this.exposureSeeds(plan, index);
     // The exposure happened when the allocation was made: its clock reading, if it took one.
     const ts = Number.isNaN(at) ? this.clock.now() : at;
     const dedupe = this.dedupe;
-    if (!dedupe.timed && this.pipeline && !this.events.has('exposure')) {
+    const key = this.key;
+    fingerprint64(unit, seeds.hi, seeds.lo, key);
+    const pipeline = this.pipeline;
+    if (!listening && pipeline !== undefined && !dedupe.timed) {
       // Only the pipeline needs to know: a repeat seen recently stops here, anything else
       // is queued and the pipeline puts it through the rule at flush, off this path.
-      const hi = dedupe.fingerprint(unit, seeds.hi, seeds.lo);
-      const lo = dedupe.lastLo;
-      if (dedupe.seenRecently(hi, lo)) this.deduplicated++;
-      else this.pipeline.recordPendingExposure(seeds.descriptor, unit, ts, step, percent, reason, this.pipeline.pickAttributes(ctx), hi, lo);
+      if (dedupe.seenRecently(key[0]!, key[1]!)) this.deduplicated++;
+      else pipeline.recordPendingExposure(seeds.descriptor, unit, ts, step, percent, reason, pipeline.pickAttributes(ctx), key[0]!, key[1]!);
       return;
     }
-    if (!dedupe.admitText(unit, seeds.hi, seeds.lo, ts)) {
+    if (!dedupe.admit(key[0]!, key[1]!, ts)) {
       this.deduplicated++;
       return;
     }
-    const pipeline = this.pipeline;
     if (pipeline) pipeline.recordExposure(seeds.descriptor, unit, ts, step, percent, reason, pipeline.pickAttributes(ctx));
-    if (this.events.has('exposure')) {
+    if (listening) {
       this.events.emit('exposure', {
         unit,
         experiment: plan.experiment,
         flag: plan.flag,
-        variant,
+        variant: seeds.descriptor.variant,
         allocationMode: plan.mode,
         allocationVersion: plan.version,
         rampStep: step,
@@ -420,24 +433,27 @@ export class Switchyard {
   /**
    * Per (allocation, variant): the exposure descriptor shared by its events, and two
    * hash seeds, so the dedupe fingerprint of (unit, experiment, variant, allocation
-   * version) is one pass over the unit id and nothing else.
+   * version) is one pass over the unit id and nothing else. Built once per plan, for all
+   * its variants, and found by the variant's index.
    */
-  private exposureSeeds(plan: NonNullable<Evaluation['plan']>, variant: string): ExposureSeeds {
-    let byVariant = this.lastPlan === plan ? this.lastSeeds : this.seedCache.get(plan);
-    if (byVariant === undefined) this.seedCache.set(plan, (byVariant = new Map()));
-    this.lastPlan = plan;
-    this.lastSeeds = byVariant;
-    let seeds = byVariant.get(variant);
-    if (seeds === undefined) {
-      const key = plan.id + '\u0000' + variant;
-      seeds = {
-        hi: murmur3(key, 0x5eed0001),
-        lo: murmur3(key, 0x5eed0002),
-        descriptor: { experiment: plan.experiment, flag: plan.flag, variant, mode: plan.mode, version: plan.version },
-      };
-      byVariant.set(variant, seeds);
+  private exposureSeeds(plan: NonNullable<Evaluation['plan']>, index: number): ExposureSeeds {
+    if (this.lastPlan !== plan) {
+      let byIndex = this.seedCache.get(plan);
+      if (byIndex === undefined) {
+        byIndex = plan.variants.map((variant) => {
+          const key = plan.id + '\u0000' + variant;
+          return {
+            hi: murmur3(key, 0x5eed0001) | 0,
+            lo: murmur3(key, 0x5eed0002) | 0,
+            descriptor: { experiment: plan.experiment, flag: plan.flag, variant, mode: plan.mode, version: plan.version },
+          };
+        });
+        this.seedCache.set(plan, byIndex);
+      }
+      this.lastPlan = plan;
+      this.lastSeeds = byIndex;
     }
-    return seeds;
+    return this.lastSeeds[index]!;
   }
 
   private crash(flag: string, error: unknown): VariantResult {

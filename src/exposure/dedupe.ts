@@ -2,7 +2,9 @@
  * The exposure rule's memory: which (unit, experiment, variant, allocation version) keys
  * were already logged, bounded, optionally for a time window only.
  *
- * Keys are 63-bit fingerprints in one open-addressing table over a typed array (8 bytes a
+ * Keys are 64-bit fingerprints of the key that the caller computes (the client hashes the
+ * unit id with allocation's fingerprint64, seeded per experiment variant and allocation
+ * version), stored with 63 of their bits in one open-addressing table over a typed array (8 bytes a
  * key, plus 8 for the time only when there is a window), so a check allocates nothing,
  * leaves the garbage collector nothing to trace, and costs one probe: one cache line
  * touched, which is most of the cost of a first exposure. A false "already logged" needs
@@ -43,55 +45,6 @@ export class ExposureDedupe {
     this.words = new Int32Array(slots * 2);
     this.at = new Float64Array(windowMs === undefined ? 0 : slots);
     this.mask = slots - 1;
-  }
-
-  /** The second half of the last fingerprint(). */
-  lastLo = 0;
-
-  /**
-   * The 64-bit fingerprint of a unit id under a pair of seeds (the seeds stand for the
-   * rest of the key: experiment, variant, allocation version): returns the high half and
-   * leaves the low half in `lastLo`, so nothing is allocated. Both halves come from one
-   * pass over the UTF-16 code units, two at a time: one lane mixes them as MurmurHash3
-   * x86_32 does, the other as xxHash32's round does, each with its own finaliser, so the
-   * halves do not share the structure that makes crafted MurmurHash3 collisions
-   * independent of the seed.
-   */
-  fingerprint(text: string, seedHi: number, seedLo: number): number {
-    let a = seedHi | 0;
-    let b = seedLo | 0;
-    const n = text.length;
-    for (let i = 0; i < n; i += 2) {
-      const k = i + 1 < n ? text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16) : text.charCodeAt(i);
-      let ka = Math.imul(k, 0xcc9e2d51);
-      ka = (ka << 15) | (ka >>> 17);
-      a ^= Math.imul(ka, 0x1b873593);
-      a = (a << 13) | (a >>> 19);
-      a = (Math.imul(a, 5) + 0xe6546b64) | 0;
-      b = (b + Math.imul(k, 0x85ebca77)) | 0;
-      b = (b << 13) | (b >>> 19);
-      b = Math.imul(b, 0x9e3779b1);
-    }
-    a ^= n;
-    a ^= a >>> 16;
-    a = Math.imul(a, 0x85ebca6b);
-    a ^= a >>> 13;
-    a = Math.imul(a, 0xc2b2ae35);
-    a ^= a >>> 16;
-    b = (b + n) | 0;
-    b ^= b >>> 15;
-    b = Math.imul(b, 0x85ebca77);
-    b ^= b >>> 13;
-    b = Math.imul(b, 0xc2b2ae3d);
-    b ^= b >>> 16;
-    this.lastLo = b;
-    return a;
-  }
-
-  /** admit() for a unit id's fingerprint (see fingerprint()). */
-  admitText(text: string, seedHi: number, seedLo: number, now: number): boolean {
-    const hi = this.fingerprint(text, seedHi, seedLo);
-    return this.admit(hi, this.lastLo, now);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import murmurhash3js from 'murmurhash3js';
-import { murmur3 } from '../../../src/allocation/murmur3.js';
+import { fingerprint64, murmur3 } from '../../../src/allocation/murmur3.js';
 import cases from '../../fixtures/allocation-cases.json' with { type: 'json' };
 
 describe('murmur3 x86 32-bit', () => {
@@ -20,5 +20,41 @@ describe('murmur3 x86 32-bit', () => {
     const bytes = Buffer.from(text, 'utf8');
     // murmurhash3js takes a string of byte-sized char codes.
     expect(murmur3(text)).toBe(murmurhash3js.x86.hash32(bytes.toString('latin1')));
+  });
+});
+
+describe('fingerprint64', () => {
+  const key = new Int32Array(2);
+  const fp = (text: string, seedHi = 1, seedLo = 2): [number, number] => {
+    fingerprint64(text, seedHi, seedLo, key);
+    return [key[0]!, key[1]!];
+  };
+
+  it('is a pure function of the text and the seeds, with two int32 halves', () => {
+    const a = fp('éèü-✓-𝄞');
+    expect(fp('éèü-✓-𝄞')).toEqual(a);
+    for (const h of a) expect(Number.isInteger(h) && h >= -(2 ** 31) && h < 2 ** 31).toBe(true);
+  });
+
+  it('changes with a character, the length, either seed, and the order of characters', () => {
+    const base = fp('user-17');
+    for (const other of [fp('éèü-✓-𝄟'), fp('user-18'), fp('user-17\u0000'), fp('user-71'), fp('user-17', 1, 3), fp('user-17', 2, 2), fp('')]) {
+      expect(other).not.toEqual(base);
+    }
+    expect(fp('ab')).not.toEqual(fp('ab\u0000')); // the length counts
+  });
+
+  it('spreads both halves evenly: each of 64 bits set in about half of 100,000 ids', () => {
+    const ones = new Array<number>(64).fill(0);
+    const n = 100_000;
+    for (let i = 0; i < n; i++) {
+      const [hi, lo] = fp(`user-${i}`, 11, 22);
+      for (let b = 0; b < 32; b++) {
+        ones[b]! += (hi >>> b) & 1;
+        ones[32 + b]! += (lo >>> b) & 1;
+      }
+    }
+    // Binomial(100,000, 0.5): sd 158; 5 sd is 791.
+    for (const c of ones) expect(Math.abs(c - n / 2)).toBeLessThan(800);
   });
 });
