@@ -66,7 +66,8 @@ export class SinkChannel {
   private async loop(): Promise<void> {
     try {
       while (!this.stopped) {
-        const { parts, count, next } = this.journal.read(this.cursor, this.options.batchSize);
+        const lines = this.journal.read(this.cursor, this.options.batchSize);
+        const { parts, count, next } = lines;
         if (count === 0) {
           if (compare(next, this.cursor) !== 0) {
             this.cursor = next;
@@ -75,7 +76,11 @@ export class SinkChannel {
           break;
         }
         try {
-          await this.sink.send(batchOf(parts, count));
+          try {
+            await this.sink.send(batchOf(parts, count));
+          } finally {
+            this.journal.release(lines);
+          }
           this.attempt = 0;
           this.counters.delivered += count;
           this.cursor = next;

@@ -47,13 +47,6 @@ export class LineWriter {
     this.pos = p;
   }
 
-  /** The bytes written since `from`, copied out (the buffer is reused). */
-  copy(from: number): Buffer {
-    const out = Buffer.allocUnsafe(this.pos - from);
-    this.buf.copy(out, 0, from, this.pos);
-    return out;
-  }
-
   reset(): void {
     this.pos = 0;
   }

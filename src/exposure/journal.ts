@@ -10,6 +10,13 @@
  * views of them, so no event is ever a string of its own on the way (the JSONL sink
  * writes the journal's bytes as they are).
  *
+ * Block memory is recycled. A block's bytes live outside the JS heap, and V8 answers
+ * external memory that comes and goes with full (mark-compact) collections, which run on
+ * the callers' time: with a new Buffer per sealed block, logging caused about a dozen of
+ * them per million exposures. So blocks are copied into pooled slabs, and a slab goes
+ * back to the pool once it is out of the cache and no sink is still reading it (a read
+ * lends its blocks until the sink's send settles; see release()).
+ *
  * Appends are synchronous writes to one file descriptor: they run in the flush (never on
  * the caller's path) and keep the log strictly ordered. They survive the process being
  * killed (the OS has the bytes), not a machine crash (no fsync per batch).
@@ -32,6 +39,17 @@ export interface Cursor {
 export interface Block {
   readonly bytes: Buffer;
   readonly ends: Uint32Array;
+  /** The pooled memory under `bytes` and `ends`, when they are views of a slab. */
+  readonly slab?: Slab;
+}
+
+/** Reusable memory for one block; free when neither cached nor lent to a reader. */
+export interface Slab {
+  readonly bytes: Buffer;
+  readonly ends: Uint32Array;
+  /** Reads of this slab's block whose sends have not settled yet. */
+  lent: number;
+  cached: boolean;
 }
 
 /** What a read hands a sink: views of cached blocks, `count` lines in all. */
@@ -39,7 +57,13 @@ export interface Lines {
   parts: Buffer[];
   count: number;
   next: Cursor;
+  /** The slabs the parts are views of, lent until release(). */
+  lent: Slab[];
 }
+
+/** A slab's room: a sealed block is about 64 KB plus its last line; bigger ones are not pooled. */
+const SLAB_BYTES = 96 * 1024;
+const SLAB_LINES = 4096;
 
 interface Segment {
   readonly seq: number;
@@ -69,6 +93,9 @@ export class Journal {
   private fd: number | undefined;
   private cached = 0;
   private memoryLines = 0;
+  private readonly free: Slab[] = [];
+  /** Slabs in existence: cached, lent or free. */
+  private slabs = 0;
   private tick = 0;
   /** Why the journal is in memory-only mode, if it is. */
   failure: Error | undefined;
@@ -118,6 +145,36 @@ export class Journal {
     return first ? { seq: first.seq, line: 0 } : { seq: 0, line: 0 };
   }
 
+  /**
+   * Appends a copy of the lines in `bytes` (whole lines; `ends` the offset past each), so
+   * the caller may reuse both; returns how many lines could not be kept (memory mode over
+   * its limit).
+   */
+  appendCopy(bytes: Uint8Array, ends: Uint32Array): number {
+    if (ends.length === 0) return 0;
+    if (bytes.length > SLAB_BYTES || ends.length > SLAB_LINES) return this.append({ bytes: Buffer.from(bytes), ends: ends.slice() });
+    // Oldest first: the order costs nothing here, and a slab freed too early is then
+    // overwritten soon, where a test sees it, instead of lying at the bottom of a stack.
+    let slab = this.free.shift();
+    if (slab === undefined) {
+      slab = { bytes: Buffer.allocUnsafeSlow(SLAB_BYTES), ends: new Uint32Array(SLAB_LINES), lent: 0, cached: false };
+      this.slabs++;
+    }
+    slab.bytes.set(bytes);
+    slab.ends.set(ends);
+    slab.cached = true;
+    return this.append({ bytes: slab.bytes.subarray(0, bytes.length), ends: slab.ends.subarray(0, ends.length), slab });
+  }
+
+  /** The sink's send for `lines` has settled: their slabs may be reused once out of the cache. */
+  release(lines: Lines): void {
+    for (const slab of lines.lent) {
+      slab.lent--;
+      this.recycle(slab);
+    }
+    lines.lent.length = 0;
+  }
+
   /** Appends a block; returns how many of its lines could not be kept (memory mode over its limit). */
   append(block: Block): number {
     const count = block.ends.length;
@@ -135,8 +192,8 @@ export class Journal {
       if (seg) {
         if (seg.blocks) {
           seg.blocks.push(block);
-          this.cached += block.bytes.length;
-        }
+          this.cached += footprint(block);
+        } else this.uncache([block]);
         seg.count += count;
         seg.bytes += block.bytes.length;
         seg.used = ++this.tick;
@@ -152,10 +209,10 @@ export class Journal {
         seg = { seq: (seg?.seq ?? 0) + 1, file: '', blocks: [], count: 0, bytes: 0, persisted: false, used: 0 };
         this.segments.push(seg);
       }
-      seg.blocks!.push(kept === count ? block : { bytes: block.bytes.subarray(0, block.ends[kept - 1]), ends: block.ends.subarray(0, kept) });
+      seg.blocks!.push(kept === count ? block : { bytes: block.bytes.subarray(0, block.ends[kept - 1]), ends: block.ends.subarray(0, kept), slab: block.slab });
       seg.count += kept;
       this.memoryLines += kept;
-    }
+    } else this.uncache([block]);
     return count - kept;
   }
 
@@ -166,15 +223,16 @@ export class Journal {
     while (i >= 0 && i < this.segments.length) {
       const seg = this.segments[i]!;
       if (line < seg.count) {
-        const parts = viewLines(this.load(seg), line, max);
+        const lent: Slab[] = [];
+        const parts = viewLines(this.load(seg), line, max, lent);
         this.evict(seg);
-        return { parts, count: Math.min(max, seg.count - line), next: { seq: seg.seq, line: Math.min(seg.count, line + max) } };
+        return { parts, count: Math.min(max, seg.count - line), next: { seq: seg.seq, line: Math.min(seg.count, line + max) }, lent };
       }
-      if (i === this.segments.length - 1) return { parts: [], count: 0, next: { seq: seg.seq, line } };
+      if (i === this.segments.length - 1) return { parts: [], count: 0, next: { seq: seg.seq, line }, lent: [] };
       i++;
       line = 0;
     }
-    return { parts: [], count: 0, next: cursor };
+    return { parts: [], count: 0, next: cursor, lent: [] };
   }
 
   /**
@@ -185,7 +243,10 @@ export class Journal {
     const end = this.end();
     if (this.failure || cursors.some((c) => compare(c, end) < 0)) return false;
     this.closeFd();
-    for (const s of this.segments.splice(0)) if (s.persisted) rmSync(s.file, { force: true });
+    for (const s of this.segments.splice(0)) {
+      if (s.persisted) rmSync(s.file, { force: true });
+      if (s.blocks) this.uncache(s.blocks);
+    }
     this.cached = 0;
     this.memoryLines = 0;
     rmSync(join(this.options.dir, 'cursors.json'), { force: true });
@@ -201,6 +262,7 @@ export class Journal {
       if (!passed) break;
       this.segments.shift();
       if (first.blocks && first.persisted) this.cached -= bytesOf(first.blocks);
+      if (first.blocks) this.uncache(first.blocks);
       if (!first.persisted) this.memoryLines -= first.count;
       else rmSync(first.file, { force: true });
     }
@@ -309,8 +371,27 @@ export class Journal {
     for (const seg of candidates) {
       if (this.cached <= this.options.cacheBytes) break;
       this.cached -= bytesOf(seg.blocks!);
+      this.uncache(seg.blocks!);
       seg.blocks = undefined;
     }
+  }
+
+  /** Blocks leave the cache: their slabs go back to the pool unless a read still has them. */
+  private uncache(blocks: readonly Block[]): void {
+    for (const b of blocks) {
+      if (b.slab === undefined || !b.slab.cached) continue;
+      b.slab.cached = false;
+      this.recycle(b.slab);
+    }
+  }
+
+  private recycle(slab: Slab): void {
+    if (slab.cached || slab.lent > 0) return;
+    // In use at once: a full cache, the active segment (always cached) and the one before
+    // it, and a few lent to sinks; more than that is left to the collector.
+    const limit = Math.ceil((this.options.cacheBytes + 2 * this.options.maxSegmentBytes) / SLAB_BYTES) + 8;
+    if (this.slabs > limit) this.slabs--;
+    else this.free.push(slab);
   }
 
   private closeFd(): void {
@@ -325,8 +406,8 @@ export class Journal {
   }
 }
 
-/** Views of `max` lines from line `from` on, across the blocks (no copy). */
-function viewLines(blocks: readonly Block[], from: number, max: number): Buffer[] {
+/** Views of `max` lines from line `from` on, across the blocks (no copy); the slabs they are views of are lent. */
+function viewLines(blocks: readonly Block[], from: number, max: number, lent: Slab[]): Buffer[] {
   const parts: Buffer[] = [];
   let skip = from;
   let want = max;
@@ -339,6 +420,10 @@ function viewLines(blocks: readonly Block[], from: number, max: number): Buffer[
     const take = Math.min(want, count - skip);
     const start = skip === 0 ? 0 : block.ends[skip - 1]!;
     parts.push(block.bytes.subarray(start, block.ends[skip + take - 1]));
+    if (block.slab !== undefined) {
+      block.slab.lent++;
+      lent.push(block.slab);
+    }
     want -= take;
     skip = 0;
     if (want === 0) break;
@@ -346,9 +431,14 @@ function viewLines(blocks: readonly Block[], from: number, max: number): Buffer[
   return parts;
 }
 
+/** Memory a cached block holds: its slab's room, or its bytes when it has no slab. */
+function footprint(block: Block): number {
+  return block.slab === undefined ? block.bytes.length : SLAB_BYTES;
+}
+
 function bytesOf(blocks: readonly Block[]): number {
   let n = 0;
-  for (const b of blocks) n += b.bytes.length;
+  for (const b of blocks) n += footprint(b);
   return n;
 }
 

@@ -393,12 +393,12 @@ export class EventPipeline {
         if (lines === this.ends.length) this.ends = grown(this.ends);
         this.ends[lines++] = w.pos;
         if (w.pos >= BLOCK_BYTES) {
-          dropped += this.journal.append({ bytes: w.copy(0), ends: this.ends.slice(0, lines) });
+          dropped += this.journal.appendCopy(w.buf.subarray(0, w.pos), this.ends.subarray(0, lines));
           w.reset();
           lines = 0;
         }
       }
-      if (lines > 0) dropped += this.journal.append({ bytes: w.copy(0), ends: this.ends.slice(0, lines) });
+      if (lines > 0) dropped += this.journal.appendCopy(w.buf.subarray(0, w.pos), this.ends.subarray(0, lines));
       this.counts.journaled += logged - dropped;
       q.reset();
       if (dropped > 0) {

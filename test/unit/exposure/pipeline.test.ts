@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventPipeline, ExposureDedupe, JsonlSink, exposureEventSchema, functionSink, trackedEventSchema, type EventRecord, type ExposureInput, type PipelineOptions } from '../../../src/exposure/index.js';
-import { batchOfLines } from '../../../src/exposure/sink.js';
+import { batchOfLines, type Sink } from '../../../src/exposure/sink.js';
 import { fingerprint64 } from '../../../src/allocation/index.js';
 import { until } from '../../helpers/receiver.js';
 
@@ -289,6 +289,70 @@ describe('large flushes', () => {
     expect(p.counters()).toMatchObject({ journaled: 300_000, journalInMemory: false, dropped: 0 });
     await p.close(30_000);
     expect(delivered).toBe(300_000);
+  });
+});
+
+describe('journal block memory', () => {
+  // Segments of about four sealed blocks and a cache of about three (the active segment
+  // always stays cached), so blocks leave the cache, and their slabs are free, all the time.
+  const small = { batchSize: 500, cacheBytes: 200 * 1024, maxSegmentBytes: 256 * 1024 };
+  const n = 20_000; // about 6.6 MB of lines: some 100 sealed blocks
+
+  it('reuses the memory of blocks that left the cache: a bounded pool of buffers for over 100 blocks', async () => {
+    const buffers = new Set<ArrayBufferLike>();
+    const units: string[] = [];
+    const sink: Sink = {
+      name: 'reader',
+      async send(batch) {
+        for (const c of batch.chunks) buffers.add(c.buffer);
+        for (const line of batch.lines()) units.push((JSON.parse(line) as EventRecord).unit);
+      },
+    };
+    const p = pipeline({ sinks: [sink], ...small });
+    for (let i = 0; i < n; i++) {
+      record(p, exposure(i));
+      if (i % 200 === 199) {
+        // Flushes smaller than the cache, so the sink reads every block from it.
+        p.flush();
+        await until(() => p.counters().sinks.reader!.pending === 0, 2000, 'the sink to catch up');
+      }
+    }
+    await p.close(10_000);
+    expect(units).toEqual(Array.from({ length: n }, (_, i) => `user-${i}`));
+    // One per block without reuse; the pool's bound for this configuration is 16 slabs.
+    expect(buffers.size).toBeLessThanOrEqual(16);
+  });
+
+  it('never reuses the bytes a sink is still reading', async () => {
+    const units: string[] = [];
+    let held: string | undefined;
+    let after: string | undefined;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const sink: Sink = {
+      name: 'reader',
+      async send(batch) {
+        if (held === undefined) {
+          // Hold the first batch's views while the pipeline seals, evicts and recycles ~100 blocks.
+          held = Buffer.concat(batch.chunks).toString('utf8');
+          await gate;
+          after = Buffer.concat(batch.chunks).toString('utf8');
+        }
+        for (const line of batch.lines()) units.push((JSON.parse(line) as EventRecord).unit);
+      },
+    };
+    const p = pipeline({ sinks: [sink], ...small });
+    for (let i = 0; i < n; i++) {
+      record(p, exposure(i));
+      // Small flushes: the first one's block is still cached when the sink reads it, so the
+      // sink holds views of a slab, which leaves the cache a few flushes later.
+      if (i % 100 === 99) p.flush();
+    }
+    expect(held).toBeDefined();
+    release();
+    await p.close(10_000);
+    expect(after).toBe(held);
+    expect(units).toEqual(Array.from({ length: n }, (_, i) => `user-${i}`));
   });
 });
 
