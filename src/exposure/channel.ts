@@ -66,7 +66,7 @@ export class SinkChannel {
   private async loop(): Promise<void> {
     try {
       while (!this.stopped) {
-        const lines = this.journal.read(this.cursor, this.options.batchSize);
+        const lines = this.journal.read(this.cursor, this.sink.maxBatch ?? this.options.batchSize);
         const { parts, count, next } = lines;
         if (count === 0) {
           if (compare(next, this.cursor) !== 0) {

@@ -17,14 +17,20 @@
  * back to the pool once it is out of the cache and no sink is still reading it (a read
  * lends its blocks until the sink's send settles; see release()).
  *
- * Appends are synchronous writes to one file descriptor: they run in the flush (never on
- * the caller's path) and keep the log strictly ordered. They survive the process being
- * killed (the OS has the bytes), not a machine crash (no fsync per batch).
+ * Appends are written in order by libuv's thread pool, everything queued for a file in
+ * one writev, so the event loop never waits for the disk (a synchronous write held it
+ * for ~250 ns an event, and for as long as a stalled disk takes) and the journal keeps up
+ * with any rate of flushes. A block is cached, and readable by sinks, at once; its
+ * segment may be evicted from the cache, and its slab reused, only once it is written.
+ * Written lines survive the process being killed (the OS has the bytes), not a machine
+ * crash (no fsync per batch); written() resolves when everything appended so far is. If a
+ * write fails, the segments not fully written stay in memory and the journal goes on in
+ * memory-only mode, as when the directory cannot be written at all.
  *
  * When the directory cannot be written, the journal keeps segments in memory only, up
  * to `memoryLimit` lines, and the pipeline counts what it has to drop beyond that.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writev } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /** Journal directories held by this process; another process is kept out by the lock file. */
@@ -64,6 +70,8 @@ export interface Lines {
 /** A slab's room: a sealed block is about 64 KB plus its last line; bigger ones are not pooled. */
 const SLAB_BYTES = 96 * 1024;
 const SLAB_LINES = 4096;
+/** Buffers in one writev (Linux's IOV_MAX). */
+const IOV_MAX = 1024;
 
 interface Segment {
   readonly seq: number;
@@ -75,6 +83,16 @@ interface Segment {
   persisted: boolean;
   /** Last use, for least-recently-used eviction of cached lines. */
   used: number;
+  /** Bytes appended but not yet written to the file; the segment stays cached until 0. */
+  unwritten: number;
+}
+
+/** A queued write of a block to a segment file, or the closing of a file that is done. */
+interface Write {
+  readonly fd: number;
+  readonly seg: Segment | undefined;
+  readonly bytes: Buffer | undefined;
+  readonly slab: Slab | undefined;
 }
 
 export interface JournalOptions {
@@ -97,8 +115,17 @@ export class Journal {
   /** Slabs in existence: cached, lent or free. */
   private slabs = 0;
   private tick = 0;
+  /** Writes waiting, in order, behind the one in flight. */
+  private readonly writes: Write[] = [];
+  /** Blocks being written (one writev, one file); empty when no write is in flight. */
+  private inFlight: Write[] = [];
+  /** Files to close when the write in flight to them is over. */
+  private readonly closing = new Set<number>();
+  private drained: (() => void)[] = [];
   /** Why the journal is in memory-only mode, if it is. */
   failure: Error | undefined;
+  /** Called once when a write fails and the journal goes on in memory only. */
+  onFailure: ((error: Error) => void) | undefined;
   /** Lines found unreadable (a partial last line after a crash) and skipped. */
   corruptLines = 0;
 
@@ -112,7 +139,7 @@ export class Journal {
       const files = readdirSync(this.journalDir).filter((f) => SEGMENT.test(f)).sort();
       for (const f of files) {
         const seq = Number(SEGMENT.exec(f)![1]);
-        this.segments.push({ seq, file: join(this.journalDir, f), blocks: undefined, count: -1, bytes: 0, persisted: true, used: 0 });
+        this.segments.push({ seq, file: join(this.journalDir, f), blocks: undefined, count: -1, bytes: 0, persisted: true, used: 0, unwritten: 0 });
       }
       // Counts are needed to know how far behind each sink is; lines are reloaded as read.
       for (const s of this.segments) {
@@ -166,6 +193,12 @@ export class Journal {
     return this.append({ bytes: slab.bytes.subarray(0, bytes.length), ends: slab.ends.subarray(0, ends.length), slab });
   }
 
+  /** Resolves when every block appended so far is written to its file (or the journal failed). */
+  written(): Promise<void> {
+    if (this.writes.length === 0 && this.inFlight.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
+  }
+
   /** The sink's send for `lines` has settled: their slabs may be reused once out of the cache. */
   release(lines: Lines): void {
     for (const slab of lines.lent) {
@@ -183,20 +216,19 @@ export class Journal {
       let seg: Segment | undefined;
       try {
         seg = this.activeSegment();
-        writeAll(this.fd!, block.bytes);
       } catch (error) {
-        this.failure = error as Error;
-        this.closeFd();
-        seg = undefined;
+        this.fail(error as Error);
       }
       if (seg) {
-        if (seg.blocks) {
-          seg.blocks.push(block);
-          this.cached += footprint(block);
-        } else this.uncache([block]);
+        seg.blocks!.push(block);
+        this.cached += footprint(block);
         seg.count += count;
         seg.bytes += block.bytes.length;
+        seg.unwritten += block.bytes.length;
         seg.used = ++this.tick;
+        if (block.slab) block.slab.lent++; // until written
+        this.writes.push({ fd: this.fd!, seg, bytes: block.bytes, slab: block.slab });
+        this.pump();
         this.evict(seg);
         return 0;
       }
@@ -206,7 +238,7 @@ export class Journal {
     if (kept > 0) {
       let seg = this.segments[this.segments.length - 1];
       if (!seg || seg.persisted) {
-        seg = { seq: (seg?.seq ?? 0) + 1, file: '', blocks: [], count: 0, bytes: 0, persisted: false, used: 0 };
+        seg = { seq: (seg?.seq ?? 0) + 1, file: '', blocks: [], count: 0, bytes: 0, persisted: false, used: 0, unwritten: 0 };
         this.segments.push(seg);
       }
       seg.blocks!.push(kept === count ? block : { bytes: block.bytes.subarray(0, block.ends[kept - 1]), ends: block.ends.subarray(0, kept), slab: block.slab });
@@ -241,10 +273,10 @@ export class Journal {
    */
   clearIfDelivered(cursors: Cursor[]): boolean {
     const end = this.end();
-    if (this.failure || cursors.some((c) => compare(c, end) < 0)) return false;
+    if (this.failure || this.writes.length > 0 || this.inFlight.length > 0 || cursors.some((c) => compare(c, end) < 0)) return false;
     this.closeFd();
     for (const s of this.segments.splice(0)) {
-      if (s.persisted) rmSync(s.file, { force: true });
+      if (s.file) rmSync(s.file, { force: true });
       if (s.blocks) this.uncache(s.blocks);
     }
     this.cached = 0;
@@ -259,12 +291,13 @@ export class Journal {
     while (this.segments.length > 1) {
       const first = this.segments[0]!;
       const passed = first.seq < min.seq || (first.seq === min.seq && min.line >= first.count);
-      if (!passed) break;
+      if (!passed || first.unwritten > 0) break;
       this.segments.shift();
       if (first.blocks && first.persisted) this.cached -= bytesOf(first.blocks);
       if (first.blocks) this.uncache(first.blocks);
       if (!first.persisted) this.memoryLines -= first.count;
-      else rmSync(first.file, { force: true });
+      // A segment whose write failed keeps a partial file; its lines were delivered from memory.
+      if (first.file) removeQuietly(first.file);
     }
   }
 
@@ -278,8 +311,9 @@ export class Journal {
     return n;
   }
 
+  /** Closes the file (after written(): a write still queued then is abandoned). */
   close(): void {
-    this.closeFd();
+    this.abandonWrites();
     if (this.locked) {
       rmSync(join(this.options.dir, 'lock'), { force: true });
       heldHere.delete(resolve(this.options.dir));
@@ -335,11 +369,13 @@ export class Journal {
   private activeSegment(): Segment {
     let seg = this.segments[this.segments.length - 1];
     if (!seg || !seg.persisted || seg.bytes >= this.options.maxSegmentBytes || this.fd === undefined) {
-      this.closeFd();
+      // The old file is closed in turn, after the writes queued for it.
+      if (this.fd !== undefined) this.writes.push({ fd: this.fd, seg: undefined, bytes: undefined, slab: undefined });
+      this.fd = undefined;
       const seq = (seg?.seq ?? 0) + 1;
       const file = join(this.journalDir, `seg-${String(seq).padStart(12, '0')}.jsonl`);
       this.fd = openSync(file, 'a');
-      seg = { seq, file, blocks: [], count: 0, bytes: 0, persisted: true, used: 0 };
+      seg = { seq, file, blocks: [], count: 0, bytes: 0, persisted: true, used: 0, unwritten: 0 };
       this.segments.push(seg);
     }
     return seg;
@@ -367,7 +403,7 @@ export class Journal {
   private evict(keep: Segment): void {
     if (this.cached <= this.options.cacheBytes) return;
     const active = this.segments[this.segments.length - 1];
-    const candidates = this.segments.filter((s) => s !== keep && s !== active && s.persisted && s.blocks).sort((a, b) => a.used - b.used);
+    const candidates = this.segments.filter((s) => s !== keep && s !== active && s.persisted && s.unwritten === 0 && s.blocks).sort((a, b) => a.used - b.used);
     for (const seg of candidates) {
       if (this.cached <= this.options.cacheBytes) break;
       this.cached -= bytesOf(seg.blocks!);
@@ -392,6 +428,98 @@ export class Journal {
     const limit = Math.ceil((this.options.cacheBytes + 2 * this.options.maxSegmentBytes) / SLAB_BYTES) + 8;
     if (this.slabs > limit) this.slabs--;
     else this.free.push(slab);
+  }
+
+  /**
+   * Starts writing what is queued for one file, if no write is in flight: all of it in
+   * one writev, so the journal keeps up with any rate of flushes (one write completes per
+   * turn of the event loop at most).
+   */
+  private pump(): void {
+    if (this.inFlight.length > 0) return;
+    while (this.writes.length > 0 && this.writes[0]!.bytes === undefined) this.retire(this.writes.shift()!.fd);
+    if (this.writes.length === 0) {
+      for (const resolve of this.drained.splice(0)) resolve();
+      return;
+    }
+    const fd = this.writes[0]!.fd;
+    let n = 0;
+    while (n < this.writes.length && n < IOV_MAX && this.writes[n]!.fd === fd && this.writes[n]!.bytes !== undefined) n++;
+    this.inFlight = this.writes.splice(0, n);
+    this.writeGroup(this.inFlight, 0);
+  }
+
+  /** Writes a group of blocks to one file from byte `done` of the group on; a short write goes on from where it stopped. */
+  private writeGroup(group: Write[], done: number): void {
+    const fd = group[0]!.fd;
+    const buffers: Buffer[] = [];
+    let size = 0;
+    let skip = done;
+    for (const w of group) {
+      const b = w.bytes!;
+      size += b.length;
+      if (skip >= b.length) skip -= b.length;
+      else {
+        buffers.push(skip > 0 ? b.subarray(skip) : b);
+        skip = 0;
+      }
+    }
+    writev(fd, buffers, null, (error, n) => {
+      if (!error && n > 0 && done + n < size && !this.closing.has(fd)) {
+        this.writeGroup(group, done + n);
+        return;
+      }
+      // The write is over: only now may its slabs be reused and its file closed.
+      this.inFlight = [];
+      for (const w of group) {
+        if (w.slab === undefined) continue;
+        w.slab.lent--;
+        this.recycle(w.slab);
+      }
+      if (this.closing.delete(fd)) closeQuietly(fd);
+      else if (error || n <= 0) this.fail(error ?? new Error(`the journal write stopped after ${done} of ${size} bytes`));
+      else for (const w of group) w.seg!.unwritten -= w.bytes!.length;
+      this.pump();
+    });
+  }
+
+  /** Closes a file now, or after the write in flight to it is over (its number must not be reused under that write). */
+  private retire(fd: number): void {
+    if (this.inFlight.length > 0 && this.inFlight[0]!.fd === fd) this.closing.add(fd);
+    else closeQuietly(fd);
+  }
+
+  /** Drops the queued writes (not the one in flight) and closes their files. */
+  private abandonWrites(): void {
+    for (const w of this.writes.splice(0)) {
+      if (w.slab) {
+        w.slab.lent--;
+        this.recycle(w.slab);
+      }
+      if (w.bytes === undefined) this.retire(w.fd);
+    }
+    if (this.fd !== undefined) this.retire(this.fd);
+    this.fd = undefined;
+  }
+
+  /**
+   * The journal cannot be written: from now on it keeps lines in memory only. Segments
+   * not fully written become memory segments (their lines are still cached), so none of
+   * their lines is lost while the process lives.
+   */
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.abandonWrites();
+    for (const seg of this.segments) {
+      if (seg.unwritten === 0 || !seg.persisted) continue;
+      seg.persisted = false;
+      seg.unwritten = 0;
+      this.cached -= bytesOf(seg.blocks!);
+      this.memoryLines += seg.count;
+    }
+    for (const resolve of this.drained.splice(0)) resolve();
+    this.onFailure?.(error);
   }
 
   private closeFd(): void {
@@ -442,12 +570,19 @@ function bytesOf(blocks: readonly Block[]): number {
   return n;
 }
 
-/** writeSync may write less than asked (a full disk, a signal); the rest follows or it throws. */
-function writeAll(fd: number, bytes: Buffer): void {
-  for (let done = 0; done < bytes.length; ) {
-    const n = writeSync(fd, bytes, done, bytes.length - done);
-    if (n <= 0) throw new Error(`the journal write stopped after ${done} of ${bytes.length} bytes`);
-    done += n;
+function removeQuietly(file: string): void {
+  try {
+    rmSync(file, { force: true });
+  } catch {
+    // a file that cannot be removed is replayed at the next start: delivered twice, never lost
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
   }
 }
 

@@ -239,6 +239,10 @@ export class EventPipeline {
 
   /** Opens the journal and starts delivering what a previous run left behind. */
   start(): void {
+    this.journal.onFailure = (error) =>
+      this.options.logger.error(
+        `cannot write the event journal in ${this.options.dir} (${error.message}); events not yet written and all new ones are kept in memory, up to ${this.options.memoryLimit ?? this.capacity}, and counted as dropped beyond that`,
+      );
     if (!this.journal.open()) {
       this.options.logger.error(
         `cannot write the event journal in ${this.options.dir} (${this.journal.failure?.message}); events are kept in memory, up to ${this.options.memoryLimit ?? this.capacity}, and counted as dropped beyond that`,
@@ -439,7 +443,7 @@ export class EventPipeline {
     clearInterval(this.timer);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.all(this.channels.map((c) => c.idle())),
+      Promise.all([this.journal.written(), ...this.channels.map((c) => c.idle())]),
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
         timer.unref();
@@ -454,6 +458,14 @@ export class EventPipeline {
     this.journal.close();
     await Promise.all(this.options.sinks.map((s) => s.close?.().catch((error: unknown) => this.options.logger.warn(`sink ${s.name} failed to close`, { error: String(error) }))));
     return this.counters();
+  }
+
+  /**
+   * Resolves when every event flushed so far is written to the journal's files (so it
+   * survives the process being killed), or when the journal has gone to memory only.
+   */
+  written(): Promise<void> {
+    return this.journal.written();
   }
 
   counters(): PipelineCounters {

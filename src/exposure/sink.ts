@@ -19,6 +19,12 @@ export interface SinkBatch {
  */
 export interface Sink {
   readonly name: string;
+  /**
+   * The most events this sink takes in one send; the pipeline's batch size when unset.
+   * A sink that is behind reads this many at a time to catch up, so a destination whose
+   * cost is per call (a file write) should allow many.
+   */
+  readonly maxBatch?: number;
   send(batch: SinkBatch): Promise<void>;
   close?(): Promise<void>;
 }

@@ -17,6 +17,12 @@ export interface JsonlSinkOptions {
 
 export class JsonlSink implements Sink {
   readonly name: string;
+  /**
+   * One writev per batch, whatever its size: behind by a few flushes, the sink catches up
+   * in one write of up to about 6 MB instead of one write per 500 events, which could not
+   * keep up with a busy service and sent it to re-read its journal from disk.
+   */
+  readonly maxBatch = 20_000;
   private handle: FileHandle | undefined;
   private file = '';
   private bytes = 0;

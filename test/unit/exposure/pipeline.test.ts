@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
@@ -353,6 +353,38 @@ describe('journal block memory', () => {
     await p.close(10_000);
     expect(after).toBe(held);
     expect(units).toEqual(Array.from({ length: n }, (_, i) => `user-${i}`));
+  });
+});
+
+describe('journal writes', () => {
+  it('are on disk when written() resolves, without the flush having waited for the disk', async () => {
+    const dir = tmp();
+    const p = pipeline({ dir, sinks: [] });
+    for (let i = 0; i < 3000; i++) record(p, exposure(i));
+    p.flush();
+    await p.written();
+    const files = readdirSync(join(dir, 'journal')).filter((f) => f.endsWith('.jsonl'));
+    const lines = files.flatMap((f) => readFileSync(join(dir, 'journal', f), 'utf8').split('\n').filter(Boolean));
+    expect(lines.map((l) => (JSON.parse(l) as EventRecord).unit)).toEqual(Array.from({ length: 3000 }, (_, i) => `user-${i}`));
+  });
+
+  it('that fail mid-run (a full disk) leave the unwritten events in memory: all delivered, one error, no crash', async () => {
+    const dir = tmp();
+    const errors: string[] = [];
+    const got: EventRecord[] = [];
+    const p = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))], logger: { ...quiet, error: (m: string) => void errors.push(m) }, maxSegmentBytes: 64 * 1024 });
+    // The second segment's file is /dev/full: every write to it fails with ENOSPC.
+    symlinkSync('/dev/full', join(dir, 'journal', 'seg-000000000002.jsonl'));
+    for (let i = 0; i < 2000; i++) record(p, exposure(i));
+    p.flush();
+    await p.written();
+    expect(p.counters().journalInMemory).toBe(true);
+    for (let i = 2000; i < 2500; i++) record(p, exposure(i));
+    const report = await p.close(5000);
+    expect(got.map((r) => r.unit)).toEqual(Array.from({ length: 2500 }, (_, i) => `user-${i}`));
+    expect(report).toMatchObject({ journaled: 2500, dropped: 0, journalInMemory: true });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/cannot write the event journal .*ENOSPC.*kept in memory/);
   });
 });
 
