@@ -35,6 +35,68 @@ function hashCodes(s: string, seed: number): number {
   return finalMix(h, len) >>> 0;
 }
 
+/**
+ * MurmurHash3's state after a fixed prefix (an experiment's `salt:`), so hashing
+ * prefix + unit needs neither the concatenation (a new string per call, flattened again
+ * when read) nor a pass over the prefix: murmur3After(hashPrefix(p), u) === murmur3(p + u).
+ */
+export interface HashPrefix {
+  readonly text: string;
+  /** The state after the prefix's whole 4-byte blocks. */
+  readonly state: number;
+  /** The prefix's last 0-3 bytes, little-endian, and how many there are. */
+  readonly tail: number;
+  readonly tailBytes: number;
+  /** The prefix's length in UTF-8 bytes. */
+  readonly bytes: number;
+}
+
+export function hashPrefix(text: string, seed = 0): HashPrefix {
+  const b = Buffer.from(text, 'utf8');
+  let h = seed | 0;
+  let i = 0;
+  for (; i + 4 <= b.length; i += 4) h = round(h, b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24));
+  let tail = 0;
+  for (let j = 0; i + j < b.length; j++) tail |= b[i + j]! << (8 * j);
+  return { text, state: h, tail, tailBytes: b.length - i, bytes: b.length };
+}
+
+/** murmur3(prefix.text + unit), without building that string when the unit is ASCII. */
+export function murmur3After(prefix: HashPrefix, unit: string): number {
+  let h = prefix.state;
+  let k = prefix.tail;
+  let n = prefix.tailBytes;
+  const len = unit.length;
+  let i = 0;
+  // Fill the block the prefix left open, then go 4 bytes at a time.
+  for (; n !== 0 && i < len; i++) {
+    const c = unit.charCodeAt(i);
+    if (c > 0x7f) return murmur3(prefix.text + unit);
+    k |= c << (8 * n);
+    if (++n === 4) {
+      h = round(h, k);
+      k = 0;
+      n = 0;
+    }
+  }
+  const blocks = i + ((len - i) & ~3);
+  for (; i < blocks; i += 4) {
+    const c0 = unit.charCodeAt(i);
+    const c1 = unit.charCodeAt(i + 1);
+    const c2 = unit.charCodeAt(i + 2);
+    const c3 = unit.charCodeAt(i + 3);
+    if ((c0 | c1 | c2 | c3) > 0x7f) return murmur3(prefix.text + unit);
+    h = round(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+  }
+  for (; i < len; i++) {
+    const c = unit.charCodeAt(i);
+    if (c > 0x7f) return murmur3(prefix.text + unit);
+    k |= c << (8 * n++);
+  }
+  if (n > 0) h ^= scramble(k);
+  return finalMix(h, prefix.bytes + len) >>> 0;
+}
+
 /** MurmurHash3's mixing of one 32-bit block into the state. */
 function round(h: number, k: number): number {
   h ^= scramble(k);

@@ -12,7 +12,7 @@
  * Everything a call needs is precomputed here at config load; `assign` allocates nothing.
  */
 import type { ValidatedExperiment, RampStep, AllocationMode } from '../config/index.js';
-import { murmur3 } from './murmur3.js';
+import { hashPrefix, murmur3, murmur3After, type HashPrefix } from './murmur3.js';
 
 export interface AllocationPlan {
   readonly experiment: string;
@@ -22,8 +22,8 @@ export interface AllocationPlan {
   readonly controlIndex: number;
   readonly variants: readonly string[];
   readonly payloads: readonly unknown[];
-  /** salt + ':', so a call only concatenates the unit id. */
-  readonly prefix: string;
+  /** The hash state after salt + ':', so a call hashes only the unit id. */
+  readonly prefix: HashPrefix;
   /** Range starts and weights as fractions of [0, 1). */
   readonly starts: Float64Array;
   readonly weights: Float64Array;
@@ -67,7 +67,7 @@ export function compilePlan(exp: ValidatedExperiment): AllocationPlan {
     controlIndex: exp.variants.findIndex((v) => v.key === exp.control),
     variants: exp.variants.map((v) => v.key),
     payloads: exp.variants.map((v) => v.payload),
-    prefix: salt + ':',
+    prefix: hashPrefix(salt + ':'),
     starts,
     weights,
     fixedCoverage: exp.allocation.percent / 100,
@@ -90,7 +90,7 @@ export function trafficAt(plan: AllocationPlan, now: number, hold?: ExperimentHo
 /** Index of the unit's variant at `coverage` (0-1), or -1 when the unit is outside the traffic. */
 export function assign(plan: AllocationPlan, unit: string, coverage: number): number {
   if (coverage <= 0) return -1;
-  const b = murmur3(plan.prefix + unit) / 4294967296;
+  const b = murmur3After(plan.prefix, unit) / 4294967296;
   const starts = plan.starts;
   const weights = plan.weights;
   for (let i = starts.length - 1; i >= 0; i--) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import murmurhash3js from 'murmurhash3js';
-import { fingerprint64, murmur3 } from '../../../src/allocation/murmur3.js';
+import fc from 'fast-check';
+import { fingerprint64, hashPrefix, murmur3, murmur3After } from '../../../src/allocation/murmur3.js';
 import cases from '../../fixtures/allocation-cases.json' with { type: 'json' };
 
 describe('murmur3 x86 32-bit', () => {
@@ -56,5 +57,21 @@ describe('fingerprint64', () => {
     }
     // Binomial(100,000, 0.5): sd 158; 5 sd is 791.
     for (const c of ones) expect(Math.abs(c - n / 2)).toBeLessThan(800);
+  });
+});
+
+describe('murmur3After (the hash of prefix + unit from the prefix\'s state)', () => {
+  // Prefixes of every length mod 4 and units of every length, ASCII or not, with the
+  // non-ASCII character in the open block, in a whole block, and in the tail.
+  const texts = ['', 'a', 'ab', 'abc', 'abcd', 'checkout:', 'exp-é:', 'sälz:', '🚀:', 'x'.repeat(37)];
+  const units = ['', 'u', 'us', 'use', 'user-1', 'user-12345', 'üser', 'usé', 'user-🚀', 'é'.repeat(9), '\u007f\u0080'];
+
+  it.each(texts)('equals murmur3 of the concatenation after %j', (prefix) => {
+    const state = hashPrefix(prefix);
+    for (const unit of units) expect(murmur3After(state, unit)).toBe(murmur3(prefix + unit));
+  });
+
+  it('equals murmur3 of the concatenation for any strings', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 20, unit: 'binary' }), fc.string({ maxLength: 40, unit: 'binary' }), (prefix, unit) => murmur3After(hashPrefix(prefix), unit) === murmur3(prefix + unit)), { numRuns: 2000 });
   });
 });
