@@ -13,6 +13,11 @@ export interface Contender {
    * triggered that is measured separately); subtracted from that round's time.
    */
   excluded?: () => number;
+  /**
+   * Untimed, after each run: lets work the run left behind (writes in flight, their
+   * callbacks) finish before the next contender is timed, so it is not charged to that one.
+   */
+  after?: () => Promise<void>;
 }
 
 export interface Measured {
@@ -20,16 +25,21 @@ export interface Measured {
   nsPerOp: number;
   opsPerSec: number;
   ratio: number;
+  /** ns per op in each round, in round order (paired with the other contenders' rounds). */
+  samples: number[];
 }
 
-const median = (xs: number[]) => {
+export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
 export async function compare(contenders: Contender[], options: { batch: number; rounds: number; warmup?: number }): Promise<Measured[]> {
-  for (const c of contenders) await c.run(options.warmup ?? options.batch);
+  for (const c of contenders) {
+    await c.run(options.warmup ?? options.batch);
+    await c.after?.();
+  }
   const samples = contenders.map(() => [] as number[]);
   for (let r = 0; r < options.rounds; r++) {
     for (const [i, c] of contenders.entries()) {
@@ -38,13 +48,28 @@ export async function compare(contenders: Contender[], options: { batch: number;
       await c.run(options.batch);
       const elapsed = Number(process.hrtime.bigint() - t0);
       samples[i]!.push((elapsed - (c.excluded?.() ?? 0)) / options.batch);
+      await c.after?.();
     }
   }
   const base = samples[0]!;
   return contenders.map((c, i) => {
     const ns = median(samples[i]!);
-    return { name: c.name, nsPerOp: ns, opsPerSec: 1e9 / ns, ratio: median(samples[i]!.map((s, r) => s / base[r]!)) };
+    return { name: c.name, nsPerOp: ns, opsPerSec: 1e9 / ns, ratio: median(samples[i]!.map((s, r) => s / base[r]!)), samples: samples[i]! };
   });
+}
+
+/**
+ * What `row` costs over `base`, per op: the median over rounds of the difference within
+ * each round. Load that hits a round hits both rows in it, so this is steadier than the
+ * difference of the two medians.
+ */
+export function pairedDifference(row: Measured, base: Measured): number {
+  return median(row.samples.map((s, r) => s - base.samples[r]!));
+}
+
+/** The mean over rounds: for work that comes in bursts (a flush every so many calls), which a median can step over. */
+export function mean(row: Measured): number {
+  return row.samples.reduce((a, b) => a + b, 0) / row.samples.length;
 }
 
 export function table(rows: Measured[], baseline: string): string {

@@ -414,6 +414,8 @@ export class EventPipeline {
       } else this.dropWarned = false;
     }
     for (const c of this.channels) c.kick();
+    // With no sink nobody reads the journal: written segments would only pile up on disk.
+    if (this.channels.length === 0) this.journal.trim([]);
   }
 
   /** Puts the queue's pending exposures through the exposure rule, in queue order. */

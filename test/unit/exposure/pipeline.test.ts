@@ -368,6 +368,20 @@ describe('journal writes', () => {
     expect(lines.map((l) => (JSON.parse(l) as EventRecord).unit)).toEqual(Array.from({ length: 3000 }, (_, i) => `user-${i}`));
   });
 
+  it('with no sink at all, do not pile up: written segments are deleted at the next flush', async () => {
+    const dir = tmp();
+    const p = pipeline({ dir, sinks: [], maxSegmentBytes: 64 * 1024 });
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 2000; i++) record(p, exposure(round * 2000 + i));
+      p.flush();
+      await p.written();
+    }
+    p.flush();
+    // 10,000 events are some 50 segments of 64 KB; only the active one is left.
+    expect(readdirSync(join(dir, 'journal')).filter((f) => f.endsWith('.jsonl'))).toHaveLength(1);
+    expect(p.counters()).toMatchObject({ exposures: 10_000, journaled: 10_000, dropped: 0 });
+  });
+
   it('that fail mid-run (a full disk) leave the unwritten events in memory: all delivered, one error, no crash', async () => {
     const dir = tmp();
     const errors: string[] = [];
