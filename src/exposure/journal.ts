@@ -30,7 +30,7 @@
  * When the directory cannot be written, the journal keeps segments in memory only, up
  * to `memoryLimit` lines, and the pipeline counts what it has to drop beyond that.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writev } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, writev } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /** Journal directories held by this process; another process is kept out by the lock file. */
@@ -92,8 +92,13 @@ interface Write {
   readonly fd: number;
   readonly seg: Segment | undefined;
   readonly bytes: Buffer | undefined;
+  /** Where in the file: writes are positional, so their order of execution does not matter. */
+  readonly position: number;
   readonly slab: Slab | undefined;
 }
+
+/** Bytes queued or in flight past which appends write synchronously (the event loop is not turning). */
+const MAX_BACKLOG = 8 * 2 ** 20;
 
 export interface JournalOptions {
   dir: string;
@@ -119,6 +124,10 @@ export class Journal {
   private readonly writes: Write[] = [];
   /** Blocks being written (one writev, one file); empty when no write is in flight. */
   private inFlight: Write[] = [];
+  /** The write in flight was also done synchronously by writeNow(): its callback only releases its slabs. */
+  private inFlightSettled = false;
+  /** Bytes appended and not yet known to be written. */
+  private backlog = 0;
   /** Files to close when the write in flight to them is over. */
   private readonly closing = new Set<number>();
   private drained: (() => void)[] = [];
@@ -223,12 +232,14 @@ export class Journal {
         seg.blocks!.push(block);
         this.cached += footprint(block);
         seg.count += count;
-        seg.bytes += block.bytes.length;
         seg.unwritten += block.bytes.length;
         seg.used = ++this.tick;
         if (block.slab) block.slab.lent++; // until written
-        this.writes.push({ fd: this.fd!, seg, bytes: block.bytes, slab: block.slab });
-        this.pump();
+        this.writes.push({ fd: this.fd!, seg, bytes: block.bytes, position: seg.bytes, slab: block.slab });
+        seg.bytes += block.bytes.length;
+        this.backlog += block.bytes.length;
+        if (this.backlog > MAX_BACKLOG) this.writeNow();
+        else this.pump();
         this.evict(seg);
         return 0;
       }
@@ -370,11 +381,12 @@ export class Journal {
     let seg = this.segments[this.segments.length - 1];
     if (!seg || !seg.persisted || seg.bytes >= this.options.maxSegmentBytes || this.fd === undefined) {
       // The old file is closed in turn, after the writes queued for it.
-      if (this.fd !== undefined) this.writes.push({ fd: this.fd, seg: undefined, bytes: undefined, slab: undefined });
+      if (this.fd !== undefined) this.writes.push({ fd: this.fd, seg: undefined, bytes: undefined, position: 0, slab: undefined });
       this.fd = undefined;
       const seq = (seg?.seq ?? 0) + 1;
       const file = join(this.journalDir, `seg-${String(seq).padStart(12, '0')}.jsonl`);
-      this.fd = openSync(file, 'a');
+      // Not O_APPEND: positional writes (Linux appends at the end regardless under O_APPEND).
+      this.fd = openSync(file, 'w');
       seg = { seq, file, blocks: [], count: 0, bytes: 0, persisted: true, used: 0, unwritten: 0 };
       this.segments.push(seg);
     }
@@ -384,7 +396,7 @@ export class Journal {
   private load(seg: Segment): Block[] {
     seg.used = ++this.tick;
     if (seg.blocks) return seg.blocks;
-    const bytes = readFileSync(seg.file);
+    const bytes = withoutHoles(readFileSync(seg.file), () => this.corruptLines++);
     const ends: number[] = [];
     for (let at = bytes.indexOf(0x0a); at >= 0; at = bytes.indexOf(0x0a, at + 1)) ends.push(at + 1);
     // Appends are whole blocks, and a restart starts a new segment, so a write torn by a
@@ -442,14 +454,20 @@ export class Journal {
       for (const resolve of this.drained.splice(0)) resolve();
       return;
     }
-    const fd = this.writes[0]!.fd;
-    let n = 0;
-    while (n < this.writes.length && n < IOV_MAX && this.writes[n]!.fd === fd && this.writes[n]!.bytes !== undefined) n++;
+    const first = this.writes[0]!;
+    let n = 1;
+    let end = first.position + first.bytes!.length;
+    for (; n < this.writes.length && n < IOV_MAX; n++) {
+      const w = this.writes[n]!;
+      if (w.fd !== first.fd || w.bytes === undefined || w.position !== end) break;
+      end += w.bytes.length;
+    }
     this.inFlight = this.writes.splice(0, n);
+    this.inFlightSettled = false;
     this.writeGroup(this.inFlight, 0);
   }
 
-  /** Writes a group of blocks to one file from byte `done` of the group on; a short write goes on from where it stopped. */
+  /** Writes a group of contiguous blocks to one file from byte `done` of the group on; a short write goes on from where it stopped. */
   private writeGroup(group: Write[], done: number): void {
     const fd = group[0]!.fd;
     const buffers: Buffer[] = [];
@@ -464,23 +482,67 @@ export class Journal {
         skip = 0;
       }
     }
-    writev(fd, buffers, null, (error, n) => {
-      if (!error && n > 0 && done + n < size && !this.closing.has(fd)) {
+    writev(fd, buffers, group[0]!.position + done, (error, n) => {
+      const settled = this.inFlightSettled;
+      if (!settled && !error && n > 0 && done + n < size && !this.closing.has(fd)) {
         this.writeGroup(group, done + n);
         return;
       }
       // The write is over: only now may its slabs be reused and its file closed.
       this.inFlight = [];
+      this.inFlightSettled = false;
       for (const w of group) {
         if (w.slab === undefined) continue;
         w.slab.lent--;
         this.recycle(w.slab);
       }
       if (this.closing.delete(fd)) closeQuietly(fd);
-      else if (error || n <= 0) this.fail(error ?? new Error(`the journal write stopped after ${done} of ${size} bytes`));
-      else for (const w of group) w.seg!.unwritten -= w.bytes!.length;
+      else if (settled) {
+        // writeNow() wrote these bytes already.
+      } else if (error || n <= 0) this.fail(error ?? new Error(`the journal write stopped after ${done} of ${size} bytes`));
+      else this.markWritten(group);
       this.pump();
     });
+  }
+
+  /** Bookkeeping for blocks known to be in their files. */
+  private markWritten(group: readonly Write[]): void {
+    for (const w of group) {
+      w.seg!.unwritten -= w.bytes!.length;
+      this.backlog -= w.bytes!.length;
+    }
+  }
+
+  /**
+   * Writes everything queued, and again what is in flight, synchronously: callbacks of
+   * writes only run when the event loop turns, and a caller that does not let it turn (a
+   * loop of awaited getVariant calls) would otherwise pile up unwritten blocks without
+   * bound. Positional writes make the order, and writing the same bytes twice, harmless.
+   */
+  private writeNow(): void {
+    try {
+      for (const w of this.inFlightSettled ? [] : this.inFlight) writeAllSync(w.fd, w.bytes!, w.position);
+      for (const w of this.writes) if (w.bytes !== undefined) writeAllSync(w.fd, w.bytes, w.position);
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    }
+    if (!this.inFlightSettled) {
+      this.markWritten(this.inFlight);
+      this.inFlightSettled = true;
+    }
+    const queued = this.writes.splice(0);
+    for (const w of queued) {
+      if (w.bytes === undefined) {
+        this.retire(w.fd);
+        continue;
+      }
+      this.markWritten([w]);
+      if (w.slab) {
+        w.slab.lent--;
+        this.recycle(w.slab);
+      }
+    }
   }
 
   /** Closes a file now, or after the write in flight to it is over (its number must not be reused under that write). */
@@ -511,6 +573,7 @@ export class Journal {
     if (this.failure) return;
     this.failure = error;
     this.abandonWrites();
+    this.backlog = 0;
     for (const seg of this.segments) {
       if (seg.unwritten === 0 || !seg.persisted) continue;
       seg.persisted = false;
@@ -575,6 +638,39 @@ function removeQuietly(file: string): void {
     rmSync(file, { force: true });
   } catch {
     // a file that cannot be removed is replayed at the next start: delivered twice, never lost
+  }
+}
+
+/**
+ * A segment's bytes without the holes a crash can leave: blocks are written at their
+ * positions, so a later block may reach the file while an earlier one, still in flight,
+ * never does; the gap reads as zero bytes. A zero byte is never part of a line (JSON
+ * escapes U+0000, and UTF-8 uses no zero byte for anything else), so dropping every run
+ * of them leaves the lines that were written, in order. Each hole counts as a corrupt line.
+ */
+function withoutHoles(bytes: Buffer, hole: () => void): Buffer {
+  let at = bytes.indexOf(0);
+  if (at < 0) return bytes;
+  const out = Buffer.allocUnsafe(bytes.length);
+  let n = 0;
+  let from = 0;
+  while (at >= 0) {
+    n += bytes.copy(out, n, from, at);
+    hole();
+    from = at;
+    while (from < bytes.length && bytes[from] === 0) from++;
+    at = bytes.indexOf(0, from);
+  }
+  n += bytes.copy(out, n, from);
+  return out.subarray(0, n);
+}
+
+/** writeSync at a position; it may write less than asked (a signal), then the rest follows, or it throws. */
+function writeAllSync(fd: number, bytes: Buffer, position: number): void {
+  for (let done = 0; done < bytes.length; ) {
+    const n = writeSync(fd, bytes, done, bytes.length - done, position + done);
+    if (n <= 0) throw new Error(`the journal write stopped after ${done} of ${bytes.length} bytes`);
+    done += n;
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
@@ -244,6 +244,22 @@ describe('EventPipeline', () => {
     expect(p2.counters().corruptLines).toBe(1);
   });
 
+  it('replays the lines around a hole left by a crash (a later block on disk, an earlier one never written) and counts the hole', async () => {
+    const dir = tmp();
+    const p1 = pipeline({ dir, sinks: [functionSink('fn', () => Promise.reject(new Error('down')))] });
+    for (let i = 0; i < 10; i++) record(p1, exposure(i));
+    await p1.close(20);
+    const [segment] = readdirSync(join(dir, 'journal'));
+    const lines = readFileSync(join(dir, 'journal', segment!), 'utf8').split('\n').filter(Boolean);
+    // Lines 0-3, then 4 KB of zeros where lines 4-6 were in flight, then lines 7-9.
+    writeFileSync(join(dir, 'journal', segment!), Buffer.concat([Buffer.from(lines.slice(0, 4).join('\n') + '\n'), Buffer.alloc(4096), Buffer.from(lines.slice(7).join('\n') + '\n')]));
+    const got: EventRecord[] = [];
+    const p2 = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
+    await until(() => got.length === 7, 2000, 'replay');
+    expect(got.map((r) => r.unit)).toEqual(['user-0', 'user-1', 'user-2', 'user-3', 'user-7', 'user-8', 'user-9']);
+    expect(p2.counters().corruptLines).toBe(1);
+  });
+
   it('refuses a journal directory another live instance holds', () => {
     const dir = tmp();
     pipeline({ dir, sinks: [] });
@@ -380,6 +396,25 @@ describe('journal writes', () => {
     // 10,000 events are some 50 segments of 64 KB; only the active one is left.
     expect(readdirSync(join(dir, 'journal')).filter((f) => f.endsWith('.jsonl'))).toHaveLength(1);
     expect(p.counters()).toMatchObject({ exposures: 10_000, journaled: 10_000, dropped: 0 });
+  });
+
+  it('catch up synchronously when the event loop does not turn, so unwritten blocks never pile up', async () => {
+    const dir = tmp();
+    const p = pipeline({ dir, sinks: [], maxSegmentBytes: 256 * 2 ** 20 });
+    const n = 100_000; // about 33 MB of lines
+    for (let i = 0; i < n; i++) {
+      record(p, exposure(i));
+      if (i % 500 === 499) p.flush();
+    }
+    // No await yet: no write callback has run. All but the last 8 MB (the backlog allowed) is in the file.
+    const [segment] = readdirSync(join(dir, 'journal')).filter((f) => f.endsWith('.jsonl'));
+    const onDisk = statSync(join(dir, 'journal', segment!)).size;
+    const lineBytes = Buffer.byteLength(readFileSync(join(dir, 'journal', segment!), 'utf8').split('\n')[0]!) + 1;
+    expect(onDisk).toBeGreaterThan(n * lineBytes - 9 * 2 ** 20);
+    await p.written();
+    const lines = readFileSync(join(dir, 'journal', segment!), 'utf8').split('\n').filter(Boolean);
+    expect(lines).toHaveLength(n);
+    expect(lines.every((l, i) => (JSON.parse(l) as EventRecord).unit === `user-${i}`)).toBe(true);
   });
 
   it('that fail mid-run (a full disk) leave the unwritten events in memory: all delivered, one error, no crash', async () => {
