@@ -3,14 +3,16 @@
  * and how fast they are delivered to JSONL and to a loopback HTTP receiver, at growing
  * volumes.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createSwitchyard, type Switchyard } from '../src/index.js';
 import { EventPipeline, JsonlSink, functionSink, type ExposureInput, type Sink } from '../src/exposure/index.js';
-import { compare, mean, pairedDifference, table } from './harness.js';
+import { compare, mean, pairedDifference, table, type Measured } from './harness.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const tmp = () => mkdtempSync(join(tmpdir(), 'sy-bench-'));
@@ -124,6 +126,60 @@ function timeFlushes(sy: Switchyard): { excluded: () => number; perEvent: () => 
   };
 }
 
+export interface CallerPath {
+  rows: Measured[];
+  /** ns logging adds per new exposure: the median over rounds of the per-round difference. */
+  adds: number;
+  flushPerEvent: number;
+}
+
+/**
+ * The caller's path alone, in this process: logging off against logging on with no sinks
+ * (no delivery work), the time spent in flushes (and in starting the journal's writes
+ * between calls) measured around them and taken out. `yieldEvery`: calls between turns
+ * of the event loop (0: never).
+ */
+export async function measureCallerPath(yieldEvery: number): Promise<CallerPath> {
+  const dir = tmp();
+  const off = await createSwitchyard({ config: config(undefined) });
+  const on = await createSwitchyard({ config: { ...config(dir), analytics_platforms: [] } });
+  const flushes = timeFlushes(on);
+  let k = 0;
+  // Contexts are built per call, as a request handler does; "new" units are never seen before.
+  const fresh = () => 'unit-' + k++;
+  const suffix = yieldEvery > 0 ? '' : ' (never yielding)';
+  const rows = await compare(
+    [
+      { name: `getVariant, logging off${suffix}`, run: calls(off, fresh, yieldEvery) },
+      { name: `logging on, new unit every call: caller's path (no sinks, time inside flushes excluded)${suffix}`, run: calls(on, fresh, yieldEvery), excluded: flushes.excluded, after: () => drain(on) },
+    ],
+    { batch: 20_000, rounds: 21 },
+  );
+  await Promise.all([off.close(), on.close()]);
+  rmSync(dir, { recursive: true, force: true });
+  return { rows, adds: pairedDifference(rows[1]!, rows[0]!), flushPerEvent: flushes.perEvent() };
+}
+
+/**
+ * measureCallerPath in `runs` fresh processes, one after another: how V8 compiles the
+ * path differs from process to process by more than the rounds of one process vary, so
+ * one process's figure is not the figure.
+ */
+function callerPathInProcesses(yieldEvery: number, runs: number): CallerPath[] {
+  const out: CallerPath[] = [];
+  for (let i = 0; i < runs; i++) {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./exposure-caller.ts', import.meta.url)), String(yieldEvery)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (child.status !== 0) throw new Error(`the caller-path benchmark process failed: ${child.stderr}`);
+    out.push(JSON.parse(child.stdout) as CallerPath);
+  }
+  return out;
+}
+
+function summary(runs: CallerPath[]): { median: CallerPath; all: string } {
+  const sorted = [...runs].sort((a, b) => a.adds - b.adds);
+  return { median: sorted[sorted.length >> 1]!, all: sorted.map((r) => r.adds.toFixed(0)).join(', ') };
+}
+
 export async function benchExposure(): Promise<string> {
   const dirs: string[] = [];
   const made = () => {
@@ -131,28 +187,21 @@ export async function benchExposure(): Promise<string> {
     dirs.push(d);
     return d;
   };
+  const PROCESSES = 5;
+  const SERVER = 500;
+  const cadence = summary(callerPathInProcesses(SERVER, PROCESSES));
+  const eager = summary(callerPathInProcesses(0, PROCESSES));
+  const callerPath = cadence.median.adds;
+  const callerPathEager = eager.median.adds;
+
   const off = await createSwitchyard({ config: config(undefined) });
   const on = await createSwitchyard({ config: config(made()) });
-  // The caller's path alone: no sinks (no delivery work), and the time spent in flushes
-  // measured around each flush and subtracted.
-  const callerOnly = await createSwitchyard({ config: { ...config(made()), analytics_platforms: [] } });
-  const callerOnlyEager = await createSwitchyard({ config: { ...config(made()), analytics_platforms: [] } });
-  const flushes = timeFlushes(callerOnly);
-  const eagerFlushes = timeFlushes(callerOnlyEager);
   let k = 0;
   const fresh = () => 'unit-' + k++;
-  const SERVER = 500;
-  // Contexts are built per call, as a request handler does; "new" units are never seen before.
-  // Each comparison runs only the contenders it compares, so that one's garbage and
-  // background work (the JSONL sink's) is not paid in another's rounds.
-  const offRow = { name: 'getVariant, logging off', run: calls(off, fresh, SERVER) };
-  const callerRows = await compare(
-    [offRow, { name: "logging on, new unit every call: caller's path (no sinks, time inside flushes excluded)", run: calls(callerOnly, fresh, SERVER), excluded: flushes.excluded, after: () => drain(callerOnly) }],
-    { batch: 20_000, rounds: 21 },
-  );
+  const repeated = (i: number) => 'unit-' + (i % 1000);
   const wholeRows = await compare(
     [
-      offRow,
+      { name: 'getVariant, logging off', run: calls(off, fresh, SERVER) },
       {
         name: 'logging on, new unit every call: everything on the main thread (flushes, JSONL delivery)',
         // Timed until the JSONL sink has written the round's last event.
@@ -161,25 +210,15 @@ export async function benchExposure(): Promise<string> {
           await drain(on);
         },
       },
-      { name: 'logging on, repeat units (deduplicated)', run: calls(on, (i) => 'unit-' + (i % 1000), SERVER), after: () => drain(on) },
+      { name: 'getVariant, logging off, repeat units', run: calls(off, repeated, SERVER) },
+      { name: 'logging on, repeat units (deduplicated)', run: calls(on, repeated, SERVER), after: () => drain(on) },
     ],
     { batch: 20_000, rounds: 21 },
   );
-  // The caller's path in a loop that never yields: the queue fills to its capacity
-  // (100,000) and flushes there, so it holds unit ids far longer than a server's queue does.
-  const eager = await compare(
-    [
-      { name: 'getVariant, logging off (never yielding)', run: calls(off, fresh, 0) },
-      { name: "logging on, new unit every call: caller's path (never yielding)", run: calls(callerOnlyEager, fresh, 0), excluded: eagerFlushes.excluded, after: () => drain(callerOnlyEager) },
-    ],
-    { batch: 20_000, rounds: 21 },
-  );
-  await Promise.all([off.close(), on.close(), callerOnly.close(), callerOnlyEager.close()]);
-  const callerPath = pairedDifference(callerRows[1]!, callerRows[0]!);
-  const callerPathEager = pairedDifference(eager[1]!, eager[0]!);
+  await Promise.all([off.close(), on.close()]);
   // The mean over rounds, so that no round's flushes or delivery are stepped over.
   const full = mean(wholeRows[1]!) - mean(wholeRows[0]!);
-  const repeat = pairedDifference(wholeRows[2]!, wholeRows[0]!);
+  const repeat = pairedDifference(wholeRows[3]!, wholeRows[2]!);
 
   // Enqueue alone, in warm chunks: time 5,000 recordExposure calls, then flush untimed.
   const enqueue = new EventPipeline({ dir: made(), sinks: [], clock: { now: Date.now }, logger: quiet, provider: 'memory', queueCapacity: 1_000_000, batchSize: 100_000, flushIntervalMs: 600_000 });
@@ -225,44 +264,46 @@ export async function benchExposure(): Promise<string> {
   return [
     '## Exposure logging',
     '',
-    'getVariant with logging off against logging on with a new unit every call (every call a first exposure), in',
-    'three comparisons, each running only its own contenders in 21 interleaved rounds of 20,000 calls. Differences',
-    'are taken within each round, then the median over rounds (the whole cost: the difference of the means, so that',
-    'every flush and delivery counts). The loops yield to the event loop every 500 calls, as a server does between',
-    'requests, so flushes run at their batch size (500); the third comparison never yields.',
+    'getVariant with logging off against logging on, with a new unit every call (every call a first exposure) unless',
+    'said otherwise. Contenders run in 21 interleaved rounds of 20,000 calls; differences are taken within each round,',
+    'then the median over rounds (the whole cost: the difference of the means, so that every flush and delivery counts).',
+    'The loops yield to the event loop every 500 calls, as a server does between requests, so flushes run at their',
+    'batch size (500), except where they never yield.',
     '',
     "### The caller's path",
     '',
-    "No sinks, and the time inside each flush, and inside each start of a journal write between calls, measured around it",
-    'and taken out: what is left is what getVariant',
-    "itself does for logging (the unit's 64-bit fingerprint, the recent-key filter, the queue store) and the",
-    "collector's work that logging causes while callers run. After each round the journal's writes are waited for, untimed.",
+    'No sinks, and the time inside each flush, and inside each start of a journal write between calls, measured around',
+    "it and taken out: what is left is what getVariant itself does for logging (the unit's 64-bit fingerprint, the",
+    "recent-key filter, the queue store) and what the pipeline's work between calls costs the calls (the collector, caches).",
+    `Each comparison runs in ${PROCESSES} fresh processes, one after another: how V8 compiles the path differs from process to`,
+    "process by more than one process's rounds vary. The table is the median process's.",
     '',
-    table(callerRows, 'logging off'),
+    table(cadence.median.rows, 'logging off'),
     '',
-    `- What logging adds on the caller's path (per round, second row minus the first): ${callerPath.toFixed(0)} ns per new exposure`,
-    `  (target <= 200 ns): ${callerPath <= 200 ? 'met' : 'missed'}. The flush work taken out, measured around each flush: ${flushes.perEvent().toFixed(0)} ns per event;`,
-    '  it runs between calls (setImmediate after 500 events, or the 1 s timer), on the same thread.',
+    `- What logging adds on the caller's path (per round, second row minus the first; the median of ${PROCESSES} processes): ${callerPath.toFixed(0)} ns`,
+    `  per new exposure (target <= 200 ns): ${callerPath <= 200 ? 'met' : 'missed'}. Each process, sorted: ${cadence.all} ns.`,
+    `- The flush work taken out, measured around each flush: ${cadence.median.flushPerEvent.toFixed(0)} ns per event; it runs between calls`,
+    '  (setImmediate after 500 events, or the 1 s timer), on the same thread.',
+    '',
+    'In a loop that never yields (a script awaiting getVariant in a loop: the queue fills to its capacity, 100,000,',
+    'before it is flushed, and holds the unit ids that long):',
+    '',
+    table(eager.median.rows, 'logging off (never yielding)'),
+    '',
+    `- What logging adds on the caller's path, never yielding: ${callerPathEager.toFixed(0)} ns per new exposure (target <= 200 ns):`,
+    `  ${callerPathEager <= 200 ? 'met' : 'missed'}. Each process, sorted: ${eager.all} ns. Flush work: ${eager.median.flushPerEvent.toFixed(0)} ns per event.`,
     '',
     '### Everything on the main thread',
     '',
     "The default configuration (JSONL sink), each round timed until the sink has written its last event: the flushes",
-    "(the exposure rule, ids, encoding, the copy into the journal, the submission of the journal's and the sink's",
-    "writes) and the callbacks of those writes. The disk writes themselves run on libuv's thread pool.",
+    "(the exposure rule, ids, encoding into the journal's blocks, the submission of the journal's and the sink's",
+    "writes) and the callbacks of those writes. The disk writes themselves run on libuv's thread pool. Repeat units",
+    'are compared with logging off on the same repeat units.',
     '',
     table(wholeRows, 'logging off'),
     '',
     `- Everything logging adds on the main thread: ${full.toFixed(0)} ns per new exposure (second row minus the first, means).`,
-    `- A repeat unit (deduplicated by the recent-key filter) adds ${repeat.toFixed(0)} ns.`,
-    '',
-    "### The caller's path in a loop that never yields",
-    '',
-    'The worst case for the queue: it fills to its capacity (100,000) before it is flushed, and holds the unit ids that long.',
-    '',
-    table(eager, 'logging off (never yielding)'),
-    '',
-    `- What logging adds on the caller's path, never yielding: ${callerPathEager.toFixed(0)} ns per new exposure (target <= 200 ns):`,
-    `  ${callerPathEager <= 200 ? 'met' : 'missed'}. Flush work: ${eagerFlushes.perEvent().toFixed(0)} ns per event.`,
+    `- A repeat unit (deduplicated by the recent-key filter) adds ${repeat.toFixed(0)} ns (fourth row minus the third).`,
     '',
     '### Enqueue',
     '',

@@ -6,8 +6,14 @@
  * JSON.stringify would write for the same value.
  */
 export class LineWriter {
-  buf = Buffer.allocUnsafe(256 * 1024);
+  buf: Buffer = Buffer.alloc(0);
   pos = 0;
+
+  /** Writes into `buf` from its start (a journal slab); a line that does not fit moves the writing to a bigger buffer of its own. */
+  use(buf: Buffer): void {
+    this.buf = buf;
+    this.pos = 0;
+  }
 
   ensure(room: number): void {
     if (this.pos + room <= this.buf.length) return;

@@ -13,7 +13,7 @@
  * Block memory is recycled. A block's bytes live outside the JS heap, and V8 answers
  * external memory that comes and goes with full (mark-compact) collections, which run on
  * the callers' time: with a new Buffer per sealed block, logging caused about a dozen of
- * them per million exposures. So blocks are copied into pooled slabs, and a slab goes
+ * them per million exposures. So blocks are encoded into pooled slabs, and a slab goes
  * back to the pool once it is out of the cache and no sink is still reading it (a read
  * lends its blocks until the sink's send settles; see release()).
  *
@@ -67,7 +67,7 @@ export interface Lines {
   lent: Slab[];
 }
 
-/** A slab's room: a sealed block is about 64 KB plus its last line; bigger ones are not pooled. */
+/** A slab's room: a block is sealed past 64 KB, so this leaves 32 KB for its last line (a bigger one gets a buffer of its own). */
 const SLAB_BYTES = 96 * 1024;
 const SLAB_LINES = 4096;
 /** Buffers in one writev (Linux's IOV_MAX). */
@@ -182,13 +182,10 @@ export class Journal {
   }
 
   /**
-   * Appends a copy of the lines in `bytes` (whole lines; `ends` the offset past each), so
-   * the caller may reuse both; returns how many lines could not be kept (memory mode over
-   * its limit).
+   * A slab to encode a block into (its bytes and its line ends); hand it back filled with
+   * appendSlab(), or unused with giveBack().
    */
-  appendCopy(bytes: Uint8Array, ends: Uint32Array): number {
-    if (ends.length === 0) return 0;
-    if (bytes.length > SLAB_BYTES || ends.length > SLAB_LINES) return this.append({ bytes: Buffer.from(bytes), ends: ends.slice() });
+  takeSlab(): Slab {
     // Oldest first: the order costs nothing here, and a slab freed too early is then
     // overwritten soon, where a test sees it, instead of lying at the bottom of a stack.
     let slab = this.free.shift();
@@ -196,10 +193,17 @@ export class Journal {
       slab = { bytes: Buffer.allocUnsafeSlow(SLAB_BYTES), ends: new Uint32Array(SLAB_LINES), lent: 0, cached: false };
       this.slabs++;
     }
-    slab.bytes.set(bytes);
-    slab.ends.set(ends);
+    return slab;
+  }
+
+  /** Appends the first `bytes` bytes, `lines` whole lines, of a slab from takeSlab(); returns how many lines could not be kept. */
+  appendSlab(slab: Slab, bytes: number, lines: number): number {
     slab.cached = true;
-    return this.append({ bytes: slab.bytes.subarray(0, bytes.length), ends: slab.ends.subarray(0, ends.length), slab });
+    return this.append({ bytes: slab.bytes.subarray(0, bytes), ends: slab.ends.subarray(0, lines), slab });
+  }
+
+  giveBack(slab: Slab): void {
+    this.recycle(slab);
   }
 
   /** Resolves when every block appended so far is written to its file (or the journal failed). */

@@ -17,7 +17,7 @@ import { createHmac } from 'node:crypto';
 import type { Clock, Logger } from '../ports.js';
 import { SinkChannel, type ChannelCounters } from './channel.js';
 import { IsoWriter, LineWriter, utf8Bytes } from './encoder.js';
-import { Journal, type Cursor } from './journal.js';
+import { Journal, type Cursor, type Slab } from './journal.js';
 import { writeUlid } from './ids.js';
 import { EVENT_SCHEMA, EXPOSURE_SCHEMA } from './schema.js';
 import type { ExposureDedupe } from './dedupe.js';
@@ -207,7 +207,6 @@ export class EventPipeline {
   private readonly fragments = new Map<ExposureDescriptor, { last: Fragment; all: Map<string, Fragment> }>();
   private readonly writer = new LineWriter();
   private readonly iso = new IsoWriter();
-  private ends: Uint32Array = new Uint32Array(1024);
   private timer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
   private closed = false;
@@ -379,7 +378,9 @@ export class EventPipeline {
       let dropped = 0;
       let lines = 0;
       let logged = 0;
-      w.reset();
+      // Lines are encoded straight into a journal slab: no copy between encoding and the journal.
+      let slab = this.journal.takeSlab();
+      w.use(slab.bytes);
       for (let i = 0; i < q.length; i++) {
         if ((q.states[i]! & STATE) === DUPLICATE) continue;
         const start = w.pos;
@@ -394,15 +395,16 @@ export class EventPipeline {
           continue;
         }
         logged++;
-        if (lines === this.ends.length) this.ends = grown(this.ends);
-        this.ends[lines++] = w.pos;
-        if (w.pos >= BLOCK_BYTES) {
-          dropped += this.journal.appendCopy(w.buf.subarray(0, w.pos), this.ends.subarray(0, lines));
-          w.reset();
+        slab.ends[lines++] = w.pos;
+        if (w.pos >= BLOCK_BYTES || lines === slab.ends.length) {
+          dropped += this.seal(slab, lines);
+          slab = this.journal.takeSlab();
+          w.use(slab.bytes);
           lines = 0;
         }
       }
-      if (lines > 0) dropped += this.journal.appendCopy(w.buf.subarray(0, w.pos), this.ends.subarray(0, lines));
+      if (lines > 0) dropped += this.seal(slab, lines);
+      else this.journal.giveBack(slab);
       this.counts.journaled += logged - dropped;
       q.reset();
       if (dropped > 0) {
@@ -416,6 +418,15 @@ export class EventPipeline {
     for (const c of this.channels) c.kick();
     // With no sink nobody reads the journal: written segments would only pile up on disk.
     if (this.channels.length === 0) this.journal.trim([]);
+  }
+
+  /** Appends the block encoded into `slab`, or into the bigger buffer a line too long for the slab moved the writer to. */
+  private seal(slab: Slab, lines: number): number {
+    const w = this.writer;
+    if (w.buf === slab.bytes) return this.journal.appendSlab(slab, w.pos, lines);
+    const ends = slab.ends.slice(0, lines);
+    this.journal.giveBack(slab);
+    return this.journal.append({ bytes: w.buf.subarray(0, w.pos), ends });
   }
 
   /** Puts the queue's pending exposures through the exposure rule, in queue order. */

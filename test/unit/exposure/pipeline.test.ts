@@ -309,6 +309,21 @@ describe('large flushes', () => {
 });
 
 describe('journal block memory', () => {
+  it('gives a block whose last line does not fit its slab a buffer of its own, intact', async () => {
+    const got: EventRecord[] = [];
+    const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))] });
+    // Lines of about 30 KB: the third one in a block passes the slab's 96 KB.
+    const big = (i: number) => ({ i, blob: String(i % 10).repeat(30_000) });
+    for (let i = 0; i < 12; i++) {
+      expect(p.recordTrack(`user-${i}`, 'upload', i, big(i), Date.parse('2026-12-01T10:00:00Z'))).toBeUndefined();
+      record(p, exposure(i));
+    }
+    await p.close(5000);
+    expect(got).toHaveLength(24);
+    expect(got.filter((r) => r.schema === 'switchyard.event/1').map((r) => (r as { properties: unknown }).properties)).toEqual(Array.from({ length: 12 }, (_, i) => big(i)));
+    expect(got.filter((r) => r.schema === 'switchyard.exposure/1').map((r) => r.unit)).toEqual(Array.from({ length: 12 }, (_, i) => `user-${i}`));
+  });
+
   // Segments of about four sealed blocks and a cache of about three (the active segment
   // always stays cached), so blocks leave the cache, and their slabs are free, all the time.
   const small = { batchSize: 500, cacheBytes: 200 * 1024, maxSegmentBytes: 256 * 1024 };
