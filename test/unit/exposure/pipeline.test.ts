@@ -231,33 +231,39 @@ describe('EventPipeline', () => {
     expect(readdirSync(join(dir, 'journal'))).toEqual([]);
   });
 
-  it('skips a torn last line left by a crash and counts it', async () => {
+  /**
+   * Ten exposures left undelivered in a journal (the sink was down), the segment's file
+   * rewritten by `damage` as a crash could leave it, then a new pipeline on the journal:
+   * what it delivers and counts.
+   */
+  async function replayAfter(damage: (text: string) => string | Buffer, expected: number): Promise<{ got: EventRecord[]; corrupt: number }> {
     const dir = tmp();
     const p1 = pipeline({ dir, sinks: [functionSink('fn', () => Promise.reject(new Error('down')))] });
     for (let i = 0; i < 10; i++) record(p1, exposure(i));
     await p1.close(20);
     const [segment] = readdirSync(join(dir, 'journal'));
-    writeFileSync(join(dir, 'journal', segment!), readFileSync(join(dir, 'journal', segment!), 'utf8') + '{"schema":"switchyard.expo');
+    const file = join(dir, 'journal', segment!);
+    writeFileSync(file, damage(readFileSync(file, 'utf8')));
     const got: EventRecord[] = [];
     const p2 = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
-    await until(() => got.length === 10, 2000, 'replay');
-    expect(p2.counters().corruptLines).toBe(1);
+    await until(() => got.length === expected, 2000, 'replay');
+    return { got, corrupt: p2.counters().corruptLines };
+  }
+
+  it('skips a torn last line left by a crash and counts it', async () => {
+    const { got, corrupt } = await replayAfter((text) => text + '{"schema":"switchyard.expo', 10);
+    expect(got).toHaveLength(10);
+    expect(corrupt).toBe(1);
   });
 
   it('replays the lines around a hole left by a crash (a later block on disk, an earlier one never written) and counts the hole', async () => {
-    const dir = tmp();
-    const p1 = pipeline({ dir, sinks: [functionSink('fn', () => Promise.reject(new Error('down')))] });
-    for (let i = 0; i < 10; i++) record(p1, exposure(i));
-    await p1.close(20);
-    const [segment] = readdirSync(join(dir, 'journal'));
-    const lines = readFileSync(join(dir, 'journal', segment!), 'utf8').split('\n').filter(Boolean);
     // Lines 0-3, then 4 KB of zeros where lines 4-6 were in flight, then lines 7-9.
-    writeFileSync(join(dir, 'journal', segment!), Buffer.concat([Buffer.from(lines.slice(0, 4).join('\n') + '\n'), Buffer.alloc(4096), Buffer.from(lines.slice(7).join('\n') + '\n')]));
-    const got: EventRecord[] = [];
-    const p2 = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
-    await until(() => got.length === 7, 2000, 'replay');
+    const { got, corrupt } = await replayAfter((text) => {
+      const lines = text.split('\n').filter(Boolean);
+      return Buffer.concat([Buffer.from(lines.slice(0, 4).join('\n') + '\n'), Buffer.alloc(4096), Buffer.from(lines.slice(7).join('\n') + '\n')]);
+    }, 7);
     expect(got.map((r) => r.unit)).toEqual(['user-0', 'user-1', 'user-2', 'user-3', 'user-7', 'user-8', 'user-9']);
-    expect(p2.counters().corruptLines).toBe(1);
+    expect(corrupt).toBe(1);
   });
 
   it('refuses a journal directory another live instance holds', () => {
