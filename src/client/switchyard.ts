@@ -405,7 +405,7 @@ export class Switchyard {
       // Only the pipeline needs to know: a repeat seen recently stops here, anything else
       // is queued and the pipeline puts it through the rule at flush, off this path.
       if (dedupe.seenRecently(key[0]!, key[1]!)) this.deduplicated++;
-      else pipeline.recordPendingExposure(seeds.descriptor, unit, ts, step, percent, reason, pipeline.pickAttributes(ctx), key[0]!, key[1]!);
+      else pipeline.recordExposure(seeds.descriptor, unit, ts, step, percent, reason, pipeline.pickAttributes(ctx), key[0]!, key[1]!);
       return;
     }
     if (!dedupe.admit(key[0]!, key[1]!, ts)) {

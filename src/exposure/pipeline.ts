@@ -44,7 +44,7 @@ export interface PipelineOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   random?: () => number;
-  /** The exposure rule that admits exposures queued with recordPendingExposure, at flush. */
+  /** The exposure rule that admits exposures queued with a fingerprint, at flush. */
   dedupe?: ExposureDedupe;
   /** Largest serialized `properties` accepted by track, in bytes. */
   maxPropertiesBytes?: number;
@@ -270,7 +270,12 @@ export class EventPipeline {
     this.timer.unref();
   }
 
-  /** Logs an exposure (already admitted by the exposure rule, see ExposureDedupe). */
+  /**
+   * Queues an exposure. Without a fingerprint it was admitted by the exposure rule
+   * already (see ExposureDedupe); with one (`hi`, `lo`), `options.dedupe` admits it at
+   * flush, or counts it deduplicated, which keeps the rule's table, a cache miss for a new
+   * unit, off the caller's path.
+   */
   recordExposure(
     descriptor: ExposureDescriptor,
     unit: string,
@@ -279,36 +284,20 @@ export class EventPipeline {
     percent: number,
     reason: string,
     attributes: Record<string, unknown> | undefined,
-  ): void {
-    if (this.closed) return;
-    this.counts.exposures++;
-    const q = this.buffer;
-    const i = q.push(LOGGED, unit, ts);
-    q.exposure(i, descriptor, step, percent, reason, attributes);
-    this.pushed();
-  }
-
-  /**
-   * Queues an exposure the exposure rule has not admitted yet: `options.dedupe` admits it
-   * (by its fingerprint, hi and lo) at flush, or counts it deduplicated. This keeps the
-   * rule's table, a cache miss for a new unit, off the caller's path.
-   */
-  recordPendingExposure(
-    descriptor: ExposureDescriptor,
-    unit: string,
-    ts: number,
-    step: number,
-    percent: number,
-    reason: string,
-    attributes: Record<string, unknown> | undefined,
-    hi: number,
-    lo: number,
+    hi?: number,
+    lo?: number,
   ): void {
     if (this.closed) return;
     const q = this.buffer;
-    const i = q.push(PENDING, unit, ts);
-    q.hi[i] = hi;
-    q.lo[i] = lo;
+    let i: number;
+    if (hi === undefined) {
+      this.counts.exposures++;
+      i = q.push(LOGGED, unit, ts);
+    } else {
+      i = q.push(PENDING, unit, ts);
+      q.hi[i] = hi;
+      q.lo[i] = lo!;
+    }
     q.exposure(i, descriptor, step, percent, reason, attributes);
     this.pushed();
   }
