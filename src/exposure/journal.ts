@@ -368,7 +368,7 @@ export class Journal {
       writeFileSync(file + '.tmp', JSON.stringify(cursors));
       renameSync(file + '.tmp', file);
     } catch (error) {
-      this.failure = error as Error;
+      this.fail(error as Error);
     }
   }
 

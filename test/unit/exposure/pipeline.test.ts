@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
@@ -436,6 +436,24 @@ describe('journal writes', () => {
     const lines = readFileSync(join(dir, 'journal', segment!), 'utf8').split('\n').filter(Boolean);
     expect(lines).toHaveLength(n);
     expect(lines.every((l, i) => (JSON.parse(l) as EventRecord).unit === `user-${i}`)).toBe(true);
+  });
+
+  it('that cannot open their next segment (the directory removed mid-run) go on in memory: all delivered, one error', async () => {
+    const dir = tmp();
+    const errors: string[] = [];
+    const got: EventRecord[] = [];
+    const p = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))], logger: { ...quiet, error: (m: string) => void errors.push(m) }, maxSegmentBytes: 64 * 1024 });
+    for (let i = 0; i < 500; i++) record(p, exposure(i));
+    p.flush();
+    rmSync(join(dir, 'journal'), { recursive: true, force: true });
+    // About 330 KB: the next segment cannot be created, with writes to the last one still queued.
+    for (let i = 500; i < 1500; i++) record(p, exposure(i));
+    p.flush();
+    const report = await p.close(5000);
+    expect(got.map((r) => r.unit)).toEqual(Array.from({ length: 1500 }, (_, i) => `user-${i}`));
+    expect(report).toMatchObject({ journaled: 1500, dropped: 0, journalInMemory: true });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/cannot write the event journal .*ENOENT/);
   });
 
   it('that fail mid-run (a full disk) leave the unwritten events in memory: all delivered, one error, no crash', async () => {
