@@ -24,8 +24,9 @@
  * segment may be evicted from the cache, and its slab reused, only once it is written.
  * Written lines survive the process being killed (the OS has the bytes), not a machine
  * crash (no fsync per batch); written() resolves when everything appended so far is. If a
- * write fails, the segments not fully written stay in memory and the journal goes on in
- * memory-only mode, as when the directory cannot be written at all.
+ * write fails (or a segment or the cursors cannot be written), the segments not fully
+ * written stay in memory and the journal goes on in memory-only mode, as when the
+ * directory cannot be written at all.
  *
  * When the directory cannot be written, the journal keeps segments in memory only, up
  * to `memoryLimit` lines, and the pipeline counts what it has to drop beyond that.
@@ -133,7 +134,7 @@ export class Journal {
   private drained: (() => void)[] = [];
   /** Why the journal is in memory-only mode, if it is. */
   failure: Error | undefined;
-  /** Called once when a write fails and the journal goes on in memory only. */
+  /** Called once when the journal fails (a write, a file it cannot create) and goes on in memory only. */
   onFailure: ((error: Error) => void) | undefined;
   /** Lines found unreadable (a partial last line after a crash) and skipped. */
   corruptLines = 0;
@@ -501,8 +502,9 @@ export class Journal {
         this.recycle(w.slab);
       }
       if (this.closing.delete(fd)) closeQuietly(fd);
-      else if (settled) {
-        // writeNow() wrote these bytes already.
+      else if (settled || this.failure) {
+        // writeNow() wrote these bytes already, or the journal failed meanwhile and their
+        // segments are memory segments now.
       } else if (error || n <= 0) this.fail(error ?? new Error(`the journal write stopped after ${done} of ${size} bytes`));
       else this.markWritten(group);
       this.pump();
