@@ -53,9 +53,6 @@ export class LineWriter {
     this.pos = p;
   }
 
-  reset(): void {
-    this.pos = 0;
-  }
 }
 
 /** Timestamps as ISO 8601 text (Date#toISOString), with the part down to the second cached. */

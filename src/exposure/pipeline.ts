@@ -238,15 +238,12 @@ export class EventPipeline {
 
   /** Opens the journal and starts delivering what a previous run left behind. */
   start(): void {
-    this.journal.onFailure = (error) =>
+    const failed = (error: Error | undefined, which: string) =>
       this.options.logger.error(
-        `cannot write the event journal in ${this.options.dir} (${error.message}); events not yet written and all new ones are kept in memory, up to ${this.options.memoryLimit ?? this.capacity}, and counted as dropped beyond that`,
+        `cannot write the event journal in ${this.options.dir} (${error?.message}); ${which} kept in memory, up to ${this.options.memoryLimit ?? this.capacity}, and counted as dropped beyond that`,
       );
-    if (!this.journal.open()) {
-      this.options.logger.error(
-        `cannot write the event journal in ${this.options.dir} (${this.journal.failure?.message}); events are kept in memory, up to ${this.options.memoryLimit ?? this.capacity}, and counted as dropped beyond that`,
-      );
-    }
+    this.journal.onFailure = (error) => failed(error, 'events not yet written and all new ones are');
+    if (!this.journal.open()) failed(this.journal.failure, 'events are');
     const saved = this.journal.loadCursors();
     for (const sink of this.options.sinks) {
       const cursor = isCursor(saved[sink.name]) ? saved[sink.name]! : this.journal.start();
