@@ -52,7 +52,6 @@ export class LineWriter {
     buf[p++] = 0x22;
     this.pos = p;
   }
-
 }
 
 /** Timestamps as ISO 8601 text (Date#toISOString), with the part down to the second cached. */
