@@ -215,6 +215,26 @@ describe('EventPipeline', () => {
     expect((got[0] as { attributes: unknown }).attributes).toEqual({ country: 'DE', plan: 'pro' });
   });
 
+  // Printable ASCII ids are queued as bytes, anything else as the string: both must come out as they went in.
+  const awkwardUnits = ['user-1', '', 'a"b', 'back\\slash', 'tab\there', 'nul\u0000', 'üser-é', '用户-7', '🚀-rocket', '\u007f', 'x'.repeat(5000), 'plain-again'];
+
+  it('logs every unit id exactly as given: quotes, backslashes, control characters, non-ASCII, long ids', async () => {
+    const got: EventRecord[] = [];
+    const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))] });
+    for (const unit of awkwardUnits) record(p, { ...exposure(0), unit });
+    for (const unit of awkwardUnits) expect(p.recordTrack(unit, 'purchase', 1, {}, Date.parse('2026-12-01T10:00:00Z'))).toBeUndefined();
+    await p.close();
+    expect(got.map((r) => r.unit)).toEqual([...awkwardUnits, ...awkwardUnits]);
+  });
+
+  it('hashes every unit id as its UTF-8 bytes, ASCII or not', async () => {
+    const got: EventRecord[] = [];
+    const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))], hashUnitsKey: 'k3y-for-tests' });
+    for (const unit of awkwardUnits) record(p, { ...exposure(0), unit });
+    await p.close();
+    expect(got.map((r) => r.unit)).toEqual(awkwardUnits.map((u) => createHmac('sha256', 'k3y-for-tests').update(u).digest('hex')));
+  });
+
   it('replays on the next start what a sink had not acknowledged, and clears the journal once delivered', async () => {
     const dir = tmp();
     const p1 = pipeline({ dir, sinks: [functionSink('fn', () => Promise.reject(new Error('down')))] });
