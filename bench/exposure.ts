@@ -150,8 +150,8 @@ export async function measureCallerPath(yieldEvery: number): Promise<CallerPath>
   const suffix = yieldEvery > 0 ? '' : ' (never yielding)';
   // At a server's cadence the journal's writes complete between calls, and are waited for
   // (untimed) after each round so the next contender is not charged for them. Never
-  // yielding, nothing runs between calls, nor between rounds: the queue fills to its
-  // capacity across rounds, as in a script that awaits getVariant in a loop.
+  // yielding, nothing runs between calls, nor between rounds, as in a script that awaits
+  // getVariant in a loop: the scheduled flush never runs, and the calls flush instead.
   const rows = await compare(
     [
       { name: `getVariant, logging off${suffix}`, run: calls(off, fresh, yieldEvery) },
@@ -293,8 +293,8 @@ export async function benchExposure(): Promise<string> {
     `- The flush work taken out, measured around each flush: ${cadence.median.flushPerEvent.toFixed(0)} ns per event; it runs between calls`,
     '  (setImmediate after 500 events, or the 1 s timer), on the same thread.',
     '',
-    'In a loop that never yields (a script awaiting getVariant in a loop: the queue fills to its capacity, 100,000,',
-    'before it is flushed, and holds the unit ids that long):',
+    'In a loop that never yields (a script awaiting getVariant in a loop: the flush scheduled when a batch fills never',
+    'runs, so a call flushes once four batches are queued; that flush is timed and taken out like the others):',
     '',
     table(eager.median.rows, 'logging off (never yielding)'),
     '',

@@ -155,6 +155,18 @@ describe('EventPipeline', () => {
     expect(new Set(got.map((r) => r.id)).size).toBe(50_000);
   });
 
+  it('flushes a few batches at a time in the callers\' calls when the event loop does not run the scheduled flush', async () => {
+    const got: EventRecord[] = [];
+    const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))], batchSize: 500 });
+    for (let i = 0; i < 10_000; i++) record(p, exposure(i)); // no await: the scheduled flush cannot run
+    const c = p.counters();
+    // At 2,000 queued (four batches) each time, never at the capacity of 100,000.
+    expect(c).toMatchObject({ inlineFlushes: 5, overflowFlushes: 0 });
+    expect(c.queued).toBe(0);
+    await p.close(10_000);
+    expect(got.map((r) => r.unit)).toEqual(Array.from({ length: 10_000 }, (_, i) => `user-${i}`));
+  });
+
   it('when the journal cannot be written: keeps delivering from memory, counts drops past the limit, logs why, does not crash', async () => {
     const file = join(tmp(), 'not-a-dir');
     writeFileSync(file, 'x');
@@ -166,7 +178,8 @@ describe('EventPipeline', () => {
       if (!up) throw new Error('down');
       got.push(...r);
     });
-    const p = pipeline({ sinks: [sink], dir: join(file, 'events'), logger, memoryLimit: 300, batchSize: 100 });
+    // Batches of 200: the 500 events below stay queued (under four batches) until the one flush.
+    const p = pipeline({ sinks: [sink], dir: join(file, 'events'), logger, memoryLimit: 300, batchSize: 200 });
     expect(errors[0]).toMatch(/^cannot write the event journal in .*not-a-dir\/events \(ENOTDIR.*events are kept in memory, up to 300, and counted as dropped beyond that/);
     for (let i = 0; i < 500; i++) record(p, exposure(i));
     p.flush();
