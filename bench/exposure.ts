@@ -57,11 +57,14 @@ async function deliver(n: number, sink: Sink, dir: string): Promise<number> {
   return n / seconds;
 }
 
+/** One turn of the event loop. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
 /** A loop of getVariant calls that yields to the event loop every `yieldEvery` calls (0: never), as a server does between requests. */
 function calls(sy: Switchyard, units: (i: number) => string, yieldEvery: number): (n: number) => Promise<void> {
   return async (n) => {
     for (let i = 0; i < n; i++) {
-      if (yieldEvery > 0 && i % yieldEvery === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (yieldEvery > 0 && i % yieldEvery === 0) await turn();
       sink += (await sy.getVariant('checkout', { targetingKey: units(i) })).inExperiment ? 1 : 0;
     }
   };
@@ -69,7 +72,6 @@ function calls(sy: Switchyard, units: (i: number) => string, yieldEvery: number)
 let sink = 0;
 
 const pipelineOf = (sy: Switchyard) => (sy as unknown as { pipeline: EventPipeline }).pipeline;
-const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Flushes, then waits until the journal is written and every sink has caught up: the

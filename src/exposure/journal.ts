@@ -139,7 +139,15 @@ export class Journal {
   /** Lines found unreadable (a partial last line after a crash) and skipped. */
   corruptLines = 0;
 
-  constructor(private readonly options: JournalOptions) {}
+  /**
+   * Slabs in use at once: a full cache, the active segment (always cached) and the one
+   * before it, and a few lent to sinks; more than that is left to the collector.
+   */
+  private readonly slabLimit: number;
+
+  constructor(private readonly options: JournalOptions) {
+    this.slabLimit = Math.ceil((options.cacheBytes + 2 * options.maxSegmentBytes) / SLAB_BYTES) + 8;
+  }
 
   /** Finds the segments a previous run left; returns false (memory mode) if the dir is unusable. */
   open(): boolean {
@@ -215,10 +223,7 @@ export class Journal {
 
   /** The sink's send for `lines` has settled: their slabs may be reused once out of the cache. */
   release(lines: Lines): void {
-    for (const slab of lines.lent) {
-      slab.lent--;
-      this.recycle(slab);
-    }
+    for (const slab of lines.lent) this.returned(slab);
     lines.lent.length = 0;
   }
 
@@ -438,12 +443,15 @@ export class Journal {
     }
   }
 
+  /** A read or a write that had the slab is over. */
+  private returned(slab: Slab): void {
+    slab.lent--;
+    this.recycle(slab);
+  }
+
   private recycle(slab: Slab): void {
     if (slab.cached || slab.lent > 0) return;
-    // In use at once: a full cache, the active segment (always cached) and the one before
-    // it, and a few lent to sinks; more than that is left to the collector.
-    const limit = Math.ceil((this.options.cacheBytes + 2 * this.options.maxSegmentBytes) / SLAB_BYTES) + 8;
-    if (this.slabs > limit) this.slabs--;
+    if (this.slabs > this.slabLimit) this.slabs--;
     else this.free.push(slab);
   }
 
@@ -497,9 +505,7 @@ export class Journal {
       this.inFlight = [];
       this.inFlightSettled = false;
       for (const w of group) {
-        if (w.slab === undefined) continue;
-        w.slab.lent--;
-        this.recycle(w.slab);
+        if (w.slab !== undefined) this.returned(w.slab);
       }
       if (this.closing.delete(fd)) closeQuietly(fd);
       else if (settled || this.failure) {
@@ -544,10 +550,7 @@ export class Journal {
         continue;
       }
       this.markWritten([w]);
-      if (w.slab) {
-        w.slab.lent--;
-        this.recycle(w.slab);
-      }
+      if (w.slab !== undefined) this.returned(w.slab);
     }
   }
 
@@ -560,10 +563,7 @@ export class Journal {
   /** Drops the queued writes (not the one in flight) and closes their files. */
   private abandonWrites(): void {
     for (const w of this.writes.splice(0)) {
-      if (w.slab) {
-        w.slab.lent--;
-        this.recycle(w.slab);
-      }
+      if (w.slab !== undefined) this.returned(w.slab);
       if (w.bytes === undefined) this.retire(w.fd);
     }
     if (this.fd !== undefined) this.retire(this.fd);
