@@ -49,14 +49,14 @@ export const memory: VendorFactory = async (flags) => {
 
 export const launchdarkly: VendorFactory = async (flags) => {
   const td = new integrations.TestData();
-  for (const f of flags) td.usePreconfiguredFlag(launchDarklyFlag(f));
+  for (const f of flags) await td.usePreconfiguredFlag(launchDarklyFlag(f));
   const names = new Map(flags.map((f) => [f.key, Object.keys(f.variants)]));
   const provider = new LaunchDarklyProvider({ sdk: { updateProcessor: td.getFactory(), sendEvents: false, diagnosticOptOut: true } });
   return {
     provider,
     update: async (flag) => {
       names.set(flag.key, Object.keys(flag.variants));
-      td.usePreconfiguredFlag(launchDarklyFlag(flag));
+      await td.usePreconfiguredFlag(launchDarklyFlag(flag));
     },
     close: () => provider.onClose(),
     variantOf: (flag, variant) => String(names.get(flag)!.indexOf(variant)),

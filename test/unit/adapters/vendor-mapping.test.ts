@@ -20,9 +20,9 @@ describe('LaunchDarkly mapping', () => {
   const td = new integrations.TestData();
   let provider: LaunchDarklyProvider;
   beforeAll(async () => {
-    td.update(td.flag('org-flag').variations('basic', 'enterprise').fallthroughVariation(0).ifMatch('org', 'plan', 'gold').thenReturn(1));
-    td.update(td.flag('user-flag').booleanFlag().fallthroughVariation(false).ifMatch('user', 'beta', true).thenReturn(true));
-    td.usePreconfiguredFlag({ key: 'broken', on: true, variations: ['a'], offVariation: 0, fallthrough: { variation: 7 }, version: 1 });
+    await td.update(td.flag('org-flag').variations('basic', 'enterprise').fallthroughVariation(0).ifMatch('org', 'plan', 'gold').thenReturn(1));
+    await td.update(td.flag('user-flag').booleanFlag().fallthroughVariation(false).ifMatch('user', 'beta', true).thenReturn(true));
+    await td.usePreconfiguredFlag({ key: 'broken', on: true, variations: ['a'], offVariation: 0, fallthrough: { variation: 7 }, version: 1 });
     provider = new LaunchDarklyProvider({ sdk: { updateProcessor: td.getFactory(), sendEvents: false } });
     await provider.initialize();
   });
@@ -59,7 +59,7 @@ describe('LaunchDarkly mapping', () => {
 
   it('emits ConfigurationChanged naming the flag that changed', async () => {
     const changed = new Promise<string[] | undefined>((resolve) => provider.events.addHandler(ProviderEvents.ConfigurationChanged, (d) => resolve(d?.flagsChanged as string[] | undefined)));
-    td.update(td.flag('user-flag').booleanFlag().variationForAll(true));
+    await td.update(td.flag('user-flag').booleanFlag().variationForAll(true));
     expect(await changed).toEqual(['user-flag']);
   });
 });
