@@ -7,7 +7,10 @@ export default defineConfig({
   resolve: {
     // Tests and examples import the package by its public names, as users do.
     alias: [
-      { find: /^switchyard\/adapters\/(memory|launchdarkly|optimizely|split)$/, replacement: here('./adapters/$1/index.ts') },
+      {
+        find: /^switchyard\/adapters\/(memory|launchdarkly|optimizely|split)$/,
+        replacement: here('./adapters/$1/index.ts'),
+      },
       { find: /^switchyard\/stats$/, replacement: here('./src/stats/index.ts') },
       { find: /^switchyard$/, replacement: here('./src/index.ts') },
     ],

@@ -27,14 +27,33 @@ function config(experiments: number) {
 export async function benchEvaluation(): Promise<string> {
   const rss0 = rssMiB();
   const sy = await createSwitchyard({ config: config(1) });
-  await OpenFeature.setProviderAndWait('bench-of', new InMemoryProvider({
-    checkout: { variants: { control: 'control', treatment: 'treatment' }, defaultVariant: 'control', disabled: false, contextEvaluator: () => 'treatment' },
-  }));
+  await OpenFeature.setProviderAndWait(
+    'bench-of',
+    new InMemoryProvider({
+      checkout: {
+        variants: { control: 'control', treatment: 'treatment' },
+        defaultVariant: 'control',
+        disabled: false,
+        contextEvaluator: () => 'treatment',
+      },
+    }),
+  );
   const ofClient = OpenFeature.getClient('bench-of');
   const gb = new GrowthBookClient().initSync({
     payload: {
       features: {
-        checkout: { defaultValue: 'control', rules: [{ key: 'checkout', variations: ['control', 'treatment'], weights: [0.5, 0.5], coverage: 1, hashAttribute: 'id' }] },
+        checkout: {
+          defaultValue: 'control',
+          rules: [
+            {
+              key: 'checkout',
+              variations: ['control', 'treatment'],
+              weights: [0.5, 0.5],
+              coverage: 1,
+              hashAttribute: 'id',
+            },
+          ],
+        },
       },
     },
   });
@@ -45,25 +64,31 @@ export async function benchEvaluation(): Promise<string> {
       {
         name: 'GrowthBook evalFeature (sync)',
         run: (n) => {
-          for (let i = 0; i < n; i++) sink += gb.evalFeature('checkout', GB_USERS[k++ % GB_USERS.length]!).value === 'treatment' ? 1 : 0;
+          for (let i = 0; i < n; i++)
+            sink += gb.evalFeature('checkout', GB_USERS[k++ % GB_USERS.length]!).value === 'treatment' ? 1 : 0;
         },
       },
       {
         name: 'switchyard getVariant (awaited)',
         run: async (n) => {
-          for (let i = 0; i < n; i++) sink += (await sy.getVariant('checkout', CONTEXTS[k++ % CONTEXTS.length]!)).inExperiment ? 1 : 0;
+          for (let i = 0; i < n; i++)
+            sink += (await sy.getVariant('checkout', CONTEXTS[k++ % CONTEXTS.length]!)).inExperiment ? 1 : 0;
         },
       },
       {
         name: 'OpenFeature client + InMemoryProvider (awaited)',
         run: async (n) => {
-          for (let i = 0; i < n; i++) sink += (await ofClient.getStringDetails('checkout', 'control', CONTEXTS[k++ % CONTEXTS.length]!)).value.length;
+          for (let i = 0; i < n; i++)
+            sink += (await ofClient.getStringDetails('checkout', 'control', CONTEXTS[k++ % CONTEXTS.length]!)).value
+              .length;
         },
       },
       {
-        name: 'OpenFeature client of switchyard\'s domain (awaited)',
+        name: "OpenFeature client of switchyard's domain (awaited)",
         run: async (n) => {
-          for (let i = 0; i < n; i++) sink += (await sy.openfeature.getStringDetails('checkout', 'control', CONTEXTS[k++ % CONTEXTS.length]!)).value.length;
+          for (let i = 0; i < n; i++)
+            sink += (await sy.openfeature.getStringDetails('checkout', 'control', CONTEXTS[k++ % CONTEXTS.length]!))
+              .value.length;
         },
       },
     ],
@@ -72,22 +97,31 @@ export async function benchEvaluation(): Promise<string> {
   const rss1 = rssMiB();
   await sy.close();
 
-  const scaling: string[] = ['| experiments configured | getVariant ns/op (median) | ratio to 1 experiment | RSS after load (MiB) |', '|---:|---:|---:|---:|'];
+  const scaling: string[] = [
+    '| experiments configured | getVariant ns/op (median) | ratio to 1 experiment | RSS after load (MiB) |',
+    '|---:|---:|---:|---:|',
+  ];
   const instances: { n: number; sy: Awaited<ReturnType<typeof createSwitchyard>>; rss: number }[] = [];
-  for (const n of [1, 100, 1000, 10_000]) instances.push({ n, sy: await createSwitchyard({ config: config(n) }), rss: rssMiB() });
+  for (const n of [1, 100, 1000, 10_000])
+    instances.push({ n, sy: await createSwitchyard({ config: config(n) }), rss: rssMiB() });
   const scaled = await compare(
     instances.map(({ n, sy: s }) => {
       const flags = n === 1 ? ['checkout'] : Array.from({ length: n - 1 }, (_, i) => `exp-${i + 1}`);
       return {
         name: String(n),
         run: async (count: number) => {
-          for (let i = 0; i < count; i++) sink += (await s.getVariant(flags[i % flags.length]!, CONTEXTS[k++ % CONTEXTS.length]!)).inExperiment ? 1 : 0;
+          for (let i = 0; i < count; i++)
+            sink += (await s.getVariant(flags[i % flags.length]!, CONTEXTS[k++ % CONTEXTS.length]!)).inExperiment
+              ? 1
+              : 0;
         },
       };
     }),
     { batch: 20_000, rounds: 15 },
   );
-  scaled.forEach((r, i) => scaling.push(`| ${r.name} | ${r.nsPerOp.toFixed(0)} | ${r.ratio.toFixed(2)}x | ${instances[i]!.rss.toFixed(0)} |`));
+  scaled.forEach((r, i) =>
+    scaling.push(`| ${r.name} | ${r.nsPerOp.toFixed(0)} | ${r.ratio.toFixed(2)}x | ${instances[i]!.rss.toFixed(0)} |`),
+  );
   await Promise.all(instances.map((i) => i.sy.close()));
 
   const ours = rows.find((r) => r.name.startsWith('switchyard getVariant'))!;

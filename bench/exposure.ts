@@ -22,7 +22,9 @@ function config(dir: string | undefined) {
     feature_flags: { provider: 'memory' },
     exposures: dir ? { dir: join(dir, 'events') } : { enabled: false },
     analytics: dir ? { jsonl: { dir: join(dir, 'jsonl') } } : undefined,
-    experiments: { checkout: { variants: { control: { weight: 50 }, treatment: { weight: 50 } }, allocation: { mode: 'fixed' } } },
+    experiments: {
+      checkout: { variants: { control: { weight: 50 }, treatment: { weight: 50 } }, allocation: { mode: 'fixed' } },
+    },
   };
 }
 
@@ -44,7 +46,15 @@ const exposure = (i: number): ExposureInput => ({
 const descriptors = [exposure(0), exposure(1)];
 
 async function deliver(n: number, sink: Sink, dir: string): Promise<number> {
-  const p = new EventPipeline({ dir, sinks: [sink], clock: { now: Date.now }, logger: quiet, provider: 'memory', batchSize: 2000, queueCapacity: 50_000 });
+  const p = new EventPipeline({
+    dir,
+    sinks: [sink],
+    clock: { now: Date.now },
+    logger: quiet,
+    provider: 'memory',
+    batchSize: 2000,
+    queueCapacity: 50_000,
+  });
   p.start();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
@@ -53,7 +63,8 @@ async function deliver(n: number, sink: Sink, dir: string): Promise<number> {
   }
   const report = await p.close(120_000);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (report.sinks[sink.name]!.delivered !== n) throw new Error(`delivered ${report.sinks[sink.name]!.delivered} of ${n}`);
+  if (report.sinks[sink.name]!.delivered !== n)
+    throw new Error(`delivered ${report.sinks[sink.name]!.delivered} of ${n}`);
   return n / seconds;
 }
 
@@ -157,7 +168,12 @@ export async function measureCallerPath(yieldEvery: number): Promise<CallerPath>
   const rows = await compare(
     [
       { name: `getVariant, logging off${suffix}`, run: calls(off, fresh, yieldEvery) },
-      { name: `logging on, new unit every call: caller's path (no sinks, time inside flushes excluded)${suffix}`, run: calls(on, fresh, yieldEvery), excluded: flushes.excluded, after: yieldEvery > 0 ? () => drain(on) : undefined },
+      {
+        name: `logging on, new unit every call: caller's path (no sinks, time inside flushes excluded)${suffix}`,
+        run: calls(on, fresh, yieldEvery),
+        excluded: flushes.excluded,
+        after: yieldEvery > 0 ? () => drain(on) : undefined,
+      },
     ],
     { batch: 10_000, rounds: 41 },
   );
@@ -174,7 +190,11 @@ export async function measureCallerPath(yieldEvery: number): Promise<CallerPath>
 function callerPathInProcesses(yieldEvery: number, runs: number): CallerPath[] {
   const out: CallerPath[] = [];
   for (let i = 0; i < runs; i++) {
-    const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./exposure-caller.ts', import.meta.url)), String(yieldEvery)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./exposure-caller.ts', import.meta.url)), String(yieldEvery)],
+      { encoding: 'utf8', maxBuffer: 1 << 24 },
+    );
     if (child.status !== 0) throw new Error(`the caller-path benchmark process failed: ${child.stderr}`);
     out.push(JSON.parse(child.stdout) as CallerPath);
   }
@@ -227,13 +247,31 @@ export async function benchExposure(): Promise<string> {
   const repeat = pairedDifference(wholeRows[3]!, wholeRows[2]!);
 
   // Enqueue alone, in warm chunks: time 5,000 recordExposure calls, then flush untimed.
-  const enqueue = new EventPipeline({ dir: made(), sinks: [], clock: { now: Date.now }, logger: quiet, provider: 'memory', queueCapacity: 1_000_000, batchSize: 100_000, flushIntervalMs: 600_000 });
+  const enqueue = new EventPipeline({
+    dir: made(),
+    sinks: [],
+    clock: { now: Date.now },
+    logger: quiet,
+    provider: 'memory',
+    queueCapacity: 1_000_000,
+    batchSize: 100_000,
+    flushIntervalMs: 600_000,
+  });
   enqueue.start();
   const inputs = Array.from({ length: 5_000 }, (_, i) => exposure(i));
   let enqueueNs = 0;
   for (let r = 0; r < 200; r++) {
     const t0 = process.hrtime.bigint();
-    for (const e of inputs) enqueue.recordExposure(descriptors[e.variant === 'control' ? 0 : 1]!, e.unit, e.ts, e.step, e.percent, e.reason, e.attributes);
+    for (const e of inputs)
+      enqueue.recordExposure(
+        descriptors[e.variant === 'control' ? 0 : 1]!,
+        e.unit,
+        e.ts,
+        e.step,
+        e.percent,
+        e.reason,
+        e.attributes,
+      );
     enqueueNs += Number(process.hrtime.bigint() - t0);
     enqueue.flush();
   }
@@ -266,7 +304,9 @@ export async function benchExposure(): Promise<string> {
     });
     if (n >= 100_000) sustained.push(jsonl);
     const httpRate = n <= 100_000 ? await medianOf3(() => deliver(n, http(), join(made(), 'events'))) : NaN;
-    volume.push(`| ${n.toLocaleString('en')} | ${Math.round(jsonl).toLocaleString('en')} | ${Number.isNaN(httpRate) ? 'not run' : Math.round(httpRate).toLocaleString('en')} |`);
+    volume.push(
+      `| ${n.toLocaleString('en')} | ${Math.round(jsonl).toLocaleString('en')} | ${Number.isNaN(httpRate) ? 'not run' : Math.round(httpRate).toLocaleString('en')} |`,
+    );
   }
   server.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -305,7 +345,7 @@ export async function benchExposure(): Promise<string> {
     '',
     '### Everything on the main thread',
     '',
-    "The default configuration (JSONL sink), each round timed until the sink has written its last event: the flushes",
+    'The default configuration (JSONL sink), each round timed until the sink has written its last event: the flushes',
     "(the exposure rule, ids, encoding into the journal's blocks, the submission of the journal's and the sink's",
     "writes) and the callbacks of those writes. The disk writes themselves run on libuv's thread pool. Repeat units",
     'are compared with logging off on the same repeat units.',
@@ -322,7 +362,7 @@ export async function benchExposure(): Promise<string> {
     '### Delivered throughput by volume',
     '',
     'From the first recordExposure to close() returning with every event acknowledged by the sink (encoding with ULIDs,',
-    'journal append, then the sink; the JSONL sink writes the journal\'s bytes). The loopback receiver is a Node http',
+    "journal append, then the sink; the JSONL sink writes the journal's bytes). The loopback receiver is a Node http",
     'server in the same process, reached with fetch (the records parsed from the journal and sent as JSON);',
     'batches of 2,000. Each figure is the median of three runs. The 1,000,000-event HTTP run is skipped to keep the',
     'benchmark short.',

@@ -35,7 +35,10 @@ export const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-export async function compare(contenders: Contender[], options: { batch: number; rounds: number; warmup?: number }): Promise<Measured[]> {
+export async function compare(
+  contenders: Contender[],
+  options: { batch: number; rounds: number; warmup?: number },
+): Promise<Measured[]> {
   for (const c of contenders) {
     await c.run(options.warmup ?? options.batch);
     await c.after?.();
@@ -54,7 +57,13 @@ export async function compare(contenders: Contender[], options: { batch: number;
   const base = samples[0]!;
   return contenders.map((c, i) => {
     const ns = median(samples[i]!);
-    return { name: c.name, nsPerOp: ns, opsPerSec: 1e9 / ns, ratio: median(samples[i]!.map((s, r) => s / base[r]!)), samples: samples[i]! };
+    return {
+      name: c.name,
+      nsPerOp: ns,
+      opsPerSec: 1e9 / ns,
+      ratio: median(samples[i]!.map((s, r) => s / base[r]!)),
+      samples: samples[i]!,
+    };
   });
 }
 
@@ -74,7 +83,10 @@ export function mean(row: Measured): number {
 
 export function table(rows: Measured[], baseline: string): string {
   const out = [`| contender | ns/op (median) | ops/s | ratio to ${baseline} |`, '|---|---:|---:|---:|'];
-  for (const r of rows) out.push(`| ${r.name} | ${r.nsPerOp.toFixed(0)} | ${Math.round(r.opsPerSec).toLocaleString('en')} | ${r.ratio.toFixed(2)}x |`);
+  for (const r of rows)
+    out.push(
+      `| ${r.name} | ${r.nsPerOp.toFixed(0)} | ${Math.round(r.opsPerSec).toLocaleString('en')} | ${r.ratio.toFixed(2)}x |`,
+    );
   return out.join('\n');
 }
 

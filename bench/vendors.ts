@@ -17,14 +17,26 @@ import { compare, rssMiB, table, type Contender, type Measured } from './harness
 
 const UNITS = Array.from({ length: 100_000 }, (_, i) => `user-${i}`);
 const CONTEXTS = UNITS.map((targetingKey) => ({ targetingKey }));
-const FLAG: ContractFlag = { key: 'checkout', kind: 'string', variants: { baseline: 'baseline', treatment: 'treatment' }, defaultVariant: 'baseline', rollout: { baseline: 50, treatment: 50 } };
+const FLAG: ContractFlag = {
+  key: 'checkout',
+  kind: 'string',
+  variants: { baseline: 'baseline', treatment: 'treatment' },
+  defaultVariant: 'baseline',
+  rollout: { baseline: 50, treatment: 50 },
+};
 const TARGET = 1.15;
 
 function config() {
   return {
     feature_flags: { provider: 'memory' },
     exposures: { enabled: false },
-    experiments: { checkout: { control: 'baseline', variants: { baseline: { weight: 50 }, treatment: { weight: 50 } }, allocation: { mode: 'provider' } } },
+    experiments: {
+      checkout: {
+        control: 'baseline',
+        variants: { baseline: { weight: 50 }, treatment: { weight: 50 } },
+        allocation: { mode: 'provider' },
+      },
+    },
   };
 }
 
@@ -33,7 +45,11 @@ let k = 0;
 const next = () => UNITS[k++ % UNITS.length]!;
 const nextCtx = () => CONTEXTS[k++ % CONTEXTS.length]!;
 
-async function vendorRows(name: string, subject: VendorSubject, raw: Contender): Promise<{ rows: Measured[]; rss: number }> {
+async function vendorRows(
+  name: string,
+  subject: VendorSubject,
+  raw: Contender,
+): Promise<{ rows: Measured[]; rss: number }> {
   const sy = await createSwitchyard({ config: config(), provider: subject.provider });
   const domain = `bench-${name}`;
   await OpenFeature.setProviderAndWait(domain, subject.provider);
@@ -50,7 +66,8 @@ async function vendorRows(name: string, subject: VendorSubject, raw: Contender):
       {
         name: `OpenFeature client over the ${name} adapter (awaited)`,
         run: async (n) => {
-          for (let i = 0; i < n; i++) sink += (await of.getStringDetails('checkout', 'baseline', nextCtx())).value.length;
+          for (let i = 0; i < n; i++)
+            sink += (await of.getStringDetails('checkout', 'baseline', nextCtx())).value.length;
         },
       },
     ],
@@ -65,9 +82,17 @@ async function vendorRows(name: string, subject: VendorSubject, raw: Contender):
 export async function benchVendors(): Promise<string> {
   const sections: string[] = [];
   const verdicts: string[] = [];
-  const rss: string[] = ['| vendor | RSS before the SDK (MiB) | RSS after set-up and the runs (MiB) |', '|---|---:|---:|'];
+  const rss: string[] = [
+    '| vendor | RSS before the SDK (MiB) | RSS after set-up and the runs (MiB) |',
+    '|---|---:|---:|',
+  ];
 
-  const run = async (name: string, make: () => Promise<VendorSubject>, raw: (subject: VendorSubject) => Contender, rawName: string) => {
+  const run = async (
+    name: string,
+    make: () => Promise<VendorSubject>,
+    raw: (subject: VendorSubject) => Contender,
+    rawName: string,
+  ) => {
     global.gc?.();
     const before = rssMiB();
     const subject = await make();
@@ -75,7 +100,9 @@ export async function benchVendors(): Promise<string> {
     const { rows, rss: after } = await vendorRows(name, subject, raw(subject));
     rss.push(`| ${name} | ${before.toFixed(0)} | ${after.toFixed(0)} |`);
     const ours = rows[1]!;
-    verdicts.push(`- ${name}: getVariant ${ours.ratio.toFixed(2)}x the raw SDK call (target <= ${TARGET}x): ${ours.ratio <= TARGET ? 'met' : 'missed'}.`);
+    verdicts.push(
+      `- ${name}: getVariant ${ours.ratio.toFixed(2)}x the raw SDK call (target <= ${TARGET}x): ${ours.ratio <= TARGET ? 'met' : 'missed'}.`,
+    );
     sections.push(`### ${name}`, '', table(rows, rawName), '');
   };
 
@@ -87,7 +114,9 @@ export async function benchVendors(): Promise<string> {
       return {
         name: 'LaunchDarkly variationDetail (raw SDK, awaited)',
         run: async (n) => {
-          for (let i = 0; i < n; i++) sink += (await client.variationDetail('checkout', { kind: 'user', key: next() }, 'baseline')).variationIndex ?? 0;
+          for (let i = 0; i < n; i++)
+            sink +=
+              (await client.variationDetail('checkout', { kind: 'user', key: next() }, 'baseline')).variationIndex ?? 0;
         },
       };
     },
@@ -103,7 +132,8 @@ export async function benchVendors(): Promise<string> {
       return {
         name: 'Optimizely createUserContext + decide (raw SDK)',
         run: (n) => {
-          for (let i = 0; i < n; i++) sink += client.createUserContext(next())!.decide('checkout', options).enabled ? 1 : 0;
+          for (let i = 0; i < n; i++)
+            sink += client.createUserContext(next())!.decide('checkout', options).enabled ? 1 : 0;
         },
       };
     },

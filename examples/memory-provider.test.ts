@@ -19,7 +19,12 @@ describe('checkout with the in-memory provider', () => {
   let sy: Switchyard;
 
   beforeAll(async () => {
-    sy = await createSwitchyard({ config: 'examples/switchyard.yaml', provider, watch: false, clock: { now: () => Date.parse('2027-01-01T00:00:00Z') } });
+    sy = await createSwitchyard({
+      config: 'examples/switchyard.yaml',
+      provider,
+      watch: false,
+      clock: { now: () => Date.parse('2027-01-01T00:00:00Z') },
+    });
   });
   afterAll(() => sy.close());
 
@@ -30,7 +35,11 @@ describe('checkout with the in-memory provider', () => {
   });
 
   it('turning the flag off at the vendor sends everyone to classic', async () => {
-    provider.setFlag('checkout-redesign', { variants: { on: true, off: false }, defaultVariant: 'off', disabled: false });
+    provider.setFlag('checkout-redesign', {
+      variants: { on: true, off: false },
+      defaultVariant: 'off',
+      disabled: false,
+    });
     for (let i = 0; i < 100; i++) expect(await checkoutLayout(sy, `user-${i}`)).toBe('classic');
     provider.reset();
   });

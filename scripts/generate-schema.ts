@@ -15,7 +15,9 @@ console.log('wrote schema/switchyard.schema.json');
 const events = {
   $id: 'https://switchyard.dev/schema/events.schema.json',
   title: 'switchyard events (exposures and tracked events)',
-  oneOf: [z.toJSONSchema(exposureEventSchema), z.toJSONSchema(trackedEventSchema)].map(({ $schema: _s, ...rest }) => rest),
+  oneOf: [z.toJSONSchema(exposureEventSchema), z.toJSONSchema(trackedEventSchema)].map(
+    ({ $schema: _s, ...rest }) => rest,
+  ),
 };
 writeFileSync(new URL('../schema/events.schema.json', import.meta.url), JSON.stringify(events, null, 2) + '\n');
 console.log('wrote schema/events.schema.json');

@@ -4,7 +4,14 @@
  */
 export { createSwitchyard, Switchyard, AllocationProvider } from './client/index.js';
 export type * from './client/index.js';
-export { loadConfigFile, parseConfig, validateConfigObject, ConfigError, formatProblem, configSchema } from './config/index.js';
+export {
+  loadConfigFile,
+  parseConfig,
+  validateConfigObject,
+  ConfigError,
+  formatProblem,
+  configSchema,
+} from './config/index.js';
 export type { ValidatedConfig, ValidatedExperiment, ConfigProblem, LoadOptions } from './config/index.js';
 export { murmur3, bucket, compilePlan, trafficAt, assign } from './allocation/index.js';
 export type { AllocationPlan, Traffic } from './allocation/index.js';

@@ -56,8 +56,19 @@ export async function withTimeout<T>(work: Promise<T>, ms: number, what: string)
   }
 }
 
-export function errorAnswer(defaultValue: unknown, errorCode: ErrorCode, errorMessage: string, flagMetadata?: FlagMetadata): Answer {
-  return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode, errorMessage, ...(flagMetadata ? { flagMetadata } : {}) };
+export function errorAnswer(
+  defaultValue: unknown,
+  errorCode: ErrorCode,
+  errorMessage: string,
+  flagMetadata?: FlagMetadata,
+): Answer {
+  return {
+    value: defaultValue,
+    reason: StandardResolutionReasons.ERROR,
+    errorCode,
+    errorMessage,
+    ...(flagMetadata ? { flagMetadata } : {}),
+  };
 }
 
 /**
@@ -78,7 +89,13 @@ export function ofKind(kind: FlagKind, value: unknown): unknown {
   }
 }
 
-export function mismatch(defaultValue: unknown, kind: FlagKind, flag: string, got: unknown, flagMetadata?: FlagMetadata): Answer {
+export function mismatch(
+  defaultValue: unknown,
+  kind: FlagKind,
+  flag: string,
+  got: unknown,
+  flagMetadata?: FlagMetadata,
+): Answer {
   const type = got === null ? 'null' : Array.isArray(got) ? 'array' : typeof got;
   return errorAnswer(defaultValue, ErrorCode.TYPE_MISMATCH, `flag "${flag}" is a ${type}, not a ${kind}`, flagMetadata);
 }
@@ -98,7 +115,8 @@ export function plainAttributes(
     const v = ctx[key];
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = v;
     else if (v instanceof Date) out[key] = dates === 'iso' ? v.toISOString() : v.getTime();
-    else if (lists && Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) out[key] = v as Array<string | number>;
+    else if (lists && Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number'))
+      out[key] = v as Array<string | number>;
   }
   return out;
 }
@@ -136,7 +154,12 @@ export abstract class VendorProvider implements Provider, SyncResolver {
 
   protected abstract start(): Promise<void>;
   protected abstract stop(): Promise<void>;
-  protected abstract resolve(flag: string, kind: FlagKind, defaultValue: unknown, ctx: EvaluationContext): Answer | Promise<Answer>;
+  protected abstract resolve(
+    flag: string,
+    kind: FlagKind,
+    defaultValue: unknown,
+    ctx: EvaluationContext,
+  ): Answer | Promise<Answer>;
 
   /**
    * Waits for the SDK's ready, up to initTimeoutMs. On timeout the SDK keeps trying in
@@ -154,7 +177,11 @@ export abstract class VendorProvider implements Provider, SyncResolver {
       );
     }
     try {
-      await withTimeout(this.started, this.initTimeoutMs, `${this.metadata.name} did not become ready within ${this.initTimeoutMs} ms`);
+      await withTimeout(
+        this.started,
+        this.initTimeoutMs,
+        `${this.metadata.name} did not become ready within ${this.initTimeoutMs} ms`,
+      );
     } catch (error) {
       this.late = true;
       throw error;
@@ -167,24 +194,47 @@ export abstract class VendorProvider implements Provider, SyncResolver {
     if (this.owned) await this.stop();
   }
 
-  [SYNC_RESOLVE](flag: string, kind: FlagKind, defaultValue: unknown, ctx: EvaluationContext): Answer | Promise<Answer> {
+  [SYNC_RESOLVE](
+    flag: string,
+    kind: FlagKind,
+    defaultValue: unknown,
+    ctx: EvaluationContext,
+  ): Answer | Promise<Answer> {
     if (this.closed) return errorAnswer(defaultValue, ErrorCode.PROVIDER_NOT_READY, `${this.metadata.name} is closed`);
     return this.resolve(flag, kind, defaultValue, ctx);
   }
 
-  resolveBooleanEvaluation(flag: string, defaultValue: boolean, ctx: EvaluationContext): Promise<ResolutionDetails<boolean>> {
-    return Promise.resolve(this[SYNC_RESOLVE](flag, 'boolean', defaultValue, ctx)) as Promise<ResolutionDetails<boolean>>;
+  resolveBooleanEvaluation(
+    flag: string,
+    defaultValue: boolean,
+    ctx: EvaluationContext,
+  ): Promise<ResolutionDetails<boolean>> {
+    return Promise.resolve(this[SYNC_RESOLVE](flag, 'boolean', defaultValue, ctx)) as Promise<
+      ResolutionDetails<boolean>
+    >;
   }
 
-  resolveStringEvaluation(flag: string, defaultValue: string, ctx: EvaluationContext): Promise<ResolutionDetails<string>> {
+  resolveStringEvaluation(
+    flag: string,
+    defaultValue: string,
+    ctx: EvaluationContext,
+  ): Promise<ResolutionDetails<string>> {
     return Promise.resolve(this[SYNC_RESOLVE](flag, 'string', defaultValue, ctx)) as Promise<ResolutionDetails<string>>;
   }
 
-  resolveNumberEvaluation(flag: string, defaultValue: number, ctx: EvaluationContext): Promise<ResolutionDetails<number>> {
+  resolveNumberEvaluation(
+    flag: string,
+    defaultValue: number,
+    ctx: EvaluationContext,
+  ): Promise<ResolutionDetails<number>> {
     return Promise.resolve(this[SYNC_RESOLVE](flag, 'number', defaultValue, ctx)) as Promise<ResolutionDetails<number>>;
   }
 
-  resolveObjectEvaluation<T extends JsonValue>(flag: string, defaultValue: T, ctx: EvaluationContext): Promise<ResolutionDetails<T>> {
+  resolveObjectEvaluation<T extends JsonValue>(
+    flag: string,
+    defaultValue: T,
+    ctx: EvaluationContext,
+  ): Promise<ResolutionDetails<T>> {
     return Promise.resolve(this[SYNC_RESOLVE](flag, 'object', defaultValue, ctx)) as Promise<ResolutionDetails<T>>;
   }
 

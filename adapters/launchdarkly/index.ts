@@ -21,9 +21,22 @@
  * before returning, so this adapter answers synchronously whenever the SDK does, and
  * falls back to the SDK's promise otherwise (a persistent store, or hooks).
  */
-import { ErrorCode, StandardResolutionReasons, type EvaluationContext, type FlagMetadata } from '@openfeature/server-sdk';
+import {
+  ErrorCode,
+  StandardResolutionReasons,
+  type EvaluationContext,
+  type FlagMetadata,
+} from '@openfeature/server-sdk';
 import type { LDClient, LDContext, LDEvaluationDetail, LDOptions } from '@launchdarkly/node-server-sdk';
-import { VendorProvider, errorAnswer, loadPeer, mismatch, ofKind, type Answer, type VendorOptions } from '../common/index.js';
+import {
+  VendorProvider,
+  errorAnswer,
+  loadPeer,
+  mismatch,
+  ofKind,
+  type Answer,
+  type VendorOptions,
+} from '../common/index.js';
 import type { FlagKind } from '../../src/ports.js';
 
 export const LAUNCHDARKLY_PACKAGE = '@launchdarkly/node-server-sdk';
@@ -112,9 +125,15 @@ export class LaunchDarklyProvider extends VendorProvider {
     client.close();
   }
 
-  protected resolve(flag: string, kind: FlagKind, defaultValue: unknown, ctx: EvaluationContext): Answer | Promise<Answer> {
+  protected resolve(
+    flag: string,
+    kind: FlagKind,
+    defaultValue: unknown,
+    ctx: EvaluationContext,
+  ): Answer | Promise<Answer> {
     const client = this.client;
-    if (!client) return errorAnswer(defaultValue, ErrorCode.PROVIDER_NOT_READY, 'the LaunchDarkly client is not started');
+    if (!client)
+      return errorAnswer(defaultValue, ErrorCode.PROVIDER_NOT_READY, 'the LaunchDarkly client is not started');
     let sync: LDEvaluationDetail | undefined;
     const pending = client.variationDetail(flag, this.context(ctx), defaultValue, (_err, detail) => {
       sync = detail;
@@ -129,7 +148,13 @@ export class LaunchDarklyProvider extends VendorProvider {
       const multi: Attrs = { kind: 'multi' };
       for (const key in ctx) {
         const part = ctx[key];
-        if (key !== 'kind' && part !== null && typeof part === 'object' && !Array.isArray(part) && !(part instanceof Date)) {
+        if (
+          key !== 'kind' &&
+          part !== null &&
+          typeof part === 'object' &&
+          !Array.isArray(part) &&
+          !(part instanceof Date)
+        ) {
           multi[key] = single(part as EvaluationContext, undefined);
         }
       }
@@ -140,7 +165,8 @@ export class LaunchDarklyProvider extends VendorProvider {
 }
 
 function single(ctx: EvaluationContext, kind: string | undefined): Attrs {
-  const out: Attrs = kind === undefined ? { key: ctx.targetingKey ?? ctx.key } : { kind, key: ctx.targetingKey ?? ctx.key };
+  const out: Attrs =
+    kind === undefined ? { key: ctx.targetingKey ?? ctx.key } : { kind, key: ctx.targetingKey ?? ctx.key };
   for (const attr in ctx) {
     if (RESERVED.has(attr)) {
       if (attr === 'privateAttributes') out._meta = { privateAttributes: ctx[attr] };
@@ -155,7 +181,8 @@ function single(ctx: EvaluationContext, kind: string | undefined): Attrs {
 function metadataOf(detail: LDEvaluationDetail): FlagMetadata {
   const r = detail.reason as { kind: string; ruleId?: string; ruleIndex?: number; inExperiment?: boolean };
   const meta: Record<string, string | number | boolean> = { vendorReason: r.kind };
-  if (detail.variationIndex !== null && detail.variationIndex !== undefined) meta.variationIndex = detail.variationIndex;
+  if (detail.variationIndex !== null && detail.variationIndex !== undefined)
+    meta.variationIndex = detail.variationIndex;
   if (r.ruleId !== undefined) meta.ruleId = r.ruleId;
   if (r.ruleIndex !== undefined) meta.ruleIndex = r.ruleIndex;
   if (r.inExperiment) meta.inExperiment = true;
@@ -167,9 +194,15 @@ function answer(flag: string, kind: FlagKind, defaultValue: unknown, detail: LDE
   const flagMetadata = metadataOf(detail);
   if (reason.kind === 'ERROR') {
     const code = ERROR_KINDS[reason.errorKind ?? ''] ?? ErrorCode.GENERAL;
-    return errorAnswer(defaultValue, code, `LaunchDarkly answered ${reason.errorKind ?? 'ERROR'} for flag "${flag}"`, flagMetadata);
+    return errorAnswer(
+      defaultValue,
+      code,
+      `LaunchDarkly answered ${reason.errorKind ?? 'ERROR'} for flag "${flag}"`,
+      flagMetadata,
+    );
   }
-  const variant = detail.variationIndex === null || detail.variationIndex === undefined ? undefined : String(detail.variationIndex);
+  const variant =
+    detail.variationIndex === null || detail.variationIndex === undefined ? undefined : String(detail.variationIndex);
   if (reason.kind === 'OFF' || reason.kind === 'PREREQUISITE_FAILED') {
     return { value: defaultValue, variant, reason: StandardResolutionReasons.DISABLED, flagMetadata };
   }
@@ -179,7 +212,11 @@ function answer(flag: string, kind: FlagKind, defaultValue: unknown, detail: LDE
   return {
     value,
     variant,
-    reason: reason.inExperiment ? StandardResolutionReasons.SPLIT : matched ? StandardResolutionReasons.TARGETING_MATCH : StandardResolutionReasons.DEFAULT,
+    reason: reason.inExperiment
+      ? StandardResolutionReasons.SPLIT
+      : matched
+        ? StandardResolutionReasons.TARGETING_MATCH
+        : StandardResolutionReasons.DEFAULT,
     flagMetadata,
   };
 }

@@ -48,7 +48,9 @@ export class MemoryProvider implements Provider, SyncResolver {
 
   /** Replaces every flag, as OpenFeature's `putConfiguration` does; emits ConfigurationChanged. */
   putConfiguration(flags: MemoryFlagConfiguration): void {
-    const changed = new Set([...Object.keys(this.flags), ...Object.keys(flags)].filter((k) => this.flags[k] !== flags[k]));
+    const changed = new Set(
+      [...Object.keys(this.flags), ...Object.keys(flags)].filter((k) => this.flags[k] !== flags[k]),
+    );
     this.flags = { ...flags };
     this.changed([...changed]);
   }
@@ -90,24 +92,45 @@ export class MemoryProvider implements Provider, SyncResolver {
     return this.flags[key];
   }
 
-  async resolveBooleanEvaluation(flagKey: string, defaultValue: boolean, context: EvaluationContext): Promise<ResolutionDetails<boolean>> {
+  async resolveBooleanEvaluation(
+    flagKey: string,
+    defaultValue: boolean,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<boolean>> {
     return this.resolve(flagKey, defaultValue, context);
   }
 
-  async resolveStringEvaluation(flagKey: string, defaultValue: string, context: EvaluationContext): Promise<ResolutionDetails<string>> {
+  async resolveStringEvaluation(
+    flagKey: string,
+    defaultValue: string,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<string>> {
     return this.resolve(flagKey, defaultValue, context);
   }
 
-  async resolveNumberEvaluation(flagKey: string, defaultValue: number, context: EvaluationContext): Promise<ResolutionDetails<number>> {
+  async resolveNumberEvaluation(
+    flagKey: string,
+    defaultValue: number,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<number>> {
     return this.resolve(flagKey, defaultValue, context);
   }
 
-  async resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T, context: EvaluationContext): Promise<ResolutionDetails<T>> {
+  async resolveObjectEvaluation<T extends JsonValue>(
+    flagKey: string,
+    defaultValue: T,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<T>> {
     return this.resolve(flagKey, defaultValue, context);
   }
 
   /** The synchronous fast path switchyard's getVariant uses (see SYNC_RESOLVE in ports). */
-  [SYNC_RESOLVE](flagKey: string, _kind: FlagKind, defaultValue: unknown, context: EvaluationContext): ResolutionDetails<unknown> {
+  [SYNC_RESOLVE](
+    flagKey: string,
+    _kind: FlagKind,
+    defaultValue: unknown,
+    context: EvaluationContext,
+  ): ResolutionDetails<unknown> {
     return this.resolve(flagKey, defaultValue, context);
   }
 

@@ -16,8 +16,22 @@
  * serves the flag off. flagMetadata carries `ruleKey`, `ruleKind` and `variationKey`.
  */
 import { ErrorCode, StandardResolutionReasons, type EvaluationContext } from '@openfeature/server-sdk';
-import type { Client, Config, OptimizelyConfig, OptimizelyDecideOption as DecideOption } from '@optimizely/optimizely-sdk';
-import { VendorProvider, errorAnswer, loadPeer, mismatch, ofKind, plainAttributes, type Answer, type VendorOptions } from '../common/index.js';
+import type {
+  Client,
+  Config,
+  OptimizelyConfig,
+  OptimizelyDecideOption as DecideOption,
+} from '@optimizely/optimizely-sdk';
+import {
+  VendorProvider,
+  errorAnswer,
+  loadPeer,
+  mismatch,
+  ofKind,
+  plainAttributes,
+  type Answer,
+  type VendorOptions,
+} from '../common/index.js';
 import type { FlagKind } from '../../src/ports.js';
 
 export const OPTIMIZELY_PACKAGE = '@optimizely/optimizely-sdk';
@@ -69,7 +83,8 @@ export class OptimizelyProvider extends VendorProvider {
     const o = this.options;
     if (!this.client) {
       const datafile = typeof o.datafile === 'object' ? JSON.stringify(o.datafile) : o.datafile;
-      if (!datafile && !o.sdkKey) throw new Error('optimizely needs a datafile (feature_flags.optimizely.datafile) or an SDK key to poll with');
+      if (!datafile && !o.sdkKey)
+        throw new Error('optimizely needs a datafile (feature_flags.optimizely.datafile) or an SDK key to poll with');
       const projectConfigManager = o.sdkKey
         ? sdk.createPollingProjectConfigManager({
             sdkKey: o.sdkKey,
@@ -107,7 +122,9 @@ export class OptimizelyProvider extends VendorProvider {
     for (const [key, feature] of Object.entries(config.featuresMap)) {
       const kinds = new Map<string, RuleKind>();
       for (const rule of feature.experimentRules) kinds.set(rule.key, 'experiment');
-      feature.deliveryRules.forEach((rule, i) => kinds.set(rule.key, i === feature.deliveryRules.length - 1 ? 'everyone' : 'delivery'));
+      feature.deliveryRules.forEach((rule, i) =>
+        kinds.set(rule.key, i === feature.deliveryRules.length - 1 ? 'everyone' : 'delivery'),
+      );
       rules.set(key, kinds);
       const shape = JSON.stringify(feature);
       shapes.set(key, shape);
@@ -126,11 +143,24 @@ export class OptimizelyProvider extends VendorProvider {
     if (!kinds) return errorAnswer(defaultValue, ErrorCode.FLAG_NOT_FOUND, `Optimizely has no flag "${flag}"`);
     const userId = ctx.targetingKey;
     if (typeof userId !== 'string' || userId.length === 0) {
-      return errorAnswer(defaultValue, ErrorCode.TARGETING_KEY_MISSING, 'Optimizely needs a user id: the evaluation context has no targetingKey');
+      return errorAnswer(
+        defaultValue,
+        ErrorCode.TARGETING_KEY_MISSING,
+        'Optimizely needs a user id: the evaluation context has no targetingKey',
+      );
     }
-    const decision = client.createUserContext(userId, plainAttributes(ctx, SKIP, { lists: false, dates: 'iso' }) as Record<string, string | number | boolean>).decide(flag, this.decideOptions);
+    const decision = client
+      .createUserContext(
+        userId,
+        plainAttributes(ctx, SKIP, { lists: false, dates: 'iso' }) as Record<string, string | number | boolean>,
+      )
+      .decide(flag, this.decideOptions);
     if (decision.variationKey === null) {
-      return errorAnswer(defaultValue, ErrorCode.GENERAL, decision.reasons[0] ?? `Optimizely made no decision for flag "${flag}"`);
+      return errorAnswer(
+        defaultValue,
+        ErrorCode.GENERAL,
+        decision.reasons[0] ?? `Optimizely made no decision for flag "${flag}"`,
+      );
     }
     const ruleKind = (decision.ruleKey !== null && kinds.get(decision.ruleKey)) || 'delivery';
     const flagMetadata = { ruleKey: decision.ruleKey ?? '', ruleKind, variationKey: decision.variationKey };
@@ -147,7 +177,11 @@ export class OptimizelyProvider extends VendorProvider {
     const value = ofKind(kind, raw);
     if (value === undefined) return mismatch(defaultValue, kind, flag, raw, flagMetadata);
     const reason =
-      ruleKind === 'experiment' ? StandardResolutionReasons.SPLIT : ruleKind === 'everyone' ? StandardResolutionReasons.DEFAULT : StandardResolutionReasons.TARGETING_MATCH;
+      ruleKind === 'experiment'
+        ? StandardResolutionReasons.SPLIT
+        : ruleKind === 'everyone'
+          ? StandardResolutionReasons.DEFAULT
+          : StandardResolutionReasons.TARGETING_MATCH;
     return { value, variant, reason, flagMetadata };
   }
 }

@@ -22,10 +22,24 @@
  * the first definitions arrive. flagMetadata carries `treatment`, `changeNumber` and
  * `trafficType`.
  */
-import { ErrorCode, StandardResolutionReasons, type EvaluationContext, type FlagMetadata } from '@openfeature/server-sdk';
+import {
+  ErrorCode,
+  StandardResolutionReasons,
+  type EvaluationContext,
+  type FlagMetadata,
+} from '@openfeature/server-sdk';
 // The SDK's types declare the global SplitIO namespace.
 import type {} from '@splitsoftware/splitio';
-import { VendorProvider, errorAnswer, loadPeer, mismatch, ofKind, plainAttributes, type Answer, type VendorOptions } from '../common/index.js';
+import {
+  VendorProvider,
+  errorAnswer,
+  loadPeer,
+  mismatch,
+  ofKind,
+  plainAttributes,
+  type Answer,
+  type VendorOptions,
+} from '../common/index.js';
 import type { FlagKind } from '../../src/ports.js';
 
 export const SPLIT_PACKAGE = '@splitsoftware/splitio';
@@ -84,7 +98,10 @@ export class SplitProvider extends VendorProvider {
         core: { authorizationKey: o.sdkKey },
         ...(o.urls ? { urls: o.urls } : {}),
         streamingEnabled: o.streaming ?? true,
-        scheduler: { featuresRefreshRate: o.featuresRefreshRate ?? 60, segmentsRefreshRate: o.segmentsRefreshRate ?? 60 },
+        scheduler: {
+          featuresRefreshRate: o.featuresRefreshRate ?? 60,
+          segmentsRefreshRate: o.segmentsRefreshRate ?? 60,
+        },
         debug: false,
         ...o.sdk,
       } as SplitIO.INodeSettings);
@@ -124,14 +141,24 @@ export class SplitProvider extends VendorProvider {
 
   protected resolve(flag: string, kind: FlagKind, defaultValue: unknown, ctx: EvaluationContext): Answer {
     const client = this.client;
-    if (!client || !this.ready) return errorAnswer(defaultValue, ErrorCode.PROVIDER_NOT_READY, 'the Split client is not ready');
+    if (!client || !this.ready)
+      return errorAnswer(defaultValue, ErrorCode.PROVIDER_NOT_READY, 'the Split client is not ready');
     const key = ctx.targetingKey;
     if (typeof key !== 'string' || key.length === 0) {
-      return errorAnswer(defaultValue, ErrorCode.TARGETING_KEY_MISSING, 'Split needs a key: the evaluation context has no targetingKey');
+      return errorAnswer(
+        defaultValue,
+        ErrorCode.TARGETING_KEY_MISSING,
+        'Split needs a key: the evaluation context has no targetingKey',
+      );
     }
     const bucketing = ctx.bucketingKey;
-    const splitKey = typeof bucketing === 'string' && bucketing.length > 0 ? { matchingKey: key, bucketingKey: bucketing } : key;
-    const result = client.getTreatmentWithConfig(splitKey, flag, plainAttributes(ctx, SKIP, { lists: true, dates: 'millis' }));
+    const splitKey =
+      typeof bucketing === 'string' && bucketing.length > 0 ? { matchingKey: key, bucketingKey: bucketing } : key;
+    const result = client.getTreatmentWithConfig(
+      splitKey,
+      flag,
+      plainAttributes(ctx, SKIP, { lists: true, dates: 'millis' }),
+    );
     const treatment = result.treatment;
     const view = this.views.get(flag);
     if (treatment === CONTROL) {
@@ -139,8 +166,11 @@ export class SplitProvider extends VendorProvider {
         ? errorAnswer(defaultValue, ErrorCode.GENERAL, `Split answered the control treatment for flag "${flag}"`)
         : errorAnswer(defaultValue, ErrorCode.FLAG_NOT_FOUND, `Split has no flag "${flag}"`);
     }
-    const flagMetadata: FlagMetadata = view ? { treatment, changeNumber: view.changeNumber, trafficType: view.trafficType } : { treatment };
-    if (view?.killed) return { value: defaultValue, variant: treatment, reason: StandardResolutionReasons.DISABLED, flagMetadata };
+    const flagMetadata: FlagMetadata = view
+      ? { treatment, changeNumber: view.changeNumber, trafficType: view.trafficType }
+      : { treatment };
+    if (view?.killed)
+      return { value: defaultValue, variant: treatment, reason: StandardResolutionReasons.DISABLED, flagMetadata };
     let config: unknown = null;
     if (result.config !== null) {
       config = this.configs.get(result.config);
@@ -148,13 +178,21 @@ export class SplitProvider extends VendorProvider {
         try {
           config = JSON.parse(result.config) as unknown;
         } catch {
-          return errorAnswer(defaultValue, ErrorCode.PARSE_ERROR, `the configuration of treatment "${treatment}" of flag "${flag}" is not JSON`, flagMetadata);
+          return errorAnswer(
+            defaultValue,
+            ErrorCode.PARSE_ERROR,
+            `the configuration of treatment "${treatment}" of flag "${flag}" is not JSON`,
+            flagMetadata,
+          );
         }
         if (this.configs.size > 10_000) this.configs.clear();
         this.configs.set(result.config, config);
       }
     }
-    const raw = config !== null && typeof config === 'object' && 'value' in config ? (config as { value: unknown }).value : fromTreatment(kind, treatment, config);
+    const raw =
+      config !== null && typeof config === 'object' && 'value' in config
+        ? (config as { value: unknown }).value
+        : fromTreatment(kind, treatment, config);
     const value = ofKind(kind, raw);
     if (value === undefined) return mismatch(defaultValue, kind, flag, raw, flagMetadata);
     return { value, variant: treatment, reason: StandardResolutionReasons.TARGETING_MATCH, flagMetadata };
@@ -166,7 +204,9 @@ export class SplitProvider extends VendorProvider {
     if (!this.client || typeof key !== 'string') return;
     const trafficType = typeof ctx.trafficType === 'string' ? ctx.trafficType : (this.options.trafficType ?? 'user');
     const { value, ...rest } = details ?? {};
-    const properties = Object.fromEntries(Object.entries(rest).filter(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v))) as SplitIO.Properties;
+    const properties = Object.fromEntries(
+      Object.entries(rest).filter(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v)),
+    ) as SplitIO.Properties;
     this.client.track(key, trafficType, event, value, properties);
   }
 }
@@ -174,7 +214,11 @@ export class SplitProvider extends VendorProvider {
 function fromTreatment(kind: FlagKind, treatment: string, config: unknown): unknown {
   switch (kind) {
     case 'boolean':
-      return treatment === 'on' || treatment === 'true' ? true : treatment === 'off' || treatment === 'false' ? false : treatment;
+      return treatment === 'on' || treatment === 'true'
+        ? true
+        : treatment === 'off' || treatment === 'false'
+          ? false
+          : treatment;
     case 'string':
       return treatment;
     case 'number':

@@ -18,7 +18,10 @@ function hashCodes(s: string, seed: number): number {
   let h = seed >>> 0;
   let i = 0;
   for (; i < blocks; i += 4) {
-    h = round(h, s.charCodeAt(i) | (s.charCodeAt(i + 1) << 8) | (s.charCodeAt(i + 2) << 16) | (s.charCodeAt(i + 3) << 24));
+    h = round(
+      h,
+      s.charCodeAt(i) | (s.charCodeAt(i + 1) << 8) | (s.charCodeAt(i + 2) << 16) | (s.charCodeAt(i + 3) << 24),
+    );
   }
   let k = 0;
   switch (len & 3) {

@@ -42,7 +42,12 @@ export function demoConfig(start: Date, dir = '.switchyard') {
   return {
     exposures: { dir: `${dir}/events`, attributes: ['country'], service: 'demo' },
     analytics: { jsonl: { dir: `${dir}/exposures` } },
-    experiment_config: { min_sample_size: 10000, confidence_level: 0.95, runtime_days: 14, traffic_allocation: 'gradual' },
+    experiment_config: {
+      min_sample_size: 10000,
+      confidence_level: 0.95,
+      runtime_days: 14,
+      traffic_allocation: 'gradual',
+    },
     analytics_platforms: ['jsonl'],
     feature_flags: { provider: 'memory' },
     statistical_methods: ['frequentist', 'bayesian'],
@@ -50,7 +55,11 @@ export function demoConfig(start: Date, dir = '.switchyard') {
     experiments: {
       'new-search': {
         hypothesis: 'Semantic search raises search success.',
-        variants: { control: { weight: 34 }, semantic: { weight: 33, payload: { engine: 'vector' } }, hybrid: { weight: 33, payload: { engine: 'hybrid' } } },
+        variants: {
+          control: { weight: 34 },
+          semantic: { weight: 33, payload: { engine: 'vector' } },
+          hybrid: { weight: 33, payload: { engine: 'hybrid' } },
+        },
         allocation: { mode: 'fixed' },
         primary_metric: 'search_success',
       },
@@ -60,10 +69,18 @@ export function demoConfig(start: Date, dir = '.switchyard') {
         allocation: {
           mode: 'gradual',
           start: start.toISOString(),
-          schedule: [{ percent: 1, dwell: '1d' }, { percent: 10, dwell: '2d' }, { percent: 50, dwell: '3d' }, { percent: 100 }],
+          schedule: [
+            { percent: 1, dwell: '1d' },
+            { percent: 10, dwell: '2d' },
+            { percent: 50, dwell: '3d' },
+            { percent: 100 },
+          ],
         },
         primary_metric: 'purchase',
-        guardrails: [{ metric: 'error_rate', max: 0.001 }, { metric: 'latency_p95', max_relative_increase: 0.05 }],
+        guardrails: [
+          { metric: 'error_rate', max: 0.001 },
+          { metric: 'latency_p95', max_relative_increase: 0.05 },
+        ],
       },
     },
   };
@@ -103,7 +120,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         if (!last.inExperiment) continue;
         inside++;
         counts.set(last.variant!, (counts.get(last.variant!) ?? 0) + 1);
-        if (random() < (RATES[last.variant!] ?? 0.1)) sy.track(exp.primary_metric, ctx, { value: Math.round(20 + random() * 80) });
+        if (random() < (RATES[last.variant!] ?? 0.1))
+          sy.track(exp.primary_metric, ctx, { value: Math.round(20 + random() * 80) });
       }
       const variants: DemoExperimentReport['variants'] = {};
       for (const [variant, { weight }] of Object.entries(exp.variants)) {
@@ -141,11 +159,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
 export function formatDemo(report: DemoReport): string {
   const lines: string[] = [];
   for (const r of report.experiments) {
-    const ramp = r.mode === 'gradual' ? `, ramp step ${r.rampStep + 1} at ${r.trafficPercent}% of traffic` : `, ${r.trafficPercent}% of traffic`;
-    lines.push(`${r.experiment} (${r.mode}${ramp}): ${r.inExperiment.toLocaleString('en')} of ${r.users.toLocaleString('en')} users in the experiment`);
+    const ramp =
+      r.mode === 'gradual'
+        ? `, ramp step ${r.rampStep + 1} at ${r.trafficPercent}% of traffic`
+        : `, ${r.trafficPercent}% of traffic`;
+    lines.push(
+      `${r.experiment} (${r.mode}${ramp}): ${r.inExperiment.toLocaleString('en')} of ${r.users.toLocaleString('en')} users in the experiment`,
+    );
     lines.push(`  ${'variant'.padEnd(12)} ${'units'.padStart(8)} ${'share'.padStart(8)} ${'expected'.padStart(9)}`);
     for (const [variant, v] of Object.entries(r.variants)) {
-      lines.push(`  ${variant.padEnd(12)} ${String(v.units).padStart(8)} ${(v.share * 100).toFixed(2).padStart(7)}% ${(v.expectedShare * 100).toFixed(2).padStart(8)}%`);
+      lines.push(
+        `  ${variant.padEnd(12)} ${String(v.units).padStart(8)} ${(v.share * 100).toFixed(2).padStart(7)}% ${(v.expectedShare * 100).toFixed(2).padStart(8)}%`,
+      );
     }
   }
   const e = report.events;

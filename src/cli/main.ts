@@ -12,7 +12,8 @@ export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 function positiveInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number, found "${value}"`);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a positive whole number, found "${value}"`);
     return n;
   };
 }
@@ -39,9 +40,18 @@ export function buildProgram(out: (text: string) => void): Command {
     .option('--json', 'machine-readable output')
     .action((file: string, opts: { json?: boolean }) => {
       const config = loadConfigFile(file);
-      const experiments = [...config.experiments.values()].map((e) => ({ experiment: e.key, flag: e.flag, mode: e.allocation.mode, variants: e.variants.map((v) => v.key) }));
-      if (opts.json) out(JSON.stringify({ valid: true, file, provider: config.featureFlags.provider, experiments }) + '\n');
-      else out(`${file}: valid (provider ${config.featureFlags.provider}, ${experiments.length} experiment${experiments.length === 1 ? '' : 's'})\n`);
+      const experiments = [...config.experiments.values()].map((e) => ({
+        experiment: e.key,
+        flag: e.flag,
+        mode: e.allocation.mode,
+        variants: e.variants.map((v) => v.key),
+      }));
+      if (opts.json)
+        out(JSON.stringify({ valid: true, file, provider: config.featureFlags.provider, experiments }) + '\n');
+      else
+        out(
+          `${file}: valid (provider ${config.featureFlags.provider}, ${experiments.length} experiment${experiments.length === 1 ? '' : 's'})\n`,
+        );
     });
 
   program
@@ -59,7 +69,11 @@ export function buildProgram(out: (text: string) => void): Command {
   return program;
 }
 
-export async function main(argv: string[], out = (s: string) => void process.stdout.write(s), err = (s: string) => void process.stderr.write(s)): Promise<number> {
+export async function main(
+  argv: string[],
+  out = (s: string) => void process.stdout.write(s),
+  err = (s: string) => void process.stderr.write(s),
+): Promise<number> {
   const program = buildProgram(out);
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -80,5 +94,8 @@ export async function main(argv: string[], out = (s: string) => void process.std
   }
 }
 
-const isEntry = process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;
+const isEntry =
+  process.argv[1] &&
+  import.meta.url ===
+    (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;
 if (isEntry) process.exitCode = await main(process.argv.slice(2));

@@ -71,11 +71,20 @@ export class AllocationProvider implements Provider {
     return this.resolve(flag, def, ctx, 'number');
   }
 
-  resolveObjectEvaluation<T extends JsonValue>(flag: string, def: T, ctx: EvaluationContext): Promise<ResolutionDetails<T>> {
+  resolveObjectEvaluation<T extends JsonValue>(
+    flag: string,
+    def: T,
+    ctx: EvaluationContext,
+  ): Promise<ResolutionDetails<T>> {
     return this.resolve(flag, def, ctx, 'object');
   }
 
-  private async resolve<T>(flag: string, def: T, ctx: EvaluationContext, kind: 'string' | 'boolean' | 'number' | 'object'): Promise<ResolutionDetails<T>> {
+  private async resolve<T>(
+    flag: string,
+    def: T,
+    ctx: EvaluationContext,
+    kind: 'string' | 'boolean' | 'number' | 'object',
+  ): Promise<ResolutionDetails<T>> {
     return toDetails(await this.engine.evaluate(flag, ctx), def, kind);
   }
 }
@@ -95,8 +104,9 @@ export function flagMetadataOf(ev: Evaluation): FlagMetadata {
 
 function toDetails<T>(ev: Evaluation, def: T, kind: 'string' | 'boolean' | 'number' | 'object'): ResolutionDetails<T> {
   const flagMetadata = flagMetadataOf(ev);
-  if (ev.errorCode) return { value: def, reason: ev.reason, errorCode: ev.errorCode, errorMessage: ev.errorMessage, flagMetadata };
-  if (!ev.plan || ev.plan.mode === 'provider' && kind !== 'string') {
+  if (ev.errorCode)
+    return { value: def, reason: ev.reason, errorCode: ev.errorCode, errorMessage: ev.errorMessage, flagMetadata };
+  if (!ev.plan || (ev.plan.mode === 'provider' && kind !== 'string')) {
     if (typeof ev.value !== typeof def) return mismatch(def, flagMetadata, kind, ev.value);
     return { value: ev.value as T, variant: ev.variant, reason: ev.reason, flagMetadata };
   }
@@ -105,7 +115,8 @@ function toDetails<T>(ev: Evaluation, def: T, kind: 'string' | 'boolean' | 'numb
   else if (kind === 'boolean') value = ev.variant !== ev.plan.control;
   else if (ev.payload === undefined) value = def;
   else value = ev.payload;
-  if (typeof value !== typeof def || (kind === 'object' && value === null)) return mismatch(def, flagMetadata, kind, value);
+  if (typeof value !== typeof def || (kind === 'object' && value === null))
+    return mismatch(def, flagMetadata, kind, value);
   return { value: value as T, variant: ev.variant, reason: ev.reason, flagMetadata };
 }
 

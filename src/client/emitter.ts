@@ -30,7 +30,9 @@ export class SafeEmitter<Events extends object> {
       } catch (error) {
         if (!this.reported.has(event)) {
           this.reported.add(event);
-          this.logger.error(`a listener of "${String(event)}" threw; it was skipped and switchyard went on`, { error: String(error) });
+          this.logger.error(`a listener of "${String(event)}" threw; it was skipped and switchyard went on`, {
+            error: String(error),
+          });
         }
       }
     }

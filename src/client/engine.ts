@@ -79,7 +79,10 @@ export class Engine {
     private readonly clock: Clock,
     private timeoutMs: number,
   ) {
-    this.sync = typeof (vendor as Partial<SyncResolver>)[SYNC_RESOLVE] === 'function' ? (vendor as Provider & SyncResolver) : undefined;
+    this.sync =
+      typeof (vendor as Partial<SyncResolver>)[SYNC_RESOLVE] === 'function'
+        ? (vendor as Provider & SyncResolver)
+        : undefined;
   }
 
   applyConfig(config: ValidatedConfig): void {
@@ -114,12 +117,18 @@ export class Engine {
     if (plan === undefined) return this.settle(flag, this.resolveAny(flag, ctx), (d) => this.passThrough(flag, d));
     const unit = ctx.targetingKey;
     if (typeof unit !== 'string' || unit.length === 0) {
-      return this.fail(flag, plan, 'SY_TARGETING_KEY_MISSING', 'the evaluation context has no targetingKey, so there is no unit to allocate');
+      return this.fail(
+        flag,
+        plan,
+        'SY_TARGETING_KEY_MISSING',
+        'the evaluation context has no targetingKey, so there is no unit to allocate',
+      );
     }
     if (this.killed.size > 0 && this.killed.has(plan.experiment)) {
       return this.controlOf(plan, StandardResolutionReasons.DISABLED, -1, 0);
     }
-    if (plan.mode === 'provider') return this.settle(flag, this.resolveAny(flag, ctx), (d) => this.vendorAllocated(plan, d), plan);
+    if (plan.mode === 'provider')
+      return this.settle(flag, this.resolveAny(flag, ctx), (d) => this.vendorAllocated(plan, d), plan);
     return this.settle(flag, this.resolveAny(flag, ctx), (d) => this.allocated(plan, unit, d), plan);
   }
 
@@ -137,7 +146,10 @@ export class Engine {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<Evaluation>((resolve) => {
       timer = setTimeout(
-        () => resolve(this.fail(flag, plan, 'SY_PROVIDER_TIMEOUT', `the provider did not answer within ${this.timeoutMs} ms`)),
+        () =>
+          resolve(
+            this.fail(flag, plan, 'SY_PROVIDER_TIMEOUT', `the provider did not answer within ${this.timeoutMs} ms`),
+          ),
         this.timeoutMs,
       );
       timer.unref?.();
@@ -154,7 +166,14 @@ export class Engine {
     const now = this.clock.now();
     const traffic = trafficAt(plan, now, hold);
     if (gate.reason === StandardResolutionReasons.DISABLED || gate.value === false) {
-      return this.controlOf(plan, gate.reason === StandardResolutionReasons.DISABLED ? StandardResolutionReasons.DISABLED : StandardResolutionReasons.DEFAULT, traffic.step, traffic.percent);
+      return this.controlOf(
+        plan,
+        gate.reason === StandardResolutionReasons.DISABLED
+          ? StandardResolutionReasons.DISABLED
+          : StandardResolutionReasons.DEFAULT,
+        traffic.step,
+        traffic.percent,
+      );
     }
     const index = assign(plan, unit, traffic.percent / 100);
     if (index < 0) return this.controlOf(plan, StandardResolutionReasons.DEFAULT, traffic.step, traffic.percent);
@@ -255,7 +274,13 @@ export class Engine {
     return this.fail(flag, plan, problem, message, (vendorCode as ErrorCode | undefined) ?? toOpenFeatureCode(problem));
   }
 
-  fail(flag: string, plan: AllocationPlan | undefined, problem: SwitchyardCode, rawMessage: string, code?: ErrorCode): Evaluation {
+  fail(
+    flag: string,
+    plan: AllocationPlan | undefined,
+    problem: SwitchyardCode,
+    rawMessage: string,
+    code?: ErrorCode,
+  ): Evaluation {
     const message = this.secrets.length > 0 ? scrubSecrets(rawMessage, this.secrets) : rawMessage;
     this.counters.fallbacks++;
     this.countProblem(problem);
@@ -287,7 +312,10 @@ export class Engine {
    * Asks the vendor about a flag whose type switchyard does not know: the type that last
    * worked first, then the others on TYPE_MISMATCH. Returns an Error instead of throwing.
    */
-  private resolveAny(flag: string, ctx: EvaluationContext): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> | Error {
+  private resolveAny(
+    flag: string,
+    ctx: EvaluationContext,
+  ): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> | Error {
     const known = this.kinds.get(flag);
     return this.tryKinds(flag, ctx, known ? [known, ...KINDS.filter((k) => k !== known)] : KINDS, 0);
   }
@@ -325,7 +353,11 @@ export class Engine {
     return result;
   }
 
-  private call(flag: string, ctx: EvaluationContext, kind: FlagKind): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> {
+  private call(
+    flag: string,
+    ctx: EvaluationContext,
+    kind: FlagKind,
+  ): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> {
     if (this.sync) return this.sync[SYNC_RESOLVE](flag, kind, DEFAULTS[kind], ctx);
     const v = this.vendor;
     switch (kind) {

@@ -22,7 +22,11 @@ export async function providerFromConfig(config: ValidatedConfig): Promise<Provi
       const { MemoryProvider } = await import('../../adapters/memory/index.js');
       const flags: Record<string, { variants: Record<string, never>; defaultVariant: string; disabled: boolean }> = {};
       for (const [key, flag] of Object.entries(ff.memoryFlags)) {
-        flags[key] = { variants: flag.variants as Record<string, never>, defaultVariant: flag.defaultVariant, disabled: flag.disabled ?? false };
+        flags[key] = {
+          variants: flag.variants as Record<string, never>,
+          defaultVariant: flag.defaultVariant,
+          disabled: flag.disabled ?? false,
+        };
       }
       // An experiment whose flag the config does not define gets an "on" gate, so the
       // embedded default runs every experiment without extra setup.
@@ -44,7 +48,9 @@ export async function providerFromConfig(config: ValidatedConfig): Promise<Provi
           ...(o.events_uri ? { eventsUri: str(o.events_uri) } : {}),
           ...(typeof o.stream === 'boolean' ? { stream: o.stream } : {}),
           ...(typeof o.send_events === 'boolean' ? { sendEvents: o.send_events } : {}),
-          ...(filePaths ? { updateProcessor: await fileDataSource(filePaths), sendEvents: o.send_events === true } : {}),
+          ...(filePaths
+            ? { updateProcessor: await fileDataSource(filePaths), sendEvents: o.send_events === true }
+            : {}),
         },
       });
     }
@@ -89,11 +95,16 @@ async function readDatafile(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    throw new SwitchyardError('SY_CONFIG_READ', 'feature_flags.optimizely.datafile', `cannot read the datafile ${path}: ${(error as Error).message}`);
+    throw new SwitchyardError(
+      'SY_CONFIG_READ',
+      'feature_flags.optimizely.datafile',
+      `cannot read the datafile ${path}: ${(error as Error).message}`,
+    );
   }
 }
 
-const isProvider = (v: unknown): v is Provider => typeof (v as Provider | null)?.resolveBooleanEvaluation === 'function';
+const isProvider = (v: unknown): v is Provider =>
+  typeof (v as Provider | null)?.resolveBooleanEvaluation === 'function';
 
 /**
  * Any OpenFeature server provider from npm (or a path), resolved from the application's
@@ -107,11 +118,21 @@ export async function openFeatureModule(name: string, exportName: string, option
     const resolved = createRequire(pathToFileURL(`${process.cwd()}/`)).resolve(name);
     mod = (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new SwitchyardError('SY_NOT_AVAILABLE', where, `cannot load the OpenFeature provider module "${name}": run "npm install ${name}" (${(error as Error).message})`);
+    throw new SwitchyardError(
+      'SY_NOT_AVAILABLE',
+      where,
+      `cannot load the OpenFeature provider module "${name}": run "npm install ${name}" (${(error as Error).message})`,
+    );
   }
-  const found = mod[exportName] ?? (exportName === 'default' ? undefined : (mod.default as Record<string, unknown> | undefined)?.[exportName]);
+  const found =
+    mod[exportName] ??
+    (exportName === 'default' ? undefined : (mod.default as Record<string, unknown> | undefined)?.[exportName]);
   if (found === undefined) {
-    throw new SwitchyardError('SY_CONFIG_INVALID', 'feature_flags.openfeature.export', `module "${name}" has no export "${exportName}" (it has: ${Object.keys(mod).join(', ')})`);
+    throw new SwitchyardError(
+      'SY_CONFIG_INVALID',
+      'feature_flags.openfeature.export',
+      `module "${name}" has no export "${exportName}" (it has: ${Object.keys(mod).join(', ')})`,
+    );
   }
   if (isProvider(found)) return found;
   if (typeof found === 'function') {
@@ -119,5 +140,9 @@ export async function openFeatureModule(name: string, exportName: string, option
     const made = isProvider(ctor.prototype) ? new ctor(options) : await ctor(options);
     if (isProvider(made)) return made;
   }
-  throw new SwitchyardError('SY_CONFIG_INVALID', 'feature_flags.openfeature.export', `export "${exportName}" of "${name}" is not an OpenFeature provider (a class, factory or instance with resolveBooleanEvaluation)`);
+  throw new SwitchyardError(
+    'SY_CONFIG_INVALID',
+    'feature_flags.openfeature.export',
+    `export "${exportName}" of "${name}" is not an OpenFeature provider (a class, factory or instance with resolveBooleanEvaluation)`,
+  );
 }

@@ -11,11 +11,18 @@ export async function sinksFromConfig(config: ValidatedConfig, clock: Clock): Pr
   const sinks: Sink[] = [];
   for (const platform of config.analyticsPlatforms) {
     if (platform === 'jsonl') {
-      sinks.push(new JsonlSink({ dir: config.analytics.jsonl.dir, maxFileBytes: config.analytics.jsonl.maxFileBytes, clock }));
+      sinks.push(
+        new JsonlSink({ dir: config.analytics.jsonl.dir, maxFileBytes: config.analytics.jsonl.maxFileBytes, clock }),
+      );
       continue;
     }
     const options = config.analytics[platform];
-    if (!options) throw new SwitchyardError('SY_CONFIG_INVALID', `analytics.${platform}`, configMessages.platformNeedsOptions(platform));
+    if (!options)
+      throw new SwitchyardError(
+        'SY_CONFIG_INVALID',
+        `analytics.${platform}`,
+        configMessages.platformNeedsOptions(platform),
+      );
     try {
       if (platform === 'segment') {
         const o = config.analytics.segment!;

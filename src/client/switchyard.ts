@@ -15,7 +15,14 @@ import {
   type Provider,
 } from '@openfeature/server-sdk';
 import { resolve as resolvePath } from 'node:path';
-import { loadConfigFile, validateConfigObject, reshuffleProblems, scrubSecrets, ConfigWatcher, type ValidatedConfig } from '../config/index.js';
+import {
+  loadConfigFile,
+  validateConfigObject,
+  reshuffleProblems,
+  scrubSecrets,
+  ConfigWatcher,
+  type ValidatedConfig,
+} from '../config/index.js';
 import { SwitchyardError, type SwitchyardCode } from '../errors.js';
 import { MetricRecorder } from '../guardrails/index.js';
 import { systemClock, silentLogger, type Clock, type Logger } from '../ports.js';
@@ -24,7 +31,13 @@ import { SafeEmitter } from './emitter.js';
 import { Engine, type Evaluation, type EngineCounters } from './engine.js';
 import { providerFromConfig } from './providers.js';
 import { sinksFromConfig } from './sinks.js';
-import { EventPipeline, ExposureDedupe, type ExposureDescriptor, type PipelineCounters, type Sink } from '../exposure/index.js';
+import {
+  EventPipeline,
+  ExposureDedupe,
+  type ExposureDescriptor,
+  type PipelineCounters,
+  type Sink,
+} from '../exposure/index.js';
 import { fingerprint64, murmur3 } from '../allocation/index.js';
 import type { GetVariantOptions, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
 
@@ -55,10 +68,16 @@ export type VariantHandlers<T> = Record<string, (result: VariantResult) => T | P
  */
 export async function createSwitchyard(options: SwitchyardOptions): Promise<Switchyard> {
   if (!options || options.config === undefined) {
-    throw new SwitchyardError('SY_INVALID_ARGUMENT', 'createSwitchyard', 'options.config is required: a path to switchyard.yaml or a config object');
+    throw new SwitchyardError(
+      'SY_INVALID_ARGUMENT',
+      'createSwitchyard',
+      'options.config is required: a path to switchyard.yaml or a config object',
+    );
   }
   const file = typeof options.config === 'string' ? resolvePath(options.config) : undefined;
-  const config = file ? loadConfigFile(file, { env: options.env }) : validateConfigObject(options.config, { env: options.env });
+  const config = file
+    ? loadConfigFile(file, { env: options.env })
+    : validateConfigObject(options.config, { env: options.env });
   const provider = options.provider ?? (await providerFromConfig(config));
   const clock = options.clock ?? systemClock;
   const sinks = config.exposures.enabled ? [...(await sinksFromConfig(config, clock)), ...(options.sinks ?? [])] : [];
@@ -120,7 +139,10 @@ export class Switchyard {
         sinks,
         clock: this.clock,
         logger: this.logger,
-        provider: config.featureFlags.provider === 'openfeature' || options.provider ? provider.metadata.name : config.featureFlags.provider,
+        provider:
+          config.featureFlags.provider === 'openfeature' || options.provider
+            ? provider.metadata.name
+            : config.featureFlags.provider,
         batchSize: ex.batchSize,
         flushIntervalMs: ex.flushIntervalMs,
         queueCapacity: ex.queueCapacity,
@@ -149,9 +171,17 @@ export class Switchyard {
     const outcome = await Promise.race([ready, timedOut]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
-      this.report('*', 'SY_PROVIDER_NOT_READY', `the provider was not ready after ${timeoutMs} ms; evaluations answer the control until it is`);
+      this.report(
+        '*',
+        'SY_PROVIDER_NOT_READY',
+        `the provider was not ready after ${timeoutMs} ms; evaluations answer the control until it is`,
+      );
     } else if (outcome !== 'ready') {
-      this.report('*', 'SY_PROVIDER_NOT_READY', `the provider failed to initialise: ${(outcome as Error)?.message ?? String(outcome)}`);
+      this.report(
+        '*',
+        'SY_PROVIDER_NOT_READY',
+        `the provider failed to initialise: ${(outcome as Error)?.message ?? String(outcome)}`,
+      );
     }
     if (this.file && this.options.watch !== false) {
       this.watcher = new ConfigWatcher(this.file, {
@@ -180,7 +210,11 @@ export class Switchyard {
       const context = ctx ?? {};
       if (this.hasHooks(options)) return this.getVariantWithHooks(flag, context, options!);
       const ev = this.engine.evaluate(flag, context);
-      if (ev instanceof Promise) return ev.then((e) => this.finish(e, context), (e: unknown) => this.crash(flag, e));
+      if (ev instanceof Promise)
+        return ev.then(
+          (e) => this.finish(e, context),
+          (e: unknown) => this.crash(flag, e),
+        );
       return Promise.resolve(this.finish(ev, context));
     } catch (error) {
       return Promise.resolve(this.crash(flag, error));
@@ -196,21 +230,38 @@ export class Switchyard {
     const unit = ctx?.targetingKey;
     let problem: string | undefined;
     if (typeof event !== 'string' || event.length === 0) problem = 'the event name must be a non-empty string';
-    else if (typeof unit !== 'string' || unit.length === 0) problem = 'the context has no targetingKey, so the event has no unit';
-    else if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) problem = 'properties must be a plain object';
-    else if (properties.value !== undefined && (typeof properties.value !== 'number' || !Number.isFinite(properties.value))) {
+    else if (typeof unit !== 'string' || unit.length === 0)
+      problem = 'the context has no targetingKey, so the event has no unit';
+    else if (typeof properties !== 'object' || properties === null || Array.isArray(properties))
+      problem = 'properties must be a plain object';
+    else if (
+      properties.value !== undefined &&
+      (typeof properties.value !== 'number' || !Number.isFinite(properties.value))
+    ) {
       problem = `properties.value must be a finite number, found ${JSON.stringify(properties.value)}`;
     }
     const ts = this.clock.now();
     if (problem === undefined && this.pipeline) {
-      problem = this.pipeline.recordTrack(unit as string, event, properties.value as number | undefined, properties, ts);
+      problem = this.pipeline.recordTrack(
+        unit as string,
+        event,
+        properties.value as number | undefined,
+        properties,
+        ts,
+      );
     } else if (problem !== undefined) this.pipeline?.reject();
     if (problem !== undefined) {
       this.report(`track:${String(event)}`, 'SY_INVALID_ARGUMENT', `track("${String(event)}") rejected: ${problem}`);
       this.engine.countProblem('SY_INVALID_ARGUMENT');
       return false;
     }
-    this.events.emit('track', { event, unit: unit as string, value: properties.value as number | undefined, properties, ts });
+    this.events.emit('track', {
+      event,
+      unit: unit as string,
+      value: properties.value as number | undefined,
+      properties,
+      ts,
+    });
     return true;
   }
 
@@ -221,10 +272,16 @@ export class Switchyard {
    */
   async run<T>(flag: string, ctx: EvaluationContext, handlers: VariantHandlers<T>): Promise<T> {
     const result = await this.getVariant(flag, ctx);
-    const handler = (result.variant !== undefined ? handlers[result.variant] : undefined) ?? handlers.default ??
+    const handler =
+      (result.variant !== undefined ? handlers[result.variant] : undefined) ??
+      handlers.default ??
       (result.experiment ? handlers[this.engine.planForFlag(flag)?.control ?? ''] : undefined);
     if (typeof handler !== 'function') {
-      throw new SwitchyardError('SY_INVALID_ARGUMENT', 'run', `no handler for variant "${result.variant}" of flag "${flag}" and no default handler`);
+      throw new SwitchyardError(
+        'SY_INVALID_ARGUMENT',
+        'run',
+        `no handler for variant "${result.variant}" of flag "${flag}" and no default handler`,
+      );
     }
     const started = performance.now();
     let failed = false;
@@ -240,7 +297,13 @@ export class Switchyard {
         this.metrics.record(result.experiment, result.variant, 'latency_ms', latencyMs);
         this.metrics.record(result.experiment, result.variant, 'error', failed ? 1 : 0);
         if (typeof unit === 'string' && unit.length > 0) {
-          this.pipeline?.recordTrack(unit, RUN_EVENT, latencyMs, { flag, experiment: result.experiment, variant: result.variant, error: failed }, this.clock.now());
+          this.pipeline?.recordTrack(
+            unit,
+            RUN_EVENT,
+            latencyMs,
+            { flag, experiment: result.experiment, variant: result.variant, error: failed },
+            this.clock.now(),
+          );
         }
       }
       this.events.emit('run', {
@@ -280,7 +343,11 @@ export class Switchyard {
   }
 
   /** Evaluation, config and event-pipeline counters. */
-  counters(): { engine: EngineCounters; config: { applied: number; rejected: number }; exposures: { deduplicated: number; pipeline: PipelineCounters | undefined } } {
+  counters(): {
+    engine: EngineCounters;
+    config: { applied: number; rejected: number };
+    exposures: { deduplicated: number; pipeline: PipelineCounters | undefined };
+  } {
     const pipeline = this.pipeline?.counters();
     return {
       engine: structuredClone(this.engine.counters),
@@ -308,7 +375,10 @@ export class Switchyard {
       const report = await this.pipeline.close(this.current.exposures.closeTimeoutMs);
       const pending = Object.entries(report.sinks).filter(([, c]) => c.pending > 0);
       if (pending.length > 0) {
-        this.logger.warn(`close: events still pending after ${this.current.exposures.closeTimeoutMs} ms stay in the journal for the next start`, { pending: Object.fromEntries(pending.map(([k, c]) => [k, c.pending])) });
+        this.logger.warn(
+          `close: events still pending after ${this.current.exposures.closeTimeoutMs} ms stay in the journal for the next start`,
+          { pending: Object.fromEntries(pending.map(([k, c]) => [k, c.pending])) },
+        );
       }
     }
     try {
@@ -343,7 +413,8 @@ export class Switchyard {
     if (ev.inExperiment && plan) {
       // Nothing consumes exposures when logging is off and nobody listens: skip the rule.
       const listening = this.events.has('exposure');
-      if (this.pipeline || listening) this.logExposure(plan, ev.variantIndex, ctx, ev.rampStep, ev.trafficPercent, ev.reason, ev.at, listening);
+      if (this.pipeline || listening)
+        this.logExposure(plan, ev.variantIndex, ctx, ev.rampStep, ev.trafficPercent, ev.reason, ev.at, listening);
     }
     return {
       flag: ev.flag,
@@ -374,7 +445,16 @@ export class Switchyard {
         const plan = this.engine.planForFlag(hookContext.flagKey);
         const index = plan ? plan.variants.indexOf(details.variant) : -1;
         if (!plan || plan.version !== meta.allocationVersion || index < 0) return;
-        this.logExposure(plan, index, hookContext.context, Number(meta.rampStep), Number(meta.trafficPercent), details.reason ?? 'SPLIT', NaN, this.events.has('exposure'));
+        this.logExposure(
+          plan,
+          index,
+          hookContext.context,
+          Number(meta.rampStep),
+          Number(meta.trafficPercent),
+          details.reason ?? 'SPLIT',
+          NaN,
+          this.events.has('exposure'),
+        );
       },
     };
   }
@@ -405,14 +485,26 @@ export class Switchyard {
       // Only the pipeline needs to know: a repeat seen recently stops here, anything else
       // is queued and the pipeline puts it through the rule at flush, off this path.
       if (dedupe.seenRecently(key[0]!, key[1]!)) this.deduplicated++;
-      else pipeline.recordExposure(seeds.descriptor, unit, ts, step, percent, reason, pipeline.pickAttributes(ctx), key[0]!, key[1]!);
+      else
+        pipeline.recordExposure(
+          seeds.descriptor,
+          unit,
+          ts,
+          step,
+          percent,
+          reason,
+          pipeline.pickAttributes(ctx),
+          key[0]!,
+          key[1]!,
+        );
       return;
     }
     if (!dedupe.admit(key[0]!, key[1]!, ts)) {
       this.deduplicated++;
       return;
     }
-    if (pipeline) pipeline.recordExposure(seeds.descriptor, unit, ts, step, percent, reason, pipeline.pickAttributes(ctx));
+    if (pipeline)
+      pipeline.recordExposure(seeds.descriptor, unit, ts, step, percent, reason, pipeline.pickAttributes(ctx));
     if (listening) {
       this.events.emit('exposure', {
         unit,
@@ -445,7 +537,13 @@ export class Switchyard {
           return {
             hi: murmur3(key, 0x5eed0001) | 0,
             lo: murmur3(key, 0x5eed0002) | 0,
-            descriptor: { experiment: plan.experiment, flag: plan.flag, variant, mode: plan.mode, version: plan.version },
+            descriptor: {
+              experiment: plan.experiment,
+              flag: plan.flag,
+              variant,
+              mode: plan.mode,
+              version: plan.version,
+            },
           };
         });
         this.seedCache.set(plan, byIndex);
@@ -457,7 +555,12 @@ export class Switchyard {
   }
 
   private crash(flag: string, error: unknown): VariantResult {
-    const ev = this.engine.fail(flag, this.engine.planForFlag(flag), 'SY_PROVIDER_ERROR', `evaluation failed: ${(error as Error)?.message ?? String(error)}`);
+    const ev = this.engine.fail(
+      flag,
+      this.engine.planForFlag(flag),
+      'SY_PROVIDER_ERROR',
+      `evaluation failed: ${(error as Error)?.message ?? String(error)}`,
+    );
     return this.finish(ev, {});
   }
 
@@ -485,24 +588,36 @@ export class Switchyard {
    * finally order and hook-context semantics as OpenFeature's client (requirement 4.x),
    * over a string evaluation whose value is the variant key.
    */
-  private async getVariantWithHooks(flag: string, ctx: EvaluationContext, options: GetVariantOptions): Promise<VariantResult> {
-    const hooks = [...OpenFeature.getHooks(), ...this.openfeature.getHooks(), ...(options.hooks ?? []), ...(this.engine.vendor.hooks ?? [])] as Hook[];
+  private async getVariantWithHooks(
+    flag: string,
+    ctx: EvaluationContext,
+    options: GetVariantOptions,
+  ): Promise<VariantResult> {
+    const hooks = [
+      ...OpenFeature.getHooks(),
+      ...this.openfeature.getHooks(),
+      ...(options.hooks ?? []),
+      ...(this.engine.vendor.hooks ?? []),
+    ] as Hook[];
     const reversed = [...hooks].reverse();
     const plan = this.engine.planForFlag(flag);
     const defaultValue = plan?.control ?? '';
     const merged: EvaluationContext = { ...ctx };
     const hookContexts = new Map<Hook, HookContext>();
     for (const hook of hooks) {
-      hookContexts.set(hook, Object.freeze({
-        flagKey: flag,
-        defaultValue,
-        flagValueType: 'string',
-        clientMetadata: this.openfeature.metadata,
-        providerMetadata: this.allocationProvider.metadata,
-        context: merged,
-        logger: console,
-        hookData: new Map() as never,
-      }) as HookContext);
+      hookContexts.set(
+        hook,
+        Object.freeze({
+          flagKey: flag,
+          defaultValue,
+          flagValueType: 'string',
+          clientMetadata: this.openfeature.metadata,
+          providerMetadata: this.allocationProvider.metadata,
+          context: merged,
+          logger: console,
+          hookData: new Map() as never,
+        }) as HookContext,
+      );
     }
     const hints = Object.freeze({ ...(options.hookHints ?? {}) });
     let result: VariantResult;
@@ -523,15 +638,32 @@ export class Switchyard {
         ...(ev.errorCode ? { errorCode: ev.errorCode, errorMessage: ev.errorMessage } : {}),
       };
       if (ev.errorCode) {
-        await this.runErrorHooks(reversed, hookContexts, new SwitchyardError(ev.problem ?? 'SY_PROVIDER_ERROR', 'getVariant', ev.errorMessage ?? ''), hints);
+        await this.runErrorHooks(
+          reversed,
+          hookContexts,
+          new SwitchyardError(ev.problem ?? 'SY_PROVIDER_ERROR', 'getVariant', ev.errorMessage ?? ''),
+          hints,
+        );
       } else {
         for (const hook of reversed) await hook.after?.(hookContexts.get(hook)!, details, hints);
       }
     } catch (error) {
       await this.runErrorHooks(reversed, hookContexts, error, hints);
-      const ev = this.engine.fail(flag, plan, 'SY_PROVIDER_ERROR', `a hook failed: ${(error as Error)?.message ?? String(error)}`);
+      const ev = this.engine.fail(
+        flag,
+        plan,
+        'SY_PROVIDER_ERROR',
+        `a hook failed: ${(error as Error)?.message ?? String(error)}`,
+      );
       result = this.finish(ev, merged);
-      details = { flagKey: flag, value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ev.errorCode, errorMessage: ev.errorMessage, flagMetadata: {} };
+      details = {
+        flagKey: flag,
+        value: defaultValue,
+        reason: StandardResolutionReasons.ERROR,
+        errorCode: ev.errorCode,
+        errorMessage: ev.errorMessage,
+        flagMetadata: {},
+      };
     }
     for (const hook of reversed) {
       try {
@@ -543,7 +675,12 @@ export class Switchyard {
     return result;
   }
 
-  private async runErrorHooks(hooks: readonly Hook[], contexts: Map<Hook, HookContext>, error: unknown, hints: Readonly<Record<string, unknown>>): Promise<void> {
+  private async runErrorHooks(
+    hooks: readonly Hook[],
+    contexts: Map<Hook, HookContext>,
+    error: unknown,
+    hints: Readonly<Record<string, unknown>>,
+  ): Promise<void> {
     for (const hook of hooks) {
       try {
         await hook.error?.(contexts.get(hook)!, error, hints);

@@ -1,4 +1,12 @@
-export { loadConfigFile, parseConfig, validateConfigObject, ConfigError, formatProblem, formatPath, scrubSecrets } from './load.js';
+export {
+  loadConfigFile,
+  parseConfig,
+  validateConfigObject,
+  ConfigError,
+  formatProblem,
+  formatPath,
+  scrubSecrets,
+} from './load.js';
 export { configMessages } from './messages.js';
 export type { LoadOptions } from './load.js';
 export { reshuffleProblems } from './reshuffle.js';

@@ -45,7 +45,12 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Validat
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new SwitchyardError('SY_CONFIG_READ', 'config', `cannot read config file ${file}: ${(cause as Error).message}`, { cause });
+    throw new SwitchyardError(
+      'SY_CONFIG_READ',
+      'config',
+      `cannot read config file ${file}: ${(cause as Error).message}`,
+      { cause },
+    );
   }
   return parseConfig(text, file, options);
 }
@@ -59,7 +64,13 @@ export function parseConfig(text: string, file = '<text>', options: LoadOptions 
       file,
       doc.errors.map((e) => {
         const pos = lineCounter.linePos(e.pos[0]);
-        return { file, line: pos.line, col: pos.col, path: '', message: m.yamlSyntax(e.message.split('\n')[0] ?? e.message) };
+        return {
+          file,
+          line: pos.line,
+          col: pos.col,
+          path: '',
+          message: m.yamlSyntax(e.message.split('\n')[0] ?? e.message),
+        };
       }),
     );
   }
@@ -88,11 +99,18 @@ function validate(
   if (!parsed.success) {
     // A missing variable is reported once, as such, not again as the empty value it left.
     const unset = new Set(problems.map((p) => formatPath(p.path)));
-    problems.push(...parsed.error.issues.flatMap((issue) => fromZodIssue(issue)).filter((p) => !unset.has(formatPath(p.path))));
+    problems.push(
+      ...parsed.error.issues.flatMap((issue) => fromZodIssue(issue)).filter((p) => !unset.has(formatPath(p.path))),
+    );
   }
   problems.push(...semanticProblems(value));
   if (problems.length > 0 || !parsed.success) {
-    const located = problems.map((p) => ({ file, ...position(p.path, p.atKey), path: formatPath(p.path), message: scrubSecrets(p.message, secrets) }));
+    const located = problems.map((p) => ({
+      file,
+      ...position(p.path, p.atKey),
+      path: formatPath(p.path),
+      message: scrubSecrets(p.message, secrets),
+    }));
     located.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ConfigError(file, located);
   }
@@ -100,7 +118,12 @@ function validate(
 }
 
 /** Replaces `${NAME}` in every string; `$${` escapes a literal `${`. Returns the secret values. */
-function interpolateEnv(node: unknown, path: (string | number)[], env: LoadOptions['env'] & object, problems: RawProblem[]): string[] {
+function interpolateEnv(
+  node: unknown,
+  path: (string | number)[],
+  env: LoadOptions['env'] & object,
+  problems: RawProblem[],
+): string[] {
   const secrets: string[] = [];
   const visit = (parent: Record<string | number, unknown>, key: string | number, at: (string | number)[]) => {
     const v = parent[key];
@@ -117,7 +140,11 @@ function interpolateEnv(node: unknown, path: (string | number)[], env: LoadOptio
         return resolved;
       });
     } else if (typeof v === 'object' && v !== null) {
-      for (const k of Object.keys(v)) visit(v as Record<string, unknown>, Array.isArray(v) ? Number(k) : k, [...at, Array.isArray(v) ? Number(k) : k]);
+      for (const k of Object.keys(v))
+        visit(v as Record<string, unknown>, Array.isArray(v) ? Number(k) : k, [
+          ...at,
+          Array.isArray(v) ? Number(k) : k,
+        ]);
     }
   };
   const root = { root: node };
@@ -159,7 +186,11 @@ function fromZodIssue(issue: z.core.$ZodIssue): RawProblem[] {
   switch (issue.code) {
     case 'unrecognized_keys': {
       const allowed = allowedKeysAt(path);
-      return issue.keys.map((key) => ({ path: [...path, key], atKey: true, message: m.unknownKey(key, closestName(key, allowed), allowed) }));
+      return issue.keys.map((key) => ({
+        path: [...path, key],
+        atKey: true,
+        message: m.unknownKey(key, closestName(key, allowed), allowed),
+      }));
     }
     case 'invalid_type':
       if (issue.input === undefined) return [{ path, message: m.missing(typeName(issue.expected)) }];
@@ -167,13 +198,44 @@ function fromZodIssue(issue: z.core.$ZodIssue): RawProblem[] {
     case 'invalid_value':
       return [{ path, message: m.expected(`one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`, found) }];
     case 'too_big':
-      return [{ path, message: m.expected(`${issue.origin === 'array' ? 'at most' : issue.inclusive ? 'a value <=' : 'a value <'} ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}`, found) }];
+      return [
+        {
+          path,
+          message: m.expected(
+            `${issue.origin === 'array' ? 'at most' : issue.inclusive ? 'a value <=' : 'a value <'} ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}`,
+            found,
+          ),
+        },
+      ];
     case 'too_small':
-      return [{ path, message: m.expected(`${issue.origin === 'array' ? 'at least' : issue.inclusive ? 'a value >=' : 'a value >'} ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}`, found) }];
+      return [
+        {
+          path,
+          message: m.expected(
+            `${issue.origin === 'array' ? 'at least' : issue.inclusive ? 'a value >=' : 'a value >'} ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}`,
+            found,
+          ),
+        },
+      ];
     case 'invalid_format':
-      return [{ path, message: m.expected(issue.format === 'datetime' ? 'an ISO-8601 date-time with a zone, e.g. 2026-12-01T09:00:00Z' : issue.message, found) }];
+      return [
+        {
+          path,
+          message: m.expected(
+            issue.format === 'datetime'
+              ? 'an ISO-8601 date-time with a zone, e.g. 2026-12-01T09:00:00Z'
+              : issue.message,
+            found,
+          ),
+        },
+      ];
     case 'invalid_key':
-      return [{ path, message: m.expected('a name that starts with a letter or _ and has only letters, digits, _ . -', found) }];
+      return [
+        {
+          path,
+          message: m.expected('a name that starts with a letter or _ and has only letters, digits, _ . -', found),
+        },
+      ];
     case 'invalid_union':
       return [{ path, message: m.expected('one of the accepted forms', found) }];
     default:
@@ -182,7 +244,18 @@ function fromZodIssue(issue: z.core.$ZodIssue): RawProblem[] {
 }
 
 function typeName(expected: string): string {
-  return ({ number: 'a number', string: 'a string', boolean: 'true or false', object: 'a map', array: 'a list', record: 'a map' } as Record<string, string>)[expected] ?? expected;
+  return (
+    (
+      {
+        number: 'a number',
+        string: 'a string',
+        boolean: 'true or false',
+        object: 'a map',
+        array: 'a list',
+        record: 'a map',
+      } as Record<string, string>
+    )[expected] ?? expected
+  );
 }
 
 function describe(v: unknown): string {
@@ -198,7 +271,10 @@ function describe(v: unknown): string {
 function allowedKeysAt(path: readonly (string | number)[]): string[] {
   let schema: unknown = configSchema;
   const unwrap = (s: any): any => {
-    while (s?.def && (s.def.type === 'optional' || s.def.type === 'default' || s.def.type === 'nullable' || s.def.type === 'pipe')) {
+    while (
+      s?.def &&
+      (s.def.type === 'optional' || s.def.type === 'default' || s.def.type === 'nullable' || s.def.type === 'pipe')
+    ) {
       s = s.def.type === 'pipe' ? s.def.in : s.def.innerType;
     }
     return s;
@@ -230,7 +306,8 @@ function locate(doc: Document, lc: LineCounter, path: Path, atKey = false): { li
       if (!pair) break;
       const key = pair.key as YamlNode;
       offset = (pair.value as YamlNode | null)?.range?.[0] ?? key.range?.[0] ?? offset;
-      if (i === path.length - 1 && (atKey || !(pair.value as YamlNode | null)?.range)) offset = key.range?.[0] ?? offset;
+      if (i === path.length - 1 && (atKey || !(pair.value as YamlNode | null)?.range))
+        offset = key.range?.[0] ?? offset;
       node = pair.value as YamlNode | null;
     } else if (isSeq(node) && typeof seg === 'number') {
       const item = node.items[seg] as YamlNode | undefined;
@@ -254,7 +331,8 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
   };
   const ff = raw.feature_flags ?? { provider: 'memory' as const };
   const experiments = new Map<string, ValidatedExperiment>();
-  for (const [key, exp] of Object.entries(raw.experiments ?? {})) experiments.set(key, toExperiment(key, exp, defaults));
+  for (const [key, exp] of Object.entries(raw.experiments ?? {}))
+    experiments.set(key, toExperiment(key, exp, defaults));
   return {
     defaults,
     analyticsPlatforms: raw.analytics_platforms ?? ['jsonl'],
@@ -263,7 +341,7 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
       evaluationTimeoutMs: ff.evaluation_timeout_ms ?? 1000,
       initTimeoutMs: ff.init_timeout_ms ?? 10_000,
       memoryFlags: ff.memory?.flags ?? {},
-      options: (ff as Record<string, unknown>)[ff.provider] as Record<string, unknown> ?? {},
+      options: ((ff as Record<string, unknown>)[ff.provider] as Record<string, unknown>) ?? {},
     },
     statisticalMethods: raw.statistical_methods ?? ['frequentist', 'bayesian'],
     monitoring: {
@@ -279,17 +357,39 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
       queueCapacity: raw.exposures?.queue_capacity ?? 100_000,
       closeTimeoutMs: raw.exposures?.close_timeout_ms ?? 5000,
       dedupeCapacity: raw.exposures?.dedupe?.capacity ?? 100_000,
-      dedupeWindowMs: raw.exposures?.dedupe?.window === undefined ? undefined : parseDuration(raw.exposures.dedupe.window),
+      dedupeWindowMs:
+        raw.exposures?.dedupe?.window === undefined ? undefined : parseDuration(raw.exposures.dedupe.window),
       hashUnitsKey: raw.exposures?.hash_units_key,
       attributes: raw.exposures?.attributes ?? [],
       service: raw.exposures?.service,
       instance: raw.exposures?.instance,
     },
     analytics: {
-      jsonl: { dir: raw.analytics?.jsonl?.dir ?? '.switchyard/exposures', maxFileBytes: raw.analytics?.jsonl?.max_file_bytes ?? 64 * 2 ** 20 },
-      ...(raw.analytics?.segment ? { segment: { writeKey: raw.analytics.segment.write_key, host: raw.analytics.segment.host, path: raw.analytics.segment.path } } : {}),
-      ...(raw.analytics?.amplitude ? { amplitude: { apiKey: raw.analytics.amplitude.api_key, serverUrl: raw.analytics.amplitude.server_url } } : {}),
-      ...(raw.analytics?.mixpanel ? { mixpanel: { token: raw.analytics.mixpanel.token, host: raw.analytics.mixpanel.host, protocol: raw.analytics.mixpanel.protocol } } : {}),
+      jsonl: {
+        dir: raw.analytics?.jsonl?.dir ?? '.switchyard/exposures',
+        maxFileBytes: raw.analytics?.jsonl?.max_file_bytes ?? 64 * 2 ** 20,
+      },
+      ...(raw.analytics?.segment
+        ? {
+            segment: {
+              writeKey: raw.analytics.segment.write_key,
+              host: raw.analytics.segment.host,
+              path: raw.analytics.segment.path,
+            },
+          }
+        : {}),
+      ...(raw.analytics?.amplitude
+        ? { amplitude: { apiKey: raw.analytics.amplitude.api_key, serverUrl: raw.analytics.amplitude.server_url } }
+        : {}),
+      ...(raw.analytics?.mixpanel
+        ? {
+            mixpanel: {
+              token: raw.analytics.mixpanel.token,
+              host: raw.analytics.mixpanel.host,
+              protocol: raw.analytics.mixpanel.protocol,
+            },
+          }
+        : {}),
     },
     experiments,
     secrets,

@@ -19,17 +19,18 @@ export const configMessages = {
     field === 'start'
       ? 'gradual allocation needs allocation.start, the ISO date-time the first step begins (e.g. 2026-12-01T09:00:00Z)'
       : 'gradual allocation needs allocation.schedule, a list of { percent, dwell } steps',
-  onlyForMode: (field: string, mode: string) => `"${field}" is only used by ${mode} allocation; remove it or set mode: ${mode}`,
+  onlyForMode: (field: string, mode: string) =>
+    `"${field}" is only used by ${mode} allocation; remove it or set mode: ${mode}`,
   scheduleDecreasing: (previous: number, current: number) =>
     `schedule percentages may not go down: a step of ${formatNumber(current)}% follows ${formatNumber(previous)}% (ramp down by editing earlier steps or pausing)`,
   dwellRequired: 'every step but the last needs a dwell (how long it lasts before the next step), e.g. dwell: 1d',
-  duplicateFlag: (flag: string, other: string) => `flag "${flag}" is already used by experiment "${other}"; one experiment per flag`,
+  duplicateFlag: (flag: string, other: string) =>
+    `flag "${flag}" is already used by experiment "${other}"; one experiment per flag`,
   guardrailNoLimit: 'a guardrail needs at least one limit: max, min, max_relative_increase or max_relative_decrease',
   memoryDefaultVariant: (variant: string, variants: readonly string[]) =>
     `defaultVariant "${variant}" is not one of the variants (${variants.join(', ')})`,
   envMissing: (name: string) => `environment variable ${name} is not set (referenced as \${${name}})`,
-  monitoringForm:
-    'expected a map (real_time_metrics: true) or a list of one-key maps (- real_time_metrics: true)',
+  monitoringForm: 'expected a map (real_time_metrics: true) or a list of one-key maps (- real_time_metrics: true)',
   yamlSyntax: (message: string) => `YAML syntax error: ${message}`,
   notAMapping: 'the config must be a YAML mapping of keys such as experiment_config, feature_flags, experiments',
   reshuffle: (experiment: string, why: string) =>

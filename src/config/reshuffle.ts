@@ -24,11 +24,13 @@ function isRunning(exp: ValidatedExperiment, now: number): boolean {
 }
 
 function reshuffleReason(before: ValidatedExperiment, after: ValidatedExperiment): string | undefined {
-  if (before.allocation.salt !== after.allocation.salt) return `salt "${before.allocation.salt}" -> "${after.allocation.salt}"`;
+  if (before.allocation.salt !== after.allocation.salt)
+    return `salt "${before.allocation.salt}" -> "${after.allocation.salt}"`;
   const old = before.variants.map((v) => v.key);
   const now = after.variants.map((v) => v.key);
   const removed = old.filter((k) => !now.includes(k));
   if (removed.length) return `variant${removed.length > 1 ? 's' : ''} ${removed.join(', ')} removed`;
-  if (old.some((k, i) => now[i] !== k)) return `variants reordered: ${old.join(', ')} -> ${now.slice(0, old.length).join(', ')}`;
+  if (old.some((k, i) => now[i] !== k))
+    return `variants reordered: ${old.join(', ')} -> ${now.slice(0, old.length).join(', ')}`;
   return undefined;
 }

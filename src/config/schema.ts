@@ -72,7 +72,14 @@ const optimizely = z.strictObject({
 
 const split = z.strictObject({
   sdk_key: secret,
-  urls: z.strictObject({ sdk: z.url().optional(), events: z.url().optional(), auth: z.url().optional(), telemetry: z.url().optional() }).optional(),
+  urls: z
+    .strictObject({
+      sdk: z.url().optional(),
+      events: z.url().optional(),
+      auth: z.url().optional(),
+      telemetry: z.url().optional(),
+    })
+    .optional(),
   streaming: z.boolean().optional(),
   features_refresh_rate_s: z.number().positive().optional(),
   segments_refresh_rate_s: z.number().positive().optional(),
@@ -153,7 +160,9 @@ const exposures = z.strictObject({
   flush_interval_ms: z.number().int().min(10).max(600_000).optional(),
   queue_capacity: z.number().int().min(100).max(10_000_000).optional(),
   close_timeout_ms: z.number().int().min(0).max(600_000).optional(),
-  dedupe: z.strictObject({ capacity: z.number().int().min(1).max(100_000_000).optional(), window: duration.optional() }).optional(),
+  dedupe: z
+    .strictObject({ capacity: z.number().int().min(1).max(100_000_000).optional(), window: duration.optional() })
+    .optional(),
   /** HMAC-SHA256 key for unit ids in events (from the environment: "${SY_UNIT_HASH_KEY}"). */
   hash_units_key: z.string().min(8).optional(),
   /** Context attributes copied into exposures; nothing else from the context is logged. */
@@ -163,10 +172,20 @@ const exposures = z.strictObject({
 });
 
 const analytics = z.strictObject({
-  jsonl: z.strictObject({ dir: z.string().min(1).optional(), max_file_bytes: z.number().int().min(1024).optional() }).optional(),
-  segment: z.strictObject({ write_key: z.string().min(1), host: z.url().optional(), path: z.string().optional() }).optional(),
+  jsonl: z
+    .strictObject({ dir: z.string().min(1).optional(), max_file_bytes: z.number().int().min(1024).optional() })
+    .optional(),
+  segment: z
+    .strictObject({ write_key: z.string().min(1), host: z.url().optional(), path: z.string().optional() })
+    .optional(),
   amplitude: z.strictObject({ api_key: z.string().min(1), server_url: z.url().optional() }).optional(),
-  mixpanel: z.strictObject({ token: z.string().min(1), host: z.string().optional(), protocol: z.enum(['http', 'https']).optional() }).optional(),
+  mixpanel: z
+    .strictObject({
+      token: z.string().min(1),
+      host: z.string().optional(),
+      protocol: z.enum(['http', 'https']).optional(),
+    })
+    .optional(),
 });
 
 export const configSchema = z.strictObject({

@@ -26,10 +26,16 @@ export function semanticProblems(raw: unknown): RawProblem[] {
   }
   const defaultMode = typeof defaults.traffic_allocation === 'string' ? defaults.traffic_allocation : 'fixed';
 
-  const flags = isRecord(raw.feature_flags) && isRecord(raw.feature_flags.memory) ? raw.feature_flags.memory.flags : undefined;
+  const flags =
+    isRecord(raw.feature_flags) && isRecord(raw.feature_flags.memory) ? raw.feature_flags.memory.flags : undefined;
   if (isRecord(flags)) {
     for (const [key, flag] of Object.entries(flags)) {
-      if (isRecord(flag) && isRecord(flag.variants) && typeof flag.defaultVariant === 'string' && !(flag.defaultVariant in flag.variants)) {
+      if (
+        isRecord(flag) &&
+        isRecord(flag.variants) &&
+        typeof flag.defaultVariant === 'string' &&
+        !(flag.defaultVariant in flag.variants)
+      ) {
         problems.push({
           path: ['feature_flags', 'memory', 'flags', key, 'defaultVariant'],
           message: m.memoryDefaultVariant(flag.defaultVariant, Object.keys(flag.variants)),
@@ -40,7 +46,10 @@ export function semanticProblems(raw: unknown): RawProblem[] {
 
   const dedupe = isRecord(raw.exposures) && isRecord(raw.exposures.dedupe) ? raw.exposures.dedupe : undefined;
   if (dedupe && typeof dedupe.window === 'string' && parseDuration(dedupe.window) === undefined) {
-    problems.push({ path: ['exposures', 'dedupe', 'window'], message: m.expected(DURATION_FORMAT, JSON.stringify(dedupe.window)) });
+    problems.push({
+      path: ['exposures', 'dedupe', 'window'],
+      message: m.expected(DURATION_FORMAT, JSON.stringify(dedupe.window)),
+    });
   }
 
   if (!isRecord(raw.experiments)) return problems;
@@ -60,11 +69,15 @@ export function semanticProblems(raw: unknown): RawProblem[] {
       const weights = entries.map(([, v]) => (isRecord(v) ? v.weight : undefined));
       if (weights.every((w): w is number => typeof w === 'number' && Number.isFinite(w))) {
         const sum = weights.reduce((a, b) => a + b, 0);
-        if (Math.abs(sum - WEIGHT_TOTAL) > 1e-9) problems.push({ path: at('variants'), message: m.weightsSum(WEIGHT_TOTAL, sum) });
+        if (Math.abs(sum - WEIGHT_TOTAL) > 1e-9)
+          problems.push({ path: at('variants'), message: m.weightsSum(WEIGHT_TOTAL, sum) });
       }
       const control = typeof exp.control === 'string' ? exp.control : 'control';
       if (entries.length > 0 && !names.includes(control)) {
-        problems.push({ path: exp.control === undefined ? at('variants') : at('control'), message: m.controlMissing(control, names) });
+        problems.push({
+          path: exp.control === undefined ? at('variants') : at('control'),
+          message: m.controlMissing(control, names),
+        });
       }
     }
 
@@ -78,30 +91,47 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     if (mode === 'gradual') {
       if (alloc.start === undefined) problems.push({ path: at('allocation'), message: m.gradualNeeds('start') });
       if (alloc.schedule === undefined) problems.push({ path: at('allocation'), message: m.gradualNeeds('schedule') });
-      if (alloc.percent !== undefined) problems.push({ path: at('allocation', 'percent'), message: m.onlyForMode('percent', 'fixed') });
+      if (alloc.percent !== undefined)
+        problems.push({ path: at('allocation', 'percent'), message: m.onlyForMode('percent', 'fixed') });
     } else {
-      if (alloc.schedule !== undefined) problems.push({ path: at('allocation', 'schedule'), message: m.onlyForMode('schedule', 'gradual') });
-      if (alloc.start !== undefined && mode !== 'fixed') problems.push({ path: at('allocation', 'start'), message: m.onlyForMode('start', 'gradual') });
+      if (alloc.schedule !== undefined)
+        problems.push({ path: at('allocation', 'schedule'), message: m.onlyForMode('schedule', 'gradual') });
+      if (alloc.start !== undefined && mode !== 'fixed')
+        problems.push({ path: at('allocation', 'start'), message: m.onlyForMode('start', 'gradual') });
     }
     if (Array.isArray(alloc.schedule)) {
       let previous = -Infinity;
       alloc.schedule.forEach((step: unknown, i: number) => {
         if (!isRecord(step)) return;
         if (typeof step.percent === 'number') {
-          if (step.percent < previous) problems.push({ path: at('allocation', 'schedule', i, 'percent'), message: m.scheduleDecreasing(previous, step.percent) });
+          if (step.percent < previous)
+            problems.push({
+              path: at('allocation', 'schedule', i, 'percent'),
+              message: m.scheduleDecreasing(previous, step.percent),
+            });
           previous = Math.max(previous, step.percent);
         }
         const isLast = i === (alloc.schedule as unknown[]).length - 1;
-        if (step.dwell === undefined && !isLast) problems.push({ path: at('allocation', 'schedule', i), message: m.dwellRequired });
+        if (step.dwell === undefined && !isLast)
+          problems.push({ path: at('allocation', 'schedule', i), message: m.dwellRequired });
         if (typeof step.dwell === 'string' && parseDuration(step.dwell) === undefined) {
-          problems.push({ path: at('allocation', 'schedule', i, 'dwell'), message: m.expected(DURATION_FORMAT, JSON.stringify(step.dwell)) });
+          problems.push({
+            path: at('allocation', 'schedule', i, 'dwell'),
+            message: m.expected(DURATION_FORMAT, JSON.stringify(step.dwell)),
+          });
         }
       });
     }
 
     if (Array.isArray(exp.guardrails)) {
       exp.guardrails.forEach((g: unknown, i: number) => {
-        if (isRecord(g) && g.max === undefined && g.min === undefined && g.max_relative_increase === undefined && g.max_relative_decrease === undefined) {
+        if (
+          isRecord(g) &&
+          g.max === undefined &&
+          g.min === undefined &&
+          g.max_relative_increase === undefined &&
+          g.max_relative_decrease === undefined
+        ) {
           problems.push({ path: at('guardrails', i), message: m.guardrailNoLimit });
         }
       });

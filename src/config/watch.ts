@@ -57,7 +57,9 @@ export class ConfigWatcher {
     }
     const problems = this.options.check?.(next) ?? [];
     if (problems.length > 0) {
-      this.options.onReject(new SwitchyardError('SY_CONFIG_RESHUFFLE', 'config', `${this.file}: ${problems.join('; ')}`));
+      this.options.onReject(
+        new SwitchyardError('SY_CONFIG_RESHUFFLE', 'config', `${this.file}: ${problems.join('; ')}`),
+      );
       return;
     }
     this.options.onApply(next);

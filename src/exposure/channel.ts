@@ -88,7 +88,10 @@ export class SinkChannel {
         } catch (error) {
           this.counters.failures++;
           const message = (error as Error)?.message ?? String(error);
-          if (this.counters.lastError === undefined) this.logger.warn(`sink ${this.sink.name} failed; events wait in the journal and are retried`, { error: message });
+          if (this.counters.lastError === undefined)
+            this.logger.warn(`sink ${this.sink.name} failed; events wait in the journal and are retried`, {
+              error: message,
+            });
           this.counters.lastError = message;
           await this.sleep(this.backoff());
         }

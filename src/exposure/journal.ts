@@ -31,7 +31,18 @@
  * When the directory cannot be written, the journal keeps segments in memory only, up
  * to `memoryLimit` lines, and the pipeline counts what it has to drop beyond that.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, writev } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+  writev,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /** Journal directories held by this process; another process is kept out by the lock file. */
@@ -154,10 +165,21 @@ export class Journal {
     try {
       mkdirSync(this.journalDir, { recursive: true });
       this.lock();
-      const files = readdirSync(this.journalDir).filter((f) => SEGMENT.test(f)).sort();
+      const files = readdirSync(this.journalDir)
+        .filter((f) => SEGMENT.test(f))
+        .sort();
       for (const f of files) {
         const seq = Number(SEGMENT.exec(f)![1]);
-        this.segments.push({ seq, file: join(this.journalDir, f), blocks: undefined, count: -1, bytes: 0, persisted: true, used: 0, unwritten: 0 });
+        this.segments.push({
+          seq,
+          file: join(this.journalDir, f),
+          blocks: undefined,
+          count: -1,
+          bytes: 0,
+          persisted: true,
+          used: 0,
+          unwritten: 0,
+        });
       }
       // Counts are needed to know how far behind each sink is; lines are reloaded as read.
       for (const s of this.segments) {
@@ -259,10 +281,27 @@ export class Journal {
     if (kept > 0) {
       let seg = this.segments[this.segments.length - 1];
       if (!seg || seg.persisted) {
-        seg = { seq: (seg?.seq ?? 0) + 1, file: '', blocks: [], count: 0, bytes: 0, persisted: false, used: 0, unwritten: 0 };
+        seg = {
+          seq: (seg?.seq ?? 0) + 1,
+          file: '',
+          blocks: [],
+          count: 0,
+          bytes: 0,
+          persisted: false,
+          used: 0,
+          unwritten: 0,
+        };
         this.segments.push(seg);
       }
-      seg.blocks!.push(kept === count ? block : { bytes: block.bytes.subarray(0, block.ends[kept - 1]), ends: block.ends.subarray(0, kept), slab: block.slab });
+      seg.blocks!.push(
+        kept === count
+          ? block
+          : {
+              bytes: block.bytes.subarray(0, block.ends[kept - 1]),
+              ends: block.ends.subarray(0, kept),
+              slab: block.slab,
+            },
+      );
       seg.count += kept;
       this.memoryLines += kept;
     } else this.uncache([block]);
@@ -279,7 +318,12 @@ export class Journal {
         const lent: Slab[] = [];
         const parts = viewLines(this.load(seg), line, max, lent);
         this.evict(seg);
-        return { parts, count: Math.min(max, seg.count - line), next: { seq: seg.seq, line: Math.min(seg.count, line + max) }, lent };
+        return {
+          parts,
+          count: Math.min(max, seg.count - line),
+          next: { seq: seg.seq, line: Math.min(seg.count, line + max) },
+          lent,
+        };
       }
       if (i === this.segments.length - 1) return { parts: [], count: 0, next: { seq: seg.seq, line }, lent: [] };
       i++;
@@ -294,7 +338,8 @@ export class Journal {
    */
   clearIfDelivered(cursors: Cursor[]): boolean {
     const end = this.end();
-    if (this.failure || this.writes.length > 0 || this.inFlight.length > 0 || cursors.some((c) => compare(c, end) < 0)) return false;
+    if (this.failure || this.writes.length > 0 || this.inFlight.length > 0 || cursors.some((c) => compare(c, end) < 0))
+      return false;
     this.closeFd();
     for (const s of this.segments.splice(0)) {
       if (s.file) rmSync(s.file, { force: true });
@@ -351,14 +396,19 @@ export class Journal {
   private lock(): void {
     const dir = resolve(this.options.dir);
     const file = join(dir, 'lock');
-    if (heldHere.has(dir)) throw new Error(`the journal in ${dir} is already used by another switchyard instance in this process; give each instance its own exposures.dir`);
+    if (heldHere.has(dir))
+      throw new Error(
+        `the journal in ${dir} is already used by another switchyard instance in this process; give each instance its own exposures.dir`,
+      );
     try {
       writeFileSync(file, String(process.pid), { flag: 'wx' });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number(readFileSync(file, 'utf8'));
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
-        throw new Error(`the journal in ${dir} is locked by process ${owner}; give each instance its own exposures.dir`);
+        throw new Error(
+          `the journal in ${dir} is locked by process ${owner}; give each instance its own exposures.dir`,
+        );
       }
       writeFileSync(file, String(process.pid));
     }
@@ -391,7 +441,8 @@ export class Journal {
     let seg = this.segments[this.segments.length - 1];
     if (!seg || !seg.persisted || seg.bytes >= this.options.maxSegmentBytes || this.fd === undefined) {
       // The old file is closed in turn, after the writes queued for it.
-      if (this.fd !== undefined) this.writes.push({ fd: this.fd, seg: undefined, bytes: undefined, position: 0, slab: undefined });
+      if (this.fd !== undefined)
+        this.writes.push({ fd: this.fd, seg: undefined, bytes: undefined, position: 0, slab: undefined });
       this.fd = undefined;
       const seq = (seg?.seq ?? 0) + 1;
       const file = join(this.journalDir, `seg-${String(seq).padStart(12, '0')}.jsonl`);
@@ -425,7 +476,9 @@ export class Journal {
   private evict(keep: Segment): void {
     if (this.cached <= this.options.cacheBytes) return;
     const active = this.segments[this.segments.length - 1];
-    const candidates = this.segments.filter((s) => s !== keep && s !== active && s.persisted && s.unwritten === 0 && s.blocks).sort((a, b) => a.used - b.used);
+    const candidates = this.segments
+      .filter((s) => s !== keep && s !== active && s.persisted && s.unwritten === 0 && s.blocks)
+      .sort((a, b) => a.used - b.used);
     for (const seg of candidates) {
       if (this.cached <= this.options.cacheBytes) break;
       this.cached -= bytesOf(seg.blocks!);
@@ -511,7 +564,8 @@ export class Journal {
       else if (settled || this.failure) {
         // writeNow() wrote these bytes already, or the journal failed meanwhile and their
         // segments are memory segments now.
-      } else if (error || n <= 0) this.fail(error ?? new Error(`the journal write stopped after ${done} of ${size} bytes`));
+      } else if (error || n <= 0)
+        this.fail(error ?? new Error(`the journal write stopped after ${done} of ${size} bytes`));
       else this.markWritten(group);
       this.pump();
     });
@@ -673,7 +727,7 @@ function withoutHoles(bytes: Buffer, hole: () => void): Buffer {
 
 /** writeSync at a position; it may write less than asked (a signal), then the rest follows, or it throws. */
 function writeAllSync(fd: number, bytes: Buffer, position: number): void {
-  for (let done = 0; done < bytes.length; ) {
+  for (let done = 0; done < bytes.length;) {
     const n = writeSync(fd, bytes, done, bytes.length - done, position + done);
     if (n <= 0) throw new Error(`the journal write stopped after ${done} of ${bytes.length} bytes`);
     done += n;

@@ -116,7 +116,14 @@ class Queue {
     return i;
   }
 
-  exposure(i: number, descriptor: ExposureDescriptor, step: number, percent: number, reason: string, attributes: Record<string, unknown> | undefined): void {
+  exposure(
+    i: number,
+    descriptor: ExposureDescriptor,
+    step: number,
+    percent: number,
+    reason: string,
+    attributes: Record<string, unknown> | undefined,
+  ): void {
     this.descriptors[i] = descriptor;
     this.steps[i] = step;
     this.percents[i] = percent;
@@ -223,7 +230,16 @@ export class EventPipeline {
   private lastCursorSave = 0;
   private dropWarned = false;
   private unencodable = 0;
-  private readonly counts = { exposures: 0, deduplicated: 0, events: 0, rejected: 0, journaled: 0, dropped: 0, overflowFlushes: 0, inlineFlushes: 0 };
+  private readonly counts = {
+    exposures: 0,
+    deduplicated: 0,
+    events: 0,
+    rejected: 0,
+    journaled: 0,
+    dropped: 0,
+    overflowFlushes: 0,
+    inlineFlushes: 0,
+  };
   private readonly batchSize: number;
   private readonly capacity: number;
   private readonly attributeKeys: readonly string[];
@@ -312,7 +328,13 @@ export class EventPipeline {
    * Logs a tracked event. Returns an explanation when the event is rejected (counted),
    * undefined when it was accepted.
    */
-  recordTrack(unit: string, event: string, value: number | undefined, properties: Record<string, unknown>, ts: number): string | undefined {
+  recordTrack(
+    unit: string,
+    event: string,
+    value: number | undefined,
+    properties: Record<string, unknown>,
+    ts: number,
+  ): string | undefined {
     if (this.closed) return 'the pipeline is closed';
     let text: string;
     try {
@@ -394,7 +416,10 @@ export class EventPipeline {
           w.pos = start;
           this.counts.dropped++;
           this.unencodable++;
-          if (this.unencodable === 1) this.options.logger.error(`dropped an event that cannot be encoded: ${(error as Error).message}; counted in dropped (later ones are counted without a log line)`);
+          if (this.unencodable === 1)
+            this.options.logger.error(
+              `dropped an event that cannot be encoded: ${(error as Error).message}; counted in dropped (later ones are counted without a log line)`,
+            );
           continue;
         }
         logged++;
@@ -414,7 +439,9 @@ export class EventPipeline {
         this.counts.dropped += dropped;
         if (!this.dropWarned) {
           this.dropWarned = true;
-          this.options.logger.error(`dropped ${dropped} events: the journal cannot be written (${this.journal.failure?.message}) and the in-memory fallback is full; counted in dropped`);
+          this.options.logger.error(
+            `dropped ${dropped} events: the journal cannot be written (${this.journal.failure?.message}) and the in-memory fallback is full; counted in dropped`,
+          );
         }
       } else this.dropWarned = false;
     }
@@ -472,7 +499,15 @@ export class EventPipeline {
       this.saveCursors();
     }
     this.journal.close();
-    await Promise.all(this.options.sinks.map((s) => s.close?.().catch((error: unknown) => this.options.logger.warn(`sink ${s.name} failed to close`, { error: String(error) }))));
+    await Promise.all(
+      this.options.sinks.map((s) =>
+        s
+          .close?.()
+          .catch((error: unknown) =>
+            this.options.logger.warn(`sink ${s.name} failed to close`, { error: String(error) }),
+          ),
+      ),
+    );
     return this.counters();
   }
 
@@ -533,7 +568,9 @@ export class EventPipeline {
     w.bytes(this.envelope);
     const e = q.tracks[i]!;
     // properties were serialized in the caller's call; spliced in as they are.
-    w.text(`,"event":${JSON.stringify(e.event)}${e.value === undefined ? '' : `,"value":${JSON.stringify(e.value)}`},"properties":${e.properties}}\n`);
+    w.text(
+      `,"event":${JSON.stringify(e.event)}${e.value === undefined ? '' : `,"value":${JSON.stringify(e.value)}`},"properties":${e.properties}}\n`,
+    );
   }
 
   /**
@@ -543,7 +580,13 @@ export class EventPipeline {
    */
   private fragment(d: ExposureDescriptor, step: number, percent: number, reason: string): Fragment {
     let cache = this.fragments.get(d);
-    if (cache !== undefined && cache.last.step === step && cache.last.percent === percent && cache.last.reason === reason) return cache.last;
+    if (
+      cache !== undefined &&
+      cache.last.step === step &&
+      cache.last.percent === percent &&
+      cache.last.reason === reason
+    )
+      return cache.last;
     if (cache === undefined) {
       if (this.fragments.size > 10_000) this.fragments.clear();
       cache = { last: undefined as unknown as Fragment, all: new Map() };
@@ -571,7 +614,9 @@ export class EventPipeline {
 
   private get envelope(): Buffer {
     const o = this.options;
-    return (this.envelopeBytes ??= utf8Bytes(`${o.service === undefined ? '' : `,"service":${JSON.stringify(o.service)}`}${o.instance === undefined ? '' : `,"instance":${JSON.stringify(o.instance)}`}`));
+    return (this.envelopeBytes ??= utf8Bytes(
+      `${o.service === undefined ? '' : `,"service":${JSON.stringify(o.service)}`}${o.instance === undefined ? '' : `,"instance":${JSON.stringify(o.instance)}`}`,
+    ));
   }
 
   private envelopeBytes: Buffer | undefined;
@@ -613,5 +658,7 @@ function grown<T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a
 }
 
 function isCursor(v: unknown): v is Cursor {
-  return typeof v === 'object' && v !== null && Number.isInteger((v as Cursor).seq) && Number.isInteger((v as Cursor).line);
+  return (
+    typeof v === 'object' && v !== null && Number.isInteger((v as Cursor).seq) && Number.isInteger((v as Cursor).line)
+  );
 }

@@ -43,8 +43,14 @@ export interface BayesResult {
   readonly credibleLevel: number;
 }
 
-const GL4 = { x: [-0.8611363115940526, -0.3399810435848563, 0.3399810435848563, 0.8611363115940526], w: [0.3478548451374538, 0.6521451548625461, 0.6521451548625461, 0.3478548451374538] };
-const GL3 = { x: [-0.7745966692414834, 0, 0.7745966692414834], w: [0.5555555555555556, 0.8888888888888888, 0.5555555555555556] };
+const GL4 = {
+  x: [-0.8611363115940526, -0.3399810435848563, 0.3399810435848563, 0.8611363115940526],
+  w: [0.3478548451374538, 0.6521451548625461, 0.6521451548625461, 0.3478548451374538],
+};
+const GL3 = {
+  x: [-0.7745966692414834, 0, 0.7745966692414834],
+  w: [0.5555555555555556, 0.8888888888888888, 0.5555555555555556],
+};
 /** Panels for near-normal posteriors; skewed ones (a parameter below 30) get 4x as many. */
 const PANELS = 16;
 const SKEWED_PANELS = 64;
@@ -115,7 +121,10 @@ function betaPosterior(d: Beta, level: number): ArmPosterior {
     params: { alpha: d.a, beta: d.b },
     mean: d.mean,
     get credibleInterval(): Interval {
-      return (interval ??= { lower: betaQuantile((1 - level) / 2, d.a, d.b), upper: betaQuantile((1 + level) / 2, d.a, d.b) });
+      return (interval ??= {
+        lower: betaQuantile((1 - level) / 2, d.a, d.b),
+        upper: betaQuantile((1 + level) / 2, d.a, d.b),
+      });
     },
   };
 }
@@ -192,9 +201,16 @@ export function bayesMean(
   }
   const post = (name: string, arm: MeanArm) => {
     const { n, mean: xbar, variance: s2 } = meanArm(name, arm);
-    if (s2 === 0 && prior.sd === Infinity) throw new StatsInputError(`${name}.sumSq`, 'gives zero variance; the flat-prior normal model needs some variation (or give a prior)');
+    if (s2 === 0 && prior.sd === Infinity)
+      throw new StatsInputError(
+        `${name}.sumSq`,
+        'gives zero variance; the flat-prior normal model needs some variation (or give a prior)',
+      );
     const precision = (prior.sd === Infinity ? 0 : 1 / prior.sd ** 2) + (s2 === 0 ? Infinity : n / s2);
-    const mean = precision === Infinity ? xbar : ((prior.sd === Infinity ? 0 : prior.mean / prior.sd ** 2) + (n / s2) * xbar) / precision;
+    const mean =
+      precision === Infinity
+        ? xbar
+        : ((prior.sd === Infinity ? 0 : prior.mean / prior.sd ** 2) + (n / s2) * xbar) / precision;
     return { mean, sd: precision === Infinity ? 0 : Math.sqrt(1 / precision) };
   };
   const c = post('control', control);
@@ -202,7 +218,10 @@ export function bayesMean(
   const m = t.mean - c.mean;
   const s = Math.sqrt(c.sd ** 2 + t.sd ** 2);
   const zc = zq((1 + level) / 2);
-  const interval = (d: { mean: number; sd: number }): Interval => ({ lower: d.mean - zc * d.sd, upper: d.mean + zc * d.sd });
+  const interval = (d: { mean: number; sd: number }): Interval => ({
+    lower: d.mean - zc * d.sd,
+    upper: d.mean + zc * d.sd,
+  });
   const lossTreatment = s > 0 ? s * phi(m / s) - m * Phi(-m / s) : Math.max(-m, 0);
   return {
     control: { params: { mean: c.mean, sd: c.sd }, mean: c.mean, credibleInterval: interval(c) },

@@ -15,7 +15,8 @@ const METHODS: readonly CorrectionMethod[] = ['bonferroni', 'holm', 'bh', 'by'];
  */
 export function adjustPValues(pValues: readonly number[], method: CorrectionMethod): number[] {
   if (!Array.isArray(pValues)) throw new StatsInputError('pValues', `must be an array, found ${typeof pValues}`);
-  if (!METHODS.includes(method)) throw new StatsInputError('method', `must be one of ${METHODS.join(', ')}, found ${JSON.stringify(method)}`);
+  if (!METHODS.includes(method))
+    throw new StatsInputError('method', `must be one of ${METHODS.join(', ')}, found ${JSON.stringify(method)}`);
   pValues.forEach((p, i) => {
     finite(`pValues[${i}]`, p);
     if (p < 0 || p > 1) throw new StatsInputError(`pValues[${i}]`, `must be in [0, 1], found ${p}`);

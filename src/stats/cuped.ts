@@ -56,7 +56,8 @@ export function cuped(control: CupedArm, treatment: CupedArm, options?: TestOpti
   const sy = c.sumY + t.sumY;
   const sxx = c.sumXSq + t.sumXSq - (sx * sx) / N;
   const sxy = c.sumXY + t.sumXY - (sx * sy) / N;
-  if (sxx < 0 && sxx < -1e-9 * (c.sumXSq + t.sumXSq)) throw new StatsInputError('sumXSq', 'is smaller than sumX^2 / n, which no data can give');
+  if (sxx < 0 && sxx < -1e-9 * (c.sumXSq + t.sumXSq))
+    throw new StatsInputError('sumXSq', 'is smaller than sumX^2 / n, which no data can give');
   const theta = sxx > 0 ? sxy / sxx : 0;
   const xbar = sx / N;
   const adjust = (arm: CupedArm): CupedArmResult & { sumSq: number; sum: number } => {
@@ -68,13 +69,22 @@ export function cuped(control: CupedArm, treatment: CupedArm, options?: TestOpti
     const cxy = (arm.sumXY - arm.sumX * my) / (n - 1);
     const mean = my - theta * (mx - xbar);
     const variance = Math.max(vy - 2 * theta * cxy + theta * theta * vx, 0);
-    return { n, mean, variance, unadjustedMean: my, unadjustedVariance: vy, sum: mean * n, sumSq: variance * (n - 1) + mean * mean * n };
+    return {
+      n,
+      mean,
+      variance,
+      unadjustedMean: my,
+      unadjustedVariance: vy,
+      sum: mean * n,
+      sumSq: variance * (n - 1) + mean * mean * n,
+    };
   };
   const ac = adjust(c);
   const at = adjust(t);
   const before = ac.unadjustedVariance / ac.n + at.unadjustedVariance / at.n;
   const after = ac.variance / ac.n + at.variance / at.n;
-  const strip = ({ sum: _s, sumSq: _q, ...rest }: CupedArmResult & { sum: number; sumSq: number }): CupedArmResult => rest;
+  const strip = ({ sum: _s, sumSq: _q, ...rest }: CupedArmResult & { sum: number; sumSq: number }): CupedArmResult =>
+    rest;
   return {
     theta,
     control: strip(ac),

@@ -14,16 +14,18 @@ export class StatsInputError extends Error {
   }
 }
 
-const show = (v: unknown) => (typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v));
+const show = (v: unknown) => (typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v)));
 
 export function finite(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new StatsInputError(name, `must be a finite number, found ${show(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new StatsInputError(name, `must be a finite number, found ${show(v)}`);
   return v;
 }
 
 export function count(name: string, v: unknown, min = 0): number {
   finite(name, v);
-  if (!Number.isInteger(v) || (v as number) < min) throw new StatsInputError(name, `must be a whole number >= ${min}, found ${show(v)}`);
+  if (!Number.isInteger(v) || (v as number) < min)
+    throw new StatsInputError(name, `must be a whole number >= ${min}, found ${show(v)}`);
   return v as number;
 }
 
@@ -50,11 +52,16 @@ export function object<T>(name: string, v: T): NonNullable<T> {
 }
 
 /** Validates a binary-metric arm: n units (at least minN), conversions between 0 and n. */
-export function proportionArm(name: string, arm: { n: number; conversions: number }, minN = 1): { n: number; conversions: number } {
+export function proportionArm(
+  name: string,
+  arm: { n: number; conversions: number },
+  minN = 1,
+): { n: number; conversions: number } {
   object(name, arm);
   const n = count(`${name}.n`, arm.n, minN);
   const conversions = count(`${name}.conversions`, arm.conversions);
-  if (conversions > n) throw new StatsInputError(`${name}.conversions`, `cannot exceed ${name}.n (${n}), found ${conversions}`);
+  if (conversions > n)
+    throw new StatsInputError(`${name}.conversions`, `cannot exceed ${name}.n (${n}), found ${conversions}`);
   return { n, conversions };
 }
 
@@ -63,7 +70,10 @@ export function proportionArm(name: string, arm: { n: number; conversions: numbe
  * and sample variance (n - 1). Cancellation can push a zero variance slightly negative;
  * a clearly negative one is input no data can give.
  */
-export function meanArm(name: string, arm: { n: number; sum: number; sumSq: number }): { n: number; mean: number; variance: number } {
+export function meanArm(
+  name: string,
+  arm: { n: number; sum: number; sumSq: number },
+): { n: number; mean: number; variance: number } {
   object(name, arm);
   const n = count(`${name}.n`, arm.n, 2);
   const sum = finite(`${name}.sum`, arm.sum);
@@ -71,7 +81,10 @@ export function meanArm(name: string, arm: { n: number; sum: number; sumSq: numb
   const mean = sum / n;
   const ss = sumSq - sum * mean;
   if (ss < -1e-9 * Math.max(sumSq, 1)) {
-    throw new StatsInputError(`${name}.sumSq`, `is smaller than sum^2 / n (${sum * mean}), which no data can give; found ${sumSq}`);
+    throw new StatsInputError(
+      `${name}.sumSq`,
+      `is smaller than sum^2 / n (${sum * mean}), which no data can give; found ${sumSq}`,
+    );
   }
   return { n, mean, variance: Math.max(ss, 0) / (n - 1) };
 }

@@ -76,7 +76,11 @@ export function alphaOf(options: TestOptions | undefined): number {
  * without continuity correction (the reference the tests use, scipy.stats.chi2_contingency).
  * Reference: Agresti, Categorical Data Analysis (3rd ed.), 3.1.
  */
-export function proportionTest(control: ProportionArm, treatment: ProportionArm, options?: TestOptions): ProportionTestResult {
+export function proportionTest(
+  control: ProportionArm,
+  treatment: ProportionArm,
+  options?: TestOptions,
+): ProportionTestResult {
   proportionArm('control', control);
   proportionArm('treatment', treatment);
   const alpha = alphaOf(options);
@@ -178,4 +182,3 @@ export function relativeLift(control: MeanEstimate, treatment: MeanEstimate, opt
   const crit = zq(1 - alpha / 2);
   return { lift, ci: { lower: lift - crit * se, upper: lift + crit * se }, standardError: se };
 }
-

@@ -3,7 +3,17 @@
  * validates its input and throws StatsInputError naming the argument; none returns NaN.
  */
 export { proportionTest, meanTest, relativeLift } from './frequentist.js';
-export type { Interval, ProportionArm, MeanArm, MeanEstimate, TestOptions, LiftResult, DifferenceResult, ProportionTestResult, MeanTestResult } from './frequentist.js';
+export type {
+  Interval,
+  ProportionArm,
+  MeanArm,
+  MeanEstimate,
+  TestOptions,
+  LiftResult,
+  DifferenceResult,
+  ProportionTestResult,
+  MeanTestResult,
+} from './frequentist.js';
 export { srmTest } from './srm.js';
 export type { SrmResult } from './srm.js';
 export { adjustPValues } from './corrections.js';

@@ -86,7 +86,9 @@ export function sampleSize(input: SampleSizeInput): SampleSizeResult {
   let n: number;
   if (d.metric === 'proportion') {
     const pbar = (d.p1 + d.p2) / 2;
-    n = (za * Math.sqrt(2 * pbar * (1 - pbar)) + zb * Math.sqrt(d.p1 * (1 - d.p1) + d.p2 * (1 - d.p2))) ** 2 / d.delta ** 2;
+    n =
+      (za * Math.sqrt(2 * pbar * (1 - pbar)) + zb * Math.sqrt(d.p1 * (1 - d.p1) + d.p2 * (1 - d.p2))) ** 2 /
+      d.delta ** 2;
   } else {
     n = (2 * d.sd ** 2 * (za + zb) ** 2) / d.delta ** 2;
   }
@@ -108,7 +110,10 @@ export function power(input: DesignInput & { readonly n: number }): number {
   const za = zq(1 - d.alpha / 2);
   if (d.metric === 'proportion') {
     const pbar = (d.p1 + d.p2) / 2;
-    return Phi((d.delta * Math.sqrt(n) - za * Math.sqrt(2 * pbar * (1 - pbar))) / Math.sqrt(d.p1 * (1 - d.p1) + d.p2 * (1 - d.p2)));
+    return Phi(
+      (d.delta * Math.sqrt(n) - za * Math.sqrt(2 * pbar * (1 - pbar))) /
+        Math.sqrt(d.p1 * (1 - d.p1) + d.p2 * (1 - d.p2)),
+    );
   }
   return Phi(d.delta * Math.sqrt(n / (2 * d.sd ** 2)) - za);
 }

@@ -52,10 +52,15 @@ function summarise(name: string, arm: ProportionArm | MeanArm): { n: number; mea
   return meanArm(name, arm);
 }
 
-export function msprt(control: ProportionArm | MeanArm, treatment: ProportionArm | MeanArm, options: MsprtOptions = {}): MsprtResult {
+export function msprt(
+  control: ProportionArm | MeanArm,
+  treatment: ProportionArm | MeanArm,
+  options: MsprtOptions = {},
+): MsprtResult {
   const c = summarise('control', control);
   const t = summarise('treatment', treatment);
-  if ('conversions' in control !== 'conversions' in treatment) throw new StatsInputError('treatment', 'must be the same kind of metric as control');
+  if ('conversions' in control !== 'conversions' in treatment)
+    throw new StatsInputError('treatment', 'must be the same kind of metric as control');
   const alpha = options.alpha === undefined ? 0.05 : openUnit('alpha', options.alpha);
   const previous = options.previousPValue === undefined ? 1 : finite('previousPValue', options.previousPValue);
   if (previous < 0 || previous > 1) throw new StatsInputError('previousPValue', `must be in [0, 1], found ${previous}`);
@@ -65,7 +70,16 @@ export function msprt(control: ProportionArm | MeanArm, treatment: ProportionArm
   const V = c.variance / c.n + t.variance / t.n;
   if (V === 0 || tau === 0) {
     // No variance yet (e.g. no conversions in either arm): no evidence either way.
-    return { difference: d, variance: V, tau, likelihoodRatio: 1, pValue: previous, confidenceSequence: { lower: -Infinity, upper: Infinity }, alpha, reject: previous < alpha };
+    return {
+      difference: d,
+      variance: V,
+      tau,
+      likelihoodRatio: 1,
+      pValue: previous,
+      confidenceSequence: { lower: -Infinity, upper: Infinity },
+      alpha,
+      reject: previous < alpha,
+    };
   }
   const tau2 = tau * tau;
   const logLambda = 0.5 * Math.log(V / (V + tau2)) + (tau2 * d * d) / (2 * V * (V + tau2));

@@ -24,10 +24,21 @@ export interface SrmResult {
  * an SRM check runs on every experiment, so it must rarely fire by chance.
  * Matches scipy.stats.chisquare(f_obs, f_exp).
  */
-export function srmTest(counts: readonly number[], weights: readonly number[], options: { threshold?: number } = {}): SrmResult {
-  if (!Array.isArray(counts) || counts.length < 2) throw new StatsInputError('counts', `needs at least 2 arms, found ${Array.isArray(counts) ? counts.length : typeof counts}`);
+export function srmTest(
+  counts: readonly number[],
+  weights: readonly number[],
+  options: { threshold?: number } = {},
+): SrmResult {
+  if (!Array.isArray(counts) || counts.length < 2)
+    throw new StatsInputError(
+      'counts',
+      `needs at least 2 arms, found ${Array.isArray(counts) ? counts.length : typeof counts}`,
+    );
   if (!Array.isArray(weights) || weights.length !== counts.length) {
-    throw new StatsInputError('weights', `needs one weight per arm (${counts.length}), found ${Array.isArray(weights) ? weights.length : typeof weights}`);
+    throw new StatsInputError(
+      'weights',
+      `needs one weight per arm (${counts.length}), found ${Array.isArray(weights) ? weights.length : typeof weights}`,
+    );
   }
   counts.forEach((c, i) => count(`counts[${i}]`, c));
   weights.forEach((w, i) => nonNegative(`weights[${i}]`, w));

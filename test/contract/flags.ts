@@ -21,8 +21,19 @@ export const CONTRACT_FLAGS: ContractFlag[] = [
   { key: 'bool-flag', kind: 'boolean', variants: { on: true, off: false }, defaultVariant: 'on' },
   { key: 'string-flag', kind: 'string', variants: { red: 'red', blue: 'blue' }, defaultVariant: 'blue' },
   { key: 'number-flag', kind: 'number', variants: { low: 10, high: 100 }, defaultVariant: 'high' },
-  { key: 'object-flag', kind: 'object', variants: { onePage: { layout: 'one-page', steps: 1 }, classic: { layout: 'classic', steps: 3 } }, defaultVariant: 'onePage' },
-  { key: 'targeted-flag', kind: 'string', variants: { de: 'hallo', other: 'hello' }, defaultVariant: 'other', targeting: { attribute: 'country', equals: 'DE', variant: 'de' } },
+  {
+    key: 'object-flag',
+    kind: 'object',
+    variants: { onePage: { layout: 'one-page', steps: 1 }, classic: { layout: 'classic', steps: 3 } },
+    defaultVariant: 'onePage',
+  },
+  {
+    key: 'targeted-flag',
+    kind: 'string',
+    variants: { de: 'hallo', other: 'hello' },
+    defaultVariant: 'other',
+    targeting: { attribute: 'country', equals: 'DE', variant: 'de' },
+  },
   { key: 'rollout-flag', kind: 'string', variants: { a: 'a', b: 'b' }, defaultVariant: 'a', rollout: { a: 30, b: 70 } },
   { key: 'disabled-flag', kind: 'boolean', variants: { on: true, off: false }, defaultVariant: 'on', disabled: true },
 ];
@@ -37,4 +48,3 @@ export function rolloutVariant(rollout: Record<string, number>, bucket: number):
   }
   return entries[entries.length - 1]![0];
 }
-

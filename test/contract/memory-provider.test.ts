@@ -12,7 +12,11 @@ const flags: MemoryFlagConfiguration = {
   'bool-flag': { variants: { on: true, off: false }, defaultVariant: 'on', disabled: false },
   'string-flag': { variants: { red: 'red', blue: 'blue' }, defaultVariant: 'red', disabled: false },
   'number-flag': { variants: { one: 1, two: 2 }, defaultVariant: 'two', disabled: false },
-  'object-flag': { variants: { a: { layout: 'one-page' }, b: { layout: 'classic' } }, defaultVariant: 'a', disabled: false },
+  'object-flag': {
+    variants: { a: { layout: 'one-page' }, b: { layout: 'classic' } },
+    defaultVariant: 'a',
+    disabled: false,
+  },
   'disabled-flag': { variants: { on: true, off: false }, defaultVariant: 'on', disabled: true },
   'targeted-flag': {
     variants: { de: 'hallo', other: 'hello' },
@@ -47,7 +51,12 @@ describe('MemoryProvider matches OpenFeature InMemoryProvider', () => {
 
   it.each(cases)('%s as %s gives the same details', async (flag, kind, def, ctx) => {
     const evaluate = (domain: string) =>
-      (OpenFeature.getClient(domain) as unknown as Record<string, (f: string, d: unknown, c: EvaluationContext) => Promise<Record<string, unknown>>>)[`get${kind}Details`]!(flag, def, ctx);
+      (
+        OpenFeature.getClient(domain) as unknown as Record<
+          string,
+          (f: string, d: unknown, c: EvaluationContext) => Promise<Record<string, unknown>>
+        >
+      )[`get${kind}Details`]!(flag, def, ctx);
     const [reference, ours] = await Promise.all([evaluate('reference'), evaluate('ours')]);
     const strip = ({ errorMessage: _m, ...rest }: Record<string, unknown>) => rest;
     expect(strip(ours)).toEqual(strip(reference));
@@ -61,8 +70,15 @@ describe('MemoryProvider test helpers', () => {
     await OpenFeature.setProviderAndWait('helpers', provider);
     const client = OpenFeature.getClient('helpers');
     provider.forceVariant('string-flag', 'user-1', 'blue');
-    expect(await client.getStringDetails('string-flag', 'x', { targetingKey: 'user-1' })).toMatchObject({ value: 'blue', variant: 'blue', reason: 'TARGETING_MATCH' });
-    expect(await client.getStringDetails('string-flag', 'x', { targetingKey: 'user-2' })).toMatchObject({ value: 'red', reason: 'STATIC' });
+    expect(await client.getStringDetails('string-flag', 'x', { targetingKey: 'user-1' })).toMatchObject({
+      value: 'blue',
+      variant: 'blue',
+      reason: 'TARGETING_MATCH',
+    });
+    expect(await client.getStringDetails('string-flag', 'x', { targetingKey: 'user-2' })).toMatchObject({
+      value: 'red',
+      reason: 'STATIC',
+    });
     provider.reset();
     expect(await client.getStringValue('string-flag', 'x', { targetingKey: 'user-1' })).toBe('red');
   });

@@ -16,11 +16,16 @@ import { CONTRACT_FLAGS } from './flags.js';
 export type ContractProvider = VendorSubject;
 export type ContractFactory = VendorFactory;
 
-export type ContractCase = 'types' | 'payloads' | 'targeting' | 'rollout' | 'disabled' | 'unknown' | 'mismatch' | 'change' | 'close';
+export type ContractCase =
+  'types' | 'payloads' | 'targeting' | 'rollout' | 'disabled' | 'unknown' | 'mismatch' | 'change' | 'close';
 
 let domains = 0;
 
-export function providerContract(name: string, factory: ContractFactory, knownGaps: Partial<Record<ContractCase, string>> = {}): void {
+export function providerContract(
+  name: string,
+  factory: ContractFactory,
+  knownGaps: Partial<Record<ContractCase, string>> = {},
+): void {
   describe(`provider contract: ${name}`, () => {
     let subject: ContractProvider;
     const domain = `contract-${name}-${++domains}`;
@@ -40,44 +45,83 @@ export function providerContract(name: string, factory: ContractFactory, knownGa
 
     test('types', 'resolves boolean, string, number and object flags with their variant (1.3, 2.2.1)', async () => {
       const ctx = { targetingKey: 'user-1' };
-      expect(await client().getBooleanDetails('bool-flag', false, ctx)).toMatchObject({ value: true, variant: v('bool-flag', 'on') });
-      expect(await client().getStringDetails('string-flag', 'x', ctx)).toMatchObject({ value: 'blue', variant: v('string-flag', 'blue') });
-      expect(await client().getNumberDetails('number-flag', 0, ctx)).toMatchObject({ value: 100, variant: v('number-flag', 'high') });
+      expect(await client().getBooleanDetails('bool-flag', false, ctx)).toMatchObject({
+        value: true,
+        variant: v('bool-flag', 'on'),
+      });
+      expect(await client().getStringDetails('string-flag', 'x', ctx)).toMatchObject({
+        value: 'blue',
+        variant: v('string-flag', 'blue'),
+      });
+      expect(await client().getNumberDetails('number-flag', 0, ctx)).toMatchObject({
+        value: 100,
+        variant: v('number-flag', 'high'),
+      });
     });
 
     test('payloads', 'resolves an object flag to the variant payload', async () => {
-      expect(await client().getObjectDetails('object-flag', {}, { targetingKey: 'user-1' })).toMatchObject({ value: { layout: 'one-page', steps: 1 }, variant: v('object-flag', 'onePage') });
+      expect(await client().getObjectDetails('object-flag', {}, { targetingKey: 'user-1' })).toMatchObject({
+        value: { layout: 'one-page', steps: 1 },
+        variant: v('object-flag', 'onePage'),
+      });
     });
 
     test('targeting', 'targets by attribute (reason TARGETING_MATCH)', async () => {
-      expect(await client().getStringDetails('targeted-flag', 'x', { targetingKey: 'u1', country: 'DE' })).toMatchObject({ value: 'hallo', variant: v('targeted-flag', 'de'), reason: 'TARGETING_MATCH' });
-      expect((await client().getStringDetails('targeted-flag', 'x', { targetingKey: 'u1', country: 'FR' })).value).toBe('hello');
+      expect(
+        await client().getStringDetails('targeted-flag', 'x', { targetingKey: 'u1', country: 'DE' }),
+      ).toMatchObject({ value: 'hallo', variant: v('targeted-flag', 'de'), reason: 'TARGETING_MATCH' });
+      expect((await client().getStringDetails('targeted-flag', 'x', { targetingKey: 'u1', country: 'FR' })).value).toBe(
+        'hello',
+      );
     });
 
-    test('rollout', 'splits a 30/70 rollout over 20,000 units (chi-square, p > 0.001), the same unit always in the same variant', async () => {
-      const counts: Record<string, number> = { a: 0, b: 0 };
-      for (let i = 0; i < 20_000; i++) counts[await client().getStringValue('rollout-flag', 'x', { targetingKey: `unit-${i}` })]!++;
-      const chi2 = (counts.a! - 6000) ** 2 / 6000 + (counts.b! - 14000) ** 2 / 14000;
-      expect(1 - chisquareCdf(chi2, 1)).toBeGreaterThan(0.001);
-      const again = await client().getStringValue('rollout-flag', 'x', { targetingKey: 'unit-7' });
-      expect(await client().getStringValue('rollout-flag', 'x', { targetingKey: 'unit-7' })).toBe(again);
-    });
+    test(
+      'rollout',
+      'splits a 30/70 rollout over 20,000 units (chi-square, p > 0.001), the same unit always in the same variant',
+      async () => {
+        const counts: Record<string, number> = { a: 0, b: 0 };
+        for (let i = 0; i < 20_000; i++)
+          counts[await client().getStringValue('rollout-flag', 'x', { targetingKey: `unit-${i}` })]!++;
+        const chi2 = (counts.a! - 6000) ** 2 / 6000 + (counts.b! - 14000) ** 2 / 14000;
+        expect(1 - chisquareCdf(chi2, 1)).toBeGreaterThan(0.001);
+        const again = await client().getStringValue('rollout-flag', 'x', { targetingKey: 'unit-7' });
+        expect(await client().getStringValue('rollout-flag', 'x', { targetingKey: 'unit-7' })).toBe(again);
+      },
+    );
 
     test('disabled', 'answers a disabled flag with the default value and reason DISABLED (2.2.x)', async () => {
-      expect(await client().getBooleanDetails('disabled-flag', false, { targetingKey: 'u' })).toMatchObject({ value: false, reason: 'DISABLED' });
+      expect(await client().getBooleanDetails('disabled-flag', false, { targetingKey: 'u' })).toMatchObject({
+        value: false,
+        reason: 'DISABLED',
+      });
     });
 
     test('unknown', 'answers an unknown flag with the default and FLAG_NOT_FOUND (1.4.8)', async () => {
-      expect(await client().getStringDetails('no-such-flag', 'fallback', { targetingKey: 'u' })).toMatchObject({ value: 'fallback', reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND' });
+      expect(await client().getStringDetails('no-such-flag', 'fallback', { targetingKey: 'u' })).toMatchObject({
+        value: 'fallback',
+        reason: 'ERROR',
+        errorCode: 'FLAG_NOT_FOUND',
+      });
     });
 
     test('mismatch', 'answers a type mismatch with the default and TYPE_MISMATCH', async () => {
-      expect(await client().getNumberDetails('string-flag', 42, { targetingKey: 'u' })).toMatchObject({ value: 42, reason: 'ERROR', errorCode: 'TYPE_MISMATCH' });
+      expect(await client().getNumberDetails('string-flag', 42, { targetingKey: 'u' })).toMatchObject({
+        value: 42,
+        reason: 'ERROR',
+        errorCode: 'TYPE_MISMATCH',
+      });
     });
 
     test('change', 'emits ConfigurationChanged when a flag changes and then serves the new value (5.x)', async () => {
-      const changed = new Promise<string[]>((resolve) => client().addHandler(ProviderEvents.ConfigurationChanged, (d) => resolve(d?.flagsChanged ?? [])));
-      await subject.update({ key: 'string-flag', kind: 'string', variants: { red: 'red', blue: 'blue' }, defaultVariant: 'red' });
+      const changed = new Promise<string[]>((resolve) =>
+        client().addHandler(ProviderEvents.ConfigurationChanged, (d) => resolve(d?.flagsChanged ?? [])),
+      );
+      await subject.update({
+        key: 'string-flag',
+        kind: 'string',
+        variants: { red: 'red', blue: 'blue' },
+        defaultVariant: 'red',
+      });
       const flags = await changed;
       if (flags.length > 0) expect(flags).toContain('string-flag');
       expect(await client().getStringValue('string-flag', 'x', { targetingKey: 'user-1' })).toBe('red');

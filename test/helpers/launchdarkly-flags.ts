@@ -16,12 +16,24 @@ export function launchDarklyFlag(flag: ContractFlag): Record<string, unknown> {
         {
           id: `${flag.key}-rule`,
           variation: index(flag.targeting.variant),
-          clauses: [{ contextKind: 'user', attribute: flag.targeting.attribute, op: 'in', values: [flag.targeting.equals], negate: false }],
+          clauses: [
+            {
+              contextKind: 'user',
+              attribute: flag.targeting.attribute,
+              op: 'in',
+              values: [flag.targeting.equals],
+              negate: false,
+            },
+          ],
         },
       ]
     : [];
   const fallthrough = flag.rollout
-    ? { rollout: { variations: names.map((n, i) => ({ variation: i, weight: Math.round((flag.rollout![n] ?? 0) * 1000) })) } }
+    ? {
+        rollout: {
+          variations: names.map((n, i) => ({ variation: i, weight: Math.round((flag.rollout![n] ?? 0) * 1000) })),
+        },
+      }
     : { variation: index(flag.defaultVariant) };
   return {
     key: flag.key,

@@ -42,15 +42,27 @@ export function optimizelyDatafile(flags: ContractFlag[], revision = 1): Record<
 
   for (const flag of flags) {
     const first = Object.values(flag.variants)[0];
-    const variables: Variable[] = [{ id: nextId(), key: 'value', type: varType(first), defaultValue: encode(first), ...(varType(first) === 'json' ? { type: 'string', subType: 'json' } : {}) } as Variable];
+    const variables: Variable[] = [
+      {
+        id: nextId(),
+        key: 'value',
+        type: varType(first),
+        defaultValue: encode(first),
+        ...(varType(first) === 'json' ? { type: 'string', subType: 'json' } : {}),
+      } as Variable,
+    ];
     if (flag.kind === 'object' && first && typeof first === 'object') {
-      for (const [k, v] of Object.entries(first)) variables.push({ id: nextId(), key: k, type: varType(v), defaultValue: encode(v) });
+      for (const [k, v] of Object.entries(first))
+        variables.push({ id: nextId(), key: k, type: varType(v), defaultValue: encode(v) });
     }
     const variation = (name: string) => {
       const value = flag.variants[name];
       // A boolean flag's variation is the flag on or off; others are on with their variables.
       const enabled = typeof value === 'boolean' ? value : true;
-      const vars = variables.map((v) => ({ id: v.id, value: encode(v.key === 'value' ? value : (value as Record<string, unknown>)[v.key]) }));
+      const vars = variables.map((v) => ({
+        id: v.id,
+        value: encode(v.key === 'value' ? value : (value as Record<string, unknown>)[v.key]),
+      }));
       return { id: `${flag.key}-${name}`, key: name, featureEnabled: enabled, variables: vars };
     };
     const rule = (key: string, variations: unknown[], ranges: [string, number][], audienceIds: string[] = []) => ({
@@ -74,9 +86,14 @@ export function optimizelyDatafile(flags: ContractFlag[], revision = 1): Record<
       audiences.push({
         id: audienceId,
         name: `${t.attribute} is ${t.equals}`,
-        conditions: JSON.stringify(['and', ['or', ['or', { match: 'exact', name: t.attribute, type: 'custom_attribute', value: t.equals }]]]),
+        conditions: JSON.stringify([
+          'and',
+          ['or', ['or', { match: 'exact', name: t.attribute, type: 'custom_attribute', value: t.equals }]],
+        ]),
       });
-      rolloutRules.push(rule(`${flag.key}-targeted`, [variation(t.variant)], [[`${flag.key}-${t.variant}`, 10000]], [audienceId]));
+      rolloutRules.push(
+        rule(`${flag.key}-targeted`, [variation(t.variant)], [[`${flag.key}-${t.variant}`, 10000]], [audienceId]),
+      );
     }
     if (flag.rollout) {
       let end = 0;
@@ -90,8 +107,16 @@ export function optimizelyDatafile(flags: ContractFlag[], revision = 1): Record<
       experimentIds.push((exp as { id: string }).id);
     }
     const everyone = flag.disabled
-      ? rule(`default-rollout-${flag.key}`, [{ id: `${flag.key}-off`, key: 'off', featureEnabled: false, variables: [] }], [[`${flag.key}-off`, 10000]])
-      : rule(`default-rollout-${flag.key}`, [variation(flag.defaultVariant)], [[`${flag.key}-${flag.defaultVariant}`, 10000]]);
+      ? rule(
+          `default-rollout-${flag.key}`,
+          [{ id: `${flag.key}-off`, key: 'off', featureEnabled: false, variables: [] }],
+          [[`${flag.key}-off`, 10000]],
+        )
+      : rule(
+          `default-rollout-${flag.key}`,
+          [variation(flag.defaultVariant)],
+          [[`${flag.key}-${flag.defaultVariant}`, 10000]],
+        );
     rolloutRules.push(everyone);
     const rolloutId = nextId();
     rollouts.push({ id: rolloutId, experiments: rolloutRules });

@@ -20,7 +20,9 @@ const ALL_KEYS = { keySelector: { trafficType: 'user', attribute: null }, matche
 
 /** One Split feature flag from a neutral flag; treatments are the variant names. */
 export function splitDefinition(flag: ContractFlag, changeNumber: number): SplitDefinition {
-  const configurations = Object.fromEntries(Object.entries(flag.variants).map(([name, value]) => [name, JSON.stringify({ value })]));
+  const configurations = Object.fromEntries(
+    Object.entries(flag.variants).map(([name, value]) => [name, JSON.stringify({ value })]),
+  );
   const conditions: unknown[] = [];
   if (flag.targeting) {
     const t = flag.targeting;
@@ -28,7 +30,14 @@ export function splitDefinition(flag: ContractFlag, changeNumber: number): Split
       conditionType: 'ROLLOUT',
       matcherGroup: {
         combiner: 'AND',
-        matchers: [{ keySelector: { trafficType: 'user', attribute: t.attribute }, matcherType: 'WHITELIST', negate: false, whitelistMatcherData: { whitelist: [t.equals] } }],
+        matchers: [
+          {
+            keySelector: { trafficType: 'user', attribute: t.attribute },
+            matcherType: 'WHITELIST',
+            negate: false,
+            whitelistMatcherData: { whitelist: [t.equals] },
+          },
+        ],
       },
       partitions: [{ treatment: t.variant, size: 100 }],
       label: `${t.attribute} in list [${t.equals}]`,
@@ -37,7 +46,12 @@ export function splitDefinition(flag: ContractFlag, changeNumber: number): Split
   const partitions = flag.rollout
     ? Object.entries(flag.rollout).map(([treatment, size]) => ({ treatment, size }))
     : [{ treatment: flag.defaultVariant, size: 100 }];
-  conditions.push({ conditionType: 'ROLLOUT', matcherGroup: { combiner: 'AND', matchers: [ALL_KEYS] }, partitions, label: 'default rule' });
+  conditions.push({
+    conditionType: 'ROLLOUT',
+    matcherGroup: { combiner: 'AND', matchers: [ALL_KEYS] },
+    partitions,
+    label: 'default rule',
+  });
   return {
     name: flag.key,
     trafficTypeName: 'user',
@@ -112,7 +126,13 @@ export class SplitServer {
     }
     if (url.pathname.includes('/segmentChanges/')) {
       const since = Number(url.searchParams.get('since') ?? -1);
-      return json(200, { name: url.pathname.split('/').pop(), added: [], removed: [], since, till: since < 0 ? 1 : since });
+      return json(200, {
+        name: url.pathname.split('/').pop(),
+        added: [],
+        removed: [],
+        since,
+        till: since < 0 ? 1 : since,
+      });
     }
     return json(200, {});
   }

@@ -31,7 +31,11 @@ export interface VendorSubject {
 export type VendorFactory = (flags: ContractFlag[]) => Promise<VendorSubject>;
 
 function toMemory(flag: ContractFlag): MemoryFlag {
-  const out: MemoryFlag = { variants: flag.variants, defaultVariant: flag.defaultVariant, disabled: flag.disabled ?? false };
+  const out: MemoryFlag = {
+    variants: flag.variants,
+    defaultVariant: flag.defaultVariant,
+    disabled: flag.disabled ?? false,
+  };
   if (flag.targeting) {
     const t = flag.targeting;
     out.contextEvaluator = (ctx) => (ctx[t.attribute] === t.equals ? t.variant : flag.defaultVariant);
@@ -51,7 +55,9 @@ export const launchdarkly: VendorFactory = async (flags) => {
   const td = new integrations.TestData();
   for (const f of flags) await td.usePreconfiguredFlag(launchDarklyFlag(f));
   const names = new Map(flags.map((f) => [f.key, Object.keys(f.variants)]));
-  const provider = new LaunchDarklyProvider({ sdk: { updateProcessor: td.getFactory(), sendEvents: false, diagnosticOptOut: true } });
+  const provider = new LaunchDarklyProvider({
+    sdk: { updateProcessor: td.getFactory(), sendEvents: false, diagnosticOptOut: true },
+  });
   return {
     provider,
     update: async (flag) => {
@@ -80,7 +86,11 @@ export const optimizely: VendorFactory = async (flags) => {
     res.end(body);
   };
   await receiver.start();
-  const provider = new OptimizelyProvider({ sdkKey: 'test-sdk-key', urlTemplate: `http://127.0.0.1:${receiver.port}/datafiles/%s.json`, updateIntervalMs: 100 });
+  const provider = new OptimizelyProvider({
+    sdkKey: 'test-sdk-key',
+    urlTemplate: `http://127.0.0.1:${receiver.port}/datafiles/%s.json`,
+    updateIntervalMs: 100,
+  });
   return {
     provider,
     update: async (flag) => {
@@ -96,7 +106,13 @@ export const optimizely: VendorFactory = async (flags) => {
 
 export const split: VendorFactory = async (flags) => {
   const server = await new SplitServer(flags).start();
-  const provider = new SplitProvider({ sdkKey: 'test-sdk-key', urls: server.urls(), streaming: false, featuresRefreshRate: 0.1, segmentsRefreshRate: 0.1 });
+  const provider = new SplitProvider({
+    sdkKey: 'test-sdk-key',
+    urls: server.urls(),
+    streaming: false,
+    featuresRefreshRate: 0.1,
+    segmentsRefreshRate: 0.1,
+  });
   return {
     provider,
     update: async (flag) => server.set(flag),

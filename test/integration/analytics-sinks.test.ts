@@ -71,7 +71,13 @@ describe('Segment sink (@segment/analytics-node)', () => {
         country: 'DE',
       },
     });
-    expect(body.batch[1]).toMatchObject({ type: 'track', event: 'purchase', userId: 'user-42', messageId: purchase.id, properties: { sku: 'A-1', value: 42.5 } });
+    expect(body.batch[1]).toMatchObject({
+      type: 'track',
+      event: 'purchase',
+      userId: 'user-42',
+      messageId: purchase.id,
+      properties: { sku: 'A-1', value: 42.5 },
+    });
   });
 
   it('rejects the batch when Segment answers 5xx, so the pipeline retries it', async () => {
@@ -86,7 +92,14 @@ describe('Amplitude sink (@amplitude/analytics-node)', () => {
     receiver.respond = (req, res) => {
       const events = JSON.parse(req.body).events ?? [];
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ code: 200, events_ingested: events.length, payload_size_bytes: req.body.length, server_upload_time: Date.now() }));
+      res.end(
+        JSON.stringify({
+          code: 200,
+          events_ingested: events.length,
+          payload_size_bytes: req.body.length,
+          server_upload_time: Date.now(),
+        }),
+      );
     };
   });
 
@@ -104,9 +117,19 @@ describe('Amplitude sink (@amplitude/analytics-node)', () => {
       user_id: 'user-42',
       insert_id: exposure.id,
       time: Date.parse(exposure.ts),
-      event_properties: { flag_key: 'checkout-redesign', variant: 'treatment', experiment_key: 'checkout-redesign', allocation_version: 3 },
+      event_properties: {
+        flag_key: 'checkout-redesign',
+        variant: 'treatment',
+        experiment_key: 'checkout-redesign',
+        allocation_version: 3,
+      },
     });
-    expect(body.events[1]).toMatchObject({ event_type: 'purchase', user_id: 'user-42', insert_id: purchase.id, event_properties: { sku: 'A-1', value: 42.5 } });
+    expect(body.events[1]).toMatchObject({
+      event_type: 'purchase',
+      user_id: 'user-42',
+      insert_id: purchase.id,
+      event_properties: { sku: 'A-1', value: 42.5 },
+    });
   });
 
   it('rejects the batch when Amplitude answers 5xx', async () => {
@@ -137,9 +160,20 @@ describe('Mixpanel sink (mixpanel)', () => {
     expect(events).toHaveLength(2);
     expect(events[0]).toMatchObject({
       event: '$experiment_started',
-      properties: { token: 'mp_token_9', distinct_id: 'user-42', $insert_id: exposure.id, time: Date.parse(exposure.ts), 'Experiment name': 'checkout-redesign', 'Variant name': 'treatment', country: 'DE' },
+      properties: {
+        token: 'mp_token_9',
+        distinct_id: 'user-42',
+        $insert_id: exposure.id,
+        time: Date.parse(exposure.ts),
+        'Experiment name': 'checkout-redesign',
+        'Variant name': 'treatment',
+        country: 'DE',
+      },
     });
-    expect(events[1]).toMatchObject({ event: 'purchase', properties: { distinct_id: 'user-42', $insert_id: purchase.id, sku: 'A-1', value: 42.5 } });
+    expect(events[1]).toMatchObject({
+      event: 'purchase',
+      properties: { distinct_id: 'user-42', $insert_id: purchase.id, sku: 'A-1', value: 42.5 },
+    });
   });
 
   it('rejects the batch when Mixpanel reports an error', async () => {

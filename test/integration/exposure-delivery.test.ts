@@ -15,89 +15,121 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 function httpSink(url: () => string) {
   return functionSink('http', async (records) => {
-    const res = await fetch(`${url()}/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(records) });
+    const res = await fetch(`${url()}/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(records),
+    });
     if (!res.ok) throw new Error(`receiver answered ${res.status}`);
   });
 }
 
-const uniqueIds = (r: Receiver) => new Set(r.json<EventRecord[]>().flat().map((e) => e.id));
+const uniqueIds = (r: Receiver) =>
+  new Set(
+    r
+      .json<EventRecord[]>()
+      .flat()
+      .map((e) => e.id),
+  );
 
 describe('delivery through outages and crashes', () => {
-  it('receiver down for 30 s, then up: every event arrives, exactly once after dedupe by id', { timeout: 90_000 }, async () => {
-    const receiver = await new Receiver().start();
-    const port = receiver.port;
-    const pipeline = new EventPipeline({
-      dir: mkdtempSync(join(tmpdir(), 'sy-outage-')),
-      sinks: [httpSink(() => receiver.url)],
-      clock: { now: Date.now },
-      logger: quiet,
-      provider: 'memory',
-      batchSize: 200,
-      flushIntervalMs: 100,
-      backoffBaseMs: 100,
-      backoffMaxMs: 2000,
-    });
-    pipeline.start();
-    const sent = 6000;
-    let i = 0;
-    const produce = async (count: number) => {
-      for (const end = i + count; i < end; i++) {
-        pipeline.recordTrack(`user-${i}`, 'purchase', i, { i }, Date.now());
-        if (i % 100 === 0) await new Promise((r) => setTimeout(r, 5));
-      }
-    };
-    await produce(1000);
-    await until(() => uniqueIds(receiver).size === 1000, 10_000, 'the first 1,000');
-
-    await receiver.stop();
-    const downAt = Date.now();
-    await produce(2000);
-    while (Date.now() - downAt < 30_000) await new Promise((r) => setTimeout(r, 250));
-    expect(pipeline.counters().sinks.http!.failures).toBeGreaterThan(5);
-    expect(pipeline.counters().sinks.http!.pending).toBe(2000);
-
-    await receiver.start(port);
-    await produce(sent - 3000);
-    await until(() => uniqueIds(receiver).size === sent, 30_000, 'every event after the outage');
-    const report = await pipeline.close();
-    const ids = uniqueIds(receiver);
-    expect(ids.size).toBe(sent);
-    const users = new Set(receiver.json<EventRecord[]>().flat().map((e) => e.unit));
-    expect(users.size).toBe(sent);
-    expect(report).toMatchObject({ events: sent, dropped: 0, sinks: { http: { pending: 0 } } });
-    await receiver.stop();
-  });
-
-  it('SIGKILL mid-batch: after a restart the journaled events are delivered; end-to-end counts match', { timeout: 60_000 }, async () => {
-    const receiver = await new Receiver().start();
-    receiver.mode = 'hang';
-    const dir = mkdtempSync(join(tmpdir(), 'sy-crash-'));
-    const run = (phase: string, n: number) =>
-      spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/pipeline-child.ts'], {
-        env: { ...process.env, DIR: dir, URL: receiver.url, N: String(n), PHASE: phase },
-        stdio: ['ignore', 'pipe', 'pipe'],
+  it(
+    'receiver down for 30 s, then up: every event arrives, exactly once after dedupe by id',
+    { timeout: 90_000 },
+    async () => {
+      const receiver = await new Receiver().start();
+      const port = receiver.port;
+      const pipeline = new EventPipeline({
+        dir: mkdtempSync(join(tmpdir(), 'sy-outage-')),
+        sinks: [httpSink(() => receiver.url)],
+        clock: { now: Date.now },
+        logger: quiet,
+        provider: 'memory',
+        batchSize: 200,
+        flushIntervalMs: 100,
+        backoffBaseMs: 100,
+        backoffMaxMs: 2000,
       });
+      pipeline.start();
+      const sent = 6000;
+      let i = 0;
+      const produce = async (count: number) => {
+        for (const end = i + count; i < end; i++) {
+          pipeline.recordTrack(`user-${i}`, 'purchase', i, { i }, Date.now());
+          if (i % 100 === 0) await new Promise((r) => setTimeout(r, 5));
+        }
+      };
+      await produce(1000);
+      await until(() => uniqueIds(receiver).size === 1000, 10_000, 'the first 1,000');
 
-    const first = run('kill', 3000);
-    let out = '';
-    first.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await until(() => out.includes('journaled') && receiver.requests.length >= 1, 30_000, 'the first batch to be in flight');
-    const exited = new Promise((resolve) => first.on('exit', (code, signal) => resolve(signal)));
-    first.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
-    expect(uniqueIds(receiver).size).toBe(500); // the batch that was in flight, never acknowledged
+      await receiver.stop();
+      const downAt = Date.now();
+      await produce(2000);
+      while (Date.now() - downAt < 30_000) await new Promise((r) => setTimeout(r, 250));
+      expect(pipeline.counters().sinks.http!.failures).toBeGreaterThan(5);
+      expect(pipeline.counters().sinks.http!.pending).toBe(2000);
 
-    receiver.mode = 'ok';
-    const second = run('finish', 0);
-    let report = '';
-    second.stdout.on('data', (d: Buffer) => (report += d.toString()));
-    const code = await new Promise((resolve) => second.on('exit', resolve));
-    expect(code).toBe(0);
-    expect(JSON.parse(report)).toMatchObject({ dropped: 0, sinks: { http: { delivered: 3000, pending: 0 } } });
-    const ids = uniqueIds(receiver);
-    expect(ids.size).toBe(3000);
-    const units = new Set(receiver.json<EventRecord[]>().flat().map((e) => e.unit));
-    expect(units).toEqual(new Set(Array.from({ length: 3000 }, (_, i) => `user-${i}`)));
-    await receiver.stop();
-  });
+      await receiver.start(port);
+      await produce(sent - 3000);
+      await until(() => uniqueIds(receiver).size === sent, 30_000, 'every event after the outage');
+      const report = await pipeline.close();
+      const ids = uniqueIds(receiver);
+      expect(ids.size).toBe(sent);
+      const users = new Set(
+        receiver
+          .json<EventRecord[]>()
+          .flat()
+          .map((e) => e.unit),
+      );
+      expect(users.size).toBe(sent);
+      expect(report).toMatchObject({ events: sent, dropped: 0, sinks: { http: { pending: 0 } } });
+      await receiver.stop();
+    },
+  );
+
+  it(
+    'SIGKILL mid-batch: after a restart the journaled events are delivered; end-to-end counts match',
+    { timeout: 60_000 },
+    async () => {
+      const receiver = await new Receiver().start();
+      receiver.mode = 'hang';
+      const dir = mkdtempSync(join(tmpdir(), 'sy-crash-'));
+      const run = (phase: string, n: number) =>
+        spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/pipeline-child.ts'], {
+          env: { ...process.env, DIR: dir, URL: receiver.url, N: String(n), PHASE: phase },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+
+      const first = run('kill', 3000);
+      let out = '';
+      first.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      await until(
+        () => out.includes('journaled') && receiver.requests.length >= 1,
+        30_000,
+        'the first batch to be in flight',
+      );
+      const exited = new Promise((resolve) => first.on('exit', (code, signal) => resolve(signal)));
+      first.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+      expect(uniqueIds(receiver).size).toBe(500); // the batch that was in flight, never acknowledged
+
+      receiver.mode = 'ok';
+      const second = run('finish', 0);
+      let report = '';
+      second.stdout.on('data', (d: Buffer) => (report += d.toString()));
+      const code = await new Promise((resolve) => second.on('exit', resolve));
+      expect(code).toBe(0);
+      expect(JSON.parse(report)).toMatchObject({ dropped: 0, sinks: { http: { delivered: 3000, pending: 0 } } });
+      const ids = uniqueIds(receiver);
+      expect(ids.size).toBe(3000);
+      const units = new Set(
+        receiver
+          .json<EventRecord[]>()
+          .flat()
+          .map((e) => e.unit),
+      );
+      expect(units).toEqual(new Set(Array.from({ length: 3000 }, (_, i) => `user-${i}`)));
+      await receiver.stop();
+    },
+  );
 });

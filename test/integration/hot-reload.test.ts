@@ -20,7 +20,10 @@ experiments:
     allocation: { mode: fixed${extra} }
 `;
 
-async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<{ value: T; ms: number }> {
+async function waitFor<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+): Promise<{ value: T; ms: number }> {
   const started = performance.now();
   for (;;) {
     const value = await probe();
@@ -49,7 +52,8 @@ describe('hot reload of switchyard.yaml', () => {
     const { file, events } = await start(yaml(100, 0));
     const treatedShare = async () => {
       let treated = 0;
-      for (let i = 0; i < 200; i++) if ((await sy!.getVariant('checkout', { targetingKey: `u${i}` })).variant === 'treatment') treated++;
+      for (let i = 0; i < 200; i++)
+        if ((await sy!.getVariant('checkout', { targetingKey: `u${i}` })).variant === 'treatment') treated++;
       return treated / 200;
     };
     expect(await treatedShare()).toBe(0);
@@ -63,24 +67,35 @@ describe('hot reload of switchyard.yaml', () => {
     // A broken edit: located error, last good config stays.
     writeFileSync(file, yaml(0, 100).replace('weight: 100', 'weight: 1000'));
     const rejected = await waitFor(() => events.find((e) => e.type === 'rejected'), 1000);
-    expect(rejected.value.type === 'rejected' && rejected.value.error.message).toMatch(/switchyard\.yaml:8:\d+ experiments\.checkout\.variants\.treatment\.weight: expected a value <= 100, found 1000/);
+    expect(rejected.value.type === 'rejected' && rejected.value.error.message).toMatch(
+      /switchyard\.yaml:8:\d+ experiments\.checkout\.variants\.treatment\.weight: expected a value <= 100, found 1000/,
+    );
     expect(await treatedShare()).toBe(1);
     expect(sy!.counters().config).toEqual({ applied: 1, rejected: 1 });
   });
 
   it('rejects a change that would reshuffle a running experiment unless allow_reshuffle is set', async () => {
     const { dir, file, events } = await start(yaml(50, 50));
-    const before = await Promise.all(Array.from({ length: 100 }, (_, i) => sy!.getVariant('checkout', { targetingKey: `u${i}` })));
+    const before = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => sy!.getVariant('checkout', { targetingKey: `u${i}` })),
+    );
 
     writeFileSync(file, yaml(50, 50, ', salt: new-salt'));
     const rejected = await waitFor(() => events.find((e) => e.type === 'rejected'), 1000);
-    expect(rejected.value.type === 'rejected' && (rejected.value.error as { code?: string }).code).toBe('SY_CONFIG_RESHUFFLE');
-    const same = await Promise.all(Array.from({ length: 100 }, (_, i) => sy!.getVariant('checkout', { targetingKey: `u${i}` })));
+    expect(rejected.value.type === 'rejected' && (rejected.value.error as { code?: string }).code).toBe(
+      'SY_CONFIG_RESHUFFLE',
+    );
+    const same = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => sy!.getVariant('checkout', { targetingKey: `u${i}` })),
+    );
     expect(same.map((r) => r.variant)).toEqual(before.map((r) => r.variant));
 
     // Editors often write a new file and rename it over the old one.
     const tmp = join(dir, '.switchyard.yaml.swp');
-    writeFileSync(tmp, yaml(50, 50, ', salt: new-salt').replace('checkout:\n', 'checkout:\n    allow_reshuffle: true\n'));
+    writeFileSync(
+      tmp,
+      yaml(50, 50, ', salt: new-salt').replace('checkout:\n', 'checkout:\n    allow_reshuffle: true\n'),
+    );
     renameSync(tmp, file);
     await waitFor(() => events.find((e) => e.type === 'applied'), 1000);
     expect(sy!.config.experiments.get('checkout')!.allocation.salt).toBe('new-salt');

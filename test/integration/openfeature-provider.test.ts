@@ -18,7 +18,9 @@ function config(openfeature: Record<string, unknown>) {
   return {
     feature_flags: { provider: 'openfeature', openfeature, init_timeout_ms: 2000 },
     exposures: { enabled: false },
-    experiments: { checkout: { flag: 'checkout-gate', variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+    experiments: {
+      checkout: { flag: 'checkout-gate', variants: { control: { weight: 50 }, treatment: { weight: 50 } } },
+    },
   };
 }
 
@@ -26,7 +28,9 @@ describe('provider: openfeature (a third-party OpenFeature provider from npm)', 
   it('gates the experiment on the provider and passes other flags through', async () => {
     process.env.CHECKOUT_GATE = 'true';
     process.env.GREETING = 'hello';
-    const sy = await createSwitchyard({ config: config({ module: '@openfeature/env-var-provider', export: 'EnvVarProvider' }) });
+    const sy = await createSwitchyard({
+      config: config({ module: '@openfeature/env-var-provider', export: 'EnvVarProvider' }),
+    });
     open.push(sy);
     const variants = new Set<string>();
     for (let i = 0; i < 200; i++) {
@@ -35,10 +39,16 @@ describe('provider: openfeature (a third-party OpenFeature provider from npm)', 
       variants.add(r.variant!);
     }
     expect([...variants].sort()).toEqual(['control', 'treatment']);
-    expect(await sy.getVariant('greeting', { targetingKey: 'u1' })).toMatchObject({ value: 'hello', inExperiment: false });
+    expect(await sy.getVariant('greeting', { targetingKey: 'u1' })).toMatchObject({
+      value: 'hello',
+      inExperiment: false,
+    });
 
     process.env.CHECKOUT_GATE = 'false';
-    expect(await sy.getVariant('checkout-gate', { targetingKey: 'u1' })).toMatchObject({ variant: 'control', inExperiment: false });
+    expect(await sy.getVariant('checkout-gate', { targetingKey: 'u1' })).toMatchObject({
+      variant: 'control',
+      inExperiment: false,
+    });
   });
 
   it('names the package to install when the module is missing', async () => {
@@ -48,8 +58,8 @@ describe('provider: openfeature (a third-party OpenFeature provider from npm)', 
   });
 
   it('says what the module exports when the export is wrong', async () => {
-    await expect(createSwitchyard({ config: config({ module: '@openfeature/env-var-provider', export: 'Nope' }) })).rejects.toThrow(
-      /has no export "Nope" \(it has: .*EnvVarProvider/,
-    );
+    await expect(
+      createSwitchyard({ config: config({ module: '@openfeature/env-var-provider', export: 'Nope' }) }),
+    ).rejects.toThrow(/has no export "Nope" \(it has: .*EnvVarProvider/);
   });
 });

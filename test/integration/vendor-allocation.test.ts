@@ -18,12 +18,24 @@ const UNITS = 4000;
 
 const FLAGS: ContractFlag[] = [
   // Eligible: units in DE only.
-  { key: 'checkout-gate', kind: 'boolean', variants: { on: true, off: false }, defaultVariant: 'off', targeting: { attribute: 'country', equals: 'DE', variant: 'on' } },
+  {
+    key: 'checkout-gate',
+    kind: 'boolean',
+    variants: { on: true, off: false },
+    defaultVariant: 'off',
+    targeting: { attribute: 'country', equals: 'DE', variant: 'on' },
+  },
   { key: 'ramp-gate', kind: 'boolean', variants: { on: true, off: false }, defaultVariant: 'on' },
   { key: 'off-gate', kind: 'boolean', variants: { on: true, off: false }, defaultVariant: 'on', disabled: true },
   // The vendor runs this experiment itself: a 20/80 split. (Not "control": Split reserves
   // that treatment name for "could not evaluate".)
-  { key: 'vendor-exp', kind: 'string', variants: { baseline: 'baseline', treatment: 'treatment' }, defaultVariant: 'baseline', rollout: { baseline: 20, treatment: 80 } },
+  {
+    key: 'vendor-exp',
+    kind: 'string',
+    variants: { baseline: 'baseline', treatment: 'treatment' },
+    defaultVariant: 'baseline',
+    rollout: { baseline: 20, treatment: 80 },
+  },
 ];
 
 const variants = { control: { weight: 50 }, treatment: { weight: 50, payload: { layout: 'one-page' } } };
@@ -37,10 +49,19 @@ function config() {
       ramp: {
         flag: 'ramp-gate',
         variants,
-        allocation: { mode: 'gradual', start: new Date(START).toISOString(), schedule: [{ percent: 10, dwell: '1d' }, { percent: 100 }] },
+        allocation: {
+          mode: 'gradual',
+          start: new Date(START).toISOString(),
+          schedule: [{ percent: 10, dwell: '1d' }, { percent: 100 }],
+        },
       },
       killed: { flag: 'off-gate', variants, allocation: { mode: 'fixed' } },
-      vendor: { flag: 'vendor-exp', control: 'baseline', variants: { baseline: { weight: 50 }, treatment: { weight: 50 } }, allocation: { mode: 'provider' } },
+      vendor: {
+        flag: 'vendor-exp',
+        control: 'baseline',
+        variants: { baseline: { weight: 50 }, treatment: { weight: 50 } },
+        allocation: { mode: 'provider' },
+      },
     },
   };
 }
@@ -89,7 +110,8 @@ describe.each(Object.keys(VENDORS) as (keyof typeof VENDORS)[])('allocation over
 
   it('gradual: at the first step 10% of eligible units are in the experiment', async () => {
     let inside = 0;
-    for (let i = 0; i < UNITS; i++) if ((await sy.getVariant('ramp-gate', { targetingKey: `r${i}` })).inExperiment) inside++;
+    for (let i = 0; i < UNITS; i++)
+      if ((await sy.getVariant('ramp-gate', { targetingKey: `r${i}` })).inExperiment) inside++;
     expect(pValue([inside, UNITS - inside], [0.1, 0.9])).toBeGreaterThan(0.001);
   });
 

@@ -31,7 +31,11 @@ class VendorEndpoints extends SplitServer {
         res.end(JSON.stringify(body));
       };
       // LaunchDarkly polling: GET /sdk/latest-all answers { flags, segments }.
-      if (req.path.startsWith('/sdk/latest-all')) return json({ flags: Object.fromEntries(CONTRACT_FLAGS.map((f) => [f.key, launchDarklyFlag(f)])), segments: {} });
+      if (req.path.startsWith('/sdk/latest-all'))
+        return json({
+          flags: Object.fromEntries(CONTRACT_FLAGS.map((f) => [f.key, launchDarklyFlag(f)])),
+          segments: {},
+        });
       if (req.path.startsWith('/datafiles/')) return json(optimizelyDatafile(CONTRACT_FLAGS));
       return split(req, res);
     };
@@ -47,7 +51,10 @@ interface ChildReport {
   ms: number;
 }
 
-function runChild(vendor: string, base: string): Promise<{ code: number | null; report: ChildReport; elapsed: number; stderr: string }> {
+function runChild(
+  vendor: string,
+  base: string,
+): Promise<{ code: number | null; report: ChildReport; elapsed: number; stderr: string }> {
   const dir = mkdtempSync(join(tmpdir(), `sy-life-${vendor}-`));
   const started = Date.now();
   return new Promise((resolve, reject) => {
@@ -109,17 +116,29 @@ describe('a vendor that is down at start', () => {
   it('answers control with PROVIDER_NOT_READY, then serves variants once the SDK gets ready (READY event)', async () => {
     const server = await new SplitServer(CONTRACT_FLAGS).start();
     server.failing = true;
-    const provider = new SplitProvider({ sdkKey: SDK_KEY, urls: server.urls(), streaming: false, featuresRefreshRate: 0.1, segmentsRefreshRate: 0.1, initTimeoutMs: 300 });
+    const provider = new SplitProvider({
+      sdkKey: SDK_KEY,
+      urls: server.urls(),
+      streaming: false,
+      featuresRefreshRate: 0.1,
+      segmentsRefreshRate: 0.1,
+      initTimeoutMs: 300,
+    });
     const sy = await createSwitchyard({
       config: {
         feature_flags: { provider: 'memory', init_timeout_ms: 1000 },
         exposures: { enabled: false },
-        experiments: { checkout: { flag: 'bool-flag', control: 'off', variants: { off: { weight: 50 }, on: { weight: 50 } } } },
+        experiments: {
+          checkout: { flag: 'bool-flag', control: 'off', variants: { off: { weight: 50 }, on: { weight: 50 } } },
+        },
       },
       provider,
     });
     try {
-      expect(await sy.getVariant('bool-flag', { targetingKey: 'u1' })).toMatchObject({ variant: 'off', errorCode: 'PROVIDER_NOT_READY' });
+      expect(await sy.getVariant('bool-flag', { targetingKey: 'u1' })).toMatchObject({
+        variant: 'off',
+        errorCode: 'PROVIDER_NOT_READY',
+      });
       const ready = new Promise<void>((resolve) => sy.openfeature.addHandler(ProviderEvents.Ready, () => resolve()));
       server.failing = false;
       await ready;

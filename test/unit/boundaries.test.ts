@@ -33,7 +33,20 @@ const ALLOWED: Record<string, readonly string[]> = {
   guardrails: ['stats', 'config', 'ports'],
   analysis: ['stats', 'config', 'ports'],
   report: ['analysis'],
-  client: ['config', 'allocation', 'exposure', 'guardrails', 'stats', 'analysis', 'ports', 'errors', 'adapters/memory', 'adapters/launchdarkly', 'adapters/optimizely', 'adapters/split'],
+  client: [
+    'config',
+    'allocation',
+    'exposure',
+    'guardrails',
+    'stats',
+    'analysis',
+    'ports',
+    'errors',
+    'adapters/memory',
+    'adapters/launchdarkly',
+    'adapters/optimizely',
+    'adapters/split',
+  ],
   cli: ['index'],
   index: ['client', 'config', 'allocation', 'errors', 'ports'],
   'adapters/memory': ['ports'],
@@ -44,7 +57,11 @@ const ALLOWED: Record<string, readonly string[]> = {
 };
 
 const imports = (file: string) =>
-  [...readFileSync(file, 'utf8').matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]!);
+  [
+    ...readFileSync(file, 'utf8').matchAll(
+      /(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g,
+    ),
+  ].map((m) => m[1] ?? m[2]!);
 
 describe('module boundaries (STYLE.md)', () => {
   const sources = [...files(join(root, 'src')), ...files(join(root, 'adapters'))];
@@ -58,7 +75,8 @@ describe('module boundaries (STYLE.md)', () => {
       if (target === from) continue;
       expect(allowed, `${relative(root, file)} imports ${spec} (module ${target})`).toContain(target);
       const isFolderModule = !['index', 'errors', 'ports'].includes(target);
-      if (isFolderModule) expect(spec, `${relative(root, file)} reaches past ${target}'s index.ts`).toMatch(/\/index\.js$/);
+      if (isFolderModule)
+        expect(spec, `${relative(root, file)} reaches past ${target}'s index.ts`).toMatch(/\/index\.js$/);
     }
   });
 

@@ -23,7 +23,10 @@ interface AmplitudeClient {
 }
 
 export async function amplitudeSink(options: AmplitudeSinkOptions): Promise<Sink> {
-  const { createInstance } = await loadSdk<{ createInstance: () => AmplitudeClient }>('@amplitude/analytics-node', 'amplitude');
+  const { createInstance } = await loadSdk<{ createInstance: () => AmplitudeClient }>(
+    '@amplitude/analytics-node',
+    'amplitude',
+  );
   const client = createInstance();
   await client.init(options.apiKey, {
     serverUrl: options.serverUrl,
@@ -40,7 +43,16 @@ export async function amplitudeSink(options: AmplitudeSinkOptions): Promise<Sink
       const results = batch.records().map((r) => {
         const common = { user_id: r.unit, insert_id: r.id, time: Date.parse(r.ts) };
         const event = isExposure(r)
-          ? { ...common, event_type: '$exposure', event_properties: { flag_key: r.flag, variant: r.variant, experiment_key: r.experiment, ...exposureProperties(r) } }
+          ? {
+              ...common,
+              event_type: '$exposure',
+              event_properties: {
+                flag_key: r.flag,
+                variant: r.variant,
+                experiment_key: r.experiment,
+                ...exposureProperties(r),
+              },
+            }
           : { ...common, event_type: r.event, event_properties: trackedProperties(r) };
         return client.track(event).promise;
       });
@@ -48,7 +60,8 @@ export async function amplitudeSink(options: AmplitudeSinkOptions): Promise<Sink
       outcome.catch(() => {});
       await client.flush().promise;
       for (const result of await outcome) {
-        if (result.code < 200 || result.code >= 300) throw new Error(`amplitude answered ${result.code}: ${result.message}`);
+        if (result.code < 200 || result.code >= 300)
+          throw new Error(`amplitude answered ${result.code}: ${result.message}`);
       }
     },
     async close() {

@@ -79,7 +79,10 @@ export class JsonlSink implements Sink {
     await mkdir(this.options.dir, { recursive: true });
     for (;;) {
       this.file = join(this.options.dir, `exposures-${day}${this.part ? `.${this.part}` : ''}.jsonl`);
-      this.bytes = await stat(this.file).then((s) => s.size, () => 0);
+      this.bytes = await stat(this.file).then(
+        (s) => s.size,
+        () => 0,
+      );
       if (this.bytes === 0 || this.bytes + incoming <= max) break;
       this.part++;
     }

@@ -15,25 +15,48 @@ export interface MixpanelSinkOptions {
 }
 
 interface MixpanelClient {
-  track_batch(events: Record<string, unknown>[], options: Record<string, unknown>, callback: (errors?: Error[] | null) => void): void;
+  track_batch(
+    events: Record<string, unknown>[],
+    options: Record<string, unknown>,
+    callback: (errors?: Error[] | null) => void,
+  ): void;
 }
 
 export async function mixpanelSink(options: MixpanelSinkOptions): Promise<Sink> {
-  const mod = await loadSdk<{ default?: { init: (token: string, config: Record<string, unknown>) => MixpanelClient }; init?: (token: string, config: Record<string, unknown>) => MixpanelClient }>('mixpanel', 'mixpanel');
+  const mod = await loadSdk<{
+    default?: { init: (token: string, config: Record<string, unknown>) => MixpanelClient };
+    init?: (token: string, config: Record<string, unknown>) => MixpanelClient;
+  }>('mixpanel', 'mixpanel');
   const init = mod.init ?? mod.default!.init;
   const [host, port] = (options.host ?? 'api.mixpanel.com').split(':');
-  const client = init(options.token, { host, ...(port ? { port: Number(port) } : {}), protocol: options.protocol ?? 'https', verbose: true, keepAlive: false });
+  const client = init(options.token, {
+    host,
+    ...(port ? { port: Number(port) } : {}),
+    protocol: options.protocol ?? 'https',
+    verbose: true,
+    keepAlive: false,
+  });
   return {
     name: 'mixpanel',
     send(batch: SinkBatch) {
       const events = batch.records().map((r) => {
         const common = { distinct_id: r.unit, time: Date.parse(r.ts), $insert_id: r.id };
         return isExposure(r)
-          ? { event: '$experiment_started', properties: { ...common, 'Experiment name': r.experiment, 'Variant name': r.variant, ...exposureProperties(r) } }
+          ? {
+              event: '$experiment_started',
+              properties: {
+                ...common,
+                'Experiment name': r.experiment,
+                'Variant name': r.variant,
+                ...exposureProperties(r),
+              },
+            }
           : { event: r.event, properties: { ...common, ...trackedProperties(r) } };
       });
       return new Promise<void>((resolve, reject) =>
-        client.track_batch(events, { max_batch_size: 50 }, (errors) => (errors && errors.length > 0 ? reject(errors[0]) : resolve())),
+        client.track_batch(events, { max_batch_size: 50 }, (errors) =>
+          errors && errors.length > 0 ? reject(errors[0]) : resolve(),
+        ),
       );
     },
   };

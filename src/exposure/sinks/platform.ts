@@ -23,7 +23,11 @@ export function exposureProperties(r: ExposureRecord): Record<string, unknown> {
 }
 
 export function trackedProperties(r: TrackedRecord): Record<string, unknown> {
-  return { ...r.properties, ...(r.value === undefined ? {} : { value: r.value }), ...(r.service ? { service: r.service } : {}) };
+  return {
+    ...r.properties,
+    ...(r.value === undefined ? {} : { value: r.value }),
+    ...(r.service ? { service: r.service } : {}),
+  };
 }
 
 /** Loads an optional SDK, or says which npm package to install. */

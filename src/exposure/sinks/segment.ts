@@ -23,7 +23,10 @@ interface SegmentAnalytics {
 }
 
 export async function segmentSink(options: SegmentSinkOptions): Promise<Sink> {
-  const { Analytics } = await loadSdk<{ Analytics: new (settings: Record<string, unknown>) => SegmentAnalytics }>('@segment/analytics-node', 'segment');
+  const { Analytics } = await loadSdk<{ Analytics: new (settings: Record<string, unknown>) => SegmentAnalytics }>(
+    '@segment/analytics-node',
+    'segment',
+  );
   const analytics = new Analytics({
     writeKey: options.writeKey,
     host: options.host,
@@ -44,10 +47,18 @@ export async function segmentSink(options: SegmentSinkOptions): Promise<Sink> {
               ? {
                   ...common,
                   event: 'Experiment Viewed',
-                  properties: { experiment_id: r.experiment, experiment_name: r.experiment, variation_id: r.variant, variation_name: r.variant, ...exposureProperties(r) },
+                  properties: {
+                    experiment_id: r.experiment,
+                    experiment_name: r.experiment,
+                    variation_id: r.variant,
+                    variation_name: r.variant,
+                    ...exposureProperties(r),
+                  },
                 }
               : { ...common, event: r.event, properties: trackedProperties(r) };
-            analytics.track(message, (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
+            analytics.track(message, (err) =>
+              err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+            );
           }),
       );
       // Handle the outcome before flushing: the callbacks settle during the flush.

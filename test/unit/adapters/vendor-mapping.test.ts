@@ -20,32 +20,71 @@ describe('LaunchDarkly mapping', () => {
   const td = new integrations.TestData();
   let provider: LaunchDarklyProvider;
   beforeAll(async () => {
-    await td.update(td.flag('org-flag').variations('basic', 'enterprise').fallthroughVariation(0).ifMatch('org', 'plan', 'gold').thenReturn(1));
-    await td.update(td.flag('user-flag').booleanFlag().fallthroughVariation(false).ifMatch('user', 'beta', true).thenReturn(true));
-    await td.usePreconfiguredFlag({ key: 'broken', on: true, variations: ['a'], offVariation: 0, fallthrough: { variation: 7 }, version: 1 });
+    await td.update(
+      td
+        .flag('org-flag')
+        .variations('basic', 'enterprise')
+        .fallthroughVariation(0)
+        .ifMatch('org', 'plan', 'gold')
+        .thenReturn(1),
+    );
+    await td.update(
+      td.flag('user-flag').booleanFlag().fallthroughVariation(false).ifMatch('user', 'beta', true).thenReturn(true),
+    );
+    await td.usePreconfiguredFlag({
+      key: 'broken',
+      on: true,
+      variations: ['a'],
+      offVariation: 0,
+      fallthrough: { variation: 7 },
+      version: 1,
+    });
     provider = new LaunchDarklyProvider({ sdk: { updateProcessor: td.getFactory(), sendEvents: false } });
     await provider.initialize();
   });
   afterAll(() => provider.onClose());
 
   it('maps targetingKey and kind to a context, and a multi-kind context to its parts', async () => {
-    expect(provider.context({ targetingKey: 'u1', kind: 'org', plan: 'gold', joined: new Date('2026-01-02T00:00:00Z') })).toEqual({
+    expect(
+      provider.context({ targetingKey: 'u1', kind: 'org', plan: 'gold', joined: new Date('2026-01-02T00:00:00Z') }),
+    ).toEqual({
       kind: 'org',
       key: 'u1',
       plan: 'gold',
       joined: '2026-01-02T00:00:00.000Z',
     });
-    const multi = { kind: 'multi', user: { targetingKey: 'u1', beta: true }, org: { targetingKey: 'acme', plan: 'gold' } };
-    expect(provider.context(multi)).toEqual({ kind: 'multi', user: { key: 'u1', beta: true }, org: { key: 'acme', plan: 'gold' } });
-    expect(await provider.resolveStringEvaluation('org-flag', 'x', multi)).toMatchObject({ value: 'enterprise', variant: '1', reason: 'TARGETING_MATCH' });
-    expect(await provider.resolveBooleanEvaluation('user-flag', false, multi)).toMatchObject({ value: true, reason: 'TARGETING_MATCH' });
+    const multi = {
+      kind: 'multi',
+      user: { targetingKey: 'u1', beta: true },
+      org: { targetingKey: 'acme', plan: 'gold' },
+    };
+    expect(provider.context(multi)).toEqual({
+      kind: 'multi',
+      user: { key: 'u1', beta: true },
+      org: { key: 'acme', plan: 'gold' },
+    });
+    expect(await provider.resolveStringEvaluation('org-flag', 'x', multi)).toMatchObject({
+      value: 'enterprise',
+      variant: '1',
+      reason: 'TARGETING_MATCH',
+    });
+    expect(await provider.resolveBooleanEvaluation('user-flag', false, multi)).toMatchObject({
+      value: true,
+      reason: 'TARGETING_MATCH',
+    });
   });
 
   it('carries the rule and variation in flagMetadata; fallthrough is DEFAULT', async () => {
-    const matched = await provider.resolveStringEvaluation('org-flag', 'x', { targetingKey: 'acme', kind: 'org', plan: 'gold' });
+    const matched = await provider.resolveStringEvaluation('org-flag', 'x', {
+      targetingKey: 'acme',
+      kind: 'org',
+      plan: 'gold',
+    });
     expect(matched.flagMetadata).toMatchObject({ vendorReason: 'RULE_MATCH', ruleIndex: 0, variationIndex: 1 });
     expect(typeof matched.flagMetadata?.ruleId).toBe('string');
-    expect(await provider.resolveStringEvaluation('org-flag', 'x', { targetingKey: 'acme', kind: 'org', plan: 'tin' })).toMatchObject({
+    expect(
+      await provider.resolveStringEvaluation('org-flag', 'x', { targetingKey: 'acme', kind: 'org', plan: 'tin' }),
+    ).toMatchObject({
       value: 'basic',
       reason: 'DEFAULT',
       flagMetadata: { vendorReason: 'FALLTHROUGH', variationIndex: 0 },
@@ -53,12 +92,22 @@ describe('LaunchDarkly mapping', () => {
   });
 
   it('answers a malformed flag with PARSE_ERROR and a missing key with TARGETING_KEY_MISSING', async () => {
-    expect(await provider.resolveStringEvaluation('broken', 'dflt', { targetingKey: 'u' })).toMatchObject({ value: 'dflt', errorCode: 'PARSE_ERROR' });
-    expect(await provider.resolveStringEvaluation('org-flag', 'dflt', {})).toMatchObject({ value: 'dflt', errorCode: 'TARGETING_KEY_MISSING' });
+    expect(await provider.resolveStringEvaluation('broken', 'dflt', { targetingKey: 'u' })).toMatchObject({
+      value: 'dflt',
+      errorCode: 'PARSE_ERROR',
+    });
+    expect(await provider.resolveStringEvaluation('org-flag', 'dflt', {})).toMatchObject({
+      value: 'dflt',
+      errorCode: 'TARGETING_KEY_MISSING',
+    });
   });
 
   it('emits ConfigurationChanged naming the flag that changed', async () => {
-    const changed = new Promise<string[] | undefined>((resolve) => provider.events.addHandler(ProviderEvents.ConfigurationChanged, (d) => resolve(d?.flagsChanged as string[] | undefined)));
+    const changed = new Promise<string[] | undefined>((resolve) =>
+      provider.events.addHandler(ProviderEvents.ConfigurationChanged, (d) =>
+        resolve(d?.flagsChanged as string[] | undefined),
+      ),
+    );
     await td.update(td.flag('user-flag').booleanFlag().variationForAll(true));
     expect(await changed).toEqual(['user-flag']);
   });
@@ -77,13 +126,17 @@ describe('Optimizely mapping', () => {
       reason: 'SPLIT',
       flagMetadata: { ruleKey: 'rollout-flag-ab', ruleKind: 'experiment' },
     });
-    expect(await provider.resolveStringEvaluation('targeted-flag', 'x', { targetingKey: 'u1', country: 'DE' })).toMatchObject({
+    expect(
+      await provider.resolveStringEvaluation('targeted-flag', 'x', { targetingKey: 'u1', country: 'DE' }),
+    ).toMatchObject({
       value: 'hallo',
       variant: 'de',
       reason: 'TARGETING_MATCH',
       flagMetadata: { ruleKind: 'delivery', variationKey: 'de' },
     });
-    expect(await provider.resolveStringEvaluation('targeted-flag', 'x', { targetingKey: 'u1', country: 'FR' })).toMatchObject({
+    expect(
+      await provider.resolveStringEvaluation('targeted-flag', 'x', { targetingKey: 'u1', country: 'FR' }),
+    ).toMatchObject({
       value: 'hello',
       reason: 'DEFAULT',
       flagMetadata: { ruleKind: 'everyone' },
@@ -91,8 +144,13 @@ describe('Optimizely mapping', () => {
   });
 
   it('an object evaluation answers the variation variables; a missing user id is TARGETING_KEY_MISSING', async () => {
-    expect((await provider.resolveObjectEvaluation('object-flag', {}, { targetingKey: 'u1' })).value).toEqual({ layout: 'one-page', steps: 1 });
-    expect(await provider.resolveBooleanEvaluation('bool-flag', false, {})).toMatchObject({ errorCode: 'TARGETING_KEY_MISSING' });
+    expect((await provider.resolveObjectEvaluation('object-flag', {}, { targetingKey: 'u1' })).value).toEqual({
+      layout: 'one-page',
+      steps: 1,
+    });
+    expect(await provider.resolveBooleanEvaluation('bool-flag', false, {})).toMatchObject({
+      errorCode: 'TARGETING_KEY_MISSING',
+    });
   });
 });
 
@@ -101,8 +159,17 @@ describe('Split mapping', () => {
   let provider: SplitProvider;
   beforeAll(async () => {
     server = await new SplitServer(CONTRACT_FLAGS).start();
-    server.setDefinition({ ...splitDefinition({ key: 'bad-config', kind: 'object', variants: { on: {} }, defaultVariant: 'on' }, 1), configurations: { on: '{not json' } });
-    provider = new SplitProvider({ sdkKey: 'k', urls: server.urls(), streaming: false, featuresRefreshRate: 0.1, segmentsRefreshRate: 0.1 });
+    server.setDefinition({
+      ...splitDefinition({ key: 'bad-config', kind: 'object', variants: { on: {} }, defaultVariant: 'on' }, 1),
+      configurations: { on: '{not json' },
+    });
+    provider = new SplitProvider({
+      sdkKey: 'k',
+      urls: server.urls(),
+      streaming: false,
+      featuresRefreshRate: 0.1,
+      segmentsRefreshRate: 0.1,
+    });
     await provider.initialize();
   });
   afterAll(async () => {
@@ -114,7 +181,14 @@ describe('Split mapping', () => {
     // Units with different matching keys but one bucketing key share their rollout bucket.
     const treatments = new Set<string>();
     for (let i = 0; i < 50; i++) {
-      treatments.add((await provider.resolveStringEvaluation('rollout-flag', 'x', { targetingKey: `user-${i}`, bucketingKey: 'household-9' })).variant!);
+      treatments.add(
+        (
+          await provider.resolveStringEvaluation('rollout-flag', 'x', {
+            targetingKey: `user-${i}`,
+            bucketingKey: 'household-9',
+          })
+        ).variant!,
+      );
     }
     expect(treatments.size).toBe(1);
   });
@@ -125,21 +199,37 @@ describe('Split mapping', () => {
       reason: 'DISABLED',
       flagMetadata: { treatment: 'on', trafficType: 'user' },
     });
-    expect(typeof (await provider.resolveStringEvaluation('string-flag', 'x', { targetingKey: 'u' })).flagMetadata?.changeNumber).toBe('number');
-    expect(await provider.resolveObjectEvaluation('bad-config', { d: 1 }, { targetingKey: 'u' })).toMatchObject({ value: { d: 1 }, errorCode: 'PARSE_ERROR' });
+    expect(
+      typeof (await provider.resolveStringEvaluation('string-flag', 'x', { targetingKey: 'u' })).flagMetadata
+        ?.changeNumber,
+    ).toBe('number');
+    expect(await provider.resolveObjectEvaluation('bad-config', { d: 1 }, { targetingKey: 'u' })).toMatchObject({
+      value: { d: 1 },
+      errorCode: 'PARSE_ERROR',
+    });
   });
 
   it('sends track() as a Split event with the traffic type and value', async () => {
     provider.track('checkout', { targetingKey: 'u1' }, { value: 42, plan: 'gold' });
     await provider.onClose(); // destroy() flushes queued events to the events endpoint
     await until(() => server.requests.some((r) => r.path.endsWith('/events/bulk')), 5000, 'Split events posted');
-    const body = JSON.parse(server.requests.find((r) => r.path.endsWith('/events/bulk'))!.body) as Array<Record<string, unknown>>;
-    expect(body[0]).toMatchObject({ key: 'u1', trafficTypeName: 'user', eventTypeId: 'checkout', value: 42, properties: { plan: 'gold' } });
+    const body = JSON.parse(server.requests.find((r) => r.path.endsWith('/events/bulk'))!.body) as Array<
+      Record<string, unknown>
+    >;
+    expect(body[0]).toMatchObject({
+      key: 'u1',
+      trafficTypeName: 'user',
+      eventTypeId: 'checkout',
+      value: 42,
+      properties: { plan: 'gold' },
+    });
   });
 });
 
 describe('a missing vendor SDK', () => {
   it('is an error that names the npm package to install', async () => {
-    await expect(loadPeer('no-such-vendor-sdk', 'acme')).rejects.toThrow(/the acme adapter needs the vendor's SDK, which is not installed: run "npm install no-such-vendor-sdk"/);
+    await expect(loadPeer('no-such-vendor-sdk', 'acme')).rejects.toThrow(
+      /the acme adapter needs the vendor's SDK, which is not installed: run "npm install no-such-vendor-sdk"/,
+    );
   });
 });

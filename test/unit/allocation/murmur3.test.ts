@@ -5,9 +5,12 @@ import { fingerprint64, hashPrefix, murmur3, murmur3After } from '../../../src/a
 import cases from '../../fixtures/allocation-cases.json' with { type: 'json' };
 
 describe('murmur3 x86 32-bit', () => {
-  it.each(cases.murmur3.map((c) => [c.input, c.seed, c.hash] as const))('hashes %j with seed %i to %i (reference vectors)', (input, seed, hash) => {
-    expect(murmur3(input, seed)).toBe(hash);
-  });
+  it.each(cases.murmur3.map((c) => [c.input, c.seed, c.hash] as const))(
+    'hashes %j with seed %i to %i (reference vectors)',
+    (input, seed, hash) => {
+      expect(murmur3(input, seed)).toBe(hash);
+    },
+  );
 
   it('agrees with the murmurhash3js package on 10,000 ASCII ids', () => {
     for (let i = 0; i < 10_000; i++) {
@@ -39,7 +42,15 @@ describe('fingerprint64', () => {
 
   it('changes with a character, the length, either seed, and the order of characters', () => {
     const base = fp('user-17');
-    for (const other of [fp('éèü-✓-𝄟'), fp('user-18'), fp('user-17\u0000'), fp('user-71'), fp('user-17', 1, 3), fp('user-17', 2, 2), fp('')]) {
+    for (const other of [
+      fp('éèü-✓-𝄟'),
+      fp('user-18'),
+      fp('user-17\u0000'),
+      fp('user-71'),
+      fp('user-17', 1, 3),
+      fp('user-17', 2, 2),
+      fp(''),
+    ]) {
       expect(other).not.toEqual(base);
     }
     expect(fp('ab')).not.toEqual(fp('ab\u0000')); // the length counts
@@ -60,7 +71,7 @@ describe('fingerprint64', () => {
   });
 });
 
-describe('murmur3After (the hash of prefix + unit from the prefix\'s state)', () => {
+describe("murmur3After (the hash of prefix + unit from the prefix's state)", () => {
   // Prefixes of every length mod 4 and units of every length, ASCII or not, with the
   // non-ASCII character in the open block, in a whole block, and in the tail.
   const texts = ['', 'a', 'ab', 'abc', 'abcd', 'checkout:', 'exp-é:', 'sälz:', '🚀:', 'x'.repeat(37)];
@@ -72,6 +83,13 @@ describe('murmur3After (the hash of prefix + unit from the prefix\'s state)', ()
   });
 
   it('equals murmur3 of the concatenation for any strings', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 20, unit: 'binary' }), fc.string({ maxLength: 40, unit: 'binary' }), (prefix, unit) => murmur3After(hashPrefix(prefix), unit) === murmur3(prefix + unit)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 20, unit: 'binary' }),
+        fc.string({ maxLength: 40, unit: 'binary' }),
+        (prefix, unit) => murmur3After(hashPrefix(prefix), unit) === murmur3(prefix + unit),
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -15,9 +15,12 @@ function experiment(weights: number[], extra: Record<string, unknown> = {}): Val
 }
 
 describe('shared allocation cases (test/fixtures/allocation-cases.json, from a Python port)', () => {
-  it.each(cases.buckets.map((c) => [c.salt, c.unit, c.bucket] as const))('bucket(%j, %j) = %f', (salt, unit, expected) => {
-    expect(bucket(salt, unit)).toBe(expected);
-  });
+  it.each(cases.buckets.map((c) => [c.salt, c.unit, c.bucket] as const))(
+    'bucket(%j, %j) = %f',
+    (salt, unit, expected) => {
+      expect(bucket(salt, unit)).toBe(expected);
+    },
+  );
 
   it.each(cases.assignments.map((c) => [c.unit, c.weights, c.coverage, c.variant] as const))(
     'unit %s with weights %j at coverage %f gets variant %i',
@@ -34,17 +37,28 @@ describe('allocation properties', () => {
   it('is deterministic: same unit, same config, same variant', () => {
     const plan = compilePlan(experiment([30, 30, 40]));
     const again = compilePlan(experiment([30, 30, 40]));
-    fc.assert(fc.property(unitId, fc.double({ min: 0, max: 1, noNaN: true }), (u, c) => assign(plan, u, c) === assign(again, u, c)));
+    fc.assert(
+      fc.property(
+        unitId,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (u, c) => assign(plan, u, c) === assign(again, u, c),
+      ),
+    );
   });
 
   it('ramps monotonically: a unit in at a lower coverage is in, with the same variant, at any higher one', () => {
     const plan = compilePlan(experiment([20, 30, 50]));
     fc.assert(
-      fc.property(unitId, fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (u, a, b) => {
-        const [low, high] = a <= b ? [a, b] : [b, a];
-        const before = assign(plan, u, low);
-        return before === -1 || assign(plan, u, high) === before;
-      }),
+      fc.property(
+        unitId,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (u, a, b) => {
+          const [low, high] = a <= b ? [a, b] : [b, a];
+          const before = assign(plan, u, low);
+          return before === -1 || assign(plan, u, high) === before;
+        },
+      ),
       { numRuns: 5000 },
     );
   });
@@ -52,10 +66,15 @@ describe('allocation properties', () => {
   it('ramps down without moving anyone to another variant', () => {
     const plan = compilePlan(experiment([50, 50]));
     fc.assert(
-      fc.property(unitId, fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (u, a, b) => {
-        const after = assign(plan, u, Math.min(a, b));
-        return after === -1 || after === assign(plan, u, Math.max(a, b));
-      }),
+      fc.property(
+        unitId,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (u, a, b) => {
+          const after = assign(plan, u, Math.min(a, b));
+          return after === -1 || after === assign(plan, u, Math.max(a, b));
+        },
+      ),
     );
   });
 
@@ -111,7 +130,12 @@ describe('gradual ramp from config and clock', () => {
         allocation: {
           mode: 'gradual',
           start: '2026-12-01T09:00:00Z',
-          schedule: [{ percent: 1, dwell: '1d' }, { percent: 10, dwell: '2d' }, { percent: 50, dwell: '3d' }, { percent: 100 }],
+          schedule: [
+            { percent: 1, dwell: '1d' },
+            { percent: 10, dwell: '2d' },
+            { percent: 50, dwell: '3d' },
+            { percent: 100 },
+          ],
         },
       },
     },

@@ -9,7 +9,11 @@ import { runDemo } from '../../../src/cli/demo.js';
 async function cli(...args: string[]) {
   let out = '';
   let err = '';
-  const code = await main(args, (s) => void (out += s), (s) => void (err += s));
+  const code = await main(
+    args,
+    (s) => void (out += s),
+    (s) => void (err += s),
+  );
   return { code, out, err };
 }
 
@@ -17,14 +21,23 @@ describe('switchyard validate', () => {
   it('accepts the annotated example config', async () => {
     const r = await cli('validate', 'examples/switchyard.yaml', '--json');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ valid: true, provider: 'memory', experiments: [{ experiment: 'checkout-redesign', mode: 'gradual' }, { experiment: 'new-search', mode: 'fixed' }] });
+    expect(JSON.parse(r.out)).toMatchObject({
+      valid: true,
+      provider: 'memory',
+      experiments: [
+        { experiment: 'checkout-redesign', mode: 'gradual' },
+        { experiment: 'new-search', mode: 'fixed' },
+      ],
+    });
   });
 
   it('prints located problems and exits 2 for an invalid config', async () => {
     const r = await cli('validate', 'test/fixtures/config/invalid.yaml');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^SY_CONFIG_INVALID: 2 problems in test\/fixtures\/config\/invalid.yaml/);
-    expect(r.err).toContain('invalid.yaml:6:7 experiments.search.variants: variant weights must add up to exactly 100 (they are percentages), found 80');
+    expect(r.err).toContain(
+      'invalid.yaml:6:7 experiments.search.variants: variant weights must add up to exactly 100 (they are percentages), found 80',
+    );
     expect(r.err).toContain('unknown key "mod"; did you mean "mode"?');
     expect(r.err).not.toMatch(/at .*\.ts:\d+/);
   });
@@ -48,13 +61,26 @@ describe('switchyard demo', () => {
     const [fixed, gradual] = report.experiments;
     expect(fixed).toMatchObject({ experiment: 'new-search', mode: 'fixed', inExperiment: 20_000, trafficPercent: 100 });
     for (const v of Object.values(fixed!.variants)) expect(Math.abs(v.share - v.expectedShare)).toBeLessThan(0.02);
-    expect(gradual).toMatchObject({ experiment: 'checkout-redesign', mode: 'gradual', rampStep: 1, trafficPercent: 10 });
+    expect(gradual).toMatchObject({
+      experiment: 'checkout-redesign',
+      mode: 'gradual',
+      rampStep: 1,
+      trafficPercent: 10,
+    });
     expect(Math.abs(gradual!.inExperiment / 20_000 - 0.1)).toBeLessThan(0.01);
 
     // Every exposure and event went through the pipeline into the JSONL files, schema-valid.
     expect(report.events.exposures).toBe(fixed!.inExperiment + gradual!.inExperiment);
-    expect(report.events).toMatchObject({ delivered: report.events.exposures + report.events.events, pending: 0, dropped: 0 });
-    const lines = readdirSync(join(dir, 'exposures')).flatMap((f) => readFileSync(join(dir, 'exposures', f), 'utf8').trim().split('\n'));
+    expect(report.events).toMatchObject({
+      delivered: report.events.exposures + report.events.events,
+      pending: 0,
+      dropped: 0,
+    });
+    const lines = readdirSync(join(dir, 'exposures')).flatMap((f) =>
+      readFileSync(join(dir, 'exposures', f), 'utf8')
+        .trim()
+        .split('\n'),
+    );
     expect(lines).toHaveLength(report.events.delivered);
     const records = lines.map((l) => JSON.parse(l));
     for (const r of records) {
@@ -71,6 +97,8 @@ describe('switchyard demo', () => {
     expect(r.out).toMatch(/new-search \(fixed, 100% of traffic\): 2,000 of 2,000 users in the experiment/);
     expect(r.out).toMatch(/checkout-redesign \(gradual, ramp step 3 at 50% of traffic\)/);
     expect(r.out).toMatch(/treatment\s+\d+\s+\d+\.\d\d%\s+50\.00%/);
-    expect(r.out).toMatch(/events: [\d,]+ exposures and [\d,]+ tracked events logged; [\d,]+ delivered to JSONL in .*, 0 pending, 0 dropped/);
+    expect(r.out).toMatch(
+      /events: [\d,]+ exposures and [\d,]+ tracked events logged; [\d,]+ delivered to JSONL in .*, 0 pending, 0 dropped/,
+    );
   });
 });

@@ -1,4 +1,10 @@
-import { OpenFeature, type EvaluationContext, type Hook, type Provider, type ResolutionDetails } from '@openfeature/server-sdk';
+import {
+  OpenFeature,
+  type EvaluationContext,
+  type Hook,
+  type Provider,
+  type ResolutionDetails,
+} from '@openfeature/server-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSwitchyard, type ExposureEvent, type Switchyard } from 'switchyard';
 import { MemoryProvider } from 'switchyard/adapters/memory';
@@ -53,7 +59,9 @@ afterEach(async () => {
 describe('getVariant', () => {
   it('returns the variant, value, payload and allocation of a unit in the experiment', async () => {
     const sy = await make();
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => sy.getVariant('checkout', { targetingKey: `user-${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => sy.getVariant('checkout', { targetingKey: `user-${i}` })),
+    );
     const treated = results.find((r) => r.variant === 'treatment')!;
     expect(treated).toMatchObject({
       flag: 'checkout',
@@ -92,11 +100,18 @@ describe('getVariant', () => {
       const ctx = { targetingKey: `unit-${i}` };
       const ours = await sy.getVariant('checkout', ctx);
       const details = await client.getStringDetails('checkout', 'control', ctx);
-      if (details.variant !== ours.variant || details.value !== ours.value || details.reason !== ours.reason) mismatches++;
+      if (details.variant !== ours.variant || details.value !== ours.value || details.reason !== ours.reason)
+        mismatches++;
       if (i % 50 === 0) {
         expect(await client.getBooleanValue('checkout', false, ctx)).toBe(ours.variant === 'treatment');
-        expect(await client.getObjectValue('checkout', { fallback: true }, ctx)).toEqual(ours.payload ?? { fallback: true });
-        expect(details.flagMetadata).toMatchObject({ experiment: 'checkout', inExperiment: true, allocationVersion: ours.allocationVersion! });
+        expect(await client.getObjectValue('checkout', { fallback: true }, ctx)).toEqual(
+          ours.payload ?? { fallback: true },
+        );
+        expect(details.flagMetadata).toMatchObject({
+          experiment: 'checkout',
+          inExperiment: true,
+          allocationVersion: ours.allocationVersion!,
+        });
       }
     }
     expect(mismatches).toBe(0);
@@ -110,8 +125,18 @@ describe('getVariant', () => {
       limit: { variants: { low: 10, high: 100 }, defaultVariant: 'high', disabled: false },
     });
     const sy = await make({ provider });
-    expect(await sy.getVariant('theme', { targetingKey: 'u1' })).toMatchObject({ variant: 'dark', value: { bg: '#000' }, payload: { bg: '#000' }, reason: 'STATIC', inExperiment: false });
-    expect(await sy.getVariant('limit', { targetingKey: 'u1' })).toMatchObject({ variant: 'high', value: 100, reason: 'STATIC' });
+    expect(await sy.getVariant('theme', { targetingKey: 'u1' })).toMatchObject({
+      variant: 'dark',
+      value: { bg: '#000' },
+      payload: { bg: '#000' },
+      reason: 'STATIC',
+      inExperiment: false,
+    });
+    expect(await sy.getVariant('limit', { targetingKey: 'u1' })).toMatchObject({
+      variant: 'high',
+      value: 100,
+      reason: 'STATIC',
+    });
   });
 });
 
@@ -122,7 +147,13 @@ describe('getVariant never throws', () => {
     sy.on('error', (e) => errors.push(`${e.flag} ${e.code}`));
     for (let i = 0; i < 100; i++) {
       const r = await sy.getVariant('nope', { targetingKey: `u${i}` });
-      expect(r).toMatchObject({ reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', problem: 'SY_FLAG_NOT_FOUND', inExperiment: false, value: undefined });
+      expect(r).toMatchObject({
+        reason: 'ERROR',
+        errorCode: 'FLAG_NOT_FOUND',
+        problem: 'SY_FLAG_NOT_FOUND',
+        inExperiment: false,
+        value: undefined,
+      });
     }
     expect(errors).toEqual(['nope SY_FLAG_NOT_FOUND']);
     expect(sy.counters().engine.errors.SY_FLAG_NOT_FOUND).toBe(100);
@@ -155,7 +186,13 @@ describe('getVariant never throws', () => {
       resolveObjectEvaluation = this.resolveBooleanEvaluation as never;
     }
     const sy = await make({ provider: new Throwing() });
-    expect(await sy.getVariant('checkout', { targetingKey: 'u' })).toMatchObject({ variant: 'control', reason: 'ERROR', errorCode: 'GENERAL', problem: 'SY_PROVIDER_ERROR', errorMessage: 'boom' });
+    expect(await sy.getVariant('checkout', { targetingKey: 'u' })).toMatchObject({
+      variant: 'control',
+      reason: 'ERROR',
+      errorCode: 'GENERAL',
+      problem: 'SY_PROVIDER_ERROR',
+      errorMessage: 'boom',
+    });
   });
 
   it('answers the control when the provider rejects', async () => {
@@ -168,7 +205,11 @@ describe('getVariant never throws', () => {
       resolveObjectEvaluation: () => Promise.reject(new Error('x')),
     };
     const sy = await make({ provider: rejecting });
-    expect(await sy.getVariant('checkout', { targetingKey: 'u' })).toMatchObject({ variant: 'control', errorCode: 'FLAG_NOT_FOUND', problem: 'SY_FLAG_NOT_FOUND' });
+    expect(await sy.getVariant('checkout', { targetingKey: 'u' })).toMatchObject({
+      variant: 'control',
+      errorCode: 'FLAG_NOT_FOUND',
+      problem: 'SY_FLAG_NOT_FOUND',
+    });
   });
 
   it('answers the control within the evaluation timeout when the provider hangs', async () => {
@@ -184,7 +225,12 @@ describe('getVariant never throws', () => {
     const started = performance.now();
     const r = await sy.getVariant('checkout', { targetingKey: 'u' });
     expect(performance.now() - started).toBeLessThan(1000);
-    expect(r).toMatchObject({ variant: 'control', reason: 'ERROR', errorCode: 'GENERAL', problem: 'SY_PROVIDER_TIMEOUT' });
+    expect(r).toMatchObject({
+      variant: 'control',
+      reason: 'ERROR',
+      errorCode: 'GENERAL',
+      problem: 'SY_PROVIDER_TIMEOUT',
+    });
   });
 
   it('does not hang creation when the provider never becomes ready, and answers PROVIDER_NOT_READY', async () => {
@@ -193,7 +239,10 @@ describe('getVariant never throws', () => {
     const started = performance.now();
     const sy = await make({ provider });
     expect(performance.now() - started).toBeLessThan(2000);
-    expect(await sy.getVariant('checkout', { targetingKey: 'u' })).toMatchObject({ variant: 'control', errorCode: 'PROVIDER_NOT_READY' });
+    expect(await sy.getVariant('checkout', { targetingKey: 'u' })).toMatchObject({
+      variant: 'control',
+      errorCode: 'PROVIDER_NOT_READY',
+    });
   });
 
   it('answers PROVIDER_NOT_READY when initialisation fails', async () => {
@@ -203,7 +252,10 @@ describe('getVariant never throws', () => {
     const logger = { debug() {}, info() {}, error() {}, warn: (msg: string) => void warnings.push(msg) };
     const sy = await make({ provider, logger });
     expect(warnings).toEqual(['the provider failed to initialise: bad key']);
-    expect(await sy.getVariant('checkout', { targetingKey: 'u' })).toMatchObject({ variant: 'control', errorCode: 'PROVIDER_NOT_READY' });
+    expect(await sy.getVariant('checkout', { targetingKey: 'u' })).toMatchObject({
+      variant: 'control',
+      errorCode: 'PROVIDER_NOT_READY',
+    });
   });
 
   it('keeps answering when a listener throws', async () => {
@@ -224,16 +276,31 @@ describe('vendor eligibility and the kill switch', () => {
       ramp: { variants: { on: true, off: false }, defaultVariant: 'off', disabled: false },
     });
     const sy = await make({ provider });
-    expect(await sy.getVariant('checkout', { targetingKey: 'u1' })).toMatchObject({ variant: 'control', reason: 'DISABLED', inExperiment: false });
-    expect(await sy.getVariant('ramp', { targetingKey: 'u1' })).toMatchObject({ variant: 'control', reason: 'DEFAULT', inExperiment: false });
+    expect(await sy.getVariant('checkout', { targetingKey: 'u1' })).toMatchObject({
+      variant: 'control',
+      reason: 'DISABLED',
+      inExperiment: false,
+    });
+    expect(await sy.getVariant('ramp', { targetingKey: 'u1' })).toMatchObject({
+      variant: 'control',
+      reason: 'DEFAULT',
+      inExperiment: false,
+    });
     provider.setFlag('checkout', { variants: { on: true }, defaultVariant: 'on', disabled: false });
-    const after = await Promise.all(Array.from({ length: 50 }, (_, i) => sy.getVariant('checkout', { targetingKey: `u${i}` })));
+    const after = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => sy.getVariant('checkout', { targetingKey: `u${i}` })),
+    );
     expect(after.every((r) => r.inExperiment)).toBe(true);
   });
 
   it('targets by attribute through the vendor: only eligible units enter', async () => {
     const provider = new MemoryProvider({
-      checkout: { variants: { yes: true, no: false }, defaultVariant: 'no', disabled: false, contextEvaluator: (ctx) => (ctx.country === 'DE' ? 'yes' : 'no') },
+      checkout: {
+        variants: { yes: true, no: false },
+        defaultVariant: 'no',
+        disabled: false,
+        contextEvaluator: (ctx) => (ctx.country === 'DE' ? 'yes' : 'no'),
+      },
     });
     const sy = await make({ provider });
     expect((await sy.getVariant('checkout', { targetingKey: 'u1', country: 'FR' })).inExperiment).toBe(false);
@@ -247,7 +314,11 @@ describe('vendor eligibility and the kill switch', () => {
     const before = await sy.getVariant('checkout', { targetingKey: 'u7' });
     sy.kill('checkout', 'test');
     for (let i = 0; i < 100; i++) {
-      expect(await sy.getVariant('checkout', { targetingKey: `u${i}` })).toMatchObject({ variant: 'control', reason: 'DISABLED', inExperiment: false });
+      expect(await sy.getVariant('checkout', { targetingKey: `u${i}` })).toMatchObject({
+        variant: 'control',
+        reason: 'DISABLED',
+        inExperiment: false,
+      });
     }
     expect(exposures).toHaveLength(1);
     sy.unkill('checkout');
@@ -298,11 +369,18 @@ describe('gradual allocation follows the clock', () => {
     const sy = await make({ clock: new FakeClock(START + 10) });
     const exposures: ExposureEvent[] = [];
     sy.on('exposure', (e) => exposures.push(e));
-    const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => sy.getVariant('ramp', { targetingKey: `u${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => sy.getVariant('ramp', { targetingKey: `u${i}` })),
+    );
     const outside = results.filter((r) => !r.inExperiment);
     expect(outside.every((r) => r.variant === 'control' && r.reason === 'DEFAULT')).toBe(true);
     expect(exposures).toHaveLength(results.length - outside.length);
-    expect(exposures[0]).toMatchObject({ experiment: 'ramp', allocationMode: 'gradual', rampStep: 0, trafficPercent: 5 });
+    expect(exposures[0]).toMatchObject({
+      experiment: 'ramp',
+      allocationMode: 'gradual',
+      rampStep: 0,
+      trafficPercent: 5,
+    });
   });
 });
 
@@ -317,7 +395,9 @@ describe('track and run', () => {
     expect(sy.track('purchase', { targetingKey: 'u1' }, { value: 'lots' })).toBe(false);
     expect(sy.track('', { targetingKey: 'u1' })).toBe(false);
     expect(sy.track('purchase', {})).toBe(false);
-    expect(tracked).toEqual([{ event: 'purchase', unit: 'u1', value: 42.5, properties: { value: 42.5, sku: 'A' }, ts: START + 3 * DAY }]);
+    expect(tracked).toEqual([
+      { event: 'purchase', unit: 'u1', value: 42.5, properties: { value: 42.5, sku: 'A' }, ts: START + 3 * DAY },
+    ]);
     expect(errors.join('\n')).toMatch(/properties.value must be a finite number, found "lots"/);
     expect(sy.counters().engine.errors.SY_INVALID_ARGUMENT).toBe(3);
   });
@@ -326,10 +406,14 @@ describe('track and run', () => {
     const sy = await make();
     const variants = new Map<string, number>();
     for (let i = 0; i < 40; i++) {
-      const out = await sy.run('checkout', { targetingKey: `u${i}` }, {
-        control: () => 'old',
-        treatment: async (r) => `new:${(r.payload as { layout: string }).layout}`,
-      });
+      const out = await sy.run(
+        'checkout',
+        { targetingKey: `u${i}` },
+        {
+          control: () => 'old',
+          treatment: async (r) => `new:${(r.payload as { layout: string }).layout}`,
+        },
+      );
       variants.set(out, (variants.get(out) ?? 0) + 1);
     }
     expect([...variants.keys()].sort()).toEqual(['new:one-page', 'old']);
@@ -339,7 +423,17 @@ describe('track and run', () => {
     expect(sy.metrics.summary('checkout', 'treatment', 'error')!.sum).toBe(0);
 
     const failing = (await sy.getVariant('checkout', { targetingKey: 'u1' })).variant!;
-    await expect(sy.run('checkout', { targetingKey: 'u1' }, { [failing]: () => { throw new Error('handler bug'); } })).rejects.toThrow('handler bug');
+    await expect(
+      sy.run(
+        'checkout',
+        { targetingKey: 'u1' },
+        {
+          [failing]: () => {
+            throw new Error('handler bug');
+          },
+        },
+      ),
+    ).rejects.toThrow('handler bug');
     expect(sy.metrics.summary('checkout', failing, 'error')!.sum).toBe(1);
     await expect(sy.run('checkout', { targetingKey: 'u1' }, {})).rejects.toThrow(/no handler for variant/);
   });
@@ -359,7 +453,11 @@ describe('OpenFeature hooks on getVariant (requirement 4.x semantics)', () => {
     });
     OpenFeature.addHooks(hook('api'));
     sy.openfeature.addHooks(hook('client'));
-    const r = await sy.getVariant('checkout', { targetingKey: 'ignored' }, { hooks: [hook('call')], hookHints: { tag: 'h' } });
+    const r = await sy.getVariant(
+      'checkout',
+      { targetingKey: 'ignored' },
+      { hooks: [hook('call')], hookHints: { tag: 'h' } },
+    );
     const expected = (await sy.getVariant('checkout', { targetingKey: 'from-hook' }, {})).variant;
     expect(r.variant).toBe(expected);
     expect(calls.slice(0, 9)).toEqual([
@@ -378,9 +476,26 @@ describe('OpenFeature hooks on getVariant (requirement 4.x semantics)', () => {
   it('runs error hooks on a failed evaluation and on a throwing before hook, and still answers', async () => {
     const sy = await make();
     const errors: string[] = [];
-    const r1 = await sy.getVariant('nope', { targetingKey: 'u' }, { hooks: [{ error: (_c, e) => void errors.push((e as Error).message) }] });
+    const r1 = await sy.getVariant(
+      'nope',
+      { targetingKey: 'u' },
+      { hooks: [{ error: (_c, e) => void errors.push((e as Error).message) }] },
+    );
     expect(r1.errorCode).toBe('FLAG_NOT_FOUND');
-    const r2 = await sy.getVariant('checkout', { targetingKey: 'u' }, { hooks: [{ before: () => { throw new Error('bad hook'); }, error: (_c, e) => void errors.push((e as Error).message) }] });
+    const r2 = await sy.getVariant(
+      'checkout',
+      { targetingKey: 'u' },
+      {
+        hooks: [
+          {
+            before: () => {
+              throw new Error('bad hook');
+            },
+            error: (_c, e) => void errors.push((e as Error).message),
+          },
+        ],
+      },
+    );
     expect(r2).toMatchObject({ variant: 'control', reason: 'ERROR', problem: 'SY_PROVIDER_ERROR' });
     expect(errors).toEqual([expect.stringContaining('no flag found with key nope'), 'bad hook']);
   });
@@ -394,7 +509,10 @@ describe('the exposure rule with the event pipeline', () => {
     const delivered: EventRecord[] = [];
     const heard: ExposureEvent[] = [];
     const sy = await make({
-      config: config({ exposures: { dir: join(mkdtempSync(join(tmpdir(), 'sy-rule-')), 'events'), dedupe: { capacity: 10_000 } }, analytics_platforms: [] }),
+      config: config({
+        exposures: { dir: join(mkdtempSync(join(tmpdir(), 'sy-rule-')), 'events'), dedupe: { capacity: 10_000 } },
+        analytics_platforms: [],
+      }),
       sinks: [functionSink('fn', (records) => void delivered.push(...records))],
     });
     if (listen) sy.on('exposure', (e) => heard.push(e));
@@ -413,7 +531,11 @@ describe('the exposure rule with the event pipeline', () => {
     expect(counters.deduplicated).toBe(1000);
     expect(exposures.map((r) => r.unit).sort()).toEqual(units(0).sort());
     expect(new Set(exposures.map((r) => r.id)).size).toBe(500);
-    expect(exposures[0]).toMatchObject({ experiment: 'checkout', allocation: { mode: 'fixed' }, ts: new Date(START + 3 * DAY).toISOString() });
+    expect(exposures[0]).toMatchObject({
+      experiment: 'checkout',
+      allocation: { mode: 'fixed' },
+      ts: new Date(START + 3 * DAY).toISOString(),
+    });
   });
 
   it('logs the same exposures when a listener makes the rule run in the call', async () => {
@@ -431,7 +553,8 @@ describe('exposure logging through the OpenFeature client (hook form)', () => {
     const sy = await make();
     const exposures: ExposureEvent[] = [];
     sy.on('exposure', (e) => exposures.push(e));
-    for (let i = 0; i < 20; i++) await sy.openfeature.getStringValue('checkout', 'control', { targetingKey: `of-${i}` });
+    for (let i = 0; i < 20; i++)
+      await sy.openfeature.getStringValue('checkout', 'control', { targetingKey: `of-${i}` });
     expect(exposures).toHaveLength(20);
     expect(exposures[0]).toMatchObject({ experiment: 'checkout', allocationMode: 'fixed', reason: 'SPLIT' });
     for (let i = 0; i < 20; i++) await sy.getVariant('checkout', { targetingKey: `of-${i}` });
@@ -466,13 +589,19 @@ describe('secrets and platform credentials', () => {
     sy.on('error', (e) => errors.push(e.message));
     const r = await sy.getVariant('checkout', { targetingKey: 'u' });
     expect(r).toMatchObject({ variant: 'control', errorMessage: '401 for key ***' });
-    expect((await sy.openfeature.getBooleanDetails('checkout', false, { targetingKey: 'u' })).errorMessage).toBe('401 for key ***');
+    expect((await sy.openfeature.getBooleanDetails('checkout', false, { targetingKey: 'u' })).errorMessage).toBe(
+      '401 for key ***',
+    );
     expect(errors).toEqual(['401 for key ***']);
     expect(logged.join('\n')).not.toContain(secret);
   });
 
   it('refuses to start when analytics_platforms names a platform without its credentials, saying which key', async () => {
-    await expect(createSwitchyard({ config: { ...config(), exposures: { dir: '/tmp/sy-unused' }, analytics_platforms: ['segment'] } })).rejects.toThrow(
+    await expect(
+      createSwitchyard({
+        config: { ...config(), exposures: { dir: '/tmp/sy-unused' }, analytics_platforms: ['segment'] },
+      }),
+    ).rejects.toThrow(
       'SY_CONFIG_INVALID in analytics.segment: analytics_platforms names segment, which needs analytics.segment.write_key (from the environment, e.g. "${SEGMENT_WRITE_KEY}")',
     );
   });

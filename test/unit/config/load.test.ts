@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, parseConfig, reshuffleProblems, validateConfigObject } from '../../../src/config/index.js';
+import {
+  ConfigError,
+  loadConfigFile,
+  parseConfig,
+  reshuffleProblems,
+  validateConfigObject,
+} from '../../../src/config/index.js';
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 
@@ -20,7 +26,12 @@ const experiment = (body: string) => `experiments:\n  checkout:\n${body.replace(
 describe('the seed config', () => {
   it('validates exactly as written, list-form monitoring and all', () => {
     const config = loadConfigFile(here('../../fixtures/config/seed.yaml'));
-    expect(config.defaults).toEqual({ minSampleSize: 10000, confidenceLevel: 0.95, runtimeDays: 14, trafficAllocation: 'gradual' });
+    expect(config.defaults).toEqual({
+      minSampleSize: 10000,
+      confidenceLevel: 0.95,
+      runtimeDays: 14,
+      trafficAllocation: 'gradual',
+    });
     expect(config.analyticsPlatforms).toEqual(['amplitude', 'segment', 'mixpanel']);
     expect(config.featureFlags.provider).toBe('launchdarkly');
     expect(config.statisticalMethods).toEqual(['frequentist', 'bayesian']);
@@ -35,7 +46,9 @@ describe('the seed config', () => {
 
   it('says which monitoring forms are accepted', () => {
     expect(problemsOf('monitoring:\n  - real_time_metrics: true\n    anomaly_detection: true\n')).toEqual([
-      expect.stringMatching(/^2:5 monitoring\[0\]: expected a map \(real_time_metrics: true\) or a list of one-key maps/),
+      expect.stringMatching(
+        /^2:5 monitoring\[0\]: expected a map \(real_time_metrics: true\) or a list of one-key maps/,
+      ),
     ]);
   });
 
@@ -84,28 +97,69 @@ describe('located errors', () => {
     expect(problems).toContain(
       '6:5 experiments.checkout.allocaton: unknown key "allocaton"; did you mean "allocation"? (allowed here: flag, control, variants, allocation, primary_metric, secondary_metrics, guardrails, hypothesis, owner, description, allow_reshuffle, min_sample_size, confidence_level, runtime_days)',
     );
-    expect(problems.find((p) => p.includes('"wieght"'))).toMatch(/^4:18 experiments\.checkout\.variants\.control\.wieght: unknown key "wieght"; did you mean "weight"\?/);
+    expect(problems.find((p) => p.includes('"wieght"'))).toMatch(
+      /^4:18 experiments\.checkout\.variants\.control\.wieght: unknown key "wieght"; did you mean "weight"\?/,
+    );
     expect(problems.find((p) => p.includes('variants.control.weight'))).toMatch(/missing; expected a number/);
   });
 
   it.each([
-    ['a control that is not a variant', 'control: ctl\nvariants:\n  a: { weight: 50 }\n  b: { weight: 50 }', /control "ctl" is not one of the variants \(a, b\)/],
+    [
+      'a control that is not a variant',
+      'control: ctl\nvariants:\n  a: { weight: 50 }\n  b: { weight: 50 }',
+      /control "ctl" is not one of the variants \(a, b\)/,
+    ],
     ['one variant', 'variants:\n  control: { weight: 100 }', /at least 2 variants, found 1/],
-    ['gradual without a schedule', 'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation: { mode: gradual }', /gradual allocation needs allocation.start/],
-    ['a step without a dwell before the last', 'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation:\n  mode: gradual\n  start: 2026-12-01T00:00:00Z\n  schedule: [{ percent: 5 }, { percent: 50 }]', /every step but the last needs a dwell/],
-    ['a malformed dwell', 'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation:\n  mode: gradual\n  start: 2026-12-01T00:00:00Z\n  schedule: [{ percent: 5, dwell: 3 days }, { percent: 50 }]', /expected a positive number with a unit: ms, s, m, h, d or w \(e.g. 1d, 12h\), found "3 days"/],
-    ['a negative percent', 'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation: { mode: fixed, percent: -1 }', /allocation.percent: expected a value >= 0, found -1/],
-    ['adaptive', 'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation: { mode: adaptive }', /adaptive allocation \(the bandit\) is not available in this version/],
-    ['a bad start time', 'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation:\n  mode: gradual\n  start: tomorrow\n  schedule: [{ percent: 5 }]', /expected an ISO-8601 date-time with a zone, e.g. 2026-12-01T09:00:00Z, found "tomorrow"/],
-    ['a guardrail with no limit', 'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation: { mode: fixed }\nguardrails: [{ metric: error_rate }]', /a guardrail needs at least one limit/],
-    ['a variant name that is a number', 'variants:\n  control: { weight: 50 }\n  1: { weight: 50 }\nallocation: { mode: fixed }', /a name that starts with a letter/],
+    [
+      'gradual without a schedule',
+      'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation: { mode: gradual }',
+      /gradual allocation needs allocation.start/,
+    ],
+    [
+      'a step without a dwell before the last',
+      'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation:\n  mode: gradual\n  start: 2026-12-01T00:00:00Z\n  schedule: [{ percent: 5 }, { percent: 50 }]',
+      /every step but the last needs a dwell/,
+    ],
+    [
+      'a malformed dwell',
+      'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation:\n  mode: gradual\n  start: 2026-12-01T00:00:00Z\n  schedule: [{ percent: 5, dwell: 3 days }, { percent: 50 }]',
+      /expected a positive number with a unit: ms, s, m, h, d or w \(e.g. 1d, 12h\), found "3 days"/,
+    ],
+    [
+      'a negative percent',
+      'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation: { mode: fixed, percent: -1 }',
+      /allocation.percent: expected a value >= 0, found -1/,
+    ],
+    [
+      'adaptive',
+      'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation: { mode: adaptive }',
+      /adaptive allocation \(the bandit\) is not available in this version/,
+    ],
+    [
+      'a bad start time',
+      'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation:\n  mode: gradual\n  start: tomorrow\n  schedule: [{ percent: 5 }]',
+      /expected an ISO-8601 date-time with a zone, e.g. 2026-12-01T09:00:00Z, found "tomorrow"/,
+    ],
+    [
+      'a guardrail with no limit',
+      'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation: { mode: fixed }\nguardrails: [{ metric: error_rate }]',
+      /a guardrail needs at least one limit/,
+    ],
+    [
+      'a variant name that is a number',
+      'variants:\n  control: { weight: 50 }\n  1: { weight: 50 }\nallocation: { mode: fixed }',
+      /a name that starts with a letter/,
+    ],
   ])('rejects %s', (_name, body, message) => {
     expect(problemsOf(experiment(body)).join('\n')).toMatch(message);
   });
 
   it('rejects two experiments on one flag', () => {
-    const text = 'experiments:\n  a:\n    flag: f\n    variants: { control: { weight: 50 }, b: { weight: 50 } }\n    allocation: { mode: fixed }\n  b:\n    flag: f\n    variants: { control: { weight: 50 }, b: { weight: 50 } }\n    allocation: { mode: fixed }\n';
-    expect(problemsOf(text)).toEqual(['7:11 experiments.b.flag: flag "f" is already used by experiment "a"; one experiment per flag']);
+    const text =
+      'experiments:\n  a:\n    flag: f\n    variants: { control: { weight: 50 }, b: { weight: 50 } }\n    allocation: { mode: fixed }\n  b:\n    flag: f\n    variants: { control: { weight: 50 }, b: { weight: 50 } }\n    allocation: { mode: fixed }\n';
+    expect(problemsOf(text)).toEqual([
+      '7:11 experiments.b.flag: flag "f" is already used by experiment "a"; one experiment per flag',
+    ]);
   });
 
   it('names the accepted providers and platforms', () => {
@@ -126,7 +180,11 @@ describe('located errors', () => {
 
 describe('environment interpolation', () => {
   it('fills ${NAME} from the environment and keeps $${ literal', () => {
-    const config = parseConfig('feature_flags:\n  provider: launchdarkly\n  launchdarkly: { sdk_key: "${LD_KEY}", context_kind: "$${literal}" }\n', 'x', { env: { LD_KEY: 'sdk-123' } });
+    const config = parseConfig(
+      'feature_flags:\n  provider: launchdarkly\n  launchdarkly: { sdk_key: "${LD_KEY}", context_kind: "$${literal}" }\n',
+      'x',
+      { env: { LD_KEY: 'sdk-123' } },
+    );
     expect(config.featureFlags.options).toEqual({ sdk_key: 'sdk-123', context_kind: '${literal}' });
     expect(config.secrets).toEqual(['sdk-123']);
   });
@@ -157,7 +215,11 @@ describe('reshuffle guard', () => {
   it.each([
     ['a new salt', base(ab, ',"salt":"new"'), /salt "e" -> "new"/],
     ['a removed variant', base('{"control":{"weight":100},"c":{"weight":0}}'), /variant b removed/],
-    ['reordered variants', base('{"b":{"weight":50},"control":{"weight":50}}'), /variants reordered: control, b -> b, control/],
+    [
+      'reordered variants',
+      base('{"b":{"weight":50},"control":{"weight":50}}'),
+      /variants reordered: control, b -> b, control/,
+    ],
   ])('rejects %s on a running experiment', (_name, next, why) => {
     const problems = reshuffleProblems(base(ab), next, now);
     expect(problems).toHaveLength(1);
@@ -167,13 +229,28 @@ describe('reshuffle guard', () => {
 
   it('allows weight changes, and anything with allow_reshuffle', () => {
     expect(reshuffleProblems(base(ab), base('{"control":{"weight":30},"b":{"weight":70}}'), now)).toEqual([]);
-    const allowed = validateConfigObject({ experiments: { e: { allow_reshuffle: true, variants: { b: { weight: 50 }, control: { weight: 50 } }, allocation: { mode: 'fixed' } } } });
+    const allowed = validateConfigObject({
+      experiments: {
+        e: {
+          allow_reshuffle: true,
+          variants: { b: { weight: 50 }, control: { weight: 50 } },
+          allocation: { mode: 'fixed' },
+        },
+      },
+    });
     expect(reshuffleProblems(base(ab), allowed, now)).toEqual([]);
   });
 
   it('allows any change before a gradual experiment starts', () => {
     const gradual = (salt: string) =>
-      validateConfigObject({ experiments: { e: { variants: JSON.parse(ab), allocation: { mode: 'gradual', salt, start: '2026-12-10T00:00:00Z', schedule: [{ percent: 5 }] } } } });
+      validateConfigObject({
+        experiments: {
+          e: {
+            variants: JSON.parse(ab),
+            allocation: { mode: 'gradual', salt, start: '2026-12-10T00:00:00Z', schedule: [{ percent: 5 }] },
+          },
+        },
+      });
     expect(reshuffleProblems(gradual('a'), gradual('b'), now)).toEqual([]);
     expect(reshuffleProblems(gradual('a'), gradual('b'), Date.parse('2026-12-11T00:00:00Z'))).toHaveLength(1);
   });
@@ -185,25 +262,38 @@ describe('the committed JSON Schema', () => {
     const { z } = await import('zod');
     const committed = JSON.parse(readFileSync(here('../../../schema/switchyard.schema.json'), 'utf8'));
     const { $id: _id, title: _title, ...rest } = committed;
-    expect(rest).toEqual(JSON.parse(JSON.stringify(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }))));
+    expect(rest).toEqual(
+      JSON.parse(JSON.stringify(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }))),
+    );
   });
 });
 
 describe('vendor sections', () => {
   it('rejects a provider-mode Split experiment whose control is named "control" (Split reserves it)', () => {
-    const text = 'feature_flags:\n  provider: split\n  split: { sdk_key: "${SPLIT_KEY}" }\nexperiments:\n  e:\n    variants:\n      control: { weight: 50 }\n      b: { weight: 50 }\n    allocation: { mode: provider }\n';
-    expect(problemsOf(text, { SPLIT_KEY: 'k-1' })).toEqual([expect.stringMatching(/^7:7 experiments\.e\.variants\.control: Split reserves the treatment name "control"/)]);
+    const text =
+      'feature_flags:\n  provider: split\n  split: { sdk_key: "${SPLIT_KEY}" }\nexperiments:\n  e:\n    variants:\n      control: { weight: 50 }\n      b: { weight: 50 }\n    allocation: { mode: provider }\n';
+    expect(problemsOf(text, { SPLIT_KEY: 'k-1' })).toEqual([
+      expect.stringMatching(/^7:7 experiments\.e\.variants\.control: Split reserves the treatment name "control"/),
+    ]);
   });
 
   it('checks each vendor section strictly, with the allowed keys', () => {
-    const problems = problemsOf('feature_flags:\n  provider: optimizely\n  optimizely: { sdk_key: "${K}", datafile_url: "x" }\n', { K: 'k-1' });
+    const problems = problemsOf(
+      'feature_flags:\n  provider: optimizely\n  optimizely: { sdk_key: "${K}", datafile_url: "x" }\n',
+      { K: 'k-1' },
+    );
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/feature_flags\.optimizely\.datafile_url: unknown key "datafile_url".*allowed here: sdk_key, datafile, url_template/);
+    expect(problems[0]).toMatch(
+      /feature_flags\.optimizely\.datafile_url: unknown key "datafile_url".*allowed here: sdk_key, datafile, url_template/,
+    );
   });
 
   it('never shows an SDK key that came from the environment, even in a vendor section problem', () => {
     const secret = 'sdk-live-0123456789';
-    const problems = problemsOf('feature_flags:\n  provider: launchdarkly\n  launchdarkly: { sdk_key: "${K}", base_uri: "${K}" }\n', { K: secret });
+    const problems = problemsOf(
+      'feature_flags:\n  provider: launchdarkly\n  launchdarkly: { sdk_key: "${K}", base_uri: "${K}" }\n',
+      { K: secret },
+    );
     expect(problems.length).toBeGreaterThan(0);
     expect(problems.join('\n')).not.toContain(secret);
   });

@@ -3,7 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventPipeline, ExposureDedupe, JsonlSink, exposureEventSchema, functionSink, trackedEventSchema, type EventRecord, type ExposureInput, type PipelineOptions } from '../../../src/exposure/index.js';
+import {
+  EventPipeline,
+  ExposureDedupe,
+  JsonlSink,
+  exposureEventSchema,
+  functionSink,
+  trackedEventSchema,
+  type EventRecord,
+  type ExposureInput,
+  type PipelineOptions,
+} from '../../../src/exposure/index.js';
 import { batchOfLines, type Sink } from '../../../src/exposure/sink.js';
 import { fingerprint64 } from '../../../src/allocation/index.js';
 import { until } from '../../helpers/receiver.js';
@@ -16,13 +26,22 @@ afterEach(async () => {
 });
 
 function pipeline(options: Partial<PipelineOptions> & Pick<PipelineOptions, 'sinks'>): EventPipeline {
-  const p = new EventPipeline({ dir: tmp(), clock: { now: () => Date.parse('2026-12-01T09:00:00Z') }, logger: quiet, provider: 'memory', backoffBaseMs: 5, backoffMaxMs: 20, ...options });
+  const p = new EventPipeline({
+    dir: tmp(),
+    clock: { now: () => Date.parse('2026-12-01T09:00:00Z') },
+    logger: quiet,
+    provider: 'memory',
+    backoffBaseMs: 5,
+    backoffMaxMs: 20,
+    ...options,
+  });
   open.push(p);
   p.start();
   return p;
 }
 
-const record = (p: EventPipeline, e: ExposureInput) => p.recordExposure(e, e.unit, e.ts, e.step, e.percent, e.reason, e.attributes);
+const record = (p: EventPipeline, e: ExposureInput) =>
+  p.recordExposure(e, e.unit, e.ts, e.step, e.percent, e.reason, e.attributes);
 
 const exposure = (i: number): ExposureInput => ({
   unit: `user-${i}`,
@@ -55,7 +74,12 @@ describe('exposure dedupe', () => {
     expect(big.admit(1, 7, 0)).toBe(true);
 
     const w = new ExposureDedupe(10, 1000);
-    expect([w.admit(9, 9, 0), w.admit(9, 9, 999), w.admit(9, 9, 1000), w.admit(9, 9, 1500)]).toEqual([true, false, true, false]);
+    expect([w.admit(9, 9, 0), w.admit(9, 9, 999), w.admit(9, 9, 1000), w.admit(9, 9, 1500)]).toEqual([
+      true,
+      false,
+      true,
+      false,
+    ]);
   });
 
   it('keys by 64-bit fingerprints: no collision among 1,000,000 unit ids, and the seeds (variant, allocation version) change the key', () => {
@@ -74,7 +98,12 @@ describe('exposure dedupe', () => {
 
   it('seenRecently: true only for a key passed before, forgets when another key takes its slot', () => {
     const d = new ExposureDedupe(100_000, undefined);
-    expect([d.seenRecently(5, 8), d.seenRecently(5, 8), d.seenRecently(6, 8), d.seenRecently(5, 8)]).toEqual([false, true, false, false]);
+    expect([d.seenRecently(5, 8), d.seenRecently(5, 8), d.seenRecently(6, 8), d.seenRecently(5, 8)]).toEqual([
+      false,
+      true,
+      false,
+      false,
+    ]);
     expect([d.seenRecently(0, 0), d.seenRecently(0, 0)]).toEqual([false, false]); // the empty slot's value is never "seen"
   });
 
@@ -98,17 +127,47 @@ describe('exposure dedupe', () => {
 describe('EventPipeline', () => {
   it('delivers every event once, in order, with schema-valid records and unique ids', async () => {
     const got: EventRecord[] = [];
-    const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))], batchSize: 100, service: 'api', instance: 'pod-1' });
+    const p = pipeline({
+      sinks: [functionSink('fn', (r) => void got.push(...r))],
+      batchSize: 100,
+      service: 'api',
+      instance: 'pod-1',
+    });
     for (let i = 0; i < 1000; i++) record(p, exposure(i));
-    for (let i = 0; i < 250; i++) expect(p.recordTrack(`user-${i}`, 'purchase', i, { sku: 'A', n: i }, Date.parse('2026-12-01T10:00:00Z'))).toBeUndefined();
+    for (let i = 0; i < 250; i++)
+      expect(
+        p.recordTrack(`user-${i}`, 'purchase', i, { sku: 'A', n: i }, Date.parse('2026-12-01T10:00:00Z')),
+      ).toBeUndefined();
     const report = await p.close();
     expect(got).toHaveLength(1250);
     expect(new Set(got.map((r) => r.id)).size).toBe(1250);
     expect(got.slice(0, 1000).map((r) => r.unit)).toEqual(Array.from({ length: 1000 }, (_, i) => `user-${i}`));
-    for (const r of got) expect((r.schema === 'switchyard.exposure/1' ? exposureEventSchema : trackedEventSchema).safeParse(r).success).toBe(true);
-    expect(got[0]).toMatchObject({ schema: 'switchyard.exposure/1', ts: '2026-12-01T09:00:00.000Z', service: 'api', instance: 'pod-1', allocation: { mode: 'gradual', version: 7, step: 1, percent: 10 }, provider: 'memory', attributes: {} });
-    expect(got[1000]).toMatchObject({ schema: 'switchyard.event/1', event: 'purchase', value: 0, properties: { sku: 'A', n: 0 } });
-    expect(report).toMatchObject({ exposures: 1000, events: 250, journaled: 1250, dropped: 0, sinks: { fn: { delivered: 1250, pending: 0 } } });
+    for (const r of got)
+      expect(
+        (r.schema === 'switchyard.exposure/1' ? exposureEventSchema : trackedEventSchema).safeParse(r).success,
+      ).toBe(true);
+    expect(got[0]).toMatchObject({
+      schema: 'switchyard.exposure/1',
+      ts: '2026-12-01T09:00:00.000Z',
+      service: 'api',
+      instance: 'pod-1',
+      allocation: { mode: 'gradual', version: 7, step: 1, percent: 10 },
+      provider: 'memory',
+      attributes: {},
+    });
+    expect(got[1000]).toMatchObject({
+      schema: 'switchyard.event/1',
+      event: 'purchase',
+      value: 0,
+      properties: { sku: 'A', n: 0 },
+    });
+    expect(report).toMatchObject({
+      exposures: 1000,
+      events: 250,
+      journaled: 1250,
+      dropped: 0,
+      sinks: { fn: { delivered: 1250, pending: 0 } },
+    });
   });
 
   it('retries a failing sink with back-off and delivers everything once it recovers', async () => {
@@ -134,7 +193,10 @@ describe('EventPipeline', () => {
     const fast: EventRecord[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const p = pipeline({ sinks: [functionSink('fast', (r) => void fast.push(...r)), functionSink('slow', () => gate)], batchSize: 10 });
+    const p = pipeline({
+      sinks: [functionSink('fast', (r) => void fast.push(...r)), functionSink('slow', () => gate)],
+      batchSize: 10,
+    });
     for (let i = 0; i < 100; i++) record(p, exposure(i));
     p.flush();
     await until(() => fast.length === 100, 2000, 'the fast sink');
@@ -144,7 +206,11 @@ describe('EventPipeline', () => {
 
   it('spills a burst that overflows the queue to the journal instead of dropping it', async () => {
     const got: EventRecord[] = [];
-    const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))], queueCapacity: 1000, batchSize: 500 });
+    const p = pipeline({
+      sinks: [functionSink('fn', (r) => void got.push(...r))],
+      queueCapacity: 1000,
+      batchSize: 500,
+    });
     for (let i = 0; i < 50_000; i++) record(p, exposure(i)); // no await: the event loop never gets to flush
     const c = p.counters();
     expect(c.overflowFlushes).toBeGreaterThanOrEqual(49);
@@ -155,7 +221,7 @@ describe('EventPipeline', () => {
     expect(new Set(got.map((r) => r.id)).size).toBe(50_000);
   });
 
-  it('flushes a few batches at a time in the callers\' calls when the event loop does not run the scheduled flush', async () => {
+  it("flushes a few batches at a time in the callers' calls when the event loop does not run the scheduled flush", async () => {
     const got: EventRecord[] = [];
     const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))], batchSize: 500 });
     for (let i = 0; i < 10_000; i++) record(p, exposure(i)); // no await: the scheduled flush cannot run
@@ -180,7 +246,9 @@ describe('EventPipeline', () => {
     });
     // Batches of 200: the 500 events below stay queued (under four batches) until the one flush.
     const p = pipeline({ sinks: [sink], dir: join(file, 'events'), logger, memoryLimit: 300, batchSize: 200 });
-    expect(errors[0]).toMatch(/^cannot write the event journal in .*not-a-dir\/events \(ENOTDIR.*events are kept in memory, up to 300, and counted as dropped beyond that/);
+    expect(errors[0]).toMatch(
+      /^cannot write the event journal in .*not-a-dir\/events \(ENOTDIR.*events are kept in memory, up to 300, and counted as dropped beyond that/,
+    );
     for (let i = 0; i < 500; i++) record(p, exposure(i));
     p.flush();
     const c = p.counters();
@@ -195,7 +263,9 @@ describe('EventPipeline', () => {
     const p = pipeline({ sinks: [] });
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    expect(p.recordTrack('u', 'e', undefined, circular, 0)).toMatch(/^properties cannot be serialized as JSON \(Converting circular structure/);
+    expect(p.recordTrack('u', 'e', undefined, circular, 0)).toMatch(
+      /^properties cannot be serialized as JSON \(Converting circular structure/,
+    );
     expect(p.recordTrack('u', 'e', undefined, { big: 10n }, 0)).toMatch(/BigInt/);
     expect(p.recordTrack('u', 'e', undefined, { blob: 'x'.repeat(40_000) }, 0)).toMatch(/over the limit of 32768/);
     expect(p.counters()).toMatchObject({ rejected: 3, events: 0 });
@@ -204,22 +274,42 @@ describe('EventPipeline', () => {
   it('an event whose time is not a number (a broken clock) is dropped, counted and explained; the flush goes on', async () => {
     const got: EventRecord[] = [];
     const errors: string[] = [];
-    const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))], logger: { ...quiet, error: (m: string) => void errors.push(m) } });
+    const p = pipeline({
+      sinks: [functionSink('fn', (r) => void got.push(...r))],
+      logger: { ...quiet, error: (m: string) => void errors.push(m) },
+    });
     record(p, exposure(1));
     record(p, { ...exposure(2), ts: Number.NaN });
     record(p, { ...exposure(3), ts: Number.POSITIVE_INFINITY });
     record(p, exposure(4));
     expect(() => p.flush()).not.toThrow();
     const report = await p.close(2000);
-    expect(report).toMatchObject({ exposures: 4, journaled: 2, dropped: 2, sinks: { fn: { delivered: 2, pending: 0 } } });
+    expect(report).toMatchObject({
+      exposures: 4,
+      journaled: 2,
+      dropped: 2,
+      sinks: { fn: { delivered: 2, pending: 0 } },
+    });
     expect(got.map((r) => r.unit)).toEqual(['user-1', 'user-4']);
-    expect(errors).toEqual(['dropped an event that cannot be encoded: its time is not a finite number (the clock gave NaN); counted in dropped (later ones are counted without a log line)']);
+    expect(errors).toEqual([
+      'dropped an event that cannot be encoded: its time is not a finite number (the clock gave NaN); counted in dropped (later ones are counted without a log line)',
+    ]);
   });
 
   it('hashes unit ids with HMAC-SHA256 when a key is set, and logs only allow-listed attributes', async () => {
     const got: EventRecord[] = [];
-    const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))], hashUnitsKey: 'k3y-for-tests', attributes: ['country', 'plan'] });
-    const attributes = p.pickAttributes({ targetingKey: 'user-1', country: 'DE', email: 'a@b.c', plan: 'pro', nested: { x: 1 } });
+    const p = pipeline({
+      sinks: [functionSink('fn', (r) => void got.push(...r))],
+      hashUnitsKey: 'k3y-for-tests',
+      attributes: ['country', 'plan'],
+    });
+    const attributes = p.pickAttributes({
+      targetingKey: 'user-1',
+      country: 'DE',
+      email: 'a@b.c',
+      plan: 'pro',
+      nested: { x: 1 },
+    });
     expect(attributes).toEqual({ country: 'DE', plan: 'pro' });
     record(p, { ...exposure(1), attributes });
     await p.close();
@@ -229,13 +319,27 @@ describe('EventPipeline', () => {
   });
 
   // Printable ASCII ids are queued as bytes, anything else as the string: both must come out as they went in.
-  const awkwardUnits = ['user-1', '', 'a"b', 'back\\slash', 'tab\there', 'nul\u0000', 'üser-é', '用户-7', '🚀-rocket', '\u007f', 'x'.repeat(5000), 'plain-again'];
+  const awkwardUnits = [
+    'user-1',
+    '',
+    'a"b',
+    'back\\slash',
+    'tab\there',
+    'nul\u0000',
+    'üser-é',
+    '用户-7',
+    '🚀-rocket',
+    '\u007f',
+    'x'.repeat(5000),
+    'plain-again',
+  ];
 
   it('logs every unit id exactly as given: quotes, backslashes, control characters, non-ASCII, long ids', async () => {
     const got: EventRecord[] = [];
     const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))] });
     for (const unit of awkwardUnits) record(p, { ...exposure(0), unit });
-    for (const unit of awkwardUnits) expect(p.recordTrack(unit, 'purchase', 1, {}, Date.parse('2026-12-01T10:00:00Z'))).toBeUndefined();
+    for (const unit of awkwardUnits)
+      expect(p.recordTrack(unit, 'purchase', 1, {}, Date.parse('2026-12-01T10:00:00Z'))).toBeUndefined();
     await p.close();
     expect(got.map((r) => r.unit)).toEqual([...awkwardUnits, ...awkwardUnits]);
   });
@@ -245,7 +349,9 @@ describe('EventPipeline', () => {
     const p = pipeline({ sinks: [functionSink('fn', (r) => void got.push(...r))], hashUnitsKey: 'k3y-for-tests' });
     for (const unit of awkwardUnits) record(p, { ...exposure(0), unit });
     await p.close();
-    expect(got.map((r) => r.unit)).toEqual(awkwardUnits.map((u) => createHmac('sha256', 'k3y-for-tests').update(u).digest('hex')));
+    expect(got.map((r) => r.unit)).toEqual(
+      awkwardUnits.map((u) => createHmac('sha256', 'k3y-for-tests').update(u).digest('hex')),
+    );
   });
 
   it('replays on the next start what a sink had not acknowledged, and clears the journal once delivered', async () => {
@@ -269,7 +375,10 @@ describe('EventPipeline', () => {
    * rewritten by `damage` as a crash could leave it, then a new pipeline on the journal:
    * what it delivers and counts.
    */
-  async function replayAfter(damage: (text: string) => string | Buffer, expected: number): Promise<{ got: EventRecord[]; corrupt: number }> {
+  async function replayAfter(
+    damage: (text: string) => string | Buffer,
+    expected: number,
+  ): Promise<{ got: EventRecord[]; corrupt: number }> {
     const dir = tmp();
     const p1 = pipeline({ dir, sinks: [functionSink('fn', () => Promise.reject(new Error('down')))] });
     for (let i = 0; i < 10; i++) record(p1, exposure(i));
@@ -293,7 +402,11 @@ describe('EventPipeline', () => {
     // Lines 0-3, then 4 KB of zeros where lines 4-6 were in flight, then lines 7-9.
     const { got, corrupt } = await replayAfter((text) => {
       const lines = text.split('\n').filter(Boolean);
-      return Buffer.concat([Buffer.from(lines.slice(0, 4).join('\n') + '\n'), Buffer.alloc(4096), Buffer.from(lines.slice(7).join('\n') + '\n')]);
+      return Buffer.concat([
+        Buffer.from(lines.slice(0, 4).join('\n') + '\n'),
+        Buffer.alloc(4096),
+        Buffer.from(lines.slice(7).join('\n') + '\n'),
+      ]);
     }, 7);
     expect(got.map((r) => r.unit)).toEqual(['user-0', 'user-1', 'user-2', 'user-3', 'user-7', 'user-8', 'user-9']);
     expect(corrupt).toBe(1);
@@ -304,7 +417,9 @@ describe('EventPipeline', () => {
     pipeline({ dir, sinks: [] });
     const errors: string[] = [];
     pipeline({ dir, sinks: [], logger: { ...quiet, error: (m: string) => void errors.push(m) } });
-    expect(errors[0]).toMatch(/already used by another switchyard instance in this process; give each instance its own exposures.dir/);
+    expect(errors[0]).toMatch(
+      /already used by another switchyard instance in this process; give each instance its own exposures.dir/,
+    );
   });
 });
 
@@ -318,7 +433,11 @@ describe('JsonlSink', () => {
     now = Date.parse('2026-12-02T00:01:00Z');
     await sink.send(batchOfLines([line]));
     await sink.close();
-    expect(readdirSync(dir).sort()).toEqual(['exposures-2026-12-01.1.jsonl', 'exposures-2026-12-01.jsonl', 'exposures-2026-12-02.jsonl']);
+    expect(readdirSync(dir).sort()).toEqual([
+      'exposures-2026-12-01.1.jsonl',
+      'exposures-2026-12-01.jsonl',
+      'exposures-2026-12-02.jsonl',
+    ]);
     expect(readFileSync(join(dir, 'exposures-2026-12-01.jsonl'), 'utf8').trim().split('\n')).toHaveLength(4);
   });
 });
@@ -338,7 +457,11 @@ describe('the committed events JSON Schema', () => {
 describe('large flushes', () => {
   it('journals a flush of 300,000 events in one go (a spread push would overflow the stack)', async () => {
     let delivered = 0;
-    const p = pipeline({ sinks: [functionSink('fn', (r) => void (delivered += r.length))], queueCapacity: 1_000_000, batchSize: 1_000_000 });
+    const p = pipeline({
+      sinks: [functionSink('fn', (r) => void (delivered += r.length))],
+      queueCapacity: 1_000_000,
+      batchSize: 1_000_000,
+    });
     for (let i = 0; i < 300_000; i++) record(p, exposure(i));
     p.flush();
     expect(p.counters()).toMatchObject({ journaled: 300_000, journalInMemory: false, dropped: 0 });
@@ -359,8 +482,12 @@ describe('journal block memory', () => {
     }
     await p.close(5000);
     expect(got).toHaveLength(24);
-    expect(got.filter((r) => r.schema === 'switchyard.event/1').map((r) => (r as { properties: unknown }).properties)).toEqual(Array.from({ length: 12 }, (_, i) => big(i)));
-    expect(got.filter((r) => r.schema === 'switchyard.exposure/1').map((r) => r.unit)).toEqual(Array.from({ length: 12 }, (_, i) => `user-${i}`));
+    expect(
+      got.filter((r) => r.schema === 'switchyard.event/1').map((r) => (r as { properties: unknown }).properties),
+    ).toEqual(Array.from({ length: 12 }, (_, i) => big(i)));
+    expect(got.filter((r) => r.schema === 'switchyard.exposure/1').map((r) => r.unit)).toEqual(
+      Array.from({ length: 12 }, (_, i) => `user-${i}`),
+    );
   });
 
   // Segments of about four sealed blocks and a cache of about three (the active segment
@@ -434,8 +561,14 @@ describe('journal writes', () => {
     p.flush();
     await p.written();
     const files = readdirSync(join(dir, 'journal')).filter((f) => f.endsWith('.jsonl'));
-    const lines = files.flatMap((f) => readFileSync(join(dir, 'journal', f), 'utf8').split('\n').filter(Boolean));
-    expect(lines.map((l) => (JSON.parse(l) as EventRecord).unit)).toEqual(Array.from({ length: 3000 }, (_, i) => `user-${i}`));
+    const lines = files.flatMap((f) =>
+      readFileSync(join(dir, 'journal', f), 'utf8')
+        .split('\n')
+        .filter(Boolean),
+    );
+    expect(lines.map((l) => (JSON.parse(l) as EventRecord).unit)).toEqual(
+      Array.from({ length: 3000 }, (_, i) => `user-${i}`),
+    );
   });
 
   it('with no sink at all, do not pile up: written segments are deleted at the next flush', async () => {
@@ -466,7 +599,9 @@ describe('journal writes', () => {
     const lineBytes = Buffer.byteLength(readFileSync(join(dir, 'journal', segment!), 'utf8').split('\n')[0]!) + 1;
     expect(onDisk).toBeGreaterThan(n * lineBytes - 9 * 2 ** 20);
     await p.written();
-    const lines = readFileSync(join(dir, 'journal', segment!), 'utf8').split('\n').filter(Boolean);
+    const lines = readFileSync(join(dir, 'journal', segment!), 'utf8')
+      .split('\n')
+      .filter(Boolean);
     expect(lines).toHaveLength(n);
     expect(lines.every((l, i) => (JSON.parse(l) as EventRecord).unit === `user-${i}`)).toBe(true);
   });
@@ -475,7 +610,12 @@ describe('journal writes', () => {
     const dir = tmp();
     const errors: string[] = [];
     const got: EventRecord[] = [];
-    const p = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))], logger: { ...quiet, error: (m: string) => void errors.push(m) }, maxSegmentBytes: 64 * 1024 });
+    const p = pipeline({
+      dir,
+      sinks: [functionSink('fn', (r) => void got.push(...r))],
+      logger: { ...quiet, error: (m: string) => void errors.push(m) },
+      maxSegmentBytes: 64 * 1024,
+    });
     for (let i = 0; i < 500; i++) record(p, exposure(i));
     p.flush();
     rmSync(join(dir, 'journal'), { recursive: true, force: true });
@@ -493,7 +633,12 @@ describe('journal writes', () => {
     const dir = tmp();
     const errors: string[] = [];
     const got: EventRecord[] = [];
-    const p = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))], logger: { ...quiet, error: (m: string) => void errors.push(m) }, maxSegmentBytes: 64 * 1024 });
+    const p = pipeline({
+      dir,
+      sinks: [functionSink('fn', (r) => void got.push(...r))],
+      logger: { ...quiet, error: (m: string) => void errors.push(m) },
+      maxSegmentBytes: 64 * 1024,
+    });
     // The second segment's file is /dev/full: every write to it fails with ENOSPC.
     symlinkSync('/dev/full', join(dir, 'journal', 'seg-000000000002.jsonl'));
     for (let i = 0; i < 2000; i++) record(p, exposure(i));

@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { adjustPValues, bayesMean, bayesProportion, cuped, meanTest, msprt, power, proportionTest, relativeLift, sampleSize, srmTest, StatsInputError } from 'switchyard/stats';
+import {
+  adjustPValues,
+  bayesMean,
+  bayesProportion,
+  cuped,
+  meanTest,
+  msprt,
+  power,
+  proportionTest,
+  relativeLift,
+  sampleSize,
+  srmTest,
+  StatsInputError,
+} from 'switchyard/stats';
 
 const ok = { n: 100, conversions: 10 };
 const okMean = { n: 10, sum: 50, sumSq: 300 };
@@ -31,7 +44,15 @@ describe('bad input throws StatsInputError naming the argument, never NaN', () =
     ['negative variance', () => relativeLift({ mean: 1, variance: -1 }, { mean: 1, variance: 1 }), 'control.variance'],
     ['mixed metric kinds', () => msprt(ok, okMean), 'treatment'],
     ['a negative tau', () => msprt(ok, ok, { tau: -1 }), 'tau'],
-    ['cuped with n = 1', () => cuped({ n: 1, sumY: 1, sumYSq: 1, sumX: 1, sumXSq: 1, sumXY: 1 }, { n: 5, sumY: 1, sumYSq: 1, sumX: 1, sumXSq: 1, sumXY: 1 }), 'control.n'],
+    [
+      'cuped with n = 1',
+      () =>
+        cuped(
+          { n: 1, sumY: 1, sumYSq: 1, sumX: 1, sumXSq: 1, sumXY: 1 },
+          { n: 5, sumY: 1, sumYSq: 1, sumX: 1, sumXSq: 1, sumXY: 1 },
+        ),
+      'control.n',
+    ],
   ])('%s', (_name, call, argument) => {
     let error: unknown;
     try {

@@ -5,7 +5,19 @@
  * beta-binomial quantities), each with a small absolute floor for values near zero.
  */
 import { describe, expect, it } from 'vitest';
-import { adjustPValues, bayesMean, bayesProportion, cuped, meanTest, msprt, power, proportionTest, sampleSize, srmTest, type CorrectionMethod } from 'switchyard/stats';
+import {
+  adjustPValues,
+  bayesMean,
+  bayesProportion,
+  cuped,
+  meanTest,
+  msprt,
+  power,
+  proportionTest,
+  sampleSize,
+  srmTest,
+  type CorrectionMethod,
+} from 'switchyard/stats';
 import fixtures from '../../fixtures/stats.json' with { type: 'json' };
 
 const CLOSED = 1e-9;
@@ -13,7 +25,10 @@ const INTEGRAL = 1e-6;
 
 function close(actual: number, expected: number, rel: number, abs = 1e-300): void {
   const ok = actual === expected || Math.abs(actual - expected) <= Math.max(abs, rel * Math.abs(expected));
-  if (!ok) expect.fail(`expected ${actual} to be within ${rel} (relative) of ${expected}; off by ${Math.abs(actual - expected)}`);
+  if (!ok)
+    expect.fail(
+      `expected ${actual} to be within ${rel} (relative) of ${expected}; off by ${Math.abs(actual - expected)}`,
+    );
 }
 
 const label = (c: { input: unknown }) => JSON.stringify(c.input).slice(0, 110);
@@ -60,12 +75,15 @@ describe(`fixtures generated with ${JSON.stringify(fixtures.versions)}`, () => {
 
   describe('adjustPValues (bh, by: scipy.stats.false_discovery_control)', () => {
     const methods: CorrectionMethod[] = ['bonferroni', 'holm', 'bh', 'by'];
-    it.each(fixtures.adjustPValues.flatMap((c) => methods.map((m) => [m, JSON.stringify(c.input), c] as const)))('%s of %s', (method, _l, c) => {
-      const r = adjustPValues(c.input, method);
-      expect(r).toHaveLength(c.input.length);
-      r.forEach((v, i) => close(v, c.expected[method][i]!, CLOSED, 1e-15));
-      expect(Math.max(...r)).toBeLessThanOrEqual(1);
-    });
+    it.each(fixtures.adjustPValues.flatMap((c) => methods.map((m) => [m, JSON.stringify(c.input), c] as const)))(
+      '%s of %s',
+      (method, _l, c) => {
+        const r = adjustPValues(c.input, method);
+        expect(r).toHaveLength(c.input.length);
+        r.forEach((v, i) => close(v, c.expected[method][i]!, CLOSED, 1e-15));
+        expect(Math.max(...r)).toBeLessThanOrEqual(1);
+      },
+    );
   });
 
   describe('sampleSize and power', () => {
@@ -80,7 +98,10 @@ describe(`fixtures generated with ${JSON.stringify(fixtures.versions)}`, () => {
 
   describe('bayesProportion (scipy.integrate.quad, scipy.stats.beta)', () => {
     it.each(fixtures.bayesProportion.map((c) => [label(c), c] as const))('%s', (_l, c) => {
-      const r = bayesProportion(c.input.control, c.input.treatment, { prior: c.input.prior, credibleLevel: c.input.credibleLevel });
+      const r = bayesProportion(c.input.control, c.input.treatment, {
+        prior: c.input.prior,
+        credibleLevel: c.input.credibleLevel,
+      });
       close(r.probabilityTreatmentBeats, c.expected.probabilityTreatmentBeats, INTEGRAL, 1e-9);
       close(r.expectedLoss.treatment, c.expected.expectedLoss.treatment, INTEGRAL, 1e-12);
       close(r.expectedLoss.control, c.expected.expectedLoss.control, INTEGRAL, 1e-12);

@@ -15,7 +15,8 @@ describe('A/A false-positive rate at alpha = 0.05, fixed horizon', () => {
     const runs = 4000;
     for (let i = 0; i < runs; i++) {
       const n = 10_000;
-      if (proportionTest({ n, conversions: draw(n, 0.1) }, { n, conversions: draw(n, 0.1) }).pValue < ALPHA) positives++;
+      if (proportionTest({ n, conversions: draw(n, 0.1) }, { n, conversions: draw(n, 0.1) }).pValue < ALPHA)
+        positives++;
     }
     const rate = positives / runs;
     expect(rate).toBeGreaterThanOrEqual(0.04);
@@ -81,7 +82,7 @@ describe('continuous monitoring: daily peeks over 14 days, 2,000 A/A experiments
       for (let day = 0; day < 14; day++) {
         c.n += 2000;
         t.n += 2000;
-        c.conversions += draw(2000, 0.10);
+        c.conversions += draw(2000, 0.1);
         t.conversions += draw(2000, 0.115);
         p = msprt(c, t, { previousPValue: p }).pValue;
       }
@@ -100,13 +101,24 @@ describe('power', () => {
     let significant = 0;
     const runs = 4000;
     for (let i = 0; i < runs; i++) {
-      if (proportionTest({ n: perArm, conversions: draw(perArm, 0.1) }, { n: perArm, conversions: draw(perArm, 0.115) }).pValue < 0.05) significant++;
+      if (
+        proportionTest({ n: perArm, conversions: draw(perArm, 0.1) }, { n: perArm, conversions: draw(perArm, 0.115) })
+          .pValue < 0.05
+      )
+        significant++;
     }
     expect(Math.abs(significant / runs - expected)).toBeLessThanOrEqual(0.02);
   });
 
   it('gives a runtime in days from daily traffic and allocation', () => {
-    const r = sampleSize({ metric: 'proportion', baseline: 0.1, mde: 0.02, dailyUnits: 1000, trafficShare: 0.5, arms: 3 });
+    const r = sampleSize({
+      metric: 'proportion',
+      baseline: 0.1,
+      mde: 0.02,
+      dailyUnits: 1000,
+      trafficShare: 0.5,
+      arms: 3,
+    });
     expect(r.runtimeDays).toBe(Math.ceil((r.perArm * 3) / 500));
     expect(r.total).toBe(r.perArm * 3);
   });
