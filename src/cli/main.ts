@@ -3,69 +3,23 @@
  * The switchyard CLI: argument parsing and printing only; it calls the public API.
  * Exit codes: 0 success, 1 failure at run time, 2 bad arguments or an invalid config.
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { loadConfigFile, SwitchyardError, ConfigError } from '../index.js';
-import { formatDemo, runDemo } from './demo.js';
+import { Command, CommanderError } from 'commander';
+import { SwitchyardError, ConfigError } from '../index.js';
+import { registerDemo } from './commands/demo.js';
+import type { Out } from './commands/shared.js';
+import { registerValidate } from './commands/validate.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0)
-      throw new InvalidArgumentError(`${name} must be a positive whole number, found "${value}"`);
-    return n;
-  };
-}
-
-function nonNegative(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, found "${value}"`);
-    return n;
-  };
-}
-
-export function buildProgram(out: (text: string) => void): Command {
+/** Each command lives in its own file under commands/ and registers itself here. */
+export function buildProgram(out: Out): Command {
   const program = new Command('switchyard')
     .description('OpenFeature-native experimentation: allocation, exposures, guardrails and statistics')
     .option('--debug', 'print stack traces on errors')
     .exitOverride()
     .configureOutput({ writeOut: out, writeErr: (s) => process.stderr.write(s) });
-
-  program
-    .command('validate')
-    .description('check a config file; prints every problem with file:line:col')
-    .argument('[file]', 'the config file', 'switchyard.yaml')
-    .option('--json', 'machine-readable output')
-    .action((file: string, opts: { json?: boolean }) => {
-      const config = loadConfigFile(file);
-      const experiments = [...config.experiments.values()].map((e) => ({
-        experiment: e.key,
-        flag: e.flag,
-        mode: e.allocation.mode,
-        variants: e.variants.map((v) => v.key),
-      }));
-      if (opts.json)
-        out(JSON.stringify({ valid: true, file, provider: config.featureFlags.provider, experiments }) + '\n');
-      else
-        out(
-          `${file}: valid (provider ${config.featureFlags.provider}, ${experiments.length} experiment${experiments.length === 1 ? '' : 's'})\n`,
-        );
-    });
-
-  program
-    .command('demo')
-    .description('synthetic users through a fixed and a gradual experiment on the in-memory provider')
-    .option('--users <n>', 'number of synthetic users', positiveInt('--users'), 50_000)
-    .option('--ramp-day <days>', 'days since the gradual ramp started', nonNegative('--ramp-day'), 1.5)
-    .option('--dir <dir>', 'where the event journal and JSONL exposures go', '.switchyard')
-    .option('--json', 'machine-readable output')
-    .action(async (opts: { users: number; rampDay: number; dir: string; json?: boolean }) => {
-      const reports = await runDemo({ users: opts.users, rampDay: opts.rampDay, dir: opts.dir });
-      out((opts.json ? JSON.stringify(reports, null, 2) : formatDemo(reports)) + '\n');
-    });
-
+  registerValidate(program, out);
+  registerDemo(program, out);
   return program;
 }
 

@@ -1,0 +1,18 @@
+/** `switchyard demo`: synthetic users through the embedded defaults (in-memory provider, JSONL). */
+import type { Command } from 'commander';
+import { formatDemo, runDemo } from '../demo.js';
+import { nonNegative, positiveInt, type Out } from './shared.js';
+
+export function registerDemo(program: Command, out: Out): void {
+  program
+    .command('demo')
+    .description('synthetic users through a fixed and a gradual experiment on the in-memory provider')
+    .option('--users <n>', 'number of synthetic users', positiveInt('--users'), 50_000)
+    .option('--ramp-day <days>', 'days since the gradual ramp started', nonNegative('--ramp-day'), 1.5)
+    .option('--dir <dir>', 'where the event journal and JSONL exposures go', '.switchyard')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { users: number; rampDay: number; dir: string; json?: boolean }) => {
+      const reports = await runDemo({ users: opts.users, rampDay: opts.rampDay, dir: opts.dir });
+      out((opts.json ? JSON.stringify(reports, null, 2) : formatDemo(reports)) + '\n');
+    });
+}
