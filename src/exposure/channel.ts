@@ -6,13 +6,13 @@
  * order only: a batch is acknowledged when it and every batch before it are, whatever
  * order their sends settle in, so a crash never skips one (later batches may then arrive
  * twice; receivers dedupe by id). Events a destination refuses for good are written to a
- * dead-letter file beside the journal (dead-letters/<sink>.jsonl) and counted, and the
+ * dead-letter file beside the journal directory (dead-letters/<sink>.jsonl) and counted, and the
  * batch is acknowledged. Meanwhile new events keep landing in the journal, so a sink
  * that is down falls behind on disk and catches up when it recovers. Timers never keep
  * the process alive.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../ports.js';
 import { compare, type Cursor, type Journal, type Lines } from './journal.js';
 import { batchOf, type SendResult, type Sink, type SinkBatch } from './sink.js';
@@ -84,9 +84,9 @@ export class SinkChannel {
     this.wake?.();
   }
 
-  /** The file events this sink refused for good are kept in. */
+  /** The file events this sink refused for good are kept in: dead-letters/<sink>.jsonl beside the journal. */
   get deadLetterFile(): string {
-    return join(this.journal.journalDir, 'dead-letters', `${this.sink.name}.jsonl`);
+    return join(dirname(this.journal.journalDir), 'dead-letters', `${this.sink.name}.jsonl`);
   }
 
   private start(lines: Lines): InFlight {
@@ -187,7 +187,7 @@ export class SinkChannel {
     const file = this.deadLetterFile;
     let kept = true;
     try {
-      mkdirSync(join(this.journal.journalDir, 'dead-letters'), { recursive: true });
+      mkdirSync(dirname(file), { recursive: true });
       appendFileSync(file, text);
     } catch (error) {
       kept = false;
