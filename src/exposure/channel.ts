@@ -14,7 +14,8 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../ports.js';
-import { compare, type Cursor, type Journal, type Lines } from './journal.js';
+import { compare, type Cursor } from './cursor-store.js';
+import type { Journal, Lines } from './journal.js';
 import { batchOf, type SendResult, type Sink, type SinkBatch } from './sink.js';
 
 type Outcome = { ok: true; result: SendResult | undefined } | { ok: false; error: unknown };

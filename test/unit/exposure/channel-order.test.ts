@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventPipeline, type PipelineOptions } from '../../../src/exposure/index.js';
+import { EventPipeline, type PipelineOptions, type TrackedRecord } from '../../../src/exposure/index.js';
 import { SinkSendError, type Sink, type SinkBatch } from '../../../src/exposure/sink.js';
 import { until } from '../../helpers/receiver.js';
 
@@ -40,7 +40,7 @@ function pipeline(sink: Sink, options: Partial<PipelineOptions> = {}): { p: Even
   return { p, dir };
 }
 
-const indexOf = (batch: SinkBatch) => batch.records().map((r) => (r as { properties: { i: number } }).properties.i);
+const indexOf = (batch: SinkBatch) => batch.records().map((r) => (r as TrackedRecord).properties.i as number);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('in-order acknowledgement with sends in flight', () => {
