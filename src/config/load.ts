@@ -375,11 +375,18 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
               writeKey: raw.analytics.segment.write_key,
               host: raw.analytics.segment.host,
               path: raw.analytics.segment.path,
+              concurrency: raw.analytics.segment.concurrency,
             },
           }
         : {}),
       ...(raw.analytics?.amplitude
-        ? { amplitude: { apiKey: raw.analytics.amplitude.api_key, serverUrl: raw.analytics.amplitude.server_url } }
+        ? {
+            amplitude: {
+              apiKey: raw.analytics.amplitude.api_key,
+              serverUrl: raw.analytics.amplitude.server_url,
+              concurrency: raw.analytics.amplitude.concurrency,
+            },
+          }
         : {}),
       ...(raw.analytics?.mixpanel
         ? {
@@ -387,6 +394,7 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
               token: raw.analytics.mixpanel.token,
               host: raw.analytics.mixpanel.host,
               protocol: raw.analytics.mixpanel.protocol,
+              concurrency: raw.analytics.mixpanel.concurrency,
             },
           }
         : {}),

@@ -171,19 +171,30 @@ const exposures = z.strictObject({
   instance: z.string().min(1).optional(),
 });
 
+/** Requests in flight at most to an analytics platform (default 4); acknowledged in journal order all the same. */
+const sendConcurrency = z.number().int().min(1).max(64).optional();
+
 const analytics = z.strictObject({
   jsonl: z
     .strictObject({ dir: z.string().min(1).optional(), max_file_bytes: z.number().int().min(1024).optional() })
     .optional(),
   segment: z
-    .strictObject({ write_key: z.string().min(1), host: z.url().optional(), path: z.string().optional() })
+    .strictObject({
+      write_key: z.string().min(1),
+      host: z.url().optional(),
+      path: z.string().optional(),
+      concurrency: sendConcurrency,
+    })
     .optional(),
-  amplitude: z.strictObject({ api_key: z.string().min(1), server_url: z.url().optional() }).optional(),
+  amplitude: z
+    .strictObject({ api_key: z.string().min(1), server_url: z.url().optional(), concurrency: sendConcurrency })
+    .optional(),
   mixpanel: z
     .strictObject({
       token: z.string().min(1),
       host: z.string().optional(),
       protocol: z.enum(['http', 'https']).optional(),
+      concurrency: sendConcurrency,
     })
     .optional(),
 });

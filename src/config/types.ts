@@ -85,9 +85,19 @@ export interface ValidatedConfig {
   /** Per-platform options, keyed by platform name. */
   readonly analytics: {
     readonly jsonl: { readonly dir: string; readonly maxFileBytes: number };
-    readonly segment?: { readonly writeKey: string; readonly host?: string; readonly path?: string };
-    readonly amplitude?: { readonly apiKey: string; readonly serverUrl?: string };
-    readonly mixpanel?: { readonly token: string; readonly host?: string; readonly protocol?: 'http' | 'https' };
+    readonly segment?: {
+      readonly writeKey: string;
+      readonly host?: string;
+      readonly path?: string;
+      readonly concurrency?: number;
+    };
+    readonly amplitude?: { readonly apiKey: string; readonly serverUrl?: string; readonly concurrency?: number };
+    readonly mixpanel?: {
+      readonly token: string;
+      readonly host?: string;
+      readonly protocol?: 'http' | 'https';
+      readonly concurrency?: number;
+    };
   };
   /** In config order. */
   readonly experiments: ReadonlyMap<string, ValidatedExperiment>;

@@ -144,3 +144,11 @@ export class PlatformReceiver {
     else reply();
   }
 }
+
+/** The `analytics` config section for a platform whose receiver listens on `port`. */
+export function platformConfig(platform: Platform, port: number): Record<string, unknown> {
+  const url = `http://127.0.0.1:${port}`;
+  if (platform === 'segment') return { segment: { write_key: 'wk_e2e_secret', host: url, concurrency: 4 } };
+  if (platform === 'amplitude') return { amplitude: { api_key: 'amp_e2e_secret', server_url: `${url}/2/httpapi` } };
+  return { mixpanel: { token: 'mp_e2e_secret', host: `127.0.0.1:${port}`, protocol: 'http' } };
+}
