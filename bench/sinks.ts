@@ -267,7 +267,7 @@ const range = (xs: number[]) => `${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}
 
 export async function benchSinks(): Promise<string> {
   const N = 40_000;
-  const ROUNDS = 5;
+  const ROUNDS = Number(process.env.SY_BENCH_ROUNDS ?? 5);
   const rows = await measureSinks(N, ROUNDS);
   const out = [
     '## Analytics sinks',

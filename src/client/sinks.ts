@@ -1,6 +1,6 @@
 /**
- * Builds the sinks named in `analytics_platforms`. The analytics platforms' SDKs are
- * loaded by dynamic import only when the config names them.
+ * Builds the sinks named in `analytics_platforms`: the JSONL files, or a platform's batch
+ * API (Segment, Amplitude, Mixpanel) with its credentials and send concurrency.
  */
 import { configMessages, type ValidatedConfig } from '../config/index.js';
 import { SwitchyardError } from '../errors.js';
