@@ -173,6 +173,11 @@ export class EventPipeline {
    * already (see ExposureDedupe); with one (`hi`, `lo`), `options.dedupe` admits it at
    * flush, or counts it deduplicated, which keeps the rule's table, a cache miss for a new
    * unit, off the caller's path.
+   *
+   * Positional on purpose: this is the caller's path, and a record object per exposure
+   * measured about +50-75 ns per new exposure on the caller-path bench (what logging adds:
+   * median 241 and 271 ns against 189 and 196 ns positional, two alternating series of 6
+   * and 8 processes, issue 12). The descriptor already carries what exposures share.
    */
   recordExposure(
     descriptor: ExposureDescriptor,
