@@ -24,6 +24,8 @@ type Outcome = { ok: true; result: SendResult | undefined } | { ok: false; error
 interface InFlight {
   readonly lines: Lines;
   readonly batch: SinkBatch;
+  /** The sink's own promise: awaited directly at the head, so an acknowledgement follows its send at once. */
+  sending: Promise<void | SendResult | undefined>;
   outcome: Promise<Outcome>;
   settled: Outcome | undefined;
 }
@@ -94,6 +96,7 @@ export class SinkChannel {
     const flight: InFlight = {
       lines,
       batch: batchOf(lines.parts, lines.count),
+      sending: Promise.resolve(undefined),
       outcome: Promise.resolve({ ok: true, result: undefined }),
       settled: undefined,
     };
@@ -103,7 +106,13 @@ export class SinkChannel {
 
   private send(flight: InFlight): void {
     flight.settled = undefined;
-    const sending = (async () => this.sink.send(flight.batch))();
+    let sending: Promise<void | SendResult | undefined>;
+    try {
+      sending = this.sink.send(flight.batch);
+    } catch (error) {
+      sending = Promise.reject(error as Error);
+    }
+    flight.sending = sending;
     flight.outcome = sending.then(
       (result): Outcome => (flight.settled = { ok: true, result: result ?? undefined }),
       (error: unknown): Outcome => (flight.settled = { ok: false, error }),
@@ -134,7 +143,12 @@ export class SinkChannel {
         }
         const head = window[0];
         if (!head) break;
-        const outcome = await head.outcome;
+        let outcome: Outcome;
+        try {
+          outcome = { ok: true, result: (await head.sending) ?? undefined };
+        } catch (error) {
+          outcome = { ok: false, error };
+        }
         if (outcome.ok) {
           window.shift();
           const rejected = outcome.result?.rejected ?? [];
