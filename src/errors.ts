@@ -24,6 +24,10 @@ export type SwitchyardCode =
   | 'SY_TARGETING_KEY_MISSING'
   /** A caller passed an argument switchyard cannot use. */
   | 'SY_INVALID_ARGUMENT'
+  /** The fleet's Redis cannot be reached; switchyard serves from its last known state and retries. */
+  | 'SY_FLEET_UNAVAILABLE'
+  /** The kill-state file beside the journal cannot be read or written. */
+  | 'SY_STATE_FILE'
   /** The feature is named in the design but not built yet. */
   | 'SY_NOT_AVAILABLE';
 
