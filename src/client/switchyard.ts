@@ -29,6 +29,8 @@ import { systemClock, silentLogger, type Clock, type Logger } from '../ports.js'
 import { AllocationProvider, flagMetadataOf } from './allocation-provider.js';
 import { SafeEmitter } from './emitter.js';
 import { Engine, type Evaluation, type EngineCounters } from './engine.js';
+import { KillSwitch } from './kill-switch.js';
+import { PrometheusMetrics } from './prometheus.js';
 import { providerFromConfig } from './providers.js';
 import { sinksFromConfig } from './sinks.js';
 import {
@@ -39,7 +41,12 @@ import {
   type Sink,
 } from '../exposure/index.js';
 import { fingerprint64, murmur3 } from '../allocation/index.js';
+import type { KillRecord } from '../fleet/index.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GetVariantOptions, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
+
+/** Distinct flags counted per reason for the metrics; unknown flag names beyond it count as "(other)". */
+const MAX_COUNTED_FLAGS = 1000;
 
 let instances = 0;
 
@@ -112,6 +119,10 @@ export class Switchyard {
   private lastSeeds: ExposureSeeds[] = [];
   /** The last exposure key's fingerprint (hi, lo), written by fingerprint64. */
   private readonly key = new Int32Array(2);
+  private readonly killSwitch: KillSwitch;
+  /** flag -> reason -> evaluations, for the Prometheus metrics. */
+  private readonly evaluations = new Map<string, Record<string, number>>();
+  private prometheusMetrics: PrometheusMetrics | undefined;
 
   /** @internal use createSwitchyard */
   constructor(
@@ -129,6 +140,17 @@ export class Switchyard {
     this.engine.applyConfig(config);
     this.engine.onProblem = (flag, code, message) => this.report(flag, code, message);
     this.allocationProvider = new AllocationProvider(this.engine, [this.exposureHook()]);
+    this.killSwitch = new KillSwitch(
+      config,
+      this.engine,
+      this.clock,
+      this.logger,
+      (event) => this.events.emit('kill', event),
+      (error) => this.events.emit('error', { flag: '*', code: error.code, message: error.what }),
+      { pollIntervalMs: options.statePollIntervalMs, connectTimeoutMs: options.fleetConnectTimeoutMs },
+    );
+    // Kills persisted by an earlier run (or the fleet state last seen) hold from the first call.
+    this.killSwitch.load();
     this.domain = `switchyard-${++instances}`;
     this.openfeature = OpenFeature.getClient(this.domain);
     const ex = config.exposures;
@@ -158,6 +180,9 @@ export class Switchyard {
   /** @internal */
   async start(): Promise<void> {
     this.pipeline?.start();
+    // The fleet's kill state is read before the first evaluation (bounded by the connect
+    // timeout; an unreachable Redis is logged and the local state is served meanwhile).
+    const fleet = this.killSwitch.start();
     const timeoutMs = this.current.featureFlags.initTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -170,6 +195,7 @@ export class Switchyard {
     );
     const outcome = await Promise.race([ready, timedOut]);
     clearTimeout(timer);
+    await fleet;
     if (outcome === 'timeout') {
       this.report(
         '*',
@@ -323,17 +349,54 @@ export class Switchyard {
     return this.events.on(event, listener);
   }
 
-  /** Sends every unit of the experiment to the control at once, in this process. */
-  kill(experiment: string, reason = 'manual'): void {
+  /**
+   * Sends every unit of the experiment to the control: in this process at once (before
+   * this returns, before any I/O), then persisted (state file; Redis with a fleet) and
+   * broadcast, so other instances follow and a restart does not undo it. Exposures stop.
+   * Throws SY_INVALID_ARGUMENT for an experiment the config does not have.
+   * @param evidence what tripped it (a guardrail's rule, values, statistic), kept in the record
+   * @param by who decided (default api; the guardrail monitor says guardrails)
+   * @example sy.kill('checkout-redesign', 'p95 latency +30%', { rule: 'latency_p95' });
+   */
+  kill(experiment: string, reason = 'manual', evidence?: unknown, by = 'api'): KillRecord {
     this.requireExperiment(experiment);
-    this.engine.kill(experiment, reason);
-    this.events.emit('kill', { experiment, killed: true, reason });
+    return this.killSwitch.set(experiment, true, reason, by, evidence);
   }
 
-  unkill(experiment: string): void {
+  /** Undoes a kill, here at once and then for the fleet (persisted like a kill). */
+  unkill(experiment: string, reason = 'unkill', by = 'api'): KillRecord {
     this.requireExperiment(experiment);
-    this.engine.unkill(experiment);
-    this.events.emit('kill', { experiment, killed: false, reason: 'unkill' });
+    return this.killSwitch.set(experiment, false, reason, by);
+  }
+
+  /** The latest kill record of an experiment (kill or unkill, here or elsewhere), if any. */
+  killRecord(experiment: string): KillRecord | undefined {
+    return this.killSwitch.record(experiment);
+  }
+
+  /**
+   * This instance's Prometheus metrics (prom-client) in a registry of its own; register
+   * more metrics in `prometheus.registry`. Created on first use.
+   */
+  get prometheus(): PrometheusMetrics {
+    return (this.prometheusMetrics ??= new PrometheusMetrics({
+      engine: () => this.engine.counters,
+      evaluations: () => this.evaluations,
+      pipeline: () => this.pipeline?.counters(),
+      deduplicated: () => this.deduplicated,
+      kills: () => this.killSwitch.tally,
+      killed: () => this.killSwitch.killed(),
+      fleetConnected: () => this.killSwitch.fleetConnected(),
+    }));
+  }
+
+  /**
+   * A ready request handler for `/metrics` (Prometheus text format). switchyard starts no
+   * server: mount it on yours.
+   * @example http.createServer((req, res) => req.url === '/metrics' ? sy.metricsHandler()(req, res) : app(req, res));
+   */
+  metricsHandler(): (req: IncomingMessage, res: ServerResponse) => void {
+    return this.prometheus.handler();
   }
 
   /** Freezes a gradual ramp at its current step (or releases it with `false`). */
@@ -371,6 +434,7 @@ export class Switchyard {
     if (this.closed) return;
     this.closed = true;
     this.watcher?.stop();
+    await this.killSwitch.close();
     if (this.pipeline) {
       const report = await this.pipeline.close(this.current.exposures.closeTimeoutMs);
       const pending = Object.entries(report.sinks).filter(([, c]) => c.pending > 0);
@@ -410,6 +474,13 @@ export class Switchyard {
 
   private finish(ev: Evaluation, ctx: EvaluationContext): VariantResult {
     const plan = ev.plan;
+    let byReason = this.evaluations.get(ev.flag);
+    if (byReason === undefined) {
+      const key = this.evaluations.size < MAX_COUNTED_FLAGS ? ev.flag : '(other)';
+      byReason = this.evaluations.get(key);
+      if (byReason === undefined) this.evaluations.set(key, (byReason = {}));
+    }
+    byReason[ev.reason] = (byReason[ev.reason] ?? 0) + 1;
     if (ev.inExperiment && plan) {
       // Nothing consumes exposures when logging is off and nobody listens: skip the rule.
       const listening = this.events.has('exposure');
