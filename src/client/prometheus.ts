@@ -105,15 +105,17 @@ export class PrometheusMetrics {
         for (const experiment of sources.killed()) g.set({ experiment }, 1);
       },
     );
-    gauge(
-      'switchyard_fleet_connected',
-      '1 while the fleet Redis answers, 0 while away (absent without a fleet)',
-      [],
-      (g) => {
-        const connected = sources.fleetConnected();
-        if (connected !== undefined) g.set(connected ? 1 : 0);
-      },
-    );
+    // Registered with a fleet only: an unlabelled gauge would otherwise read 0, "disconnected".
+    if (sources.fleetConnected() !== undefined)
+      gauge(
+        'switchyard_fleet_connected',
+        '1 while the fleet Redis answers, 0 while away (absent without a fleet)',
+        [],
+        (g) => {
+          const connected = sources.fleetConnected();
+          g.set(connected ? 1 : 0);
+        },
+      );
   }
 
   /** Registers a metric made elsewhere (e.g. the guardrail monitor's gauges) in this registry. */
