@@ -56,12 +56,15 @@ export class KillSwitch {
   }
 
   set(experiment: string, killed: boolean, reason: string, by: string, evidence?: unknown): KillRecord {
+    // A decision made here supersedes the one it follows, even within a millisecond, on a
+    // fake clock, or over a record stamped by a clock ahead of this one.
+    const previous = this.store.get(experiment)?.at ?? -Infinity;
     const record: KillRecord = {
       experiment,
       killed,
       reason,
       by,
-      at: this.clock.now(),
+      at: Math.max(this.clock.now(), previous + 1),
       origin: this.instance,
       ...(evidence !== undefined ? { evidence } : {}),
     };
