@@ -55,6 +55,7 @@ export class KillStore {
   private closed = false;
   private resyncing: Promise<void> | undefined;
   private resyncAgain = false;
+  private persistPending: NodeJS.Immediate | undefined;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly keys;
 
@@ -151,9 +152,11 @@ export class KillStore {
    */
   record(record: KillRecord): void {
     this.records.set(record.experiment, record);
-    this.persist();
-    if (this.cmd && !this.closed)
+    if (this.cmd && !this.closed) {
+      // Redis first: the other instances should not wait for this one's disk.
       this.track(setIfNewer(this.cmd, this.keys, record.experiment, JSON.stringify(record)));
+      this.persistSoon();
+    } else this.persist(); // without a fleet the file is the state: written before kill() returns
   }
 
   /** Waits (up to `timeoutMs`) for writes in flight, then disconnects and stops polling. */
@@ -161,6 +164,11 @@ export class KillStore {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    if (this.persistPending) {
+      clearImmediate(this.persistPending);
+      this.persistPending = undefined;
+      this.persist();
+    }
     if (this.inflight.size > 0) {
       let t: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -188,7 +196,7 @@ export class KillStore {
       changed = true;
       if (r.killed || previous?.killed) this.options.onChange(r);
     }
-    if (changed) this.persist();
+    if (changed) this.persistSoon();
   }
 
   private onMessage(message: string): void {
@@ -248,6 +256,19 @@ export class KillStore {
     } catch (error) {
       this.problem(error as SwitchyardError);
     }
+  }
+
+  /**
+   * Writes the local copy after the current turn of the event loop, so the evaluations a
+   * change unblocks (and the 'kill' listeners) run before the disk is touched; changes
+   * arriving meanwhile share one write.
+   */
+  private persistSoon(): void {
+    if (this.persistPending) return;
+    this.persistPending = setImmediate(() => {
+      this.persistPending = undefined;
+      this.persist();
+    });
   }
 
   private persist(): void {

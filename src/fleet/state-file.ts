@@ -3,8 +3,9 @@
  * itself without a fleet, the last fleet state seen with one, so a restart, or a start
  * while Redis is away, serves the kills it knew. Writes are atomic (a temp file renamed
  * over the old one), so a reader sees the old state or the new one, never half of one.
- * Writes are synchronous: a kill is rare, and once `kill()` returns, a crash cannot
- * lose it.
+ * Writes are synchronous (a kill is rare): without a fleet the file is the state and is
+ * written before `kill()` returns, so a crash cannot lose it; with a fleet Redis holds the
+ * state and the store writes its local copy just after the change takes effect.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -5,7 +5,7 @@
  * shell command, or before they started.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -157,6 +157,8 @@ describe('kills across a fleet (Redis)', () => {
     const dir = tempDir();
     const a = await start(serviceConfig(dir, { redis: SHARED_REDIS, prefix }));
     await a.send({ cmd: 'kill', experiment: 'exp', reason: 'keep me' });
+    // with a fleet the local copy is written just after the kill takes effect: crash after it
+    await waitFor(() => existsSync(join(dir, 'state.json')), 5000, 'the local copy');
     await a.crash();
     const fromRedis = await start(serviceConfig(tempDir(), { redis: SHARED_REDIS, prefix }));
     expect(fromRedis.first).toEqual({ variant: 'control', reason: 'DISABLED' });

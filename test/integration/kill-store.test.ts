@@ -82,7 +82,8 @@ describe('kill store, fleet mode (Redis)', () => {
     const redis = new Redis(SHARED_REDIS);
     cleanups.push(() => void redis.disconnect());
     expect(JSON.parse((await redis.hget(fleetKeys(prefix).kills, 'exp'))!)).toEqual(record);
-    // and b keeps a local copy of the fleet state
+    // and b keeps a local copy of the fleet state, written just after the change took effect
+    await waitFor(() => readStateFile(stateFilePath(b.dir)).get('exp') !== undefined, 2000, 'the local copy');
     expect(readStateFile(stateFilePath(b.dir)).get('exp')).toEqual(record);
   });
 
