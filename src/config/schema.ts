@@ -152,7 +152,12 @@ const allocation = z.strictObject({
   max_step: z.number().gt(0).max(100).optional(),
   /** Posterior draws per re-weighting (Monte Carlo error of a weight about 0.5 / sqrt(draws)). */
   draws: z.number().int().min(100).max(1_000_000).optional(),
-  seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
   /** conversion: beta-binomial on units that tracked the metric; continuous: normal on its values. */
   metric_kind: z.enum(ADAPTIVE_METRIC_KINDS).optional(),
   /** Where a unit's variant is kept so it survives re-weighting. */
