@@ -14,6 +14,8 @@ import {
   type HookContext,
   type Provider,
 } from '@openfeature/server-sdk';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import {
   loadConfigFile,
@@ -39,6 +41,8 @@ import {
   type Sink,
 } from '../exposure/index.js';
 import { fingerprint64, murmur3 } from '../allocation/index.js';
+import { AdaptiveAllocator } from './adaptive/adaptive-allocator.js';
+import type { AdaptiveStatus, AllocationVersion } from './adaptive/adaptive-experiment.js';
 import type { GetVariantOptions, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
 
 let instances = 0;
@@ -93,6 +97,7 @@ export class Switchyard {
   readonly openfeature: Client;
   readonly metrics = new MetricRecorder();
   private readonly engine: Engine;
+  private readonly adaptive: AdaptiveAllocator;
   private readonly allocationProvider: AllocationProvider;
   private readonly events: SafeEmitter<SwitchyardEvents>;
   private readonly clock: Clock;
@@ -126,6 +131,15 @@ export class Switchyard {
     this.logger = options.logger ?? silentLogger;
     this.events = new SafeEmitter(this.logger);
     this.engine = new Engine(provider, this.clock, config.featureFlags.evaluationTimeoutMs);
+    this.adaptive = new AdaptiveAllocator({
+      recorder: this.metrics,
+      clock: this.clock,
+      logger: this.logger,
+      instance: config.exposures.instance ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      onPlan: (flag, plan) => this.engine.setPlan(flag, plan),
+      ...options.adaptive,
+    });
+    this.engine.adaptive = this.adaptive;
     this.engine.applyConfig(config);
     this.engine.onProblem = (flag, code, message) => this.report(flag, code, message);
     this.allocationProvider = new AllocationProvider(this.engine, [this.exposureHook()]);
@@ -158,6 +172,7 @@ export class Switchyard {
   /** @internal */
   async start(): Promise<void> {
     this.pipeline?.start();
+    await this.adaptive.start();
     const timeoutMs = this.current.featureFlags.initTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -255,6 +270,7 @@ export class Switchyard {
       this.engine.countProblem('SY_INVALID_ARGUMENT');
       return false;
     }
+    if (this.adaptive.size > 0) this.adaptive.track(event, unit as string, properties.value as number | undefined);
     this.events.emit('track', {
       event,
       unit: unit as string,
@@ -342,6 +358,25 @@ export class Switchyard {
     this.engine.hold(experiment, paused ? { pausedAt: this.clock.now() } : undefined);
   }
 
+  /**
+   * adaptive experiments: current weights, allocation version, phase (burn-in or
+   * Thompson sampling), units and posterior summaries per arm, and the sticky store's fill.
+   * What `switchyard status` shows.
+   */
+  allocationStatus(experiment?: string): AdaptiveStatus[] {
+    return this.adaptive.status(experiment);
+  }
+
+  /**
+   * Re-weights an adaptive experiment now instead of at its next scheduled time. In a
+   * fleet only one instance can hold the re-weighting lock; the others get undefined and
+   * switch to the new version within a poll.
+   */
+  reweight(experiment: string): Promise<AllocationVersion | undefined> {
+    this.requireExperiment(experiment);
+    return this.adaptive.reweight(experiment);
+  }
+
   /** Evaluation, config and event-pipeline counters. */
   counters(): {
     engine: EngineCounters;
@@ -371,6 +406,7 @@ export class Switchyard {
     if (this.closed) return;
     this.closed = true;
     this.watcher?.stop();
+    await this.adaptive.close();
     if (this.pipeline) {
       const report = await this.pipeline.close(this.current.exposures.closeTimeoutMs);
       const pending = Object.entries(report.sinks).filter(([, c]) => c.pending > 0);

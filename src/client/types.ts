@@ -49,6 +49,15 @@ export interface SwitchyardOptions {
   sinks?: import('../exposure/index.js').Sink[];
   /** Environment for `${NAME}` interpolation (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
+  /** adaptive allocation tunables (tests and benchmarks shorten them). */
+  adaptive?: {
+    /** How often fleet allocation versions are polled from Redis, in ms (default 250). */
+    pollMs?: number;
+    /** Round-trip budget of the Redis sticky store before a unit is served from memory, in ms (default 100). */
+    stickyTimeoutMs?: number;
+    /** Where arm statistics come from (default: the in-process metric recorder). */
+    stats?: import('./adaptive/arm-stats.js').ArmStatsSource;
+  };
 }
 
 export type { Clock, EvaluationContext };

@@ -64,7 +64,9 @@ export class AdaptiveAllocator {
    * ones stop. Returns the plans to serve (adaptive ones replaced by their version's).
    */
   applyConfig(config: ValidatedConfig, plans: Map<string, AllocationPlan>): Map<string, AllocationPlan> {
-    if (config.fleet && config.fleet.redis !== this.redisUrl) this.connect(config.fleet.redis, config.fleet.prefix);
+    const hasAdaptive = [...config.experiments.values()].some((e) => e.allocation.adaptive !== undefined);
+    if (config.fleet && hasAdaptive && config.fleet.redis !== this.redisUrl)
+      this.connect(config.fleet.redis, config.fleet.prefix);
     const seen = new Set<string>();
     for (const exp of config.experiments.values()) {
       const options = exp.allocation.adaptive;
