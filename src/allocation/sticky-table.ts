@@ -4,8 +4,10 @@
  * Keys are 64-bit fingerprints of the unit id (fingerprint64, seeded per experiment), so
  * the table keeps no strings: an open-addressing table over typed arrays with linear
  * probing at a load factor of at most 1/2, 9 bytes a slot (two int32 halves and one byte
- * for the arm and a converted flag). 1,000,000 units take 2^21 slots: 18.9 MB, allocated
- * up front, nothing for the garbage collector to trace. Two units share a fingerprint
+ * for the arm and a converted flag), nothing for the garbage collector to trace. It
+ * starts at 4,096 slots and doubles as units arrive (a rehash from the stored
+ * fingerprints), so a small experiment's table stays in the CPU's caches; 1,000,000
+ * units take 2^21 slots: 18.9 MB. Two units share a fingerprint
  * with probability about n^2 / 2^65 (3e-8 at a million units); the later one would then
  * read the earlier one's arm.
  *
@@ -18,12 +20,14 @@ import { fingerprint64, murmur3 } from './murmur3.js';
 /** Arm codes are 0-126; the top bit of a slot's byte is the unit's converted flag. */
 export const MAX_ARM_CODE = 126;
 const CONVERTED = 0x80;
+const INITIAL_SLOTS = 4096;
 
 export class StickyTable {
-  private readonly keys: Int32Array;
+  private keys: Int32Array;
   /** 0: empty; otherwise (arm code + 1) | converted flag. */
-  private readonly values: Uint8Array;
-  private readonly mask: number;
+  private values: Uint8Array;
+  private mask: number;
+  private readonly maxSlots: number;
   private readonly seedHi: number;
   private readonly seedLo: number;
   private readonly fp = new Int32Array(2);
@@ -35,9 +39,11 @@ export class StickyTable {
   ) {
     let slots = 16;
     while (slots < capacity * 2) slots *= 2;
-    this.keys = new Int32Array(slots * 2);
-    this.values = new Uint8Array(slots);
-    this.mask = slots - 1;
+    this.maxSlots = slots;
+    const initial = Math.min(slots, INITIAL_SLOTS);
+    this.keys = new Int32Array(initial * 2);
+    this.values = new Uint8Array(initial);
+    this.mask = initial - 1;
     this.seedHi = murmur3(salt, 0x571c4701) | 0;
     this.seedLo = murmur3(salt, 0x571c4702) | 0;
   }
@@ -67,12 +73,36 @@ export class StickyTable {
     const v = this.values[slot]!;
     if (v === 0) {
       if (this.count >= this.capacity) return false;
+      if ((this.count + 1) * 2 > this.values.length && this.values.length < this.maxSlots) {
+        this.grow();
+        return this.set(unit, code);
+      }
       this.count++;
       this.keys[slot * 2] = this.fp[0]!;
       this.keys[slot * 2 + 1] = this.fp[1]!;
     }
     this.values[slot] = (v & CONVERTED) | (code + 1);
     return true;
+  }
+
+  /** Doubles the table, placing every stored fingerprint anew. */
+  private grow(): void {
+    const keys = this.keys;
+    const values = this.values;
+    const slots = values.length * 2;
+    this.keys = new Int32Array(slots * 2);
+    this.values = new Uint8Array(slots);
+    this.mask = slots - 1;
+    for (let i = 0; i < values.length; i++) {
+      if (values[i] === 0) continue;
+      const hi = keys[i * 2]!;
+      const lo = keys[i * 2 + 1]!;
+      let slot = (lo ^ (hi >>> 7)) & this.mask;
+      while (this.values[slot] !== 0) slot = (slot + 1) & this.mask;
+      this.keys[slot * 2] = hi;
+      this.keys[slot * 2 + 1] = lo;
+      this.values[slot] = values[i]!;
+    }
   }
 
   /** Marks the unit converted; true only the first time (a unit counts once). False for an unknown unit. */
@@ -84,8 +114,10 @@ export class StickyTable {
   }
 
   clear(): void {
-    this.keys.fill(0);
-    this.values.fill(0);
+    const initial = Math.min(this.maxSlots, INITIAL_SLOTS);
+    this.keys = new Int32Array(initial * 2);
+    this.values = new Uint8Array(initial);
+    this.mask = initial - 1;
     this.count = 0;
   }
 

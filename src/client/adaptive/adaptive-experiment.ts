@@ -128,8 +128,8 @@ export class AdaptiveExperiment {
    */
   assign(unit: string): number | Promise<number> {
     const plan = this.plan;
-    const fresh = assign(plan, unit, 1);
     if (this.options.sticky === 'none') {
+      const fresh = assign(plan, unit, 1);
       const code = this.codeOf(fresh);
       const had = this.table.get(unit);
       if (had !== code && this.table.set(unit, code) && had < 0) this.countUnit(fresh);
@@ -137,6 +137,7 @@ export class AdaptiveExperiment {
     }
     const code = this.table.get(unit);
     if (code >= 0) return this.codeToIndex[code]!;
+    const fresh = assign(plan, unit, 1);
     if (this.redis === undefined) return this.remember(unit, fresh);
     return this.redis.resolve(unit, plan.variants[fresh]!).then(({ name, isNew }) => {
       // A unit stored elsewhere (another instance, before a restart) keeps its arm there.

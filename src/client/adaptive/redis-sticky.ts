@@ -4,7 +4,7 @@
  *
  * The adaptive experiment keeps every unit it has seen in its memory table, so a unit
  * already seen never waits on Redis. A unit not in memory costs one round trip, shared
- * with every other such unit of the same tick: one pipeline of HSETNX (propose the arm the
+ * with every other such unit of the same tick (up to 500 a pipeline): one pipeline of HSETNX (propose the arm the
  * current weights give) and HGET (read the winner: the stored arm if another instance or
  * an earlier run had one). When the memory table is full it is cleared and units are
  * read back from Redis as they come (one round trip each, batched).
@@ -24,6 +24,8 @@ export interface StickyAnswer {
   readonly name: string;
   readonly isNew: boolean;
 }
+
+const MAX_BATCH = 500;
 
 interface Waiter {
   readonly unit: string;
@@ -55,6 +57,7 @@ export class RedisStickyStore {
   };
   private batch: Waiter[] = [];
   private scheduled = false;
+  private inFlight = false;
   private readonly pending = new Map<string, string>();
   private down = false;
   private reconciling: Promise<void> | undefined;
@@ -91,14 +94,23 @@ export class RedisStickyStore {
     });
   }
 
+  /**
+   * One round trip in flight at a time, of at most MAX_BATCH units, so a burst queues
+   * behind it instead of racing many pipelines against one timeout; units arriving
+   * meanwhile go in the next one.
+   */
   private async flush(): Promise<void> {
-    const batch = this.batch;
-    this.batch = [];
-    this.scheduled = false;
-    if (this.down || this.redis.status !== 'ready') {
-      this.serveFromMemory(batch);
+    if (this.inFlight) return;
+    const batch = this.batch.splice(0, MAX_BATCH);
+    if (batch.length === 0) {
+      this.scheduled = false;
       return;
     }
+    if (this.down || this.redis.status !== 'ready') {
+      this.serveFromMemory(batch);
+      return this.flush();
+    }
+    this.inFlight = true;
     this.counters.lookups++;
     const pipeline = this.redis.pipeline();
     for (const w of batch) pipeline.hsetnx(this.key, w.unit, w.proposed).hget(this.key, w.unit);
@@ -109,17 +121,19 @@ export class RedisStickyStore {
     });
     const result = await Promise.race([pipeline.exec().catch((e: unknown) => e as Error), timeout]);
     clearTimeout(timer);
+    this.inFlight = false;
     if (result === 'timeout' || result instanceof Error || result === null) {
       this.wentDown(result === 'timeout' ? `no answer within ${this.timeoutMs} ms` : String(result));
       this.serveFromMemory(batch);
-      return;
+    } else {
+      batch.forEach((w, i) => {
+        const [setError, created] = result[i * 2] ?? [null, 0];
+        const [error, stored] = result[i * 2 + 1] ?? [null, null];
+        if (error || typeof stored !== 'string') w.resolve({ name: w.proposed, isNew: !setError && created === 1 });
+        else w.resolve({ name: stored, isNew: created === 1 });
+      });
     }
-    batch.forEach((w, i) => {
-      const [setError, created] = result[i * 2] ?? [null, 0];
-      const [error, stored] = result[i * 2 + 1] ?? [null, null];
-      if (error || typeof stored !== 'string') w.resolve({ name: w.proposed, isNew: !setError && created === 1 });
-      else w.resolve({ name: stored, isNew: created === 1 });
-    });
+    return this.flush();
   }
 
   private serveFromMemory(batch: readonly Waiter[]): void {

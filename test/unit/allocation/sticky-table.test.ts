@@ -34,7 +34,14 @@ describe('StickyTable', () => {
     expect(t.markConverted('a')).toBe(false);
   });
 
-  it('holds 1M units in 18.9 MB of typed arrays', () => {
-    expect(new StickyTable(1_000_000, 'exp').bytes).toBe(2 ** 21 * 9);
+  it('grows with its units, to 18.9 MB of typed arrays for 1M units', () => {
+    const t = new StickyTable(1_000_000, 'exp');
+    expect(t.bytes).toBe(4096 * 9);
+    for (let i = 0; i < 1_000_000; i++) t.set(`member-${i}`, i % 5);
+    expect(t.bytes).toBe(2 ** 21 * 9);
+    expect(t.size).toBe(1_000_000);
+    let wrong = 0;
+    for (let i = 0; i < 1_000_000; i += 7) if (t.get(`member-${i}`) !== i % 5) wrong++;
+    expect(wrong).toBe(0);
   });
 });
