@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createSwitchyard, type Switchyard } from 'switchyard';
+import { RedisStickyStore } from '../../src/client/adaptive/redis-sticky.js';
+import { silentLogger } from '../../src/ports.js';
 
 const SHARED = 'redis://127.0.0.1:6379';
 const shared = new Redis(SHARED, { lazyConnect: true });
@@ -52,8 +54,9 @@ function config(redis: string, p: string, extra: Record<string, unknown> = {}) {
 }
 
 // A generous round-trip budget: on a loaded machine 100 ms can pass, and the unit would be served from memory.
-async function make(cfg: Record<string, unknown>, stickyTimeoutMs = 2000) {
-  const sy = await createSwitchyard({ config: cfg, watch: false, adaptive: { pollMs: 100, stickyTimeoutMs } });
+async function make(cfg: Record<string, unknown>, stickyTimeoutMs = 2000, warnings?: string[]) {
+  const logger = { ...silentLogger, warn: (m: string) => warnings?.push(m) };
+  const sy = await createSwitchyard({ config: cfg, watch: false, logger, adaptive: { pollMs: 100, stickyTimeoutMs } });
   open.push(sy);
   return sy;
 }
@@ -182,6 +185,52 @@ describe('adaptive allocation in a fleet (real Redis)', () => {
       await server.stop();
     }
   }, 60_000);
+
+  it('an instance that cannot reach the fleet Redis keeps its last version and says so once', async () => {
+    const server = await startRedis();
+    const warnings: string[] = [];
+    try {
+      const sy = await make(config(server.url, prefix(), { sticky: 'memory' }), 2000, warnings);
+      const version = (await sy.reweight('hero'))!.version;
+      await server.stop();
+      await new Promise((r) => setTimeout(r, 600));
+      for (let i = 0; i < 20; i++)
+        expect((await sy.getVariant('hero', { targetingKey: `u${i}` })).allocationVersion).toBe(version);
+      expect(await sy.reweight('hero')).toBeUndefined();
+      expect(sy.allocationStatus('hero')[0]!.version).toBe(version);
+      expect(warnings.filter((w) => w.includes('fleet: Redis unreachable'))).toHaveLength(1);
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
+
+  it('reconciling after an outage: an arm another instance stored meanwhile wins', async () => {
+    const server = await startRedis();
+    const redis = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    redis.on('error', () => {});
+    try {
+      const corrected: [string, string][] = [];
+      const store = new RedisStickyStore(redis, 'p', 'hero', silentLogger, (u, n) => corrected.push([u, n]), 200);
+      await server.stop();
+      expect(await store.resolve('a', 'b')).toEqual({ name: 'b', isNew: true });
+      expect(await store.resolve('z', 'c')).toEqual({ name: 'c', isNew: true });
+      expect(store.pendingUnits).toBe(2);
+      await server.start();
+      for (let i = 0; i < 100 && redis.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 50));
+      const other = new Redis(server.url);
+      await other.hset('p:sticky:hero', 'a', 'control');
+      await store.reconcile();
+      expect(await other.hgetall('p:sticky:hero')).toEqual({ a: 'control', z: 'c' });
+      other.disconnect();
+      expect(corrected).toEqual([['a', 'control']]);
+      expect(store.counters).toMatchObject({ reconciled: 2, conflicts: 1, servedFromMemory: 2 });
+      expect(store.isDown).toBe(false);
+      expect(await store.resolve('a', 'b')).toEqual({ name: 'control', isNew: false });
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
+  }, 30_000);
 });
 
 /** A redis-server of this test's own, on a free port, without persistence. */
