@@ -96,7 +96,9 @@ export class Switchyard {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.events = new SafeEmitter(this.logger);
-    this.engine = new Engine(provider, this.clock, config.featureFlags.evaluationTimeoutMs);
+    this.engine = new Engine(provider, this.clock, config.featureFlags.evaluationTimeoutMs, (flag, code, message) =>
+      this.report(flag, code, message),
+    );
     this.adaptive = new AdaptiveAllocator({
       recorder: this.metrics,
       clock: this.clock,
@@ -107,7 +109,6 @@ export class Switchyard {
     });
     this.engine.adaptive = this.adaptive;
     this.engine.applyConfig(config);
-    this.engine.onProblem = (flag, code, message) => this.report(flag, code, message);
     this.reloader = new ConfigReloader(config, this.engine, this.events, this.logger, this.clock);
     const dedupe = new ExposureDedupe(config.exposures.dedupeCapacity, config.exposures.dedupeWindowMs);
     this.pipeline = pipelineFromConfig(config, {
@@ -183,8 +184,8 @@ export class Switchyard {
       const ev = this.engine.evaluate(flag, context);
       if (ev instanceof Promise)
         return ev.then(
-          (e) => this.finish(e, context),
-          (e: unknown) => this.crash(flag, e),
+          (evaluation) => this.finish(evaluation, context),
+          (error: unknown) => this.crash(flag, error),
         );
       return Promise.resolve(this.finish(ev, context));
     } catch (error) {
@@ -297,20 +298,20 @@ export class Switchyard {
 
   /** Sends every unit of the experiment to the control at once, in this process. */
   kill(experiment: string, reason = 'manual'): void {
-    this.requireExperiment(experiment);
+    this.requireExperiment(experiment, 'kill');
     this.engine.kill(experiment, reason);
     this.events.emit('kill', { experiment, killed: true, reason });
   }
 
   unkill(experiment: string): void {
-    this.requireExperiment(experiment);
+    this.requireExperiment(experiment, 'unkill');
     this.engine.unkill(experiment);
     this.events.emit('kill', { experiment, killed: false, reason: 'unkill' });
   }
 
   /** Freezes a gradual ramp at its current step (or releases it with `false`). */
   pause(experiment: string, paused = true): void {
-    this.requireExperiment(experiment);
+    this.requireExperiment(experiment, 'pause');
     this.engine.hold(experiment, paused ? { pausedAt: this.clock.now() } : undefined);
   }
 
@@ -329,7 +330,7 @@ export class Switchyard {
    * switch to the new version within a poll.
    */
   reweight(experiment: string): Promise<AllocationVersion | undefined> {
-    this.requireExperiment(experiment);
+    this.requireExperiment(experiment, 'reweight');
     return this.adaptive.reweight(experiment);
   }
 
@@ -380,9 +381,10 @@ export class Switchyard {
     }
   }
 
-  private requireExperiment(experiment: string): void {
+  /** Throws SY_INVALID_ARGUMENT, naming the public method `where`, for an experiment the config does not have. */
+  private requireExperiment(experiment: string, where: string): void {
     if (!this.config.experiments.has(experiment)) {
-      throw new SwitchyardError('SY_INVALID_ARGUMENT', 'kill', `no experiment "${experiment}" in the config`);
+      throw new SwitchyardError('SY_INVALID_ARGUMENT', where, `no experiment "${experiment}" in the config`);
     }
   }
 
