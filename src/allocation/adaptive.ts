@@ -121,11 +121,21 @@ export function versionPlan(base: AllocationPlan, weights: readonly number[], ve
     w[i] = weights[i]!;
     acc += weights[i]!;
   }
+  // The same properties in the same order as compilePlan's, so every plan has one shape
+  // and the engine's property reads stay monomorphic.
   return {
-    ...base,
+    experiment: base.experiment,
+    flag: base.flag,
+    mode: base.mode,
+    control: base.control,
+    controlIndex: base.controlIndex,
+    variants: base.variants,
+    payloads: base.payloads,
+    prefix: base.prefix,
     starts,
     weights: w,
     fixedCoverage: 1,
+    steps: base.steps,
     version,
     id: `${base.experiment}@${version}`,
   };
