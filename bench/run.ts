@@ -8,6 +8,8 @@ import { benchStats } from './stats.js';
 import { benchExposure } from './exposure.js';
 import { benchVendors } from './vendors.js';
 import { benchSinks } from './sinks.js';
+import { benchFleet } from './fleet.js';
+import { benchAdaptive } from './adaptive.js';
 
 const sections: string[] = [];
 const only = process.argv[2];
@@ -17,6 +19,8 @@ const suites: [string, () => Promise<string>][] = [
   ['exposure', benchExposure],
   ['vendors', benchVendors],
   ['sinks', benchSinks],
+  ['fleet', benchFleet],
+  ['adaptive', benchAdaptive],
 ];
 for (const [name, suite] of suites) {
   if (only && only !== name) continue;
