@@ -52,6 +52,15 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     });
   }
 
+  const durations: [Path, unknown][] = [
+    [['monitoring', 'check_interval'], isRecord(raw.monitoring) ? raw.monitoring.check_interval : undefined],
+    [['fleet', 'push_interval'], isRecord(raw.fleet) ? raw.fleet.push_interval : undefined],
+  ];
+  for (const [path, value] of durations) {
+    if (typeof value === 'string' && parseDuration(value) === undefined)
+      problems.push({ path, message: m.expected(DURATION_FORMAT, JSON.stringify(value)) });
+  }
+
   if (!isRecord(raw.experiments)) return problems;
   const flagOwner = new Map<string, string>();
   for (const [key, exp] of Object.entries(raw.experiments)) {

@@ -67,7 +67,14 @@ export interface ValidatedConfig {
     readonly realTimeMetrics: boolean;
     readonly anomalyDetection: boolean;
     readonly automaticRollback: boolean;
+    readonly checkIntervalMs: number;
+    readonly srmAction: 'hold' | 'rollback' | 'warn';
+    readonly srmThreshold: number;
+    readonly anomalyAction: 'warn' | 'pause' | 'rollback';
+    readonly rampBreachAction: 'pause' | 'rollback';
   };
+  /** Shared Redis for metrics (and kill state); undefined: everything stays in the process. */
+  readonly fleet: { readonly redis: string; readonly prefix: string; readonly pushIntervalMs: number } | undefined;
   readonly exposures: {
     readonly enabled: boolean;
     readonly dir: string;
