@@ -105,6 +105,28 @@ export class Engine {
     this.killed.delete(experiment);
   }
 
+  isKilled(experiment: string): boolean {
+    return this.killed.has(experiment);
+  }
+
+  /**
+   * The unit's arm of a switchyard-allocated experiment now (kill, hold and traffic
+   * applied; the vendor is not asked), for metrics recorded outside getVariant (observe,
+   * track). undefined when the unit is not in the experiment or the vendor allocates.
+   */
+  armOf(plan: AllocationPlan, unit: string): string | undefined {
+    if (plan.mode === 'provider' || this.killed.has(plan.experiment)) return undefined;
+    const traffic = trafficAt(plan, this.clock.now(), this.holds.get(plan.experiment));
+    const index = assign(plan, unit, traffic.percent / 100);
+    return index < 0 ? undefined : plan.variants[index];
+  }
+
+  /** The plan of an experiment, by its key. */
+  planForExperiment(experiment: string): AllocationPlan | undefined {
+    for (const plan of this.plans.values()) if (plan.experiment === experiment) return plan;
+    return undefined;
+  }
+
   hold(experiment: string, hold: ExperimentHold | undefined): void {
     if (hold) this.holds.set(experiment, hold);
     else this.holds.delete(experiment);

@@ -24,7 +24,14 @@ import {
   type ValidatedConfig,
 } from '../config/index.js';
 import { SwitchyardError, type SwitchyardCode } from '../errors.js';
-import { MetricRecorder } from '../guardrails/index.js';
+import {
+  FleetMetrics,
+  GuardrailMonitor,
+  MetricRecorder,
+  resolveMetric,
+  type ExperimentStatus,
+  type GuardrailEvent,
+} from '../guardrails/index.js';
 import { systemClock, silentLogger, type Clock, type Logger } from '../ports.js';
 import { AllocationProvider, flagMetadataOf } from './allocation-provider.js';
 import { SafeEmitter } from './emitter.js';
@@ -112,6 +119,13 @@ export class Switchyard {
   private lastSeeds: ExposureSeeds[] = [];
   /** The last exposure key's fingerprint (hi, lo), written by fingerprint64. */
   private readonly key = new Int32Array(2);
+  private readonly monitor: GuardrailMonitor | undefined;
+  private readonly fleet: FleetMetrics | undefined;
+  /** Tracked event name -> experiments whose guardrails read it. */
+  private watchedEvents = new Map<string, string[]>();
+  /** Ramp holds from two sources, combined for the engine: pause() and the guardrails' ramp gate. */
+  private readonly userPauses = new Map<string, number>();
+  private readonly gateHolds = new Map<string, number>();
 
   /** @internal use createSwitchyard */
   constructor(
@@ -151,13 +165,45 @@ export class Switchyard {
         attributes: ex.attributes,
         service: ex.service,
         instance: ex.instance,
+        onAdmitted: (d) => this.metrics.exposure(d.experiment, d.variant),
       });
     }
+    if (config.monitoring.realTimeMetrics) {
+      if (config.fleet) {
+        this.fleet = new FleetMetrics({
+          redis: config.fleet.redis,
+          prefix: config.fleet.prefix,
+          pushIntervalMs: config.fleet.pushIntervalMs,
+          logger: this.logger,
+          local: () => this.metrics.snapshot(),
+        });
+      }
+      this.monitor = new GuardrailMonitor(
+        {
+          config: () => this.current,
+          isKilled: (experiment) => this.engine.isKilled(experiment),
+          kill: (experiment, reason, evidence) => this.kill(experiment, reason, evidence),
+          pause: (experiment) => this.pause(experiment),
+          gate: (experiment, pausedAt) => this.gate(experiment, pausedAt),
+          emit: (event) => this.guardrailEvent(event),
+          local: () => this.metrics.snapshot(),
+        },
+        {
+          clock: this.clock,
+          logger: this.logger,
+          fleet: this.fleet,
+          statusDir: ex.enabled ? ex.dir : undefined,
+        },
+      );
+    }
+    this.watchEvents(config);
   }
 
   /** @internal */
   async start(): Promise<void> {
     this.pipeline?.start();
+    await this.fleet?.start();
+    this.monitor?.start();
     const timeoutMs = this.current.featureFlags.initTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -255,6 +301,11 @@ export class Switchyard {
       this.engine.countProblem('SY_INVALID_ARGUMENT');
       return false;
     }
+    if (this.monitor !== undefined && this.watchedEvents.size > 0) {
+      const experiments = this.watchedEvents.get(event);
+      if (experiments !== undefined)
+        this.recordFor(experiments, unit as string, event, (properties.value as number) ?? 1);
+    }
     this.events.emit('track', {
       event,
       unit: unit as string,
@@ -294,8 +345,7 @@ export class Switchyard {
       const latencyMs = performance.now() - started;
       const unit = ctx?.targetingKey;
       if (result.experiment !== undefined && result.variant !== undefined) {
-        this.metrics.record(result.experiment, result.variant, 'latency_ms', latencyMs);
-        this.metrics.record(result.experiment, result.variant, 'error', failed ? 1 : 0);
+        if (this.monitor !== undefined) this.metrics.recordRun(result.experiment, result.variant, latencyMs, failed);
         if (typeof unit === 'string' && unit.length > 0) {
           this.pipeline?.recordTrack(
             unit,
@@ -323,11 +373,128 @@ export class Switchyard {
     return this.events.on(event, listener);
   }
 
-  /** Sends every unit of the experiment to the control at once, in this process. */
-  kill(experiment: string, reason = 'manual'): void {
+  /**
+   * Sends every unit of the experiment to the control at once, in this process.
+   * `evidence` is the guardrail event behind an automatic rollback.
+   */
+  kill(experiment: string, reason = 'manual', evidence?: GuardrailEvent): void {
     this.requireExperiment(experiment);
     this.engine.kill(experiment, reason);
-    this.events.emit('kill', { experiment, killed: true, reason });
+    this.events.emit(
+      'kill',
+      evidence ? { experiment, killed: true, reason, evidence } : { experiment, killed: true, reason },
+    );
+  }
+
+  /**
+   * Records a metric value for the unit's arm of an experiment (by experiment key or
+   * flag), for guardrails, from code that does not go through run(): e.g.
+   * `sy.observe('checkout-redesign', ctx, 'latency_ms', 182)` or `..., 'error', 1)`.
+   * The arm is the unit's allocation now; units outside the experiment's traffic, killed
+   * experiments and vendor-allocated (provider mode) experiments are not recorded.
+   * Bad input is reported (an `error` event, once) and ignored; it never throws.
+   * @returns whether the value was recorded
+   */
+  observe(experimentOrFlag: string, ctx: EvaluationContext, metric: string, value: number): boolean {
+    try {
+      const plan = this.engine.planForExperiment(experimentOrFlag) ?? this.engine.planForFlag(experimentOrFlag);
+      const unit = ctx?.targetingKey;
+      let problem: string | undefined;
+      if (plan === undefined) problem = `no experiment or experiment flag "${String(experimentOrFlag)}" in the config`;
+      else if (typeof unit !== 'string' || unit.length === 0) problem = 'the context has no targetingKey';
+      else if (typeof metric !== 'string' || metric.length === 0)
+        problem = 'the metric name must be a non-empty string';
+      else if (typeof value !== 'number' || !Number.isFinite(value))
+        problem = `the value must be a finite number, found ${String(value)}`;
+      if (problem !== undefined) {
+        this.report(`observe:${String(experimentOrFlag)}`, 'SY_INVALID_ARGUMENT', `observe() ignored: ${problem}`);
+        this.engine.countProblem('SY_INVALID_ARGUMENT');
+        return false;
+      }
+      if (this.monitor === undefined) return false;
+      const variant = this.engine.armOf(plan!, unit as string);
+      return variant !== undefined && this.metrics.record(plan!.experiment, variant, metric, value);
+    } catch (error) {
+      this.report('observe', 'SY_INVALID_ARGUMENT', `observe() failed: ${(error as Error)?.message ?? String(error)}`);
+      return false;
+    }
+  }
+
+  /**
+   * The results of the last guardrail check, per experiment: each rule's state
+   * (healthy, breached, insufficient, no-data), value and sample per arm, statistic,
+   * always-valid p-value and bound; the SRM check; the ramp gate; anomalies.
+   */
+  guardrailStatus(): Record<string, ExperimentStatus> {
+    return this.monitor?.status() ?? {};
+  }
+
+  /** Runs a guardrail check now instead of waiting for the interval; resolves when done, never rejects. */
+  async checkGuardrails(): Promise<void> {
+    await this.fleet?.push();
+    await this.monitor?.check();
+  }
+
+  private recordFor(experiments: readonly string[], unit: string, metric: string, value: number): void {
+    for (const experiment of experiments) {
+      const plan = this.engine.planForExperiment(experiment);
+      const variant = plan && this.engine.armOf(plan, unit);
+      if (variant !== undefined) this.metrics.record(experiment, variant, metric, value);
+    }
+  }
+
+  /** Which tracked events feed which experiments' guardrails (the metric's series is the event name). */
+  private watchEvents(config: ValidatedConfig): void {
+    const watched = new Map<string, string[]>();
+    for (const exp of config.experiments.values()) {
+      for (const g of exp.guardrails) {
+        const series = resolveMetric(g.metric).series;
+        if (series === 'latency_ms' || series === 'error') continue;
+        const list = watched.get(series) ?? [];
+        if (!list.includes(exp.key)) list.push(exp.key);
+        watched.set(series, list);
+      }
+    }
+    this.watchedEvents = watched;
+  }
+
+  /** A guardrail event: into the journal, to `on('guardrail')` listeners, and one log line. */
+  private guardrailEvent(event: GuardrailEvent): void {
+    this.pipeline?.recordGuardrail(
+      {
+        experiment: event.experiment,
+        kind: event.kind,
+        action: event.action,
+        rule: event.rule,
+        metric: event.metric,
+        variant: event.variant,
+        arms: event.arms,
+        statistic: event.statistic,
+        p_value: event.pValue,
+        bound: event.bound,
+        alpha: event.alpha,
+        min_sample: event.minSample,
+        message: event.message,
+        ...(event.details ? { details: event.details } : {}),
+      },
+      event.ts,
+    );
+    this.events.emit('guardrail', event);
+    const log = event.kind === 'trip' || event.kind === 'pause' ? this.logger.error : this.logger.warn;
+    log.call(this.logger, event.message, { experiment: event.experiment, rule: event.rule, kind: event.kind });
+  }
+
+  private gate(experiment: string, pausedAt: number | undefined): void {
+    if (pausedAt === undefined) this.gateHolds.delete(experiment);
+    else this.gateHolds.set(experiment, pausedAt);
+    this.applyHold(experiment);
+  }
+
+  private applyHold(experiment: string): void {
+    const user = this.userPauses.get(experiment);
+    const gate = this.gateHolds.get(experiment);
+    const at = user === undefined ? gate : gate === undefined ? user : Math.min(user, gate);
+    this.engine.hold(experiment, at === undefined ? undefined : { pausedAt: at });
   }
 
   unkill(experiment: string): void {
@@ -339,7 +506,9 @@ export class Switchyard {
   /** Freezes a gradual ramp at its current step (or releases it with `false`). */
   pause(experiment: string, paused = true): void {
     this.requireExperiment(experiment);
-    this.engine.hold(experiment, paused ? { pausedAt: this.clock.now() } : undefined);
+    if (paused) this.userPauses.set(experiment, this.clock.now());
+    else this.userPauses.delete(experiment);
+    this.applyHold(experiment);
   }
 
   /** Evaluation, config and event-pipeline counters. */
@@ -371,6 +540,8 @@ export class Switchyard {
     if (this.closed) return;
     this.closed = true;
     this.watcher?.stop();
+    this.monitor?.stop();
+    await this.fleet?.close();
     if (this.pipeline) {
       const report = await this.pipeline.close(this.current.exposures.closeTimeoutMs);
       const pending = Object.entries(report.sinks).filter(([, c]) => c.pending > 0);
@@ -397,6 +568,7 @@ export class Switchyard {
   private apply(next: ValidatedConfig, source: string): void {
     this.engine.applyConfig(next);
     this.current = next;
+    this.watchEvents(next);
     this.configCounters.applied++;
     this.logger.info('config applied', { source, experiments: [...next.experiments.keys()] });
     this.events.emit('config', { type: 'applied', source, experiments: [...next.experiments.keys()] });
@@ -413,7 +585,7 @@ export class Switchyard {
     if (ev.inExperiment && plan) {
       // Nothing consumes exposures when logging is off and nobody listens: skip the rule.
       const listening = this.events.has('exposure');
-      if (this.pipeline || listening)
+      if (this.pipeline || listening || this.monitor)
         this.logExposure(plan, ev.variantIndex, ctx, ev.rampStep, ev.trafficPercent, ev.reason, ev.at, listening);
     }
     return {
@@ -503,6 +675,7 @@ export class Switchyard {
       this.deduplicated++;
       return;
     }
+    if (this.monitor !== undefined) this.metrics.exposure(plan.experiment, seeds.descriptor.variant);
     if (pipeline)
       pipeline.recordExposure(seeds.descriptor, unit, ts, step, percent, reason, pipeline.pickAttributes(ctx));
     if (listening) {

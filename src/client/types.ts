@@ -2,6 +2,9 @@ import type { ErrorCode, EvaluationContext, Hook, HookHints, Provider } from '@o
 import type { SwitchyardCode } from '../errors.js';
 import type { Clock, Logger } from '../ports.js';
 import type { AllocationMode } from '../config/index.js';
+import type { GuardrailEvent } from '../guardrails/index.js';
+
+export type { GuardrailEvent, ExperimentStatus, RuleStatus, Anomaly } from '../guardrails/index.js';
 
 /** What getVariant returns: never thrown, always a value. */
 export interface VariantResult {
@@ -96,5 +99,13 @@ export interface SwitchyardEvents {
   config: ConfigEvent;
   /** Problems, once per (flag, code) so a broken flag does not log per request. */
   error: { readonly flag: string; readonly code: SwitchyardCode; readonly message: string };
-  kill: { readonly experiment: string; readonly killed: boolean; readonly reason: string };
+  kill: {
+    readonly experiment: string;
+    readonly killed: boolean;
+    readonly reason: string;
+    /** For an automatic rollback: the guardrail event that caused it. */
+    readonly evidence?: GuardrailEvent;
+  };
+  /** Guardrail trips, pauses, holds, ramp advances, warnings and anomalies, with their evidence. */
+  guardrail: GuardrailEvent;
 }

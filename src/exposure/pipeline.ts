@@ -19,7 +19,7 @@ import { SinkChannel, type ChannelCounters } from './channel.js';
 import { IsoWriter, LineWriter, utf8Bytes } from './encoder.js';
 import { Journal, type Cursor, type Slab } from './journal.js';
 import { writeUlid } from './ids.js';
-import { EVENT_SCHEMA, EXPOSURE_SCHEMA } from './schema.js';
+import { EVENT_SCHEMA, EXPOSURE_SCHEMA, GUARDRAIL_SCHEMA } from './schema.js';
 import type { ExposureDedupe } from './dedupe.js';
 import type { Sink } from './sink.js';
 
@@ -48,6 +48,8 @@ export interface PipelineOptions {
   dedupe?: ExposureDedupe;
   /** Largest serialized `properties` accepted by track, in bytes. */
   maxPropertiesBytes?: number;
+  /** Called for each exposure the rule admits at flush (guardrails count units exposed per arm). */
+  onAdmitted?: (descriptor: ExposureDescriptor) => void;
 }
 
 /**
@@ -198,9 +200,12 @@ const DUPLICATE = 2;
 const STATE = 3;
 const TRACK = 4;
 const ATTRIBUTES = 8;
+/** A guardrail event: its body (fields after the envelope) is in `tracks[i].properties`. */
+const GUARDRAIL = 16;
 
 const EXPOSURE_HEAD = utf8Bytes(`{"schema":"${EXPOSURE_SCHEMA}","id":"`);
 const EVENT_HEAD = utf8Bytes(`{"schema":"${EVENT_SCHEMA}","id":"`);
+const GUARDRAIL_HEAD = utf8Bytes(`{"schema":"${GUARDRAIL_SCHEMA}","id":"`);
 const TS_FIELD = utf8Bytes('","ts":"');
 const UNIT_FIELD = utf8Bytes('","unit":');
 
@@ -355,6 +360,19 @@ export class EventPipeline {
     return undefined;
   }
 
+  /**
+   * Logs a guardrail event (rare: trips, holds, anomalies). `body` is its JSON object
+   * without the envelope; the line gets the schema, id, ts, service and instance.
+   */
+  recordGuardrail(body: Record<string, unknown>, ts: number): void {
+    if (this.closed) return;
+    const q = this.buffer;
+    const i = q.push(LOGGED | TRACK | GUARDRAIL, '', ts);
+    q.tracks[i] = { event: '', value: undefined, properties: JSON.stringify(body) };
+    this.counts.events++;
+    this.pushed();
+  }
+
   /** Counts an event rejected before it reached the pipeline (bad input to track()). */
   reject(): void {
     this.counts.rejected++;
@@ -467,6 +485,7 @@ export class EventPipeline {
       if (dedupe === undefined || dedupe.admit(q.hi[i]!, q.lo[i]!, q.ts[i]!)) {
         q.states[i] = (q.states[i]! & ~STATE) | LOGGED;
         this.counts.exposures++;
+        this.options.onAdmitted?.(q.descriptors[i]!);
       } else {
         q.states[i] = (q.states[i]! & ~STATE) | DUPLICATE;
         this.counts.deduplicated++;
@@ -545,6 +564,19 @@ export class EventPipeline {
     const ms = q.ts[i]!;
     if (!Number.isFinite(ms)) throw new Error(`its time is not a finite number (the clock gave ${ms})`);
     const state = q.states[i]!;
+    if (state & GUARDRAIL) {
+      w.bytes(GUARDRAIL_HEAD);
+      w.ensure(26);
+      writeUlid(w.buf, w.pos, ms);
+      w.pos += 26;
+      w.bytes(TS_FIELD);
+      this.iso.write(w, ms);
+      w.text('"');
+      w.bytes(this.envelope);
+      const body = q.tracks[i]!.properties;
+      w.text(body.length > 2 ? `,${body.slice(1, -1)}}\n` : '}\n');
+      return;
+    }
     const d = state & TRACK ? undefined : q.descriptors[i];
     w.bytes(d === undefined ? EVENT_HEAD : EXPOSURE_HEAD);
     w.ensure(26);

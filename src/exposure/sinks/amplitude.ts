@@ -4,7 +4,7 @@
  * keep their name. insert_id is the event id, so Amplitude dedupes redeliveries.
  */
 import type { Sink, SinkBatch } from '../sink.js';
-import { exposureProperties, isExposure, loadSdk, trackedProperties } from './platform.js';
+import { exposureProperties, isExposure, loadSdk, trackedProperties, userEvents } from './platform.js';
 
 export interface AmplitudeSinkOptions {
   apiKey: string;
@@ -40,7 +40,7 @@ export async function amplitudeSink(options: AmplitudeSinkOptions): Promise<Sink
   return {
     name: 'amplitude',
     async send(batch: SinkBatch) {
-      const results = batch.records().map((r) => {
+      const results = userEvents(batch).map((r) => {
         const common = { user_id: r.unit, insert_id: r.id, time: Date.parse(r.ts) };
         const event = isExposure(r)
           ? {

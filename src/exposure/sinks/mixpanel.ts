@@ -5,7 +5,7 @@
  * Sent with verbose=1, so a rejected batch is an error, not a silent "0".
  */
 import type { Sink, SinkBatch } from '../sink.js';
-import { exposureProperties, isExposure, loadSdk, trackedProperties } from './platform.js';
+import { exposureProperties, isExposure, loadSdk, trackedProperties, userEvents } from './platform.js';
 
 export interface MixpanelSinkOptions {
   token: string;
@@ -39,7 +39,7 @@ export async function mixpanelSink(options: MixpanelSinkOptions): Promise<Sink> 
   return {
     name: 'mixpanel',
     send(batch: SinkBatch) {
-      const events = batch.records().map((r) => {
+      const events = userEvents(batch).map((r) => {
         const common = { distinct_id: r.unit, time: Date.parse(r.ts), $insert_id: r.id };
         return isExposure(r)
           ? {

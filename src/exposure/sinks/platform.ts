@@ -2,7 +2,16 @@
  * What the analytics sinks share: switchyard's exposure fields as flat event
  * properties, so every platform gets the same facts under the same names.
  */
-import type { EventRecord, ExposureRecord, TrackedRecord } from '../schema.js';
+import { GUARDRAIL_SCHEMA, type EventRecord, type ExposureRecord, type TrackedRecord } from '../schema.js';
+import type { SinkBatch } from '../sink.js';
+
+/**
+ * The batch's user events (exposures and tracked events): guardrail events are about an
+ * experiment, not a user, so analytics platforms do not get them.
+ */
+export function userEvents(batch: SinkBatch): EventRecord[] {
+  return batch.records().filter((r) => (r.schema as string) !== GUARDRAIL_SCHEMA);
+}
 
 export const isExposure = (r: EventRecord): r is ExposureRecord => r.schema === 'switchyard.exposure/1';
 

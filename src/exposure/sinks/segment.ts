@@ -6,7 +6,7 @@
  * channel retries, with the events safe in the journal meanwhile.
  */
 import type { Sink, SinkBatch } from '../sink.js';
-import { exposureProperties, isExposure, loadSdk, trackedProperties } from './platform.js';
+import { exposureProperties, isExposure, loadSdk, trackedProperties, userEvents } from './platform.js';
 
 export interface SegmentSinkOptions {
   writeKey: string;
@@ -39,7 +39,7 @@ export async function segmentSink(options: SegmentSinkOptions): Promise<Sink> {
   return {
     name: 'segment',
     async send(batch: SinkBatch) {
-      const delivered = batch.records().map(
+      const delivered = userEvents(batch).map(
         (r) =>
           new Promise<void>((resolve, reject) => {
             const common = { userId: r.unit, messageId: r.id, timestamp: r.ts };
