@@ -91,6 +91,7 @@ export class FleetMetrics {
       retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
     });
     this.redis.on('error', (error: Error) => this.lost(error));
+    this.redis.on('close', () => this.lost(new Error('the connection closed')));
     this.redis.on('ready', () => {
       if (this.down) this.options.logger.info('fleet: Redis is back; pushing the metric deltas kept meanwhile');
       this.down = false;
