@@ -116,8 +116,8 @@ export class GuardrailWiring {
     if (experiments === undefined) return;
     for (const experiment of experiments) {
       const plan = this.parts.engine.planForExperiment(experiment);
-      const variant = plan && this.parts.engine.armOf(plan, unit);
-      if (variant !== undefined) this.metrics.record(experiment, variant, event, value ?? 1);
+      const index = plan ? this.parts.engine.armOf(plan, unit) : -1;
+      if (index >= 0) this.metrics.recordAt(experiment, plan!.variants, index, event, value ?? 1);
     }
   }
 
@@ -135,8 +135,8 @@ export class GuardrailWiring {
     if (typeof value !== 'number' || !Number.isFinite(value))
       return `the value must be a finite number, found ${String(value)}`;
     if (this.monitor === undefined) return false;
-    const variant = engine.armOf(plan, unit);
-    return variant !== undefined && this.metrics.record(plan.experiment, variant, metric, value);
+    const index = engine.armOf(plan, unit);
+    return index >= 0 && this.metrics.recordAt(plan.experiment, plan.variants, index, metric, value);
   }
 
   /** A unit exposed (admitted by the exposure rule), per arm. */

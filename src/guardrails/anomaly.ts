@@ -11,7 +11,8 @@
  * after a burn-in of 5 intervals, and against control when a two-sample z of the interval's
  * treatment mean over control's is above L. An anomaly needs both: a spike that hits
  * control as well (a deploy, a slow database) is the service's, not the variant's. An
- * anomalous interval does not enter the history, so a spike does not raise its own limit.
+ * interval above the arm's own limit does not enter the history, so a spike does not raise
+ * the limit the next one meets.
  */
 import type { ArmData, SeriesData } from './recorder.js';
 
@@ -110,6 +111,9 @@ export function detectAnomalies(
         });
         continue;
       }
+      // An interval above its own limit stays out of the history (whatever control did),
+      // so a spike, the arm's or the service's, does not raise the limit the next one meets.
+      if (aboveHistory) continue;
       const deviation = x.mean - chart.mean;
       chart = {
         mean: chart.mean + lambda * deviation,

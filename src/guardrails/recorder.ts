@@ -98,9 +98,15 @@ class Arm {
   latency: Series | undefined;
   error: Series | undefined;
 
+  private lastName = '';
+  private lastSeries: Series | undefined;
+
   get(metric: string, histogram = true): Series {
+    if (metric === this.lastName && this.lastSeries !== undefined) return this.lastSeries;
     let s = this.series.get(metric);
     if (s === undefined) this.series.set(metric, (s = new Series(histogram)));
+    this.lastName = metric;
+    this.lastSeries = s;
     return s;
   }
 }
@@ -135,6 +141,23 @@ export class MetricRecorder {
     this.arm(experiment, variant).get(metric).add(value);
     return true;
   }
+
+  /**
+   * Records one value for variant `index` of `variants` (an allocation's variant list,
+   * the same array object call after call): the arms are found by index, not by name.
+   */
+  recordAt(experiment: string, variants: readonly string[], index: number, metric: string, value: number): boolean {
+    if (!Number.isFinite(value)) return false;
+    let arms = this.byVariants.get(variants);
+    if (arms === undefined || arms.experiment !== experiment) {
+      arms = { experiment, arms: variants.map((v) => this.arm(experiment, v)) };
+      this.byVariants.set(variants, arms);
+    }
+    arms.arms[index]!.get(metric).add(value);
+    return true;
+  }
+
+  private readonly byVariants = new WeakMap<readonly string[], { experiment: string; arms: Arm[] }>();
 
   /** run()'s two observations in one step: latency (ms) and whether the handler threw. */
   recordRun(experiment: string, variant: string, latencyMs: number, failed: boolean): void {
