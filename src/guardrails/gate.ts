@@ -22,12 +22,13 @@ export function stepAt(steps: readonly RampStep[], now: number): number {
 }
 
 /**
- * @param allowedStep the step allowed so far (-1: none yet; the first step needs no evidence)
+ * @param allowedStep the step allowed so far; -1 at start: the clock's step then (a restart
+ *   does not shrink a running ramp; the first step needs no evidence)
  * @param ready every guardrail healthy and past its min_sample
  */
 export function rampGate(steps: readonly RampStep[], now: number, allowedStep: number, ready: boolean): GateDecision {
   const clockStep = stepAt(steps, now);
-  let allowed = Math.max(allowedStep, 0);
+  let allowed = allowedStep < 0 ? Math.max(clockStep, 0) : allowedStep;
   if (ready && clockStep > allowed) allowed++;
   const endsAt = steps[allowed]?.endsAt ?? Infinity;
   return { clockStep, allowedStep: allowed, pausedAt: Number.isFinite(endsAt) ? endsAt - 1 : undefined };

@@ -64,6 +64,7 @@ describe('ramp gate', () => {
   it.each([
     // now, allowed so far, ready -> clock step, allowed step, pausedAt
     [50, -1, false, 0, 0, 99],
+    [150, -1, false, 1, 1, 199], // at start: the clock's step
     [150, 0, false, 1, 0, 99],
     [150, 0, true, 1, 1, 199],
     [250, 0, true, 2, 1, 199], // one step per check
