@@ -9,7 +9,7 @@ import { OpenFeature, type Client, type EvaluationContext, type Provider } from 
 import { resolve as resolvePath } from 'node:path';
 import { loadConfigFile, validateConfigObject, scrubSecrets, type ValidatedConfig } from '../config/index.js';
 import { SwitchyardError, type SwitchyardCode } from '../errors.js';
-import type { ExperimentStatus, GuardrailEvent, MetricRecorder } from '../guardrails/index.js';
+import type { ExperimentStatus, MetricRecorder } from '../guardrails/index.js';
 import { systemClock, silentLogger, type Clock, type Logger } from '../ports.js';
 import { ExposureDedupe, type EventPipeline, type PipelineCounters, type Sink } from '../exposure/index.js';
 import { AllocationProvider } from './allocation-provider.js';
@@ -19,10 +19,17 @@ import { Engine, type Evaluation, type EngineCounters } from './engine.js';
 import { ExposureRecorder } from './exposure-recorder.js';
 import { GuardrailWiring } from './guardrail-wiring.js';
 import { HookRunner } from './hook-runner.js';
+import { KillSwitch } from './kill-switch.js';
 import { pipelineFromConfig } from './pipelines.js';
+import { PrometheusMetrics } from './prometheus.js';
 import { providerFromConfig } from './providers.js';
 import { sinksFromConfig } from './sinks.js';
+import type { KillRecord } from '../fleet/index.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GetVariantOptions, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
+
+/** Distinct flags counted per reason for the metrics; unknown flag names beyond it count as "(other)". */
+const MAX_COUNTED_FLAGS = 1000;
 
 let instances = 0;
 
@@ -82,6 +89,10 @@ export class Switchyard {
   private readonly exposures: ExposureRecorder;
   private readonly hooks: HookRunner;
   private readonly guardrails: GuardrailWiring;
+  private readonly killSwitch: KillSwitch;
+  /** flag -> reason -> evaluations, for the Prometheus metrics. */
+  private readonly evaluations = new Map<string, Record<string, number>>();
+  private prometheusMetrics: PrometheusMetrics | undefined;
 
   /** @internal use createSwitchyard */
   constructor(
@@ -117,7 +128,7 @@ export class Switchyard {
       clock: this.clock,
       logger: this.logger,
       config: () => this.config,
-      kill: (experiment, reason, evidence) => this.kill(experiment, reason, evidence),
+      kill: (experiment, reason, evidence) => void this.kill(experiment, reason, evidence, 'guardrails'),
     });
     this.metrics = this.guardrails.metrics;
     this.events.on('config', (e) => {
@@ -133,6 +144,17 @@ export class Switchyard {
     this.allocationProvider = new AllocationProvider(this.engine, [
       this.exposures.hook((flag) => this.engine.planForFlag(flag)),
     ]);
+    this.killSwitch = new KillSwitch(
+      config,
+      this.engine,
+      this.clock,
+      this.logger,
+      (event) => this.events.emit('kill', event),
+      (error) => this.events.emit('error', { flag: '*', code: error.code, message: error.what }),
+      { pollIntervalMs: options.statePollIntervalMs, connectTimeoutMs: options.fleetConnectTimeoutMs },
+    );
+    // Kills persisted by an earlier run (or the fleet state last seen) hold from the first call.
+    this.killSwitch.load();
     this.domain = `switchyard-${++instances}`;
     this.openfeature = OpenFeature.getClient(this.domain);
     this.hooks = new HookRunner(
@@ -148,6 +170,9 @@ export class Switchyard {
   async start(): Promise<void> {
     this.pipeline?.start();
     await this.guardrails.start();
+    // The fleet's kill state is read before the first evaluation (bounded by the connect
+    // timeout; an unreachable Redis is logged and the local state is served meanwhile).
+    const fleet = this.killSwitch.start();
     const timeoutMs = this.config.featureFlags.initTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -160,6 +185,7 @@ export class Switchyard {
     );
     const outcome = await Promise.race([ready, timedOut]);
     clearTimeout(timer);
+    await fleet;
     if (outcome === 'timeout') {
       this.report(
         '*',
@@ -306,16 +332,17 @@ export class Switchyard {
   }
 
   /**
-   * Sends every unit of the experiment to the control at once, in this process.
-   * `evidence` is the guardrail event behind an automatic rollback.
+   * Sends every unit of the experiment to the control: in this process at once (before
+   * this returns, before any I/O), then persisted (state file; Redis with a fleet) and
+   * broadcast, so other instances follow and a restart does not undo it. Exposures stop.
+   * Throws SY_INVALID_ARGUMENT for an experiment the config does not have.
+   * @param evidence what tripped it (a guardrail's rule, values, statistic), kept in the record
+   * @param by who decided (default api; the guardrail monitor says guardrails)
+   * @example sy.kill('checkout-redesign', 'p95 latency +30%', { rule: 'latency_p95' });
    */
-  kill(experiment: string, reason = 'manual', evidence?: GuardrailEvent): void {
+  kill(experiment: string, reason = 'manual', evidence?: unknown, by = 'api'): KillRecord {
     this.requireExperiment(experiment, 'kill');
-    this.engine.kill(experiment, reason);
-    this.events.emit(
-      'kill',
-      evidence ? { experiment, killed: true, reason, evidence } : { experiment, killed: true, reason },
-    );
+    return this.killSwitch.set(experiment, true, reason, by, evidence);
   }
 
   /**
@@ -356,10 +383,40 @@ export class Switchyard {
     return this.guardrails.check();
   }
 
-  unkill(experiment: string): void {
+  /** Undoes a kill, here at once and then for the fleet (persisted like a kill). */
+  unkill(experiment: string, reason = 'unkill', by = 'api'): KillRecord {
     this.requireExperiment(experiment, 'unkill');
-    this.engine.unkill(experiment);
-    this.events.emit('kill', { experiment, killed: false, reason: 'unkill' });
+    return this.killSwitch.set(experiment, false, reason, by);
+  }
+
+  /** The latest kill record of an experiment (kill or unkill, here or elsewhere), if any. */
+  killRecord(experiment: string): KillRecord | undefined {
+    return this.killSwitch.record(experiment);
+  }
+
+  /**
+   * This instance's Prometheus metrics (prom-client) in a registry of its own; register
+   * more metrics in `prometheus.registry`. Created on first use.
+   */
+  get prometheus(): PrometheusMetrics {
+    return (this.prometheusMetrics ??= new PrometheusMetrics({
+      engine: () => this.engine.counters,
+      evaluations: () => this.evaluations,
+      pipeline: () => this.pipeline?.counters(),
+      deduplicated: () => this.exposures.deduplicated,
+      kills: () => this.killSwitch.tally,
+      killed: () => this.killSwitch.killed(),
+      fleetConnected: () => this.killSwitch.fleetConnected(),
+    }));
+  }
+
+  /**
+   * A ready request handler for `/metrics` (Prometheus text format). switchyard starts no
+   * server: mount it on yours.
+   * @example http.createServer((req, res) => req.url === '/metrics' ? sy.metricsHandler()(req, res) : app(req, res));
+   */
+  metricsHandler(): (req: IncomingMessage, res: ServerResponse) => void {
+    return this.prometheus.handler();
   }
 
   /** Freezes a gradual ramp at its current step (or releases it with `false`). */
@@ -397,6 +454,7 @@ export class Switchyard {
     if (this.closed) return;
     this.closed = true;
     this.reloader.stop();
+    await this.killSwitch.close();
     await this.guardrails.close();
     if (this.pipeline) {
       const report = await this.pipeline.close(this.config.exposures.closeTimeoutMs);
@@ -424,6 +482,13 @@ export class Switchyard {
 
   private finish(ev: Evaluation, ctx: EvaluationContext): VariantResult {
     const plan = ev.plan;
+    let byReason = this.evaluations.get(ev.flag);
+    if (byReason === undefined) {
+      const key = this.evaluations.size < MAX_COUNTED_FLAGS ? ev.flag : '(other)';
+      byReason = this.evaluations.get(key);
+      if (byReason === undefined) this.evaluations.set(key, (byReason = {}));
+    }
+    byReason[ev.reason] = (byReason[ev.reason] ?? 0) + 1;
     this.exposures.logEvaluation(ev, ctx);
     return {
       flag: ev.flag,

@@ -355,11 +355,6 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
       rampBreachAction:
         raw.monitoring?.ramp_breach_action ?? ((raw.monitoring?.automatic_rollback ?? true) ? 'rollback' : 'pause'),
     },
-    fleet: raw.fleet && {
-      redis: raw.fleet.redis,
-      prefix: raw.fleet.prefix ?? 'switchyard',
-      pushIntervalMs: parseDuration(raw.fleet.push_interval ?? '2s') ?? 2000,
-    },
     exposures: {
       enabled: raw.exposures?.enabled ?? true,
       dir: raw.exposures?.dir ?? '.switchyard/events',
@@ -402,6 +397,13 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
           }
         : {}),
     },
+    fleet: raw.fleet
+      ? {
+          redis: raw.fleet.redis,
+          prefix: raw.fleet.prefix ?? 'switchyard',
+          pushIntervalMs: raw.fleet.push_interval === undefined ? 2000 : parseDuration(raw.fleet.push_interval)!,
+        }
+      : undefined,
     experiments,
     secrets,
   };

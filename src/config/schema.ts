@@ -45,13 +45,6 @@ const monitoringMap = z.strictObject({
   ramp_breach_action: z.enum(['pause', 'rollback']).optional(),
 });
 
-/** Instances sharing a Redis merge their guardrail metrics (and kill state) there. */
-const fleet = z.strictObject({
-  redis: z.string().regex(/^rediss?:\/\//, { message: 'a Redis URL such as redis://127.0.0.1:6379' }),
-  prefix: z.string().min(1).optional(),
-  push_interval: duration.optional(),
-});
-
 const memoryFlag = z.strictObject({
   variants: z.record(z.string(), json),
   defaultVariant: z.string(),
@@ -205,16 +198,28 @@ const analytics = z.strictObject({
     .optional(),
 });
 
+const fleet = z.strictObject({
+  /** redis://[user:password@]host:port[/db] (or rediss://); a password belongs in "${REDIS_URL}". */
+  redis: z.string().min(1),
+  /** Namespace of every key and channel switchyard uses (default switchyard). */
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]+$/, { message: 'letters, digits and _ . : - only' })
+    .optional(),
+  /** How often metric deltas are pushed and the shared state re-read (default 2s). */
+  push_interval: duration.optional(),
+});
+
 export const configSchema = z.strictObject({
   experiment_config: experimentConfig.optional(),
   analytics_platforms: z.array(z.enum(PLATFORMS)).optional(),
   feature_flags: featureFlags.optional(),
   statistical_methods: z.array(z.enum(METHODS)).optional(),
   monitoring: monitoringMap.optional(),
-  fleet: fleet.optional(),
   exposures: exposures.optional(),
   analytics: analytics.optional(),
   experiments: z.record(identifier, experiment).optional(),
+  fleet: fleet.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -52,13 +52,18 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     });
   }
 
-  const durations: [Path, unknown][] = [
-    [['monitoring', 'check_interval'], isRecord(raw.monitoring) ? raw.monitoring.check_interval : undefined],
-    [['fleet', 'push_interval'], isRecord(raw.fleet) ? raw.fleet.push_interval : undefined],
-  ];
-  for (const [path, value] of durations) {
-    if (typeof value === 'string' && parseDuration(value) === undefined)
-      problems.push({ path, message: m.expected(DURATION_FORMAT, JSON.stringify(value)) });
+  const checkInterval = isRecord(raw.monitoring) ? raw.monitoring.check_interval : undefined;
+  if (typeof checkInterval === 'string' && parseDuration(checkInterval) === undefined)
+    problems.push({
+      path: ['monitoring', 'check_interval'],
+      message: m.expected(DURATION_FORMAT, JSON.stringify(checkInterval)),
+    });
+  if (isRecord(raw.fleet)) {
+    const { redis, push_interval: push } = raw.fleet;
+    if (typeof redis === 'string' && redis.length > 0 && !isRedisUrl(redis))
+      problems.push({ path: ['fleet', 'redis'], message: m.fleetRedisUrl });
+    if (typeof push === 'string' && parseDuration(push) === undefined)
+      problems.push({ path: ['fleet', 'push_interval'], message: m.expected(DURATION_FORMAT, JSON.stringify(push)) });
   }
 
   if (!isRecord(raw.experiments)) return problems;
@@ -147,4 +152,13 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     }
   }
   return problems;
+}
+
+function isRedisUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname.length > 0;
+  } catch {
+    return false;
+  }
 }
