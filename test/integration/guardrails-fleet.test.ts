@@ -35,7 +35,7 @@ afterAll(async () => {
 function config(redis: string, prefix: string, guardrails: unknown[]) {
   return {
     feature_flags: { provider: 'memory', init_timeout_ms: 200 },
-    exposures: { enabled: false },
+    exposures: { enabled: false, dir: mkdtempSync(join(tmpdir(), 'sy-fleet-state-')) },
     monitoring: { check_interval: '1h' },
     fleet: { redis, prefix, push_interval: '1h' },
     experiments: {
