@@ -8,6 +8,7 @@ import { benchStats } from './stats.js';
 import { benchExposure } from './exposure.js';
 import { benchVendors } from './vendors.js';
 import { benchSinks } from './sinks.js';
+import { benchGuardrails } from './guardrails.js';
 import { benchFleet } from './fleet.js';
 import { benchAdaptive } from './adaptive.js';
 
@@ -19,6 +20,7 @@ const suites: [string, () => Promise<string>][] = [
   ['exposure', benchExposure],
   ['vendors', benchVendors],
   ['sinks', benchSinks],
+  ['guardrails', benchGuardrails],
   ['fleet', benchFleet],
   ['adaptive', benchAdaptive],
 ];

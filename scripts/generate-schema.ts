@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { configSchema } from '../src/config/index.js';
-import { exposureEventSchema, trackedEventSchema } from '../src/exposure/index.js';
+import { exposureEventSchema, guardrailEventSchema, trackedEventSchema } from '../src/exposure/index.js';
 
 const schema = {
   $id: 'https://switchyard.dev/schema/switchyard.schema.json',
@@ -14,10 +14,12 @@ console.log('wrote schema/switchyard.schema.json');
 
 const events = {
   $id: 'https://switchyard.dev/schema/events.schema.json',
-  title: 'switchyard events (exposures and tracked events)',
-  oneOf: [z.toJSONSchema(exposureEventSchema), z.toJSONSchema(trackedEventSchema)].map(
-    ({ $schema: _s, ...rest }) => rest,
-  ),
+  title: 'switchyard events (exposures, tracked events and guardrail events)',
+  oneOf: [
+    z.toJSONSchema(exposureEventSchema),
+    z.toJSONSchema(trackedEventSchema),
+    z.toJSONSchema(guardrailEventSchema),
+  ].map(({ $schema: _s, ...rest }) => rest),
 };
 writeFileSync(new URL('../schema/events.schema.json', import.meta.url), JSON.stringify(events, null, 2) + '\n');
 console.log('wrote schema/events.schema.json');

@@ -118,6 +118,36 @@ export class Engine {
     this.killed.delete(experiment);
   }
 
+  isKilled(experiment: string): boolean {
+    return this.killed.has(experiment);
+  }
+
+  /**
+   * The unit's arm of a switchyard-allocated experiment now (kill, hold and traffic
+   * applied; the vendor is not asked), for metrics recorded outside getVariant (observe,
+   * track): the variant's index, or -1 when the unit is not in the experiment or the vendor allocates.
+   */
+  armOf(plan: AllocationPlan, unit: string): number {
+    if (plan.mode === 'provider' || (this.killed.size > 0 && this.killed.has(plan.experiment))) return -1;
+    const coverage =
+      plan.mode === 'fixed'
+        ? plan.fixedCoverage
+        : trafficAt(plan, this.clock.now(), this.holds.get(plan.experiment)).percent / 100;
+    return assign(plan, unit, coverage);
+  }
+
+  /** The plan of an experiment, by its key. */
+  planForExperiment(experiment: string): AllocationPlan | undefined {
+    if (this.byExperiment.size !== this.plans.size || this.byExperimentOf !== this.plans) {
+      this.byExperiment = new Map([...this.plans.values()].map((p) => [p.experiment, p]));
+      this.byExperimentOf = this.plans;
+    }
+    return this.byExperiment.get(experiment);
+  }
+
+  private byExperiment = new Map<string, AllocationPlan>();
+  private byExperimentOf: Map<string, AllocationPlan> | undefined;
+
   hold(experiment: string, hold: ExperimentHold | undefined): void {
     if (hold) this.holds.set(experiment, hold);
     else this.holds.delete(experiment);

@@ -46,6 +46,8 @@ export class ExposureRecorder {
     private readonly dedupe: ExposureDedupe,
     private readonly clock: Clock,
     private readonly events: SafeEmitter<SwitchyardEvents>,
+    /** Counts a unit exposed the rule admitted on the caller's path (guardrails); undefined: nobody counts. */
+    private readonly onAdmitted?: (experiment: string, variant: string) => void,
   ) {}
 
   /** Logs the exposure an evaluation made, if it put the unit in an experiment. */
@@ -54,7 +56,7 @@ export class ExposureRecorder {
     if (!ev.inExperiment || !plan) return;
     // Nothing consumes exposures when logging is off and nobody listens: skip the rule.
     const listening = this.events.has('exposure');
-    if (this.pipeline || listening) this.logExposure(plan, ev, ctx, listening);
+    if (this.pipeline || listening || this.onAdmitted) this.logExposure(plan, ev, ctx, listening);
   }
 
   /**
@@ -120,6 +122,7 @@ export class ExposureRecorder {
       this.deduplicated++;
       return;
     }
+    this.onAdmitted?.(plan.experiment, seeds.descriptor.variant);
     if (pipeline)
       pipeline.recordExposure(
         seeds.descriptor,

@@ -3,7 +3,7 @@
  */
 import type { Provider } from '@openfeature/server-sdk';
 import type { ValidatedConfig } from '../config/index.js';
-import { EventPipeline, type ExposureDedupe, type Sink } from '../exposure/index.js';
+import { EventPipeline, type ExposureDedupe, type ExposureDescriptor, type Sink } from '../exposure/index.js';
 import type { Clock, Logger } from '../ports.js';
 
 export interface PipelineParts {
@@ -14,6 +14,8 @@ export interface PipelineParts {
   clock: Clock;
   logger: Logger;
   dedupe: ExposureDedupe;
+  /** Each exposure admitted by the rule at flush (units exposed per arm, for guardrails). */
+  onAdmitted?: (descriptor: ExposureDescriptor) => void;
 }
 
 export function pipelineFromConfig(config: ValidatedConfig, parts: PipelineParts): EventPipeline | undefined {
@@ -37,5 +39,6 @@ export function pipelineFromConfig(config: ValidatedConfig, parts: PipelineParts
     attributes: exposures.attributes,
     service: exposures.service,
     instance: exposures.instance,
+    onAdmitted: parts.onAdmitted,
   });
 }

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { loadConfigFile, validateConfigObject, scrubSecrets, type ValidatedConfig } from '../config/index.js';
 import { SwitchyardError, type SwitchyardCode } from '../errors.js';
-import { MetricRecorder } from '../guardrails/index.js';
+import { MetricRecorder, type ExperimentStatus } from '../guardrails/index.js';
 import { systemClock, silentLogger, type Clock, type Logger } from '../ports.js';
 import { ExposureDedupe, type EventPipeline, type PipelineCounters, type Sink } from '../exposure/index.js';
 import { AllocationProvider } from './allocation-provider.js';
@@ -19,6 +19,7 @@ import { ConfigReloader } from './config-reloader.js';
 import { SafeEmitter } from './emitter.js';
 import { Engine, type Evaluation, type EngineCounters } from './engine.js';
 import { ExposureRecorder } from './exposure-recorder.js';
+import { GuardrailWiring } from './guardrail-wiring.js';
 import { HookRunner } from './hook-runner.js';
 import { KillSwitch } from './kill-switch.js';
 import { pipelineFromConfig } from './pipelines.js';
@@ -78,7 +79,8 @@ export class Switchyard {
   readonly domain: string;
   /** An OpenFeature client of this instance's domain: same variants as getVariant. */
   readonly openfeature: Client;
-  readonly metrics = new MetricRecorder();
+  /** Metrics per experiment and arm recorded in this process (run, observe, track). */
+  readonly metrics: MetricRecorder;
   private readonly engine: Engine;
   private readonly adaptive: AdaptiveAllocator;
   private readonly allocationProvider: AllocationProvider;
@@ -91,6 +93,7 @@ export class Switchyard {
   private readonly pipeline: EventPipeline | undefined;
   private readonly exposures: ExposureRecorder;
   private readonly hooks: HookRunner;
+  private readonly guardrails: GuardrailWiring;
   private readonly killSwitch: KillSwitch;
   /** flag -> reason -> evaluations, for the Prometheus metrics. */
   private readonly evaluations = new Map<string, Record<string, number>>();
@@ -111,7 +114,9 @@ export class Switchyard {
       this.report(flag, code, message),
     );
     this.adaptive = new AdaptiveAllocator({
-      recorder: this.metrics,
+      // Its own recorder: the bandit counts a conversion once per unit, while guardrail
+      // metrics count every event, so the two never share series.
+      recorder: new MetricRecorder(),
       clock: this.clock,
       logger: this.logger,
       instance: config.exposures.instance ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
@@ -122,6 +127,7 @@ export class Switchyard {
     this.engine.applyConfig(config);
     this.reloader = new ConfigReloader(config, this.engine, this.events, this.logger, this.clock);
     const dedupe = new ExposureDedupe(config.exposures.dedupeCapacity, config.exposures.dedupeWindowMs);
+    const countUnits = config.monitoring.realTimeMetrics;
     this.pipeline = pipelineFromConfig(config, {
       provider,
       providerGiven: options.provider !== undefined,
@@ -129,8 +135,28 @@ export class Switchyard {
       clock: this.clock,
       logger: this.logger,
       dedupe,
+      onAdmitted: countUnits ? (d) => this.guardrails.exposure(d.experiment, d.variant) : undefined,
     });
-    this.exposures = new ExposureRecorder(this.pipeline, dedupe, this.clock, this.events);
+    this.guardrails = new GuardrailWiring({
+      engine: this.engine,
+      pipeline: this.pipeline,
+      events: this.events,
+      clock: this.clock,
+      logger: this.logger,
+      config: () => this.config,
+      kill: (experiment, reason, evidence) => void this.kill(experiment, reason, evidence, 'guardrails'),
+    });
+    this.metrics = this.guardrails.metrics;
+    this.events.on('config', (e) => {
+      if (e.type === 'applied') this.guardrails.configure(this.config);
+    });
+    this.exposures = new ExposureRecorder(
+      this.pipeline,
+      dedupe,
+      this.clock,
+      this.events,
+      countUnits ? (experiment, variant) => this.guardrails.exposure(experiment, variant) : undefined,
+    );
     this.allocationProvider = new AllocationProvider(this.engine, [
       this.exposures.hook((flag) => this.engine.planForFlag(flag)),
     ]);
@@ -159,6 +185,7 @@ export class Switchyard {
   /** @internal */
   async start(): Promise<void> {
     this.pipeline?.start();
+    await this.guardrails.start();
     // The fleet's kill state is read before the first evaluation (bounded by the connect
     // timeout; an unreachable Redis is logged and the local state is served meanwhile).
     const fleet = this.killSwitch.start();
@@ -254,6 +281,7 @@ export class Switchyard {
       return false;
     }
     if (this.adaptive.size > 0) this.adaptive.track(event, unit as string, properties.value as number | undefined);
+    this.guardrails.recordTrack(event, unit as string, properties.value as number | undefined);
     this.events.emit('track', {
       event,
       unit: unit as string,
@@ -293,8 +321,7 @@ export class Switchyard {
       const latencyMs = performance.now() - started;
       const unit = ctx?.targetingKey;
       if (result.experiment !== undefined && result.variant !== undefined) {
-        this.metrics.record(result.experiment, result.variant, 'latency_ms', latencyMs);
-        this.metrics.record(result.experiment, result.variant, 'error', failed ? 1 : 0);
+        this.guardrails.recordRun(result.experiment, result.variant, latencyMs, failed);
         if (typeof unit === 'string' && unit.length > 0) {
           this.pipeline?.recordTrack(
             unit,
@@ -336,6 +363,44 @@ export class Switchyard {
     return this.killSwitch.set(experiment, true, reason, by, evidence);
   }
 
+  /**
+   * Records a metric value for the unit's arm of an experiment (by experiment key or
+   * flag), for guardrails, from code that does not go through run(): e.g.
+   * `sy.observe('checkout-redesign', ctx, 'latency_ms', 182)` or `..., 'error', 1)`.
+   * The arm is the unit's allocation now; units outside the experiment's traffic, killed
+   * experiments and vendor-allocated (provider mode) experiments are not recorded.
+   * Bad input is reported (an `error` event, once) and ignored; it never throws.
+   * @returns whether the value was recorded
+   */
+  observe(experimentOrFlag: string, ctx: EvaluationContext, metric: string, value: number): boolean {
+    let outcome: boolean | string;
+    try {
+      outcome = this.guardrails.observe(experimentOrFlag, ctx, metric, value);
+    } catch (error) {
+      outcome = (error as Error)?.message ?? String(error);
+    }
+    if (typeof outcome === 'string') {
+      this.report(`observe:${String(experimentOrFlag)}`, 'SY_INVALID_ARGUMENT', `observe() ignored: ${outcome}`);
+      this.engine.countProblem('SY_INVALID_ARGUMENT');
+      return false;
+    }
+    return outcome;
+  }
+
+  /**
+   * The results of the last guardrail check, per experiment: each rule's state (healthy,
+   * breached, insufficient, no-data), value and sample per arm, statistic, always-valid
+   * p-value and bound; the SRM check; the ramp gate; anomalies. Shape in the README.
+   */
+  guardrailStatus(): Record<string, ExperimentStatus> {
+    return this.guardrails.status();
+  }
+
+  /** Runs a guardrail check now instead of waiting for the interval; resolves when done, never rejects. */
+  checkGuardrails(): Promise<void> {
+    return this.guardrails.check();
+  }
+
   /** Undoes a kill, here at once and then for the fleet (persisted like a kill). */
   unkill(experiment: string, reason = 'unkill', by = 'api'): KillRecord {
     this.requireExperiment(experiment, 'unkill');
@@ -375,7 +440,7 @@ export class Switchyard {
   /** Freezes a gradual ramp at its current step (or releases it with `false`). */
   pause(experiment: string, paused = true): void {
     this.requireExperiment(experiment, 'pause');
-    this.engine.hold(experiment, paused ? { pausedAt: this.clock.now() } : undefined);
+    this.guardrails.pause(experiment, paused);
   }
 
   /**
@@ -428,6 +493,7 @@ export class Switchyard {
     this.reloader.stop();
     await this.killSwitch.close();
     await this.adaptive.close();
+    await this.guardrails.close();
     if (this.pipeline) {
       const report = await this.pipeline.close(this.config.exposures.closeTimeoutMs);
       const pending = Object.entries(report.sinks).filter(([, c]) => c.pending > 0);

@@ -3,6 +3,9 @@ import type { ErrorCode, EvaluationContext, Hook, HookHints, Provider } from '@o
 import type { SwitchyardCode } from '../errors.js';
 import type { Clock, Logger } from '../ports.js';
 import type { AllocationMode } from '../config/index.js';
+import type { GuardrailEvent } from '../guardrails/index.js';
+
+export type { GuardrailEvent, ExperimentStatus, RuleStatus, Anomaly } from '../guardrails/index.js';
 
 /** What getVariant returns: never thrown, always a value. */
 export interface VariantResult {
@@ -112,6 +115,8 @@ export interface SwitchyardEvents {
   error: { readonly flag: string; readonly code: SwitchyardCode; readonly message: string };
   /** A kill or unkill, made here (`remote: false`) or elsewhere in the fleet / by the CLI (`remote: true`). */
   kill: KillEvent;
+  /** Guardrail trips, pauses, holds, ramp advances, warnings and anomalies, with their evidence. */
+  guardrail: GuardrailEvent;
 }
 
 /** A kill record as announced: who (`by`), why (`reason`), when (`at`), on what `evidence`, from which `origin`. */

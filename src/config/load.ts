@@ -355,6 +355,12 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
       realTimeMetrics: raw.monitoring?.real_time_metrics ?? true,
       anomalyDetection: raw.monitoring?.anomaly_detection ?? true,
       automaticRollback: raw.monitoring?.automatic_rollback ?? true,
+      checkIntervalMs: parseDuration(raw.monitoring?.check_interval ?? '10s') ?? 10_000,
+      srmAction: raw.monitoring?.srm_action ?? 'warn',
+      srmThreshold: raw.monitoring?.srm_threshold ?? 0.001,
+      anomalyAction: raw.monitoring?.anomaly_action ?? 'warn',
+      rampBreachAction:
+        raw.monitoring?.ramp_breach_action ?? ((raw.monitoring?.automatic_rollback ?? true) ? 'rollback' : 'pause'),
     },
     exposures: {
       enabled: raw.exposures?.enabled ?? true,

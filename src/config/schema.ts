@@ -48,6 +48,16 @@ const monitoringMap = z.strictObject({
   real_time_metrics: z.boolean().optional(),
   anomaly_detection: z.boolean().optional(),
   automatic_rollback: z.boolean().optional(),
+  /** How often guardrails are checked (default 10s). */
+  check_interval: duration.optional(),
+  /** What a sample-ratio mismatch does (default warn). */
+  srm_action: z.enum(['hold', 'rollback', 'warn']).optional(),
+  /** The SRM check's always-valid p-value threshold (default 0.001). */
+  srm_threshold: z.number().gt(0).lt(1).optional(),
+  /** What an anomaly does (default warn: an event only). */
+  anomaly_action: z.enum(['warn', 'pause', 'rollback']).optional(),
+  /** What a guardrail breach does while a gradual ramp is still ramping (default rollback with automatic_rollback, else pause). */
+  ramp_breach_action: z.enum(['pause', 'rollback']).optional(),
 });
 
 const memoryFlag = z.strictObject({

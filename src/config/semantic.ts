@@ -49,6 +49,12 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     });
   }
 
+  const checkInterval = isRecord(raw.monitoring) ? raw.monitoring.check_interval : undefined;
+  if (typeof checkInterval === 'string' && parseDuration(checkInterval) === undefined)
+    problems.push({
+      path: ['monitoring', 'check_interval'],
+      message: m.expected(DURATION_FORMAT, JSON.stringify(checkInterval)),
+    });
   if (isRecord(raw.fleet)) {
     const { redis, push_interval: push } = raw.fleet;
     if (typeof redis === 'string' && redis.length > 0 && !isRedisUrl(redis))

@@ -95,6 +95,11 @@ export interface ValidatedConfig {
     readonly realTimeMetrics: boolean;
     readonly anomalyDetection: boolean;
     readonly automaticRollback: boolean;
+    readonly checkIntervalMs: number;
+    readonly srmAction: 'hold' | 'rollback' | 'warn';
+    readonly srmThreshold: number;
+    readonly anomalyAction: 'warn' | 'pause' | 'rollback';
+    readonly rampBreachAction: 'pause' | 'rollback';
   };
   readonly exposures: {
     readonly enabled: boolean;

@@ -8,8 +8,8 @@
 import { createHmac } from 'node:crypto';
 import { IsoWriter, LineWriter, utf8Bytes } from './encoder.js';
 import { writeUlid } from './ids.js';
-import { ATTRIBUTES, TRACK, type EventQueue, type ExposureDescriptor } from './queue.js';
-import { EVENT_SCHEMA, EXPOSURE_SCHEMA } from './schema.js';
+import { ATTRIBUTES, GUARDRAIL, TRACK, type EventQueue, type ExposureDescriptor } from './queue.js';
+import { EVENT_SCHEMA, EXPOSURE_SCHEMA, GUARDRAIL_SCHEMA } from './schema.js';
 
 export interface EventEncoderOptions {
   /** The provider named in every exposure. */
@@ -22,6 +22,7 @@ export interface EventEncoderOptions {
 
 const EXPOSURE_HEAD = utf8Bytes(`{"schema":"${EXPOSURE_SCHEMA}","id":"`);
 const EVENT_HEAD = utf8Bytes(`{"schema":"${EVENT_SCHEMA}","id":"`);
+const GUARDRAIL_HEAD = utf8Bytes(`{"schema":"${GUARDRAIL_SCHEMA}","id":"`);
 const TS_FIELD = utf8Bytes('","ts":"');
 const UNIT_FIELD = utf8Bytes('","unit":');
 
@@ -55,6 +56,20 @@ export class EventEncoder {
     const ms = queue.ts[i]!;
     if (!Number.isFinite(ms)) throw new Error(`its time is not a finite number (the clock gave ${ms})`);
     const state = queue.states[i]!;
+    if (state & GUARDRAIL) {
+      // No unit: a guardrail event is about an experiment.
+      writer.bytes(GUARDRAIL_HEAD);
+      writer.ensure(26);
+      writeUlid(writer.buf, writer.pos, ms);
+      writer.pos += 26;
+      writer.bytes(TS_FIELD);
+      this.iso.write(writer, ms);
+      writer.text('"');
+      writer.bytes(this.envelope);
+      const body = queue.tracks[i]!.properties;
+      writer.text(body.length > 2 ? `,${body.slice(1, -1)}}\n` : '}\n');
+      return;
+    }
     const descriptor = state & TRACK ? undefined : queue.descriptors[i];
     writer.bytes(descriptor === undefined ? EVENT_HEAD : EXPOSURE_HEAD);
     writer.ensure(26);

@@ -5,8 +5,15 @@ export { JsonlSink } from './sinks/jsonl.js';
 export type { JsonlSinkOptions } from './sinks/jsonl.js';
 export { functionSink } from './sinks/function.js';
 export type { Sink, SinkBatch } from './sink.js';
-export { EXPOSURE_SCHEMA, EVENT_SCHEMA, exposureEventSchema, trackedEventSchema } from './schema.js';
-export type { EventRecord, ExposureRecord, TrackedRecord } from './schema.js';
+export {
+  EXPOSURE_SCHEMA,
+  EVENT_SCHEMA,
+  GUARDRAIL_SCHEMA,
+  exposureEventSchema,
+  trackedEventSchema,
+  guardrailEventSchema,
+} from './schema.js';
+export type { EventRecord, ExposureRecord, TrackedRecord, GuardrailRecord } from './schema.js';
 export { ExposureDedupe } from './dedupe.js';
 export { segmentSink } from './sinks/segment.js';
 export type { SegmentSinkOptions } from './sinks/segment.js';

@@ -17,7 +17,7 @@ import { SinkChannel, type ChannelCounters } from './channel.js';
 import { CursorStore, isCursor, type Cursor } from './cursor-store.js';
 import { EventEncoder } from './event-encoder.js';
 import { Journal, type Slab } from './journal.js';
-import { DUPLICATE, EventQueue, LOGGED, PENDING, STATE, TRACK, type ExposureDescriptor } from './queue.js';
+import { DUPLICATE, EventQueue, GUARDRAIL, LOGGED, PENDING, STATE, TRACK, type ExposureDescriptor } from './queue.js';
 import type { ExposureDedupe } from './dedupe.js';
 import type { Sink } from './sink.js';
 
@@ -48,6 +48,8 @@ export interface PipelineOptions {
   dedupe?: ExposureDedupe;
   /** Largest serialized `properties` accepted by track, in bytes. */
   maxPropertiesBytes?: number;
+  /** Called for each exposure the rule admits at flush (guardrails count units exposed per arm). */
+  onAdmitted?: (descriptor: ExposureDescriptor) => void;
 }
 
 /** One exposure, as tests and tools describe it (recordExposure takes the parts). */
@@ -236,6 +238,19 @@ export class EventPipeline {
     return undefined;
   }
 
+  /**
+   * Logs a guardrail event (rare: trips, holds, anomalies). `body` is its JSON object
+   * without the envelope; the line gets the schema, id, ts, service and instance.
+   */
+  recordGuardrail(body: Record<string, unknown>, ts: number): void {
+    if (this.closed) return;
+    const queue = this.buffer;
+    const i = queue.push(LOGGED | TRACK | GUARDRAIL, '', ts);
+    queue.tracks[i] = { event: '', value: undefined, properties: JSON.stringify(body) };
+    this.counts.events++;
+    this.pushed();
+  }
+
   /** Counts an event rejected before it reached the pipeline (bad input to track()). */
   reject(): void {
     this.counts.rejected++;
@@ -349,6 +364,7 @@ export class EventPipeline {
       if (dedupe === undefined || dedupe.admit(queue.hi[i]!, queue.lo[i]!, queue.ts[i]!)) {
         queue.states[i] = (queue.states[i]! & ~STATE) | LOGGED;
         this.counts.exposures++;
+        this.options.onAdmitted?.(queue.descriptors[i]!);
       } else {
         queue.states[i] = (queue.states[i]! & ~STATE) | DUPLICATE;
         this.counts.deduplicated++;

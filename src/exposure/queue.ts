@@ -35,6 +35,8 @@ export const STATE = 3;
 /** Flags beside the state: the slot is a tracked event; the exposure has attributes. */
 export const TRACK = 4;
 export const ATTRIBUTES = 8;
+/** A guardrail event: its JSON body (fields after the envelope) is in `tracks[i].properties`. */
+export const GUARDRAIL = 16;
 
 export class EventQueue {
   length = 0;

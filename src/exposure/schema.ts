@@ -7,6 +7,7 @@ import { z } from 'zod';
 
 export const EXPOSURE_SCHEMA = 'switchyard.exposure/1';
 export const EVENT_SCHEMA = 'switchyard.event/1';
+export const GUARDRAIL_SCHEMA = 'switchyard.guardrail/1';
 
 const envelope = {
   /** ULID: unique and time-sortable; receivers dedupe on it (delivery is at least once). */
@@ -44,6 +45,40 @@ export const trackedEventSchema = z.strictObject({
   properties: z.record(z.string(), z.unknown()),
 });
 
+const nullableNumber = z.number().nullable();
+
+/**
+ * A guardrail trip, pause, hold, ramp advance, warning or anomaly with its evidence. No
+ * unit: it is about an experiment. Analytics platforms do not receive these (they are not
+ * user events); JSONL and custom sinks do.
+ */
+export const guardrailEventSchema = z.strictObject({
+  schema: z.literal(GUARDRAIL_SCHEMA),
+  id: envelope.id,
+  ts: envelope.ts,
+  service: envelope.service,
+  instance: envelope.instance,
+  experiment: z.string().min(1),
+  kind: z.enum(['trip', 'pause', 'hold', 'advance', 'anomaly', 'warn']),
+  action: z.enum(['rollback', 'pause', 'hold', 'advance', 'warn']),
+  /** The rule's label, e.g. "error_rate max 0.001", or srm, anomaly, ramp. */
+  rule: z.string().min(1),
+  metric: z.string(),
+  /** The treatment arm the statistic is about. */
+  variant: z.string().nullable(),
+  /** The observed value and sample size per arm. */
+  arms: z.record(z.string(), z.strictObject({ value: nullableNumber, n: z.number().nonnegative() })),
+  statistic: nullableNumber,
+  p_value: nullableNumber,
+  /** The always-valid confidence sequence (or control limit) the decision was made on. */
+  bound: z.strictObject({ lower: nullableNumber, upper: nullableNumber }).nullable(),
+  alpha: nullableNumber,
+  min_sample: nullableNumber,
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
 export type ExposureRecord = z.infer<typeof exposureEventSchema>;
+export type GuardrailRecord = z.infer<typeof guardrailEventSchema>;
 export type TrackedRecord = z.infer<typeof trackedEventSchema>;
 export type EventRecord = ExposureRecord | TrackedRecord;

@@ -14,8 +14,8 @@ export type {
   ProportionTestResult,
   MeanTestResult,
 } from './frequentist.js';
-export { srmTest } from './srm.js';
-export type { SrmResult } from './srm.js';
+export { srmTest, sequentialSrm } from './srm.js';
+export type { SrmResult, SequentialSrmResult } from './srm.js';
 export { adjustPValues } from './corrections.js';
 export type { CorrectionMethod } from './corrections.js';
 export { sampleSize, power } from './power.js';
@@ -24,8 +24,8 @@ export { bayesProportion, bayesMean } from './bayes.js';
 export type { BayesResult, ArmPosterior, BetaPrior, NormalPrior } from './bayes.js';
 export { cuped } from './cuped.js';
 export type { CupedArm, CupedResult, CupedArmResult } from './cuped.js';
-export { msprt } from './sequential.js';
-export type { MsprtOptions, MsprtResult } from './sequential.js';
+export { msprt, mixtureSequence } from './sequential.js';
+export type { MsprtOptions, MsprtResult, MixtureSequence } from './sequential.js';
 export { StatsInputError } from './errors.js';
 export { proportionPosterior, meanPosterior } from './bayes.js';
 export type { Posterior } from './bayes.js';

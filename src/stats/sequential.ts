@@ -19,7 +19,7 @@
  * and What to Do About It", KDD; Robbins (1970), "Statistical methods related to the law
  * of the iterated logarithm".
  */
-import { StatsInputError, finite, meanArm, object, openUnit, positive, proportionArm } from './errors.js';
+import { StatsInputError, finite, meanArm, nonNegative, object, openUnit, positive, proportionArm } from './errors.js';
 import type { Interval, MeanArm, ProportionArm } from './frequentist.js';
 
 export interface MsprtOptions {
@@ -81,19 +81,49 @@ export function msprt(
       reject: previous < alpha,
     };
   }
+  const m = mixtureSequence(d, V, tau, alpha, previous);
+  return { difference: d, variance: V, tau, ...m, alpha, reject: m.pValue < alpha };
+}
+
+export interface MixtureSequence {
+  /** The mixture likelihood ratio against "the true value is 0". */
+  readonly likelihoodRatio: number;
+  /** Always-valid p-value: min(previous, 1 / likelihood ratio). */
+  readonly pValue: number;
+  /** The always-valid confidence sequence around the estimate. */
+  readonly confidenceSequence: Interval;
+}
+
+/**
+ * The normal-mixture boundary behind msprt, for any estimate that is asymptotically
+ * normal with a known (plug-in) variance: a difference of means, a one-sample rate, or a
+ * shifted difference such as treatment - (1 + margin) x control. Pass estimate - null
+ * value to test a null other than 0; the interval is around the estimate as given.
+ * Same references and formula as msprt (Robbins 1970; Johari et al. 2017).
+ */
+export function mixtureSequence(
+  estimate: number,
+  variance: number,
+  tau: number,
+  alpha = 0.05,
+  previousPValue = 1,
+): MixtureSequence {
+  finite('estimate', estimate);
+  nonNegative('variance', variance);
+  if (!(variance > 0) || !(tau > 0)) {
+    return {
+      likelihoodRatio: 1,
+      pValue: previousPValue,
+      confidenceSequence: { lower: -Infinity, upper: Infinity },
+    };
+  }
+  const V = variance;
   const tau2 = tau * tau;
-  const logLambda = 0.5 * Math.log(V / (V + tau2)) + (tau2 * d * d) / (2 * V * (V + tau2));
-  const lambda = Math.exp(logLambda);
-  const pValue = Math.min(previous, 1, Math.exp(-logLambda));
+  const logLambda = 0.5 * Math.log(V / (V + tau2)) + (tau2 * estimate * estimate) / (2 * V * (V + tau2));
   const half = Math.sqrt(((V * (V + tau2)) / tau2) * (2 * Math.log(1 / alpha) + Math.log((V + tau2) / V)));
   return {
-    difference: d,
-    variance: V,
-    tau,
-    likelihoodRatio: lambda,
-    pValue,
-    confidenceSequence: { lower: d - half, upper: d + half },
-    alpha,
-    reject: pValue < alpha,
+    likelihoodRatio: Math.exp(logLambda),
+    pValue: Math.min(previousPValue, 1, Math.exp(-logLambda)),
+    confidenceSequence: { lower: estimate - half, upper: estimate + half },
   };
 }

@@ -2,7 +2,8 @@
  * Sample-ratio mismatch: does the observed split of units match the configured weights?
  */
 import { chiSquareSf } from './distributions.js';
-import { StatsInputError, count, nonNegative, openUnit } from './errors.js';
+import betaln from '@stdlib/math-base-special-betaln';
+import { StatsInputError, count, nonNegative, openUnit, positive } from './errors.js';
 
 export interface SrmResult {
   readonly chiSquare: number;
@@ -68,4 +69,75 @@ export function srmTest(
     threshold,
     mismatch: pValue < threshold,
   };
+}
+
+export interface SequentialSrmResult {
+  /** The Dirichlet-multinomial Bayes factor against the configured split. */
+  readonly bayesFactor: number;
+  /** Always-valid p-value: min(previous, 1 / Bayes factor). */
+  readonly pValue: number;
+  readonly expected: readonly number[];
+  readonly deviations: readonly number[];
+  readonly threshold: number;
+  readonly mismatch: boolean;
+}
+
+/**
+ * Sample-ratio mismatch safe under continuous monitoring, for a check that runs again
+ * and again (srmTest is a fixed-horizon test: looked at every few seconds it fires far
+ * more often than its threshold). The Bayes factor of a Dirichlet(concentration x
+ * weights) mixture over the arms' shares against the configured shares is a nonnegative
+ * martingale under the configured split, so 1 / BF is an always-valid p-value (Ville's
+ * inequality): min over looks, carried with `previousPValue`.
+ *   BF = B(alpha + counts) / B(alpha) / prod(p_i ^ counts_i), B the multivariate beta.
+ * The concentration (default 1000) sets the deviations the test is quickest at: a share
+ * off by about 1 / sqrt(concentration) of itself.
+ * Reference: Lindon and Malek (2022), "Anytime-Valid Inference for Multinomial Count
+ * Data", NeurIPS.
+ */
+export function sequentialSrm(
+  counts: readonly number[],
+  weights: readonly number[],
+  options: { threshold?: number; concentration?: number; previousPValue?: number } = {},
+): SequentialSrmResult {
+  const fixed = srmTest(counts, weights, { threshold: options.threshold });
+  const concentration = options.concentration === undefined ? 1000 : positive('concentration', options.concentration);
+  const previous = options.previousPValue === undefined ? 1 : nonNegative('previousPValue', options.previousPValue);
+  const weightTotal = weights.reduce((a, b) => a + b, 0);
+  const shares = weights.map((w) => w / weightTotal);
+  let logBf = 0;
+  const alphas: number[] = [];
+  const posterior: number[] = [];
+  for (let i = 0; i < counts.length; i++) {
+    const p = shares[i]!;
+    if (p === 0) {
+      if (counts[i]! > 0) logBf = Infinity;
+      continue;
+    }
+    alphas.push(concentration * p);
+    posterior.push(concentration * p + counts[i]!);
+    logBf -= counts[i]! * Math.log(p);
+  }
+  if (logBf !== Infinity) logBf += logMultiBeta(posterior) - logMultiBeta(alphas);
+  const bayesFactor = Math.exp(logBf);
+  const pValue = Math.min(previous, 1, Math.exp(-logBf));
+  return {
+    bayesFactor,
+    pValue,
+    expected: fixed.expected,
+    deviations: fixed.deviations,
+    threshold: fixed.threshold,
+    mismatch: pValue < fixed.threshold,
+  };
+}
+
+/** ln of the multivariate beta function, as a chain of two-argument betas. */
+function logMultiBeta(a: readonly number[]): number {
+  let rest = a.reduce((x, y) => x + y, 0);
+  let out = 0;
+  for (let i = 0; i < a.length - 1; i++) {
+    rest -= a[i]!;
+    out += betaln(a[i]!, rest);
+  }
+  return out;
 }

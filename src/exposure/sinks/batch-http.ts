@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { Pool } from 'undici';
 import type { EventRecord } from '../schema.js';
+import { isUserEvent } from './platform.js';
 import type { SendResult, SinkBatch } from '../sink.js';
 import { SinkSendError } from '../sink.js';
 
@@ -91,6 +92,7 @@ export class BatchPoster {
     let current: Request = { indices: [], events: [] };
     let bytes = frame;
     for (let i = 0; i < records.length; i++) {
+      if (!isUserEvent(records[i]!)) continue;
       const json = JSON.stringify(this.api.event(records[i]!));
       const size = Buffer.byteLength(json);
       if (size > maxEventBytes || size + frame > maxBytes) {

@@ -2,7 +2,13 @@
  * What the analytics sinks share: switchyard's exposure fields as flat event
  * properties, so every platform gets the same facts under the same names.
  */
-import type { EventRecord, ExposureRecord, TrackedRecord } from '../schema.js';
+import { GUARDRAIL_SCHEMA, type EventRecord, type ExposureRecord, type TrackedRecord } from '../schema.js';
+
+/**
+ * Whether a record is a user event (an exposure or a tracked event): guardrail events are
+ * about an experiment, not a user, so analytics platforms do not get them.
+ */
+export const isUserEvent = (r: EventRecord): boolean => (r.schema as string) !== GUARDRAIL_SCHEMA;
 
 export const isExposure = (r: EventRecord): r is ExposureRecord => r.schema === 'switchyard.exposure/1';
 

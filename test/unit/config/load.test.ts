@@ -35,13 +35,31 @@ describe('the seed config', () => {
     expect(config.analyticsPlatforms).toEqual(['amplitude', 'segment', 'mixpanel']);
     expect(config.featureFlags.provider).toBe('launchdarkly');
     expect(config.statisticalMethods).toEqual(['frequentist', 'bayesian']);
-    expect(config.monitoring).toEqual({ realTimeMetrics: true, anomalyDetection: true, automaticRollback: true });
+    expect(config.monitoring).toEqual({
+      realTimeMetrics: true,
+      anomalyDetection: true,
+      automaticRollback: true,
+      checkIntervalMs: 10_000,
+      srmAction: 'warn',
+      srmThreshold: 0.001,
+      anomalyAction: 'warn',
+      rampBreachAction: 'rollback',
+    });
     expect(config.experiments.size).toBe(0);
   });
 
   it('accepts the map form of monitoring too', () => {
     const config = parseConfig('monitoring:\n  real_time_metrics: false\n  automatic_rollback: true\n');
-    expect(config.monitoring).toEqual({ realTimeMetrics: false, anomalyDetection: true, automaticRollback: true });
+    expect(config.monitoring).toEqual({
+      realTimeMetrics: false,
+      anomalyDetection: true,
+      automaticRollback: true,
+      checkIntervalMs: 10_000,
+      srmAction: 'warn',
+      srmThreshold: 0.001,
+      anomalyAction: 'warn',
+      rampBreachAction: 'rollback',
+    });
   });
 
   it('says which monitoring forms are accepted', () => {

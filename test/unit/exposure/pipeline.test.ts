@@ -19,6 +19,7 @@ import {
   exposureEventSchema,
   functionSink,
   trackedEventSchema,
+  guardrailEventSchema,
   type EventRecord,
   type ExposureInput,
   type PipelineOptions,
@@ -455,7 +456,7 @@ describe('the committed events JSON Schema', () => {
   it('is the one generated from the zod event schemas (run npm run schema after a change)', async () => {
     const { z } = await import('zod');
     const committed = JSON.parse(readFileSync(new URL('../../../schema/events.schema.json', import.meta.url), 'utf8'));
-    const expected = [exposureEventSchema, trackedEventSchema].map((s) => {
+    const expected = [exposureEventSchema, trackedEventSchema, guardrailEventSchema].map((s) => {
       const { $schema: _s, ...rest } = z.toJSONSchema(s);
       return rest;
     });

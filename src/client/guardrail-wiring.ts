@@ -1,0 +1,202 @@
+/**
+ * The facade's guardrail side: metrics recorded per arm (run, observe, track), the fleet
+ * pusher, the monitor and what it acts through (kill, pause, the ramp gate), and guardrail
+ * events into the journal, to listeners and the log.
+ *
+ * Ramp holds come from two places, pause() and the guardrails' gate; the engine gets the
+ * earlier of the two, so neither releases the other.
+ */
+import type { EvaluationContext } from '@openfeature/server-sdk';
+import type { ValidatedConfig } from '../config/index.js';
+import type { EventPipeline } from '../exposure/index.js';
+import {
+  FleetMetrics,
+  GuardrailMonitor,
+  MetricRecorder,
+  resolveMetric,
+  type ExperimentStatus,
+  type GuardrailEvent,
+} from '../guardrails/index.js';
+import type { Clock, Logger } from '../ports.js';
+import type { SafeEmitter } from './emitter.js';
+import type { Engine } from './engine.js';
+import type { SwitchyardEvents } from './types.js';
+
+export interface GuardrailParts {
+  readonly engine: Engine;
+  readonly pipeline: EventPipeline | undefined;
+  readonly events: SafeEmitter<SwitchyardEvents>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly config: () => ValidatedConfig;
+  /** The facade's kill (the fleet makes it persistent and fleet-wide). */
+  readonly kill: (experiment: string, reason: string, evidence: GuardrailEvent) => void;
+}
+
+export class GuardrailWiring {
+  readonly metrics = new MetricRecorder();
+  /** Undefined when `monitoring.real_time_metrics` is off: nothing is recorded or checked. */
+  readonly monitor: GuardrailMonitor | undefined;
+  private readonly fleet: FleetMetrics | undefined;
+  /** Tracked event name -> experiments whose guardrails read it. */
+  private watchedEvents = new Map<string, string[]>();
+  private readonly userPauses = new Map<string, number>();
+  private readonly gateHolds = new Map<string, number>();
+
+  constructor(private readonly parts: GuardrailParts) {
+    const config = parts.config();
+    if (!config.monitoring.realTimeMetrics) return;
+    if (config.fleet) {
+      this.fleet = new FleetMetrics({
+        redis: config.fleet.redis,
+        prefix: config.fleet.prefix,
+        pushIntervalMs: config.fleet.pushIntervalMs,
+        logger: parts.logger,
+        local: () => this.metrics.snapshot(),
+      });
+    }
+    this.monitor = new GuardrailMonitor(
+      {
+        config: parts.config,
+        isKilled: (experiment) => parts.engine.isKilled(experiment),
+        kill: parts.kill,
+        pause: (experiment) => this.pause(experiment, true),
+        gate: (experiment, pausedAt) => this.gate(experiment, pausedAt),
+        emit: (event) => this.emit(event),
+        local: () => this.metrics.snapshot(),
+      },
+      {
+        clock: parts.clock,
+        logger: parts.logger,
+        fleet: this.fleet,
+        statusDir: config.exposures.enabled ? config.exposures.dir : undefined,
+      },
+    );
+    this.configure(config);
+  }
+
+  get enabled(): boolean {
+    return this.monitor !== undefined;
+  }
+
+  async start(): Promise<void> {
+    await this.fleet?.start();
+    this.monitor?.start();
+  }
+
+  async close(): Promise<void> {
+    this.monitor?.stop();
+    await this.fleet?.close();
+  }
+
+  /** After a config change: which tracked events feed which experiments' guardrails. */
+  configure(config: ValidatedConfig): void {
+    const watched = new Map<string, string[]>();
+    for (const exp of config.experiments.values()) {
+      for (const g of exp.guardrails) {
+        const series = resolveMetric(g.metric).series;
+        if (series === 'latency_ms' || series === 'error') continue;
+        const list = watched.get(series) ?? [];
+        if (!list.includes(exp.key)) list.push(exp.key);
+        watched.set(series, list);
+      }
+    }
+    this.watchedEvents = watched;
+  }
+
+  /** run()'s latency and error, per arm. */
+  recordRun(experiment: string, variant: string, latencyMs: number, failed: boolean): void {
+    if (this.monitor !== undefined) this.metrics.recordRun(experiment, variant, latencyMs, failed);
+  }
+
+  /** A tracked event, for the experiments whose guardrails name it (value, or 1 for a count). */
+  recordTrack(event: string, unit: string, value: number | undefined): void {
+    if (this.monitor === undefined || this.watchedEvents.size === 0) return;
+    const experiments = this.watchedEvents.get(event);
+    if (experiments === undefined) return;
+    for (const experiment of experiments) {
+      const plan = this.parts.engine.planForExperiment(experiment);
+      const index = plan ? this.parts.engine.armOf(plan, unit) : -1;
+      if (index >= 0) this.metrics.recordAt(experiment, plan!.variants, index, event, value ?? 1);
+    }
+  }
+
+  /**
+   * observe(): the unit's arm now, then the value. Returns a problem sentence for bad
+   * input, true when recorded, false when not (unit outside the traffic, killed, provider mode).
+   */
+  observe(experimentOrFlag: string, ctx: EvaluationContext, metric: string, value: number): boolean | string {
+    const engine = this.parts.engine;
+    const plan = engine.planForExperiment(experimentOrFlag) ?? engine.planForFlag(experimentOrFlag);
+    const unit = ctx?.targetingKey;
+    if (plan === undefined) return `no experiment or experiment flag "${String(experimentOrFlag)}" in the config`;
+    if (typeof unit !== 'string' || unit.length === 0) return 'the context has no targetingKey';
+    if (typeof metric !== 'string' || metric.length === 0) return 'the metric name must be a non-empty string';
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      return `the value must be a finite number, found ${String(value)}`;
+    if (this.monitor === undefined) return false;
+    const index = engine.armOf(plan, unit);
+    return index >= 0 && this.metrics.recordAt(plan.experiment, plan.variants, index, metric, value);
+  }
+
+  /** A unit exposed (admitted by the exposure rule), per arm. */
+  exposure(experiment: string, variant: string): void {
+    this.metrics.exposure(experiment, variant);
+  }
+
+  status(): Record<string, ExperimentStatus> {
+    return this.monitor?.status() ?? {};
+  }
+
+  async check(): Promise<void> {
+    await this.fleet?.push();
+    await this.monitor?.check();
+  }
+
+  pause(experiment: string, paused: boolean): void {
+    if (paused) this.userPauses.set(experiment, this.parts.clock.now());
+    else this.userPauses.delete(experiment);
+    this.applyHold(experiment);
+  }
+
+  private gate(experiment: string, pausedAt: number | undefined): void {
+    if (pausedAt === undefined) this.gateHolds.delete(experiment);
+    else this.gateHolds.set(experiment, pausedAt);
+    this.applyHold(experiment);
+  }
+
+  private applyHold(experiment: string): void {
+    const user = this.userPauses.get(experiment);
+    const gate = this.gateHolds.get(experiment);
+    const at = user === undefined ? gate : gate === undefined ? user : Math.min(user, gate);
+    this.parts.engine.hold(experiment, at === undefined ? undefined : { pausedAt: at });
+  }
+
+  /** A guardrail event: into the journal, to `on('guardrail')` listeners, and one log line. */
+  private emit(event: GuardrailEvent): void {
+    this.parts.pipeline?.recordGuardrail(
+      {
+        experiment: event.experiment,
+        kind: event.kind,
+        action: event.action,
+        rule: event.rule,
+        metric: event.metric,
+        variant: event.variant,
+        arms: event.arms,
+        statistic: event.statistic,
+        p_value: event.pValue,
+        bound: event.bound,
+        alpha: event.alpha,
+        min_sample: event.minSample,
+        message: event.message,
+        ...(event.details ? { details: event.details } : {}),
+      },
+      event.ts,
+    );
+    this.parts.events.emit('guardrail', event);
+    const logger = this.parts.logger;
+    const data = { experiment: event.experiment, rule: event.rule, kind: event.kind };
+    if (event.kind === 'trip' || event.kind === 'pause') logger.error(event.message, data);
+    else logger.warn(event.message, data);
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * Fleet metrics through Redis (the I/O edge of the guardrails). Every instance pushes what
+ * it recorded since its last push (deltas of counts, sums and histogram buckets) into one
+ * hash per experiment, and reads the hashes back for the checks, so a breach spread over
+ * ten small instances is seen as one.
+ *
+ * Exactly once: each push carries the instance's id and a sequence number, and one Lua
+ * script applies the increments and records the sequence atomically, skipping a sequence
+ * already applied. A push whose reply was lost is retried with the same sequence and the
+ * same delta, so it counts once whether or not the first try landed; deltas recorded
+ * meanwhile wait for the next sequence.
+ *
+ * Redis away: nothing throws into the service. Pushes fail fast (no offline queue), the
+ * unpushed deltas stay in the pusher and go out on reconnect, and reads fall back to the
+ * last merged numbers plus everything recorded locally since.
+ *
+ * Layout: `<prefix>:metrics:<experiment>` hash, field `<variant>|<metric>|<stat>` (stat n,
+ * sum, sumSq, min, max, b<bucket>) and `<variant>||units`; `<prefix>:pushseq:<instance>`.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from '../ports.js';
+import { diffSnapshots, mergeSnapshots, type ArmData, type MetricSnapshot, type SeriesData } from './recorder.js';
+
+export interface FleetOptions {
+  readonly redis: string;
+  readonly prefix: string;
+  readonly pushIntervalMs: number;
+  readonly logger: Logger;
+  /** What this instance recorded so far (cumulative). */
+  readonly local: () => MetricSnapshot;
+  /** Test hook: the Redis connection options ioredis gets next to the URL. */
+  readonly connectTimeoutMs?: number;
+}
+
+const PUSH_SCRIPT = `
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if last >= tonumber(ARGV[1]) then return 0 end
+local i = 2
+for k = 2, #KEYS do
+  local nf = tonumber(ARGV[i]); i = i + 1
+  for j = 1, nf do
+    local op, f, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]; i = i + 3
+    if op == 'i' then redis.call('HINCRBY', KEYS[k], f, v)
+    elseif op == 'f' then redis.call('HINCRBYFLOAT', KEYS[k], f, v)
+    else
+      local cur = redis.call('HGET', KEYS[k], f)
+      if (not cur) or (op == 'M' and tonumber(v) > tonumber(cur)) or (op == 'm' and tonumber(v) < tonumber(cur)) then
+        redis.call('HSET', KEYS[k], f, v)
+      end
+    end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', 604800)
+return 1
+`;
+
+/** A Redis URL with its password replaced, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(an unparseable URL)';
+  }
+}
+
+export class FleetMetrics {
+  readonly instanceId = randomUUID();
+  private readonly redis: Redis;
+  private timer: NodeJS.Timeout | undefined;
+  /** What Redis holds from this instance (acknowledged pushes). */
+  private pushed: MetricSnapshot = {};
+  private inflight: { seq: number; delta: MetricSnapshot } | undefined;
+  private seq = 0;
+  /** The fleet's totals at the last read, and this instance's part of them then. */
+  private lastRemote: MetricSnapshot = {};
+  private pushedAtRead: MetricSnapshot = {};
+  private chain: Promise<unknown> = Promise.resolve();
+  private down = false;
+  private closed = false;
+  readonly counters = { pushes: 0, pushFailures: 0, reads: 0, readFailures: 0 };
+
+  constructor(private readonly options: FleetOptions) {
+    this.redis = new Redis(options.redis, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: options.connectTimeoutMs ?? 2000,
+      retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+    });
+    this.redis.on('error', (error: Error) => this.lost(error));
+    this.redis.on('close', () => this.lost(new Error('the connection closed')));
+    this.redis.on('ready', () => {
+      if (this.down) this.options.logger.info('fleet: Redis is back; pushing the metric deltas kept meanwhile');
+      this.down = false;
+      void this.push();
+    });
+  }
+
+  /** Connects (waiting at most the connect timeout) and starts pushing; never throws. */
+  async start(): Promise<void> {
+    this.timer = setInterval(() => void this.push(), this.options.pushIntervalMs);
+    this.timer.unref();
+    try {
+      await this.redis.connect();
+    } catch (error) {
+      this.lost(error as Error);
+    }
+  }
+
+  get connected(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  private lost(error: Error): void {
+    if (this.down || this.closed) return;
+    this.down = true;
+    this.options.logger.error(
+      `fleet: cannot reach Redis at ${redactUrl(this.options.redis)} (${error.message}); this instance keeps serving, checks run on the numbers it has, and metric deltas are kept until Redis answers`,
+    );
+  }
+
+  private serial<T>(job: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(job, job);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Pushes the deltas recorded since the last acknowledged push (or retries the one in flight). */
+  push(): Promise<void> {
+    return this.serial(async () => {
+      if (!this.connected) return;
+      if (this.inflight === undefined) {
+        const pending = this.pending(this.options.local());
+        if (isEmpty(pending)) return;
+        this.inflight = { seq: ++this.seq, delta: pending };
+      }
+      const { seq, delta } = this.inflight;
+      const keys = [`${this.options.prefix}:pushseq:${this.instanceId}`];
+      const args: (string | number)[] = [seq];
+      for (const [experiment, arms] of Object.entries(delta)) {
+        const fields = fieldsOf(arms);
+        keys.push(this.metricsKey(experiment));
+        args.push(fields.length / 3, ...fields);
+      }
+      try {
+        await this.redis.eval(PUSH_SCRIPT, keys.length, ...keys, ...args);
+        this.pushed = mergeSnapshots(this.pushed, delta);
+        this.inflight = undefined;
+        this.counters.pushes++;
+      } catch (error) {
+        this.counters.pushFailures++;
+        this.lost(error as Error);
+      }
+    });
+  }
+
+  private metricsKey(experiment: string): string {
+    return `${this.options.prefix}:metrics:${experiment}`;
+  }
+
+  /** Recorded locally and not yet acknowledged by Redis (the in-flight push included). */
+  private pending(local: MetricSnapshot): MetricSnapshot {
+    return diffSnapshots(local, this.pushed);
+  }
+
+  /**
+   * The fleet's numbers for these experiments: read from Redis (after pushing), or, when
+   * Redis does not answer, the last read plus everything recorded here since.
+   */
+  merged(experiments: readonly string[]): Promise<{ snapshot: MetricSnapshot; source: 'fleet' | 'stale' }> {
+    return this.serial(async () => {
+      let source: 'fleet' | 'stale' = 'stale';
+      if (this.connected) {
+        try {
+          const seqKey = `${this.options.prefix}:pushseq:${this.instanceId}`;
+          const pipeline = this.redis.multi();
+          pipeline.get(seqKey);
+          for (const e of experiments) pipeline.hgetall(this.metricsKey(e));
+          const replies = (await pipeline.exec()) ?? [];
+          for (const [error] of replies) if (error) throw error;
+          const applied = Number(replies[0]?.[1] ?? 0);
+          // A push whose reply was lost may have landed: Redis's sequence says.
+          if (this.inflight !== undefined && applied >= this.inflight.seq) {
+            this.pushed = mergeSnapshots(this.pushed, this.inflight.delta);
+            this.inflight = undefined;
+          }
+          const remote: Record<string, Record<string, ArmData>> = {};
+          experiments.forEach((e, i) => (remote[e] = parseHash(replies[i + 1]?.[1] as Record<string, string>)));
+          this.lastRemote = remote;
+          this.pushedAtRead = this.pushed;
+          this.counters.reads++;
+          source = 'fleet';
+        } catch (error) {
+          this.counters.readFailures++;
+          this.lost(error as Error);
+        }
+      }
+      const sinceRead = diffSnapshots(this.options.local(), this.pushedAtRead);
+      return { snapshot: mergeSnapshots(this.lastRemote, sinceRead), source };
+    });
+  }
+
+  /** Writes a JSON value with a TTL; false when Redis does not answer. */
+  async publish(key: string, value: unknown, ttlMs: number): Promise<boolean> {
+    if (!this.connected) return false;
+    try {
+      await this.redis.set(`${this.options.prefix}:${key}`, JSON.stringify(value), 'PX', Math.max(1, ttlMs));
+      return true;
+    } catch (error) {
+      this.lost(error as Error);
+      return false;
+    }
+  }
+
+  /** One last push, then disconnects. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.push();
+    this.closed = true;
+    await this.chain;
+    this.redis.disconnect();
+  }
+}
+
+function isEmpty(s: MetricSnapshot): boolean {
+  return Object.values(s).every((arms) => Object.keys(arms).length === 0);
+}
+
+const num = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(17));
+
+/** A delta of one experiment as (op, field, value) triples for the push script. */
+function fieldsOf(arms: Readonly<Record<string, ArmData>>): string[] {
+  const out: string[] = [];
+  for (const [variant, arm] of Object.entries(arms)) {
+    if (arm.units !== 0) out.push('i', `${variant}||units`, num(arm.units));
+    for (const [metric, s] of Object.entries(arm.metrics)) {
+      if (s.n === 0) continue;
+      const f = `${variant}|${metric}|`;
+      out.push('i', `${f}n`, num(s.n), 'f', `${f}sum`, num(s.sum), 'f', `${f}sumSq`, num(s.sumSq));
+      out.push('m', `${f}min`, num(s.min), 'M', `${f}max`, num(s.max));
+      for (const [k, c] of Object.entries(s.buckets)) out.push('i', `${f}b${k}`, num(c));
+    }
+  }
+  return out;
+}
+
+function parseHash(hash: Record<string, string> | undefined): Record<string, ArmData> {
+  const arms: Record<string, { units: number; metrics: Record<string, SeriesData> }> = {};
+  for (const [field, raw] of Object.entries(hash ?? {})) {
+    const first = field.indexOf('|');
+    const last = field.lastIndexOf('|');
+    if (first < 0 || last === first) continue;
+    const variant = field.slice(0, first);
+    const metric = field.slice(first + 1, last);
+    const stat = field.slice(last + 1);
+    const value = Number(raw);
+    if (!Number.isFinite(value)) continue;
+    const arm = (arms[variant] ??= { units: 0, metrics: {} });
+    if (metric === '' && stat === 'units') {
+      arm.units = value;
+      continue;
+    }
+    const s = (arm.metrics[metric] ??= { n: 0, sum: 0, sumSq: 0, min: Infinity, max: -Infinity, buckets: {} }) as {
+      -readonly [K in keyof SeriesData]: SeriesData[K];
+    } & { buckets: Record<string, number> };
+    if (stat.startsWith('b')) s.buckets[stat.slice(1)] = value;
+    else if (stat === 'n' || stat === 'sum' || stat === 'sumSq' || stat === 'min' || stat === 'max') s[stat] = value;
+  }
+  return arms;
+}

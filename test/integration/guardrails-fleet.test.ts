@@ -1,0 +1,234 @@
+/**
+ * Fleet metrics on a real Redis: instances push deltas and the checks run on the merged
+ * numbers, so a breach seen only across instances trips; status goes to Redis; a Redis
+ * that stops and comes back (one this test starts on its own port, never the shared one)
+ * loses nothing and counts nothing twice.
+ */
+import { OpenFeature } from '@openfeature/server-sdk';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createSwitchyard, type Switchyard } from 'switchyard';
+
+const SHARED = 'redis://127.0.0.1:6379';
+const open: Switchyard[] = [];
+const prefixes: string[] = [];
+const admin = new Redis(SHARED, { lazyConnect: true });
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((sy) => sy.close()));
+  OpenFeature.clearHooks();
+});
+afterAll(async () => {
+  for (const prefix of prefixes) {
+    const keys = await admin.keys(`${prefix}:*`);
+    if (keys.length > 0) await admin.del(...keys);
+  }
+  admin.disconnect();
+});
+
+function config(redis: string, prefix: string, guardrails: unknown[]) {
+  return {
+    feature_flags: { provider: 'memory', init_timeout_ms: 200 },
+    exposures: { enabled: false, dir: mkdtempSync(join(tmpdir(), 'sy-fleet-state-')) },
+    monitoring: { check_interval: '1h' },
+    fleet: { redis, prefix, push_interval: '1h' },
+    experiments: {
+      checkout: { variants: { control: { weight: 50 }, treatment: { weight: 50 } }, guardrails },
+    },
+  };
+}
+
+async function instance(cfg: Record<string, unknown>, logs: string[] = []) {
+  const sy = await createSwitchyard({
+    config: cfg,
+    logger: {
+      debug() {},
+      info: (m: string) => void logs.push(`info ${m}`),
+      warn: (m: string) => void logs.push(`warn ${m}`),
+      error: (m: string) => void logs.push(`error ${m}`),
+    },
+  });
+  open.push(sy);
+  return sy;
+}
+
+async function traffic(sy: Switchyard, from: number, to: number, treatmentErrors: number) {
+  for (let i = from; i < to; i++) {
+    const fail = (i * 7919) % 1000 < treatmentErrors * 1000;
+    await sy
+      .run(
+        'checkout',
+        { targetingKey: `u-${i}` },
+        {
+          control: () => 'ok',
+          treatment: () => {
+            if (fail) throw new Error('boom');
+            return 'ok';
+          },
+        },
+      )
+      .catch(() => undefined);
+  }
+}
+
+describe('fleet merge on the shared Redis', () => {
+  it('three instances, each below min_sample alone: the merged numbers breach and trip', async () => {
+    const prefix = `sy-test-${randomUUID()}`;
+    prefixes.push(prefix);
+    const cfg = config(SHARED, prefix, [{ metric: 'error_rate', max: 0.01, min_sample: 1500 }]);
+    const fleet = [await instance(cfg), await instance(cfg), await instance(cfg)];
+    // 1,000 units each: about 500 per arm per instance, 1,500 per arm merged.
+    for (const [k, sy] of fleet.entries()) await traffic(sy, k * 1000, (k + 1) * 1000, 0.1);
+
+    // Alone (pushing nothing yet, reading what others pushed: nothing), the first sees too little.
+    await fleet[0]!.checkGuardrails();
+    expect(fleet[0]!.guardrailStatus().checkout!.rules[0]!.state).toBe('insufficient');
+    expect(fleet[0]!.guardrailStatus().checkout!.killed).toBe(false);
+
+    await fleet[1]!.checkGuardrails();
+    await fleet[2]!.checkGuardrails();
+    await fleet[0]!.checkGuardrails();
+    const status = fleet[0]!.guardrailStatus().checkout!;
+    expect(status.source).toBe('fleet');
+    const rule = status.rules[0]!;
+    expect(rule.arms.control!.n + rule.arms.treatment!.n).toBe(3000);
+    expect(rule.state).toBe('breached');
+    expect(status.killed).toBe(true);
+
+    // Redis has the merged numbers exactly once, and the status under <prefix>:status:<experiment> with a TTL.
+    const hash = await admin.hgetall(`${prefix}:metrics:checkout`);
+    expect(Number(hash['control|error|n']) + Number(hash['treatment|error|n'])).toBe(3000);
+    const published = JSON.parse((await admin.get(`${prefix}:status:checkout`))!) as { rules: { state: string }[] };
+    expect(published.rules[0]!.state).toBe('breached');
+    const ttl = await admin.pttl(`${prefix}:status:checkout`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(3 * 3_600_000);
+  });
+
+  it('a healthy fleet merges without tripping, and quantiles merge bucket by bucket', async () => {
+    const prefix = `sy-test-${randomUUID()}`;
+    prefixes.push(prefix);
+    const cfg = config(SHARED, prefix, [
+      { metric: 'error_rate', max: 0.01, min_sample: 500 },
+      { metric: 'p95_latency_ms', max_relative_increase: 0.05, min_sample: 500 },
+    ]);
+    const fleet = [await instance(cfg), await instance(cfg)];
+    for (const [k, sy] of fleet.entries()) {
+      for (let i = 0; i < 1000; i++) {
+        const ctx = { targetingKey: `h-${k}-${i}` };
+        sy.observe('checkout', ctx, 'latency_ms', 10 + ((i * 37) % 100));
+        sy.observe('checkout', ctx, 'error', 0);
+      }
+    }
+    for (const sy of fleet) await sy.checkGuardrails();
+    await fleet[0]!.checkGuardrails();
+    const status = fleet[0]!.guardrailStatus().checkout!;
+    expect(status.rules.map((r) => r.state)).toEqual(['healthy', 'healthy']);
+    const p95 = status.rules[1]!.arms.control!.value!;
+    expect(p95).toBeGreaterThan(100 * 0.93);
+    expect(p95).toBeLessThan(110 * 1.02);
+    expect(status.rules[1]!.arms.control!.n + status.rules[1]!.arms.treatment!.n).toBe(2000);
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis(port: number, dir: string): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--dir',
+      dir,
+    ],
+    { stdio: 'ignore' },
+  );
+  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 0 });
+  probe.on('error', () => {});
+  for (let i = 0; i < 100; i++) {
+    try {
+      await probe.connect();
+      await probe.ping();
+      break;
+    } catch {
+      probe.disconnect();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  probe.disconnect();
+  return child;
+}
+
+async function stopRedis(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+describe('Redis stopped and restarted mid-test (a redis-server of this test, on its own port)', () => {
+  let redis: ChildProcess | undefined;
+  afterAll(async () => {
+    if (redis && redis.exitCode === null) await stopRedis(redis);
+  });
+
+  it('keeps serving and checking while Redis is down; pushes what it kept on reconnect, counting nothing twice', async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'sy-redis-'));
+    redis = await startRedis(port, dir);
+    const url = `redis://127.0.0.1:${port}`;
+    const cfg = config(url, 'sy', [{ metric: 'error_rate', max: 0.01, min_sample: 100 }]);
+    const logs: string[] = [];
+    const a = await instance(cfg, logs);
+    const b = await instance(cfg);
+    await traffic(a, 0, 400, 0);
+    await traffic(b, 1000, 1400, 0);
+    await a.checkGuardrails();
+    await b.checkGuardrails();
+    await a.checkGuardrails(); // a has read b's 400 too
+
+    await stopRedis(redis);
+    await traffic(a, 400, 1000, 0); // recorded while Redis is away
+    await expect(a.checkGuardrails()).resolves.toBeUndefined();
+    const down = a.guardrailStatus().checkout!;
+    expect(down.source).toBe('stale');
+    // Last merged (800) plus what a recorded since (600).
+    expect(down.rules[0]!.arms.control!.n + down.rules[0]!.arms.treatment!.n).toBe(1400);
+    expect((await a.getVariant('checkout', { targetingKey: 'u-1' })).inExperiment).toBe(true);
+    expect(logs.filter((l) => l.includes('cannot reach Redis'))).toHaveLength(1);
+
+    redis = await startRedis(port, dir);
+    for (let i = 0; i < 100 && !logs.some((l) => l.includes('Redis is back')); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await a.checkGuardrails();
+    const up = a.guardrailStatus().checkout!;
+    expect(up.source).toBe('fleet');
+    expect(up.rules[0]!.arms.control!.n + up.rules[0]!.arms.treatment!.n).toBe(1400);
+    const check = new Redis(url);
+    const hash = await check.hgetall('sy:metrics:checkout');
+    check.disconnect();
+    expect(Number(hash['control|error|n']) + Number(hash['treatment|error|n'])).toBe(1400);
+  }, 30_000);
+});
