@@ -79,28 +79,61 @@ export async function providerFromConfig(config: ValidatedConfig): Promise<Provi
         trafficType: str(o.traffic_type),
       });
     }
+    case 'unleash': {
+      const { UnleashProvider } = await import('../../adapters/unleash/index.js');
+      const bootstrap = str(o.bootstrap);
+      return new UnleashProvider({
+        initTimeoutMs,
+        url: str(o.url),
+        appName: str(o.app_name),
+        instanceId: str(o.instance_id),
+        clientToken: str(o.client_token),
+        environment: str(o.environment),
+        refreshIntervalMs: o.refresh_interval_ms as number | undefined,
+        offline: o.offline === true,
+        metrics: o.metrics as boolean | undefined,
+        bootstrap: bootstrap ? await readBootstrap(bootstrap) : undefined,
+      });
+    }
     case 'openfeature':
       return openFeatureModule(str(o.module)!, str(o.export) ?? 'default', o.options);
     default:
       throw new SwitchyardError(
         'SY_NOT_AVAILABLE',
         'feature_flags.provider',
-        `the ${ff.provider} adapter is not part of this version of switchyard yet; use memory, launchdarkly, optimizely, split or openfeature, or pass an OpenFeature provider as createSwitchyard({ provider })`,
+        `the ${ff.provider} adapter is not part of this version of switchyard yet; use memory, launchdarkly, optimizely, split, unleash or openfeature, or pass an OpenFeature provider as createSwitchyard({ provider })`,
       );
   }
 }
 
-async function readDatafile(path: string): Promise<string> {
+async function readDatafile(path: string, where = 'feature_flags.optimizely.datafile'): Promise<string> {
   const { readFile } = await import('node:fs/promises');
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    throw new SwitchyardError(
-      'SY_CONFIG_READ',
-      'feature_flags.optimizely.datafile',
-      `cannot read the datafile ${path}: ${(error as Error).message}`,
-    );
+    throw new SwitchyardError('SY_CONFIG_READ', where, `cannot read the file ${path}: ${(error as Error).message}`);
   }
+}
+
+/** An Unleash bootstrap file: the client API's answer ({ features, segments? }) or a bare list of features. */
+async function readBootstrap(path: string): Promise<{ features: never[]; segments?: unknown[] }> {
+  const where = 'feature_flags.unleash.bootstrap';
+  const text = await readDatafile(path, where);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new SwitchyardError('SY_CONFIG_INVALID', where, `${path} is not JSON: ${(error as Error).message}`);
+  }
+  const features = Array.isArray(data) ? data : (data as { features?: unknown } | null)?.features;
+  if (!Array.isArray(features))
+    throw new SwitchyardError(
+      'SY_CONFIG_INVALID',
+      where,
+      `${path} has no list of features: write the client API's answer ({ "features": [...] }) or a list of features`,
+    );
+  const segments = Array.isArray(data) ? undefined : (data as { segments?: unknown }).segments;
+  return { features: features as never[], ...(Array.isArray(segments) ? { segments } : {}) };
 }
 
 const isProvider = (v: unknown): v is Provider =>

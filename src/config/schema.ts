@@ -41,7 +41,6 @@ const memoryFlag = z.strictObject({
   disabled: z.boolean().optional(),
 });
 
-const providerOptions = z.record(z.string(), json).describe('options passed to the vendor adapter');
 const secret = z.string().min(1).describe('a secret: write it as "${ENV_NAME}" so it comes from the environment');
 
 const launchdarkly = z.strictObject({
@@ -86,6 +85,23 @@ const split = z.strictObject({
   traffic_type: z.string().min(1).optional(),
 });
 
+const unleash = z.strictObject({
+  /** The Unleash API URL, e.g. https://unleash.example.com/api (not needed offline). */
+  url: z.url().optional(),
+  app_name: z.string().min(1).optional(),
+  instance_id: z.string().min(1).optional(),
+  /** A client (backend) token, from the environment. */
+  client_token: secret.optional(),
+  environment: z.string().min(1).optional(),
+  refresh_interval_ms: z.number().int().min(100).max(3_600_000).optional(),
+  /** A file in the client API's format ({ features, segments? }) served until the first fetch. */
+  bootstrap: z.string().min(1).optional(),
+  /** Serve the bootstrap file only, without a server. */
+  offline: z.boolean().optional(),
+  /** Send usage metrics to Unleash (default true). */
+  metrics: z.boolean().optional(),
+});
+
 const openfeature = z.strictObject({
   /** The npm package (or path) that exports the OpenFeature provider. */
   module: z.string().min(1),
@@ -104,7 +120,7 @@ const featureFlags = z.strictObject({
   launchdarkly: launchdarkly.optional(),
   split: split.optional(),
   optimizely: optimizely.optional(),
-  unleash: providerOptions.optional(),
+  unleash: unleash.optional(),
   openfeature: openfeature.optional(),
 });
 
