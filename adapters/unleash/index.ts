@@ -49,7 +49,10 @@ import {
   type Answer,
   type VendorOptions,
 } from '../common/index.js';
-import type { FlagKind } from '../../src/ports.js';
+import type { ControlPlane, FlagKind, HasControlPlane } from '../../src/ports.js';
+import { UnleashControlPlane, type UnleashControlOptions } from './control-plane.js';
+
+export { UnleashControlPlane, type UnleashControlOptions };
 
 export const UNLEASH_PACKAGE = 'unleash-client';
 
@@ -88,6 +91,8 @@ export interface UnleashOptions extends VendorOptions {
   sdk?: Partial<UnleashConfig>;
   /** An Unleash client made by the caller; the adapter then neither creates nor destroys it. */
   client?: Unleash;
+  /** The Admin API, for turning flags off and on and setting rollouts (the URL defaults to `url`). */
+  controlPlane?: Omit<UnleashControlOptions, 'url'> & { url?: string };
 }
 
 /** What a flag's definition says about its answers (computed once per definition). */
@@ -108,8 +113,9 @@ const ROLLOUTS = new Set([
 const OFFLINE_URL = 'http://offline.invalid/api';
 const noop = (): void => {};
 
-export class UnleashProvider extends VendorProvider {
+export class UnleashProvider extends VendorProvider implements HasControlPlane {
   readonly metadata = { name: 'switchyard-unleash' } as const;
+  readonly controlPlane: ControlPlane | undefined;
   private client: Unleash | undefined;
   private ready = false;
   private stale = false;
@@ -123,6 +129,9 @@ export class UnleashProvider extends VendorProvider {
   constructor(private readonly options: UnleashOptions) {
     super(options, options.client === undefined);
     this.client = options.client;
+    const cp = options.controlPlane;
+    const url = cp?.url ?? options.url;
+    this.controlPlane = cp && url ? new UnleashControlPlane({ ...cp, url }) : undefined;
   }
 
   /** The SDK client, for what OpenFeature does not cover (metrics, impact metrics). */

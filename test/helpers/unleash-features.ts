@@ -23,7 +23,7 @@ export interface UnleashStrategy {
   variants: Array<{
     name: string;
     weight: number;
-    weightType: 'variable';
+    weightType: 'fix' | 'variable';
     stickiness: string;
     payload?: { type: 'string' | 'number' | 'json'; value: string };
   }>;
@@ -55,13 +55,16 @@ export function unleashStrategies(flag: ContractFlag, stickiness = 'default'): U
           },
         ]
       : [],
+    // The server wants one "variable" variant (it gets what the fixed ones leave): the last
+    // one with a weight, so every weight stays as written.
     variants:
       flag.kind === 'boolean'
         ? []
-        : Object.entries(variants).map(([name, weight]) => ({
+        : Object.entries(variants).map(([name, weight], i, all) => ({
             name,
             weight: weight * 10,
-            weightType: 'variable' as const,
+            weightType:
+              all.every(([, w], j) => j <= i || w === 0) && weight > 0 ? ('variable' as const) : ('fix' as const),
             stickiness,
             payload: payloadOf(flag.variants[name]),
           })),

@@ -1,0 +1,126 @@
+/**
+ * The Unleash adapter against a real Unleash server (test/helpers/unleash-server.ts): the
+ * provider contract on flags seeded through the Admin API, a gradual rollout changed
+ * while a client reads it (30% -> 60% -> off -> on) through switchyard's control plane,
+ * and an outage: the server stopped mid-test, the provider serving its last flags with
+ * STALE, then READY again when the server is back.
+ */
+import { OpenFeature, ProviderEvents } from '@openfeature/server-sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UnleashProvider } from 'switchyard/adapters/unleash';
+import { CONTRACT_FLAGS, type ContractFlag } from '../contract/flags.js';
+import { providerContract } from '../contract/provider-contract.js';
+import { RealUnleash } from '../helpers/unleash-server.js';
+
+let server: RealUnleash;
+
+beforeAll(async () => {
+  server = await RealUnleash.start();
+}, 240_000);
+afterAll(async () => {
+  await server?.destroy();
+}, 60_000);
+
+const provider = (appName: string) =>
+  new UnleashProvider({
+    url: server.url,
+    appName,
+    clientToken: server.clientToken,
+    refreshIntervalMs: 200,
+    metrics: false,
+    initTimeoutMs: 20_000,
+  });
+
+providerContract('unleash (real server)', async (flags) => {
+  for (const f of flags) await server.seed(f);
+  const p = provider('contract');
+  return { provider: p, update: (flag) => server.seed(flag), close: () => p.onClose() };
+});
+
+const RAMP: ContractFlag = {
+  key: 'ramp',
+  kind: 'boolean',
+  variants: { on: true, off: false },
+  defaultVariant: 'on',
+  rollout: { on: 30, off: 70 },
+};
+
+async function share(client: ReturnType<typeof OpenFeature.getClient>, flag: string, n = 10_000): Promise<number> {
+  let on = 0;
+  for (let i = 0; i < n; i++) if (await client.getBooleanValue(flag, false, { targetingKey: `user-${i}` })) on++;
+  return on / n;
+}
+
+async function until(check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('unleash against a real server', () => {
+  const domain = 'unleash-real-ramp';
+  const client = () => OpenFeature.getClient(domain);
+  let p: UnleashProvider;
+
+  beforeAll(async () => {
+    await server.seed(RAMP);
+    await server.seed(CONTRACT_FLAGS.find((f) => f.key === 'string-flag')!);
+    p = provider('ramp');
+    await OpenFeature.setProviderAndWait(domain, p);
+  }, 60_000);
+  afterAll(async () => {
+    await p.onClose();
+  });
+
+  it('a 30% gradual rollout enables about 30% of 10,000 users, the same users every time', async () => {
+    const first = await share(client(), 'ramp');
+    expect(first).toBeGreaterThan(0.28);
+    expect(first).toBeLessThan(0.32);
+    expect(await share(client(), 'ramp')).toBe(first);
+  });
+
+  it('follows the control plane: 30% -> 60% (the 30% stay in), off (DISABLED), on again', async () => {
+    const before = new Set<number>();
+    for (let i = 0; i < 2000; i++)
+      if (await client().getBooleanValue('ramp', false, { targetingKey: `user-${i}` })) before.add(i);
+    await server.controlPlane.setRollout('ramp', 60);
+    await until(async () => (await share(client(), 'ramp', 2000)) > 0.5, 'the 60% rollout to arrive');
+    const now = await share(client(), 'ramp');
+    expect(now).toBeGreaterThan(0.58);
+    expect(now).toBeLessThan(0.62);
+    for (const i of before)
+      expect(await client().getBooleanValue('ramp', false, { targetingKey: `user-${i}` })).toBe(true);
+
+    await server.controlPlane.turnOff('ramp');
+    await until(
+      async () => (await client().getBooleanDetails('ramp', false, { targetingKey: 'u' })).reason === 'DISABLED',
+      'the flag to turn off',
+    );
+    await server.controlPlane.turnOn('ramp');
+    await until(
+      async () => (await client().getBooleanDetails('ramp', false, { targetingKey: 'u' })).reason !== 'DISABLED',
+      'the flag to turn on',
+    );
+    expect(await share(client(), 'ramp', 2000)).toBeGreaterThan(0.5);
+  });
+
+  it('control plane errors carry the Unleash message and status', async () => {
+    await expect(server.controlPlane.turnOff('no-such-flag')).rejects.toThrow(/SY_CONTROL_PLANE.*404/);
+  });
+
+  it('server stopped: serves the last flags and reports STALE; server back: READY, follows changes again', async () => {
+    const stale = new Promise<void>((resolve) => client().addHandler(ProviderEvents.Stale, () => resolve()));
+    const expected = await share(client(), 'ramp', 1000);
+    await server.pause();
+    await stale;
+    expect(await share(client(), 'ramp', 1000)).toBe(expected);
+    expect(await client().getStringValue('string-flag', 'x', { targetingKey: 'u' })).toBe('blue');
+    const ready = new Promise<void>((resolve) => client().addHandler(ProviderEvents.Ready, () => resolve()));
+    await server.resume();
+    await ready;
+    await server.controlPlane.setRollout('ramp', 30);
+    await until(async () => (await share(client(), 'ramp', 2000)) < 0.4, 'the 30% rollout after the outage', 30_000);
+  }, 120_000);
+});
