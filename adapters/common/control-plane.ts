@@ -127,3 +127,8 @@ export function checkPercent(vendor: string, percent: number): void {
       `a rollout is a percentage from 0 to 100, not ${percent}`,
     );
 }
+
+/** A change the control plane cannot make as asked (the flag's shape does not allow it). */
+export function controlError(vendor: string, what: string): SwitchyardError {
+  return new SwitchyardError('SY_CONTROL_PLANE', `adapters/${vendor} control plane`, what);
+}
