@@ -9,7 +9,7 @@
  * the flag's `true` variation (or `onVariation`, by value) gets the percentage, the other
  * variations share the rest. Variation ids come from `GET /api/v2/flags/{projectKey}/{flagKey}`.
  */
-import { ControlHttp, checkPercent, controlError, type HttpOptions } from '../common/control-plane.js';
+import { ControlHttp, checkPercent, controlError, type HttpOptions } from '../common/index.js';
 import type { ControlPlane } from '../../src/ports.js';
 
 export interface LaunchDarklyControlOptions extends HttpOptions {

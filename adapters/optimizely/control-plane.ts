@@ -8,7 +8,7 @@
  *   replacing `/rules/{ruleKey}/percentage_included` (basis points, 0-10,000) of each
  *   targeted delivery rule (or the rule named in `ruleKey`).
  */
-import { ControlHttp, checkPercent, controlError, type HttpOptions } from '../common/control-plane.js';
+import { ControlHttp, checkPercent, controlError, type HttpOptions } from '../common/index.js';
 import type { ControlPlane } from '../../src/ports.js';
 
 export interface OptimizelyControlOptions extends HttpOptions {

@@ -9,7 +9,7 @@
  *   `/defaultRule` by the on treatment at the percentage and the off treatment at the rest
  *   (https://docs.split.io/reference/partial-update-split-definition-in-environment).
  */
-import { ControlHttp, checkPercent, controlError, type HttpOptions } from '../common/control-plane.js';
+import { ControlHttp, checkPercent, controlError, type HttpOptions } from '../common/index.js';
 import type { ControlPlane } from '../../src/ports.js';
 
 export interface SplitControlOptions extends HttpOptions {

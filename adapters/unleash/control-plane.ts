@@ -9,7 +9,7 @@
  *   gets a flexibleRollout strategy (`POST .../strategies`).
  * Reference: https://docs.getunleash.io/reference/api/unleash (Features, Strategies).
  */
-import { ControlHttp, checkPercent, type HttpOptions } from '../common/control-plane.js';
+import { ControlHttp, checkPercent, type HttpOptions } from '../common/index.js';
 import type { ControlPlane } from '../../src/ports.js';
 
 export interface UnleashControlOptions extends HttpOptions {

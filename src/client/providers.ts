@@ -13,6 +13,12 @@ type Options = Record<string, unknown>;
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
+/** The vendor section's `control_plane` block (validated by the config schema), in the adapter's terms. */
+function control<T>(o: Options, map: (c: Options) => T): T | undefined {
+  const c = o.control_plane;
+  return c !== null && typeof c === 'object' ? map(c as Options) : undefined;
+}
+
 export async function providerFromConfig(config: ValidatedConfig): Promise<Provider> {
   const ff = config.featureFlags;
   const o = ff.options as Options;
@@ -42,6 +48,12 @@ export async function providerFromConfig(config: ValidatedConfig): Promise<Provi
         initTimeoutMs,
         sdkKey: str(o.sdk_key),
         contextKind: str(o.context_kind),
+        controlPlane: control(o, (c) => ({
+          token: c.token as string,
+          projectKey: c.project_key as string,
+          environmentKey: c.environment_key as string,
+          baseUrl: str(c.base_url),
+        })),
         sdk: {
           ...(o.base_uri ? { baseUri: str(o.base_uri) } : {}),
           ...(o.stream_uri ? { streamUri: str(o.stream_uri) } : {}),
@@ -65,6 +77,13 @@ export async function providerFromConfig(config: ValidatedConfig): Promise<Provi
         updateIntervalMs: o.update_interval_ms as number | undefined,
         datafileAccessToken: str(o.datafile_access_token),
         valueVariable: str(o.value_variable),
+        controlPlane: control(o, (c) => ({
+          token: c.token as string,
+          projectId: c.project_id as string | number,
+          environmentKey: c.environment_key as string,
+          baseUrl: str(c.base_url),
+          ruleKey: str(c.rule_key),
+        })),
       });
     }
     case 'split': {
@@ -77,6 +96,14 @@ export async function providerFromConfig(config: ValidatedConfig): Promise<Provi
         featuresRefreshRate: o.features_refresh_rate_s as number | undefined,
         segmentsRefreshRate: o.segments_refresh_rate_s as number | undefined,
         trafficType: str(o.traffic_type),
+        controlPlane: control(o, (c) => ({
+          token: c.token as string,
+          workspaceId: c.workspace_id as string,
+          environmentId: c.environment_id as string,
+          baseUrl: str(c.base_url),
+          onTreatment: str(c.on_treatment),
+          offTreatment: str(c.off_treatment),
+        })),
       });
     }
     case 'unleash': {
@@ -93,6 +120,12 @@ export async function providerFromConfig(config: ValidatedConfig): Promise<Provi
         offline: o.offline === true,
         metrics: o.metrics as boolean | undefined,
         bootstrap: bootstrap ? await readBootstrap(bootstrap) : undefined,
+        controlPlane: control(o, (c) => ({
+          token: c.token as string,
+          url: str(c.url),
+          project: str(c.project),
+          environment: str(c.environment),
+        })),
       });
     }
     case 'openfeature':

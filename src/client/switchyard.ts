@@ -21,7 +21,8 @@ import { HookRunner } from './hook-runner.js';
 import { pipelineFromConfig } from './pipelines.js';
 import { providerFromConfig } from './providers.js';
 import { sinksFromConfig } from './sinks.js';
-import type { GetVariantOptions, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
+import type { GetVariantOptions, KillReceipt, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
+import { killAtVendor } from './vendor-kill.js';
 
 let instances = 0;
 
@@ -279,11 +280,17 @@ export class Switchyard {
     return this.events.on(event, listener);
   }
 
-  /** Sends every unit of the experiment to the control at once, in this process. */
-  kill(experiment: string, reason = 'manual'): void {
+  /**
+   * Sends every unit of the experiment to the control at once, in this process, and turns
+   * its flag off at the vendor when the adapter has a control plane; `vendor` in the
+   * receipt says whether it did or acted locally only.
+   */
+  kill(experiment: string, reason = 'manual'): KillReceipt {
     this.requireExperiment(experiment);
     this.engine.kill(experiment, reason);
     this.events.emit('kill', { experiment, killed: true, reason });
+    const flag = this.config.experiments.get(experiment)!.flag;
+    return { experiment, vendor: killAtVendor(this.engine.vendor, flag, this.logger, this.config.secrets) };
   }
 
   unkill(experiment: string): void {

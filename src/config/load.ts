@@ -119,7 +119,10 @@ function validate(
 }
 
 /** Tokens that must come from the environment: a literal one would sit in a file on disk. */
-const ENV_ONLY: ReadonlyArray<readonly string[]> = [['feature_flags', 'unleash', 'client_token']];
+const ENV_ONLY: ReadonlyArray<readonly string[]> = [
+  ['feature_flags', 'unleash', 'client_token'],
+  ...['unleash', 'launchdarkly', 'split', 'optimizely'].map((v) => ['feature_flags', v, 'control_plane', 'token']),
+];
 
 function literalSecrets(root: unknown): RawProblem[] {
   const problems: RawProblem[] = [];

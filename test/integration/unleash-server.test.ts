@@ -7,6 +7,7 @@
  */
 import { OpenFeature, ProviderEvents } from '@openfeature/server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSwitchyard } from 'switchyard';
 import { UnleashProvider } from 'switchyard/adapters/unleash';
 import { CONTRACT_FLAGS, type ContractFlag } from '../contract/flags.js';
 import { providerContract } from '../contract/provider-contract.js';
@@ -123,4 +124,95 @@ describe('unleash against a real server', () => {
     await server.controlPlane.setRollout('ramp', 30);
     await until(async () => (await share(client(), 'ramp', 2000)) < 0.4, 'the 30% rollout after the outage', 30_000);
   }, 120_000);
+});
+
+describe('the kill switch with an Unleash control plane', () => {
+  const KILL: ContractFlag = {
+    key: 'kill-me',
+    kind: 'boolean',
+    variants: { on: true, off: false },
+    defaultVariant: 'on',
+  };
+  const experiments = {
+    checkout: { flag: 'kill-me', control: 'control', variants: { control: { weight: 50 }, treatment: { weight: 50 } } },
+  };
+
+  it('sy.kill() sends units to control at once and turns the flag off at Unleash; a second service sees it', async () => {
+    await server.seed(KILL);
+    process.env.SY_TEST_UNLEASH_CLIENT = server.clientToken;
+    process.env.SY_TEST_UNLEASH_ADMIN = 'admin-token-unused-with-auth-off';
+    const unleash = {
+      url: server.url,
+      app_name: 'kill-test',
+      client_token: '${SY_TEST_UNLEASH_CLIENT}',
+      refresh_interval_ms: 200,
+      metrics: false,
+      control_plane: { token: '${SY_TEST_UNLEASH_ADMIN}', environment: 'development' },
+    };
+    const config = { feature_flags: { provider: 'unleash', unleash }, exposures: { enabled: false }, experiments };
+    const sy = await createSwitchyard({ config });
+    const other = await createSwitchyard({ config });
+    try {
+      expect((await other.getVariant('kill-me', { targetingKey: 'u1' })).inExperiment).toBe(true);
+      const receipt = sy.kill('checkout', 'test');
+      expect(await sy.getVariant('kill-me', { targetingKey: 'u1' })).toMatchObject({
+        variant: 'control',
+        reason: 'DISABLED',
+      });
+      expect(await receipt.vendor).toEqual({ scope: 'vendor', vendor: 'unleash', flag: 'kill-me' });
+      await until(
+        async () => (await other.getVariant('kill-me', { targetingKey: 'u1' })).reason === 'DISABLED',
+        'the other service to see the flag off',
+      );
+      expect(await other.getVariant('kill-me', { targetingKey: 'u1' })).toMatchObject({
+        variant: 'control',
+        inExperiment: false,
+      });
+    } finally {
+      await sy.close();
+      await other.close();
+    }
+  }, 60_000);
+
+  it('without control_plane credentials the kill is local only, and says so', async () => {
+    const sy = await createSwitchyard({
+      config: { feature_flags: { provider: 'memory' }, exposures: { enabled: false }, experiments },
+    });
+    try {
+      const scope = await sy.kill('checkout').vendor;
+      expect(scope).toMatchObject({ scope: 'local' });
+      expect(scope.scope === 'local' && scope.why).toMatch(/no control plane.*this process only/);
+    } finally {
+      await sy.close();
+    }
+  });
+
+  it('a control plane that fails leaves the local kill standing and reports why, without the token', async () => {
+    process.env.SY_TEST_UNLEASH_CLIENT = server.clientToken;
+    process.env.SY_TEST_UNLEASH_ADMIN = 'admin-secret-4f2a';
+    const sy = await createSwitchyard({
+      config: {
+        feature_flags: {
+          provider: 'unleash',
+          unleash: {
+            url: server.url,
+            client_token: '${SY_TEST_UNLEASH_CLIENT}',
+            metrics: false,
+            control_plane: { token: '${SY_TEST_UNLEASH_ADMIN}', project: 'no-such-project' },
+          },
+        },
+        exposures: { enabled: false },
+        experiments,
+      },
+    });
+    try {
+      const scope = await sy.kill('checkout').vendor;
+      expect(scope.scope).toBe('local');
+      expect(scope.scope === 'local' && scope.why).toMatch(/unleash did not turn flag "kill-me" off.*40\d/);
+      expect(JSON.stringify(scope)).not.toContain('admin-secret-4f2a');
+      expect((await sy.getVariant('kill-me', { targetingKey: 'u1' })).variant).toBe('control');
+    } finally {
+      await sy.close();
+    }
+  }, 30_000);
 });

@@ -257,6 +257,7 @@ describe('feature_flags.unleash config', () => {
   it.each([
     ['{ url: "https://u.example/api", client_token: "default:development.literal" }', /from the environment/],
     ['{ url: "https://u.example/api", refresh: 5 }', /unknown key "refresh"/],
+    ['{ url: "https://u.example/api", control_plane: { token: "admin-literal" } }', /from the environment/],
     ['{ app_name: shop }', /unleash needs url/],
     ['{ offline: true }', /bootstrap file/],
     ['{ url: "not a url" }', /feature_flags\.unleash\.url/],
