@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { SwitchyardError, ConfigError } from '../index.js';
 import { registerDemo } from './commands/demo.js';
+import { registerRamp } from './commands/ramp.js';
 import type { Out } from './commands/shared.js';
 import { registerValidate } from './commands/validate.js';
 
@@ -20,6 +21,7 @@ export function buildProgram(out: Out): Command {
     .configureOutput({ writeOut: out, writeErr: (s) => process.stderr.write(s) });
   registerValidate(program, out);
   registerDemo(program, out);
+  registerRamp(program, out);
   return program;
 }
 

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { Provider } from '@openfeature/server-sdk';
 import type { ValidatedConfig } from '../config/index.js';
 import { SwitchyardError } from '../errors.js';
+import type { ControlPlane, HasControlPlane } from '../ports.js';
 
 type Options = Record<string, unknown>;
 
@@ -137,6 +138,16 @@ export async function providerFromConfig(config: ValidatedConfig): Promise<Provi
         `the ${ff.provider} adapter is not part of this version of switchyard yet; use memory, launchdarkly, optimizely, split, unleash or openfeature, or pass an OpenFeature provider as createSwitchyard({ provider })`,
       );
   }
+}
+
+/**
+ * The control plane of the vendor the config names, from its `control_plane` block, or
+ * undefined when there is none. The adapter is constructed but not started: no SDK
+ * connection is made.
+ */
+export async function controlPlaneFromConfig(config: ValidatedConfig): Promise<ControlPlane | undefined> {
+  const provider = await providerFromConfig(config);
+  return (provider as Partial<HasControlPlane>).controlPlane;
 }
 
 async function readDatafile(path: string, where = 'feature_flags.optimizely.datafile'): Promise<string> {

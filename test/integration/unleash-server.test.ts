@@ -7,7 +7,11 @@
  */
 import { OpenFeature, ProviderEvents } from '@openfeature/server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createSwitchyard } from 'switchyard';
+import { main } from '../../src/cli/main.js';
 import { UnleashProvider } from 'switchyard/adapters/unleash';
 import { CONTRACT_FLAGS, type ContractFlag } from '../contract/flags.js';
 import { providerContract } from '../contract/provider-contract.js';
@@ -214,5 +218,49 @@ describe('the kill switch with an Unleash control plane', () => {
     } finally {
       await sy.close();
     }
+  }, 30_000);
+});
+
+describe('switchyard ramp --vendor', () => {
+  it('sets allocation.percent in the file and the flexibleRollout at Unleash', async () => {
+    const RAMPED: ContractFlag = {
+      key: 'ramped',
+      kind: 'boolean',
+      variants: { on: true, off: false },
+      defaultVariant: 'on',
+      rollout: { on: 10, off: 90 },
+    };
+    await server.seed(RAMPED);
+    process.env.SY_TEST_UNLEASH_CLIENT = server.clientToken;
+    process.env.SY_TEST_UNLEASH_ADMIN = 'admin-token-unused-with-auth-off';
+    const file = join(mkdtempSync(join(tmpdir(), 'sy-ramp-vendor-')), 'switchyard.yaml');
+    writeFileSync(
+      file,
+      [
+        'feature_flags:',
+        '  provider: unleash',
+        '  unleash:',
+        `    url: ${server.url}`,
+        '    client_token: ${SY_TEST_UNLEASH_CLIENT}',
+        '    control_plane: { token: "${SY_TEST_UNLEASH_ADMIN}" }  # the Admin API',
+        'experiments:',
+        '  ramped:',
+        '    flag: ramped',
+        '    variants: { control: { weight: 50 }, treatment: { weight: 50 } }',
+        '    allocation: { mode: fixed, percent: 10 }',
+        '',
+      ].join('\n'),
+    );
+    let out = '';
+    const code = await main(['ramp', 'ramped', '--to', '35', '--config', file, '--vendor'], (s) => void (out += s));
+    expect(code).toBe(0);
+    expect(out).toContain('unleash: flag "ramped" rollout set to 35%');
+    expect(readFileSync(file, 'utf8')).toContain('allocation: { mode: fixed, percent: 35 }');
+    expect(readFileSync(file, 'utf8')).toContain('# the Admin API');
+    const strategies = await server.api<Array<{ parameters: { rollout: string } }>>(
+      'GET',
+      '/api/admin/projects/default/features/ramped/environments/development/strategies',
+    );
+    expect(strategies.map((st) => st.parameters.rollout)).toEqual(['35']);
   }, 30_000);
 });
