@@ -237,7 +237,7 @@ export class UnleashProvider extends VendorProvider implements HasControlPlane {
     const feature = client.getFeatureToggleDefinition(flag) as UnleashFeature | undefined;
     if (!feature) return errorAnswer(defaultValue, ErrorCode.FLAG_NOT_FOUND, `Unleash has no flag "${flag}"`);
     if (!feature.enabled)
-      return { value: defaultValue, reason: StandardResolutionReasons.DISABLED, flagMetadata: { enabled: false } };
+      return { value: defaultValue, reason: StandardResolutionReasons.DISABLED, flagMetadata: FLAG_OFF };
     const context = unleashContext(ctx);
     const shape = this.shapeOf(feature);
     if (kind === 'boolean') {
@@ -248,27 +248,27 @@ export class UnleashProvider extends VendorProvider implements HasControlPlane {
           defaultValue,
           ErrorCode.TYPE_MISMATCH,
           `flag "${flag}" has variants, so it is not a boolean`,
-          { enabled: true },
+          FLAG_ON,
         );
       if (client.isEnabled(flag, context, false))
-        return { value: true, variant: 'on', reason: shape.reason, flagMetadata: { enabled: true } };
+        return { value: true, variant: 'on', reason: shape.reason, flagMetadata: FLAG_ON };
       const reason = this.offReason(feature);
       return reason === StandardResolutionReasons.DISABLED
-        ? { value: defaultValue, reason, flagMetadata: { enabled: true } }
-        : { value: false, variant: 'off', reason, flagMetadata: { enabled: true } };
+        ? { value: defaultValue, reason, flagMetadata: FLAG_ON }
+        : { value: false, variant: 'off', reason, flagMetadata: FLAG_ON };
     }
     const variant = client.getVariant(flag, context, this.fallback);
     if (!variant.feature_enabled)
-      return { value: defaultValue, reason: this.offReason(feature), flagMetadata: { enabled: true } };
+      return { value: defaultValue, reason: this.offReason(feature), flagMetadata: FLAG_ON };
     if (!variant.enabled)
       return errorAnswer(
         defaultValue,
         ErrorCode.TYPE_MISMATCH,
         `flag "${flag}" has no variants, so it is a boolean, not a ${kind}`,
-        { enabled: true },
+        FLAG_ON,
       );
     const payload = variant.payload;
-    const flagMetadata: FlagMetadata = payload ? { enabled: true, payloadType: payload.type } : { enabled: true };
+    const flagMetadata: FlagMetadata = payload ? payloadMetadata(payload.type) : FLAG_ON;
     let raw: unknown;
     if (!payload) raw = variant.name;
     else {
@@ -330,6 +330,17 @@ export class UnleashProvider extends VendorProvider implements HasControlPlane {
 }
 
 const PARSE_FAILED = Symbol('parse failed');
+
+// flagMetadata is read-only to OpenFeature and switchyard (they copy it): one object per
+// kind of answer rather than one per evaluation.
+const FLAG_ON: FlagMetadata = Object.freeze({ enabled: true });
+const FLAG_OFF: FlagMetadata = Object.freeze({ enabled: false });
+const PAYLOAD_METADATA = new Map<string, FlagMetadata>();
+function payloadMetadata(type: string): FlagMetadata {
+  let meta = PAYLOAD_METADATA.get(type);
+  if (!meta) PAYLOAD_METADATA.set(type, (meta = Object.freeze({ enabled: true, payloadType: type })));
+  return meta;
+}
 
 function isReady(client: Unleash): boolean {
   return (client as unknown as { ready?: boolean }).ready === true;
