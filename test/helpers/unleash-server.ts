@@ -133,15 +133,25 @@ export class RealUnleash {
     await this.api('POST', `${this.env(flag.key)}/${flag.disabled ? 'off' : 'on'}`);
     // The server serves clients from a cache it refreshes after changes: wait until the
     // client API shows this definition, so a client started now sees it.
-    const want = JSON.stringify(unleashStrategies(flag, stickiness).map((st) => st.parameters.rollout));
+    // What identifies this definition in the client API: each strategy's rollout and its variants' names and weights.
+    const shape = (
+      strategies: Array<{ parameters: { rollout: string }; variants?: Array<{ name: string; weight: number }> }>,
+    ) =>
+      JSON.stringify(
+        strategies.map((st) => [st.parameters.rollout, (st.variants ?? []).map((v) => [v.name, v.weight])]),
+      );
+    const want = shape(unleashStrategies(flag, stickiness));
     for (let i = 0; ; i++) {
       const res = await fetch(`${this.url}/client/features`, { headers: { authorization: this.clientToken } });
       const body = (await res.json()) as {
-        features: Array<{ name: string; enabled: boolean; strategies: Array<{ parameters: { rollout: string } }> }>;
+        features: Array<{
+          name: string;
+          enabled: boolean;
+          strategies: Array<{ parameters: { rollout: string }; variants?: Array<{ name: string; weight: number }> }>;
+        }>;
       };
       const f = body.features.find((x) => x.name === flag.key);
-      if (f && f.enabled === !flag.disabled && JSON.stringify(f.strategies.map((st) => st.parameters.rollout)) === want)
-        return;
+      if (f && f.enabled === !flag.disabled && shape(f.strategies) === want) return;
       if (i > 150) throw new Error(`the client API never showed flag ${flag.key} as seeded`);
       await new Promise((r) => setTimeout(r, 100));
     }
