@@ -7,6 +7,8 @@ import { benchEvaluation } from './evaluation.js';
 import { benchStats } from './stats.js';
 import { benchExposure } from './exposure.js';
 import { benchVendors } from './vendors.js';
+import { benchFleet } from './fleet.js';
+import { benchAdaptive } from './adaptive.js';
 
 const sections: string[] = [];
 const only = process.argv[2];
@@ -15,6 +17,8 @@ const suites: [string, () => Promise<string>][] = [
   ['stats', benchStats],
   ['exposure', benchExposure],
   ['vendors', benchVendors],
+  ['fleet', benchFleet],
+  ['adaptive', benchAdaptive],
 ];
 for (const [name, suite] of suites) {
   if (only && only !== name) continue;

@@ -5,3 +5,5 @@ export { AllocationProvider } from './allocation-provider.js';
 export { controlPlaneFromConfig } from './providers.js';
 export type * from './types.js';
 export type { EngineCounters } from './engine.js';
+export type { AdaptiveStatus, ArmStatus, AllocationVersion } from './adaptive/adaptive-experiment.js';
+export type { ArmStats, ArmStatsSource } from './adaptive/arm-stats.js';

@@ -6,6 +6,8 @@
  * synchronous while the vendor is; the whole call is wrapped in one promise.
  */
 import { OpenFeature, type Client, type EvaluationContext, type Provider } from '@openfeature/server-sdk';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { loadConfigFile, validateConfigObject, scrubSecrets, type ValidatedConfig } from '../config/index.js';
 import { SwitchyardError, type SwitchyardCode } from '../errors.js';
@@ -18,11 +20,20 @@ import { SafeEmitter } from './emitter.js';
 import { Engine, type Evaluation, type EngineCounters } from './engine.js';
 import { ExposureRecorder } from './exposure-recorder.js';
 import { HookRunner } from './hook-runner.js';
+import { KillSwitch } from './kill-switch.js';
 import { pipelineFromConfig } from './pipelines.js';
+import { PrometheusMetrics } from './prometheus.js';
 import { providerFromConfig } from './providers.js';
 import { sinksFromConfig } from './sinks.js';
-import type { GetVariantOptions, KillReceipt, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
+import type { KillRecord } from '../fleet/index.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AdaptiveAllocator } from './adaptive/adaptive-allocator.js';
+import type { AdaptiveStatus, AllocationVersion } from './adaptive/adaptive-experiment.js';
+import type { GetVariantOptions, KillScope, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
 import { killAtVendor } from './vendor-kill.js';
+
+/** Distinct flags counted per reason for the metrics; unknown flag names beyond it count as "(other)". */
+const MAX_COUNTED_FLAGS = 1000;
 
 let instances = 0;
 
@@ -70,6 +81,7 @@ export class Switchyard {
   readonly openfeature: Client;
   readonly metrics = new MetricRecorder();
   private readonly engine: Engine;
+  private readonly adaptive: AdaptiveAllocator;
   private readonly allocationProvider: AllocationProvider;
   private readonly events: SafeEmitter<SwitchyardEvents>;
   private readonly clock: Clock;
@@ -80,6 +92,10 @@ export class Switchyard {
   private readonly pipeline: EventPipeline | undefined;
   private readonly exposures: ExposureRecorder;
   private readonly hooks: HookRunner;
+  private readonly killSwitch: KillSwitch;
+  /** flag -> reason -> evaluations, for the Prometheus metrics. */
+  private readonly evaluations = new Map<string, Record<string, number>>();
+  private prometheusMetrics: PrometheusMetrics | undefined;
 
   /** @internal use createSwitchyard */
   constructor(
@@ -95,6 +111,15 @@ export class Switchyard {
     this.engine = new Engine(provider, this.clock, config.featureFlags.evaluationTimeoutMs, (flag, code, message) =>
       this.report(flag, code, message),
     );
+    this.adaptive = new AdaptiveAllocator({
+      recorder: this.metrics,
+      clock: this.clock,
+      logger: this.logger,
+      instance: config.exposures.instance ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      onPlan: (flag, plan) => this.engine.setPlan(flag, plan),
+      ...options.adaptive,
+    });
+    this.engine.adaptive = this.adaptive;
     this.engine.applyConfig(config);
     this.reloader = new ConfigReloader(config, this.engine, this.events, this.logger, this.clock);
     const dedupe = new ExposureDedupe(config.exposures.dedupeCapacity, config.exposures.dedupeWindowMs);
@@ -110,6 +135,17 @@ export class Switchyard {
     this.allocationProvider = new AllocationProvider(this.engine, [
       this.exposures.hook((flag) => this.engine.planForFlag(flag)),
     ]);
+    this.killSwitch = new KillSwitch(
+      config,
+      this.engine,
+      this.clock,
+      this.logger,
+      (event) => this.events.emit('kill', event),
+      (error) => this.events.emit('error', { flag: '*', code: error.code, message: error.what }),
+      { pollIntervalMs: options.statePollIntervalMs, connectTimeoutMs: options.fleetConnectTimeoutMs },
+    );
+    // Kills persisted by an earlier run (or the fleet state last seen) hold from the first call.
+    this.killSwitch.load();
     this.domain = `switchyard-${++instances}`;
     this.openfeature = OpenFeature.getClient(this.domain);
     this.hooks = new HookRunner(
@@ -124,6 +160,10 @@ export class Switchyard {
   /** @internal */
   async start(): Promise<void> {
     this.pipeline?.start();
+    // The fleet's kill state is read before the first evaluation (bounded by the connect
+    // timeout; an unreachable Redis is logged and the local state is served meanwhile).
+    const fleet = this.killSwitch.start();
+    await this.adaptive.start();
     const timeoutMs = this.config.featureFlags.initTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -136,6 +176,7 @@ export class Switchyard {
     );
     const outcome = await Promise.race([ready, timedOut]);
     clearTimeout(timer);
+    await fleet;
     if (outcome === 'timeout') {
       this.report(
         '*',
@@ -213,6 +254,7 @@ export class Switchyard {
       this.engine.countProblem('SY_INVALID_ARGUMENT');
       return false;
     }
+    if (this.adaptive.size > 0) this.adaptive.track(event, unit as string, properties.value as number | undefined);
     this.events.emit('track', {
       event,
       unit: unit as string,
@@ -282,28 +324,87 @@ export class Switchyard {
   }
 
   /**
-   * Sends every unit of the experiment to the control at once, in this process, and turns
-   * its flag off at the vendor when the adapter has a control plane; `vendor` in the
-   * receipt says whether it did or acted locally only.
+   * Sends every unit of the experiment to the control: in this process at once (before
+   * this returns, before any I/O), then persisted (state file; Redis with a fleet) and
+   * broadcast, so other instances follow and a restart does not undo it. Exposures stop.
+   * When the adapter has a control plane the vendor's flag is turned off too; `vendor`
+   * says whether it was or the kill acted in switchyard only.
+   * Throws SY_INVALID_ARGUMENT for an experiment the config does not have.
+   * @param evidence what tripped it (a guardrail's rule, values, statistic), kept in the record
+   * @param by who decided (default api; the guardrail monitor says guardrails)
+   * @example sy.kill('checkout-redesign', 'p95 latency +30%', { rule: 'latency_p95' });
    */
-  kill(experiment: string, reason = 'manual'): KillReceipt {
+  kill(
+    experiment: string,
+    reason = 'manual',
+    evidence?: unknown,
+    by = 'api',
+  ): KillRecord & { readonly vendor: Promise<KillScope> } {
     this.requireExperiment(experiment, 'kill');
-    this.engine.kill(experiment, reason);
-    this.events.emit('kill', { experiment, killed: true, reason });
+    const record = this.killSwitch.set(experiment, true, reason, by, evidence);
     const flag = this.config.experiments.get(experiment)!.flag;
-    return { experiment, vendor: killAtVendor(this.engine.vendor, flag, this.logger, this.config.secrets) };
+    return { ...record, vendor: killAtVendor(this.engine.vendor, flag, this.logger, this.config.secrets) };
   }
 
-  unkill(experiment: string): void {
+  /** Undoes a kill, here at once and then for the fleet (persisted like a kill). */
+  unkill(experiment: string, reason = 'unkill', by = 'api'): KillRecord {
     this.requireExperiment(experiment, 'unkill');
-    this.engine.unkill(experiment);
-    this.events.emit('kill', { experiment, killed: false, reason: 'unkill' });
+    return this.killSwitch.set(experiment, false, reason, by);
+  }
+
+  /** The latest kill record of an experiment (kill or unkill, here or elsewhere), if any. */
+  killRecord(experiment: string): KillRecord | undefined {
+    return this.killSwitch.record(experiment);
+  }
+
+  /**
+   * This instance's Prometheus metrics (prom-client) in a registry of its own; register
+   * more metrics in `prometheus.registry`. Created on first use.
+   */
+  get prometheus(): PrometheusMetrics {
+    return (this.prometheusMetrics ??= new PrometheusMetrics({
+      engine: () => this.engine.counters,
+      evaluations: () => this.evaluations,
+      pipeline: () => this.pipeline?.counters(),
+      deduplicated: () => this.exposures.deduplicated,
+      kills: () => this.killSwitch.tally,
+      killed: () => this.killSwitch.killed(),
+      fleetConnected: () => this.killSwitch.fleetConnected(),
+    }));
+  }
+
+  /**
+   * A ready request handler for `/metrics` (Prometheus text format). switchyard starts no
+   * server: mount it on yours.
+   * @example http.createServer((req, res) => req.url === '/metrics' ? sy.metricsHandler()(req, res) : app(req, res));
+   */
+  metricsHandler(): (req: IncomingMessage, res: ServerResponse) => void {
+    return this.prometheus.handler();
   }
 
   /** Freezes a gradual ramp at its current step (or releases it with `false`). */
   pause(experiment: string, paused = true): void {
     this.requireExperiment(experiment, 'pause');
     this.engine.hold(experiment, paused ? { pausedAt: this.clock.now() } : undefined);
+  }
+
+  /**
+   * adaptive experiments: current weights, allocation version, phase (burn-in or
+   * Thompson sampling), units and posterior summaries per arm, and the sticky store's fill.
+   * What `switchyard status` shows.
+   */
+  allocationStatus(experiment?: string): AdaptiveStatus[] {
+    return this.adaptive.status(experiment);
+  }
+
+  /**
+   * Re-weights an adaptive experiment now instead of at its next scheduled time. In a
+   * fleet only one instance can hold the re-weighting lock; the others get undefined and
+   * switch to the new version within a poll.
+   */
+  reweight(experiment: string): Promise<AllocationVersion | undefined> {
+    this.requireExperiment(experiment, 'reweight');
+    return this.adaptive.reweight(experiment);
   }
 
   /** Evaluation, config and event-pipeline counters. */
@@ -335,6 +436,8 @@ export class Switchyard {
     if (this.closed) return;
     this.closed = true;
     this.reloader.stop();
+    await this.killSwitch.close();
+    await this.adaptive.close();
     if (this.pipeline) {
       const report = await this.pipeline.close(this.config.exposures.closeTimeoutMs);
       const pending = Object.entries(report.sinks).filter(([, c]) => c.pending > 0);
@@ -361,6 +464,13 @@ export class Switchyard {
 
   private finish(ev: Evaluation, ctx: EvaluationContext): VariantResult {
     const plan = ev.plan;
+    let byReason = this.evaluations.get(ev.flag);
+    if (byReason === undefined) {
+      const key = this.evaluations.size < MAX_COUNTED_FLAGS ? ev.flag : '(other)';
+      byReason = this.evaluations.get(key);
+      if (byReason === undefined) this.evaluations.set(key, (byReason = {}));
+    }
+    byReason[ev.reason] = (byReason[ev.reason] ?? 0) + 1;
     this.exposures.logEvaluation(ev, ctx);
     return {
       flag: ev.flag,

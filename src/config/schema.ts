@@ -10,6 +10,21 @@ export const PROVIDERS = ['memory', 'launchdarkly', 'split', 'optimizely', 'unle
 export const PLATFORMS = ['jsonl', 'segment', 'amplitude', 'mixpanel'] as const;
 export const METHODS = ['frequentist', 'bayesian'] as const;
 export const MODES = ['fixed', 'gradual', 'adaptive', 'provider'] as const;
+export const STICKY_STORES = ['memory', 'redis', 'none'] as const;
+export const ADAPTIVE_METRIC_KINDS = ['conversion', 'continuous'] as const;
+/** The allocation keys only adaptive mode reads. */
+export const ADAPTIVE_KEYS = [
+  'reweight_every',
+  'min_sample',
+  'floor',
+  'holdout',
+  'max_step',
+  'draws',
+  'seed',
+  'metric_kind',
+  'sticky',
+  'sticky_capacity',
+] as const;
 export const MONITORING_KEYS = ['real_time_metrics', 'anomaly_detection', 'automatic_rollback'] as const;
 
 /** The total that variant weights must add up to: weights are percentages. */
@@ -169,7 +184,8 @@ const featureFlags = z.strictObject({
 });
 
 const variant = z.strictObject({
-  weight: z.number().min(0).max(WEIGHT_TOTAL),
+  /** Required by fixed and gradual; adaptive: the burn-in split (equal when left out). */
+  weight: z.number().min(0).max(WEIGHT_TOTAL).optional(),
   payload: json.optional(),
   description: z.string().optional(),
 });
@@ -183,6 +199,31 @@ const allocation = z.strictObject({
   start: z.iso.datetime({ offset: true }).optional(),
   schedule: z.array(step).min(1).optional(),
   salt: z.string().min(1).optional(),
+  // adaptive (Thompson sampling) only; semantic.ts checks they are not set for other modes.
+  /** How often the arms are re-weighted, e.g. 1h. */
+  reweight_every: duration.optional(),
+  /** Burn-in: equal (or configured) weights until every arm has this many units. */
+  min_sample: z.number().int().positive().optional(),
+  /** Minimum percent of traffic per arm. */
+  floor: percent.optional(),
+  /** Percent of traffic that always goes to the control, whatever the weights. */
+  holdout: percent.optional(),
+  /** Most percentage points a weight may move in one re-weighting. */
+  max_step: z.number().gt(0).max(100).optional(),
+  /** Posterior draws per re-weighting (Monte Carlo error of a weight about 0.5 / sqrt(draws)). */
+  draws: z.number().int().min(100).max(1_000_000).optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
+  /** conversion: beta-binomial on units that tracked the metric; continuous: normal on its values. */
+  metric_kind: z.enum(ADAPTIVE_METRIC_KINDS).optional(),
+  /** Where a unit's variant is kept so it survives re-weighting. */
+  sticky: z.enum(STICKY_STORES).optional(),
+  /** Units the in-memory sticky table (or the Redis store's local cache) holds. */
+  sticky_capacity: z.number().int().min(1000).max(100_000_000).optional(),
 });
 
 const guardrail = z.strictObject({
@@ -248,6 +289,18 @@ const analytics = z.strictObject({
     .optional(),
 });
 
+const fleet = z.strictObject({
+  /** redis://[user:password@]host:port[/db] (or rediss://); a password belongs in "${REDIS_URL}". */
+  redis: z.string().min(1),
+  /** Namespace of every key and channel switchyard uses (default switchyard). */
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]+$/, { message: 'letters, digits and _ . : - only' })
+    .optional(),
+  /** How often metric deltas are pushed and the shared state re-read (default 2s). */
+  push_interval: duration.optional(),
+});
+
 export const configSchema = z.strictObject({
   experiment_config: experimentConfig.optional(),
   analytics_platforms: z.array(z.enum(PLATFORMS)).optional(),
@@ -257,6 +310,7 @@ export const configSchema = z.strictObject({
   exposures: exposures.optional(),
   analytics: analytics.optional(),
   experiments: z.record(identifier, experiment).optional(),
+  fleet: fleet.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
