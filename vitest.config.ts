@@ -8,7 +8,7 @@ export default defineConfig({
     // Tests and examples import the package by its public names, as users do.
     alias: [
       {
-        find: /^switchyard\/adapters\/(memory|launchdarkly|optimizely|split)$/,
+        find: /^switchyard\/adapters\/(memory|launchdarkly|optimizely|split|unleash)$/,
         replacement: here('./adapters/$1/index.ts'),
       },
       { find: /^switchyard\/stats$/, replacement: here('./src/stats/index.ts') },

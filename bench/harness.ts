@@ -35,9 +35,25 @@ export const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
+/** A fresh random order of 0..n-1 (Fisher-Yates). */
+function shuffled(n: number): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+/**
+ * `shuffle`: each round runs the contenders in a fresh random order. With a fixed order the
+ * contender that follows a garbage-heavy one (an OpenFeature client call allocates promises,
+ * hook contexts and details per evaluation) pays for collecting that garbage in every round,
+ * and the ratios lean accordingly; shuffled, that cost lands on every contender alike.
+ */
 export async function compare(
   contenders: Contender[],
-  options: { batch: number; rounds: number; warmup?: number },
+  options: { batch: number; rounds: number; warmup?: number; shuffle?: boolean },
 ): Promise<Measured[]> {
   for (const c of contenders) {
     await c.run(options.warmup ?? options.batch);
@@ -45,7 +61,9 @@ export async function compare(
   }
   const samples = contenders.map(() => [] as number[]);
   for (let r = 0; r < options.rounds; r++) {
-    for (const [i, c] of contenders.entries()) {
+    const order = options.shuffle ? shuffled(contenders.length) : contenders.map((_, i) => i);
+    for (const i of order) {
+      const c = contenders[i]!;
       c.excluded?.();
       const t0 = process.hrtime.bigint();
       await c.run(options.batch);

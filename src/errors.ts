@@ -24,6 +24,8 @@ export type SwitchyardCode =
   | 'SY_TARGETING_KEY_MISSING'
   /** A caller passed an argument switchyard cannot use. */
   | 'SY_INVALID_ARGUMENT'
+  /** A vendor's management API refused or failed a change (turn a flag off or on, set a rollout). */
+  | 'SY_CONTROL_PLANE'
   /** The fleet's Redis cannot be reached; switchyard serves from its last known state and retries. */
   | 'SY_FLEET_UNAVAILABLE'
   /** A kill or unkill older than the decision already stored; the newer one stays in force. */

@@ -2,7 +2,7 @@
  * switchyard: an OpenFeature-native experimentation layer. This is the one public entry
  * point of the library; everything not exported here is internal.
  */
-export { createSwitchyard, Switchyard, AllocationProvider } from './client/index.js';
+export { createSwitchyard, Switchyard, AllocationProvider, controlPlaneFromConfig } from './client/index.js';
 export type * from './client/index.js';
 export {
   loadConfigFile,
@@ -11,6 +11,7 @@ export {
   ConfigError,
   formatProblem,
   configSchema,
+  reshuffleProblems,
 } from './config/index.js';
 export type { ValidatedConfig, ValidatedExperiment, ConfigProblem, LoadOptions } from './config/index.js';
 export { murmur3, bucket, compilePlan, trafficAt, assign } from './allocation/index.js';
@@ -19,4 +20,4 @@ export { changeKillState, readOpsState, operatorName } from './fleet/index.js';
 export type { KillRecord, KillChange, KillChangeResult, OpsState } from './fleet/index.js';
 export { SwitchyardError } from './errors.js';
 export type { SwitchyardCode, Problem } from './errors.js';
-export type { Clock, Logger } from './ports.js';
+export type { Clock, Logger, ControlPlane } from './ports.js';

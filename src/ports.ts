@@ -47,6 +47,26 @@ export interface SyncResolver {
     | Promise<import('@openfeature/server-sdk').ResolutionDetails<unknown>>;
 }
 
+/**
+ * A vendor's management API, offered by an adapter that has credentials for it: changes a
+ * flag at the vendor itself, so every service reading that vendor sees the change (the
+ * kill switch turns the vendor's flag off; `switchyard ramp --vendor` sets its rollout).
+ * Methods reject with a SwitchyardError (SY_CONTROL_PLANE) carrying the vendor's message.
+ */
+export interface ControlPlane {
+  /** The vendor's name, for messages. */
+  readonly vendor: string;
+  turnOff(flag: string): Promise<void>;
+  turnOn(flag: string): Promise<void>;
+  /** The share of units the flag is on for (0-100), in the vendor's percentage rollout. */
+  setRollout(flag: string, percent: number): Promise<void>;
+}
+
+/** A provider that has a control plane offers it under this property. */
+export interface HasControlPlane {
+  readonly controlPlane: ControlPlane | undefined;
+}
+
 /** A uniform random source in [0, 1): the core's only way to randomness. */
 export type Uniform = () => number;
 

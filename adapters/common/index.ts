@@ -254,3 +254,4 @@ export abstract class VendorProvider implements Provider, SyncResolver {
     this.events.emit(ProviderEvents.Ready, {});
   }
 }
+export * from './control-plane.js';

@@ -37,11 +37,16 @@ import {
   type Answer,
   type VendorOptions,
 } from '../common/index.js';
-import type { FlagKind } from '../../src/ports.js';
+import type { ControlPlane, FlagKind, HasControlPlane } from '../../src/ports.js';
+import { LaunchDarklyControlPlane, type LaunchDarklyControlOptions } from './control-plane.js';
+
+export { LaunchDarklyControlPlane, type LaunchDarklyControlOptions };
 
 export const LAUNCHDARKLY_PACKAGE = '@launchdarkly/node-server-sdk';
 
 export interface LaunchDarklyOptions extends VendorOptions {
+  /** The vendor's management API (turn flags off and on, set rollouts): the kill switch and `ramp --vendor` use it. */
+  controlPlane?: LaunchDarklyControlOptions;
   /** The server-side SDK key (from the environment; never logged). */
   sdkKey?: string;
   /** Options for the SDK's `init` (baseUri, streamUri, eventsUri, stream, sendEvents, updateProcessor, logger...). */
@@ -70,13 +75,15 @@ const RESERVED = new Set(['targetingKey', 'key', 'kind', 'privateAttributes']);
 
 type Attrs = Record<string, unknown>;
 
-export class LaunchDarklyProvider extends VendorProvider {
+export class LaunchDarklyProvider extends VendorProvider implements HasControlPlane {
   readonly metadata = { name: 'switchyard-launchdarkly' } as const;
+  readonly controlPlane: ControlPlane | undefined;
   private client: LDClient | undefined;
   private readonly kind: string;
 
   constructor(private readonly options: LaunchDarklyOptions) {
     super(options, options.client === undefined);
+    this.controlPlane = options.controlPlane ? new LaunchDarklyControlPlane(options.controlPlane) : undefined;
     this.client = options.client;
     this.kind = options.contextKind ?? 'user';
   }

@@ -32,11 +32,16 @@ import {
   type Answer,
   type VendorOptions,
 } from '../common/index.js';
-import type { FlagKind } from '../../src/ports.js';
+import type { ControlPlane, FlagKind, HasControlPlane } from '../../src/ports.js';
+import { OptimizelyControlPlane, type OptimizelyControlOptions } from './control-plane.js';
+
+export { OptimizelyControlPlane, type OptimizelyControlOptions };
 
 export const OPTIMIZELY_PACKAGE = '@optimizely/optimizely-sdk';
 
 export interface OptimizelyOptions extends VendorOptions {
+  /** The vendor's management API (turn flags off and on, set rollouts): the kill switch and `ramp --vendor` use it. */
+  controlPlane?: OptimizelyControlOptions;
   /** A datafile (JSON text or object): a static project configuration. */
   datafile?: string | object;
   /** Polls the datafile for this SDK key (from the environment; never logged). */
@@ -59,8 +64,9 @@ type RuleKind = 'experiment' | 'delivery' | 'everyone';
 
 const SKIP = new Set(['targetingKey']);
 
-export class OptimizelyProvider extends VendorProvider {
+export class OptimizelyProvider extends VendorProvider implements HasControlPlane {
   readonly metadata = { name: 'switchyard-optimizely' } as const;
+  readonly controlPlane: ControlPlane | undefined;
   private client: Client | undefined;
   private readonly valueVariable: string;
   /** flag -> rule key -> kind, rebuilt on every configuration update. */
@@ -70,6 +76,7 @@ export class OptimizelyProvider extends VendorProvider {
 
   constructor(private readonly options: OptimizelyOptions) {
     super(options, options.client === undefined);
+    this.controlPlane = options.controlPlane ? new OptimizelyControlPlane(options.controlPlane) : undefined;
     this.client = options.client;
     this.valueVariable = options.valueVariable ?? 'value';
   }

@@ -40,11 +40,16 @@ import {
   type Answer,
   type VendorOptions,
 } from '../common/index.js';
-import type { FlagKind } from '../../src/ports.js';
+import type { ControlPlane, FlagKind, HasControlPlane } from '../../src/ports.js';
+import { SplitControlPlane, type SplitControlOptions } from './control-plane.js';
+
+export { SplitControlPlane, type SplitControlOptions };
 
 export const SPLIT_PACKAGE = '@splitsoftware/splitio';
 
 export interface SplitOptions extends VendorOptions {
+  /** The vendor's management API (turn flags off and on, set rollouts): the kill switch and `ramp --vendor` use it. */
+  controlPlane?: SplitControlOptions;
   /** The server-side SDK key (from the environment; never logged). */
   sdkKey?: string;
   /** Where the SDK talks to Split (sdk, events, auth, telemetry base URLs). */
@@ -71,8 +76,9 @@ interface View {
 const SKIP = new Set(['targetingKey', 'bucketingKey', 'trafficType']);
 const CONTROL = 'control';
 
-export class SplitProvider extends VendorProvider {
+export class SplitProvider extends VendorProvider implements HasControlPlane {
   readonly metadata = { name: 'switchyard-split' } as const;
+  readonly controlPlane: ControlPlane | undefined;
   private factory: SplitIO.ISDK | undefined;
   private client: SplitIO.IClient | undefined;
   private views = new Map<string, View>();
@@ -82,6 +88,7 @@ export class SplitProvider extends VendorProvider {
 
   constructor(private readonly options: SplitOptions) {
     super(options, options.factory === undefined);
+    this.controlPlane = options.controlPlane ? new SplitControlPlane(options.controlPlane) : undefined;
     this.factory = options.factory;
   }
 

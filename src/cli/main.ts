@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { SwitchyardError, ConfigError } from '../index.js';
 import { registerDemo } from './commands/demo.js';
+import { registerRamp } from './commands/ramp.js';
 import { registerKill } from './commands/kill.js';
 import { registerStatus } from './commands/status.js';
 import { registerUnkill } from './commands/unkill.js';
@@ -24,6 +25,7 @@ export function buildProgram(out: Out): Command {
     .configureOutput({ writeOut: out, writeErr: (s) => process.stderr.write(s) });
   registerValidate(program, out);
   registerDemo(program, out);
+  registerRamp(program, out);
   registerStatus(program, out);
   registerKill(program, out);
   registerUnkill(program, out);

@@ -8,10 +8,17 @@ import { pathToFileURL } from 'node:url';
 import type { Provider } from '@openfeature/server-sdk';
 import type { ValidatedConfig } from '../config/index.js';
 import { SwitchyardError } from '../errors.js';
+import type { ControlPlane, HasControlPlane } from '../ports.js';
 
 type Options = Record<string, unknown>;
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+/** The vendor section's `control_plane` block (validated by the config schema), in the adapter's terms. */
+function control<T>(o: Options, map: (c: Options) => T): T | undefined {
+  const c = o.control_plane;
+  return c !== null && typeof c === 'object' ? map(c as Options) : undefined;
+}
 
 export async function providerFromConfig(config: ValidatedConfig): Promise<Provider> {
   const ff = config.featureFlags;
@@ -42,6 +49,12 @@ export async function providerFromConfig(config: ValidatedConfig): Promise<Provi
         initTimeoutMs,
         sdkKey: str(o.sdk_key),
         contextKind: str(o.context_kind),
+        controlPlane: control(o, (c) => ({
+          token: c.token as string,
+          projectKey: c.project_key as string,
+          environmentKey: c.environment_key as string,
+          baseUrl: str(c.base_url),
+        })),
         sdk: {
           ...(o.base_uri ? { baseUri: str(o.base_uri) } : {}),
           ...(o.stream_uri ? { streamUri: str(o.stream_uri) } : {}),
@@ -65,6 +78,13 @@ export async function providerFromConfig(config: ValidatedConfig): Promise<Provi
         updateIntervalMs: o.update_interval_ms as number | undefined,
         datafileAccessToken: str(o.datafile_access_token),
         valueVariable: str(o.value_variable),
+        controlPlane: control(o, (c) => ({
+          token: c.token as string,
+          projectId: c.project_id as string | number,
+          environmentKey: c.environment_key as string,
+          baseUrl: str(c.base_url),
+          ruleKey: str(c.rule_key),
+        })),
       });
     }
     case 'split': {
@@ -77,6 +97,36 @@ export async function providerFromConfig(config: ValidatedConfig): Promise<Provi
         featuresRefreshRate: o.features_refresh_rate_s as number | undefined,
         segmentsRefreshRate: o.segments_refresh_rate_s as number | undefined,
         trafficType: str(o.traffic_type),
+        controlPlane: control(o, (c) => ({
+          token: c.token as string,
+          workspaceId: c.workspace_id as string,
+          environmentId: c.environment_id as string,
+          baseUrl: str(c.base_url),
+          onTreatment: str(c.on_treatment),
+          offTreatment: str(c.off_treatment),
+        })),
+      });
+    }
+    case 'unleash': {
+      const { UnleashProvider } = await import('../../adapters/unleash/index.js');
+      const bootstrap = str(o.bootstrap);
+      return new UnleashProvider({
+        initTimeoutMs,
+        url: str(o.url),
+        appName: str(o.app_name),
+        instanceId: str(o.instance_id),
+        clientToken: str(o.client_token),
+        environment: str(o.environment),
+        refreshIntervalMs: o.refresh_interval_ms as number | undefined,
+        offline: o.offline === true,
+        metrics: o.metrics as boolean | undefined,
+        bootstrap: bootstrap ? await readBootstrap(bootstrap) : undefined,
+        controlPlane: control(o, (c) => ({
+          token: c.token as string,
+          url: str(c.url),
+          project: str(c.project),
+          environment: str(c.environment),
+        })),
       });
     }
     case 'openfeature':
@@ -85,22 +135,49 @@ export async function providerFromConfig(config: ValidatedConfig): Promise<Provi
       throw new SwitchyardError(
         'SY_NOT_AVAILABLE',
         'feature_flags.provider',
-        `the ${ff.provider} adapter is not part of this version of switchyard yet; use memory, launchdarkly, optimizely, split or openfeature, or pass an OpenFeature provider as createSwitchyard({ provider })`,
+        `the ${ff.provider} adapter is not part of this version of switchyard yet; use memory, launchdarkly, optimizely, split, unleash or openfeature, or pass an OpenFeature provider as createSwitchyard({ provider })`,
       );
   }
 }
 
-async function readDatafile(path: string): Promise<string> {
+/**
+ * The control plane of the vendor the config names, from its `control_plane` block, or
+ * undefined when there is none. The adapter is constructed but not started: no SDK
+ * connection is made.
+ */
+export async function controlPlaneFromConfig(config: ValidatedConfig): Promise<ControlPlane | undefined> {
+  const provider = await providerFromConfig(config);
+  return (provider as Partial<HasControlPlane>).controlPlane;
+}
+
+async function readDatafile(path: string, where = 'feature_flags.optimizely.datafile'): Promise<string> {
   const { readFile } = await import('node:fs/promises');
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    throw new SwitchyardError(
-      'SY_CONFIG_READ',
-      'feature_flags.optimizely.datafile',
-      `cannot read the datafile ${path}: ${(error as Error).message}`,
-    );
+    throw new SwitchyardError('SY_CONFIG_READ', where, `cannot read the file ${path}: ${(error as Error).message}`);
   }
+}
+
+/** An Unleash bootstrap file: the client API's answer ({ features, segments? }) or a bare list of features. */
+async function readBootstrap(path: string): Promise<{ features: never[]; segments?: unknown[] }> {
+  const where = 'feature_flags.unleash.bootstrap';
+  const text = await readDatafile(path, where);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new SwitchyardError('SY_CONFIG_INVALID', where, `${path} is not JSON: ${(error as Error).message}`);
+  }
+  const features = Array.isArray(data) ? data : (data as { features?: unknown } | null)?.features;
+  if (!Array.isArray(features))
+    throw new SwitchyardError(
+      'SY_CONFIG_INVALID',
+      where,
+      `${path} has no list of features: write the client API's answer ({ "features": [...] }) or a list of features`,
+    );
+  const segments = Array.isArray(data) ? undefined : (data as { segments?: unknown }).segments;
+  return { features: features as never[], ...(Array.isArray(segments) ? { segments } : {}) };
 }
 
 const isProvider = (v: unknown): v is Provider =>

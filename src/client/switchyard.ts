@@ -30,7 +30,8 @@ import type { KillRecord } from '../fleet/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AdaptiveAllocator } from './adaptive/adaptive-allocator.js';
 import type { AdaptiveStatus, AllocationVersion } from './adaptive/adaptive-experiment.js';
-import type { GetVariantOptions, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
+import type { GetVariantOptions, KillScope, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
+import { killAtVendor } from './vendor-kill.js';
 
 /** Distinct flags counted per reason for the metrics; unknown flag names beyond it count as "(other)". */
 const MAX_COUNTED_FLAGS = 1000;
@@ -353,14 +354,23 @@ export class Switchyard {
    * Sends every unit of the experiment to the control: in this process at once (before
    * this returns, before any I/O), then persisted (state file; Redis with a fleet) and
    * broadcast, so other instances follow and a restart does not undo it. Exposures stop.
+   * When the adapter has a control plane the vendor's flag is turned off too; `vendor`
+   * says whether it was or the kill acted in switchyard only.
    * Throws SY_INVALID_ARGUMENT for an experiment the config does not have.
    * @param evidence what tripped it (a guardrail's rule, values, statistic), kept in the record
    * @param by who decided (default api; the guardrail monitor says guardrails)
    * @example sy.kill('checkout-redesign', 'p95 latency +30%', { rule: 'latency_p95' });
    */
-  kill(experiment: string, reason = 'manual', evidence?: unknown, by = 'api'): KillRecord {
+  kill(
+    experiment: string,
+    reason = 'manual',
+    evidence?: unknown,
+    by = 'api',
+  ): KillRecord & { readonly vendor: Promise<KillScope> } {
     this.requireExperiment(experiment, 'kill');
-    return this.killSwitch.set(experiment, true, reason, by, evidence);
+    const record = this.killSwitch.set(experiment, true, reason, by, evidence);
+    const flag = this.config.experiments.get(experiment)!.flag;
+    return { ...record, vendor: killAtVendor(this.engine.vendor, flag, this.logger, this.config.secrets) };
   }
 
   /**

@@ -106,6 +106,17 @@ export type ConfigEvent =
   | { readonly type: 'applied'; readonly source: string; readonly experiments: readonly string[] }
   | { readonly type: 'rejected'; readonly source: string; readonly error: Error };
 
+/** Where a kill took effect: at the vendor too, or in this process only (and why). */
+export type KillScope =
+  | { readonly scope: 'vendor'; readonly vendor: string; readonly flag: string }
+  | { readonly scope: 'local'; readonly why: string };
+
+/** What `kill()` did: the local kill at once, the vendor's when `vendor` settles (it never rejects). */
+export interface KillReceipt {
+  readonly experiment: string;
+  readonly vendor: Promise<KillScope>;
+}
+
 export interface SwitchyardEvents {
   exposure: ExposureEvent;
   track: TrackEvent;

@@ -100,6 +100,7 @@ function validate(
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ConfigError(file, [{ file, ...position([]), path: '', message: m.notAMapping }]);
   }
+  problems.push(...literalSecrets(value));
   const secrets = interpolateEnv(value, [], env, problems);
   normaliseMonitoring(value as Record<string, unknown>, problems);
   const parsed = configSchema.safeParse(value, { reportInput: true });
@@ -122,6 +123,24 @@ function validate(
     throw new ConfigError(file, located);
   }
   return toValidated(parsed.data, secrets);
+}
+
+/** Tokens that must come from the environment: a literal one would sit in a file on disk. */
+const ENV_ONLY: ReadonlyArray<readonly string[]> = [
+  ['feature_flags', 'unleash', 'client_token'],
+  ...['unleash', 'launchdarkly', 'split', 'optimizely'].map((v) => ['feature_flags', v, 'control_plane', 'token']),
+];
+
+function literalSecrets(root: unknown): RawProblem[] {
+  const problems: RawProblem[] = [];
+  for (const path of ENV_ONLY) {
+    let node: unknown = root;
+    for (const key of path)
+      node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+    if (typeof node === 'string' && !/\$\{[A-Za-z_][A-Za-z0-9_]*\}/.test(node))
+      problems.push({ path: [...path], message: m.secretLiteral });
+  }
+  return problems;
 }
 
 /** Replaces `${NAME}` in every string; `$${` escapes a literal `${`. Returns the secret values. */

@@ -6,6 +6,10 @@ export const configMessages = {
   unknownKey: (key: string, suggestion: string | undefined, allowed: readonly string[]) =>
     `unknown key "${key}"${suggestion ? `; did you mean "${suggestion}"?` : ''}` +
     (allowed.length ? ` (allowed here: ${allowed.join(', ')})` : ''),
+  secretLiteral: 'a token must come from the environment: write it as "${ENV_NAME}", not the token itself',
+  unleashNeedsUrl:
+    'unleash needs url (the Unleash API, e.g. https://unleash.example.com/api), or offline: true with a bootstrap file',
+  unleashOfflineNeedsBootstrap: 'offline: true serves the bootstrap file only; name one in bootstrap:',
   missing: (expected: string) => `missing; expected ${expected}`,
   expected: (expected: string, found: string) => `expected ${expected}, found ${found}`,
   weightsSum: (total: number, sum: number) =>

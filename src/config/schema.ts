@@ -66,8 +66,46 @@ const memoryFlag = z.strictObject({
   disabled: z.boolean().optional(),
 });
 
-const providerOptions = z.record(z.string(), json).describe('options passed to the vendor adapter');
 const secret = z.string().min(1).describe('a secret: write it as "${ENV_NAME}" so it comes from the environment');
+
+/** Base URLs of the vendors' management APIs may be overridden (a proxy, a test receiver). */
+const controlBase = { base_url: z.url().optional() };
+
+const launchdarklyControl = z.strictObject({
+  /** An API access token with writer rights, from the environment. */
+  token: secret,
+  project_key: z.string().min(1),
+  environment_key: z.string().min(1),
+  ...controlBase,
+});
+
+const splitControl = z.strictObject({
+  /** An Admin API key, from the environment. */
+  token: secret,
+  workspace_id: z.string().min(1),
+  environment_id: z.string().min(1),
+  on_treatment: z.string().min(1).optional(),
+  off_treatment: z.string().min(1).optional(),
+  ...controlBase,
+});
+
+const optimizelyControl = z.strictObject({
+  /** A personal access token, from the environment. */
+  token: secret,
+  project_id: z.union([z.string().min(1), z.number().int().positive()]),
+  environment_key: z.string().min(1),
+  rule_key: z.string().min(1).optional(),
+  ...controlBase,
+});
+
+const unleashControl = z.strictObject({
+  /** An admin API token or personal access token, from the environment. */
+  token: secret,
+  project: z.string().min(1).optional(),
+  environment: z.string().min(1).optional(),
+  /** The Admin API's base (default: feature_flags.unleash.url). */
+  url: z.url().optional(),
+});
 
 const launchdarkly = z.strictObject({
   sdk_key: secret.optional(),
@@ -81,6 +119,8 @@ const launchdarkly = z.strictObject({
   file_paths: z.array(z.string().min(1)).min(1).optional(),
   /** The context kind when the evaluation context names none (default user). */
   context_kind: z.string().min(1).optional(),
+  /** The REST API, so the kill switch and `ramp --vendor` change the flag at LaunchDarkly. */
+  control_plane: launchdarklyControl.optional(),
 });
 
 const optimizely = z.strictObject({
@@ -93,6 +133,7 @@ const optimizely = z.strictObject({
   datafile_access_token: secret.optional(),
   /** The variable that holds a flag's typed value (default value). */
   value_variable: z.string().min(1).optional(),
+  control_plane: optimizelyControl.optional(),
 });
 
 const split = z.strictObject({
@@ -109,6 +150,25 @@ const split = z.strictObject({
   features_refresh_rate_s: z.number().positive().optional(),
   segments_refresh_rate_s: z.number().positive().optional(),
   traffic_type: z.string().min(1).optional(),
+  control_plane: splitControl.optional(),
+});
+
+const unleash = z.strictObject({
+  /** The Unleash API URL, e.g. https://unleash.example.com/api (not needed offline). */
+  url: z.url().optional(),
+  app_name: z.string().min(1).optional(),
+  instance_id: z.string().min(1).optional(),
+  /** A client (backend) token, from the environment. */
+  client_token: secret.optional(),
+  environment: z.string().min(1).optional(),
+  refresh_interval_ms: z.number().int().min(100).max(3_600_000).optional(),
+  /** A file in the client API's format ({ features, segments? }) served until the first fetch. */
+  bootstrap: z.string().min(1).optional(),
+  /** Serve the bootstrap file only, without a server. */
+  offline: z.boolean().optional(),
+  /** Send usage metrics to Unleash (default true). */
+  metrics: z.boolean().optional(),
+  control_plane: unleashControl.optional(),
 });
 
 const openfeature = z.strictObject({
@@ -129,7 +189,7 @@ const featureFlags = z.strictObject({
   launchdarkly: launchdarkly.optional(),
   split: split.optional(),
   optimizely: optimizely.optional(),
-  unleash: providerOptions.optional(),
+  unleash: unleash.optional(),
   openfeature: openfeature.optional(),
 });
 

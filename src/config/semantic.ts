@@ -23,6 +23,14 @@ export function semanticProblems(raw: unknown): RawProblem[] {
   const defaults = isRecord(raw.experiment_config) ? raw.experiment_config : {};
   const defaultMode = typeof defaults.traffic_allocation === 'string' ? defaults.traffic_allocation : 'fixed';
 
+  const unleash = isRecord(raw.feature_flags) ? raw.feature_flags.unleash : undefined;
+  if (isRecord(unleash)) {
+    if (unleash.offline === true && unleash.bootstrap === undefined)
+      problems.push({ path: ['feature_flags', 'unleash', 'offline'], message: m.unleashOfflineNeedsBootstrap });
+    if (unleash.offline !== true && unleash.url === undefined)
+      problems.push({ path: ['feature_flags', 'unleash'], message: m.unleashNeedsUrl });
+  }
+
   const flags =
     isRecord(raw.feature_flags) && isRecord(raw.feature_flags.memory) ? raw.feature_flags.memory.flags : undefined;
   if (isRecord(flags)) {

@@ -11,12 +11,14 @@ import { MemoryProvider, type MemoryFlag } from '../../adapters/memory/index.js'
 import { LaunchDarklyProvider } from '../../adapters/launchdarkly/index.js';
 import { OptimizelyProvider } from '../../adapters/optimizely/index.js';
 import { SplitProvider } from '../../adapters/split/index.js';
+import { UnleashProvider } from '../../adapters/unleash/index.js';
 import { bucket } from '../../src/allocation/index.js';
 import { rolloutVariant, type ContractFlag } from '../contract/flags.js';
 import { launchDarklyFlag } from './launchdarkly-flags.js';
 import { optimizelyDatafile } from './optimizely-datafile.js';
 import { Receiver } from './receiver.js';
 import { SplitServer } from './split-server.js';
+import { UnleashApi } from './unleash-features.js';
 import type { Provider } from '@openfeature/server-sdk';
 
 export interface VendorSubject {
@@ -123,4 +125,24 @@ export const split: VendorFactory = async (flags) => {
   };
 };
 
-export const VENDORS = { memory, launchdarkly, optimizely, split } as const;
+/** Unleash's SDK polling a local client API (/api/client/features) every 100 ms. */
+export const unleash: VendorFactory = async (flags) => {
+  const api = await new UnleashApi(flags).start();
+  const provider = new UnleashProvider({
+    url: api.url,
+    appName: 'switchyard-test',
+    clientToken: 'default:development.test-token',
+    refreshIntervalMs: 100,
+    metrics: false,
+  });
+  return {
+    provider,
+    update: async (flag) => api.set(flag),
+    close: async () => {
+      await provider.onClose();
+      await api.stop();
+    },
+  };
+};
+
+export const VENDORS = { memory, launchdarkly, optimizely, split, unleash } as const;

@@ -17,6 +17,7 @@ import { CONTRACT_FLAGS } from '../contract/flags.js';
 import { launchDarklyFlag } from '../helpers/launchdarkly-flags.js';
 import { optimizelyDatafile } from '../helpers/optimizely-datafile.js';
 import { SplitServer } from '../helpers/split-server.js';
+import { unleashFeature } from '../helpers/unleash-features.js';
 
 const SDK_KEY = 'sdk-live-secret-7f3a9c';
 
@@ -37,6 +38,18 @@ class VendorEndpoints extends SplitServer {
           segments: {},
         });
       if (req.path.startsWith('/datafiles/')) return json(optimizelyDatafile(CONTRACT_FLAGS));
+      // Unleash's client API: GET /api/client/features answers { version, features }.
+      if (req.path.startsWith('/api/client/features'))
+        return json({ version: 2, features: CONTRACT_FLAGS.map((f) => unleashFeature(f)) });
+      // An Unleash server that holds the request for 2.5 s and then refuses the token: the
+      // answer arrives after close() has destroyed the client.
+      if (req.path.startsWith('/slow-unleash/')) {
+        setTimeout(() => {
+          res.writeHead(401, { 'content-type': 'application/json' });
+          res.end('{"message":"invalid token"}');
+        }, 2500);
+        return;
+      }
       return split(req, res);
     };
   }
@@ -81,16 +94,16 @@ function runChild(
   });
 }
 
-describe('vendor lifecycle (each in its own process)', () => {
-  const server = new VendorEndpoints();
-  beforeAll(async () => {
-    await server.start();
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+const server = new VendorEndpoints();
+beforeAll(async () => {
+  await server.start();
+});
+afterAll(async () => {
+  await server.stop();
+});
 
-  describe.each(['launchdarkly', 'optimizely', 'split'])('%s', (vendor) => {
+describe('vendor lifecycle (each in its own process)', () => {
+  describe.each(['launchdarkly', 'optimizely', 'split', 'unleash'])('%s', (vendor) => {
     it('starts against the vendor endpoint, evaluates, closes, and the process exits by itself', async () => {
       const { code, report, stderr } = await runChild(vendor, server.url);
       expect(code).toBe(0);
@@ -110,6 +123,21 @@ describe('vendor lifecycle (each in its own process)', () => {
       expect(stderr).not.toContain(SDK_KEY);
     }, 30_000);
   });
+});
+
+describe('unleash closed while its client waits on the server', () => {
+  // unleash-client's destroy() removes its repository's listeners while a fetch may be in
+  // flight; the fetch's later failure is re-emitted as 'error' with nobody listening, which
+  // throws from the SDK's own code and ends the process. The adapter guards that.
+  it('close() returns at once, the late failure is harmless, and the process exits by itself with code 0', async () => {
+    const { code, report, stderr, elapsed } = await runChild('unleash', `${server.url}/slow-unleash`);
+    expect(code).toBe(0);
+    expect(report).toMatchObject({ variant: 'off', reason: 'ERROR', errorCode: 'PROVIDER_NOT_READY' });
+    expect(report.ms).toBeLessThan(2500);
+    expect(elapsed).toBeGreaterThan(2500);
+    expect(stderr).not.toContain(SDK_KEY);
+    expect(stderr).not.toMatch(/Unhandled|Error:/);
+  }, 30_000);
 });
 
 describe('a vendor that is down at start', () => {

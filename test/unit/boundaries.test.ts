@@ -49,6 +49,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'adapters/launchdarkly',
     'adapters/optimizely',
     'adapters/split',
+    'adapters/unleash',
   ],
   cli: ['index'],
   index: ['client', 'config', 'allocation', 'errors', 'ports', 'fleet'],
@@ -57,6 +58,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   'adapters/launchdarkly': ['ports', 'adapters/common'],
   'adapters/optimizely': ['ports', 'adapters/common'],
   'adapters/split': ['ports', 'adapters/common'],
+  'adapters/unleash': ['ports', 'adapters/common'],
 };
 
 const imports = (file: string) =>

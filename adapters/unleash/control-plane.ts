@@ -1,0 +1,119 @@
+/**
+ * Unleash's control plane over its Admin API (an admin API token or a personal access
+ * token in `Authorization`, as Unleash expects it, without a scheme):
+ * - on / off: `POST /api/admin/projects/{project}/features/{flag}/environments/{env}/on|off`;
+ * - rollout: the flag's strategies in the environment
+ *   (`GET .../environments/{env}/strategies`), each flexibleRollout updated with the new
+ *   `rollout` (`PUT .../strategies/{id}`, the whole strategy as read, only the percentage
+ *   changed, so stickiness, groupId, constraints and variants stay); a flag without one
+ *   gets a flexibleRollout strategy (`POST .../strategies`).
+ * Reference: https://docs.getunleash.io/reference/api/unleash (Features, Strategies).
+ */
+import { ControlHttp, checkPercent, type HttpOptions } from '../common/index.js';
+import type { ControlPlane } from '../../src/ports.js';
+
+export interface UnleashControlOptions extends HttpOptions {
+  /** The Unleash API URL (the one the client uses), e.g. https://unleash.example.com/api. */
+  url: string;
+  /** An admin API token or personal access token (from the environment; never logged). */
+  token?: string;
+  project?: string;
+  environment?: string;
+}
+
+interface Strategy {
+  id: string;
+  name: string;
+  title?: string | null;
+  disabled?: boolean | null;
+  parameters?: Record<string, string>;
+  constraints?: unknown[];
+  variants?: unknown[];
+  segments?: number[];
+  sortOrder?: number;
+}
+
+export class UnleashControlPlane implements ControlPlane {
+  readonly vendor = 'unleash';
+  private readonly http: ControlHttp;
+  private readonly base: string;
+  private readonly project: string;
+  private readonly environment: string;
+
+  constructor(private readonly options: UnleashControlOptions) {
+    this.http = new ControlHttp('unleash', options.token ? [options.token] : [], options);
+    this.base = options.url.replace(/\/+$/, '');
+    this.project = options.project ?? 'default';
+    this.environment = options.environment ?? 'development';
+  }
+
+  private headers(): Record<string, string> {
+    return this.options.token ? { authorization: this.options.token } : {};
+  }
+
+  private env(flag: string): string {
+    const p = encodeURIComponent(this.project);
+    return `${this.base}/admin/projects/${p}/features/${encodeURIComponent(flag)}/environments/${encodeURIComponent(this.environment)}`;
+  }
+
+  async turnOff(flag: string): Promise<void> {
+    await this.http.send({
+      method: 'POST',
+      url: `${this.env(flag)}/off`,
+      headers: this.headers(),
+      what: `turn flag "${flag}" off in ${this.environment}`,
+    });
+  }
+
+  async turnOn(flag: string): Promise<void> {
+    await this.http.send({
+      method: 'POST',
+      url: `${this.env(flag)}/on`,
+      headers: this.headers(),
+      what: `turn flag "${flag}" on in ${this.environment}`,
+    });
+  }
+
+  async setRollout(flag: string, percent: number): Promise<void> {
+    checkPercent('unleash', percent);
+    const what = `set the rollout of flag "${flag}" to ${percent}% in ${this.environment}`;
+    const strategies = await this.http.send<Strategy[]>({
+      method: 'GET',
+      url: `${this.env(flag)}/strategies`,
+      headers: this.headers(),
+      what,
+    });
+    const rollouts = (strategies ?? []).filter((s) => s.name === 'flexibleRollout');
+    if (rollouts.length === 0) {
+      await this.http.send({
+        method: 'POST',
+        url: `${this.env(flag)}/strategies`,
+        headers: this.headers(),
+        body: {
+          name: 'flexibleRollout',
+          parameters: { rollout: String(percent), stickiness: 'default', groupId: flag },
+          constraints: [],
+        },
+        what,
+      });
+      return;
+    }
+    for (const s of rollouts) {
+      await this.http.send({
+        method: 'PUT',
+        url: `${this.env(flag)}/strategies/${encodeURIComponent(s.id)}`,
+        headers: this.headers(),
+        body: {
+          name: s.name,
+          ...(s.title ? { title: s.title } : {}),
+          ...(typeof s.disabled === 'boolean' ? { disabled: s.disabled } : {}),
+          parameters: { ...s.parameters, rollout: String(percent) },
+          constraints: s.constraints ?? [],
+          variants: s.variants ?? [],
+          segments: s.segments ?? [],
+        },
+        what,
+      });
+    }
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * `switchyard ramp EXP --to N [--config f] [--dry-run] [--vendor]`: sets a fixed-mode
+ * experiment's traffic (`allocation.percent`) in the YAML in place. Only the value's
+ * characters change (the `yaml` document API locates the node; comments, quoting, order
+ * and layout stay as written); a missing key is added through the document API. The result
+ * is validated as a service would load it (schema, semantic rules, reshuffle guard against
+ * the file as it was) and written atomically (temp file + rename), so running services
+ * pick it up by hot reload and never see half a file. `--vendor` also sets the rollout at
+ * the vendor through its control plane.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { isMap, isScalar, parseDocument } from 'yaml';
+import {
+  SwitchyardError,
+  controlPlaneFromConfig,
+  loadConfigFile,
+  parseConfig,
+  reshuffleProblems,
+  type ValidatedConfig,
+} from '../../index.js';
+import type { Out } from './shared.js';
+
+interface RampOptions {
+  to: number;
+  config: string;
+  dryRun?: boolean;
+  vendor?: boolean;
+}
+
+function percentArg(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new InvalidArgumentError(`--to must be a number, found "${value}"`);
+  return n;
+}
+
+/** Any `${NAME}` resolves for validation: ramp checks the file's shape, not this shell's secrets. */
+const anyEnv = new Proxy({} as Record<string, string>, {
+  get: (_t, name) => (typeof name === 'string' ? (process.env[name] ?? 'set-at-run-time') : undefined),
+});
+
+export function registerRamp(program: Command, out: Out): void {
+  program
+    .command('ramp')
+    .description("set a fixed experiment's traffic percentage in the config file (running services hot-reload it)")
+    .argument('<experiment>', 'the experiment key')
+    .requiredOption('--to <percent>', 'the new share of units in the experiment, 0-100', percentArg)
+    .option('--config <file>', 'the config file', 'switchyard.yaml')
+    .option('--dry-run', 'print the change as a diff; write nothing')
+    .option('--vendor', "also set the flag's rollout at the vendor (needs control_plane credentials)")
+    .action(async (experiment: string, opts: RampOptions) => {
+      await ramp(experiment, opts, out);
+    });
+}
+
+async function ramp(experiment: string, opts: RampOptions, out: Out): Promise<void> {
+  const file = opts.config;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new SwitchyardError('SY_CONFIG_READ', 'ramp', `cannot read ${file}: ${(error as Error).message}`);
+  }
+  const before = parseConfig(text, file, { env: anyEnv });
+  const exp = before.experiments.get(experiment);
+  if (!exp) {
+    const known = [...before.experiments.keys()].join(', ') || 'none';
+    throw new SwitchyardError(
+      'SY_INVALID_ARGUMENT',
+      'ramp',
+      `no experiment "${experiment}" in ${file} (experiments: ${known})`,
+    );
+  }
+  if (exp.allocation.mode !== 'fixed') {
+    throw new SwitchyardError(
+      'SY_INVALID_ARGUMENT',
+      'ramp',
+      `experiment "${experiment}" uses ${exp.allocation.mode} allocation; ramp sets allocation.percent of fixed experiments (a gradual one ramps by its schedule)`,
+    );
+  }
+  const oldPercent = exp.allocation.percent;
+  const next = edit(text, experiment, opts.to);
+  // The same checks a running service applies to a reload: schema, semantics, reshuffle.
+  const after = parseConfig(next, file, { env: anyEnv });
+  const reshuffle = reshuffleProblems(before, after, Date.now());
+  if (reshuffle.length > 0) throw new SwitchyardError('SY_CONFIG_RESHUFFLE', file, reshuffle.join('; '));
+
+  const change = `${experiment}: allocation.percent ${oldPercent} -> ${opts.to}`;
+  if (opts.dryRun) {
+    out(`${diff(file, text, next)}${change} (dry run: nothing written)\n`);
+    return;
+  }
+  if (next !== text) writeAtomically(file, next);
+  out(`${file}: ${change}\n`);
+  if (opts.vendor) await rampVendor(loadConfigFile(file), exp.flag, opts.to, out);
+}
+
+/** The file's text with the experiment's allocation.percent set; untouched elsewhere. */
+function edit(text: string, experiment: string, percent: number): string {
+  const doc = parseDocument(text, { keepSourceTokens: true });
+  const path = ['experiments', experiment, 'allocation', 'percent'];
+  const node = doc.getIn(path, true);
+  if (isScalar(node) && node.range) {
+    const [start, end] = node.range;
+    return text.slice(0, start) + String(percent) + text.slice(end);
+  }
+  const allocation = doc.getIn(path.slice(0, 3), true);
+  if (allocation !== undefined && !isMap(allocation))
+    throw new SwitchyardError('SY_CONFIG_INVALID', 'ramp', `experiments.${experiment}.allocation is not a mapping`);
+  doc.setIn(path, percent);
+  return doc.toString();
+}
+
+/** Writes next to the file and renames over it: a reader sees the old file or the new one. */
+function writeAtomically(file: string, text: string): void {
+  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'wx', 0o644);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(tmp, file);
+  } catch (error) {
+    unlinkSync(tmp);
+    throw error;
+  }
+}
+
+/** The changed lines, as a unified diff with line numbers. */
+function diff(file: string, a: string, b: string): string {
+  const x = a.split('\n');
+  const y = b.split('\n');
+  let head = 0;
+  while (head < x.length && head < y.length && x[head] === y[head]) head++;
+  let tail = 0;
+  while (tail < x.length - head && tail < y.length - head && x[x.length - 1 - tail] === y[y.length - 1 - tail]) tail++;
+  const removed = x.slice(head, x.length - tail);
+  const added = y.slice(head, y.length - tail);
+  if (removed.length === 0 && added.length === 0) return `(${file} already says so)\n`;
+  return (
+    `--- ${file}\n+++ ${file}\n@@ -${head + 1},${removed.length} +${head + 1},${added.length} @@\n` +
+    removed.map((l) => `-${l}\n`).join('') +
+    added.map((l) => `+${l}\n`).join('')
+  );
+}
+
+async function rampVendor(config: ValidatedConfig, flag: string, percent: number, out: Out): Promise<void> {
+  const plane = await controlPlaneFromConfig(config);
+  if (!plane) {
+    throw new SwitchyardError(
+      'SY_NOT_AVAILABLE',
+      'ramp --vendor',
+      `the config was changed, but feature_flags.${config.featureFlags.provider} has no control_plane block, so the vendor's rollout was not`,
+    );
+  }
+  await plane.setRollout(flag, percent);
+  out(`${plane.vendor}: flag "${flag}" rollout set to ${percent}%\n`);
+}

@@ -1,0 +1,237 @@
+/**
+ * The LaunchDarkly, Split and Optimizely control planes against local HTTP receivers that
+ * check each request's method, path, headers and body as the vendor documents them, and
+ * answer as the vendor does, errors included (401, 404, 429 with Retry-After). Unleash's
+ * control plane runs against a real Unleash server (unleash-server.test.ts).
+ *
+ * Pages the requests follow:
+ * - LaunchDarkly: https://launchdarkly.com/docs/api/feature-flags/update-feature-flag
+ *   (semantic patch: Content-Type "application/json; domain-model=launchdarkly.semanticpatch",
+ *   { environmentKey, instructions: [{ kind: turnFlagOff | turnFlagOn |
+ *   updateFallthroughVariationOrRollout, rolloutWeights }] }, weights in thousandths of a
+ *   percent summing to 100000).
+ * - Split: https://docs.split.io/reference/kill-split-in-environment (PUT .../kill),
+ *   https://docs.split.io/reference/restore-split-in-environment (PUT .../restore),
+ *   https://docs.split.io/reference/partial-update-split-definition-in-environment (PATCH,
+ *   JSON Patch), Authorization: Bearer <Admin API key>.
+ * - Optimizely: https://docs.developers.optimizely.com/feature-experimentation/docs/manage-rules
+ *   (GET/PATCH /flags/v1/projects/{id}/flags/{key}/environments/{env}/ruleset,
+ *   POST .../ruleset/enabled | disabled, percentage_included in basis points),
+ *   Authorization: Bearer <token>.
+ */
+import type { ServerResponse } from 'node:http';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LaunchDarklyControlPlane } from '../../adapters/launchdarkly/control-plane.js';
+import { OptimizelyControlPlane } from '../../adapters/optimizely/control-plane.js';
+import { SplitControlPlane } from '../../adapters/split/control-plane.js';
+import { Receiver, type Received } from '../helpers/receiver.js';
+import type { ControlPlane } from '../../src/ports.js';
+
+const TOKEN = 'api-7c1e9b2f-secret-token';
+
+const receiver = new Receiver();
+let answers: Array<(req: Received, res: ServerResponse) => void> = [];
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+beforeAll(async () => {
+  receiver.respond = (req, res) => {
+    const next = answers.shift();
+    if (next) next(req, res);
+    else json(res, 200, {});
+  };
+  await receiver.start();
+});
+afterAll(async () => {
+  await receiver.stop();
+});
+beforeEach(() => {
+  receiver.requests.length = 0;
+  answers = [];
+});
+
+const body = (r: Received) => JSON.parse(r.body) as unknown;
+
+describe('LaunchDarkly control plane (semantic patch)', () => {
+  const cp = () =>
+    new LaunchDarklyControlPlane({
+      token: TOKEN,
+      projectKey: 'shop',
+      environmentKey: 'production',
+      baseUrl: receiver.url,
+    });
+
+  it('turns a flag off and on with turnFlagOff / turnFlagOn for the environment', async () => {
+    await cp().turnOff('checkout');
+    await cp().turnOn('checkout');
+    const [off, on] = receiver.requests;
+    for (const r of [off!, on!]) {
+      expect(r.method).toBe('PATCH');
+      expect(r.path).toBe('/api/v2/flags/shop/checkout');
+      expect(r.headers.authorization).toBe(TOKEN);
+      expect(r.headers['content-type']).toBe('application/json; domain-model=launchdarkly.semanticpatch');
+    }
+    expect(body(off!)).toEqual({ environmentKey: 'production', instructions: [{ kind: 'turnFlagOff' }] });
+    expect(body(on!)).toEqual({ environmentKey: 'production', instructions: [{ kind: 'turnFlagOn' }] });
+  });
+
+  it('sets a rollout: reads the variation ids, then weights the true variation at 25,000 of 100,000', async () => {
+    answers.push((_req, res) =>
+      json(res, 200, {
+        key: 'checkout',
+        variations: [
+          { _id: 'id-true', value: true },
+          { _id: 'id-false', value: false },
+        ],
+      }),
+    );
+    await cp().setRollout('checkout', 25);
+    const [get, patch] = receiver.requests;
+    expect(get).toMatchObject({ method: 'GET', path: '/api/v2/flags/shop/checkout' });
+    expect(get!.headers.authorization).toBe(TOKEN);
+    expect(body(patch!)).toEqual({
+      environmentKey: 'production',
+      instructions: [
+        { kind: 'updateFallthroughVariationOrRollout', rolloutWeights: { 'id-true': 25000, 'id-false': 75000 } },
+      ],
+    });
+  });
+});
+
+describe('Split control plane (Admin API)', () => {
+  const cp = () =>
+    new SplitControlPlane({ token: TOKEN, workspaceId: 'ws-1', environmentId: 'env-9', baseUrl: receiver.url });
+
+  it('kills and restores a flag in the environment', async () => {
+    await cp().turnOff('checkout');
+    await cp().turnOn('checkout');
+    const [kill, restore] = receiver.requests;
+    expect(kill).toMatchObject({
+      method: 'PUT',
+      path: '/internal/api/v2/splits/ws/ws-1/checkout/environments/env-9/kill',
+    });
+    expect(restore).toMatchObject({
+      method: 'PUT',
+      path: '/internal/api/v2/splits/ws/ws-1/checkout/environments/env-9/restore',
+    });
+    expect(kill!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+  });
+
+  it('sets a rollout by replacing the default rule (JSON Patch)', async () => {
+    await cp().setRollout('checkout', 25);
+    const [patch] = receiver.requests;
+    expect(patch).toMatchObject({
+      method: 'PATCH',
+      path: '/internal/api/v2/splits/ws/ws-1/checkout/environments/env-9',
+    });
+    expect(patch!.headers['content-type']).toBe('application/json');
+    expect(body(patch!)).toEqual([
+      {
+        op: 'replace',
+        path: '/defaultRule',
+        value: [
+          { treatment: 'on', size: 25 },
+          { treatment: 'off', size: 75 },
+        ],
+      },
+    ]);
+  });
+});
+
+describe('Optimizely control plane (Flags REST API)', () => {
+  const cp = () =>
+    new OptimizelyControlPlane({ token: TOKEN, projectId: 4242, environmentKey: 'production', baseUrl: receiver.url });
+  const path = '/flags/v1/projects/4242/flags/checkout/environments/production/ruleset';
+
+  it('disables and enables the ruleset', async () => {
+    await cp().turnOff('checkout');
+    await cp().turnOn('checkout');
+    const [off, on] = receiver.requests;
+    expect(off).toMatchObject({ method: 'POST', path: `${path}/disabled` });
+    expect(on).toMatchObject({ method: 'POST', path: `${path}/enabled` });
+    expect(off!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+  });
+
+  it('sets percentage_included (basis points) of the targeted delivery rules', async () => {
+    answers.push((_req, res) =>
+      json(res, 200, {
+        rules: {
+          launch: { key: 'launch', type: 'targeted_delivery', percentage_included: 1000 },
+          test: { key: 'test', type: 'a/b', percentage_included: 10000 },
+        },
+      }),
+    );
+    await cp().setRollout('checkout', 25);
+    const [get, patch] = receiver.requests;
+    expect(get).toMatchObject({ method: 'GET', path });
+    expect(patch).toMatchObject({ method: 'PATCH', path });
+    expect(body(patch!)).toEqual([{ op: 'replace', path: '/rules/launch/percentage_included', value: 2500 }]);
+  });
+});
+
+describe('control plane errors', () => {
+  const planes: Array<[string, () => ControlPlane]> = [
+    [
+      'launchdarkly',
+      () => new LaunchDarklyControlPlane({ token: TOKEN, projectKey: 'p', environmentKey: 'e', baseUrl: receiver.url }),
+    ],
+    [
+      'split',
+      () => new SplitControlPlane({ token: TOKEN, workspaceId: 'w', environmentId: 'e', baseUrl: receiver.url }),
+    ],
+    [
+      'optimizely',
+      () => new OptimizelyControlPlane({ token: TOKEN, projectId: 1, environmentKey: 'e', baseUrl: receiver.url }),
+    ],
+  ];
+
+  it.each(planes)('%s: 401 carries the vendor message and status, never the token', async (_name, make) => {
+    answers.push((_req, res) => json(res, 401, { code: 'unauthorized', message: `Invalid access token ${TOKEN}` }));
+    const error = await make()
+      .turnOff('checkout')
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error & { code?: string },
+      );
+    expect(error?.code).toBe('SY_CONTROL_PLANE');
+    expect(error?.message).toMatch(/401 Invalid access token \*\*\*/);
+    expect(JSON.stringify(error)).not.toContain(TOKEN);
+    expect(String(error?.message)).not.toContain(TOKEN);
+  });
+
+  it.each(planes)('%s: 404 names the flag and the vendor message', async (_name, make) => {
+    answers.push((_req, res) => json(res, 404, { message: 'Unknown resource' }));
+    await expect(make().turnOn('nope')).rejects.toThrow(/"nope".*404 Unknown resource/);
+  });
+
+  it.each(planes)('%s: 429 waits the Retry-After and retries, then succeeds', async (_name, make) => {
+    answers.push((_req, res) => json(res, 429, { message: 'Rate limit exceeded' }, { 'retry-after': '1' }));
+    const started = Date.now();
+    await make().turnOff('checkout');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(receiver.requests).toHaveLength(2);
+    expect(receiver.requests[1]!.path).toBe(receiver.requests[0]!.path);
+  });
+
+  it('429 for longer than the retries allow is an error with the vendor message', async () => {
+    const cp = new SplitControlPlane({
+      token: TOKEN,
+      workspaceId: 'w',
+      environmentId: 'e',
+      baseUrl: receiver.url,
+      retries: 1,
+    });
+    for (let i = 0; i < 2; i++)
+      answers.push((_req, res) => json(res, 429, { message: 'Rate limit exceeded' }, { 'retry-after': '0' }));
+    await expect(cp.turnOff('checkout')).rejects.toThrow(/429 Rate limit exceeded/);
+    expect(receiver.requests).toHaveLength(2);
+  });
+
+  it('refuses a rollout outside 0-100 before any request', async () => {
+    await expect(planes[0]![1]().setRollout('checkout', 150)).rejects.toThrow(/0 to 100/);
+    expect(receiver.requests).toHaveLength(0);
+  });
+});

@@ -1,0 +1,266 @@
+/**
+ * The Unleash adapter against a real Unleash server (test/helpers/unleash-server.ts): the
+ * provider contract on flags seeded through the Admin API, a gradual rollout changed
+ * while a client reads it (30% -> 60% -> off -> on) through switchyard's control plane,
+ * and an outage: the server stopped mid-test, the provider serving its last flags with
+ * STALE, then READY again when the server is back.
+ */
+import { OpenFeature, ProviderEvents } from '@openfeature/server-sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSwitchyard } from 'switchyard';
+import { main } from '../../src/cli/main.js';
+import { UnleashProvider } from 'switchyard/adapters/unleash';
+import { CONTRACT_FLAGS, type ContractFlag } from '../contract/flags.js';
+import { providerContract } from '../contract/provider-contract.js';
+import { RealUnleash } from '../helpers/unleash-server.js';
+
+let server: RealUnleash;
+
+beforeAll(async () => {
+  server = await RealUnleash.start();
+}, 240_000);
+afterAll(async () => {
+  await server?.destroy();
+}, 60_000);
+
+const provider = (appName: string) =>
+  new UnleashProvider({
+    url: server.url,
+    appName,
+    clientToken: server.clientToken,
+    refreshIntervalMs: 200,
+    metrics: false,
+    initTimeoutMs: 20_000,
+  });
+
+providerContract('unleash (real server)', async (flags) => {
+  for (const f of flags) await server.seed(f);
+  const p = provider('contract');
+  return { provider: p, update: (flag) => server.seed(flag), close: () => p.onClose() };
+});
+
+const RAMP: ContractFlag = {
+  key: 'ramp',
+  kind: 'boolean',
+  variants: { on: true, off: false },
+  defaultVariant: 'on',
+  rollout: { on: 30, off: 70 },
+};
+
+async function share(client: ReturnType<typeof OpenFeature.getClient>, flag: string, n = 10_000): Promise<number> {
+  let on = 0;
+  for (let i = 0; i < n; i++) if (await client.getBooleanValue(flag, false, { targetingKey: `user-${i}` })) on++;
+  return on / n;
+}
+
+async function until(check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('unleash against a real server', () => {
+  const domain = 'unleash-real-ramp';
+  const client = () => OpenFeature.getClient(domain);
+  let p: UnleashProvider;
+
+  beforeAll(async () => {
+    await server.seed(RAMP);
+    await server.seed(CONTRACT_FLAGS.find((f) => f.key === 'string-flag')!);
+    p = provider('ramp');
+    await OpenFeature.setProviderAndWait(domain, p);
+  }, 60_000);
+  afterAll(async () => {
+    await p.onClose();
+  });
+
+  it('a 30% gradual rollout enables about 30% of 10,000 users, the same users every time', async () => {
+    const first = await share(client(), 'ramp');
+    expect(first).toBeGreaterThan(0.28);
+    expect(first).toBeLessThan(0.32);
+    expect(await share(client(), 'ramp')).toBe(first);
+  });
+
+  it('follows the control plane: 30% -> 60% (the 30% stay in), off (DISABLED), on again', async () => {
+    const before = new Set<number>();
+    for (let i = 0; i < 2000; i++)
+      if (await client().getBooleanValue('ramp', false, { targetingKey: `user-${i}` })) before.add(i);
+    await server.controlPlane.setRollout('ramp', 60);
+    await until(async () => (await share(client(), 'ramp', 2000)) > 0.5, 'the 60% rollout to arrive');
+    const now = await share(client(), 'ramp');
+    expect(now).toBeGreaterThan(0.58);
+    expect(now).toBeLessThan(0.62);
+    for (const i of before)
+      expect(await client().getBooleanValue('ramp', false, { targetingKey: `user-${i}` })).toBe(true);
+
+    await server.controlPlane.turnOff('ramp');
+    await until(
+      async () => (await client().getBooleanDetails('ramp', false, { targetingKey: 'u' })).reason === 'DISABLED',
+      'the flag to turn off',
+    );
+    await server.controlPlane.turnOn('ramp');
+    await until(
+      async () => (await client().getBooleanDetails('ramp', false, { targetingKey: 'u' })).reason !== 'DISABLED',
+      'the flag to turn on',
+    );
+    expect(await share(client(), 'ramp', 2000)).toBeGreaterThan(0.5);
+  });
+
+  it('control plane errors carry the Unleash message and status', async () => {
+    await expect(server.controlPlane.turnOff('no-such-flag')).rejects.toThrow(/SY_CONTROL_PLANE.*404/);
+  });
+
+  it('server stopped: serves the last flags and reports STALE; server back: READY, follows changes again', async () => {
+    const stale = new Promise<void>((resolve) => client().addHandler(ProviderEvents.Stale, () => resolve()));
+    const expected = await share(client(), 'ramp', 1000);
+    await server.pause();
+    await stale;
+    expect(await share(client(), 'ramp', 1000)).toBe(expected);
+    expect(await client().getStringValue('string-flag', 'x', { targetingKey: 'u' })).toBe('blue');
+    const ready = new Promise<void>((resolve) => client().addHandler(ProviderEvents.Ready, () => resolve()));
+    await server.resume();
+    await ready;
+    await server.controlPlane.setRollout('ramp', 30);
+    await until(async () => (await share(client(), 'ramp', 2000)) < 0.4, 'the 30% rollout after the outage', 30_000);
+  }, 120_000);
+});
+
+describe('the kill switch with an Unleash control plane', () => {
+  const KILL: ContractFlag = {
+    key: 'kill-me',
+    kind: 'boolean',
+    variants: { on: true, off: false },
+    defaultVariant: 'on',
+  };
+  const experiments = {
+    checkout: { flag: 'kill-me', control: 'control', variants: { control: { weight: 50 }, treatment: { weight: 50 } } },
+  };
+
+  it('sy.kill() sends units to control at once and turns the flag off at Unleash; a second service sees it', async () => {
+    await server.seed(KILL);
+    process.env.SY_TEST_UNLEASH_CLIENT = server.clientToken;
+    process.env.SY_TEST_UNLEASH_ADMIN = 'admin-token-unused-with-auth-off';
+    const unleash = {
+      url: server.url,
+      app_name: 'kill-test',
+      client_token: '${SY_TEST_UNLEASH_CLIENT}',
+      refresh_interval_ms: 200,
+      metrics: false,
+      control_plane: { token: '${SY_TEST_UNLEASH_ADMIN}', environment: 'development' },
+    };
+    const config = { feature_flags: { provider: 'unleash', unleash }, exposures: { enabled: false }, experiments };
+    const sy = await createSwitchyard({ config });
+    const other = await createSwitchyard({ config });
+    try {
+      expect((await other.getVariant('kill-me', { targetingKey: 'u1' })).inExperiment).toBe(true);
+      const receipt = sy.kill('checkout', 'test');
+      expect(await sy.getVariant('kill-me', { targetingKey: 'u1' })).toMatchObject({
+        variant: 'control',
+        reason: 'DISABLED',
+      });
+      expect(await receipt.vendor).toEqual({ scope: 'vendor', vendor: 'unleash', flag: 'kill-me' });
+      await until(
+        async () => (await other.getVariant('kill-me', { targetingKey: 'u1' })).reason === 'DISABLED',
+        'the other service to see the flag off',
+      );
+      expect(await other.getVariant('kill-me', { targetingKey: 'u1' })).toMatchObject({
+        variant: 'control',
+        inExperiment: false,
+      });
+    } finally {
+      await sy.close();
+      await other.close();
+    }
+  }, 60_000);
+
+  it('without control_plane credentials the kill is local only, and says so', async () => {
+    const sy = await createSwitchyard({
+      config: { feature_flags: { provider: 'memory' }, exposures: { enabled: false }, experiments },
+    });
+    try {
+      const scope = await sy.kill('checkout').vendor;
+      expect(scope).toMatchObject({ scope: 'local' });
+      expect(scope.scope === 'local' && scope.why).toMatch(/no control plane.*this process only/);
+    } finally {
+      await sy.close();
+    }
+  });
+
+  it('a control plane that fails leaves the local kill standing and reports why, without the token', async () => {
+    process.env.SY_TEST_UNLEASH_CLIENT = server.clientToken;
+    process.env.SY_TEST_UNLEASH_ADMIN = 'admin-secret-4f2a';
+    const sy = await createSwitchyard({
+      config: {
+        feature_flags: {
+          provider: 'unleash',
+          unleash: {
+            url: server.url,
+            client_token: '${SY_TEST_UNLEASH_CLIENT}',
+            metrics: false,
+            control_plane: { token: '${SY_TEST_UNLEASH_ADMIN}', project: 'no-such-project' },
+          },
+        },
+        exposures: { enabled: false },
+        experiments,
+      },
+    });
+    try {
+      const scope = await sy.kill('checkout').vendor;
+      expect(scope.scope).toBe('local');
+      expect(scope.scope === 'local' && scope.why).toMatch(/unleash did not turn flag "kill-me" off.*40\d/);
+      expect(JSON.stringify(scope)).not.toContain('admin-secret-4f2a');
+      expect((await sy.getVariant('kill-me', { targetingKey: 'u1' })).variant).toBe('control');
+    } finally {
+      await sy.close();
+    }
+  }, 30_000);
+});
+
+describe('switchyard ramp --vendor', () => {
+  it('sets allocation.percent in the file and the flexibleRollout at Unleash', async () => {
+    const RAMPED: ContractFlag = {
+      key: 'ramped',
+      kind: 'boolean',
+      variants: { on: true, off: false },
+      defaultVariant: 'on',
+      rollout: { on: 10, off: 90 },
+    };
+    await server.seed(RAMPED);
+    process.env.SY_TEST_UNLEASH_CLIENT = server.clientToken;
+    process.env.SY_TEST_UNLEASH_ADMIN = 'admin-token-unused-with-auth-off';
+    const file = join(mkdtempSync(join(tmpdir(), 'sy-ramp-vendor-')), 'switchyard.yaml');
+    writeFileSync(
+      file,
+      [
+        'feature_flags:',
+        '  provider: unleash',
+        '  unleash:',
+        `    url: ${server.url}`,
+        '    client_token: ${SY_TEST_UNLEASH_CLIENT}',
+        '    control_plane: { token: "${SY_TEST_UNLEASH_ADMIN}" }  # the Admin API',
+        'experiments:',
+        '  ramped:',
+        '    flag: ramped',
+        '    variants: { control: { weight: 50 }, treatment: { weight: 50 } }',
+        '    allocation: { mode: fixed, percent: 10 }',
+        '',
+      ].join('\n'),
+    );
+    let out = '';
+    const code = await main(['ramp', 'ramped', '--to', '35', '--config', file, '--vendor'], (s) => void (out += s));
+    expect(code).toBe(0);
+    expect(out).toContain('unleash: flag "ramped" rollout set to 35%');
+    expect(readFileSync(file, 'utf8')).toContain('allocation: { mode: fixed, percent: 35 }');
+    expect(readFileSync(file, 'utf8')).toContain('# the Admin API');
+    const strategies = await server.api<Array<{ parameters: { rollout: string } }>>(
+      'GET',
+      '/api/admin/projects/default/features/ramped/environments/development/strategies',
+    );
+    expect(strategies.map((st) => st.parameters.rollout)).toEqual(['35']);
+  }, 30_000);
+});

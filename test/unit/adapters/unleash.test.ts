@@ -1,0 +1,288 @@
+/**
+ * What the Unleash adapter maps, on the real SDK in offline mode (bootstrap flags, no
+ * network): context fields and properties, every payload type, reasons, error codes,
+ * stickiness, two clients side by side, and the strict `feature_flags.unleash` config.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OpenFeature } from '@openfeature/server-sdk';
+import { Unleash } from 'unleash-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSwitchyard } from 'switchyard';
+import { UnleashProvider, unleashContext, type UnleashFeature } from 'switchyard/adapters/unleash';
+import { parseConfig } from '../../../src/config/index.js';
+
+const strategy = (extra: Record<string, unknown> = {}) => ({
+  name: 'flexibleRollout',
+  parameters: { rollout: '100', stickiness: 'default', groupId: 'g' },
+  constraints: [],
+  ...extra,
+});
+const variant = (name: string, type: string, value: string, weight = 1000, stickiness = 'default') => ({
+  name,
+  weight,
+  weightType: 'variable',
+  stickiness,
+  payload: { type, value },
+});
+
+const FEATURES: UnleashFeature[] = [
+  { name: 'gate', enabled: true, strategies: [strategy()] },
+  { name: 'off', enabled: false, strategies: [strategy()] },
+  {
+    name: 'beta-only',
+    enabled: true,
+    strategies: [
+      strategy({ constraints: [{ contextName: 'plan', operator: 'IN', values: ['beta'], inverted: false }] }),
+    ],
+  },
+  { name: 'text', enabled: true, strategies: [strategy({ variants: [variant('v', 'string', 'hello')] })] },
+  { name: 'json', enabled: true, strategies: [strategy({ variants: [variant('v', 'json', '{"a":[1,2]}')] })] },
+  { name: 'csv', enabled: true, strategies: [strategy({ variants: [variant('v', 'csv', 'de, fr,it')] })] },
+  { name: 'num', enabled: true, strategies: [strategy({ variants: [variant('v', 'number', '42.5')] })] },
+  { name: 'bad-json', enabled: true, strategies: [strategy({ variants: [variant('v', 'json', '{nope')] })] },
+  { name: 'bad-num', enabled: true, strategies: [strategy({ variants: [variant('v', 'number', 'abc')] })] },
+  {
+    name: 'bare',
+    enabled: true,
+    strategies: [strategy()],
+    variants: [{ name: 'plain', weight: 1000, weightType: 'variable', stickiness: 'default' }],
+  },
+  {
+    name: 'by-tenant',
+    enabled: true,
+    strategies: [
+      strategy({
+        parameters: { rollout: '100', stickiness: 'tenantId', groupId: 'by-tenant' },
+        variants: [variant('a', 'string', 'a', 500, 'tenantId'), variant('b', 'string', 'b', 500, 'tenantId')],
+      }),
+    ],
+  },
+  {
+    name: 'half',
+    enabled: true,
+    strategies: [strategy({ parameters: { rollout: '50', stickiness: 'default', groupId: 'half' } })],
+  },
+  {
+    name: 'child',
+    enabled: true,
+    strategies: [strategy()],
+    dependencies: [{ feature: 'off' }],
+  },
+];
+
+describe('Unleash adapter (offline, bootstrap)', () => {
+  const provider = new UnleashProvider({ offline: true, bootstrap: { features: FEATURES }, appName: 'unit' });
+  const client = OpenFeature.getClient('unleash-unit');
+  beforeAll(async () => {
+    await OpenFeature.setProviderAndWait('unleash-unit', provider);
+  });
+  afterAll(async () => {
+    await provider.onClose();
+  });
+
+  it('maps targetingKey to userId, own fields as fields, everything else to properties', () => {
+    const at = new Date('2026-12-01T09:00:00Z');
+    expect(
+      unleashContext({
+        targetingKey: 'u1',
+        sessionId: 's1',
+        remoteAddress: '10.0.0.1',
+        environment: 'prod',
+        appName: 'shop',
+        currentTime: at,
+        plan: 'beta',
+        seats: 3,
+        trial: true,
+        signup: at,
+        tags: ['x'],
+      }),
+    ).toEqual({
+      userId: 'u1',
+      sessionId: 's1',
+      remoteAddress: '10.0.0.1',
+      environment: 'prod',
+      appName: 'shop',
+      currentTime: at,
+      properties: { plan: 'beta', seats: 3, trial: 'true', signup: '2026-12-01T09:00:00.000Z' },
+    });
+  });
+
+  it('answers a boolean flag from isEnabled (on/off), a constraint from properties', async () => {
+    expect(await client.getBooleanDetails('gate', false, { targetingKey: 'u' })).toMatchObject({
+      value: true,
+      variant: 'on',
+      reason: 'STATIC',
+    });
+    expect(await client.getBooleanDetails('beta-only', false, { targetingKey: 'u', plan: 'beta' })).toMatchObject({
+      value: true,
+      reason: 'TARGETING_MATCH',
+    });
+    expect(await client.getBooleanDetails('beta-only', true, { targetingKey: 'u', plan: 'free' })).toMatchObject({
+      value: false,
+      variant: 'off',
+      reason: 'DEFAULT',
+    });
+  });
+
+  it('answers a flag that is off, or whose parent is off, with the default and DISABLED', async () => {
+    expect(await client.getBooleanDetails('off', true, { targetingKey: 'u' })).toMatchObject({
+      value: true,
+      reason: 'DISABLED',
+    });
+    expect(await client.getBooleanDetails('child', true, { targetingKey: 'u' })).toMatchObject({
+      value: true,
+      reason: 'DISABLED',
+    });
+  });
+
+  it('decodes string, json, csv and number payloads', async () => {
+    const ctx = { targetingKey: 'u' };
+    expect(await client.getStringDetails('text', 'x', ctx)).toMatchObject({
+      value: 'hello',
+      variant: 'v',
+      flagMetadata: { payloadType: 'string' },
+    });
+    expect(await client.getObjectValue('json', {}, ctx)).toEqual({ a: [1, 2] });
+    expect(await client.getObjectValue('csv', {}, ctx)).toEqual(['de', 'fr', 'it']);
+    expect(await client.getStringValue('csv', 'x', ctx)).toBe('de, fr,it');
+    expect(await client.getNumberValue('num', 0, ctx)).toBe(42.5);
+    expect(await client.getStringDetails('bare', 'x', ctx)).toMatchObject({ value: 'plain', variant: 'plain' });
+  });
+
+  it('maps bad payloads, wrong kinds, unknown flags to their error codes', async () => {
+    const ctx = { targetingKey: 'u' };
+    expect(await client.getObjectDetails('bad-json', {}, ctx)).toMatchObject({ errorCode: 'PARSE_ERROR' });
+    expect(await client.getNumberDetails('bad-num', 1, ctx)).toMatchObject({ value: 1, errorCode: 'PARSE_ERROR' });
+    expect(await client.getNumberDetails('text', 1, ctx)).toMatchObject({ value: 1, errorCode: 'TYPE_MISMATCH' });
+    expect(await client.getBooleanDetails('text', false, ctx)).toMatchObject({ errorCode: 'TYPE_MISMATCH' });
+    expect(await client.getStringDetails('gate', 'x', ctx)).toMatchObject({ errorCode: 'TYPE_MISMATCH' });
+    expect(await client.getStringDetails('nope', 'x', ctx)).toMatchObject({ value: 'x', errorCode: 'FLAG_NOT_FOUND' });
+  });
+
+  it('respects a custom stickiness field: one tenant, one variant, whoever the user', async () => {
+    const seen = new Map<string, Set<string>>();
+    for (let i = 0; i < 400; i++) {
+      const tenant = `t${i % 20}`;
+      const v = await client.getStringValue('by-tenant', 'x', { targetingKey: `u${i}`, tenantId: tenant });
+      (seen.get(tenant) ?? seen.set(tenant, new Set()).get(tenant)!).add(v);
+    }
+    for (const variants of seen.values()) expect(variants.size).toBe(1);
+    const all = new Set([...seen.values()].flatMap((s) => [...s]));
+    expect(all).toEqual(new Set(['a', 'b']));
+  });
+
+  it('a 50% rollout enables about half of the units, reason SPLIT', async () => {
+    let on = 0;
+    for (let i = 0; i < 2000; i++) {
+      const d = await client.getBooleanDetails('half', false, { targetingKey: `u${i}` });
+      if (d.value) {
+        on++;
+        expect(d.reason).toBe('SPLIT');
+      }
+    }
+    expect(on).toBeGreaterThan(900);
+    expect(on).toBeLessThan(1100);
+  });
+
+  it('provider mode keeps the stickiness: switchyard serves the vendor variant per tenant', async () => {
+    const sy = await createSwitchyard({
+      provider: new UnleashProvider({ offline: true, bootstrap: { features: FEATURES } }),
+      config: {
+        feature_flags: { provider: 'memory' },
+        exposures: { enabled: false },
+        experiments: {
+          tenants: {
+            flag: 'by-tenant',
+            control: 'a',
+            variants: { a: { weight: 50 }, b: { weight: 50 } },
+            allocation: { mode: 'provider' },
+          },
+        },
+      },
+    });
+    try {
+      for (let t = 0; t < 10; t++) {
+        const first = await sy.getVariant('by-tenant', { targetingKey: 'x0', tenantId: `t${t}` });
+        expect(first.inExperiment).toBe(true);
+        for (let u = 1; u < 5; u++)
+          expect((await sy.getVariant('by-tenant', { targetingKey: `x${u}`, tenantId: `t${t}` })).variant).toBe(
+            first.variant,
+          );
+      }
+    } finally {
+      await sy.close();
+    }
+  });
+
+  it('coexists with another Unleash client of a different configuration in the same process', async () => {
+    const other = new Unleash({
+      appName: 'the-service',
+      url: 'http://127.0.0.1:9/api',
+      refreshInterval: 0,
+      disableMetrics: true,
+      bootstrap: { data: [{ name: 'theirs', enabled: true, strategies: [strategy()] }] as never },
+      skipInstanceCountWarning: true,
+    });
+    const second = new UnleashProvider({ offline: true, bootstrap: { features: FEATURES }, appName: 'second' });
+    try {
+      await new Promise<void>((resolve) => other.once('ready', () => resolve()));
+      await second.initialize();
+      expect(other.isEnabled('theirs')).toBe(true);
+      expect(await client.getBooleanValue('gate', false, { targetingKey: 'u' })).toBe(true);
+    } finally {
+      other.destroy();
+      await second.onClose();
+    }
+  });
+});
+
+describe('feature_flags.unleash config', () => {
+  const base = (unleash: string) =>
+    ['feature_flags:', '  provider: unleash', `  unleash: ${unleash}`, 'experiments: {}', ''].join('\n');
+  const env = { UNLEASH_TOKEN: 'default:development.abc123secret' };
+
+  it('accepts url, app_name, instance_id, a token from the environment, refresh interval, bootstrap', () => {
+    const config = parseConfig(
+      base(
+        '{ url: "https://unleash.example.com/api", app_name: shop, instance_id: pod-1, client_token: "${UNLEASH_TOKEN}", refresh_interval_ms: 5000, bootstrap: flags.json }',
+      ),
+      'sy.yaml',
+      { env },
+    );
+    expect(config.featureFlags.options).toMatchObject({ client_token: env.UNLEASH_TOKEN, refresh_interval_ms: 5000 });
+  });
+
+  it.each([
+    ['{ url: "https://u.example/api", client_token: "default:development.literal" }', /from the environment/],
+    ['{ url: "https://u.example/api", refresh: 5 }', /unknown key "refresh"/],
+    ['{ url: "https://u.example/api", control_plane: { token: "admin-literal" } }', /from the environment/],
+    ['{ app_name: shop }', /unleash needs url/],
+    ['{ offline: true }', /bootstrap file/],
+    ['{ url: "not a url" }', /feature_flags\.unleash\.url/],
+  ])('refuses %s with a located error', (section, message) => {
+    expect(() => parseConfig(base(section), 'sy.yaml', { env })).toThrow(message);
+    expect(() => parseConfig(base(section), 'sy.yaml', { env })).toThrow(/sy\.yaml:3:/);
+  });
+
+  it('starts offline from a bootstrap file named in the config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-unleash-'));
+    writeFileSync(join(dir, 'flags.json'), JSON.stringify({ version: 2, features: FEATURES }));
+    writeFileSync(
+      join(dir, 'sy.yaml'),
+      base(`{ offline: true, bootstrap: "${join(dir, 'flags.json')}" }`).replace(
+        'experiments: {}',
+        'exposures: { enabled: false }\nexperiments:\n  gate:\n    flag: gate\n    variants: { control: { weight: 50 }, treatment: { weight: 50 } }',
+      ),
+    );
+    const sy = await createSwitchyard({ config: join(dir, 'sy.yaml'), watch: false });
+    try {
+      const r = await sy.getVariant('gate', { targetingKey: 'u1' });
+      expect(r.errorCode).toBeUndefined();
+      expect(r.inExperiment).toBe(true);
+    } finally {
+      await sy.close();
+    }
+  });
+});

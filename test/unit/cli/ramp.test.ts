@@ -1,0 +1,148 @@
+/**
+ * `switchyard ramp`: the YAML is edited in place (comments, quoting, key order and layout
+ * survive; only the value changes), validated as a service would load it, written
+ * atomically, and a service running in another process picks the new percentage up by
+ * hot reload. Refusals leave the file byte for byte as it was.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli/main.js';
+
+async function cli(...args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await main(
+    args,
+    (s) => void (out += s),
+    (s) => void (err += s),
+  );
+  return { code, out, err };
+}
+
+const CONFIG = `# checkout service flags
+feature_flags:
+  provider: memory   # in-memory for the test
+exposures: { enabled: false }
+experiments:
+  # the new checkout
+  checkout:
+    flag: checkout-gate
+    variants:
+      control:   { weight: 50 }   # aligned on purpose
+      treatment: { weight: 50, payload: { layout: "one-page" } }
+    allocation:
+      percent: 10   # ops ramp this
+      mode: fixed
+  search:
+    control: a
+    variants: { a: { weight: 50 }, b: { weight: 50 } }
+    allocation:
+      mode: gradual
+      start: "2026-12-01T09:00:00Z"
+      schedule: [{ percent: 5, dwell: 1d }, { percent: 100 }]
+`;
+
+function fixture(text = CONFIG): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-ramp-'));
+  const file = join(dir, 'switchyard.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('switchyard ramp', () => {
+  it('changes only the value: comments, alignment, quoting and key order survive', async () => {
+    const file = fixture();
+    const r = await cli('ramp', 'checkout', '--to', '25', '--config', file);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(`${file}: checkout: allocation.percent 10 -> 25\n`);
+    expect(readFileSync(file, 'utf8')).toBe(
+      CONFIG.replace('percent: 10   # ops ramp this', 'percent: 25   # ops ramp this'),
+    );
+    expect(readdirSync(join(file, '..'))).toEqual(['switchyard.yaml']);
+  });
+
+  it('adds allocation.percent when the experiment has none, keeping the comments', async () => {
+    const file = fixture(CONFIG.replace('      percent: 10   # ops ramp this\n', ''));
+    expect((await cli('ramp', 'checkout', '--to', '30', '--config', file)).code).toBe(0);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('# the new checkout');
+    expect(text).toContain('# in-memory for the test');
+    expect(text).toMatch(/allocation:\n\s+mode: fixed\n\s+percent: 30\n/);
+  });
+
+  it('--dry-run prints the diff and writes nothing', async () => {
+    const file = fixture();
+    const r = await cli('ramp', 'checkout', '--to', '50', '--config', file, '--dry-run');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      '@@ -13,1 +13,1 @@\n-      percent: 10   # ops ramp this\n+      percent: 50   # ops ramp this\n',
+    );
+    expect(r.out).toContain('dry run: nothing written');
+    expect(readFileSync(file, 'utf8')).toBe(CONFIG);
+  });
+
+  it("refuses 150 with the validator's located error and leaves the file untouched", async () => {
+    const file = fixture();
+    const r = await cli('ramp', 'checkout', '--to', '150', '--config', file);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(
+      `${file}:13:16 experiments.checkout.allocation.percent: expected a value <= 100, found 150`,
+    );
+    expect(readFileSync(file, 'utf8')).toBe(CONFIG);
+    expect(readdirSync(join(file, '..'))).toEqual(['switchyard.yaml']);
+  });
+
+  it('refuses a gradual experiment, an unknown one and a non-number, file untouched', async () => {
+    const file = fixture();
+    expect((await cli('ramp', 'search', '--to', '20', '--config', file)).err).toMatch(/gradual allocation.*schedule/);
+    expect((await cli('ramp', 'nope', '--to', '20', '--config', file)).err).toMatch(
+      /no experiment "nope".*checkout, search/,
+    );
+    expect((await cli('ramp', 'checkout', '--to', 'lots', '--config', file)).code).toBe(2);
+    expect(readFileSync(file, 'utf8')).toBe(CONFIG);
+  });
+
+  it('a service running in another process picks the new percentage up', async () => {
+    const file = fixture();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/ramp-service-child.ts'], {
+      env: { ...process.env, CONFIG: file },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const shares: number[] = [];
+    let waiting: ((share: number) => void) | undefined;
+    let buffer = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        const share = (JSON.parse(line) as { share: number }).share;
+        shares.push(share);
+        waiting?.(share);
+      }
+    });
+    const until = (ok: (share: number) => boolean) =>
+      new Promise<number>((resolve, reject) => {
+        const last = shares.at(-1);
+        if (last !== undefined && ok(last)) return resolve(last);
+        const timer = setTimeout(() => reject(new Error(`shares seen: ${shares.join(', ')}`)), 20_000);
+        waiting = (share) => {
+          if (ok(share)) {
+            clearTimeout(timer);
+            resolve(share);
+          }
+        };
+      });
+    try {
+      expect(await until((s) => s > 0)).toBeCloseTo(0.1, 1);
+      expect((await cli('ramp', 'checkout', '--to', '60', '--config', file)).code).toBe(0);
+      expect(await until((s) => s > 0.4)).toBeCloseTo(0.6, 1);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 40_000);
+});
