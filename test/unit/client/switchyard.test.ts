@@ -12,6 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXPOSURE_SCHEMA, functionSink, type EventRecord } from '../../../src/exposure/index.js';
+import { recordingLogger } from '../../helpers/logger.js';
 
 const START = Date.parse('2026-12-01T09:00:00Z');
 const DAY = 86_400_000;
@@ -442,11 +443,17 @@ describe('track and run', () => {
 describe('OpenFeature hooks on getVariant (requirement 4.x semantics)', () => {
   it('runs before hooks in order, after and finally in reverse, with the hook context and hints', async () => {
     const sy = await make();
+    // The hook's key must land in another variant than the caller's, or a returned context
+    // that is thrown away would go unnoticed.
+    const plain = async (targetingKey: string) => (await sy.getVariant('checkout', { targetingKey })).variant;
+    const callerVariant = await plain('ignored');
+    let hookKey = '';
+    for (let i = 0; !hookKey; i++) if ((await plain(`from-hook-${i}`)) !== callerVariant) hookKey = `from-hook-${i}`;
     const calls: string[] = [];
     const hook = (name: string): Hook => ({
       before: (ctx, hints) => {
         calls.push(`${name}.before ${ctx.flagKey} ${ctx.flagValueType} ${String(hints?.tag)}`);
-        return name === 'api' ? { targetingKey: 'from-hook' } : undefined;
+        return name === 'api' ? { targetingKey: hookKey } : undefined;
       },
       after: (_ctx, details) => void calls.push(`${name}.after ${details.variant}`),
       finally: () => void calls.push(`${name}.finally`),
@@ -458,7 +465,8 @@ describe('OpenFeature hooks on getVariant (requirement 4.x semantics)', () => {
       { targetingKey: 'ignored' },
       { hooks: [hook('call')], hookHints: { tag: 'h' } },
     );
-    const expected = (await sy.getVariant('checkout', { targetingKey: 'from-hook' }, {})).variant;
+    const expected = (await sy.getVariant('checkout', { targetingKey: hookKey }, {})).variant;
+    expect(expected).not.toBe(callerVariant);
     expect(r.variant).toBe(expected);
     expect(calls.slice(0, 9)).toEqual([
       'api.before checkout string h',
@@ -576,9 +584,9 @@ describe('secrets and platform credentials', () => {
       resolveStringEvaluation: () => Promise.reject(new Error('x')),
       resolveNumberEvaluation: () => Promise.reject(new Error('x')),
       resolveObjectEvaluation: () => Promise.reject(new Error('x')),
+      onClose: () => Promise.reject(new Error(`close refused for key ${secret}`)),
     };
-    const logged: string[] = [];
-    const logger = { debug() {}, info() {}, error() {}, warn: (msg: string) => void logged.push(msg) };
+    const logger = recordingLogger();
     const sy = await make({
       provider: leaky,
       logger,
@@ -593,7 +601,11 @@ describe('secrets and platform credentials', () => {
       '401 for key ***',
     );
     expect(errors).toEqual(['401 for key ***']);
-    expect(logged.join('\n')).not.toContain(secret);
+    await sy.close();
+    // Every level and every field of the log: the scrubbed messages were logged, the secret nowhere.
+    expect(logger.lines).toContain('warn 401 for key *** {"flag":"checkout","code":"SY_PROVIDER_ERROR"}');
+    expect(logger.lines).toContain('warn the provider failed to close {"error":"Error: close refused for key ***"}');
+    expect(logger.lines.join('\n')).not.toContain(secret);
   });
 
   it('refuses to start when analytics_platforms names a platform without its credentials, saying which key', async () => {
