@@ -214,7 +214,12 @@ describe('Split mapping', () => {
 
   it('uses a bucketingKey for bucketing and the targetingKey for matching', async () => {
     const variant = async (targetingKey: string, bucketingKey?: string) =>
-      (await provider.resolveStringEvaluation('vip-rollout', 'x', { targetingKey, bucketingKey })).variant;
+      (
+        await provider.resolveStringEvaluation('vip-rollout', 'x', {
+          targetingKey,
+          ...(bucketingKey === undefined ? {} : { bucketingKey }),
+        })
+      ).variant;
     // Matching is on the targetingKey: the whitelisted key matches whatever it buckets by,
     // and a bucketingKey equal to the whitelisted key does not make another unit match.
     expect(await variant('vip-1')).toBe('vip');

@@ -119,7 +119,7 @@ describe('getVariant', () => {
     const client = OpenFeature.getClient(sy.domain);
     // sy.openfeature is the client of sy.domain, served by the same provider.
     expect(sy.openfeature.metadata.domain).toBe(sy.domain);
-    expect(client.providerMetadata).toBe(sy.openfeature.providerMetadata);
+    expect(client.metadata.providerMetadata).toBe(sy.openfeature.metadata.providerMetadata);
     let mismatches = 0;
     for (let i = 0; i < 10_000; i++) {
       const ctx = { targetingKey: `unit-${i}` };
