@@ -24,8 +24,18 @@ export type SwitchyardCode =
   | 'SY_TARGETING_KEY_MISSING'
   /** A caller passed an argument switchyard cannot use. */
   | 'SY_INVALID_ARGUMENT'
+  /** The fleet's Redis cannot be reached; switchyard serves from its last known state and retries. */
+  | 'SY_FLEET_UNAVAILABLE'
+  /** A kill or unkill older than the decision already stored; the newer one stays in force. */
+  | 'SY_STALE_DECISION'
+  /** The kill-state file beside the journal cannot be read or written. */
+  | 'SY_STATE_FILE'
   /** The feature is named in the design but not built yet. */
-  | 'SY_NOT_AVAILABLE';
+  | 'SY_NOT_AVAILABLE'
+  /** The exposure journal's directory is held by another instance (in this process or a live one); events are kept in memory. */
+  | 'SY_JOURNAL_LOCKED'
+  /** A write to the exposure journal's files stopped short; events not yet written are kept in memory. */
+  | 'SY_JOURNAL_WRITE_FAILED';
 
 export interface Problem {
   code: SwitchyardCode;

@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 /**
  * The switchyard CLI: argument parsing and printing only; it calls the public API.
- * Exit codes: 0 success, 1 failure at run time, 2 bad arguments or an invalid config.
+ * Exit codes: 0 success, 1 failure at run time (e.g. Redis unreachable, a newer kill
+ * decision already in force), 2 bad arguments, an invalid config or an unknown experiment.
  */
 import { Command, CommanderError } from 'commander';
 import { SwitchyardError, ConfigError } from '../index.js';
 import { registerDemo } from './commands/demo.js';
+import { registerKill } from './commands/kill.js';
+import { registerStatus } from './commands/status.js';
+import { registerUnkill } from './commands/unkill.js';
 import type { Out } from './commands/shared.js';
 import { registerValidate } from './commands/validate.js';
 
@@ -20,6 +24,9 @@ export function buildProgram(out: Out): Command {
     .configureOutput({ writeOut: out, writeErr: (s) => process.stderr.write(s) });
   registerValidate(program, out);
   registerDemo(program, out);
+  registerStatus(program, out);
+  registerKill(program, out);
+  registerUnkill(program, out);
   return program;
 }
 
@@ -44,7 +51,9 @@ export async function main(
     if (error instanceof SwitchyardError) err(`${error.code}: ${error.what}\n`);
     else err(`error: ${(error as Error)?.message ?? String(error)}\n`);
     if (debug) err(`${(error as Error)?.stack ?? ''}\n`);
-    return error instanceof SwitchyardError && error.code === 'SY_CONFIG_READ' ? EXIT.usage : EXIT.failure;
+    return error instanceof SwitchyardError && (error.code === 'SY_CONFIG_READ' || error.code === 'SY_INVALID_ARGUMENT')
+      ? EXIT.usage
+      : EXIT.failure;
   }
 }
 

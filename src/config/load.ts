@@ -391,6 +391,13 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
           }
         : {}),
     },
+    fleet: raw.fleet
+      ? {
+          redis: raw.fleet.redis,
+          prefix: raw.fleet.prefix ?? 'switchyard',
+          pushIntervalMs: raw.fleet.push_interval === undefined ? 2000 : parseDuration(raw.fleet.push_interval)!,
+        }
+      : undefined,
     experiments,
     secrets,
   };

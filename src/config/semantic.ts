@@ -52,6 +52,14 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     });
   }
 
+  if (isRecord(raw.fleet)) {
+    const { redis, push_interval: push } = raw.fleet;
+    if (typeof redis === 'string' && redis.length > 0 && !isRedisUrl(redis))
+      problems.push({ path: ['fleet', 'redis'], message: m.fleetRedisUrl });
+    if (typeof push === 'string' && parseDuration(push) === undefined)
+      problems.push({ path: ['fleet', 'push_interval'], message: m.expected(DURATION_FORMAT, JSON.stringify(push)) });
+  }
+
   if (!isRecord(raw.experiments)) return problems;
   const flagOwner = new Map<string, string>();
   for (const [key, exp] of Object.entries(raw.experiments)) {
@@ -138,4 +146,13 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     }
   }
   return problems;
+}
+
+function isRedisUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname.length > 0;
+  } catch {
+    return false;
+  }
 }

@@ -46,6 +46,14 @@ export interface ValidatedExperiment {
   readonly runtimeDays: number;
 }
 
+export interface ValidatedFleet {
+  /** The Redis URL as written (after `${ENV}` interpolation); a password in it is a secret. */
+  readonly redis: string;
+  /** Namespace of every Redis key and channel (default switchyard). */
+  readonly prefix: string;
+  readonly pushIntervalMs: number;
+}
+
 export interface ValidatedConfig {
   readonly defaults: {
     readonly minSampleSize: number;
@@ -89,6 +97,8 @@ export interface ValidatedConfig {
     readonly amplitude?: { readonly apiKey: string; readonly serverUrl?: string };
     readonly mixpanel?: { readonly token: string; readonly host?: string; readonly protocol?: 'http' | 'https' };
   };
+  /** Instances sharing a Redis: kill state, metrics and status travel through it. Undefined: one process. */
+  readonly fleet: ValidatedFleet | undefined;
   /** In config order. */
   readonly experiments: ReadonlyMap<string, ValidatedExperiment>;
   /** Secret values interpolated from the environment, to scrub from any text. */
