@@ -13,7 +13,7 @@ for m in $modules; do
     config) files='src/config/**/*.ts,!src/config/index.ts,!src/config/types.ts,!src/config/watch.ts' tests='test/unit/config,test/unit/allocation/plan.test.ts' ;;
     stats) files='src/stats/**/*.ts,!src/stats/index.ts' tests='test/unit/stats' ;;
     dedupe) files='src/exposure/dedupe.ts' tests='test/unit/exposure' ;;
-    encoder) files="$(ls src/exposure/event-encoder.ts src/exposure/encoder.ts 2>/dev/null | head -1)" tests='test/unit/exposure' ;;
+    encoder) files='src/exposure/encoder.ts,src/exposure/event-encoder.ts' tests='test/unit/exposure' ;;
     *) echo "unknown module $m (allocation, config, stats, dedupe, encoder)" >&2; exit 2 ;;
   esac
   echo "== mutating $m: $files (tests: $tests)"

@@ -405,7 +405,7 @@ export class Switchyard {
     try {
       await this.allocationProvider.onClose();
     } catch (error) {
-      this.logger.warn('the provider failed to close', { error: scrubSecrets(String(error), this.current.secrets) });
+      this.logger.warn('the provider failed to close', { error: scrubSecrets(String(error), this.config.secrets) });
     }
   }
 
