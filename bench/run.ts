@@ -7,7 +7,9 @@ import { benchEvaluation } from './evaluation.js';
 import { benchStats } from './stats.js';
 import { benchExposure } from './exposure.js';
 import { benchVendors } from './vendors.js';
+import { benchSinks } from './sinks.js';
 import { benchFleet } from './fleet.js';
+import { benchAdaptive } from './adaptive.js';
 
 const sections: string[] = [];
 const only = process.argv[2];
@@ -16,7 +18,9 @@ const suites: [string, () => Promise<string>][] = [
   ['stats', benchStats],
   ['exposure', benchExposure],
   ['vendors', benchVendors],
+  ['sinks', benchSinks],
   ['fleet', benchFleet],
+  ['adaptive', benchAdaptive],
 ];
 for (const [name, suite] of suites) {
   if (only && only !== name) continue;
