@@ -517,7 +517,7 @@ export class Switchyard {
     try {
       await this.allocationProvider.onClose();
     } catch (error) {
-      this.logger.warn('the provider failed to close', { error: String(error) });
+      this.logger.warn('the provider failed to close', { error: scrubSecrets(String(error), this.config.secrets) });
     }
   }
 

@@ -19,8 +19,10 @@ interface Variable {
   subType?: string;
 }
 
-let ids = 1000;
-const nextId = () => String(++ids);
+// Ids are stable per entity across datafiles, as in a real project: a new revision that
+// changes one flag leaves every other flag's entities (and so its shape) as they were.
+const ids = new Map<string, string>();
+const idOf = (entity: string) => ids.get(entity) ?? (ids.set(entity, String(1001 + ids.size)), ids.get(entity)!);
 
 function varType(value: unknown): VarType {
   if (typeof value === 'boolean') return 'boolean';
@@ -44,7 +46,7 @@ export function optimizelyDatafile(flags: ContractFlag[], revision = 1): Record<
     const first = Object.values(flag.variants)[0];
     const variables: Variable[] = [
       {
-        id: nextId(),
+        id: idOf(`variable ${flag.key} value`),
         key: 'value',
         type: varType(first),
         defaultValue: encode(first),
@@ -53,7 +55,7 @@ export function optimizelyDatafile(flags: ContractFlag[], revision = 1): Record<
     ];
     if (flag.kind === 'object' && first && typeof first === 'object') {
       for (const [k, v] of Object.entries(first))
-        variables.push({ id: nextId(), key: k, type: varType(v), defaultValue: encode(v) });
+        variables.push({ id: idOf(`variable ${flag.key} ${k}`), key: k, type: varType(v), defaultValue: encode(v) });
     }
     const variation = (name: string) => {
       const value = flag.variants[name];
@@ -66,9 +68,9 @@ export function optimizelyDatafile(flags: ContractFlag[], revision = 1): Record<
       return { id: `${flag.key}-${name}`, key: name, featureEnabled: enabled, variables: vars };
     };
     const rule = (key: string, variations: unknown[], ranges: [string, number][], audienceIds: string[] = []) => ({
-      id: nextId(),
+      id: idOf(`rule ${key}`),
       key,
-      layerId: nextId(),
+      layerId: idOf(`layer ${key}`),
       status: 'Running',
       audienceIds,
       audienceConditions: audienceIds.length ? ['or', ...audienceIds] : [],
@@ -81,8 +83,8 @@ export function optimizelyDatafile(flags: ContractFlag[], revision = 1): Record<
     const experimentIds: string[] = [];
     if (flag.targeting) {
       const t = flag.targeting;
-      if (!attributes.has(t.attribute)) attributes.set(t.attribute, nextId());
-      const audienceId = nextId();
+      if (!attributes.has(t.attribute)) attributes.set(t.attribute, idOf(`attribute ${t.attribute}`));
+      const audienceId = idOf(`audience ${flag.key} ${t.attribute}`);
       audiences.push({
         id: audienceId,
         name: `${t.attribute} is ${t.equals}`,
@@ -118,9 +120,9 @@ export function optimizelyDatafile(flags: ContractFlag[], revision = 1): Record<
           [[`${flag.key}-${flag.defaultVariant}`, 10000]],
         );
     rolloutRules.push(everyone);
-    const rolloutId = nextId();
+    const rolloutId = idOf(`rollout ${flag.key}`);
     rollouts.push({ id: rolloutId, experiments: rolloutRules });
-    featureFlags.push({ id: nextId(), key: flag.key, rolloutId, experimentIds, variables });
+    featureFlags.push({ id: idOf(`flag ${flag.key}`), key: flag.key, rolloutId, experimentIds, variables });
   }
 
   return {

@@ -72,7 +72,11 @@ function pValue(observed: number[], expectedShares: number[]): number {
   return 1 - chisquareCdf(chi2, observed.length - 1);
 }
 
-describe.each(Object.keys(VENDORS) as (keyof typeof VENDORS)[])('allocation over %s', (name) => {
+type Vendor = keyof typeof VENDORS;
+/** Per vendor, every unit's answer in fixed and gradual mode, compared across vendors at the end. */
+const assigned = new Map<Vendor, { fixed: string[]; gradual: string[] }>();
+
+describe.each(Object.keys(VENDORS) as Vendor[])('allocation over %s', (name) => {
   let subject: VendorSubject;
   let sy: Switchyard;
   const exposures: ExposureEvent[] = [];
@@ -89,11 +93,13 @@ describe.each(Object.keys(VENDORS) as (keyof typeof VENDORS)[])('allocation over
 
   it('fixed: units the vendor targets are split 50/50 by switchyard; the others get control, not exposed', async () => {
     const counts = { control: 0, treatment: 0 };
+    const fixed: string[] = [];
     for (let i = 0; i < UNITS; i++) {
       const de = await sy.getVariant('checkout-gate', { targetingKey: `u${i}`, country: 'DE' });
       expect(de).toMatchObject({ reason: 'SPLIT', inExperiment: true });
       expect(de.errorCode).toBeUndefined();
       counts[de.variant as 'control' | 'treatment']++;
+      fixed.push(de.variant!);
       if (i < 200) {
         const fr = await sy.getVariant('checkout-gate', { targetingKey: `u${i}`, country: 'FR' });
         expect(fr).toMatchObject({ variant: 'control', inExperiment: false });
@@ -101,18 +107,21 @@ describe.each(Object.keys(VENDORS) as (keyof typeof VENDORS)[])('allocation over
       }
     }
     expect(pValue([counts.control, counts.treatment], [0.5, 0.5])).toBeGreaterThan(0.001);
-    // switchyard's hash decides, so the split is the same on every vendor: unit u7 always lands alike.
-    expect((await sy.getVariant('checkout-gate', { targetingKey: 'u7', country: 'DE' })).variant).toBe(
-      (await sy.getVariant('checkout-gate', { targetingKey: 'u7', country: 'DE' })).variant,
-    );
+    // switchyard's hash decides, so the split is the same on every vendor (compared at the end).
+    assigned.set(name, { fixed, gradual: [] });
     expect(exposures.filter((e) => e.experiment === 'checkout')).toHaveLength(UNITS);
   });
 
   it('gradual: at the first step 10% of eligible units are in the experiment', async () => {
     let inside = 0;
-    for (let i = 0; i < UNITS; i++)
-      if ((await sy.getVariant('ramp-gate', { targetingKey: `r${i}` })).inExperiment) inside++;
+    const gradual: string[] = [];
+    for (let i = 0; i < UNITS; i++) {
+      const r = await sy.getVariant('ramp-gate', { targetingKey: `r${i}` });
+      if (r.inExperiment) inside++;
+      gradual.push(r.inExperiment ? r.variant! : 'outside');
+    }
     expect(pValue([inside, UNITS - inside], [0.1, 0.9])).toBeGreaterThan(0.001);
+    assigned.get(name)!.gradual = gradual;
   });
 
   it('a flag the vendor has turned off sends every unit to control, reason DISABLED, no exposure', async () => {
@@ -134,5 +143,28 @@ describe.each(Object.keys(VENDORS) as (keyof typeof VENDORS)[])('allocation over
     }
     expect(pValue([counts.baseline, counts.treatment], [0.2, 0.8])).toBeGreaterThan(0.001);
     expect(exposures.filter((e) => e.experiment === 'vendor')).toHaveLength(UNITS);
+  });
+});
+
+describe('across vendors', () => {
+  it('fixed and gradual: every unit gets the same answer on every vendor (switchyard hashes, not the vendor)', () => {
+    const vendors = Object.keys(VENDORS) as Vendor[];
+    const reference = assigned.get('memory')!;
+    expect(reference.fixed).toHaveLength(UNITS);
+    expect(reference.gradual).toHaveLength(UNITS);
+    for (const vendor of vendors.slice(1)) {
+      const other = assigned.get(vendor);
+      const differ = (a: string[], b: string[] | undefined) =>
+        b === undefined ? UNITS : a.filter((v, i) => v !== b[i]).length + Math.abs(a.length - b.length);
+      expect({
+        vendor,
+        fixed: differ(reference.fixed, other?.fixed),
+        gradual: differ(reference.gradual, other?.gradual),
+      }).toEqual({
+        vendor,
+        fixed: 0,
+        gradual: 0,
+      });
+    }
   });
 });

@@ -81,7 +81,8 @@ describe('LaunchDarkly mapping', () => {
       plan: 'gold',
     });
     expect(matched.flagMetadata).toMatchObject({ vendorReason: 'RULE_MATCH', ruleIndex: 0, variationIndex: 1 });
-    expect(typeof matched.flagMetadata?.ruleId).toBe('string');
+    // TestData names its rules rule0, rule1, ... in order.
+    expect(matched.flagMetadata?.ruleId).toBe('rule0');
     expect(
       await provider.resolveStringEvaluation('org-flag', 'x', { targetingKey: 'acme', kind: 'org', plan: 'tin' }),
     ).toMatchObject({
@@ -163,6 +164,40 @@ describe('Split mapping', () => {
       ...splitDefinition({ key: 'bad-config', kind: 'object', variants: { on: {} }, defaultVariant: 'on' }, 1),
       configurations: { on: '{not json' },
     });
+    // A targeting rule on the matching key (a key selector without an attribute) before a
+    // 50/50 rollout, which Split buckets by the bucketing key.
+    const rollout = splitDefinition(
+      {
+        key: 'vip-rollout',
+        kind: 'string',
+        variants: { a: 'a', b: 'b', vip: 'vip' },
+        defaultVariant: 'a',
+        rollout: { a: 50, b: 50 },
+      },
+      1,
+    );
+    server.setDefinition({
+      ...rollout,
+      conditions: [
+        {
+          conditionType: 'WHITELIST',
+          matcherGroup: {
+            combiner: 'AND',
+            matchers: [
+              {
+                keySelector: { trafficType: 'user', attribute: null },
+                matcherType: 'WHITELIST',
+                negate: false,
+                whitelistMatcherData: { whitelist: ['vip-1'] },
+              },
+            ],
+          },
+          partitions: [{ treatment: 'vip', size: 100 }],
+          label: 'whitelisted',
+        },
+        ...(rollout.conditions as unknown[]),
+      ],
+    });
     provider = new SplitProvider({
       sdkKey: 'k',
       urls: server.urls(),
@@ -178,19 +213,28 @@ describe('Split mapping', () => {
   });
 
   it('uses a bucketingKey for bucketing and the targetingKey for matching', async () => {
-    // Units with different matching keys but one bucketing key share their rollout bucket.
-    const treatments = new Set<string>();
-    for (let i = 0; i < 50; i++) {
-      treatments.add(
-        (
-          await provider.resolveStringEvaluation('rollout-flag', 'x', {
-            targetingKey: `user-${i}`,
-            bucketingKey: 'household-9',
-          })
-        ).variant!,
-      );
-    }
-    expect(treatments.size).toBe(1);
+    const variant = async (targetingKey: string, bucketingKey?: string) =>
+      (
+        await provider.resolveStringEvaluation('vip-rollout', 'x', {
+          targetingKey,
+          ...(bucketingKey === undefined ? {} : { bucketingKey }),
+        })
+      ).variant;
+    // Matching is on the targetingKey: the whitelisted key matches whatever it buckets by,
+    // and a bucketingKey equal to the whitelisted key does not make another unit match.
+    expect(await variant('vip-1')).toBe('vip');
+    expect(await variant('vip-1', 'household-9')).toBe('vip');
+    expect(await variant('user-1', 'vip-1')).not.toBe('vip');
+    // Bucketing is by the bucketingKey: the members of a household share its treatment,
+    // and households (40 of them) land in both treatments.
+    const byHousehold = new Map<string, Set<string>>();
+    for (let h = 0; h < 40; h++)
+      for (let m = 0; m < 5; m++) {
+        const got = (await variant(`user-${h}-${m}`, `household-${h}`))!;
+        byHousehold.set(`household-${h}`, (byHousehold.get(`household-${h}`) ?? new Set()).add(got));
+      }
+    expect([...byHousehold.values()].filter((members) => members.size > 1)).toEqual([]);
+    expect(new Set([...byHousehold.values()].map((members) => [...members][0])).size).toBe(2);
   });
 
   it('answers a killed flag DISABLED with the default, carries the changeNumber, and PARSE_ERROR for a treatment config that is not JSON', async () => {
@@ -199,10 +243,10 @@ describe('Split mapping', () => {
       reason: 'DISABLED',
       flagMetadata: { treatment: 'on', trafficType: 'user' },
     });
+    // The test server serves its initial flags at change number 1.
     expect(
-      typeof (await provider.resolveStringEvaluation('string-flag', 'x', { targetingKey: 'u' })).flagMetadata
-        ?.changeNumber,
-    ).toBe('number');
+      (await provider.resolveStringEvaluation('string-flag', 'x', { targetingKey: 'u' })).flagMetadata?.changeNumber,
+    ).toBe(1);
     expect(await provider.resolveObjectEvaluation('bad-config', { d: 1 }, { targetingKey: 'u' })).toMatchObject({
       value: { d: 1 },
       errorCode: 'PARSE_ERROR',

@@ -119,6 +119,17 @@ describe('allocation properties', () => {
     expect(compilePlan(experiment([40, 60])).version).not.toBe(base);
     expect(compilePlan(experiment([50, 50], { salt: 'other' })).version).not.toBe(base);
     expect(compilePlan(experiment([50, 50], { percent: 10 })).version).toBe(base);
+    // The same variants and weights listed in another order split the bucket range
+    // differently, so the version (which the reshuffle guard compares) must change.
+    const ordered = (variants: Record<string, { weight: number }>) =>
+      compilePlan(
+        validateConfigObject({
+          experiments: { exp: { variants, allocation: { mode: 'fixed', salt: 'exp-a' } } },
+        }).experiments.get('exp')!,
+      ).version;
+    const abc = ordered({ control: { weight: 50 }, a: { weight: 30 }, b: { weight: 20 } });
+    expect(ordered({ control: { weight: 50 }, a: { weight: 30 }, b: { weight: 20 } })).toBe(abc);
+    expect(ordered({ control: { weight: 50 }, b: { weight: 20 }, a: { weight: 30 } })).not.toBe(abc);
   });
 });
 

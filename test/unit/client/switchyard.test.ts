@@ -12,6 +12,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXPOSURE_SCHEMA, functionSink, type EventRecord } from '../../../src/exposure/index.js';
+import { recordingLogger } from '../../helpers/logger.js';
+import { compilePlan } from '../../../src/allocation/index.js';
+import { validateConfigObject } from '../../../src/config/index.js';
 
 const START = Date.parse('2026-12-01T09:00:00Z');
 const DAY = 86_400_000;
@@ -38,6 +41,24 @@ function config(extra: Record<string, unknown> = {}) {
       },
     },
     ...extra,
+  };
+}
+
+/**
+ * A plain timer of `ms` started now, to time a timeout against: `settle()`, called when the
+ * awaited work is done, gives how long it took and how long after the plain timer fired it
+ * ended (negative if before), so an event loop slowed by a loaded machine delays both alike.
+ */
+function referenceTimer(ms: number) {
+  const started = performance.now();
+  let firedAt = 0;
+  const fired = new Promise<void>((resolve) => setTimeout(() => resolve(void (firedAt = performance.now())), ms));
+  return {
+    async settle() {
+      const doneAt = performance.now();
+      await fired;
+      return { waited: doneAt - started, after: doneAt - firedAt };
+    },
   };
 }
 
@@ -76,7 +97,9 @@ describe('getVariant', () => {
       trafficPercent: 100,
       rampStep: -1,
     });
-    expect(typeof treated.allocationVersion).toBe('number');
+    expect(treated.allocationVersion).toBe(
+      compilePlan(validateConfigObject(config()).experiments.get('checkout')!).version,
+    );
     expect(treated.errorCode).toBeUndefined();
     const share = results.filter((r) => r.variant === 'treatment').length / results.length;
     expect(share).toBeGreaterThan(0.35);
@@ -94,8 +117,10 @@ describe('getVariant', () => {
 
   it('agrees with the OpenFeature client of its domain on 10,000 units (string, boolean and object)', async () => {
     const sy = await make();
-    expect(sy.openfeature).toBe(sy.openfeature);
     const client = OpenFeature.getClient(sy.domain);
+    // sy.openfeature is the client of sy.domain, served by the same provider.
+    expect(sy.openfeature.metadata.domain).toBe(sy.domain);
+    expect(client.metadata.providerMetadata).toBe(sy.openfeature.metadata.providerMetadata);
     let mismatches = 0;
     for (let i = 0; i < 10_000; i++) {
       const ctx = { targetingKey: `unit-${i}` };
@@ -223,9 +248,13 @@ describe('getVariant never throws', () => {
       resolveObjectEvaluation: () => new Promise(() => {}),
     };
     const sy = await make({ provider: hanging });
-    const started = performance.now();
+    const reference = referenceTimer(50);
     const r = await sy.getVariant('checkout', { targetingKey: 'u' });
-    expect(performance.now() - started).toBeLessThan(1000);
+    // evaluation_timeout_ms is 50: the answer came when a plain 50 ms timer set at the call
+    // fired, give or take a loaded event loop's lag (which both share).
+    const { waited, after } = await reference.settle();
+    expect(waited).toBeGreaterThanOrEqual(49);
+    expect(after).toBeLessThan(25);
     expect(r).toMatchObject({
       variant: 'control',
       reason: 'ERROR',
@@ -237,9 +266,13 @@ describe('getVariant never throws', () => {
   it('does not hang creation when the provider never becomes ready, and answers PROVIDER_NOT_READY', async () => {
     const provider = new MemoryProvider({});
     Object.assign(provider, { initialize: () => new Promise(() => {}) });
-    const started = performance.now();
+    const reference = referenceTimer(200);
     const sy = await make({ provider });
-    expect(performance.now() - started).toBeLessThan(2000);
+    // init_timeout_ms is 200: creation waited that long for the provider, and not much longer
+    // than a plain 200 ms timer set at the call.
+    const { waited, after } = await reference.settle();
+    expect(waited).toBeGreaterThanOrEqual(199);
+    expect(after).toBeLessThan(150);
     expect(await sy.getVariant('checkout', { targetingKey: 'u' })).toMatchObject({
       variant: 'control',
       errorCode: 'PROVIDER_NOT_READY',
@@ -259,14 +292,26 @@ describe('getVariant never throws', () => {
     });
   });
 
-  it('keeps answering when a listener throws', async () => {
-    const sy = await make();
+  it('keeps answering when a listener throws, and the next listener still hears the event', async () => {
+    const logger = recordingLogger();
+    const sy = await make({ logger });
+    let thrown = 0;
+    const heard: string[] = [];
     sy.on('exposure', () => {
+      thrown++;
       throw new Error('listener bug');
     });
-    const r = await sy.getVariant('checkout', { targetingKey: 'u1' });
-    expect(r.errorCode).toBeUndefined();
-    expect(r.inExperiment).toBe(true);
+    sy.on('exposure', (e) => heard.push(e.unit));
+    for (const unit of ['u1', 'u2', 'u3']) {
+      const r = await sy.getVariant('checkout', { targetingKey: unit });
+      expect(r.errorCode).toBeUndefined();
+      expect(r.inExperiment).toBe(true);
+    }
+    expect(thrown).toBe(3);
+    expect(heard).toEqual(['u1', 'u2', 'u3']);
+    expect(logger.lines).toEqual([
+      'error a listener of "exposure" threw; it was skipped and switchyard went on {"error":"Error: listener bug"}',
+    ]);
   });
 });
 
@@ -465,11 +510,17 @@ describe('track and run', () => {
 describe('OpenFeature hooks on getVariant (requirement 4.x semantics)', () => {
   it('runs before hooks in order, after and finally in reverse, with the hook context and hints', async () => {
     const sy = await make();
+    // The hook's key must land in another variant than the caller's, or a returned context
+    // that is thrown away would go unnoticed.
+    const plain = async (targetingKey: string) => (await sy.getVariant('checkout', { targetingKey })).variant;
+    const callerVariant = await plain('ignored');
+    let hookKey = '';
+    for (let i = 0; !hookKey; i++) if ((await plain(`from-hook-${i}`)) !== callerVariant) hookKey = `from-hook-${i}`;
     const calls: string[] = [];
     const hook = (name: string): Hook => ({
       before: (ctx, hints) => {
         calls.push(`${name}.before ${ctx.flagKey} ${ctx.flagValueType} ${String(hints?.tag)}`);
-        return name === 'api' ? { targetingKey: 'from-hook' } : undefined;
+        return name === 'api' ? { targetingKey: hookKey } : undefined;
       },
       after: (_ctx, details) => void calls.push(`${name}.after ${details.variant}`),
       finally: () => void calls.push(`${name}.finally`),
@@ -481,7 +532,8 @@ describe('OpenFeature hooks on getVariant (requirement 4.x semantics)', () => {
       { targetingKey: 'ignored' },
       { hooks: [hook('call')], hookHints: { tag: 'h' } },
     );
-    const expected = (await sy.getVariant('checkout', { targetingKey: 'from-hook' }, {})).variant;
+    const expected = (await sy.getVariant('checkout', { targetingKey: hookKey }, {})).variant;
+    expect(expected).not.toBe(callerVariant);
     expect(r.variant).toBe(expected);
     expect(calls.slice(0, 9)).toEqual([
       'api.before checkout string h',
@@ -599,9 +651,9 @@ describe('secrets and platform credentials', () => {
       resolveStringEvaluation: () => Promise.reject(new Error('x')),
       resolveNumberEvaluation: () => Promise.reject(new Error('x')),
       resolveObjectEvaluation: () => Promise.reject(new Error('x')),
+      onClose: () => Promise.reject(new Error(`close refused for key ${secret}`)),
     };
-    const logged: string[] = [];
-    const logger = { debug() {}, info() {}, error() {}, warn: (msg: string) => void logged.push(msg) };
+    const logger = recordingLogger();
     const sy = await make({
       provider: leaky,
       logger,
@@ -616,7 +668,11 @@ describe('secrets and platform credentials', () => {
       '401 for key ***',
     );
     expect(errors).toEqual(['401 for key ***']);
-    expect(logged.join('\n')).not.toContain(secret);
+    await sy.close();
+    // Every level and every field of the log: the scrubbed messages were logged, the secret nowhere.
+    expect(logger.lines).toContain('warn 401 for key *** {"flag":"checkout","code":"SY_PROVIDER_ERROR"}');
+    expect(logger.lines).toContain('warn the provider failed to close {"error":"Error: close refused for key ***"}');
+    expect(logger.lines.join('\n')).not.toContain(secret);
   });
 
   it('refuses to start when analytics_platforms names a platform without its credentials, saying which key', async () => {
