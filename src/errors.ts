@@ -24,6 +24,10 @@ export type SwitchyardCode =
   | 'SY_TARGETING_KEY_MISSING'
   /** A caller passed an argument switchyard cannot use. */
   | 'SY_INVALID_ARGUMENT'
+  /** The analysis found no data to read (no JSONL files, no tables, no exposures of the experiment). */
+  | 'SY_ANALYSIS_NO_DATA'
+  /** The analysis store (DuckDB, PostgreSQL) failed to open, load or answer a query. */
+  | 'SY_ANALYSIS_STORE'
   /** The feature is named in the design but not built yet. */
   | 'SY_NOT_AVAILABLE';
 

@@ -52,6 +52,18 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     });
   }
 
+  const analysis = isRecord(raw.analysis) ? raw.analysis : undefined;
+  if (
+    analysis &&
+    typeof analysis.attribution_window === 'string' &&
+    parseDuration(analysis.attribution_window) === undefined
+  ) {
+    problems.push({
+      path: ['analysis', 'attribution_window'],
+      message: m.expected(DURATION_FORMAT, JSON.stringify(analysis.attribution_window)),
+    });
+  }
+
   if (!isRecord(raw.experiments)) return problems;
   const flagOwner = new Map<string, string>();
   for (const [key, exp] of Object.entries(raw.experiments)) {

@@ -44,6 +44,30 @@ export interface ValidatedExperiment {
   readonly minSampleSize: number;
   readonly confidenceLevel: number;
   readonly runtimeDays: number;
+  /** Ordered funnel events; empty when none is configured. */
+  readonly funnel: readonly string[];
+  /** Relative MDE of the primary metric; undefined means analysis.mde. */
+  readonly mde: number | undefined;
+}
+
+export type CorrectionSetting = 'none' | 'bonferroni' | 'holm' | 'bh' | 'by';
+export type PrimaryStatistic = 'conversion' | 'mean_value' | 'events_per_unit';
+
+/** The `analysis` section with its defaults applied. */
+export interface ValidatedAnalysis {
+  readonly corrections: CorrectionSetting;
+  readonly attributionWindowMs: number;
+  readonly segments: readonly string[];
+  readonly botMaxEventsPerDay: number;
+  readonly srmThreshold: number;
+  readonly mde: number;
+  readonly power: number;
+  readonly decision: {
+    readonly minRuntimeDays: number;
+    readonly requireMinSample: boolean;
+    readonly primaryStatistic: PrimaryStatistic;
+    readonly guardrailRequiresSignificance: boolean;
+  };
 }
 
 export interface ValidatedConfig {
@@ -89,6 +113,7 @@ export interface ValidatedConfig {
     readonly amplitude?: { readonly apiKey: string; readonly serverUrl?: string };
     readonly mixpanel?: { readonly token: string; readonly host?: string; readonly protocol?: 'http' | 'https' };
   };
+  readonly analysis: ValidatedAnalysis;
   /** In config order. */
   readonly experiments: ReadonlyMap<string, ValidatedExperiment>;
   /** Secret values interpolated from the environment, to scrub from any text. */

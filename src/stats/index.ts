@@ -27,3 +27,5 @@ export type { CupedArm, CupedResult, CupedArmResult } from './cuped.js';
 export { msprt } from './sequential.js';
 export type { MsprtOptions, MsprtResult } from './sequential.js';
 export { StatsInputError } from './errors.js';
+/** Two-sided p-value of a standard normal statistic (for tests the module does not wrap, e.g. an interaction z). */
+export { twoSidedNormalP } from './distributions.js';

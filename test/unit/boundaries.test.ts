@@ -31,7 +31,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   allocation: ['ports', 'config'], // config: the validated types it compiles plans from
   exposure: ['config', 'ports'],
   guardrails: ['stats', 'config', 'ports'],
-  analysis: ['stats', 'config', 'ports'],
+  analysis: ['stats', 'config', 'ports', 'errors'],
   report: ['analysis'],
   client: [
     'config',
@@ -48,7 +48,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'adapters/split',
   ],
   cli: ['index'],
-  index: ['client', 'config', 'allocation', 'errors', 'ports'],
+  index: ['client', 'config', 'allocation', 'errors', 'ports', 'analysis', 'report'],
   'adapters/memory': ['ports'],
   'adapters/common': ['ports', 'errors'],
   'adapters/launchdarkly': ['ports', 'adapters/common'],
