@@ -18,3 +18,23 @@ export type { AllocationPlan, Traffic } from './allocation/index.js';
 export { SwitchyardError } from './errors.js';
 export type { SwitchyardCode, Problem } from './errors.js';
 export type { Clock, Logger } from './ports.js';
+export {
+  analyze,
+  decide,
+  openDuckDbStore,
+  openPostgresStore,
+  loadJsonlIntoPostgres,
+  POSTGRES_DDL,
+  ANALYSIS_SCHEMA,
+} from './analysis/index.js';
+export type {
+  Analysis,
+  AnalyzeOptions,
+  AnalysisStore,
+  ExperimentAnalysis,
+  Decision,
+  DecisionKind,
+  Effect,
+  LoadResult,
+} from './analysis/index.js';
+export { renderTerminal, renderJson, renderMarkdown, renderHtml } from './report/index.js';

@@ -5,7 +5,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { SwitchyardError, ConfigError } from '../index.js';
+import { registerAnalyze } from './commands/analyze.js';
 import { registerDemo } from './commands/demo.js';
+import { registerLoad } from './commands/load.js';
+import { registerReport } from './commands/report.js';
 import type { Out } from './commands/shared.js';
 import { registerValidate } from './commands/validate.js';
 
@@ -20,6 +23,9 @@ export function buildProgram(out: Out): Command {
     .configureOutput({ writeOut: out, writeErr: (s) => process.stderr.write(s) });
   registerValidate(program, out);
   registerDemo(program, out);
+  registerAnalyze(program, out);
+  registerReport(program, out);
+  registerLoad(program, out);
   return program;
 }
 
