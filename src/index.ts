@@ -26,6 +26,10 @@ export {
   loadJsonlIntoPostgres,
   POSTGRES_DDL,
   ANALYSIS_SCHEMA,
+  appendLearning,
+  readLearning,
+  learningEntries,
+  planExperiment,
 } from './analysis/index.js';
 export type {
   Analysis,
@@ -36,5 +40,8 @@ export type {
   DecisionKind,
   Effect,
   LoadResult,
+  LearningEntry,
+  LogLocation,
+  Plan,
 } from './analysis/index.js';
 export { renderTerminal, renderJson, renderMarkdown, renderHtml } from './report/index.js';

@@ -14,3 +14,12 @@ export type { LoadResult } from './stores/postgres.js';
 export type { AnalysisStore, DataQuality, Row, SqlValue } from './store.js';
 export * from './types.js';
 export { BASELINE as BASELINE_SQL } from './sql.js';
+export {
+  appendLearning,
+  readLearning,
+  learningEntries,
+  planExperiment,
+  LEARNING_SCHEMA,
+  LEARNING_FILE,
+} from './learning-log.js';
+export type { LearningEntry, LogLocation, Plan, PlanInput } from './learning-log.js';

@@ -7,7 +7,9 @@ import { Command, CommanderError } from 'commander';
 import { SwitchyardError, ConfigError } from '../index.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerDemo } from './commands/demo.js';
+import { registerHistory } from './commands/history.js';
 import { registerLoad } from './commands/load.js';
+import { registerPlan } from './commands/plan.js';
 import { registerReport } from './commands/report.js';
 import type { Out } from './commands/shared.js';
 import { registerValidate } from './commands/validate.js';
@@ -26,6 +28,8 @@ export function buildProgram(out: Out): Command {
   registerAnalyze(program, out);
   registerReport(program, out);
   registerLoad(program, out);
+  registerHistory(program, out);
+  registerPlan(program, out);
   return program;
 }
 

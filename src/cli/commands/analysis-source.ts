@@ -3,6 +3,9 @@ import { Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
 import {
   analyze,
+  appendLearning,
+  learningEntries,
+  type LogLocation,
   loadConfigFile,
   openDuckDbStore,
   openPostgresStore,
@@ -16,6 +19,8 @@ export interface SourceOptions {
   pg?: string;
   config?: string;
   metric?: string;
+  /** commander's --no-log: false skips the learning log. */
+  log?: boolean;
 }
 
 export function sourceOptions(cmd: Command): Command {
@@ -25,7 +30,8 @@ export function sourceOptions(cmd: Command): Command {
     )
     .option('--pg <url>', 'PostgreSQL URL with tables filled by `switchyard load`')
     .option('--config <file>', 'switchyard.yaml (default ./switchyard.yaml when present)')
-    .option('--metric <event>', 'primary metric for experiments the config does not describe');
+    .option('--metric <event>', 'primary metric for experiments the config does not describe')
+    .option('--no-log', 'do not append the decisions to the learning log');
 }
 
 /** A progress line on a TTY (stderr), nothing otherwise. */
@@ -52,14 +58,22 @@ export async function runAnalysis(experiment: string | undefined, opts: SourceOp
     ? await openPostgresStore(opts.pg)
     : await openDuckDbStore(opts.data ?? config!.analytics.jsonl.dir);
   try {
-    return await analyze(store, {
+    const analysis = await analyze(store, {
       ...(config ? { config } : {}),
       ...(experiment ? { experiments: [experiment] } : {}),
       ...(opts.metric ? { metric: opts.metric } : {}),
       now: Date.now(),
       onProgress: progress,
     });
+    if (opts.log !== false) await appendLearning(logLocation(opts, config), learningEntries(analysis));
+    return analysis;
   } finally {
     await store.close();
   }
+}
+
+/** Where the learning log lives: the PostgreSQL database, or beside the JSONL data. */
+export function logLocation(opts: { data?: string; pg?: string }, config?: ValidatedConfig): LogLocation {
+  if (opts.pg) return { pg: opts.pg };
+  return { dir: opts.data ?? config?.analytics.jsonl.dir ?? '.switchyard/exposures' };
 }

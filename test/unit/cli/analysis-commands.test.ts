@@ -78,6 +78,30 @@ describe('switchyard analyze / report / load', () => {
     for (const f of a.experiments[0]!.followUps) expect(() => parseConfig(f.config)).not.toThrow();
   }, 90_000);
 
+  it('history lists the decisions analyze appended; plan reads the baseline from the log', async () => {
+    const h = await cli('history', 'checkout', '--data', data);
+    expect(h.code).toBe(0);
+    expect(h.out).toMatch(/ {2}checkout {2}ship purchase \d+\.\d\d% \(treatment\): Ship treatment/);
+    expect(h.out).toContain('hypothesis: One-page checkout sells more. (owner team-checkout)');
+    const p = await cli('plan', '--metric', 'purchase', '--daily', '2000', '--mde', '0.05', '--data', data, '--json');
+    expect(p.code).toBe(0);
+    const plan = JSON.parse(p.out) as {
+      baseline: number;
+      baselineFrom: string;
+      design: { perArm: number };
+      sentences: string[];
+    };
+    expect(plan.baselineFrom).toBe('log');
+    expect(plan.baseline).toBeGreaterThan(0.38);
+    expect(plan.baseline).toBeLessThan(0.42);
+    expect(plan.design.perArm).toBeGreaterThan(5000);
+    expect(plan.sentences[1]).toMatch(/past experiments? on purchase moved it by/);
+    const none = await cli('plan', '--metric', 'never-seen', '--daily', '100', '--data', data);
+    expect(none.code).toBe(1);
+    expect(none.err).toMatch(/no baseline for "never-seen"/);
+    expect((await cli('plan', '--metric', 'x', '--daily', '100', '--mde', '3')).code).toBe(2);
+  });
+
   it('exits with a clear error for a missing data directory or an unknown experiment', async () => {
     const r = await cli('analyze', '--data', join(dir, 'nope'));
     expect(r.code).toBe(1);
