@@ -1,3 +1,4 @@
+/** A typed event emitter whose listeners can never throw into the caller. */
 import type { Logger } from '../ports.js';
 
 /**

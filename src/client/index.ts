@@ -1,3 +1,4 @@
+/** The client module's public surface. */
 export { createSwitchyard, Switchyard } from './switchyard.js';
 export type { VariantHandlers } from './switchyard.js';
 export { AllocationProvider } from './allocation-provider.js';

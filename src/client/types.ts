@@ -1,3 +1,4 @@
+/** The public types of the facade: options, answers and the events it emits. */
 import type { ErrorCode, EvaluationContext, Hook, HookHints, Provider } from '@openfeature/server-sdk';
 import type { SwitchyardCode } from '../errors.js';
 import type { Clock, Logger } from '../ports.js';

@@ -6,7 +6,8 @@
  * behind on disk and catches up when it recovers. Timers never keep the process alive.
  */
 import type { Logger } from '../ports.js';
-import { compare, type Cursor, type Journal } from './journal.js';
+import { compare, type Cursor } from './cursor-store.js';
+import type { Journal } from './journal.js';
 import { batchOf, type Sink } from './sink.js';
 
 export interface ChannelOptions {

@@ -1,3 +1,4 @@
+/** The exposure module's public surface. */
 export { EventPipeline } from './pipeline.js';
 export type { PipelineOptions, PipelineCounters, ExposureInput, ExposureDescriptor } from './pipeline.js';
 export { JsonlSink } from './sinks/jsonl.js';

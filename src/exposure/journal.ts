@@ -1,74 +1,38 @@
 /**
- * The durable log behind the exposure pipeline. Every flushed batch is appended to the
- * active segment file before any sink sees it; each sink reads the log through its own
- * cursor and advances it on acknowledgement; a segment is deleted once every cursor has
- * passed it. So a sink that is down simply falls behind on disk ("spilled"), a restart
- * replays from the saved cursors, and nothing waits in memory for a slow sink.
+ * The durable log behind the exposure pipeline: segments of lines, cached as bytes, read by each sink from its own cursor.
+ *
+ * Every flushed batch is appended to the active segment before any sink sees it; each
+ * sink reads the log through its own cursor and advances it on acknowledgement; a segment
+ * is deleted once every cursor has passed it. So a sink that is down simply falls behind
+ * on disk ("spilled"), a restart replays from the saved cursors, and nothing waits in
+ * memory for a slow sink.
  *
  * The log is kept as bytes: a flush appends blocks of whole JSON lines in UTF-8 (see
- * encoder.ts), the same bytes go to the segment file and to the cache, and a sink reads
- * views of them, so no event is ever a string of its own on the way (the JSONL sink
- * writes the journal's bytes as they are).
+ * event-encoder.ts), the same bytes go to the segment file and to the cache, and a sink
+ * reads views of them, so no event is ever a string of its own on the way (the JSONL sink
+ * writes the journal's bytes as they are). Block memory comes from a pool (slab-pool.ts);
+ * a read lends its blocks until the sink's send settles (see release()).
  *
- * Block memory is recycled. A block's bytes live outside the JS heap, and V8 answers
- * external memory that comes and goes with full (mark-compact) collections, which run on
- * the callers' time: with a new Buffer per sealed block, logging caused about a dozen of
- * them per million exposures. So blocks are encoded into pooled slabs, and a slab goes
- * back to the pool once it is out of the cache and no sink is still reading it (a read
- * lends its blocks until the sink's send settles; see release()).
- *
- * Appends are written in order by libuv's thread pool, everything queued for a file in
- * one writev, so the event loop never waits for the disk (a synchronous write held it
- * for ~250 ns an event, and for as long as a stalled disk takes) and the journal keeps up
- * with any rate of flushes. A block is cached, and readable by sinks, at once; its
- * segment may be evicted from the cache, and its slab reused, only once it is written.
- * Written lines survive the process being killed (the OS has the bytes), not a machine
- * crash (no fsync per batch); written() resolves when everything appended so far is. If a
- * write fails (or a segment or the cursors cannot be written), the segments not fully
- * written stay in memory and the journal goes on in memory-only mode, as when the
- * directory cannot be written at all.
- *
- * When the directory cannot be written, the journal keeps segments in memory only, up
- * to `memoryLimit` lines, and the pipeline counts what it has to drop beyond that.
+ * Blocks are written by the segment writer (segment-writer.ts) off the event loop. A block
+ * is cached, and readable by sinks, at once; its segment may be evicted from the cache,
+ * and its slab reused, only once it is written. Written lines survive the process being
+ * killed (the OS has the bytes), not a machine crash (no fsync per batch); written()
+ * resolves when everything appended so far is. If a write fails (or a segment or the
+ * cursors cannot be written), the segments not fully written stay in memory and the
+ * journal goes on in memory-only mode, as when the directory cannot be written at all:
+ * then it keeps segments in memory only, up to `memoryLimit` lines, and the pipeline
+ * counts what it has to drop beyond that.
  */
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-  writev,
-} from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { compare, type Cursor, type CursorStore } from './cursor-store.js';
+import { DirLock } from './dir-lock.js';
+import { closeQuietly, createSegmentFile, listSegmentFiles, readSegmentFile, removeQuietly } from './segment-files.js';
+import { SegmentWriter } from './segment-writer.js';
+import { footprint, footprintOf, SLAB_BYTES, SlabPool, type Block, type Slab } from './slab-pool.js';
 
-/** Journal directories held by this process; another process is kept out by the lock file. */
-const heldHere = new Set<string>();
-
-export interface Cursor {
-  seq: number;
-  line: number;
-}
-
-/** Whole lines: UTF-8 bytes, each line ending in a newline, and the offset just past each line. */
-export interface Block {
-  readonly bytes: Buffer;
-  readonly ends: Uint32Array;
-  /** The pooled memory under `bytes` and `ends`, when they are views of a slab. */
-  readonly slab?: Slab;
-}
-
-/** Reusable memory for one block; free when neither cached nor lent to a reader. */
-export interface Slab {
-  readonly bytes: Buffer;
-  readonly ends: Uint32Array;
-  /** Reads of this slab's block whose sends have not settled yet. */
-  lent: number;
-  cached: boolean;
-}
+export type { Block, Slab } from './slab-pool.js';
+export { compare, type Cursor } from './cursor-store.js';
 
 /** What a read hands a sink: views of cached blocks, `count` lines in all. */
 export interface Lines {
@@ -78,12 +42,6 @@ export interface Lines {
   /** The slabs the parts are views of, lent until release(). */
   lent: Slab[];
 }
-
-/** A slab's room: a block is sealed past 64 KB, so this leaves 32 KB for its last line (a bigger one gets a buffer of its own). */
-const SLAB_BYTES = 96 * 1024;
-const SLAB_LINES = 4096;
-/** Buffers in one writev (Linux's IOV_MAX). */
-const IOV_MAX = 1024;
 
 interface Segment {
   readonly seq: number;
@@ -99,19 +57,6 @@ interface Segment {
   unwritten: number;
 }
 
-/** A queued write of a block to a segment file, or the closing of a file that is done. */
-interface Write {
-  readonly fd: number;
-  readonly seg: Segment | undefined;
-  readonly bytes: Buffer | undefined;
-  /** Where in the file: writes are positional, so their order of execution does not matter. */
-  readonly position: number;
-  readonly slab: Slab | undefined;
-}
-
-/** Bytes queued or in flight past which appends write synchronously (the event loop is not turning). */
-const MAX_BACKLOG = 8 * 2 ** 20;
-
 export interface JournalOptions {
   dir: string;
   maxSegmentBytes: number;
@@ -119,30 +64,19 @@ export interface JournalOptions {
   cacheBytes: number;
   /** Lines kept in memory when the directory cannot be written. */
   memoryLimit: number;
+  /** Where the sinks' cursors are saved. */
+  cursors: CursorStore;
 }
-
-const SEGMENT = /^seg-(\d{12})\.jsonl$/;
 
 export class Journal {
   private readonly segments: Segment[] = [];
   private fd: number | undefined;
   private cached = 0;
   private memoryLines = 0;
-  private readonly free: Slab[] = [];
-  /** Slabs in existence: cached, lent or free. */
-  private slabs = 0;
   private tick = 0;
-  /** Writes waiting, in order, behind the one in flight. */
-  private readonly writes: Write[] = [];
-  /** Blocks being written (one writev, one file); empty when no write is in flight. */
-  private inFlight: Write[] = [];
-  /** The write in flight was also done synchronously by writeNow(): its callback only releases its slabs. */
-  private inFlightSettled = false;
-  /** Bytes appended and not yet known to be written. */
-  private backlog = 0;
-  /** Files to close when the write in flight to them is over. */
-  private readonly closing = new Set<number>();
-  private drained: (() => void)[] = [];
+  private readonly pool: SlabPool;
+  private readonly writer: SegmentWriter;
+  private readonly lock: DirLock;
   /** Why the journal is in memory-only mode, if it is. */
   failure: Error | undefined;
   /** Called once when the journal fails (a write, a file it cannot create) and goes on in memory only. */
@@ -150,29 +84,23 @@ export class Journal {
   /** Lines found unreadable (a partial last line after a crash) and skipped. */
   corruptLines = 0;
 
-  /**
-   * Slabs in use at once: a full cache, the active segment (always cached) and the one
-   * before it, and a few lent to sinks; more than that is left to the collector.
-   */
-  private readonly slabLimit: number;
-
   constructor(private readonly options: JournalOptions) {
-    this.slabLimit = Math.ceil((options.cacheBytes + 2 * options.maxSegmentBytes) / SLAB_BYTES) + 8;
+    // Slabs in use at once: a full cache, the active segment (always cached) and the one
+    // before it, and a few lent to sinks; more than that is left to the collector.
+    this.pool = new SlabPool(Math.ceil((options.cacheBytes + 2 * options.maxSegmentBytes) / SLAB_BYTES) + 8);
+    this.writer = new SegmentWriter(this.pool, (error) => this.fail(error));
+    this.lock = new DirLock(options.dir);
   }
 
   /** Finds the segments a previous run left; returns false (memory mode) if the dir is unusable. */
   open(): boolean {
     try {
       mkdirSync(this.journalDir, { recursive: true });
-      this.lock();
-      const files = readdirSync(this.journalDir)
-        .filter((f) => SEGMENT.test(f))
-        .sort();
-      for (const f of files) {
-        const seq = Number(SEGMENT.exec(f)![1]);
+      this.lock.acquire();
+      for (const { seq, file } of listSegmentFiles(this.journalDir)) {
         this.segments.push({
           seq,
-          file: join(this.journalDir, f),
+          file,
           blocks: undefined,
           count: -1,
           bytes: 0,
@@ -217,14 +145,7 @@ export class Journal {
    * appendSlab(), or unused with giveBack().
    */
   takeSlab(): Slab {
-    // Oldest first: the order costs nothing here, and a slab freed too early is then
-    // overwritten soon, where a test sees it, instead of lying at the bottom of a stack.
-    let slab = this.free.shift();
-    if (slab === undefined) {
-      slab = { bytes: Buffer.allocUnsafeSlow(SLAB_BYTES), ends: new Uint32Array(SLAB_LINES), lent: 0, cached: false };
-      this.slabs++;
-    }
-    return slab;
+    return this.pool.take();
   }
 
   /** Appends the first `bytes` bytes, `lines` whole lines, of a slab from takeSlab(); returns how many lines could not be kept. */
@@ -234,18 +155,17 @@ export class Journal {
   }
 
   giveBack(slab: Slab): void {
-    this.recycle(slab);
+    this.pool.recycle(slab);
   }
 
   /** Resolves when every block appended so far is written to its file (or the journal failed). */
   written(): Promise<void> {
-    if (this.writes.length === 0 && this.inFlight.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.drained.push(resolve));
+    return this.writer.written();
   }
 
   /** The sink's send for `lines` has settled: their slabs may be reused once out of the cache. */
   release(lines: Lines): void {
-    for (const slab of lines.lent) this.returned(slab);
+    for (const slab of lines.lent) this.pool.returned(slab);
     lines.lent.length = 0;
   }
 
@@ -264,14 +184,10 @@ export class Journal {
         seg.blocks!.push(block);
         this.cached += footprint(block);
         seg.count += count;
-        seg.unwritten += block.bytes.length;
         seg.used = ++this.tick;
-        if (block.slab) block.slab.lent++; // until written
-        this.writes.push({ fd: this.fd!, seg, bytes: block.bytes, position: seg.bytes, slab: block.slab });
+        const position = seg.bytes;
         seg.bytes += block.bytes.length;
-        this.backlog += block.bytes.length;
-        if (this.backlog > MAX_BACKLOG) this.writeNow();
-        else this.pump();
+        this.writer.write(this.fd!, seg, block.bytes, position, block.slab);
         this.evict(seg);
         return 0;
       }
@@ -338,8 +254,7 @@ export class Journal {
    */
   clearIfDelivered(cursors: Cursor[]): boolean {
     const end = this.end();
-    if (this.failure || this.writes.length > 0 || this.inFlight.length > 0 || cursors.some((c) => compare(c, end) < 0))
-      return false;
+    if (this.failure || !this.writer.idle || cursors.some((c) => compare(c, end) < 0)) return false;
     this.closeFd();
     for (const s of this.segments.splice(0)) {
       if (s.file) rmSync(s.file, { force: true });
@@ -347,7 +262,7 @@ export class Journal {
     }
     this.cached = 0;
     this.memoryLines = 0;
-    rmSync(join(this.options.dir, 'cursors.json'), { force: true });
+    this.options.cursors.remove();
     return true;
   }
 
@@ -359,7 +274,7 @@ export class Journal {
       const passed = first.seq < min.seq || (first.seq === min.seq && min.line >= first.count);
       if (!passed || first.unwritten > 0) break;
       this.segments.shift();
-      if (first.blocks && first.persisted) this.cached -= bytesOf(first.blocks);
+      if (first.blocks && first.persisted) this.cached -= footprintOf(first.blocks);
       if (first.blocks) this.uncache(first.blocks);
       if (!first.persisted) this.memoryLines -= first.count;
       // A segment whose write failed keeps a partial file; its lines were delivered from memory.
@@ -380,75 +295,33 @@ export class Journal {
   /** Closes the file (after written(): a write still queued then is abandoned). */
   close(): void {
     this.abandonWrites();
-    if (this.locked) {
-      rmSync(join(this.options.dir, 'lock'), { force: true });
-      heldHere.delete(resolve(this.options.dir));
-      this.locked = false;
-    }
+    this.lock.release();
   }
 
-  private locked = false;
-
-  /**
-   * One writer per journal: a lock file holding the owner's pid. A lock whose process is
-   * gone (a crash) is taken over, so the next start replays what that process left.
-   */
-  private lock(): void {
-    const dir = resolve(this.options.dir);
-    const file = join(dir, 'lock');
-    if (heldHere.has(dir))
-      throw new Error(
-        `the journal in ${dir} is already used by another switchyard instance in this process; give each instance its own exposures.dir`,
-      );
-    try {
-      writeFileSync(file, String(process.pid), { flag: 'wx' });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(readFileSync(file, 'utf8'));
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
-        throw new Error(
-          `the journal in ${dir} is locked by process ${owner}; give each instance its own exposures.dir`,
-        );
-      }
-      writeFileSync(file, String(process.pid));
-    }
-    heldHere.add(dir);
-    this.locked = true;
-  }
-
-  /** Saves cursors atomically next to the journal (write to a temp file, rename). */
+  /** Saves the sinks' cursors; a failure to write them sends the journal to memory only. */
   saveCursors(cursors: Record<string, Cursor>): void {
     if (this.failure) return;
-    const file = join(this.options.dir, 'cursors.json');
     try {
-      writeFileSync(file + '.tmp', JSON.stringify(cursors));
-      renameSync(file + '.tmp', file);
+      this.options.cursors.write(cursors);
     } catch (error) {
       this.fail(error as Error);
     }
   }
 
-  loadCursors(): Record<string, Cursor> {
-    try {
-      const parsed = JSON.parse(readFileSync(join(this.options.dir, 'cursors.json'), 'utf8')) as Record<string, Cursor>;
-      return typeof parsed === 'object' && parsed !== null ? parsed : {};
-    } catch {
-      return {};
-    }
+  loadCursors(): Record<string, unknown> {
+    return this.options.cursors.load();
   }
 
   private activeSegment(): Segment {
     let seg = this.segments[this.segments.length - 1];
     if (!seg || !seg.persisted || seg.bytes >= this.options.maxSegmentBytes || this.fd === undefined) {
       // The old file is closed in turn, after the writes queued for it.
-      if (this.fd !== undefined)
-        this.writes.push({ fd: this.fd, seg: undefined, bytes: undefined, position: 0, slab: undefined });
+      if (this.fd !== undefined) this.writer.closeAfterWrites(this.fd);
       this.fd = undefined;
       const seq = (seg?.seq ?? 0) + 1;
-      const file = join(this.journalDir, `seg-${String(seq).padStart(12, '0')}.jsonl`);
-      // Not O_APPEND: positional writes (Linux appends at the end regardless under O_APPEND).
-      this.fd = openSync(file, 'w');
-      seg = { seq, file, blocks: [], count: 0, bytes: 0, persisted: true, used: 0, unwritten: 0 };
+      const created = createSegmentFile(this.journalDir, seq);
+      this.fd = created.fd;
+      seg = { seq, file: created.file, blocks: [], count: 0, bytes: 0, persisted: true, used: 0, unwritten: 0 };
       this.segments.push(seg);
     }
     return seg;
@@ -457,12 +330,8 @@ export class Journal {
   private load(seg: Segment): Block[] {
     seg.used = ++this.tick;
     if (seg.blocks) return seg.blocks;
-    const bytes = withoutHoles(readFileSync(seg.file), () => this.corruptLines++);
-    const ends: number[] = [];
-    for (let at = bytes.indexOf(0x0a); at >= 0; at = bytes.indexOf(0x0a, at + 1)) ends.push(at + 1);
-    // Appends are whole blocks, and a restart starts a new segment, so a write torn by a
-    // crash can only be the end of a segment: bytes after the last newline.
-    if (bytes.length > (ends[ends.length - 1] ?? 0)) this.corruptLines++;
+    const { bytes, ends, corrupt } = readSegmentFile(seg.file);
+    this.corruptLines += corrupt;
     if (seg.count >= 0 && seg.count < ends.length) ends.length = seg.count;
     const end = ends[ends.length - 1] ?? 0;
     seg.blocks = [{ bytes: bytes.subarray(0, end), ends: Uint32Array.from(ends) }];
@@ -481,7 +350,7 @@ export class Journal {
       .sort((a, b) => a.used - b.used);
     for (const seg of candidates) {
       if (this.cached <= this.options.cacheBytes) break;
-      this.cached -= bytesOf(seg.blocks!);
+      this.cached -= footprintOf(seg.blocks!);
       this.uncache(seg.blocks!);
       seg.blocks = undefined;
     }
@@ -491,136 +360,14 @@ export class Journal {
   private uncache(blocks: readonly Block[]): void {
     for (const b of blocks) {
       if (b.slab === undefined || !b.slab.cached) continue;
-      b.slab.cached = false;
-      this.recycle(b.slab);
+      this.pool.uncached(b.slab);
     }
   }
 
-  /** A read or a write that had the slab is over. */
-  private returned(slab: Slab): void {
-    slab.lent--;
-    this.recycle(slab);
-  }
-
-  private recycle(slab: Slab): void {
-    if (slab.cached || slab.lent > 0) return;
-    if (this.slabs > this.slabLimit) this.slabs--;
-    else this.free.push(slab);
-  }
-
-  /**
-   * Starts writing what is queued for one file, if no write is in flight: all of it in
-   * one writev, so the journal keeps up with any rate of flushes (one write completes per
-   * turn of the event loop at most).
-   */
-  private pump(): void {
-    if (this.inFlight.length > 0) return;
-    while (this.writes.length > 0 && this.writes[0]!.bytes === undefined) this.retire(this.writes.shift()!.fd);
-    if (this.writes.length === 0) {
-      for (const resolve of this.drained.splice(0)) resolve();
-      return;
-    }
-    const first = this.writes[0]!;
-    let n = 1;
-    let end = first.position + first.bytes!.length;
-    for (; n < this.writes.length && n < IOV_MAX; n++) {
-      const w = this.writes[n]!;
-      if (w.fd !== first.fd || w.bytes === undefined || w.position !== end) break;
-      end += w.bytes.length;
-    }
-    this.inFlight = this.writes.splice(0, n);
-    this.inFlightSettled = false;
-    this.writeGroup(this.inFlight, 0);
-  }
-
-  /** Writes a group of contiguous blocks to one file from byte `done` of the group on; a short write goes on from where it stopped. */
-  private writeGroup(group: Write[], done: number): void {
-    const fd = group[0]!.fd;
-    const buffers: Buffer[] = [];
-    let size = 0;
-    let skip = done;
-    for (const w of group) {
-      const b = w.bytes!;
-      size += b.length;
-      if (skip >= b.length) skip -= b.length;
-      else {
-        buffers.push(skip > 0 ? b.subarray(skip) : b);
-        skip = 0;
-      }
-    }
-    writev(fd, buffers, group[0]!.position + done, (error, n) => {
-      const settled = this.inFlightSettled;
-      if (!settled && !error && n > 0 && done + n < size && !this.closing.has(fd)) {
-        this.writeGroup(group, done + n);
-        return;
-      }
-      // The write is over: only now may its slabs be reused and its file closed.
-      this.inFlight = [];
-      this.inFlightSettled = false;
-      for (const w of group) {
-        if (w.slab !== undefined) this.returned(w.slab);
-      }
-      if (this.closing.delete(fd)) closeQuietly(fd);
-      else if (settled || this.failure) {
-        // writeNow() wrote these bytes already, or the journal failed meanwhile and their
-        // segments are memory segments now.
-      } else if (error || n <= 0)
-        this.fail(error ?? new Error(`the journal write stopped after ${done} of ${size} bytes`));
-      else this.markWritten(group);
-      this.pump();
-    });
-  }
-
-  /** Bookkeeping for blocks known to be in their files. */
-  private markWritten(group: readonly Write[]): void {
-    for (const w of group) {
-      w.seg!.unwritten -= w.bytes!.length;
-      this.backlog -= w.bytes!.length;
-    }
-  }
-
-  /**
-   * Writes everything queued, and again what is in flight, synchronously: callbacks of
-   * writes only run when the event loop turns, and a caller that does not let it turn (a
-   * loop of awaited getVariant calls) would otherwise pile up unwritten blocks without
-   * bound. Positional writes make the order, and writing the same bytes twice, harmless.
-   */
-  private writeNow(): void {
-    try {
-      for (const w of this.inFlightSettled ? [] : this.inFlight) writeAllSync(w.fd, w.bytes!, w.position);
-      for (const w of this.writes) if (w.bytes !== undefined) writeAllSync(w.fd, w.bytes, w.position);
-    } catch (error) {
-      this.fail(error as Error);
-      return;
-    }
-    if (!this.inFlightSettled) {
-      this.markWritten(this.inFlight);
-      this.inFlightSettled = true;
-    }
-    const queued = this.writes.splice(0);
-    for (const w of queued) {
-      if (w.bytes === undefined) {
-        this.retire(w.fd);
-        continue;
-      }
-      this.markWritten([w]);
-      if (w.slab !== undefined) this.returned(w.slab);
-    }
-  }
-
-  /** Closes a file now, or after the write in flight to it is over (its number must not be reused under that write). */
-  private retire(fd: number): void {
-    if (this.inFlight.length > 0 && this.inFlight[0]!.fd === fd) this.closing.add(fd);
-    else closeQuietly(fd);
-  }
-
-  /** Drops the queued writes (not the one in flight) and closes their files. */
+  /** Drops the queued writes (not the one in flight) and closes the files. */
   private abandonWrites(): void {
-    for (const w of this.writes.splice(0)) {
-      if (w.slab !== undefined) this.returned(w.slab);
-      if (w.bytes === undefined) this.retire(w.fd);
-    }
-    if (this.fd !== undefined) this.retire(this.fd);
+    this.writer.abandon();
+    if (this.fd !== undefined) this.writer.retire(this.fd);
     this.fd = undefined;
   }
 
@@ -632,28 +379,21 @@ export class Journal {
   private fail(error: Error): void {
     if (this.failure) return;
     this.failure = error;
+    this.writer.stop();
     this.abandonWrites();
-    this.backlog = 0;
     for (const seg of this.segments) {
       if (seg.unwritten === 0 || !seg.persisted) continue;
       seg.persisted = false;
       seg.unwritten = 0;
-      this.cached -= bytesOf(seg.blocks!);
+      this.cached -= footprintOf(seg.blocks!);
       this.memoryLines += seg.count;
     }
-    for (const resolve of this.drained.splice(0)) resolve();
     this.onFailure?.(error);
   }
 
   private closeFd(): void {
-    if (this.fd !== undefined) {
-      try {
-        closeSync(this.fd);
-      } catch {
-        // already closed
-      }
-      this.fd = undefined;
-    }
+    if (this.fd !== undefined) closeQuietly(this.fd);
+    this.fd = undefined;
   }
 }
 
@@ -680,77 +420,4 @@ function viewLines(blocks: readonly Block[], from: number, max: number, lent: Sl
     if (want === 0) break;
   }
   return parts;
-}
-
-/** Memory a cached block holds: its slab's room, or its bytes when it has no slab. */
-function footprint(block: Block): number {
-  return block.slab === undefined ? block.bytes.length : SLAB_BYTES;
-}
-
-function bytesOf(blocks: readonly Block[]): number {
-  let n = 0;
-  for (const b of blocks) n += footprint(b);
-  return n;
-}
-
-function removeQuietly(file: string): void {
-  try {
-    rmSync(file, { force: true });
-  } catch {
-    // a file that cannot be removed is replayed at the next start: delivered twice, never lost
-  }
-}
-
-/**
- * A segment's bytes without the holes a crash can leave: blocks are written at their
- * positions, so a later block may reach the file while an earlier one, still in flight,
- * never does; the gap reads as zero bytes. A zero byte is never part of a line (JSON
- * escapes U+0000, and UTF-8 uses no zero byte for anything else), so dropping every run
- * of them leaves the lines that were written, in order. Each hole counts as a corrupt line.
- */
-function withoutHoles(bytes: Buffer, hole: () => void): Buffer {
-  let at = bytes.indexOf(0);
-  if (at < 0) return bytes;
-  const out = Buffer.allocUnsafe(bytes.length);
-  let n = 0;
-  let from = 0;
-  while (at >= 0) {
-    n += bytes.copy(out, n, from, at);
-    hole();
-    from = at;
-    while (from < bytes.length && bytes[from] === 0) from++;
-    at = bytes.indexOf(0, from);
-  }
-  n += bytes.copy(out, n, from);
-  return out.subarray(0, n);
-}
-
-/** writeSync at a position; it may write less than asked (a signal), then the rest follows, or it throws. */
-function writeAllSync(fd: number, bytes: Buffer, position: number): void {
-  for (let done = 0; done < bytes.length;) {
-    const n = writeSync(fd, bytes, done, bytes.length - done, position + done);
-    if (n <= 0) throw new Error(`the journal write stopped after ${done} of ${bytes.length} bytes`);
-    done += n;
-  }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-export function compare(a: Cursor, b: Cursor): number {
-  return a.seq - b.seq || a.line - b.line;
 }

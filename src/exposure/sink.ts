@@ -1,3 +1,4 @@
+/** The sink port: what a destination of events implements, and the batch it is handed. */
 import type { EventRecord } from './schema.js';
 
 /**

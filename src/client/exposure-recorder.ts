@@ -1,0 +1,171 @@
+/**
+ * The exposure rule on the caller's path: a unit in an experiment, first time for its (unit, experiment, variant, allocation version), goes to the pipeline and the `exposure` listeners.
+ *
+ * Fallbacks and kill-switch answers never get here. The dedupe fingerprint is one murmur
+ * pass over the unit id with seeds made once per (allocation, variant), which also keep
+ * the exposure descriptor the pipeline's events share, so a call creates no object.
+ */
+import type { EvaluationContext, Hook } from '@openfeature/server-sdk';
+import { fingerprint64, murmur3, type AllocationPlan } from '../allocation/index.js';
+import type { EventPipeline, ExposureDedupe, ExposureDescriptor } from '../exposure/index.js';
+import type { Clock } from '../ports.js';
+import type { SafeEmitter } from './emitter.js';
+import type { Evaluation } from './engine.js';
+import type { SwitchyardEvents } from './types.js';
+
+interface ExposureSeeds {
+  readonly hi: number;
+  readonly lo: number;
+  readonly descriptor: ExposureDescriptor;
+}
+
+export class ExposureRecorder {
+  /** Exposures the rule found already logged on the caller's path (the pipeline counts those it finds at flush). */
+  deduplicated = 0;
+  /** Per plan object (replaced on reload, so entries go with it), per variant index. */
+  private readonly seedCache = new WeakMap<AllocationPlan, ExposureSeeds[]>();
+  /** The entry used last: most calls in a row are for the same experiment. */
+  private lastPlan: AllocationPlan | undefined;
+  private lastSeeds: ExposureSeeds[] = [];
+  /** The last exposure's fingerprint (hi, lo), written by fingerprint64. */
+  private readonly fingerprint = new Int32Array(2);
+
+  constructor(
+    private readonly pipeline: EventPipeline | undefined,
+    private readonly dedupe: ExposureDedupe,
+    private readonly clock: Clock,
+    private readonly events: SafeEmitter<SwitchyardEvents>,
+  ) {}
+
+  /** Logs the exposure an evaluation made, if it put the unit in an experiment. */
+  logEvaluation(ev: Evaluation, ctx: EvaluationContext): void {
+    const plan = ev.plan;
+    if (!ev.inExperiment || !plan) return;
+    // Nothing consumes exposures when logging is off and nobody listens: skip the rule.
+    const listening = this.events.has('exposure');
+    if (this.pipeline || listening)
+      this.logExposure(plan, ev.variantIndex, ctx, ev.rampStep, ev.trafficPercent, ev.reason, ev.at, listening);
+  }
+
+  /**
+   * The OpenFeature hook form of exposure logging, attached as a provider hook of the
+   * instance's domain: evaluations through `sy.openfeature` (or any client of the domain)
+   * log exposures exactly as getVariant does, deduplicated together with it.
+   */
+  hook(planForFlag: (flag: string) => AllocationPlan | undefined): Hook {
+    return {
+      after: (hookContext, details) => {
+        const meta = details.flagMetadata;
+        if (meta?.inExperiment !== true || details.variant === undefined) return;
+        const plan = planForFlag(hookContext.flagKey);
+        const index = plan ? plan.variants.indexOf(details.variant) : -1;
+        if (!plan || plan.version !== meta.allocationVersion || index < 0) return;
+        this.logExposure(
+          plan,
+          index,
+          hookContext.context,
+          Number(meta.rampStep),
+          Number(meta.trafficPercent),
+          details.reason ?? 'SPLIT',
+          NaN,
+          this.events.has('exposure'),
+        );
+      },
+    };
+  }
+
+  /**
+   * Logs an exposure of variant `index` of `plan` unless the rule has seen it. `at` is the
+   * clock reading the allocation was made at (NaN: read the clock now).
+   */
+  logExposure(
+    plan: AllocationPlan,
+    index: number,
+    ctx: EvaluationContext,
+    step: number,
+    percent: number,
+    reason: string,
+    at: number,
+    listening: boolean,
+  ): void {
+    const unit = ctx.targetingKey as string;
+    const seeds = this.exposureSeeds(plan, index);
+    // The exposure happened when the allocation was made: its clock reading, if it took one.
+    const ts = Number.isNaN(at) ? this.clock.now() : at;
+    const dedupe = this.dedupe;
+    const fingerprint = this.fingerprint;
+    fingerprint64(unit, seeds.hi, seeds.lo, fingerprint);
+    const pipeline = this.pipeline;
+    if (!listening && pipeline !== undefined && !dedupe.timed) {
+      // Only the pipeline needs to know: a repeat seen recently stops here, anything else
+      // is queued and the pipeline puts it through the rule at flush, off this path.
+      if (dedupe.seenRecently(fingerprint[0]!, fingerprint[1]!)) this.deduplicated++;
+      else
+        pipeline.recordExposure(
+          seeds.descriptor,
+          unit,
+          ts,
+          step,
+          percent,
+          reason,
+          pipeline.pickAttributes(ctx),
+          fingerprint[0]!,
+          fingerprint[1]!,
+        );
+      return;
+    }
+    if (!dedupe.admit(fingerprint[0]!, fingerprint[1]!, ts)) {
+      this.deduplicated++;
+      return;
+    }
+    if (pipeline)
+      pipeline.recordExposure(seeds.descriptor, unit, ts, step, percent, reason, pipeline.pickAttributes(ctx));
+    if (listening) {
+      this.events.emit('exposure', {
+        unit,
+        experiment: plan.experiment,
+        flag: plan.flag,
+        variant: seeds.descriptor.variant,
+        allocationMode: plan.mode,
+        allocationVersion: plan.version,
+        rampStep: step,
+        trafficPercent: percent,
+        reason,
+        ts,
+        context: ctx,
+      });
+    }
+  }
+
+  /**
+   * Per (allocation, variant): the exposure descriptor shared by its events, and two
+   * hash seeds, so the dedupe fingerprint of (unit, experiment, variant, allocation
+   * version) is one pass over the unit id and nothing else. Built once per plan, for all
+   * its variants, and found by the variant's index.
+   */
+  private exposureSeeds(plan: AllocationPlan, index: number): ExposureSeeds {
+    if (this.lastPlan !== plan) {
+      let byIndex = this.seedCache.get(plan);
+      if (byIndex === undefined) {
+        byIndex = plan.variants.map((variant) => {
+          const key = plan.id + '\u0000' + variant;
+          return {
+            hi: murmur3(key, 0x5eed0001) | 0,
+            lo: murmur3(key, 0x5eed0002) | 0,
+            descriptor: {
+              experiment: plan.experiment,
+              flag: plan.flag,
+              variant,
+              mode: plan.mode,
+              version: plan.version,
+            },
+          };
+        });
+        this.seedCache.set(plan, byIndex);
+      }
+      this.lastPlan = plan;
+      this.lastSeeds = byIndex;
+    }
+    return this.lastSeeds[index]!;
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Builds the exposure pipeline from the `exposures` section of the config (none when logging is off).
+ */
+import type { Provider } from '@openfeature/server-sdk';
+import type { ValidatedConfig } from '../config/index.js';
+import { EventPipeline, type ExposureDedupe, type Sink } from '../exposure/index.js';
+import type { Clock, Logger } from '../ports.js';
+
+export interface PipelineParts {
+  provider: Provider;
+  /** The provider was passed in rather than built from the config. */
+  providerGiven: boolean;
+  sinks: Sink[];
+  clock: Clock;
+  logger: Logger;
+  dedupe: ExposureDedupe;
+}
+
+export function pipelineFromConfig(config: ValidatedConfig, parts: PipelineParts): EventPipeline | undefined {
+  const ex = config.exposures;
+  if (!ex.enabled) return undefined;
+  return new EventPipeline({
+    dir: ex.dir,
+    sinks: parts.sinks,
+    clock: parts.clock,
+    logger: parts.logger,
+    // Exposures name the vendor: the config's, or the given provider's own name.
+    provider:
+      config.featureFlags.provider === 'openfeature' || parts.providerGiven
+        ? parts.provider.metadata.name
+        : config.featureFlags.provider,
+    batchSize: ex.batchSize,
+    flushIntervalMs: ex.flushIntervalMs,
+    queueCapacity: ex.queueCapacity,
+    hashUnitsKey: ex.hashUnitsKey,
+    dedupe: parts.dedupe,
+    attributes: ex.attributes,
+    service: ex.service,
+    instance: ex.instance,
+  });
+}

@@ -1,0 +1,71 @@
+/**
+ * Each sink's place in the journal: the cursor type, its file (saved atomically) and the throttle on saving it.
+ */
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Cursor {
+  seq: number;
+  line: number;
+}
+
+export function compare(a: Cursor, b: Cursor): number {
+  return a.seq - b.seq || a.line - b.line;
+}
+
+export function isCursor(v: unknown): v is Cursor {
+  return (
+    typeof v === 'object' && v !== null && Number.isInteger((v as Cursor).seq) && Number.isInteger((v as Cursor).line)
+  );
+}
+
+/** Least time between two saves while sinks advance: a save is a file write and a rename. */
+const SAVE_INTERVAL_MS = 200;
+
+export class CursorStore {
+  private readonly file: string;
+  private dirty = false;
+  private lastSave = -Infinity;
+
+  /** @param now the time, in ms, for the throttle on saves */
+  constructor(
+    dir: string,
+    private readonly now: () => number,
+  ) {
+    this.file = join(dir, 'cursors.json');
+  }
+
+  /** The cursors saved by a previous run, by sink name; none when there is no readable file. */
+  load(): Record<string, unknown> {
+    try {
+      const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, unknown>;
+      return typeof parsed === 'object' && parsed !== null ? parsed : {};
+    } catch {
+      return {};
+    }
+  }
+
+  /** Writes the cursors atomically (a temp file, then a rename); throws when the file cannot be written. */
+  write(cursors: Record<string, Cursor>): void {
+    writeFileSync(this.file + '.tmp', JSON.stringify(cursors));
+    renameSync(this.file + '.tmp', this.file);
+  }
+
+  remove(): void {
+    rmSync(this.file, { force: true });
+  }
+
+  /** A cursor moved; returns whether a save is due now (the last one is old enough). */
+  advanced(): boolean {
+    this.dirty = true;
+    return this.now() - this.lastSave >= SAVE_INTERVAL_MS;
+  }
+
+  /** Whether there is anything to save (a cursor moved since the last save, or `force`); if so, the save starts now. */
+  claimSave(force = false): boolean {
+    if (!this.dirty && !force) return false;
+    this.dirty = false;
+    this.lastSave = this.now();
+    return true;
+  }
+}
