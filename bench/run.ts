@@ -8,6 +8,7 @@ import { benchStats } from './stats.js';
 import { benchExposure } from './exposure.js';
 import { benchVendors } from './vendors.js';
 import { benchAnalysis } from './analysis.js';
+import { benchFleet } from './fleet.js';
 
 const sections: string[] = [];
 const only = process.argv[2];
@@ -17,6 +18,7 @@ const suites: [string, () => Promise<string>][] = [
   ['exposure', benchExposure],
   ['vendors', benchVendors],
   ['analysis', benchAnalysis],
+  ['fleet', benchFleet],
 ];
 for (const [name, suite] of suites) {
   if (only && only !== name) continue;

@@ -28,6 +28,12 @@ export type SwitchyardCode =
   | 'SY_ANALYSIS_NO_DATA'
   /** The analysis store (DuckDB, PostgreSQL) failed to open, load or answer a query. */
   | 'SY_ANALYSIS_STORE'
+  /** The fleet's Redis cannot be reached; switchyard serves from its last known state and retries. */
+  | 'SY_FLEET_UNAVAILABLE'
+  /** A kill or unkill older than the decision already stored; the newer one stays in force. */
+  | 'SY_STALE_DECISION'
+  /** The kill-state file beside the journal cannot be read or written. */
+  | 'SY_STATE_FILE'
   /** The feature is named in the design but not built yet. */
   | 'SY_NOT_AVAILABLE'
   /** The exposure journal's directory is held by another instance (in this process or a live one); events are kept in memory. */

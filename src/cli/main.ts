@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The switchyard CLI: argument parsing and printing only; it calls the public API.
- * Exit codes: 0 success, 1 failure at run time, 2 bad arguments or an invalid config.
+ * Exit codes: 0 success, 1 failure at run time (e.g. Redis unreachable, a newer kill
+ * decision already in force), 2 bad arguments, an invalid config or an unknown experiment.
  */
 import { Command, CommanderError } from 'commander';
 import { SwitchyardError, ConfigError } from '../index.js';
@@ -11,6 +12,9 @@ import { registerHistory } from './commands/history.js';
 import { registerLoad } from './commands/load.js';
 import { registerPlan } from './commands/plan.js';
 import { registerReport } from './commands/report.js';
+import { registerKill } from './commands/kill.js';
+import { registerStatus } from './commands/status.js';
+import { registerUnkill } from './commands/unkill.js';
 import type { Out } from './commands/shared.js';
 import { registerValidate } from './commands/validate.js';
 
@@ -30,6 +34,9 @@ export function buildProgram(out: Out): Command {
   registerLoad(program, out);
   registerHistory(program, out);
   registerPlan(program, out);
+  registerStatus(program, out);
+  registerKill(program, out);
+  registerUnkill(program, out);
   return program;
 }
 
@@ -54,7 +61,9 @@ export async function main(
     if (error instanceof SwitchyardError) err(`${error.code}: ${error.what}\n`);
     else err(`error: ${(error as Error)?.message ?? String(error)}\n`);
     if (debug) err(`${(error as Error)?.stack ?? ''}\n`);
-    return error instanceof SwitchyardError && error.code === 'SY_CONFIG_READ' ? EXIT.usage : EXIT.failure;
+    return error instanceof SwitchyardError && (error.code === 'SY_CONFIG_READ' || error.code === 'SY_INVALID_ARGUMENT')
+      ? EXIT.usage
+      : EXIT.failure;
   }
 }
 

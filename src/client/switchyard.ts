@@ -18,10 +18,17 @@ import { SafeEmitter } from './emitter.js';
 import { Engine, type Evaluation, type EngineCounters } from './engine.js';
 import { ExposureRecorder } from './exposure-recorder.js';
 import { HookRunner } from './hook-runner.js';
+import { KillSwitch } from './kill-switch.js';
 import { pipelineFromConfig } from './pipelines.js';
+import { PrometheusMetrics } from './prometheus.js';
 import { providerFromConfig } from './providers.js';
 import { sinksFromConfig } from './sinks.js';
+import type { KillRecord } from '../fleet/index.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GetVariantOptions, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
+
+/** Distinct flags counted per reason for the metrics; unknown flag names beyond it count as "(other)". */
+const MAX_COUNTED_FLAGS = 1000;
 
 let instances = 0;
 
@@ -79,6 +86,10 @@ export class Switchyard {
   private readonly pipeline: EventPipeline | undefined;
   private readonly exposures: ExposureRecorder;
   private readonly hooks: HookRunner;
+  private readonly killSwitch: KillSwitch;
+  /** flag -> reason -> evaluations, for the Prometheus metrics. */
+  private readonly evaluations = new Map<string, Record<string, number>>();
+  private prometheusMetrics: PrometheusMetrics | undefined;
 
   /** @internal use createSwitchyard */
   constructor(
@@ -109,6 +120,17 @@ export class Switchyard {
     this.allocationProvider = new AllocationProvider(this.engine, [
       this.exposures.hook((flag) => this.engine.planForFlag(flag)),
     ]);
+    this.killSwitch = new KillSwitch(
+      config,
+      this.engine,
+      this.clock,
+      this.logger,
+      (event) => this.events.emit('kill', event),
+      (error) => this.events.emit('error', { flag: '*', code: error.code, message: error.what }),
+      { pollIntervalMs: options.statePollIntervalMs, connectTimeoutMs: options.fleetConnectTimeoutMs },
+    );
+    // Kills persisted by an earlier run (or the fleet state last seen) hold from the first call.
+    this.killSwitch.load();
     this.domain = `switchyard-${++instances}`;
     this.openfeature = OpenFeature.getClient(this.domain);
     this.hooks = new HookRunner(
@@ -123,6 +145,9 @@ export class Switchyard {
   /** @internal */
   async start(): Promise<void> {
     this.pipeline?.start();
+    // The fleet's kill state is read before the first evaluation (bounded by the connect
+    // timeout; an unreachable Redis is logged and the local state is served meanwhile).
+    const fleet = this.killSwitch.start();
     const timeoutMs = this.config.featureFlags.initTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -135,6 +160,7 @@ export class Switchyard {
     );
     const outcome = await Promise.race([ready, timedOut]);
     clearTimeout(timer);
+    await fleet;
     if (outcome === 'timeout') {
       this.report(
         '*',
@@ -280,17 +306,54 @@ export class Switchyard {
     return this.events.on(event, listener);
   }
 
-  /** Sends every unit of the experiment to the control at once, in this process. */
-  kill(experiment: string, reason = 'manual'): void {
+  /**
+   * Sends every unit of the experiment to the control: in this process at once (before
+   * this returns, before any I/O), then persisted (state file; Redis with a fleet) and
+   * broadcast, so other instances follow and a restart does not undo it. Exposures stop.
+   * Throws SY_INVALID_ARGUMENT for an experiment the config does not have.
+   * @param evidence what tripped it (a guardrail's rule, values, statistic), kept in the record
+   * @param by who decided (default api; the guardrail monitor says guardrails)
+   * @example sy.kill('checkout-redesign', 'p95 latency +30%', { rule: 'latency_p95' });
+   */
+  kill(experiment: string, reason = 'manual', evidence?: unknown, by = 'api'): KillRecord {
     this.requireExperiment(experiment, 'kill');
-    this.engine.kill(experiment, reason);
-    this.events.emit('kill', { experiment, killed: true, reason });
+    return this.killSwitch.set(experiment, true, reason, by, evidence);
   }
 
-  unkill(experiment: string): void {
+  /** Undoes a kill, here at once and then for the fleet (persisted like a kill). */
+  unkill(experiment: string, reason = 'unkill', by = 'api'): KillRecord {
     this.requireExperiment(experiment, 'unkill');
-    this.engine.unkill(experiment);
-    this.events.emit('kill', { experiment, killed: false, reason: 'unkill' });
+    return this.killSwitch.set(experiment, false, reason, by);
+  }
+
+  /** The latest kill record of an experiment (kill or unkill, here or elsewhere), if any. */
+  killRecord(experiment: string): KillRecord | undefined {
+    return this.killSwitch.record(experiment);
+  }
+
+  /**
+   * This instance's Prometheus metrics (prom-client) in a registry of its own; register
+   * more metrics in `prometheus.registry`. Created on first use.
+   */
+  get prometheus(): PrometheusMetrics {
+    return (this.prometheusMetrics ??= new PrometheusMetrics({
+      engine: () => this.engine.counters,
+      evaluations: () => this.evaluations,
+      pipeline: () => this.pipeline?.counters(),
+      deduplicated: () => this.exposures.deduplicated,
+      kills: () => this.killSwitch.tally,
+      killed: () => this.killSwitch.killed(),
+      fleetConnected: () => this.killSwitch.fleetConnected(),
+    }));
+  }
+
+  /**
+   * A ready request handler for `/metrics` (Prometheus text format). switchyard starts no
+   * server: mount it on yours.
+   * @example http.createServer((req, res) => req.url === '/metrics' ? sy.metricsHandler()(req, res) : app(req, res));
+   */
+  metricsHandler(): (req: IncomingMessage, res: ServerResponse) => void {
+    return this.prometheus.handler();
   }
 
   /** Freezes a gradual ramp at its current step (or releases it with `false`). */
@@ -328,6 +391,7 @@ export class Switchyard {
     if (this.closed) return;
     this.closed = true;
     this.reloader.stop();
+    await this.killSwitch.close();
     if (this.pipeline) {
       const report = await this.pipeline.close(this.config.exposures.closeTimeoutMs);
       const pending = Object.entries(report.sinks).filter(([, c]) => c.pending > 0);
@@ -354,6 +418,13 @@ export class Switchyard {
 
   private finish(ev: Evaluation, ctx: EvaluationContext): VariantResult {
     const plan = ev.plan;
+    let byReason = this.evaluations.get(ev.flag);
+    if (byReason === undefined) {
+      const key = this.evaluations.size < MAX_COUNTED_FLAGS ? ev.flag : '(other)';
+      byReason = this.evaluations.get(key);
+      if (byReason === undefined) this.evaluations.set(key, (byReason = {}));
+    }
+    byReason[ev.reason] = (byReason[ev.reason] ?? 0) + 1;
     this.exposures.logEvaluation(ev, ctx);
     return {
       flag: ev.flag,

@@ -50,6 +50,10 @@ export interface SwitchyardOptions {
   sinks?: import('../exposure/index.js').Sink[];
   /** Environment for `${NAME}` interpolation (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Without a fleet: how often the kill-state file is checked for changes made by the CLI, in ms (default 250). */
+  statePollIntervalMs?: number;
+  /** With a fleet: how long createSwitchyard waits for Redis before serving from the local state, in ms (default 2000). */
+  fleetConnectTimeoutMs?: number;
 }
 
 export type { Clock, EvaluationContext };
@@ -97,5 +101,20 @@ export interface SwitchyardEvents {
   config: ConfigEvent;
   /** Problems, once per (flag, code) so a broken flag does not log per request. */
   error: { readonly flag: string; readonly code: SwitchyardCode; readonly message: string };
-  kill: { readonly experiment: string; readonly killed: boolean; readonly reason: string };
+  /** A kill or unkill, made here (`remote: false`) or elsewhere in the fleet / by the CLI (`remote: true`). */
+  kill: KillEvent;
+}
+
+/** A kill record as announced: who (`by`), why (`reason`), when (`at`), on what `evidence`, from which `origin`. */
+export interface KillEvent {
+  readonly experiment: string;
+  readonly killed: boolean;
+  readonly reason: string;
+  readonly by: string;
+  readonly at: number;
+  /** The instance (or CLI invocation) that made the decision. */
+  readonly origin: string;
+  readonly evidence?: unknown;
+  /** True when the decision was made in another process. */
+  readonly remote: boolean;
 }

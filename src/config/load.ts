@@ -409,6 +409,13 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
         guardrailRequiresSignificance: raw.analysis?.decision?.guardrail_requires_significance ?? true,
       },
     },
+    fleet: raw.fleet
+      ? {
+          redis: raw.fleet.redis,
+          prefix: raw.fleet.prefix ?? 'switchyard',
+          pushIntervalMs: raw.fleet.push_interval === undefined ? 2000 : parseDuration(raw.fleet.push_interval)!,
+        }
+      : undefined,
     experiments,
     secrets,
   };

@@ -31,6 +31,8 @@ export const configMessages = {
     `defaultVariant "${variant}" is not one of the variants (${variants.join(', ')})`,
   envMissing: (name: string) => `environment variable ${name} is not set (referenced as \${${name}})`,
   monitoringForm: 'expected a map (real_time_metrics: true) or a list of one-key maps (- real_time_metrics: true)',
+  fleetRedisUrl:
+    'expected a Redis URL such as redis://127.0.0.1:6379 (redis:// or rediss://, optionally user:password@ and /db); put a password in the environment: "${REDIS_URL}"',
   yamlSyntax: (message: string) => `YAML syntax error: ${message}`,
   notAMapping: 'the config must be a YAML mapping of keys such as experiment_config, feature_flags, experiments',
   reshuffle: (experiment: string, why: string) =>

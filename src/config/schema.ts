@@ -221,6 +221,18 @@ const analytics = z.strictObject({
     .optional(),
 });
 
+const fleet = z.strictObject({
+  /** redis://[user:password@]host:port[/db] (or rediss://); a password belongs in "${REDIS_URL}". */
+  redis: z.string().min(1),
+  /** Namespace of every key and channel switchyard uses (default switchyard). */
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]+$/, { message: 'letters, digits and _ . : - only' })
+    .optional(),
+  /** How often metric deltas are pushed and the shared state re-read (default 2s). */
+  push_interval: duration.optional(),
+});
+
 export const configSchema = z.strictObject({
   experiment_config: experimentConfig.optional(),
   analytics_platforms: z.array(z.enum(PLATFORMS)).optional(),
@@ -231,6 +243,7 @@ export const configSchema = z.strictObject({
   analytics: analytics.optional(),
   experiments: z.record(identifier, experiment).optional(),
   analysis: analysis.optional(),
+  fleet: fleet.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -63,6 +63,13 @@ export function semanticProblems(raw: unknown): RawProblem[] {
       message: m.expected(DURATION_FORMAT, JSON.stringify(analysis.attribution_window)),
     });
   }
+  if (isRecord(raw.fleet)) {
+    const { redis, push_interval: push } = raw.fleet;
+    if (typeof redis === 'string' && redis.length > 0 && !isRedisUrl(redis))
+      problems.push({ path: ['fleet', 'redis'], message: m.fleetRedisUrl });
+    if (typeof push === 'string' && parseDuration(push) === undefined)
+      problems.push({ path: ['fleet', 'push_interval'], message: m.expected(DURATION_FORMAT, JSON.stringify(push)) });
+  }
 
   if (!isRecord(raw.experiments)) return problems;
   const flagOwner = new Map<string, string>();
@@ -150,4 +157,13 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     }
   }
   return problems;
+}
+
+function isRedisUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname.length > 0;
+  } catch {
+    return false;
+  }
 }

@@ -70,6 +70,14 @@ export interface ValidatedAnalysis {
   };
 }
 
+export interface ValidatedFleet {
+  /** The Redis URL as written (after `${ENV}` interpolation); a password in it is a secret. */
+  readonly redis: string;
+  /** Namespace of every Redis key and channel (default switchyard). */
+  readonly prefix: string;
+  readonly pushIntervalMs: number;
+}
+
 export interface ValidatedConfig {
   readonly defaults: {
     readonly minSampleSize: number;
@@ -114,6 +122,8 @@ export interface ValidatedConfig {
     readonly mixpanel?: { readonly token: string; readonly host?: string; readonly protocol?: 'http' | 'https' };
   };
   readonly analysis: ValidatedAnalysis;
+  /** Instances sharing a Redis: kill state, metrics and status travel through it. Undefined: one process. */
+  readonly fleet: ValidatedFleet | undefined;
   /** In config order. */
   readonly experiments: ReadonlyMap<string, ValidatedExperiment>;
   /** Secret values interpolated from the environment, to scrub from any text. */

@@ -31,6 +31,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   allocation: ['ports', 'config'], // config: the validated types it compiles plans from
   exposure: ['config', 'ports', 'errors'],
   guardrails: ['stats', 'config', 'ports'],
+  // the fleet's shared state (Redis, the state file): an I/O edge like exposure
+  fleet: ['config', 'ports', 'errors'],
   analysis: ['stats', 'config', 'ports', 'errors'],
   report: ['analysis'],
   client: [
@@ -38,6 +40,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'allocation',
     'exposure',
     'guardrails',
+    'fleet',
     'stats',
     'analysis',
     'ports',
@@ -48,7 +51,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'adapters/split',
   ],
   cli: ['index'],
-  index: ['client', 'config', 'allocation', 'errors', 'ports', 'analysis', 'report'],
+  index: ['client', 'config', 'allocation', 'errors', 'ports', 'fleet', 'analysis', 'report'],
   'adapters/memory': ['ports'],
   'adapters/common': ['ports', 'errors'],
   'adapters/launchdarkly': ['ports', 'adapters/common'],

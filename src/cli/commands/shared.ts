@@ -1,5 +1,6 @@
 /** What every CLI command file shares: the printer it writes to and the argument parsers. */
 import { InvalidArgumentError } from 'commander';
+import { SwitchyardError, type ValidatedConfig } from '../../index.js';
 
 /** Where a command prints its normal output (stdout in the real CLI, a string in tests). */
 export type Out = (text: string) => void;
@@ -19,4 +20,16 @@ export function nonNegative(name: string) {
     if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, found "${value}"`);
     return n;
   };
+}
+
+/** The experiment named on the command line, or SY_INVALID_ARGUMENT (exit 2) naming the known ones. */
+export function requireExperiment(config: ValidatedConfig, experiment: string, file: string): void {
+  if (config.experiments.has(experiment)) return;
+  const known = [...config.experiments.keys()];
+  throw new SwitchyardError(
+    'SY_INVALID_ARGUMENT',
+    'cli',
+    `no experiment "${experiment}" in ${file}` +
+      (known.length ? ` (experiments: ${known.join(', ')})` : ' (it has no experiments)'),
+  );
 }

@@ -20,7 +20,8 @@ function config(extra: Record<string, unknown> = {}) {
   return {
     feature_flags: { provider: 'memory', evaluation_timeout_ms: 50, init_timeout_ms: 200 },
     // The pipeline has its own tests; these are about evaluation.
-    exposures: { enabled: false },
+    // Kills persist beside the journal: a directory per instance, out of the working tree.
+    exposures: { enabled: false, dir: mkdtempSync(join(tmpdir(), 'sy-unit-state-')) },
     experiments: {
       checkout: {
         flag: 'checkout',

@@ -1,0 +1,106 @@
+/**
+ * The facade's kill switch: applies a kill to the engine synchronously (the engine checks
+ * it before allocation, from memory, never over the network), then hands the record to
+ * the store that makes it last and travel; kills made elsewhere come back from the store
+ * and are applied and announced the same way, marked remote.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { ValidatedConfig } from '../config/index.js';
+import type { SwitchyardError } from '../errors.js';
+import { KillStore, stateFilePath, type KillRecord } from '../fleet/index.js';
+import type { Clock, Logger } from '../ports.js';
+import type { KillEvent } from './types.js';
+
+export interface KillTarget {
+  kill(experiment: string, reason: string): void;
+  unkill(experiment: string): void;
+}
+
+export class KillSwitch {
+  /** This instance's id in kill records (`<instance or host>:<pid>:<random>`). */
+  readonly instance: string;
+  private readonly store: KillStore;
+  /** experiment -> kills seen here, by origin: for the metrics. */
+  readonly tally = new Map<string, { local: number; remote: number }>();
+
+  constructor(
+    config: ValidatedConfig,
+    private readonly engine: KillTarget,
+    private readonly clock: Clock,
+    logger: Logger,
+    private readonly announce: (event: KillEvent) => void,
+    onProblem: (error: SwitchyardError) => void,
+    options: { pollIntervalMs?: number; connectTimeoutMs?: number } = {},
+  ) {
+    this.instance = `${config.exposures.instance ?? hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.store = new KillStore({
+      file: stateFilePath(config.exposures.dir),
+      fleet: config.fleet,
+      instance: this.instance,
+      logger,
+      onChange: (record) => this.applied(record, true),
+      onProblem,
+      ...options,
+    });
+  }
+
+  /** Applies the persisted kills (synchronous), so they hold from the first evaluation. */
+  load(): void {
+    for (const r of this.store.loadLocal()) if (r.killed) this.engine.kill(r.experiment, r.reason);
+  }
+
+  /** Connects to the fleet (bounded wait) or starts watching the state file. */
+  start(): Promise<void> {
+    return this.store.start();
+  }
+
+  set(experiment: string, killed: boolean, reason: string, by: string, evidence?: unknown): KillRecord {
+    // A decision made here supersedes the one it follows, even within a millisecond, on a
+    // fake clock, or over a record stamped by a clock ahead of this one.
+    const previous = this.store.get(experiment)?.at ?? -Infinity;
+    const record: KillRecord = {
+      experiment,
+      killed,
+      reason,
+      by,
+      at: Math.max(this.clock.now(), previous + 1),
+      origin: this.instance,
+      ...(evidence !== undefined ? { evidence } : {}),
+    };
+    this.applied(record, false);
+    this.store.record(record);
+    return record;
+  }
+
+  record(experiment: string): KillRecord | undefined {
+    return this.store.get(experiment);
+  }
+
+  killed(): string[] {
+    return this.store
+      .all()
+      .filter((r) => r.killed)
+      .map((r) => r.experiment);
+  }
+
+  fleetConnected(): boolean | undefined {
+    const s = this.store.status();
+    return s.mode === 'fleet' ? s.connected : undefined;
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+
+  private applied(record: KillRecord, remote: boolean): void {
+    if (record.killed) {
+      this.engine.kill(record.experiment, record.reason);
+      let t = this.tally.get(record.experiment);
+      if (!t) this.tally.set(record.experiment, (t = { local: 0, remote: 0 }));
+      if (remote) t.remote++;
+      else t.local++;
+    } else this.engine.unkill(record.experiment);
+    this.announce({ ...record, remote });
+  }
+}

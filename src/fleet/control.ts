@@ -1,0 +1,163 @@
+/**
+ * One-shot operations on the kill state and the published guardrail status, for ops
+ * tools (the CLI): the same places a running instance reads (Redis with a fleet, the
+ * state file beside the journal without one), so running services obey them. Unlike the
+ * running store these throw a SwitchyardError when the state cannot be reached: a shell
+ * command must say it failed.
+ */
+import { hostname, userInfo } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { ValidatedConfig } from '../config/index.js';
+import { SwitchyardError } from '../errors.js';
+import { parseKillRecord, type KillRecord } from './kill-record.js';
+import { connectRedis, fleetKeys, redisLabel, setIfNewer } from './redis.js';
+import { mergeIntoStateFile, readStateFile, stateFilePath } from './state-file.js';
+
+/** Where the guardrail monitor publishes its results without a fleet. */
+export const GUARDRAIL_STATUS_FILE = 'guardrails-status.json';
+
+export interface KillChange {
+  readonly experiment: string;
+  readonly killed: boolean;
+  readonly reason: string;
+  /** Default `cli:<user>@<host>`. */
+  readonly by?: string;
+  readonly evidence?: unknown;
+  /** Default Date.now(). */
+  readonly at?: number;
+}
+
+export interface KillChangeResult {
+  readonly record: KillRecord;
+  /** false when a newer record was already there (it stays in force). */
+  readonly written: boolean;
+  /** `redis redis://host:port` or `file <path>`. */
+  readonly where: string;
+}
+
+/** The operator's name for records made from a shell. */
+export function operatorName(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (some containers): keep "unknown"
+  }
+  return `cli:${user}@${hostname()}`;
+}
+
+/** Kills or unkills an experiment for every instance that shares this config's state. */
+export async function changeKillState(config: ValidatedConfig, change: KillChange): Promise<KillChangeResult> {
+  const by = change.by ?? operatorName();
+  const record: KillRecord = {
+    experiment: change.experiment,
+    killed: change.killed,
+    reason: change.reason,
+    by,
+    at: change.at ?? Date.now(),
+    origin: `${by}:${process.pid}`,
+    ...(change.evidence !== undefined ? { evidence: change.evidence } : {}),
+  };
+  if (!config.fleet) {
+    const file = stateFilePath(config.exposures.dir);
+    const merged = mergeIntoStateFile(file, [record]);
+    return {
+      record: merged.get(record.experiment)!,
+      written: merged.get(record.experiment) === record,
+      where: `file ${file}`,
+    };
+  }
+  return withRedis(config, async (redis, keys) => {
+    const written = await setIfNewer(redis, keys, record.experiment, JSON.stringify(record));
+    const stored = written
+      ? record
+      : parseKillRecord(JSON.parse((await redis.hget(keys.kills, record.experiment)) ?? 'null'));
+    return { record: stored ?? record, written, where: `redis ${redisLabel(config.fleet!.redis)}` };
+  });
+}
+
+export interface OpsState {
+  /** Per experiment: the latest kill record (kills and unkills). */
+  readonly kills: ReadonlyMap<string, KillRecord>;
+  /** Per experiment: the guardrail monitor's latest published results, as published. */
+  readonly guardrails: ReadonlyMap<string, unknown>;
+  readonly where: string;
+}
+
+/** Reads the kill state and the published guardrail status of the config's experiments. */
+export async function readOpsState(config: ValidatedConfig): Promise<OpsState> {
+  const experiments = [...config.experiments.keys()];
+  if (!config.fleet) {
+    const file = stateFilePath(config.exposures.dir);
+    const guardrails = new Map<string, unknown>();
+    const doc = readJsonFile(join(config.exposures.dir, GUARDRAIL_STATUS_FILE));
+    const byExperiment = (doc as { experiments?: unknown } | undefined)?.experiments ?? doc;
+    if (typeof byExperiment === 'object' && byExperiment !== null)
+      for (const exp of experiments) {
+        const status = (byExperiment as Record<string, unknown>)[exp];
+        if (status !== undefined) guardrails.set(exp, status);
+      }
+    return { kills: readStateFile(file), guardrails, where: `file ${file}` };
+  }
+  return withRedis(config, async (redis, keys) => {
+    const kills = new Map<string, KillRecord>();
+    for (const text of Object.values(await redis.hgetall(keys.kills))) {
+      const r = parseOrUndefined(text, parseKillRecord);
+      if (r) kills.set(r.experiment, r);
+    }
+    const guardrails = new Map<string, unknown>();
+    const texts = experiments.length > 0 ? await redis.mget(experiments.map((e) => keys.status(e))) : [];
+    texts.forEach((text, i) => {
+      const status = text === null ? undefined : parseOrUndefined(text, (v) => v);
+      if (status !== undefined) guardrails.set(experiments[i]!, status);
+    });
+    return { kills, guardrails, where: `redis ${redisLabel(config.fleet!.redis)}` };
+  });
+}
+
+async function withRedis<T>(
+  config: ValidatedConfig,
+  work: (redis: Redis, keys: ReturnType<typeof fleetKeys>) => Promise<T>,
+): Promise<T> {
+  const fleet = config.fleet!;
+  const redis = connectRedis(fleet.redis, { reconnect: false, connectTimeoutMs: 3000 });
+  redis.on('error', () => {}); // reported below, once, as the command's failure
+  try {
+    await redis.connect();
+    return await work(redis, fleetKeys(fleet.prefix));
+  } catch (error) {
+    if (error instanceof SwitchyardError) throw error;
+    throw new SwitchyardError(
+      'SY_FLEET_UNAVAILABLE',
+      'fleet',
+      `cannot reach Redis at ${redisLabel(fleet.redis)}: ${(error as Error)?.message ?? String(error)}; nothing was changed or read`,
+      { cause: error },
+    );
+  } finally {
+    if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+    else redis.disconnect();
+  }
+}
+
+function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SwitchyardError('SY_STATE_FILE', 'fleet', `cannot read ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return parseOrUndefined(text, (v) => v);
+}
+
+function parseOrUndefined<T>(text: string, parse: (value: unknown) => T | undefined): T | undefined {
+  try {
+    return parse(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}

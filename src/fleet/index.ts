@@ -1,0 +1,15 @@
+export { KillStore } from './kill-store.js';
+export type { KillStoreOptions, KillStoreStatus } from './kill-store.js';
+export { isNewer, newerRecords, parseKillRecord, activeKills } from './kill-record.js';
+export type { KillRecord, KillState } from './kill-record.js';
+export {
+  readStateFile,
+  writeStateFile,
+  mergeIntoStateFile,
+  stateFilePath,
+  STATE_FILE,
+  STATE_SCHEMA,
+} from './state-file.js';
+export { fleetKeys, redisLabel, connectRedis } from './redis.js';
+export { changeKillState, readOpsState, operatorName, GUARDRAIL_STATUS_FILE } from './control.js';
+export type { KillChange, KillChangeResult, OpsState } from './control.js';

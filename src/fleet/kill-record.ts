@@ -1,0 +1,72 @@
+/**
+ * The kill record and how two views of the kill state merge. A kill and an unkill are
+ * both records (an unkill is a tombstone), so the state merges by "last writer wins" on
+ * (at, origin) and every copy (this process, the state file, Redis, a message) converges
+ * to the same answer whatever order they were seen in. Pure: no I/O, no clock.
+ */
+
+/** Who turned an experiment off or on again, why, when and on what evidence. */
+export interface KillRecord {
+  readonly experiment: string;
+  /** true: every unit gets the control; false: an unkill (kept so it wins over older kills). */
+  readonly killed: boolean;
+  readonly reason: string;
+  /** Who: `guardrails`, `api`, `cli:<user>@<host>`, ... */
+  readonly by: string;
+  /** When, in ms since the epoch (the writer's clock). */
+  readonly at: number;
+  /** The instance (or CLI invocation) that wrote the record; ties on `at` break on it. */
+  readonly origin: string;
+  /** What tripped it, e.g. a guardrail's rule, values per arm, statistic and bound. */
+  readonly evidence?: unknown;
+}
+
+export type KillState = ReadonlyMap<string, KillRecord>;
+
+/** True when `a` supersedes `b` (b missing, or a later, or as late from a greater origin). */
+export function isNewer(a: KillRecord, b: KillRecord | undefined): boolean {
+  if (b === undefined) return true;
+  if (a.at !== b.at) return a.at > b.at;
+  return a.origin > b.origin;
+}
+
+/** The records of `incoming` that supersede those of `state`, in incoming's order. */
+export function newerRecords(state: KillState, incoming: Iterable<KillRecord>): KillRecord[] {
+  const out: KillRecord[] = [];
+  for (const r of incoming) if (isNewer(r, state.get(r.experiment))) out.push(r);
+  return out;
+}
+
+/**
+ * Checks a record that came from outside (a file, Redis, a message); undefined when it is
+ * not one, so a corrupt entry is skipped rather than trusted.
+ */
+export function parseKillRecord(value: unknown): KillRecord | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const r = value as Record<string, unknown>;
+  if (
+    typeof r.experiment !== 'string' ||
+    r.experiment.length === 0 ||
+    typeof r.killed !== 'boolean' ||
+    typeof r.reason !== 'string' ||
+    typeof r.by !== 'string' ||
+    typeof r.at !== 'number' ||
+    !Number.isFinite(r.at) ||
+    typeof r.origin !== 'string'
+  )
+    return undefined;
+  return {
+    experiment: r.experiment,
+    killed: r.killed,
+    reason: r.reason,
+    by: r.by,
+    at: r.at,
+    origin: r.origin,
+    ...(r.evidence !== undefined ? { evidence: r.evidence } : {}),
+  };
+}
+
+/** The experiments killed in a state, with their records. */
+export function activeKills(state: KillState): KillRecord[] {
+  return [...state.values()].filter((r) => r.killed);
+}

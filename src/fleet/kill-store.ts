@@ -1,0 +1,313 @@
+/**
+ * Kill state that lasts and travels. The caller applies a kill in its own process first
+ * (synchronously, before any I/O); this store then makes it last (the state file beside
+ * the journal) and travel (Redis: a hash of records plus a pub/sub message). Changes made
+ * elsewhere come back through `onChange`: from a message, from the hash (read at start,
+ * on every reconnect and every push interval, so an instance that missed a message
+ * converges), or, without a fleet, from the state file when the CLI rewrites it.
+ *
+ * Nothing here throws into the service: with Redis away the store keeps the last state it
+ * knew (in memory and in the file), logs the outage once, and on reconnect pushes what it
+ * decided meanwhile and takes what it missed; records merge by "last writer wins", so
+ * every copy converges.
+ */
+import type { Redis } from 'ioredis';
+import type { ValidatedFleet } from '../config/index.js';
+import { SwitchyardError } from '../errors.js';
+import type { Logger } from '../ports.js';
+import { isNewer, parseKillRecord, type KillRecord } from './kill-record.js';
+import { connectRedis, fleetKeys, redisLabel, setIfNewer } from './redis.js';
+import { mergeIntoStateFile, readStateFile, stateFileStamp } from './state-file.js';
+
+export interface KillStoreOptions {
+  /** The state file (`<exposures dir>/state.json`). */
+  readonly file: string;
+  readonly fleet: ValidatedFleet | undefined;
+  /** This instance's id: the origin of its records, so its own messages are not news. */
+  readonly instance: string;
+  readonly logger: Logger;
+  /** A record made elsewhere changed the kill state of an experiment. */
+  readonly onChange: (record: KillRecord) => void;
+  /** A problem worth an `error` event (already logged once here). */
+  readonly onProblem?: (error: SwitchyardError) => void;
+  /** How often the state file is checked for changes without a fleet (default 250 ms). */
+  readonly pollIntervalMs?: number;
+  /** How long start() waits for Redis before serving from the local state (default 2000 ms). */
+  readonly connectTimeoutMs?: number;
+}
+
+export interface KillStoreStatus {
+  readonly mode: 'fleet' | 'file';
+  /** Fleet mode: whether Redis answers now. */
+  readonly connected: boolean;
+  readonly file: string;
+  readonly redis: string | undefined;
+}
+
+export class KillStore {
+  private readonly records = new Map<string, KillRecord>();
+  private cmd: Redis | undefined;
+  private sub: Redis | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stamp = '';
+  private down = false;
+  private connected = false;
+  private closed = false;
+  private resyncing: Promise<void> | undefined;
+  private resyncAgain = false;
+  private persistPending: NodeJS.Immediate | undefined;
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly keys;
+
+  constructor(private readonly options: KillStoreOptions) {
+    this.keys = fleetKeys(options.fleet?.prefix ?? 'switchyard');
+  }
+
+  /**
+   * Reads the state file synchronously, so the kills it holds apply from the first call.
+   * Returns the records (kills and unkills) it found. A corrupt file is logged and ignored.
+   */
+  loadLocal(): KillRecord[] {
+    try {
+      for (const r of readStateFile(this.options.file).values())
+        if (isNewer(r, this.records.get(r.experiment))) this.records.set(r.experiment, r);
+    } catch (error) {
+      this.problem(error as SwitchyardError);
+    }
+    this.stamp = stateFileStamp(this.options.file);
+    return [...this.records.values()];
+  }
+
+  /**
+   * Fleet mode: connects, subscribes and reads the shared state, waiting at most the
+   * connect timeout (a Redis that does not answer is logged, and the instance serves
+   * from its local state while reconnecting in the background). File mode: starts
+   * polling the state file.
+   */
+  async start(): Promise<void> {
+    const fleet = this.options.fleet;
+    if (!fleet) {
+      this.timer = setInterval(() => this.pollFile(), this.options.pollIntervalMs ?? 250);
+      this.timer.unref();
+      return;
+    }
+    const timeoutMs = this.options.connectTimeoutMs ?? 2000;
+    const cmd = (this.cmd = connectRedis(fleet.redis, { connectTimeoutMs: timeoutMs }));
+    const sub = (this.sub = connectRedis(fleet.redis, { connectTimeoutMs: timeoutMs, queueWhileDown: true }));
+    for (const conn of [cmd, sub]) {
+      conn.on('error', (error: Error) => this.outage(error));
+      conn.on('close', () => {
+        if (conn === cmd) this.connected = false;
+      });
+      conn.on('ready', () => {
+        if (conn === cmd) this.connected = true;
+        if (this.down && cmd.status === 'ready' && sub.status === 'ready') {
+          this.down = false;
+          this.options.logger.info(`fleet: Redis at ${redisLabel(fleet.redis)} is reachable again; kill state re-read`);
+        }
+        void this.resync();
+      });
+    }
+    sub.on('message', (_channel: string, message: string) => this.onMessage(message));
+    const initial = (async () => {
+      await Promise.all([cmd.connect(), sub.connect()]);
+      await sub.subscribe(this.keys.killChannel);
+      await this.resync();
+    })().catch((error: unknown) => this.outage(error as Error));
+    let timeout: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timeout = setTimeout(() => {
+        this.outage(new Error(`no answer within ${timeoutMs} ms`));
+        resolve();
+      }, timeoutMs);
+      timeout.unref();
+    });
+    await Promise.race([initial, timedOut]);
+    clearTimeout(timeout);
+    this.timer = setInterval(() => void this.resync(), fleet.pushIntervalMs);
+    this.timer.unref();
+  }
+
+  get(experiment: string): KillRecord | undefined {
+    return this.records.get(experiment);
+  }
+
+  all(): KillRecord[] {
+    return [...this.records.values()];
+  }
+
+  status(): KillStoreStatus {
+    return {
+      mode: this.options.fleet ? 'fleet' : 'file',
+      connected: this.connected,
+      file: this.options.file,
+      redis: this.options.fleet ? redisLabel(this.options.fleet.redis) : undefined,
+    };
+  }
+
+  /**
+   * A decision made in this process (already applied by the caller): persisted to the
+   * state file at once, then written to Redis and published. Never throws; a write that
+   * fails now is pushed at the next resync.
+   */
+  record(record: KillRecord): void {
+    this.records.set(record.experiment, record);
+    if (this.cmd && !this.closed) {
+      // Redis first: the other instances should not wait for this one's disk.
+      this.track(setIfNewer(this.cmd, this.keys, record.experiment, JSON.stringify(record)));
+      this.persistSoon();
+    } else this.persist(); // without a fleet the file is the state: written before kill() returns
+  }
+
+  /** Waits (up to `timeoutMs`) for writes in flight, then disconnects and stops polling. */
+  async close(timeoutMs = 1000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    if (this.persistPending) {
+      clearImmediate(this.persistPending);
+      this.persistPending = undefined;
+      this.persist();
+    }
+    if (this.inflight.size > 0) {
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.inflight]),
+        new Promise((resolve) => (t = setTimeout(resolve, timeoutMs))),
+      ]);
+      clearTimeout(t);
+    }
+    for (const conn of [this.cmd, this.sub]) {
+      if (!conn) continue;
+      conn.removeAllListeners('ready');
+      conn.on('error', () => {});
+      if (conn.status === 'ready') await conn.quit().catch(() => conn.disconnect());
+      else conn.disconnect();
+    }
+  }
+
+  /** Takes the records that supersede ours, tells the caller about each change, saves the result. */
+  private accept(incoming: Iterable<KillRecord>): void {
+    let changed = false;
+    for (const r of incoming) {
+      const previous = this.records.get(r.experiment);
+      if (!isNewer(r, previous)) continue;
+      this.records.set(r.experiment, r);
+      changed = true;
+      if (r.killed || previous?.killed) this.options.onChange(r);
+    }
+    if (changed) this.persistSoon();
+  }
+
+  private onMessage(message: string): void {
+    let record: KillRecord | undefined;
+    try {
+      record = parseKillRecord(JSON.parse(message));
+    } catch {
+      record = undefined;
+    }
+    if (record) this.accept([record]);
+  }
+
+  /**
+   * Anti-entropy with Redis: pushes every record of ours that Redis lacks or holds older
+   * (decided while Redis was away), then takes every newer one it holds. Calls that come
+   * while one runs are folded into one more run.
+   */
+  private resync(): Promise<void> {
+    if (this.closed || !this.cmd) return Promise.resolve();
+    if (this.resyncing) {
+      this.resyncAgain = true;
+      return this.resyncing;
+    }
+    const cmd = this.cmd;
+    const run = async () => {
+      do {
+        this.resyncAgain = false;
+        const raw = await cmd.hgetall(this.keys.kills);
+        const remote = new Map<string, KillRecord>();
+        for (const text of Object.values(raw)) {
+          let r: KillRecord | undefined;
+          try {
+            r = parseKillRecord(JSON.parse(text));
+          } catch {
+            r = undefined;
+          }
+          if (r) remote.set(r.experiment, r);
+        }
+        for (const mine of this.records.values())
+          if (isNewer(mine, remote.get(mine.experiment)))
+            await setIfNewer(cmd, this.keys, mine.experiment, JSON.stringify(mine));
+        this.accept(remote.values());
+      } while (this.resyncAgain && !this.closed);
+    };
+    this.resyncing = run()
+      .catch((error: unknown) => this.outage(error as Error))
+      .finally(() => (this.resyncing = undefined));
+    return this.resyncing;
+  }
+
+  private pollFile(): void {
+    const stamp = stateFileStamp(this.options.file);
+    if (stamp === this.stamp) return;
+    this.stamp = stamp;
+    try {
+      this.accept(readStateFile(this.options.file).values());
+    } catch (error) {
+      this.problem(error as SwitchyardError);
+    }
+  }
+
+  /**
+   * Writes the local copy after the current turn of the event loop, so the evaluations a
+   * change unblocks (and the 'kill' listeners) run before the disk is touched; changes
+   * arriving meanwhile share one write.
+   */
+  private persistSoon(): void {
+    if (this.persistPending) return;
+    this.persistPending = setImmediate(() => {
+      this.persistPending = undefined;
+      this.persist();
+    });
+  }
+
+  private persist(): void {
+    try {
+      mergeIntoStateFile(this.options.file, this.records.values());
+      this.stamp = stateFileStamp(this.options.file);
+    } catch (error) {
+      this.problem(error as SwitchyardError);
+    }
+  }
+
+  private track(promise: Promise<unknown>): void {
+    const p = promise.catch((error: unknown) => this.outage(error as Error)).finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
+  }
+
+  /** Logs the first failure of an outage only; the next 'ready' ends the outage. */
+  private outage(error: Error): void {
+    if (this.closed || this.down) return;
+    this.down = true;
+    const fleet = this.options.fleet!;
+    const kills = [...this.records.values()].filter((r) => r.killed).length;
+    this.problem(
+      new SwitchyardError(
+        'SY_FLEET_UNAVAILABLE',
+        'fleet',
+        `cannot reach Redis at ${redisLabel(fleet.redis)} (${error.message}); serving the last known kill state ` +
+          `(${kills} killed, from ${this.options.file}) and retrying every second`,
+        { cause: error },
+      ),
+    );
+  }
+
+  private problem(error: SwitchyardError | Error): void {
+    const e =
+      error instanceof SwitchyardError
+        ? error
+        : new SwitchyardError('SY_STATE_FILE', 'fleet', String((error as Error)?.message ?? error));
+    this.options.logger.error(`${e.code}: ${e.what}`, { code: e.code });
+    this.options.onProblem?.(e);
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * The kill store against real Redis and real files: persistence, propagation between
+ * stores, convergence after a missed message and after Redis restarts, and the state
+ * file without a fleet.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import type { ValidatedFleet } from '../../src/config/index.js';
+import { SwitchyardError } from '../../src/errors.js';
+import {
+  KillStore,
+  changeKillState,
+  fleetKeys,
+  readOpsState,
+  readStateFile,
+  stateFilePath,
+  type KillRecord,
+} from '../../src/fleet/index.js';
+import type { Logger } from '../../src/ports.js';
+import { validateConfigObject } from '../../src/config/index.js';
+import { PrivateRedis, SHARED_REDIS, deletePrefix, randomPrefix, waitFor } from '../helpers/redis.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-kill-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+interface Logged {
+  level: string;
+  msg: string;
+}
+function recordingLogger(): Logger & { lines: Logged[] } {
+  const lines: Logged[] = [];
+  const at = (level: string) => (msg: string) => void lines.push({ level, msg });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+function kill(experiment: string, origin: string, at = Date.now(), killed = true): KillRecord {
+  return { experiment, killed, reason: killed ? 'breach' : 'unkill', by: 'test', at, origin, evidence: { p: 0.001 } };
+}
+
+async function openStore(fleet: ValidatedFleet | undefined, instance: string, dir = tempDir()) {
+  const changes: KillRecord[] = [];
+  const logger = recordingLogger();
+  const store = new KillStore({
+    file: stateFilePath(dir),
+    fleet,
+    instance,
+    logger,
+    onChange: (r) => changes.push(r),
+    pollIntervalMs: 20,
+    connectTimeoutMs: 1000,
+  });
+  store.loadLocal();
+  await store.start();
+  cleanups.push(() => store.close());
+  return { store, changes, logger, dir };
+}
+
+describe('kill store, fleet mode (Redis)', () => {
+  it('a kill recorded in one store reaches another by message, with its record, and lands in the hash', async () => {
+    const prefix = randomPrefix();
+    cleanups.push(() => deletePrefix(prefix));
+    const fleet = { redis: SHARED_REDIS, prefix, pushIntervalMs: 60_000 };
+    const a = await openStore(fleet, 'a');
+    const b = await openStore(fleet, 'b');
+    const record = kill('exp', 'a');
+    a.store.record(record);
+    await waitFor(() => b.changes.length === 1, 2000, 'the message');
+    expect(b.changes[0]).toEqual(record);
+    expect(b.store.get('exp')).toEqual(record);
+    expect(a.changes).toEqual([]); // its own echo is not news
+    const redis = new Redis(SHARED_REDIS);
+    cleanups.push(() => void redis.disconnect());
+    expect(JSON.parse((await redis.hget(fleetKeys(prefix).kills, 'exp'))!)).toEqual(record);
+    // and b keeps a local copy of the fleet state, written just after the change took effect
+    await waitFor(() => readStateFile(stateFilePath(b.dir)).get('exp') !== undefined, 2000, 'the local copy');
+    expect(readStateFile(stateFilePath(b.dir)).get('exp')).toEqual(record);
+  });
+
+  it('an instance that missed the message converges at the next read of the hash', async () => {
+    const prefix = randomPrefix();
+    cleanups.push(() => deletePrefix(prefix));
+    const redis = new Redis(SHARED_REDIS);
+    cleanups.push(() => void redis.disconnect());
+    const record = kill('exp', 'elsewhere');
+    await redis.hset(fleetKeys(prefix).kills, 'exp', JSON.stringify(record)); // no PUBLISH
+    const b = await openStore({ redis: SHARED_REDIS, prefix, pushIntervalMs: 50 }, 'b');
+    expect(b.store.get('exp')).toEqual(record); // read at start
+    const unkill = kill('exp', 'elsewhere', record.at + 1, false);
+    await redis.hset(fleetKeys(prefix).kills, 'exp', JSON.stringify(unkill));
+    await waitFor(() => b.store.get('exp')?.killed === false, 2000, 'the periodic read');
+    expect(b.changes.at(-1)).toEqual(unkill);
+  });
+
+  it('an older record never overwrites a newer one in Redis', async () => {
+    const prefix = randomPrefix();
+    cleanups.push(() => deletePrefix(prefix));
+    const config = validateConfigObject({
+      experiments: { exp: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+      exposures: { dir: tempDir() },
+      fleet: { redis: SHARED_REDIS, prefix },
+    });
+    const newer = await changeKillState(config, { experiment: 'exp', killed: false, reason: 'fixed', at: 2000 });
+    expect(newer.written).toBe(true);
+    const older = await changeKillState(config, { experiment: 'exp', killed: true, reason: 'late', at: 1000 });
+    expect(older.written).toBe(false);
+    expect(older.record.reason).toBe('fixed');
+    const state = await readOpsState(config);
+    expect(state.kills.get('exp')?.killed).toBe(false);
+  });
+
+  it('Redis stopped and restarted: nothing throws, decisions made meanwhile are pushed, the rest is taken', async () => {
+    const server = await PrivateRedis.create();
+    await server.start();
+    cleanups.push(() => server.stop());
+    const fleet = { redis: server.url, prefix: 'p', pushIntervalMs: 100 };
+    const a = await openStore(fleet, 'a');
+    const b = await openStore(fleet, 'b');
+    await server.stop();
+    const during = kill('exp', 'a');
+    a.store.record(during); // Redis is down: kept locally, no throw
+    expect(a.store.get('exp')).toEqual(during);
+    await waitFor(() => a.logger.lines.some((l) => l.msg.includes('SY_FLEET_UNAVAILABLE')), 3000, 'the outage log');
+    expect(a.logger.lines.filter((l) => l.msg.includes('SY_FLEET_UNAVAILABLE'))).toHaveLength(1);
+    expect(b.store.get('exp')).toBeUndefined();
+    await server.start(); // empty: no persistence
+    await waitFor(() => b.store.get('exp')?.killed === true, 5000, 'b to converge after the restart');
+    expect(b.store.get('exp')).toEqual(during);
+    expect(a.logger.lines.some((l) => l.level === 'info' && l.msg.includes('reachable again'))).toBe(true);
+  });
+
+  it('an unreachable Redis at start: a clear error, the local state is served', async () => {
+    const dir = tempDir();
+    const record = kill('exp', 'before');
+    writeFileSync(stateFilePath(dir), JSON.stringify({ schema: 'switchyard.state/1', kills: { exp: record } }));
+    const started = Date.now();
+    const s = await openStore({ redis: 'redis://127.0.0.1:1', prefix: 'p', pushIntervalMs: 1000 }, 'a', dir);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(s.store.get('exp')).toEqual(record);
+    const errors = s.logger.lines.filter((l) => l.level === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.msg).toMatch(/SY_FLEET_UNAVAILABLE: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 .*1 killed/);
+  });
+
+  it('a password in the URL never reaches a message', async () => {
+    const s = await openStore({ redis: 'redis://user:hunter22@127.0.0.1:1', prefix: 'p', pushIntervalMs: 1000 }, 'a');
+    expect(s.logger.lines.length).toBeGreaterThan(0);
+    expect(JSON.stringify(s.logger.lines)).not.toContain('hunter22');
+    const config = validateConfigObject({ fleet: { redis: 'redis://user:hunter22@127.0.0.1:1' } });
+    const error = await readOpsState(config).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SwitchyardError);
+    expect((error as SwitchyardError).code).toBe('SY_FLEET_UNAVAILABLE');
+    expect((error as SwitchyardError).message).not.toContain('hunter22');
+  });
+});
+
+describe('kill store, file mode (no fleet)', () => {
+  it('persists kills, and picks up a change the CLI writes to the file', async () => {
+    const dir = tempDir();
+    const a = await openStore(undefined, 'a', dir);
+    const record = kill('exp', 'a');
+    a.store.record(record);
+    expect(readStateFile(stateFilePath(dir)).get('exp')).toEqual(record);
+    // a restart reads it back synchronously
+    const again = new KillStore({
+      file: stateFilePath(dir),
+      fleet: undefined,
+      instance: 'a2',
+      logger: recordingLogger(),
+      onChange: () => {},
+    });
+    expect(again.loadLocal()).toEqual([record]);
+    const config = validateConfigObject({
+      experiments: { exp: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+      exposures: { dir },
+    });
+    const result = await changeKillState(config, { experiment: 'exp', killed: false, reason: 'fixed', by: 'ops' });
+    expect(result.where).toBe(`file ${stateFilePath(dir)}`);
+    await waitFor(() => a.store.get('exp')?.killed === false, 2000, 'the poll');
+    expect(a.changes.at(-1)).toMatchObject({ killed: false, by: 'ops', reason: 'fixed' });
+  });
+
+  it('a corrupt state file is reported and replaced, not trusted', async () => {
+    const dir = tempDir();
+    writeFileSync(stateFilePath(dir), '{not json');
+    const a = await openStore(undefined, 'a', dir);
+    expect(a.logger.lines.some((l) => l.level === 'error' && l.msg.includes('SY_STATE_FILE'))).toBe(true);
+    a.store.record(kill('exp', 'a'));
+    expect(readStateFile(stateFilePath(dir)).get('exp')?.killed).toBe(true);
+  });
+});

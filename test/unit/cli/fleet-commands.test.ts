@@ -1,0 +1,140 @@
+/** `switchyard status`, `kill`, `unkill` through main(), on a state file and on Redis. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli/main.js';
+import { SHARED_REDIS, deletePrefix, randomPrefix } from '../../helpers/redis.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function cli(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const code = await main(
+    argv,
+    (s) => void (out += s),
+    (s) => void (err += s),
+  );
+  return { code, out, err };
+}
+
+function setup(fleet?: Record<string, unknown>) {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-cli-fleet-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const events = join(dir, 'events');
+  const file = join(dir, 'switchyard.yaml');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      exposures: { dir: events },
+      experiments: {
+        checkout: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } },
+        ramp: {
+          variants: { control: { weight: 50 }, treatment: { weight: 50 } },
+          allocation: {
+            mode: 'gradual',
+            start: new Date(Date.now() - 36 * 3_600_000).toISOString(),
+            schedule: [{ percent: 5, dwell: '1d' }, { percent: 25, dwell: '1d' }, { percent: 100 }],
+          },
+        },
+      },
+      ...(fleet ? { fleet } : {}),
+    }),
+  );
+  return { file, events };
+}
+
+const RULES = {
+  units: { control: 5012, treatment: 4990 },
+  rules: [
+    {
+      metric: 'error_rate',
+      state: 'breached',
+      values: { control: 0.001, treatment: 0.0031 },
+      statistic: 3.2,
+      bound: 0.001,
+      p: 0.0014,
+      n: { control: 5012, treatment: 4990 },
+      checkedAt: '2026-12-01T10:00:00.000Z',
+    },
+    { metric: 'latency_p95', state: 'insufficient', values: {}, n: { control: 40, treatment: 38 } },
+  ],
+};
+
+describe('status, kill and unkill on the state file (no fleet)', () => {
+  it('status shows mode, ramp step, traffic, guardrails as published, and the kill with who and why', async () => {
+    const { file, events } = setup();
+    const before = await cli('status', '--config', file);
+    expect(before.code).toBe(0);
+    expect(before.out).toContain(`state: file ${join(events, 'state.json')}`);
+    expect(before.out).toContain('checkout (flag checkout): fixed, 100% of traffic; live');
+    expect(before.out).toContain('ramp (flag ramp): gradual, step 2/3, 25% of traffic; live');
+    expect(before.out).toContain('guardrails: no status published yet');
+
+    mkdirSync(events, { recursive: true });
+    writeFileSync(join(events, 'guardrails-status.json'), JSON.stringify({ checkout: RULES }));
+    expect((await cli('kill', 'checkout', '--reason', 'error rate', '--by', 'bob', '--config', file)).code).toBe(0);
+    const after = await cli('status', 'checkout', '--config', file);
+    expect(after.out).toMatch(/checkout \(flag checkout\): fixed, 100% of traffic; KILLED by bob at \S+Z: error rate/);
+    expect(after.out).toContain('units: control 5012, treatment 4990');
+    expect(after.out).toContain(
+      'error_rate: breached  control 0.001000, treatment 0.003100  statistic 3.200  bound 0.001000  p 0.001400  n control 5012, treatment 4990  checked 2026-12-01T10:00:00.000Z',
+    );
+    expect(after.out).toContain('latency_p95: insufficient  n control 40, treatment 38');
+    expect(after.out).not.toContain('ramp');
+
+    const json = JSON.parse((await cli('status', '--config', file, '--json')).out) as {
+      experiments: Record<string, unknown>[];
+    };
+    expect(json.experiments.map((e) => [e.experiment, e.mode, e.rampStep, e.trafficPercent, e.killed])).toEqual([
+      ['checkout', 'fixed', -1, 100, true],
+      ['ramp', 'gradual', 1, 25, false],
+    ]);
+    expect(json.experiments[0]).toMatchObject({ kill: { by: 'bob', reason: 'error rate' }, units: RULES.units });
+
+    expect((await cli('unkill', 'checkout', '--config', file)).code).toBe(0);
+    expect((await cli('status', 'checkout', '--config', file)).out).toMatch(/live \(unkilled by cli:\S+ at /);
+  });
+
+  it('exit codes: 2 for an unknown experiment or a missing --reason, 2 for a missing config', async () => {
+    const { file } = setup();
+    const unknown = await cli('status', 'nope', '--config', file);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('SY_INVALID_ARGUMENT: no experiment "nope"');
+    expect((await cli('unkill', 'nope', '--config', file)).code).toBe(2);
+    expect((await cli('kill', 'checkout', '--config', file)).code).toBe(2);
+    expect((await cli('kill', 'checkout', '--reason', 'x', '--config', '/no/such.yaml')).code).toBe(2);
+  });
+});
+
+describe('status, kill and unkill on Redis (fleet)', () => {
+  it('reads the kill hash and the published guardrail status of each experiment', async () => {
+    const prefix = randomPrefix();
+    cleanups.push(() => deletePrefix(prefix));
+    const { file } = setup({ redis: SHARED_REDIS, prefix });
+    const redis = new Redis(SHARED_REDIS);
+    cleanups.push(() => void redis.disconnect());
+    await redis.set(`${prefix}:status:checkout`, JSON.stringify(RULES));
+    expect((await cli('kill', 'checkout', '--reason', 'breach', '--config', file)).code).toBe(0);
+    const status = await cli('status', 'checkout', '--config', file);
+    expect(status.out).toContain('state: redis redis://127.0.0.1:6379');
+    expect(status.out).toMatch(/KILLED by cli:\S+ at \S+: breach/);
+    expect(status.out).toContain('error_rate: breached');
+    const record = JSON.parse((await redis.hget(`${prefix}:kills`, 'checkout'))!) as { killed: boolean };
+    expect(record.killed).toBe(true);
+  });
+
+  it('an unreachable Redis fails the command with exit 1 and says so', async () => {
+    const { file } = setup({ redis: 'redis://127.0.0.1:1' });
+    const result = await cli('kill', 'checkout', '--reason', 'x', '--config', file);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(
+      /^SY_FLEET_UNAVAILABLE: cannot reach Redis at redis:\/\/127\.0\.0\.1:1: .*nothing was changed/,
+    );
+  });
+});

@@ -1,0 +1,64 @@
+/** The facade's kill switch in one process: synchronous effect, the record, persistence across instances. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSwitchyard, type KillEvent, type Switchyard } from 'switchyard';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const T = Date.parse('2026-12-01T09:00:00Z');
+
+async function make(dir: string): Promise<Switchyard> {
+  const sy = await createSwitchyard({
+    config: {
+      feature_flags: { provider: 'memory' },
+      exposures: { enabled: false, dir },
+      experiments: { exp: { variants: { control: { weight: 0 }, treatment: { weight: 100 } } } },
+    },
+    clock: { now: () => T }, // frozen: every decision in the same millisecond
+  });
+  cleanups.push(() => sy.close());
+  return sy;
+}
+
+describe('sy.kill / sy.unkill', () => {
+  it('take effect before returning, carry who/why/when/evidence, and persist for the next instance', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-ks-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const sy = await make(dir);
+    const events: KillEvent[] = [];
+    sy.on('kill', (e) => events.push(e));
+    const pending = sy.getVariant('exp', { targetingKey: 'u' });
+    const record = sy.kill('exp', 'error rate 0.3% > 0.1%', { rule: 'error_rate', p: 0.001 }, 'guardrails');
+    expect((await pending).reason).toBe('SPLIT'); // evaluated before the kill
+    expect((await sy.getVariant('exp', { targetingKey: 'u' })).reason).toBe('DISABLED');
+    expect(record).toMatchObject({
+      experiment: 'exp',
+      killed: true,
+      reason: 'error rate 0.3% > 0.1%',
+      by: 'guardrails',
+      at: T,
+      evidence: { rule: 'error_rate', p: 0.001 },
+    });
+    expect(events).toEqual([{ ...record, remote: false }]);
+    expect(sy.killRecord('exp')).toEqual(record);
+
+    const next = await make(dir);
+    expect((await next.getVariant('exp', { targetingKey: 'u' })).variant).toBe('control');
+
+    const unkill = sy.unkill('exp'); // same frozen millisecond: still the newer decision
+    expect(unkill.at).toBe(T + 1);
+    expect((await sy.getVariant('exp', { targetingKey: 'u' })).variant).toBe('treatment');
+    const third = await make(dir);
+    expect((await third.getVariant('exp', { targetingKey: 'u' })).variant).toBe('treatment');
+  });
+
+  it('refuses an experiment the config does not have', async () => {
+    const sy = await make(mkdtempSync(join(tmpdir(), 'sy-ks-')));
+    expect(() => sy.kill('nope', 'x')).toThrow(/SY_INVALID_ARGUMENT.*no experiment "nope"/);
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { isNewer, newerRecords, parseKillRecord, type KillRecord } from '../../../src/fleet/index.js';
+
+const rec = (at: number, origin: string, killed = true): KillRecord => ({
+  experiment: 'exp',
+  killed,
+  reason: 'r',
+  by: 'test',
+  at,
+  origin,
+});
+
+describe('kill records merge by last writer wins on (at, origin)', () => {
+  it.each<[string, KillRecord, KillRecord | undefined, boolean]>([
+    ['anything beats nothing', rec(1, 'a'), undefined, true],
+    ['later beats earlier', rec(2, 'a'), rec(1, 'b'), true],
+    ['earlier loses', rec(1, 'b'), rec(2, 'a'), false],
+    ['a tie breaks on origin', rec(1, 'b'), rec(1, 'a'), true],
+    ['a tie the other way', rec(1, 'a'), rec(1, 'b'), false],
+    ['the same record is not news', rec(1, 'a'), rec(1, 'a'), false],
+    ['an unkill later than a kill wins', rec(3, 'a', false), rec(2, 'a', true), true],
+  ])('%s', (_name, a, b, expected) => {
+    expect(isNewer(a, b)).toBe(expected);
+  });
+
+  it('newerRecords keeps only what supersedes the state', () => {
+    const state = new Map([['exp', rec(5, 'a')]]);
+    expect(newerRecords(state, [rec(4, 'z'), rec(6, 'a', false)])).toEqual([rec(6, 'a', false)]);
+  });
+
+  it('parseKillRecord refuses what is not a record', () => {
+    expect(parseKillRecord({ ...rec(1, 'a'), evidence: { p: 0.01 } })).toEqual({
+      ...rec(1, 'a'),
+      evidence: { p: 0.01 },
+    });
+    expect(parseKillRecord({ ...rec(1, 'a'), at: Number.NaN })).toBeUndefined();
+    expect(parseKillRecord({ ...rec(1, 'a'), killed: 'yes' })).toBeUndefined();
+    expect(parseKillRecord({ ...rec(1, 'a'), experiment: '' })).toBeUndefined();
+    expect(parseKillRecord(null)).toBeUndefined();
+    expect(parseKillRecord('x')).toBeUndefined();
+  });
+});
