@@ -97,7 +97,7 @@ describe('switchyard analyze / report / load', () => {
     expect(plan.design.perArm).toBeGreaterThan(5000);
     expect(plan.sentences[1]).toMatch(/past experiments? on purchase moved it by/);
     const none = await cli('plan', '--metric', 'never-seen', '--daily', '100', '--data', data);
-    expect(none.code).toBe(1);
+    expect(none.code).toBe(2); // SY_INVALID_ARGUMENT is a usage error (main.ts): give --baseline
     expect(none.err).toMatch(/no baseline for "never-seen"/);
     expect((await cli('plan', '--metric', 'x', '--daily', '100', '--mde', '3')).code).toBe(2);
   });
