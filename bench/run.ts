@@ -8,7 +8,9 @@ import { benchStats } from './stats.js';
 import { benchExposure } from './exposure.js';
 import { benchVendors } from './vendors.js';
 import { benchAnalysis } from './analysis.js';
+import { benchSinks } from './sinks.js';
 import { benchFleet } from './fleet.js';
+import { benchAdaptive } from './adaptive.js';
 
 const sections: string[] = [];
 const only = process.argv[2];
@@ -18,7 +20,9 @@ const suites: [string, () => Promise<string>][] = [
   ['exposure', benchExposure],
   ['vendors', benchVendors],
   ['analysis', benchAnalysis],
+  ['sinks', benchSinks],
   ['fleet', benchFleet],
+  ['adaptive', benchAdaptive],
 ];
 for (const [name, suite] of suites) {
   if (only && only !== name) continue;

@@ -60,8 +60,16 @@ export interface EngineCounters {
   errors: Partial<Record<SwitchyardCode, number>>;
 }
 
+/** adaptive mode's arm for a unit: sticky, or new under the current version's weights. */
+export interface AdaptiveAssigner {
+  assign(plan: AllocationPlan, unit: string): number | Promise<number>;
+  applyConfig(config: ValidatedConfig, plans: Map<string, AllocationPlan>): Map<string, AllocationPlan>;
+}
+
 export class Engine {
   private plans = new Map<string, AllocationPlan>();
+  /** Set by the facade when the config has adaptive experiments. */
+  adaptive: AdaptiveAssigner | undefined;
   private readonly kinds = new Map<string, FlagKind>();
   private readonly killed = new Map<string, string>();
   private readonly holds = new Map<string, ExperimentHold>();
@@ -89,12 +97,17 @@ export class Engine {
     this.secrets = config.secrets;
     const plans = new Map<string, AllocationPlan>();
     for (const exp of config.experiments.values()) plans.set(exp.flag, compilePlan(exp));
-    this.plans = plans;
+    this.plans = this.adaptive ? this.adaptive.applyConfig(config, plans) : plans;
     this.timeoutMs = config.featureFlags.evaluationTimeoutMs;
   }
 
   planForFlag(flag: string): AllocationPlan | undefined {
     return this.plans.get(flag);
+  }
+
+  /** Serves a new allocation version's plan for a flag (adaptive re-weighting). */
+  setPlan(flag: string, plan: AllocationPlan): void {
+    this.plans.set(flag, plan);
   }
 
   kill(experiment: string, reason: string): void {
@@ -136,7 +149,7 @@ export class Engine {
   private settle(
     flag: string,
     details: ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> | Error,
-    finish: (d: ResolutionDetails<unknown>) => Evaluation,
+    finish: (d: ResolutionDetails<unknown>) => Evaluation | Promise<Evaluation>,
     plan?: AllocationPlan,
   ): Evaluation | Promise<Evaluation> {
     if (details instanceof Error) return this.vendorFault(flag, plan, details);
@@ -161,7 +174,11 @@ export class Engine {
     return Promise.race([answer, timeout]).finally(() => clearTimeout(timer));
   }
 
-  private allocated(plan: AllocationPlan, unit: string, gate: ResolutionDetails<unknown>): Evaluation {
+  private allocated(
+    plan: AllocationPlan,
+    unit: string,
+    gate: ResolutionDetails<unknown>,
+  ): Evaluation | Promise<Evaluation> {
     const hold = this.holds.size > 0 ? this.holds.get(plan.experiment) : undefined;
     const now = this.clock.now();
     const traffic = trafficAt(plan, now, hold);
@@ -175,8 +192,24 @@ export class Engine {
         traffic.percent,
       );
     }
-    const index = assign(plan, unit, traffic.percent / 100);
-    if (index < 0) return this.controlOf(plan, StandardResolutionReasons.DEFAULT, traffic.step, traffic.percent);
+    if (plan.mode === 'adaptive' && this.adaptive) {
+      const index = this.adaptive.assign(plan, unit);
+      if (typeof index !== 'number')
+        return index.then((i) => this.split(plan, i, traffic.step, traffic.percent, now, gate));
+      return this.split(plan, index, traffic.step, traffic.percent, now, gate);
+    }
+    return this.split(plan, assign(plan, unit, traffic.percent / 100), traffic.step, traffic.percent, now, gate);
+  }
+
+  private split(
+    plan: AllocationPlan,
+    index: number,
+    step: number,
+    percent: number,
+    now: number,
+    gate: ResolutionDetails<unknown>,
+  ): Evaluation {
+    if (index < 0) return this.controlOf(plan, StandardResolutionReasons.DEFAULT, step, percent);
     return {
       flag: plan.flag,
       variant: plan.variants[index],
@@ -186,8 +219,8 @@ export class Engine {
       reason: StandardResolutionReasons.SPLIT,
       inExperiment: true,
       plan,
-      rampStep: traffic.step,
-      trafficPercent: traffic.percent,
+      rampStep: step,
+      trafficPercent: percent,
       at: now,
       problem: undefined,
       errorCode: undefined,

@@ -4,3 +4,5 @@ export type { VariantHandlers } from './switchyard.js';
 export { AllocationProvider } from './allocation-provider.js';
 export type * from './types.js';
 export type { EngineCounters } from './engine.js';
+export type { AdaptiveStatus, ArmStatus, AllocationVersion } from './adaptive/adaptive-experiment.js';
+export type { ArmStats, ArmStatsSource } from './adaptive/arm-stats.js';

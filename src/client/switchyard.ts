@@ -6,6 +6,8 @@
  * synchronous while the vendor is; the whole call is wrapped in one promise.
  */
 import { OpenFeature, type Client, type EvaluationContext, type Provider } from '@openfeature/server-sdk';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { loadConfigFile, validateConfigObject, scrubSecrets, type ValidatedConfig } from '../config/index.js';
 import { SwitchyardError, type SwitchyardCode } from '../errors.js';
@@ -25,6 +27,8 @@ import { providerFromConfig } from './providers.js';
 import { sinksFromConfig } from './sinks.js';
 import type { KillRecord } from '../fleet/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AdaptiveAllocator } from './adaptive/adaptive-allocator.js';
+import type { AdaptiveStatus, AllocationVersion } from './adaptive/adaptive-experiment.js';
 import type { GetVariantOptions, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
 
 /** Distinct flags counted per reason for the metrics; unknown flag names beyond it count as "(other)". */
@@ -76,6 +80,7 @@ export class Switchyard {
   readonly openfeature: Client;
   readonly metrics = new MetricRecorder();
   private readonly engine: Engine;
+  private readonly adaptive: AdaptiveAllocator;
   private readonly allocationProvider: AllocationProvider;
   private readonly events: SafeEmitter<SwitchyardEvents>;
   private readonly clock: Clock;
@@ -105,6 +110,15 @@ export class Switchyard {
     this.engine = new Engine(provider, this.clock, config.featureFlags.evaluationTimeoutMs, (flag, code, message) =>
       this.report(flag, code, message),
     );
+    this.adaptive = new AdaptiveAllocator({
+      recorder: this.metrics,
+      clock: this.clock,
+      logger: this.logger,
+      instance: config.exposures.instance ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      onPlan: (flag, plan) => this.engine.setPlan(flag, plan),
+      ...options.adaptive,
+    });
+    this.engine.adaptive = this.adaptive;
     this.engine.applyConfig(config);
     this.reloader = new ConfigReloader(config, this.engine, this.events, this.logger, this.clock);
     const dedupe = new ExposureDedupe(config.exposures.dedupeCapacity, config.exposures.dedupeWindowMs);
@@ -148,6 +162,7 @@ export class Switchyard {
     // The fleet's kill state is read before the first evaluation (bounded by the connect
     // timeout; an unreachable Redis is logged and the local state is served meanwhile).
     const fleet = this.killSwitch.start();
+    await this.adaptive.start();
     const timeoutMs = this.config.featureFlags.initTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -238,6 +253,7 @@ export class Switchyard {
       this.engine.countProblem('SY_INVALID_ARGUMENT');
       return false;
     }
+    if (this.adaptive.size > 0) this.adaptive.track(event, unit as string, properties.value as number | undefined);
     this.events.emit('track', {
       event,
       unit: unit as string,
@@ -362,6 +378,25 @@ export class Switchyard {
     this.engine.hold(experiment, paused ? { pausedAt: this.clock.now() } : undefined);
   }
 
+  /**
+   * adaptive experiments: current weights, allocation version, phase (burn-in or
+   * Thompson sampling), units and posterior summaries per arm, and the sticky store's fill.
+   * What `switchyard status` shows.
+   */
+  allocationStatus(experiment?: string): AdaptiveStatus[] {
+    return this.adaptive.status(experiment);
+  }
+
+  /**
+   * Re-weights an adaptive experiment now instead of at its next scheduled time. In a
+   * fleet only one instance can hold the re-weighting lock; the others get undefined and
+   * switch to the new version within a poll.
+   */
+  reweight(experiment: string): Promise<AllocationVersion | undefined> {
+    this.requireExperiment(experiment, 'reweight');
+    return this.adaptive.reweight(experiment);
+  }
+
   /** Evaluation, config and event-pipeline counters. */
   counters(): {
     engine: EngineCounters;
@@ -392,6 +427,7 @@ export class Switchyard {
     this.closed = true;
     this.reloader.stop();
     await this.killSwitch.close();
+    await this.adaptive.close();
     if (this.pipeline) {
       const report = await this.pipeline.close(this.config.exposures.closeTimeoutMs);
       const pending = Object.entries(report.sinks).filter(([, c]) => c.pending > 0);

@@ -54,6 +54,15 @@ export interface SwitchyardOptions {
   statePollIntervalMs?: number;
   /** With a fleet: how long createSwitchyard waits for Redis before serving from the local state, in ms (default 2000). */
   fleetConnectTimeoutMs?: number;
+  /** adaptive allocation tunables (tests and benchmarks shorten them). */
+  adaptive?: {
+    /** How often fleet allocation versions are polled from Redis, in ms (default 250). */
+    pollMs?: number;
+    /** Round-trip budget of the Redis sticky store before a unit is served from memory, in ms (default 100). */
+    stickyTimeoutMs?: number;
+    /** Where arm statistics come from (default: the in-process metric recorder). */
+    stats?: import('./adaptive/arm-stats.js').ArmStatsSource;
+  };
 }
 
 export type { Clock, EvaluationContext };

@@ -10,9 +10,16 @@ import type { z } from 'zod';
 import { SwitchyardError } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { configMessages as m } from './messages.js';
-import { configSchema, type RawConfig, type RawExperiment } from './schema.js';
+import { configSchema, WEIGHT_TOTAL, type RawConfig, type RawExperiment } from './schema.js';
 import { semanticProblems, type Path, type RawProblem } from './semantic.js';
-import type { AllocationMode, ConfigProblem, RampStep, ValidatedConfig, ValidatedExperiment } from './types.js';
+import type {
+  AllocationMode,
+  ConfigProblem,
+  RampStep,
+  ValidatedAdaptive,
+  ValidatedConfig,
+  ValidatedExperiment,
+} from './types.js';
 import { closestName } from './suggest.js';
 
 export class ConfigError extends SwitchyardError {
@@ -375,11 +382,18 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
               writeKey: raw.analytics.segment.write_key,
               host: raw.analytics.segment.host,
               path: raw.analytics.segment.path,
+              concurrency: raw.analytics.segment.concurrency,
             },
           }
         : {}),
       ...(raw.analytics?.amplitude
-        ? { amplitude: { apiKey: raw.analytics.amplitude.api_key, serverUrl: raw.analytics.amplitude.server_url } }
+        ? {
+            amplitude: {
+              apiKey: raw.analytics.amplitude.api_key,
+              serverUrl: raw.analytics.amplitude.server_url,
+              concurrency: raw.analytics.amplitude.concurrency,
+            },
+          }
         : {}),
       ...(raw.analytics?.mixpanel
         ? {
@@ -387,6 +401,7 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
               token: raw.analytics.mixpanel.token,
               host: raw.analytics.mixpanel.host,
               protocol: raw.analytics.mixpanel.protocol,
+              concurrency: raw.analytics.mixpanel.concurrency,
             },
           }
         : {}),
@@ -433,12 +448,23 @@ function toExperiment(key: string, exp: RawExperiment, defaults: ValidatedConfig
       t += dwell;
     }
   }
+  const arms = Object.keys(exp.variants).length;
   return {
     key,
     flag: exp.flag ?? key,
     control: exp.control ?? 'control',
-    variants: Object.entries(exp.variants).map(([vk, v]) => ({ key: vk, weight: v.weight, payload: v.payload })),
-    allocation: { mode, salt: alloc.salt ?? key, percent: alloc.percent ?? 100, steps },
+    variants: Object.entries(exp.variants).map(([vk, v]) => ({
+      key: vk,
+      weight: v.weight ?? WEIGHT_TOTAL / arms,
+      payload: v.payload,
+    })),
+    allocation: {
+      mode,
+      salt: alloc.salt ?? key,
+      percent: alloc.percent ?? 100,
+      steps,
+      adaptive: mode === 'adaptive' ? toAdaptive(alloc, arms) : undefined,
+    },
     primaryMetric: exp.primary_metric,
     secondaryMetrics: exp.secondary_metrics ?? [],
     guardrails: exp.guardrails ?? [],
@@ -451,5 +477,25 @@ function toExperiment(key: string, exp: RawExperiment, defaults: ValidatedConfig
     runtimeDays: exp.runtime_days ?? defaults.runtimeDays,
     funnel: exp.funnel ?? [],
     mde: exp.mde,
+  };
+}
+
+/** Default floor: 5% per arm, or less when that many arms (and the holdout) would not fit. */
+const DEFAULT_FLOOR = 5;
+
+function toAdaptive(alloc: NonNullable<RawExperiment['allocation']>, arms: number): ValidatedAdaptive {
+  const holdout = alloc.holdout ?? 0;
+  const floor = alloc.floor ?? Math.min(DEFAULT_FLOOR, (100 - holdout) / arms / 2);
+  return {
+    reweightEveryMs: alloc.reweight_every === undefined ? 3_600_000 : parseDuration(alloc.reweight_every)!,
+    minSample: alloc.min_sample ?? 100,
+    floor: floor / 100,
+    holdout: holdout / 100,
+    maxStep: (alloc.max_step ?? 20) / 100,
+    draws: alloc.draws ?? 10_000,
+    seed: alloc.seed ?? 0,
+    metricKind: alloc.metric_kind ?? 'conversion',
+    sticky: alloc.sticky ?? 'memory',
+    stickyCapacity: alloc.sticky_capacity ?? 1_000_000,
   };
 }

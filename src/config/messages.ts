@@ -13,8 +13,14 @@ export const configMessages = {
   tooFewVariants: (n: number) => `an experiment needs at least 2 variants, found ${n}`,
   controlMissing: (control: string, variants: readonly string[]) =>
     `control "${control}" is not one of the variants (${variants.join(', ')}); name a variant in "control:"`,
-  adaptiveNotAvailable:
-    'adaptive allocation (the bandit) is not available in this version of switchyard; use fixed or gradual',
+  adaptiveNeedsMetric:
+    'adaptive allocation needs primary_metric: the tracked event whose rate (or value) the bandit maximises',
+  floorsTooHigh: (arms: number, floor: number, holdout: number) =>
+    `floors cannot add up: ${arms} arms x floor ${formatNumber(floor)}% + holdout ${formatNumber(holdout)}% = ${formatNumber(arms * floor + holdout)}%, more than 100%`,
+  holdoutTooHigh: (holdout: number) =>
+    `a holdout of ${formatNumber(holdout)}% leaves no traffic for the bandit to allocate; use a value below 100`,
+  stickyNeedsFleet: 'sticky: redis needs fleet.redis (the Redis the instances share); or use sticky: memory',
+  weightMissing: 'missing; expected a number (fixed and gradual allocation need a weight per variant)',
   gradualNeeds: (field: 'start' | 'schedule') =>
     field === 'start'
       ? 'gradual allocation needs allocation.start, the ISO date-time the first step begins (e.g. 2026-12-01T09:00:00Z)'

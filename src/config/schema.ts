@@ -10,6 +10,21 @@ export const PROVIDERS = ['memory', 'launchdarkly', 'split', 'optimizely', 'unle
 export const PLATFORMS = ['jsonl', 'segment', 'amplitude', 'mixpanel'] as const;
 export const METHODS = ['frequentist', 'bayesian'] as const;
 export const MODES = ['fixed', 'gradual', 'adaptive', 'provider'] as const;
+export const STICKY_STORES = ['memory', 'redis', 'none'] as const;
+export const ADAPTIVE_METRIC_KINDS = ['conversion', 'continuous'] as const;
+/** The allocation keys only adaptive mode reads. */
+export const ADAPTIVE_KEYS = [
+  'reweight_every',
+  'min_sample',
+  'floor',
+  'holdout',
+  'max_step',
+  'draws',
+  'seed',
+  'metric_kind',
+  'sticky',
+  'sticky_capacity',
+] as const;
 export const MONITORING_KEYS = ['real_time_metrics', 'anomaly_detection', 'automatic_rollback'] as const;
 
 /** The total that variant weights must add up to: weights are percentages. */
@@ -109,7 +124,8 @@ const featureFlags = z.strictObject({
 });
 
 const variant = z.strictObject({
-  weight: z.number().min(0).max(WEIGHT_TOTAL),
+  /** Required by fixed and gradual; adaptive: the burn-in split (equal when left out). */
+  weight: z.number().min(0).max(WEIGHT_TOTAL).optional(),
   payload: json.optional(),
   description: z.string().optional(),
 });
@@ -123,6 +139,31 @@ const allocation = z.strictObject({
   start: z.iso.datetime({ offset: true }).optional(),
   schedule: z.array(step).min(1).optional(),
   salt: z.string().min(1).optional(),
+  // adaptive (Thompson sampling) only; semantic.ts checks they are not set for other modes.
+  /** How often the arms are re-weighted, e.g. 1h. */
+  reweight_every: duration.optional(),
+  /** Burn-in: equal (or configured) weights until every arm has this many units. */
+  min_sample: z.number().int().positive().optional(),
+  /** Minimum percent of traffic per arm. */
+  floor: percent.optional(),
+  /** Percent of traffic that always goes to the control, whatever the weights. */
+  holdout: percent.optional(),
+  /** Most percentage points a weight may move in one re-weighting. */
+  max_step: z.number().gt(0).max(100).optional(),
+  /** Posterior draws per re-weighting (Monte Carlo error of a weight about 0.5 / sqrt(draws)). */
+  draws: z.number().int().min(100).max(1_000_000).optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
+  /** conversion: beta-binomial on units that tracked the metric; continuous: normal on its values. */
+  metric_kind: z.enum(ADAPTIVE_METRIC_KINDS).optional(),
+  /** Where a unit's variant is kept so it survives re-weighting. */
+  sticky: z.enum(STICKY_STORES).optional(),
+  /** Units the in-memory sticky table (or the Redis store's local cache) holds. */
+  sticky_capacity: z.number().int().min(1000).max(100_000_000).optional(),
 });
 
 const guardrail = z.strictObject({
@@ -204,19 +245,30 @@ const exposures = z.strictObject({
   instance: z.string().min(1).optional(),
 });
 
+/** Requests in flight at most to an analytics platform (default 4); acknowledged in journal order all the same. */
+const sendConcurrency = z.number().int().min(1).max(64).optional();
+
 const analytics = z.strictObject({
   jsonl: z
     .strictObject({ dir: z.string().min(1).optional(), max_file_bytes: z.number().int().min(1024).optional() })
     .optional(),
   segment: z
-    .strictObject({ write_key: z.string().min(1), host: z.url().optional(), path: z.string().optional() })
+    .strictObject({
+      write_key: z.string().min(1),
+      host: z.url().optional(),
+      path: z.string().optional(),
+      concurrency: sendConcurrency,
+    })
     .optional(),
-  amplitude: z.strictObject({ api_key: z.string().min(1), server_url: z.url().optional() }).optional(),
+  amplitude: z
+    .strictObject({ api_key: z.string().min(1), server_url: z.url().optional(), concurrency: sendConcurrency })
+    .optional(),
   mixpanel: z
     .strictObject({
       token: z.string().min(1),
       host: z.string().optional(),
       protocol: z.enum(['http', 'https']).optional(),
+      concurrency: sendConcurrency,
     })
     .optional(),
 });

@@ -5,7 +5,7 @@
  */
 import { parseDuration, DURATION_FORMAT } from './duration.js';
 import { configMessages as m } from './messages.js';
-import { WEIGHT_TOTAL } from './schema.js';
+import { ADAPTIVE_KEYS, WEIGHT_TOTAL } from './schema.js';
 
 export type Path = readonly (string | number)[];
 export interface RawProblem {
@@ -21,9 +21,6 @@ export function semanticProblems(raw: unknown): RawProblem[] {
   const problems: RawProblem[] = [];
   if (!isRecord(raw)) return problems;
   const defaults = isRecord(raw.experiment_config) ? raw.experiment_config : {};
-  if (defaults.traffic_allocation === 'adaptive') {
-    problems.push({ path: ['experiment_config', 'traffic_allocation'], message: m.adaptiveNotAvailable });
-  }
   const defaultMode = typeof defaults.traffic_allocation === 'string' ? defaults.traffic_allocation : 'fixed';
 
   const flags =
@@ -81,11 +78,20 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     if (owner !== undefined) problems.push({ path: at('flag'), message: m.duplicateFlag(flag, owner) });
     else flagOwner.set(flag, key);
 
+    const alloc = isRecord(exp.allocation) ? exp.allocation : {};
+    const mode = typeof alloc.mode === 'string' ? alloc.mode : defaultMode;
     if (isRecord(exp.variants)) {
       const entries = Object.entries(exp.variants);
       const names = entries.map(([name]) => name);
       if (entries.length < 2) problems.push({ path: at('variants'), message: m.tooFewVariants(entries.length) });
       const weights = entries.map(([, v]) => (isRecord(v) ? v.weight : undefined));
+      // adaptive: weights are optional (the burn-in split, equal when left out), but all or none.
+      const weightsOptional = mode === 'adaptive' && weights.every((w) => w === undefined);
+      if (!weightsOptional)
+        entries.forEach(([name, v], i) => {
+          if (isRecord(v) && weights[i] === undefined)
+            problems.push({ path: at('variants', name, 'weight'), message: m.weightMissing });
+        });
       if (weights.every((w): w is number => typeof w === 'number' && Number.isFinite(w))) {
         const sum = weights.reduce((a, b) => a + b, 0);
         if (Math.abs(sum - WEIGHT_TOTAL) > 1e-9)
@@ -100,9 +106,11 @@ export function semanticProblems(raw: unknown): RawProblem[] {
       }
     }
 
-    const alloc = isRecord(exp.allocation) ? exp.allocation : {};
-    const mode = typeof alloc.mode === 'string' ? alloc.mode : defaultMode;
-    if (alloc.mode === 'adaptive') problems.push({ path: at('allocation', 'mode'), message: m.adaptiveNotAvailable });
+    if (mode === 'adaptive') adaptiveProblems(raw, exp, alloc, at, problems);
+    else
+      for (const k of ADAPTIVE_KEYS)
+        if (alloc[k] !== undefined)
+          problems.push({ path: at('allocation', k), atKey: true, message: m.onlyForMode(k, 'adaptive') });
     const provider = isRecord(raw.feature_flags) ? raw.feature_flags.provider : undefined;
     if (mode === 'provider' && provider === 'split' && isRecord(exp.variants) && 'control' in exp.variants) {
       problems.push({ path: at('variants', 'control'), atKey: true, message: m.splitReservedControl });
@@ -115,6 +123,8 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     } else {
       if (alloc.schedule !== undefined)
         problems.push({ path: at('allocation', 'schedule'), message: m.onlyForMode('schedule', 'gradual') });
+      if (alloc.percent !== undefined && mode === 'adaptive')
+        problems.push({ path: at('allocation', 'percent'), message: m.onlyForMode('percent', 'fixed') });
       if (alloc.start !== undefined && mode !== 'fixed')
         problems.push({ path: at('allocation', 'start'), message: m.onlyForMode('start', 'gradual') });
     }
@@ -166,4 +176,31 @@ function isRedisUrl(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** adaptive: a primary metric to optimise, floors and holdout that fit in 100%, a Redis for sticky: redis. */
+function adaptiveProblems(
+  raw: Record<string, unknown>,
+  exp: Record<string, unknown>,
+  alloc: Record<string, unknown>,
+  at: (...rest: (string | number)[]) => Path,
+  problems: RawProblem[],
+): void {
+  if (typeof exp.primary_metric !== 'string')
+    problems.push({
+      path: exp.primary_metric === undefined ? at('allocation', 'mode') : at('primary_metric'),
+      message: m.adaptiveNeedsMetric,
+    });
+  const arms = isRecord(exp.variants) ? Object.keys(exp.variants).length : 0;
+  const holdout = typeof alloc.holdout === 'number' ? alloc.holdout : 0;
+  if (holdout >= 100) problems.push({ path: at('allocation', 'holdout'), message: m.holdoutTooHigh(holdout) });
+  else if (typeof alloc.floor === 'number' && arms * alloc.floor + holdout > 100 + 1e-9)
+    problems.push({ path: at('allocation', 'floor'), message: m.floorsTooHigh(arms, alloc.floor, holdout) });
+  if (typeof alloc.reweight_every === 'string' && parseDuration(alloc.reweight_every) === undefined)
+    problems.push({
+      path: at('allocation', 'reweight_every'),
+      message: m.expected(DURATION_FORMAT, JSON.stringify(alloc.reweight_every)),
+    });
+  if (alloc.sticky === 'redis' && !(isRecord(raw.fleet) && typeof raw.fleet.redis === 'string'))
+    problems.push({ path: at('allocation', 'sticky'), message: m.stickyNeedsFleet });
 }

@@ -2,7 +2,25 @@ import type { Guardrail, MemoryFlagConfig, PlatformName, ProviderName, Statistic
 
 export type { Guardrail, MemoryFlagConfig, PlatformName, ProviderName, StatisticalMethod };
 
-export type AllocationMode = 'fixed' | 'gradual' | 'provider';
+export type AllocationMode = 'fixed' | 'gradual' | 'adaptive' | 'provider';
+
+/** adaptive mode's options, with defaults filled in; shares are fractions of all traffic. */
+export interface ValidatedAdaptive {
+  readonly reweightEveryMs: number;
+  /** Burn-in: the weights stay at the configured split until every arm has this many units. */
+  readonly minSample: number;
+  /** Minimum share of traffic per arm, 0-1. */
+  readonly floor: number;
+  /** Share of traffic that always goes to the control, 0-1 (0: none). */
+  readonly holdout: number;
+  /** Most a weight may move in one re-weighting, 0-1. */
+  readonly maxStep: number;
+  readonly draws: number;
+  readonly seed: number;
+  readonly metricKind: 'conversion' | 'continuous';
+  readonly sticky: 'memory' | 'redis' | 'none';
+  readonly stickyCapacity: number;
+}
 
 export interface ValidatedVariant {
   readonly key: string;
@@ -26,6 +44,8 @@ export interface ValidatedAllocation {
   readonly percent: number;
   /** gradual only; empty otherwise. */
   readonly steps: readonly RampStep[];
+  /** adaptive only; undefined otherwise. */
+  readonly adaptive: ValidatedAdaptive | undefined;
 }
 
 export interface ValidatedExperiment {
@@ -117,9 +137,19 @@ export interface ValidatedConfig {
   /** Per-platform options, keyed by platform name. */
   readonly analytics: {
     readonly jsonl: { readonly dir: string; readonly maxFileBytes: number };
-    readonly segment?: { readonly writeKey: string; readonly host?: string; readonly path?: string };
-    readonly amplitude?: { readonly apiKey: string; readonly serverUrl?: string };
-    readonly mixpanel?: { readonly token: string; readonly host?: string; readonly protocol?: 'http' | 'https' };
+    readonly segment?: {
+      readonly writeKey: string;
+      readonly host?: string;
+      readonly path?: string;
+      readonly concurrency?: number;
+    };
+    readonly amplitude?: { readonly apiKey: string; readonly serverUrl?: string; readonly concurrency?: number };
+    readonly mixpanel?: {
+      readonly token: string;
+      readonly host?: string;
+      readonly protocol?: 'http' | 'https';
+      readonly concurrency?: number;
+    };
   };
   readonly analysis: ValidatedAnalysis;
   /** Instances sharing a Redis: kill state, metrics and status travel through it. Undefined: one process. */

@@ -1,14 +1,34 @@
 /**
- * Delivery to one sink: reads the journal from the sink's cursor in batches, sends,
- * advances on success; on failure retries with exponential back-off and full jitter
- * (AWS Architecture Blog, "Exponential Backoff and Jitter"), for as long as it takes.
- * Meanwhile new events keep landing in the journal, so a sink that is down falls
- * behind on disk and catches up when it recovers. Timers never keep the process alive.
+ * Delivery to one sink: reads the journal from the sink's cursor in batches and keeps up
+ * to `sink.concurrency` sends in flight; on failure retries with exponential back-off and
+ * full jitter (AWS Architecture Blog, "Exponential Backoff and Jitter"), never sooner than
+ * the destination's Retry-After, for as long as it takes. The cursor moves in journal
+ * order only: a batch is acknowledged when it and every batch before it are, whatever
+ * order their sends settle in, so a crash never skips one (later batches may then arrive
+ * twice; receivers dedupe by id). Events a destination refuses for good are written to a
+ * dead-letter file beside the journal directory (dead-letters/<sink>.jsonl) and counted, and the
+ * batch is acknowledged. Meanwhile new events keep landing in the journal, so a sink
+ * that is down falls behind on disk and catches up when it recovers. Timers never keep
+ * the process alive.
  */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../ports.js';
 import { compare, type Cursor } from './cursor-store.js';
-import type { Journal } from './journal.js';
-import { batchOf, type Sink } from './sink.js';
+import type { Journal, Lines } from './journal.js';
+import { batchOf, type SendResult, type Sink, type SinkBatch } from './sink.js';
+
+type Outcome = { ok: true; result: SendResult | undefined } | { ok: false; error: unknown };
+
+/** A batch read from the journal and sent; its lines stay lent until it is acknowledged. */
+interface InFlight {
+  readonly lines: Lines;
+  readonly batch: SinkBatch;
+  /** The sink's own promise: awaited directly at the head, so an acknowledgement follows its send at once. */
+  sending: Promise<void | SendResult | undefined>;
+  outcome: Promise<Outcome>;
+  settled: Outcome | undefined;
+}
 
 export interface ChannelOptions {
   batchSize: number;
@@ -20,16 +40,19 @@ export interface ChannelOptions {
 export interface ChannelCounters {
   delivered: number;
   failures: number;
+  /** Events the destination refused for good, kept in the dead-letter file. */
+  deadLettered: number;
   lastError: string | undefined;
 }
 
 export class SinkChannel {
-  readonly counters: ChannelCounters = { delivered: 0, failures: 0, lastError: undefined };
+  readonly counters: ChannelCounters = { delivered: 0, failures: 0, deadLettered: 0, lastError: undefined };
   private running = false;
   private stopped = false;
   private wake: (() => void) | undefined;
   private idleWaiters: (() => void)[] = [];
   private attempt = 0;
+  private lastDeadLetterWarning = -Infinity;
 
   constructor(
     readonly sink: Sink,
@@ -64,46 +87,137 @@ export class SinkChannel {
     this.wake?.();
   }
 
+  /** The file events this sink refused for good are kept in: dead-letters/<sink>.jsonl beside the journal. */
+  get deadLetterFile(): string {
+    return join(dirname(this.journal.journalDir), 'dead-letters', `${this.sink.name}.jsonl`);
+  }
+
+  private start(lines: Lines): InFlight {
+    const flight: InFlight = {
+      lines,
+      batch: batchOf(lines.parts, lines.count),
+      sending: Promise.resolve(undefined),
+      outcome: Promise.resolve({ ok: true, result: undefined }),
+      settled: undefined,
+    };
+    this.send(flight);
+    return flight;
+  }
+
+  private send(flight: InFlight): void {
+    flight.settled = undefined;
+    let sending: Promise<void | SendResult | undefined>;
+    try {
+      sending = this.sink.send(flight.batch);
+    } catch (error) {
+      sending = Promise.reject(error as Error);
+    }
+    flight.sending = sending;
+    flight.outcome = sending.then(
+      (result): Outcome => (flight.settled = { ok: true, result: result ?? undefined }),
+      (error: unknown): Outcome => (flight.settled = { ok: false, error }),
+    );
+  }
+
   private async loop(): Promise<void> {
+    const window: InFlight[] = [];
+    const concurrency = Math.max(1, Math.floor(this.sink.concurrency ?? 1));
+    const max = this.sink.maxBatch ?? this.options.batchSize;
+    /** Where the next read starts: past every batch in the window. */
+    let readAt = this.cursor;
     try {
       while (!this.stopped) {
-        const lines = this.journal.read(this.cursor, this.sink.maxBatch ?? this.options.batchSize);
-        const { parts, count, next } = lines;
-        if (count === 0) {
-          if (compare(next, this.cursor) !== 0) {
-            this.cursor = next;
-            this.onAdvance();
+        while (window.length < concurrency) {
+          const lines = this.journal.read(readAt, max);
+          if (lines.count === 0) {
+            // Nothing more: past the end of a used-up segment, the cursor may move on.
+            if (window.length === 0 && compare(lines.next, this.cursor) !== 0) {
+              this.cursor = lines.next;
+              this.onAdvance();
+            }
+            if (window.length === 0) readAt = this.cursor;
+            break;
           }
-          break;
+          readAt = lines.next;
+          window.push(this.start(lines));
         }
+        const head = window[0];
+        if (!head) break;
+        let outcome: Outcome;
         try {
-          try {
-            await this.sink.send(batchOf(parts, count));
-          } finally {
-            this.journal.release(lines);
-          }
-          this.attempt = 0;
-          this.counters.delivered += count;
-          this.cursor = next;
-          this.onAdvance();
+          outcome = { ok: true, result: (await head.sending) ?? undefined };
         } catch (error) {
-          this.counters.failures++;
-          const message = (error as Error)?.message ?? String(error);
-          if (this.counters.lastError === undefined)
-            this.logger.warn(`sink ${this.sink.name} failed; events wait in the journal and are retried`, {
-              error: message,
-            });
-          this.counters.lastError = message;
-          await this.sleep(this.backoff());
+          outcome = { ok: false, error };
         }
+        if (outcome.ok) {
+          window.shift();
+          const rejected = outcome.result?.rejected ?? [];
+          if (rejected.length > 0) this.deadLetter(head.batch, rejected);
+          this.journal.release(head.lines);
+          this.attempt = 0;
+          this.counters.delivered += head.lines.count - rejected.length;
+          this.cursor = head.lines.next;
+          this.onAdvance();
+          continue;
+        }
+        this.counters.failures++;
+        const error = outcome.error as { message?: string; retryAfterMs?: number } | undefined;
+        const message = error?.message ?? String(error);
+        if (this.counters.lastError === undefined)
+          this.logger.warn(`sink ${this.sink.name} failed; events wait in the journal and are retried`, {
+            error: message,
+          });
+        this.counters.lastError = message;
+        await this.sleep(Math.max(this.backoff(), error?.retryAfterMs ?? 0));
+        if (this.stopped) break;
+        // Again, in order: every batch in the window whose send failed (the head first).
+        for (const flight of window) if (flight.settled?.ok === false) this.send(flight);
       }
     } finally {
+      // Stopped with sends in flight: their lines are lent until the sends settle.
+      for (const flight of window) void flight.outcome.then(() => this.journal.release(flight.lines));
       this.running = false;
       if (this.counters.lastError !== undefined && this.attempt === 0) this.counters.lastError = undefined;
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
     // Events may have arrived while the last batch was in flight.
     if (!this.stopped && this.journal.behind(this.cursor) > 0) this.kick();
+  }
+
+  /**
+   * Keeps events the destination refused for good: one JSON line each in the dead-letter
+   * file (when, the sink, the destination's reason, the event as journaled), counted, and
+   * reported (a warning at most every 10 s, saying where they are).
+   */
+  private deadLetter(batch: SinkBatch, rejected: SendResult['rejected']): void {
+    const lines = batch.lines();
+    const at = new Date().toISOString();
+    let text = '';
+    for (const r of rejected) {
+      const line = lines[r.index];
+      if (line === undefined) continue;
+      text += `{"at":"${at}","sink":${JSON.stringify(this.sink.name)},"reason":${JSON.stringify(r.reason)},"event":${line}}\n`;
+    }
+    this.counters.deadLettered += rejected.length;
+    const file = this.deadLetterFile;
+    let kept = true;
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      appendFileSync(file, text);
+    } catch (error) {
+      kept = false;
+      this.logger.error(`sink ${this.sink.name}: cannot write the dead-letter file ${file}`, {
+        error: (error as Error).message,
+      });
+    }
+    const now = Date.now();
+    if (now - this.lastDeadLetterWarning >= 10_000) {
+      this.lastDeadLetterWarning = now;
+      this.logger.warn(
+        `sink ${this.sink.name} refused ${rejected.length} event(s) for good${kept ? `; kept in ${file}` : ''}`,
+        { reason: rejected[0]!.reason, deadLettered: this.counters.deadLettered },
+      );
+    }
   }
 
   private backoff(): number {

@@ -14,9 +14,30 @@ export interface SinkBatch {
 }
 
 /**
+ * Events of a batch the destination refused for good (too big, invalid), by index in the
+ * batch, with the destination's reason: the channel dead-letters them (a file beside the
+ * journal, counted) and acknowledges the batch.
+ */
+export interface SendResult {
+  readonly rejected: readonly { readonly index: number; readonly reason: string }[];
+}
+
+/** A send that failed for now; `retryAfterMs` is the destination's own wait (Retry-After), if it said one. */
+export class SinkSendError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'SinkSendError';
+  }
+}
+
+/**
  * A destination for events. `send` resolves when the destination has accepted the
- * whole batch and rejects otherwise; the pipeline retries with back-off. Delivery is at
- * least once: a batch may arrive again after a failure or a restart, with the same ids.
+ * batch (but for the events it names as rejected for good) and rejects otherwise; the
+ * pipeline retries with back-off. Delivery is at least once: a batch may arrive again
+ * after a failure or a restart, with the same ids.
  */
 export interface Sink {
   readonly name: string;
@@ -26,7 +47,12 @@ export interface Sink {
    * cost is per call (a file write) should allow many.
    */
   readonly maxBatch?: number;
-  send(batch: SinkBatch): Promise<void>;
+  /**
+   * Sends in flight at most (default 1). The channel acknowledges batches in journal
+   * order whatever order their sends settle in, so a crash never skips one.
+   */
+  readonly concurrency?: number;
+  send(batch: SinkBatch): Promise<void | SendResult | undefined>;
   close?(): Promise<void>;
 }
 

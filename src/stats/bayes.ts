@@ -98,8 +98,10 @@ export function bayesProportion(
   proportionArm('treatment', treatment, 0);
   const prior = checkPrior(options.prior);
   const level = options.credibleLevel === undefined ? 0.95 : openUnit('credibleLevel', options.credibleLevel);
-  const c = new Beta(prior.alpha + control.conversions, prior.beta + control.n - control.conversions);
-  const t = new Beta(prior.alpha + treatment.conversions, prior.beta + treatment.n - treatment.conversions);
+  const cp = betaPosteriorOf(control, prior);
+  const tp = betaPosteriorOf(treatment, prior);
+  const c = new Beta(cp.alpha, cp.beta);
+  const t = new Beta(tp.alpha, tp.beta);
   const { pTreatment, lossTreatment } = compareBetas(c, t);
   return {
     control: betaPosterior(c, level),
@@ -192,27 +194,8 @@ export function bayesMean(
   options: { prior?: NormalPrior; credibleLevel?: number } = {},
 ): BayesResult {
   const level = options.credibleLevel === undefined ? 0.95 : openUnit('credibleLevel', options.credibleLevel);
-  let prior: NormalPrior = { mean: 0, sd: Infinity };
-  if (options.prior !== undefined) {
-    object('prior', options.prior);
-    finite('prior.mean', options.prior.mean);
-    if (options.prior.sd !== Infinity) positive('prior.sd', options.prior.sd);
-    prior = options.prior;
-  }
-  const post = (name: string, arm: MeanArm) => {
-    const { n, mean: xbar, variance: s2 } = meanArm(name, arm);
-    if (s2 === 0 && prior.sd === Infinity)
-      throw new StatsInputError(
-        `${name}.sumSq`,
-        'gives zero variance; the flat-prior normal model needs some variation (or give a prior)',
-      );
-    const precision = (prior.sd === Infinity ? 0 : 1 / prior.sd ** 2) + (s2 === 0 ? Infinity : n / s2);
-    const mean =
-      precision === Infinity
-        ? xbar
-        : ((prior.sd === Infinity ? 0 : prior.mean / prior.sd ** 2) + (n / s2) * xbar) / precision;
-    return { mean, sd: precision === Infinity ? 0 : Math.sqrt(1 / precision) };
-  };
+  const prior = checkNormalPrior(options.prior);
+  const post = (name: string, arm: MeanArm) => normalPosteriorOf(name, arm, prior);
   const c = post('control', control);
   const t = post('treatment', treatment);
   const m = t.mean - c.mean;
@@ -230,6 +213,57 @@ export function bayesMean(
     expectedLoss: { treatment: lossTreatment, control: lossTreatment + m },
     credibleLevel: level,
   };
+}
+
+/** The posterior Beta(alpha + conversions, beta + n - conversions) of one arm's rate (arm already checked). */
+function betaPosteriorOf(arm: ProportionArm, prior: BetaPrior): BetaPrior {
+  return { alpha: prior.alpha + arm.conversions, beta: prior.beta + arm.n - arm.conversions };
+}
+
+function checkNormalPrior(prior: NormalPrior | undefined): NormalPrior {
+  if (prior === undefined) return { mean: 0, sd: Infinity };
+  object('prior', prior);
+  finite('prior.mean', prior.mean);
+  if (prior.sd !== Infinity) positive('prior.sd', prior.sd);
+  return prior;
+}
+
+/**
+ * The posterior Normal(mean, sd) of one arm's mean: likelihood Normal(xbar, s^2 / n), prior
+ * Normal(prior.mean, prior.sd^2) (flat when sd is Infinity). A zero sample variance with a
+ * flat prior has no posterior spread to speak of and throws, naming the arm.
+ */
+function normalPosteriorOf(name: string, arm: MeanArm, prior: NormalPrior): { mean: number; sd: number } {
+  const { n, mean: xbar, variance: s2 } = meanArm(name, arm);
+  if (s2 === 0 && prior.sd === Infinity)
+    throw new StatsInputError(
+      `${name}.sumSq`,
+      'gives zero variance; the flat-prior normal model needs some variation (or give a prior)',
+    );
+  const precision = (prior.sd === Infinity ? 0 : 1 / prior.sd ** 2) + (s2 === 0 ? Infinity : n / s2);
+  const mean =
+    precision === Infinity
+      ? xbar
+      : ((prior.sd === Infinity ? 0 : prior.mean / prior.sd ** 2) + (n / s2) * xbar) / precision;
+  return { mean, sd: precision === Infinity ? 0 : Math.sqrt(1 / precision) };
+}
+
+/**
+ * One arm's posterior, the model bayesProportion and bayesMean compare: Beta for a rate
+ * (prior default Beta(1, 1)), Normal for a mean (prior default flat). Thompson sampling
+ * draws from these.
+ */
+export type Posterior =
+  | { readonly kind: 'beta'; readonly alpha: number; readonly beta: number }
+  | { readonly kind: 'normal'; readonly mean: number; readonly sd: number };
+
+export function proportionPosterior(arm: ProportionArm, options: { prior?: BetaPrior } = {}): Posterior {
+  proportionArm('arm', arm, 0);
+  return { kind: 'beta', ...betaPosteriorOf(arm, checkPrior(options.prior)) };
+}
+
+export function meanPosterior(arm: MeanArm, options: { prior?: NormalPrior } = {}): Posterior {
+  return { kind: 'normal', ...normalPosteriorOf('arm', arm, checkNormalPrior(options.prior)) };
 }
 
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));

@@ -29,3 +29,11 @@ export type { MsprtOptions, MsprtResult } from './sequential.js';
 export { StatsInputError } from './errors.js';
 /** Two-sided p-value of a standard normal statistic (for tests the module does not wrap, e.g. an interaction z). */
 export { twoSidedNormalP } from './distributions.js';
+export { proportionPosterior, meanPosterior } from './bayes.js';
+export type { Posterior } from './bayes.js';
+export { thompsonShares, armPosteriors } from './thompson.js';
+export type { ThompsonOptions } from './thompson.js';
+export { PosteriorSampler } from './sampling.js';
+export type { Uniform } from './sampling.js';
+export { stratifiedEffect } from './stratified.js';
+export type { Stratum, StratumEffect, StratifiedResult } from './stratified.js';

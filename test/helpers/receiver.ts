@@ -1,9 +1,11 @@
 /**
  * A real HTTP receiver on an ephemeral loopback port, for sink tests: records every
- * request, and can refuse connections (down), answer 503, or hang.
+ * request (its body decoded from gzip when it came gzipped), and can refuse connections
+ * (down), answer 503, or hang.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 
 export interface Received {
   method: string;
@@ -31,11 +33,12 @@ export class Receiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
+        const raw = Buffer.concat(chunks);
         const received = {
           method: req.method ?? '',
           path: req.url ?? '',
           headers: req.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
+          body: (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8'),
         };
         if (this.mode === 'hang') {
           this.requests.push(received);

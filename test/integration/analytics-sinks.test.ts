@@ -1,10 +1,14 @@
 /**
- * Each analytics sink, through the platform's official SDK, against a local HTTP
- * receiver that checks the wire payload the platform's HTTP API documents.
+ * Each analytics sink against a local HTTP receiver that checks the wire payload the
+ * platform's HTTP API documents (bodies arrive gzipped and are decoded by the receiver),
+ * and how each sink treats the platform's limits and refusals: oversized events and
+ * events the platform names as invalid are rejected for good (the channel dead-letters
+ * them), 429 and 5xx are retried (with the platform's Retry-After), keys never appear in
+ * a message.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { amplitudeSink, mixpanelSink, segmentSink, type EventRecord, type Sink } from '../../src/exposure/index.js';
-import { batchOfLines } from '../../src/exposure/sink.js';
+import { batchOfLines, SinkSendError, type SendResult } from '../../src/exposure/sink.js';
 import { Receiver } from '../helpers/receiver.js';
 
 const exposure: EventRecord = {
@@ -43,7 +47,7 @@ afterEach(async () => {
   await receiver.stop();
 });
 
-describe('Segment sink (@segment/analytics-node)', () => {
+describe('Segment sink (/v1/batch)', () => {
   it('posts "Experiment Viewed" and the tracked event to /v1/batch with Basic auth', async () => {
     sink = await segmentSink({ writeKey: 'wk_test_123', host: receiver.url });
     await sink.send(batch);
@@ -51,6 +55,8 @@ describe('Segment sink (@segment/analytics-node)', () => {
     const req = receiver.requests[0]!;
     expect(req.method).toBe('POST');
     expect(req.path).toBe('/v1/batch');
+    expect(req.headers['content-encoding']).toBe('gzip');
+    expect(req.headers['content-type']).toBe('application/json');
     expect(req.headers.authorization).toBe(`Basic ${Buffer.from('wk_test_123:').toString('base64')}`);
     const body = JSON.parse(req.body);
     expect(body.batch).toHaveLength(2);
@@ -87,7 +93,7 @@ describe('Segment sink (@segment/analytics-node)', () => {
   });
 });
 
-describe('Amplitude sink (@amplitude/analytics-node)', () => {
+describe('Amplitude sink (HTTP V2 /2/httpapi)', () => {
   beforeEach(() => {
     receiver.respond = (req, res) => {
       const events = JSON.parse(req.body).events ?? [];
@@ -110,7 +116,9 @@ describe('Amplitude sink (@amplitude/analytics-node)', () => {
     const req = receiver.requests[0]!;
     expect(req.path).toBe('/2/httpapi');
     const body = JSON.parse(req.body);
+    expect(req.headers['content-encoding']).toBe('gzip');
     expect(body.api_key).toBe('amp_key_0123');
+    expect(body.options).toEqual({ min_id_length: 1 });
     expect(body.events).toHaveLength(2);
     expect(body.events[0]).toMatchObject({
       event_type: '$exposure',
@@ -139,24 +147,25 @@ describe('Amplitude sink (@amplitude/analytics-node)', () => {
   });
 });
 
-describe('Mixpanel sink (mixpanel)', () => {
+describe('Mixpanel sink (/import)', () => {
   beforeEach(() => {
-    receiver.respond = (_req, res) => {
+    receiver.respond = (req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"status":1,"error":null}');
+      res.end(JSON.stringify({ code: 200, num_records_imported: JSON.parse(req.body).length, status: 'OK' }));
     };
   });
 
-  it('posts $experiment_started with "Experiment name" and "Variant name" to /track, base64 form-encoded', async () => {
+  it('posts $experiment_started with "Experiment name" and "Variant name" to /import?strict=1 as a JSON array, token as Basic auth user', async () => {
     sink = await mixpanelSink({ token: 'mp_token_9', host: `127.0.0.1:${receiver.port}`, protocol: 'http' });
     await sink.send(batch);
     expect(receiver.requests).toHaveLength(1);
     const req = receiver.requests[0]!;
     expect(req.method).toBe('POST');
-    expect(req.path).toBe('/track?ip=0&verbose=1');
-    expect(req.headers['content-type']).toBe('application/x-www-form-urlencoded');
-    const data = new URLSearchParams(req.body).get('data')!;
-    const events = JSON.parse(Buffer.from(data, 'base64').toString('utf8'));
+    expect(req.path).toBe('/import?strict=1');
+    expect(req.headers['content-type']).toBe('application/json');
+    expect(req.headers['content-encoding']).toBe('gzip');
+    expect(req.headers.authorization).toBe(`Basic ${Buffer.from('mp_token_9:').toString('base64')}`);
+    const events = JSON.parse(req.body);
     expect(events).toHaveLength(2);
     expect(events[0]).toMatchObject({
       event: '$experiment_started',
@@ -167,6 +176,7 @@ describe('Mixpanel sink (mixpanel)', () => {
         time: Date.parse(exposure.ts),
         'Experiment name': 'checkout-redesign',
         'Variant name': 'treatment',
+        allocation_version: 3,
         country: 'DE',
       },
     });
@@ -176,12 +186,151 @@ describe('Mixpanel sink (mixpanel)', () => {
     });
   });
 
-  it('rejects the batch when Mixpanel reports an error', async () => {
+  it('rejects for good the records /import lists as failed, with its message, and takes the rest as imported', async () => {
     receiver.respond = (_req, res) => {
-      res.writeHead(200);
-      res.end('{"status":0,"error":"token invalid"}');
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          code: 400,
+          error: 'some data points in the request failed validation',
+          failed_records: [
+            { index: 1, $insert_id: purchase.id, field: 'properties.time', message: "'properties.time' is invalid" },
+          ],
+          num_records_imported: 1,
+          status: 'Bad Request',
+        }),
+      );
     };
-    sink = await mixpanelSink({ token: 't', host: `127.0.0.1:${receiver.port}`, protocol: 'http' });
-    await expect(sink.send(batch)).rejects.toThrow(/Mixpanel Server Error: token invalid/);
+    sink = await mixpanelSink({ token: 't0k3n', host: `127.0.0.1:${receiver.port}`, protocol: 'http' });
+    const result = (await sink.send(batch)) as SendResult;
+    expect(result.rejected).toEqual([{ index: 1, reason: "mixpanel answered 400: 'properties.time' is invalid" }]);
+    expect(receiver.requests).toHaveLength(1);
+  });
+});
+
+function bigBatch(n: number, pad = 0): string[] {
+  return Array.from({ length: n }, (_, i) =>
+    JSON.stringify({
+      ...exposure,
+      id: `01KB2Y9Q4M6Q8W0Z3T5V${String(i).padStart(6, '0')}`,
+      unit: `user-${i}`,
+      attributes: pad > 0 && i === 3 ? { blob: 'x'.repeat(pad) } : { country: 'DE' },
+    }),
+  );
+}
+
+describe('limits and refusals, every platform', () => {
+  const platforms = {
+    segment: () => segmentSink({ writeKey: 'wk_secret_77', host: receiver.url }),
+    amplitude: () => amplitudeSink({ apiKey: 'amp_secret_77', serverUrl: `${receiver.url}/2/httpapi` }),
+    mixpanel: () => mixpanelSink({ token: 'mp_secret_77', host: `127.0.0.1:${receiver.port}`, protocol: 'http' }),
+  };
+  const eventsIn = (body: string): unknown[] => {
+    const parsed = JSON.parse(body) as { batch?: unknown[]; events?: unknown[] } | unknown[];
+    return Array.isArray(parsed) ? parsed : (parsed.batch ?? parsed.events)!;
+  };
+  const keys = { segment: 'wk_secret_77', amplitude: 'amp_secret_77', mixpanel: 'mp_secret_77' };
+  const limits = { segment: 32_000, amplitude: 1_000_000, mixpanel: 1_000_000 };
+
+  for (const [name, make] of Object.entries(platforms) as [keyof typeof platforms, () => Promise<Sink>][]) {
+    it(`${name}: an event over the platform's size limit is rejected with the reason, the others delivered`, async () => {
+      sink = await make();
+      const lines = bigBatch(6, limits[name] + 100);
+      const result = (await sink.send(batchOfLines(lines))) as SendResult;
+      expect(result.rejected).toHaveLength(1);
+      expect(result.rejected[0]!.index).toBe(3);
+      expect(result.rejected[0]!.reason).toMatch(new RegExp(`${name} takes events of at most ${limits[name]} bytes`));
+      const delivered = receiver.requests.flatMap((r) => eventsIn(r.body));
+      expect(delivered).toHaveLength(5);
+    });
+
+    it(`${name}: batches are split to the platform's request limits`, async () => {
+      sink = await make();
+      // 3,000 events: over every platform's events-per-request limit (2,000), and over Segment's 500 KB.
+      await sink.send(batchOfLines(bigBatch(3000)));
+      const sizes = receiver.requests.map((r) => eventsIn(r.body).length);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(3000);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(2000);
+      for (const r of receiver.requests)
+        expect(Buffer.byteLength(r.body)).toBeLessThanOrEqual(
+          name === 'segment' ? 500_000 : name === 'amplitude' ? 1_000_000 : 2_000_000,
+        );
+      if (name === 'segment') expect(receiver.requests.length).toBeGreaterThanOrEqual(3);
+    });
+
+    it(`${name}: 429 is retried later, after the platform's Retry-After, and no key reaches the message`, async () => {
+      receiver.respond = (_req, res) => {
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' });
+        res.end(
+          JSON.stringify({
+            code: 429,
+            error: `too many requests for key ${keys[name]}`,
+          }),
+        );
+      };
+      sink = await make();
+      const error = (await sink.send(batch).catch((e: unknown) => e)) as SinkSendError;
+      expect(error).toBeInstanceOf(SinkSendError);
+      expect(error.retryAfterMs).toBe(7000);
+      expect(error.message).toMatch(new RegExp(`${name} answered 429`));
+      expect(error.message).toMatch(/too many requests for key \[redacted\]/);
+      expect(error.message).not.toContain(keys[name]);
+    });
+  }
+
+  it('segment: a 400 for the whole request is halved until the bad event is alone; only it is rejected', async () => {
+    receiver.respond = (req, res) => {
+      const events = eventsIn(req.body) as { messageId: string }[];
+      const bad = events.some((e) => e.messageId.endsWith('000005'));
+      res.writeHead(bad ? 400 : 200, { 'content-type': 'application/json' });
+      res.end(bad ? '{"success":false,"message":"Invalid event"}' : '{"success":true}');
+    };
+    sink = await platforms.segment();
+    const result = (await sink.send(batchOfLines(bigBatch(16)))) as SendResult;
+    expect(result.rejected).toEqual([{ index: 5, reason: 'segment answered 400: Invalid event' }]);
+    const delivered = receiver.requests
+      .filter((r) => !(eventsIn(r.body) as { messageId: string }[]).some((e) => e.messageId.endsWith('000005')))
+      .flatMap((r) => eventsIn(r.body));
+    expect(delivered).toHaveLength(15);
+  });
+
+  it('amplitude: a 400 naming invalid events rejects those and sends the rest again', async () => {
+    let calls = 0;
+    receiver.respond = (req, res) => {
+      calls++;
+      const events = eventsIn(req.body);
+      if (calls === 1) {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            code: 400,
+            error: 'Invalid field values on some events',
+            events_with_invalid_fields: { time: [2] },
+            events_with_missing_fields: { event_type: [4] },
+          }),
+        );
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ code: 200, events_ingested: events.length }));
+    };
+    sink = await platforms.amplitude();
+    const result = (await sink.send(batchOfLines(bigBatch(6)))) as SendResult;
+    expect(result.rejected.map((r) => r.index).sort()).toEqual([2, 4]);
+    expect(result.rejected[0]!.reason).toBe('amplitude answered 400: Invalid field values on some events');
+    expect(receiver.requests).toHaveLength(2);
+    expect(eventsIn(receiver.requests[1]!.body)).toHaveLength(4);
+  });
+
+  it('amplitude: 413 splits the request in halves', async () => {
+    receiver.respond = (req, res) => {
+      const n = eventsIn(req.body).length;
+      res.writeHead(n > 2 ? 413 : 200, { 'content-type': 'application/json' });
+      res.end(n > 2 ? '{"code":413,"error":"Payload too large"}' : JSON.stringify({ code: 200, events_ingested: n }));
+    };
+    sink = await platforms.amplitude();
+    expect(await sink.send(batchOfLines(bigBatch(8)))).toBeUndefined();
+    const accepted = receiver.requests.filter((r) => eventsIn(r.body).length <= 2);
+    expect(accepted.flatMap((r) => eventsIn(r.body))).toHaveLength(8);
   });
 });

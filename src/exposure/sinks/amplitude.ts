@@ -1,71 +1,107 @@
 /**
- * Amplitude, through @amplitude/analytics-node. Exposures become Amplitude Experiment's
+ * Amplitude, through the HTTP V2 API (`POST /2/httpapi`, JSON `{api_key, events}`;
+ * Amplitude docs, "HTTP V2 API") or, when the URL ends in /batch, the Batch Event Upload
+ * API (same body; "Batch Event Upload API"). Exposures become Amplitude Experiment's
  * exposure event, `$exposure` with flag_key, variant and experiment_key; tracked events
  * keep their name. insert_id is the event id, so Amplitude dedupes redeliveries.
+ *
+ * Limits: HTTP V2 takes up to 2,000 events and 1 MB a request ("Upload limit"; 413
+ * beyond), Batch up to 20 MB; an event alone must fit a request. 429 (a user or device
+ * over its events per second) is retried after back-off, honouring Retry-After. A 400
+ * names the events at fault (events_with_invalid_fields, events_with_missing_fields,
+ * events_with_invalid_id_lengths, silenced_events): those are dead-lettered and the rest
+ * sent again, as "Batch and retry HTTP V2 API requests" says. Bodies are gzipped (the
+ * API counts events "after it decompresses a gzip-encoded body").
  */
 import type { Sink, SinkBatch } from '../sink.js';
-import { exposureProperties, isExposure, loadSdk, trackedProperties } from './platform.js';
+import { BatchPoster, summary } from './batch-http.js';
+import { addExposureProperties, addTrackedProperties, isExposure } from './platform.js';
 
 export interface AmplitudeSinkOptions {
   apiKey: string;
   /** Default https://api2.amplitude.com/2/httpapi. */
   serverUrl?: string;
+  timeoutMs?: number;
+  /** Sends in flight at most (default 4). */
+  concurrency?: number;
+  /** Gzip request bodies (default true). */
+  gzip?: boolean;
 }
 
-interface AmplitudeResult {
-  code: number;
-  message: string;
-}
-interface AmplitudeClient {
-  init(apiKey: string, options: Record<string, unknown>): { promise: Promise<void> };
-  track(event: Record<string, unknown>): { promise: Promise<AmplitudeResult> };
-  flush(): { promise: Promise<void> };
-}
+export const AMPLITUDE_LIMITS = { maxEvents: 2000, maxBytes: 1_000_000, maxEventBytes: 1_000_000 };
 
-export async function amplitudeSink(options: AmplitudeSinkOptions): Promise<Sink> {
-  const { createInstance } = await loadSdk<{ createInstance: () => AmplitudeClient }>(
-    '@amplitude/analytics-node',
-    'amplitude',
-  );
-  const client = createInstance();
-  await client.init(options.apiKey, {
-    serverUrl: options.serverUrl,
-    flushQueueSize: 1000,
-    flushIntervalMillis: 3_600_000,
-    flushMaxRetries: 1,
-    // Unit ids are whatever the service uses; Amplitude's default minimum is 5 characters.
-    minIdLength: 1,
-    logLevel: 0,
-  }).promise;
-  return {
-    name: 'amplitude',
-    async send(batch: SinkBatch) {
-      const results = batch.records().map((r) => {
-        const common = { user_id: r.unit, insert_id: r.id, time: Date.parse(r.ts) };
-        const event = isExposure(r)
-          ? {
-              ...common,
-              event_type: '$exposure',
-              event_properties: {
-                flag_key: r.flag,
-                variant: r.variant,
-                experiment_key: r.experiment,
-                ...exposureProperties(r),
-              },
-            }
-          : { ...common, event_type: r.event, event_properties: trackedProperties(r) };
-        return client.track(event).promise;
-      });
-      const outcome = Promise.all(results);
-      outcome.catch(() => {});
-      await client.flush().promise;
-      for (const result of await outcome) {
-        if (result.code < 200 || result.code >= 300)
-          throw new Error(`amplitude answered ${result.code}: ${result.message}`);
-      }
-    },
-    async close() {
-      await client.flush().promise;
-    },
+/** The indices a 400 answer names, in every list the HTTP V2 API documents. */
+function faulted(body: Record<string, unknown>): number[] {
+  const out = new Set<number>();
+  const add = (x: unknown) => {
+    if (Array.isArray(x)) for (const i of x) if (Number.isInteger(i)) out.add(i as number);
   };
+  for (const key of ['events_with_invalid_fields', 'events_with_missing_fields', 'events_with_invalid_id_lengths']) {
+    const byField = body[key];
+    if (byField && typeof byField === 'object') for (const v of Object.values(byField)) add(v);
+  }
+  add(body.silenced_events);
+  return [...out];
+}
+
+export function amplitudeSink(options: AmplitudeSinkOptions): Promise<Sink> {
+  const concurrency = options.concurrency ?? 4;
+  const url = options.serverUrl ?? 'https://api2.amplitude.com/2/httpapi';
+  const batchApi = new URL(url).pathname.endsWith('/batch');
+  const head = `{"api_key":${JSON.stringify(options.apiKey)},"events":[`;
+  const poster = new BatchPoster(
+    'amplitude',
+    {
+      ...AMPLITUDE_LIMITS,
+      ...(batchApi ? { maxBytes: 20_000_000 } : {}),
+      headers: { 'content-type': 'application/json' },
+      head: () => head,
+      // Unit ids are whatever the service uses; Amplitude's default minimum is 5 characters.
+      tail: () => '],"options":{"min_id_length":1}}',
+      event: (r) =>
+        isExposure(r)
+          ? {
+              event_type: '$exposure',
+              user_id: r.unit,
+              insert_id: r.id,
+              time: Date.parse(r.ts),
+              event_properties: addExposureProperties(
+                { flag_key: r.flag, variant: r.variant, experiment_key: r.experiment },
+                r,
+              ),
+            }
+          : {
+              event_type: r.event,
+              user_id: r.unit,
+              insert_id: r.id,
+              time: Date.parse(r.ts),
+              event_properties: addTrackedProperties({}, r),
+            },
+      rejected(status, text) {
+        if (status < 400) return undefined;
+        let body: Record<string, unknown> = {};
+        try {
+          body = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          // not JSON: refused whole
+        }
+        const indices = faulted(body);
+        return { message: summary(text), indices: indices.length > 0 ? indices : undefined, resendRest: true };
+      },
+    },
+    {
+      url,
+      connections: concurrency * 2,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      gzip: options.gzip ?? true,
+      secrets: [options.apiKey],
+    },
+  );
+  return Promise.resolve({
+    name: 'amplitude',
+    maxBatch: 2000,
+    concurrency,
+    send: (batch: SinkBatch) => poster.send(batch),
+    close: () => poster.close(),
+  });
 }

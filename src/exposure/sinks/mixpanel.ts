@@ -1,63 +1,102 @@
 /**
- * Mixpanel, through the `mixpanel` package. Exposures become Mixpanel's experiment
- * event, `$experiment_started` with "Experiment name" and "Variant name"; tracked events
- * keep their name. $insert_id is the event id, so Mixpanel dedupes redeliveries.
- * Sent with verbose=1, so a rejected batch is an error, not a silent "0".
+ * Mixpanel, through the Import Events API (`POST /import?strict=1`, a JSON array of
+ * events; Mixpanel docs, "Import Events"), authenticated with the project token as the
+ * Basic auth user name, which /import accepts besides service accounts. /import, not
+ * /track: it takes events of any age (/track only the last 5 days, which a catch-up
+ * after a long outage would miss) and, in strict mode, says which events it refused.
+ * Exposures become Mixpanel's experiment event, `$experiment_started` with "Experiment
+ * name" and "Variant name"; tracked events keep their name. $insert_id is the event id,
+ * so Mixpanel dedupes redeliveries.
+ *
+ * Limits (same page): up to 2,000 events and 2 MB uncompressed a request, an event under
+ * 1 MB; gzip accepted. A 400 lists failed_records by index, with the others imported:
+ * those are dead-lettered with Mixpanel's message. 429 is retried after back-off,
+ * honouring Retry-After.
  */
 import type { Sink, SinkBatch } from '../sink.js';
-import { exposureProperties, isExposure, loadSdk, trackedProperties } from './platform.js';
+import { BatchPoster, summary } from './batch-http.js';
+import { addExposureProperties, addTrackedProperties, isExposure } from './platform.js';
 
 export interface MixpanelSinkOptions {
   token: string;
   /** Default api.mixpanel.com; "host:port" is accepted (tests point it at a local receiver). */
   host?: string;
   protocol?: 'http' | 'https';
+  timeoutMs?: number;
+  /** Sends in flight at most (default 4). */
+  concurrency?: number;
+  /** Gzip request bodies (default true). */
+  gzip?: boolean;
 }
 
-interface MixpanelClient {
-  track_batch(
-    events: Record<string, unknown>[],
-    options: Record<string, unknown>,
-    callback: (errors?: Error[] | null) => void,
-  ): void;
-}
+export const MIXPANEL_LIMITS = { maxEvents: 2000, maxBytes: 2_000_000, maxEventBytes: 1_000_000 };
 
-export async function mixpanelSink(options: MixpanelSinkOptions): Promise<Sink> {
-  const mod = await loadSdk<{
-    default?: { init: (token: string, config: Record<string, unknown>) => MixpanelClient };
-    init?: (token: string, config: Record<string, unknown>) => MixpanelClient;
-  }>('mixpanel', 'mixpanel');
-  const init = mod.init ?? mod.default!.init;
-  const [host, port] = (options.host ?? 'api.mixpanel.com').split(':');
-  const client = init(options.token, {
-    host,
-    ...(port ? { port: Number(port) } : {}),
-    protocol: options.protocol ?? 'https',
-    verbose: true,
-    keepAlive: false,
-  });
-  return {
-    name: 'mixpanel',
-    send(batch: SinkBatch) {
-      const events = batch.records().map((r) => {
-        const common = { distinct_id: r.unit, time: Date.parse(r.ts), $insert_id: r.id };
-        return isExposure(r)
+export function mixpanelSink(options: MixpanelSinkOptions): Promise<Sink> {
+  const concurrency = options.concurrency ?? 4;
+  const poster = new BatchPoster(
+    'mixpanel',
+    {
+      ...MIXPANEL_LIMITS,
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${Buffer.from(`${options.token}:`).toString('base64')}`,
+      },
+      head: () => '[',
+      tail: () => ']',
+      event: (r) =>
+        isExposure(r)
           ? {
               event: '$experiment_started',
-              properties: {
-                ...common,
-                'Experiment name': r.experiment,
-                'Variant name': r.variant,
-                ...exposureProperties(r),
-              },
+              properties: addExposureProperties(
+                {
+                  token: options.token,
+                  distinct_id: r.unit,
+                  time: Date.parse(r.ts),
+                  $insert_id: r.id,
+                  'Experiment name': r.experiment,
+                  'Variant name': r.variant,
+                },
+                r,
+              ),
             }
-          : { event: r.event, properties: { ...common, ...trackedProperties(r) } };
-      });
-      return new Promise<void>((resolve, reject) =>
-        client.track_batch(events, { max_batch_size: 50 }, (errors) =>
-          errors && errors.length > 0 ? reject(errors[0]) : resolve(),
-        ),
-      );
+          : {
+              event: r.event,
+              properties: addTrackedProperties(
+                { token: options.token, distinct_id: r.unit, time: Date.parse(r.ts), $insert_id: r.id },
+                r,
+              ),
+            },
+      rejected(status, text) {
+        if (status < 400) return undefined;
+        let body: { failed_records?: { index?: unknown; message?: unknown }[] } = {};
+        try {
+          body = JSON.parse(text) as typeof body;
+        } catch {
+          // not JSON: refused whole
+        }
+        const failed = (body.failed_records ?? []).filter((f) => Number.isInteger(f.index));
+        if (failed.length === 0) return { message: summary(text), resendRest: true };
+        return {
+          message: summary(text),
+          indices: failed.map((f) => f.index as number),
+          reasons: failed.map((f) => (typeof f.message === 'string' ? f.message : '')),
+          resendRest: false,
+        };
+      },
     },
-  };
+    {
+      url: `${options.protocol ?? 'https'}://${options.host ?? 'api.mixpanel.com'}/import?strict=1`,
+      connections: concurrency * 2,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      gzip: options.gzip ?? true,
+      secrets: [options.token],
+    },
+  );
+  return Promise.resolve({
+    name: 'mixpanel',
+    maxBatch: 2000,
+    concurrency,
+    send: (batch: SinkBatch) => poster.send(batch),
+    close: () => poster.close(),
+  });
 }

@@ -6,37 +6,30 @@ import type { EventRecord, ExposureRecord, TrackedRecord } from '../schema.js';
 
 export const isExposure = (r: EventRecord): r is ExposureRecord => r.schema === 'switchyard.exposure/1';
 
-/** Exposure facts beyond each platform's own experiment/variant fields. */
-export function exposureProperties(r: ExposureRecord): Record<string, unknown> {
-  return {
-    ...r.attributes,
-    flag: r.flag,
-    allocation_mode: r.allocation.mode,
-    allocation_version: r.allocation.version,
-    ramp_step: r.allocation.step,
-    traffic_percent: r.allocation.percent,
-    reason: r.reason,
-    provider: r.provider,
-    ...(r.service ? { service: r.service } : {}),
-    ...(r.instance ? { instance: r.instance } : {}),
-  };
+/**
+ * Adds the exposure's facts beyond each platform's own experiment/variant fields to
+ * `into`, which already holds the platform's fields; context attributes come last and
+ * never replace a field. Fields are assigned, not spread: spreading a fresh object per
+ * event cost the sinks a third of their time.
+ */
+export function addExposureProperties(into: Record<string, unknown>, r: ExposureRecord): Record<string, unknown> {
+  into.flag = r.flag;
+  into.allocation_mode = r.allocation.mode;
+  into.allocation_version = r.allocation.version;
+  into.ramp_step = r.allocation.step;
+  into.traffic_percent = r.allocation.percent;
+  into.reason = r.reason;
+  into.provider = r.provider;
+  if (r.service) into.service = r.service;
+  if (r.instance) into.instance = r.instance;
+  for (const key in r.attributes) if (!(key in into)) into[key] = r.attributes[key];
+  return into;
 }
 
-export function trackedProperties(r: TrackedRecord): Record<string, unknown> {
-  return {
-    ...r.properties,
-    ...(r.value === undefined ? {} : { value: r.value }),
-    ...(r.service ? { service: r.service } : {}),
-  };
-}
-
-/** Loads an optional SDK, or says which npm package to install. */
-export async function loadSdk<T>(pkg: string, platform: string): Promise<T> {
-  try {
-    return (await import(pkg)) as T;
-  } catch (cause) {
-    const error = new Error(`the ${platform} sink needs the npm package ${pkg}: npm install ${pkg}`, { cause });
-    (error as Error & { code: string }).code = 'SY_NOT_AVAILABLE';
-    throw error;
-  }
+/** Adds a tracked event's value, service and properties to `into`; its properties never replace a field. */
+export function addTrackedProperties(into: Record<string, unknown>, r: TrackedRecord): Record<string, unknown> {
+  if (r.value !== undefined) into.value = r.value;
+  if (r.service) into.service = r.service;
+  for (const key in r.properties) if (!(key in into)) into[key] = r.properties[key];
+  return into;
 }

@@ -1,72 +1,94 @@
 /**
- * Segment, through @segment/analytics-node. Exposures become Segment's "Experiment
- * Viewed" track call (Segment's A/B testing spec: experiment_id, experiment_name,
- * variation_id, variation_name); tracked events keep their name. messageId is the event
- * id, so Segment dedupes redeliveries. The SDK's own retries are off: the pipeline's
- * channel retries, with the events safe in the journal meanwhile.
+ * Segment, through its HTTP Tracking API's batch endpoint (`POST /v1/batch`, Basic auth
+ * with the write key as user name; Segment docs, "HTTP API Source"). Exposures become
+ * Segment's "Experiment Viewed" track call (Segment's A/B testing spec: experiment_id,
+ * experiment_name, variation_id, variation_name); tracked events keep their name.
+ * messageId is the event id, so Segment dedupes redeliveries.
+ *
+ * Limits (same page, "Max request size"): 500 KB a batch request and 32 KB an event,
+ * else 400 Bad Request; taken as 500,000 and 32,000 bytes. Bodies are gzipped: the
+ * Tracking API decompresses `Content-Encoding: gzip` (Segment engineering, "Gzip",
+ * f2prateek.com/2016/06/05/gzip, the libraries' own uploads). Segment answers 200 to
+ * anything else it takes, 400 to a request it refuses whole.
  */
 import type { Sink, SinkBatch } from '../sink.js';
-import { exposureProperties, isExposure, loadSdk, trackedProperties } from './platform.js';
+import { BatchPoster } from './batch-http.js';
+import { addExposureProperties, addTrackedProperties, isExposure } from './platform.js';
 
 export interface SegmentSinkOptions {
   writeKey: string;
   /** Default https://api.segment.io; tests point it at a local receiver. */
   host?: string;
+  /** Default /v1/batch. */
   path?: string;
   timeoutMs?: number;
+  /** Sends in flight at most (default 4). */
+  concurrency?: number;
+  /** Gzip request bodies (default true). */
+  gzip?: boolean;
 }
 
-interface SegmentAnalytics {
-  track(message: Record<string, unknown>, callback: (err?: unknown) => void): void;
-  flush(options?: { timeout?: number }): Promise<void>;
-  closeAndFlush(options?: { timeout?: number }): Promise<void>;
-}
+const LIBRARY = { library: { name: 'switchyard' } };
 
-export async function segmentSink(options: SegmentSinkOptions): Promise<Sink> {
-  const { Analytics } = await loadSdk<{ Analytics: new (settings: Record<string, unknown>) => SegmentAnalytics }>(
-    '@segment/analytics-node',
+export const SEGMENT_LIMITS = { maxEvents: 2500, maxBytes: 500_000, maxEventBytes: 32_000 };
+
+export function segmentSink(options: SegmentSinkOptions): Promise<Sink> {
+  const concurrency = options.concurrency ?? 4;
+  const poster = new BatchPoster(
     'segment',
-  );
-  const analytics = new Analytics({
-    writeKey: options.writeKey,
-    host: options.host,
-    path: options.path,
-    maxRetries: 0,
-    flushAt: 500,
-    flushInterval: 3_600_000,
-    httpRequestTimeout: options.timeoutMs ?? 10_000,
-  });
-  return {
-    name: 'segment',
-    async send(batch: SinkBatch) {
-      const delivered = batch.records().map(
-        (r) =>
-          new Promise<void>((resolve, reject) => {
-            const common = { userId: r.unit, messageId: r.id, timestamp: r.ts };
-            const message = isExposure(r)
-              ? {
-                  ...common,
-                  event: 'Experiment Viewed',
-                  properties: {
-                    experiment_id: r.experiment,
-                    experiment_name: r.experiment,
-                    variation_id: r.variant,
-                    variation_name: r.variant,
-                    ...exposureProperties(r),
-                  },
-                }
-              : { ...common, event: r.event, properties: trackedProperties(r) };
-            analytics.track(message, (err) =>
-              err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
-            );
-          }),
-      );
-      // Handle the outcome before flushing: the callbacks settle during the flush.
-      const outcome = Promise.all(delivered);
-      outcome.catch(() => {});
-      await analytics.flush({ timeout: options.timeoutMs ?? 10_000 });
-      await outcome;
+    {
+      ...SEGMENT_LIMITS,
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${Buffer.from(`${options.writeKey}:`).toString('base64')}`,
+      },
+      head: () => '{"batch":[',
+      tail: () => `],"sentAt":"${new Date().toISOString()}"}`,
+      event: (r) =>
+        isExposure(r)
+          ? {
+              type: 'track',
+              event: 'Experiment Viewed',
+              userId: r.unit,
+              messageId: r.id,
+              timestamp: r.ts,
+              properties: addExposureProperties(
+                {
+                  experiment_id: r.experiment,
+                  experiment_name: r.experiment,
+                  variation_id: r.variant,
+                  variation_name: r.variant,
+                },
+                r,
+              ),
+              context: LIBRARY,
+            }
+          : {
+              type: 'track',
+              event: r.event,
+              userId: r.unit,
+              messageId: r.id,
+              timestamp: r.ts,
+              properties: addTrackedProperties({}, r),
+              context: LIBRARY,
+            },
+      // A 400 refuses the whole request without saying which event: the poster halves it.
+      rejected: () => undefined,
     },
-    close: () => analytics.closeAndFlush({ timeout: 1000 }),
-  };
+    {
+      url: `${(options.host ?? 'https://api.segment.io').replace(/\/+$/, '')}${options.path ?? '/v1/batch'}`,
+      connections: concurrency * 2,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      gzip: options.gzip ?? true,
+      secrets: [options.writeKey],
+    },
+  );
+  return Promise.resolve({
+    name: 'segment',
+    // About 1,000 exposures fill Segment's 500 KB: one send is one or two requests.
+    maxBatch: 1000,
+    concurrency,
+    send: (batch: SinkBatch) => poster.send(batch),
+    close: () => poster.close(),
+  });
 }

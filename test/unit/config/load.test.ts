@@ -131,9 +131,9 @@ describe('located errors', () => {
       /allocation.percent: expected a value >= 0, found -1/,
     ],
     [
-      'adaptive',
+      'adaptive without a primary metric',
       'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation: { mode: adaptive }',
-      /adaptive allocation \(the bandit\) is not available in this version/,
+      /allocation.mode: adaptive allocation needs primary_metric/,
     ],
     [
       'a bad start time',

@@ -1,0 +1,13 @@
+/**
+ * A platform receiver in a process of its own for the sinks benchmark (the platform is
+ * another machine; its parsing should not be charged to the sender): sends its port over
+ * IPC, then answers "accepted" with the count of events accepted so far.
+ */
+import { PlatformReceiver, type Platform } from '../test/helpers/platforms.js';
+
+const receiver = await new PlatformReceiver(process.argv[2] as Platform, false).start();
+process.send!({ port: receiver.port });
+process.on('message', (m) => {
+  if (m === 'accepted') process.send!({ accepted: receiver.accepted });
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,290 @@
+/**
+ * One adaptive experiment at run time: its current allocation version (a plan with the
+ * version's weights), the sticky assignments that keep a unit on its arm across versions,
+ * and the re-weighting that makes the next version from the arms' statistics.
+ *
+ * Sticky assignment: a unit seen for the first time is bucketed under the current
+ * version's weights (the same hash as fixed mode, so instances agree on a new unit) and
+ * keeps that arm afterwards. Arms are stored as codes into a list of variant names that
+ * only grows, so a config reload maps each code to the arm's current index; a unit whose
+ * arm the config no longer has gets the control.
+ *
+ * Without a sticky store (sticky: none) every call buckets under the current weights:
+ * ranges follow the variant order, so when weights change exactly the units whose bucket
+ * now falls in another arm's range move (with arms a, b, c and a's weight going from 0.4
+ * to 0.3, the units in [0.3, 0.4) move from a to b, and so on down the order).
+ */
+import {
+  MAX_ARM_CODE,
+  StickyTable,
+  adaptivePolicy,
+  assign,
+  burnInWeights,
+  nextWeights,
+  versionPlan,
+  type AdaptivePolicy,
+  type AllocationPlan,
+} from '../../allocation/index.js';
+import type { ValidatedAdaptive } from '../../config/index.js';
+import type { MetricRecorder } from '../../guardrails/index.js';
+import { seededUniform } from '../../ports.js';
+import { armPosteriors, thompsonShares } from '../../stats/index.js';
+import { UNITS_METRIC, type ArmStats, type ArmStatsSource } from './arm-stats.js';
+import type { RedisStickyStore } from './redis-sticky.js';
+
+/** A published allocation version: what every instance of the fleet serves. */
+export interface AllocationVersion {
+  readonly version: number;
+  /** Weights by variant name (shares of traffic adding up to 1). */
+  readonly weights: Readonly<Record<string, number>>;
+  readonly phase: 'initial' | 'burn-in' | 'thompson';
+  /** When it was made (ms). */
+  readonly at: number;
+}
+
+export interface ArmStatus {
+  readonly variant: string;
+  readonly weight: number;
+  readonly units: number;
+  readonly conversions: number;
+  readonly mean: number;
+  /** P(best) at the last re-weighting (undefined in burn-in). */
+  readonly probabilityBest: number | undefined;
+  /** The arm's posterior: Beta(alpha, beta) or Normal(mean, sd). */
+  readonly posterior: Readonly<Record<string, number>> | undefined;
+}
+
+export interface AdaptiveStatus {
+  readonly experiment: string;
+  readonly version: number;
+  readonly phase: AllocationVersion['phase'];
+  readonly at: number;
+  readonly metric: string;
+  readonly metricKind: 'conversion' | 'continuous';
+  readonly sticky: ValidatedAdaptive['sticky'];
+  readonly stickyUnits: number;
+  readonly stickyCapacity: number;
+  /** Units served unremembered because the sticky table was full. */
+  readonly stickyOverflow: number;
+  readonly arms: readonly ArmStatus[];
+}
+
+export class AdaptiveExperiment {
+  plan: AllocationPlan;
+  current: AllocationVersion;
+  private readonly table: StickyTable;
+  /** Arm codes -> variant names; only grows. */
+  private readonly names: string[] = [];
+  /** Code -> index in the current plan's variants (control when the arm is gone). */
+  private codeToIndex = new Int16Array(0);
+  private lastShares: number[] | undefined;
+  overflow = 0;
+
+  constructor(
+    base: AllocationPlan,
+    public options: ValidatedAdaptive,
+    public metric: string,
+    private policy: AdaptivePolicy,
+    private readonly recorder: MetricRecorder,
+    readonly redis: RedisStickyStore | undefined,
+  ) {
+    this.table = new StickyTable(options.stickyCapacity, base.experiment);
+    this.plan = base;
+    const initial = burnInWeights(policy);
+    this.current = {
+      version: base.version,
+      weights: Object.fromEntries(base.variants.map((v, i) => [v, initial[i]!])),
+      phase: 'initial',
+      at: 0,
+    };
+    this.rebase(base);
+  }
+
+  get experiment(): string {
+    return this.plan.experiment;
+  }
+
+  /** Takes a freshly compiled plan (config reload) and keeps serving the current version on it. */
+  rebase(base: AllocationPlan): void {
+    this.policy = adaptivePolicy(base, this.options);
+    for (const v of base.variants) if (!this.names.includes(v) && this.names.length <= MAX_ARM_CODE) this.names.push(v);
+    this.codeToIndex = Int16Array.from(this.names, (n) => {
+      const i = base.variants.indexOf(n);
+      return i >= 0 ? i : base.controlIndex;
+    });
+    this.plan = versionPlan(base, this.weightsFor(base, this.current), this.current.version);
+  }
+
+  /** Serves `version` from now on (a re-weighting here or in the fleet). */
+  adopt(version: AllocationVersion, base: AllocationPlan = this.plan): void {
+    this.current = version;
+    this.plan = versionPlan(base, this.weightsFor(base, version), version.version);
+  }
+
+  /**
+   * The unit's variant index under the current plan: its sticky arm, or a new assignment.
+   * Synchronous for a unit in memory; with the Redis store a unit not in memory costs one
+   * batched round trip (or none, served from memory, when Redis is away).
+   */
+  assign(unit: string): number | Promise<number> {
+    const plan = this.plan;
+    if (this.options.sticky === 'none') {
+      const fresh = assign(plan, unit, 1);
+      const code = this.codeOf(fresh);
+      const had = this.table.get(unit);
+      if (had !== code && this.table.set(unit, code) && had < 0) this.countUnit(fresh);
+      return fresh;
+    }
+    const code = this.table.get(unit);
+    if (code >= 0) return this.codeToIndex[code]!;
+    const fresh = assign(plan, unit, 1);
+    if (this.redis === undefined) return this.remember(unit, fresh);
+    return this.redis.resolve(unit, plan.variants[fresh]!).then(({ name, isNew }) => {
+      // A unit stored elsewhere (another instance, before a restart) keeps its arm there.
+      const known = this.table.get(unit);
+      if (known >= 0) return this.codeToIndex[known]!;
+      const index = this.plan.variants.indexOf(name);
+      return this.remember(unit, index >= 0 ? index : this.plan.controlIndex, isNew);
+    });
+  }
+
+  /** A tracked event: the primary metric, attributed to the unit's sticky arm. */
+  track(unit: string, value: number | undefined): void {
+    const code = this.table.get(unit);
+    if (code < 0) return;
+    const variant = this.names[code]!;
+    if (this.options.metricKind === 'conversion') {
+      if (this.table.markConverted(unit)) this.recorder.record(this.experiment, variant, this.metric, 1);
+    } else this.recorder.record(this.experiment, variant, this.metric, value ?? 1);
+  }
+
+  /** Forgets a unit's cached arm (the Redis store's reconciliation found another one). */
+  correct(unit: string, name: string): void {
+    const index = this.plan.variants.indexOf(name);
+    if (index >= 0) this.table.set(unit, this.codeOf(index));
+  }
+
+  /**
+   * The next allocation version from the arms' statistics: burn-in until every arm has
+   * min_sample units, then Thompson sampling with `draws` draws, seeded by the config's
+   * seed and the current version, so the same data and seed give the same weights.
+   */
+  reweight(stats: ArmStatsSource, at: number): AllocationVersion {
+    const plan = this.plan;
+    const arms = stats.armStats(plan.experiment, plan.variants, this.metric);
+    const units = arms.map((a) => a.units);
+    const burning = units.some((n) => n < this.policy.minSample);
+    let shares: number[] | undefined;
+    try {
+      shares = burning ? undefined : this.shares(arms);
+    } catch {
+      // Too little data for the model (a continuous metric with one unit in an arm): hold the split.
+      shares = undefined;
+    }
+    this.lastShares = shares;
+    const next = nextWeights(this.policy, Array.from(plan.weights), units, shares);
+    // Versions only go up, also when the clock is coarse or behind the last version's.
+    const version = Math.max(Math.floor(at), this.current.version + 1);
+    return {
+      version,
+      weights: Object.fromEntries(plan.variants.map((v, i) => [v, next.weights[i]!])),
+      phase: next.phase,
+      at,
+    };
+  }
+
+  status(stats: ArmStatsSource): AdaptiveStatus {
+    const plan = this.plan;
+    const arms = stats.armStats(plan.experiment, plan.variants, this.metric);
+    const posteriors = arms.map((a) => {
+      try {
+        return armPosteriors(this.options.metricKind, [toArm(this.options.metricKind, a)])[0];
+      } catch {
+        return undefined;
+      }
+    });
+    return {
+      experiment: plan.experiment,
+      version: this.current.version,
+      phase: this.current.phase,
+      at: this.current.at,
+      metric: this.metric,
+      metricKind: this.options.metricKind,
+      sticky: this.options.sticky,
+      stickyUnits: this.table.size,
+      stickyCapacity: this.table.capacity,
+      stickyOverflow: this.overflow,
+      arms: plan.variants.map((variant, i) => {
+        const a = arms[i]!;
+        const p = posteriors[i];
+        const { kind: _kind, ...params } = p ?? { kind: '' };
+        return {
+          variant,
+          weight: plan.weights[i]!,
+          units: a.units,
+          conversions: a.conversions,
+          mean: a.units > 0 ? (this.options.metricKind === 'conversion' ? a.conversions : a.sum) / a.units : 0,
+          probabilityBest: this.lastShares?.[i],
+          posterior: p ? (params as Record<string, number>) : undefined,
+        };
+      }),
+    };
+  }
+
+  private shares(arms: readonly ArmStats[]): number[] {
+    const kind = this.options.metricKind;
+    const posteriors = armPosteriors(
+      kind,
+      arms.map((a) => toArm(kind, a)),
+    );
+    return thompsonShares(posteriors, {
+      draws: this.options.draws,
+      uniform: seededUniform(
+        this.options.seed,
+        this.current.version % 2 ** 31,
+        Math.floor(this.current.version / 2 ** 31),
+      ),
+    });
+  }
+
+  /**
+   * Keeps the unit's arm in memory; `isNew`: the unit was not stored anywhere before, so
+   * it counts as one more unit of the arm. The Redis store's memory is a cache: when full
+   * it is cleared (units come back from Redis); the memory store, when full, remembers no
+   * more units.
+   */
+  private remember(unit: string, index: number, isNew = true): number {
+    const code = this.codeOf(index);
+    let stored = this.table.set(unit, code);
+    if (!stored && this.redis) {
+      this.table.clear();
+      stored = this.table.set(unit, code);
+    }
+    if (!stored && this.overflow++ === 0) this.onOverflow?.(this.table.capacity);
+    if (isNew) this.countUnit(index);
+    return index;
+  }
+
+  onOverflow: ((capacity: number) => void) | undefined;
+
+  private countUnit(index: number): void {
+    this.recorder.record(this.experiment, this.plan.variants[index]!, UNITS_METRIC, 1);
+  }
+
+  private codeOf(index: number): number {
+    return this.names.indexOf(this.plan.variants[index]!);
+  }
+
+  /** A version's weights in the plan's variant order; arms it does not name get none, and the rest renormalise. */
+  private weightsFor(base: AllocationPlan, version: AllocationVersion): number[] {
+    const w = base.variants.map((v) => version.weights[v] ?? 0);
+    const sum = w.reduce((a, b) => a + b, 0);
+    return sum > 0 ? w.map((x) => x / sum) : Array.from(base.weights);
+  }
+}
+
+function toArm(kind: 'conversion' | 'continuous', a: ArmStats) {
+  return kind === 'conversion'
+    ? { n: a.units, conversions: Math.min(a.conversions, a.units) }
+    : { n: a.units, sum: a.sum, sumSq: a.sumSq };
+}

@@ -1,0 +1,121 @@
+/**
+ * Allocation versions shared by a fleet through Redis.
+ *
+ * Leader per re-weighting: the instance whose `SET <prefix>:adaptive:<exp>:lock <id> NX PX`
+ * succeeds makes the next version; the lock expires on its own (half the re-weighting
+ * interval, at most a minute), so a leader that dies holds nothing. It writes the version
+ * to `<prefix>:adaptive:<exp>:version` (JSON) only if that key's version is older
+ * (a Lua compare-and-set), so a slow leader can never put an older version back.
+ * Every instance polls the version keys (one MGET for all adaptive experiments, every
+ * `pollMs`, 250 ms by default) and switches to a newer version, so the whole fleet serves
+ * the same version within a poll interval of its writing.
+ *
+ * Redis unreachable: the instance keeps serving the last version it knew, logs that once,
+ * and logs once more when Redis answers again.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../ports.js';
+import type { AllocationVersion } from './adaptive-experiment.js';
+
+const WRITE_NEWER = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, v = pcall(cjson.decode, cur)
+  if ok and tonumber(v.version) >= tonumber(ARGV[2]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1`;
+
+export class FleetVersions {
+  private unreachable = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly instance: string,
+    private readonly logger: Logger,
+    private readonly timeoutMs = 500,
+  ) {}
+
+  versionKey(experiment: string): string {
+    return `${this.prefix}:adaptive:${experiment}:version`;
+  }
+
+  lockKey(experiment: string): string {
+    return `${this.prefix}:adaptive:${experiment}:lock`;
+  }
+
+  /** True when this instance may make the experiment's next version. */
+  async tryLead(experiment: string, holdMs: number): Promise<boolean> {
+    const ok = await this.call(() =>
+      this.redis.set(this.lockKey(experiment), this.instance, 'PX', Math.max(1, Math.round(holdMs)), 'NX'),
+    );
+    return ok === 'OK';
+  }
+
+  /** Publishes a version; false when Redis already has a newer one or is away. */
+  async publish(experiment: string, version: AllocationVersion): Promise<boolean> {
+    const written = await this.call(() =>
+      this.redis.eval(WRITE_NEWER, 1, this.versionKey(experiment), JSON.stringify(version), version.version),
+    );
+    return written === 1;
+  }
+
+  /** The fleet's versions of these experiments (undefined where none is published), or undefined when Redis is away. */
+  async read(experiments: readonly string[]): Promise<(AllocationVersion | undefined)[] | undefined> {
+    if (experiments.length === 0) return [];
+    const raw = await this.call(() => this.redis.mget(experiments.map((e) => this.versionKey(e))));
+    if (raw === undefined) return undefined;
+    return raw.map((text) => {
+      if (typeof text !== 'string') return undefined;
+      try {
+        const v = JSON.parse(text) as AllocationVersion;
+        return typeof v.version === 'number' && typeof v.weights === 'object' ? v : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+  }
+
+  /** Runs a Redis call with a timeout; undefined (and one log line per outage) when it fails. */
+  private async call<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    if (this.redis.status !== 'ready') {
+      this.wentAway(`connection ${this.redis.status}`);
+      return undefined;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.timeoutMs);
+      timer.unref?.();
+    });
+    try {
+      const result = await Promise.race([fn(), timeout]);
+      if (result === 'timeout') {
+        this.wentAway(`no answer within ${this.timeoutMs} ms`);
+        return undefined;
+      }
+      if (this.unreachable) {
+        this.unreachable = false;
+        this.logger.info('fleet: Redis answers again; allocation versions follow the fleet');
+      }
+      return result;
+    } catch (error) {
+      this.wentAway((error as Error).message);
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private wentAway(why: string): void {
+    if (this.unreachable) return;
+    this.unreachable = true;
+    this.logger.warn(
+      `fleet: Redis unreachable (${why}); each adaptive experiment keeps serving the last allocation version it knew`,
+    );
+  }
+
+  get isUnreachable(): boolean {
+    return this.unreachable;
+  }
+}

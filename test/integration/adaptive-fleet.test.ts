@@ -1,0 +1,276 @@
+/**
+ * adaptive allocation in a fleet, on the real Redis: three processes serve the same
+ * allocation version within a second of one re-weighting; the Redis sticky store keeps
+ * units across a restart; a Redis of the test's own that stops and starts again: units
+ * are served from memory meanwhile and written to Redis afterwards.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createSwitchyard, type Switchyard } from 'switchyard';
+import { RedisStickyStore } from '../../src/client/adaptive/redis-sticky.js';
+import { silentLogger } from '../../src/ports.js';
+
+const SHARED = 'redis://127.0.0.1:6379';
+const shared = new Redis(SHARED, { lazyConnect: true });
+const prefixes: string[] = [];
+const open: Switchyard[] = [];
+
+function prefix(): string {
+  const p = `sy-test-${randomUUID()}`;
+  prefixes.push(p);
+  return p;
+}
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((sy) => sy.close()));
+});
+afterAll(async () => {
+  for (const p of prefixes) {
+    const keys = await shared.keys(`${p}:*`);
+    if (keys.length) await shared.del(...keys);
+  }
+  shared.disconnect();
+});
+
+function config(redis: string, p: string, extra: Record<string, unknown> = {}) {
+  return {
+    feature_flags: { provider: 'memory' },
+    exposures: { enabled: false },
+    fleet: { redis, prefix: p },
+    experiments: {
+      hero: {
+        variants: { control: {}, b: {}, c: {} },
+        primary_metric: 'signup',
+        allocation: { mode: 'adaptive', min_sample: 5, max_step: 30, sticky: 'redis', draws: 500, ...extra },
+      },
+    },
+  };
+}
+
+// A generous round-trip budget: on a loaded machine 100 ms can pass, and the unit would be served from memory.
+async function make(cfg: Record<string, unknown>, stickyTimeoutMs = 2000, warnings?: string[]) {
+  const logger = { ...silentLogger, warn: (m: string) => warnings?.push(m) };
+  const sy = await createSwitchyard({ config: cfg, watch: false, logger, adaptive: { pollMs: 100, stickyTimeoutMs } });
+  open.push(sy);
+  return sy;
+}
+
+interface Child {
+  readonly proc: ChildProcessWithoutNullStreams;
+  readonly lines: { text: string; at: number }[];
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<{ text: string; at: number }>;
+}
+
+function child(p: string): Child {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/adaptive-child.ts'], {
+    env: { ...process.env, REDIS_URL: SHARED, PREFIX: p },
+  });
+  const lines: { text: string; at: number }[] = [];
+  let buffer = '';
+  proc.stdout.on('data', (d: Buffer) => {
+    buffer += d.toString();
+    let i: number;
+    while ((i = buffer.indexOf('\n')) >= 0) {
+      lines.push({ text: buffer.slice(0, i), at: Date.now() });
+      buffer = buffer.slice(i + 1);
+    }
+  });
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return {
+    proc,
+    lines,
+    waitFor: (pattern, timeoutMs = 20_000) =>
+      new Promise((resolve, reject) => {
+        const started = Date.now();
+        const check = setInterval(() => {
+          const hit = lines.find((l) => pattern.test(l.text));
+          if (hit) {
+            clearInterval(check);
+            resolve(hit);
+          } else if (Date.now() - started > timeoutMs) {
+            clearInterval(check);
+            reject(new Error(`no line ${pattern} within ${timeoutMs} ms: ${JSON.stringify(lines)} ${stderr}`));
+          }
+        }, 5);
+      }),
+  };
+}
+
+describe('adaptive allocation in a fleet (real Redis)', () => {
+  it('three processes serve the same new version within a second of one re-weighting', async () => {
+    const p = prefix();
+    const children = [child(p), child(p), child(p)];
+    try {
+      const ready = await Promise.all(children.map((c) => c.waitFor(/^ready /, 30_000)));
+      const initial = ready.map((l) => l.text.split(' ')[1]);
+      expect(new Set(initial).size).toBe(1);
+      children[0]!.proc.stdin.write('reweight\n');
+      const done = await children[0]!.waitFor(/^reweighted /);
+      const version = done.text.split(' ')[1]!;
+      expect(version).not.toBe('none');
+      const seen = await Promise.all(children.map((c) => c.waitFor(new RegExp(`^version ${version}$`), 5000)));
+      for (const s of seen) expect(s.at - done.at).toBeLessThan(1000);
+      // Another instance re-weighting within the lock's hold gets none: one writer per re-weighting.
+      children[1]!.proc.stdin.write('reweight\n');
+      expect((await children[1]!.waitFor(/^reweighted /)).text).toBe('reweighted none');
+      expect(JSON.parse((await shared.get(`${p}:adaptive:hero:version`))!).version).toBe(Number(version));
+    } finally {
+      for (const c of children) c.proc.stdin.write('exit\n');
+      await Promise.all(children.map((c) => new Promise((r) => c.proc.once('exit', r))));
+    }
+  }, 60_000);
+
+  it('a restarted instance keeps the sticky assignments (Redis store), also after weights changed', async () => {
+    const p = prefix();
+    const first = await make(config(SHARED, p));
+    const before = new Map<string, string>();
+    for (let i = 0; i < 300; i++)
+      before.set(`u${i}`, (await first.getVariant('hero', { targetingKey: `u${i}` })).variant!);
+    for (const [unit, v] of before) if (v === 'c') first.track('signup', { targetingKey: unit });
+    await first.reweight('hero');
+    await first.close();
+    expect(await shared.hlen(`${p}:sticky:hero`)).toBe(300);
+
+    const restarted = await make(config(SHARED, p));
+    // The restarted instance follows the fleet's version, which favours c.
+    expect(restarted.allocationStatus('hero')[0]!.arms.find((a) => a.variant === 'c')!.weight).toBeGreaterThan(0.5);
+    for (const [unit, v] of before)
+      expect((await restarted.getVariant('hero', { targetingKey: unit })).variant).toBe(v);
+    expect(restarted.allocationStatus('hero')[0]!.arms.reduce((n, a) => n + a.units, 0)).toBe(0);
+  });
+
+  it('Redis down: units are served from memory at once, written to Redis when it is back', async () => {
+    const server = await startRedis();
+    try {
+      const p = prefix();
+      const sy = await make(config(server.url, p), 200);
+      for (let i = 0; i < 50; i++) await sy.getVariant('hero', { targetingKey: `early${i}` });
+      const direct = new Redis(server.url);
+      expect(await direct.hlen(`${p}:sticky:hero`)).toBe(50);
+      direct.disconnect();
+
+      await server.stop();
+      const served = new Map<string, string>();
+      const started = Date.now();
+      for (let i = 0; i < 100; i++)
+        served.set(`down${i}`, (await sy.getVariant('hero', { targetingKey: `down${i}` })).variant!);
+      expect(Date.now() - started).toBeLessThan(2000);
+      // Units seen before the outage are in memory: same arm, no wait.
+      for (let i = 0; i < 50; i++)
+        expect((await sy.getVariant('hero', { targetingKey: `early${i}` })).reason).toBe('SPLIT');
+      expect(
+        (sy as unknown as { adaptive: { health(): { sticky: Record<string, { pending: number }> } } }).adaptive.health()
+          .sticky.hero!.pending,
+      ).toBe(100);
+
+      await server.start();
+      const back = new Redis(server.url);
+      const key = `${p}:sticky:hero`;
+      for (let t = 0; t < 100 && (await back.hlen(key).catch(() => 0)) < 100; t++)
+        await new Promise((r) => setTimeout(r, 100));
+      // The restarted Redis lost the early units (no persistence) but got every unit served meanwhile.
+      const stored = await back.hgetall(key);
+      for (const [unit, variant] of served) expect(stored[unit]).toBe(variant);
+      back.disconnect();
+      for (const [unit, variant] of served)
+        expect((await sy.getVariant('hero', { targetingKey: unit })).variant).toBe(variant);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+
+  it('an instance that cannot reach the fleet Redis keeps its last version and says so once', async () => {
+    const server = await startRedis();
+    const warnings: string[] = [];
+    try {
+      const sy = await make(config(server.url, prefix(), { sticky: 'memory' }), 2000, warnings);
+      const version = (await sy.reweight('hero'))!.version;
+      await server.stop();
+      await new Promise((r) => setTimeout(r, 600));
+      for (let i = 0; i < 20; i++)
+        expect((await sy.getVariant('hero', { targetingKey: `u${i}` })).allocationVersion).toBe(version);
+      expect(await sy.reweight('hero')).toBeUndefined();
+      expect(sy.allocationStatus('hero')[0]!.version).toBe(version);
+      expect(warnings.filter((w) => w.includes('fleet: Redis unreachable'))).toHaveLength(1);
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
+
+  it('reconciling after an outage: an arm another instance stored meanwhile wins', async () => {
+    const server = await startRedis();
+    const redis = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    redis.on('error', () => {});
+    try {
+      const corrected: [string, string][] = [];
+      const store = new RedisStickyStore(redis, 'p', 'hero', silentLogger, (u, n) => corrected.push([u, n]), 200);
+      await server.stop();
+      expect(await store.resolve('a', 'b')).toEqual({ name: 'b', isNew: true });
+      expect(await store.resolve('z', 'c')).toEqual({ name: 'c', isNew: true });
+      expect(store.pendingUnits).toBe(2);
+      await server.start();
+      for (let i = 0; i < 100 && redis.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 50));
+      const other = new Redis(server.url);
+      await other.hset('p:sticky:hero', 'a', 'control');
+      await store.reconcile();
+      expect(await other.hgetall('p:sticky:hero')).toEqual({ a: 'control', z: 'c' });
+      other.disconnect();
+      expect(corrected).toEqual([['a', 'control']]);
+      expect(store.counters).toMatchObject({ reconciled: 2, conflicts: 1, servedFromMemory: 2 });
+      expect(store.isDown).toBe(false);
+      expect(await store.resolve('a', 'b')).toEqual({ name: 'control', isNew: false });
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
+  }, 30_000);
+});
+
+/** A redis-server of this test's own, on a free port, without persistence. */
+async function startRedis(): Promise<{ url: string; start(): Promise<void>; stop(): Promise<void> }> {
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'sy-redis-'));
+  let proc: ReturnType<typeof spawn> | undefined;
+  const url = `redis://127.0.0.1:${port}`;
+  const start = async () => {
+    proc = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {});
+    for (let i = 0; i < 100; i++) {
+      try {
+        await probe.connect();
+        await probe.ping();
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    probe.disconnect();
+  };
+  const stop = async () => {
+    if (!proc || proc.exitCode !== null) return;
+    const p = proc;
+    p.kill('SIGTERM');
+    await new Promise((r) => p.once('exit', r));
+  };
+  await start();
+  return { url, start, stop };
+}

@@ -1,0 +1,160 @@
+/**
+ * adaptive allocation through the public API, in one process: re-weighting toward the
+ * best arm from tracked conversions, allocation versions in exposures, sticky units,
+ * a removed arm's units on the control, and status.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSwitchyard, type ExposureEvent, type Switchyard } from 'switchyard';
+import { seededUniform } from '../../src/ports.js';
+
+const RATES: Record<string, number> = { control: 0.04, b: 0.05, c: 0.09 };
+
+function config(
+  allocation: Record<string, unknown> = {},
+  variants: Record<string, unknown> = { control: {}, b: {}, c: {} },
+) {
+  return {
+    feature_flags: { provider: 'memory', init_timeout_ms: 200 },
+    exposures: { enabled: false },
+    experiments: {
+      hero: {
+        variants,
+        primary_metric: 'signup',
+        allocation: {
+          mode: 'adaptive',
+          reweight_every: '1h',
+          min_sample: 300,
+          floor: 5,
+          max_step: 15,
+          draws: 2000,
+          seed: 5,
+          ...allocation,
+        },
+      },
+    },
+  };
+}
+
+const open: Switchyard[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((sy) => sy.close()));
+});
+
+async function make(cfg: Record<string, unknown> | string) {
+  const sy = await createSwitchyard({ config: cfg, watch: false });
+  open.push(sy);
+  return sy;
+}
+
+/** Sends `n` new units through getVariant and tracks their conversions at the arms' rates. */
+async function traffic(sy: Switchyard, from: number, n: number, uniform: () => number) {
+  for (let i = from; i < from + n; i++) {
+    const ctx = { targetingKey: `u${i}` };
+    const v = await sy.getVariant('hero', ctx);
+    if (uniform() < RATES[v.variant!]!) sy.track('signup', ctx);
+  }
+}
+
+describe('adaptive allocation (one process)', () => {
+  it('moves traffic to the best arm, one new allocation version per re-weighting, in every exposure', async () => {
+    const sy = await make(config());
+    const versions = new Set<number>();
+    sy.on('exposure', (e: ExposureEvent) => versions.add(e.allocationVersion));
+    const uniform = seededUniform(77);
+    const initial = sy.allocationStatus('hero')[0]!;
+    expect(initial.phase).toBe('initial');
+    expect(initial.arms.map((a) => a.weight)).toEqual([1 / 3, 1 / 3, 1 / 3]);
+    let served = 0;
+    const seen = [initial.version];
+    for (let round = 0; round < 12; round++) {
+      await traffic(sy, served, 1500, uniform);
+      served += 1500;
+      const next = await sy.reweight('hero');
+      expect(next!.version).toBeGreaterThan(seen.at(-1)!);
+      seen.push(next!.version);
+    }
+    const status = sy.allocationStatus('hero')[0]!;
+    expect(status.phase).toBe('thompson');
+    expect(status.version).toBe(seen.at(-1));
+    expect(status.arms.find((a) => a.variant === 'c')!.weight).toBeGreaterThanOrEqual(0.8);
+    for (const a of status.arms) expect(a.weight).toBeGreaterThanOrEqual(0.05 - 1e-9);
+    expect(status.arms.reduce((n, a) => n + a.units, 0)).toBe(served);
+    expect(status.arms.find((a) => a.variant === 'c')!.posterior).toMatchObject({ alpha: expect.any(Number) });
+    // Every version that served new units shows up in exposures.
+    expect([...versions].sort()).toEqual(seen.slice(0, 12).sort());
+    const v = await sy.getVariant('hero', { targetingKey: 'fresh' });
+    expect(v.allocationVersion).toBe(status.version);
+    expect(v.allocationMode).toBe('adaptive');
+  });
+
+  it('keeps each unit on its arm when the weights change', async () => {
+    const sy = await make(config({ min_sample: 10 }));
+    const before = new Map<string, string>();
+    for (let i = 0; i < 600; i++)
+      before.set(`u${i}`, (await sy.getVariant('hero', { targetingKey: `u${i}` })).variant!);
+    // Only c converts, so the weights move hard toward c.
+    for (const [unit, variant] of before) if (variant === 'c') sy.track('signup', { targetingKey: unit });
+    for (let r = 0; r < 4; r++) await sy.reweight('hero');
+    expect(sy.allocationStatus('hero')[0]!.arms.find((a) => a.variant === 'c')!.weight).toBeGreaterThan(0.6);
+    for (const [unit, variant] of before)
+      expect((await sy.getVariant('hero', { targetingKey: unit })).variant).toBe(variant);
+    // A new unit follows the new weights.
+    const fresh = new Map<string, number>();
+    for (let i = 0; i < 2000; i++) {
+      const v = (await sy.getVariant('hero', { targetingKey: `new${i}` })).variant!;
+      fresh.set(v, (fresh.get(v) ?? 0) + 1);
+    }
+    expect(fresh.get('c')!).toBeGreaterThan(1100);
+  });
+
+  it('without a sticky store, moves exactly the units whose bucket changed owner', async () => {
+    const sy = await make(config({ min_sample: 10, sticky: 'none' }));
+    const before = new Map<string, string>();
+    for (let i = 0; i < 3000; i++)
+      before.set(`u${i}`, (await sy.getVariant('hero', { targetingKey: `u${i}` })).variant!);
+    for (const [unit, variant] of before) if (variant === 'c') sy.track('signup', { targetingKey: unit });
+    await sy.reweight('hero');
+    const w = sy.allocationStatus('hero')[0]!.arms.map((a) => a.weight);
+    let moved = 0;
+    for (const [unit, variant] of before)
+      if ((await sy.getVariant('hero', { targetingKey: unit })).variant !== variant) moved++;
+    // Ranges in variant order: control [0, w0), b [w0, w0 + w1), c after. From thirds, the
+    // share that changes owner is |w0 - 1/3| + |w0 + w1 - 2/3|.
+    const expected = Math.abs(w[0]! - 1 / 3) + Math.abs(w[0]! + w[1]! - 2 / 3);
+    expect(moved / 3000).toBeGreaterThan(expected - 0.03);
+    expect(moved / 3000).toBeLessThan(expected + 0.03);
+    expect(moved).toBeGreaterThan(0);
+  });
+
+  it('sends units sticky to an arm the config removed to the control', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-adaptive-'));
+    const file = join(dir, 'sy.yaml');
+    const yaml = (arms: string) =>
+      `feature_flags: { provider: memory }\nexposures: { enabled: false }\nexperiments:\n  hero:\n    allow_reshuffle: true\n    primary_metric: signup\n    variants: { ${arms} }\n    allocation: { mode: adaptive, min_sample: 10 }\n`;
+    writeFileSync(file, yaml('control: {}, b: {}, c: {}'));
+    const sy = await createSwitchyard({ config: file, watchIntervalMs: 20 });
+    open.push(sy);
+    const onB: string[] = [];
+    const onC: string[] = [];
+    for (let i = 0; onB.length < 20 || onC.length < 20; i++) {
+      const v = (await sy.getVariant('hero', { targetingKey: `u${i}` })).variant;
+      if (v === 'b') onB.push(`u${i}`);
+      if (v === 'c') onC.push(`u${i}`);
+    }
+    writeFileSync(file, yaml('control: {}, c: {}'));
+    sy.reload();
+    expect(sy.config.experiments.get('hero')!.variants.map((v) => v.key)).toEqual(['control', 'c']);
+    for (const u of onB) expect((await sy.getVariant('hero', { targetingKey: u })).variant).toBe('control');
+    for (const u of onC) expect((await sy.getVariant('hero', { targetingKey: u })).variant).toBe('c');
+  });
+
+  it('re-weights on its schedule with unref-ed timers', async () => {
+    const sy = await make(config({ reweight_every: '200ms', min_sample: 1 }));
+    const first = sy.allocationStatus('hero')[0]!.version;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sy.allocationStatus('hero')[0]!.version).toBeGreaterThan(first);
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { proportionTest, stratifiedEffect, StatsInputError } from '../../../src/stats/index.js';
+import { seededUniform } from '../../../src/ports.js';
+
+/**
+ * Ten allocation versions: the baseline conversion rate climbs from 5% to 14% (a trend),
+ * the treatment adds 1 point throughout, and the bandit moves the treatment's share from
+ * 10% to 90%, so the treatment's units come mostly from the later, better periods.
+ */
+function trendRun(seed: number) {
+  const uniform = seededUniform(seed);
+  const strata = [];
+  const pooled = { control: { n: 0, conversions: 0 }, treatment: { n: 0, conversions: 0 } };
+  for (let v = 0; v < 10; v++) {
+    const base = 0.05 + 0.01 * v;
+    const share = 0.1 + (0.8 * v) / 9;
+    const c = { n: 0, conversions: 0 };
+    const t = { n: 0, conversions: 0 };
+    for (let u = 0; u < 20_000; u++) {
+      const arm = uniform() < share ? t : c;
+      arm.n++;
+      if (uniform() < base + (arm === t ? 0.01 : 0)) arm.conversions++;
+    }
+    strata.push({ label: v, control: c, treatment: t });
+    pooled.control.n += c.n;
+    pooled.control.conversions += c.conversions;
+    pooled.treatment.n += t.n;
+    pooled.treatment.conversions += t.conversions;
+  }
+  return { strata, pooled };
+}
+
+describe('stratifiedEffect: unbiased across allocation versions', () => {
+  it('recovers the true effect under a time trend where the pooled estimate is biased', () => {
+    let covered = 0;
+    let pooledCovered = 0;
+    let errorSum = 0;
+    const runs = 20;
+    for (let seed = 1; seed <= runs; seed++) {
+      const { strata, pooled } = trendRun(seed);
+      const s = stratifiedEffect(strata);
+      const p = proportionTest(pooled.control, pooled.treatment);
+      if (s.interval.lower <= 0.01 && 0.01 <= s.interval.upper) covered++;
+      if (p.differenceCI.lower <= 0.01 && 0.01 <= p.differenceCI.upper) pooledCovered++;
+      errorSum += s.difference - 0.01;
+      // The pooled difference credits the trend to the treatment: several times the true effect.
+      expect(p.difference).toBeGreaterThan(0.03);
+    }
+    expect(covered).toBeGreaterThanOrEqual(16);
+    expect(pooledCovered).toBe(0);
+    expect(Math.abs(errorSum / runs)).toBeLessThan(0.002);
+  });
+
+  it('equals the plain difference for one stratum and weighs strata by their units', () => {
+    const one = stratifiedEffect([
+      { control: { n: 1000, conversions: 100 }, treatment: { n: 1000, conversions: 130 } },
+    ]);
+    const plain = proportionTest({ n: 1000, conversions: 100 }, { n: 1000, conversions: 130 });
+    expect(one.difference).toBeCloseTo(0.03, 12);
+    expect(one.standardError).toBeCloseTo(plain.standardError, 3);
+    const two = stratifiedEffect([
+      { label: 'a', control: { n: 100, sum: 100, sumSq: 200 }, treatment: { n: 100, sum: 200, sumSq: 500 } },
+      { label: 'b', control: { n: 300, sum: 300, sumSq: 600 }, treatment: { n: 100, sum: 100, sumSq: 200 } },
+    ]);
+    expect(two.strata.map((s) => s.weight)).toEqual([200 / 600, 400 / 600]);
+    expect(two.difference).toBeCloseTo(1 / 3, 12);
+  });
+
+  it('skips strata with an empty arm and rejects input with no usable stratum', () => {
+    const r = stratifiedEffect([
+      { control: { n: 0, conversions: 0 }, treatment: { n: 50, conversions: 5 } },
+      { control: { n: 50, conversions: 5 }, treatment: { n: 50, conversions: 9 } },
+    ]);
+    expect(r.skipped).toEqual([0]);
+    expect(() => stratifiedEffect([])).toThrow(StatsInputError);
+    expect(() =>
+      stratifiedEffect([{ control: { n: 1, conversions: 0 }, treatment: { n: 5, conversions: 1 } }]),
+    ).toThrow(/no stratum/);
+    expect(() =>
+      stratifiedEffect([{ control: { n: 10, conversions: 11 }, treatment: { n: 5, conversions: 1 } }]),
+    ).toThrow(/strata\[0\]\.control\.conversions/);
+  });
+});
