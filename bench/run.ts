@@ -7,6 +7,7 @@ import { benchEvaluation } from './evaluation.js';
 import { benchStats } from './stats.js';
 import { benchExposure } from './exposure.js';
 import { benchVendors } from './vendors.js';
+import { benchAnalysis } from './analysis.js';
 import { benchSinks } from './sinks.js';
 import { benchGuardrails } from './guardrails.js';
 import { benchFleet } from './fleet.js';
@@ -19,6 +20,7 @@ const suites: [string, () => Promise<string>][] = [
   ['stats', benchStats],
   ['exposure', benchExposure],
   ['vendors', benchVendors],
+  ['analysis', benchAnalysis],
   ['sinks', benchSinks],
   ['guardrails', benchGuardrails],
   ['fleet', benchFleet],

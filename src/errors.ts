@@ -26,6 +26,10 @@ export type SwitchyardCode =
   | 'SY_INVALID_ARGUMENT'
   /** A vendor's management API refused or failed a change (turn a flag off or on, set a rollout). */
   | 'SY_CONTROL_PLANE'
+  /** The analysis found no data to read (no JSONL files, no tables, no exposures of the experiment). */
+  | 'SY_ANALYSIS_NO_DATA'
+  /** The analysis store (DuckDB, PostgreSQL) failed to open, load or answer a query. */
+  | 'SY_ANALYSIS_STORE'
   /** The fleet's Redis cannot be reached; switchyard serves from its last known state and retries. */
   | 'SY_FLEET_UNAVAILABLE'
   /** A kill or unkill older than the decision already stored; the newer one stays in force. */

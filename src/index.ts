@@ -21,3 +21,30 @@ export type { KillRecord, KillChange, KillChangeResult, OpsState } from './fleet
 export { SwitchyardError } from './errors.js';
 export type { SwitchyardCode, Problem } from './errors.js';
 export type { Clock, Logger, ControlPlane } from './ports.js';
+export {
+  analyze,
+  decide,
+  openDuckDbStore,
+  openPostgresStore,
+  loadJsonlIntoPostgres,
+  POSTGRES_DDL,
+  ANALYSIS_SCHEMA,
+  appendLearning,
+  readLearning,
+  learningEntries,
+  planExperiment,
+} from './analysis/index.js';
+export type {
+  Analysis,
+  AnalyzeOptions,
+  AnalysisStore,
+  ExperimentAnalysis,
+  Decision,
+  DecisionKind,
+  Effect,
+  LoadResult,
+  LearningEntry,
+  LogLocation,
+  Plan,
+} from './analysis/index.js';
+export { renderTerminal, renderJson, renderMarkdown, renderHtml } from './report/index.js';

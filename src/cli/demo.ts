@@ -3,7 +3,17 @@
  * embedded defaults (in-memory provider), printing the split per variant and the ramp
  * step. Uses the public API only, as any user would.
  */
-import { createSwitchyard, type VariantResult } from '../index.js';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  analyze,
+  createSwitchyard,
+  openDuckDbStore,
+  renderHtml,
+  validateConfigObject,
+  type DecisionKind,
+  type VariantResult,
+} from '../index.js';
 
 export interface DemoOptions {
   users: number;
@@ -26,6 +36,8 @@ export interface DemoEventsReport {
 export interface DemoReport {
   experiments: DemoExperimentReport[];
   events: DemoEventsReport;
+  /** The analysis of the demo's own data: each experiment's decision, and the HTML report. */
+  analysis: { decisions: { experiment: string; decision: DecisionKind; reason: string }[]; htmlReport: string };
 }
 
 export interface DemoExperimentReport {
@@ -141,6 +153,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   } finally {
     await sy.close();
   }
+  const store = await openDuckDbStore(config.analytics.jsonl.dir);
+  let analysis;
+  try {
+    analysis = await analyze(store, { config: validateConfigObject(config), now });
+  } finally {
+    await store.close();
+  }
+  const htmlReport = resolve(join(dir, 'report.html'));
+  writeFileSync(htmlReport, renderHtml(analysis));
   const pipeline = sy.counters().exposures.pipeline!;
   const sinks = Object.values(pipeline.sinks);
   return {
@@ -152,6 +173,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       pending: sinks.reduce((a, s) => a + s.pending, 0),
       dropped: pipeline.dropped,
       jsonlDir: config.analytics.jsonl.dir,
+    },
+    analysis: {
+      decisions: analysis.experiments.map((e) => ({
+        experiment: e.experiment,
+        decision: e.decision.decision,
+        reason: e.decision.reason,
+      })),
+      htmlReport,
     },
   };
 }
@@ -178,5 +207,7 @@ export function formatDemo(report: DemoReport): string {
     `events: ${e.exposures.toLocaleString('en')} exposures and ${e.events.toLocaleString('en')} tracked events logged; ` +
       `${e.delivered.toLocaleString('en')} delivered to JSONL in ${e.jsonlDir}, ${e.pending} pending, ${e.dropped} dropped`,
   );
+  for (const d of report.analysis.decisions) lines.push(`analysis: ${d.experiment}: ${d.decision} - ${d.reason}`);
+  lines.push(`HTML report: ${report.analysis.htmlReport}`);
   return lines.join('\n');
 }

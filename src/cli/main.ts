@@ -6,8 +6,13 @@
  */
 import { Command, CommanderError } from 'commander';
 import { SwitchyardError, ConfigError } from '../index.js';
+import { registerAnalyze } from './commands/analyze.js';
 import { registerDemo } from './commands/demo.js';
 import { registerRamp } from './commands/ramp.js';
+import { registerHistory } from './commands/history.js';
+import { registerLoad } from './commands/load.js';
+import { registerPlan } from './commands/plan.js';
+import { registerReport } from './commands/report.js';
 import { registerKill } from './commands/kill.js';
 import { registerStatus } from './commands/status.js';
 import { registerUnkill } from './commands/unkill.js';
@@ -26,6 +31,11 @@ export function buildProgram(out: Out): Command {
   registerValidate(program, out);
   registerDemo(program, out);
   registerRamp(program, out);
+  registerAnalyze(program, out);
+  registerReport(program, out);
+  registerLoad(program, out);
+  registerHistory(program, out);
+  registerPlan(program, out);
   registerStatus(program, out);
   registerKill(program, out);
   registerUnkill(program, out);

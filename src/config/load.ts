@@ -431,6 +431,24 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
           }
         : {}),
     },
+    analysis: {
+      corrections: raw.analysis?.corrections ?? 'holm',
+      attributionWindowMs:
+        raw.analysis?.attribution_window === undefined
+          ? 14 * 86_400_000
+          : (parseDuration(raw.analysis.attribution_window) ?? 14 * 86_400_000),
+      segments: raw.analysis?.segments ?? raw.exposures?.attributes ?? [],
+      botMaxEventsPerDay: raw.analysis?.bot_max_events_per_day ?? 500,
+      srmThreshold: raw.analysis?.srm_threshold ?? 0.001,
+      mde: raw.analysis?.mde ?? 0.05,
+      power: raw.analysis?.power ?? 0.8,
+      decision: {
+        minRuntimeDays: raw.analysis?.decision?.min_runtime_days ?? 7,
+        requireMinSample: raw.analysis?.decision?.require_min_sample ?? true,
+        primaryStatistic: raw.analysis?.decision?.primary_statistic ?? 'conversion',
+        guardrailRequiresSignificance: raw.analysis?.decision?.guardrail_requires_significance ?? true,
+      },
+    },
     fleet: raw.fleet
       ? {
           redis: raw.fleet.redis,
@@ -482,6 +500,8 @@ function toExperiment(key: string, exp: RawExperiment, defaults: ValidatedConfig
     minSampleSize: exp.min_sample_size ?? defaults.minSampleSize,
     confidenceLevel: exp.confidence_level ?? defaults.confidenceLevel,
     runtimeDays: exp.runtime_days ?? defaults.runtimeDays,
+    funnel: exp.funnel ?? [],
+    mde: exp.mde,
   };
 }
 

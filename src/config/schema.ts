@@ -260,6 +260,39 @@ const experiment = z.strictObject({
   min_sample_size: z.number().int().positive().optional(),
   confidence_level: z.number().gt(0).lt(1).optional(),
   runtime_days: z.number().positive().optional(),
+  /** Ordered events of the experiment's funnel, for the analysis's friction points. */
+  funnel: z.array(z.string().min(1)).min(2).optional(),
+  /** The smallest relative effect of the primary metric worth detecting (power, plan); default analysis.mde. */
+  mde: z.number().gt(0).lt(10).optional(),
+});
+
+const decisionRule = z.strictObject({
+  /** Days of data before any ship / don't ship decision (default 7: a full weekly cycle). */
+  min_runtime_days: z.number().min(0).optional(),
+  /** Ship only once min_sample_size units per arm are in (default true). */
+  require_min_sample: z.boolean().optional(),
+  /** Statistic of the primary metric the decision reads (default conversion). */
+  primary_statistic: z.enum(['conversion', 'mean_value', 'events_per_unit']).optional(),
+  /** A guardrail is breached only when the treatment is significantly worse too (default true). */
+  guardrail_requires_significance: z.boolean().optional(),
+});
+
+const analysis = z.strictObject({
+  /** Multiple-testing correction across metrics, segments and funnel steps (default holm). */
+  corrections: z.enum(['none', 'bonferroni', 'holm', 'bh', 'by']).optional(),
+  /** Events count for a unit from its first exposure until this long after it (default 14d). */
+  attribution_window: duration.optional(),
+  /** Exposure attributes the analysis may segment by (default: exposures.attributes). */
+  segments: z.array(z.string().min(1)).optional(),
+  /** Units with more attributed events per day than this are reported as bot-like (default 500). */
+  bot_max_events_per_day: z.number().positive().optional(),
+  /** SRM p-value threshold (default 0.001). */
+  srm_threshold: z.number().gt(0).lt(1).optional(),
+  /** Default relative MDE for power and plans (default 0.05). */
+  mde: z.number().gt(0).lt(10).optional(),
+  /** Target power (default 0.8). */
+  power: z.number().gt(0).lt(1).optional(),
+  decision: decisionRule.optional(),
 });
 
 const exposures = z.strictObject({
@@ -331,6 +364,7 @@ export const configSchema = z.strictObject({
   exposures: exposures.optional(),
   analytics: analytics.optional(),
   experiments: z.record(identifier, experiment).optional(),
+  analysis: analysis.optional(),
   fleet: fleet.optional(),
 });
 
@@ -340,4 +374,5 @@ export type ProviderName = (typeof PROVIDERS)[number];
 export type PlatformName = (typeof PLATFORMS)[number];
 export type StatisticalMethod = (typeof METHODS)[number];
 export type Guardrail = z.infer<typeof guardrail>;
+export type RawAnalysis = z.infer<typeof analysis>;
 export type MemoryFlagConfig = z.infer<typeof memoryFlag>;

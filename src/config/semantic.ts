@@ -63,6 +63,17 @@ export function semanticProblems(raw: unknown): RawProblem[] {
       path: ['monitoring', 'check_interval'],
       message: m.expected(DURATION_FORMAT, JSON.stringify(checkInterval)),
     });
+  const analysis = isRecord(raw.analysis) ? raw.analysis : undefined;
+  if (
+    analysis &&
+    typeof analysis.attribution_window === 'string' &&
+    parseDuration(analysis.attribution_window) === undefined
+  ) {
+    problems.push({
+      path: ['analysis', 'attribution_window'],
+      message: m.expected(DURATION_FORMAT, JSON.stringify(analysis.attribution_window)),
+    });
+  }
   if (isRecord(raw.fleet)) {
     const { redis, push_interval: push } = raw.fleet;
     if (typeof redis === 'string' && redis.length > 0 && !isRedisUrl(redis))

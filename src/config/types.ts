@@ -64,6 +64,30 @@ export interface ValidatedExperiment {
   readonly minSampleSize: number;
   readonly confidenceLevel: number;
   readonly runtimeDays: number;
+  /** Ordered funnel events; empty when none is configured. */
+  readonly funnel: readonly string[];
+  /** Relative MDE of the primary metric; undefined means analysis.mde. */
+  readonly mde: number | undefined;
+}
+
+export type CorrectionSetting = 'none' | 'bonferroni' | 'holm' | 'bh' | 'by';
+export type PrimaryStatistic = 'conversion' | 'mean_value' | 'events_per_unit';
+
+/** The `analysis` section with its defaults applied. */
+export interface ValidatedAnalysis {
+  readonly corrections: CorrectionSetting;
+  readonly attributionWindowMs: number;
+  readonly segments: readonly string[];
+  readonly botMaxEventsPerDay: number;
+  readonly srmThreshold: number;
+  readonly mde: number;
+  readonly power: number;
+  readonly decision: {
+    readonly minRuntimeDays: number;
+    readonly requireMinSample: boolean;
+    readonly primaryStatistic: PrimaryStatistic;
+    readonly guardrailRequiresSignificance: boolean;
+  };
 }
 
 export interface ValidatedFleet {
@@ -132,6 +156,7 @@ export interface ValidatedConfig {
       readonly concurrency?: number;
     };
   };
+  readonly analysis: ValidatedAnalysis;
   /** Instances sharing a Redis: kill state, metrics and status travel through it. Undefined: one process. */
   readonly fleet: ValidatedFleet | undefined;
   /** In config order. */

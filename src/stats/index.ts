@@ -27,6 +27,8 @@ export type { CupedArm, CupedResult, CupedArmResult } from './cuped.js';
 export { msprt, mixtureSequence } from './sequential.js';
 export type { MsprtOptions, MsprtResult, MixtureSequence } from './sequential.js';
 export { StatsInputError } from './errors.js';
+/** Two-sided p-value of a standard normal statistic (for tests the module does not wrap, e.g. an interaction z). */
+export { twoSidedNormalP } from './distributions.js';
 export { proportionPosterior, meanPosterior } from './bayes.js';
 export type { Posterior } from './bayes.js';
 export { thompsonShares, armPosteriors } from './thompson.js';

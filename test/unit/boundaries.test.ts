@@ -33,7 +33,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   guardrails: ['stats', 'config', 'ports'],
   // the fleet's shared state (Redis, the state file): an I/O edge like exposure
   fleet: ['config', 'ports', 'errors'],
-  analysis: ['stats', 'config', 'ports'],
+  analysis: ['stats', 'config', 'ports', 'errors'],
   report: ['analysis'],
   client: [
     'config',
@@ -52,7 +52,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'adapters/unleash',
   ],
   cli: ['index'],
-  index: ['client', 'config', 'allocation', 'errors', 'ports', 'fleet'],
+  index: ['client', 'config', 'allocation', 'errors', 'ports', 'fleet', 'analysis', 'report'],
   'adapters/memory': ['ports'],
   'adapters/common': ['ports', 'errors'],
   'adapters/launchdarkly': ['ports', 'adapters/common'],

@@ -100,5 +100,9 @@ describe('switchyard demo', () => {
     expect(r.out).toMatch(
       /events: [\d,]+ exposures and [\d,]+ tracked events logged; [\d,]+ delivered to JSONL in .*, 0 pending, 0 dropped/,
     );
+    // The demo ends with an analysis of its own data and the path of its HTML report.
+    expect(r.out).toMatch(/analysis: checkout-redesign: (ship|dont_ship|keep_running|stop) - /);
+    const html = /HTML report: (.*report\.html)/.exec(r.out)?.[1];
+    expect(html && readFileSync(html, 'utf8')).toMatch(/^<!doctype html>/);
   });
 });

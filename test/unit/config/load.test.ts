@@ -113,7 +113,7 @@ describe('located errors', () => {
   it('rejects unknown keys with a "did you mean"', () => {
     const problems = problemsOf(experiment('variants:\n  control: { wieght: 50 }\n  b: { weight: 50 }\nallocaton: {}'));
     expect(problems).toContain(
-      '6:5 experiments.checkout.allocaton: unknown key "allocaton"; did you mean "allocation"? (allowed here: flag, control, variants, allocation, primary_metric, secondary_metrics, guardrails, hypothesis, owner, description, allow_reshuffle, min_sample_size, confidence_level, runtime_days)',
+      '6:5 experiments.checkout.allocaton: unknown key "allocaton"; did you mean "allocation"? (allowed here: flag, control, variants, allocation, primary_metric, secondary_metrics, guardrails, hypothesis, owner, description, allow_reshuffle, min_sample_size, confidence_level, runtime_days, funnel, mde)',
     );
     expect(problems.find((p) => p.includes('"wieght"'))).toMatch(
       /^4:18 experiments\.checkout\.variants\.control\.wieght: unknown key "wieght"; did you mean "weight"\?/,
@@ -314,5 +314,17 @@ describe('vendor sections', () => {
     );
     expect(problems.length).toBeGreaterThan(0);
     expect(problems.join('\n')).not.toContain(secret);
+  });
+});
+
+describe('analysis settings', () => {
+  it('apply their defaults and reject bad values with located errors', () => {
+    const ok = parseConfig('analysis:\n  corrections: bh\n  attribution_window: 7d\n');
+    expect(ok.analysis.corrections).toBe('bh');
+    expect(ok.analysis.attributionWindowMs).toBe(7 * 86_400_000);
+    expect(ok.analysis.decision.minRuntimeDays).toBe(7);
+    expect(() => parseConfig('analysis:\n  corrections: bonferoni\n  attribution_window: soon\n')).toThrow(
+      /2:16 analysis\.corrections: expected one of "none", "bonferroni", "holm", "bh", "by", found "bonferoni"[\s\S]*3:23 analysis\.attribution_window/,
+    );
   });
 });

@@ -1,0 +1,198 @@
+/**
+ * The learning log: every analysis's decision per experiment, with hypothesis, owner,
+ * the primary result and the insights in sentences, appended as JSON lines beside the data
+ * (learning-log.ndjson: not .jsonl, so the analysis never reads it as events) or to the
+ * PostgreSQL table sy_experiment_log. `switchyard history` lists it and `switchyard plan`
+ * reads past results of the same metric from it.
+ */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { sampleSize, type SampleSizeResult } from '../stats/index.js';
+import { SwitchyardError } from '../errors.js';
+import type { Analysis, DecisionKind } from './types.js';
+
+export const LEARNING_SCHEMA = 'switchyard.learning/1';
+export const LEARNING_FILE = 'learning-log.ndjson';
+
+export interface LearningEntry {
+  readonly schema: typeof LEARNING_SCHEMA;
+  readonly ts: string;
+  readonly experiment: string;
+  readonly hypothesis: string | null;
+  readonly owner: string | null;
+  readonly primaryMetric: string | null;
+  readonly statistic: string | null;
+  readonly control: number | null;
+  readonly variant: string | null;
+  readonly treatment: number | null;
+  readonly relative: number | null;
+  readonly relativeCi: { readonly lower: number; readonly upper: number } | null;
+  readonly adjustedPValue: number | null;
+  readonly units: number;
+  readonly days: number;
+  readonly decision: DecisionKind;
+  readonly reason: string;
+  readonly insights: readonly string[];
+}
+
+export type LogLocation = { readonly dir: string } | { readonly pg: string };
+
+export function learningEntries(a: Analysis): LearningEntry[] {
+  return a.experiments.map((e) => {
+    const primary = e.metrics
+      .filter((m) => m.role === 'primary')
+      .sort((x, y) => x.adjustedPValue - y.adjustedPValue)[0];
+    return {
+      schema: LEARNING_SCHEMA,
+      ts: a.generatedAt,
+      experiment: e.experiment,
+      hypothesis: e.hypothesis ?? null,
+      owner: e.owner ?? null,
+      primaryMetric: e.primaryMetric,
+      statistic: primary?.statistic ?? null,
+      control: primary?.control.value ?? null,
+      variant: primary?.variant ?? null,
+      treatment: primary?.treatment.value ?? null,
+      relative: primary?.relative ?? null,
+      relativeCi: primary?.relativeCi ?? null,
+      adjustedPValue: primary?.adjustedPValue ?? null,
+      units: Object.values(e.units).reduce((x, y) => x + y, 0),
+      days: e.period.days,
+      decision: e.decision.decision,
+      reason: e.decision.reason,
+      insights: e.insights,
+    };
+  });
+}
+
+const PG_LOG_DDL = `CREATE TABLE IF NOT EXISTS sy_experiment_log (ts timestamptz NOT NULL DEFAULT now(), experiment text NOT NULL, primary_metric text, entry jsonb NOT NULL)`;
+
+function logError(what: string, cause: unknown): SwitchyardError {
+  return new SwitchyardError(
+    'SY_ANALYSIS_STORE',
+    'analysis',
+    `${what}: ${(cause as Error)?.message ?? String(cause)}`,
+    { cause },
+  );
+}
+
+export async function appendLearning(where: LogLocation, entries: readonly LearningEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  if ('dir' in where) {
+    try {
+      appendFileSync(join(where.dir, LEARNING_FILE), entries.map((e) => JSON.stringify(e) + '\n').join(''));
+    } catch (cause) {
+      throw logError(`cannot append to the learning log in ${where.dir}`, cause);
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: where.pg });
+  try {
+    await client.connect();
+    await client.query(PG_LOG_DDL);
+    for (const e of entries)
+      await client.query('INSERT INTO sy_experiment_log (experiment, primary_metric, entry) VALUES ($1, $2, $3)', [
+        e.experiment,
+        e.primaryMetric,
+        JSON.stringify(e),
+      ]);
+  } catch (cause) {
+    throw logError('cannot append to sy_experiment_log', cause);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The log, oldest first; lines that do not parse are skipped. */
+export async function readLearning(where: LogLocation): Promise<LearningEntry[]> {
+  if ('dir' in where) {
+    const file = join(where.dir, LEARNING_FILE);
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .flatMap((line) => {
+        try {
+          const e = JSON.parse(line) as LearningEntry;
+          return e.schema === LEARNING_SCHEMA ? [e] : [];
+        } catch {
+          return [];
+        }
+      });
+  }
+  const client = new pg.Client({ connectionString: where.pg });
+  try {
+    await client.connect();
+    await client.query(PG_LOG_DDL);
+    const { rows } = await client.query<{ entry: LearningEntry }>(
+      'SELECT entry FROM sy_experiment_log ORDER BY ts, experiment',
+    );
+    return rows.map((r) => r.entry);
+  } catch (cause) {
+    throw logError('cannot read sy_experiment_log', cause);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export interface PlanInput {
+  readonly metric: string;
+  /** Baseline conversion rate; default: the latest logged control rate of the same metric. */
+  readonly baseline?: number;
+  readonly mde: number;
+  readonly alpha: number;
+  readonly power: number;
+  readonly dailyUnits: number;
+  readonly arms?: number;
+}
+
+export interface Plan {
+  readonly metric: string;
+  readonly baseline: number;
+  readonly baselineFrom: 'given' | 'log';
+  readonly design: SampleSizeResult;
+  /** Past conversion results of the same metric, newest first. */
+  readonly past: readonly LearningEntry[];
+  readonly sentences: readonly string[];
+}
+
+/** Sample size and runtime for a new test of a conversion metric, informed by the log. */
+export function planExperiment(input: PlanInput, log: readonly LearningEntry[]): Plan {
+  const past = log.filter((e) => e.primaryMetric === input.metric && e.statistic === 'conversion').reverse();
+  const baseline = input.baseline ?? past.find((e) => e.control !== null)?.control ?? undefined;
+  if (baseline === undefined)
+    throw new SwitchyardError(
+      'SY_INVALID_ARGUMENT',
+      'analysis',
+      `no baseline for ${JSON.stringify(input.metric)}: give --baseline, or analyse an experiment on that metric first so the learning log has one`,
+    );
+  const design = sampleSize({
+    metric: 'proportion',
+    baseline,
+    mde: input.mde,
+    relative: true,
+    alpha: input.alpha,
+    power: input.power,
+    arms: input.arms ?? 2,
+    dailyUnits: input.dailyUnits,
+  });
+  const sentences = [
+    `${design.perArm.toLocaleString('en')} units per arm (${design.total.toLocaleString('en')} in all) detect a ${(input.mde * 100).toFixed(1)}% relative change from a ${(baseline * 100).toFixed(2)}% baseline with ${(input.power * 100).toFixed(0)}% power at alpha ${input.alpha}${design.runtimeDays === null ? '' : `: about ${Math.ceil(design.runtimeDays)} days at ${input.dailyUnits.toLocaleString('en')} units a day`}.`,
+  ];
+  const lifts = past.filter((e) => e.relative !== null);
+  if (lifts.length > 0) {
+    const seen = lifts.map((e) => Math.abs(e.relative!));
+    const median = [...seen].sort((a, b) => a - b)[Math.floor(seen.length / 2)]!;
+    sentences.push(
+      `${lifts.length} past experiment${lifts.length === 1 ? '' : 's'} on ${input.metric} moved it by ${(median * 100).toFixed(1)}% (median, absolute)${median < input.mde ? `: smaller than this MDE, so a ${(input.mde * 100).toFixed(1)}% effect would be unusual` : ''}; the latest: ${lifts[0]!.experiment} (${lifts[0]!.decision}).`,
+    );
+  }
+  return {
+    metric: input.metric,
+    baseline,
+    baselineFrom: input.baseline === undefined ? 'log' : 'given',
+    design,
+    past,
+    sentences,
+  };
+}

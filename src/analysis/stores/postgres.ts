@@ -1,0 +1,198 @@
+/**
+ * The fleet store: PostgreSQL tables with the same columns as DuckDB's views, filled by
+ * `switchyard load` (COPY of the JSONL lines into a staging table, then one INSERT ...
+ * SELECT that parses them in the database; lines that do not parse are counted per file
+ * in sy_loads). The DDL below is the documented schema (README: Analysis).
+ */
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { SwitchyardError } from '../../errors.js';
+import type { AnalysisStore, DataQuality, Row, SqlValue } from '../store.js';
+import { jsonlFiles } from './duckdb.js';
+
+export const POSTGRES_DDL = `
+CREATE TABLE IF NOT EXISTS sy_exposures (
+  unit text NOT NULL, experiment text NOT NULL, variant text NOT NULL,
+  t double precision NOT NULL,            -- epoch seconds of the exposure's ts
+  attributes jsonb NOT NULL DEFAULT '{}'  -- the allow-listed context attributes
+);
+CREATE TABLE IF NOT EXISTS sy_events (
+  unit text NOT NULL, event text NOT NULL, value double precision,
+  t double precision NOT NULL,
+  properties jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS sy_exposures_experiment ON sy_exposures (experiment, unit);
+CREATE INDEX IF NOT EXISTS sy_events_unit ON sy_events (unit);
+CREATE TABLE IF NOT EXISTS sy_loads (
+  file text NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now(),
+  lines bigint NOT NULL, empty bigint NOT NULL, malformed bigint NOT NULL, exposures bigint NOT NULL, events bigint NOT NULL
+);
+CREATE OR REPLACE FUNCTION sy_try_jsonb(line text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $f$
+BEGIN RETURN line::jsonb; EXCEPTION WHEN others THEN RETURN NULL; END $f$;
+CREATE OR REPLACE FUNCTION sy_try_epoch(ts text) RETURNS double precision LANGUAGE plpgsql IMMUTABLE AS $f$
+BEGIN RETURN extract(epoch FROM ts::timestamptz); EXCEPTION WHEN others THEN RETURN NULL; END $f$;
+`;
+
+const EXPOSURE = 'switchyard.exposure/1';
+const EVENT = 'switchyard.event/1';
+
+function storeError(what: string, cause: unknown): SwitchyardError {
+  return new SwitchyardError(
+    'SY_ANALYSIS_STORE',
+    'analysis',
+    `${what}: ${(cause as Error)?.message ?? String(cause)}`,
+    {
+      cause,
+    },
+  );
+}
+
+async function connect(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+  } catch (cause) {
+    throw storeError('cannot connect to PostgreSQL', cause);
+  }
+  return client;
+}
+
+/** The staging lines parsed into typed columns; `json` and `epoch` are fixed fragments (fast or safe parsers). */
+function parseSql(json: string, epoch: string): string {
+  return `CREATE TEMP TABLE sy_parsed ON COMMIT DROP AS
+    SELECT j ->> 'schema' AS s, j ->> 'unit' AS unit, j ->> 'experiment' AS experiment, j ->> 'variant' AS variant,
+      j ->> 'event' AS event,
+      CASE WHEN jsonb_typeof(j -> 'value') = 'number' THEN (j ->> 'value')::double precision END AS value,
+      ${epoch} AS t,
+      CASE WHEN jsonb_typeof(j -> 'attributes') = 'object' THEN j -> 'attributes' ELSE '{}'::jsonb END AS attributes,
+      CASE WHEN jsonb_typeof(j -> 'properties') = 'object' THEN j -> 'properties' ELSE '{}'::jsonb END AS properties,
+      blank
+    FROM (SELECT CASE WHEN blank THEN NULL ELSE ${json} END AS j, blank
+          FROM (SELECT line, (line IS NULL OR btrim(line) = '') AS blank FROM sy_stage) b) x`;
+}
+
+export interface LoadResult {
+  readonly files: number;
+  readonly lines: number;
+  readonly empty: number;
+  readonly malformed: number;
+  readonly exposures: number;
+  readonly events: number;
+}
+
+/** Creates the tables if needed and copies every .jsonl file under dir into them. */
+export async function loadJsonlIntoPostgres(url: string, dir: string): Promise<LoadResult> {
+  const files = jsonlFiles(dir);
+  const client = await connect(url);
+  const total = { files: files.length, lines: 0, empty: 0, malformed: 0, exposures: 0, events: 0 };
+  try {
+    await client.query(POSTGRES_DDL);
+    for (const file of files) {
+      await client.query('BEGIN');
+      try {
+        await client.query('CREATE TEMP TABLE sy_stage (line text) ON COMMIT DROP');
+        // CSV with delimiter and quote bytes that JSON never contains raw: each line is one field, as written.
+        await pipeline(
+          createReadStream(file),
+          client.query(
+            copyFrom(`COPY sy_stage (line) FROM STDIN WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`),
+          ),
+        );
+        // Fast path: the whole file parses, one set-based statement. A file with a bad line or
+        // timestamp falls back to the per-line safe parsers (a subtransaction per line, much slower).
+        await client.query('SAVEPOINT sy_fast');
+        try {
+          await client.query(parseSql('line::jsonb', "extract(epoch FROM (j ->> 'ts')::timestamptz)"));
+          await client.query('RELEASE SAVEPOINT sy_fast');
+        } catch {
+          await client.query('ROLLBACK TO SAVEPOINT sy_fast');
+          await client.query(parseSql('sy_try_jsonb(line)', "sy_try_epoch(j ->> 'ts')"));
+        }
+        const ex = await client.query(
+          `INSERT INTO sy_exposures SELECT unit, experiment, variant, t, attributes FROM sy_parsed
+           WHERE s = $1 AND unit IS NOT NULL AND experiment IS NOT NULL AND variant IS NOT NULL AND t IS NOT NULL`,
+          [EXPOSURE],
+        );
+        const ev = await client.query(
+          `INSERT INTO sy_events SELECT unit, event, value, t, properties FROM sy_parsed
+           WHERE s = $1 AND unit IS NOT NULL AND event IS NOT NULL AND t IS NOT NULL`,
+          [EVENT],
+        );
+        const counts = await client.query<{ lines: number; empty: number }>(
+          `SELECT CAST(count(*) AS double precision) AS lines, CAST(count(*) FILTER (WHERE blank) AS double precision) AS empty FROM sy_parsed`,
+        );
+        const lines = counts.rows[0]!.lines;
+        const empty = counts.rows[0]!.empty;
+        const exposures = ex.rowCount ?? 0;
+        const events = ev.rowCount ?? 0;
+        const malformed = lines - empty - exposures - events;
+        await client.query(
+          'INSERT INTO sy_loads (file, lines, empty, malformed, exposures, events) VALUES ($1, $2, $3, $4, $5, $6)',
+          [basename(file), lines, empty, malformed, exposures, events],
+        );
+        await client.query('COMMIT');
+        total.lines += lines;
+        total.empty += empty;
+        total.malformed += malformed;
+        total.exposures += exposures;
+        total.events += events;
+      } catch (cause) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw storeError(`cannot load ${file} into PostgreSQL`, cause);
+      }
+    }
+  } finally {
+    await client.end();
+  }
+  return total;
+}
+
+export async function openPostgresStore(url: string): Promise<AnalysisStore> {
+  const client = await connect(url);
+  try {
+    const { rows } = await client.query<{ ok: boolean }>(
+      `SELECT to_regclass('sy_exposures') IS NOT NULL AND to_regclass('sy_events') IS NOT NULL AS ok`,
+    );
+    if (!rows[0]?.ok)
+      throw new SwitchyardError(
+        'SY_ANALYSIS_NO_DATA',
+        'analysis',
+        'the database has no sy_exposures / sy_events tables; run `switchyard load --data DIR --pg URL` first',
+      );
+  } catch (error) {
+    await client.end();
+    throw error instanceof SwitchyardError ? error : storeError('cannot read from PostgreSQL', error);
+  }
+  return new PostgresStore(client);
+}
+
+class PostgresStore implements AnalysisStore {
+  readonly engine = 'postgres' as const;
+  constructor(private readonly client: pg.Client) {}
+
+  async query(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
+    const result = await this.client.query(sql, params as SqlValue[]);
+    return result.rows as Row[];
+  }
+
+  async quality(): Promise<DataQuality> {
+    const [row] = await this.query(
+      `SELECT CAST(coalesce(sum(lines), 0) AS double precision) AS lines, CAST(coalesce(sum(empty), 0) AS double precision) AS empty,
+         CAST(coalesce(sum(malformed), 0) AS double precision) AS malformed, CAST(count(*) AS double precision) AS files
+       FROM sy_loads`,
+    );
+    return {
+      lines: Number(row!.lines),
+      empty: Number(row!.empty),
+      malformed: Number(row!.malformed),
+      files: Number(row!.files),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.client.end();
+  }
+}

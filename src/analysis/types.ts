@@ -1,0 +1,216 @@
+/**
+ * What an analysis returns: plain data, the contract of the report module and of the
+ * JSON output (`schema: switchyard.analysis/1`, documented in README: Analysis).
+ * Numbers are plain numbers; null means "not defined" (a ratio over a zero control).
+ */
+export const ANALYSIS_SCHEMA = 'switchyard.analysis/1';
+
+export interface Ci {
+  readonly lower: number;
+  readonly upper: number;
+}
+
+export type Statistic = 'conversion' | 'mean_value' | 'events_per_unit' | 'error_rate' | 'latency_mean';
+
+export interface ArmValue {
+  readonly variant: string;
+  /** Units (or run() calls for error_rate / latency_mean). */
+  readonly n: number;
+  /** Rate or mean per unit (per call for run metrics). */
+  readonly value: number;
+}
+
+/** One statistic of one metric, one treatment arm against control. */
+export interface Effect {
+  readonly metric: string;
+  readonly role: 'primary' | 'secondary' | 'guardrail' | 'behaviour';
+  readonly statistic: Statistic;
+  readonly variant: string;
+  readonly control: ArmValue;
+  readonly treatment: ArmValue;
+  readonly absolute: number;
+  readonly absoluteCi: Ci;
+  readonly relative: number | null;
+  readonly relativeCi: Ci | null;
+  readonly pValue: number;
+  /** After the configured correction across its family (see README). */
+  readonly adjustedPValue: number;
+  readonly significant: boolean;
+  readonly bayes?: { readonly probabilityBeatsControl: number; readonly expectedLoss: number };
+  readonly cuped?: {
+    readonly absolute: number;
+    readonly absoluteCi: Ci;
+    readonly pValue: number;
+    readonly varianceReduction: number;
+  };
+}
+
+export interface SrmCheck {
+  readonly variants: readonly { readonly variant: string; readonly units: number; readonly expectedShare: number }[];
+  readonly chiSquare: number;
+  readonly pValue: number;
+  readonly threshold: number;
+  readonly mismatch: boolean;
+}
+
+export type GuardrailStatus = 'ok' | 'near' | 'breach' | 'insufficient' | 'no_data';
+
+export interface GuardrailResult {
+  readonly metric: string;
+  readonly variant: string;
+  readonly rule: string;
+  readonly control: number | null;
+  readonly treatment: number | null;
+  readonly relative: number | null;
+  readonly pValue: number | null;
+  readonly status: GuardrailStatus;
+  readonly sentence: string;
+}
+
+export interface PowerCheck {
+  readonly metric: string;
+  readonly baseline: number;
+  readonly mde: number;
+  /** Power the smallest arm reached for the MDE. */
+  readonly power: number;
+  readonly targetPower: number;
+  readonly neededPerArm: number;
+  readonly minSampleSize: number;
+  readonly smallestArm: number;
+  readonly dailyUnitsPerArm: number;
+  readonly elapsedDays: number;
+  readonly runtimeDays: number;
+  /** Days more at the current traffic to reach both the needed sample and min_sample_size. */
+  readonly daysToSample: number;
+}
+
+export interface SegmentRow {
+  readonly attribute: string;
+  readonly value: string;
+  readonly variant: string;
+  readonly control: ArmValue;
+  readonly treatment: ArmValue;
+  readonly relative: number | null;
+  readonly absolute: number;
+  readonly absoluteCi: Ci;
+  readonly pValue: number;
+  readonly adjustedPValue: number;
+  /** Does this segment's effect differ from the rest of the experiment's (corrected)? */
+  readonly differsPValue: number;
+  readonly differsAdjustedPValue: number;
+  readonly differs: boolean;
+}
+
+export interface FunnelStep {
+  readonly event: string;
+  /** Units per variant that reached this step in order. */
+  readonly reached: Readonly<Record<string, number>>;
+  /** Share of the previous step's units, per variant. */
+  readonly conversion: Readonly<Record<string, number>>;
+  /** Treatment vs control on the step conversion, per treatment variant. */
+  readonly tests: readonly {
+    readonly variant: string;
+    readonly absolute: number;
+    readonly pValue: number;
+    readonly adjustedPValue: number;
+    readonly significant: boolean;
+  }[];
+}
+
+export interface Funnel {
+  readonly steps: readonly FunnelStep[];
+  /** Per variant, the step (by event name) with the lowest conversion. */
+  readonly biggestDropOff: Readonly<Record<string, string>>;
+  /** The step where a treatment converts significantly worse than control, if any. */
+  readonly frictionPoint: {
+    readonly event: string;
+    readonly variant: string;
+    readonly absolute: number;
+    readonly adjustedPValue: number;
+  } | null;
+}
+
+export interface Behaviour {
+  /** Events per unit by event name and variant. */
+  readonly eventsPerUnit: readonly { readonly event: string; readonly perVariant: Readonly<Record<string, number>> }[];
+  /** Significant (corrected) differences in events per unit, as effects. */
+  readonly differences: readonly Effect[];
+  /** Most common first three events after exposure, per variant. */
+  readonly paths: Readonly<
+    Record<string, readonly { readonly path: readonly string[]; readonly units: number; readonly share: number }[]>
+  >;
+  /** Mean time from exposure to first primary-metric event, seconds, per variant. */
+  readonly timeToConversion: Readonly<Record<string, { readonly units: number; readonly meanSeconds: number }>>;
+  readonly sentences: readonly string[];
+}
+
+export interface DailyPoint {
+  readonly day: string;
+  readonly variant: string;
+  readonly units: number;
+  readonly conversions: number;
+  /** Cumulative rate from the start to this day. */
+  readonly cumulativeRate: number;
+}
+
+export type DecisionKind = 'ship' | 'dont_ship' | 'keep_running' | 'stop';
+
+export interface Decision {
+  readonly decision: DecisionKind;
+  /** One sentence. */
+  readonly reason: string;
+  readonly evidence: readonly string[];
+  /** For keep_running: days more at the current traffic. */
+  readonly moreDays?: number;
+  /** The variant to ship, for ship. */
+  readonly variant?: string;
+}
+
+export interface FollowUp {
+  readonly title: string;
+  readonly why: string;
+  /** A ready-to-paste experiments entry (YAML) that validates. */
+  readonly config: string;
+}
+
+export interface ExperimentAnalysis {
+  readonly experiment: string;
+  readonly hypothesis?: string;
+  readonly owner?: string;
+  readonly control: string;
+  readonly variants: readonly string[];
+  readonly primaryMetric: string | null;
+  readonly period: { readonly start: string; readonly end: string; readonly days: number };
+  readonly units: Readonly<Record<string, number>>;
+  readonly excluded: { readonly multipleVariants: number; readonly botLike: Readonly<Record<string, number>> };
+  readonly srm: SrmCheck;
+  readonly metrics: readonly Effect[];
+  readonly guardrails: readonly GuardrailResult[];
+  readonly power: PowerCheck | null;
+  readonly decision: Decision;
+  readonly daily: readonly DailyPoint[];
+  readonly segments: readonly SegmentRow[];
+  readonly funnel: Funnel | null;
+  readonly behaviour: Behaviour;
+  readonly followUps: readonly FollowUp[];
+  readonly insights: readonly string[];
+}
+
+export interface Analysis {
+  readonly schema: typeof ANALYSIS_SCHEMA;
+  readonly generatedAt: string;
+  readonly engine: 'duckdb' | 'postgres';
+  readonly settings: {
+    readonly corrections: string;
+    readonly attributionWindowSeconds: number;
+    readonly confidenceLevel: number;
+    readonly methods: readonly string[];
+  };
+  readonly dataQuality: {
+    readonly lines: number;
+    readonly empty: number;
+    readonly malformed: number;
+    readonly files: number;
+  };
+  readonly experiments: readonly ExperimentAnalysis[];
+}

@@ -1,0 +1,25 @@
+/** `switchyard history`: the learning log, one line per analysed decision. */
+import type { Command } from 'commander';
+import { readLearning } from '../../index.js';
+import { logLocation } from './analysis-source.js';
+import type { Out } from './shared.js';
+
+export function registerHistory(program: Command, out: Out): void {
+  program
+    .command('history')
+    .argument('[experiment]', 'only this experiment')
+    .description('list past decisions from the learning log (beside the JSONL data or in PostgreSQL)')
+    .option('--data <dir>', 'the JSONL data directory the log sits in', '.switchyard/exposures')
+    .option('--pg <url>', 'PostgreSQL URL (table sy_experiment_log)')
+    .option('--json', 'the entries as JSON')
+    .action(async (experiment: string | undefined, opts: { data: string; pg?: string; json?: boolean }) => {
+      const entries = (await readLearning(logLocation(opts))).filter((e) => !experiment || e.experiment === experiment);
+      if (opts.json) return out(JSON.stringify(entries, null, 2) + '\n');
+      if (entries.length === 0) return out('the learning log is empty\n');
+      for (const e of entries) {
+        const lift = e.relative === null ? '' : ` ${e.primaryMetric} ${(e.relative * 100).toFixed(2)}% (${e.variant})`;
+        out(`${e.ts.slice(0, 10)}  ${e.experiment}  ${e.decision}${lift}: ${e.reason}\n`);
+        if (e.hypothesis) out(`    hypothesis: ${e.hypothesis}${e.owner ? ` (owner ${e.owner})` : ''}\n`);
+      }
+    });
+}

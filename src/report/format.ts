@@ -1,0 +1,29 @@
+/** Number and label formatting shared by every rendering. */
+import type { DecisionKind, Effect } from '../analysis/index.js';
+
+export const pct = (x: number | null | undefined, digits = 2): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : `${(x * 100).toFixed(digits)}%`;
+
+export const p = (x: number | null | undefined): string =>
+  x === null || x === undefined ? 'n/a' : x < 0.0001 ? '<0.0001' : x.toFixed(4);
+
+export const n = (x: number): string => Math.round(x).toLocaleString('en');
+
+export const num = (x: number | null | undefined, digits = 4): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : Number(x.toPrecision(digits)).toString();
+
+export const DECISION_LABEL: Record<DecisionKind, string> = {
+  ship: 'SHIP',
+  dont_ship: "DON'T SHIP",
+  keep_running: 'KEEP RUNNING',
+  stop: 'STOP',
+};
+
+/** The value of an arm in the statistic's own terms (a rate as a percentage). */
+export function armValue(e: Effect, value: number): string {
+  return e.statistic === 'conversion' || e.statistic === 'error_rate' ? pct(value) : num(value);
+}
+
+export function effectLabel(e: Effect): string {
+  return `${e.metric} · ${e.statistic} · ${e.variant}`;
+}

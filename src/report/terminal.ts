@@ -1,0 +1,46 @@
+/** The terminal summary: decision first, then the evidence a reader checks. */
+import type { Analysis } from '../analysis/index.js';
+import { DECISION_LABEL, armValue, n, p, pct } from './format.js';
+
+/** Control characters in names would move the cursor or recolour a terminal: shown as \uXXXX. */
+const safe = (s: string) =>
+  s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+export function renderTerminal(a: Analysis): string {
+  const out: string[] = [];
+  const q = a.dataQuality;
+  out.push(
+    `switchyard analysis (${a.engine}): ${q.files} file(s), ${n(q.lines)} lines, ${q.empty} empty, ${q.malformed} malformed`,
+  );
+  for (const e of a.experiments) {
+    out.push('');
+    out.push(
+      `== ${safe(e.experiment)}  [${DECISION_LABEL[e.decision.decision]}${e.decision.moreDays ? `: ${e.decision.moreDays} more days` : ''}]`,
+    );
+    out.push(`   ${safe(e.decision.reason)}`);
+    out.push(
+      `   ${e.period.start.slice(0, 10)} to ${e.period.end.slice(0, 10)} (${e.period.days.toFixed(1)} days); units ${Object.entries(
+        e.units,
+      )
+        .map(([v, u]) => `${safe(v)} ${n(u)}`)
+        .join(', ')}`,
+    );
+    out.push(
+      `   SRM p = ${p(e.srm.pValue)}${e.srm.mismatch ? '  MISMATCH' : ''}; excluded: ${e.excluded.multipleVariants} in several variants`,
+    );
+    for (const m of e.metrics)
+      out.push(
+        `   ${m.role.padEnd(9)} ${safe(m.metric)} ${m.statistic} ${safe(m.variant)}: ${armValue(m, m.control.value)} -> ${armValue(m, m.treatment.value)}, ${pct(m.relative)} [${pct(m.relativeCi?.lower)}, ${pct(m.relativeCi?.upper)}], p adj ${p(m.adjustedPValue)}${m.bayes ? `, P(beat) ${pct(m.bayes.probabilityBeatsControl, 1)}` : ''}${m.cuped ? `, CUPED p ${p(m.cuped.pValue)}` : ''}`,
+      );
+    for (const g of e.guardrails) out.push(`   guardrail ${g.status.toUpperCase().padEnd(5)} ${safe(g.sentence)}`);
+    if (e.power)
+      out.push(
+        `   power ${pct(e.power.power, 0)} for a ${pct(e.power.mde, 1)} MDE; ${n(e.power.neededPerArm)} per arm needed, ${n(e.power.smallestArm)} in the smallest arm`,
+      );
+    if (e.funnel?.frictionPoint)
+      out.push(`   friction point: ${safe(e.funnel.frictionPoint.event)} (${safe(e.funnel.frictionPoint.variant)})`);
+    for (const s of e.insights.slice(1)) out.push(`   - ${safe(s)}`);
+    for (const f of e.followUps) out.push(`   next: ${safe(f.title)}`);
+  }
+  return out.join('\n');
+}

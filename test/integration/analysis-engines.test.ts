@@ -1,0 +1,186 @@
+/**
+ * The same data on embedded DuckDB (JSONL in place) and PostgreSQL (after `load`): the
+ * same numbers; those numbers equal switchyard/stats on sufficient statistics the test
+ * computes itself from the lines; hostile names pass through SQL as data; bad lines are
+ * counted. PostgreSQL work happens in a randomly named database, dropped afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  analyze,
+  loadJsonlIntoPostgres,
+  openDuckDbStore,
+  openPostgresStore,
+  type Analysis,
+} from '../../src/analysis/index.js';
+import { validateConfigObject } from '../../src/config/index.js';
+import { meanTest, proportionTest, srmTest } from '../../src/stats/index.js';
+import { generate } from '../helpers/analysis-data.js';
+
+const ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
+const db = `sy_analysis_${randomBytes(6).toString('hex')}`;
+const url = `postgres://postgres@127.0.0.1:5432/${db}`;
+const dir = mkdtempSync(join(tmpdir(), 'sy-engines-'));
+
+const EXPERIMENT = `x'); DROP TABLE sy_events; -- <script>alert("exp")</script> ü`;
+const TREATMENT = `tréatment "<img src=x onerror=alert(1)>" '; DELETE FROM sy_f; --`;
+const PURCHASE = `pur'chase"); DROP TABLE sy_ue; -- 🛒`;
+const COUNTRIES = [`O'Brien <b>`, 'DE', `"; DROP TABLE sy_exposures; --`, '日本'];
+
+let duck: Analysis;
+let post: Analysis;
+
+beforeAll(async () => {
+  generate(dir, {
+    experiment: EXPERIMENT,
+    units: 8000,
+    days: 10,
+    weights: { control: 50, treatment: 50 },
+    rates: { control: 0.3, treatment: 0.36 },
+    primary: 'purchase',
+    eventNames: { purchase: PURCHASE },
+    variantNames: { treatment: TREATMENT },
+    segment: { attribute: 'country', values: COUNTRIES },
+    run: { calls: 1, latency: { control: 50, treatment: 52 }, errors: { control: 0.01, treatment: 0.01 } },
+    prePeriod: 0.3,
+    crossovers: 25,
+    junk: { empty: 3, truncated: 2, malformed: 4 },
+  });
+  const admin = new pg.Client({ connectionString: ADMIN });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${db}`);
+  await admin.end();
+  const options = {
+    config: validateConfigObject({ analysis: { segments: ['country'], corrections: 'holm' } }),
+    metric: PURCHASE,
+    now: Date.parse('2026-12-20T00:00:00Z'),
+  };
+  const d = await openDuckDbStore(dir);
+  try {
+    duck = await analyze(d, options);
+  } finally {
+    await d.close();
+  }
+  const loaded = await loadJsonlIntoPostgres(url, dir);
+  expect(loaded.malformed).toBe(6);
+  const p = await openPostgresStore(url);
+  try {
+    post = await analyze(p, options);
+  } finally {
+    await p.close();
+  }
+}, 120_000);
+
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  const admin = new pg.Client({ connectionString: ADMIN });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  await admin.end();
+});
+
+/** Equal, numbers to 1e-9 relative (sums of fractional seconds may add in another order). */
+function expectSame(a: unknown, b: unknown, path = ''): void {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const tol = 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+    expect(Math.abs(a - b), `${path}: ${a} vs ${b}`).toBeLessThanOrEqual(tol);
+  } else if (a && b && typeof a === 'object' && typeof b === 'object') {
+    expect(Object.keys(a).sort(), path).toEqual(Object.keys(b).sort());
+    for (const k of Object.keys(a)) expectSame((a as never)[k], (b as never)[k], `${path}.${k}`);
+  } else expect(a, path).toEqual(b);
+}
+
+describe('analysis on DuckDB and PostgreSQL', () => {
+  it('finds the experiment with its hostile name, variants and event name intact', () => {
+    expect(duck.experiments.map((e) => e.experiment)).toEqual([EXPERIMENT]);
+    const e = duck.experiments[0]!;
+    expect(e.variants).toEqual(['control', TREATMENT]);
+    expect(e.metrics.find((m) => m.role === 'primary')!.metric).toBe(PURCHASE);
+    expect(new Set(e.segments.filter((s) => s.attribute === 'country').map((s) => s.value))).toEqual(
+      new Set(COUNTRIES),
+    );
+    expect(e.excluded.multipleVariants).toBe(25);
+  });
+
+  it('gives the same numbers on both engines', () => {
+    const strip = (a: Analysis) => ({ ...a, engine: undefined });
+    expectSame(strip(duck), strip(post));
+    expect(post.experiments[0]!.metrics.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('counts empty, truncated and malformed lines on both engines', () => {
+    expect(duck.dataQuality.empty).toBe(3);
+    expect(duck.dataQuality.malformed).toBe(6);
+    expect(post.dataQuality.empty).toBe(3);
+    expect(post.dataQuality.malformed).toBe(6);
+    expect(duck.dataQuality.lines).toBe(post.dataQuality.lines);
+  });
+
+  it('equals switchyard/stats on sufficient statistics computed here from the lines', () => {
+    // Independent aggregation: first exposure per unit, purchases within 14 days after it.
+    const exposures = new Map<string, { variants: Set<string>; t0: number }>();
+    const purchases: { unit: string; t: number; value: number }[] = [];
+    for (const f of readdirSync(dir)) {
+      for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+        let r: Record<string, unknown>;
+        try {
+          r = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        const t = Date.parse(String(r.ts)) / 1000;
+        if (r.schema === 'switchyard.exposure/1' && r.experiment === EXPERIMENT) {
+          const x = exposures.get(String(r.unit)) ?? { variants: new Set<string>(), t0: Infinity };
+          x.variants.add(String(r.variant));
+          x.t0 = Math.min(x.t0, t);
+          exposures.set(String(r.unit), x);
+        } else if (r.schema === 'switchyard.event/1' && r.event === PURCHASE)
+          purchases.push({ unit: String(r.unit), t, value: Number(r.value) });
+      }
+    }
+    const perUnit = new Map<string, number>();
+    for (const p of purchases) {
+      const x = exposures.get(p.unit);
+      if (!x || x.variants.size > 1 || p.t < x.t0 || p.t >= x.t0 + 14 * 86400) continue;
+      perUnit.set(p.unit, (perUnit.get(p.unit) ?? 0) + p.value);
+    }
+    const arm = (variant: string) => {
+      let n = 0,
+        conversions = 0,
+        sum = 0,
+        sumSq = 0;
+      for (const [unit, x] of exposures) {
+        if (x.variants.size > 1 || [...x.variants][0] !== variant) continue;
+        n++;
+        const v = perUnit.get(unit);
+        if (v !== undefined) {
+          conversions++;
+          sum += v;
+          sumSq += v * v;
+        }
+      }
+      return { n, conversions, sum, sumSq };
+    };
+    const c = arm('control');
+    const t = arm(TREATMENT);
+    const e = duck.experiments[0]!;
+    const conv = e.metrics.find((m) => m.statistic === 'conversion')!;
+    const expected = proportionTest(c, t, { alpha: 0.05 });
+    expect(conv.pValue).toBe(expected.pValue);
+    expect(conv.absolute).toBe(expected.difference);
+    expect(conv.absoluteCi).toEqual(expected.differenceCI);
+    expect(conv.relative).toBe(expected.relativeLift.lift);
+    const mean = e.metrics.find((m) => m.statistic === 'mean_value')!;
+    const m = meanTest(c, t, { alpha: 0.05 });
+    expect(mean.pValue).toBe(m.pValue);
+    expect(mean.absoluteCi).toEqual(m.differenceCI);
+    expect(e.srm.pValue).toBe(srmTest([c.n, t.n], [1, 1]).pValue);
+    expect(e.units).toEqual({ control: c.n, [TREATMENT]: t.n });
+    // CUPED ran: there were purchases before exposure.
+    expect(conv.cuped).toBeDefined();
+  });
+});
