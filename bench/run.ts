@@ -7,6 +7,7 @@ import { benchEvaluation } from './evaluation.js';
 import { benchStats } from './stats.js';
 import { benchExposure } from './exposure.js';
 import { benchVendors } from './vendors.js';
+import { benchHotPath } from './hotpath.js';
 
 const sections: string[] = [];
 const only = process.argv[2];
@@ -15,6 +16,7 @@ const suites: [string, () => Promise<string>][] = [
   ['stats', benchStats],
   ['exposure', benchExposure],
   ['vendors', benchVendors],
+  ['hotpath', benchHotPath],
 ];
 for (const [name, suite] of suites) {
   if (only && only !== name) continue;
