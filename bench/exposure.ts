@@ -119,9 +119,9 @@ function timeFlushes(sy: Switchyard): { excluded: () => number; perEvent: () => 
   };
   // The journal's writes complete in callbacks between calls, each starting the next
   // write: that is the flush's work too (bench-only: wraps a private method).
-  const journal = (pipeline as unknown as { journal: { pump: () => void } }).journal;
-  const pump = journal.pump.bind(journal);
-  journal.pump = () => {
+  const writer = (pipeline as unknown as { journal: { writer: { pump: () => void } } }).journal.writer;
+  const pump = writer.pump.bind(writer);
+  writer.pump = () => {
     if (inFlush) return pump();
     const t = process.hrtime.bigint();
     pump();

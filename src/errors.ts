@@ -25,7 +25,11 @@ export type SwitchyardCode =
   /** A caller passed an argument switchyard cannot use. */
   | 'SY_INVALID_ARGUMENT'
   /** The feature is named in the design but not built yet. */
-  | 'SY_NOT_AVAILABLE';
+  | 'SY_NOT_AVAILABLE'
+  /** The exposure journal's directory is held by another instance (in this process or a live one); events are kept in memory. */
+  | 'SY_JOURNAL_LOCKED'
+  /** A write to the exposure journal's files stopped short; events not yet written are kept in memory. */
+  | 'SY_JOURNAL_WRITE_FAILED';
 
 export interface Problem {
   code: SwitchyardCode;

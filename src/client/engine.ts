@@ -67,8 +67,6 @@ export class Engine {
   private readonly holds = new Map<string, ExperimentHold>();
   ready = false;
   readonly counters: EngineCounters = { evaluations: 0, fallbacks: 0, errors: {} };
-  /** Called for every problem; the facade deduplicates. */
-  onProblem: (flag: string, code: SwitchyardCode, message: string) => void = () => {};
 
   private readonly sync: SyncResolver | undefined;
   /** Secret values from the config: vendor messages can quote them, answers never do. */
@@ -78,6 +76,8 @@ export class Engine {
     readonly vendor: Provider,
     private readonly clock: Clock,
     private timeoutMs: number,
+    /** Called for every problem; the facade deduplicates. */
+    private readonly onProblem: (flag: string, code: SwitchyardCode, message: string) => void = () => {},
   ) {
     this.sync =
       typeof (vendor as Partial<SyncResolver>)[SYNC_RESOLVE] === 'function'

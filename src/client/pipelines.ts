@@ -17,10 +17,10 @@ export interface PipelineParts {
 }
 
 export function pipelineFromConfig(config: ValidatedConfig, parts: PipelineParts): EventPipeline | undefined {
-  const ex = config.exposures;
-  if (!ex.enabled) return undefined;
+  const exposures = config.exposures;
+  if (!exposures.enabled) return undefined;
   return new EventPipeline({
-    dir: ex.dir,
+    dir: exposures.dir,
     sinks: parts.sinks,
     clock: parts.clock,
     logger: parts.logger,
@@ -29,13 +29,13 @@ export function pipelineFromConfig(config: ValidatedConfig, parts: PipelineParts
       config.featureFlags.provider === 'openfeature' || parts.providerGiven
         ? parts.provider.metadata.name
         : config.featureFlags.provider,
-    batchSize: ex.batchSize,
-    flushIntervalMs: ex.flushIntervalMs,
-    queueCapacity: ex.queueCapacity,
-    hashUnitsKey: ex.hashUnitsKey,
+    batchSize: exposures.batchSize,
+    flushIntervalMs: exposures.flushIntervalMs,
+    queueCapacity: exposures.queueCapacity,
+    hashUnitsKey: exposures.hashUnitsKey,
     dedupe: parts.dedupe,
-    attributes: ex.attributes,
-    service: ex.service,
-    instance: ex.instance,
+    attributes: exposures.attributes,
+    service: exposures.service,
+    instance: exposures.instance,
   });
 }

@@ -91,9 +91,10 @@ export class Switchyard {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.events = new SafeEmitter(this.logger);
-    this.engine = new Engine(provider, this.clock, config.featureFlags.evaluationTimeoutMs);
+    this.engine = new Engine(provider, this.clock, config.featureFlags.evaluationTimeoutMs, (flag, code, message) =>
+      this.report(flag, code, message),
+    );
     this.engine.applyConfig(config);
-    this.engine.onProblem = (flag, code, message) => this.report(flag, code, message);
     this.reloader = new ConfigReloader(config, this.engine, this.events, this.logger, this.clock);
     const dedupe = new ExposureDedupe(config.exposures.dedupeCapacity, config.exposures.dedupeWindowMs);
     this.pipeline = pipelineFromConfig(config, {
@@ -168,8 +169,8 @@ export class Switchyard {
       const ev = this.engine.evaluate(flag, context);
       if (ev instanceof Promise)
         return ev.then(
-          (e) => this.finish(e, context),
-          (e: unknown) => this.crash(flag, e),
+          (evaluation) => this.finish(evaluation, context),
+          (error: unknown) => this.crash(flag, error),
         );
       return Promise.resolve(this.finish(ev, context));
     } catch (error) {
@@ -281,20 +282,20 @@ export class Switchyard {
 
   /** Sends every unit of the experiment to the control at once, in this process. */
   kill(experiment: string, reason = 'manual'): void {
-    this.requireExperiment(experiment);
+    this.requireExperiment(experiment, 'kill');
     this.engine.kill(experiment, reason);
     this.events.emit('kill', { experiment, killed: true, reason });
   }
 
   unkill(experiment: string): void {
-    this.requireExperiment(experiment);
+    this.requireExperiment(experiment, 'unkill');
     this.engine.unkill(experiment);
     this.events.emit('kill', { experiment, killed: false, reason: 'unkill' });
   }
 
   /** Freezes a gradual ramp at its current step (or releases it with `false`). */
   pause(experiment: string, paused = true): void {
-    this.requireExperiment(experiment);
+    this.requireExperiment(experiment, 'pause');
     this.engine.hold(experiment, paused ? { pausedAt: this.clock.now() } : undefined);
   }
 
@@ -344,9 +345,10 @@ export class Switchyard {
     }
   }
 
-  private requireExperiment(experiment: string): void {
+  /** Throws SY_INVALID_ARGUMENT, naming the public method `where`, for an experiment the config does not have. */
+  private requireExperiment(experiment: string, where: string): void {
     if (!this.config.experiments.has(experiment)) {
-      throw new SwitchyardError('SY_INVALID_ARGUMENT', 'kill', `no experiment "${experiment}" in the config`);
+      throw new SwitchyardError('SY_INVALID_ARGUMENT', where, `no experiment "${experiment}" in the config`);
     }
   }
 

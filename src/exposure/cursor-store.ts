@@ -1,8 +1,9 @@
 /**
  * Each sink's place in the journal: the cursor type, its file (saved atomically) and the throttle on saving it.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeQuietly } from './segment-files.js';
 
 export interface Cursor {
   seq: number;
@@ -51,8 +52,9 @@ export class CursorStore {
     renameSync(this.file + '.tmp', this.file);
   }
 
+  /** Deletes the file if it can (a file left behind only replays what was delivered at the next start). */
   remove(): void {
-    rmSync(this.file, { force: true });
+    removeQuietly(this.file);
   }
 
   /** A cursor moved; returns whether a save is due now (the last one is old enough). */

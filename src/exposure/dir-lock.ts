@@ -3,6 +3,7 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { SwitchyardError } from '../errors.js';
 
 /** Journal directories held by this process; another process is kept out by the lock file. */
 const heldHere = new Set<string>();
@@ -23,7 +24,9 @@ export class DirLock {
   acquire(): void {
     const file = join(this.dir, 'lock');
     if (heldHere.has(this.dir))
-      throw new Error(
+      throw new SwitchyardError(
+        'SY_JOURNAL_LOCKED',
+        'exposures.dir',
         `the journal in ${this.dir} is already used by another switchyard instance in this process; give each instance its own exposures.dir`,
       );
     try {
@@ -32,7 +35,9 @@ export class DirLock {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number(readFileSync(file, 'utf8'));
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
-        throw new Error(
+        throw new SwitchyardError(
+          'SY_JOURNAL_LOCKED',
+          'exposures.dir',
           `the journal in ${this.dir} is locked by process ${owner}; give each instance its own exposures.dir`,
         );
       }

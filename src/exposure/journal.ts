@@ -23,7 +23,7 @@
  * then it keeps segments in memory only, up to `memoryLimit` lines, and the pipeline
  * counts what it has to drop beyond that.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compare, type Cursor, type CursorStore } from './cursor-store.js';
 import { DirLock } from './dir-lock.js';
@@ -66,6 +66,8 @@ export interface JournalOptions {
   memoryLimit: number;
   /** Where the sinks' cursors are saved. */
   cursors: CursorStore;
+  /** Called once when the journal fails (a write, a file it cannot create) and goes on in memory only. */
+  onFailure?: (error: Error) => void;
 }
 
 export class Journal {
@@ -79,8 +81,6 @@ export class Journal {
   private readonly lock: DirLock;
   /** Why the journal is in memory-only mode, if it is. */
   failure: Error | undefined;
-  /** Called once when the journal fails (a write, a file it cannot create) and goes on in memory only. */
-  onFailure: ((error: Error) => void) | undefined;
   /** Lines found unreadable (a partial last line after a crash) and skipped. */
   corruptLines = 0;
 
@@ -110,9 +110,9 @@ export class Journal {
         });
       }
       // Counts are needed to know how far behind each sink is; lines are reloaded as read.
-      for (const s of this.segments) {
-        this.load(s);
-        this.evict(s);
+      for (const segment of this.segments) {
+        this.load(segment);
+        this.evict(segment);
       }
       return true;
     } catch (error) {
@@ -226,7 +226,7 @@ export class Journal {
 
   /** Up to `max` lines from the cursor, moving it to the next segment when one is used up. */
   read(cursor: Cursor, max: number): Lines {
-    let i = this.segments.findIndex((s) => s.seq >= cursor.seq);
+    let i = this.segments.findIndex((segment) => segment.seq >= cursor.seq);
     let line = i >= 0 && this.segments[i]!.seq === cursor.seq ? cursor.line : 0;
     while (i >= 0 && i < this.segments.length) {
       const seg = this.segments[i]!;
@@ -256,9 +256,10 @@ export class Journal {
     const end = this.end();
     if (this.failure || !this.writer.idle || cursors.some((c) => compare(c, end) < 0)) return false;
     this.closeFd();
-    for (const s of this.segments.splice(0)) {
-      if (s.file) rmSync(s.file, { force: true });
-      if (s.blocks) this.uncache(s.blocks);
+    for (const segment of this.segments.splice(0)) {
+      // A file that cannot be removed is replayed at the next start (delivered twice, never lost): close() goes on.
+      if (segment.file) removeQuietly(segment.file);
+      if (segment.blocks) this.uncache(segment.blocks);
     }
     this.cached = 0;
     this.memoryLines = 0;
@@ -268,7 +269,7 @@ export class Journal {
 
   /** Deletes segments every cursor has passed (never the active one). */
   trim(cursors: Cursor[]): void {
-    const min = cursors.reduce((a, c) => (compare(c, a) < 0 ? c : a), this.end());
+    const min = cursors.reduce((least, cursor) => (compare(cursor, least) < 0 ? cursor : least), this.end());
     while (this.segments.length > 1) {
       const first = this.segments[0]!;
       const passed = first.seq < min.seq || (first.seq === min.seq && min.line >= first.count);
@@ -284,12 +285,12 @@ export class Journal {
 
   /** Lines on record that `cursor` has not yet passed. */
   behind(cursor: Cursor): number {
-    let n = 0;
-    for (const s of this.segments) {
-      if (s.seq > cursor.seq) n += s.count;
-      else if (s.seq === cursor.seq) n += Math.max(0, s.count - cursor.line);
+    let lines = 0;
+    for (const segment of this.segments) {
+      if (segment.seq > cursor.seq) lines += segment.count;
+      else if (segment.seq === cursor.seq) lines += Math.max(0, segment.count - cursor.line);
     }
-    return n;
+    return lines;
   }
 
   /** Closes the file (after written(): a write still queued then is abandoned). */
@@ -346,7 +347,10 @@ export class Journal {
     if (this.cached <= this.options.cacheBytes) return;
     const active = this.segments[this.segments.length - 1];
     const candidates = this.segments
-      .filter((s) => s !== keep && s !== active && s.persisted && s.unwritten === 0 && s.blocks)
+      .filter(
+        (segment) =>
+          segment !== keep && segment !== active && segment.persisted && segment.unwritten === 0 && segment.blocks,
+      )
       .sort((a, b) => a.used - b.used);
     for (const seg of candidates) {
       if (this.cached <= this.options.cacheBytes) break;
@@ -358,9 +362,9 @@ export class Journal {
 
   /** Blocks leave the cache: their slabs go back to the pool unless a read still has them. */
   private uncache(blocks: readonly Block[]): void {
-    for (const b of blocks) {
-      if (b.slab === undefined || !b.slab.cached) continue;
-      this.pool.uncached(b.slab);
+    for (const block of blocks) {
+      if (block.slab === undefined || !block.slab.cached) continue;
+      this.pool.uncached(block.slab);
     }
   }
 
@@ -388,7 +392,7 @@ export class Journal {
       this.cached -= footprintOf(seg.blocks!);
       this.memoryLines += seg.count;
     }
-    this.onFailure?.(error);
+    this.options.onFailure?.(error);
   }
 
   private closeFd(): void {

@@ -12,6 +12,7 @@
  * everything queued so far is written, or the writer stopped after a failure.
  */
 import { writeSync, writev } from 'node:fs';
+import { SwitchyardError } from '../errors.js';
 import { closeQuietly } from './segment-files.js';
 import type { Slab, SlabPool } from './slab-pool.js';
 
@@ -222,7 +223,11 @@ export class SegmentWriter {
 }
 
 function stoppedShort(done: number, size: number): Error {
-  return new Error(`the journal write stopped after ${done} of ${size} bytes`);
+  return new SwitchyardError(
+    'SY_JOURNAL_WRITE_FAILED',
+    'exposure journal',
+    `the journal write stopped after ${done} of ${size} bytes`,
+  );
 }
 
 /** writeSync at a position; it may write less than asked (a signal), then the rest follows, or it throws. */

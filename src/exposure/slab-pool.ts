@@ -75,7 +75,7 @@ export function footprint(block: Block): number {
 }
 
 export function footprintOf(blocks: readonly Block[]): number {
-  let n = 0;
-  for (const b of blocks) n += footprint(b);
-  return n;
+  let bytes = 0;
+  for (const block of blocks) bytes += footprint(block);
+  return bytes;
 }

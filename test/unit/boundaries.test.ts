@@ -29,7 +29,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   ports: [],
   config: ['ports', 'errors'],
   allocation: ['ports', 'config'], // config: the validated types it compiles plans from
-  exposure: ['config', 'ports'],
+  exposure: ['config', 'ports', 'errors'],
   guardrails: ['stats', 'config', 'ports'],
   analysis: ['stats', 'config', 'ports'],
   report: ['analysis'],

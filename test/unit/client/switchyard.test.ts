@@ -6,7 +6,7 @@ import {
   type ResolutionDetails,
 } from '@openfeature/server-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSwitchyard, type ExposureEvent, type Switchyard } from 'switchyard';
+import { createSwitchyard, SwitchyardError, type ExposureEvent, type Switchyard } from 'switchyard';
 import { MemoryProvider } from 'switchyard/adapters/memory';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -324,6 +324,28 @@ describe('vendor eligibility and the kill switch', () => {
     sy.unkill('checkout');
     expect((await sy.getVariant('checkout', { targetingKey: 'u7' })).variant).toBe(before.variant);
     expect(() => sy.kill('no-such-experiment')).toThrow(/no experiment "no-such-experiment"/);
+  });
+
+  it('an unknown experiment is an SY_INVALID_ARGUMENT error naming the method called: kill, unkill or pause (issue 12)', async () => {
+    const sy = await make();
+    const thrown = (call: () => void) => {
+      try {
+        call();
+      } catch (error) {
+        return error as SwitchyardError;
+      }
+      throw new Error('did not throw');
+    };
+    for (const [where, call] of [
+      ['kill', () => sy.kill('nope')],
+      ['unkill', () => sy.unkill('nope')],
+      ['pause', () => sy.pause('nope')],
+      ['pause', () => sy.pause('nope', false)],
+    ] as const) {
+      const error = thrown(call);
+      expect(error).toBeInstanceOf(SwitchyardError);
+      expect({ code: error.code, where: error.where }).toEqual({ code: 'SY_INVALID_ARGUMENT', where });
+    }
   });
 });
 

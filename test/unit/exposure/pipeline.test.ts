@@ -1,4 +1,13 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
@@ -660,6 +669,76 @@ describe('journal writes', () => {
     expect(report).toMatchObject({ journaled: 2500, dropped: 0, journalInMemory: true });
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/cannot write the event journal .*ENOSPC.*kept in memory/);
+  });
+});
+
+describe('journal defects (issue 12)', () => {
+  it('throttles cursor saves by the injected clock, not the wall clock', async () => {
+    const dir = tmp();
+    let now = Date.parse('2026-12-01T09:00:00Z');
+    const got: EventRecord[] = [];
+    const p = pipeline({ dir, clock: { now: () => now }, sinks: [functionSink('fn', (r) => void got.push(...r))] });
+    const saved = () => (JSON.parse(readFileSync(join(dir, 'cursors.json'), 'utf8')) as Record<string, unknown>).fn;
+    const deliver = async (i: number) => {
+      record(p, exposure(i));
+      p.flush();
+      await until(() => got.length === i + 1, 2000, `delivery of ${i}`);
+    };
+    await deliver(0);
+    expect(saved()).toEqual({ seq: 1, line: 1 }); // the first advance is saved at once
+    // The wall clock passes the 200 ms between saves; the injected clock stands still.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await deliver(1);
+    expect(saved()).toEqual({ seq: 1, line: 1 });
+    now += 200;
+    await deliver(2);
+    await until(() => (saved() as { line: number }).line === 3, 2000, 'the cursor saved once the clock moved on');
+  });
+
+  it('a delivered segment that cannot be removed at close stays behind, and close() still resolves', async () => {
+    const dir = tmp();
+    const got: EventRecord[] = [];
+    const p = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
+    for (let i = 0; i < 5; i++) record(p, exposure(i));
+    p.flush();
+    await until(() => got.length === 5, 2000, 'delivery');
+    await p.written();
+    // Removing a directory without `recursive` fails (EISDIR), as an unremovable file would.
+    const [segment] = readdirSync(join(dir, 'journal'));
+    rmSync(join(dir, 'journal', segment!));
+    mkdirSync(join(dir, 'journal', segment!));
+    rmSync(join(dir, 'cursors.json'));
+    mkdirSync(join(dir, 'cursors.json'));
+    const report = await p.close();
+    expect(report.sinks.fn).toMatchObject({ delivered: 5, pending: 0 });
+    expect(readdirSync(join(dir, 'journal'))).toEqual([segment]);
+  });
+
+  it('a journal directory held by a live process is refused with SY_JOURNAL_LOCKED, the events kept in memory', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'lock'), String(process.ppid));
+    const errors: string[] = [];
+    const got: EventRecord[] = [];
+    const p = pipeline({
+      dir,
+      sinks: [functionSink('fn', (r) => void got.push(...r))],
+      logger: { ...quiet, error: (m: string) => void errors.push(m) },
+    });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/SY_JOURNAL_LOCKED in exposures\.dir: the journal in .* is locked by process \d+/);
+    record(p, exposure(0));
+    const report = await p.close();
+    expect(report).toMatchObject({ journalInMemory: true, journaled: 1 });
+    expect(got).toHaveLength(1);
+    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(String(process.ppid));
+  });
+
+  it('a journal directory held by another instance in this process is refused with SY_JOURNAL_LOCKED', () => {
+    const dir = tmp();
+    pipeline({ dir, sinks: [] });
+    const errors: string[] = [];
+    pipeline({ dir, sinks: [], logger: { ...quiet, error: (m: string) => void errors.push(m) } });
+    expect(errors[0]).toMatch(/SY_JOURNAL_LOCKED in exposures\.dir: .*already used by another switchyard instance/);
   });
 });
 
