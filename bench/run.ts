@@ -12,6 +12,7 @@ import { benchSinks } from './sinks.js';
 import { benchGuardrails } from './guardrails.js';
 import { benchFleet } from './fleet.js';
 import { benchAdaptive } from './adaptive.js';
+import { benchHotPath } from './hotpath.js';
 
 const sections: string[] = [];
 const only = process.argv[2];
@@ -25,6 +26,7 @@ const suites: [string, () => Promise<string>][] = [
   ['guardrails', benchGuardrails],
   ['fleet', benchFleet],
   ['adaptive', benchAdaptive],
+  ['hotpath', benchHotPath],
 ];
 for (const [name, suite] of suites) {
   if (only && only !== name) continue;

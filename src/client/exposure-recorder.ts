@@ -101,9 +101,9 @@ export class ExposureRecorder {
     fingerprint64(unit, seeds.hi, seeds.lo, fingerprint);
     const pipeline = this.pipeline;
     if (!listening && pipeline !== undefined && !dedupe.timed) {
-      // Only the pipeline needs to know: a repeat seen recently stops here, anything else
-      // is queued and the pipeline puts it through the rule at flush, off this path.
-      if (dedupe.seenRecently(fingerprint[0]!, fingerprint[1]!)) this.deduplicated++;
+      // Only the pipeline needs to know: a repeat the rule holds stops here after one probe,
+      // anything else is queued and the pipeline admits it at flush.
+      if (dedupe.has(fingerprint[0]!, fingerprint[1]!)) this.deduplicated++;
       else
         pipeline.recordExposure(
           seeds.descriptor,

@@ -18,8 +18,6 @@
  * a check here, mostly hashing fresh strings and collecting dropped Maps; two tables, one
  * per generation, cost a second cache miss on every first exposure.)
  */
-const RECENT_SLOTS = 4096;
-const floorPow2 = (n: number) => 2 ** Math.floor(Math.log2(n));
 
 export class ExposureDedupe {
   /** Slot i's key: hi at word 2i, lo at word 2i+1, whose lowest bit is its generation. */
@@ -48,27 +46,23 @@ export class ExposureDedupe {
   }
 
   /**
-   * A quick filter in front of admit() for callers that defer admission (the event
-   * pipeline admits queued exposures at flush): true when the key was passed here
-   * recently, so it is certainly logged or queued already; false when it may be new
-   * (admit() decides). A direct-mapped table that fits the CPU's nearest caches, unlike
-   * the rule's own table, so a repeat costs the caller a hash and one compare. It is no
-   * larger than the rule's memory (half the capacity), and rules with a time window must
-   * not use it (it keeps no times).
+   * The caller's-path check for rules without a time window, in front of admit() at flush
+   * (the event pipeline admits queued exposures then): true when the key is logged
+   * already, at any distance since its last visit while the rule still holds it (a key
+   * found in the old generation moves to the current one, as in admit); false when it is
+   * not in the table, which is left untouched: the caller queues the exposure and admit()
+   * decides at flush, so two calls for a new key before a flush are settled there. One
+   * probe, no allocation, nothing queued for a repeat (issue 18).
    */
-  seenRecently(hi: number, lo: number): boolean {
-    const recent = (this.recent ??= new Int32Array(2 * Math.min(RECENT_SLOTS, floorPow2(this.half))));
+  has(hi: number, lo: number): boolean {
     hi |= 0;
-    lo |= 0;
-    const j = (lo & ((recent.length >>> 1) - 1)) * 2;
-    if (hi === 0 && lo === 0) return false; // the empty slot's value
-    if (recent[j] === hi && recent[j + 1] === lo) return true;
-    recent[j] = hi;
-    recent[j + 1] = lo;
-    return false;
+    lo &= ~1;
+    if (hi === 0 && lo === 0) hi = 1;
+    const i = this.find(hi, lo);
+    if (i < 0) return false;
+    if ((this.words[i * 2 + 1]! & 1) !== this.generation) this.promote(i, lo);
+    return true;
   }
-
-  private recent: Int32Array | undefined;
 
   /** Whether admit() reads `now` (only a rule with a time window does). */
   get timed(): boolean {
@@ -80,35 +74,47 @@ export class ExposureDedupe {
     hi |= 0;
     lo &= ~1;
     if (hi === 0 && lo === 0) hi = 1; // (0, 0) marks an empty slot
+    const window = this.windowMs;
+    const i = this.find(hi, lo);
+    if (i >= 0) {
+      if ((this.words[i * 2 + 1]! & 1) === this.generation) {
+        if (window === undefined || now - this.at[i]! < window) return false;
+        this.at[i] = now;
+        return true;
+      }
+      // Seen in the old generation: it moves to the current one, keeping its time.
+      const fresh = window !== undefined && now - this.at[i]! >= window;
+      if (fresh) this.at[i] = now;
+      this.promote(i, lo);
+      return fresh;
+    }
+    const empty = ~i;
+    this.words[empty * 2] = hi;
+    this.words[empty * 2 + 1] = lo | this.generation;
+    if (window !== undefined) this.at[empty] = now;
+    this.added();
+    return true;
+  }
+
+  /** The slot holding key (hi, lo), or ~slot of the empty slot where it would go. */
+  private find(hi: number, lo: number): number {
     const words = this.words;
     const mask = this.mask;
-    const window = this.windowMs;
     let i = ((lo >>> 1) ^ Math.imul(hi, 0x9e3779b1)) & mask;
     for (;;) {
       const h = words[i * 2]!;
       const l = words[i * 2 + 1]!;
-      if (h === 0 && l === 0) break;
-      if (h === hi && ((l ^ lo) & ~1) === 0) {
-        if ((l & 1) === this.generation) {
-          if (window === undefined || now - this.at[i]! < window) return false;
-          this.at[i] = now;
-          return true;
-        }
-        // Seen in the old generation: it moves to the current one, keeping its time.
-        words[i * 2 + 1] = lo | this.generation;
-        this.oldCount--;
-        const fresh = window !== undefined && now - this.at[i]! >= window;
-        if (fresh) this.at[i] = now;
-        this.added();
-        return fresh;
-      }
+      if (h === 0 && l === 0) return ~i;
+      if (h === hi && ((l ^ lo) & ~1) === 0) return i;
       i = (i + 1) & mask;
     }
-    words[i * 2] = hi;
-    words[i * 2 + 1] = lo | this.generation;
-    if (window !== undefined) this.at[i] = now;
+  }
+
+  /** Moves slot i's key from the old generation to the current one. */
+  private promote(i: number, lo: number): void {
+    this.words[i * 2 + 1] = lo | this.generation;
+    this.oldCount--;
     this.added();
-    return true;
   }
 
   get size(): number {

@@ -621,6 +621,27 @@ describe('the exposure rule with the event pipeline', () => {
     const key = (r: EventRecord) => `${r.unit}/${(r as { variant: string }).variant}`;
     expect(inCall.exposures.map(key).sort()).toEqual(deferred.exposures.map(key).sort());
   });
+  it('answers a unit that comes back after 50,000 others from the rule on the caller path: nothing queued (issue 18)', async () => {
+    const sy = await make({
+      config: config({
+        exposures: { dir: join(mkdtempSync(join(tmpdir(), 'sy-rule-')), 'events'), dedupe: { capacity: 200_000 } },
+        analytics_platforms: [],
+      }),
+    });
+    const first = await sy.getVariant('checkout', { targetingKey: 'returning' });
+    for (let i = 0; i < 50_000; i++) await sy.getVariant('checkout', { targetingKey: `other-${i}` });
+    sy.flush();
+    const before = sy.counters().exposures;
+    const again = await sy.getVariant('checkout', { targetingKey: 'returning' });
+    sy.flush();
+    const after = sy.counters().exposures;
+    await sy.close();
+    expect(again.variant).toBe(first.variant);
+    expect(before.pipeline).toMatchObject({ exposures: 50_001, deduplicated: 0 });
+    // Counted as a repeat in the call; the pipeline saw nothing (a queued repeat would count there at flush).
+    expect(after.deduplicated - before.deduplicated).toBe(1);
+    expect(after.pipeline).toMatchObject({ exposures: 50_001, deduplicated: 0, journaled: 50_001 });
+  });
 });
 
 describe('exposure logging through the OpenFeature client (hook form)', () => {

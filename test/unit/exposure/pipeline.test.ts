@@ -106,15 +106,24 @@ describe('exposure dedupe', () => {
     expect(admit('user-17', 11, 23)).toBe(true); // another variant or allocation version
   });
 
-  it('seenRecently: true only for a key passed before, forgets when another key takes its slot', () => {
+  it('has: true only for a key admitted before, leaves the table untouched for a new key (issue 18)', () => {
     const d = new ExposureDedupe(100_000, undefined);
-    expect([d.seenRecently(5, 8), d.seenRecently(5, 8), d.seenRecently(6, 8), d.seenRecently(5, 8)]).toEqual([
-      false,
-      true,
-      false,
-      false,
-    ]);
-    expect([d.seenRecently(0, 0), d.seenRecently(0, 0)]).toEqual([false, false]); // the empty slot's value is never "seen"
+    expect(d.has(5, 8)).toBe(false);
+    expect(d.size).toBe(0); // a miss inserts nothing: admit() decides at flush
+    expect(d.admit(5, 8, 0)).toBe(true);
+    expect([d.has(5, 8), d.has(5, 9), d.has(6, 8)]).toEqual([true, true, false]); // the lowest bit is the generation's
+    expect([d.has(0, 0), d.admit(0, 0, 0), d.has(0, 0), d.has(1, 0)]).toEqual([false, true, true, true]); // (0,0) is stored as (1,0)
+  });
+
+  it('has: a key found in the old generation moves to the current one and survives the next sweep', () => {
+    const d = new ExposureDedupe(20, undefined); // a generation holds 10 keys
+    d.admit(1000, 2, 0);
+    for (let k = 0; k < 10; k++) d.admit(k + 1, 4 * k, 0); // fills the current generation: key 1000 is now old
+    expect(d.has(1000, 2)).toBe(true); // promoted
+    for (let k = 0; k < 9; k++) d.admit(k + 100, 4 * k, 0); // one short of the next sweep
+    d.admit(7777, 4, 0); // the sweep drops the old generation (keys 1..10), keeps 1000
+    expect(d.has(1000, 2)).toBe(true);
+    expect(d.has(1, 0)).toBe(false);
   });
 
   it('never forgets a key among the last capacity/2 distinct keys (property over random streams)', () => {

@@ -1,0 +1,206 @@
+/**
+ * getVariant against the floor (issue 18): an awaited async function that hashes the unit
+ * from the experiment's `salt:` state and picks a bucket, the least an awaited
+ * assignment can cost. Each scenario runs in fresh processes (one scenario's garbage and
+ * JIT state never reach another's), contenders in a new random order every round, with a
+ * full garbage collection and a turn of the event loop, untimed, before each contender's
+ * batch, so one contender's garbage is not collected on the next one's time. Calls yield to
+ * the event loop every 500 calls, as a server's requests do. Ratios are per round against
+ * the floor, then the median; the table gives the range of those medians across processes.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createSwitchyard, type Switchyard } from '../src/index.js';
+import { hashPrefix, murmur3After } from '../src/allocation/index.js';
+import { median } from './harness.js';
+
+interface Scenario {
+  name: string;
+  /** Distinct units cycling; 0 = a new unit every call. */
+  units: number;
+  experiments: number;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'all-new units, 1 experiment', units: 0, experiments: 1 },
+  { name: '10k units cycling, 1 experiment', units: 10_000, experiments: 1 },
+  { name: '100k units cycling, 1 experiment', units: 100_000, experiments: 1 },
+  { name: '1M units cycling, 1 experiment', units: 1_000_000, experiments: 1 },
+  { name: '10k units cycling, 100 experiments', units: 10_000, experiments: 100 },
+  { name: '10k units cycling, 10,000 experiments', units: 10_000, experiments: 10_000 },
+];
+const CONTENDERS = ['floor', 'off', 'on'] as const;
+type Contender = (typeof CONTENDERS)[number];
+const PROCESSES = 3;
+const ROUNDS = 15;
+const BATCH = 20_000;
+const YIELD_EVERY = 500;
+
+interface ProcessResult {
+  ns: Record<Contender, number>;
+  ratio: Record<Exclude<Contender, 'floor'>, number>;
+  /** Logging on minus logging off, per call, median of per-round differences. */
+  adds: number;
+}
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+let sink = 0;
+
+function configFor(s: Scenario, dir: string | undefined) {
+  const experiments: Record<string, unknown> = {};
+  for (let e = 0; e < s.experiments; e++)
+    experiments[`exp-${e}`] = {
+      variants: { control: { weight: 50 }, treatment: { weight: 50 } },
+      allocation: { mode: 'fixed' },
+    };
+  return {
+    feature_flags: { provider: 'memory' },
+    // The default rule capacity (100,000); 1M units cycling outgrow it, and are logged again.
+    exposures: dir ? { dir: join(dir, 'events') } : { enabled: false },
+    analytics: dir ? { jsonl: { dir: join(dir, 'jsonl') } } : undefined,
+    experiments,
+  };
+}
+
+async function measure(s: Scenario): Promise<ProcessResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-hot-'));
+  const off = await createSwitchyard({ config: configFor(s, undefined) });
+  const on = await createSwitchyard({ config: configFor(s, dir) });
+  const flags = Array.from({ length: s.experiments }, (_, e) => `exp-${e}`);
+  const prefixes = flags.map((f) => hashPrefix(`${f}:`));
+  let fresh = 0;
+  // The caller builds the unit id per call, as a request handler does.
+  const unitAt = s.units === 0 ? () => `new-${fresh++}` : (i: number) => `user-${i % s.units}`;
+  const cursor: Record<Contender, number> = { floor: 0, off: 0, on: 0 };
+
+  async function floorCall(flag: number, unit: string): Promise<number> {
+    return (murmur3After(prefixes[flag]!, unit) >>> 0) / 2 ** 32 < 0.5 ? 0 : 1;
+  }
+  const run: Record<Contender, (n: number) => Promise<void>> = {
+    floor: async (n) => {
+      let i = cursor.floor;
+      for (let k = 0; k < n; k++, i++) {
+        if (k % YIELD_EVERY === 0) await turn();
+        sink += await floorCall(i % s.experiments, unitAt(i));
+      }
+      cursor.floor = i;
+    },
+    off: async (n) => {
+      let i = cursor.off;
+      for (let k = 0; k < n; k++, i++) {
+        if (k % YIELD_EVERY === 0) await turn();
+        sink += (await off.getVariant(flags[i % s.experiments]!, { targetingKey: unitAt(i) })).inExperiment ? 1 : 0;
+      }
+      cursor.off = i;
+    },
+    on: async (n) => {
+      let i = cursor.on;
+      for (let k = 0; k < n; k++, i++) {
+        if (k % YIELD_EVERY === 0) await turn();
+        sink += (await on.getVariant(flags[i % s.experiments]!, { targetingKey: unitAt(i) })).inExperiment ? 1 : 0;
+      }
+      cursor.on = i;
+    },
+  };
+  const settle = async (sy: Switchyard) => {
+    sy.flush();
+    await turn();
+    await turn();
+  };
+  // Warm-up: every contender sees the whole pool once (the repeats measured are real repeats).
+  const warm = Math.max(BATCH, s.units);
+  for (const c of CONTENDERS) await run[c](warm);
+  await settle(on);
+  const samples: Record<Contender, number[]> = { floor: [], off: [], on: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = [...CONTENDERS].sort(() => Math.random() - 0.5);
+    for (const c of order) {
+      globalThis.gc?.();
+      await turn();
+      const t0 = process.hrtime.bigint();
+      await run[c](BATCH);
+      samples[c].push(Number(process.hrtime.bigint() - t0) / BATCH);
+      if (c === 'on') await settle(on);
+    }
+  }
+  await Promise.all([off.close(), on.close()]);
+  rmSync(dir, { recursive: true, force: true });
+  const ratio = (c: Contender) => median(samples[c].map((x, r) => x / samples.floor[r]!));
+  return {
+    ns: { floor: median(samples.floor), off: median(samples.off), on: median(samples.on) },
+    ratio: { off: ratio('off'), on: ratio('on') },
+    adds: median(samples.on.map((x, r) => x - samples.off[r]!)),
+  };
+}
+
+const range = (xs: number[], digits: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return `${median(s).toFixed(digits)} (${s[0]!.toFixed(digits)}-${s[s.length - 1]!.toFixed(digits)})`;
+};
+
+export async function benchHotPath(): Promise<string> {
+  const lines = [
+    '## getVariant against the floor (issue 18)',
+    '',
+    "The floor is an awaited async function that hashes the unit from the experiment's `salt:` MurmurHash3 state and",
+    'picks a bucket. Each scenario runs in 3 fresh processes (started with --expose-gc) of 15 rounds of 20,000 awaited',
+    'calls per contender; contenders run in a new random order every round, each batch preceded (untimed) by a full',
+    'garbage collection and a turn of the event loop; calls yield to the event loop every 500 calls. Unit ids are',
+    'built per call. Logging on = the default journal and the JSONL sink, default rule capacity (100,000 keys).',
+    "Figures: the median of the three processes' medians, with their range.",
+    '',
+    '| scenario | floor ns | logging off, ratio to floor | logging on, ratio to floor | logging adds, ns per call |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  const results: Record<string, ProcessResult[]> = {};
+  for (const s of SCENARIOS) {
+    results[s.name] = [];
+    for (let p = 0; p < PROCESSES; p++) {
+      const child = spawnSync(
+        process.execPath,
+        ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), s.name],
+        { encoding: 'utf8', maxBuffer: 1 << 24 },
+      );
+      if (child.status !== 0) throw new Error(`hot-path benchmark process failed: ${child.stderr}`);
+      results[s.name]!.push(JSON.parse(child.stdout) as ProcessResult);
+    }
+    const rs = results[s.name]!;
+    lines.push(
+      `| ${s.name} | ${range(
+        rs.map((r) => r.ns.floor),
+        0,
+      )} | ${range(
+        rs.map((r) => r.ratio.off),
+        2,
+      )}x | ${range(
+        rs.map((r) => r.ratio.on),
+        2,
+      )}x | ${range(
+        rs.map((r) => r.adds),
+        0,
+      )} |`,
+    );
+  }
+  const on = (name: string) => median(results[name]!.map((r) => r.ratio.on));
+  const repeat = median(results['10k units cycling, 1 experiment']!.map((r) => r.adds));
+  lines.push(
+    '',
+    `- Logging on, 10k units cycling: ${on('10k units cycling, 1 experiment').toFixed(2)}x the floor; 100k: ${on('100k units cycling, 1 experiment').toFixed(2)}x (target <= 2.5x): ${on('10k units cycling, 1 experiment') <= 2.5 && on('100k units cycling, 1 experiment') <= 2.5 ? 'met' : 'not met'}.`,
+    `- A repeat exposure adds ${repeat.toFixed(0)} ns on the caller's path (10k units cycling; target <= 30 ns): ${repeat <= 30 ? 'met' : 'not met'}.`,
+    "- 1M units cycling outgrow the rule's default capacity, so those units are logged again (new exposures, not repeats).",
+    '',
+  );
+  return lines.join('\n');
+}
+
+// A child process: one scenario, printed as JSON.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && process.argv[2]) {
+  const s = SCENARIOS.find((x) => x.name === process.argv[2]);
+  if (!s) throw new Error(`unknown scenario ${process.argv[2]}`);
+  console.log(JSON.stringify(await measure(s)));
+  if (sink < 0) console.error(sink);
+  process.exit(0);
+}
