@@ -118,7 +118,7 @@ export class FleetMetrics {
     if (this.down || this.closed) return;
     this.down = true;
     this.options.logger.error(
-      `fleet: cannot reach Redis at ${redactUrl(this.options.redis)} (${error.message}); this instance keeps serving, checks run on the numbers it has, and metric deltas are kept until Redis answers`,
+      `SY_FLEET_UNAVAILABLE: guardrail metrics cannot reach Redis at ${redactUrl(this.options.redis)} (${error.message}); this instance keeps serving, checks run on the numbers it has, and metric deltas are kept until Redis answers`,
     );
   }
 

@@ -15,6 +15,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createSwitchyard, type Switchyard } from 'switchyard';
 import { RedisStickyStore } from '../../src/client/adaptive/redis-sticky.js';
 import { silentLogger } from '../../src/ports.js';
+import { privateStateDir } from '../helpers/state-dir.js';
 
 const SHARED = 'redis://127.0.0.1:6379';
 const shared = new Redis(SHARED, { lazyConnect: true });
@@ -41,7 +42,7 @@ afterAll(async () => {
 function config(redis: string, p: string, extra: Record<string, unknown> = {}) {
   return {
     feature_flags: { provider: 'memory' },
-    exposures: { enabled: false },
+    exposures: { enabled: false, dir: privateStateDir() },
     fleet: { redis, prefix: p },
     experiments: {
       hero: {

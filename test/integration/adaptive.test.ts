@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSwitchyard, type ExposureEvent, type Switchyard } from 'switchyard';
 import { seededUniform } from '../../src/ports.js';
+import { privateStateDir } from '../helpers/state-dir.js';
 
 const RATES: Record<string, number> = { control: 0.04, b: 0.05, c: 0.09 };
 
@@ -18,7 +19,7 @@ function config(
 ) {
   return {
     feature_flags: { provider: 'memory', init_timeout_ms: 200 },
-    exposures: { enabled: false },
+    exposures: { enabled: false, dir: privateStateDir() },
     experiments: {
       hero: {
         variants,
@@ -133,7 +134,7 @@ describe('adaptive allocation (one process)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-adaptive-'));
     const file = join(dir, 'sy.yaml');
     const yaml = (arms: string) =>
-      `feature_flags: { provider: memory }\nexposures: { enabled: false }\nexperiments:\n  hero:\n    allow_reshuffle: true\n    primary_metric: signup\n    variants: { ${arms} }\n    allocation: { mode: adaptive, min_sample: 10 }\n`;
+      `feature_flags: { provider: memory }\nexposures: { enabled: false, dir: ${JSON.stringify(privateStateDir())} }\nexperiments:\n  hero:\n    allow_reshuffle: true\n    primary_metric: signup\n    variants: { ${arms} }\n    allocation: { mode: adaptive, min_sample: 10 }\n`;
     writeFileSync(file, yaml('control: {}, b: {}, c: {}'));
     const sy = await createSwitchyard({ config: file, watchIntervalMs: 20 });
     open.push(sy);

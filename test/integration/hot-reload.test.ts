@@ -8,10 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSwitchyard, type ConfigEvent, type Switchyard } from 'switchyard';
+import { privateStateDir } from '../helpers/state-dir.js';
 
+// Kill state persists beside the journal: a directory of this file's own.
+const stateDir = privateStateDir();
 const yaml = (control: number, treatment: number, extra = '') => `
 feature_flags: { provider: memory }
-exposures: { enabled: false }
+exposures: { enabled: false, dir: ${JSON.stringify(stateDir)} }
 experiments:
   checkout:
     variants:

@@ -16,6 +16,7 @@ import { UnleashProvider } from 'switchyard/adapters/unleash';
 import { CONTRACT_FLAGS, type ContractFlag } from '../contract/flags.js';
 import { providerContract } from '../contract/provider-contract.js';
 import { RealUnleash } from '../helpers/unleash-server.js';
+import { privateStateDir } from '../helpers/state-dir.js';
 
 let server: RealUnleash;
 
@@ -153,7 +154,7 @@ describe('the kill switch with an Unleash control plane', () => {
       metrics: false,
       control_plane: { token: '${SY_TEST_UNLEASH_ADMIN}', environment: 'development' },
     };
-    const config = { feature_flags: { provider: 'unleash', unleash }, exposures: { enabled: false }, experiments };
+    const config = { feature_flags: { provider: 'unleash', unleash }, exposures: { enabled: false, dir: privateStateDir() }, experiments };
     const sy = await createSwitchyard({ config });
     const other = await createSwitchyard({ config });
     try {
@@ -180,7 +181,7 @@ describe('the kill switch with an Unleash control plane', () => {
 
   it('without control_plane credentials the kill is local only, and says so', async () => {
     const sy = await createSwitchyard({
-      config: { feature_flags: { provider: 'memory' }, exposures: { enabled: false }, experiments },
+      config: { feature_flags: { provider: 'memory' }, exposures: { enabled: false, dir: privateStateDir() }, experiments },
     });
     try {
       const scope = await sy.kill('checkout').vendor;
@@ -205,7 +206,7 @@ describe('the kill switch with an Unleash control plane', () => {
             control_plane: { token: '${SY_TEST_UNLEASH_ADMIN}', project: 'no-such-project' },
           },
         },
-        exposures: { enabled: false },
+        exposures: { enabled: false, dir: privateStateDir() },
         experiments,
       },
     });

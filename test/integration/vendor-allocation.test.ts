@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSwitchyard, type ExposureEvent, type Switchyard } from 'switchyard';
 import type { ContractFlag } from '../contract/flags.js';
 import { VENDORS, type VendorSubject } from '../helpers/vendors.js';
+import { privateStateDir } from '../helpers/state-dir.js';
 
 const START = Date.parse('2026-12-01T09:00:00Z');
 const HOUR = 3_600_000;
@@ -43,7 +44,7 @@ const variants = { control: { weight: 50 }, treatment: { weight: 50, payload: { 
 function config() {
   return {
     feature_flags: { provider: 'memory', evaluation_timeout_ms: 1000, init_timeout_ms: 5000 },
-    exposures: { enabled: false },
+    exposures: { enabled: false, dir: privateStateDir() },
     experiments: {
       checkout: { flag: 'checkout-gate', variants, allocation: { mode: 'fixed' } },
       ramp: {

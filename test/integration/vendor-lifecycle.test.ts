@@ -18,6 +18,7 @@ import { launchDarklyFlag } from '../helpers/launchdarkly-flags.js';
 import { optimizelyDatafile } from '../helpers/optimizely-datafile.js';
 import { SplitServer } from '../helpers/split-server.js';
 import { unleashFeature } from '../helpers/unleash-features.js';
+import { privateStateDir } from '../helpers/state-dir.js';
 
 const SDK_KEY = 'sdk-live-secret-7f3a9c';
 
@@ -155,7 +156,7 @@ describe('a vendor that is down at start', () => {
     const sy = await createSwitchyard({
       config: {
         feature_flags: { provider: 'memory', init_timeout_ms: 1000 },
-        exposures: { enabled: false },
+        exposures: { enabled: false, dir: privateStateDir() },
         experiments: {
           checkout: { flag: 'bool-flag', control: 'off', variants: { off: { weight: 50 }, on: { weight: 50 } } },
         },

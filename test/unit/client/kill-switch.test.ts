@@ -44,8 +44,11 @@ describe('sy.kill / sy.unkill', () => {
       at: T,
       evidence: { rule: 'error_rate', p: 0.001 },
     });
-    expect(events).toEqual([{ ...record, remote: false }]);
-    expect(sy.killRecord('exp')).toEqual(record);
+    // The receipt adds the vendor outcome (a promise) to the record; events and reads carry the record.
+    const { vendor, ...kill } = record;
+    expect(await vendor).toMatchObject({ scope: 'local' }); // the memory provider has no control plane
+    expect(events).toEqual([{ ...kill, remote: false }]);
+    expect(sy.killRecord('exp')).toEqual(kill);
 
     const next = await make(dir);
     expect((await next.getVariant('exp', { targetingKey: 'u' })).variant).toBe('control');
