@@ -154,7 +154,11 @@ describe('the kill switch with an Unleash control plane', () => {
       metrics: false,
       control_plane: { token: '${SY_TEST_UNLEASH_ADMIN}', environment: 'development' },
     };
-    const config = { feature_flags: { provider: 'unleash', unleash }, exposures: { enabled: false, dir: privateStateDir() }, experiments };
+    const config = {
+      feature_flags: { provider: 'unleash', unleash },
+      exposures: { enabled: false, dir: privateStateDir() },
+      experiments,
+    };
     const sy = await createSwitchyard({ config });
     const other = await createSwitchyard({ config });
     try {
@@ -181,7 +185,11 @@ describe('the kill switch with an Unleash control plane', () => {
 
   it('without control_plane credentials the kill is local only, and says so', async () => {
     const sy = await createSwitchyard({
-      config: { feature_flags: { provider: 'memory' }, exposures: { enabled: false, dir: privateStateDir() }, experiments },
+      config: {
+        feature_flags: { provider: 'memory' },
+        exposures: { enabled: false, dir: privateStateDir() },
+        experiments,
+      },
     });
     try {
       const scope = await sy.kill('checkout').vendor;
