@@ -162,7 +162,13 @@ describe('the kill switch with an Unleash control plane', () => {
     const sy = await createSwitchyard({ config });
     const other = await createSwitchyard({ config });
     try {
-      expect((await other.getVariant('kill-me', { targetingKey: 'u1' })).inExperiment).toBe(true);
+      // Both services serve the experiment once their Unleash clients have the flag (under load the
+      // first fetch can land after createSwitchyard's init timeout).
+      for (const service of [sy, other])
+        await until(
+          async () => (await service.getVariant('kill-me', { targetingKey: 'u1' })).inExperiment,
+          'the service to serve the experiment',
+        );
       const receipt = sy.kill('checkout', 'test');
       expect(await sy.getVariant('kill-me', { targetingKey: 'u1' })).toMatchObject({
         variant: 'control',
