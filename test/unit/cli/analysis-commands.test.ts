@@ -5,20 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli/main.js';
+import { cli } from '../../helpers/cli.js';
 import { parseConfig } from '../../../src/config/index.js';
 import { generate } from '../../helpers/analysis-data.js';
-
-async function cli(...args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(
-    args,
-    (s) => void (out += s),
-    (s) => void (err += s),
-  );
-  return { code, out, err };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-cli-analysis-'));
 const data = join(dir, 'data');

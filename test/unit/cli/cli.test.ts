@@ -3,19 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exposureEventSchema, trackedEventSchema } from '../../../src/exposure/index.js';
-import { main } from '../../../src/cli/main.js';
+import { cli } from '../../helpers/cli.js';
 import { runDemo } from '../../../src/cli/demo.js';
-
-async function cli(...args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(
-    args,
-    (s) => void (out += s),
-    (s) => void (err += s),
-  );
-  return { code, out, err };
-}
 
 describe('switchyard validate', () => {
   it('accepts the annotated example config', async () => {

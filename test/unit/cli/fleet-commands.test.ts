@@ -4,24 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli/main.js';
+import { cli } from '../../helpers/cli.js';
 import { SHARED_REDIS, deletePrefix, randomPrefix } from '../../helpers/redis.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(
-    argv,
-    (s) => void (out += s),
-    (s) => void (err += s),
-  );
-  return { code, out, err };
-}
 
 function setup(fleet?: Record<string, unknown>) {
   const dir = mkdtempSync(join(tmpdir(), 'sy-cli-fleet-'));

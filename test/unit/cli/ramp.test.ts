@@ -9,18 +9,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli/main.js';
-
-async function cli(...args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(
-    args,
-    (s) => void (out += s),
-    (s) => void (err += s),
-  );
-  return { code, out, err };
-}
+import { cli } from '../../helpers/cli.js';
 
 const CONFIG = `# checkout service flags
 feature_flags:
