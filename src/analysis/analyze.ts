@@ -190,6 +190,9 @@ async function analyzeExperiment(
     const weights = variants.map((v) => exp?.variants.find((x) => x.key === v)?.weight ?? (exp ? 0 : 1));
     const counts = variants.map((v) => units.get(v) ?? 0);
     const srmVariants = variants.filter((_, i) => weights[i]! > 0);
+    // One arm (data of an experiment outside the config that only ever served one variant,
+    // or a config with a single weighted variant): nothing to compare, so nothing to analyse.
+    if (srmVariants.length < 2 || treatments.length === 0) return null;
     const srmRaw = srmTest(
       counts.filter((_, i) => weights[i]! > 0),
       weights.filter((w) => w > 0),

@@ -156,7 +156,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const store = await openDuckDbStore(config.analytics.jsonl.dir);
   let analysis;
   try {
-    analysis = await analyze(store, { config: validateConfigObject(config), now });
+    // Only the demo's own experiments: the data directory may hold other runs' events.
+    analysis = await analyze(store, {
+      config: validateConfigObject(config),
+      now,
+      experiments: Object.keys(config.experiments),
+    });
   } finally {
     await store.close();
   }

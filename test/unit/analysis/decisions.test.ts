@@ -154,3 +154,35 @@ describe('analysis decisions on data with known truths (DuckDB)', () => {
     expect(f.steps[1]!.conversion.control).toBeCloseTo(0.5, 1);
   }, 60_000);
 });
+
+describe('an experiment with one arm in the data', () => {
+  it('is left out of the analysis instead of failing it (data of an unconfigured experiment that served one variant)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-solo-'));
+    const { writeFileSync } = await import('node:fs');
+    const line = (unit: string, experiment: string, variant: string) =>
+      JSON.stringify({
+        schema: 'switchyard.exposure/1',
+        id: `id-${experiment}-${unit}`,
+        ts: '2026-12-01T09:00:00.000Z',
+        unit,
+        experiment,
+        flag: experiment,
+        variant,
+        allocation: { mode: 'fixed', version: 1, step: -1, percent: 100 },
+        reason: 'SPLIT',
+        provider: 'memory',
+        attributes: {},
+      });
+    const lines = [line('u1', 'solo', 'treatment'), line('u2', 'solo', 'treatment')];
+    for (let i = 0; i < 200; i++) lines.push(line(`p${i}`, 'pair', i % 2 ? 'treatment' : 'control'));
+    writeFileSync(join(dir, 'exposures-2026-12-01.jsonl'), lines.join('\n') + '\n');
+    const store = await openDuckDbStore(dir);
+    try {
+      const analysis = await analyze(store, {});
+      expect(analysis.experiments.map((e) => e.experiment)).toEqual(['pair']);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
