@@ -51,6 +51,29 @@ interface Raw {
   bayes?: { probabilityBeatsControl: number; expectedLoss: number };
 }
 
+/** The parts a proportion test and a mean test (and their Bayesian twins) share, as one Raw. */
+function effectOf(
+  controlN: number,
+  controlValue: number,
+  treatmentN: number,
+  treatmentValue: number,
+  r: Pick<ReturnType<typeof meanTest>, 'difference' | 'differenceCI' | 'relativeLift' | 'pValue'>,
+  b: Pick<ReturnType<typeof bayesMean>, 'probabilityTreatmentBeats' | 'expectedLoss'> | undefined,
+): Raw {
+  return {
+    control: { n: controlN, value: controlValue },
+    treatment: { n: treatmentN, value: treatmentValue },
+    absolute: r.difference,
+    absoluteCi: r.differenceCI,
+    relative: r.relativeLift.lift,
+    relativeCi: r.relativeLift.ci,
+    pValue: r.pValue,
+    ...(b
+      ? { bayes: { probabilityBeatsControl: b.probabilityTreatmentBeats, expectedLoss: b.expectedLoss.treatment } }
+      : {}),
+  };
+}
+
 /** Runs the test of one statistic; null when the data cannot support it (fewer than 2 units, no calls). */
 export function testStatistic(
   statistic: Statistic,
@@ -66,18 +89,7 @@ export function testStatistic(
       if (ca.n < 1 || ta.n < 1) return null;
       const r = proportionTest(ca, ta, { alpha });
       const b = bayesian ? bayesProportion(ca, ta, { credibleLevel: 1 - alpha }) : undefined;
-      return {
-        control: { n: ca.n, value: r.control.rate },
-        treatment: { n: ta.n, value: r.treatment.rate },
-        absolute: r.difference,
-        absoluteCi: r.differenceCI,
-        relative: r.relativeLift.lift,
-        relativeCi: r.relativeLift.ci,
-        pValue: r.pValue,
-        ...(b
-          ? { bayes: { probabilityBeatsControl: b.probabilityTreatmentBeats, expectedLoss: b.expectedLoss.treatment } }
-          : {}),
-      };
+      return effectOf(ca.n, r.control.rate, ta.n, r.treatment.rate, r, b);
     }
     const pick = (s: EventStats) =>
       statistic === 'mean_value'
@@ -90,18 +102,7 @@ export function testStatistic(
     if (ca.n < 2 || ta.n < 2) return null;
     const r = meanTest(ca, ta, { alpha });
     const b = bayesian ? bayesMean(ca, ta, { credibleLevel: 1 - alpha }) : undefined;
-    return {
-      control: { n: ca.n, value: r.control.mean },
-      treatment: { n: ta.n, value: r.treatment.mean },
-      absolute: r.difference,
-      absoluteCi: r.differenceCI,
-      relative: r.relativeLift.lift,
-      relativeCi: r.relativeLift.ci,
-      pValue: r.pValue,
-      ...(b
-        ? { bayes: { probabilityBeatsControl: b.probabilityTreatmentBeats, expectedLoss: b.expectedLoss.treatment } }
-        : {}),
-    };
+    return effectOf(ca.n, r.control.mean, ta.n, r.treatment.mean, r, b);
   } catch {
     // StatsInputError: the arm cannot support the test (e.g. zero variance with n < 2); no effect is reported.
     return null;
