@@ -34,7 +34,10 @@ export interface GuardrailParts {
 }
 
 export class GuardrailWiring {
-  readonly metrics = new MetricRecorder();
+  /** observe() and track() values wait in its buffer; a drain is scheduled once a batch waits, off the caller's path. */
+  readonly metrics: MetricRecorder = new MetricRecorder({
+    onBacklog: () => setImmediate(() => this.metrics.drain()).unref(),
+  });
   /** Undefined when `monitoring.real_time_metrics` is off: nothing is recorded or checked. */
   readonly monitor: GuardrailMonitor | undefined;
   private readonly fleet: FleetMetrics | undefined;

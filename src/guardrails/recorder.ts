@@ -10,9 +10,15 @@
  * dependency for the same mapping; hdr-histogram-js merges only in process (its encoded
  * form is not additive) and wants a preset value range.
  *
- * Recording is the caller's path (run(), observe(), track()): a few float additions, one
- * Math.log and one Map update; the last arm used is cached, since consecutive calls are
- * mostly for the same experiment and variant.
+ * Recording is the caller's path (run(), observe(), track()). run() records in the call:
+ * a few float additions, one Math.log and one Map update; the last arm used is cached,
+ * since consecutive calls are mostly for the same experiment and variant. recordAt()
+ * (observe() and track(), whose caller has already hashed the unit to its arm) only
+ * appends (experiment, variants, arm index, metric, value) to a pending buffer; the
+ * series lookup and histogram insert happen when the buffer is drained: by the owner's
+ * `onBacklog` callback (a setImmediate, off the caller's path), by every read (summary,
+ * quantile, snapshot), or inline when a synchronous burst fills the buffer's hard cap.
+ * A read therefore always sees every value recorded before it.
  */
 const GROWTH = 1.02;
 const LOG_GROWTH = Math.log(GROWTH);
@@ -116,11 +122,40 @@ export const LATENCY_METRIC = 'latency_ms';
 /** The metric run() records 1 (threw) or 0 under; error_rate is its mean. */
 export const ERROR_METRIC = 'error';
 
+/** Pending recordAt() values that ask the owner for a drain (see `onBacklog`). */
+const BACKLOG = 1024;
+/** Pending values at which recordAt() drains inline: a bound on memory in a long synchronous burst. */
+const PENDING_CAP = 65_536;
+
+export interface MetricRecorderOptions {
+  /**
+   * Called once when recordAt() values start to pile up (BACKLOG of them wait): the owner
+   * schedules `drain()` off the caller's path. Without it they are drained at the next
+   * read, or inline at the cap.
+   */
+  readonly onBacklog?: () => void;
+}
+
 export class MetricRecorder {
   private readonly experiments = new Map<string, Map<string, Arm>>();
   private lastExperiment = '';
   private lastVariant = '';
   private lastArm: Arm | undefined;
+  /**
+   * recordAt() values not yet in their series, as parallel columns (no object per value),
+   * allocated at the first recordAt and doubled up to the cap, never shrunk: appending is
+   * a store into a slot that exists.
+   */
+  private pendingCount = 0;
+  private capacity = 0;
+  private pendingExperiment: (string | undefined)[] = [];
+  private pendingVariants: (readonly string[] | undefined)[] = [];
+  private pendingIndex = new Int32Array(0);
+  private pendingMetric: (string | undefined)[] = [];
+  private pendingValue = new Float64Array(0);
+  private backlogAnnounced = false;
+
+  constructor(private readonly options: MetricRecorderOptions = {}) {}
 
   private arm(experiment: string, variant: string): Arm {
     if (this.lastArm !== undefined && experiment === this.lastExperiment && variant === this.lastVariant)
@@ -144,17 +179,89 @@ export class MetricRecorder {
 
   /**
    * Records one value for variant `index` of `variants` (an allocation's variant list,
-   * the same array object call after call): the arms are found by index, not by name.
+   * the same array object call after call): appended to the pending buffer, and added to
+   * its series at the next drain (every read drains first). A non-finite value is not
+   * recorded (returns false).
    */
   recordAt(experiment: string, variants: readonly string[], index: number, metric: string, value: number): boolean {
     if (!Number.isFinite(value)) return false;
+    const i = this.pendingCount;
+    if (i === this.capacity) this.grow();
+    this.pendingCount = i + 1;
+    this.pendingExperiment[i] = experiment;
+    this.pendingVariants[i] = variants;
+    this.pendingIndex[i] = index;
+    this.pendingMetric[i] = metric;
+    this.pendingValue[i] = value;
+    if (i + 1 >= BACKLOG) {
+      if (i + 1 >= PENDING_CAP) this.drain();
+      else if (!this.backlogAnnounced && this.options.onBacklog !== undefined) {
+        this.backlogAnnounced = true;
+        this.options.onBacklog();
+      }
+    }
+    return true;
+  }
+
+  /** recordAt() values waiting for a drain. */
+  get pending(): number {
+    return this.pendingCount;
+  }
+
+  /** Adds every pending recordAt() value to its series (reads call this first). */
+  drain(): void {
+    const n = this.pendingCount;
+    this.backlogAnnounced = false;
+    if (n === 0) return;
+    this.pendingCount = 0;
+    const experiments = this.pendingExperiment;
+    const variantLists = this.pendingVariants;
+    const metrics = this.pendingMetric;
+    let cachedList: readonly string[] | undefined;
+    let cachedExperiment = '';
+    let cachedArms: Arm[] = [];
+    for (let i = 0; i < n; i++) {
+      const variants = variantLists[i]!;
+      const experiment = experiments[i]!;
+      if (variants !== cachedList || experiment !== cachedExperiment) {
+        cachedArms = this.armsOf(experiment, variants);
+        cachedList = variants;
+        cachedExperiment = experiment;
+      }
+      cachedArms[this.pendingIndex[i]!]!.get(metrics[i]!).add(this.pendingValue[i]!);
+    }
+    // Let go of what the buffer held (a config reload drops its plans' variant lists).
+    experiments.fill(undefined, 0, n);
+    variantLists.fill(undefined, 0, n);
+    metrics.fill(undefined, 0, n);
+  }
+
+  private grow(): void {
+    const capacity = Math.min(PENDING_CAP, Math.max(BACKLOG, this.capacity * 2));
+    const copy = <T>(from: T[]): T[] => {
+      const to = new Array<T>(capacity);
+      for (let i = 0; i < this.pendingCount; i++) to[i] = from[i]!;
+      return to;
+    };
+    this.pendingExperiment = copy(this.pendingExperiment);
+    this.pendingVariants = copy(this.pendingVariants);
+    this.pendingMetric = copy(this.pendingMetric);
+    const index = new Int32Array(capacity);
+    index.set(this.pendingIndex);
+    this.pendingIndex = index;
+    const values = new Float64Array(capacity);
+    values.set(this.pendingValue);
+    this.pendingValue = values;
+    this.capacity = capacity;
+  }
+
+  private armsOf(experiment: string, variants: readonly string[]): Arm[] {
     let arms = this.byVariants.get(variants);
     if (arms === undefined || arms.experiment !== experiment) {
       arms = { experiment, arms: variants.map((v) => this.arm(experiment, v)) };
       this.byVariants.set(variants, arms);
     }
-    arms.arms[index]!.get(metric).add(value);
-    return true;
+    return arms.arms;
   }
 
   private readonly byVariants = new WeakMap<readonly string[], { experiment: string; arms: Arm[] }>();
@@ -172,17 +279,20 @@ export class MetricRecorder {
   }
 
   summary(experiment: string, variant: string, metric: string): MetricSummary | undefined {
+    this.drain();
     const s = this.experiments.get(experiment)?.get(variant)?.series.get(metric);
     return s && { n: s.n, sum: s.sum, sumSq: s.sumSq, min: s.min, max: s.max };
   }
 
   quantile(experiment: string, variant: string, metric: string, q: number): number {
+    this.drain();
     const s = this.experiments.get(experiment)?.get(variant)?.series.get(metric);
     return s ? quantileOf(s.data(), q) : NaN;
   }
 
   /** Everything recorded so far, as plain data (a copy). */
   snapshot(): MetricSnapshot {
+    this.drain();
     const out: Record<string, Record<string, ArmData>> = {};
     for (const [experiment, arms] of this.experiments) {
       const e: Record<string, ArmData> = (out[experiment] = {});

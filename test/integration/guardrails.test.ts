@@ -169,6 +169,19 @@ describe('observe() and track() feed guardrails', () => {
     expect(sy.guardrailStatus().checkout!.killed).toBe(true);
   });
 
+  it("observe() only appends; a batch of values is added to its series on a later turn, off the caller's path", async () => {
+    const { sy } = await make(config({ guardrails: [{ metric: 'p95_latency_ms', max_relative_increase: 0.05 }] }));
+    let recorded = 0;
+    for (let i = 0; i < 2000; i++) if (sy.observe('checkout', { targetingKey: `u-${i}` }, 'latency_ms', 10)) recorded++;
+    expect(recorded).toBe(2000); // every unit is in a 100% fixed split
+    expect(sy.metrics.pending).toBe(2000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sy.metrics.pending).toBe(0);
+    const n = ['control', 'treatment'].map((v) => sy.metrics.summary('checkout', v, 'latency_ms')?.n ?? 0);
+    expect(n[0]! + n[1]!).toBe(2000);
+    expect(Math.min(...n)).toBeGreaterThan(800);
+  });
+
   it('a guardrail on a metric that is never recorded is reported as no-data and does not trip', async () => {
     const cfg = config({ guardrails: [{ metric: 'checkout_failed_per_unit', max: 0.01 }] });
     const { sy } = await make(cfg);
