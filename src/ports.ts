@@ -97,3 +97,33 @@ export function seededUniform(...seeds: number[]): Uniform {
   for (let i = 0; i < 15; i++) next();
   return next;
 }
+
+/**
+ * A part of an instance that works through the fleet's Redis (the kill store, the
+ * guardrail metrics pusher), as the instance's one fleet link sees it.
+ */
+export interface FleetPart {
+  /** What the part does while Redis is away, for the one outage log (e.g. "serving the last known kill state"). */
+  whileDown(): string;
+  /** What the part does when Redis is back, for the one reconnect log (e.g. "kill state re-read"). */
+  readonly whenBack: string;
+  /** Runs on every connect and reconnect, once every connection is ready. */
+  onReady(): void;
+}
+
+/**
+ * The instance's one link to the fleet's Redis (src/fleet/connection.ts): one command
+ * connection that every fleet part shares, one outage log per outage.
+ */
+export interface FleetLink {
+  /** The shared command connection; commands fail fast while Redis is away. */
+  readonly redis: import('ioredis').Redis;
+  /** Whether commands can be sent now. */
+  readonly connected: boolean;
+  /** Connects (bounded wait; shared by every part, so calling it again is free); never rejects. */
+  start(): Promise<void>;
+  /** Adds a part; returns the function that removes it. */
+  attach(part: FleetPart): () => void;
+  /** A part's command failed: the first failure of an outage is logged, once for every part. */
+  failed(error: Error): void;
+}

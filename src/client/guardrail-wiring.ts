@@ -17,7 +17,7 @@ import {
   type ExperimentStatus,
   type GuardrailEvent,
 } from '../guardrails/index.js';
-import type { Clock, Logger } from '../ports.js';
+import type { Clock, FleetLink, Logger } from '../ports.js';
 import type { SafeEmitter } from './emitter.js';
 import type { Engine } from './engine.js';
 import type { SwitchyardEvents } from './types.js';
@@ -31,6 +31,8 @@ export interface GuardrailParts {
   readonly config: () => ValidatedConfig;
   /** The facade's kill (the fleet makes it persistent and fleet-wide). */
   readonly kill: (experiment: string, reason: string, evidence: GuardrailEvent) => void;
+  /** The instance's fleet connection, when the config has a fleet. */
+  readonly fleetLink: FleetLink | undefined;
 }
 
 export class GuardrailWiring {
@@ -40,7 +42,7 @@ export class GuardrailWiring {
   });
   /** Undefined when `monitoring.real_time_metrics` is off: nothing is recorded or checked. */
   readonly monitor: GuardrailMonitor | undefined;
-  private readonly fleet: FleetMetrics | undefined;
+  private fleet: FleetMetrics | undefined;
   /** Tracked event name -> experiments whose guardrails read it. */
   private watchedEvents = new Map<string, string[]>();
   private readonly userPauses = new Map<string, number>();
@@ -49,15 +51,7 @@ export class GuardrailWiring {
   constructor(private readonly parts: GuardrailParts) {
     const config = parts.config();
     if (!config.monitoring.realTimeMetrics) return;
-    if (config.fleet) {
-      this.fleet = new FleetMetrics({
-        redis: config.fleet.redis,
-        prefix: config.fleet.prefix,
-        pushIntervalMs: config.fleet.pushIntervalMs,
-        logger: parts.logger,
-        local: () => this.metrics.snapshot(),
-      });
-    }
+    this.fleet = this.pusher(config, parts.fleetLink);
     this.monitor = new GuardrailMonitor(
       {
         config: parts.config,
@@ -85,6 +79,30 @@ export class GuardrailWiring {
   async start(): Promise<void> {
     await this.fleet?.start();
     this.monitor?.start();
+  }
+
+  /**
+   * A reloaded `fleet` block: metrics go to the new connection (everything recorded here
+   * so far, since the new Redis has none of it), or stay in the process without a fleet;
+   * the old pusher sends its last deltas to the old Redis first.
+   */
+  async moveFleet(config: ValidatedConfig, link: FleetLink | undefined): Promise<void> {
+    if (this.monitor === undefined) return;
+    const old = this.fleet;
+    this.fleet = this.pusher(config, link);
+    this.monitor.setFleet(this.fleet);
+    await old?.close();
+    await this.fleet?.start();
+  }
+
+  private pusher(config: ValidatedConfig, link: FleetLink | undefined): FleetMetrics | undefined {
+    if (!config.fleet || link === undefined || !config.monitoring.realTimeMetrics) return undefined;
+    return new FleetMetrics({
+      link,
+      prefix: config.fleet.prefix,
+      pushIntervalMs: config.fleet.pushIntervalMs,
+      local: () => this.metrics.snapshot(),
+    });
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { ValidatedConfig } from '../config/index.js';
 import type { SwitchyardError } from '../errors.js';
-import { KillStore, stateFilePath, type KillRecord } from '../fleet/index.js';
+import { KillStore, stateFilePath, type FleetConnection, type KillRecord } from '../fleet/index.js';
 import type { Clock, Logger } from '../ports.js';
 import type { KillEvent } from './types.js';
 
@@ -20,7 +20,7 @@ export interface KillTarget {
 export class KillSwitch {
   /** This instance's id in kill records (`<instance or host>:<pid>:<random>`). */
   readonly instance: string;
-  private readonly store: KillStore;
+  private store: KillStore;
   /** experiment -> kills seen here, by origin: for the metrics. */
   readonly tally = new Map<string, { local: number; remote: number }>();
 
@@ -28,21 +28,47 @@ export class KillSwitch {
     config: ValidatedConfig,
     private readonly engine: KillTarget,
     private readonly clock: Clock,
-    logger: Logger,
+    private readonly logger: Logger,
     private readonly announce: (event: KillEvent) => void,
-    onProblem: (error: SwitchyardError) => void,
-    options: { pollIntervalMs?: number; connectTimeoutMs?: number } = {},
+    private readonly onProblem: (error: SwitchyardError) => void,
+    private readonly options: {
+      pollIntervalMs?: number;
+      connectTimeoutMs?: number;
+      /** The instance's fleet connection (shared with the guardrail metrics) when the config has a fleet. */
+      connection?: FleetConnection;
+    } = {},
   ) {
     this.instance = `${config.exposures.instance ?? hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-    this.store = new KillStore({
+    this.store = this.storeFor(config, options.connection);
+  }
+
+  private storeFor(config: ValidatedConfig, connection: FleetConnection | undefined): KillStore {
+    return new KillStore({
       file: stateFilePath(config.exposures.dir),
       fleet: config.fleet,
+      connection,
       instance: this.instance,
-      logger,
+      logger: this.logger,
       onChange: (record) => this.applied(record, true),
-      onProblem,
-      ...options,
+      onProblem: this.onProblem,
+      pollIntervalMs: this.options.pollIntervalMs,
+      connectTimeoutMs: this.options.connectTimeoutMs,
     });
+  }
+
+  /**
+   * A reloaded `fleet` block: a new store on the new connection (or on the state file
+   * without a fleet) takes over every record known here, the old one finishes its writes,
+   * and the new one starts: it pushes what it knows and re-reads the shared state there,
+   * applying whatever is newer. Kills made meanwhile go to the new store.
+   */
+  async moveFleet(config: ValidatedConfig, connection: FleetConnection | undefined): Promise<void> {
+    const old = this.store;
+    const store = this.storeFor(config, connection);
+    store.seed(old.all());
+    this.store = store;
+    await old.close();
+    await store.start();
   }
 
   /** Applies the persisted kills (synchronous), so they hold from the first evaluation. */

@@ -26,7 +26,7 @@ import { pipelineFromConfig } from './pipelines.js';
 import { PrometheusMetrics } from './prometheus.js';
 import { providerFromConfig } from './providers.js';
 import { sinksFromConfig } from './sinks.js';
-import type { KillRecord } from '../fleet/index.js';
+import { FleetConnection, stateFilePath, type KillRecord } from '../fleet/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AdaptiveAllocator } from './adaptive/adaptive-allocator.js';
 import type { AdaptiveStatus, AllocationVersion } from './adaptive/adaptive-experiment.js';
@@ -96,6 +96,10 @@ export class Switchyard {
   private readonly hooks: HookRunner;
   private readonly guardrails: GuardrailWiring;
   private readonly killSwitch: KillSwitch;
+  /** The one Redis link of this instance's fleet parts (kill store, guardrail metrics); undefined without a fleet. */
+  private fleetConnection: FleetConnection | undefined;
+  /** A reloaded `fleet` block being put in force (one at a time). */
+  private fleetMove: Promise<void> = Promise.resolve();
   /** flag -> reason -> evaluations, for the Prometheus metrics. */
   private readonly evaluations = new Map<string, Record<string, number>>();
   private prometheusMetrics: PrometheusMetrics | undefined;
@@ -127,6 +131,21 @@ export class Switchyard {
     this.engine.adaptive = this.adaptive;
     this.engine.applyConfig(config);
     this.reloader = new ConfigReloader(config, this.engine, this.events, this.logger, this.clock);
+    this.fleetConnection = this.connectFleet(config);
+    // Before the guardrail wiring: the kill state comes first in the one outage log.
+    this.killSwitch = new KillSwitch(
+      config,
+      this.engine,
+      this.clock,
+      this.logger,
+      (event) => this.events.emit('kill', event),
+      (error) => this.fleetProblem(error),
+      {
+        pollIntervalMs: options.statePollIntervalMs,
+        connectTimeoutMs: options.fleetConnectTimeoutMs,
+        connection: this.fleetConnection,
+      },
+    );
     const dedupe = new ExposureDedupe(config.exposures.dedupeCapacity, config.exposures.dedupeWindowMs);
     const countUnits = config.monitoring.realTimeMetrics;
     this.pipeline = pipelineFromConfig(config, {
@@ -146,10 +165,17 @@ export class Switchyard {
       logger: this.logger,
       config: () => this.config,
       kill: (experiment, reason, evidence) => void this.kill(experiment, reason, evidence, 'guardrails'),
+      fleetLink: this.fleetConnection,
     });
     this.metrics = this.guardrails.metrics;
+    let fleetInForce = config.fleet;
     this.events.on('config', (e) => {
-      if (e.type === 'applied') this.guardrails.configure(this.config);
+      if (e.type !== 'applied') return;
+      this.guardrails.configure(this.config);
+      if (!sameFleet(fleetInForce, this.config.fleet)) {
+        fleetInForce = this.config.fleet;
+        this.moveFleet(this.config);
+      }
     });
     this.exposures = new ExposureRecorder(
       this.pipeline,
@@ -161,15 +187,6 @@ export class Switchyard {
     this.allocationProvider = new AllocationProvider(this.engine, [
       this.exposures.hook((flag) => this.engine.planForFlag(flag)),
     ]);
-    this.killSwitch = new KillSwitch(
-      config,
-      this.engine,
-      this.clock,
-      this.logger,
-      (event) => this.events.emit('kill', event),
-      (error) => this.events.emit('error', { flag: '*', code: error.code, message: error.what }),
-      { pollIntervalMs: options.statePollIntervalMs, connectTimeoutMs: options.fleetConnectTimeoutMs },
-    );
     // Kills persisted by an earlier run (or the fleet state last seen) hold from the first call.
     this.killSwitch.load();
     this.domain = `switchyard-${++instances}`;
@@ -501,9 +518,11 @@ export class Switchyard {
     if (this.closed) return;
     this.closed = true;
     this.reloader.stop();
+    await this.fleetMove;
     await this.killSwitch.close();
     await this.adaptive.close();
     await this.guardrails.close();
+    await this.fleetConnection?.close();
     if (this.pipeline) {
       const report = await this.pipeline.close(this.config.exposures.closeTimeoutMs);
       const pending = Object.entries(report.sinks).filter(([, c]) => c.pending > 0);
@@ -519,6 +538,50 @@ export class Switchyard {
     } catch (error) {
       this.logger.warn('the provider failed to close', { error: scrubSecrets(String(error), this.config.secrets) });
     }
+  }
+
+  private connectFleet(config: ValidatedConfig): FleetConnection | undefined {
+    if (!config.fleet) return undefined;
+    return new FleetConnection(config.fleet, {
+      logger: this.logger,
+      onProblem: (error) => this.fleetProblem(error),
+      connectTimeoutMs: this.options.fleetConnectTimeoutMs,
+    });
+  }
+
+  private fleetProblem(error: SwitchyardError): void {
+    this.events.emit('error', { flag: '*', code: error.code, message: error.what });
+  }
+
+  /**
+   * Puts a reloaded `fleet` block in force: a new connection (or none), the guardrail
+   * metrics and the kill state moved onto it (the kill state re-read there), then the old
+   * connection closed. Never rejects; the service serves throughout.
+   */
+  private moveFleet(config: ValidatedConfig): void {
+    const old = this.fleetConnection;
+    const next = this.connectFleet(config);
+    this.fleetConnection = next;
+    const where = (c: FleetConnection | undefined) => (c ? `Redis at ${c.label}` : 'off');
+    const change = `now ${where(next)} (was ${where(old)})`;
+    this.fleetMove = this.fleetMove
+      .then(async () => {
+        try {
+          await this.guardrails.moveFleet(config, next);
+          await this.killSwitch.moveFleet(config, next);
+        } finally {
+          await old?.close();
+        }
+        this.logger.info(
+          next
+            ? `fleet: ${change}; kill state re-read there, guardrail metrics pushed there`
+            : `fleet: ${change}; kill state in ${stateFilePath(config.exposures.dir)}, guardrail metrics in this process`,
+        );
+      })
+      .catch((error: unknown) => {
+        const message = scrubSecrets(String((error as Error)?.message ?? error), this.config.secrets);
+        this.logger.error(`fleet: putting the reloaded fleet block in force failed (${change}): ${message}`);
+      });
   }
 
   /** Throws SY_INVALID_ARGUMENT, naming the public method `where`, for an experiment the config does not have. */
@@ -573,4 +636,9 @@ export class Switchyard {
     this.logger.warn(scrubbed, { flag, code });
     this.events.emit('error', { flag, code, message: scrubbed });
   }
+}
+
+function sameFleet(a: ValidatedConfig['fleet'], b: ValidatedConfig['fleet']): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.redis === b.redis && a.prefix === b.prefix && a.pushIntervalMs === b.pushIntervalMs;
 }

@@ -1,3 +1,5 @@
+export { FleetConnection } from './connection.js';
+export type { FleetConnectionOptions } from './connection.js';
 export { KillStore } from './kill-store.js';
 export type { KillStoreOptions, KillStoreStatus } from './kill-store.js';
 export { isNewer, newerRecords, parseKillRecord, activeKills } from './kill-record.js';

@@ -7,22 +7,28 @@
  * converges), or, without a fleet, from the state file when the CLI rewrites it.
  *
  * Nothing here throws into the service: with Redis away the store keeps the last state it
- * knew (in memory and in the file), logs the outage once, and on reconnect pushes what it
- * decided meanwhile and takes what it missed; records merge by "last writer wins", so
- * every copy converges.
+ * knew (in memory and in the file), and on reconnect pushes what it decided meanwhile and
+ * takes what it missed; records merge by "last writer wins", so every copy converges.
+ * Redis is reached through the instance's fleet connection (src/fleet/connection.ts),
+ * shared with the guardrail metrics, which logs an outage once for both.
  */
-import type { Redis } from 'ioredis';
 import type { ValidatedFleet } from '../config/index.js';
 import { SwitchyardError } from '../errors.js';
 import type { Logger } from '../ports.js';
+import { FleetConnection } from './connection.js';
 import { isNewer, parseKillRecord, type KillRecord } from './kill-record.js';
-import { connectRedis, fleetKeys, redisLabel, setIfNewer } from './redis.js';
+import { fleetKeys, setIfNewer } from './redis.js';
 import { mergeIntoStateFile, readStateFile, stateFileStamp } from './state-file.js';
 
 export interface KillStoreOptions {
   /** The state file (`<exposures dir>/state.json`). */
   readonly file: string;
   readonly fleet: ValidatedFleet | undefined;
+  /**
+   * The instance's fleet connection (for `fleet`), shared with its other fleet parts.
+   * Without one the store opens and closes its own.
+   */
+  readonly connection?: FleetConnection;
   /** This instance's id: the origin of its records, so its own messages are not news. */
   readonly instance: string;
   readonly logger: Logger;
@@ -46,12 +52,11 @@ export interface KillStoreStatus {
 
 export class KillStore {
   private readonly records = new Map<string, KillRecord>();
-  private cmd: Redis | undefined;
-  private sub: Redis | undefined;
+  /** Fleet mode: the connection, once start() has run. */
+  private link: FleetConnection | undefined;
+  private detach: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stamp = '';
-  private down = false;
-  private connected = false;
   private closed = false;
   private resyncing: Promise<void> | undefined;
   private resyncAgain = false;
@@ -61,6 +66,19 @@ export class KillStore {
 
   constructor(private readonly options: KillStoreOptions) {
     this.keys = fleetKeys(options.fleet?.prefix ?? 'switchyard');
+    // Attached at once, so an outage logged before start() says what the kill state does.
+    if (options.fleet && options.connection) this.attachTo(options.connection);
+  }
+
+  private attachTo(link: FleetConnection): FleetConnection {
+    this.link = link;
+    this.detach = link.attach({
+      whileDown: () =>
+        `serving the last known kill state (${this.all().filter((r) => r.killed).length} killed, from ${this.options.file})`,
+      whenBack: 'kill state re-read',
+      onReady: () => void this.resync(),
+    });
+    return link;
   }
 
   /**
@@ -92,32 +110,24 @@ export class KillStore {
       return;
     }
     const timeoutMs = this.options.connectTimeoutMs ?? 2000;
-    const cmd = (this.cmd = connectRedis(fleet.redis, { connectTimeoutMs: timeoutMs }));
-    const sub = (this.sub = connectRedis(fleet.redis, { connectTimeoutMs: timeoutMs, queueWhileDown: true }));
-    for (const conn of [cmd, sub]) {
-      conn.on('error', (error: Error) => this.outage(error));
-      conn.on('close', () => {
-        if (conn === cmd) this.connected = false;
-      });
-      conn.on('ready', () => {
-        if (conn === cmd) this.connected = true;
-        if (this.down && cmd.status === 'ready' && sub.status === 'ready') {
-          this.down = false;
-          this.options.logger.info(`fleet: Redis at ${redisLabel(fleet.redis)} is reachable again; kill state re-read`);
-        }
-        void this.resync();
-      });
-    }
-    sub.on('message', (_channel: string, message: string) => this.onMessage(message));
+    const link =
+      this.link ??
+      this.attachTo(
+        new FleetConnection(fleet, {
+          logger: this.options.logger,
+          onProblem: this.options.onProblem,
+          connectTimeoutMs: timeoutMs,
+        }),
+      );
     const initial = (async () => {
-      await Promise.all([cmd.connect(), sub.connect()]);
-      await sub.subscribe(this.keys.killChannel);
+      await link.start();
+      await link.subscribe(this.keys.killChannel, (message) => this.onMessage(message));
       await this.resync();
-    })().catch((error: unknown) => this.outage(error as Error));
+    })().catch((error: unknown) => link.failed(error as Error));
     let timeout: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => {
       timeout = setTimeout(() => {
-        this.outage(new Error(`no answer within ${timeoutMs} ms`));
+        link.failed(new Error(`no answer within ${timeoutMs} ms`));
         resolve();
       }, timeoutMs);
       timeout.unref();
@@ -126,6 +136,14 @@ export class KillStore {
     clearTimeout(timeout);
     this.timer = setInterval(() => void this.resync(), fleet.pushIntervalMs);
     this.timer.unref();
+  }
+
+  /**
+   * Takes records known before this store (the one it replaces on a config reload) as its
+   * own, without announcing them: they are already in force.
+   */
+  seed(records: Iterable<KillRecord>): void {
+    for (const r of records) if (isNewer(r, this.records.get(r.experiment))) this.records.set(r.experiment, r);
   }
 
   get(experiment: string): KillRecord | undefined {
@@ -139,9 +157,9 @@ export class KillStore {
   status(): KillStoreStatus {
     return {
       mode: this.options.fleet ? 'fleet' : 'file',
-      connected: this.connected,
+      connected: this.link?.connected ?? false,
       file: this.options.file,
-      redis: this.options.fleet ? redisLabel(this.options.fleet.redis) : undefined,
+      redis: this.link?.label,
     };
   }
 
@@ -152,9 +170,11 @@ export class KillStore {
    */
   record(record: KillRecord): void {
     this.records.set(record.experiment, record);
-    if (this.cmd && !this.closed) {
-      // Redis first: the other instances should not wait for this one's disk.
-      this.track(setIfNewer(this.cmd, this.keys, record.experiment, JSON.stringify(record)));
+    if (this.link && !this.closed) {
+      // Redis first: the other instances should not wait for this one's disk. Not connected
+      // (yet, or any more): the next resync pushes it, on 'ready' or at the push interval.
+      if (this.link.connected)
+        this.track(setIfNewer(this.link.redis, this.keys, record.experiment, JSON.stringify(record)));
       this.persistSoon();
     } else this.persist(); // without a fleet the file is the state: written before kill() returns
   }
@@ -177,13 +197,9 @@ export class KillStore {
       ]);
       clearTimeout(t);
     }
-    for (const conn of [this.cmd, this.sub]) {
-      if (!conn) continue;
-      conn.removeAllListeners('ready');
-      conn.on('error', () => {});
-      if (conn.status === 'ready') await conn.quit().catch(() => conn.disconnect());
-      else conn.disconnect();
-    }
+    this.detach?.();
+    // A connection given by the instance is closed by the instance, after every part is done.
+    if (this.link && this.link !== this.options.connection) await this.link.close();
   }
 
   /** Takes the records that supersede ours, tells the caller about each change, saves the result. */
@@ -215,12 +231,13 @@ export class KillStore {
    * while one runs are folded into one more run.
    */
   private resync(): Promise<void> {
-    if (this.closed || !this.cmd) return Promise.resolve();
+    if (this.closed || !this.link) return Promise.resolve();
     if (this.resyncing) {
       this.resyncAgain = true;
       return this.resyncing;
     }
-    const cmd = this.cmd;
+    const link = this.link;
+    const cmd = link.redis;
     const run = async () => {
       do {
         this.resyncAgain = false;
@@ -242,7 +259,7 @@ export class KillStore {
       } while (this.resyncAgain && !this.closed);
     };
     this.resyncing = run()
-      .catch((error: unknown) => this.outage(error as Error))
+      .catch((error: unknown) => link.failed(error as Error))
       .finally(() => (this.resyncing = undefined));
     return this.resyncing;
   }
@@ -281,25 +298,10 @@ export class KillStore {
   }
 
   private track(promise: Promise<unknown>): void {
-    const p = promise.catch((error: unknown) => this.outage(error as Error)).finally(() => this.inflight.delete(p));
+    const p = promise
+      .catch((error: unknown) => this.link?.failed(error as Error))
+      .finally(() => this.inflight.delete(p));
     this.inflight.add(p);
-  }
-
-  /** Logs the first failure of an outage only; the next 'ready' ends the outage. */
-  private outage(error: Error): void {
-    if (this.closed || this.down) return;
-    this.down = true;
-    const fleet = this.options.fleet!;
-    const kills = [...this.records.values()].filter((r) => r.killed).length;
-    this.problem(
-      new SwitchyardError(
-        'SY_FLEET_UNAVAILABLE',
-        'fleet',
-        `cannot reach Redis at ${redisLabel(fleet.redis)} (${error.message}); serving the last known kill state ` +
-          `(${kills} killed, from ${this.options.file}) and retrying every second`,
-        { cause: error },
-      ),
-    );
   }
 
   private problem(error: SwitchyardError | Error): void {

@@ -12,25 +12,23 @@
  *
  * Redis away: nothing throws into the service. Pushes fail fast (no offline queue), the
  * unpushed deltas stay in the pusher and go out on reconnect, and reads fall back to the
- * last merged numbers plus everything recorded locally since.
+ * last merged numbers plus everything recorded locally since. The connection is the
+ * instance's fleet link (shared with the kill store), which logs an outage once for both.
  *
  * Layout: `<prefix>:metrics:<experiment>` hash, field `<variant>|<metric>|<stat>` (stat n,
  * sum, sumSq, min, max, b<bucket>) and `<variant>||units`; `<prefix>:pushseq:<instance>`.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import type { Logger } from '../ports.js';
+import type { FleetLink } from '../ports.js';
 import { diffSnapshots, mergeSnapshots, type ArmData, type MetricSnapshot, type SeriesData } from './recorder.js';
 
 export interface FleetOptions {
-  readonly redis: string;
+  /** The instance's fleet connection (shared with its kill store). */
+  readonly link: FleetLink;
   readonly prefix: string;
   readonly pushIntervalMs: number;
-  readonly logger: Logger;
   /** What this instance recorded so far (cumulative). */
   readonly local: () => MetricSnapshot;
-  /** Test hook: the Redis connection options ioredis gets next to the URL. */
-  readonly connectTimeoutMs?: number;
 }
 
 const PUSH_SCRIPT = `
@@ -68,7 +66,6 @@ export function redactUrl(url: string): string {
 
 export class FleetMetrics {
   readonly instanceId = randomUUID();
-  private readonly redis: Redis;
   private timer: NodeJS.Timeout | undefined;
   /** What Redis holds from this instance (acknowledged pushes). */
   private pushed: MetricSnapshot = {};
@@ -78,48 +75,36 @@ export class FleetMetrics {
   private lastRemote: MetricSnapshot = {};
   private pushedAtRead: MetricSnapshot = {};
   private chain: Promise<unknown> = Promise.resolve();
-  private down = false;
   private closed = false;
+  private readonly detach: () => void;
   readonly counters = { pushes: 0, pushFailures: 0, reads: 0, readFailures: 0 };
 
   constructor(private readonly options: FleetOptions) {
-    this.redis = new Redis(options.redis, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: options.connectTimeoutMs ?? 2000,
-      retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
-    });
-    this.redis.on('error', (error: Error) => this.lost(error));
-    this.redis.on('close', () => this.lost(new Error('the connection closed')));
-    this.redis.on('ready', () => {
-      if (this.down) this.options.logger.info('fleet: Redis is back; pushing the metric deltas kept meanwhile');
-      this.down = false;
-      void this.push();
+    this.detach = options.link.attach({
+      whileDown: () =>
+        'guardrail checks run on the numbers this instance has and its metric deltas are kept until Redis answers',
+      whenBack: 'metric deltas kept meanwhile pushed',
+      onReady: () => void this.push(),
     });
   }
 
-  /** Connects (waiting at most the connect timeout) and starts pushing; never throws. */
+  /** Connects (the shared link: waiting at most its connect timeout) and starts pushing; never throws. */
   async start(): Promise<void> {
     this.timer = setInterval(() => void this.push(), this.options.pushIntervalMs);
     this.timer.unref();
-    try {
-      await this.redis.connect();
-    } catch (error) {
-      this.lost(error as Error);
-    }
+    await this.options.link.start();
   }
 
   get connected(): boolean {
-    return this.redis.status === 'ready';
+    return this.options.link.connected;
+  }
+
+  private get redis() {
+    return this.options.link.redis;
   }
 
   private lost(error: Error): void {
-    if (this.down || this.closed) return;
-    this.down = true;
-    this.options.logger.error(
-      `SY_FLEET_UNAVAILABLE: guardrail metrics cannot reach Redis at ${redactUrl(this.options.redis)} (${error.message}); this instance keeps serving, checks run on the numbers it has, and metric deltas are kept until Redis answers`,
-    );
+    if (!this.closed) this.options.link.failed(error);
   }
 
   private serial<T>(job: () => Promise<T>): Promise<T> {
@@ -215,13 +200,13 @@ export class FleetMetrics {
     }
   }
 
-  /** One last push, then disconnects. */
+  /** One last push, then stops (the instance closes the shared connection). */
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.push();
     this.closed = true;
     await this.chain;
-    this.redis.disconnect();
+    this.detach();
   }
 }
 

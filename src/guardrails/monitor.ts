@@ -127,11 +127,24 @@ export class GuardrailMonitor {
   private running: Promise<void> | undefined;
   private statusWarned = false;
   readonly counters = { checks: 0, failures: 0 };
+  private fleet: FleetMetrics | undefined;
 
   constructor(
     private readonly host: MonitorHost,
     private readonly options: MonitorOptions,
-  ) {}
+  ) {
+    this.fleet = options.fleet;
+  }
+
+  /**
+   * Reads the fleet's numbers from another pusher (a reloaded `fleet` block), or only this
+   * process's without one. The next check's interval starts afresh: the new source's totals
+   * are not comparable with the old one's.
+   */
+  setFleet(fleet: FleetMetrics | undefined): void {
+    this.fleet = fleet;
+    this.previous = undefined;
+  }
 
   start(): void {
     const ms = this.host.config().monitoring.checkIntervalMs;
@@ -184,8 +197,8 @@ export class GuardrailMonitor {
     const now = this.options.clock.now();
     let snapshot: MetricSnapshot;
     let source: ExperimentStatus['source'] = 'local';
-    if (this.options.fleet) {
-      const merged = await this.options.fleet.merged(experiments.map((e) => e.key));
+    if (this.fleet) {
+      const merged = await this.fleet.merged(experiments.map((e) => e.key));
       snapshot = merged.snapshot;
       source = merged.source;
     } else snapshot = this.host.local();
@@ -324,7 +337,7 @@ export class GuardrailMonitor {
   }
 
   private async publish(config: ValidatedConfig): Promise<void> {
-    const fleet = this.options.fleet;
+    const fleet = this.fleet;
     if (fleet) {
       const ttl = 3 * config.monitoring.checkIntervalMs;
       await Promise.all([...this.statuses.values()].map((s) => fleet.publish(`status:${s.experiment}`, s, ttl)));

@@ -220,7 +220,7 @@ describe('Redis stopped and restarted mid-test (a redis-server of this test, on 
     expect(logs.filter((l) => l.includes('cannot reach Redis'))).toHaveLength(1);
 
     redis = await startRedis(port, dir);
-    for (let i = 0; i < 100 && !logs.some((l) => l.includes('Redis is back')); i++)
+    for (let i = 0; i < 100 && !logs.some((l) => l.includes('is reachable again')); i++)
       await new Promise((r) => setTimeout(r, 50));
     await a.checkGuardrails();
     const up = a.guardrailStatus().checkout!;
