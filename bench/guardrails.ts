@@ -5,8 +5,11 @@
  * Recording: run() on an instance with `monitoring.real_time_metrics` on against the same
  * call on one with it off (nothing recorded), interleaved in rounds, as the paired
  * per-round difference; observe() against the same call on the instance with metrics off
- * (which validates its input and stops); and the recorder's own recordRun. Exposure logging
- * is on in both (no sink), so only the metrics differ.
+ * (which validates its input and stops); observe() followed by a drain of its pending
+ * values in the timed batch (the whole work, the part moved off the caller's path
+ * included); and the recorder's own recordRun. Exposure logging is on in both (no sink), so
+ * only the metrics differ. Every contender gets a gc (with --expose-gc) and a loop turn
+ * before its batch, so a drain scheduled by one batch runs untimed, not in the next one.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +17,7 @@ import { join } from 'node:path';
 import { createSwitchyard, type Switchyard } from '../src/index.js';
 import { validateConfigObject } from '../src/config/index.js';
 import { GuardrailMonitor, MetricRecorder, checkExperiment } from '../src/guardrails/index.js';
-import { compare, median, pairedDifference, table } from './harness.js';
+import { compare, median, pairedDifference, table, type Contender } from './harness.js';
 
 const UNITS = Array.from({ length: 4096 }, (_, i) => ({ targetingKey: `user-${i}` }));
 const LATENCIES = Float64Array.from({ length: 4096 }, (_, i) => 20 + ((i * 7919) % 400) / 4);
@@ -49,39 +52,58 @@ function observes(sy: Switchyard, n: number): void {
   for (let i = 0; i < n; i++) sy.observe('checkout', UNITS[i & 4095]!, 'latency_ms', LATENCIES[i & 4095]!);
 }
 
+const gc = (globalThis as { gc?: () => void }).gc;
+/** A gc and a loop turn (drains scheduled with setImmediate run here, untimed). */
+const settle = () => {
+  gc?.();
+  return new Promise<void>((resolve) => setImmediate(resolve));
+};
+
 export async function benchGuardrails(): Promise<string> {
   const on = await createSwitchyard({ config: config(1, true) });
+  const drained = await createSwitchyard({ config: config(1, true) });
   const off = await createSwitchyard({ config: config(1, false) });
   const recorder = new MetricRecorder();
   const repeats = 5;
   const runAdds: number[] = [];
   const observeAdds: number[] = [];
+  const observeWholeAdds: number[] = [];
   const recordRunNs: number[] = [];
   let lastRows = '';
   for (let r = 0; r < repeats; r++) {
-    const rows = await compare(
-      [
-        { name: 'run(), metrics off', run: (n) => runs(off, n) },
-        { name: 'run(), metrics on', run: (n) => runs(on, n) },
-        { name: 'observe(), metrics off', run: (n) => observes(off, n) },
-        { name: 'observe(), metrics on', run: (n) => observes(on, n) },
-        {
-          name: 'MetricRecorder.recordRun',
-          run: (n) => {
-            for (let i = 0; i < n; i++)
-              recorder.recordRun('checkout', i & 1 ? 'control' : 'treatment', LATENCIES[i & 4095]!, false);
-          },
+    const contenders: Contender[] = [
+      { name: 'run(), metrics off', run: (n) => runs(off, n) },
+      { name: 'run(), metrics on', run: (n) => runs(on, n) },
+      { name: 'observe(), metrics off', run: (n) => observes(off, n) },
+      { name: 'observe(), metrics on', run: (n) => observes(on, n) },
+      {
+        name: 'observe(), metrics on, drained in the batch',
+        run: (n) => {
+          observes(drained, n);
+          drained.metrics.drain();
         },
-      ],
-      { batch: 20_000, rounds: 15 },
+      },
+      {
+        name: 'MetricRecorder.recordRun',
+        run: (n) => {
+          for (let i = 0; i < n; i++)
+            recorder.recordRun('checkout', i & 1 ? 'control' : 'treatment', LATENCIES[i & 4095]!, false);
+        },
+      },
+    ];
+    const rows = await compare(
+      contenders.map((c) => ({ ...c, after: settle })),
+      { batch: 20_000, rounds: 15, shuffle: true },
     );
     runAdds.push(pairedDifference(rows[1]!, rows[0]!));
     observeAdds.push(pairedDifference(rows[3]!, rows[2]!));
-    recordRunNs.push(rows[4]!.nsPerOp);
+    observeWholeAdds.push(pairedDifference(rows[4]!, rows[2]!));
+    recordRunNs.push(rows[5]!.nsPerOp);
     lastRows = table(rows, rows[0]!.name);
   }
   await on.close();
   await off.close();
+  await drained.close();
 
   const range = (xs: number[]) =>
     `${median(xs).toFixed(0)} ns (range over ${xs.length} repeats ${Math.min(...xs).toFixed(0)} to ${Math.max(...xs).toFixed(0)})`;
@@ -129,11 +151,13 @@ export async function benchGuardrails(): Promise<string> {
     '',
     "What metric recording adds on the caller's path (`bench/guardrails.ts`): run() and observe() on an instance",
     'with `monitoring.real_time_metrics` on against the same calls on one with it off, interleaved in 15 rounds of',
-    `20,000 calls, as the median of per-round differences; ${repeats} repeats in one process, median and range.`,
+    `20,000 calls (order shuffled per round, a gc${gc ? '' : ' (not available: run with --expose-gc)'} and a loop turn before each batch), as the`,
+    `median of per-round differences; ${repeats} repeats in one process, median and range.`,
     'Exposure logging is on in both (journal, no sink), as in a service. Target: at most 300 ns.',
     '',
     `- run(): recording adds ${range(runAdds)}`,
-    `- observe(): recording adds ${range(observeAdds)}`,
+    `- observe(): recording adds ${range(observeAdds)} on the caller's path (validate, find the unit's arm, append)`,
+    `- observe() with its pending values drained in the timed batch (the whole work): ${range(observeWholeAdds)}`,
     `- MetricRecorder.recordRun alone (latency with histogram + error flag): ${range(recordRunNs)}`,
     '',
     'Last repeat:',
