@@ -1,5 +1,7 @@
 /**
  * The config in force and its hot reload: watches the file, applies a valid change to the engine, keeps the last good config on a bad one.
+ * Listeners of the 'config' event put the rest in force: the guardrails' watched events, and
+ * a changed `fleet` block (the facade moves its fleet connection, kill state and metrics).
  */
 import { ConfigWatcher, reshuffleProblems, type ValidatedConfig } from '../config/index.js';
 import type { Clock, Logger } from '../ports.js';
