@@ -530,14 +530,27 @@ export class Switchyard {
 
   private finish(ev: Evaluation, ctx: EvaluationContext): VariantResult {
     const plan = ev.plan;
-    let byReason = this.evaluations.get(ev.flag);
-    if (byReason === undefined) {
-      const key = this.evaluations.size < MAX_COUNTED_FLAGS ? ev.flag : '(other)';
-      byReason = this.evaluations.get(key);
-      if (byReason === undefined) this.evaluations.set(key, (byReason = {}));
-    }
-    byReason[ev.reason] = (byReason[ev.reason] ?? 0) + 1;
+    this.tally(ev.flag, ev.reason);
     this.exposures.logEvaluation(ev, ctx);
+    if (ev.errorCode)
+      return {
+        flag: ev.flag,
+        variant: ev.variant,
+        value: ev.value,
+        payload: ev.payload,
+        reason: ev.reason,
+        inExperiment: ev.inExperiment,
+        experiment: plan?.experiment,
+        allocationVersion: plan?.version,
+        allocationMode: plan?.mode,
+        rampStep: ev.rampStep,
+        trafficPercent: ev.trafficPercent,
+        errorCode: ev.errorCode,
+        problem: ev.problem,
+        errorMessage: ev.errorMessage,
+      };
+    // The answer without a fault has no error fields (literals, not a spread: no object
+    // is made and copied on every call).
     return {
       flag: ev.flag,
       variant: ev.variant,
@@ -550,8 +563,27 @@ export class Switchyard {
       allocationMode: plan?.mode,
       rampStep: ev.rampStep,
       trafficPercent: ev.trafficPercent,
-      ...(ev.errorCode ? { errorCode: ev.errorCode, problem: ev.problem, errorMessage: ev.errorMessage } : {}),
     };
+  }
+
+  /** The flag whose reason counts were found last: most calls in a row are for the same flag. */
+  private lastTallyFlag: string | undefined;
+  private lastTally: Record<string, number> = {};
+
+  /** Counts an evaluation by flag and reason, for the Prometheus metrics. */
+  private tally(flag: string, reason: string): void {
+    let byReason = this.lastTally;
+    if (flag !== this.lastTallyFlag) {
+      let found = this.evaluations.get(flag);
+      if (found === undefined) {
+        const key = this.evaluations.size < MAX_COUNTED_FLAGS ? flag : '(other)';
+        found = this.evaluations.get(key);
+        if (found === undefined) this.evaluations.set(key, (found = {}));
+      }
+      this.lastTallyFlag = flag;
+      this.lastTally = byReason = found;
+    }
+    byReason[reason] = (byReason[reason] ?? 0) + 1;
   }
 
   private crash(flag: string, error: unknown): VariantResult {
