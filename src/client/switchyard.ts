@@ -248,6 +248,42 @@ export class Switchyard {
   }
 
   /**
+   * getVariant's answer without a promise, for hot callers whose provider answers
+   * synchronously (the in-memory provider, Unleash, Split and Optimizely evaluate in
+   * process): the same variant, exposure and metrics as getVariant, minus the promise and
+   * the await. An answer that would have to wait (a provider that answers with a promise,
+   * an adaptive experiment's Redis sticky lookup for a unit not seen yet, OpenFeature
+   * hooks, which may be asynchronous) is not waited for: the control (or an undefined
+   * value), reason ERROR, problem SY_NOT_SYNCHRONOUS, reported once per flag; no exposure
+   * is logged for it. Never throws.
+   */
+  getVariantSync(flag: string, ctx: EvaluationContext): VariantResult {
+    try {
+      const context = ctx ?? {};
+      if (this.hooks.hasHooks(undefined)) return this.notSynchronous(flag, 'OpenFeature hooks are registered');
+      const ev = this.engine.evaluate(flag, context);
+      if (ev instanceof Promise) {
+        // Evaluations settle to an answer (faults become fallbacks); this one is awaited by nobody.
+        ev.catch(() => undefined);
+        return this.notSynchronous(flag, 'the answer needs to wait (the provider or the sticky store is asynchronous)');
+      }
+      return this.finish(ev, context);
+    } catch (error) {
+      return this.crash(flag, error);
+    }
+  }
+
+  private notSynchronous(flag: string, why: string): VariantResult {
+    const ev = this.engine.fail(
+      flag,
+      this.engine.planForFlag(flag),
+      'SY_NOT_SYNCHRONOUS',
+      `getVariantSync answered the fallback: ${why}; use getVariant`,
+    );
+    return this.finish(ev, {});
+  }
+
+  /**
    * Records an outcome event for a unit (e.g. a purchase with a value). Bad input is
    * reported (an `error` event and a counter) and ignored; it never throws.
    * @returns whether the event was accepted
