@@ -32,7 +32,7 @@ const SCENARIOS: Scenario[] = [
   { name: '10k units cycling, 100 experiments', units: 10_000, experiments: 100 },
   { name: '10k units cycling, 10,000 experiments', units: 10_000, experiments: 10_000 },
 ];
-const CONTENDERS = ['floor', 'off', 'on'] as const;
+const CONTENDERS = ['floor', 'bare', 'off', 'on', 'sync'] as const;
 type Contender = (typeof CONTENDERS)[number];
 const PROCESSES = 3;
 const ROUNDS = 15;
@@ -42,14 +42,16 @@ const YIELD_EVERY = 500;
 interface ProcessResult {
   ns: Record<Contender, number>;
   ratio: Record<Exclude<Contender, 'floor'>, number>;
-  /** Logging on minus logging off, per call, median of per-round differences. */
+  /** getVariantSync minus getVariant, both logging on, per call: median of per-round differences. */
+  syncGain: number;
+  /** Logging on minus bare (no exposure work at all), per call, median of per-round differences. */
   adds: number;
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 let sink = 0;
 
-function configFor(s: Scenario, dir: string | undefined) {
+function configFor(s: Scenario, dir: string | undefined, monitoring = true) {
   const experiments: Record<string, unknown> = {};
   for (let e = 0; e < s.experiments; e++)
     experiments[`exp-${e}`] = {
@@ -65,20 +67,25 @@ function configFor(s: Scenario, dir: string | undefined) {
       ? { dir: join(dir, 'events'), dedupe: { capacity: Math.max(100_000, 2 * s.units) } }
       : { enabled: false, dir: join(mkdtempSync(join(tmpdir(), 'sy-hot-off-')), 'events') },
     analytics: dir ? { jsonl: { dir: join(dir, 'jsonl') } } : undefined,
+    // Off: no unit counted per arm for the guardrails either, so no exposure work at all.
+    monitoring: { real_time_metrics: monitoring },
     experiments,
   };
 }
 
 async function measure(s: Scenario): Promise<ProcessResult> {
   const dir = mkdtempSync(join(tmpdir(), 'sy-hot-'));
+  const bare = await createSwitchyard({ config: configFor(s, undefined, false) });
   const off = await createSwitchyard({ config: configFor(s, undefined) });
   const on = await createSwitchyard({ config: configFor(s, dir) });
+  const syncDir = mkdtempSync(join(tmpdir(), 'sy-hot-sync-'));
+  const sync = await createSwitchyard({ config: configFor(s, syncDir) });
   const flags = Array.from({ length: s.experiments }, (_, e) => `exp-${e}`);
   const prefixes = flags.map((f) => hashPrefix(`${f}:`));
   let fresh = 0;
   // The caller builds the unit id per call, as a request handler does.
   const unitAt = s.units === 0 ? () => `new-${fresh++}` : (i: number) => `user-${i % s.units}`;
-  const cursor: Record<Contender, number> = { floor: 0, off: 0, on: 0 };
+  const cursor: Record<Contender, number> = { floor: 0, bare: 0, off: 0, on: 0, sync: 0 };
 
   async function floorCall(flag: number, unit: string): Promise<number> {
     return (murmur3After(prefixes[flag]!, unit) >>> 0) / 2 ** 32 < 0.5 ? 0 : 1;
@@ -91,6 +98,14 @@ async function measure(s: Scenario): Promise<ProcessResult> {
         sink += await floorCall(i % s.experiments, unitAt(i));
       }
       cursor.floor = i;
+    },
+    bare: async (n) => {
+      let i = cursor.bare;
+      for (let k = 0; k < n; k++, i++) {
+        if (k % YIELD_EVERY === 0) await turn();
+        sink += (await bare.getVariant(flags[i % s.experiments]!, { targetingKey: unitAt(i) })).inExperiment ? 1 : 0;
+      }
+      cursor.bare = i;
     },
     off: async (n) => {
       let i = cursor.off;
@@ -108,6 +123,15 @@ async function measure(s: Scenario): Promise<ProcessResult> {
       }
       cursor.on = i;
     },
+    // The proposed synchronous form (logging on, an instance of its own): no promise, no await.
+    sync: async (n) => {
+      let i = cursor.sync;
+      for (let k = 0; k < n; k++, i++) {
+        if (k % YIELD_EVERY === 0) await turn();
+        sink += sync.getVariantSync(flags[i % s.experiments]!, { targetingKey: unitAt(i) }).inExperiment ? 1 : 0;
+      }
+      cursor.sync = i;
+    },
   };
   const settle = async (sy: Switchyard) => {
     sy.flush();
@@ -118,7 +142,8 @@ async function measure(s: Scenario): Promise<ProcessResult> {
   const warm = Math.max(BATCH, s.units);
   for (const c of CONTENDERS) await run[c](warm);
   await settle(on);
-  const samples: Record<Contender, number[]> = { floor: [], off: [], on: [] };
+  await settle(sync);
+  const samples: Record<Contender, number[]> = { floor: [], bare: [], off: [], on: [], sync: [] };
   for (let r = 0; r < ROUNDS; r++) {
     const order = [...CONTENDERS].sort(() => Math.random() - 0.5);
     for (const c of order) {
@@ -128,15 +153,24 @@ async function measure(s: Scenario): Promise<ProcessResult> {
       await run[c](BATCH);
       samples[c].push(Number(process.hrtime.bigint() - t0) / BATCH);
       if (c === 'on') await settle(on);
+      if (c === 'sync') await settle(sync);
     }
   }
-  await Promise.all([off.close(), on.close()]);
+  await Promise.all([bare.close(), off.close(), on.close(), sync.close()]);
   rmSync(dir, { recursive: true, force: true });
+  rmSync(syncDir, { recursive: true, force: true });
   const ratio = (c: Contender) => median(samples[c].map((x, r) => x / samples.floor[r]!));
   return {
-    ns: { floor: median(samples.floor), off: median(samples.off), on: median(samples.on) },
-    ratio: { off: ratio('off'), on: ratio('on') },
-    adds: median(samples.on.map((x, r) => x - samples.off[r]!)),
+    ns: {
+      floor: median(samples.floor),
+      bare: median(samples.bare),
+      off: median(samples.off),
+      on: median(samples.on),
+      sync: median(samples.sync),
+    },
+    ratio: { bare: ratio('bare'), off: ratio('off'), on: ratio('on'), sync: ratio('sync') },
+    syncGain: median(samples.on.map((x, r) => x - samples.sync[r]!)),
+    adds: median(samples.on.map((x, r) => x - samples.bare[r]!)),
   };
 }
 
@@ -155,10 +189,13 @@ export async function benchHotPath(): Promise<string> {
     'garbage collection and a turn of the event loop; calls yield to the event loop every 500 calls. Unit ids are',
     "built per call. Logging on = the default journal and the JSONL sink, the rule's capacity twice the units cycling",
     '(at least the default 100,000). Logging off still counts units per arm for the guardrails (real_time_metrics).',
+    'Contenders: bare = logging off and `monitoring.real_time_metrics` off (no exposure work at all); off = logging',
+    'off with the default monitoring (units still counted per arm for the guardrails, so the exposure rule runs); on =',
+    'logging on; sync = `getVariantSync` with logging on (no promise, no await). "A repeat adds" = on minus bare, paired per round.',
     "Figures: the median of the three processes' medians, with their range.",
     '',
-    '| scenario | floor ns | logging off, ratio to floor | logging on, ratio to floor | logging adds, ns per call |',
-    '|---|---:|---:|---:|---:|',
+    '| scenario | floor ns | bare | logging off | logging on | getVariantSync, logging on | logging on adds, ns | sync saves, ns |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const results: Record<string, ProcessResult[]> = {};
   for (const s of SCENARIOS) {
@@ -173,18 +210,20 @@ export async function benchHotPath(): Promise<string> {
       results[s.name]!.push(JSON.parse(child.stdout) as ProcessResult);
     }
     const rs = results[s.name]!;
+    const ratios = (c: Exclude<Contender, 'floor'>) =>
+      `${range(
+        rs.map((r) => r.ratio[c]),
+        2,
+      )}x`;
     lines.push(
       `| ${s.name} | ${range(
         rs.map((r) => r.ns.floor),
         0,
-      )} | ${range(
-        rs.map((r) => r.ratio.off),
-        2,
-      )}x | ${range(
-        rs.map((r) => r.ratio.on),
-        2,
-      )}x | ${range(
+      )} | ${ratios('bare')} | ${ratios('off')} | ${ratios('on')} | ${ratios('sync')} | ${range(
         rs.map((r) => r.adds),
+        0,
+      )} | ${range(
+        rs.map((r) => r.syncGain),
         0,
       )} |`,
     );

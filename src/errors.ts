@@ -20,6 +20,8 @@ export type SwitchyardCode =
   | 'SY_PROVIDER_ERROR'
   /** The provider did not answer within the evaluation timeout. */
   | 'SY_PROVIDER_TIMEOUT'
+  /** getVariantSync was asked for an answer that needs to wait (an async provider or sticky store, OpenFeature hooks). */
+  | 'SY_NOT_SYNCHRONOUS'
   /** The evaluation context has no targeting key, so no unit to bucket. */
   | 'SY_TARGETING_KEY_MISSING'
   /** A caller passed an argument switchyard cannot use. */

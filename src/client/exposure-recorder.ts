@@ -93,9 +93,6 @@ export class ExposureRecorder {
   logExposure(plan: AllocationPlan, allocation: ExposureAllocation, ctx: EvaluationContext, listening: boolean): void {
     const unit = ctx.targetingKey as string;
     const seeds = this.exposureSeeds(plan, allocation.variantIndex);
-    // The exposure happened when the allocation was made: its clock reading, if it took one.
-    const at = allocation.at;
-    const ts = Number.isNaN(at) ? this.clock.now() : at;
     const dedupe = this.dedupe;
     const fingerprint = this.fingerprint;
     fingerprint64(unit, seeds.hi, seeds.lo, fingerprint);
@@ -108,7 +105,7 @@ export class ExposureRecorder {
         pipeline.recordExposure(
           seeds.descriptor,
           unit,
-          ts,
+          this.timeOf(allocation),
           allocation.rampStep,
           allocation.trafficPercent,
           allocation.reason,
@@ -118,10 +115,14 @@ export class ExposureRecorder {
         );
       return;
     }
+    // Only a rule with a time window reads the time to admit; a repeat then costs no clock read.
+    const timed = dedupe.timed;
+    let ts = timed ? this.timeOf(allocation) : NaN;
     if (!dedupe.admit(fingerprint[0]!, fingerprint[1]!, ts)) {
       this.deduplicated++;
       return;
     }
+    if (!timed) ts = this.timeOf(allocation);
     this.onAdmitted?.(plan.experiment, seeds.descriptor.variant);
     if (pipeline)
       pipeline.recordExposure(
@@ -148,6 +149,12 @@ export class ExposureRecorder {
         context: ctx,
       });
     }
+  }
+
+  /** The exposure happened when the allocation was made: its clock reading, if it took one, else now. */
+  private timeOf(allocation: ExposureAllocation): number {
+    const at = allocation.at;
+    return Number.isNaN(at) ? this.clock.now() : at;
   }
 
   /**

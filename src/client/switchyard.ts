@@ -265,6 +265,42 @@ export class Switchyard {
   }
 
   /**
+   * getVariant's answer without a promise, for hot callers whose provider answers
+   * synchronously (the in-memory provider, Unleash, Split and Optimizely evaluate in
+   * process): the same variant, exposure and metrics as getVariant, minus the promise and
+   * the await. An answer that would have to wait (a provider that answers with a promise,
+   * an adaptive experiment's Redis sticky lookup for a unit not seen yet, OpenFeature
+   * hooks, which may be asynchronous) is not waited for: the control (or an undefined
+   * value), reason ERROR, problem SY_NOT_SYNCHRONOUS, reported once per flag; no exposure
+   * is logged for it. Never throws.
+   */
+  getVariantSync(flag: string, ctx: EvaluationContext): VariantResult {
+    try {
+      const context = ctx ?? {};
+      if (this.hooks.hasHooks(undefined)) return this.notSynchronous(flag, 'OpenFeature hooks are registered');
+      const ev = this.engine.evaluate(flag, context);
+      if (ev instanceof Promise) {
+        // Evaluations settle to an answer (faults become fallbacks); this one is awaited by nobody.
+        ev.catch(() => undefined);
+        return this.notSynchronous(flag, 'the answer needs to wait (the provider or the sticky store is asynchronous)');
+      }
+      return this.finish(ev, context);
+    } catch (error) {
+      return this.crash(flag, error);
+    }
+  }
+
+  private notSynchronous(flag: string, why: string): VariantResult {
+    const ev = this.engine.fail(
+      flag,
+      this.engine.planForFlag(flag),
+      'SY_NOT_SYNCHRONOUS',
+      `getVariantSync answered the fallback: ${why}; use getVariant`,
+    );
+    return this.finish(ev, {});
+  }
+
+  /**
    * Records an outcome event for a unit (e.g. a purchase with a value). Bad input is
    * reported (an `error` event and a counter) and ignored; it never throws.
    * @returns whether the event was accepted
@@ -593,14 +629,27 @@ export class Switchyard {
 
   private finish(ev: Evaluation, ctx: EvaluationContext): VariantResult {
     const plan = ev.plan;
-    let byReason = this.evaluations.get(ev.flag);
-    if (byReason === undefined) {
-      const key = this.evaluations.size < MAX_COUNTED_FLAGS ? ev.flag : '(other)';
-      byReason = this.evaluations.get(key);
-      if (byReason === undefined) this.evaluations.set(key, (byReason = {}));
-    }
-    byReason[ev.reason] = (byReason[ev.reason] ?? 0) + 1;
+    this.tally(ev.flag, ev.reason);
     this.exposures.logEvaluation(ev, ctx);
+    if (ev.errorCode)
+      return {
+        flag: ev.flag,
+        variant: ev.variant,
+        value: ev.value,
+        payload: ev.payload,
+        reason: ev.reason,
+        inExperiment: ev.inExperiment,
+        experiment: plan?.experiment,
+        allocationVersion: plan?.version,
+        allocationMode: plan?.mode,
+        rampStep: ev.rampStep,
+        trafficPercent: ev.trafficPercent,
+        errorCode: ev.errorCode,
+        problem: ev.problem,
+        errorMessage: ev.errorMessage,
+      };
+    // The answer without a fault has no error fields (literals, not a spread: no object
+    // is made and copied on every call).
     return {
       flag: ev.flag,
       variant: ev.variant,
@@ -613,8 +662,27 @@ export class Switchyard {
       allocationMode: plan?.mode,
       rampStep: ev.rampStep,
       trafficPercent: ev.trafficPercent,
-      ...(ev.errorCode ? { errorCode: ev.errorCode, problem: ev.problem, errorMessage: ev.errorMessage } : {}),
     };
+  }
+
+  /** The flag whose reason counts were found last: most calls in a row are for the same flag. */
+  private lastTallyFlag: string | undefined;
+  private lastTally: Record<string, number> = {};
+
+  /** Counts an evaluation by flag and reason, for the Prometheus metrics. */
+  private tally(flag: string, reason: string): void {
+    let byReason = this.lastTally;
+    if (flag !== this.lastTallyFlag) {
+      let found = this.evaluations.get(flag);
+      if (found === undefined) {
+        const key = this.evaluations.size < MAX_COUNTED_FLAGS ? flag : '(other)';
+        found = this.evaluations.get(key);
+        if (found === undefined) this.evaluations.set(key, (found = {}));
+      }
+      this.lastTallyFlag = flag;
+      this.lastTally = byReason = found;
+    }
+    byReason[reason] = (byReason[reason] ?? 0) + 1;
   }
 
   private crash(flag: string, error: unknown): VariantResult {

@@ -19,6 +19,9 @@
  * per generation, cost a second cache miss on every first exposure.)
  */
 
+/** The table's first size, in slots (8 KB of keys): a rule grows from here as keys arrive. */
+const MIN_SLOTS = 1024;
+
 export class ExposureDedupe {
   /** Slot i's key: hi at word 2i, lo at word 2i+1, whose lowest bit is its generation. */
   private words: Int32Array;
@@ -26,7 +29,9 @@ export class ExposureDedupe {
   /** When slot i's key was last logged; kept only when the rule has a time window. */
   private at: Float64Array;
   private spareAt: Float64Array | undefined;
-  private readonly mask: number;
+  private mask: number;
+  /** The table's size once the rule holds its capacity; it starts small and doubles up to it. */
+  private readonly maxSlots: number;
   private generation = 0;
   private currentCount = 0;
   private oldCount = 0;
@@ -40,6 +45,11 @@ export class ExposureDedupe {
     // Load factor at most 1/2 keeps linear probing short.
     let slots = 4;
     while (slots < this.half * 4) slots *= 2;
+    this.maxSlots = slots;
+    // The table grows with the keys it holds (load at most 1/4 while it grows), so the
+    // keys of a service with fewer units than the capacity sit in fewer cache lines: 10,000
+    // units cycling probe a 512 KB table, not the 2 MB one the default capacity needs.
+    slots = Math.min(slots, MIN_SLOTS);
     this.words = new Int32Array(slots * 2);
     this.at = new Float64Array(windowMs === undefined ? 0 : slots);
     this.mask = slots - 1;
@@ -121,8 +131,15 @@ export class ExposureDedupe {
     return this.currentCount + this.oldCount;
   }
 
+  /** Bytes the rule's tables hold now (the table, its times, and the sweep's spares). */
+  get bytes(): number {
+    return this.words.byteLength + this.at.byteLength + (this.spare?.byteLength ?? 0) + (this.spareAt?.byteLength ?? 0);
+  }
+
   private added(): void {
-    if (++this.currentCount < this.half) return;
+    ++this.currentCount;
+    if (this.mask + 1 < this.maxSlots && (this.currentCount + this.oldCount) * 4 > this.mask + 1) this.grow();
+    if (this.currentCount < this.half) return;
     // The current generation is full: drop the old one, the current one becomes old.
     const from = this.words;
     const to = (this.spare ??= new Int32Array(from.length));
@@ -148,5 +165,30 @@ export class ExposureDedupe {
     this.generation ^= 1;
     this.oldCount = this.currentCount;
     this.currentCount = 0;
+  }
+  /** Doubles the table, keeping every key of both generations and its time. */
+  private grow(): void {
+    const from = this.words;
+    const fromAt = this.at;
+    const slots = (this.mask + 1) * 2;
+    const mask = slots - 1;
+    const to = new Int32Array(slots * 2);
+    const toAt = new Float64Array(fromAt.length === 0 ? 0 : slots);
+    for (let j = 0; j <= this.mask; j++) {
+      const h = from[j * 2]!;
+      const l = from[j * 2 + 1]!;
+      if (h === 0 && l === 0) continue;
+      let i = ((l >>> 1) ^ Math.imul(h, 0x9e3779b1)) & mask;
+      while (to[i * 2] !== 0 || to[i * 2 + 1] !== 0) i = (i + 1) & mask;
+      to[i * 2] = h;
+      to[i * 2 + 1] = l;
+      if (toAt.length > 0) toAt[i] = fromAt[j]!;
+    }
+    this.words = to;
+    this.at = toAt;
+    this.mask = mask;
+    // The sweep's spare tables are made again at the new size when next needed.
+    this.spare = undefined;
+    this.spareAt = undefined;
   }
 }

@@ -126,6 +126,24 @@ describe('exposure dedupe', () => {
     expect(d.has(1, 0)).toBe(false);
   });
 
+  it('starts with a small table and grows with its keys, keeping every key of both generations and its time (issue 18)', () => {
+    const d = new ExposureDedupe(100_000, 1000);
+    expect(d.bytes).toBeLessThanOrEqual(1024 * 16); // 1,024 slots: 8 KB of keys, 8 KB of times
+    for (let k = 1; k <= 10_000; k++) expect(d.admit(k, k * 6, k % 500)).toBe(true);
+    // 10,000 keys at a load of at most 1/4: 65,536 slots (512 KB of keys), not the 2 MB the capacity needs.
+    expect(d.bytes).toBeLessThanOrEqual(65_536 * 16);
+    for (let k = 1; k <= 10_000; k++) {
+      expect(d.has(k, k * 6)).toBe(true);
+      expect(d.admit(k, k * 6, (k % 500) + 999)).toBe(false); // its time moved with it: still inside the window
+    }
+    expect(d.admit(77, 77 * 6, (77 % 500) + 1000)).toBe(true); // the window has passed for this one
+    // Past the capacity the table stops growing and sweeps instead: memory is bounded.
+    for (let k = 10_001; k <= 400_000; k++) d.admit(k, k * 6, 0);
+    expect(d.size).toBeLessThanOrEqual(100_000);
+    expect(d.bytes).toBeLessThanOrEqual(2 * 262_144 * 16); // the table and its spare at full size
+    expect(d.admit(400_000, 2_400_000, 1)).toBe(false);
+  });
+
   it('never forgets a key among the last capacity/2 distinct keys (property over random streams)', () => {
     const d = new ExposureDedupe(2000, undefined);
     const recent: number[] = [];
