@@ -1,8 +1,8 @@
 /**
  * observe() before and after a change, in one process: the same calls on instances built
  * from two copies of the source, interleaved in rounds with the order shuffled per round,
- * each contender given a gc and a loop turn before its batch (so a drain scheduled by one
- * batch runs before the next is timed, and is not charged to it).
+ * each contender given a gc and a loop turn before its batch by compare() (so a drain
+ * scheduled by one batch runs before the next is timed, and is not charged to it).
  *
  *   git archive <baseline commit> src adapters schema | tar -x -C /tmp/base && ln -s "$PWD/node_modules" /tmp/base/node_modules
  *   node --expose-gc --import tsx bench/observe-before-after.ts /tmp/base
@@ -45,11 +45,8 @@ function observes(sy: Observer, n: number): void {
   for (let i = 0; i < n; i++) sy.observe('checkout', UNITS[i & 4095]!, 'latency_ms', LATENCIES[i & 4095]!);
 }
 
+// compare() gives every batch an untimed gc (with --expose-gc) and loop turn.
 const gc = (globalThis as { gc?: () => void }).gc;
-const settle = () => {
-  gc?.();
-  return new Promise<void>((r) => setImmediate(r));
-};
 
 const baseDir = process.argv[2];
 if (!baseDir) throw new Error('usage: bench/observe-before-after.ts <baseline source dir holding src/>');
@@ -63,7 +60,7 @@ const sys = {
   afterOn: await after.createSwitchyard({ config: config(true) }),
   afterDrained: await after.createSwitchyard({ config: config(true) }),
 };
-const contender = (name: string, run: (n: number) => void): Contender => ({ name, run, after: settle });
+const contender = (name: string, run: (n: number) => void): Contender => ({ name, run });
 const repeats = Number(process.argv[3] ?? 5);
 const adds = { before: [] as number[], after: [] as number[], drained: [] as number[] };
 for (let r = 0; r < repeats; r++) {
