@@ -1,7 +1,8 @@
 /**
- * One measured process for bench/analysis.ts: opens the store, then runs the full analysis
- * and the bare GROUP BY of the same aggregation in alternating random order, and prints
- * the times and this process's peak RSS as JSON.
+ * One measured process for bench/analysis.ts: opens the store, runs one contender once (the
+ * full analysis, or the bare GROUP BY of the same aggregation), closes the store, and prints
+ * the time (open to close) and this process's peak RSS as JSON. A fresh process per contender
+ * and round, so that each peak RSS is that contender's alone.
  */
 import {
   BASELINE_SQL,
@@ -12,8 +13,7 @@ import {
 } from '../src/analysis/index.js';
 import { validateConfigObject } from '../src/config/index.js';
 
-const [engine, source, roundsArg] = process.argv.slice(2) as [string, string, string];
-const rounds = Number(roundsArg ?? 3);
+const [engine, source, which] = process.argv.slice(2) as [string, string, 'analysis' | 'baseline'];
 const config = validateConfigObject({
   analysis: { segments: ['country'] },
   experiments: {
@@ -24,22 +24,17 @@ const config = validateConfigObject({
     },
   },
 });
+(globalThis as { gc?: () => void }).gc?.();
+await new Promise((r) => setImmediate(r));
+const t = performance.now();
 const store: AnalysisStore = engine === 'postgres' ? await openPostgresStore(source) : await openDuckDbStore(source);
-const analysis: number[] = [];
-const baseline: number[] = [];
 let decision = '';
 try {
-  for (let r = 0; r < rounds; r++) {
-    const order = Math.random() < 0.5 ? ['analysis', 'baseline'] : ['baseline', 'analysis'];
-    for (const which of order) {
-      const t = performance.now();
-      if (which === 'analysis')
-        decision = (await analyze(store, { config, experiments: ['bench'] })).experiments[0]!.decision.decision;
-      else await store.query(BASELINE_SQL, ['bench']);
-      (which === 'analysis' ? analysis : baseline).push(performance.now() - t);
-    }
-  }
+  if (which === 'analysis')
+    decision = (await analyze(store, { config, experiments: ['bench'] })).experiments[0]!.decision.decision;
+  else await store.query(BASELINE_SQL, ['bench']);
 } finally {
   await store.close();
 }
-console.log(JSON.stringify({ analysis, baseline, decision, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+const ms = performance.now() - t;
+console.log(JSON.stringify({ ms, decision, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));

@@ -88,28 +88,47 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
   const config = options.config;
   const settings = config?.analysis ?? DEFAULT_ANALYSIS;
   const methods = config?.statisticalMethods ?? ['frequentist', 'bayesian'];
-  let keys = options.experiments ? [...options.experiments] : undefined;
-  if (!keys) {
-    const found = (await q(store, 'SELECT DISTINCT experiment FROM sy_exposures ORDER BY experiment')).map((r) =>
-      str(r.experiment),
-    );
-    const configured = [...(config?.experiments.keys() ?? [])];
-    keys = [...configured.filter((k) => found.includes(k)), ...found.filter((k) => !configured.includes(k))];
-  }
-  const quality = await store.quality();
+  const requested = options.experiments ? [...new Set(options.experiments)] : [];
+  const segAttrs = settings.segments;
+  const windowS = settings.attributionWindowMs / 1000;
+  // The two scans of the data (see sql.ts), then per experiment only small tables.
+  let scanned!: (malformed: number) => void;
+  const quality = store.quality(new Promise<number>((resolve) => (scanned = resolve)));
+  quality.catch(() => undefined); // awaited below; this only keeps a failure during the scans from going unhandled
   const experiments: ExperimentAnalysis[] = [];
-  for (const [i, key] of keys.entries()) {
-    const result = await analyzeExperiment(
-      store,
-      key,
-      config?.experiments.get(key),
-      settings,
-      methods,
-      config,
-      options,
-    );
-    if (result) experiments.push(result);
-    options.onProgress?.(i + 1, keys.length, key);
+  for (const s of Q.DROP_TABLES) await q(store, s);
+  try {
+    options.onProgress?.(0, 2, 'reading exposures');
+    await q(store, Q.fillAllUnits(segAttrs.length, requested.length), [...segAttrs, ...requested]);
+    await q(store, Q.ANALYZE_UNITS);
+    scanned(num((await q(store, Q.MALFORMED))[0]?.malformed));
+    let keys = options.experiments ? requested : undefined;
+    if (!keys) {
+      const found = (await q(store, Q.EXPERIMENTS)).map((r) => str(r.experiment));
+      const configured = [...(config?.experiments.keys() ?? [])];
+      keys = [...configured.filter((k) => found.includes(k)), ...found.filter((k) => !configured.includes(k))];
+    }
+    const steps = keys.length + 2;
+    options.onProgress?.(1, steps, 'reading events');
+    await q(store, Q.FILL_ALL_UNIT_EVENTS, [windowS]);
+    await q(store, Q.ANALYZE_UNIT_EVENTS);
+    for (const s of Q.experimentViews(segAttrs.length)) await q(store, s);
+    options.onProgress?.(2, steps, 'events read');
+    for (const [i, key] of keys.entries()) {
+      const result = await analyzeExperiment(
+        store,
+        key,
+        config?.experiments.get(key),
+        settings,
+        methods,
+        config,
+        options,
+      );
+      if (result) experiments.push(result);
+      options.onProgress?.(i + 3, steps, key);
+    }
+  } finally {
+    for (const s of Q.DROP_TABLES) await q(store, s).catch(() => undefined);
   }
   if (options.experiments && experiments.length === 0)
     throw new SwitchyardError(
@@ -127,7 +146,7 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
       confidenceLevel: config?.defaults.confidenceLevel ?? 0.95,
       methods,
     },
-    dataQuality: quality,
+    dataQuality: await quality,
     experiments,
   };
 }
@@ -166,10 +185,9 @@ async function analyzeExperiment(
 ): Promise<ExperimentAnalysis | null> {
   const windowS = settings.attributionWindowMs / 1000;
   const segAttrs = settings.segments;
-  for (const s of Q.createTables(segAttrs.length)) await q(store, s);
-  try {
-    await q(store, Q.fillUnits(segAttrs.length), [key, ...segAttrs]);
-    await q(store, Q.FILL_UNIT_EVENTS, [windowS]);
+  await q(store, Q.SET_EXPERIMENT[0]!);
+  await q(store, Q.SET_EXPERIMENT[1]!, [key]);
+  {
     const arms = await q(store, Q.ARMS);
     if (arms.length === 0) return null;
     const units = new Map(arms.map((r) => [str(r.variant), num(r.units)]));
@@ -346,7 +364,6 @@ async function analyzeExperiment(
       treatments,
       alpha,
       settings,
-      windowS,
       primaryMetric,
       bayesian,
     );
@@ -380,8 +397,6 @@ async function analyzeExperiment(
     };
     const insights = insightsOf(base);
     return { ...base, insights, followUps: followUps({ ...base, insights, followUps: [] }, exp) };
-  } finally {
-    for (const s of Q.DROP_TABLES) await q(store, s).catch(() => undefined);
   }
 }
 
@@ -714,7 +729,6 @@ async function behaviourOf(
   treatments: readonly string[],
   alpha: number,
   settings: ValidatedAnalysis,
-  windowS: number,
   primaryMetric: string | null,
   bayesian: boolean,
 ): Promise<Behaviour> {
@@ -746,7 +760,7 @@ async function behaviourOf(
     .map((r, i) => toEffect(r.event, 'behaviour', 'events_per_unit', control, r.variant, r.raw, adj[i]!, alpha))
     .filter((e) => e.significant);
   const paths: Record<string, { path: string[]; units: number; share: number }[]> = {};
-  for (const r of await q(store, Q.PATHS, [windowS])) {
+  for (const r of await q(store, Q.PATHS)) {
     const v = str(r.variant);
     const list = (paths[v] ??= []);
     if (list.length < 5) list.push({ path: str(r.path).split('\u001f'), units: num(r.units), share: 0 });

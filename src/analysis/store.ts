@@ -1,10 +1,14 @@
 /**
- * The store port the analysis runs its SQL through. Both engines expose the same two
+ * The store port the analysis runs its SQL through. Both engines expose the same
  * relations, so every analysis query is one parameterised text for both:
- *   sy_exposures(unit, experiment, variant, t, attributes)   t: epoch seconds, attributes: JSON
- *   sy_events(unit, event, value, t, properties)             properties: JSON
- * DuckDB defines them as views over the JSONL files (no import step); PostgreSQL as
- * tables filled by `switchyard load` (see stores/postgres.ts for the DDL).
+ *   sy_exposures(id, unit, experiment, variant, t, attributes)   t: epoch seconds, attributes: JSON
+ *   sy_events(id, unit, event, value, t, properties)             properties: JSON
+ *   sy_lines(kind, unit, experiment, variant, t, attributes)     what the exposure scan reads: kind 1 a
+ *       valid exposure, 2 a valid event, NULL a malformed line
+ * DuckDB defines them as views over the JSONL files (no import step; sy_lines is every line
+ * of the files, so the one exposure scan also counts the malformed lines); PostgreSQL as
+ * tables filled by `switchyard load` (see stores/postgres.ts for the DDL), sy_lines a view
+ * of sy_exposures (its malformed lines were counted at load).
  * Only aggregates come back: rows are per variant, per event name, per segment value.
  */
 export type SqlValue = string | number | boolean | null;
@@ -24,7 +28,12 @@ export interface AnalysisStore {
   readonly engine: 'duckdb' | 'postgres';
   /** Runs a parameterised statement ($1, $2, ...) and returns its (small, aggregated) rows. */
   query(sql: string, params?: readonly SqlValue[]): Promise<Row[]>;
-  /** Counts of lines read, blank and malformed. */
-  quality(): Promise<DataQuality>;
+  /**
+   * Counts of lines read, blank and malformed. `malformedScanned` resolves, once the
+   * analysis has scanned sy_lines, to the malformed lines it counted there (DuckDB's count;
+   * PostgreSQL's comes from its load). Called before the scans, so that the stores can count
+   * lines alongside them.
+   */
+  quality(malformedScanned: Promise<number>): Promise<DataQuality>;
   close(): Promise<void>;
 }

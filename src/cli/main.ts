@@ -17,12 +17,13 @@ import { registerKill } from './commands/kill.js';
 import { registerStatus } from './commands/status.js';
 import { registerUnkill } from './commands/unkill.js';
 import type { Out } from './commands/shared.js';
+import type { ProgressStream } from './commands/analysis-source.js';
 import { registerValidate } from './commands/validate.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 /** Each command lives in its own file under commands/ and registers itself here. */
-export function buildProgram(out: Out): Command {
+export function buildProgram(out: Out, progress?: ProgressStream): Command {
   const program = new Command('switchyard')
     .description('OpenFeature-native experimentation: allocation, exposures, guardrails and statistics')
     .option('--debug', 'print stack traces on errors')
@@ -31,8 +32,8 @@ export function buildProgram(out: Out): Command {
   registerValidate(program, out);
   registerDemo(program, out);
   registerRamp(program, out);
-  registerAnalyze(program, out);
-  registerReport(program, out);
+  registerAnalyze(program, out, progress);
+  registerReport(program, out, progress);
   registerLoad(program, out);
   registerHistory(program, out);
   registerPlan(program, out);
@@ -46,8 +47,10 @@ export async function main(
   argv: string[],
   out = (s: string) => void process.stdout.write(s),
   err = (s: string) => void process.stderr.write(s),
+  /** Where long runs draw their progress bar, when it is a TTY. */
+  progress: ProgressStream = process.stderr,
 ): Promise<number> {
-  const program = buildProgram(out);
+  const program = buildProgram(out, progress);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;

@@ -2,7 +2,10 @@
  * The fleet store: PostgreSQL tables with the same columns as DuckDB's views, filled by
  * `switchyard load` (COPY of the JSONL lines into a staging table, then one INSERT ...
  * SELECT that parses them in the database; lines that do not parse are counted per file
- * in sy_loads). The DDL below is the documented schema (README: Analysis).
+ * in sy_loads). Delivery is at least once, so a line can arrive twice: each table has a
+ * unique index on the line's id and the INSERT skips an id it already holds (ON CONFLICT
+ * DO NOTHING), counted as a duplicate; loading the same files again adds nothing.
+ * The DDL below is the documented schema (README: Analysis).
  */
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
@@ -15,21 +18,29 @@ import { jsonlFiles } from './duckdb.js';
 
 export const POSTGRES_DDL = `
 CREATE TABLE IF NOT EXISTS sy_exposures (
+  id text,                                -- the line's id (ULID); unique, so a repeated line loads once
   unit text NOT NULL, experiment text NOT NULL, variant text NOT NULL,
   t double precision NOT NULL,            -- epoch seconds of the exposure's ts
   attributes jsonb NOT NULL DEFAULT '{}'  -- the allow-listed context attributes
 );
 CREATE TABLE IF NOT EXISTS sy_events (
+  id text,
   unit text NOT NULL, event text NOT NULL, value double precision,
   t double precision NOT NULL,
   properties jsonb NOT NULL DEFAULT '{}'
 );
+-- Tables made before ids were kept get the column (their old rows keep a NULL id).
+ALTER TABLE sy_exposures ADD COLUMN IF NOT EXISTS id text;
+ALTER TABLE sy_events ADD COLUMN IF NOT EXISTS id text;
+CREATE UNIQUE INDEX IF NOT EXISTS sy_exposures_id ON sy_exposures (id);
+CREATE UNIQUE INDEX IF NOT EXISTS sy_events_id ON sy_events (id);
 CREATE INDEX IF NOT EXISTS sy_exposures_experiment ON sy_exposures (experiment, unit);
 CREATE INDEX IF NOT EXISTS sy_events_unit ON sy_events (unit);
 CREATE TABLE IF NOT EXISTS sy_loads (
   file text NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now(),
   lines bigint NOT NULL, empty bigint NOT NULL, malformed bigint NOT NULL, exposures bigint NOT NULL, events bigint NOT NULL
 );
+ALTER TABLE sy_loads ADD COLUMN IF NOT EXISTS duplicates bigint NOT NULL DEFAULT 0;
 CREATE OR REPLACE FUNCTION sy_try_jsonb(line text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $f$
 BEGIN RETURN line::jsonb; EXCEPTION WHEN others THEN RETURN NULL; END $f$;
 CREATE OR REPLACE FUNCTION sy_try_epoch(ts text) RETURNS double precision LANGUAGE plpgsql IMMUTABLE AS $f$
@@ -38,6 +49,11 @@ BEGIN RETURN extract(epoch FROM ts::timestamptz); EXCEPTION WHEN others THEN RET
 
 const EXPOSURE = 'switchyard.exposure/1';
 const EVENT = 'switchyard.event/1';
+/** A valid parsed line of each schema (`schema` the placeholder of its name), as DuckDB's views define them. */
+const validExposure = (schema: string) =>
+  `(s = ${schema} AND id IS NOT NULL AND unit IS NOT NULL AND experiment IS NOT NULL AND variant IS NOT NULL AND t IS NOT NULL)`;
+const validEvent = (schema: string) =>
+  `(s = ${schema} AND id IS NOT NULL AND unit IS NOT NULL AND event IS NOT NULL AND t IS NOT NULL)`;
 
 function storeError(what: string, cause: unknown): SwitchyardError {
   return new SwitchyardError(
@@ -63,7 +79,7 @@ async function connect(url: string): Promise<pg.Client> {
 /** The staging lines parsed into typed columns; `json` and `epoch` are fixed fragments (fast or safe parsers). */
 function parseSql(json: string, epoch: string): string {
   return `CREATE TEMP TABLE sy_parsed ON COMMIT DROP AS
-    SELECT j ->> 'schema' AS s, j ->> 'unit' AS unit, j ->> 'experiment' AS experiment, j ->> 'variant' AS variant,
+    SELECT j ->> 'schema' AS s, j ->> 'id' AS id, j ->> 'unit' AS unit, j ->> 'experiment' AS experiment, j ->> 'variant' AS variant,
       j ->> 'event' AS event,
       CASE WHEN jsonb_typeof(j -> 'value') = 'number' THEN (j ->> 'value')::double precision END AS value,
       ${epoch} AS t,
@@ -79,15 +95,18 @@ export interface LoadResult {
   readonly lines: number;
   readonly empty: number;
   readonly malformed: number;
+  /** Valid exposures and events inserted. */
   readonly exposures: number;
   readonly events: number;
+  /** Valid lines skipped because their id was already loaded (a repeated delivery). */
+  readonly duplicates: number;
 }
 
 /** Creates the tables if needed and copies every .jsonl file under dir into them. */
 export async function loadJsonlIntoPostgres(url: string, dir: string): Promise<LoadResult> {
   const files = jsonlFiles(dir);
   const client = await connect(url);
-  const total = { files: files.length, lines: 0, empty: 0, malformed: 0, exposures: 0, events: 0 };
+  const total = { files: files.length, lines: 0, empty: 0, malformed: 0, exposures: 0, events: 0, duplicates: 0 };
   try {
     await client.query(POSTGRES_DDL);
     for (const file of files) {
@@ -112,26 +131,31 @@ export async function loadJsonlIntoPostgres(url: string, dir: string): Promise<L
           await client.query(parseSql('sy_try_jsonb(line)', "sy_try_epoch(j ->> 'ts')"));
         }
         const ex = await client.query(
-          `INSERT INTO sy_exposures SELECT unit, experiment, variant, t, attributes FROM sy_parsed
-           WHERE s = $1 AND unit IS NOT NULL AND experiment IS NOT NULL AND variant IS NOT NULL AND t IS NOT NULL`,
+          `INSERT INTO sy_exposures (id, unit, experiment, variant, t, attributes)
+           SELECT id, unit, experiment, variant, t, attributes FROM sy_parsed WHERE ${validExposure('$1')}
+           ON CONFLICT (id) DO NOTHING`,
           [EXPOSURE],
         );
         const ev = await client.query(
-          `INSERT INTO sy_events SELECT unit, event, value, t, properties FROM sy_parsed
-           WHERE s = $1 AND unit IS NOT NULL AND event IS NOT NULL AND t IS NOT NULL`,
+          `INSERT INTO sy_events (id, unit, event, value, t, properties)
+           SELECT id, unit, event, value, t, properties FROM sy_parsed WHERE ${validEvent('$1')}
+           ON CONFLICT (id) DO NOTHING`,
           [EVENT],
         );
-        const counts = await client.query<{ lines: number; empty: number }>(
-          `SELECT CAST(count(*) AS double precision) AS lines, CAST(count(*) FILTER (WHERE blank) AS double precision) AS empty FROM sy_parsed`,
+        const counts = await client.query<{ lines: number; empty: number; valid: number }>(
+          `SELECT CAST(count(*) AS double precision) AS lines, CAST(count(*) FILTER (WHERE blank) AS double precision) AS empty,
+             CAST(count(*) FILTER (WHERE ${validExposure('$1')} OR ${validEvent('$2')}) AS double precision) AS valid
+           FROM sy_parsed`,
+          [EXPOSURE, EVENT],
         );
-        const lines = counts.rows[0]!.lines;
-        const empty = counts.rows[0]!.empty;
+        const { lines, empty, valid } = counts.rows[0]!;
         const exposures = ex.rowCount ?? 0;
         const events = ev.rowCount ?? 0;
-        const malformed = lines - empty - exposures - events;
+        const malformed = lines - empty - valid;
+        const duplicates = valid - exposures - events;
         await client.query(
-          'INSERT INTO sy_loads (file, lines, empty, malformed, exposures, events) VALUES ($1, $2, $3, $4, $5, $6)',
-          [basename(file), lines, empty, malformed, exposures, events],
+          'INSERT INTO sy_loads (file, lines, empty, malformed, exposures, events, duplicates) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+          [basename(file), lines, empty, malformed, exposures, events, duplicates],
         );
         await client.query('COMMIT');
         total.lines += lines;
@@ -139,6 +163,7 @@ export async function loadJsonlIntoPostgres(url: string, dir: string): Promise<L
         total.malformed += malformed;
         total.exposures += exposures;
         total.events += events;
+        total.duplicates += duplicates;
       } catch (cause) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw storeError(`cannot load ${file} into PostgreSQL`, cause);
@@ -153,8 +178,10 @@ export async function loadJsonlIntoPostgres(url: string, dir: string): Promise<L
 export async function openPostgresStore(url: string): Promise<AnalysisStore> {
   const client = await connect(url);
   try {
-    const { rows } = await client.query<{ ok: boolean }>(
-      `SELECT to_regclass('sy_exposures') IS NOT NULL AND to_regclass('sy_events') IS NOT NULL AS ok`,
+    const { rows } = await client.query<{ ok: boolean; ids: boolean }>(
+      `SELECT to_regclass('sy_exposures') IS NOT NULL AND to_regclass('sy_events') IS NOT NULL AS ok,
+         (SELECT count(*) FROM information_schema.columns WHERE table_name IN ('sy_exposures', 'sy_events')
+            AND column_name = 'id' AND table_schema = current_schema()) = 2 AS ids`,
     );
     if (!rows[0]?.ok)
       throw new SwitchyardError(
@@ -162,6 +189,16 @@ export async function openPostgresStore(url: string): Promise<AnalysisStore> {
         'analysis',
         'the database has no sy_exposures / sy_events tables; run `switchyard load --data DIR --pg URL` first',
       );
+    if (!rows[0].ids)
+      throw new SwitchyardError(
+        'SY_ANALYSIS_NO_DATA',
+        'analysis',
+        'sy_exposures / sy_events have no id column (loaded by an older switchyard); run `switchyard load --data DIR --pg URL` once to add it',
+      );
+    // What the exposure scan reads (store.ts): here only valid exposures; bad lines were counted at load.
+    await client.query(
+      'CREATE TEMP VIEW sy_lines AS SELECT 1 AS kind, unit, experiment, variant, t, attributes FROM sy_exposures',
+    );
   } catch (error) {
     await client.end();
     throw error instanceof SwitchyardError ? error : storeError('cannot read from PostgreSQL', error);

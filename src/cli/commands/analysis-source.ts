@@ -11,6 +11,7 @@ import {
   openPostgresStore,
   SwitchyardError,
   type Analysis,
+  type AnalyzeOptions,
   type ValidatedConfig,
 } from '../../index.js';
 
@@ -34,18 +35,35 @@ export function sourceOptions(cmd: Command): Command {
     .option('--no-log', 'do not append the decisions to the learning log');
 }
 
-/** A progress line on a TTY (stderr), nothing otherwise. */
-function progress(done: number, total: number, experiment: string): void {
-  if (!process.stderr.isTTY) return;
-  const width = 24;
-  const filled = Math.round((done / total) * width);
-  process.stderr.write(
-    `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${experiment.slice(0, 40).replace(/[\u0000-\u001f]/g, '?')}\u001b[K`,
-  );
-  if (done === total) process.stderr.write('\n');
+/** Where the progress bar goes: stderr in the real CLI, a fake terminal in tests. */
+export interface ProgressStream {
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+  write(text: string): unknown;
 }
 
-export async function runAnalysis(experiment: string | undefined, opts: SourceOptions): Promise<Analysis> {
+/**
+ * A progress bar redrawn in place on a terminal (the two scans of the data, then each
+ * experiment); undefined when the stream is not a TTY, so piped output stays clean.
+ */
+export function progressBar(stream: ProgressStream): AnalyzeOptions['onProgress'] {
+  if (!stream.isTTY) return undefined;
+  const columns = stream.columns && stream.columns > 0 ? stream.columns : 80;
+  const width = Math.max(10, Math.min(30, columns - 50));
+  return (done, total, step) => {
+    const filled = Math.round((done / total) * width);
+    const head = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} `;
+    const label = step.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, Math.max(0, columns - head.length - 1));
+    stream.write(`\r${head}${label}\u001b[K`);
+    if (done === total) stream.write('\n');
+  };
+}
+
+export async function runAnalysis(
+  experiment: string | undefined,
+  opts: SourceOptions,
+  progress: ProgressStream = process.stderr,
+): Promise<Analysis> {
   const configFile = opts.config ?? (existsSync('switchyard.yaml') ? 'switchyard.yaml' : undefined);
   const config: ValidatedConfig | undefined = configFile ? loadConfigFile(configFile) : undefined;
   if (!opts.data && !opts.pg && !config)
@@ -63,7 +81,7 @@ export async function runAnalysis(experiment: string | undefined, opts: SourceOp
       ...(experiment ? { experiments: [experiment] } : {}),
       ...(opts.metric ? { metric: opts.metric } : {}),
       now: Date.now(),
-      onProgress: progress,
+      onProgress: progressBar(progress),
     });
     if (opts.log !== false) await appendLearning(logLocation(opts, config), learningEntries(analysis));
     return analysis;

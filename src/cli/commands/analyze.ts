@@ -1,10 +1,10 @@
 /** `switchyard analyze [EXP]`: the decision and its evidence, from JSONL files (DuckDB) or PostgreSQL. */
 import type { Command } from 'commander';
 import { renderJson, renderTerminal } from '../../index.js';
-import { runAnalysis, sourceOptions, type SourceOptions } from './analysis-source.js';
+import { runAnalysis, sourceOptions, type ProgressStream, type SourceOptions } from './analysis-source.js';
 import type { Out } from './shared.js';
 
-export function registerAnalyze(program: Command, out: Out): void {
+export function registerAnalyze(program: Command, out: Out, progress?: ProgressStream): void {
   sourceOptions(
     program
       .command('analyze')
@@ -13,7 +13,7 @@ export function registerAnalyze(program: Command, out: Out): void {
   )
     .option('--json', 'the analysis as JSON (schema switchyard.analysis/1)')
     .action(async (experiment: string | undefined, opts: SourceOptions & { json?: boolean }) => {
-      const analysis = await runAnalysis(experiment, opts);
+      const analysis = await runAnalysis(experiment, opts, progress);
       out((opts.json ? renderJson(analysis) : renderTerminal(analysis)) + '\n');
     });
 }

@@ -15,7 +15,7 @@ export function registerLoad(program: Command, out: Out): void {
       out(
         opts.json
           ? JSON.stringify(r) + '\n'
-          : `loaded ${r.files} file(s): ${r.exposures} exposures, ${r.events} events; ${r.empty} empty and ${r.malformed} malformed lines skipped\n`,
+          : `loaded ${r.files} file(s): ${r.exposures} exposures, ${r.events} events; ${r.empty} empty and ${r.malformed} malformed lines skipped, ${r.duplicates} repeated lines (an id already loaded) skipped\n`,
       );
     });
 }

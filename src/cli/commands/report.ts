@@ -3,10 +3,10 @@ import { Option, type Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { renderHtml, renderJson, renderMarkdown } from '../../index.js';
-import { runAnalysis, sourceOptions, type SourceOptions } from './analysis-source.js';
+import { runAnalysis, sourceOptions, type ProgressStream, type SourceOptions } from './analysis-source.js';
 import type { Out } from './shared.js';
 
-export function registerReport(program: Command, out: Out): void {
+export function registerReport(program: Command, out: Out, progress?: ProgressStream): void {
   sourceOptions(
     program
       .command('report')
@@ -16,7 +16,7 @@ export function registerReport(program: Command, out: Out): void {
     .addOption(new Option('--format <format>', 'html, md or json').choices(['html', 'md', 'json']).default('html'))
     .requiredOption('--out <file>', 'where to write the report')
     .action(async (experiment: string, opts: SourceOptions & { format: 'html' | 'md' | 'json'; out: string }) => {
-      const analysis = await runAnalysis(experiment, opts);
+      const analysis = await runAnalysis(experiment, opts, progress);
       const render = { html: renderHtml, md: renderMarkdown, json: renderJson }[opts.format];
       writeFileSync(opts.out, render(analysis));
       const e = analysis.experiments[0]!;
