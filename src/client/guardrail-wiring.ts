@@ -12,8 +12,9 @@ import type { EventPipeline } from '../exposure/index.js';
 import {
   FleetMetrics,
   GuardrailMonitor,
-  MetricRecorder,
+  type MetricRecorder,
   resolveMetric,
+  type ArmData,
   type ExperimentStatus,
   type GuardrailEvent,
 } from '../guardrails/index.js';
@@ -31,30 +32,33 @@ export interface GuardrailParts {
   readonly config: () => ValidatedConfig;
   /** The facade's kill (the fleet makes it persistent and fleet-wide). */
   readonly kill: (experiment: string, reason: string, evidence: GuardrailEvent) => void;
+  /** The one recorder of the instance: guardrail series and the bandit's arm series. */
+  readonly metrics: MetricRecorder;
 }
 
+const hasAdaptive = (config: ValidatedConfig) =>
+  [...config.experiments.values()].some((e) => e.allocation.adaptive !== undefined);
+
 export class GuardrailWiring {
-  readonly metrics = new MetricRecorder();
-  /** Undefined when `monitoring.real_time_metrics` is off: nothing is recorded or checked. */
+  readonly metrics: MetricRecorder;
+  /** Undefined when `monitoring.real_time_metrics` is off: no guardrail series are recorded or checked. */
   readonly monitor: GuardrailMonitor | undefined;
-  private readonly fleet: FleetMetrics | undefined;
+  /**
+   * The fleet-merged store: with a fleet, when guardrails or an adaptive experiment read
+   * it (the bandit's arm series are merged like any guardrail series).
+   */
+  private fleet: FleetMetrics | undefined;
+  private started = false;
   /** Tracked event name -> experiments whose guardrails read it. */
   private watchedEvents = new Map<string, string[]>();
   private readonly userPauses = new Map<string, number>();
   private readonly gateHolds = new Map<string, number>();
 
   constructor(private readonly parts: GuardrailParts) {
+    this.metrics = parts.metrics;
     const config = parts.config();
+    if (config.fleet && (config.monitoring.realTimeMetrics || hasAdaptive(config))) this.fleet = this.fleetOf(config);
     if (!config.monitoring.realTimeMetrics) return;
-    if (config.fleet) {
-      this.fleet = new FleetMetrics({
-        redis: config.fleet.redis,
-        prefix: config.fleet.prefix,
-        pushIntervalMs: config.fleet.pushIntervalMs,
-        logger: parts.logger,
-        local: () => this.metrics.snapshot(),
-      });
-    }
     this.monitor = new GuardrailMonitor(
       {
         config: parts.config,
@@ -79,9 +83,36 @@ export class GuardrailWiring {
     return this.monitor !== undefined;
   }
 
+  private fleetOf(config: ValidatedConfig): FleetMetrics {
+    const fleet = config.fleet!;
+    return new FleetMetrics({
+      redis: fleet.redis,
+      prefix: fleet.prefix,
+      pushIntervalMs: fleet.pushIntervalMs,
+      logger: this.parts.logger,
+      local: () => this.metrics.snapshot(),
+    });
+  }
+
   async start(): Promise<void> {
+    this.started = true;
     await this.fleet?.start();
     this.monitor?.start();
+  }
+
+  /**
+   * One experiment's arms as the bandit reads them: merged across the fleet (read from
+   * Redis now, or the last read plus this process's numbers since when Redis does not
+   * answer), this process's numbers without a fleet.
+   */
+  async armData(experiment: string): Promise<Readonly<Record<string, ArmData>> | undefined> {
+    if (this.fleet === undefined) return this.metrics.snapshot()[experiment];
+    return (await this.fleet.merged([experiment])).snapshot[experiment];
+  }
+
+  /** The same without a round trip (for status): the last fleet read plus this process's numbers since. */
+  armDataNow(experiment: string): Readonly<Record<string, ArmData>> | undefined {
+    return (this.fleet ? this.fleet.cached([experiment]) : this.metrics.snapshot())[experiment];
   }
 
   async close(): Promise<void> {
@@ -91,6 +122,11 @@ export class GuardrailWiring {
 
   /** After a config change: which tracked events feed which experiments' guardrails. */
   configure(config: ValidatedConfig): void {
+    // A reload that brings the first adaptive experiment into a fleet without guardrail metrics.
+    if (config.fleet && this.fleet === undefined && hasAdaptive(config)) {
+      this.fleet = this.fleetOf(config);
+      if (this.started) void this.fleet.start();
+    }
     const watched = new Map<string, string[]>();
     for (const exp of config.experiments.values()) {
       for (const g of exp.guardrails) {

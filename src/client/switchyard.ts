@@ -114,10 +114,17 @@ export class Switchyard {
     this.engine = new Engine(provider, this.clock, config.featureFlags.evaluationTimeoutMs, (flag, code, message) =>
       this.report(flag, code, message),
     );
+    // One recorder for the instance: guardrail series and the bandit's arm series (its own
+    // series names: a conversion once per unit, units per sticky arm), merged across the
+    // fleet by the guardrails' store, which the bandit reads back before re-weighting.
+    const metrics = new MetricRecorder();
     this.adaptive = new AdaptiveAllocator({
-      // Its own recorder: the bandit counts a conversion once per unit, while guardrail
-      // metrics count every event, so the two never share series.
-      recorder: new MetricRecorder(),
+      recorder: metrics,
+      stats: {
+        read: (experiment) => this.guardrails.armData(experiment),
+        peek: (experiment) => this.guardrails.armDataNow(experiment),
+      },
+      stateDir: config.exposures.dir,
       clock: this.clock,
       logger: this.logger,
       instance: config.exposures.instance ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
@@ -146,6 +153,7 @@ export class Switchyard {
       logger: this.logger,
       config: () => this.config,
       kill: (experiment, reason, evidence) => void this.kill(experiment, reason, evidence, 'guardrails'),
+      metrics,
     });
     this.metrics = this.guardrails.metrics;
     this.events.on('config', (e) => {
