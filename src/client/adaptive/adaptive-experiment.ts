@@ -86,6 +86,8 @@ export class AdaptiveExperiment {
   private readonly names: string[] = [];
   /** Code -> index in the current plan's variants (control when the arm is gone). */
   private codeToIndex = new Int16Array(0);
+  private seriesOf = '';
+  private series = '';
   overflow = 0;
 
   constructor(
@@ -161,7 +163,12 @@ export class AdaptiveExperiment {
     const code = this.table.get(unit);
     if (code < 0) return;
     const variant = this.names[code]!;
-    const series = banditSeries(this.metric);
+    // The series name is built once per metric, not per event.
+    if (this.seriesOf !== this.metric) {
+      this.seriesOf = this.metric;
+      this.series = banditSeries(this.metric);
+    }
+    const series = this.series;
     if (this.options.metricKind === 'conversion') {
       if (this.table.markConverted(unit)) this.recorder.record(this.experiment, variant, series, 1);
     } else this.recorder.record(this.experiment, variant, series, value ?? 1);
