@@ -161,6 +161,19 @@ describe('adaptive allocation (one process)', () => {
     for (const u of onC) expect((await sy.getVariant('hero', { targetingKey: u })).variant).toBe('c');
   });
 
+  it('attributes guardrail metrics (observe) to the arm each unit was served, after the weights moved', async () => {
+    const sy = await make(config({ min_sample: 10, max_step: 40 }));
+    const served = new Map<string, string>();
+    for (let i = 0; i < 600; i++)
+      served.set(`u${i}`, (await sy.getVariant('hero', { targetingKey: `u${i}` })).variant!);
+    for (const [unit, v] of served) if (v === 'c') sy.track('signup', { targetingKey: unit });
+    await sy.reweight('hero');
+    expect(sy.allocationStatus('hero')[0]!.arms.find((a) => a.variant === 'c')!.weight).toBeGreaterThan(0.6);
+    for (const unit of served.keys()) expect(sy.observe('hero', { targetingKey: unit }, 'load_ms', 1)).toBe(true);
+    for (const v of ['control', 'b', 'c'])
+      expect(sy.metrics.summary('hero', v, 'load_ms')?.n ?? 0).toBe([...served.values()].filter((x) => x === v).length);
+  });
+
   it('re-weights from the same store with real-time guardrail metrics off', async () => {
     const sy = await make({ ...config({ min_sample: 10 }), monitoring: { real_time_metrics: false } });
     for (let i = 0; i < 300; i++) {

@@ -145,6 +145,11 @@ export class AdaptiveAllocator {
     return e.assign(unit);
   }
 
+  /** The unit's sticky arm in its flag's adaptive experiment, or -1 (read only). */
+  stickyArm(plan: AllocationPlan, unit: string): number {
+    return this.byFlag.get(plan.flag)?.stickyArm(unit) ?? -1;
+  }
+
   /** A tracked event: counts toward every adaptive experiment whose primary metric it is. */
   track(event: string, unit: string, value: number | undefined): void {
     for (const e of this.byKey.values()) if (e.metric === event) e.track(unit, value);

@@ -158,6 +158,12 @@ export class AdaptiveExperiment {
     });
   }
 
+  /** The unit's sticky arm (index in the current plan), or -1 when it has none. */
+  stickyArm(unit: string): number {
+    const code = this.table.get(unit);
+    return code >= 0 ? this.codeToIndex[code]! : -1;
+  }
+
   /** A tracked event: the primary metric, attributed to the unit's sticky arm. */
   track(unit: string, value: number | undefined): void {
     const code = this.table.get(unit);
