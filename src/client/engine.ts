@@ -71,6 +71,8 @@ export interface EngineCounters {
 export interface AdaptiveAssigner {
   assign(plan: AllocationPlan, unit: string): number | Promise<number>;
   applyConfig(config: ValidatedConfig, plans: Map<string, AllocationPlan>): Map<string, AllocationPlan>;
+  /** The unit's sticky arm (variant index), or -1 when it has none: read only, assigns nothing. */
+  stickyArm(plan: AllocationPlan, unit: string): number;
 }
 
 export class Engine {
@@ -140,6 +142,11 @@ export class Engine {
       plan.mode === 'fixed'
         ? plan.fixedCoverage
         : trafficAt(plan, this.clock.now(), this.holds.get(plan.experiment)).percent / 100;
+    // adaptive: the arm the unit was served and keeps, not its bucket under today's weights.
+    if (plan.mode === 'adaptive' && this.adaptive && coverage > 0) {
+      const sticky = this.adaptive.stickyArm(plan, unit);
+      if (sticky >= 0) return sticky;
+    }
     return assign(plan, unit, coverage);
   }
 

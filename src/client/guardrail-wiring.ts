@@ -12,8 +12,9 @@ import type { EventPipeline } from '../exposure/index.js';
 import {
   FleetMetrics,
   GuardrailMonitor,
-  MetricRecorder,
+  type MetricRecorder,
   resolveMetric,
+  type ArmData,
   type ExperimentStatus,
   type GuardrailEvent,
 } from '../guardrails/index.js';
@@ -33,25 +34,40 @@ export interface GuardrailParts {
   readonly kill: (experiment: string, reason: string, evidence: GuardrailEvent) => void;
   /** The instance's fleet connection, when the config has a fleet. */
   readonly fleetLink: FleetLink | undefined;
+  /** The one recorder of the instance: guardrail series and the bandit's arm series. */
+  readonly metrics: MetricRecorder;
 }
 
+const hasAdaptive = (config: ValidatedConfig) =>
+  [...config.experiments.values()].some((e) => e.allocation.adaptive !== undefined);
+
 export class GuardrailWiring {
-  /** observe() and track() values wait in its buffer; a drain is scheduled once a batch waits, off the caller's path. */
-  readonly metrics: MetricRecorder = new MetricRecorder({
-    onBacklog: () => setImmediate(() => this.metrics.drain()).unref(),
-  });
-  /** Undefined when `monitoring.real_time_metrics` is off: nothing is recorded or checked. */
+  /**
+   * The instance's one recorder (the facade makes it): observe() and track() values wait in
+   * its buffer and a drain is scheduled once a batch waits, off the caller's path.
+   */
+  readonly metrics: MetricRecorder;
+  /** Undefined when `monitoring.real_time_metrics` is off: no guardrail series are recorded or checked. */
   readonly monitor: GuardrailMonitor | undefined;
+  /**
+   * The fleet-merged store: with a fleet, when guardrails or an adaptive experiment read
+   * it (the bandit's arm series are merged like any guardrail series).
+   */
   private fleet: FleetMetrics | undefined;
+  /** The fleet connection in force (a reload of the `fleet` block replaces it). */
+  private link: FleetLink | undefined;
+  private started = false;
   /** Tracked event name -> experiments whose guardrails read it. */
   private watchedEvents = new Map<string, string[]>();
   private readonly userPauses = new Map<string, number>();
   private readonly gateHolds = new Map<string, number>();
 
   constructor(private readonly parts: GuardrailParts) {
+    this.metrics = parts.metrics;
     const config = parts.config();
+    this.link = parts.fleetLink;
+    this.fleet = this.pusher(config, this.link);
     if (!config.monitoring.realTimeMetrics) return;
-    this.fleet = this.pusher(config, parts.fleetLink);
     this.monitor = new GuardrailMonitor(
       {
         config: parts.config,
@@ -77,6 +93,7 @@ export class GuardrailWiring {
   }
 
   async start(): Promise<void> {
+    this.started = true;
     await this.fleet?.start();
     this.monitor?.start();
   }
@@ -87,22 +104,39 @@ export class GuardrailWiring {
    * the old pusher sends its last deltas to the old Redis first.
    */
   async moveFleet(config: ValidatedConfig, link: FleetLink | undefined): Promise<void> {
-    if (this.monitor === undefined) return;
     const old = this.fleet;
+    this.link = link;
     this.fleet = this.pusher(config, link);
-    this.monitor.setFleet(this.fleet);
+    this.monitor?.setFleet(this.fleet);
     await old?.close();
-    await this.fleet?.start();
+    if (this.started) await this.fleet?.start();
   }
 
+  /** The fleet store, when there is a fleet and guardrails or an adaptive experiment read it. */
   private pusher(config: ValidatedConfig, link: FleetLink | undefined): FleetMetrics | undefined {
-    if (!config.fleet || link === undefined || !config.monitoring.realTimeMetrics) return undefined;
+    if (!config.fleet || link === undefined) return undefined;
+    if (!config.monitoring.realTimeMetrics && !hasAdaptive(config)) return undefined;
     return new FleetMetrics({
       link,
       prefix: config.fleet.prefix,
       pushIntervalMs: config.fleet.pushIntervalMs,
       local: () => this.metrics.snapshot(),
     });
+  }
+
+  /**
+   * One experiment's arms as the bandit reads them: merged across the fleet (read from
+   * Redis now, or the last read plus this process's numbers since when Redis does not
+   * answer), this process's numbers without a fleet.
+   */
+  async armData(experiment: string): Promise<Readonly<Record<string, ArmData>> | undefined> {
+    if (this.fleet === undefined) return this.metrics.snapshot()[experiment];
+    return (await this.fleet.merged([experiment])).snapshot[experiment];
+  }
+
+  /** The same without a round trip (for status): the last fleet read plus this process's numbers since. */
+  armDataNow(experiment: string): Readonly<Record<string, ArmData>> | undefined {
+    return (this.fleet ? this.fleet.cached([experiment]) : this.metrics.snapshot())[experiment];
   }
 
   async close(): Promise<void> {
@@ -112,6 +146,11 @@ export class GuardrailWiring {
 
   /** After a config change: which tracked events feed which experiments' guardrails. */
   configure(config: ValidatedConfig): void {
+    // A reload that brings the first adaptive experiment into a fleet without guardrail metrics.
+    if (config.fleet && this.fleet === undefined && hasAdaptive(config)) {
+      this.fleet = this.pusher(config, this.link);
+      if (this.started) void this.fleet?.start();
+    }
     const watched = new Map<string, string[]>();
     for (const exp of config.experiments.values()) {
       for (const g of exp.guardrails) {

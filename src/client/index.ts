@@ -6,4 +6,4 @@ export { controlPlaneFromConfig } from './providers.js';
 export type * from './types.js';
 export type { EngineCounters } from './engine.js';
 export type { AdaptiveStatus, ArmStatus, AllocationVersion } from './adaptive/adaptive-experiment.js';
-export type { ArmStats, ArmStatsSource } from './adaptive/arm-stats.js';
+export type { ArmStats } from './adaptive/arm-stats.js';

@@ -118,10 +118,21 @@ export class Switchyard {
     this.engine = new Engine(provider, this.clock, config.featureFlags.evaluationTimeoutMs, (flag, code, message) =>
       this.report(flag, code, message),
     );
+    // One recorder for the instance: guardrail series and the bandit's arm series (its own
+    // series names: a conversion once per unit, units per sticky arm), merged across the
+    // fleet by the guardrails' store, which the bandit reads back before re-weighting.
+    // observe() and track() values wait in its buffer and are drained once a batch waits,
+    // off the caller's path.
+    const metrics: MetricRecorder = new MetricRecorder({
+      onBacklog: () => setImmediate(() => metrics.drain()).unref(),
+    });
     this.adaptive = new AdaptiveAllocator({
-      // Its own recorder: the bandit counts a conversion once per unit, while guardrail
-      // metrics count every event, so the two never share series.
-      recorder: new MetricRecorder(),
+      recorder: metrics,
+      stats: {
+        read: (experiment) => this.guardrails.armData(experiment),
+        peek: (experiment) => this.guardrails.armDataNow(experiment),
+      },
+      stateDir: config.exposures.dir,
       clock: this.clock,
       logger: this.logger,
       instance: config.exposures.instance ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
@@ -166,6 +177,7 @@ export class Switchyard {
       config: () => this.config,
       kill: (experiment, reason, evidence) => void this.kill(experiment, reason, evidence, 'guardrails'),
       fleetLink: this.fleetConnection,
+      metrics,
     });
     this.metrics = this.guardrails.metrics;
     let fleetInForce = config.fleet;

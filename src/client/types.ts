@@ -63,8 +63,6 @@ export interface SwitchyardOptions {
     pollMs?: number;
     /** Round-trip budget of the Redis sticky store before a unit is served from memory, in ms (default 100). */
     stickyTimeoutMs?: number;
-    /** Where arm statistics come from (default: the in-process metric recorder). */
-    stats?: import('./adaptive/arm-stats.js').ArmStatsSource;
   };
 }
 

@@ -13,6 +13,7 @@ import type { ValidatedConfig } from '../config/index.js';
 import { SwitchyardError } from '../errors.js';
 import { parseKillRecord, type KillRecord } from './kill-record.js';
 import { connectRedis, fleetKeys, redisLabel, setIfNewer } from './redis.js';
+import { readAllocationState } from './allocation-state.js';
 import { mergeIntoStateFile, readStateFile, stateFilePath } from './state-file.js';
 
 /** Where the guardrail monitor publishes its results without a fleet. */
@@ -83,6 +84,8 @@ export interface OpsState {
   readonly kills: ReadonlyMap<string, KillRecord>;
   /** Per experiment: the guardrail monitor's latest published results, as published. */
   readonly guardrails: ReadonlyMap<string, unknown>;
+  /** Per adaptive experiment: its current allocation version as published (weights, arms, posteriors). */
+  readonly allocations: ReadonlyMap<string, unknown>;
   readonly where: string;
 }
 
@@ -99,7 +102,8 @@ export async function readOpsState(config: ValidatedConfig): Promise<OpsState> {
         const status = (byExperiment as Record<string, unknown>)[exp];
         if (status !== undefined) guardrails.set(exp, status);
       }
-    return { kills: readStateFile(file), guardrails, where: `file ${file}` };
+    const allocations = readAllocationState(config.exposures.dir);
+    return { kills: readStateFile(file), guardrails, allocations, where: `file ${file}` };
   }
   return withRedis(config, async (redis, keys) => {
     const kills = new Map<string, KillRecord>();
@@ -113,7 +117,14 @@ export async function readOpsState(config: ValidatedConfig): Promise<OpsState> {
       const status = text === null ? undefined : parseOrUndefined(text, (v) => v);
       if (status !== undefined) guardrails.set(experiments[i]!, status);
     });
-    return { kills, guardrails, where: `redis ${redisLabel(config.fleet!.redis)}` };
+    const adaptive = experiments.filter((e) => config.experiments.get(e)?.allocation.adaptive !== undefined);
+    const allocations = new Map<string, unknown>();
+    const versions = adaptive.length > 0 ? await redis.mget(adaptive.map((e) => keys.allocation(e))) : [];
+    versions.forEach((text, i) => {
+      const version = text === null ? undefined : parseOrUndefined(text, (v) => v);
+      if (version !== undefined) allocations.set(adaptive[i]!, version);
+    });
+    return { kills, guardrails, allocations, where: `redis ${redisLabel(config.fleet!.redis)}` };
   });
 }
 

@@ -15,3 +15,5 @@ export {
 export { fleetKeys, redisLabel, connectRedis } from './redis.js';
 export { changeKillState, readOpsState, operatorName, GUARDRAIL_STATUS_FILE } from './control.js';
 export type { KillChange, KillChangeResult, OpsState } from './control.js';
+export { readAllocationState, writeAllocationState, ALLOCATION_STATE_FILE } from './allocation-state.js';
+export type { PublishedAllocation } from './allocation-state.js';

@@ -15,6 +15,10 @@ export function fleetKeys(prefix: string) {
     killChannel: `${prefix}:kills:changes`,
     /** Per experiment: the guardrail checks' latest results (JSON), written by the monitor. */
     status: (experiment: string) => `${prefix}:status:${experiment}`,
+    /** Per adaptive experiment: its current allocation version (JSON), written by the re-weighting leader. */
+    allocation: (experiment: string) => `${prefix}:adaptive:${experiment}:version`,
+    /** Per adaptive experiment: the re-weighting lock (value: the leader instance). */
+    allocationLock: (experiment: string) => `${prefix}:adaptive:${experiment}:lock`,
   } as const;
 }
 

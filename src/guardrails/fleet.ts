@@ -71,9 +71,13 @@ export class FleetMetrics {
   private pushed: MetricSnapshot = {};
   private inflight: { seq: number; delta: MetricSnapshot } | undefined;
   private seq = 0;
-  /** The fleet's totals at the last read, and this instance's part of them then. */
-  private lastRemote: MetricSnapshot = {};
-  private pushedAtRead: MetricSnapshot = {};
+  /**
+   * Per experiment: the fleet's totals at its last read, and this instance's part of them
+   * then. Kept per experiment because readers read different experiments at different
+   * times (the guardrail monitor its guarded ones, the bandit its adaptive one).
+   */
+  private readonly lastRemote = new Map<string, Readonly<Record<string, ArmData>>>();
+  private readonly pushedAtRead = new Map<string, Readonly<Record<string, ArmData>>>();
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly detach: () => void;
@@ -172,10 +176,10 @@ export class FleetMetrics {
             this.pushed = mergeSnapshots(this.pushed, this.inflight.delta);
             this.inflight = undefined;
           }
-          const remote: Record<string, Record<string, ArmData>> = {};
-          experiments.forEach((e, i) => (remote[e] = parseHash(replies[i + 1]?.[1] as Record<string, string>)));
-          this.lastRemote = remote;
-          this.pushedAtRead = this.pushed;
+          experiments.forEach((e, i) => {
+            this.lastRemote.set(e, parseHash(replies[i + 1]?.[1] as Record<string, string>));
+            this.pushedAtRead.set(e, this.pushed[e] ?? {});
+          });
           this.counters.reads++;
           source = 'fleet';
         } catch (error) {
@@ -183,9 +187,22 @@ export class FleetMetrics {
           this.lost(error as Error);
         }
       }
-      const sinceRead = diffSnapshots(this.options.local(), this.pushedAtRead);
-      return { snapshot: mergeSnapshots(this.lastRemote, sinceRead), source };
+      return { snapshot: this.cached(experiments), source };
     });
+  }
+
+  /**
+   * Without a round trip: each experiment's numbers at its last read plus everything
+   * recorded here since (this instance's own numbers alone for an experiment never read).
+   */
+  cached(experiments: readonly string[]): MetricSnapshot {
+    const local = this.options.local();
+    const out: Record<string, Readonly<Record<string, ArmData>>> = {};
+    for (const e of experiments) {
+      const since = diffSnapshots({ [e]: local[e] ?? {} }, { [e]: this.pushedAtRead.get(e) ?? {} });
+      out[e] = mergeSnapshots({ [e]: this.lastRemote.get(e) ?? {} }, since)[e] ?? {};
+    }
+    return out;
   }
 
   /** Writes a JSON value with a TTL; false when Redis does not answer. */

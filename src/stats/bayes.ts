@@ -267,3 +267,20 @@ export function meanPosterior(arm: MeanArm, options: { prior?: NormalPrior } = {
 }
 
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
+
+/**
+ * A posterior's mean and equal-tailed credible interval (default 95%): beta quantiles for a
+ * Beta, mean ± z·sd for a Normal (a Normal with sd 0 is a point).
+ */
+export function posteriorSummary(p: Posterior, level = 0.95): { mean: number; lower: number; upper: number } {
+  openUnit('level', level);
+  if (p.kind === 'normal') {
+    const half = zq((1 + level) / 2) * p.sd;
+    return { mean: p.mean, lower: p.mean - half, upper: p.mean + half };
+  }
+  return {
+    mean: p.alpha / (p.alpha + p.beta),
+    lower: betaQuantile((1 - level) / 2, p.alpha, p.beta),
+    upper: betaQuantile((1 + level) / 2, p.alpha, p.beta),
+  };
+}

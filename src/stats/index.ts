@@ -29,7 +29,7 @@ export type { MsprtOptions, MsprtResult, MixtureSequence } from './sequential.js
 export { StatsInputError } from './errors.js';
 /** Two-sided p-value of a standard normal statistic (for tests the module does not wrap, e.g. an interaction z). */
 export { twoSidedNormalP } from './distributions.js';
-export { proportionPosterior, meanPosterior } from './bayes.js';
+export { proportionPosterior, meanPosterior, posteriorSummary } from './bayes.js';
 export type { Posterior } from './bayes.js';
 export { thompsonShares, armPosteriors } from './thompson.js';
 export type { ThompsonOptions } from './thompson.js';

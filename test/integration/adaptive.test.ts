@@ -84,6 +84,15 @@ describe('adaptive allocation (one process)', () => {
     for (const a of status.arms) expect(a.weight).toBeGreaterThanOrEqual(0.05 - 1e-9);
     expect(status.arms.reduce((n, a) => n + a.units, 0)).toBe(served);
     expect(status.arms.find((a) => a.variant === 'c')!.posterior).toMatchObject({ alpha: expect.any(Number) });
+    // One recorder: the bandit's arm series are in the instance's metrics, the store the
+    // guardrails merge across a fleet, and status reads them from there.
+    for (const a of status.arms) {
+      expect(sy.metrics.summary('hero', a.variant, 'switchyard.units')!.n).toBe(a.units);
+      expect(sy.metrics.summary('hero', a.variant, 'switchyard.adaptive:signup')?.n ?? 0).toBe(a.conversions);
+      expect(a.credibleInterval!.lower).toBeLessThan(a.posteriorMean!);
+      expect(a.credibleInterval!.upper).toBeGreaterThan(a.posteriorMean!);
+    }
+    expect(status.arms.reduce((p, a) => p + a.probabilityBest!, 0)).toBeCloseTo(1, 9);
     // Every version that served new units shows up in exposures.
     expect([...versions].sort()).toEqual(seen.slice(0, 12).sort());
     const v = await sy.getVariant('hero', { targetingKey: 'fresh' });
@@ -150,6 +159,33 @@ describe('adaptive allocation (one process)', () => {
     expect(sy.config.experiments.get('hero')!.variants.map((v) => v.key)).toEqual(['control', 'c']);
     for (const u of onB) expect((await sy.getVariant('hero', { targetingKey: u })).variant).toBe('control');
     for (const u of onC) expect((await sy.getVariant('hero', { targetingKey: u })).variant).toBe('c');
+  });
+
+  it('attributes guardrail metrics (observe) to the arm each unit was served, after the weights moved', async () => {
+    const sy = await make(config({ min_sample: 10, max_step: 40 }));
+    const served = new Map<string, string>();
+    for (let i = 0; i < 600; i++)
+      served.set(`u${i}`, (await sy.getVariant('hero', { targetingKey: `u${i}` })).variant!);
+    for (const [unit, v] of served) if (v === 'c') sy.track('signup', { targetingKey: unit });
+    await sy.reweight('hero');
+    expect(sy.allocationStatus('hero')[0]!.arms.find((a) => a.variant === 'c')!.weight).toBeGreaterThan(0.6);
+    for (const unit of served.keys()) expect(sy.observe('hero', { targetingKey: unit }, 'load_ms', 1)).toBe(true);
+    for (const v of ['control', 'b', 'c'])
+      expect(sy.metrics.summary('hero', v, 'load_ms')?.n ?? 0).toBe([...served.values()].filter((x) => x === v).length);
+  });
+
+  it('re-weights from the same store with real-time guardrail metrics off', async () => {
+    const sy = await make({ ...config({ min_sample: 10 }), monitoring: { real_time_metrics: false } });
+    for (let i = 0; i < 300; i++) {
+      const ctx = { targetingKey: `u${i}` };
+      if ((await sy.getVariant('hero', ctx)).variant === 'c') sy.track('signup', ctx);
+    }
+    const next = (await sy.reweight('hero'))!;
+    expect(next.phase).toBe('thompson');
+    expect(next.weights.c).toBeCloseTo(1 / 3 + 0.15, 9);
+    expect(sy.metrics.summary('hero', 'c', 'switchyard.adaptive:signup')!.n).toBe(
+      next.arms!.find((a) => a.variant === 'c')!.conversions,
+    );
   });
 
   it('re-weights on its schedule with unref-ed timers', async () => {

@@ -14,6 +14,9 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createSwitchyard, type Switchyard } from 'switchyard';
+import { FleetMetrics, MetricRecorder } from '../../src/guardrails/index.js';
+import { FleetConnection } from '../../src/fleet/index.js';
+import { silentLogger } from '../../src/ports.js';
 
 const SHARED = 'redis://127.0.0.1:6379';
 const open: Switchyard[] = [];
@@ -134,6 +137,39 @@ describe('fleet merge on the shared Redis', () => {
     expect(p95).toBeGreaterThan(100 * 0.93);
     expect(p95).toBeLessThan(110 * 1.02);
     expect(status.rules[1]!.arms.control!.n + status.rules[1]!.arms.treatment!.n).toBe(2000);
+  });
+});
+
+describe('FleetMetrics reads per experiment', () => {
+  it('a read of one experiment keeps the last fleet numbers of another (the monitor and the bandit read different ones)', async () => {
+    const prefix = `sy-test-${randomUUID()}`;
+    prefixes.push(prefix);
+    const mine = new MetricRecorder();
+    const theirs = new MetricRecorder();
+    const links: FleetConnection[] = [];
+    const fleet = (recorder: MetricRecorder) => {
+      const link = new FleetConnection({ redis: SHARED, prefix, pushIntervalMs: 3_600_000 }, { logger: silentLogger });
+      links.push(link);
+      return new FleetMetrics({ link, prefix, pushIntervalMs: 3_600_000, local: () => recorder.snapshot() });
+    };
+    const a = fleet(mine);
+    const b = fleet(theirs);
+    await Promise.all(links.map((l) => l.start()));
+    await Promise.all([a.start(), b.start()]);
+    try {
+      for (let i = 0; i < 7; i++) theirs.record('hero', 'b', 'signup', 1);
+      theirs.record('other', 'control', 'signup', 1);
+      await b.push();
+      mine.record('hero', 'b', 'signup', 1);
+      expect((await a.merged(['hero'])).snapshot.hero!.b!.metrics.signup!.n).toBe(8);
+      expect((await a.merged(['other'])).snapshot.other!.control!.metrics.signup!.n).toBe(1);
+      // hero's fleet numbers from its own read, plus what this instance recorded since.
+      mine.record('hero', 'b', 'signup', 1);
+      expect(a.cached(['hero']).hero!.b!.metrics.signup!.n).toBe(9);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await Promise.all(links.map((l) => l.close()));
+    }
   });
 });
 

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { compilePlan, loadConfigFile, readOpsState, trafficAt, type KillRecord } from '../../index.js';
 import { requireExperiment, type Out } from './shared.js';
+import { adaptiveLines, adaptiveView, type AdaptiveView } from './status-adaptive.js';
 
 interface RuleView {
   metric: string;
@@ -29,6 +30,8 @@ export interface ExperimentStatus {
   kill: KillRecord | null;
   units: Record<string, number> | null;
   guardrails: RuleView[] | null;
+  /** Adaptive experiments only: the published allocation version (null: none yet). */
+  adaptive?: AdaptiveView | null;
 }
 
 export function registerStatus(program: Command, out: Out): void {
@@ -60,6 +63,7 @@ export function registerStatus(program: Command, out: Out): void {
           kill,
           units: unitsOf(ops.guardrails.get(exp.key), guardrails),
           guardrails,
+          ...(exp.allocation.adaptive ? { adaptive: adaptiveView(ops.allocations.get(exp.key)) } : {}),
         });
       }
       out(
@@ -91,6 +95,7 @@ function format(rows: ExperimentStatus[], where: string): string {
       if (g.checkedAt) parts.push(`checked ${g.checkedAt}`);
       lines.push(parts.filter((p) => p.length > 0).join('  '));
     }
+    if (r.adaptive !== undefined) lines.push(...adaptiveLines(r.adaptive));
   }
   return lines.join('\n') + '\n';
 }

@@ -7,28 +7,38 @@
  * Schedule: every `reweight_every`, on wall-clock multiples of it (so instances tick
  * together), timers unref'd. In one process the instance re-weights itself; in a fleet
  * the instance that takes the lock does (see fleet-versions.ts) and the others follow
- * within a poll. The arms' numbers come from an ArmStatsSource: the in-process recorder
- * until fleet-merged metrics replace it (then the leader re-weights on the fleet's
- * numbers; until then on its own).
+ * within a poll. The arms' numbers come from the guardrails' metric store (the instance's
+ * one recorder): in a fleet the leader reads them merged across every instance from Redis
+ * just before re-weighting, so conversions recorded on any instance move the weights; in
+ * one process it reads its own.
+ *
+ * State for `switchyard status`: every version carries the arms' numbers, posteriors and
+ * P(best) it was made from. In a fleet the leader writes it to Redis with the version;
+ * without a fleet the instance writes its experiments' versions to
+ * `<exposures dir>/allocation-state.json` (beside the journal and the kill state).
  */
 import { Redis } from 'ioredis';
 import { adaptivePolicy, type AllocationPlan } from '../../allocation/index.js';
 import type { ValidatedConfig } from '../../config/index.js';
+import { writeAllocationState } from '../../fleet/index.js';
 import type { MetricRecorder } from '../../guardrails/index.js';
 import type { Clock, Logger } from '../../ports.js';
 import { AdaptiveExperiment, type AdaptiveStatus, type AllocationVersion } from './adaptive-experiment.js';
-import { RecorderArmStats, type ArmStatsSource } from './arm-stats.js';
+import { armStatsOf, type ArmStatsSource } from './arm-stats.js';
 import { FleetVersions } from './fleet-versions.js';
 import { RedisStickyStore } from './redis-sticky.js';
 
 export interface AdaptiveAllocatorOptions {
+  /** The instance's metric recorder (the guardrails'), where the bandit records its arm series. */
   readonly recorder: MetricRecorder;
+  /** Where the arms' numbers are read: the same store, merged across the fleet. */
+  readonly stats: ArmStatsSource;
+  /** Without a fleet: the directory of allocation-state.json (the exposures dir); undefined: not written. */
+  readonly stateDir?: string;
   readonly clock: Clock;
   readonly logger: Logger;
   /** This instance's name in the fleet (the lock's value). */
   readonly instance: string;
-  /** Where arm statistics come from (default: the in-process recorder). */
-  readonly stats?: ArmStatsSource;
   /** How often fleet versions are polled (default 250 ms). */
   readonly pollMs?: number;
   /** Redis round-trip budget for the sticky store (default 100 ms). */
@@ -40,7 +50,6 @@ export interface AdaptiveAllocatorOptions {
 export class AdaptiveAllocator {
   private readonly byFlag = new Map<string, AdaptiveExperiment>();
   private readonly byKey = new Map<string, AdaptiveExperiment>();
-  private readonly stats: ArmStatsSource;
   private redis: Redis | undefined;
   private fleet: FleetVersions | undefined;
   private redisUrl: string | undefined;
@@ -50,9 +59,7 @@ export class AdaptiveAllocator {
   private closed = false;
   private polling = false;
 
-  constructor(private readonly options: AdaptiveAllocatorOptions) {
-    this.stats = options.stats ?? new RecorderArmStats(options.recorder);
-  }
+  constructor(private readonly options: AdaptiveAllocatorOptions) {}
 
   get size(): number {
     return this.byKey.size;
@@ -138,6 +145,11 @@ export class AdaptiveAllocator {
     return e.assign(unit);
   }
 
+  /** The unit's sticky arm in its flag's adaptive experiment, or -1 (read only). */
+  stickyArm(plan: AllocationPlan, unit: string): number {
+    return this.byFlag.get(plan.flag)?.stickyArm(unit) ?? -1;
+  }
+
   /** A tracked event: counts toward every adaptive experiment whose primary metric it is. */
   track(event: string, unit: string, value: number | undefined): void {
     for (const e of this.byKey.values()) if (e.metric === event) e.track(unit, value);
@@ -154,21 +166,42 @@ export class AdaptiveAllocator {
     if (this.fleet) {
       const hold = Math.min(e.options.reweightEveryMs / 2, 60_000);
       if (!(await this.fleet.tryLead(experiment, hold))) return undefined;
-      const next = e.reweight(this.stats, this.options.clock.now());
+      const next = e.reweight(await this.armStats(e), this.options.clock.now());
       if (!(await this.fleet.publish(experiment, next))) return undefined;
       this.adopt(e, next);
       return next;
     }
-    const next = e.reweight(this.stats, this.options.clock.now());
+    const next = e.reweight(await this.armStats(e), this.options.clock.now());
     this.adopt(e, next);
+    this.writeState();
     return next;
+  }
+
+  private async armStats(e: AdaptiveExperiment) {
+    const arms = await this.options.stats.read(e.experiment);
+    return armStatsOf(arms, e.plan.variants, e.metric);
+  }
+
+  /** Without a fleet: every adaptive experiment's current version into allocation-state.json. */
+  private writeState(): void {
+    if (this.fleet || this.options.stateDir === undefined) return;
+    try {
+      writeAllocationState(
+        this.options.stateDir,
+        [...this.byKey.values()].map((e) => ({ experiment: e.experiment, ...e.current })),
+      );
+    } catch (error) {
+      this.options.logger.warn(
+        `adaptive: cannot write the allocation state for switchyard status (${(error as Error).message}); serving goes on`,
+      );
+    }
   }
 
   /** Current weights, version and posterior summaries per adaptive experiment. */
   status(experiment?: string): AdaptiveStatus[] {
     return [...this.byKey.values()]
       .filter((e) => experiment === undefined || e.experiment === experiment)
-      .map((e) => e.status(this.stats));
+      .map((e) => e.status(armStatsOf(this.options.stats.peek(e.experiment), e.plan.variants, e.metric)));
   }
 
   /** Counters of the Redis sticky stores and the fleet link. */

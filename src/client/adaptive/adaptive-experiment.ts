@@ -28,8 +28,8 @@ import {
 import type { ValidatedAdaptive } from '../../config/index.js';
 import type { MetricRecorder } from '../../guardrails/index.js';
 import { seededUniform } from '../../ports.js';
-import { armPosteriors, thompsonShares } from '../../stats/index.js';
-import { UNITS_METRIC, type ArmStats, type ArmStatsSource } from './arm-stats.js';
+import { armPosteriors, posteriorSummary, thompsonShares, type Posterior } from '../../stats/index.js';
+import { UNITS_METRIC, banditSeries, type ArmStats } from './arm-stats.js';
 import type { RedisStickyStore } from './redis-sticky.js';
 
 /** A published allocation version: what every instance of the fleet serves. */
@@ -40,6 +40,12 @@ export interface AllocationVersion {
   readonly phase: 'initial' | 'burn-in' | 'thompson';
   /** When it was made (ms). */
   readonly at: number;
+  /**
+   * The data it was made from and the posteriors then, per arm (absent from versions
+   * published before this field existed). Published with the version, so every instance
+   * and `switchyard status` show the leader's summaries.
+   */
+  readonly arms?: readonly ArmStatus[];
 }
 
 export interface ArmStatus {
@@ -48,10 +54,13 @@ export interface ArmStatus {
   readonly units: number;
   readonly conversions: number;
   readonly mean: number;
-  /** P(best) at the last re-weighting (undefined in burn-in). */
+  /** P(best) under the posteriors at the version's re-weighting (undefined before there is a model). */
   readonly probabilityBest: number | undefined;
   /** The arm's posterior: Beta(alpha, beta) or Normal(mean, sd). */
   readonly posterior: Readonly<Record<string, number>> | undefined;
+  /** The posterior's mean and 95% credible interval. */
+  readonly posteriorMean: number | undefined;
+  readonly credibleInterval: { readonly lower: number; readonly upper: number } | undefined;
 }
 
 export interface AdaptiveStatus {
@@ -77,7 +86,8 @@ export class AdaptiveExperiment {
   private readonly names: string[] = [];
   /** Code -> index in the current plan's variants (control when the arm is gone). */
   private codeToIndex = new Int16Array(0);
-  private lastShares: number[] | undefined;
+  private seriesOf = '';
+  private series = '';
   overflow = 0;
 
   constructor(
@@ -148,14 +158,26 @@ export class AdaptiveExperiment {
     });
   }
 
+  /** The unit's sticky arm (index in the current plan), or -1 when it has none. */
+  stickyArm(unit: string): number {
+    const code = this.table.get(unit);
+    return code >= 0 ? this.codeToIndex[code]! : -1;
+  }
+
   /** A tracked event: the primary metric, attributed to the unit's sticky arm. */
   track(unit: string, value: number | undefined): void {
     const code = this.table.get(unit);
     if (code < 0) return;
     const variant = this.names[code]!;
+    // The series name is built once per metric, not per event.
+    if (this.seriesOf !== this.metric) {
+      this.seriesOf = this.metric;
+      this.series = banditSeries(this.metric);
+    }
+    const series = this.series;
     if (this.options.metricKind === 'conversion') {
-      if (this.table.markConverted(unit)) this.recorder.record(this.experiment, variant, this.metric, 1);
-    } else this.recorder.record(this.experiment, variant, this.metric, value ?? 1);
+      if (this.table.markConverted(unit)) this.recorder.record(this.experiment, variant, series, 1);
+    } else this.recorder.record(this.experiment, variant, series, value ?? 1);
   }
 
   /** Forgets a unit's cached arm (the Redis store's reconciliation found another one). */
@@ -165,23 +187,18 @@ export class AdaptiveExperiment {
   }
 
   /**
-   * The next allocation version from the arms' statistics: burn-in until every arm has
-   * min_sample units, then Thompson sampling with `draws` draws, seeded by the config's
-   * seed and the current version, so the same data and seed give the same weights.
+   * The next allocation version from the arms' statistics (in the plan's variant order,
+   * merged across the fleet): burn-in until every arm has min_sample units, then Thompson
+   * sampling with `draws` draws, seeded by the config's seed and the current version, so
+   * the same data and seed give the same weights. The version carries the arms' numbers,
+   * posteriors and P(best) it was made from.
    */
-  reweight(stats: ArmStatsSource, at: number): AllocationVersion {
+  reweight(arms: readonly ArmStats[], at: number): AllocationVersion {
     const plan = this.plan;
-    const arms = stats.armStats(plan.experiment, plan.variants, this.metric);
     const units = arms.map((a) => a.units);
-    const burning = units.some((n) => n < this.policy.minSample);
-    let shares: number[] | undefined;
-    try {
-      shares = burning ? undefined : this.shares(arms);
-    } catch {
-      // Too little data for the model (a continuous metric with one unit in an arm): hold the split.
-      shares = undefined;
-    }
-    this.lastShares = shares;
+    const posteriors = this.posteriors(arms);
+    // P(best) is computed in burn-in too (status shows it); the weights only use it after.
+    const shares = posteriors.every((p) => p !== undefined) ? this.shares(posteriors) : undefined;
     const next = nextWeights(this.policy, Array.from(plan.weights), units, shares);
     // Versions only go up, also when the clock is coarse or behind the last version's.
     const version = Math.max(Math.floor(at), this.current.version + 1);
@@ -190,19 +207,15 @@ export class AdaptiveExperiment {
       weights: Object.fromEntries(plan.variants.map((v, i) => [v, next.weights[i]!])),
       phase: next.phase,
       at,
+      arms: this.armStatus(arms, posteriors, next.weights, shares),
     };
   }
 
-  status(stats: ArmStatsSource): AdaptiveStatus {
+  /** Current weights and version; arms' numbers now (`arms`), P(best) from the version's re-weighting. */
+  status(arms: readonly ArmStats[]): AdaptiveStatus {
     const plan = this.plan;
-    const arms = stats.armStats(plan.experiment, plan.variants, this.metric);
-    const posteriors = arms.map((a) => {
-      try {
-        return armPosteriors(this.options.metricKind, [toArm(this.options.metricKind, a)])[0];
-      } catch {
-        return undefined;
-      }
-    });
+    const best = new Map(this.current.arms?.map((a) => [a.variant, a.probabilityBest]));
+    const shares = plan.variants.map((v) => best.get(v));
     return {
       experiment: plan.experiment,
       version: this.current.version,
@@ -214,29 +227,50 @@ export class AdaptiveExperiment {
       stickyUnits: this.table.size,
       stickyCapacity: this.table.capacity,
       stickyOverflow: this.overflow,
-      arms: plan.variants.map((variant, i) => {
-        const a = arms[i]!;
-        const p = posteriors[i];
-        const { kind: _kind, ...params } = p ?? { kind: '' };
-        return {
-          variant,
-          weight: plan.weights[i]!,
-          units: a.units,
-          conversions: a.conversions,
-          mean: a.units > 0 ? (this.options.metricKind === 'conversion' ? a.conversions : a.sum) / a.units : 0,
-          probabilityBest: this.lastShares?.[i],
-          posterior: p ? (params as Record<string, number>) : undefined,
-        };
-      }),
+      arms: this.armStatus(arms, this.posteriors(arms), Array.from(plan.weights), shares),
     };
   }
 
-  private shares(arms: readonly ArmStats[]): number[] {
+  /** Each arm's posterior, or undefined while it has too little data for the model. */
+  private posteriors(arms: readonly ArmStats[]): (Posterior | undefined)[] {
     const kind = this.options.metricKind;
-    const posteriors = armPosteriors(
-      kind,
-      arms.map((a) => toArm(kind, a)),
-    );
+    return arms.map((a) => {
+      try {
+        return armPosteriors(kind, [toArm(kind, a)])[0];
+      } catch {
+        // A continuous metric with fewer than two values in the arm.
+        return undefined;
+      }
+    });
+  }
+
+  private armStatus(
+    arms: readonly ArmStats[],
+    posteriors: readonly (Posterior | undefined)[],
+    weights: readonly number[],
+    shares: readonly (number | undefined)[] | undefined,
+  ): ArmStatus[] {
+    const conversion = this.options.metricKind === 'conversion';
+    return this.plan.variants.map((variant, i) => {
+      const a = arms[i]!;
+      const p = posteriors[i];
+      const summary = p && posteriorSummary(p);
+      const { kind: _kind, ...params } = p ?? { kind: '' };
+      return {
+        variant,
+        weight: weights[i]!,
+        units: a.units,
+        conversions: a.conversions,
+        mean: a.units > 0 ? (conversion ? a.conversions : a.sum) / a.units : 0,
+        probabilityBest: shares?.[i],
+        posterior: p ? (params as Record<string, number>) : undefined,
+        posteriorMean: summary?.mean,
+        credibleInterval: summary && { lower: summary.lower, upper: summary.upper },
+      };
+    });
+  }
+
+  private shares(posteriors: readonly Posterior[]): number[] {
     return thompsonShares(posteriors, {
       draws: this.options.draws,
       uniform: seededUniform(

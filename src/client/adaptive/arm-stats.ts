@@ -1,9 +1,12 @@
 /**
- * Where adaptive allocation reads each arm's numbers: units assigned and the primary
- * metric. One small interface, so that moving from the in-process recorder to the
- * fleet-merged metric store is one adapter.
+ * Where adaptive allocation reads each arm's numbers: the guardrails' metric store, the one
+ * recorder of the instance, whose series the fleet merges through Redis. The bandit records
+ * two series per arm into it (see AdaptiveExperiment): its units (UNITS_METRIC, +1 per new
+ * sticky unit) and its primary metric (banditSeries: a conversion once per unit, or every
+ * value of a continuous metric, attributed to the unit's sticky arm). Those are apart from
+ * the guardrails' series of the same event, which count every event by the unit's bucket.
  */
-import type { MetricRecorder } from '../../guardrails/index.js';
+import type { ArmData } from '../../guardrails/index.js';
 
 /** Units assigned to an arm, and its primary metric's conversions (units) or value sums. */
 export interface ArmStats {
@@ -13,25 +16,35 @@ export interface ArmStats {
   readonly sumSq: number;
 }
 
+/** One experiment's arms by variant, as the metric store holds them. */
+export type ExperimentArms = Readonly<Record<string, ArmData>> | undefined;
+
 export interface ArmStatsSource {
-  armStats(experiment: string, variants: readonly string[], metric: string): ArmStats[];
+  /** Merged across the fleet (a Redis read), or this process's numbers without a fleet. */
+  read(experiment: string): Promise<ExperimentArms>;
+  /** The same without a round trip: the last fleet read plus this process's numbers since. */
+  peek(experiment: string): ExperimentArms;
 }
 
-/** The metric a new sticky unit adds 1 to, per arm: the arm's units. */
+/** The series a new sticky unit adds 1 to, per arm: the arm's units. */
 export const UNITS_METRIC = 'switchyard.units';
 
-/**
- * The in-process recorder as an arm-stats source: units from UNITS_METRIC, conversions as
- * the primary metric's count (recorded once per converted unit), sums of its values.
- */
-export class RecorderArmStats implements ArmStatsSource {
-  constructor(private readonly recorder: MetricRecorder) {}
+/** The series the bandit records its primary metric under. */
+export function banditSeries(metric: string): string {
+  return `switchyard.adaptive:${metric}`;
+}
 
-  armStats(experiment: string, variants: readonly string[], metric: string): ArmStats[] {
-    return variants.map((v) => {
-      const units = this.recorder.summary(experiment, v, UNITS_METRIC)?.n ?? 0;
-      const m = this.recorder.summary(experiment, v, metric);
-      return { units, conversions: m?.n ?? 0, sum: m?.sum ?? 0, sumSq: m?.sumSq ?? 0 };
-    });
-  }
+/** The arms' statistics in the variants' order (zeros for an arm with no data yet). */
+export function armStatsOf(arms: ExperimentArms, variants: readonly string[], metric: string): ArmStats[] {
+  const series = banditSeries(metric);
+  return variants.map((v) => {
+    const arm = arms?.[v];
+    const m = arm?.metrics[series];
+    return {
+      units: arm?.metrics[UNITS_METRIC]?.n ?? 0,
+      conversions: m?.n ?? 0,
+      sum: m?.sum ?? 0,
+      sumSq: m?.sumSq ?? 0,
+    };
+  });
 }

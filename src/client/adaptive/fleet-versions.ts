@@ -14,6 +14,7 @@
  * and logs once more when Redis answers again.
  */
 import type { Redis } from 'ioredis';
+import { fleetKeys } from '../../fleet/index.js';
 import type { Logger } from '../../ports.js';
 import type { AllocationVersion } from './adaptive-experiment.js';
 
@@ -28,21 +29,24 @@ return 1`;
 
 export class FleetVersions {
   private unreachable = false;
+  private readonly keys: ReturnType<typeof fleetKeys>;
 
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
     private readonly instance: string,
     private readonly logger: Logger,
     private readonly timeoutMs = 500,
-  ) {}
+  ) {
+    this.keys = fleetKeys(prefix);
+  }
 
   versionKey(experiment: string): string {
-    return `${this.prefix}:adaptive:${experiment}:version`;
+    return this.keys.allocation(experiment);
   }
 
   lockKey(experiment: string): string {
-    return `${this.prefix}:adaptive:${experiment}:lock`;
+    return this.keys.allocationLock(experiment);
   }
 
   /** True when this instance may make the experiment's next version. */

@@ -10,25 +10,57 @@ import {
 } from '../../../src/stats/index.js';
 import { seededUniform } from '../../../src/ports.js';
 
-describe('posterior sampling', () => {
+describe("posterior sampling (@stdlib samplers on the caller's uniform source)", () => {
+  // One case per branch of @stdlib's beta sampler: both shapes below 1 (Jöhnk), equal
+  // shapes above 1.5, both above 1 (Cheng), and the two-gamma general case.
   it.each([
-    [0.3, 0.3],
-    [2.5, 2.5],
-    [40, 40],
-  ])('Gamma(%s) draws have mean and variance %s', (shape, moment) => {
+    [0.4, 0.7],
+    [30, 30],
+    [121, 881],
+    [0.5, 3],
+  ])('Beta(%s, %s) draws have its mean and variance', (alpha, beta) => {
     const s = new PosteriorSampler(seededUniform(1));
     const n = 200_000;
     let sum = 0;
     let sumSq = 0;
     for (let i = 0; i < n; i++) {
-      const x = s.gamma(shape);
+      const x = s.draw({ kind: 'beta', alpha, beta });
       sum += x;
       sumSq += x * x;
     }
     const mean = sum / n;
-    expect(mean).toBeCloseTo(moment, 1);
-    expect(sumSq / n - mean * mean).toBeGreaterThan(moment * 0.95);
-    expect(sumSq / n - mean * mean).toBeLessThan(moment * 1.05);
+    const expectedMean = alpha / (alpha + beta);
+    const expectedVar = (alpha * beta) / ((alpha + beta) ** 2 * (alpha + beta + 1));
+    expect(Math.abs(mean - expectedMean)).toBeLessThan(5 * Math.sqrt(expectedVar / n));
+    expect(sumSq / n - mean * mean).toBeGreaterThan(expectedVar * 0.97);
+    expect(sumSq / n - mean * mean).toBeLessThan(expectedVar * 1.03);
+  });
+
+  it('Normal draws have the posterior mean and sd; sd 0 is the mean', () => {
+    const s = new PosteriorSampler(seededUniform(4));
+    const n = 200_000;
+    let sum = 0;
+    let sumSq = 0;
+    for (let i = 0; i < n; i++) {
+      const x = s.draw({ kind: 'normal', mean: 3, sd: 2 });
+      sum += x;
+      sumSq += x * x;
+    }
+    const mean = sum / n;
+    expect(Math.abs(mean - 3)).toBeLessThan(5 * (2 / Math.sqrt(n)));
+    expect(Math.sqrt(sumSq / n - mean * mean)).toBeCloseTo(2, 1);
+    expect(s.draw({ kind: 'normal', mean: 7, sd: 0 })).toBe(7);
+  });
+
+  it('the same seed gives the same draws, another seed other draws', () => {
+    const draws = (seed: number) => {
+      const s = new PosteriorSampler(seededUniform(seed));
+      return Array.from({ length: 20 }, (_, i) =>
+        s.draw(i % 2 ? { kind: 'beta', alpha: 3 + i, beta: 40 } : { kind: 'normal', mean: 1, sd: 0.5 }),
+      );
+    };
+    expect(draws(9)).toEqual(draws(9));
+    expect(draws(10)).not.toEqual(draws(9));
   });
 
   it('Beta draws have the posterior mean', () => {
