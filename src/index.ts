@@ -2,7 +2,13 @@
  * switchyard: an OpenFeature-native experimentation layer. This is the one public entry
  * point of the library; everything not exported here is internal.
  */
-export { createSwitchyard, Switchyard, AllocationProvider, controlPlaneFromConfig } from './client/index.js';
+export {
+  createSwitchyard,
+  Switchyard,
+  AllocationProvider,
+  controlPlaneFromConfig,
+  switchVendorFlag,
+} from './client/index.js';
 export type * from './client/index.js';
 export {
   loadConfigFile,

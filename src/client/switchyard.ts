@@ -31,7 +31,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AdaptiveAllocator } from './adaptive/adaptive-allocator.js';
 import type { AdaptiveStatus, AllocationVersion } from './adaptive/adaptive-experiment.js';
 import type { GetVariantOptions, KillScope, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
-import { killAtVendor } from './vendor-kill.js';
+import { killAtVendor, switchAtVendor } from './vendor-kill.js';
 
 /** Distinct flags counted per reason for the metrics; unknown flag names beyond it count as "(other)". */
 const MAX_COUNTED_FLAGS = 1000;
@@ -411,10 +411,16 @@ export class Switchyard {
     return this.guardrails.check();
   }
 
-  /** Undoes a kill, here at once and then for the fleet (persisted like a kill). */
-  unkill(experiment: string, reason = 'unkill', by = 'api'): KillRecord {
+  /**
+   * Undoes a kill, here at once and then for the fleet (persisted like a kill). When the
+   * adapter has a control plane the vendor's flag is turned back on; `vendor` says whether
+   * it was or the unkill acted in switchyard only.
+   */
+  unkill(experiment: string, reason = 'unkill', by = 'api'): KillRecord & { readonly vendor: Promise<KillScope> } {
     this.requireExperiment(experiment, 'unkill');
-    return this.killSwitch.set(experiment, false, reason, by);
+    const record = this.killSwitch.set(experiment, false, reason, by);
+    const flag = this.config.experiments.get(experiment)!.flag;
+    return { ...record, vendor: switchAtVendor(this.engine.vendor, flag, true, this.logger, this.config.secrets) };
   }
 
   /** The latest kill record of an experiment (kill or unkill, here or elsewhere), if any. */
