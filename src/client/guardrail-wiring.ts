@@ -69,7 +69,8 @@ export class GuardrailWiring {
         clock: parts.clock,
         logger: parts.logger,
         fleet: this.fleet,
-        statusDir: config.exposures.enabled ? config.exposures.dir : undefined,
+        // Beside the kill state (state.json), which is kept there with exposures off too.
+        statusDir: config.exposures.dir,
       },
     );
     this.configure(config);

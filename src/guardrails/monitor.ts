@@ -11,6 +11,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ValidatedConfig, ValidatedExperiment } from '../config/index.js';
+import { GUARDRAIL_STATUS_FILE } from '../fleet/index.js';
 import type { Clock, Logger } from '../ports.js';
 import { detectAnomalies, type Anomaly, type AnomalyState } from './anomaly.js';
 import type { FleetMetrics } from './fleet.js';
@@ -50,6 +51,8 @@ export interface ExperimentStatus {
   readonly source: 'fleet' | 'stale' | 'local';
   readonly killed: boolean;
   readonly healthy: boolean;
+  /** Units exposed per arm in the numbers checked (merged across the fleet when there is one). */
+  readonly units: Readonly<Record<string, number>>;
   readonly ramp: { readonly clockStep: number; readonly allowedStep: number; readonly held: boolean } | null;
   readonly rules: readonly RuleStatus[];
   readonly srm: RuleStatus | null;
@@ -213,6 +216,7 @@ export class GuardrailMonitor {
         source,
         killed: this.host.isKilled(exp.key),
         healthy: check.healthy,
+        units: Object.fromEntries(Object.entries(snapshot[exp.key] ?? {}).map(([v, arm]) => [v, arm.units])),
         ramp,
         rules: check.rules.map(toStatus),
         srm: check.srm && toStatus(check.srm),
@@ -333,7 +337,7 @@ export class GuardrailMonitor {
     if (this.options.statusDir === undefined) return;
     try {
       mkdirSync(this.options.statusDir, { recursive: true });
-      const file = join(this.options.statusDir, 'guardrails-status.json');
+      const file = join(this.options.statusDir, GUARDRAIL_STATUS_FILE);
       const tmp = `${file}.${process.pid}.tmp`;
       writeFileSync(tmp, JSON.stringify({ experiments: this.status() }, null, 2) + '\n');
       renameSync(tmp, file);
