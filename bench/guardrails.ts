@@ -109,6 +109,7 @@ export async function benchGuardrails(): Promise<string> {
         isKilled: () => false,
         kill: () => {},
         pause: () => {},
+        isPaused: () => false,
         gate: () => {},
         emit: () => {},
         local: () => rec.snapshot(),

@@ -16,6 +16,7 @@ import { registerReport } from './commands/report.js';
 import { registerKill } from './commands/kill.js';
 import { registerStatus } from './commands/status.js';
 import { registerUnkill } from './commands/unkill.js';
+import { registerPause } from './commands/pause.js';
 import type { Out } from './commands/shared.js';
 import { registerValidate } from './commands/validate.js';
 
@@ -39,6 +40,7 @@ export function buildProgram(out: Out): Command {
   registerStatus(program, out);
   registerKill(program, out);
   registerUnkill(program, out);
+  registerPause(program, out);
   return program;
 }
 

@@ -3,8 +3,9 @@
  * pusher, the monitor and what it acts through (kill, pause, the ramp gate), and guardrail
  * events into the journal, to listeners and the log.
  *
- * Ramp holds come from two places, pause() and the guardrails' gate; the engine gets the
- * earlier of the two, so neither releases the other.
+ * Ramp holds come from two places, a pause (sy.pause(), `switchyard pause`, or a breach with
+ * ramp_breach_action: pause; persisted and shared like a kill) and the guardrails' gate; the
+ * engine gets the earlier of the two, so neither releases the other.
  */
 import type { EvaluationContext } from '@openfeature/server-sdk';
 import type { ValidatedConfig } from '../config/index.js';
@@ -31,6 +32,8 @@ export interface GuardrailParts {
   readonly config: () => ValidatedConfig;
   /** The facade's kill (the fleet makes it persistent and fleet-wide). */
   readonly kill: (experiment: string, reason: string, evidence: GuardrailEvent) => void;
+  /** The facade's ramp pause (persistent and fleet-wide like a kill); it comes back through setPause. */
+  readonly pause: (experiment: string, reason: string) => void;
 }
 
 export class GuardrailWiring {
@@ -60,7 +63,8 @@ export class GuardrailWiring {
         config: parts.config,
         isKilled: (experiment) => parts.engine.isKilled(experiment),
         kill: parts.kill,
-        pause: (experiment) => this.pause(experiment, true),
+        pause: (experiment, reason) => parts.pause(experiment, reason),
+        isPaused: (experiment) => this.userPauses.has(experiment),
         gate: (experiment, pausedAt) => this.gate(experiment, pausedAt),
         emit: (event) => this.emit(event),
         local: () => this.metrics.snapshot(),
@@ -154,8 +158,9 @@ export class GuardrailWiring {
     await this.monitor?.check();
   }
 
-  pause(experiment: string, paused: boolean): void {
-    if (paused) this.userPauses.set(experiment, this.parts.clock.now());
+  /** A ramp pause in force (frozen at `pausedAt`) or ended (undefined), from the kill switch's store. */
+  setPause(experiment: string, pausedAt: number | undefined): void {
+    if (pausedAt !== undefined) this.userPauses.set(experiment, pausedAt);
     else this.userPauses.delete(experiment);
     this.applyHold(experiment);
   }

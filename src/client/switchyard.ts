@@ -146,6 +146,7 @@ export class Switchyard {
       logger: this.logger,
       config: () => this.config,
       kill: (experiment, reason, evidence) => void this.kill(experiment, reason, evidence, 'guardrails'),
+      pause: (experiment, reason) => void this.pause(experiment, true, reason, 'guardrails'),
     });
     this.metrics = this.guardrails.metrics;
     this.events.on('config', (e) => {
@@ -163,7 +164,11 @@ export class Switchyard {
     ]);
     this.killSwitch = new KillSwitch(
       config,
-      this.engine,
+      {
+        kill: (experiment, reason) => this.engine.kill(experiment, reason),
+        unkill: (experiment) => this.engine.unkill(experiment),
+        pause: (experiment, pausedAt) => this.guardrails.setPause(experiment, pausedAt),
+      },
       this.clock,
       this.logger,
       (event) => this.events.emit('kill', event),
@@ -453,10 +458,27 @@ export class Switchyard {
     return this.prometheus.handler();
   }
 
-  /** Freezes a gradual ramp at its current step (or releases it with `false`). */
-  pause(experiment: string, paused = true): void {
+  /**
+   * Freezes a gradual ramp at its current step (or resumes it with `false`): here at once,
+   * then persisted and broadcast like a kill, so a restart keeps it and every instance holds
+   * the same step. A breach on a ramp with `ramp_breach_action: pause` pauses this way too.
+   * Resuming releases the pause; the guardrail gate still holds a ramp whose guardrails are
+   * not healthy, and lets it advance when they are.
+   */
+  pause(experiment: string, paused = true, reason = paused ? 'pause' : 'resume', by = 'api'): KillRecord {
     this.requireExperiment(experiment, 'pause');
-    this.guardrails.pause(experiment, paused);
+    return this.killSwitch.setPause(experiment, paused, reason, by);
+  }
+
+  /** Resumes a paused ramp on every instance: `pause(experiment, false)`. */
+  resume(experiment: string, reason = 'resume', by = 'api'): KillRecord {
+    this.requireExperiment(experiment, 'resume');
+    return this.pause(experiment, false, reason, by);
+  }
+
+  /** The latest pause record of an experiment's ramp (pause or resume, here or elsewhere), if any. */
+  pauseRecord(experiment: string): KillRecord | undefined {
+    return this.killSwitch.pauseRecord(experiment);
   }
 
   /**

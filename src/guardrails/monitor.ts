@@ -77,8 +77,10 @@ export interface MonitorHost {
   config(): ValidatedConfig;
   isKilled(experiment: string): boolean;
   kill(experiment: string, reason: string, evidence: GuardrailEvent): void;
-  /** Freezes a ramp where it is (a breach on a ramp with ramp_breach: pause). */
-  pause(experiment: string): void;
+  /** Freezes a ramp where it is (a breach on a ramp with ramp_breach: pause), until resumed. */
+  pause(experiment: string, reason: string): void;
+  /** Whether the ramp is paused (here, elsewhere in the fleet, or from a shell). */
+  isPaused(experiment: string): boolean;
   /** The ramp gate: hold the ramp at this time (undefined: no gate hold). */
   gate(experiment: string, pausedAt: number | undefined): void;
   emit(event: GuardrailEvent): void;
@@ -98,7 +100,6 @@ interface ExperimentMemory extends CheckMemory {
   allowedStep: number;
   held: boolean;
   srmActed: boolean;
-  paused: boolean;
 }
 
 /** Finite numbers only in events and status (JSON has no Infinity). */
@@ -167,7 +168,7 @@ export class GuardrailMonitor {
   private memoryOf(exp: ValidatedExperiment): ExperimentMemory {
     let m = this.memory.get(exp.key);
     if (m === undefined) {
-      m = { breached: new Set(), allowedStep: -1, held: false, srmActed: false, paused: false };
+      m = { breached: new Set(), allowedStep: -1, held: false, srmActed: false };
       this.memory.set(exp.key, m);
     }
     return m;
@@ -266,10 +267,8 @@ export class GuardrailMonitor {
   private perform(exp: ValidatedExperiment, action: GuardrailAction, event: GuardrailEvent): void {
     this.host.emit(event);
     if (action === 'rollback') this.host.kill(exp.key, `guardrail: ${event.rule}`, event);
-    else if (action === 'pause' && gated(exp)) {
-      this.memoryOf(exp).paused = true;
-      this.host.pause(exp.key);
-    } else if (action === 'hold') this.memoryOf(exp).held = true;
+    else if (action === 'pause' && gated(exp)) this.host.pause(exp.key, `guardrail: ${event.rule}`);
+    else if (action === 'hold') this.memoryOf(exp).held = true;
   }
 
   private gateRamp(
@@ -279,7 +278,7 @@ export class GuardrailMonitor {
     now: number,
   ): ExperimentStatus['ramp'] {
     const srmHold = m.srmActed && this.host.config().monitoring.srmAction === 'hold';
-    const ready = check.healthy && !srmHold && !m.paused;
+    const ready = check.healthy && !srmHold && !this.host.isPaused(exp.key);
     const before = m.allowedStep;
     const d = rampGate(exp.allocation.steps, now, m.allowedStep, ready);
     m.allowedStep = d.allowedStep;

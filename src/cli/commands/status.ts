@@ -37,6 +37,10 @@ export interface StatusRow {
   trafficPercent: number;
   killed: boolean;
   kill: KillRecord | null;
+  /** A ramp pause in force (everyone holds the step active at its pausedAt). */
+  paused: boolean;
+  /** The latest pause record (pause or resume); its `experiment` is `pause:<experiment>`. */
+  pause: KillRecord | null;
   units: Record<string, number> | null;
   guardrails: GuardrailView | null;
 }
@@ -56,8 +60,14 @@ export function registerStatus(program: Command, out: Out): void {
       const rows: StatusRow[] = [];
       for (const exp of config.experiments.values()) {
         if (experiment !== undefined && exp.key !== experiment) continue;
-        const traffic = trafficAt(compilePlan(exp), now);
         const kill = ops.kills.get(exp.key) ?? null;
+        const pause = ops.pauses.get(exp.key) ?? null;
+        const paused = pause?.killed ?? false;
+        const traffic = trafficAt(
+          compilePlan(exp),
+          now,
+          paused ? { pausedAt: pause!.pausedAt ?? pause!.at } : undefined,
+        );
         const published = guardrailStatusOf(ops.guardrails.get(exp.key));
         rows.push({
           experiment: exp.key,
@@ -68,6 +78,8 @@ export function registerStatus(program: Command, out: Out): void {
           trafficPercent: traffic.percent,
           killed: kill?.killed ?? false,
           kill,
+          paused,
+          pause,
           units:
             published && Object.keys(published.units).length > 0
               ? inOrder(
@@ -104,7 +116,13 @@ function format(rows: StatusRow[], where: string): string {
       : r.kill
         ? `live (unkilled by ${r.kill.by} at ${new Date(r.kill.at).toISOString()})`
         : 'live';
-    lines.push('', `${r.experiment} (flag ${r.flag}): ${r.mode}, ${step}${num(r.trafficPercent)}% of traffic; ${kill}`);
+    const pause = r.pause?.killed
+      ? `; ramp PAUSED by ${r.pause.by} at ${new Date(r.pause.at).toISOString()}: ${r.pause.reason} (resume with switchyard resume ${r.experiment})`
+      : '';
+    lines.push(
+      '',
+      `${r.experiment} (flag ${r.flag}): ${r.mode}, ${step}${num(r.trafficPercent)}% of traffic; ${kill}${pause}`,
+    );
     lines.push(`  units: ${r.units ? perArm(r.units) : 'unknown (no guardrail status published)'}`);
     const g = r.guardrails;
     if (!g) {
