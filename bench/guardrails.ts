@@ -124,6 +124,7 @@ export async function benchGuardrails(): Promise<string> {
         isKilled: () => false,
         kill: () => {},
         pause: () => {},
+        isPaused: () => false,
         gate: () => {},
         emit: () => {},
         local: () => rec.snapshot(),

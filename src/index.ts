@@ -2,7 +2,13 @@
  * switchyard: an OpenFeature-native experimentation layer. This is the one public entry
  * point of the library; everything not exported here is internal.
  */
-export { createSwitchyard, Switchyard, AllocationProvider, controlPlaneFromConfig } from './client/index.js';
+export {
+  createSwitchyard,
+  Switchyard,
+  AllocationProvider,
+  controlPlaneFromConfig,
+  switchVendorFlag,
+} from './client/index.js';
 export type * from './client/index.js';
 export {
   loadConfigFile,
@@ -16,8 +22,8 @@ export {
 export type { ValidatedConfig, ValidatedExperiment, ConfigProblem, LoadOptions } from './config/index.js';
 export { murmur3, bucket, compilePlan, trafficAt, assign } from './allocation/index.js';
 export type { AllocationPlan, Traffic } from './allocation/index.js';
-export { changeKillState, readOpsState, operatorName } from './fleet/index.js';
-export type { KillRecord, KillChange, KillChangeResult, OpsState } from './fleet/index.js';
+export { changeKillState, changePauseState, readOpsState, operatorName } from './fleet/index.js';
+export type { KillRecord, KillChange, KillChangeResult, OpsState, PauseChange } from './fleet/index.js';
 export { SwitchyardError } from './errors.js';
 export type { SwitchyardCode, Problem } from './errors.js';
 export type { Clock, Logger, ControlPlane } from './ports.js';

@@ -16,6 +16,7 @@ import { registerReport } from './commands/report.js';
 import { registerKill } from './commands/kill.js';
 import { registerStatus } from './commands/status.js';
 import { registerUnkill } from './commands/unkill.js';
+import { registerPause } from './commands/pause.js';
 import type { Out } from './commands/shared.js';
 import type { ProgressStream } from './commands/analysis-source.js';
 import { registerValidate } from './commands/validate.js';
@@ -40,6 +41,7 @@ export function buildProgram(out: Out, progress?: ProgressStream): Command {
   registerStatus(program, out);
   registerKill(program, out);
   registerUnkill(program, out);
+  registerPause(program, out);
   return program;
 }
 

@@ -3,8 +3,9 @@
  * pusher, the monitor and what it acts through (kill, pause, the ramp gate), and guardrail
  * events into the journal, to listeners and the log.
  *
- * Ramp holds come from two places, pause() and the guardrails' gate; the engine gets the
- * earlier of the two, so neither releases the other.
+ * Ramp holds come from two places, a pause (sy.pause(), `switchyard pause`, or a breach with
+ * ramp_breach_action: pause; persisted and shared like a kill) and the guardrails' gate; the
+ * engine gets the earlier of the two, so neither releases the other.
  */
 import type { EvaluationContext } from '@openfeature/server-sdk';
 import type { ValidatedConfig } from '../config/index.js';
@@ -36,6 +37,8 @@ export interface GuardrailParts {
   readonly fleetLink: FleetLink | undefined;
   /** The one recorder of the instance: guardrail series and the bandit's arm series. */
   readonly metrics: MetricRecorder;
+  /** The facade's ramp pause (persistent and fleet-wide like a kill); it comes back through setPause. */
+  readonly pause: (experiment: string, reason: string) => void;
 }
 
 const hasAdaptive = (config: ValidatedConfig) =>
@@ -73,7 +76,8 @@ export class GuardrailWiring {
         config: parts.config,
         isKilled: (experiment) => parts.engine.isKilled(experiment),
         kill: parts.kill,
-        pause: (experiment) => this.pause(experiment, true),
+        pause: (experiment, reason) => parts.pause(experiment, reason),
+        isPaused: (experiment) => this.userPauses.has(experiment),
         gate: (experiment, pausedAt) => this.gate(experiment, pausedAt),
         emit: (event) => this.emit(event),
         local: () => this.metrics.snapshot(),
@@ -82,7 +86,8 @@ export class GuardrailWiring {
         clock: parts.clock,
         logger: parts.logger,
         fleet: this.fleet,
-        statusDir: config.exposures.enabled ? config.exposures.dir : undefined,
+        // Beside the kill state (state.json), which is kept there with exposures off too.
+        statusDir: config.exposures.dir,
       },
     );
     this.configure(config);
@@ -213,8 +218,9 @@ export class GuardrailWiring {
     await this.monitor?.check();
   }
 
-  pause(experiment: string, paused: boolean): void {
-    if (paused) this.userPauses.set(experiment, this.parts.clock.now());
+  /** A ramp pause in force (frozen at `pausedAt`) or ended (undefined), from the kill switch's store. */
+  setPause(experiment: string, pausedAt: number | undefined): void {
+    if (pausedAt !== undefined) this.userPauses.set(experiment, pausedAt);
     else this.userPauses.delete(experiment);
     this.applyHold(experiment);
   }

@@ -8,13 +8,22 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { ValidatedConfig } from '../config/index.js';
 import type { SwitchyardError } from '../errors.js';
-import { KillStore, stateFilePath, type FleetConnection, type KillRecord } from '../fleet/index.js';
+import {
+  KillStore,
+  pauseKey,
+  pausedExperiment,
+  stateFilePath,
+  type FleetConnection,
+  type KillRecord,
+} from '../fleet/index.js';
 import type { Clock, Logger } from '../ports.js';
 import type { KillEvent } from './types.js';
 
 export interface KillTarget {
   kill(experiment: string, reason: string): void;
   unkill(experiment: string): void;
+  /** A ramp pause (frozen at `pausedAt`) or its end (undefined), made here or elsewhere. */
+  pause?(experiment: string, pausedAt: number | undefined): void;
 }
 
 export class KillSwitch {
@@ -73,7 +82,12 @@ export class KillSwitch {
 
   /** Applies the persisted kills (synchronous), so they hold from the first evaluation. */
   load(): void {
-    for (const r of this.store.loadLocal()) if (r.killed) this.engine.kill(r.experiment, r.reason);
+    for (const r of this.store.loadLocal()) {
+      const paused = pausedExperiment(r);
+      if (paused !== undefined) {
+        if (r.killed) this.engine.pause?.(paused, r.pausedAt ?? r.at);
+      } else if (r.killed) this.engine.kill(r.experiment, r.reason);
+    }
   }
 
   /** Connects to the fleet (bounded wait) or starts watching the state file. */
@@ -99,14 +113,43 @@ export class KillSwitch {
     return record;
   }
 
+  /**
+   * Pauses (freezes at its step now) or resumes a gradual ramp, here at once, then persisted
+   * and broadcast like a kill, under `pause:<experiment>`. Pausing a paused ramp keeps the
+   * time it was frozen at.
+   */
+  setPause(experiment: string, paused: boolean, reason: string, by: string): KillRecord {
+    const key = pauseKey(experiment);
+    const previous = this.store.get(key);
+    const now = this.clock.now();
+    const pausedAt = previous?.killed ? (previous.pausedAt ?? previous.at) : now;
+    const record: KillRecord = {
+      experiment: key,
+      killed: paused,
+      reason,
+      by,
+      at: Math.max(now, (previous?.at ?? -Infinity) + 1),
+      origin: this.instance,
+      ...(paused ? { pausedAt } : {}),
+    };
+    this.applied(record, false);
+    this.store.record(record);
+    return record;
+  }
+
   record(experiment: string): KillRecord | undefined {
     return this.store.get(experiment);
+  }
+
+  /** The latest pause record of an experiment's ramp (pause or resume), if any. */
+  pauseRecord(experiment: string): KillRecord | undefined {
+    return this.store.get(pauseKey(experiment));
   }
 
   killed(): string[] {
     return this.store
       .all()
-      .filter((r) => r.killed)
+      .filter((r) => r.killed && pausedExperiment(r) === undefined)
       .map((r) => r.experiment);
   }
 
@@ -120,6 +163,11 @@ export class KillSwitch {
   }
 
   private applied(record: KillRecord, remote: boolean): void {
+    const paused = pausedExperiment(record);
+    if (paused !== undefined) {
+      this.engine.pause?.(paused, record.killed ? (record.pausedAt ?? record.at) : undefined);
+      return;
+    }
     if (record.killed) {
       this.engine.kill(record.experiment, record.reason);
       let t = this.tally.get(record.experiment);

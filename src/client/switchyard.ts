@@ -31,7 +31,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AdaptiveAllocator } from './adaptive/adaptive-allocator.js';
 import type { AdaptiveStatus, AllocationVersion } from './adaptive/adaptive-experiment.js';
 import type { GetVariantOptions, KillScope, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
-import { killAtVendor } from './vendor-kill.js';
+import { killAtVendor, switchAtVendor } from './vendor-kill.js';
 
 /** Distinct flags counted per reason for the metrics; unknown flag names beyond it count as "(other)". */
 const MAX_COUNTED_FLAGS = 1000;
@@ -146,7 +146,12 @@ export class Switchyard {
     // Before the guardrail wiring: the kill state comes first in the one outage log.
     this.killSwitch = new KillSwitch(
       config,
-      this.engine,
+      {
+        kill: (experiment, reason) => this.engine.kill(experiment, reason),
+        unkill: (experiment) => this.engine.unkill(experiment),
+        // Called when a persisted or fleet pause arrives (load() runs after the guardrails exist).
+        pause: (experiment, pausedAt) => this.guardrails.setPause(experiment, pausedAt),
+      },
       this.clock,
       this.logger,
       (event) => this.events.emit('kill', event),
@@ -178,6 +183,7 @@ export class Switchyard {
       kill: (experiment, reason, evidence) => void this.kill(experiment, reason, evidence, 'guardrails'),
       fleetLink: this.fleetConnection,
       metrics,
+      pause: (experiment, reason) => void this.pause(experiment, true, reason, 'guardrails'),
     });
     this.metrics = this.guardrails.metrics;
     let fleetInForce = config.fleet;
@@ -476,10 +482,16 @@ export class Switchyard {
     return this.guardrails.check();
   }
 
-  /** Undoes a kill, here at once and then for the fleet (persisted like a kill). */
-  unkill(experiment: string, reason = 'unkill', by = 'api'): KillRecord {
+  /**
+   * Undoes a kill, here at once and then for the fleet (persisted like a kill). When the
+   * adapter has a control plane the vendor's flag is turned back on; `vendor` says whether
+   * it was or the unkill acted in switchyard only.
+   */
+  unkill(experiment: string, reason = 'unkill', by = 'api'): KillRecord & { readonly vendor: Promise<KillScope> } {
     this.requireExperiment(experiment, 'unkill');
-    return this.killSwitch.set(experiment, false, reason, by);
+    const record = this.killSwitch.set(experiment, false, reason, by);
+    const flag = this.config.experiments.get(experiment)!.flag;
+    return { ...record, vendor: switchAtVendor(this.engine.vendor, flag, true, this.logger, this.config.secrets) };
   }
 
   /** The latest kill record of an experiment (kill or unkill, here or elsewhere), if any. */
@@ -512,10 +524,27 @@ export class Switchyard {
     return this.prometheus.handler();
   }
 
-  /** Freezes a gradual ramp at its current step (or releases it with `false`). */
-  pause(experiment: string, paused = true): void {
+  /**
+   * Freezes a gradual ramp at its current step (or resumes it with `false`): here at once,
+   * then persisted and broadcast like a kill, so a restart keeps it and every instance holds
+   * the same step. A breach on a ramp with `ramp_breach_action: pause` pauses this way too.
+   * Resuming releases the pause; the guardrail gate still holds a ramp whose guardrails are
+   * not healthy, and lets it advance when they are.
+   */
+  pause(experiment: string, paused = true, reason = paused ? 'pause' : 'resume', by = 'api'): KillRecord {
     this.requireExperiment(experiment, 'pause');
-    this.guardrails.pause(experiment, paused);
+    return this.killSwitch.setPause(experiment, paused, reason, by);
+  }
+
+  /** Resumes a paused ramp on every instance: `pause(experiment, false)`. */
+  resume(experiment: string, reason = 'resume', by = 'api'): KillRecord {
+    this.requireExperiment(experiment, 'resume');
+    return this.pause(experiment, false, reason, by);
+  }
+
+  /** The latest pause record of an experiment's ramp (pause or resume, here or elsewhere), if any. */
+  pauseRecord(experiment: string): KillRecord | undefined {
+    return this.killSwitch.pauseRecord(experiment);
   }
 
   /**

@@ -1,36 +1,85 @@
 /**
- * The vendor's half of a kill: turns the experiment's flag off through the adapter's
- * control plane when it has one (`control_plane` credentials in the vendor's config
- * section), and otherwise says the kill acted in this process only. Never rejects: a
- * vendor that refuses leaves the local kill standing and is reported in the outcome.
+ * The vendor's half of a kill and an unkill: turns the experiment's flag off (kill) or back
+ * on (unkill) through the adapter's control plane when it has one (`control_plane`
+ * credentials in the vendor's config section), and otherwise says the change acted in
+ * switchyard only. One piece of code for the facade (`sy.kill()`, `sy.unkill()`, automatic
+ * rollback) and the CLI (`switchyard kill` / `unkill`). Never rejects: a vendor that refuses
+ * leaves switchyard's decision standing and is reported in the outcome, with the vendor's
+ * message and never a secret.
  */
 import type { Provider } from '@openfeature/server-sdk';
-import { scrubSecrets } from '../config/index.js';
-import type { HasControlPlane, Logger } from '../ports.js';
+import { scrubSecrets, type ValidatedConfig } from '../config/index.js';
+import { silentLogger, type HasControlPlane, type Logger } from '../ports.js';
+import { providerFromConfig } from './providers.js';
 import type { KillScope } from './types.js';
 
+/** Kill: the vendor's flag off. */
 export function killAtVendor(
   vendor: Provider,
   flag: string,
   logger: Logger,
   secrets: readonly string[],
 ): Promise<KillScope> {
+  return switchAtVendor(vendor, flag, false, logger, secrets);
+}
+
+/**
+ * Turns the flag off (`on` false) or on at the vendor of `vendor` (an adapter, started or
+ * not). Resolves to where the change took effect.
+ */
+export function switchAtVendor(
+  vendor: Provider,
+  flag: string,
+  on: boolean,
+  logger: Logger,
+  secrets: readonly string[],
+): Promise<KillScope> {
   const plane = (vendor as Partial<HasControlPlane>).controlPlane;
+  const state = on ? 'on' : 'off';
+  const what = on ? 'the unkill' : 'the kill';
   if (!plane) {
     return Promise.resolve({
       scope: 'local',
-      why: `${vendor.metadata.name} has no control plane (no control_plane credentials in the config), so flag "${flag}" is off in this process only`,
+      why: `${vendor.metadata.name} has no control plane (no control_plane credentials in the config): ${what} of flag "${flag}" acts in switchyard only, the vendor's flag is left as it is`,
     });
   }
-  return plane.turnOff(flag).then(
+  return (on ? plane.turnOn(flag) : plane.turnOff(flag)).then(
     (): KillScope => ({ scope: 'vendor', vendor: plane.vendor, flag }),
     (error: unknown): KillScope => {
       const why = scrubSecrets(
-        `${plane.vendor} did not turn flag "${flag}" off (${(error as Error)?.message ?? String(error)}); it is off in this process only`,
+        `${plane.vendor} did not turn flag "${flag}" ${state} (${(error as Error)?.message ?? String(error)}): ${what} acts in switchyard only` +
+          (on ? ', and units get the control while the vendor serves the flag off' : ''),
         secrets,
       );
       logger.warn(why);
       return { scope: 'local', why };
     },
   );
+}
+
+/**
+ * For one-shot tools (the CLI): builds the config's adapter without starting it (no SDK
+ * connection) and switches the flag through its control plane. An adapter that cannot be
+ * built (its SDK not installed, say) is reported as a local-only outcome, never thrown:
+ * switchyard's own decision is already in force.
+ */
+export async function switchVendorFlag(
+  config: ValidatedConfig,
+  flag: string,
+  on: boolean,
+  logger: Logger = silentLogger,
+): Promise<KillScope> {
+  let vendor: Provider;
+  try {
+    vendor = await providerFromConfig(config);
+  } catch (error) {
+    return {
+      scope: 'local',
+      why: scrubSecrets(
+        `the ${config.featureFlags.provider} adapter could not be built (${(error as Error)?.message ?? String(error)}), so flag "${flag}" was not turned ${on ? 'on' : 'off'} at the vendor`,
+        config.secrets,
+      ),
+    };
+  }
+  return switchAtVendor(vendor, flag, on, logger, config.secrets);
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { ValidatedConfig } from '../config/index.js';
 import { SwitchyardError } from '../errors.js';
-import { parseKillRecord, type KillRecord } from './kill-record.js';
+import { parseKillRecord, pauseKey, pausedExperiment, type KillRecord } from './kill-record.js';
 import { connectRedis, fleetKeys, redisLabel, setIfNewer } from './redis.js';
 import { readAllocationState } from './allocation-state.js';
 import { mergeIntoStateFile, readStateFile, stateFilePath } from './state-file.js';
@@ -50,9 +50,9 @@ export function operatorName(): string {
 }
 
 /** Kills or unkills an experiment for every instance that shares this config's state. */
-export async function changeKillState(config: ValidatedConfig, change: KillChange): Promise<KillChangeResult> {
+export function changeKillState(config: ValidatedConfig, change: KillChange): Promise<KillChangeResult> {
   const by = change.by ?? operatorName();
-  const record: KillRecord = {
+  return writeRecord(config, {
     experiment: change.experiment,
     killed: change.killed,
     reason: change.reason,
@@ -60,7 +60,41 @@ export async function changeKillState(config: ValidatedConfig, change: KillChang
     at: change.at ?? Date.now(),
     origin: `${by}:${process.pid}`,
     ...(change.evidence !== undefined ? { evidence: change.evidence } : {}),
-  };
+  });
+}
+
+export interface PauseChange {
+  readonly experiment: string;
+  /** true: freeze the ramp at its step now; false: resume (the ramp follows its schedule again). */
+  readonly paused: boolean;
+  readonly reason: string;
+  /** Default `cli:<user>@<host>`. */
+  readonly by?: string;
+  /** Default Date.now(): also the time the ramp is frozen at. */
+  readonly at?: number;
+}
+
+/**
+ * Pauses or resumes a gradual ramp for every instance that shares this config's state:
+ * the same record, store and merge as a kill, under `pause:<experiment>`. The result's
+ * record is the pause record (its `experiment` is the pause key).
+ */
+export function changePauseState(config: ValidatedConfig, change: PauseChange): Promise<KillChangeResult> {
+  const by = change.by ?? operatorName();
+  const at = change.at ?? Date.now();
+  return writeRecord(config, {
+    experiment: pauseKey(change.experiment),
+    killed: change.paused,
+    reason: change.reason,
+    by,
+    at,
+    origin: `${by}:${process.pid}`,
+    ...(change.paused ? { pausedAt: at } : {}),
+  });
+}
+
+/** Writes a record where the running instances read it, unless a newer one is there. */
+async function writeRecord(config: ValidatedConfig, record: KillRecord): Promise<KillChangeResult> {
   if (!config.fleet) {
     const file = stateFilePath(config.exposures.dir);
     const merged = mergeIntoStateFile(file, [record]);
@@ -82,6 +116,8 @@ export async function changeKillState(config: ValidatedConfig, change: KillChang
 export interface OpsState {
   /** Per experiment: the latest kill record (kills and unkills). */
   readonly kills: ReadonlyMap<string, KillRecord>;
+  /** Per experiment: the latest ramp pause record (pauses and resumes). */
+  readonly pauses: ReadonlyMap<string, KillRecord>;
   /** Per experiment: the guardrail monitor's latest published results, as published. */
   readonly guardrails: ReadonlyMap<string, unknown>;
   /** Per adaptive experiment: its current allocation version as published (weights, arms, posteriors). */
@@ -103,14 +139,15 @@ export async function readOpsState(config: ValidatedConfig): Promise<OpsState> {
         if (status !== undefined) guardrails.set(exp, status);
       }
     const allocations = readAllocationState(config.exposures.dir);
-    return { kills: readStateFile(file), guardrails, allocations, where: `file ${file}` };
+    return { ...splitPauses(readStateFile(file).values()), guardrails, allocations, where: `file ${file}` };
   }
   return withRedis(config, async (redis, keys) => {
-    const kills = new Map<string, KillRecord>();
+    const records: KillRecord[] = [];
     for (const text of Object.values(await redis.hgetall(keys.kills))) {
       const r = parseOrUndefined(text, parseKillRecord);
-      if (r) kills.set(r.experiment, r);
+      if (r) records.push(r);
     }
+    const { kills, pauses } = splitPauses(records);
     const guardrails = new Map<string, unknown>();
     const texts = experiments.length > 0 ? await redis.mget(experiments.map((e) => keys.status(e))) : [];
     texts.forEach((text, i) => {
@@ -124,8 +161,23 @@ export async function readOpsState(config: ValidatedConfig): Promise<OpsState> {
       const version = text === null ? undefined : parseOrUndefined(text, (v) => v);
       if (version !== undefined) allocations.set(adaptive[i]!, version);
     });
-    return { kills, guardrails, allocations, where: `redis ${redisLabel(config.fleet!.redis)}` };
+    return { kills, pauses, guardrails, allocations, where: `redis ${redisLabel(config.fleet!.redis)}` };
   });
+}
+
+/** Kill records by experiment and pause records by the experiment they pause. */
+function splitPauses(records: Iterable<KillRecord>): {
+  kills: Map<string, KillRecord>;
+  pauses: Map<string, KillRecord>;
+} {
+  const kills = new Map<string, KillRecord>();
+  const pauses = new Map<string, KillRecord>();
+  for (const r of records) {
+    const paused = pausedExperiment(r);
+    if (paused === undefined) kills.set(r.experiment, r);
+    else pauses.set(paused, r);
+  }
+  return { kills, pauses };
 }
 
 async function withRedis<T>(

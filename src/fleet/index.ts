@@ -2,7 +2,7 @@ export { FleetConnection } from './connection.js';
 export type { FleetConnectionOptions } from './connection.js';
 export { KillStore } from './kill-store.js';
 export type { KillStoreOptions, KillStoreStatus } from './kill-store.js';
-export { isNewer, newerRecords, parseKillRecord, activeKills } from './kill-record.js';
+export { isNewer, newerRecords, parseKillRecord, activeKills, pauseKey, pausedExperiment } from './kill-record.js';
 export type { KillRecord, KillState } from './kill-record.js';
 export {
   readStateFile,
@@ -13,7 +13,7 @@ export {
   STATE_SCHEMA,
 } from './state-file.js';
 export { fleetKeys, redisLabel, connectRedis } from './redis.js';
-export { changeKillState, readOpsState, operatorName, GUARDRAIL_STATUS_FILE } from './control.js';
-export type { KillChange, KillChangeResult, OpsState } from './control.js';
+export { changeKillState, changePauseState, readOpsState, operatorName, GUARDRAIL_STATUS_FILE } from './control.js';
+export type { KillChange, KillChangeResult, OpsState, PauseChange } from './control.js';
 export { readAllocationState, writeAllocationState, ALLOCATION_STATE_FILE } from './allocation-state.js';
 export type { PublishedAllocation } from './allocation-state.js';

@@ -19,6 +19,27 @@ export interface KillRecord {
   readonly origin: string;
   /** What tripped it, e.g. a guardrail's rule, values per arm, statistic and bound. */
   readonly evidence?: unknown;
+  /**
+   * A ramp pause record (its `experiment` is `pause:<experiment>`, see pauseKey; `killed`
+   * means paused): the time the ramp is frozen at, so every instance serves the same step.
+   */
+  readonly pausedAt?: number;
+}
+
+/**
+ * Ramp pauses travel and last with the kills, in the same hash, channel and state file,
+ * under `pause:<experiment>` (experiment keys cannot contain ':', so no kill collides),
+ * and merge the same way: last writer wins, a resume is a tombstone.
+ */
+const PAUSE_PREFIX = 'pause:';
+
+export function pauseKey(experiment: string): string {
+  return PAUSE_PREFIX + experiment;
+}
+
+/** The experiment a pause record is about, or undefined for a kill record. */
+export function pausedExperiment(record: KillRecord): string | undefined {
+  return record.experiment.startsWith(PAUSE_PREFIX) ? record.experiment.slice(PAUSE_PREFIX.length) : undefined;
 }
 
 export type KillState = ReadonlyMap<string, KillRecord>;
@@ -63,10 +84,11 @@ export function parseKillRecord(value: unknown): KillRecord | undefined {
     at: r.at,
     origin: r.origin,
     ...(r.evidence !== undefined ? { evidence: r.evidence } : {}),
+    ...(typeof r.pausedAt === 'number' && Number.isFinite(r.pausedAt) ? { pausedAt: r.pausedAt } : {}),
   };
 }
 
 /** The experiments killed in a state, with their records. */
 export function activeKills(state: KillState): KillRecord[] {
-  return [...state.values()].filter((r) => r.killed);
+  return [...state.values()].filter((r) => r.killed && pausedExperiment(r) === undefined);
 }

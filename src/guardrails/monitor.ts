@@ -11,6 +11,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ValidatedConfig, ValidatedExperiment } from '../config/index.js';
+import { GUARDRAIL_STATUS_FILE } from '../fleet/index.js';
 import type { Clock, Logger } from '../ports.js';
 import { detectAnomalies, type Anomaly, type AnomalyState } from './anomaly.js';
 import type { FleetMetrics } from './fleet.js';
@@ -50,6 +51,8 @@ export interface ExperimentStatus {
   readonly source: 'fleet' | 'stale' | 'local';
   readonly killed: boolean;
   readonly healthy: boolean;
+  /** Units exposed per arm in the numbers checked (merged across the fleet when there is one). */
+  readonly units: Readonly<Record<string, number>>;
   readonly ramp: { readonly clockStep: number; readonly allowedStep: number; readonly held: boolean } | null;
   readonly rules: readonly RuleStatus[];
   readonly srm: RuleStatus | null;
@@ -74,8 +77,10 @@ export interface MonitorHost {
   config(): ValidatedConfig;
   isKilled(experiment: string): boolean;
   kill(experiment: string, reason: string, evidence: GuardrailEvent): void;
-  /** Freezes a ramp where it is (a breach on a ramp with ramp_breach: pause). */
-  pause(experiment: string): void;
+  /** Freezes a ramp where it is (a breach on a ramp with ramp_breach: pause), until resumed. */
+  pause(experiment: string, reason: string): void;
+  /** Whether the ramp is paused (here, elsewhere in the fleet, or from a shell). */
+  isPaused(experiment: string): boolean;
   /** The ramp gate: hold the ramp at this time (undefined: no gate hold). */
   gate(experiment: string, pausedAt: number | undefined): void;
   emit(event: GuardrailEvent): void;
@@ -95,7 +100,6 @@ interface ExperimentMemory extends CheckMemory {
   allowedStep: number;
   held: boolean;
   srmActed: boolean;
-  paused: boolean;
 }
 
 /** Finite numbers only in events and status (JSON has no Infinity). */
@@ -177,7 +181,7 @@ export class GuardrailMonitor {
   private memoryOf(exp: ValidatedExperiment): ExperimentMemory {
     let m = this.memory.get(exp.key);
     if (m === undefined) {
-      m = { breached: new Set(), allowedStep: -1, held: false, srmActed: false, paused: false };
+      m = { breached: new Set(), allowedStep: -1, held: false, srmActed: false };
       this.memory.set(exp.key, m);
     }
     return m;
@@ -226,6 +230,7 @@ export class GuardrailMonitor {
         source,
         killed: this.host.isKilled(exp.key),
         healthy: check.healthy,
+        units: Object.fromEntries(Object.entries(snapshot[exp.key] ?? {}).map(([v, arm]) => [v, arm.units])),
         ramp,
         rules: check.rules.map(toStatus),
         srm: check.srm && toStatus(check.srm),
@@ -275,10 +280,8 @@ export class GuardrailMonitor {
   private perform(exp: ValidatedExperiment, action: GuardrailAction, event: GuardrailEvent): void {
     this.host.emit(event);
     if (action === 'rollback') this.host.kill(exp.key, `guardrail: ${event.rule}`, event);
-    else if (action === 'pause' && gated(exp)) {
-      this.memoryOf(exp).paused = true;
-      this.host.pause(exp.key);
-    } else if (action === 'hold') this.memoryOf(exp).held = true;
+    else if (action === 'pause' && gated(exp)) this.host.pause(exp.key, `guardrail: ${event.rule}`);
+    else if (action === 'hold') this.memoryOf(exp).held = true;
   }
 
   private gateRamp(
@@ -288,7 +291,7 @@ export class GuardrailMonitor {
     now: number,
   ): ExperimentStatus['ramp'] {
     const srmHold = m.srmActed && this.host.config().monitoring.srmAction === 'hold';
-    const ready = check.healthy && !srmHold && !m.paused;
+    const ready = check.healthy && !srmHold && !this.host.isPaused(exp.key);
     const before = m.allowedStep;
     const d = rampGate(exp.allocation.steps, now, m.allowedStep, ready);
     m.allowedStep = d.allowedStep;
@@ -346,7 +349,7 @@ export class GuardrailMonitor {
     if (this.options.statusDir === undefined) return;
     try {
       mkdirSync(this.options.statusDir, { recursive: true });
-      const file = join(this.options.statusDir, 'guardrails-status.json');
+      const file = join(this.options.statusDir, GUARDRAIL_STATUS_FILE);
       const tmp = `${file}.${process.pid}.tmp`;
       writeFileSync(tmp, JSON.stringify({ experiments: this.status() }, null, 2) + '\n');
       renameSync(tmp, file);

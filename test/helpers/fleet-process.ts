@@ -35,10 +35,14 @@ export class FleetProcess {
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
   }
 
-  /** Starts the child and waits for its first answer. */
-  static async start(config: Record<string, unknown>, env: Record<string, string> = {}): Promise<FleetProcess> {
+  /** Starts the child and waits (at most `readyTimeoutMs`) for its first answer. */
+  static async start(
+    config: Record<string, unknown>,
+    env: Record<string, string> = {},
+    readyTimeoutMs = 30_000,
+  ): Promise<FleetProcess> {
     const p = new FleetProcess(config, env);
-    await p.next((l) => l.ready === true, 30_000, 'ready');
+    await p.next((l) => l.ready === true, readyTimeoutMs, 'ready');
     return p;
   }
 

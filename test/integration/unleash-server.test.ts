@@ -57,6 +57,14 @@ async function share(client: ReturnType<typeof OpenFeature.getClient>, flag: str
   return on / n;
 }
 
+async function enabledAtUnleash(flag: string): Promise<boolean> {
+  const f = await server.api<{ environments: Array<{ name: string; enabled: boolean }> }>(
+    'GET',
+    `/api/admin/projects/default/features/${flag}`,
+  );
+  return f.environments.find((e) => e.name === 'development')!.enabled;
+}
+
 async function until(check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await check())) {
@@ -183,6 +191,10 @@ describe('the kill switch with an Unleash control plane', () => {
         variant: 'control',
         inExperiment: false,
       });
+      expect(await enabledAtUnleash('kill-me')).toBe(false);
+      // The unkill turns the vendor's flag back on (the same code as the CLI's unkill).
+      expect(await sy.unkill('checkout').vendor).toEqual({ scope: 'vendor', vendor: 'unleash', flag: 'kill-me' });
+      expect(await enabledAtUnleash('kill-me')).toBe(true);
     } finally {
       await sy.close();
       await other.close();
@@ -200,7 +212,9 @@ describe('the kill switch with an Unleash control plane', () => {
     try {
       const scope = await sy.kill('checkout').vendor;
       expect(scope).toMatchObject({ scope: 'local' });
-      expect(scope.scope === 'local' && scope.why).toMatch(/no control plane.*this process only/);
+      expect(scope.scope === 'local' && scope.why).toMatch(
+        /no control plane.*the kill of flag "kill-me" acts in switchyard only/,
+      );
     } finally {
       await sy.close();
     }
@@ -234,6 +248,94 @@ describe('the kill switch with an Unleash control plane', () => {
       await sy.close();
     }
   }, 30_000);
+});
+
+describe('switchyard kill / unkill with an Unleash control plane', () => {
+  const configFile = (controlPlane: string, stateDir: string): string => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sy-kill-vendor-')), 'switchyard.yaml');
+    writeFileSync(
+      file,
+      [
+        'feature_flags:',
+        '  provider: unleash',
+        '  unleash:',
+        `    url: ${server.url}`,
+        '    client_token: ${SY_TEST_UNLEASH_CLIENT}',
+        ...(controlPlane ? [`    control_plane: ${controlPlane}`] : []),
+        `exposures: { enabled: false, dir: ${JSON.stringify(stateDir)} }`,
+        'experiments:',
+        '  checkout:',
+        '    flag: cli-kill',
+        '    variants: { control: { weight: 50 }, treatment: { weight: 50 } }',
+        '',
+      ].join('\n'),
+    );
+    return file;
+  };
+  const run = async (...argv: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await main(
+      argv,
+      (s) => void (out += s),
+      (s) => void (err += s),
+    );
+    return { code, out, err };
+  };
+
+  it('kill turns the flag off at Unleash and unkill turns it on again, and each says so', async () => {
+    await server.seed({ key: 'cli-kill', kind: 'boolean', variants: { on: true, off: false }, defaultVariant: 'on' });
+    process.env.SY_TEST_UNLEASH_CLIENT = server.clientToken;
+    process.env.SY_TEST_UNLEASH_ADMIN = 'admin-token-unused-with-auth-off';
+    const stateDir = privateStateDir();
+    const file = configFile('{ token: "${SY_TEST_UNLEASH_ADMIN}", environment: development }', stateDir);
+    expect(await enabledAtUnleash('cli-kill')).toBe(true);
+
+    const kill = await run('kill', 'checkout', '--reason', 'errors up', '--config', file);
+    expect(kill.err).toBe('');
+    expect(kill.code).toBe(0);
+    expect(kill.out).toBe(
+      `checkout: killed (errors up); every instance sharing file ${join(stateDir, 'state.json')} obeys\n` +
+        'vendor: unleash turned flag "cli-kill" off\n',
+    );
+    expect(await enabledAtUnleash('cli-kill')).toBe(false);
+
+    const unkill = await run('unkill', 'checkout', '--config', file, '--json');
+    expect(unkill.code).toBe(0);
+    const answer = JSON.parse(unkill.out) as { written: boolean; vendor: unknown; record: { killed: boolean } };
+    expect(answer.written).toBe(true);
+    expect(answer.record.killed).toBe(false);
+    expect(answer.vendor).toEqual({ scope: 'vendor', vendor: 'unleash', flag: 'cli-kill' });
+    expect(await enabledAtUnleash('cli-kill')).toBe(true);
+  }, 30_000);
+
+  it('a refusing Unleash: the kill holds in switchyard, the output carries the vendor message, never the token', async () => {
+    await server.seed({ key: 'cli-kill', kind: 'boolean', variants: { on: true, off: false }, defaultVariant: 'on' });
+    process.env.SY_TEST_UNLEASH_CLIENT = server.clientToken;
+    process.env.SY_TEST_UNLEASH_ADMIN = 'admin-secret-9d3e';
+    const stateDir = privateStateDir();
+    const file = configFile('{ token: "${SY_TEST_UNLEASH_ADMIN}", project: no-such-project }', stateDir);
+    const kill = await run('kill', 'checkout', '--reason', 'errors up', '--config', file);
+    expect(kill.code).toBe(0);
+    expect(kill.out).toMatch(/^checkout: killed \(errors up\); every instance sharing file .* obeys\n/);
+    expect(kill.out).toMatch(
+      /\nvendor: not changed, switchyard only: unleash did not turn flag "cli-kill" off \(.*40\d.*\): the kill acts in switchyard only\n$/,
+    );
+    expect(kill.out + kill.err).not.toContain('admin-secret-9d3e');
+    expect(await enabledAtUnleash('cli-kill')).toBe(true);
+    const status = await run('status', 'checkout', '--config', file, '--json');
+    expect(JSON.parse(status.out).experiments[0]).toMatchObject({ killed: true, kill: { reason: 'errors up' } });
+  }, 30_000);
+
+  it('without control_plane credentials: killed in switchyard only, and it says so', async () => {
+    process.env.SY_TEST_UNLEASH_CLIENT = server.clientToken;
+    const file = configFile('', privateStateDir());
+    const kill = await run('kill', 'checkout', '--reason', 'r', '--config', file);
+    expect(kill.code).toBe(0);
+    expect(kill.out).toContain(
+      'vendor: not changed, switchyard only: switchyard-unleash has no control plane (no control_plane credentials in the config): the kill of flag "cli-kill" acts in switchyard only',
+    );
+  });
 });
 
 describe('switchyard ramp --vendor', () => {

@@ -1,10 +1,11 @@
 /**
  * `switchyard kill EXP --reason ...`: every unit of the experiment gets the control, on
  * every running instance: through Redis when the config has `fleet`, otherwise through
- * the state file beside the journal, which running instances poll.
+ * the state file beside the journal, which running instances poll. With `control_plane`
+ * credentials the vendor's flag is turned off too (the same code as `sy.kill()`).
  */
 import type { Command } from 'commander';
-import { changeKillState, loadConfigFile, SwitchyardError } from '../../index.js';
+import { changeKillState, loadConfigFile, switchVendorFlag, SwitchyardError } from '../../index.js';
 import { requireExperiment, type Out } from './shared.js';
 
 export function registerKill(program: Command, out: Out): void {
@@ -21,7 +22,13 @@ export function registerKill(program: Command, out: Out): void {
     });
 }
 
-/** Shared by kill and unkill: validate, write, print; a newer decision already in force fails (exit 1). */
+/**
+ * Shared by kill and unkill: validate, write the fleet state, then turn the vendor's flag
+ * off (kill) or on (unkill) through the control plane when the config has credentials,
+ * and print both outcomes. A newer decision already in force fails (exit 1) and touches
+ * nothing. A vendor that refuses is reported (its message, never a token) and does not
+ * fail the command: switchyard's decision is in force on every instance either way.
+ */
 export async function changeAndReport(
   out: Out,
   file: string,
@@ -34,8 +41,8 @@ export async function changeAndReport(
   const config = loadConfigFile(file);
   requireExperiment(config, experiment, file);
   const result = await changeKillState(config, { experiment, killed, reason, ...(by ? { by } : {}) });
-  if (json) out(JSON.stringify(result) + '\n');
   if (!result.written) {
+    if (json) out(JSON.stringify(result) + '\n');
     const r = result.record;
     throw new SwitchyardError(
       'SY_STALE_DECISION',
@@ -43,6 +50,16 @@ export async function changeAndReport(
       `a newer decision on "${experiment}" is in force (${r.killed ? 'killed' : 'not killed'} by ${r.by} at ${new Date(r.at).toISOString()}: ${r.reason}); nothing changed`,
     );
   }
-  if (!json)
-    out(`${experiment}: ${killed ? `killed (${reason})` : 'unkilled'}; every instance sharing ${result.where} obeys\n`);
+  const flag = config.experiments.get(experiment)!.flag;
+  const vendor = await switchVendorFlag(config, flag, !killed);
+  if (json) {
+    out(JSON.stringify({ ...result, vendor }) + '\n');
+    return;
+  }
+  out(`${experiment}: ${killed ? `killed (${reason})` : 'unkilled'}; every instance sharing ${result.where} obeys\n`);
+  out(
+    vendor.scope === 'vendor'
+      ? `vendor: ${vendor.vendor} turned flag "${flag}" ${killed ? 'off' : 'on'}\n`
+      : `vendor: not changed, switchyard only: ${vendor.why}\n`,
+  );
 }

@@ -4,22 +4,32 @@
  * last published them, and the kill state with who, why and when.
  */
 import type { Command } from 'commander';
-import { compilePlan, loadConfigFile, readOpsState, trafficAt, type KillRecord } from '../../index.js';
+import {
+  compilePlan,
+  loadConfigFile,
+  readOpsState,
+  trafficAt,
+  type ExperimentStatus as GuardrailStatus,
+  type KillRecord,
+  type RuleStatus,
+} from '../../index.js';
 import { requireExperiment, type Out } from './shared.js';
 import { adaptiveLines, adaptiveView, type AdaptiveView } from './status-adaptive.js';
 
-interface RuleView {
-  metric: string;
-  state: string;
-  values: Record<string, number>;
-  n: Record<string, number>;
-  statistic: number | undefined;
-  bound: number | undefined;
-  p: number | undefined;
-  checkedAt: string | undefined;
+/** What the monitor last published for an experiment (its ExperimentStatus), as status shows it. */
+export interface GuardrailView {
+  /** fleet: merged from Redis; stale: Redis did not answer; local: one instance, no fleet. */
+  source: string;
+  checkedAt: string;
+  healthy: boolean;
+  rules: readonly RuleStatus[];
+  srm: RuleStatus | null;
+  ramp: GuardrailStatus['ramp'];
+  /** This interval's anomalies (as GuardrailStatus publishes them). */
+  anomalies: GuardrailStatus['anomalies'];
 }
 
-export interface ExperimentStatus {
+export interface StatusRow {
   experiment: string;
   flag: string;
   mode: string;
@@ -28,8 +38,12 @@ export interface ExperimentStatus {
   trafficPercent: number;
   killed: boolean;
   kill: KillRecord | null;
+  /** A ramp pause in force (everyone holds the step active at its pausedAt). */
+  paused: boolean;
+  /** The latest pause record (pause or resume); its `experiment` is `pause:<experiment>`. */
+  pause: KillRecord | null;
   units: Record<string, number> | null;
-  guardrails: RuleView[] | null;
+  guardrails: GuardrailView | null;
   /** Adaptive experiments only: the published allocation version (null: none yet). */
   adaptive?: AdaptiveView | null;
 }
@@ -46,12 +60,18 @@ export function registerStatus(program: Command, out: Out): void {
       if (experiment !== undefined) requireExperiment(config, experiment, opts.config);
       const ops = await readOpsState(config);
       const now = Date.now();
-      const rows: ExperimentStatus[] = [];
+      const rows: StatusRow[] = [];
       for (const exp of config.experiments.values()) {
         if (experiment !== undefined && exp.key !== experiment) continue;
-        const traffic = trafficAt(compilePlan(exp), now);
         const kill = ops.kills.get(exp.key) ?? null;
-        const guardrails = rulesOf(ops.guardrails.get(exp.key));
+        const pause = ops.pauses.get(exp.key) ?? null;
+        const paused = pause?.killed ?? false;
+        const traffic = trafficAt(
+          compilePlan(exp),
+          now,
+          paused ? { pausedAt: pause!.pausedAt ?? pause!.at } : undefined,
+        );
+        const published = guardrailStatusOf(ops.guardrails.get(exp.key));
         rows.push({
           experiment: exp.key,
           flag: exp.flag,
@@ -61,8 +81,26 @@ export function registerStatus(program: Command, out: Out): void {
           trafficPercent: traffic.percent,
           killed: kill?.killed ?? false,
           kill,
-          units: unitsOf(ops.guardrails.get(exp.key), guardrails),
-          guardrails,
+          paused,
+          pause,
+          units:
+            published && Object.keys(published.units).length > 0
+              ? inOrder(
+                  published.units,
+                  exp.variants.map((v) => v.key),
+                )
+              : null,
+          guardrails: published
+            ? {
+                source: published.source,
+                checkedAt: published.checkedAt,
+                healthy: published.healthy,
+                rules: published.rules,
+                srm: published.srm,
+                ramp: published.ramp,
+                anomalies: published.anomalies,
+              }
+            : null,
           ...(exp.allocation.adaptive ? { adaptive: adaptiveView(ops.allocations.get(exp.key)) } : {}),
         });
       }
@@ -72,7 +110,7 @@ export function registerStatus(program: Command, out: Out): void {
     });
 }
 
-function format(rows: ExperimentStatus[], where: string): string {
+function format(rows: StatusRow[], where: string): string {
   const lines = [`state: ${where}`];
   if (rows.length === 0) lines.push('no experiments in the config');
   for (const r of rows) {
@@ -82,60 +120,121 @@ function format(rows: ExperimentStatus[], where: string): string {
       : r.kill
         ? `live (unkilled by ${r.kill.by} at ${new Date(r.kill.at).toISOString()})`
         : 'live';
-    lines.push('', `${r.experiment} (flag ${r.flag}): ${r.mode}, ${step}${num(r.trafficPercent)}% of traffic; ${kill}`);
+    const pause = r.pause?.killed
+      ? `; ramp PAUSED by ${r.pause.by} at ${new Date(r.pause.at).toISOString()}: ${r.pause.reason} (resume with switchyard resume ${r.experiment})`
+      : '';
+    lines.push(
+      '',
+      `${r.experiment} (flag ${r.flag}): ${r.mode}, ${step}${num(r.trafficPercent)}% of traffic; ${kill}${pause}`,
+    );
     lines.push(`  units: ${r.units ? perArm(r.units) : 'unknown (no guardrail status published)'}`);
-    if (!r.guardrails) lines.push('  guardrails: no status published yet');
-    else if (r.guardrails.length === 0) lines.push('  guardrails: none');
-    for (const g of r.guardrails ?? []) {
-      const parts = [`  ${g.metric}: ${g.state}`, perArm(g.values)];
-      if (g.statistic !== undefined) parts.push(`statistic ${num(g.statistic)}`);
-      if (g.bound !== undefined) parts.push(`bound ${num(g.bound)}`);
-      if (g.p !== undefined) parts.push(`p ${num(g.p)}`);
-      if (Object.keys(g.n).length) parts.push(`n ${perArm(g.n)}`);
-      if (g.checkedAt) parts.push(`checked ${g.checkedAt}`);
-      lines.push(parts.filter((p) => p.length > 0).join('  '));
-    }
     if (r.adaptive !== undefined) lines.push(...adaptiveLines(r.adaptive));
+    const g = r.guardrails;
+    if (!g) {
+      lines.push('  guardrails: no status published yet');
+      continue;
+    }
+    lines.push(
+      `  guardrails: ${g.healthy ? 'healthy' : 'not healthy'} (${g.source} numbers, checked ${g.checkedAt}` +
+        (g.anomalies.length > 0 ? `, anomalies this interval: ${g.anomalies.length}` : '') +
+        ')',
+    );
+    if (g.rules.length === 0) lines.push('  (no guardrail rules)');
+    for (const rule of [...g.rules, ...(g.srm ? [g.srm] : [])]) lines.push(`  ${ruleLine(rule)}`);
+    if (g.ramp)
+      lines.push(
+        `  ramp gate: ${g.ramp.held ? 'HELD' : 'following the schedule'} at step ${g.ramp.allowedStep + 1}/${r.rampSteps}` +
+          (g.ramp.held ? ` (the schedule says ${g.ramp.clockStep + 1})` : ''),
+      );
   }
   return lines.join('\n') + '\n';
 }
 
-/** The monitor's published rules, read leniently: a field it does not publish shows as absent. */
-function rulesOf(doc: unknown): RuleView[] | null {
-  if (doc === undefined || doc === null) return null;
-  const rules = Array.isArray(doc) ? doc : (doc as { rules?: unknown }).rules;
-  if (!Array.isArray(rules)) return [];
-  return rules
-    .filter((r): r is Record<string, unknown> => typeof r === 'object' && r !== null)
-    .map((r) => ({
-      metric: String(r.metric ?? r.rule ?? '?'),
-      state: String(r.state ?? '?'),
-      values: numbers(r.values ?? r.value),
-      n: numbers(r.n),
-      statistic: finite(r.statistic),
-      bound: finite(r.bound),
-      p: finite(r.p ?? r.pValue),
-      checkedAt: typeof r.checkedAt === 'number' ? new Date(r.checkedAt).toISOString() : (r.checkedAt as string),
-    }));
+/** `rule: state  arm value (n), ...  statistic  p  bound`; absent numbers are left out. */
+function ruleLine(rule: RuleStatus): string {
+  const parts = [`${rule.rule}: ${rule.state}`];
+  const arms = Object.entries(rule.arms)
+    .map(([arm, a]) => `${arm} ${a.value === null ? 'no data' : num(a.value)} (n ${a.n})`)
+    .join(', ');
+  if (arms) parts.push(arms);
+  if (rule.statistic !== null)
+    parts.push(`statistic ${num(rule.statistic)}${rule.variant ? ` (${rule.variant})` : ''}`);
+  if (rule.pValue !== null) parts.push(`p ${num(rule.pValue)}`);
+  if (rule.bound && (rule.bound.lower !== null || rule.bound.upper !== null))
+    parts.push(`bound [${bound(rule.bound.lower, '-inf')}, ${bound(rule.bound.upper, 'inf')}]`);
+  parts.push(`min_sample ${rule.minSample}`);
+  return parts.join('  ');
 }
 
-function unitsOf(doc: unknown, rules: RuleView[] | null): Record<string, number> | null {
-  const published = doc && typeof doc === 'object' ? numbers((doc as { units?: unknown }).units) : {};
-  if (Object.keys(published).length > 0) return published;
-  const units: Record<string, number> = {};
-  for (const g of rules ?? []) for (const [arm, n] of Object.entries(g.n)) units[arm] = Math.max(units[arm] ?? 0, n);
-  return Object.keys(units).length > 0 ? units : null;
+/**
+ * The monitor's published ExperimentStatus, checked field by field: whatever the instance
+ * wrote (another version, a hand-edited file), status shows what it can read and never
+ * throws on it.
+ */
+function guardrailStatusOf(doc: unknown): GuardrailStatus | undefined {
+  if (!isObject(doc)) return undefined;
+  const rules = Array.isArray(doc.rules) ? doc.rules.map(ruleOf).filter((r): r is RuleStatus => r !== undefined) : [];
+  const ramp = isObject(doc.ramp)
+    ? {
+        clockStep: finite(doc.ramp.clockStep) ?? -1,
+        allowedStep: finite(doc.ramp.allowedStep) ?? -1,
+        held: doc.ramp.held === true,
+      }
+    : null;
+  return {
+    experiment: String(doc.experiment ?? ''),
+    checkedAt: typeof doc.checkedAt === 'string' ? doc.checkedAt : '?',
+    source: doc.source === 'fleet' || doc.source === 'stale' ? doc.source : 'local',
+    killed: doc.killed === true,
+    healthy: doc.healthy === true,
+    units: numbers(doc.units),
+    ramp,
+    rules,
+    srm: ruleOf(doc.srm) ?? null,
+    anomalies: Array.isArray(doc.anomalies) ? doc.anomalies : [],
+  } as GuardrailStatus;
+}
+
+function ruleOf(doc: unknown): RuleStatus | undefined {
+  if (!isObject(doc) || typeof doc.rule !== 'string' || typeof doc.state !== 'string') return undefined;
+  const arms: Record<string, { value: number | null; n: number }> = {};
+  if (isObject(doc.arms))
+    for (const [arm, a] of Object.entries(doc.arms))
+      if (isObject(a)) arms[arm] = { value: finite(a.value) ?? null, n: finite(a.n) ?? 0 };
+  const b = isObject(doc.bound) ? doc.bound : undefined;
+  return {
+    rule: doc.rule,
+    metric: typeof doc.metric === 'string' ? doc.metric : doc.rule,
+    state: doc.state as RuleStatus['state'],
+    arms,
+    variant: typeof doc.variant === 'string' ? doc.variant : null,
+    statistic: finite(doc.statistic) ?? null,
+    pValue: finite(doc.pValue) ?? null,
+    bound: b ? { lower: finite(b.lower) ?? null, upper: finite(b.upper) ?? null } : null,
+    alpha: finite(doc.alpha) ?? 0,
+    minSample: finite(doc.minSample) ?? 0,
+    checkedAt: typeof doc.checkedAt === 'string' ? doc.checkedAt : '?',
+  };
+}
+
+/** The arms in the config's variant order (an instance publishes them in the order it saw them), others after. */
+function inOrder(m: Record<string, number>, variants: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of variants) if (v in m) out[v] = m[v]!;
+  for (const [k, v] of Object.entries(m)) if (!(k in out)) out[k] = v;
+  return out;
 }
 
 function numbers(v: unknown): Record<string, number> {
   const out: Record<string, number> = {};
-  if (typeof v === 'object' && v !== null)
-    for (const [k, x] of Object.entries(v)) if (typeof x === 'number' && Number.isFinite(x)) out[k] = x;
+  if (isObject(v)) for (const [k, x] of Object.entries(v)) if (finite(x) !== undefined) out[k] = x as number;
   return out;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const finite = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const num = (x: number): string => (Number.isInteger(x) ? String(x) : x.toPrecision(4));
+const bound = (x: number | null, open: string): string => (x === null ? open : num(x));
 const perArm = (m: Record<string, number>): string =>
   Object.entries(m)
     .map(([k, v]) => `${k} ${num(v)}`)

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ExperimentStatus } from 'switchyard';
 import { cli } from '../../helpers/cli.js';
 import { SHARED_REDIS, deletePrefix, randomPrefix } from '../../helpers/redis.js';
 
@@ -38,21 +39,45 @@ function setup(fleet?: Record<string, unknown>) {
   return { file, events };
 }
 
-const RULES = {
-  units: { control: 5012, treatment: 4990 },
+/** What the guardrail monitor publishes for an experiment (its ExperimentStatus). */
+const RULES: ExperimentStatus = {
+  experiment: 'checkout',
+  checkedAt: '2026-12-01T10:00:00.000Z',
+  source: 'local',
+  killed: false,
+  healthy: false,
+  units: { treatment: 4990, control: 5012 },
+  ramp: null,
   rules: [
     {
+      rule: 'error_rate max 0.001',
       metric: 'error_rate',
       state: 'breached',
-      values: { control: 0.001, treatment: 0.0031 },
+      arms: { control: { value: 0.001, n: 5012 }, treatment: { value: 0.0031, n: 4990 } },
+      variant: 'treatment',
       statistic: 3.2,
-      bound: 0.001,
-      p: 0.0014,
-      n: { control: 5012, treatment: 4990 },
+      pValue: 0.0014,
+      bound: { lower: 0.001, upper: 0.0052 },
+      alpha: 0.05,
+      minSample: 1000,
       checkedAt: '2026-12-01T10:00:00.000Z',
     },
-    { metric: 'latency_p95', state: 'insufficient', values: {}, n: { control: 40, treatment: 38 } },
+    {
+      rule: 'p95_latency_ms max_relative_increase 0.05',
+      metric: 'p95_latency_ms',
+      state: 'insufficient',
+      arms: { control: { value: null, n: 40 }, treatment: { value: null, n: 38 } },
+      variant: null,
+      statistic: null,
+      pValue: null,
+      bound: null,
+      alpha: 0.05,
+      minSample: 1000,
+      checkedAt: '2026-12-01T10:00:00.000Z',
+    },
   ],
+  srm: null,
+  anomalies: [],
 };
 
 describe('status, kill and unkill on the state file (no fleet)', () => {
@@ -71,10 +96,13 @@ describe('status, kill and unkill on the state file (no fleet)', () => {
     const after = await cli('status', 'checkout', '--config', file);
     expect(after.out).toMatch(/checkout \(flag checkout\): fixed, 100% of traffic; KILLED by bob at \S+Z: error rate/);
     expect(after.out).toContain('units: control 5012, treatment 4990');
+    expect(after.out).toContain('guardrails: not healthy (local numbers, checked 2026-12-01T10:00:00.000Z)');
     expect(after.out).toContain(
-      'error_rate: breached  control 0.001000, treatment 0.003100  statistic 3.200  bound 0.001000  p 0.001400  n control 5012, treatment 4990  checked 2026-12-01T10:00:00.000Z',
+      '  error_rate max 0.001: breached  control 0.001000 (n 5012), treatment 0.003100 (n 4990)  statistic 3.200 (treatment)  p 0.001400  bound [0.001000, 0.005200]  min_sample 1000\n',
     );
-    expect(after.out).toContain('latency_p95: insufficient  n control 40, treatment 38');
+    expect(after.out).toContain(
+      '  p95_latency_ms max_relative_increase 0.05: insufficient  control no data (n 40), treatment no data (n 38)  min_sample 1000\n',
+    );
     expect(after.out).not.toContain('ramp');
 
     const json = JSON.parse((await cli('status', '--config', file, '--json')).out) as {
@@ -84,7 +112,11 @@ describe('status, kill and unkill on the state file (no fleet)', () => {
       ['checkout', 'fixed', -1, 100, true],
       ['ramp', 'gradual', 1, 25, false],
     ]);
-    expect(json.experiments[0]).toMatchObject({ kill: { by: 'bob', reason: 'error rate' }, units: RULES.units });
+    expect(json.experiments[0]).toMatchObject({
+      kill: { by: 'bob', reason: 'error rate' },
+      units: { control: 5012, treatment: 4990 },
+      guardrails: { rules: RULES.rules },
+    });
 
     expect((await cli('unkill', 'checkout', '--config', file)).code).toBe(0);
     expect((await cli('status', 'checkout', '--config', file)).out).toMatch(/live \(unkilled by cli:\S+ at /);
@@ -113,7 +145,7 @@ describe('status, kill and unkill on Redis (fleet)', () => {
     const status = await cli('status', 'checkout', '--config', file);
     expect(status.out).toContain('state: redis redis://127.0.0.1:6379');
     expect(status.out).toMatch(/KILLED by cli:\S+ at \S+: breach/);
-    expect(status.out).toContain('error_rate: breached');
+    expect(status.out).toContain('error_rate max 0.001: breached');
     const record = JSON.parse((await redis.hget(`${prefix}:kills`, 'checkout'))!) as { killed: boolean };
     expect(record.killed).toBe(true);
   });

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { assign, compilePlan, parseConfig } from 'switchyard';
 import { cli } from '../../helpers/cli.js';
 
 const CONFIG = `# checkout service flags
@@ -83,6 +84,30 @@ describe('switchyard ramp', () => {
     );
     expect(readFileSync(file, 'utf8')).toBe(CONFIG);
     expect(readdirSync(join(file, '..'))).toEqual(['switchyard.yaml']);
+  });
+
+  it('no ramp reshuffles: down and up again, every unit in the experiment keeps its variant, so the reshuffle guard passes', async () => {
+    // The ranges grow from fixed starts (src/allocation/plan.ts), so a percent change only adds
+    // or removes units; the guard ramp runs (salt, variant order) cannot trip on one. Checked here
+    // on 5000 units across a sweep of ramps, each accepted and written.
+    const file = fixture();
+    const units = Array.from({ length: 5000 }, (_, i) => `unit-${i}`);
+    const variants = (): (string | undefined)[] => {
+      const exp = parseConfig(readFileSync(file, 'utf8'), file).experiments.get('checkout')!;
+      const plan = compilePlan(exp);
+      return units.map((u) => plan.variants[assign(plan, u, plan.fixedCoverage)]);
+    };
+    let before = variants();
+    for (const to of [25, 5, 0, 60, 1, 100, 30]) {
+      const r = await cli('ramp', 'checkout', '--to', String(to), '--config', file);
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      const after = variants();
+      const inBoth = units.filter((_, i) => before[i] !== undefined && after[i] !== undefined);
+      for (const u of inBoth) expect(after[units.indexOf(u)]).toBe(before[units.indexOf(u)]);
+      expect(after.filter((v) => v !== undefined).length / units.length).toBeCloseTo(to / 100, 1);
+      before = after;
+    }
   });
 
   it('refuses a gradual experiment, an unknown one and a non-number, file untouched', async () => {
