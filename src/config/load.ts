@@ -16,6 +16,7 @@ import type {
   AllocationMode,
   ConfigProblem,
   RampStep,
+  SendTuning,
   ValidatedAdaptive,
   ValidatedConfig,
   ValidatedExperiment,
@@ -407,7 +408,7 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
               writeKey: raw.analytics.segment.write_key,
               host: raw.analytics.segment.host,
               path: raw.analytics.segment.path,
-              concurrency: raw.analytics.segment.concurrency,
+              ...sendTuningOf(raw.analytics.segment),
             },
           }
         : {}),
@@ -416,7 +417,7 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
             amplitude: {
               apiKey: raw.analytics.amplitude.api_key,
               serverUrl: raw.analytics.amplitude.server_url,
-              concurrency: raw.analytics.amplitude.concurrency,
+              ...sendTuningOf(raw.analytics.amplitude),
             },
           }
         : {}),
@@ -426,7 +427,7 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
               token: raw.analytics.mixpanel.token,
               host: raw.analytics.mixpanel.host,
               protocol: raw.analytics.mixpanel.protocol,
-              concurrency: raw.analytics.mixpanel.concurrency,
+              ...sendTuningOf(raw.analytics.mixpanel),
             },
           }
         : {}),
@@ -522,5 +523,20 @@ function toAdaptive(alloc: NonNullable<RawExperiment['allocation']>, arms: numbe
     metricKind: alloc.metric_kind ?? 'conversion',
     sticky: alloc.sticky ?? 'memory',
     stickyCapacity: alloc.sticky_capacity ?? 1_000_000,
+  };
+}
+
+/** The send tuning of an analytics platform's raw options. */
+function sendTuningOf(raw: {
+  concurrency?: number;
+  compress?: boolean | number;
+  batch_size?: number;
+  batch_bytes?: number;
+}): SendTuning {
+  return {
+    concurrency: raw.concurrency,
+    compress: raw.compress,
+    batchSize: raw.batch_size,
+    batchBytes: raw.batch_bytes,
   };
 }
