@@ -105,14 +105,20 @@ function validate(
   const secrets = interpolateEnv(value, [], env, problems);
   normaliseMonitoring(value as Record<string, unknown>, problems);
   const parsed = configSchema.safeParse(value, { reportInput: true });
+  const semantic = semanticProblems(value);
   if (!parsed.success) {
-    // A missing variable is reported once, as such, not again as the empty value it left.
+    // A missing variable is reported once, as such, not again as the empty value it left;
+    // a limit a semantic rule explains (a platform's), once, by that rule.
     const unset = new Set(problems.map((p) => formatPath(p.path)));
+    const explained = new Set(semantic.map((p) => formatPath(p.path)));
     problems.push(
-      ...parsed.error.issues.flatMap((issue) => fromZodIssue(issue)).filter((p) => !unset.has(formatPath(p.path))),
+      ...parsed.error.issues
+        .filter((issue) => !(issue.code === 'too_big' && explained.has(formatPath(issue.path as Path))))
+        .flatMap((issue) => fromZodIssue(issue))
+        .filter((p) => !unset.has(formatPath(p.path))),
     );
   }
-  problems.push(...semanticProblems(value));
+  problems.push(...semantic);
   if (problems.length > 0 || !parsed.success) {
     const located = problems.map((p) => ({
       file,

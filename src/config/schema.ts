@@ -350,15 +350,18 @@ const sendConcurrency = z.number().int().min(1).max(64).optional();
 
 /**
  * How an analytics sink sends: sends in flight, gzip (true: level 1; a number: that
- * level, 1-9; false: none), events and uncompressed bytes at most a request (the upper
- * bounds are the platform's limits, checked in semantic.ts with the platform named).
+ * level, 1-9; false: none), events and uncompressed bytes at most a request, up to the
+ * platform's limits (semantic.ts names the limit in its message; Amplitude's depends on
+ * its server_url).
  */
-const sendTuning = {
-  concurrency: sendConcurrency,
-  compress: z.union([z.boolean(), z.number().int().min(1).max(9)]).optional(),
-  batch_size: z.number().int().min(1).optional(),
-  batch_bytes: z.number().int().min(1024).optional(),
-};
+function sendTuning(limits: { maxEvents: number; maxBytes: number }) {
+  return {
+    concurrency: sendConcurrency,
+    compress: z.union([z.boolean(), z.number().int().min(1).max(9)]).optional(),
+    batch_size: z.number().int().min(1).max(limits.maxEvents).optional(),
+    batch_bytes: z.number().int().min(1024).max(limits.maxBytes).optional(),
+  };
+}
 
 const analytics = z.strictObject({
   jsonl: z
@@ -369,16 +372,22 @@ const analytics = z.strictObject({
       write_key: z.string().min(1),
       host: z.url().optional(),
       path: z.string().optional(),
-      ...sendTuning,
+      ...sendTuning(PLATFORM_LIMITS.segment),
     })
     .optional(),
-  amplitude: z.strictObject({ api_key: z.string().min(1), server_url: z.url().optional(), ...sendTuning }).optional(),
+  amplitude: z
+    .strictObject({
+      api_key: z.string().min(1),
+      server_url: z.url().optional(),
+      ...sendTuning(PLATFORM_LIMITS.amplitudeBatch),
+    })
+    .optional(),
   mixpanel: z
     .strictObject({
       token: z.string().min(1),
       host: z.string().optional(),
       protocol: z.enum(['http', 'https']).optional(),
-      ...sendTuning,
+      ...sendTuning(PLATFORM_LIMITS.mixpanel),
     })
     .optional(),
 });

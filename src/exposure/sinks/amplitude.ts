@@ -38,7 +38,7 @@ function faulted(body: Record<string, unknown>): number[] {
   return [...out];
 }
 
-export function amplitudeSink(options: AmplitudeSinkOptions): Promise<Sink> {
+export async function amplitudeSink(options: AmplitudeSinkOptions): Promise<Sink> {
   const url = options.serverUrl ?? 'https://api2.amplitude.com/2/httpapi';
   const batchApi = new URL(url).pathname.endsWith('/batch');
   const limits = PLATFORM_LIMITS[batchApi ? 'amplitudeBatch' : 'amplitude'];
@@ -94,11 +94,11 @@ export function amplitudeSink(options: AmplitudeSinkOptions): Promise<Sink> {
       secrets: [options.apiKey],
     },
   );
-  return Promise.resolve({
+  return {
     name: 'amplitude',
     maxBatch: send.maxEvents,
     concurrency: send.concurrency,
     send: (batch: SinkBatch) => poster.send(batch),
     close: () => poster.close(),
-  });
+  };
 }

@@ -25,7 +25,7 @@ export interface MixpanelSinkOptions extends SendOptions {
   protocol?: 'http' | 'https';
 }
 
-export function mixpanelSink(options: MixpanelSinkOptions): Promise<Sink> {
+export async function mixpanelSink(options: MixpanelSinkOptions): Promise<Sink> {
   const send = resolveSendOptions('mixpanel', PLATFORM_LIMITS.mixpanel, 2000, options);
   const poster = new BatchPoster(
     'mixpanel',
@@ -89,11 +89,11 @@ export function mixpanelSink(options: MixpanelSinkOptions): Promise<Sink> {
       secrets: [options.token],
     },
   );
-  return Promise.resolve({
+  return {
     name: 'mixpanel',
     maxBatch: send.maxEvents,
     concurrency: send.concurrency,
     send: (batch: SinkBatch) => poster.send(batch),
     close: () => poster.close(),
-  });
+  };
 }

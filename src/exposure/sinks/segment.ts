@@ -26,7 +26,7 @@ export interface SegmentSinkOptions extends SendOptions {
 
 const LIBRARY = { library: { name: 'switchyard' } };
 
-export function segmentSink(options: SegmentSinkOptions): Promise<Sink> {
+export async function segmentSink(options: SegmentSinkOptions): Promise<Sink> {
   const send = resolveSendOptions('segment', PLATFORM_LIMITS.segment, 1000, options);
   const poster = new BatchPoster(
     'segment',
@@ -80,12 +80,12 @@ export function segmentSink(options: SegmentSinkOptions): Promise<Sink> {
       secrets: [options.writeKey],
     },
   );
-  return Promise.resolve({
+  return {
     name: 'segment',
     // About 1,000 exposures fill Segment's 500 KB: one send is one request or two.
     maxBatch: send.maxEvents,
     concurrency: send.concurrency,
     send: (batch: SinkBatch) => poster.send(batch),
     close: () => poster.close(),
-  });
+  };
 }
