@@ -13,7 +13,7 @@
  * sent again, as "Batch and retry HTTP V2 API requests" says. Bodies are gzipped (the
  * API counts events "after it decompresses a gzip-encoded body").
  */
-import { PLATFORM_LIMITS } from '../../config/schema.js';
+import { PLATFORM_LIMITS } from '../../config/index.js';
 import type { Sink, SinkBatch } from '../sink.js';
 import { BatchPoster, resolveSendOptions, type SendOptions, summary } from './batch-http.js';
 import { addExposureProperties, addTrackedProperties, isExposure } from './platform.js';

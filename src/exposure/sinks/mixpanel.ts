@@ -13,7 +13,7 @@
  * those are dead-lettered with Mixpanel's message. 429 is retried after back-off,
  * honouring Retry-After.
  */
-import { PLATFORM_LIMITS } from '../../config/schema.js';
+import { PLATFORM_LIMITS } from '../../config/index.js';
 import type { Sink, SinkBatch } from '../sink.js';
 import { BatchPoster, resolveSendOptions, type SendOptions, summary } from './batch-http.js';
 import { addExposureProperties, addTrackedProperties, isExposure } from './platform.js';

@@ -11,7 +11,7 @@
  * f2prateek.com/2016/06/05/gzip, the libraries' own uploads). Segment answers 200 to
  * anything else it takes, 400 to a request it refuses whole.
  */
-import { PLATFORM_LIMITS } from '../../config/schema.js';
+import { PLATFORM_LIMITS } from '../../config/index.js';
 import type { Sink, SinkBatch } from '../sink.js';
 import { BatchPoster, resolveSendOptions, type SendOptions } from './batch-http.js';
 import { addExposureProperties, addTrackedProperties, isExposure } from './platform.js';
