@@ -108,12 +108,19 @@ function validate(
   const semantic = semanticProblems(value);
   if (!parsed.success) {
     // A missing variable is reported once, as such, not again as the empty value it left;
-    // a limit a semantic rule explains (a platform's), once, by that rule.
+    // a platform's limit, once, by the semantic rule that names it.
     const unset = new Set(problems.map((p) => formatPath(p.path)));
     const explained = new Set(semantic.map((p) => formatPath(p.path)));
     problems.push(
       ...parsed.error.issues
-        .filter((issue) => !(issue.code === 'too_big' && explained.has(formatPath(issue.path as Path))))
+        .filter(
+          (issue) =>
+            !(
+              issue.code === 'too_big' &&
+              issue.path[0] === 'analytics' &&
+              explained.has(formatPath(issue.path as Path))
+            ),
+        )
         .flatMap((issue) => fromZodIssue(issue))
         .filter((p) => !unset.has(formatPath(p.path))),
     );
