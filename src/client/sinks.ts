@@ -1,6 +1,6 @@
 /**
  * Builds the sinks named in `analytics_platforms`: the JSONL files, or a platform's batch
- * API (Segment, Amplitude, Mixpanel) with its credentials and send concurrency.
+ * API (Segment, Amplitude, Mixpanel) with its credentials and how it sends (analytics.<platform>).
  */
 import { configMessages, type ValidatedConfig } from '../config/index.js';
 import { SwitchyardError } from '../errors.js';
@@ -26,15 +26,13 @@ export async function sinksFromConfig(config: ValidatedConfig, clock: Clock): Pr
     try {
       if (platform === 'segment') {
         const o = config.analytics.segment!;
-        sinks.push(await segmentSink({ writeKey: o.writeKey, host: o.host, path: o.path, concurrency: o.concurrency }));
+        sinks.push(await segmentSink(o));
       } else if (platform === 'amplitude') {
         const o = config.analytics.amplitude!;
-        sinks.push(await amplitudeSink({ apiKey: o.apiKey, serverUrl: o.serverUrl, concurrency: o.concurrency }));
+        sinks.push(await amplitudeSink(o));
       } else {
         const o = config.analytics.mixpanel!;
-        sinks.push(
-          await mixpanelSink({ token: o.token, host: o.host, protocol: o.protocol, concurrency: o.concurrency }),
-        );
+        sinks.push(await mixpanelSink(o));
       }
     } catch (cause) {
       throw new SwitchyardError('SY_NOT_AVAILABLE', `analytics_platforms`, (cause as Error).message, { cause });

@@ -10,7 +10,7 @@ export {
 export { configMessages } from './messages.js';
 export type { LoadOptions } from './load.js';
 export { reshuffleProblems } from './reshuffle.js';
-export { configSchema, PROVIDERS, PLATFORMS, METHODS, MODES, WEIGHT_TOTAL } from './schema.js';
+export { configSchema, PROVIDERS, PLATFORMS, PLATFORM_LIMITS, METHODS, MODES, WEIGHT_TOTAL } from './schema.js';
 export { parseDuration } from './duration.js';
 export type * from './types.js';
 export { ConfigWatcher } from './watch.js';

@@ -16,6 +16,7 @@ import type {
   AllocationMode,
   ConfigProblem,
   RampStep,
+  SendTuning,
   ValidatedAdaptive,
   ValidatedConfig,
   ValidatedExperiment,
@@ -104,14 +105,27 @@ function validate(
   const secrets = interpolateEnv(value, [], env, problems);
   normaliseMonitoring(value as Record<string, unknown>, problems);
   const parsed = configSchema.safeParse(value, { reportInput: true });
+  const semantic = semanticProblems(value);
   if (!parsed.success) {
-    // A missing variable is reported once, as such, not again as the empty value it left.
+    // A missing variable is reported once, as such, not again as the empty value it left;
+    // a platform's limit, once, by the semantic rule that names it.
     const unset = new Set(problems.map((p) => formatPath(p.path)));
+    const explained = new Set(semantic.map((p) => formatPath(p.path)));
     problems.push(
-      ...parsed.error.issues.flatMap((issue) => fromZodIssue(issue)).filter((p) => !unset.has(formatPath(p.path))),
+      ...parsed.error.issues
+        .filter(
+          (issue) =>
+            !(
+              issue.code === 'too_big' &&
+              issue.path[0] === 'analytics' &&
+              explained.has(formatPath(issue.path as Path))
+            ),
+        )
+        .flatMap((issue) => fromZodIssue(issue))
+        .filter((p) => !unset.has(formatPath(p.path))),
     );
   }
-  problems.push(...semanticProblems(value));
+  problems.push(...semantic);
   if (problems.length > 0 || !parsed.success) {
     const located = problems.map((p) => ({
       file,
@@ -407,7 +421,7 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
               writeKey: raw.analytics.segment.write_key,
               host: raw.analytics.segment.host,
               path: raw.analytics.segment.path,
-              concurrency: raw.analytics.segment.concurrency,
+              ...sendTuningOf(raw.analytics.segment),
             },
           }
         : {}),
@@ -416,7 +430,7 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
             amplitude: {
               apiKey: raw.analytics.amplitude.api_key,
               serverUrl: raw.analytics.amplitude.server_url,
-              concurrency: raw.analytics.amplitude.concurrency,
+              ...sendTuningOf(raw.analytics.amplitude),
             },
           }
         : {}),
@@ -426,7 +440,7 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
               token: raw.analytics.mixpanel.token,
               host: raw.analytics.mixpanel.host,
               protocol: raw.analytics.mixpanel.protocol,
-              concurrency: raw.analytics.mixpanel.concurrency,
+              ...sendTuningOf(raw.analytics.mixpanel),
             },
           }
         : {}),
@@ -522,5 +536,20 @@ function toAdaptive(alloc: NonNullable<RawExperiment['allocation']>, arms: numbe
     metricKind: alloc.metric_kind ?? 'conversion',
     sticky: alloc.sticky ?? 'memory',
     stickyCapacity: alloc.sticky_capacity ?? 1_000_000,
+  };
+}
+
+/** The send tuning of an analytics platform's raw options. */
+function sendTuningOf(raw: {
+  concurrency?: number;
+  compress?: boolean | number;
+  batch_size?: number;
+  batch_bytes?: number;
+}): SendTuning {
+  return {
+    concurrency: raw.concurrency,
+    compress: raw.compress,
+    batchSize: raw.batch_size,
+    batchBytes: raw.batch_bytes,
   };
 }

@@ -51,6 +51,8 @@ export const configMessages = {
     const key = platform === 'segment' ? 'write_key' : platform === 'amplitude' ? 'api_key' : 'token';
     return `analytics_platforms names ${platform}, which needs analytics.${platform}.${key} (from the environment, e.g. "\${${platform.toUpperCase()}_${key.toUpperCase()}}")`;
   },
+  platformLimit: (key: string, max: number, found: number, doc: string) =>
+    `${key} may be at most ${max.toLocaleString('en')} (${doc}), found ${found}`,
   splitReservedControl:
     'Split reserves the treatment name "control" for "the SDK could not evaluate", so a Split flag cannot serve it; name the control variant differently (e.g. off) and set control: to it',
 } as const;

@@ -315,8 +315,53 @@ const exposures = z.strictObject({
   instance: z.string().min(1).optional(),
 });
 
-/** Requests in flight at most to an analytics platform (default 4); acknowledged in journal order all the same. */
+/**
+ * What each analytics platform's batch API takes in one request, as its docs say (the
+ * sources are quoted in src/exposure/sinks/<platform>.ts): events, uncompressed bytes, and
+ * bytes of one event. Segment documents no count, only 500 KB; 2,500 is more than its
+ * smallest events fill. Amplitude's Batch Event Upload API (a server_url ending in /batch)
+ * takes 20 MB instead of HTTP V2's 1 MB. The sinks split requests to these limits, and
+ * `batch_size`/`batch_bytes` may only lower them.
+ */
+export const PLATFORM_LIMITS = {
+  segment: { maxEvents: 2500, maxBytes: 500_000, maxEventBytes: 32_000, doc: 'Segment takes at most 500 KB a request' },
+  amplitude: {
+    maxEvents: 2000,
+    maxBytes: 1_000_000,
+    maxEventBytes: 1_000_000,
+    doc: "Amplitude's HTTP V2 API takes at most 2,000 events and 1 MB a request",
+  },
+  amplitudeBatch: {
+    maxEvents: 2000,
+    maxBytes: 20_000_000,
+    maxEventBytes: 1_000_000,
+    doc: "Amplitude's Batch Event Upload API takes at most 2,000 events and 20 MB a request",
+  },
+  mixpanel: {
+    maxEvents: 2000,
+    maxBytes: 2_000_000,
+    maxEventBytes: 1_000_000,
+    doc: "Mixpanel's /import takes at most 2,000 events and 2 MB a request",
+  },
+} as const;
+
+/** Sends in flight at most to an analytics platform (default 4); acknowledged in journal order all the same. */
 const sendConcurrency = z.number().int().min(1).max(64).optional();
+
+/**
+ * How an analytics sink sends: sends in flight, gzip (true: level 1; a number: that
+ * level, 1-9; false: none), events and uncompressed bytes at most a request, up to the
+ * platform's limits (semantic.ts names the limit in its message; Amplitude's depends on
+ * its server_url).
+ */
+function sendTuning(limits: { maxEvents: number; maxBytes: number }) {
+  return {
+    concurrency: sendConcurrency,
+    compress: z.union([z.boolean(), z.number().int().min(1).max(9)]).optional(),
+    batch_size: z.number().int().min(1).max(limits.maxEvents).optional(),
+    batch_bytes: z.number().int().min(1024).max(limits.maxBytes).optional(),
+  };
+}
 
 const analytics = z.strictObject({
   jsonl: z
@@ -327,18 +372,22 @@ const analytics = z.strictObject({
       write_key: z.string().min(1),
       host: z.url().optional(),
       path: z.string().optional(),
-      concurrency: sendConcurrency,
+      ...sendTuning(PLATFORM_LIMITS.segment),
     })
     .optional(),
   amplitude: z
-    .strictObject({ api_key: z.string().min(1), server_url: z.url().optional(), concurrency: sendConcurrency })
+    .strictObject({
+      api_key: z.string().min(1),
+      server_url: z.url().optional(),
+      ...sendTuning(PLATFORM_LIMITS.amplitudeBatch),
+    })
     .optional(),
   mixpanel: z
     .strictObject({
       token: z.string().min(1),
       host: z.string().optional(),
       protocol: z.enum(['http', 'https']).optional(),
-      concurrency: sendConcurrency,
+      ...sendTuning(PLATFORM_LIMITS.mixpanel),
     })
     .optional(),
 });

@@ -5,7 +5,7 @@
  */
 import { parseDuration, DURATION_FORMAT } from './duration.js';
 import { configMessages as m } from './messages.js';
-import { ADAPTIVE_KEYS, WEIGHT_TOTAL } from './schema.js';
+import { ADAPTIVE_KEYS, PLATFORM_LIMITS, WEIGHT_TOTAL } from './schema.js';
 
 export type Path = readonly (string | number)[];
 export interface RawProblem {
@@ -81,6 +81,8 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     if (typeof push === 'string' && parseDuration(push) === undefined)
       problems.push({ path: ['fleet', 'push_interval'], message: m.expected(DURATION_FORMAT, JSON.stringify(push)) });
   }
+
+  if (isRecord(raw.analytics)) problems.push(...platformLimitProblems(raw.analytics));
 
   if (!isRecord(raw.experiments)) return problems;
   const flagOwner = new Map<string, string>();
@@ -217,4 +219,26 @@ function adaptiveProblems(
     });
   if (alloc.sticky === 'redis' && !(isRecord(raw.fleet) && typeof raw.fleet.redis === 'string'))
     problems.push({ path: at('allocation', 'sticky'), message: m.stickyNeedsFleet });
+}
+
+/** batch_size and batch_bytes above what the platform's batch API takes, with the platform's limit named. */
+function platformLimitProblems(analytics: Record<string, unknown>): RawProblem[] {
+  const problems: RawProblem[] = [];
+  for (const platform of ['segment', 'amplitude', 'mixpanel'] as const) {
+    const options = analytics[platform];
+    if (!isRecord(options)) continue;
+    const toBatch =
+      platform === 'amplitude' &&
+      typeof options.server_url === 'string' &&
+      /\/batch\/?$/.test(URL.canParse(options.server_url) ? new URL(options.server_url).pathname : '');
+    const limits = PLATFORM_LIMITS[toBatch ? 'amplitudeBatch' : platform];
+    const over = (key: string, max: number) => {
+      const value = options[key];
+      if (typeof value === 'number' && value > max)
+        problems.push({ path: ['analytics', platform, key], message: m.platformLimit(key, max, value, limits.doc) });
+    };
+    over('batch_size', limits.maxEvents);
+    over('batch_bytes', limits.maxBytes);
+  }
+  return problems;
 }

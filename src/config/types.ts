@@ -142,19 +142,13 @@ export interface ValidatedConfig {
   /** Per-platform options, keyed by platform name. */
   readonly analytics: {
     readonly jsonl: { readonly dir: string; readonly maxFileBytes: number };
-    readonly segment?: {
-      readonly writeKey: string;
-      readonly host?: string;
-      readonly path?: string;
-      readonly concurrency?: number;
-    };
-    readonly amplitude?: { readonly apiKey: string; readonly serverUrl?: string; readonly concurrency?: number };
+    readonly segment?: { readonly writeKey: string; readonly host?: string; readonly path?: string } & SendTuning;
+    readonly amplitude?: { readonly apiKey: string; readonly serverUrl?: string } & SendTuning;
     readonly mixpanel?: {
       readonly token: string;
       readonly host?: string;
       readonly protocol?: 'http' | 'https';
-      readonly concurrency?: number;
-    };
+    } & SendTuning;
   };
   readonly analysis: ValidatedAnalysis;
   /** Instances sharing a Redis: kill state, metrics and status travel through it. Undefined: one process. */
@@ -173,4 +167,16 @@ export interface ConfigProblem {
   /** e.g. experiments.checkout.allocation.schedule[2].percent */
   readonly path: string;
   readonly message: string;
+}
+
+/** How an analytics sink sends (analytics.<platform>): unset fields take the sink's defaults. */
+export interface SendTuning {
+  /** Sends in flight at most. */
+  readonly concurrency?: number;
+  /** Gzip request bodies: true (level 1), a level 1-9, or false. */
+  readonly compress?: boolean | number;
+  /** Events at most a request, within the platform's limit. */
+  readonly batchSize?: number;
+  /** Uncompressed bytes at most a request, within the platform's limit. */
+  readonly batchBytes?: number;
 }

@@ -13,22 +13,16 @@
  * sent again, as "Batch and retry HTTP V2 API requests" says. Bodies are gzipped (the
  * API counts events "after it decompresses a gzip-encoded body").
  */
+import { PLATFORM_LIMITS } from '../../config/index.js';
 import type { Sink, SinkBatch } from '../sink.js';
-import { BatchPoster, summary } from './batch-http.js';
+import { BatchPoster, resolveSendOptions, type SendOptions, summary } from './batch-http.js';
 import { addExposureProperties, addTrackedProperties, isExposure } from './platform.js';
 
-export interface AmplitudeSinkOptions {
+export interface AmplitudeSinkOptions extends SendOptions {
   apiKey: string;
   /** Default https://api2.amplitude.com/2/httpapi. */
   serverUrl?: string;
-  timeoutMs?: number;
-  /** Sends in flight at most (default 4). */
-  concurrency?: number;
-  /** Gzip request bodies (default true). */
-  gzip?: boolean;
 }
-
-export const AMPLITUDE_LIMITS = { maxEvents: 2000, maxBytes: 1_000_000, maxEventBytes: 1_000_000 };
 
 /** The indices a 400 answer names, in every list the HTTP V2 API documents. */
 function faulted(body: Record<string, unknown>): number[] {
@@ -44,16 +38,19 @@ function faulted(body: Record<string, unknown>): number[] {
   return [...out];
 }
 
-export function amplitudeSink(options: AmplitudeSinkOptions): Promise<Sink> {
-  const concurrency = options.concurrency ?? 4;
+export async function amplitudeSink(options: AmplitudeSinkOptions): Promise<Sink> {
   const url = options.serverUrl ?? 'https://api2.amplitude.com/2/httpapi';
   const batchApi = new URL(url).pathname.endsWith('/batch');
+  const limits = PLATFORM_LIMITS[batchApi ? 'amplitudeBatch' : 'amplitude'];
+  const send = resolveSendOptions('amplitude', limits, 2000, options);
   const head = `{"api_key":${JSON.stringify(options.apiKey)},"events":[`;
   const poster = new BatchPoster(
     'amplitude',
     {
-      ...AMPLITUDE_LIMITS,
-      ...(batchApi ? { maxBytes: 20_000_000 } : {}),
+      maxEvents: send.maxEvents,
+      maxBytes: send.maxBytes,
+      limitBytes: limits.maxBytes,
+      maxEventBytes: send.maxEventBytes,
       headers: { 'content-type': 'application/json' },
       head: () => head,
       // Unit ids are whatever the service uses; Amplitude's default minimum is 5 characters.
@@ -91,17 +88,17 @@ export function amplitudeSink(options: AmplitudeSinkOptions): Promise<Sink> {
     },
     {
       url,
-      connections: concurrency * 2,
-      timeoutMs: options.timeoutMs ?? 10_000,
-      gzip: options.gzip ?? true,
+      connections: send.concurrency * 2,
+      timeoutMs: send.timeoutMs,
+      gzipLevel: send.gzipLevel,
       secrets: [options.apiKey],
     },
   );
-  return Promise.resolve({
+  return {
     name: 'amplitude',
-    maxBatch: 2000,
-    concurrency,
+    maxBatch: send.maxEvents,
+    concurrency: send.concurrency,
     send: (batch: SinkBatch) => poster.send(batch),
     close: () => poster.close(),
-  });
+  };
 }

@@ -14,6 +14,7 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { Pool } from 'undici';
+import { configMessages } from '../../config/index.js';
 import type { EventRecord } from '../schema.js';
 import { isUserEvent } from './platform.js';
 import type { SendResult, SinkBatch } from '../sink.js';
@@ -24,8 +25,10 @@ const gzip = promisify(gzipCallback);
 export interface BatchApi {
   /** Events at most in one request. */
   readonly maxEvents: number;
-  /** Uncompressed body bytes at most in one request. */
+  /** Uncompressed body bytes at most in one request (an event bigger than this goes alone). */
   readonly maxBytes: number;
+  /** The platform's own limit of body bytes: an event that cannot fit a request under it is dead-lettered. */
+  readonly limitBytes: number;
   /** Bytes at most of one event's JSON; a bigger event is dead-lettered. */
   readonly maxEventBytes: number;
   readonly headers: Record<string, string>;
@@ -52,20 +55,123 @@ export interface BatchPosterOptions {
   /** Requests in flight at most (the channel's sends times the requests each splits into). */
   connections: number;
   timeoutMs: number;
-  gzip: boolean;
+  /** Gzip level for request bodies (1-9), or undefined to send them as they are. */
+  gzipLevel: number | undefined;
   /** Secrets to keep out of every message (the platform may echo a key back). */
   secrets: readonly string[];
 }
 
-/** One request's worth of events: indices into the batch and their JSON. */
+/** How a platform sink sends; the config's analytics.<platform> fields (see SendTuning there). */
+export interface SendOptions {
+  timeoutMs?: number;
+  /** Sends in flight at most (default 4). */
+  concurrency?: number;
+  /** Gzip request bodies: true (level 1, the default), a level 1-9, or false. */
+  compress?: boolean | number;
+  /** Events at most a request, and in one send (default: the platform's, Segment 1,000). */
+  batchSize?: number;
+  /** Uncompressed bytes at most a request (default: the platform's limit). */
+  batchBytes?: number;
+}
+
+/**
+ * gzip level 1 by default: measured on the sinks benchmark (BENCHMARKS.md, "Analytics
+ * sinks"), it cuts a batch of exposures to about a twentieth of its size for a few
+ * microseconds an event; levels above 1 cost more time for a few percent less.
+ */
+export const DEFAULT_GZIP_LEVEL = 1;
+export const DEFAULT_CONCURRENCY = 4;
+
+/** The platform's limits lowered to the options, checked: a value above a limit is an error that names it. */
+export function resolveSendOptions(
+  platform: string,
+  limits: { maxEvents: number; maxBytes: number; maxEventBytes: number; doc: string },
+  defaultBatchSize: number,
+  options: SendOptions,
+): {
+  maxEvents: number;
+  maxBytes: number;
+  maxEventBytes: number;
+  concurrency: number;
+  gzipLevel: number | undefined;
+  timeoutMs: number;
+} {
+  const check = (key: string, value: number | undefined, max: number, min: number) => {
+    if (value === undefined) return;
+    if (!Number.isInteger(value) || value < min)
+      throw new Error(`${platform} sink: ${key} must be an integer of at least ${min}, found ${value}`);
+    if (value > max) throw new Error(`${platform} sink: ${configMessages.platformLimit(key, max, value, limits.doc)}`);
+  };
+  check('batchSize', options.batchSize, limits.maxEvents, 1);
+  check('batchBytes', options.batchBytes, limits.maxBytes, 1024);
+  check('concurrency', options.concurrency, 64, 1);
+  const compress = options.compress ?? true;
+  if (typeof compress === 'number' && !(Number.isInteger(compress) && compress >= 1 && compress <= 9))
+    throw new Error(`${platform} sink: compress must be true, false or a gzip level 1-9, found ${compress}`);
+  return {
+    maxEvents: options.batchSize ?? Math.min(defaultBatchSize, limits.maxEvents),
+    maxBytes: options.batchBytes ?? limits.maxBytes,
+    maxEventBytes: limits.maxEventBytes,
+    concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
+    gzipLevel: compress === false ? undefined : compress === true ? DEFAULT_GZIP_LEVEL : compress,
+    timeoutMs: options.timeoutMs ?? 10_000,
+  };
+}
+
+/**
+ * One request's worth of events: indices into the batch, and where each event's JSON
+ * lies in the send's event bytes (`store`).
+ */
 interface Request {
   readonly indices: number[];
-  readonly events: string[];
+  readonly starts: number[];
+  readonly ends: number[];
 }
+
+/** A send's events as JSON, back to back in one buffer, and the requests they are split into. */
+interface Encoded {
+  store: Buffer;
+  requests: Request[];
+  rejected: { index: number; reason: string }[];
+}
+
+/**
+ * Buffers for event bytes and request bodies, reused from send to send. A body of a
+ * batch (hundreds of KB) in fresh memory costs a page fault per 4 KB on first touch,
+ * which on the benchmark machine made building it (a joined string, then its UTF-8
+ * copy) the single largest cost of a send: about 7 ms for 450 KB, against 0.1 ms to
+ * write the same bytes into memory already touched.
+ */
+class BufferPool {
+  private readonly free: Buffer[] = [];
+
+  constructor(private readonly keep: number) {}
+
+  /** A buffer of at least `size` bytes. */
+  take(size: number): Buffer {
+    for (let i = this.free.length - 1; i >= 0; i--) if (this.free[i]!.length >= size) return this.free.splice(i, 1)[0]!;
+    return Buffer.allocUnsafeSlow(Math.max(size, 64 * 1024));
+  }
+
+  /** Gives a buffer back once nothing reads it any more; beyond `keep` the smallest goes to the collector. */
+  give(buffer: Buffer): void {
+    this.free.push(buffer);
+    if (this.free.length > this.keep) {
+      let smallest = 0;
+      for (let i = 1; i < this.free.length; i++) if (this.free[i]!.length < this.free[smallest]!.length) smallest = i;
+      this.free.splice(smallest, 1);
+    }
+  }
+}
+
+/** Bytes a string takes in UTF-8 at most: three per UTF-16 code unit. */
+const MAX_UTF8_PER_UNIT = 3;
+const COMMA = 0x2c;
 
 export class BatchPoster {
   private readonly pool: Pool;
   private readonly path: string;
+  private readonly buffers: BufferPool;
 
   constructor(
     readonly platform: string,
@@ -80,41 +186,22 @@ export class BatchPoster {
       bodyTimeout: options.timeoutMs,
       keepAliveTimeout: 30_000,
     });
+    // Each request in flight holds a body, each send its event bytes.
+    this.buffers = new BufferPool(2 * options.connections + 2);
   }
 
   /** Delivers the batch; resolves with the events rejected for good, throws SinkSendError to be retried. */
   async send(batch: SinkBatch): Promise<SendResult | undefined> {
-    const records = batch.records();
-    const rejected: { index: number; reason: string }[] = [];
-    const requests: Request[] = [];
-    const { maxEvents, maxBytes, maxEventBytes } = this.api;
-    const frame = Buffer.byteLength(this.api.head()) + Buffer.byteLength(this.api.tail());
-    let current: Request = { indices: [], events: [] };
-    let bytes = frame;
-    for (let i = 0; i < records.length; i++) {
-      if (!isUserEvent(records[i]!)) continue;
-      const json = JSON.stringify(this.api.event(records[i]!));
-      const size = Buffer.byteLength(json);
-      if (size > maxEventBytes || size + frame > maxBytes) {
-        rejected.push({
-          index: i,
-          reason: `${this.platform} takes events of at most ${maxEventBytes} bytes; this one has ${size}`,
-        });
-        continue;
-      }
-      if (current.events.length === maxEvents || bytes + size + 1 > maxBytes) {
-        requests.push(current);
-        current = { indices: [], events: [] };
-        bytes = frame;
-      }
-      current.indices.push(i);
-      current.events.push(json);
-      bytes += size + 1;
+    const encoded = this.encode(batch.records());
+    const { requests, rejected } = encoded;
+    try {
+      const outcomes = await Promise.allSettled(requests.map((r) => this.post(encoded, r)));
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failed) throw failed.reason;
+    } finally {
+      // Every request has settled: nothing reads the event bytes any more.
+      this.buffers.give(encoded.store);
     }
-    if (current.events.length > 0) requests.push(current);
-    const outcomes = await Promise.allSettled(requests.map((r) => this.post(r, rejected)));
-    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    if (failed) throw failed.reason;
     return rejected.length > 0 ? { rejected } : undefined;
   }
 
@@ -122,14 +209,82 @@ export class BatchPoster {
     return this.pool.close();
   }
 
-  /** Posts one request; events rejected for good go to `rejected`. */
-  private async post(request: Request, rejected: { index: number; reason: string }[]): Promise<void> {
-    const raw = Buffer.from(this.api.head() + request.events.join(',') + this.api.tail(), 'utf8');
+  /**
+   * Each user event's platform JSON, written once as UTF-8 into a reused buffer (the
+   * write says its size: no second pass to measure it), and split into requests within
+   * the platform's limits; an event over a limit is rejected for good.
+   */
+  private encode(records: readonly EventRecord[]): Encoded {
+    const rejected: { index: number; reason: string }[] = [];
+    const requests: Request[] = [];
+    const { maxEvents, maxBytes, limitBytes, maxEventBytes } = this.api;
+    const frame = Buffer.byteLength(this.api.head()) + Buffer.byteLength(this.api.tail());
+    let store = this.buffers.take(Math.min(records.length * 512, 4 * maxBytes));
+    let pos = 0;
+    let current: Request = { indices: [], starts: [], ends: [] };
+    let bytes = frame;
+    for (let i = 0; i < records.length; i++) {
+      if (!isUserEvent(records[i]!)) continue;
+      const json = JSON.stringify(this.api.event(records[i]!));
+      const room = json.length * MAX_UTF8_PER_UNIT;
+      if (pos + room > store.length) {
+        const bigger = this.buffers.take(Math.max(2 * store.length, pos + room));
+        store.copy(bigger, 0, 0, pos);
+        this.buffers.give(store);
+        store = bigger;
+      }
+      const size = store.write(json, pos);
+      if (size > maxEventBytes || size + frame > limitBytes) {
+        rejected.push({
+          index: i,
+          reason: `${this.platform} takes events of at most ${maxEventBytes} bytes; this one has ${size}`,
+        });
+        continue;
+      }
+      if (current.indices.length === maxEvents || (current.indices.length > 0 && bytes + 1 + size > maxBytes)) {
+        requests.push(current);
+        current = { indices: [], starts: [], ends: [] };
+        bytes = frame;
+      }
+      if (current.indices.length > 0) bytes += 1; // the comma before it
+      current.indices.push(i);
+      current.starts.push(pos);
+      current.ends.push(pos + size);
+      pos += size;
+      bytes += size;
+    }
+    if (current.indices.length > 0) requests.push(current);
+    return { store, requests, rejected };
+  }
+
+  /** The request's body, in a buffer of the pool: the platform's frame around its events, comma-separated. */
+  private body(store: Buffer, request: Request): { buffer: Buffer; length: number } {
+    const head = this.api.head();
+    const tail = this.api.tail();
+    let size = Buffer.byteLength(head) + Buffer.byteLength(tail) + request.indices.length;
+    for (let k = 0; k < request.starts.length; k++) size += request.ends[k]! - request.starts[k]!;
+    const buffer = this.buffers.take(size);
+    let at = buffer.write(head, 0);
+    for (let k = 0; k < request.starts.length; k++) {
+      if (k > 0) buffer[at++] = COMMA;
+      at += store.copy(buffer, at, request.starts[k]!, request.ends[k]!);
+    }
+    at += buffer.write(tail, at);
+    return { buffer, length: at };
+  }
+
+  /** Posts one request; events rejected for good go to `encoded.rejected`. */
+  private async post(encoded: Encoded, request: Request): Promise<void> {
+    const { store, rejected } = encoded;
     const headers: Record<string, string> = { ...this.api.headers };
-    let body: Buffer = raw;
-    if (this.options.gzip) {
-      body = await gzip(raw, { level: 1 });
+    const raw = this.body(store, request);
+    let body: Buffer = raw.buffer.subarray(0, raw.length);
+    let lent = true;
+    if (this.options.gzipLevel !== undefined) {
+      body = await gzip(body, { level: this.options.gzipLevel });
       headers['content-encoding'] = 'gzip';
+      this.buffers.give(raw.buffer);
+      lent = false;
     }
     let status: number;
     let text: string;
@@ -140,10 +295,13 @@ export class BatchPoster {
       retryAfter = res.headers['retry-after'];
       text = await res.body.text();
     } catch (error) {
+      // A body the client may still hold (a request cut off) is left to the collector.
       throw new SinkSendError(`${this.platform} request failed: ${this.clean((error as Error).message)}`);
     }
-    if (status === 413 && request.events.length > 1) {
-      await Promise.all(halves(request).map((h) => this.post(h, rejected)));
+    // Answered: the request, its body included, is done with.
+    if (lent) this.buffers.give(raw.buffer);
+    if (status === 413 && request.indices.length > 1) {
+      await Promise.all(halves(request).map((h) => this.post(encoded, h)));
       return;
     }
     // Throttled, a server error, a timeout, or a key the platform refuses (the operator
@@ -161,8 +319,8 @@ export class BatchPoster {
     if (verdict.indices === undefined) {
       // The whole request refused without saying which events: halve it until the
       // events at fault are alone, so one bad event never takes good ones with it.
-      if (request.events.length > 1) {
-        await Promise.all(halves(request).map((h) => this.post(h, rejected)));
+      if (request.indices.length > 1) {
+        await Promise.all(halves(request).map((h) => this.post(encoded, h)));
         return;
       }
       rejected.push({ index: request.indices[0]!, reason: message });
@@ -170,7 +328,7 @@ export class BatchPoster {
     }
     const bad = new Set<number>();
     verdict.indices.forEach((i, k) => {
-      if (i < 0 || i >= request.events.length || bad.has(i)) return;
+      if (i < 0 || i >= request.indices.length || bad.has(i)) return;
       bad.add(i);
       const own = verdict.reasons?.[k];
       rejected.push({
@@ -179,18 +337,19 @@ export class BatchPoster {
       });
     });
     if (!verdict.resendRest) return;
-    const rest: Request = { indices: [], events: [] };
-    for (let i = 0; i < request.events.length; i++)
+    const rest: Request = { indices: [], starts: [], ends: [] };
+    for (let i = 0; i < request.indices.length; i++)
       if (!bad.has(i)) {
         rest.indices.push(request.indices[i]!);
-        rest.events.push(request.events[i]!);
+        rest.starts.push(request.starts[i]!);
+        rest.ends.push(request.ends[i]!);
       }
     // Nothing named that is in the request: resending would loop; the request is refused whole.
     if (bad.size === 0) {
       for (const i of request.indices) rejected.push({ index: i, reason: message });
       return;
     }
-    if (rest.events.length > 0) await this.post(rest, rejected);
+    if (rest.indices.length > 0) await this.post(encoded, rest);
   }
 
   /** A platform's message with any secret taken out. */
@@ -202,10 +361,10 @@ export class BatchPoster {
 }
 
 function halves(r: Request): Request[] {
-  const mid = r.events.length >> 1;
+  const mid = r.indices.length >> 1;
   return [
-    { indices: r.indices.slice(0, mid), events: r.events.slice(0, mid) },
-    { indices: r.indices.slice(mid), events: r.events.slice(mid) },
+    { indices: r.indices.slice(0, mid), starts: r.starts.slice(0, mid), ends: r.ends.slice(0, mid) },
+    { indices: r.indices.slice(mid), starts: r.starts.slice(mid), ends: r.ends.slice(mid) },
   ];
 }
 

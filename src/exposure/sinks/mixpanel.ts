@@ -13,30 +13,27 @@
  * those are dead-lettered with Mixpanel's message. 429 is retried after back-off,
  * honouring Retry-After.
  */
+import { PLATFORM_LIMITS } from '../../config/index.js';
 import type { Sink, SinkBatch } from '../sink.js';
-import { BatchPoster, summary } from './batch-http.js';
+import { BatchPoster, resolveSendOptions, type SendOptions, summary } from './batch-http.js';
 import { addExposureProperties, addTrackedProperties, isExposure } from './platform.js';
 
-export interface MixpanelSinkOptions {
+export interface MixpanelSinkOptions extends SendOptions {
   token: string;
   /** Default api.mixpanel.com; "host:port" is accepted (tests point it at a local receiver). */
   host?: string;
   protocol?: 'http' | 'https';
-  timeoutMs?: number;
-  /** Sends in flight at most (default 4). */
-  concurrency?: number;
-  /** Gzip request bodies (default true). */
-  gzip?: boolean;
 }
 
-export const MIXPANEL_LIMITS = { maxEvents: 2000, maxBytes: 2_000_000, maxEventBytes: 1_000_000 };
-
-export function mixpanelSink(options: MixpanelSinkOptions): Promise<Sink> {
-  const concurrency = options.concurrency ?? 4;
+export async function mixpanelSink(options: MixpanelSinkOptions): Promise<Sink> {
+  const send = resolveSendOptions('mixpanel', PLATFORM_LIMITS.mixpanel, 2000, options);
   const poster = new BatchPoster(
     'mixpanel',
     {
-      ...MIXPANEL_LIMITS,
+      maxEvents: send.maxEvents,
+      maxBytes: send.maxBytes,
+      limitBytes: PLATFORM_LIMITS.mixpanel.maxBytes,
+      maxEventBytes: send.maxEventBytes,
       headers: {
         'content-type': 'application/json',
         authorization: `Basic ${Buffer.from(`${options.token}:`).toString('base64')}`,
@@ -86,17 +83,17 @@ export function mixpanelSink(options: MixpanelSinkOptions): Promise<Sink> {
     },
     {
       url: `${options.protocol ?? 'https'}://${options.host ?? 'api.mixpanel.com'}/import?strict=1`,
-      connections: concurrency * 2,
-      timeoutMs: options.timeoutMs ?? 10_000,
-      gzip: options.gzip ?? true,
+      connections: send.concurrency * 2,
+      timeoutMs: send.timeoutMs,
+      gzipLevel: send.gzipLevel,
       secrets: [options.token],
     },
   );
-  return Promise.resolve({
+  return {
     name: 'mixpanel',
-    maxBatch: 2000,
-    concurrency,
+    maxBatch: send.maxEvents,
+    concurrency: send.concurrency,
     send: (batch: SinkBatch) => poster.send(batch),
     close: () => poster.close(),
-  });
+  };
 }

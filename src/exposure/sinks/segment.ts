@@ -11,33 +11,30 @@
  * f2prateek.com/2016/06/05/gzip, the libraries' own uploads). Segment answers 200 to
  * anything else it takes, 400 to a request it refuses whole.
  */
+import { PLATFORM_LIMITS } from '../../config/index.js';
 import type { Sink, SinkBatch } from '../sink.js';
-import { BatchPoster } from './batch-http.js';
+import { BatchPoster, resolveSendOptions, type SendOptions } from './batch-http.js';
 import { addExposureProperties, addTrackedProperties, isExposure } from './platform.js';
 
-export interface SegmentSinkOptions {
+export interface SegmentSinkOptions extends SendOptions {
   writeKey: string;
   /** Default https://api.segment.io; tests point it at a local receiver. */
   host?: string;
   /** Default /v1/batch. */
   path?: string;
-  timeoutMs?: number;
-  /** Sends in flight at most (default 4). */
-  concurrency?: number;
-  /** Gzip request bodies (default true). */
-  gzip?: boolean;
 }
 
 const LIBRARY = { library: { name: 'switchyard' } };
 
-export const SEGMENT_LIMITS = { maxEvents: 2500, maxBytes: 500_000, maxEventBytes: 32_000 };
-
-export function segmentSink(options: SegmentSinkOptions): Promise<Sink> {
-  const concurrency = options.concurrency ?? 4;
+export async function segmentSink(options: SegmentSinkOptions): Promise<Sink> {
+  const send = resolveSendOptions('segment', PLATFORM_LIMITS.segment, 1000, options);
   const poster = new BatchPoster(
     'segment',
     {
-      ...SEGMENT_LIMITS,
+      maxEvents: send.maxEvents,
+      maxBytes: send.maxBytes,
+      limitBytes: PLATFORM_LIMITS.segment.maxBytes,
+      maxEventBytes: send.maxEventBytes,
       headers: {
         'content-type': 'application/json',
         authorization: `Basic ${Buffer.from(`${options.writeKey}:`).toString('base64')}`,
@@ -77,18 +74,18 @@ export function segmentSink(options: SegmentSinkOptions): Promise<Sink> {
     },
     {
       url: `${(options.host ?? 'https://api.segment.io').replace(/\/+$/, '')}${options.path ?? '/v1/batch'}`,
-      connections: concurrency * 2,
-      timeoutMs: options.timeoutMs ?? 10_000,
-      gzip: options.gzip ?? true,
+      connections: send.concurrency * 2,
+      timeoutMs: send.timeoutMs,
+      gzipLevel: send.gzipLevel,
       secrets: [options.writeKey],
     },
   );
-  return Promise.resolve({
+  return {
     name: 'segment',
-    // About 1,000 exposures fill Segment's 500 KB: one send is one or two requests.
-    maxBatch: 1000,
-    concurrency,
+    // About 1,000 exposures fill Segment's 500 KB: one send is one request or two.
+    maxBatch: send.maxEvents,
+    concurrency: send.concurrency,
     send: (batch: SinkBatch) => poster.send(batch),
     close: () => poster.close(),
-  });
+  };
 }

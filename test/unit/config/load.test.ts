@@ -328,3 +328,75 @@ describe('analysis settings', () => {
     );
   });
 });
+
+describe('analytics send tuning', () => {
+  const platforms = (body: string) => `analytics_platforms: [segment, amplitude, mixpanel]\nanalytics:\n${body}`;
+
+  it('takes compress, batch_size, batch_bytes and concurrency within each platform limit', () => {
+    const config = parseConfig(
+      platforms(
+        '  segment: { write_key: "${W}", compress: false, batch_size: 2500, batch_bytes: 500000, concurrency: 8 }\n' +
+          '  amplitude: { api_key: "${A}", compress: 6, batch_size: 2000, batch_bytes: 1000000 }\n' +
+          '  mixpanel: { token: "${M}", compress: true, batch_size: 2000, batch_bytes: 2000000 }\n',
+      ),
+      'sy.yaml',
+      { env: { W: 'w-1', A: 'a-1', M: 'm-1' } },
+    );
+    expect(config.analytics.segment).toMatchObject({
+      compress: false,
+      batchSize: 2500,
+      batchBytes: 500_000,
+      concurrency: 8,
+    });
+    expect(config.analytics.amplitude).toMatchObject({ compress: 6, batchSize: 2000, batchBytes: 1_000_000 });
+    expect(config.analytics.mixpanel).toMatchObject({ compress: true, batchSize: 2000, batchBytes: 2_000_000 });
+  });
+
+  it('names the platform limit, where it is exceeded', () => {
+    expect(
+      problemsOf(
+        platforms(
+          '  segment: { write_key: "${W}", batch_bytes: 600000 }\n' +
+            '  amplitude: { api_key: "${A}", batch_size: 2001, batch_bytes: 1000001 }\n' +
+            '  mixpanel: { token: "${M}", batch_size: 5000, batch_bytes: 2000001 }\n',
+        ),
+        { W: 'w-1', A: 'a-1', M: 'm-1' },
+      ),
+    ).toEqual([
+      '3:46 analytics.segment.batch_bytes: batch_bytes may be at most 500,000 (Segment takes at most 500 KB a request), found 600000',
+      "4:45 analytics.amplitude.batch_size: batch_size may be at most 2,000 (Amplitude's HTTP V2 API takes at most 2,000 events and 1 MB a request), found 2001",
+      "4:64 analytics.amplitude.batch_bytes: batch_bytes may be at most 1,000,000 (Amplitude's HTTP V2 API takes at most 2,000 events and 1 MB a request), found 1000001",
+      "5:42 analytics.mixpanel.batch_size: batch_size may be at most 2,000 (Mixpanel's /import takes at most 2,000 events and 2 MB a request), found 5000",
+      "5:61 analytics.mixpanel.batch_bytes: batch_bytes may be at most 2,000,000 (Mixpanel's /import takes at most 2,000 events and 2 MB a request), found 2000001",
+    ]);
+  });
+
+  it("takes Amplitude's Batch API limit (20 MB) when server_url is its /batch endpoint", () => {
+    const text = (bytes: number) =>
+      `analytics_platforms: [amplitude]\nanalytics:\n  amplitude: { api_key: "\${A}", server_url: "https://api2.amplitude.com/batch", batch_bytes: ${bytes} }\n`;
+    expect(parseConfig(text(20_000_000), 'sy.yaml', { env: { A: 'a-1' } }).analytics.amplitude?.batchBytes).toBe(
+      20_000_000,
+    );
+    expect(problemsOf(text(20_000_001), { A: 'a-1' })).toEqual([
+      expect.stringMatching(
+        /^3:\d+ analytics\.amplitude\.batch_bytes: batch_bytes may be at most 20,000,000 \(Amplitude's Batch Event Upload API/,
+      ),
+    ]);
+  });
+
+  it('rejects a compress that is not true, false or a gzip level 1-9, and sizes below one', () => {
+    const problems = problemsOf(
+      platforms('  segment: { write_key: "${W}", compress: 10, batch_size: 0, batch_bytes: 100, concurrency: 65 }\n'),
+      { W: 'w-1' },
+    );
+    expect(problems).toEqual([
+      '3:43 analytics.segment.compress: expected a value <= 9, found 10',
+      '3:59 analytics.segment.batch_size: expected a value >= 1, found 0',
+      '3:75 analytics.segment.batch_bytes: expected a value >= 1024, found 100',
+      '3:93 analytics.segment.concurrency: expected a value <= 64, found 65',
+    ]);
+    expect(problemsOf(platforms('  segment: { write_key: "${W}", compress: "fast" }\n'), { W: 'w-1' })).toEqual([
+      '3:43 analytics.segment.compress: expected one of the accepted forms, found "fast"',
+    ]);
+  });
+});
