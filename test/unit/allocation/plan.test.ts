@@ -133,6 +133,76 @@ describe('allocation properties', () => {
   });
 });
 
+describe('what the client reads from a plan', () => {
+  const config = validateConfigObject({
+    experiments: {
+      pricing: {
+        flag: 'pricing-page',
+        control: 'baseline',
+        variants: {
+          cheap: { weight: 25, payload: { price: 5 } },
+          baseline: { weight: 50, payload: { price: 10 } },
+          premium: { weight: 25, payload: { price: 20, badge: 'gold' } },
+        },
+        allocation: { mode: 'fixed', salt: 'pricing-1', percent: 30 },
+      },
+      twin: {
+        control: 'baseline',
+        variants: {
+          cheap: { weight: 25, payload: { price: 5 } },
+          baseline: { weight: 50, payload: { price: 10 } },
+          premium: { weight: 25, payload: { price: 20, badge: 'gold' } },
+        },
+        allocation: { mode: 'fixed', salt: 'pricing-1', percent: 30 },
+      },
+    },
+  });
+  const plan = compilePlan(config.experiments.get('pricing')!);
+
+  it('points controlIndex at the variant the config names as control, wherever it is listed', () => {
+    // Units outside the traffic and failed evaluations get the variant at controlIndex.
+    expect(plan.controlIndex).toBe(1);
+    expect(plan.variants[plan.controlIndex]).toBe('baseline');
+    expect(plan.control).toBe('baseline');
+  });
+
+  it("gives each variant index its own variant's payload", () => {
+    expect(plan.variants).toEqual(['cheap', 'baseline', 'premium']);
+    expect(plan.payloads).toEqual([{ price: 5 }, { price: 10 }, { price: 20, badge: 'gold' }]);
+    // The payload a unit receives is the one of the variant it is assigned.
+    const seen = new Map<string, unknown>();
+    for (let i = 0; i < 2000 && seen.size < 3; i++) {
+      const v = assign(plan, `user-${i}`, 1);
+      seen.set(plan.variants[v]!, plan.payloads[v]);
+    }
+    expect(seen.get('premium')).toEqual({ price: 20, badge: 'gold' });
+    expect(seen.get('cheap')).toEqual({ price: 5 });
+  });
+
+  it('takes the fixed percent of traffic at every time, with no ramp step', () => {
+    expect(plan.fixedCoverage).toBe(0.3);
+    for (const now of [0, Date.parse('2026-12-01T00:00:00Z'), Date.parse('2030-01-01T00:00:00Z')]) {
+      expect(trafficAt(plan, now)).toEqual({ percent: 30, step: -1 });
+    }
+    let inside = 0;
+    for (let i = 0; i < 100_000; i++) if (assign(plan, `u${i}`, plan.fixedCoverage) >= 0) inside++;
+    expect(Math.abs(inside / 100_000 - 0.3)).toBeLessThan(0.01);
+  });
+
+  it('names the allocation experiment@version, distinct per experiment and per version', () => {
+    // Exposure dedupe keys start with the id: two experiments that share salt and variants
+    // must not share it, and a change of allocation must give a new one (units are logged again).
+    expect(plan.id).toBe(`pricing@${plan.version}`);
+    const twin = compilePlan(config.experiments.get('twin')!);
+    expect(twin.version).toBe(plan.version);
+    expect(twin.id).not.toBe(plan.id);
+    const reweighted = compilePlan(experiment([40, 60]));
+    const base = compilePlan(experiment([50, 50]));
+    expect(reweighted.id).not.toBe(base.id);
+    expect(compilePlan(experiment([50, 50])).id).toBe(base.id);
+  });
+});
+
 describe('gradual ramp from config and clock', () => {
   const config = validateConfigObject({
     experiments: {
