@@ -114,6 +114,17 @@ describe('allocation properties', () => {
     expect(1 - chisquareCdf(chi2, 1)).toBeGreaterThan(0.001);
   });
 
+  it('puts a unit whose bucket is exactly a range boundary in the range that starts there (half-open ranges, as GrowthBook)', () => {
+    // Found by inverting MurmurHash3's last block: murmur3('exp-a:edge-702--2uAW') = 2^30, bucket 0.25 exactly.
+    const edge = 'edge-702--2uAW';
+    expect(bucket('exp-a', edge)).toBe(0.25);
+    // At full traffic every unit gets a variant: 0.25 starts the second range of 25/25/50.
+    expect(assign(compilePlan(experiment([25, 25, 50])), edge, 1)).toBe(1);
+    // At 50% traffic the first range of 50/50 is [0, 0.25): its end is outside the experiment.
+    expect(assign(compilePlan(experiment([50, 50])), edge, 0.5)).toBe(-1);
+    expect(assign(compilePlan(experiment([50, 50])), edge, 0.5000001)).toBe(0);
+  });
+
   it('changes the allocation version when weights, salt or order change, not when the ramp changes', () => {
     const base = compilePlan(experiment([50, 50])).version;
     expect(compilePlan(experiment([40, 60])).version).not.toBe(base);
@@ -240,5 +251,10 @@ describe('gradual ramp from config and clock', () => {
 
   it('holds at the paused step while paused', () => {
     expect(trafficAt(plan, start + 5 * day, { pausedAt: start + day })).toEqual({ percent: 10, step: 1 });
+  });
+
+  it('never moves the ramp ahead for a pause stamped later than now (another instance whose clock is ahead)', () => {
+    expect(trafficAt(plan, start + day - 1, { pausedAt: start + 3 * day })).toEqual({ percent: 1, step: 0 });
+    expect(trafficAt(plan, start - 1, { pausedAt: start + day })).toEqual({ percent: 0, step: -1 });
   });
 });
