@@ -78,3 +78,27 @@ describe('exposure dedupe', () => {
     }
   });
 });
+
+describe('exposure dedupe with a time window, across generations', () => {
+  it('logs a key again once the window since it was last logged has passed, whether the key is in the current or the old generation', () => {
+    const d = new ExposureDedupe(20, 1000); // a generation holds 10 keys
+    expect(d.timed).toBe(true);
+    expect(new ExposureDedupe(20, undefined).timed).toBe(false);
+    expect(d.admit(1000, 2, 500)).toBe(true);
+    for (let k = 0; k < 10; k++) expect(d.admit(k + 1, 4 * k, 600)).toBe(true); // key 1000 is now in the old generation
+    expect(d.admit(1000, 2, 1499)).toBe(false); // old generation, within the window: moves to the current one, keeps time 500
+    for (let k = 0; k < 9; k++) d.admit(k + 100, 4 * k, 1499); // the sweep keeps key 1000 and its time
+    expect(d.admit(1000, 2, 1499)).toBe(false);
+    expect(d.admit(1000, 2, 1500)).toBe(true); // 1000 ms after it was logged at 500, not after the visit at 1499
+    expect(d.admit(1000, 2, 2499)).toBe(false);
+  });
+
+  it('logs a key from the old generation whose window has passed, and counts the window from then', () => {
+    const d = new ExposureDedupe(20, 1000);
+    d.admit(1000, 2, 0);
+    for (let k = 0; k < 10; k++) d.admit(k + 1, 4 * k, 0); // key 1000 is now old
+    expect(d.admit(1000, 2, 1000)).toBe(true); // old, and the window has just passed: logged again
+    expect(d.admit(1000, 2, 1999)).toBe(false); // its window restarted at 1000
+    expect(d.admit(1000, 2, 2000)).toBe(true);
+  });
+});
