@@ -29,7 +29,7 @@ for m in $modules; do
       [ -f "$files" ] || { echo "no such file $files" >&2; exit 2; }
       tests=$(tests_of "${m%%/*}") ;;
     dedupe) files='src/exposure/dedupe.ts' tests='test/unit/exposure/dedupe.test.ts' ;;
-    encoder) files='src/exposure/encoder.ts,src/exposure/event-encoder.ts' tests='test/unit/exposure/pipeline.test.ts' ;;
+    encoder) files='src/exposure/encoder.ts,src/exposure/event-encoder.ts' tests='test/unit/exposure/encoder.test.ts,test/unit/exposure/pipeline.test.ts' ;;
     *) echo "unknown module $m (allocation, config, stats, dedupe, encoder, or a file: config/load)" >&2; exit 2 ;;
   esac
   name=$(echo "$m" | tr / -)
