@@ -259,6 +259,14 @@ describe('reshuffle guard', () => {
     expect(reshuffleProblems(base(ab), allowed, now)).toEqual([]);
   });
 
+  it('rejects a reorder that keeps the first variant in place', () => {
+    const abc = '{"control":{"weight":40},"b":{"weight":30},"c":{"weight":30}}';
+    const acb = '{"control":{"weight":40},"c":{"weight":30},"b":{"weight":30}}';
+    expect(reshuffleProblems(base(abc), base(acb), now)).toEqual([
+      expect.stringMatching(/variants reordered: control, b, c -> control, c, b/),
+    ]);
+  });
+
   it('names every removed variant', () => {
     const four = '{"control":{"weight":40},"b":{"weight":20},"c":{"weight":20},"d":{"weight":20}}';
     const problems = reshuffleProblems(base(four), base('{"control":{"weight":50},"d":{"weight":50}}'), now);
