@@ -114,6 +114,17 @@ describe('allocation properties', () => {
     expect(1 - chisquareCdf(chi2, 1)).toBeGreaterThan(0.001);
   });
 
+  it('puts a unit whose bucket is exactly a range boundary in the range that starts there (half-open ranges, as GrowthBook)', () => {
+    // Found by inverting MurmurHash3's last block: murmur3('exp-a:edge-702--2uAW') = 2^30, bucket 0.25 exactly.
+    const edge = 'edge-702--2uAW';
+    expect(bucket('exp-a', edge)).toBe(0.25);
+    // At full traffic every unit gets a variant: 0.25 starts the second range of 25/25/50.
+    expect(assign(compilePlan(experiment([25, 25, 50])), edge, 1)).toBe(1);
+    // At 50% traffic the first range of 50/50 is [0, 0.25): its end is outside the experiment.
+    expect(assign(compilePlan(experiment([50, 50])), edge, 0.5)).toBe(-1);
+    expect(assign(compilePlan(experiment([50, 50])), edge, 0.5000001)).toBe(0);
+  });
+
   it('changes the allocation version when weights, salt or order change, not when the ramp changes', () => {
     const base = compilePlan(experiment([50, 50])).version;
     expect(compilePlan(experiment([40, 60])).version).not.toBe(base);
@@ -130,6 +141,76 @@ describe('allocation properties', () => {
     const abc = ordered({ control: { weight: 50 }, a: { weight: 30 }, b: { weight: 20 } });
     expect(ordered({ control: { weight: 50 }, a: { weight: 30 }, b: { weight: 20 } })).toBe(abc);
     expect(ordered({ control: { weight: 50 }, b: { weight: 20 }, a: { weight: 30 } })).not.toBe(abc);
+  });
+});
+
+describe('what the client reads from a plan', () => {
+  const config = validateConfigObject({
+    experiments: {
+      pricing: {
+        flag: 'pricing-page',
+        control: 'baseline',
+        variants: {
+          cheap: { weight: 25, payload: { price: 5 } },
+          baseline: { weight: 50, payload: { price: 10 } },
+          premium: { weight: 25, payload: { price: 20, badge: 'gold' } },
+        },
+        allocation: { mode: 'fixed', salt: 'pricing-1', percent: 30 },
+      },
+      twin: {
+        control: 'baseline',
+        variants: {
+          cheap: { weight: 25, payload: { price: 5 } },
+          baseline: { weight: 50, payload: { price: 10 } },
+          premium: { weight: 25, payload: { price: 20, badge: 'gold' } },
+        },
+        allocation: { mode: 'fixed', salt: 'pricing-1', percent: 30 },
+      },
+    },
+  });
+  const plan = compilePlan(config.experiments.get('pricing')!);
+
+  it('points controlIndex at the variant the config names as control, wherever it is listed', () => {
+    // Units outside the traffic and failed evaluations get the variant at controlIndex.
+    expect(plan.controlIndex).toBe(1);
+    expect(plan.variants[plan.controlIndex]).toBe('baseline');
+    expect(plan.control).toBe('baseline');
+  });
+
+  it("gives each variant index its own variant's payload", () => {
+    expect(plan.variants).toEqual(['cheap', 'baseline', 'premium']);
+    expect(plan.payloads).toEqual([{ price: 5 }, { price: 10 }, { price: 20, badge: 'gold' }]);
+    // The payload a unit receives is the one of the variant it is assigned.
+    const seen = new Map<string, unknown>();
+    for (let i = 0; i < 2000 && seen.size < 3; i++) {
+      const v = assign(plan, `user-${i}`, 1);
+      seen.set(plan.variants[v]!, plan.payloads[v]);
+    }
+    expect(seen.get('premium')).toEqual({ price: 20, badge: 'gold' });
+    expect(seen.get('cheap')).toEqual({ price: 5 });
+  });
+
+  it('takes the fixed percent of traffic at every time, with no ramp step', () => {
+    expect(plan.fixedCoverage).toBe(0.3);
+    for (const now of [0, Date.parse('2026-12-01T00:00:00Z'), Date.parse('2030-01-01T00:00:00Z')]) {
+      expect(trafficAt(plan, now)).toEqual({ percent: 30, step: -1 });
+    }
+    let inside = 0;
+    for (let i = 0; i < 100_000; i++) if (assign(plan, `u${i}`, plan.fixedCoverage) >= 0) inside++;
+    expect(Math.abs(inside / 100_000 - 0.3)).toBeLessThan(0.01);
+  });
+
+  it('names the allocation experiment@version, distinct per experiment and per version', () => {
+    // Exposure dedupe keys start with the id: two experiments that share salt and variants
+    // must not share it, and a change of allocation must give a new one (units are logged again).
+    expect(plan.id).toBe(`pricing@${plan.version}`);
+    const twin = compilePlan(config.experiments.get('twin')!);
+    expect(twin.version).toBe(plan.version);
+    expect(twin.id).not.toBe(plan.id);
+    const reweighted = compilePlan(experiment([40, 60]));
+    const base = compilePlan(experiment([50, 50]));
+    expect(reweighted.id).not.toBe(base.id);
+    expect(compilePlan(experiment([50, 50])).id).toBe(base.id);
   });
 });
 
@@ -170,5 +251,10 @@ describe('gradual ramp from config and clock', () => {
 
   it('holds at the paused step while paused', () => {
     expect(trafficAt(plan, start + 5 * day, { pausedAt: start + day })).toEqual({ percent: 10, step: 1 });
+  });
+
+  it('never moves the ramp ahead for a pause stamped later than now (another instance whose clock is ahead)', () => {
+    expect(trafficAt(plan, start + day - 1, { pausedAt: start + 3 * day })).toEqual({ percent: 1, step: 0 });
+    expect(trafficAt(plan, start - 1, { pausedAt: start + day })).toEqual({ percent: 0, step: -1 });
   });
 });

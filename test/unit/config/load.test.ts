@@ -259,6 +259,48 @@ describe('reshuffle guard', () => {
     expect(reshuffleProblems(base(ab), allowed, now)).toEqual([]);
   });
 
+  it('rejects a reorder that keeps the first variant in place', () => {
+    const abc = '{"control":{"weight":40},"b":{"weight":30},"c":{"weight":30}}';
+    const acb = '{"control":{"weight":40},"c":{"weight":30},"b":{"weight":30}}';
+    expect(reshuffleProblems(base(abc), base(acb), now)).toEqual([
+      expect.stringMatching(/variants reordered: control, b, c -> control, c, b/),
+    ]);
+  });
+
+  it('names every removed variant', () => {
+    const four = '{"control":{"weight":40},"b":{"weight":20},"c":{"weight":20},"d":{"weight":20}}';
+    const problems = reshuffleProblems(base(four), base('{"control":{"weight":50},"d":{"weight":50}}'), now);
+    expect(problems).toEqual([expect.stringMatching(/variants b, c removed/)]);
+  });
+
+  it('lets a config add an experiment, or a variant at the end (with new weights)', () => {
+    const added = validateConfigObject({
+      experiments: {
+        e: { variants: JSON.parse(ab), allocation: { mode: 'fixed' } },
+        f: { variants: JSON.parse(ab), allocation: { mode: 'fixed' } },
+      },
+    });
+    expect(reshuffleProblems(base(ab), added, now)).toEqual([]);
+    expect(
+      reshuffleProblems(base(ab), base('{"control":{"weight":40},"b":{"weight":40},"c":{"weight":20}}'), now),
+    ).toEqual([]);
+  });
+
+  it('guards a gradual experiment from the instant it starts, when units are first allocated', () => {
+    const gradual = (salt: string) =>
+      validateConfigObject({
+        experiments: {
+          e: {
+            variants: JSON.parse(ab),
+            allocation: { mode: 'gradual', salt, start: '2026-12-10T00:00:00Z', schedule: [{ percent: 5 }] },
+          },
+        },
+      });
+    const start = Date.parse('2026-12-10T00:00:00Z');
+    expect(reshuffleProblems(gradual('a'), gradual('b'), start - 1)).toEqual([]);
+    expect(reshuffleProblems(gradual('a'), gradual('b'), start)).toHaveLength(1);
+  });
+
   it('allows any change before a gradual experiment starts', () => {
     const gradual = (salt: string) =>
       validateConfigObject({
@@ -271,6 +313,79 @@ describe('reshuffle guard', () => {
       });
     expect(reshuffleProblems(gradual('a'), gradual('b'), now)).toEqual([]);
     expect(reshuffleProblems(gradual('a'), gradual('b'), Date.parse('2026-12-11T00:00:00Z'))).toHaveLength(1);
+  });
+});
+
+describe('durations in the config', () => {
+  const ramp = (dwells: string[]) =>
+    validateConfigObject({
+      experiments: {
+        e: {
+          variants: { control: { weight: 50 }, b: { weight: 50 } },
+          allocation: {
+            mode: 'gradual',
+            start: '2026-12-01T00:00:00Z',
+            schedule: [...dwells.map((dwell, i) => ({ percent: i + 1, dwell })), { percent: 100 }],
+          },
+        },
+      },
+    }).experiments.get('e')!.allocation.steps;
+
+  it('reads every unit, decimals and a space before the unit: a ramp step lasts what its dwell says', () => {
+    const cases: [string, number][] = [
+      ['250ms', 250],
+      ['45s', 45_000],
+      ['30m', 1_800_000],
+      ['12h', 43_200_000],
+      ['1d', 86_400_000],
+      ['2w', 1_209_600_000],
+      ['1.5h', 5_400_000],
+      ['3 d', 259_200_000],
+      [' 10m ', 600_000],
+    ];
+    const steps = ramp(cases.map(([dwell]) => dwell));
+    cases.forEach(([dwell, ms], i) => {
+      expect({ dwell, lasts: steps[i]!.endsAt - steps[i]!.startsAt }).toEqual({ dwell, lasts: ms });
+      expect(steps[i + 1]!.startsAt).toBe(steps[i]!.endsAt);
+    });
+    expect(steps[cases.length]!.endsAt).toBe(Infinity); // the last step has no dwell
+  });
+
+  it.each(['0d', '0.0h', '5', 'd', '1y', '1 day', '-1d', '1e3s', '1.d'])(
+    'rejects the dwell %j, naming the format',
+    (dwell) => {
+      expect(() => ramp([dwell])).toThrow(
+        /schedule\[0\]\.dwell: expected a positive number with a unit: ms, s, m, h, d or w \(e\.g\. 1d, 12h\)/,
+      );
+    },
+  );
+});
+
+describe('did you mean', () => {
+  const unknownKey = (key: string): string => {
+    try {
+      validateConfigObject({
+        experiments: { e: { variants: { control: { weight: 50 }, b: { weight: 50 } }, [key]: 1 } },
+      });
+    } catch (error) {
+      return (error as ConfigError).problems[0]!.message;
+    }
+    throw new Error('expected the config to be rejected');
+  };
+
+  it('suggests the allowed key closest by edit distance, whatever the case', () => {
+    expect(unknownKey('varaints')).toContain('did you mean "variants"?');
+    expect(unknownKey('HYPOTHESIS')).toContain('did you mean "hypothesis"?');
+    expect(unknownKey('allow_reshufle')).toContain('did you mean "allow_reshuffle"?');
+    expect(unknownKey('primary_metrc')).toContain('did you mean "primary_metric"?');
+  });
+
+  it('suggests nothing for a name too far from any allowed key', () => {
+    for (const key of ['xyzzy', 'colour_scheme', 'q']) {
+      const message = unknownKey(key);
+      expect(message).toContain(`unknown key "${key}"`);
+      expect(message).not.toContain('did you mean');
+    }
   });
 });
 

@@ -1,0 +1,122 @@
+/** The exposure rule's memory (src/exposure/dedupe.ts): pure, so apart from the pipeline's I/O tests (and quick to mutate). */
+import { describe, expect, it } from 'vitest';
+import { ExposureDedupe } from '../../../src/exposure/index.js';
+import { fingerprint64 } from '../../../src/allocation/index.js';
+
+describe('exposure dedupe', () => {
+  it('admits each fingerprint once, stays within capacity, keeps recently seen keys, and re-admits after the window', () => {
+    const d = new ExposureDedupe(4, undefined);
+    expect([d.admit(1, 1, 0), d.admit(1, 1, 1), d.admit(2, 2, 2), d.admit(3, 3, 3)]).toEqual([true, false, true, true]);
+    expect(d.admit(1, 1, 4)).toBe(false); // seen recently enough: moved to the current generation
+    expect([d.admit(4, 4, 5), d.admit(5, 5, 6), d.admit(6, 6, 7)]).toEqual([true, true, true]);
+    expect(d.size).toBeLessThanOrEqual(4);
+    expect(d.admit(2, 2, 8)).toBe(true); // the oldest keys were dropped
+    expect([d.admit(0, 0, 9), d.admit(0, 0, 9), d.admit(7, 0, 9), d.admit(0, 7, 9)]).toEqual([true, false, true, true]);
+
+    const big = new ExposureDedupe(1000, undefined);
+    for (let i = 1; i <= 100_000; i++) big.admit(i, i * 7, i);
+    expect(big.size).toBeLessThanOrEqual(1000);
+    expect(big.admit(100_000, 700_000, 0)).toBe(false);
+    expect(big.admit(1, 7, 0)).toBe(true);
+
+    const w = new ExposureDedupe(10, 1000);
+    expect([w.admit(9, 9, 0), w.admit(9, 9, 999), w.admit(9, 9, 1000), w.admit(9, 9, 1500)]).toEqual([
+      true,
+      false,
+      true,
+      false,
+    ]);
+  });
+
+  it('keys by 64-bit fingerprints: no collision among 1,000,000 unit ids, and the seeds (variant, allocation version) change the key', () => {
+    const d = new ExposureDedupe(4_000_000, undefined);
+    const key = new Int32Array(2);
+    const admit = (unit: string, seedHi: number, seedLo: number) => {
+      fingerprint64(unit, seedHi, seedLo, key);
+      return d.admit(key[0]!, key[1]!, 0);
+    };
+    let admitted = 0;
+    for (let i = 0; i < 1_000_000; i++) if (admit(`user-${i}`, 11, 22)) admitted++;
+    expect(admitted).toBe(1_000_000);
+    expect(admit('user-17', 11, 22)).toBe(false);
+    expect(admit('user-17', 11, 23)).toBe(true); // another variant or allocation version
+  });
+
+  it('has: true only for a key admitted before, leaves the table untouched for a new key (issue 18)', () => {
+    const d = new ExposureDedupe(100_000, undefined);
+    expect(d.has(5, 8)).toBe(false);
+    expect(d.size).toBe(0); // a miss inserts nothing: admit() decides at flush
+    expect(d.admit(5, 8, 0)).toBe(true);
+    expect([d.has(5, 8), d.has(5, 9), d.has(6, 8)]).toEqual([true, true, false]); // the lowest bit is the generation's
+    expect([d.has(0, 0), d.admit(0, 0, 0), d.has(0, 0), d.has(1, 0)]).toEqual([false, true, true, true]); // (0,0) is stored as (1,0)
+  });
+
+  it('has: a key found in the old generation moves to the current one and survives the next sweep', () => {
+    const d = new ExposureDedupe(20, undefined); // a generation holds 10 keys
+    d.admit(1000, 2, 0);
+    for (let k = 0; k < 10; k++) d.admit(k + 1, 4 * k, 0); // fills the current generation: key 1000 is now old
+    expect(d.has(1000, 2)).toBe(true); // promoted
+    for (let k = 0; k < 9; k++) d.admit(k + 100, 4 * k, 0); // one short of the next sweep
+    d.admit(7777, 4, 0); // the sweep drops the old generation (keys 1..10), keeps 1000
+    expect(d.has(1000, 2)).toBe(true);
+    expect(d.has(1, 0)).toBe(false);
+  });
+
+  it('starts with a small table and grows with its keys, keeping every key of both generations and its time (issue 18)', () => {
+    const d = new ExposureDedupe(100_000, 1000);
+    expect(d.bytes).toBeLessThanOrEqual(1024 * 16); // 1,024 slots: 8 KB of keys, 8 KB of times
+    for (let k = 1; k <= 10_000; k++) expect(d.admit(k, k * 6, k % 500)).toBe(true);
+    // 10,000 keys at a load of at most 1/4: 65,536 slots (512 KB of keys), not the 2 MB the capacity needs.
+    expect(d.bytes).toBeLessThanOrEqual(65_536 * 16);
+    for (let k = 1; k <= 10_000; k++) {
+      expect(d.has(k, k * 6)).toBe(true);
+      expect(d.admit(k, k * 6, (k % 500) + 999)).toBe(false); // its time moved with it: still inside the window
+    }
+    expect(d.admit(77, 77 * 6, (77 % 500) + 1000)).toBe(true); // the window has passed for this one
+    // Past the capacity the table stops growing and sweeps instead: memory is bounded.
+    for (let k = 10_001; k <= 400_000; k++) d.admit(k, k * 6, 0);
+    expect(d.size).toBeLessThanOrEqual(100_000);
+    expect(d.bytes).toBeLessThanOrEqual(2 * 262_144 * 16); // the table and its spare at full size
+    expect(d.admit(400_000, 2_400_000, 1)).toBe(false);
+  });
+
+  it('never forgets a key among the last capacity/2 distinct keys (property over random streams)', () => {
+    const d = new ExposureDedupe(2000, undefined);
+    const recent: number[] = [];
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    for (let i = 0; i < 50_000; i++) {
+      const k = next() % 20_000;
+      const fresh = d.admit(k + 1, k * 31 + 5, i);
+      const idx = recent.indexOf(k);
+      if (idx >= 0) expect(fresh).toBe(false);
+      if (idx >= 0) recent.splice(idx, 1);
+      recent.push(k);
+      if (recent.length > 1000) recent.shift();
+    }
+  });
+});
+
+describe('exposure dedupe with a time window, across generations', () => {
+  it('logs a key again once the window since it was last logged has passed, whether the key is in the current or the old generation', () => {
+    const d = new ExposureDedupe(20, 1000); // a generation holds 10 keys
+    expect(d.timed).toBe(true);
+    expect(new ExposureDedupe(20, undefined).timed).toBe(false);
+    expect(d.admit(1000, 2, 500)).toBe(true);
+    for (let k = 0; k < 10; k++) expect(d.admit(k + 1, 4 * k, 600)).toBe(true); // key 1000 is now in the old generation
+    expect(d.admit(1000, 2, 1499)).toBe(false); // old generation, within the window: moves to the current one, keeps time 500
+    for (let k = 0; k < 9; k++) d.admit(k + 100, 4 * k, 1499); // the sweep keeps key 1000 and its time
+    expect(d.admit(1000, 2, 1499)).toBe(false);
+    expect(d.admit(1000, 2, 1500)).toBe(true); // 1000 ms after it was logged at 500, not after the visit at 1499
+    expect(d.admit(1000, 2, 2499)).toBe(false);
+  });
+
+  it('logs a key from the old generation whose window has passed, and counts the window from then', () => {
+    const d = new ExposureDedupe(20, 1000);
+    d.admit(1000, 2, 0);
+    for (let k = 0; k < 10; k++) d.admit(k + 1, 4 * k, 0); // key 1000 is now old
+    expect(d.admit(1000, 2, 1000)).toBe(true); // old, and the window has just passed: logged again
+    expect(d.admit(1000, 2, 1999)).toBe(false); // its window restarted at 1000
+    expect(d.admit(1000, 2, 2000)).toBe(true);
+  });
+});
