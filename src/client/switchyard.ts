@@ -672,26 +672,9 @@ export class Switchyard {
     const plan = ev.plan;
     this.tally(ev.flag, ev.reason);
     this.exposures.logEvaluation(ev, ctx);
-    if (ev.errorCode)
-      return {
-        flag: ev.flag,
-        variant: ev.variant,
-        value: ev.value,
-        payload: ev.payload,
-        reason: ev.reason,
-        inExperiment: ev.inExperiment,
-        experiment: plan?.experiment,
-        allocationVersion: plan?.version,
-        allocationMode: plan?.mode,
-        rampStep: ev.rampStep,
-        trafficPercent: ev.trafficPercent,
-        errorCode: ev.errorCode,
-        problem: ev.problem,
-        errorMessage: ev.errorMessage,
-      };
-    // The answer without a fault has no error fields (literals, not a spread: no object
-    // is made and copied on every call).
-    return {
+    // A literal, not a spread, for the common answer (no object made and copied per call);
+    // a fault's answer adds its error fields.
+    const answer: VariantResult = {
       flag: ev.flag,
       variant: ev.variant,
       value: ev.value,
@@ -704,6 +687,8 @@ export class Switchyard {
       rampStep: ev.rampStep,
       trafficPercent: ev.trafficPercent,
     };
+    if (!ev.errorCode) return answer;
+    return { ...answer, errorCode: ev.errorCode, problem: ev.problem, errorMessage: ev.errorMessage };
   }
 
   /** The flag whose reason counts were found last: most calls in a row are for the same flag. */

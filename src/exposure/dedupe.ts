@@ -146,18 +146,7 @@ export class ExposureDedupe {
     const fromAt = this.at;
     const toAt = (this.spareAt ??= new Float64Array(fromAt.length));
     to.fill(0);
-    const mask = this.mask;
-    const keep = this.generation;
-    for (let j = 0; j <= mask; j++) {
-      const h = from[j * 2]!;
-      const l = from[j * 2 + 1]!;
-      if ((h === 0 && l === 0) || (l & 1) !== keep) continue;
-      let i = ((l >>> 1) ^ Math.imul(h, 0x9e3779b1)) & mask;
-      while (to[i * 2] !== 0 || to[i * 2 + 1] !== 0) i = (i + 1) & mask;
-      to[i * 2] = h;
-      to[i * 2 + 1] = l;
-      if (fromAt.length > 0) toAt[i] = fromAt[j]!;
-    }
+    copyKeys(from, fromAt, to, toAt, this.mask, this.generation);
     this.spare = from;
     this.words = to;
     this.spareAt = fromAt;
@@ -168,27 +157,44 @@ export class ExposureDedupe {
   }
   /** Doubles the table, keeping every key of both generations and its time. */
   private grow(): void {
-    const from = this.words;
     const fromAt = this.at;
     const slots = (this.mask + 1) * 2;
     const mask = slots - 1;
     const to = new Int32Array(slots * 2);
     const toAt = new Float64Array(fromAt.length === 0 ? 0 : slots);
-    for (let j = 0; j <= this.mask; j++) {
-      const h = from[j * 2]!;
-      const l = from[j * 2 + 1]!;
-      if (h === 0 && l === 0) continue;
-      let i = ((l >>> 1) ^ Math.imul(h, 0x9e3779b1)) & mask;
-      while (to[i * 2] !== 0 || to[i * 2 + 1] !== 0) i = (i + 1) & mask;
-      to[i * 2] = h;
-      to[i * 2 + 1] = l;
-      if (toAt.length > 0) toAt[i] = fromAt[j]!;
-    }
+    copyKeys(this.words, fromAt, to, toAt, mask, ALL_GENERATIONS);
     this.words = to;
     this.at = toAt;
     this.mask = mask;
     // The sweep's spare tables are made again at the new size when next needed.
     this.spare = undefined;
     this.spareAt = undefined;
+  }
+}
+
+const ALL_GENERATIONS = -1;
+
+/**
+ * Puts the keys of table `from` (every key, or only those of `generation`) into the empty
+ * table `to` of mask `mask`, each with its time when the rule keeps times.
+ */
+function copyKeys(
+  from: Int32Array,
+  fromAt: Float64Array,
+  to: Int32Array,
+  toAt: Float64Array,
+  mask: number,
+  generation: number,
+): void {
+  const slots = from.length / 2;
+  for (let j = 0; j < slots; j++) {
+    const h = from[j * 2]!;
+    const l = from[j * 2 + 1]!;
+    if ((h === 0 && l === 0) || (generation !== ALL_GENERATIONS && (l & 1) !== generation)) continue;
+    let i = ((l >>> 1) ^ Math.imul(h, 0x9e3779b1)) & mask;
+    while (to[i * 2] !== 0 || to[i * 2 + 1] !== 0) i = (i + 1) & mask;
+    to[i * 2] = h;
+    to[i * 2 + 1] = l;
+    if (toAt.length > 0) toAt[i] = fromAt[j]!;
   }
 }
