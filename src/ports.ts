@@ -127,3 +127,6 @@ export interface FleetLink {
   /** A part's command failed: the first failure of an outage is logged, once for every part. */
   failed(error: Error): void;
 }
+
+/** Where the guardrail monitor publishes its results beside the journal without a fleet (the CLI's status reads it). */
+export const GUARDRAIL_STATUS_FILE = 'guardrails-status.json';

@@ -11,13 +11,11 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { ValidatedConfig } from '../config/index.js';
 import { SwitchyardError } from '../errors.js';
+import { GUARDRAIL_STATUS_FILE } from '../ports.js';
 import { parseKillRecord, pauseKey, pausedExperiment, type KillRecord } from './kill-record.js';
 import { connectRedis, fleetKeys, redisLabel, setIfNewer } from './redis.js';
 import { readAllocationState } from './allocation-state.js';
 import { mergeIntoStateFile, readStateFile, stateFilePath } from './state-file.js';
-
-/** Where the guardrail monitor publishes its results without a fleet. */
-export const GUARDRAIL_STATUS_FILE = 'guardrails-status.json';
 
 export interface KillChange {
   readonly experiment: string;

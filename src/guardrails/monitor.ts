@@ -11,8 +11,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ValidatedConfig, ValidatedExperiment } from '../config/index.js';
-import { GUARDRAIL_STATUS_FILE } from '../fleet/index.js';
-import type { Clock, Logger } from '../ports.js';
+import { GUARDRAIL_STATUS_FILE, type Clock, type Logger } from '../ports.js';
 import { detectAnomalies, type Anomaly, type AnomalyState } from './anomaly.js';
 import type { FleetMetrics } from './fleet.js';
 import { rampGate } from './gate.js';
