@@ -295,27 +295,22 @@ export class Switchyard {
   getVariantSync(flag: string, ctx: EvaluationContext): VariantResult {
     try {
       const context = ctx ?? {};
-      if (this.hooks.hasHooks(undefined)) return this.notSynchronous(flag, 'OpenFeature hooks are registered');
+      if (this.hooks.hasHooks(undefined))
+        return this.fallback(flag, 'SY_NOT_SYNCHRONOUS', notSynchronous('OpenFeature hooks are registered'));
       const ev = this.engine.evaluate(flag, context);
       if (ev instanceof Promise) {
         // Evaluations settle to an answer (faults become fallbacks); this one is awaited by nobody.
         ev.catch(() => undefined);
-        return this.notSynchronous(flag, 'the answer needs to wait (the provider or the sticky store is asynchronous)');
+        return this.fallback(
+          flag,
+          'SY_NOT_SYNCHRONOUS',
+          notSynchronous('the answer needs to wait (the provider or the sticky store is asynchronous)'),
+        );
       }
       return this.finish(ev, context);
     } catch (error) {
       return this.crash(flag, error);
     }
-  }
-
-  private notSynchronous(flag: string, why: string): VariantResult {
-    const ev = this.engine.fail(
-      flag,
-      this.engine.planForFlag(flag),
-      'SY_NOT_SYNCHRONOUS',
-      `getVariantSync answered the fallback: ${why}; use getVariant`,
-    );
-    return this.finish(ev, {});
   }
 
   /**
@@ -712,13 +707,12 @@ export class Switchyard {
   }
 
   private crash(flag: string, error: unknown): VariantResult {
-    const ev = this.engine.fail(
-      flag,
-      this.engine.planForFlag(flag),
-      'SY_PROVIDER_ERROR',
-      `evaluation failed: ${(error as Error)?.message ?? String(error)}`,
-    );
-    return this.finish(ev, {});
+    return this.fallback(flag, 'SY_PROVIDER_ERROR', `evaluation failed: ${(error as Error)?.message ?? String(error)}`);
+  }
+
+  /** The flag's fallback answer (the control, or an undefined value) for a problem found outside the engine. */
+  private fallback(flag: string, problem: SwitchyardCode, message: string): VariantResult {
+    return this.finish(this.engine.fail(flag, this.engine.planForFlag(flag), problem, message), {});
   }
 
   private report(flag: string, code: SwitchyardCode, message: string): void {
@@ -736,3 +730,5 @@ function sameFleet(a: ValidatedConfig['fleet'], b: ValidatedConfig['fleet']): bo
   if (a === undefined || b === undefined) return a === b;
   return a.redis === b.redis && a.prefix === b.prefix && a.pushIntervalMs === b.pushIntervalMs;
 }
+
+const notSynchronous = (why: string) => `getVariantSync answered the fallback: ${why}; use getVariant`;
