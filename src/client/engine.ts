@@ -23,6 +23,7 @@ import { scrubSecrets, type ValidatedConfig } from '../config/index.js';
 import type { SwitchyardCode } from '../errors.js';
 import { SYNC_RESOLVE, type Clock, type FlagKind, type SyncResolver } from '../ports.js';
 import { fromOpenFeatureCode, toOpenFeatureCode } from './error-codes.js';
+import type { VariantResult } from './types.js';
 
 export interface Evaluation {
   readonly flag: string;
@@ -44,6 +45,13 @@ export interface Evaluation {
   readonly vendorVariant?: string | undefined;
   /** What the vendor said about its answer (rule, experiment and variation ids). */
   readonly vendorMetadata?: FlagMetadata | undefined;
+  /**
+   * True when this object is the one every unit given the same arm shares (an answer
+   * that depends on the plan, the ramp step and the arm only; see Engine.sharedSlots).
+   */
+  readonly shared: boolean;
+  /** The facade's answer for a shared evaluation, made once and frozen; undefined until then. */
+  answer: VariantResult | undefined;
 }
 
 const KINDS: readonly FlagKind[] = ['boolean', 'string', 'number', 'object'];
@@ -181,9 +189,7 @@ export class Engine {
         'the evaluation context has no targetingKey, so there is no unit to allocate',
       );
     }
-    if (this.killed.size > 0 && this.killed.has(plan.experiment)) {
-      return this.controlOf(plan, StandardResolutionReasons.DISABLED, -1, 0);
-    }
+    if (this.killed.size > 0 && this.killed.has(plan.experiment)) return this.killedControl(plan);
     const details = this.resolveAny(flag, ctx);
     // The common case, a vendor that answered synchronously without fault, is finished
     // here without the closure settle() takes (one allocation less on every call).
@@ -260,6 +266,26 @@ export class Engine {
     gate: ResolutionDetails<unknown>,
   ): Evaluation {
     if (index < 0) return this.controlOf(plan, StandardResolutionReasons.DEFAULT, step, percent);
+    const metadata = gate.flagMetadata;
+    // An answer without the vendor's metadata depends on the plan, the step and the arm
+    // only: every such unit shares one object (and the facade its answer), made once.
+    if (metadata === undefined) {
+      const slots = this.sharedSlots(plan);
+      const slot = slotOf(plan, step, index);
+      return (slots[slot] ??= this.splitOf(plan, index, step, percent, NaN, undefined, true));
+    }
+    return this.splitOf(plan, index, step, percent, now, metadata, false);
+  }
+
+  private splitOf(
+    plan: AllocationPlan,
+    index: number,
+    step: number,
+    percent: number,
+    at: number,
+    metadata: FlagMetadata | undefined,
+    shared: boolean,
+  ): Evaluation {
     return {
       flag: plan.flag,
       variant: plan.variants[index],
@@ -271,12 +297,46 @@ export class Engine {
       plan,
       rampStep: step,
       trafficPercent: percent,
-      at: now,
+      at,
       problem: undefined,
       errorCode: undefined,
       errorMessage: undefined,
-      vendorMetadata: gate.flagMetadata,
+      vendorMetadata: metadata,
+      shared,
+      answer: undefined,
     };
+  }
+
+  /**
+   * The shared evaluations of a plan object (a new plan, on reload or re-weighting, starts
+   * empty): per ramp step (-1 included), one per arm, then the control for DEFAULT and
+   * for DISABLED (see slotOf). The plan used last is kept at hand: most calls in a row are for the same one.
+   */
+  private sharedSlots(plan: AllocationPlan): (Evaluation | undefined)[] {
+    if (this.lastSharedPlan === plan) return this.lastShared;
+    let slots = this.shared.get(plan);
+    if (slots === undefined) {
+      slots = new Array<Evaluation | undefined>((plan.steps.length + 1) * (plan.variants.length + 2)).fill(undefined);
+      this.shared.set(plan, slots);
+    }
+    this.lastSharedPlan = plan;
+    this.lastShared = slots;
+    return slots;
+  }
+
+  private readonly shared = new WeakMap<AllocationPlan, (Evaluation | undefined)[]>();
+  private lastSharedPlan: AllocationPlan | undefined;
+  private lastShared: (Evaluation | undefined)[] = [];
+  /** The control of a killed experiment, per plan (a kill answers every unit alike). */
+  private readonly killedControls = new WeakMap<AllocationPlan, Evaluation>();
+
+  private killedControl(plan: AllocationPlan): Evaluation {
+    let ev = this.killedControls.get(plan);
+    if (ev === undefined) {
+      ev = this.controlEvaluation(plan, StandardResolutionReasons.DISABLED, -1, 0, true);
+      this.killedControls.set(plan, ev);
+    }
+    return ev;
   }
 
   /**
@@ -307,6 +367,8 @@ export class Engine {
       errorMessage: undefined,
       vendorVariant: d.variant,
       vendorMetadata: d.flagMetadata,
+      shared: false,
+      answer: undefined,
     };
   }
 
@@ -327,10 +389,25 @@ export class Engine {
       errorCode: undefined,
       errorMessage: undefined,
       vendorMetadata: d.flagMetadata,
+      shared: false,
+      answer: undefined,
     };
   }
 
+  /** The control for `reason` (DEFAULT: outside the traffic or the flag off; DISABLED), shared like split's arms. */
   private controlOf(plan: AllocationPlan, reason: string, step: number, percent: number): Evaluation {
+    const slots = this.sharedSlots(plan);
+    const slot = slotOf(plan, step, plan.variants.length + (reason === StandardResolutionReasons.DISABLED ? 1 : 0));
+    return (slots[slot] ??= this.controlEvaluation(plan, reason, step, percent, true));
+  }
+
+  private controlEvaluation(
+    plan: AllocationPlan,
+    reason: string,
+    step: number,
+    percent: number,
+    shared: boolean,
+  ): Evaluation {
     return {
       flag: plan.flag,
       variant: plan.control,
@@ -346,6 +423,9 @@ export class Engine {
       problem: undefined,
       errorCode: undefined,
       errorMessage: undefined,
+      vendorMetadata: undefined,
+      shared,
+      answer: undefined,
     };
   }
 
@@ -383,6 +463,9 @@ export class Engine {
       problem,
       errorCode: code ?? toOpenFeatureCode(problem),
       errorMessage: message,
+      vendorMetadata: undefined,
+      shared: false,
+      answer: undefined,
     };
   }
 
@@ -462,6 +545,11 @@ export class Engine {
  * for means "try the next type". Providers say so with TYPE_MISMATCH, or with PARSE_ERROR
  * when they parse text (environment variables, files) into the type asked for.
  */
+/** A shared evaluation's place: per ramp step (-1 first), the arms, then the control for DEFAULT and DISABLED. */
+function slotOf(plan: AllocationPlan, step: number, arm: number): number {
+  return (step + 1) * (plan.variants.length + 2) + arm;
+}
+
 function wrongKind(code: string | undefined): boolean {
   return code === ErrorCode.TYPE_MISMATCH || code === ErrorCode.PARSE_ERROR;
 }

@@ -664,26 +664,15 @@ export class Switchyard {
   }
 
   private finish(ev: Evaluation, ctx: EvaluationContext): VariantResult {
-    const plan = ev.plan;
     this.tally(ev.flag, ev.reason);
     this.exposures.logEvaluation(ev, ctx);
-    // A literal, not a spread, for the common answer (no object made and copied per call);
-    // a fault's answer adds its error fields.
-    const answer: VariantResult = {
-      flag: ev.flag,
-      variant: ev.variant,
-      value: ev.value,
-      payload: ev.payload,
-      reason: ev.reason,
-      inExperiment: ev.inExperiment,
-      experiment: plan?.experiment,
-      allocationVersion: plan?.version,
-      allocationMode: plan?.mode,
-      rampStep: ev.rampStep,
-      trafficPercent: ev.trafficPercent,
-    };
-    if (!ev.errorCode) return answer;
-    return { ...answer, errorCode: ev.errorCode, problem: ev.problem, errorMessage: ev.errorMessage };
+    // An evaluation every unit of the same arm shares has one answer, made once and
+    // frozen (callers may keep it; none may change it for the others).
+    const memo = ev.answer;
+    if (memo !== undefined) return memo;
+    const answer = answerOf(ev);
+    if (ev.shared) ev.answer = Object.freeze(answer);
+    return answer;
   }
 
   /** The flag whose reason counts were found last: most calls in a row are for the same flag. */
@@ -729,6 +718,26 @@ export class Switchyard {
 function sameFleet(a: ValidatedConfig['fleet'], b: ValidatedConfig['fleet']): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.redis === b.redis && a.prefix === b.prefix && a.pushIntervalMs === b.pushIntervalMs;
+}
+
+/** The answer for an evaluation: a literal, not a spread, for the common answer; a fault's adds its error fields. */
+function answerOf(ev: Evaluation): VariantResult {
+  const plan = ev.plan;
+  const answer: VariantResult = {
+    flag: ev.flag,
+    variant: ev.variant,
+    value: ev.value,
+    payload: ev.payload,
+    reason: ev.reason,
+    inExperiment: ev.inExperiment,
+    experiment: plan?.experiment,
+    allocationVersion: plan?.version,
+    allocationMode: plan?.mode,
+    rampStep: ev.rampStep,
+    trafficPercent: ev.trafficPercent,
+  };
+  if (!ev.errorCode) return answer;
+  return { ...answer, errorCode: ev.errorCode, problem: ev.problem, errorMessage: ev.errorMessage };
 }
 
 const notSynchronous = (why: string) => `getVariantSync answered the fallback: ${why}; use getVariant`;
