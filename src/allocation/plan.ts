@@ -12,7 +12,7 @@
  * Everything a call needs is precomputed here at config load; `assign` allocates nothing.
  */
 import type { ValidatedExperiment, RampStep, AllocationMode } from '../config/index.js';
-import { hashPrefix, murmur3, murmur3After, type HashPrefix } from './murmur3.js';
+import { hashPrefix, murmur3, unitHash, type HashPrefix } from './murmur3.js';
 
 export interface AllocationPlan {
   readonly experiment: string;
@@ -90,7 +90,7 @@ export function trafficAt(plan: AllocationPlan, now: number, hold?: ExperimentHo
 /** Index of the unit's variant at `coverage` (0-1), or -1 when the unit is outside the traffic. */
 export function assign(plan: AllocationPlan, unit: string, coverage: number): number {
   if (coverage <= 0) return -1;
-  const b = murmur3After(plan.prefix, unit) / 4294967296;
+  const b = unitHash(plan.prefix, unit) / 4294967296;
   const starts = plan.starts;
   const weights = plan.weights;
   for (let i = starts.length - 1; i >= 0; i--) {

@@ -11,11 +11,18 @@ export class SafeEmitter<Events extends object> {
 
   constructor(private readonly logger: Logger) {}
 
+  /** Counts changes to the listeners, so a hot caller can keep has()'s answer until the next change. */
+  changes = 0;
+
   on<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): () => void {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
     set.add(listener as (payload: never) => void);
-    return () => set.delete(listener as (payload: never) => void);
+    this.changes++;
+    return () => {
+      set.delete(listener as (payload: never) => void);
+      this.changes++;
+    };
   }
 
   has(event: keyof Events): boolean {

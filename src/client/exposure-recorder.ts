@@ -1,12 +1,13 @@
 /**
  * The exposure rule on the caller's path: a unit in an experiment, first time for its (unit, experiment, variant, allocation version), goes to the pipeline and the `exposure` listeners.
  *
- * Fallbacks and kill-switch answers never get here. The dedupe fingerprint is one murmur
- * pass over the unit id with seeds made once per (allocation, variant), which also keep
- * the exposure descriptor the pipeline's events share, so a call creates no object.
+ * Fallbacks and kill-switch answers never get here. The dedupe key is the unit's
+ * allocation hash (made a moment ago to pick its arm) and one pass of a second hash over
+ * the unit id, with seeds made once per (allocation, variant), which also keep the
+ * exposure descriptor the pipeline's events share, so a call creates no object.
  */
 import type { EvaluationContext, Hook } from '@openfeature/server-sdk';
-import { fingerprint64, murmur3, type AllocationPlan } from '../allocation/index.js';
+import { exposureKey, murmur3, type AllocationPlan } from '../allocation/index.js';
 import type { EventPipeline, ExposureDedupe, ExposureDescriptor } from '../exposure/index.js';
 import type { Clock } from '../ports.js';
 import type { SafeEmitter } from './emitter.js';
@@ -38,7 +39,7 @@ export class ExposureRecorder {
   /** The entry used last: most calls in a row are for the same experiment. */
   private lastPlan: AllocationPlan | undefined;
   private lastSeeds: ExposureSeeds[] = [];
-  /** The last exposure's fingerprint (hi, lo), written by fingerprint64. */
+  /** The last exposure's key (hi, lo), written by exposureKey. */
   private readonly fingerprint = new Int32Array(2);
 
   constructor(
@@ -55,9 +56,22 @@ export class ExposureRecorder {
     const plan = ev.plan;
     if (!ev.inExperiment || !plan) return;
     // Nothing consumes exposures when logging is off and nobody listens: skip the rule.
-    const listening = this.events.has('exposure');
+    const listening = this.listening();
     if (this.pipeline || listening || this.onAdmitted) this.logExposure(plan, ev, ctx, listening);
   }
+
+  /** Whether anyone listens to `exposure`, asked of the emitter again only after its listeners change. */
+  private listening(): boolean {
+    const events = this.events;
+    if (events.changes !== this.listenersSeen) {
+      this.listenersSeen = events.changes;
+      this.hasListeners = events.has('exposure');
+    }
+    return this.hasListeners;
+  }
+
+  private listenersSeen = -1;
+  private hasListeners = false;
 
   /**
    * The OpenFeature hook form of exposure logging, attached as a provider hook of the
@@ -79,7 +93,7 @@ export class ExposureRecorder {
           reason: details.reason ?? 'SPLIT',
           at: NaN,
         };
-        this.logExposure(plan, allocation, hookContext.context, this.events.has('exposure'));
+        this.logExposure(plan, allocation, hookContext.context, this.listening());
       },
     };
   }
@@ -95,7 +109,7 @@ export class ExposureRecorder {
     const seeds = this.exposureSeeds(plan, allocation.variantIndex);
     const dedupe = this.dedupe;
     const fingerprint = this.fingerprint;
-    fingerprint64(unit, seeds.hi, seeds.lo, fingerprint);
+    exposureKey(plan.prefix, unit, seeds.hi, seeds.lo, fingerprint);
     const pipeline = this.pipeline;
     if (!listening && pipeline !== undefined && !dedupe.timed) {
       // Only the pipeline needs to know: a repeat the rule holds stops here after one probe,
@@ -159,8 +173,8 @@ export class ExposureRecorder {
 
   /**
    * Per (allocation, variant): the exposure descriptor shared by its events, and two
-   * hash seeds, so the dedupe fingerprint of (unit, experiment, variant, allocation
-   * version) is one pass over the unit id and nothing else. Built once per plan, for all
+   * hash seeds, so the dedupe key of (unit, experiment, variant, allocation version) is
+   * the unit's allocation hash and one pass over the unit id, nothing else. Built once per plan, for all
    * its variants, and found by the variant's index.
    */
   private exposureSeeds(plan: AllocationPlan, index: number): ExposureSeeds {

@@ -2,8 +2,8 @@
  * The exposure rule's memory: which (unit, experiment, variant, allocation version) keys
  * were already logged, bounded, optionally for a time window only.
  *
- * Keys are 64-bit fingerprints of the key that the caller computes (the client hashes the
- * unit id with allocation's fingerprint64, seeded per experiment variant and allocation
+ * Keys are 64-bit fingerprints of the key that the caller computes (the client takes the
+ * unit's allocation hash and a second hash of the unit id: allocation's exposureKey, seeded per experiment variant and allocation
  * version), stored with 63 of their bits in one open-addressing table over a typed array (8 bytes a
  * key, plus 8 for the time only when there is a window), so a check allocates nothing,
  * leaves the garbage collector nothing to trace, and costs one probe: one cache line
@@ -46,9 +46,10 @@ export class ExposureDedupe {
     let slots = 4;
     while (slots < this.half * 4) slots *= 2;
     this.maxSlots = slots;
-    // The table grows with the keys it holds (load at most 1/4 while it grows), so the
-    // keys of a service with fewer units than the capacity sit in fewer cache lines: 10,000
-    // units cycling probe a 512 KB table, not the 2 MB one the default capacity needs.
+    // The table grows with the keys it holds (doubling when its load passes 1/2, the load it
+    // has at full size), so the keys of a service with fewer units than the capacity sit in
+    // fewer cache lines: 10,000 units cycling probe a 256 KB table, not the 2 MB one the
+    // default capacity needs.
     slots = Math.min(slots, MIN_SLOTS);
     this.words = new Int32Array(slots * 2);
     this.at = new Float64Array(windowMs === undefined ? 0 : slots);
@@ -138,7 +139,7 @@ export class ExposureDedupe {
 
   private added(): void {
     ++this.currentCount;
-    if (this.mask + 1 < this.maxSlots && (this.currentCount + this.oldCount) * 4 > this.mask + 1) this.grow();
+    if (this.mask + 1 < this.maxSlots && (this.currentCount + this.oldCount) * 2 > this.mask + 1) this.grow();
     if (this.currentCount < this.half) return;
     // The current generation is full: drop the old one, the current one becomes old.
     const from = this.words;

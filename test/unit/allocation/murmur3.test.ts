@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import murmurhash3js from 'murmurhash3js';
 import fc from 'fast-check';
-import { fingerprint64, hashPrefix, murmur3, murmur3After } from '../../../src/allocation/murmur3.js';
+import {
+  exposureKey,
+  fingerprint64,
+  fingerprintLane,
+  hashPrefix,
+  murmur3,
+  murmur3After,
+  unitHash,
+} from '../../../src/allocation/murmur3.js';
 import cases from '../../fixtures/allocation-cases.json' with { type: 'json' };
 
 describe('murmur3 x86 32-bit', () => {
@@ -193,5 +201,63 @@ describe("murmur3After (the hash of prefix + unit from the prefix's state)", () 
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe("the exposure rule's key (exposureKey: the unit's allocation hash and fingerprint64's lane)", () => {
+  const key = (prefix: string, unit: string, seedHi: number, seedLo: number): [number, number] => {
+    const out = new Int32Array(2);
+    exposureKey(hashPrefix(prefix), unit, seedHi, seedLo, out);
+    return [out[0]!, out[1]!];
+  };
+
+  it("is the allocation hash of salt:unit mixed with the first seed, and fingerprint64's second half under the second", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 12, unit: 'binary' }),
+        fc.string({ maxLength: 30, unit: 'binary' }),
+        fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+        fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+        (salt, unit, seedHi, seedLo) => {
+          const [hi, lo] = key(`${salt}:`, unit, seedHi, seedLo);
+          const fp = new Int32Array(2);
+          fingerprint64(unit, 12345, seedLo, fp);
+          return hi === (murmur3(`${salt}:${unit}`) ^ seedHi) && lo === fp[1] && lo === fingerprintLane(unit, seedLo);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('remembers only the last unit: any order of prefixes and units gives each its own hash', () => {
+    const prefixes = ['a:', 'checkout:', 'sälz:'].map((p) => hashPrefix(p));
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.constantFrom('u1', 'u2', 'user-12345', 'üser', '')), {
+          maxLength: 50,
+        }),
+        (calls) => calls.every(([p, u]) => unitHash(prefixes[p]!, u) === murmur3After(prefixes[p]!, u)),
+      ),
+      { numRuns: 500 },
+    );
+    // The same text in a different string object is the same unit.
+    const p = prefixes[1]!;
+    const a = ['user', '42'].join('-');
+    const b = `user-${40 + 2}`;
+    expect(unitHash(p, a)).toBe(unitHash(p, b));
+    expect(unitHash(p, b)).toBe(murmur3('checkout:user-42'));
+  });
+
+  it('gives 300,000 unit ids 300,000 different keys, and another key under other seeds', () => {
+    const seen = new Set<bigint>();
+    const out = new Int32Array(2);
+    const prefix = hashPrefix('checkout:');
+    for (let i = 0; i < 300_000; i++) {
+      exposureKey(prefix, `user-${i}`, 0x1234567, -0x7654321, out);
+      seen.add((BigInt(out[0]! >>> 0) << 32n) | BigInt(out[1]! >>> 0));
+    }
+    expect(seen.size).toBe(300_000);
+    expect(key('checkout:', 'user-7', 1, 2)).not.toEqual(key('checkout:', 'user-7', 3, 2));
+    expect(key('checkout:', 'user-7', 1, 2)[1]).not.toBe(key('checkout:', 'user-7', 1, 4)[1]);
   });
 });

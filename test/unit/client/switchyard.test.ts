@@ -292,6 +292,25 @@ describe('getVariant never throws', () => {
     });
   });
 
+  it('hears exposures from the call after a listener subscribes until it unsubscribes, with logging and monitoring off', async () => {
+    // Nothing else consumes exposures here, so the rule runs only while someone listens.
+    const sy = await make({ config: config({ monitoring: { real_time_metrics: false } }) });
+    const call = (unit: string) => sy.getVariant('checkout', { targetingKey: unit });
+    await call('before');
+    const heard: string[] = [];
+    const off = sy.on('exposure', (e) => heard.push(e.unit));
+    await call('during-1');
+    await call('during-2');
+    off();
+    await call('after');
+    expect(heard).toEqual(['during-1', 'during-2']);
+    const again: string[] = [];
+    sy.on('exposure', (e) => again.push(e.unit));
+    await call('before'); // never logged before: nobody listened then
+    await call('during-1'); // logged while the first listener heard it
+    expect(again).toEqual(['before']);
+  });
+
   it('keeps answering when a listener throws, and the next listener still hears the event', async () => {
     const logger = recordingLogger();
     const sy = await make({ logger });

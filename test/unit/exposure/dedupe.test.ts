@@ -66,8 +66,8 @@ describe('exposure dedupe', () => {
     const d = new ExposureDedupe(100_000, 1000);
     expect(d.bytes).toBeLessThanOrEqual(1024 * 16); // 1,024 slots: 8 KB of keys, 8 KB of times
     for (let k = 1; k <= 10_000; k++) expect(d.admit(k, k * 6, k % 500)).toBe(true);
-    // 10,000 keys at a load of at most 1/4: 65,536 slots (512 KB of keys), not the 2 MB the capacity needs.
-    expect(d.bytes).toBeLessThanOrEqual(65_536 * 16);
+    // 10,000 keys at a load of at most 1/2: 32,768 slots (256 KB of keys), not the 2 MB the capacity needs.
+    expect(d.bytes).toBeLessThanOrEqual(32_768 * 16);
     for (let k = 1; k <= 10_000; k++) {
       expect(d.has(k, k * 6)).toBe(true);
       expect(d.admit(k, k * 6, (k % 500) + 999)).toBe(false); // its time moved with it: still inside the window
