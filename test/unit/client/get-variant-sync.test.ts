@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { EXPOSURE_SCHEMA, functionSink, type EventRecord } from '../../../src/exposure/index.js';
 import { recordingLogger } from '../../helpers/logger.js';
 import { privateStateDir } from '../../helpers/state-dir.js';
+import { checkoutAndRamp } from '../../helpers/experiments.js';
 
 const NOW = Date.parse('2026-12-03T09:00:00Z');
 
@@ -20,20 +21,7 @@ function config(exposures: Record<string, unknown>) {
     feature_flags: { provider: 'memory', evaluation_timeout_ms: 50, init_timeout_ms: 200 },
     exposures,
     analytics_platforms: [],
-    experiments: {
-      checkout: {
-        variants: { control: { weight: 30 }, treatment: { weight: 70, payload: { layout: 'one-page' } } },
-        allocation: { mode: 'fixed', percent: 80 },
-      },
-      ramp: {
-        variants: { control: { weight: 50 }, treatment: { weight: 50 } },
-        allocation: {
-          mode: 'gradual',
-          start: '2026-12-01T09:00:00Z',
-          schedule: [{ percent: 5, dwell: '1d' }, { percent: 25, dwell: '1d' }, { percent: 100 }],
-        },
-      },
-    },
+    experiments: checkoutAndRamp(),
   };
 }
 

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { EXPOSURE_SCHEMA, functionSink, type EventRecord } from '../../../src/exposure/index.js';
+import { checkoutAndRamp } from '../../helpers/experiments.js';
 
 const DAY = 86_400_000;
 const START = Date.parse('2026-12-01T09:00:00Z');
@@ -20,23 +21,7 @@ function config(checkoutPercent = 80, weights: [number, number] = [30, 70]) {
     feature_flags: { provider: 'memory', evaluation_timeout_ms: 50, init_timeout_ms: 200 },
     exposures: { dir: join(mkdtempSync(join(tmpdir(), 'sy-shared-')), 'events') },
     analytics_platforms: [],
-    experiments: {
-      checkout: {
-        variants: {
-          control: { weight: weights[0] },
-          treatment: { weight: weights[1], payload: { layout: 'one-page' } },
-        },
-        allocation: { mode: 'fixed', percent: checkoutPercent },
-      },
-      ramp: {
-        variants: { control: { weight: 50 }, treatment: { weight: 50 } },
-        allocation: {
-          mode: 'gradual',
-          start: '2026-12-01T09:00:00Z',
-          schedule: [{ percent: 5, dwell: '1d' }, { percent: 25, dwell: '1d' }, { percent: 100 }],
-        },
-      },
-    },
+    experiments: checkoutAndRamp(checkoutPercent, weights),
   };
 }
 
