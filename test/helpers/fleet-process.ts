@@ -35,11 +35,14 @@ export class FleetProcess {
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
   }
 
-  /** Starts the child and waits (at most `readyTimeoutMs`) for its first answer. */
+  /**
+   * Starts the child and waits (at most `readyTimeoutMs`) for its first answer: a tsx child
+   * takes a second or two alone, and over 30 s while a loaded 2-core machine starts several.
+   */
   static async start(
     config: Record<string, unknown>,
     env: Record<string, string> = {},
-    readyTimeoutMs = 30_000,
+    readyTimeoutMs = 90_000,
   ): Promise<FleetProcess> {
     const p = new FleetProcess(config, env);
     await p.next((l) => l.ready === true, readyTimeoutMs, 'ready');

@@ -109,7 +109,8 @@ describe('adaptive allocation in a fleet (real Redis)', () => {
     const p = prefix();
     const children = [child(p), child(p), child(p)];
     try {
-      const ready = await Promise.all(children.map((c) => c.waitFor(/^ready /, 30_000)));
+      // Three tsx children start at once: on a loaded 2-core machine that has taken over 30 s.
+      const ready = await Promise.all(children.map((c) => c.waitFor(/^ready /, 90_000)));
       const initial = ready.map((l) => l.text.split(' ')[1]);
       expect(new Set(initial).size).toBe(1);
       children[0]!.proc.stdin.write('reweight\n');
@@ -126,7 +127,7 @@ describe('adaptive allocation in a fleet (real Redis)', () => {
       for (const c of children) c.proc.stdin.write('exit\n');
       await Promise.all(children.map((c) => new Promise((r) => c.proc.once('exit', r))));
     }
-  }, 60_000);
+  }, 150_000);
 
   it('the leader re-weights on the fleet-merged numbers: conversions recorded on a follower move its weights', async () => {
     const p = prefix();

@@ -77,7 +77,8 @@ const servedControl = (p: FleetProcess) =>
     'the control served after the kill',
   );
 
-describe('kills across a fleet (Redis)', () => {
+// Each test starts tsx children (FleetProcess waits up to 90 s for each to be ready).
+describe('kills across a fleet (Redis)', { timeout: 240_000 }, () => {
   it('a kill in one process: all three serve the control; a process started later does from its first call; the CLI kills and unkills them all', async () => {
     const prefix = randomPrefix();
     cleanups.push(() => deletePrefix(prefix));
@@ -193,7 +194,7 @@ describe('kills across a fleet (Redis)', () => {
   });
 });
 
-describe('kills without a fleet (state file)', () => {
+describe('kills without a fleet (state file)', { timeout: 240_000 }, () => {
   it('the CLI kills and unkills a running service through its state file; a restart keeps the kill', async () => {
     const dir = tempDir();
     const events = join(dir, 'events');
