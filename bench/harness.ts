@@ -36,7 +36,7 @@ export const median = (xs: number[]) => {
 };
 
 /** A fresh random order of 0..n-1 (Fisher-Yates). */
-function shuffled(n: number): number[] {
+export function shuffled(n: number): number[] {
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
