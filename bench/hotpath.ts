@@ -69,7 +69,12 @@ function configFor(s: Scenario, dir: string | undefined, monitoring = true) {
     // ("within the dedupe capacity"). Logging off keeps its state in a directory of its own.
     exposures: dir
       ? { dir: join(dir, 'events'), dedupe: { capacity: Math.max(100_000, 2 * s.units) } }
-      : { enabled: false, dir: join(mkdtempSync(join(tmpdir(), 'sy-hot-off-')), 'events') },
+      : {
+          enabled: false,
+          dir: join(mkdtempSync(join(tmpdir(), 'sy-hot-off-')), 'events'),
+          // The rule still runs for the guardrails' unit counts: the same capacity as logging on.
+          dedupe: { capacity: Math.max(100_000, 2 * s.units) },
+        },
     analytics: dir ? { jsonl: { dir: join(dir, 'jsonl') } } : undefined,
     // Off: no unit counted per arm for the guardrails either, so no exposure work at all.
     monitoring: { real_time_metrics: monitoring },
@@ -232,7 +237,7 @@ export async function benchHotPath(): Promise<string> {
     'picks a bucket. Each scenario runs in 3 fresh processes (started with --expose-gc) of 15 rounds of 20,000 awaited',
     'calls per contender; contenders run in a new random order every round, each batch preceded (untimed) by a full',
     'garbage collection and a turn of the event loop; calls yield to the event loop every 500 calls. Unit ids are',
-    "built per call. Logging on = the default journal and the JSONL sink, the rule's capacity twice the units cycling",
+    "built per call. Logging on = the default journal and the JSONL sink; the rule's capacity (logging on and off) twice the units cycling",
     '(at least the default 100,000). Logging off still counts units per arm for the guardrails (real_time_metrics).',
     'Contenders: bare = logging off and `monitoring.real_time_metrics` off (no exposure work at all); off = logging',
     'off with the default monitoring (units still counted per arm for the guardrails, so the exposure rule runs); on =',
