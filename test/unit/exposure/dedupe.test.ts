@@ -1,7 +1,12 @@
-/** The exposure rule's memory (src/exposure/dedupe.ts): pure, so apart from the pipeline's I/O tests (and quick to mutate). */
+/**
+ * The exposure rule's memory (src/exposure/dedupe.ts): pure, so apart from the pipeline's I/O tests (and quick to mutate).
+ * It imports the module itself, not src/exposure/index.ts (the pipeline, sinks, undici, zod): under mutation testing
+ * every mutant imports this file again.
+ */
 import { describe, expect, it } from 'vitest';
-import { ExposureDedupe } from '../../../src/exposure/index.js';
-import { fingerprint64 } from '../../../src/allocation/index.js';
+import { ExposureDedupe } from '../../../src/exposure/dedupe.js';
+import { fingerprint64 } from '../../../src/allocation/murmur3.js';
+import { atScale } from '../../helpers/scale.js';
 
 describe('exposure dedupe', () => {
   it('admits each fingerprint once, stays within capacity, keeps recently seen keys, and re-admits after the window', () => {
@@ -28,16 +33,17 @@ describe('exposure dedupe', () => {
     ]);
   });
 
-  it('keys by 64-bit fingerprints: no collision among 1,000,000 unit ids, and the seeds (variant, allocation version) change the key', () => {
+  it('keys by 64-bit fingerprints: no collision among 1,000,000 unit ids (20,000 under mutation testing), and the seeds (variant, allocation version) change the key', () => {
     const d = new ExposureDedupe(4_000_000, undefined);
     const key = new Int32Array(2);
     const admit = (unit: string, seedHi: number, seedLo: number) => {
       fingerprint64(unit, seedHi, seedLo, key);
       return d.admit(key[0]!, key[1]!, 0);
     };
+    const units = atScale(1_000_000, 20_000);
     let admitted = 0;
-    for (let i = 0; i < 1_000_000; i++) if (admit(`user-${i}`, 11, 22)) admitted++;
-    expect(admitted).toBe(1_000_000);
+    for (let i = 0; i < units; i++) if (admit(`user-${i}`, 11, 22)) admitted++;
+    expect(admitted).toBe(units);
     expect(admit('user-17', 11, 22)).toBe(false);
     expect(admit('user-17', 11, 23)).toBe(true); // another variant or allocation version
   });
@@ -73,11 +79,13 @@ describe('exposure dedupe', () => {
       expect(d.admit(k, k * 6, (k % 500) + 999)).toBe(false); // its time moved with it: still inside the window
     }
     expect(d.admit(77, 77 * 6, (77 % 500) + 1000)).toBe(true); // the window has passed for this one
-    // Past the capacity the table stops growing and sweeps instead: memory is bounded.
-    for (let k = 10_001; k <= 400_000; k++) d.admit(k, k * 6, 0);
+    // Past the capacity the table stops growing and sweeps instead: memory is bounded. (Under mutation
+    // testing 3 sweeps, not 8: the table reaches its full size at 32,769 keys, a sweep comes every 50,000.)
+    const last = atScale(400_000, 160_000);
+    for (let k = 10_001; k <= last; k++) d.admit(k, k * 6, 0);
     expect(d.size).toBeLessThanOrEqual(100_000);
     expect(d.bytes).toBeLessThanOrEqual(2 * 262_144 * 16); // the table and its spare at full size
-    expect(d.admit(400_000, 2_400_000, 1)).toBe(false);
+    expect(d.admit(last, last * 6, 1)).toBe(false);
   });
 
   it('never forgets a key among the last capacity/2 distinct keys (property over random streams)', () => {
