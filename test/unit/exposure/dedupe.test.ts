@@ -17,6 +17,15 @@ describe('exposure dedupe', () => {
     expect(d.size).toBeLessThanOrEqual(4);
     expect(d.admit(2, 2, 8)).toBe(true); // the oldest keys were dropped
     expect([d.admit(0, 0, 9), d.admit(0, 0, 9), d.admit(7, 0, 9), d.admit(0, 7, 9)]).toEqual([true, false, true, true]);
+    // Only (0, 0) is taken for (1, 0): a key whose high word alone is 0 stays apart from the one with 1.
+    const z = new ExposureDedupe(100, undefined);
+    expect([z.admit(1, 6, 0), z.has(0, 6), z.admit(0, 6, 0), z.admit(0, 6, 0), z.has(0, 6)]).toEqual([
+      true,
+      false,
+      true,
+      false,
+      true,
+    ]);
 
     const big = new ExposureDedupe(1000, undefined);
     for (let i = 1; i <= 100_000; i++) big.admit(i, i * 7, i);
