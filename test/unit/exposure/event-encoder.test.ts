@@ -162,20 +162,19 @@ describe('EventEncoder: exposures', () => {
     const fragments = encoder['fragments'];
     const queue = new EventQueue();
     const descriptors = Array.from({ length: 10_050 }, (_, k) => ({ ...checkout, variant: `v${k}` }));
-    for (const descriptor of descriptors) {
+    // At most 10,001 descriptors and 1,001 states of one are kept: the next one empties the map first.
+    descriptors.forEach((descriptor, k) => {
       pushExposure(queue, { unit: 'u', descriptor });
       encoder.encode(queue, 0);
       queue.reset();
-      expect(fragments.size).toBeLessThanOrEqual(10_001);
-    }
-    expect(fragments.size).toBeLessThan(100); // cleared once past 10,000, and filling again
-    for (let percent = 0; percent < 1_050; percent++) {
-      pushExposure(queue, { unit: 'u', descriptor: checkout, percent: percent / 10 });
+      expect(fragments.size).toBe(k < 10_001 ? k + 1 : k - 10_000);
+    });
+    for (let k = 0; k < 1_050; k++) {
+      pushExposure(queue, { unit: 'u', descriptor: checkout, percent: k / 10 });
       encoder.encode(queue, 0);
       queue.reset();
-      expect(fragments.get(checkout)!.all.size).toBeLessThanOrEqual(1_001);
+      expect(fragments.get(checkout)!.all.size).toBe(k < 1_001 ? k + 1 : k - 1_000);
     }
-    expect(fragments.get(checkout)!.all.size).toBeLessThan(100);
     // Still right after both kinds of clearing, for a state and a descriptor seen before the clearing.
     const exposures: Exposure[] = [
       { unit: 'u', descriptor: checkout, percent: 0 },
@@ -184,6 +183,24 @@ describe('EventEncoder: exposures', () => {
     for (const e of exposures) pushExposure(queue, e);
     const { lines, ids } = encodeAll(encoder, queue);
     expect(lines).toEqual(exposures.map((e, k) => exposureLine(ids[k]!, e, {})));
+  });
+  it('encodes the shared part of a descriptor and allocation state once: an exposure in a state seen before reuses it', () => {
+    const encoder = new EventEncoder({ provider: 'memory' });
+    const fragments = encoder['fragments'];
+    const queue = new EventQueue();
+    const last = (e: Exposure) => {
+      pushExposure(queue, e);
+      encoder.encode(queue, 0);
+      queue.reset();
+      return fragments.get(e.descriptor)!.last;
+    };
+    const first = last({ unit: 'u', descriptor: checkout, step: 1 });
+    expect(last({ unit: 'v', descriptor: checkout, step: 1 })).toBe(first);
+    const second = last({ unit: 'u', descriptor: checkout, step: 2 });
+    expect(second).not.toBe(first);
+    expect(last({ unit: 'w', descriptor: checkout, step: 1 })).toBe(first);
+    expect(last({ unit: 'u', descriptor: { ...checkout }, step: 1 })).not.toBe(first); // another descriptor object
+    expect(last({ unit: 'w', descriptor: checkout, step: 2 })).toBe(second);
   });
 });
 
