@@ -9,4 +9,8 @@ const tests = (
   .map((t) => (t.endsWith('.ts') ? t : `${t}/**/*.test.ts`));
 
 // Not mergeConfig: it would append these tests to the main config's include.
-export default defineConfig({ ...base, test: { ...base.test, include: tests, reporters: ['default'] } });
+// SWITCHYARD_MUTATION: tests whose cost is their scale run smaller (test/helpers/scale.ts).
+export default defineConfig({
+  ...base,
+  test: { ...base.test, include: tests, reporters: ['default'], env: { SWITCHYARD_MUTATION: '1' } },
+});

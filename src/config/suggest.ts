@@ -1,4 +1,7 @@
-/** The closest allowed name by edit distance, if it is close enough to be a likely typo. */
+/**
+ * The closest allowed name by edit distance, if it is close enough to be a likely typo: at most a
+ * third of the input's length in edits, and at least two (`hipotesys` is "hypothesis", `hipotesi` nothing).
+ */
 export function closestName(input: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;

@@ -380,6 +380,13 @@ describe('did you mean', () => {
     expect(unknownKey('primary_metrc')).toContain('did you mean "primary_metric"?');
   });
 
+  it('allows up to a third of the name in edits, at least two (a longer name may carry more typos)', () => {
+    expect(unknownKey('hipotesys')).toContain('did you mean "hypothesis"?'); // 9 characters, 3 edits
+    expect(unknownKey('hipotesi')).not.toContain('did you mean'); // 8 characters, 3 edits
+    expect(unknownKey('hypotxxxs')).not.toContain('did you mean'); // 9 characters, 4 edits
+    expect(unknownKey('owenr')).toContain('did you mean "owner"?'); // 5 characters, 2 edits: two are always allowed
+  });
+
   it('suggests nothing for a name too far from any allowed key', () => {
     for (const key of ['xyzzy', 'colour_scheme', 'q']) {
       const message = unknownKey(key);

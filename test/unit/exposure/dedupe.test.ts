@@ -1,7 +1,12 @@
-/** The exposure rule's memory (src/exposure/dedupe.ts): pure, so apart from the pipeline's I/O tests (and quick to mutate). */
+/**
+ * The exposure rule's memory (src/exposure/dedupe.ts): pure, so apart from the pipeline's I/O tests (and quick to mutate).
+ * It imports the module itself, not src/exposure/index.ts (the pipeline, sinks, undici, zod): under mutation testing
+ * every mutant imports this file again.
+ */
 import { describe, expect, it } from 'vitest';
-import { ExposureDedupe } from '../../../src/exposure/index.js';
-import { fingerprint64 } from '../../../src/allocation/index.js';
+import { ExposureDedupe } from '../../../src/exposure/dedupe.js';
+import { fingerprint64 } from '../../../src/allocation/murmur3.js';
+import { atScale } from '../../helpers/scale.js';
 
 describe('exposure dedupe', () => {
   it('admits each fingerprint once, stays within capacity, keeps recently seen keys, and re-admits after the window', () => {
@@ -12,6 +17,15 @@ describe('exposure dedupe', () => {
     expect(d.size).toBeLessThanOrEqual(4);
     expect(d.admit(2, 2, 8)).toBe(true); // the oldest keys were dropped
     expect([d.admit(0, 0, 9), d.admit(0, 0, 9), d.admit(7, 0, 9), d.admit(0, 7, 9)]).toEqual([true, false, true, true]);
+    // Only (0, 0) is taken for (1, 0): a key whose high word alone is 0 stays apart from the one with 1.
+    const z = new ExposureDedupe(100, undefined);
+    expect([z.admit(1, 6, 0), z.has(0, 6), z.admit(0, 6, 0), z.admit(0, 6, 0), z.has(0, 6)]).toEqual([
+      true,
+      false,
+      true,
+      false,
+      true,
+    ]);
 
     const big = new ExposureDedupe(1000, undefined);
     for (let i = 1; i <= 100_000; i++) big.admit(i, i * 7, i);
@@ -28,16 +42,17 @@ describe('exposure dedupe', () => {
     ]);
   });
 
-  it('keys by 64-bit fingerprints: no collision among 1,000,000 unit ids, and the seeds (variant, allocation version) change the key', () => {
+  it('keys by 64-bit fingerprints: no collision among 1,000,000 unit ids (20,000 under mutation testing), and the seeds (variant, allocation version) change the key', () => {
     const d = new ExposureDedupe(4_000_000, undefined);
     const key = new Int32Array(2);
     const admit = (unit: string, seedHi: number, seedLo: number) => {
       fingerprint64(unit, seedHi, seedLo, key);
       return d.admit(key[0]!, key[1]!, 0);
     };
+    const units = atScale(1_000_000, 20_000);
     let admitted = 0;
-    for (let i = 0; i < 1_000_000; i++) if (admit(`user-${i}`, 11, 22)) admitted++;
-    expect(admitted).toBe(1_000_000);
+    for (let i = 0; i < units; i++) if (admit(`user-${i}`, 11, 22)) admitted++;
+    expect(admitted).toBe(units);
     expect(admit('user-17', 11, 22)).toBe(false);
     expect(admit('user-17', 11, 23)).toBe(true); // another variant or allocation version
   });
@@ -73,11 +88,13 @@ describe('exposure dedupe', () => {
       expect(d.admit(k, k * 6, (k % 500) + 999)).toBe(false); // its time moved with it: still inside the window
     }
     expect(d.admit(77, 77 * 6, (77 % 500) + 1000)).toBe(true); // the window has passed for this one
-    // Past the capacity the table stops growing and sweeps instead: memory is bounded.
-    for (let k = 10_001; k <= 400_000; k++) d.admit(k, k * 6, 0);
+    // Past the capacity the table stops growing and sweeps instead: memory is bounded. (Under mutation
+    // testing 3 sweeps, not 8: the table reaches its full size at 32,769 keys, a sweep comes every 50,000.)
+    const last = atScale(400_000, 160_000);
+    for (let k = 10_001; k <= last; k++) d.admit(k, k * 6, 0);
     expect(d.size).toBeLessThanOrEqual(100_000);
     expect(d.bytes).toBeLessThanOrEqual(2 * 262_144 * 16); // the table and its spare at full size
-    expect(d.admit(400_000, 2_400_000, 1)).toBe(false);
+    expect(d.admit(last, last * 6, 1)).toBe(false);
   });
 
   it('never forgets a key among the last capacity/2 distinct keys (property over random streams)', () => {
@@ -119,4 +136,141 @@ describe('exposure dedupe with a time window, across generations', () => {
     expect(d.admit(1000, 2, 1999)).toBe(false); // its window restarted at 1000
     expect(d.admit(1000, 2, 2000)).toBe(true);
   });
+});
+
+/**
+ * The two-generation scheme told plainly (Maps, no table, no bits): what ExposureDedupe must answer and hold
+ * after every call. A test oracle: keys are compared as the table compares them (lo's lowest bit is the
+ * table's generation bit, and (0, 0) is stored as (1, 0)).
+ */
+class TwoGenerations {
+  private current = new Map<string, number>();
+  private old = new Map<string, number>();
+  private readonly half: number;
+  constructor(
+    capacity: number,
+    private readonly windowMs: number | undefined,
+  ) {
+    this.half = Math.max(1, Math.floor(capacity / 2));
+  }
+  get size(): number {
+    return this.current.size + this.old.size;
+  }
+  has(hi: number, lo: number): boolean {
+    const k = TwoGenerations.key(hi, lo);
+    if (this.current.has(k)) return true;
+    if (!this.old.has(k)) return false;
+    this.moveToCurrent(k, this.old.get(k)!);
+    return true;
+  }
+  admit(hi: number, lo: number, now: number): boolean {
+    const k = TwoGenerations.key(hi, lo);
+    const seen = this.current.get(k);
+    const window = this.windowMs;
+    if (seen !== undefined) {
+      if (window === undefined || now - seen < window) return false;
+      this.current.set(k, now);
+      return true;
+    }
+    const old = this.old.get(k);
+    if (old === undefined) {
+      this.current.set(k, now);
+      this.added();
+      return true;
+    }
+    const fresh = window !== undefined && now - old >= window;
+    this.moveToCurrent(k, fresh ? now : old);
+    return fresh;
+  }
+  private moveToCurrent(k: string, at: number): void {
+    this.old.delete(k);
+    this.current.set(k, at);
+    this.added();
+  }
+  private added(): void {
+    if (this.current.size < this.half) return;
+    this.old = this.current;
+    this.current = new Map();
+  }
+  private static key(hi: number, lo: number): string {
+    hi |= 0;
+    lo &= ~1;
+    return hi === 0 && lo === 0 ? '1,0' : `${hi},${lo}`;
+  }
+}
+
+describe('exposure dedupe against the two-generation scheme told plainly (issue 19)', () => {
+  // Few keys in small tables: slots collide, sweeps and promotions are frequent, and keys share a high or a low
+  // word, have a zero word, or differ only in lo's lowest bit. (0, 2048) and (0, 4096) land in slot 0.
+  const his = [0, 1, 2, 7, -1];
+  const los = [0, 1, 2, 3, 6, 2048, 4096, -2];
+  it.each<[number, number | undefined]>([
+    [4, undefined],
+    [7, undefined],
+    [20, undefined],
+    [4, 50],
+    [20, 50],
+    [3000, undefined],
+    [3000, 50],
+  ])('answers has() and admit() and holds size as the scheme does: capacity %i, window %s', (capacity, windowMs) => {
+    let seed = capacity * 31 + (windowMs ?? 0);
+    const next = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    const d = new ExposureDedupe(capacity, windowMs);
+    const model = new TwoGenerations(capacity, windowMs);
+    // At capacity 3000 the table also grows (from 1,024 slots to 8,192): the keys come from a wider range.
+    const wide = capacity > 1000;
+    let now = 0;
+    for (let step = 0; step < 20_000; step++) {
+      now += next(4);
+      const hi = wide && next(2) === 0 ? next(5000) : his[next(his.length)]!;
+      const lo = wide && next(2) === 0 ? next(5000) * 2 : los[next(los.length)]!;
+      const op = next(3) === 0 ? 'has' : 'admit';
+      const got = op === 'has' ? d.has(hi, lo) : d.admit(hi, lo, now);
+      const want = op === 'has' ? model.has(hi, lo) : model.admit(hi, lo, now);
+      if (got !== want || d.size !== model.size)
+        expect({ step, op, hi, lo, now, got, size: d.size }).toEqual({
+          step,
+          op,
+          hi,
+          lo,
+          now,
+          got: want,
+          size: model.size,
+        });
+    }
+  });
+});
+
+describe('exposure dedupe memory (issue 19)', () => {
+  it('holds 8 bytes a slot for keys, 8 more for times only with a window, and starts at 1,024 slots', () => {
+    expect(new ExposureDedupe(100_000, undefined).bytes).toBe(1024 * 8);
+    expect(new ExposureDedupe(100_000, 1000).bytes).toBe(1024 * 16);
+    expect(new ExposureDedupe(128, undefined).bytes).toBe(256 * 8); // a generation of 64 keys: 4 slots a key
+  });
+
+  it.each<[number | undefined, number]>([
+    [undefined, 8],
+    [1000, 16],
+  ])(
+    'doubles the table when a quarter of it is taken, not before (window %s: %i bytes a slot)',
+    (windowMs, perSlot) => {
+      const d = new ExposureDedupe(100_000, windowMs);
+      for (let k = 1; k <= 256; k++) d.admit(k, 2 * k, 0);
+      expect(d.bytes).toBe(1024 * perSlot);
+      d.admit(257, 514, 0);
+      expect(d.bytes).toBe(2048 * perSlot);
+    },
+  );
+
+  it.each<[number | undefined, number]>([
+    [undefined, 8],
+    [1000, 16],
+  ])(
+    'at full size holds the table and the sweep spare, each 4 slots a key of a generation (window %s)',
+    (windowMs, perSlot) => {
+      const d = new ExposureDedupe(2048, windowMs); // a generation holds 1,024 keys: 4,096 slots
+      for (let k = 1; k <= 2100; k++) d.admit(k, 2 * k, 0); // two sweeps
+      expect(d.bytes).toBe(2 * 4096 * perSlot);
+    },
+  );
 });

@@ -1,6 +1,6 @@
 /** The byte writers behind every event line (src/exposure/encoder.ts): what they write must be what JSON.stringify and Date#toISOString write. */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { IsoWriter, LineWriter } from '../../../src/exposure/encoder.js';
 
 const written = (w: LineWriter): string => w.buf.subarray(0, w.pos).toString('utf8');
@@ -41,10 +41,33 @@ describe('LineWriter', () => {
     expect(written(w)).toBe(`abc${'-'.repeat(100)}é✓`);
     w.use(slab);
     expect(w.pos).toBe(0);
+    // A line that fits exactly is written into the buffer given, not moved to a bigger one.
+    const exact = Buffer.alloc(5);
+    w.use(exact);
+    w.json('abc');
+    expect(w.buf).toBe(exact);
+    expect(exact.toString()).toBe('"abc"');
   });
 });
 
 describe('IsoWriter', () => {
+  it('formats a second once: the times within it are written from the cached part', () => {
+    const iso = new IsoWriter();
+    const w = new LineWriter();
+    w.use(Buffer.alloc(64));
+    const toISOString = vi.spyOn(Date.prototype, 'toISOString');
+    try {
+      const base = Date.parse('2026-12-01T09:00:00Z');
+      for (const ms of [base, base + 1, base + 999, base + 1000, base + 1999]) iso.write(w, ms);
+      expect(toISOString).toHaveBeenCalledTimes(2);
+    } finally {
+      toISOString.mockRestore();
+    }
+    expect(w.buf.subarray(0, w.pos).toString()).toBe(
+      '2026-12-01T09:00:00.000Z2026-12-01T09:00:00.001Z2026-12-01T09:00:00.999Z2026-12-01T09:00:01.000Z2026-12-01T09:00:01.999Z',
+    );
+  });
+
   it('writes any time as Date#toISOString does, within a second and across seconds and years outside 0000-9999', () => {
     const iso = new IsoWriter();
     const w = new LineWriter();
