@@ -47,6 +47,8 @@ interface Template {
   /** Keys the platform's object already holds where attributes are added (they are skipped). */
   readonly taken: ReadonlySet<string>;
   readonly hasTime: boolean;
+  /** Attribute keys met before and not taken, as bytes: most lines' keys are found here without a string. */
+  readonly kept: Buffer[];
 }
 
 /** A template in the making: constant text and slots, cut from one sentinel run. */
@@ -72,7 +74,8 @@ interface Kind {
   /** Whether a `value` may sit between the middle and the last object. */
   readonly hasValue: boolean;
   readonly entries: Map<string, Entry>;
-  recent: Entry | undefined;
+  /** The middles met last, the latest first (lines of a few experiments and variants interleave). */
+  readonly recent: Entry[];
 }
 
 const kind = (schema: string, last: string, hasValue: boolean): Kind => ({
@@ -82,7 +85,7 @@ const kind = (schema: string, last: string, hasValue: boolean): Kind => ({
   lastKey: Buffer.from(`,"${last}":`),
   hasValue,
   entries: new Map(),
-  recent: undefined,
+  recent: [],
 });
 
 const TS_KEY = Buffer.from(',"ts":');
@@ -94,6 +97,8 @@ const COMMA = 0x2c;
 const COLON = 0x3a;
 const OPEN = 0x7b;
 const CLOSE = 0x7d;
+/** Middles compared byte for byte before a line's middle is scanned. */
+const RECENT = 8;
 /** Distinct middles remembered per kind; beyond, the cache starts again. */
 const MAX_ENTRIES = 1000;
 
@@ -128,10 +133,13 @@ export class LineSplicer {
   private ms = 0;
   /** Start and end of each attribute member kept, in order. */
   private readonly members: number[] = [];
+  private memberEnd = 0;
 
   // Date.parse of the ts's second, cached: "YYYY-MM-DDTHH:MM:SS." bytes and its milliseconds.
   private readonly second = Buffer.alloc(20);
   private secondMs = NaN;
+  /** secondMs / 1000 in decimal, when secondMs > 0 (a later time's milliseconds are those digits and three more). */
+  private secondDigits = Buffer.alloc(0);
 
   constructor(private readonly event: (r: EventRecord) => unknown) {}
 
@@ -158,16 +166,8 @@ export class LineSplicer {
     this.unitAt = p += UNIT_KEY.length;
     p = this.unitEnd = plainString(buf, p, end);
     if (p < 0) return -1;
-    let entry = k.recent;
-    if (
-      entry === undefined ||
-      !sameBytes(buf, p, end, entry.middle) ||
-      !this.followsMiddle(k, buf, p + entry.middle.length, end)
-    ) {
-      entry = this.entryAt(k, buf, p, end);
-      if (entry === undefined) return -1;
-      k.recent = entry;
-    }
+    const entry = this.middleAt(k, buf, p, end);
+    if (entry === undefined) return -1;
     p += entry.middle.length;
     let valued = false;
     if (k.hasValue && startsWith(buf, p, end, VALUE_KEY)) {
@@ -184,7 +184,7 @@ export class LineSplicer {
       : (entry.plain ??= this.derive(k, entry, false));
     if (template === null) return -1;
     // Members taken by the platform's own fields, or by Object.prototype, are skipped (as `key in into` does).
-    if (this.members.length > 0 && !this.keepMembers(buf, template.taken)) return -1;
+    if (this.memberEnd > 0 && !this.keepMembers(buf, template)) return -1;
     if (template.hasTime && !Number.isFinite((this.ms = this.time(buf)))) return -1;
     this.line = buf;
     this.template = template;
@@ -197,39 +197,63 @@ export class LineSplicer {
     const buf = this.line;
     let o = at;
     for (let s = 0; s < t.slots.length; s++) {
-      o += t.parts[s]!.copy(out, o);
+      const part = t.parts[s]!;
+      out.set(part, o);
+      o += part.length;
       switch (t.slots[s]) {
         case UNIT:
-          o += buf.copy(out, o, this.unitAt, this.unitEnd);
+          o = put(out, o, buf, this.unitAt, this.unitEnd);
           break;
         case ID:
-          o += buf.copy(out, o, this.idAt, this.idEnd);
+          o = put(out, o, buf, this.idAt, this.idEnd);
           break;
         case TS:
-          o += buf.copy(out, o, this.tsAt, this.tsEnd);
+          o = put(out, o, buf, this.tsAt, this.tsEnd);
           break;
         case TIME:
-          o = writeInteger(out, o, this.ms);
+          o = this.writeTime(out, o);
           break;
         case VALUE:
-          o += buf.copy(out, o, this.valueAt, this.valueEnd);
+          o = put(out, o, buf, this.valueAt, this.valueEnd);
           break;
         default: {
           const m = this.members;
-          for (let i = 0; i < m.length; i += 2) {
+          for (let i = 0; i < this.memberEnd; i += 2) {
             if (i > 0 || t.slots[s] === MEMBERS_AFTER_COMMA) out[o++] = COMMA;
-            o += buf.copy(out, o, m[i]!, m[i + 1]!);
+            o = put(out, o, buf, m[i]!, m[i + 1]!);
           }
         }
       }
     }
-    o += t.parts[t.slots.length]!.copy(out, o);
+    const last = t.parts[t.slots.length]!;
+    out.set(last, o);
+    o += last.length;
     return o - at;
   }
 
   /** Whether the bytes at `p` go on as a line whose middle ended there: the value or the last object. */
   private followsMiddle(k: Kind, buf: Buffer, p: number, end: number): boolean {
     return startsWith(buf, p, end, k.lastKey) || (k.hasValue && startsWith(buf, p, end, VALUE_KEY));
+  }
+
+  /** The middle that starts at `p`: one of the recent ones when its bytes are there, else found by scanning. */
+  private middleAt(k: Kind, buf: Buffer, p: number, end: number): Entry | undefined {
+    const recent = k.recent;
+    for (let i = 0; i < recent.length; i++) {
+      const entry = recent[i]!;
+      if (sameBytes(buf, p, end, entry.middle) && this.followsMiddle(k, buf, p + entry.middle.length, end)) {
+        if (i > 0) {
+          recent[i] = recent[i - 1]!;
+          recent[i - 1] = entry;
+        }
+        return entry;
+      }
+    }
+    const entry = this.entryAt(k, buf, p, end);
+    if (entry === undefined) return undefined;
+    if (recent.length === RECENT) recent.pop();
+    recent.unshift(entry);
+    return entry;
   }
 
   /** The middle that starts at `p`, found by scanning its members (any JSON), from the cache or new. */
@@ -260,7 +284,7 @@ export class LineSplicer {
    */
   private readMembers(buf: Buffer, p: number, end: number): number {
     const m = this.members;
-    m.length = 0;
+    let n = (this.memberEnd = 0);
     if (buf[p] !== OPEN) return -1;
     p++;
     if (buf[p] === CLOSE) return p + 1;
@@ -272,7 +296,9 @@ export class LineSplicer {
       if (p < 0 || buf[p] !== COLON) return -1;
       p = plainValue(buf, p + 1, end);
       if (p < 0) return -1;
-      m.push(from, p);
+      m[n++] = from;
+      m[n++] = p;
+      this.memberEnd = n;
       if (buf[p] === CLOSE) return p + 1;
       if (buf[p] !== COMMA) return -1;
       p++;
@@ -280,21 +306,40 @@ export class LineSplicer {
   }
 
   /** Drops the members the platform would not add; false for a key that appears twice (JSON.parse keeps the last). */
-  private keepMembers(buf: Buffer, taken: ReadonlySet<string>): boolean {
+  private keepMembers(buf: Buffer, template: Template): boolean {
     const m = this.members;
-    const keys: string[] = [];
+    const n = this.memberEnd;
+    for (let i = 2; i < n; i += 2) for (let j = 0; j < i; j += 2) if (sameKey(buf, m[i]!, buf, m[j]!)) return false;
     let kept = 0;
-    for (let i = 0; i < m.length; i += 2) {
-      const keyEnd = buf.indexOf(QUOTE, m[i]! + 1);
-      const key = buf.toString('latin1', m[i]! + 1, keyEnd);
-      if (keys.includes(key)) return false;
-      keys.push(key);
-      if (taken.has(key) || key in Object.prototype) continue;
+    for (let i = 0; i < n; i += 2) {
+      if (!this.isKept(buf, m[i]!, template)) continue;
       m[kept++] = m[i]!;
       m[kept++] = m[i + 1]!;
     }
-    m.length = kept;
+    this.memberEnd = kept;
     return true;
+  }
+
+  /** Whether the platform adds the member whose key starts at `at` (its quote): not when its object has the key already. */
+  private isKept(buf: Buffer, at: number, template: Template): boolean {
+    const kept = template.kept;
+    for (let k = 0; k < kept.length; k++) if (sameKey(buf, at, kept[k]!, 0)) return true;
+    const end = buf.indexOf(QUOTE, at + 1) + 1;
+    const key = buf.toString('latin1', at + 1, end - 1);
+    if (template.taken.has(key) || key in Object.prototype) return false;
+    if (kept.length < 64) kept.push(Buffer.from(buf.subarray(at, end)));
+    return true;
+  }
+
+  /** Writes Date.parse of the line's ts (see time()). */
+  private writeTime(out: Buffer, at: number): number {
+    if (this.secondMs <= 0) return writeInteger(out, at, this.ms);
+    const o = put(out, at, this.secondDigits, 0, this.secondDigits.length);
+    const milli = this.ms - this.secondMs;
+    out[o] = 0x30 + Math.floor(milli / 100);
+    out[o + 1] = 0x30 + (Math.floor(milli / 10) % 10);
+    out[o + 2] = 0x30 + (milli % 10);
+    return o + 3;
   }
 
   /**
@@ -303,11 +348,16 @@ export class LineSplicer {
    */
   private time(buf: Buffer): number {
     const at = this.tsAt + 1;
-    if (this.tsEnd - this.tsAt !== 26 || !isoShaped(buf, at)) return NaN;
-    if (!sameBytes(buf, at, at + 20, this.second)) {
+    if (this.tsEnd - this.tsAt !== 26) return NaN;
+    if (!startsWith(buf, at, at + 20, this.second)) {
+      if (!isoShaped(buf, at)) return NaN;
       buf.copy(this.second, 0, at, at + 20);
       this.secondMs = Date.parse(`${this.second.toString('latin1', 0, 20)}000Z`);
+      this.secondDigits = Buffer.from(this.secondMs > 0 ? String(this.secondMs / 1000) : '');
     }
+    // The second's 20 bytes were checked when cached; the milliseconds' digits and the Z here.
+    if (!isDigit(buf[at + 20]!) || !isDigit(buf[at + 21]!) || !isDigit(buf[at + 22]!) || buf[at + 23] !== 0x5a)
+      return NaN;
     return this.secondMs + (buf[at + 20]! - 0x30) * 100 + (buf[at + 21]! - 0x30) * 10 + (buf[at + 22]! - 0x30);
   }
 
@@ -334,6 +384,7 @@ export class LineSplicer {
       fixed: parts.reduce((n, part) => n + part.length, 0),
       taken: a.taken,
       hasTime: a.slots.includes(TIME),
+      kept: [],
     };
   }
 
@@ -418,6 +469,28 @@ function isoShaped(buf: Buffer, at: number): boolean {
   }
   return true;
 }
+
+/**
+ * Copies `src[from, to)` to `out` at `at`; returns the index after it. Short runs byte by
+ * byte: Buffer#copy's argument checks cost more than the copy for the few dozen bytes of
+ * a unit, an id or a template part.
+ */
+function put(out: Buffer, at: number, src: Buffer, from: number, to: number): number {
+  if (to - from > 64) return at + src.copy(out, at, from, to);
+  for (let i = from; i < to; i++) out[at++] = src[i]!;
+  return at;
+}
+
+/** Whether the keys (strings without escapes) starting at `a[i]` and `b[j]` are the same. */
+function sameKey(a: Buffer, i: number, b: Buffer, j: number): boolean {
+  for (let k = 1; ; k++) {
+    const c = a[i + k];
+    if (c !== b[j + k]) return false;
+    if (c === QUOTE) return true;
+  }
+}
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
 function startsWith(buf: Buffer, p: number, end: number, what: Buffer): boolean {
   if (p + what.length > end) return false;

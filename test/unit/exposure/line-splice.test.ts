@@ -268,6 +268,9 @@ describe('LineSplicer', () => {
       reference(amplitudeEvent, exposure('2026-12-01T09:00:00.123Z')),
     );
     expect(spliced(amplitude, exposure('2026-12-01T09:00:00Z'))).toBeUndefined();
+    // The same second as the line before (its part cached), milliseconds that are not digits: Date.parse gives NaN.
+    expect(spliced(amplitude, exposure('2026-12-01T09:00:00.12aZ'))).toBeUndefined();
+    expect(spliced(amplitude, exposure('2026-12-01T09:00:00.123+'))).toBeUndefined();
     // Segment copies the ts as it is: that one is spliced.
     expect(spliced(new LineSplicer(segmentEvent), exposure('2026-12-01T09:00:00Z'))).toBe(
       reference(segmentEvent, exposure('2026-12-01T09:00:00Z')),
