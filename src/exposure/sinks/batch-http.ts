@@ -10,6 +10,9 @@
  * every event through its own plugin pipeline with a promise or callback per event and
  * sends one batch at a time (Segment's flush overlaps its own auto-flush: "Overlapping
  * flush calls detected"); the journal already batches, so the SDKs' queues are pure cost.
+ *
+ * Each event's JSON is spliced from its journal line's bytes (line-splice.ts), not built
+ * from JSON.parse, an object and JSON.stringify: the same bytes, about a quarter of the CPU.
  */
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
