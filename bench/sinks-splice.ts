@@ -23,8 +23,7 @@ type Variant = 'splice' | 'reference';
 function sinkFor(platform: Platform, r: RemoteReceiver, variant: Variant): Promise<Sink> {
   const splice = variant === 'splice';
   if (platform === 'segment') return segmentSink({ writeKey: 'wk_bench', host: r.url, splice });
-  if (platform === 'amplitude')
-    return amplitudeSink({ apiKey: 'amp_bench', serverUrl: `${r.url}/2/httpapi`, splice });
+  if (platform === 'amplitude') return amplitudeSink({ apiKey: 'amp_bench', serverUrl: `${r.url}/2/httpapi`, splice });
   return mixpanelSink({ token: 'mp_bench', host: `127.0.0.1:${r.port}`, protocol: 'http', splice });
 }
 

@@ -7,6 +7,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { EventRecord } from '../../../src/exposure/index.js';
+import { EventEncoder } from '../../../src/exposure/event-encoder.js';
+import { EventQueue, LOGGED, TRACK } from '../../../src/exposure/queue.js';
 import { amplitudeEvent } from '../../../src/exposure/sinks/amplitude.js';
 import { LineSplicer } from '../../../src/exposure/sinks/line-splice.js';
 import { mixpanelEvent } from '../../../src/exposure/sinks/mixpanel.js';
@@ -222,6 +224,52 @@ describe('LineSplicer', () => {
       // About a tenth go the fast way (the rest have escapes, bytes beyond ASCII, nested
       // values or a rewrite): enough that the comparison above runs on hundreds of lines.
       expect(count).toBeGreaterThan(60);
+    }
+  });
+
+  it('splices the lines the EventEncoder itself writes (exposures with and without attributes, tracked events with and without a value, hashed units)', () => {
+    for (const options of [
+      { provider: 'memory', service: 'checkout-api', instance: 'i-1' },
+      { provider: 'launchdarkly', hashUnitsKey: 'k' },
+    ]) {
+      const queue = new EventQueue();
+      const encoder = new EventEncoder(options);
+      encoder.writer.use(Buffer.alloc(1 << 16));
+      const ts = Date.UTC(2026, 11, 1, 9, 0, 0, 123);
+      const control = {
+        experiment: 'checkout',
+        flag: 'checkout',
+        variant: 'control',
+        mode: 'gradual',
+        version: 3,
+      } as const;
+      const treatment = { ...control, variant: 'treatment' } as const;
+      for (let n = 0; n < 20; n++) {
+        const i = queue.push(LOGGED, `user-${n}`, ts + n * 7);
+        queue.exposure(
+          i,
+          n % 2 ? treatment : control,
+          2,
+          12.5,
+          'SPLIT',
+          n % 3 ? { country: 'DE', plan: n } : undefined,
+        );
+      }
+      for (const value of [42.5, undefined]) {
+        const i = queue.push(TRACK, 'user-1', ts + 999);
+        queue.tracks[i] = { event: 'purchase', value, properties: '{"sku":"A-1","qty":2}' };
+      }
+      for (let i = 0; i < queue.length; i++) encoder.encode(queue, i);
+      const lines = encoder.writer.buf.toString('utf8', 0, encoder.writer.pos).split('\n').slice(0, -1);
+      expect(lines).toHaveLength(22);
+      for (const [name, event] of platforms) {
+        const splicer = new LineSplicer(event);
+        for (const l of lines) {
+          const got = spliced(splicer, l);
+          if (got === undefined) throw new Error(`${name} declined ${l}`);
+          expect(got).toBe(reference(event, l));
+        }
+      }
     }
   });
 
