@@ -188,7 +188,20 @@ export class LineSplicer {
     if (template.hasTime && !Number.isFinite((this.ms = this.time(buf)))) return -1;
     this.line = buf;
     this.template = template;
-    return template.fixed + template.slots.length * (end - start + 24);
+    return this.size(template);
+  }
+
+  /** The bytes `write` takes at most for the line read: the template's and each slot's (a time's 16 digits at most). */
+  private size(t: Template): number {
+    let n = t.fixed;
+    for (const slot of t.slots)
+      if (slot === UNIT) n += this.unitEnd - this.unitAt;
+      else if (slot === ID) n += this.idEnd - this.idAt;
+      else if (slot === TS) n += this.tsEnd - this.tsAt;
+      else if (slot === TIME) n += 16;
+      else if (slot === VALUE) n += this.valueEnd - this.valueAt;
+      else for (let i = 0; i < this.memberEnd; i += 2) n += this.members[i + 1]! - this.members[i]! + 1;
+    return n;
   }
 
   /** Writes the event of the line read last into `out` at `at`; returns the bytes written. */
