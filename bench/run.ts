@@ -9,6 +9,7 @@ import { benchExposure } from './exposure.js';
 import { benchVendors } from './vendors.js';
 import { benchAnalysis } from './analysis.js';
 import { benchSinks } from './sinks.js';
+import { benchSinksSplice } from './sinks-splice.js';
 import { benchGuardrails } from './guardrails.js';
 import { benchFleet } from './fleet.js';
 import { benchAdaptive } from './adaptive.js';
@@ -23,6 +24,7 @@ const suites: [string, () => Promise<string>][] = [
   ['vendors', benchVendors],
   ['analysis', benchAnalysis],
   ['sinks', benchSinks],
+  ['sinks-splice', benchSinksSplice],
   ['guardrails', benchGuardrails],
   ['fleet', benchFleet],
   ['adaptive', benchAdaptive],

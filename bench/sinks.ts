@@ -27,7 +27,7 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 /** A receiver in a child process (bench/sinks-receiver.ts). */
-class RemoteReceiver {
+export class RemoteReceiver {
   port = 0;
   private child: ChildProcess | undefined;
   private waiting: ((m: { accepted: number; unique: number; cpuMs: number }) => void)[] = [];
@@ -70,7 +70,7 @@ class RemoteReceiver {
   }
 }
 type PlatformReceiver = RemoteReceiver;
-const PLATFORMS: Platform[] = ['segment', 'amplitude', 'mixpanel'];
+export const PLATFORMS: Platform[] = ['segment', 'amplitude', 'mixpanel'];
 /** Extra analytics.<platform> options for the sink (e.g. {"compress":false}), from SY_BENCH_SINK_TUNING. */
 const TUNING = JSON.parse(process.env.SY_BENCH_SINK_TUNING ?? '{}') as Record<string, unknown>;
 
@@ -100,14 +100,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let unit = 0;
 
 /** One contender's batch: events/s, and CPU per event of the sending process and of the receiver (µs). */
-interface Sample {
+export interface Sample {
   rate: number;
   senderUs: number;
   receiverUs: number;
 }
 
 /** Runs `work` (n events) after a gc and a loop turn; times it and charges both processes' CPU to it. */
-async function sampled(r: PlatformReceiver, n: number, work: () => Promise<void>): Promise<Sample> {
+export async function sampled(r: PlatformReceiver, n: number, work: () => Promise<void>): Promise<Sample> {
   gc();
   await turn();
   const before = await r.state();
@@ -126,7 +126,7 @@ async function sampled(r: PlatformReceiver, n: number, work: () => Promise<void>
 }
 
 /** n new exposures through getVariant at a server's cadence (a turn every 500), then until the sink has nothing pending. */
-async function throughSwitchyard(sy: Switchyard, n: number): Promise<void> {
+export async function throughSwitchyard(sy: Switchyard, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
     if (i % 500 === 0) await turn();
     await sy.getVariant('checkout', { targetingKey: `unit-${unit++}` });

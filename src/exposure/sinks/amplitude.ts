@@ -14,6 +14,7 @@
  * API counts events "after it decompresses a gzip-encoded body").
  */
 import { PLATFORM_LIMITS } from '../../config/index.js';
+import type { EventRecord } from '../schema.js';
 import type { Sink, SinkBatch } from '../sink.js';
 import { BatchPoster, resolveSendOptions, type SendOptions, summary } from './batch-http.js';
 import { addExposureProperties, addTrackedProperties, isExposure } from './platform.js';
@@ -38,6 +39,28 @@ function faulted(body: Record<string, unknown>): number[] {
   return [...out];
 }
 
+/** Amplitude's event for a journal record (an element of the request's `events`). */
+export function amplitudeEvent(r: EventRecord): unknown {
+  return isExposure(r)
+    ? {
+        event_type: '$exposure',
+        user_id: r.unit,
+        insert_id: r.id,
+        time: Date.parse(r.ts),
+        event_properties: addExposureProperties(
+          { flag_key: r.flag, variant: r.variant, experiment_key: r.experiment },
+          r,
+        ),
+      }
+    : {
+        event_type: r.event,
+        user_id: r.unit,
+        insert_id: r.id,
+        time: Date.parse(r.ts),
+        event_properties: addTrackedProperties({}, r),
+      };
+}
+
 export async function amplitudeSink(options: AmplitudeSinkOptions): Promise<Sink> {
   const url = options.serverUrl ?? 'https://api2.amplitude.com/2/httpapi';
   const batchApi = new URL(url).pathname.endsWith('/batch');
@@ -55,25 +78,7 @@ export async function amplitudeSink(options: AmplitudeSinkOptions): Promise<Sink
       head: () => head,
       // Unit ids are whatever the service uses; Amplitude's default minimum is 5 characters.
       tail: () => '],"options":{"min_id_length":1}}',
-      event: (r) =>
-        isExposure(r)
-          ? {
-              event_type: '$exposure',
-              user_id: r.unit,
-              insert_id: r.id,
-              time: Date.parse(r.ts),
-              event_properties: addExposureProperties(
-                { flag_key: r.flag, variant: r.variant, experiment_key: r.experiment },
-                r,
-              ),
-            }
-          : {
-              event_type: r.event,
-              user_id: r.unit,
-              insert_id: r.id,
-              time: Date.parse(r.ts),
-              event_properties: addTrackedProperties({}, r),
-            },
+      event: amplitudeEvent,
       rejected(status, text) {
         if (status < 400) return undefined;
         let body: Record<string, unknown> = {};
@@ -92,6 +97,7 @@ export async function amplitudeSink(options: AmplitudeSinkOptions): Promise<Sink
       timeoutMs: send.timeoutMs,
       gzipLevel: send.gzipLevel,
       secrets: [options.apiKey],
+      splice: options.splice,
     },
   );
   return {

@@ -14,6 +14,7 @@
  * honouring Retry-After.
  */
 import { PLATFORM_LIMITS } from '../../config/index.js';
+import type { EventRecord } from '../schema.js';
 import type { Sink, SinkBatch } from '../sink.js';
 import { BatchPoster, resolveSendOptions, type SendOptions, summary } from './batch-http.js';
 import { addExposureProperties, addTrackedProperties, isExposure } from './platform.js';
@@ -23,6 +24,29 @@ export interface MixpanelSinkOptions extends SendOptions {
   /** Default api.mixpanel.com; "host:port" is accepted (tests point it at a local receiver). */
   host?: string;
   protocol?: 'http' | 'https';
+}
+
+/** Mixpanel's event for a journal record (an element of /import's array), with the project token. */
+export function mixpanelEvent(token: string, r: EventRecord): unknown {
+  return isExposure(r)
+    ? {
+        event: '$experiment_started',
+        properties: addExposureProperties(
+          {
+            token,
+            distinct_id: r.unit,
+            time: Date.parse(r.ts),
+            $insert_id: r.id,
+            'Experiment name': r.experiment,
+            'Variant name': r.variant,
+          },
+          r,
+        ),
+      }
+    : {
+        event: r.event,
+        properties: addTrackedProperties({ token, distinct_id: r.unit, time: Date.parse(r.ts), $insert_id: r.id }, r),
+      };
 }
 
 export async function mixpanelSink(options: MixpanelSinkOptions): Promise<Sink> {
@@ -40,29 +64,7 @@ export async function mixpanelSink(options: MixpanelSinkOptions): Promise<Sink> 
       },
       head: () => '[',
       tail: () => ']',
-      event: (r) =>
-        isExposure(r)
-          ? {
-              event: '$experiment_started',
-              properties: addExposureProperties(
-                {
-                  token: options.token,
-                  distinct_id: r.unit,
-                  time: Date.parse(r.ts),
-                  $insert_id: r.id,
-                  'Experiment name': r.experiment,
-                  'Variant name': r.variant,
-                },
-                r,
-              ),
-            }
-          : {
-              event: r.event,
-              properties: addTrackedProperties(
-                { token: options.token, distinct_id: r.unit, time: Date.parse(r.ts), $insert_id: r.id },
-                r,
-              ),
-            },
+      event: (r) => mixpanelEvent(options.token, r),
       rejected(status, text) {
         if (status < 400) return undefined;
         let body: { failed_records?: { index?: unknown; message?: unknown }[] } = {};
@@ -87,6 +89,7 @@ export async function mixpanelSink(options: MixpanelSinkOptions): Promise<Sink> 
       timeoutMs: send.timeoutMs,
       gzipLevel: send.gzipLevel,
       secrets: [options.token],
+      splice: options.splice,
     },
   );
   return {

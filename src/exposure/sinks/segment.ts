@@ -12,6 +12,7 @@
  * anything else it takes, 400 to a request it refuses whole.
  */
 import { PLATFORM_LIMITS } from '../../config/index.js';
+import type { EventRecord } from '../schema.js';
 import type { Sink, SinkBatch } from '../sink.js';
 import { BatchPoster, resolveSendOptions, type SendOptions } from './batch-http.js';
 import { addExposureProperties, addTrackedProperties, isExposure } from './platform.js';
@@ -25,6 +26,37 @@ export interface SegmentSinkOptions extends SendOptions {
 }
 
 const LIBRARY = { library: { name: 'switchyard' } };
+
+/** Segment's track call for a journal record (the event inside /v1/batch's `batch`). */
+export function segmentEvent(r: EventRecord): unknown {
+  return isExposure(r)
+    ? {
+        type: 'track',
+        event: 'Experiment Viewed',
+        userId: r.unit,
+        messageId: r.id,
+        timestamp: r.ts,
+        properties: addExposureProperties(
+          {
+            experiment_id: r.experiment,
+            experiment_name: r.experiment,
+            variation_id: r.variant,
+            variation_name: r.variant,
+          },
+          r,
+        ),
+        context: LIBRARY,
+      }
+    : {
+        type: 'track',
+        event: r.event,
+        userId: r.unit,
+        messageId: r.id,
+        timestamp: r.ts,
+        properties: addTrackedProperties({}, r),
+        context: LIBRARY,
+      };
+}
 
 export async function segmentSink(options: SegmentSinkOptions): Promise<Sink> {
   const send = resolveSendOptions('segment', PLATFORM_LIMITS.segment, 1000, options);
@@ -41,34 +73,7 @@ export async function segmentSink(options: SegmentSinkOptions): Promise<Sink> {
       },
       head: () => '{"batch":[',
       tail: () => `],"sentAt":"${new Date().toISOString()}"}`,
-      event: (r) =>
-        isExposure(r)
-          ? {
-              type: 'track',
-              event: 'Experiment Viewed',
-              userId: r.unit,
-              messageId: r.id,
-              timestamp: r.ts,
-              properties: addExposureProperties(
-                {
-                  experiment_id: r.experiment,
-                  experiment_name: r.experiment,
-                  variation_id: r.variant,
-                  variation_name: r.variant,
-                },
-                r,
-              ),
-              context: LIBRARY,
-            }
-          : {
-              type: 'track',
-              event: r.event,
-              userId: r.unit,
-              messageId: r.id,
-              timestamp: r.ts,
-              properties: addTrackedProperties({}, r),
-              context: LIBRARY,
-            },
+      event: segmentEvent,
       // A 400 refuses the whole request without saying which event: the poster halves it.
       rejected: () => undefined,
     },
@@ -78,6 +83,7 @@ export async function segmentSink(options: SegmentSinkOptions): Promise<Sink> {
       timeoutMs: send.timeoutMs,
       gzipLevel: send.gzipLevel,
       secrets: [options.writeKey],
+      splice: options.splice,
     },
   );
   return {
