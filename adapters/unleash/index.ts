@@ -135,7 +135,7 @@ export interface StaticFields {
  * `getVariant` and `isEnabled`, without their copy of the context. `client` and
  * `staticContext` are protected members of the SDK's class, there for subclasses.
  */
-interface DirectUnleash extends Unleash {
+export interface DirectUnleash extends Unleash {
   readonly staticFields: StaticFields;
   variantOn(name: string, context: Context, fallback: Variant): ReturnType<Unleash['getVariant']>;
   enabledOn(name: string, context: Context): boolean;
