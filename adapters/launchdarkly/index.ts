@@ -80,6 +80,15 @@ export class LaunchDarklyProvider extends VendorProvider implements HasControlPl
   readonly controlPlane: ControlPlane | undefined;
   private client: LDClient | undefined;
   private readonly kind: string;
+  /**
+   * The detail the SDK handed to `capture` during the current variationDetail call: one
+   * callback made once rather than a closure per evaluation. A call the SDK answers later
+   * sets it after resolve() has read and cleared it, and that call is answered by its promise.
+   */
+  private answered: LDEvaluationDetail | undefined;
+  private readonly capture = (_err: unknown, detail: LDEvaluationDetail): void => {
+    this.answered = detail;
+  };
 
   constructor(private readonly options: LaunchDarklyOptions) {
     super(options, options.client === undefined);
@@ -141,10 +150,10 @@ export class LaunchDarklyProvider extends VendorProvider implements HasControlPl
     const client = this.client;
     if (!client)
       return errorAnswer(defaultValue, ErrorCode.PROVIDER_NOT_READY, 'the LaunchDarkly client is not started');
-    let sync: LDEvaluationDetail | undefined;
-    const pending = client.variationDetail(flag, this.context(ctx), defaultValue, (_err, detail) => {
-      sync = detail;
-    });
+    this.answered = undefined;
+    const pending = client.variationDetail(flag, this.context(ctx), defaultValue, this.capture);
+    const sync = this.answered;
+    this.answered = undefined;
     if (sync) return answer(flag, kind, defaultValue, sync);
     return pending.then((detail) => answer(flag, kind, defaultValue, detail));
   }

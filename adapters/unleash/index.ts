@@ -27,6 +27,16 @@
  * payload -> PARSE_ERROR, a payload of another type -> TYPE_MISMATCH. flagMetadata
  * carries `enabled` (the flag's own switch) and `payloadType`.
  *
+ * Speed: the SDK's own `getVariant` and `isEnabled` copy every context into a new one with
+ * the client's static fields (`{ ...staticContext, ...context }`). On Node 20 (V8 11.3) a
+ * spread followed by more properties makes a new hidden class on every call once the code
+ * is optimised, which costs about a third of a `getVariant` and leaves the garbage
+ * collector more to do (see BENCHMARKS.md, vendor adapters). The adapter already builds a
+ * context of its own, so for a client it creates it builds that one with the static
+ * fields in it and evaluates through `DirectUnleash`, which calls the SDK's evaluator and
+ * counts usage metrics as the SDK's own methods do. A client passed in by the caller is
+ * used through its public methods.
+ *
  * Events: READY at the first flags (fetched or bootstrapped), CONFIGURATION_CHANGED with
  * the flags whose definition changed, STALE when a fetch fails after flags were served
  * (the last known flags keep being served), READY again at the next good fetch, ERROR when
@@ -113,10 +123,59 @@ const ROLLOUTS = new Set([
 const OFFLINE_URL = 'http://offline.invalid/api';
 const noop = (): void => {};
 
+/** The client's static context fields, which the SDK puts under every context. */
+export interface StaticFields {
+  appName: string;
+  environment: string;
+}
+
+/**
+ * The SDK's client plus evaluation on a context that already carries the static fields
+ * (see "Speed" in the header): the same evaluator, impression events and usage metrics as
+ * `getVariant` and `isEnabled`, without their copy of the context. `client` and
+ * `staticContext` are protected members of the SDK's class, there for subclasses.
+ */
+export interface DirectUnleash extends Unleash {
+  readonly staticFields: StaticFields;
+  variantOn(name: string, context: Context, fallback: Variant): ReturnType<Unleash['getVariant']>;
+  enabledOn(name: string, context: Context): boolean;
+}
+
+const DIRECT = new WeakMap<typeof Unleash, new (config: UnleashConfig) => DirectUnleash>();
+const disabled = (): boolean => false;
+
+function directClass(Base: typeof Unleash): new (config: UnleashConfig) => DirectUnleash {
+  let Direct = DIRECT.get(Base);
+  if (!Direct) {
+    Direct = class extends Base implements DirectUnleash {
+      get staticFields(): StaticFields {
+        return this.staticContext;
+      }
+
+      variantOn(name: string, context: Context, fallback: Variant): ReturnType<Unleash['getVariant']> {
+        const variant = this.client.getVariant(name, context, fallback);
+        if (variant.name) this.countVariant(name, variant.name);
+        this.count(name, Boolean(variant.feature_enabled));
+        return variant;
+      }
+
+      enabledOn(name: string, context: Context): boolean {
+        const enabled = this.client.isEnabled(name, context, disabled);
+        this.count(name, enabled);
+        return enabled;
+      }
+    };
+    DIRECT.set(Base, Direct);
+  }
+  return Direct;
+}
+
 export class UnleashProvider extends VendorProvider implements HasControlPlane {
   readonly metadata = { name: 'switchyard-unleash' } as const;
   readonly controlPlane: ControlPlane | undefined;
   private client: Unleash | undefined;
+  /** The client when the adapter made it: evaluated without the SDK's copy of the context. */
+  private direct: DirectUnleash | undefined;
   private ready = false;
   private stale = false;
   /** name -> serialised definition, to tell which flags a fetch changed. */
@@ -145,7 +204,7 @@ export class UnleashProvider extends VendorProvider implements HasControlPlane {
       if (!o.offline && !o.url) throw new Error('unleash needs a url (feature_flags.unleash.url)');
       if (o.offline && !o.bootstrap) throw new Error('unleash offline needs bootstrap flags');
       const sdk = await loadPeer<typeof import('unleash-client')>(UNLEASH_PACKAGE, 'unleash');
-      this.client = new sdk.Unleash({
+      this.client = this.direct = new (directClass(sdk.Unleash))({
         url: o.offline ? OFFLINE_URL : o.url!,
         appName: o.appName ?? 'switchyard',
         ...(o.instanceId ? { instanceId: o.instanceId } : {}),
@@ -238,7 +297,8 @@ export class UnleashProvider extends VendorProvider implements HasControlPlane {
     if (!feature) return errorAnswer(defaultValue, ErrorCode.FLAG_NOT_FOUND, `Unleash has no flag "${flag}"`);
     if (!feature.enabled)
       return { value: defaultValue, reason: StandardResolutionReasons.DISABLED, flagMetadata: FLAG_OFF };
-    const context = unleashContext(ctx);
+    const direct = this.direct;
+    const context = unleashContext(ctx, direct?.staticFields);
     const shape = this.shapeOf(feature);
     if (kind === 'boolean') {
       // A flag with variants is a string, number or object flag: answering isEnabled here
@@ -250,14 +310,16 @@ export class UnleashProvider extends VendorProvider implements HasControlPlane {
           `flag "${flag}" has variants, so it is not a boolean`,
           FLAG_ON,
         );
-      if (client.isEnabled(flag, context, false))
+      if (direct ? direct.enabledOn(flag, context) : client.isEnabled(flag, context, false))
         return { value: true, variant: 'on', reason: shape.reason, flagMetadata: FLAG_ON };
       const reason = this.offReason(feature);
       return reason === StandardResolutionReasons.DISABLED
         ? { value: defaultValue, reason, flagMetadata: FLAG_ON }
         : { value: false, variant: 'off', reason, flagMetadata: FLAG_ON };
     }
-    const variant = client.getVariant(flag, context, this.fallback);
+    const variant = direct
+      ? direct.variantOn(flag, context, this.fallback)
+      : client.getVariant(flag, context, this.fallback);
     if (!variant.feature_enabled)
       return { value: defaultValue, reason: this.offReason(feature), flagMetadata: FLAG_ON };
     if (!variant.enabled)
@@ -365,9 +427,13 @@ export function definitionShape(feature: UnleashFeature): Shape {
   return { reason: targeting ? 'TARGETING_MATCH' : split ? 'SPLIT' : 'STATIC', variants };
 }
 
-/** The OpenFeature evaluation context as an Unleash context (see the header). */
-export function unleashContext(ctx: EvaluationContext): Context {
-  const out: Context = {};
+/**
+ * The OpenFeature evaluation context as an Unleash context (see the header), on top of
+ * the client's static fields when given (the context's own appName or environment wins,
+ * as in the SDK's own merge).
+ */
+export function unleashContext(ctx: EvaluationContext, base?: StaticFields): Context {
+  const out: Context = base ? { appName: base.appName, environment: base.environment } : {};
   let properties: Record<string, string | number> | undefined;
   for (const key in ctx) {
     const v = ctx[key];

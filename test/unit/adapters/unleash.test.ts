@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSwitchyard } from 'switchyard';
 import { UnleashProvider, unleashContext, type UnleashFeature } from 'switchyard/adapters/unleash';
 import { parseConfig } from '../../../src/config/index.js';
+import { Receiver } from '../../helpers/receiver.js';
 
 const strategy = (extra: Record<string, unknown> = {}) => ({
   name: 'flexibleRollout',
@@ -63,6 +64,14 @@ const FEATURES: UnleashFeature[] = [
     name: 'half',
     enabled: true,
     strategies: [strategy({ parameters: { rollout: '50', stickiness: 'default', groupId: 'half' } })],
+  },
+  {
+    // The client's static fields are in the context the SDK evaluates: appName 'unit' here.
+    name: 'app-only',
+    enabled: true,
+    strategies: [
+      strategy({ constraints: [{ contextName: 'appName', operator: 'IN', values: ['unit'], inverted: false }] }),
+    ],
   },
   {
     name: 'child',
@@ -123,6 +132,16 @@ describe('Unleash adapter (offline, bootstrap)', () => {
       value: false,
       variant: 'off',
       reason: 'DEFAULT',
+    });
+  });
+
+  it("matches the client's static fields (appName, environment); the context's own win", async () => {
+    expect(await client.getBooleanValue('app-only', false, { targetingKey: 'u' })).toBe(true);
+    expect(await client.getBooleanValue('app-only', false, { targetingKey: 'u', appName: 'other' })).toBe(false);
+    expect(unleashContext({ targetingKey: 'u', environment: 'prod' }, { appName: 'a', environment: 'e' })).toEqual({
+      appName: 'a',
+      environment: 'prod',
+      userId: 'u',
     });
   });
 
@@ -283,6 +302,79 @@ describe('feature_flags.unleash config', () => {
       expect(r.inExperiment).toBe(true);
     } finally {
       await sy.close();
+    }
+  });
+});
+
+describe('Unleash adapter: its own client and a client passed in answer and count alike', () => {
+  // The adapter evaluates a client it made without the SDK's copy of the context (see the
+  // adapter's header); a client passed in goes through the SDK's public methods. Both must
+  // give the same answers and send Unleash the same usage metrics.
+  const server = new Receiver();
+  const unitsSeen = 300;
+  beforeAll(async () => {
+    server.respond = (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(req.path.startsWith('/api/client/features') ? JSON.stringify({ version: 2, features: FEATURES }) : '{}');
+    };
+    await server.start();
+  });
+  afterAll(() => server.stop());
+
+  it('same answers, same yes/no and variant counts in the metrics sent', async () => {
+    const sdk = { metricsInterval: 3_600_000, refreshInterval: 60_000 };
+    const own = new UnleashProvider({ url: `${server.url}/api`, appName: 'own', sdk });
+    const theirs = new Unleash({
+      url: `${server.url}/api`,
+      appName: 'theirs',
+      ...sdk,
+      skipInstanceCountWarning: true,
+    });
+    const passed = new UnleashProvider({ client: theirs });
+    try {
+      await own.initialize();
+      await passed.initialize();
+      const flags: Array<[string, 'boolean' | 'string']> = [
+        ['gate', 'boolean'],
+        ['half', 'boolean'],
+        ['off', 'boolean'],
+        ['child', 'boolean'],
+        ['text', 'string'],
+        ['by-tenant', 'string'],
+        ['bare', 'string'],
+      ];
+      for (let i = 0; i < unitsSeen; i++) {
+        const ctx = { targetingKey: `u${i}`, tenantId: `t${i % 7}` };
+        for (const [flag, kind] of flags) {
+          const a = await (kind === 'boolean'
+            ? own.resolveBooleanEvaluation(flag, false, ctx)
+            : own.resolveStringEvaluation(flag, 'x', ctx));
+          const b = await (kind === 'boolean'
+            ? passed.resolveBooleanEvaluation(flag, false, ctx)
+            : passed.resolveStringEvaluation(flag, 'x', ctx));
+          expect(a).toEqual(b);
+        }
+      }
+      await own.unleashClient!.flushMetrics();
+      await theirs.flushMetrics();
+      const toggles = (app: string) => {
+        const sent = server.requests.filter((r) => r.path === '/api/client/metrics').map((r) => JSON.parse(r.body));
+        const mine = sent.filter((m: { appName: string }) => m.appName === app);
+        expect(mine).toHaveLength(1);
+        return mine[0].bucket.toggles as Record<string, { yes: number; no: number; variants: Record<string, number> }>;
+      };
+      const counted = toggles('own');
+      expect(counted).toEqual(toggles('theirs'));
+      expect(counted.gate).toMatchObject({ yes: unitsSeen, no: 0 });
+      expect(counted.half!.yes + counted.half!.no).toBe(unitsSeen);
+      expect(counted.half!.yes).toBeGreaterThan(0);
+      expect(counted.half!.no).toBeGreaterThan(0);
+      expect(counted.text).toMatchObject({ yes: unitsSeen, variants: { v: unitsSeen } });
+      expect(Object.values(counted['by-tenant']!.variants).reduce((x, y) => x + y, 0)).toBe(unitsSeen);
+    } finally {
+      await own.onClose();
+      await passed.onClose();
+      theirs.destroy();
     }
   });
 });

@@ -4,7 +4,7 @@
  * flagMetadata from the vendor's rule ids, vendor-specific error codes, events, and the
  * error that names the npm package when a vendor SDK is missing.
  */
-import { integrations } from '@launchdarkly/node-server-sdk';
+import { integrations, type LDClient } from '@launchdarkly/node-server-sdk';
 import { ProviderEvents } from '@openfeature/server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPeer } from '../../../adapters/common/index.js';
@@ -15,6 +15,7 @@ import { CONTRACT_FLAGS } from '../../contract/flags.js';
 import { optimizelyDatafile } from '../../helpers/optimizely-datafile.js';
 import { SplitServer, splitDefinition } from '../../helpers/split-server.js';
 import { until } from '../../helpers/receiver.js';
+import { SYNC_RESOLVE } from '../../../src/ports.js';
 
 describe('LaunchDarkly mapping', () => {
   const td = new integrations.TestData();
@@ -111,6 +112,42 @@ describe('LaunchDarkly mapping', () => {
     );
     await td.update(td.flag('user-flag').booleanFlag().variationForAll(true));
     expect(await changed).toEqual(['user-flag']);
+  });
+
+  it("answers from the SDK's promise when the SDK cannot answer at once, never with an earlier call's detail", async () => {
+    // A client whose store answers some flags later (as a persistent store does): its
+    // callback then runs after the adapter has returned, and the promise carries the answer.
+    const later: Array<() => void> = [];
+    const fake = {
+      on: () => fake,
+      initialized: () => true,
+      variationDetail: (flag: string, _ctx: unknown, _dflt: unknown, cb: (e: null, d: unknown) => void) => {
+        const detail = { value: flag, variationIndex: flag === 'now' ? 0 : 1, reason: { kind: 'FALLTHROUGH' } };
+        if (flag === 'now') {
+          cb(null, detail);
+          return Promise.resolve(detail);
+        }
+        return new Promise((resolve) =>
+          later.push(() => {
+            cb(null, detail);
+            resolve(detail);
+          }),
+        );
+      },
+    };
+    const slow = new LaunchDarklyProvider({ client: fake as unknown as LDClient });
+    await slow.initialize();
+    const ctx = { targetingKey: 'u' };
+    const first = slow[SYNC_RESOLVE]('slow-a', 'string', 'x', ctx);
+    expect(first).toBeInstanceOf(Promise);
+    later.shift()!();
+    expect(await first).toMatchObject({ value: 'slow-a', variant: '1' });
+    const second = slow[SYNC_RESOLVE]('slow-b', 'string', 'x', ctx);
+    expect(second).toBeInstanceOf(Promise);
+    expect(slow[SYNC_RESOLVE]('now', 'string', 'x', ctx)).toMatchObject({ value: 'now', variant: '0' });
+    later.shift()!();
+    expect(await second).toMatchObject({ value: 'slow-b', variant: '1' });
+    await slow.onClose();
   });
 });
 
