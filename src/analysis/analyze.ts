@@ -349,9 +349,7 @@ async function analyzeExperiment(
       alpha,
     });
 
-    const grouped = primaryMetric
-      ? await q(store, Q.groupedOutcomes(segAttrs.length), [primaryMetric, start])
-      : [];
+    const grouped = primaryMetric ? await q(store, Q.groupedOutcomes(segAttrs.length), [primaryMetric, start]) : [];
     const daily = dailyPoints(grouped, start);
     const segments = segmentRows(grouped, segAttrs, control, treatments, alpha, settings);
     // The funnel, the event paths and the bots: one pass over the per-unit rows.
