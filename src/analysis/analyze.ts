@@ -91,16 +91,15 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
   const requested = options.experiments ? [...new Set(options.experiments)] : [];
   const segAttrs = settings.segments;
   const windowS = settings.attributionWindowMs / 1000;
-  // One scan of the data and the attribution (see sql.ts), then per experiment only small tables.
+  // The two scans of the data (see sql.ts), then per experiment only small tables.
   let scanned!: (malformed: number) => void;
   const quality = store.quality(new Promise<number>((resolve) => (scanned = resolve)));
   quality.catch(() => undefined); // awaited below; this only keeps a failure during the scans from going unhandled
   const experiments: ExperimentAnalysis[] = [];
   for (const s of Q.DROP_TABLES) await q(store, s);
   try {
-    options.onProgress?.(0, 2, 'reading the data');
-    await q(store, Q.fillScan(segAttrs.length, requested.length), [...segAttrs, ...requested]);
-    for (const s of Q.scanViews(segAttrs.length)) await q(store, s);
+    options.onProgress?.(0, 2, 'reading exposures');
+    await q(store, Q.fillAllUnits(segAttrs.length, requested.length), [...segAttrs, ...requested]);
     // Planner statistics for PostgreSQL (it gathers none for temp tables by itself); DuckDB keeps its own.
     if (store.engine === 'postgres') await q(store, Q.ANALYZE_UNITS);
     scanned(num((await q(store, Q.MALFORMED))[0]?.malformed));
@@ -111,7 +110,7 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
       keys = [...configured.filter((k) => found.includes(k)), ...found.filter((k) => !configured.includes(k))];
     }
     const steps = keys.length + 2;
-    options.onProgress?.(1, steps, 'attributing events');
+    options.onProgress?.(1, steps, 'reading events');
     await q(store, Q.FILL_ALL_UNIT_EVENTS, [windowS]);
     if (store.engine === 'postgres') await q(store, Q.ANALYZE_UNIT_EVENTS);
     for (const s of Q.experimentViews(segAttrs.length)) await q(store, s);

@@ -1,74 +1,56 @@
 /**
  * The analysis's SQL, one text for DuckDB and PostgreSQL (the dialect both speak:
- * FILTER, GROUPING SETS, window functions, concat_ws, percentile_cont WITHIN GROUP,
- * CAST(... AS DOUBLE PRECISION)).
+ * FILTER, string_agg ... ORDER BY, array_agg, unnest,
+ * percentile_cont WITHIN GROUP, CAST(... AS DOUBLE PRECISION)).
  * Every value from data or config is a bound parameter; the only text assembled here is
  * from fixed fragments (column names seg_0.., placeholders $n, step expressions), never from names.
  *
- * The data is read once per analysis, however many experiments it covers, and nothing
- * else reads it (the bare GROUP BY it is benchmarked against reads it twice):
- *   sy_scan one aggregate over sy_lines, grouped by line kind:
- *           kind 1: one row per (experiment, exposed unit) of the analysed experiments: first
- *             variant, variants (1, or 2 for more than one), first exposure t, the allow-listed
- *             attributes at exposure (seg_0..seg_k); one row per other experiment;
- *           kind 2: one row per distinct event line (id, unit, event): at-least-once delivery
- *             repeats lines, each id counts once;
- *           kind NULL: the malformed lines per experiment field (data quality).
- *   sy_fa (kinds 1 and NULL) and sy_ev (kind 2) are views of it.
- *   sy_uea  sy_ev joined to sy_fa: one row per (experiment, unit, event name) with events in the
+ * The data is read twice per analysis, however many experiments it covers, and nothing
+ * else reads it (the bare GROUP BY it is benchmarked against reads it twice too):
+ *   sy_fa   scan of sy_lines: one row per (experiment, exposed unit) of the analysed
+ *           experiments: first variant, variants (1, or 2 for more than one), first exposure t0, the
+ *           allow-listed attributes at exposure (seg_0..seg_k); one row per other
+ *           experiment; and in every row the malformed lines it grouped (data quality)
+ *   sy_uea  scan of sy_events, each event id once (at-least-once delivery repeats lines),
+ *           joined to sy_fa: one row per (experiment, unit, event name) with events in the
  *           attribution window: counts, sums, squares, errors, time to first event, the
- *           ranks among the first three events (event paths), and the same before exposure (CUPED)
+ *           times (event paths), and the same before exposure (CUPED)
  * Per experiment, the views sy_f and sy_ue show that experiment's rows of sy_fa and sy_uea
  * (the experiment in the one-row table sy_cur); every other query reads only those.
  */
 const D = 'DOUBLE PRECISION';
 
 export const DROP_TABLES = [
-  ...['sy_f', 'sy_ue', 'sy_fa', 'sy_ev'].map((v) => `DROP VIEW IF EXISTS ${v}`),
-  ...['sy_cur', 'sy_uea', 'sy_scan'].map((t) => `DROP TABLE IF EXISTS ${t}`),
+  'DROP VIEW IF EXISTS sy_f',
+  'DROP VIEW IF EXISTS sy_ue',
+  ...['sy_cur', 'sy_fa', 'sy_uea'].map((t) => `DROP TABLE IF EXISTS ${t}`),
 ];
 
 /**
- * The scan. Params: $1..$s segment attribute names, then the analysed experiments
+ * The exposure scan. Params: $1..$s segment attribute names, then the analysed experiments
  * ($s+1..$s+r; none = every experiment). sy_lines: kind 1 a valid exposure, 2 a valid event,
- * NULL a malformed line (DuckDB reads every line of the files; PostgreSQL's holds its two
- * tables, its bad lines were counted by `load`).
+ * NULL a malformed line (DuckDB reads every line of the files; PostgreSQL's holds only
+ * exposures, its bad lines were counted by `load`).
  */
-export function fillScan(segments: number, requested: number): string {
+export function fillAllUnits(segments: number, requested: number): string {
   const segs = Array.from(
     { length: segments },
-    (_, i) => `, min(CASE WHEN kind = 1 AND k IS NOT NULL THEN attributes ->> CAST($${i + 1} AS TEXT) END) AS seg_${i}`,
+    (_, i) => `, min(CASE WHEN k IS NOT NULL THEN attributes ->> CAST($${i + 1} AS TEXT) END) AS seg_${i}`,
   ).join('');
   const wanted =
     requested === 0
       ? 'TRUE'
       : `experiment IN (${Array.from({ length: requested }, (_, i) => `CAST($${segments + i + 1} AS TEXT)`).join(', ')})`;
-  return `CREATE TEMP TABLE sy_scan AS
-    SELECT kind, experiment, k AS unit, event, min(variant) FILTER (WHERE kind = 1) AS variant,
-      CAST(CASE WHEN min(variant) FILTER (WHERE kind = 1) = max(variant) FILTER (WHERE kind = 1) THEN 1 ELSE 2 END AS ${D}) AS variants,
-      min(t) AS t, min(value) AS value, max(err) AS err${segs},
+  return `CREATE TEMP TABLE sy_fa AS
+    SELECT experiment, k AS unit, min(variant) FILTER (WHERE kind = 1) AS variant,
+      CAST(CASE WHEN min(variant) FILTER (WHERE kind = 1) = max(variant) FILTER (WHERE kind = 1) THEN 1 ELSE 2 END AS ${D}) AS variants, min(t) FILTER (WHERE kind = 1) AS t0${segs},
       CAST(count(*) FILTER (WHERE kind = 1) AS ${D}) AS exposures, CAST(count(*) FILTER (WHERE kind IS NULL) AS ${D}) AS malformed
-    FROM (SELECT kind, CASE WHEN kind = 2 THEN NULL ELSE experiment END AS experiment, variant, t, attributes,
-        CASE WHEN kind = 1 AND ${wanted} THEN unit WHEN kind = 2 THEN unit END AS k,
-        CASE WHEN kind = 2 THEN id END AS eid, CASE WHEN kind = 2 THEN event END AS event,
-        CASE WHEN kind = 2 THEN value END AS value,
-        CASE WHEN kind = 2 AND (properties ->> 'error') = 'true' THEN 1 ELSE 0 END AS err
-      FROM sy_lines) r
-    GROUP BY kind, experiment, k, eid, event`;
-}
-
-/** The exposure side (kinds 1 and NULL) and the event side (kind 2) of the scan. */
-export function scanViews(segments: number): string[] {
-  const segs = Array.from({ length: segments }, (_, i) => `, seg_${i}`).join('');
-  return [
-    `CREATE TEMP VIEW sy_fa AS SELECT experiment, unit, variant, variants, t AS t0${segs}, exposures, malformed
-     FROM sy_scan WHERE kind IS NULL OR kind = 1`,
-    'CREATE TEMP VIEW sy_ev AS SELECT unit, event, value, t, err FROM sy_scan WHERE kind = 2',
-  ];
+    FROM (SELECT kind, experiment, variant, t, attributes, CASE WHEN kind = 1 AND ${wanted} THEN unit END AS k FROM sy_lines) r
+    GROUP BY experiment, k`;
 }
 
 /** Statistics for the planner (PostgreSQL does not gather them for temp tables by itself). */
-export const ANALYZE_UNITS = 'ANALYZE sy_scan';
+export const ANALYZE_UNITS = 'ANALYZE sy_fa';
 export const ANALYZE_UNIT_EVENTS = 'ANALYZE sy_uea';
 
 /** Experiments with valid exposures, and the malformed lines the scan counted. */
@@ -77,8 +59,8 @@ export const EXPERIMENTS = `SELECT experiment FROM sy_fa WHERE experiment IS NOT
 export const MALFORMED = `SELECT CAST(coalesce(sum(malformed), 0) AS ${D}) AS malformed FROM sy_fa`;
 
 /**
- * The events of each exposed unit. Params: $1 attribution window in seconds (after exposure,
- * and the same length before it for CUPED).
+ * The event scan. Params: $1 attribution window in seconds (after exposure, and the same
+ * length before it for CUPED). A repeated id counts once (the lines are identical copies).
  * Event paths without per-unit lists: each attributed event's rank among its unit's events
  * after exposure, in order of (time, name) (a window over the joined rows, which the engine
  * sorts and spills like any other operator), kept as a bitmask per (unit, event name):
@@ -96,7 +78,10 @@ export const FILL_ALL_UNIT_EVENTS = `CREATE TEMP TABLE sy_uea AS
     CAST(sum(CASE WHEN rk = 1 THEN 1 WHEN rk = 2 THEN 2 WHEN rk = 3 THEN 4 ELSE 0 END) FILTER (WHERE post) AS INTEGER) AS first3
   FROM (SELECT f.experiment, f.unit, f.variant, f.t0, e.event, e.value, e.t, e.err, e.t >= f.t0 AS post,
       row_number() OVER (PARTITION BY f.experiment, f.unit, e.t >= f.t0 ORDER BY e.t, e.event) AS rk
-    FROM sy_fa f JOIN sy_ev e ON e.unit = f.unit
+    FROM sy_fa f JOIN (
+        SELECT unit, event, min(value) AS value, min(t) AS t,
+          max(CASE WHEN (properties ->> 'error') = 'true' THEN 1 ELSE 0 END) AS err
+        FROM sy_events GROUP BY id, unit, event) e ON e.unit = f.unit
     WHERE f.unit IS NOT NULL AND f.variants = 1 AND e.t >= f.t0 - CAST($1 AS ${D}) AND e.t < f.t0 + CAST($1 AS ${D})) j
   GROUP BY experiment, unit, variant, t0, event`;
 
@@ -197,12 +182,13 @@ export function unitPass(steps: number): string {
 }
 
 /**
- * 95th percentile of an event's value per variant (run() latency), from the scan's distinct
- * event lines (no further read of the data). Params: $1 event, $2 window seconds.
+ * 95th percentile of an event's value per variant (run() latency), each event id once as in
+ * the event scan. Params: $1 event, $2 window seconds.
  */
 export const P95 = `SELECT f.variant, percentile_cont(0.95) WITHIN GROUP (ORDER BY e.value) AS p95
-  FROM sy_f f JOIN sy_ev e ON e.unit = f.unit
-  WHERE f.variants = 1 AND e.event = CAST($1 AS TEXT) AND e.value IS NOT NULL AND e.t >= f.t0 AND e.t < f.t0 + CAST($2 AS ${D})
+  FROM sy_f f JOIN (SELECT unit, min(value) AS value, min(t) AS t FROM sy_events WHERE event = CAST($1 AS TEXT)
+      GROUP BY id, unit) e ON e.unit = f.unit
+  WHERE f.variants = 1 AND e.value IS NOT NULL AND e.t >= f.t0 AND e.t < f.t0 + CAST($2 AS ${D})
   GROUP BY f.variant ORDER BY f.variant`;
 
 /** The bare aggregation the analysis is benchmarked against: variant x event counts and sums, no attribution. */

@@ -3,12 +3,12 @@
  * relations, so every analysis query is one parameterised text for both:
  *   sy_exposures(id, unit, experiment, variant, t, attributes)   t: epoch seconds, attributes: JSON
  *   sy_events(id, unit, event, value, t, properties)             properties: JSON
- *   sy_lines(kind, id, unit, experiment, variant, event, value, t, attributes, properties)
- *       what the analysis's one scan reads: kind 1 a valid exposure, 2 a valid event, NULL a malformed line
+ *   sy_lines(kind, unit, experiment, variant, t, attributes)     what the exposure scan reads: kind 1 a
+ *       valid exposure, 2 a valid event, NULL a malformed line
  * DuckDB defines them as views over the JSONL files (no import step; sy_lines is every line
- * of the files, so the one scan also counts the malformed lines); PostgreSQL as
+ * of the files, so the one exposure scan also counts the malformed lines); PostgreSQL as
  * tables filled by `switchyard load` (see stores/postgres.ts for the DDL), sy_lines a view
- * of both tables (its malformed lines were counted at load).
+ * of sy_exposures (its malformed lines were counted at load).
  * Only aggregates come back: rows are per variant, per event name, per segment value.
  */
 export type SqlValue = string | number | boolean | null;

@@ -88,7 +88,7 @@ export async function openDuckDbStore(dir: string, options: DuckDbStoreOptions =
   );
   await conn.run(
     `CREATE TEMP VIEW sy_lines AS SELECT CASE WHEN ${exposure} THEN 1 WHEN ${event} THEN 2 END AS kind,
-       id, unit, experiment, variant, event, value, t, attributes, properties FROM sy_raw`,
+       unit, experiment, variant, t, attributes FROM sy_raw`,
   );
   return new DuckDbStore(instance, conn, files, options.tempDirectory ? null : spill);
 }

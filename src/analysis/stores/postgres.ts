@@ -195,13 +195,9 @@ export async function openPostgresStore(url: string): Promise<AnalysisStore> {
         'analysis',
         'sy_exposures / sy_events have no id column (loaded by an older switchyard); run `switchyard load --data DIR --pg URL` once to add it',
       );
-    // What the scan reads (store.ts): here only valid lines, both tables; bad lines were counted at load.
+    // What the exposure scan reads (store.ts): here only valid exposures; bad lines were counted at load.
     await client.query(
-      `CREATE TEMP VIEW sy_lines AS
-         SELECT 1 AS kind, id, unit, experiment, variant, CAST(NULL AS text) AS event, CAST(NULL AS double precision) AS value,
-           t, attributes, CAST(NULL AS jsonb) AS properties FROM sy_exposures
-         UNION ALL
-         SELECT 2, id, unit, NULL, NULL, event, value, t, NULL, properties FROM sy_events`,
+      'CREATE TEMP VIEW sy_lines AS SELECT 1 AS kind, unit, experiment, variant, t, attributes FROM sy_exposures',
     );
   } catch (error) {
     await client.end();
