@@ -1,12 +1,13 @@
 /**
  * The analysis's SQL, one text for DuckDB and PostgreSQL (the dialect both speak:
- * FILTER, string_agg ... ORDER BY, array_agg, unnest,
- * percentile_cont WITHIN GROUP, CAST(... AS DOUBLE PRECISION)).
+ * FILTER, GROUPING SETS, window functions, concat_ws, percentile_cont WITHIN GROUP,
+ * CAST(... AS DOUBLE PRECISION)).
  * Every value from data or config is a bound parameter; the only text assembled here is
  * from fixed fragments (column names seg_0.., placeholders $n, step expressions), never from names.
  *
  * The data is read twice per analysis, however many experiments it covers, and nothing
- * else reads it (the bare GROUP BY it is benchmarked against reads it twice too):
+ * else reads it but a latency_p95 guardrail (the bare GROUP BY it is benchmarked against
+ * reads it twice too):
  *   sy_fa   scan of sy_lines: one row per (experiment, exposed unit) of the analysed
  *           experiments: first variant, variants (1, or 2 for more than one), first exposure t0, the
  *           allow-listed attributes at exposure (seg_0..seg_k); one row per other
@@ -14,7 +15,8 @@
  *   sy_uea  scan of sy_events, each event id once (at-least-once delivery repeats lines),
  *           joined to sy_fa: one row per (experiment, unit, event name) with events in the
  *           attribution window: counts, sums, squares, errors, time to first event, the
- *           times (event paths), and the same before exposure (CUPED)
+ *           ranks among the unit's first three events (event paths), and the same before
+ *           exposure (CUPED). No per-unit lists: every operator is one the engine can spill.
  * Per experiment, the views sy_f and sy_ue show that experiment's rows of sy_fa and sy_uea
  * (the experiment in the one-row table sy_cur); every other query reads only those.
  */
