@@ -100,7 +100,8 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
   try {
     options.onProgress?.(0, 2, 'reading exposures');
     await q(store, Q.fillAllUnits(segAttrs.length, requested.length), [...segAttrs, ...requested]);
-    await q(store, Q.ANALYZE_UNITS);
+    // Planner statistics for PostgreSQL (it gathers none for temp tables by itself); DuckDB keeps its own.
+    if (store.engine === 'postgres') await q(store, Q.ANALYZE_UNITS);
     scanned(num((await q(store, Q.MALFORMED))[0]?.malformed));
     let keys = options.experiments ? requested : undefined;
     if (!keys) {
@@ -111,7 +112,7 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
     const steps = keys.length + 2;
     options.onProgress?.(1, steps, 'reading events');
     await q(store, Q.FILL_ALL_UNIT_EVENTS, [windowS]);
-    await q(store, Q.ANALYZE_UNIT_EVENTS);
+    if (store.engine === 'postgres') await q(store, Q.ANALYZE_UNIT_EVENTS);
     for (const s of Q.experimentViews(segAttrs.length)) await q(store, s);
     options.onProgress?.(2, steps, 'events read');
     for (const [i, key] of keys.entries()) {
@@ -348,16 +349,17 @@ async function analyzeExperiment(
       alpha,
     });
 
-    const outcomeEvent = primaryMetric ?? '';
-    const daily = primaryMetric ? await dailyPoints(store, outcomeEvent, start) : [];
-    const segments = primaryMetric
-      ? await segmentRows(store, outcomeEvent, start, segAttrs, control, treatments, alpha, settings)
-      : [];
+    const grouped = primaryMetric ? await q(store, Q.groupedOutcomes(segAttrs.length), [primaryMetric, start]) : [];
+    const daily = dailyPoints(grouped, start);
+    const segments = segmentRows(grouped, segAttrs, control, treatments, alpha, settings);
+    // The funnel, the event paths and the bots: one pass over the per-unit rows.
     const funnelSteps = exp ? exp.funnel : (options.funnel ?? []);
-    const funnel =
-      funnelSteps.length >= 2 ? await funnelOf(store, funnelSteps, control, treatments, alpha, settings) : null;
-    const behaviour = await behaviourOf(
-      store,
+    const steps = funnelSteps.length >= 2 ? funnelSteps : [];
+    const perUnit = await q(store, Q.unitPass(steps.length), [settings.botMaxEventsPerDay, windowS, last, ...steps]);
+    const perVariant = perUnit.filter((r) => num(r.all_paths) === 1);
+    const funnel = steps.length >= 2 ? funnelOf(perVariant, units, steps, control, treatments, alpha, settings) : null;
+    const behaviour = behaviourOf(
+      perUnit.filter((r) => num(r.all_paths) === 0 && r.path !== null),
       stats,
       variants,
       control,
@@ -368,8 +370,7 @@ async function analyzeExperiment(
       bayesian,
     );
     const bots: Record<string, number> = {};
-    for (const r of await q(store, Q.BOTS, [settings.botMaxEventsPerDay, windowS, last]))
-      bots[str(r.variant)] = num(r.units);
+    for (const r of perVariant) if (num(r.bots) > 0) bots[str(r.variant)] = num(r.bots);
 
     const base = {
       experiment: key,
@@ -534,10 +535,14 @@ async function evaluateGuardrails(
   return out;
 }
 
-async function dailyPoints(store: AnalysisStore, event: string, start: number): Promise<DailyPoint[]> {
-  const rows = await q(store, Q.groupedOutcome(Q.BY_DAY), [event, start]);
+/** The rows of one grouping of Q.groupedOutcomes (gs: -2 day, -1 week, i segment i), its group as grp. */
+function grouping(rows: readonly Row[], gs: number, column: string): Row[] {
+  return rows.filter((r) => num(r.gs) === gs).map((r) => ({ ...r, grp: r[column] ?? null }));
+}
+
+function dailyPoints(grouped: readonly Row[], start: number): DailyPoint[] {
+  const rows = grouping(grouped, -2, 'g_day');
   const acc = new Map<string, { units: number; conv: number }>();
-  const startDay = Math.floor(start / 86400) * 86400;
   return rows.map((r) => {
     const v = str(r.variant);
     const a = acc.get(v) ?? { units: 0, conv: 0 };
@@ -545,7 +550,6 @@ async function dailyPoints(store: AnalysisStore, event: string, start: number): 
     a.conv += num(r.converted);
     acc.set(v, a);
     const day = new Date((start + num(r.grp) * 86400) * 1000).toISOString().slice(0, 10);
-    void startDay;
     return { day, variant: v, units: num(r.units), conversions: num(r.converted), cumulativeRate: a.conv / a.units };
   });
 }
@@ -558,21 +562,20 @@ async function dailyPoints(store: AnalysisStore, event: string, start: number): 
  * of "the rest" for the next round. One odd segment is then named alone, not also every
  * ordinary segment whose "rest" contained it.
  */
-async function segmentRows(
-  store: AnalysisStore,
-  event: string,
-  start: number,
+function segmentRows(
+  grouped: readonly Row[],
   attrs: readonly string[],
   control: string,
   treatments: readonly string[],
   alpha: number,
   settings: ValidatedAnalysis,
-): Promise<SegmentRow[]> {
+): SegmentRow[] {
   type Cell = { n: number; conversions: number };
-  const groups: { attribute: string; rows: Row[] }[] = [];
-  for (let i = 0; i < attrs.length; i++)
-    groups.push({ attribute: attrs[i]!, rows: await q(store, Q.groupedOutcome(Q.bySegment(i)), [event, start]) });
-  groups.push({ attribute: 'exposure_week', rows: await q(store, Q.groupedOutcome(Q.BY_WEEK), [event, start]) });
+  const groups: { attribute: string; rows: Row[] }[] = attrs.map((attribute, i) => ({
+    attribute,
+    rows: grouping(grouped, i, `g_s${i}`),
+  }));
+  groups.push({ attribute: 'exposure_week', rows: grouping(grouped, -1, 'g_week') });
   type Base = Omit<SegmentRow, 'adjustedPValue' | 'differsPValue' | 'differsAdjustedPValue' | 'differs'>;
   const rows: { base: Base; differsPValue: number; differsAdjustedPValue: number; differs: boolean }[] = [];
   for (const { attribute, rows: raw } of groups) {
@@ -662,16 +665,18 @@ async function segmentRows(
   }));
 }
 
-async function funnelOf(
-  store: AnalysisStore,
+/** The funnel from the unit pass's per-variant rows (r0.. units reaching each step) and the arms' units. */
+function funnelOf(
+  perVariant: readonly Row[],
+  units: ReadonlyMap<string, number>,
   steps: readonly string[],
   control: string,
   treatments: readonly string[],
   alpha: number,
   settings: ValidatedAnalysis,
-): Promise<Funnel> {
-  const rows = new Map((await q(store, Q.funnel(steps.length), steps)).map((r) => [str(r.variant), r]));
-  const reached = (v: string, k: number) => (k < 0 ? num(rows.get(v)?.units) : num(rows.get(v)?.[`r${k}`]));
+): Funnel {
+  const rows = new Map(perVariant.map((r) => [str(r.variant), r]));
+  const reached = (v: string, k: number) => (k < 0 ? (units.get(v) ?? 0) : num(rows.get(v)?.[`r${k}`]));
   const variants = [control, ...treatments];
   const raw: { k: number; variant: string; absolute: number; pValue: number }[] = [];
   for (let k = 0; k < steps.length; k++)
@@ -721,8 +726,9 @@ async function funnelOf(
   };
 }
 
-async function behaviourOf(
-  store: AnalysisStore,
+/** pathRows: the unit pass's rows per variant and path, most units first. */
+function behaviourOf(
+  pathRows: readonly Row[],
   stats: Map<string, Map<string, EventStats>>,
   variants: readonly string[],
   control: string,
@@ -731,7 +737,7 @@ async function behaviourOf(
   settings: ValidatedAnalysis,
   primaryMetric: string | null,
   bayesian: boolean,
-): Promise<Behaviour> {
+): Behaviour {
   const events = [...new Set([...stats.values()].flatMap((m) => [...m.keys()]))].sort();
   const get = (v: string, e: string) => stats.get(v)?.get(e);
   const eventsPerUnit = events.map((event) => ({
@@ -760,7 +766,7 @@ async function behaviourOf(
     .map((r, i) => toEffect(r.event, 'behaviour', 'events_per_unit', control, r.variant, r.raw, adj[i]!, alpha))
     .filter((e) => e.significant);
   const paths: Record<string, { path: string[]; units: number; share: number }[]> = {};
-  for (const r of await q(store, Q.PATHS)) {
+  for (const r of pathRows) {
     const v = str(r.variant);
     const list = (paths[v] ??= []);
     if (list.length < 5) list.push({ path: str(r.path).split('\u001f'), units: num(r.units), share: 0 });

@@ -1,12 +1,13 @@
 /**
  * The analysis's SQL, one text for DuckDB and PostgreSQL (the dialect both speak:
- * FILTER, string_agg ... ORDER BY, array_agg, unnest,
- * percentile_cont WITHIN GROUP, CAST(... AS DOUBLE PRECISION)).
+ * FILTER, GROUPING SETS, window functions, concat_ws, percentile_cont WITHIN GROUP,
+ * CAST(... AS DOUBLE PRECISION)).
  * Every value from data or config is a bound parameter; the only text assembled here is
  * from fixed fragments (column names seg_0.., placeholders $n, step expressions), never from names.
  *
  * The data is read twice per analysis, however many experiments it covers, and nothing
- * else reads it (the bare GROUP BY it is benchmarked against reads it twice too):
+ * else reads it but a latency_p95 guardrail (the bare GROUP BY it is benchmarked against
+ * reads it twice too):
  *   sy_fa   scan of sy_lines: one row per (experiment, exposed unit) of the analysed
  *           experiments: first variant, variants (1, or 2 for more than one), first exposure t0, the
  *           allow-listed attributes at exposure (seg_0..seg_k); one row per other
@@ -14,7 +15,8 @@
  *   sy_uea  scan of sy_events, each event id once (at-least-once delivery repeats lines),
  *           joined to sy_fa: one row per (experiment, unit, event name) with events in the
  *           attribution window: counts, sums, squares, errors, time to first event, the
- *           times (event paths), and the same before exposure (CUPED)
+ *           ranks among the unit's first three events (event paths), and the same before
+ *           exposure (CUPED). No per-unit lists: every operator is one the engine can spill.
  * Per experiment, the views sy_f and sy_ue show that experiment's rows of sy_fa and sy_uea
  * (the experiment in the one-row table sy_cur); every other query reads only those.
  */
@@ -61,23 +63,29 @@ export const MALFORMED = `SELECT CAST(coalesce(sum(malformed), 0) AS ${D}) AS ma
 /**
  * The event scan. Params: $1 attribution window in seconds (after exposure, and the same
  * length before it for CUPED). A repeated id counts once (the lines are identical copies).
+ * Event paths without per-unit lists: each attributed event's rank among its unit's events
+ * after exposure, in order of (time, name) (a window over the joined rows, which the engine
+ * sorts and spills like any other operator), kept as a bitmask per (unit, event name):
+ * 1, 2 and 4 for ranks 1, 2 and 3 (first3); the unit pass rebuilds the path from it.
  */
 export const FILL_ALL_UNIT_EVENTS = `CREATE TEMP TABLE sy_uea AS
-  SELECT f.experiment, f.unit, f.variant, e.event,
-    CAST(count(*) FILTER (WHERE e.t >= f.t0) AS ${D}) AS cnt,
-    sum(e.value) FILTER (WHERE e.t >= f.t0) AS val,
-    sum(e.value * e.value) FILTER (WHERE e.t >= f.t0) AS val2,
-    CAST(count(*) FILTER (WHERE e.t >= f.t0 AND e.err = 1) AS ${D}) AS err,
-    min(e.t) FILTER (WHERE e.t >= f.t0) - f.t0 AS first_t,
-    CAST(count(*) FILTER (WHERE e.t < f.t0) AS ${D}) AS pre_cnt,
-    sum(e.value) FILTER (WHERE e.t < f.t0) AS pre_val,
-    array_agg(e.t) FILTER (WHERE e.t >= f.t0) AS ts
-  FROM sy_fa f JOIN (
-      SELECT unit, event, min(value) AS value, min(t) AS t,
-        max(CASE WHEN (properties ->> 'error') = 'true' THEN 1 ELSE 0 END) AS err
-      FROM sy_events GROUP BY id, unit, event) e ON e.unit = f.unit
-  WHERE f.unit IS NOT NULL AND f.variants = 1 AND e.t >= f.t0 - CAST($1 AS ${D}) AND e.t < f.t0 + CAST($1 AS ${D})
-  GROUP BY f.experiment, f.unit, f.variant, f.t0, e.event`;
+  SELECT experiment, unit, variant, t0, event,
+    CAST(count(*) FILTER (WHERE post) AS ${D}) AS cnt,
+    sum(value) FILTER (WHERE post) AS val,
+    sum(value * value) FILTER (WHERE post) AS val2,
+    CAST(count(*) FILTER (WHERE post AND err = 1) AS ${D}) AS err,
+    min(t) FILTER (WHERE post) - t0 AS first_t,
+    CAST(count(*) FILTER (WHERE NOT post) AS ${D}) AS pre_cnt,
+    sum(value) FILTER (WHERE NOT post) AS pre_val,
+    CAST(sum(CASE WHEN rk = 1 THEN 1 WHEN rk = 2 THEN 2 WHEN rk = 3 THEN 4 ELSE 0 END) FILTER (WHERE post) AS INTEGER) AS first3
+  FROM (SELECT f.experiment, f.unit, f.variant, f.t0, e.event, e.value, e.t, e.err, e.t >= f.t0 AS post,
+      row_number() OVER (PARTITION BY f.experiment, f.unit, e.t >= f.t0 ORDER BY e.t, e.event) AS rk
+    FROM sy_fa f JOIN (
+        SELECT unit, event, min(value) AS value, min(t) AS t,
+          max(CASE WHEN (properties ->> 'error') = 'true' THEN 1 ELSE 0 END) AS err
+        FROM sy_events GROUP BY id, unit, event) e ON e.unit = f.unit
+    WHERE f.unit IS NOT NULL AND f.variants = 1 AND e.t >= f.t0 - CAST($1 AS ${D}) AND e.t < f.t0 + CAST($1 AS ${D})) j
+  GROUP BY experiment, unit, variant, t0, event`;
 
 /** The views of the current experiment's rows, after the scans. */
 export function experimentViews(segments: number): string[] {
@@ -86,7 +94,7 @@ export function experimentViews(segments: number): string[] {
     'CREATE TEMP TABLE sy_cur (experiment TEXT)',
     `CREATE TEMP VIEW sy_f AS SELECT unit, variant, variants, t0${segs} FROM sy_fa
      WHERE experiment = (SELECT experiment FROM sy_cur) AND unit IS NOT NULL`,
-    `CREATE TEMP VIEW sy_ue AS SELECT unit, variant, event, cnt, val, val2, err, first_t, pre_cnt, pre_val, ts FROM sy_uea
+    `CREATE TEMP VIEW sy_ue AS SELECT unit, variant, t0, event, cnt, val, val2, err, first_t, pre_cnt, pre_val, first3 FROM sy_uea
      WHERE experiment = (SELECT experiment FROM sy_cur)`,
   ];
 }
@@ -124,65 +132,66 @@ export function cupedSums(statistic: keyof typeof Y): string {
   FROM sy_ue WHERE event = CAST($1 AS TEXT) GROUP BY variant ORDER BY variant`;
 }
 
-/** Units, converters and value per variant and group; the group is a fixed expression. Params: $1 event, $2 origin t. */
-export function groupedOutcome(group: string): string {
-  return `SELECT f.variant, ${group} AS grp, CAST(count(*) AS ${D}) AS units,
-    CAST(count(u.unit) AS ${D}) AS converted, coalesce(sum(u.val), 0) AS val, coalesce(sum(u.val * u.val), 0) AS val2
-  FROM sy_f f LEFT JOIN sy_ue u ON u.unit = f.unit AND u.event = CAST($1 AS TEXT) AND u.cnt > 0
-  WHERE f.variants = 1 AND CAST($2 AS ${D}) IS NOT NULL
-  GROUP BY f.variant, ${group} ORDER BY 1, 2`;
+/**
+ * Units, converters and value per variant and group, for every grouping in one pass
+ * (GROUPING SETS): gs -2 by exposure day (g_day), -1 by exposure week (g_week), i by
+ * segment attribute i (g_s<i>, '(none)' when absent); the other group columns are NULL.
+ * Params: $1 event, $2 origin t.
+ */
+export function groupedOutcomes(segments: number): string {
+  const segs = Array.from({ length: segments }, (_, i) => `g_s${i}`);
+  const segCols = segs.map((g, i) => `, coalesce(f.seg_${i}, '(none)') AS ${g}`).join('');
+  const sets = ['g_day', 'g_week', ...segs];
+  const gs = sets.map((g, i) => `WHEN GROUPING(${g}) = 0 THEN ${i - 2}`).join(' ');
+  return `SELECT variant, CAST(CASE ${gs} END AS ${D}) AS gs, ${sets.join(', ')}, CAST(count(*) AS ${D}) AS units,
+    CAST(count(unit) AS ${D}) AS converted, coalesce(sum(val), 0) AS val, coalesce(sum(val * val), 0) AS val2
+  FROM (SELECT f.variant, CAST(floor((f.t0 - CAST($2 AS ${D})) / 86400) AS ${D}) AS g_day,
+      CAST(floor((f.t0 - CAST($2 AS ${D})) / 604800) AS ${D}) AS g_week${segCols}, u.unit, u.val
+    FROM sy_f f LEFT JOIN sy_ue u ON u.unit = f.unit AND u.event = CAST($1 AS TEXT) AND u.cnt > 0
+    WHERE f.variants = 1 AND CAST($2 AS ${D}) IS NOT NULL) x
+  GROUP BY GROUPING SETS (${sets.map((g) => `(variant, ${g})`).join(', ')})
+  ORDER BY gs, variant, ${sets.join(', ')}`;
 }
 
-export const BY_DAY = `CAST(floor((f.t0 - CAST($2 AS ${D})) / 86400) AS ${D})`;
-export const BY_WEEK = `CAST(floor((f.t0 - CAST($2 AS ${D})) / 604800) AS ${D})`;
-export const bySegment = (i: number) => `coalesce(f.seg_${i}, '(none)')`;
-
-/** Ordered funnel: a step counts when every earlier step happened first. Params: $1..$k step events. */
-export function funnel(steps: number): string {
+/**
+ * One pass over each unit's rows of sy_ue for the funnel, the event paths and the bots,
+ * grouped per variant (all_paths 1) and per variant and path (all_paths 0).
+ *   funnel (ordered): step k is reached when every earlier step happened first: r0..r{k-1}.
+ *   path: the unit's first three events after exposure in order of (time, name), joined by
+ *     chr(31), rebuilt from the rank bitmask first3 (NULL for a unit with no event after exposure).
+ *   bots: more attributed events per day than the cap, the rate taken over the days the unit
+ *     could be observed (its window, cut at the last exposure of the experiment, at least one day).
+ * Params: $1 cap per day, $2 window seconds, $3 end t, $4..$(3+k) the k funnel steps.
+ */
+export function unitPass(steps: number): string {
   const cols = Array.from(
     { length: steps },
-    (_, i) => `min(CASE WHEN u.event = CAST($${i + 1} AS TEXT) THEN u.first_t END) AS s${i}`,
-  ).join(', ');
+    (_, i) => `, min(CASE WHEN event = CAST($${i + 4} AS TEXT) THEN first_t END) AS s${i}`,
+  ).join('');
   const reached = Array.from({ length: steps }, (_, k) => {
     const conds = ['s0 IS NOT NULL', ...Array.from({ length: k }, (_, j) => `s${j + 1} >= s${j}`)];
-    return `CAST(count(*) FILTER (WHERE ${conds.join(' AND ')}) AS ${D}) AS r${k}`;
-  }).join(', ');
-  // Units without events reach no step: the per-unit steps come from sy_ue alone, the units from sy_f.
-  return `SELECT a.variant, a.units, ${Array.from({ length: steps }, (_, k) => `coalesce(r.r${k}, 0) AS r${k}`).join(', ')}
-  FROM (SELECT variant, CAST(count(*) AS ${D}) AS units FROM sy_f WHERE variants = 1 GROUP BY variant) a
-  LEFT JOIN (SELECT variant, ${reached}
-    FROM (SELECT u.unit, u.variant, ${cols} FROM sy_ue u GROUP BY u.unit, u.variant) x
-    GROUP BY variant) r ON r.variant = a.variant
-  ORDER BY a.variant`;
+    return `, CAST(count(*) FILTER (WHERE ${conds.join(' AND ')}) AS ${D}) AS r${k}`;
+  }).join('');
+  return `SELECT variant, path, CAST(GROUPING(path) AS ${D}) AS all_paths, CAST(count(*) AS ${D}) AS units,
+    CAST(count(*) FILTER (WHERE bot) AS ${D}) AS bots${reached}
+  FROM (SELECT variant,
+      CASE WHEN max(first3) > 0 THEN concat_ws(chr(31), max(CASE WHEN first3 IN (1, 3, 5, 7) THEN event END),
+        max(CASE WHEN first3 IN (2, 3, 6, 7) THEN event END), max(CASE WHEN first3 >= 4 THEN event END)) END AS path,
+      sum(cnt) > CAST($1 AS ${D}) * greatest(1.0, least(CAST($2 AS ${D}), CAST($3 AS ${D}) - min(t0)) / 86400.0) AS bot${cols}
+    FROM sy_ue GROUP BY unit, variant) x
+  GROUP BY GROUPING SETS ((variant), (variant, path))
+  ORDER BY all_paths DESC, variant, units DESC, path`;
 }
 
 /**
- * The first three events after exposure, per unit, counted by path (from the times each
- * sy_ue row keeps): the unit's events in order of (time, name), cut after the third.
+ * 95th percentile of an event's value per variant (run() latency), each event id once as in
+ * the event scan. Params: $1 event, $2 window seconds.
  */
-export const PATHS = `SELECT variant, path, CAST(count(*) AS ${D}) AS units FROM (
-    SELECT unit, variant,
-      array_to_string((string_to_array(string_agg(event, chr(31) ORDER BY t, event), chr(31)))[1:3], chr(31)) AS path
-    FROM (SELECT unit, variant, event, unnest(ts) AS t FROM sy_ue WHERE cnt > 0) a
-    GROUP BY unit, variant) y
-  GROUP BY variant, path ORDER BY variant, units DESC, path`;
-
-/** 95th percentile of an event's value per variant (run() latency). Params: $1 event, $2 window seconds. */
 export const P95 = `SELECT f.variant, percentile_cont(0.95) WITHIN GROUP (ORDER BY e.value) AS p95
-  FROM sy_f f JOIN sy_events e ON e.unit = f.unit
-  WHERE f.variants = 1 AND e.event = CAST($1 AS TEXT) AND e.value IS NOT NULL AND e.t >= f.t0 AND e.t < f.t0 + CAST($2 AS ${D})
+  FROM sy_f f JOIN (SELECT unit, min(value) AS value, min(t) AS t FROM sy_events WHERE event = CAST($1 AS TEXT)
+      GROUP BY id, unit) e ON e.unit = f.unit
+  WHERE f.variants = 1 AND e.value IS NOT NULL AND e.t >= f.t0 AND e.t < f.t0 + CAST($2 AS ${D})
   GROUP BY f.variant ORDER BY f.variant`;
-
-/**
- * Bot-like units: more attributed events per day than the cap, the rate taken over the
- * days each unit could be observed (its window, cut at the last exposure of the experiment,
- * at least one day). Params: $1 cap per day, $2 window seconds, $3 end t.
- */
-export const BOTS = `SELECT x.variant, CAST(count(*) AS ${D}) AS units FROM (
-    SELECT u.unit, u.variant, sum(u.cnt) AS c FROM sy_ue u GROUP BY u.unit, u.variant) x
-  JOIN sy_f f ON f.unit = x.unit
-  WHERE x.c > CAST($1 AS ${D}) * greatest(1.0, least(CAST($2 AS ${D}), CAST($3 AS ${D}) - f.t0) / 86400.0)
-  GROUP BY x.variant ORDER BY x.variant`;
 
 /** The bare aggregation the analysis is benchmarked against: variant x event counts and sums, no attribution. */
 export const BASELINE = `SELECT x.variant, e.event, count(*) AS n, sum(e.value) AS s
