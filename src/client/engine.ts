@@ -52,6 +52,8 @@ export interface Evaluation {
   readonly shared: boolean;
   /** The facade's answer for a shared evaluation, made once and frozen; undefined until then. */
   answer: VariantResult | undefined;
+  /** getVariant's settled promise of that answer, made once; undefined until then. */
+  settled: Promise<VariantResult> | undefined;
 }
 
 const KINDS: readonly FlagKind[] = ['boolean', 'string', 'number', 'object'];
@@ -304,6 +306,7 @@ export class Engine {
       vendorMetadata: metadata,
       shared,
       answer: undefined,
+      settled: undefined,
     };
   }
 
@@ -369,6 +372,7 @@ export class Engine {
       vendorMetadata: d.flagMetadata,
       shared: false,
       answer: undefined,
+      settled: undefined,
     };
   }
 
@@ -391,6 +395,7 @@ export class Engine {
       vendorMetadata: d.flagMetadata,
       shared: false,
       answer: undefined,
+      settled: undefined,
     };
   }
 
@@ -426,6 +431,7 @@ export class Engine {
       vendorMetadata: undefined,
       shared,
       answer: undefined,
+      settled: undefined,
     };
   }
 
@@ -466,6 +472,7 @@ export class Engine {
       vendorMetadata: undefined,
       shared: false,
       answer: undefined,
+      settled: undefined,
     };
   }
 

@@ -276,7 +276,12 @@ export class Switchyard {
           (evaluation) => this.finish(evaluation, context),
           (error: unknown) => this.crash(flag, error),
         );
-      return Promise.resolve(this.finish(ev, context));
+      const answer = this.finish(ev, context);
+      // A shared answer's promise is shared too, settled: nothing a caller does with it
+      // (await, then) changes it for the others, and no promise is made per call. (Not
+      // frozen: async_hooks, and so AsyncLocalStorage, tag promises with their ids.)
+      if (ev.shared) return (ev.settled ??= Promise.resolve(answer));
+      return Promise.resolve(answer);
     } catch (error) {
       return Promise.resolve(this.crash(flag, error));
     }

@@ -4,6 +4,7 @@
  * follow everything an answer depends on: the arm, the ramp step, the kill switch, a new
  * allocation on reload. Exposures stay per unit, and keep the time of the call.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSwitchyard, type Switchyard, type VariantResult } from 'switchyard';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -89,6 +90,39 @@ describe('shared answers', () => {
     const again = await sy.getVariant('checkout', { targetingKey: treated[1]!.unit });
     expect(again.variant).toBe('treatment');
     expect(sy.getVariantSync('checkout', { targetingKey: treated[2]!.unit })).toBe(again);
+  });
+
+  it("shares the settled promise of a shared answer too: each caller's await, then and async context stay its own", async () => {
+    const { sy } = await instance();
+    const all = await answers(sy, 'checkout', 100);
+    const [a, b] = all.filter((x) => x.answer.inExperiment && x.answer.variant === 'treatment');
+    const pa = sy.getVariant('checkout', { targetingKey: a!.unit });
+    const pb = sy.getVariant('checkout', { targetingKey: b!.unit });
+    expect(pa).toBe(pb);
+    expect(await pa).toBe(a!.answer);
+    // A caller's chain is its own: a throwing then() rejects only that caller's promise.
+    const failing = pa.then(() => {
+      throw new Error('caller bug');
+    });
+    await expect(failing).rejects.toThrow('caller bug');
+    await expect(pb).resolves.toBe(a!.answer);
+    // AsyncLocalStorage follows each awaiting caller, not the promise's maker.
+    const als = new AsyncLocalStorage<string>();
+    const seen = await Promise.all(
+      ['r1', 'r2', 'r3'].map((request) =>
+        als.run(request, async () => {
+          await sy.getVariant('checkout', { targetingKey: a!.unit });
+          await sy.getVariant('checkout', { targetingKey: b!.unit });
+          return als.getStore();
+        }),
+      ),
+    );
+    expect(seen).toEqual(['r1', 'r2', 'r3']);
+    // A unit whose answer is not shared (an error: no targeting key) gets a promise of its own.
+    const x = sy.getVariant('checkout', {});
+    const y = sy.getVariant('checkout', {});
+    expect(x).not.toBe(y);
+    expect((await x).errorCode).toBe('TARGETING_KEY_MISSING');
   });
 
   it('follows the ramp: each step has its own answer, and a unit exposed later gets the time of its call', async () => {
