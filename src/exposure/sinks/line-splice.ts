@@ -76,6 +76,8 @@ interface Kind {
   readonly entries: Map<string, Entry>;
   /** The middles met last, the latest first (lines of a few experiments and variants interleave). */
   readonly recent: Entry[];
+  /** The lengths of the middles in `entries` (a few: they differ by the names in them). */
+  readonly lengths: number[];
 }
 
 const kind = (schema: string, last: string, hasValue: boolean): Kind => ({
@@ -86,6 +88,7 @@ const kind = (schema: string, last: string, hasValue: boolean): Kind => ({
   hasValue,
   entries: new Map(),
   recent: [],
+  lengths: [],
 });
 
 const TS_KEY = Buffer.from(',"ts":');
@@ -97,8 +100,10 @@ const COMMA = 0x2c;
 const COLON = 0x3a;
 const OPEN = 0x7b;
 const CLOSE = 0x7d;
-/** Middles compared byte for byte before a line's middle is scanned. */
-const RECENT = 8;
+/** Middles compared byte for byte first (a few experiments and variants; each miss costs a compare). */
+const RECENT = 4;
+/** Middle lengths tried before a scan. */
+const MAX_LENGTHS = 16;
 /** Distinct middles remembered per kind; beyond, the cache starts again. */
 const MAX_ENTRIES = 1000;
 
@@ -262,11 +267,25 @@ export class LineSplicer {
         return entry;
       }
     }
-    const entry = this.entryAt(k, buf, p, end);
+    const entry = this.knownAt(k, buf, p, end) ?? this.entryAt(k, buf, p, end);
     if (entry === undefined) return undefined;
     if (recent.length === RECENT) recent.pop();
     recent.unshift(entry);
     return entry;
+  }
+
+  /**
+   * A middle met before that starts at `p`, looked up by its bytes for each length a
+   * middle has had (when the bytes after that length go on as a middle's end): with many
+   * experiments interleaved, most lines miss the recent few, and this spares the scan.
+   */
+  private knownAt(k: Kind, buf: Buffer, p: number, end: number): Entry | undefined {
+    for (const length of k.lengths) {
+      if (!this.followsMiddle(k, buf, p + length, end)) continue;
+      const entry = k.entries.get(buf.toString('latin1', p, p + length));
+      if (entry !== undefined) return entry;
+    }
+    return undefined;
   }
 
   /** The middle that starts at `p`, found by scanning its members (any JSON), from the cache or new. */
@@ -282,9 +301,13 @@ export class LineSplicer {
     const key = buf.toString('latin1', p, q);
     let entry = k.entries.get(key);
     if (entry === undefined) {
-      if (k.entries.size >= MAX_ENTRIES) k.entries.clear();
+      if (k.entries.size >= MAX_ENTRIES) {
+        k.entries.clear();
+        k.lengths.length = 0;
+      }
       entry = { middle: Buffer.from(buf.subarray(p, q)) };
       k.entries.set(key, entry);
+      if (!k.lengths.includes(q - p) && k.lengths.length < MAX_LENGTHS) k.lengths.push(q - p);
     }
     return entry;
   }
