@@ -66,6 +66,22 @@ const FEATURES: UnleashFeature[] = [
     strategies: [strategy({ parameters: { rollout: '50', stickiness: 'default', groupId: 'half' } })],
   },
   {
+    name: 'half-text',
+    enabled: true,
+    strategies: [
+      strategy({
+        parameters: { rollout: '50', stickiness: 'default', groupId: 'half-text' },
+        variants: [variant('v', 'string', 'hello')],
+      }),
+    ],
+  },
+  {
+    name: 'seen',
+    enabled: true,
+    impressionData: true,
+    strategies: [strategy({ variants: [variant('a', 'string', 'a', 500), variant('b', 'string', 'b', 500)] })],
+  },
+  {
     // The client's static fields are in the context the SDK evaluates: appName 'unit' here.
     name: 'app-only',
     enabled: true,
@@ -342,7 +358,12 @@ describe('Unleash adapter: its own client and a client passed in answer and coun
         ['text', 'string'],
         ['by-tenant', 'string'],
         ['bare', 'string'],
+        ['seen', 'string'],
+        ['half-text', 'string'],
       ];
+      const impressions = { own: 0, theirs: 0 };
+      own.unleashClient!.on('impression', () => impressions.own++);
+      theirs.on('impression', () => impressions.theirs++);
       for (let i = 0; i < unitsSeen; i++) {
         const ctx = { targetingKey: `u${i}`, tenantId: `t${i % 7}` };
         for (const [flag, kind] of flags) {
@@ -355,6 +376,7 @@ describe('Unleash adapter: its own client and a client passed in answer and coun
           expect(a).toEqual(b);
         }
       }
+      expect(impressions).toEqual({ own: unitsSeen, theirs: unitsSeen });
       await own.unleashClient!.flushMetrics();
       await theirs.flushMetrics();
       const toggles = (app: string) => {
@@ -371,6 +393,12 @@ describe('Unleash adapter: its own client and a client passed in answer and coun
       expect(counted.half!.no).toBeGreaterThan(0);
       expect(counted.text).toMatchObject({ yes: unitsSeen, variants: { v: unitsSeen } });
       expect(Object.values(counted['by-tenant']!.variants).reduce((x, y) => x + y, 0)).toBe(unitsSeen);
+      expect(counted.child).toMatchObject({ yes: 0, no: unitsSeen });
+      const halfText = counted['half-text']!;
+      expect(halfText.yes + halfText.no).toBe(unitsSeen);
+      expect(halfText.variants).toEqual({ disabled: halfText.no, v: halfText.yes });
+      expect(halfText.no).toBeGreaterThan(0);
+      expect(counted.bare).toMatchObject({ yes: unitsSeen, variants: { plain: unitsSeen } });
     } finally {
       await own.onClose();
       await passed.onClose();
