@@ -11,7 +11,9 @@
 # run of <name> tests only the mutants whose code or tests changed (delete it to start over).
 # Stryker writes it at the end of a run, so a run stopped half-way starts again: hence the
 # file-by-file runs. Slow, so not part of CI. STRYKER_CONCURRENCY sets the number of parallel
-# test runners (default 1: the machine's two cores are shared).
+# test runners (default 1: the machine's two cores are shared). STRYKER_FLAGS is passed on to
+# Stryker, e.g. STRYKER_FLAGS=--ignoreStatic when the static mutants (run at import, so against
+# every test of the file) would take most of the time: Stryker warns with their count.
 # Cost: a mutant reruns the tests that cover it (coverageAnalysis perTest) after importing their
 # test files again, so each file gets only the test files that call into it, and those import
 # the modules they test rather than a folder's index where the index pulls in I/O; tests whose
@@ -57,5 +59,5 @@ for m in $modules; do
   name=$(echo "$m$range" | tr /: --)
   echo "== mutating $m: $files (tests: $tests)"
   MUTATE_NAME="$name" MUTATE_TESTS="$tests" npx stryker run stryker.config.mjs --mutate "$files" \
-    --concurrency "${STRYKER_CONCURRENCY:-1}"
+    --concurrency "${STRYKER_CONCURRENCY:-1}" ${STRYKER_FLAGS:-}
 done
