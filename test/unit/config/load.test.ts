@@ -5,6 +5,7 @@ import {
   loadConfigFile,
   parseConfig,
   reshuffleProblems,
+  scrubSecrets,
   validateConfigObject,
 } from '../../../src/config/index.js';
 
@@ -583,5 +584,31 @@ describe('the config error as a whole (issue 19)', () => {
       env: { UNLEASH_TOKEN: 'default:development.abc' },
     });
     expect(config.featureFlags.options).toMatchObject({ client_token: 'default:development.abc' });
+  });
+});
+
+describe('secrets from the environment (issue 19)', () => {
+  it('writes *** for every occurrence of a secret, and keeps an empty value out of the secrets', () => {
+    expect(scrubSecrets('token s3cr3t, again s3cr3t; other', ['s3cr3t', 'other'])).toBe('token ***, again ***; ***');
+    const env = { EMPTY: '', TOKEN: 's3cr3t' };
+    const config = validateConfigObject(
+      { experiments: { e: { variants: { control: { weight: 50 }, b: { weight: 50 } }, owner: '${EMPTY}${TOKEN}' } } },
+      { env },
+    );
+    expect(config.secrets).toEqual(['s3cr3t']);
+    // A problem's message is scrubbed of the secrets, and only of them.
+    const e = (() => {
+      try {
+        validateConfigObject(
+          { experiments: { e: { variants: 5, owner: '${TOKEN}${EMPTY}' } }, x: '${TOKEN}' },
+          { env },
+        );
+      } catch (error) {
+        return error as ConfigError;
+      }
+      throw new Error('expected the config to be rejected');
+    })();
+    expect(e.what).not.toContain('s3cr3t');
+    expect(e.what).toContain('experiments.e.variants');
   });
 });
