@@ -69,6 +69,25 @@ describe('the seed config', () => {
         /^2:5 monitoring\[0\]: expected a map \(real_time_metrics: true\) or a list of one-key maps/,
       ),
     ]);
+    // Each item that is not a one-key map, and a monitoring that is neither form, is one located problem.
+    const list = problemsOf(
+      'monitoring:\n  - 5\n  - ~\n  - [real_time_metrics]\n  - {}\n  - x\n  - real_time_metrics: true\n',
+    );
+    expect(list.map((p) => p.replace(/: expected a map.*; found /, ' found '))).toEqual([
+      '2:5 monitoring[0] found 5',
+      '3:5 monitoring[1] found null (an empty value)',
+      '4:5 monitoring[2] found a list',
+      '5:5 monitoring[3] found a map',
+      '6:5 monitoring[4] found "x"', // a string of one character has one key too
+    ]);
+    for (const [value, found] of [
+      ['5', '5'],
+      ['~', 'null \\(an empty value\\)'],
+      ['text', '"text"'],
+    ])
+      expect(problemsOf(`monitoring: ${value}\n`)).toEqual([
+        expect.stringMatching(new RegExp(`^1:\\d+ monitoring: expected a map .*; found ${found}$`)),
+      ]);
   });
 
   it('the annotated example config validates, with the seed values', () => {
