@@ -631,3 +631,17 @@ describe('secrets from the environment (issue 19)', () => {
     expect(e.what).toContain('experiments.e.variants');
   });
 });
+
+describe('bounds in messages (issue 19)', () => {
+  it('names an exclusive bound with < or >, and a list bound in items', () => {
+    expect(problemsOf('experiment_config: { confidence_level: 1 }\n')).toEqual([
+      '1:40 experiment_config.confidence_level: expected a value < 1, found 1',
+    ]);
+    expect(problemsOf('experiment_config: { confidence_level: 0 }\n')).toEqual([
+      '1:40 experiment_config.confidence_level: expected a value > 0, found 0',
+    ]);
+    expect(problemsOf('feature_flags:\n  provider: launchdarkly\n  launchdarkly: { file_paths: [] }\n')).toEqual([
+      expect.stringMatching(/^3:\d+ feature_flags\.launchdarkly\.file_paths: expected at least 1 items, found /),
+    ]);
+  });
+});
