@@ -645,3 +645,26 @@ describe('bounds in messages (issue 19)', () => {
     ]);
   });
 });
+
+describe('defaults (issue 19)', () => {
+  it('fills what an empty config leaves out with the documented defaults', () => {
+    const config = validateConfigObject({});
+    expect(config.analyticsPlatforms).toEqual(['jsonl']);
+    expect(config.statisticalMethods).toEqual(['frequentist', 'bayesian']);
+    expect(config.monitoring).toMatchObject({
+      realTimeMetrics: true,
+      anomalyDetection: true,
+      automaticRollback: true,
+      checkIntervalMs: 10_000,
+      rampBreachAction: 'rollback',
+    });
+    expect(config.exposures).toMatchObject({ enabled: true, dir: '.switchyard/events', attributes: [] });
+    expect(config.analytics.jsonl).toEqual({ dir: '.switchyard/exposures', maxFileBytes: 64 * 1024 * 1024 });
+  });
+
+  it('pauses a ramp on a breach by default when automatic rollback is off', () => {
+    expect(validateConfigObject({ monitoring: { automatic_rollback: false } }).monitoring.rampBreachAction).toBe(
+      'pause',
+    );
+  });
+});
