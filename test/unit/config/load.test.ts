@@ -660,6 +660,15 @@ describe('defaults (issue 19)', () => {
     });
     expect(config.exposures).toMatchObject({ enabled: true, dir: '.switchyard/events', attributes: [] });
     expect(config.analytics.jsonl).toEqual({ dir: '.switchyard/exposures', maxFileBytes: 64 * 1024 * 1024 });
+    expect(config.analysis).toMatchObject({ attributionWindowMs: 14 * 86_400_000, segments: [] });
+    expect(config.analysis.decision).toMatchObject({ requireMinSample: true, guardrailRequiresSignificance: true });
+    // The analysis segments by the exposures' attributes unless it names its own.
+    expect(validateConfigObject({ exposures: { attributes: ['country'] } }).analysis.segments).toEqual(['country']);
+    const e = validateConfigObject({
+      experiments: { e: { variants: { control: { weight: 50 }, b: { weight: 50 } } } },
+    }).experiments.get('e')!;
+    expect(e).toMatchObject({ control: 'control', secondaryMetrics: [], funnel: [] });
+    expect(e.allocation.adaptive).toBeUndefined(); // fixed by default
   });
 
   it('pauses a ramp on a breach by default when automatic rollback is off', () => {
