@@ -5,6 +5,7 @@ import {
   loadConfigFile,
   parseConfig,
   reshuffleProblems,
+  scrubSecrets,
   validateConfigObject,
 } from '../../../src/config/index.js';
 
@@ -68,6 +69,25 @@ describe('the seed config', () => {
         /^2:5 monitoring\[0\]: expected a map \(real_time_metrics: true\) or a list of one-key maps/,
       ),
     ]);
+    // Each item that is not a one-key map, and a monitoring that is neither form, is one located problem.
+    const list = problemsOf(
+      'monitoring:\n  - 5\n  - ~\n  - [real_time_metrics]\n  - {}\n  - x\n  - real_time_metrics: true\n',
+    );
+    expect(list.map((p) => p.replace(/: expected a map.*; found /, ' found '))).toEqual([
+      '2:5 monitoring[0] found 5',
+      '3:5 monitoring[1] found null (an empty value)',
+      '4:5 monitoring[2] found a list',
+      '5:5 monitoring[3] found a map',
+      '6:5 monitoring[4] found "x"', // a string of one character has one key too
+    ]);
+    for (const [value, found] of [
+      ['5', '5'],
+      ['~', 'null \\(an empty value\\)'],
+      ['text', '"text"'],
+    ])
+      expect(problemsOf(`monitoring: ${value}\n`)).toEqual([
+        expect.stringMatching(new RegExp(`^1:\\d+ monitoring: expected a map .*; found ${found}$`)),
+      ]);
   });
 
   it('the annotated example config validates, with the seed values', () => {
@@ -520,5 +540,140 @@ describe('analytics send tuning', () => {
     expect(problemsOf(platforms('  segment: { write_key: "${W}", compress: "fast" }\n'), { W: 'w-1' })).toEqual([
       '3:43 analytics.segment.compress: expected one of the accepted forms, found "fast"',
     ]);
+  });
+});
+
+describe('the config error as a whole (issue 19)', () => {
+  const thrown = (f: () => unknown): ConfigError => {
+    try {
+      f();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return error as ConfigError;
+    }
+    throw new Error('expected the config to be rejected');
+  };
+
+  it('counts its problems, names the file, says nothing was applied, and locates each problem', () => {
+    const one = thrown(() => parseConfig('experiments:\n  e:\n    variants: 5\n'));
+    expect(one.where).toBe('config');
+    expect(one.what).toMatch(
+      /^1 problem in <text>; the config was not applied:\n {2}<text>:3:15 experiments\.e\.variants: /,
+    );
+    const two = thrown(() => parseConfig('experiments: 1\nfoo: 2\n', 'sy.yaml'));
+    expect(two.what).toMatch(
+      /^2 problems in sy\.yaml; the config was not applied:\n {2}sy\.yaml:\d+:\d+ \S+: .+\n {2}sy\.yaml:\d+:\d+ \S+: /,
+    );
+    // An object has no lines: the problem names the source only; a problem about the whole config says so.
+    const object = thrown(() => validateConfigObject({ experiments: { e: { variants: 5 } } }));
+    expect(object.what).toMatch(
+      /^1 problem in <object>; the config was not applied:\n {2}<object> experiments\.e\.variants: /,
+    );
+    const list = thrown(() => parseConfig('- a\n- b\n', 'sy.yaml'));
+    expect(list.problems.map((p) => [p.line, p.col, p.path, p.message])).toEqual([
+      [1, 1, '', 'the config must be a YAML mapping of keys such as experiment_config, feature_flags, experiments'],
+    ]);
+    expect(list.what).toContain('\n  sy.yaml:1:1 (top level): the config must be a YAML mapping');
+    for (const value of [null, 'text', [1]])
+      expect(thrown(() => validateConfigObject(value)).what).toContain(
+        '<object> (top level): the config must be a YAML mapping',
+      );
+  });
+
+  it('rejects a key written twice, with the first line of the YAML error', () => {
+    const e = thrown(() => parseConfig('experiments: {}\nexperiments: {}\n', 'sy.yaml'));
+    expect(e.problems).toHaveLength(1);
+    expect(e.problems[0]!.line).toBe(2);
+    expect(e.problems[0]!.message).toMatch(/unique/i);
+    expect(e.problems[0]!.message).not.toContain('\n');
+  });
+
+  it('rejects a literal token where the environment must give it, and takes it from there', () => {
+    const unleash = (token: string) =>
+      `feature_flags:\n  provider: unleash\n  unleash: { url: "https://u.example/api", client_token: "${token}" }\n`;
+    const e = thrown(() => parseConfig(unleash('default:development.abc'), 'sy.yaml'));
+    expect(e.problems.map((p) => [p.path, p.message])).toEqual([
+      [
+        'feature_flags.unleash.client_token',
+        'a token must come from the environment: write it as "${ENV_NAME}", not the token itself',
+      ],
+    ]);
+    expect(e.what).not.toContain('default:development.abc');
+    const config = parseConfig(unleash('${UNLEASH_TOKEN}'), 'sy.yaml', {
+      env: { UNLEASH_TOKEN: 'default:development.abc' },
+    });
+    expect(config.featureFlags.options).toMatchObject({ client_token: 'default:development.abc' });
+  });
+});
+
+describe('secrets from the environment (issue 19)', () => {
+  it('writes *** for every occurrence of a secret, and keeps an empty value out of the secrets', () => {
+    expect(scrubSecrets('token s3cr3t, again s3cr3t; other', ['s3cr3t', 'other'])).toBe('token ***, again ***; ***');
+    const env = { EMPTY: '', TOKEN: 's3cr3t' };
+    const config = validateConfigObject(
+      { experiments: { e: { variants: { control: { weight: 50 }, b: { weight: 50 } }, owner: '${EMPTY}${TOKEN}' } } },
+      { env },
+    );
+    expect(config.secrets).toEqual(['s3cr3t']);
+    // A problem's message is scrubbed of the secrets, and only of them.
+    const e = (() => {
+      try {
+        validateConfigObject(
+          { experiments: { e: { variants: 5, owner: '${TOKEN}${EMPTY}' } }, x: '${TOKEN}' },
+          { env },
+        );
+      } catch (error) {
+        return error as ConfigError;
+      }
+      throw new Error('expected the config to be rejected');
+    })();
+    expect(e.what).not.toContain('s3cr3t');
+    expect(e.what).toContain('experiments.e.variants');
+  });
+});
+
+describe('bounds in messages (issue 19)', () => {
+  it('names an exclusive bound with < or >, and a list bound in items', () => {
+    expect(problemsOf('experiment_config: { confidence_level: 1 }\n')).toEqual([
+      '1:40 experiment_config.confidence_level: expected a value < 1, found 1',
+    ]);
+    expect(problemsOf('experiment_config: { confidence_level: 0 }\n')).toEqual([
+      '1:40 experiment_config.confidence_level: expected a value > 0, found 0',
+    ]);
+    expect(problemsOf('feature_flags:\n  provider: launchdarkly\n  launchdarkly: { file_paths: [] }\n')).toEqual([
+      expect.stringMatching(/^3:\d+ feature_flags\.launchdarkly\.file_paths: expected at least 1 items, found /),
+    ]);
+  });
+});
+
+describe('defaults (issue 19)', () => {
+  it('fills what an empty config leaves out with the documented defaults', () => {
+    const config = validateConfigObject({});
+    expect(config.analyticsPlatforms).toEqual(['jsonl']);
+    expect(config.statisticalMethods).toEqual(['frequentist', 'bayesian']);
+    expect(config.monitoring).toMatchObject({
+      realTimeMetrics: true,
+      anomalyDetection: true,
+      automaticRollback: true,
+      checkIntervalMs: 10_000,
+      rampBreachAction: 'rollback',
+    });
+    expect(config.exposures).toMatchObject({ enabled: true, dir: '.switchyard/events', attributes: [] });
+    expect(config.analytics.jsonl).toEqual({ dir: '.switchyard/exposures', maxFileBytes: 64 * 1024 * 1024 });
+    expect(config.analysis).toMatchObject({ attributionWindowMs: 14 * 86_400_000, segments: [] });
+    expect(config.analysis.decision).toMatchObject({ requireMinSample: true, guardrailRequiresSignificance: true });
+    // The analysis segments by the exposures' attributes unless it names its own.
+    expect(validateConfigObject({ exposures: { attributes: ['country'] } }).analysis.segments).toEqual(['country']);
+    const e = validateConfigObject({
+      experiments: { e: { variants: { control: { weight: 50 }, b: { weight: 50 } } } },
+    }).experiments.get('e')!;
+    expect(e).toMatchObject({ control: 'control', secondaryMetrics: [], funnel: [] });
+    expect(e.allocation.adaptive).toBeUndefined(); // fixed by default
+  });
+
+  it('pauses a ramp on a breach by default when automatic rollback is off', () => {
+    expect(validateConfigObject({ monitoring: { automatic_rollback: false } }).monitoring.rampBreachAction).toBe(
+      'pause',
+    );
   });
 });
