@@ -15,6 +15,7 @@ import { EXPOSURE_SCHEMA, functionSink, type EventRecord } from '../../../src/ex
 import { recordingLogger } from '../../helpers/logger.js';
 import { compilePlan } from '../../../src/allocation/index.js';
 import { validateConfigObject } from '../../../src/config/index.js';
+import { rampExperiment } from '../../helpers/experiments.js';
 
 const START = Date.parse('2026-12-01T09:00:00Z');
 const DAY = 86_400_000;
@@ -31,14 +32,7 @@ function config(extra: Record<string, unknown> = {}) {
         variants: { control: { weight: 50 }, treatment: { weight: 50, payload: { layout: 'one-page' } } },
         allocation: { mode: 'fixed' },
       },
-      ramp: {
-        variants: { control: { weight: 50 }, treatment: { weight: 50 } },
-        allocation: {
-          mode: 'gradual',
-          start: '2026-12-01T09:00:00Z',
-          schedule: [{ percent: 5, dwell: '1d' }, { percent: 25, dwell: '1d' }, { percent: 100 }],
-        },
-      },
+      ramp: rampExperiment(),
     },
     ...extra,
   };
