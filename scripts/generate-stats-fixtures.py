@@ -13,6 +13,9 @@ an implementation; as the documented closed form where it has none):
 - meanTest: scipy.stats.ttest_ind_from_stats(..., equal_var=False) for t and p; df by
   Welch-Satterthwaite; CI with scipy.stats.t.ppf.
 - srmTest: scipy.stats.chisquare(f_obs, f_exp).
+- sequentialSrm: the Dirichlet-multinomial Bayes factor of Lindon and Malek (2022) written with
+  scipy.special.gammaln (ln G(A) - ln G(A + n) + sum ln G(a_i + c_i) - ln G(a_i) - sum c_i ln p_i,
+  a_i = concentration p_i), where switchyard chains two-argument betaln: same quantity, other route.
 - adjustPValues: bh and by with scipy.stats.false_discovery_control; bonferroni and holm
   (not in SciPy) by their definitions.
 - sampleSize / power: the closed forms (Fleiss 4.2; two-sample z) with scipy.stats.norm.
@@ -88,6 +91,39 @@ def srm_case(counts, weights):
     f_exp = [total * w / sum(weights) for w in weights]
     res = stats.chisquare(counts, f_exp)
     return {"input": {"counts": counts, "weights": weights}, "expected": {"chiSquare": float(res.statistic), "pValue": float(res.pvalue)}}
+
+
+def sequential_srm_case(counts, weights, concentration=1000.0, previous=None, threshold=0.001):
+    from scipy.special import gammaln
+
+    shares = [w / sum(weights) for w in weights]
+    log_bf = 0.0
+    alphas, cs = [], []
+    for c, p in zip(counts, shares):
+        if p == 0:
+            if c > 0:
+                log_bf = math.inf
+            continue
+        alphas.append(concentration * p)
+        cs.append(c)
+        log_bf -= c * math.log(p)
+    if log_bf != math.inf:
+        a_total = sum(alphas)
+        log_bf += float(gammaln(a_total) - gammaln(a_total + sum(cs)))
+        log_bf += float(sum(gammaln(a + c) - gammaln(a) for a, c in zip(alphas, cs)))
+    p_value = min(1.0 if previous is None else previous, 1.0, math.exp(-log_bf))
+    options = {"concentration": concentration}
+    if previous is not None:
+        options["previousPValue"] = previous
+    return {
+        "input": {"counts": counts, "weights": weights, "options": options},
+        # JSON has no infinity: an arm with counts but no share is written as the string "Infinity".
+        "expected": {
+            "logBayesFactor": "Infinity" if log_bf == math.inf else log_bf,
+            "pValue": p_value,
+            "mismatch": p_value < threshold,
+        },
+    }
 
 
 def correction_case(p):
@@ -233,6 +269,16 @@ def main():
             srm_case([3300, 3350, 3350], [34, 33, 33]),
             srm_case([100, 250, 650], [10, 20, 70]),
             srm_case([900, 100], [50, 50]),
+        ],
+        "sequentialSrm": [
+            sequential_srm_case([5000, 5000], [50, 50]),
+            sequential_srm_case([50500, 49500], [50, 50]),
+            sequential_srm_case([5250, 4750], [50, 50]),
+            sequential_srm_case([3300, 3350, 3350], [34, 33, 33], concentration=100.0),
+            sequential_srm_case([120, 260, 620], [10, 20, 70], previous=0.2),
+            sequential_srm_case([400, 600, 0], [50, 50, 0]),
+            sequential_srm_case([400, 600, 3], [50, 50, 0]),
+            sequential_srm_case([10, 10], [1, 3], concentration=10.0),
         ],
         "adjustPValues": [
             correction_case([0.01, 0.04, 0.03, 0.005, 0.5]),

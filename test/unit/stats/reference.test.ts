@@ -15,6 +15,7 @@ import {
   power,
   proportionTest,
   sampleSize,
+  sequentialSrm,
   srmTest,
   type CorrectionMethod,
 } from 'switchyard/stats';
@@ -70,6 +71,31 @@ describe(`fixtures generated with ${JSON.stringify(fixtures.versions)}`, () => {
       close(r.chiSquare, c.expected.chiSquare, CLOSED, 1e-12);
       close(r.pValue, c.expected.pValue, CLOSED, 1e-300);
       expect(r.mismatch).toBe(c.expected.pValue < 0.001);
+    });
+  });
+
+  describe('sequentialSrm (the Dirichlet-multinomial Bayes factor with scipy.special.gammaln)', () => {
+    it.each(fixtures.sequentialSrm.map((c) => [label(c), c] as const))('%s', (_l, c) => {
+      const r = sequentialSrm(c.input.counts, c.input.weights, c.input.options);
+      const logBf = c.expected.logBayesFactor === 'Infinity' ? Infinity : Number(c.expected.logBayesFactor);
+      if (logBf === Infinity) expect(r.bayesFactor).toBe(Infinity);
+      else close(Math.log(r.bayesFactor), logBf, CLOSED, 1e-9);
+      close(r.pValue, c.expected.pValue, CLOSED, 1e-300);
+      expect(r.mismatch).toBe(c.expected.mismatch);
+      // Expected counts and deviations are the fixed-horizon test's.
+      const fixed = srmTest(c.input.counts, c.input.weights);
+      expect(r.expected).toEqual(fixed.expected);
+      expect(r.deviations).toEqual(fixed.deviations);
+    });
+
+    it('carries the smallest p-value over looks and never exceeds 1', () => {
+      const first = sequentialSrm([5250, 4750], [50, 50]);
+      const later = sequentialSrm([10000, 10000], [50, 50], { previousPValue: first.pValue });
+      expect(sequentialSrm([10000, 10000], [50, 50]).pValue).toBe(1);
+      expect(later.pValue).toBe(first.pValue);
+      expect(later.mismatch).toBe(true);
+      expect(() => sequentialSrm([1, 2], [50, 50], { concentration: 0 })).toThrow(/concentration/);
+      expect(() => sequentialSrm([1, 2], [50, 50], { previousPValue: -1 })).toThrow(/previousPValue/);
     });
   });
 
