@@ -32,7 +32,8 @@ tests_of() {
     stats/frequentist) echo "$s/reference.test.ts,$s/input.test.ts,$s/simulation.test.ts,$s/stratified.test.ts" ;;
     stats/srm) echo "$s/reference.test.ts,$s/input.test.ts,$s/simulation.test.ts,$s/srm.test.ts" ;;
     stats/power | stats/sequential) echo "$s/reference.test.ts,$s/input.test.ts,$s/simulation.test.ts" ;;
-    stats/corrections | stats/cuped) echo "$s/reference.test.ts,$s/input.test.ts" ;;
+    stats/corrections) echo "$s/reference.test.ts,$s/input.test.ts,$s/corrections.test.ts" ;;
+    stats/cuped) echo "$s/reference.test.ts,$s/input.test.ts" ;;
     stats/bayes) echo "$s/reference.test.ts,$s/input.test.ts,$s/thompson.test.ts" ;;
     stats/thompson | stats/sampling) echo "$s/thompson.test.ts" ;;
     stats/stratified) echo "$s/stratified.test.ts" ;;
