@@ -293,6 +293,10 @@ def main():
             design_case("proportion", 0.5, 0.01),
             design_case("mean", 50.0, 1.0, sd=20.0),
             design_case("mean", 50.0, 0.02, relative=True, sd=20.0, power=0.95),
+            # an effect other than 1, so delta squared is not 1 (mutation testing found both above had delta = 1)
+            design_case("mean", 50.0, 2.5, sd=20.0),
+            design_case("mean", 10.0, 0.1, relative=True, sd=3.0, alpha=0.01, power=0.9),
+            design_case("proportion", 0.3, 0.1, relative=True, power=0.9),
         ],
         "bayesProportion": [
             bayes_prop_case(1000, 100, 1000, 120),
