@@ -32,7 +32,7 @@ tests_of() {
     stats/frequentist) echo "$s/reference.test.ts,$s/input.test.ts,$s/simulation.test.ts,$s/stratified.test.ts" ;;
     stats/srm) echo "$s/reference.test.ts,$s/input.test.ts,$s/simulation.test.ts,$s/srm.test.ts" ;;
     stats/power) echo "$s/reference.test.ts,$s/input.test.ts,$s/simulation.test.ts,$s/power.test.ts" ;;
-    stats/sequential) echo "$s/reference.test.ts,$s/input.test.ts,$s/simulation.test.ts" ;;
+    stats/sequential) echo "$s/reference.test.ts,$s/input.test.ts,$s/simulation.test.ts,$s/sequential.test.ts" ;;
     stats/corrections) echo "$s/reference.test.ts,$s/input.test.ts,$s/corrections.test.ts" ;;
     stats/cuped) echo "$s/reference.test.ts,$s/input.test.ts" ;;
     stats/bayes) echo "$s/reference.test.ts,$s/input.test.ts,$s/thompson.test.ts" ;;
