@@ -34,7 +34,7 @@ tests_of() {
     stats/power) echo "$s/reference.test.ts,$s/input.test.ts,$s/simulation.test.ts,$s/power.test.ts" ;;
     stats/sequential) echo "$s/reference.test.ts,$s/input.test.ts,$s/simulation.test.ts,$s/sequential.test.ts" ;;
     stats/corrections) echo "$s/reference.test.ts,$s/input.test.ts,$s/corrections.test.ts" ;;
-    stats/cuped) echo "$s/reference.test.ts,$s/input.test.ts" ;;
+    stats/cuped) echo "$s/reference.test.ts,$s/input.test.ts,$s/cuped.test.ts" ;;
     stats/bayes) echo "$s/reference.test.ts,$s/input.test.ts,$s/thompson.test.ts" ;;
     stats/thompson | stats/sampling) echo "$s/thompson.test.ts" ;;
     stats/stratified) echo "$s/stratified.test.ts" ;;
