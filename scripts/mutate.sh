@@ -29,7 +29,7 @@ tests_of() {
     config/reshuffle) echo 'test/unit/config/load.test.ts,test/unit/allocation/plan.test.ts' ;;
     config/suggest) echo 'test/unit/config/load.test.ts' ;;
     config/*) echo 'test/unit/config' ;;
-    stats/frequentist) echo "$s/reference.test.ts,$s/input.test.ts,$s/simulation.test.ts,$s/stratified.test.ts" ;;
+    stats/frequentist) echo "$s/reference.test.ts,$s/input.test.ts,$s/simulation.test.ts,$s/stratified.test.ts,$s/frequentist.test.ts" ;;
     stats/srm) echo "$s/reference.test.ts,$s/input.test.ts,$s/simulation.test.ts,$s/srm.test.ts" ;;
     stats/power) echo "$s/reference.test.ts,$s/input.test.ts,$s/simulation.test.ts,$s/power.test.ts" ;;
     stats/sequential) echo "$s/reference.test.ts,$s/input.test.ts,$s/simulation.test.ts,$s/sequential.test.ts" ;;

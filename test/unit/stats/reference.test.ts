@@ -51,6 +51,7 @@ describe(`fixtures generated with ${JSON.stringify(fixtures.versions)}`, () => {
         close(r.relativeLift.ci!.upper, c.expected.relativeLift[2]!, CLOSED, 1e-15);
       }
       for (const v of [r.z, r.pValue, r.differenceCI.lower, r.differenceCI.upper]) expect(Number.isNaN(v)).toBe(false);
+      expect(r.significant).toBe(c.expected.pValue < c.input.alpha);
     });
   });
 
@@ -62,6 +63,7 @@ describe(`fixtures generated with ${JSON.stringify(fixtures.versions)}`, () => {
       close(r.pValue, c.expected.pValue, CLOSED, 1e-15);
       close(r.differenceCI.lower, c.expected.differenceCI[0]!, CLOSED);
       close(r.differenceCI.upper, c.expected.differenceCI[1]!, CLOSED);
+      expect(r.significant).toBe(c.expected.pValue < c.input.alpha);
     });
   });
 
