@@ -3,14 +3,11 @@
  * in another. The analysis counts it once on both engines: the numbers with repeated lines
  * equal those without, and `load` skips the repeats (and a second load of the same files).
  */
-import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  analyze,
   loadJsonlIntoPostgres,
   openDuckDbStore,
   openPostgresStore,
@@ -19,11 +16,11 @@ import {
   type LoadResult,
 } from '../../src/analysis/index.js';
 import { validateConfigObject } from '../../src/config/index.js';
+import { analyzeStore, expectSame, privateDatabase } from '../helpers/analysis-db.js';
 import { generate } from '../helpers/analysis-data.js';
 
-const ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
-const db = `sy_dup_${randomBytes(6).toString('hex')}`;
-const url = `postgres://postgres@127.0.0.1:5432/${db}`;
+const database = privateDatabase('sy_dup');
+const url = database.url;
 const root = mkdtempSync(join(tmpdir(), 'sy-dup-'));
 const clean = join(root, 'clean');
 const repeated = join(root, 'repeated');
@@ -50,14 +47,7 @@ let firstLoad: LoadResult;
 let secondLoad: LoadResult;
 let repeatedValid = 0;
 
-async function run(open: () => Promise<AnalysisStore>): Promise<Analysis> {
-  const store = await open();
-  try {
-    return await analyze(store, options);
-  } finally {
-    await store.close();
-  }
-}
+const run = (open: () => Promise<AnalysisStore>): Promise<Analysis> => analyzeStore(open, options);
 
 beforeAll(async () => {
   generate(clean, {
@@ -86,10 +76,7 @@ beforeAll(async () => {
   });
   duckClean = await run(() => openDuckDbStore(clean));
   duckRepeated = await run(() => openDuckDbStore(repeated));
-  const admin = new pg.Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${db}`);
-  await admin.end();
+  await database.create();
   firstLoad = await loadJsonlIntoPostgres(url, repeated);
   secondLoad = await loadJsonlIntoPostgres(url, repeated);
   postRepeated = await run(() => openPostgresStore(url));
@@ -97,22 +84,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
-  const admin = new pg.Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.end();
+  await database.drop();
 });
-
-/** Equal, numbers to 1e-9 relative (sums may add in another order). */
-function expectSame(a: unknown, b: unknown, path = ''): void {
-  if (typeof a === 'number' && typeof b === 'number') {
-    const tol = 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
-    expect(Math.abs(a - b), `${path}: ${a} vs ${b}`).toBeLessThanOrEqual(tol);
-  } else if (a && b && typeof a === 'object' && typeof b === 'object') {
-    expect(Object.keys(a).sort(), path).toEqual(Object.keys(b).sort());
-    for (const k of Object.keys(a)) expectSame((a as never)[k], (b as never)[k], `${path}.${k}`);
-  } else expect(a, path).toEqual(b);
-}
 
 describe('repeated lines (at-least-once delivery)', () => {
   it('count once on DuckDB: every number equals the analysis without repeats', () => {

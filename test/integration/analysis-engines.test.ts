@@ -4,11 +4,9 @@
  * computes itself from the lines; hostile names pass through SQL as data; bad lines are
  * counted. PostgreSQL work happens in a randomly named database, dropped afterwards.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   analyze,
@@ -18,12 +16,12 @@ import {
   type Analysis,
 } from '../../src/analysis/index.js';
 import { validateConfigObject } from '../../src/config/index.js';
+import { expectSame, privateDatabase } from '../helpers/analysis-db.js';
 import { meanTest, proportionTest, srmTest } from '../../src/stats/index.js';
 import { generate } from '../helpers/analysis-data.js';
 
-const ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
-const db = `sy_analysis_${randomBytes(6).toString('hex')}`;
-const url = `postgres://postgres@127.0.0.1:5432/${db}`;
+const database = privateDatabase('sy_analysis');
+const url = database.url;
 const dir = mkdtempSync(join(tmpdir(), 'sy-engines-'));
 
 const EXPERIMENT = `x'); DROP TABLE sy_events; -- <script>alert("exp")</script> ü`;
@@ -50,10 +48,7 @@ beforeAll(async () => {
     crossovers: 25,
     junk: { empty: 3, truncated: 2, malformed: 4 },
   });
-  const admin = new pg.Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${db}`);
-  await admin.end();
+  await database.create();
   const options = {
     config: validateConfigObject({ analysis: { segments: ['country'], corrections: 'holm' } }),
     metric: PURCHASE,
@@ -77,22 +72,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  const admin = new pg.Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.end();
+  await database.drop();
 });
-
-/** Equal, numbers to 1e-9 relative (sums of fractional seconds may add in another order). */
-function expectSame(a: unknown, b: unknown, path = ''): void {
-  if (typeof a === 'number' && typeof b === 'number') {
-    const tol = 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
-    expect(Math.abs(a - b), `${path}: ${a} vs ${b}`).toBeLessThanOrEqual(tol);
-  } else if (a && b && typeof a === 'object' && typeof b === 'object') {
-    expect(Object.keys(a).sort(), path).toEqual(Object.keys(b).sort());
-    for (const k of Object.keys(a)) expectSame((a as never)[k], (b as never)[k], `${path}.${k}`);
-  } else expect(a, path).toEqual(b);
-}
 
 describe('analysis on DuckDB and PostgreSQL', () => {
   it('finds the experiment with its hostile name, variants and event name intact', () => {

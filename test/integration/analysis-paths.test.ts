@@ -7,14 +7,11 @@
  * the attribution window, units that saw both variants, bot-like units. DuckDB and
  * PostgreSQL must both equal the independent numbers.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  analyze,
   loadJsonlIntoPostgres,
   openDuckDbStore,
   openPostgresStore,
@@ -22,10 +19,10 @@ import {
   type AnalysisStore,
 } from '../../src/analysis/index.js';
 import { validateConfigObject } from '../../src/config/index.js';
+import { analyzeStore, privateDatabase } from '../helpers/analysis-db.js';
 
-const ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
-const db = `sy_paths_${randomBytes(6).toString('hex')}`;
-const url = `postgres://postgres@127.0.0.1:5432/${db}`;
+const database = privateDatabase('sy_paths');
+const url = database.url;
 const dir = mkdtempSync(join(tmpdir(), 'sy-paths-'));
 const DAY = 86_400_000;
 const WINDOW_DAYS = 3;
@@ -62,14 +59,7 @@ const lines: Line[] = [];
 let duck: Analysis;
 let post: Analysis;
 
-async function run(open: () => Promise<AnalysisStore>): Promise<Analysis> {
-  const store = await open();
-  try {
-    return await analyze(store, options);
-  } finally {
-    await store.close();
-  }
-}
+const run = (open: () => Promise<AnalysisStore>): Promise<Analysis> => analyzeStore(open, options);
 
 beforeAll(async () => {
   let seed = 11; // mulberry32
@@ -117,20 +107,14 @@ beforeAll(async () => {
   }
   writeFileSync(join(dir, 'events.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
   duck = await run(() => openDuckDbStore(dir));
-  const admin = new pg.Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${db}`);
-  await admin.end();
+  await database.create();
   await loadJsonlIntoPostgres(url, dir);
   post = await run(() => openPostgresStore(url));
 }, 120_000);
 
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  const admin = new pg.Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.end();
+  await database.drop();
 });
 
 /** The same quantities, from the lines: first exposure, one variant, events deduplicated by id, in the window. */
