@@ -312,14 +312,14 @@ export class Engine {
 
   /**
    * The shared evaluations of a plan object (a new plan, on reload or re-weighting, starts
-   * empty): per ramp step (-1 included), one per arm, then the control for DEFAULT and
-   * for DISABLED (see slotOf). The plan used last is kept at hand: most calls in a row are for the same one.
+   * empty): per ramp step (-1 included), one per arm, then the control for DEFAULT, for
+   * DISABLED and for a kill (see slotOf). The plan used last is kept at hand: most calls in a row are for the same one.
    */
   private sharedSlots(plan: AllocationPlan): (Evaluation | undefined)[] {
     if (this.lastSharedPlan === plan) return this.lastShared;
     let slots = this.shared.get(plan);
     if (slots === undefined) {
-      slots = new Array<Evaluation | undefined>((plan.steps.length + 1) * (plan.variants.length + 2)).fill(undefined);
+      slots = new Array<Evaluation | undefined>((plan.steps.length + 1) * (plan.variants.length + 3)).fill(undefined);
       this.shared.set(plan, slots);
     }
     this.lastSharedPlan = plan;
@@ -330,16 +330,11 @@ export class Engine {
   private readonly shared = new WeakMap<AllocationPlan, (Evaluation | undefined)[]>();
   private lastSharedPlan: AllocationPlan | undefined;
   private lastShared: (Evaluation | undefined)[] = [];
-  /** The control of a killed experiment, per plan (a kill answers every unit alike). */
-  private readonly killedControls = new WeakMap<AllocationPlan, Evaluation>();
-
+  /** The control of a killed experiment (a kill answers every unit alike, at no step and no traffic). */
   private killedControl(plan: AllocationPlan): Evaluation {
-    let ev = this.killedControls.get(plan);
-    if (ev === undefined) {
-      ev = this.controlEvaluation(plan, StandardResolutionReasons.DISABLED, -1, 0, true);
-      this.killedControls.set(plan, ev);
-    }
-    return ev;
+    const slots = this.sharedSlots(plan);
+    const slot = slotOf(plan, -1, plan.variants.length + 2);
+    return (slots[slot] ??= this.controlEvaluation(plan, StandardResolutionReasons.DISABLED, -1, 0, true));
   }
 
   /**
@@ -552,9 +547,9 @@ export class Engine {
  * for means "try the next type". Providers say so with TYPE_MISMATCH, or with PARSE_ERROR
  * when they parse text (environment variables, files) into the type asked for.
  */
-/** A shared evaluation's place: per ramp step (-1 first), the arms, then the control for DEFAULT and DISABLED. */
+/** A shared evaluation's place: per ramp step (-1 first), the arms, then the control for DEFAULT, DISABLED and a kill. */
 function slotOf(plan: AllocationPlan, step: number, arm: number): number {
-  return (step + 1) * (plan.variants.length + 2) + arm;
+  return (step + 1) * (plan.variants.length + 3) + arm;
 }
 
 function wrongKind(code: string | undefined): boolean {
