@@ -32,38 +32,47 @@ export interface MemoryFlag<T extends JsonValue = JsonValue> {
 
 export type MemoryFlagConfiguration = Record<string, MemoryFlag>;
 
+interface FlagEntry {
+  readonly flag: MemoryFlag;
+  /** The flag's static answer, made on first use (see MemoryProvider's resolve). */
+  answer: ResolutionDetails<unknown> | undefined;
+}
+
+const entriesOf = (flags: MemoryFlagConfiguration): Map<string, FlagEntry> =>
+  new Map(Object.entries(flags).map(([key, flag]) => [key, { flag, answer: undefined }]));
+
 export class MemoryProvider implements Provider, SyncResolver {
   readonly metadata = { name: 'switchyard-memory' } as const;
   readonly runsOn = 'server' as const;
   readonly events = new OpenFeatureEventEmitter();
-  private flags: MemoryFlagConfiguration;
+  /** Each flag, with its static answer once made (see resolve). */
+  private flags = new Map<string, FlagEntry>();
   private readonly initial: MemoryFlagConfiguration;
   /** flag -> targetingKey -> variant */
   private readonly forced = new Map<string, Map<string, string>>();
 
   constructor(flags: MemoryFlagConfiguration = {}) {
     this.initial = { ...flags };
-    this.flags = { ...flags };
+    this.flags = entriesOf(flags);
   }
 
   /** Replaces every flag, as OpenFeature's `putConfiguration` does; emits ConfigurationChanged. */
   putConfiguration(flags: MemoryFlagConfiguration): void {
     const changed = new Set(
-      [...Object.keys(this.flags), ...Object.keys(flags)].filter((k) => this.flags[k] !== flags[k]),
+      [...this.flags.keys(), ...Object.keys(flags)].filter((k) => this.flags.get(k)?.flag !== flags[k]),
     );
-    this.flags = { ...flags };
+    this.flags = entriesOf(flags);
     this.changed([...changed]);
   }
 
   /** Adds or replaces one flag; emits ConfigurationChanged naming it. */
   setFlag(key: string, flag: MemoryFlag): void {
-    this.flags[key] = flag;
+    this.flags.set(key, { flag, answer: undefined });
     this.changed([key]);
   }
 
   removeFlag(key: string): void {
-    if (!(key in this.flags)) return;
-    delete this.flags[key];
+    if (!this.flags.delete(key)) return;
     this.forced.delete(key);
     this.changed([key]);
   }
@@ -79,7 +88,7 @@ export class MemoryProvider implements Provider, SyncResolver {
   clearForcedVariants(flag?: string): void {
     if (flag === undefined) this.forced.clear();
     else this.forced.delete(flag);
-    this.changed(flag === undefined ? Object.keys(this.flags) : [flag]);
+    this.changed(flag === undefined ? [...this.flags.keys()] : [flag]);
   }
 
   /** Back to the flags given to the constructor, with no forced variants. */
@@ -89,7 +98,7 @@ export class MemoryProvider implements Provider, SyncResolver {
   }
 
   getFlag(key: string): MemoryFlag | undefined {
-    return this.flags[key];
+    return this.flags.get(key)?.flag;
   }
 
   async resolveBooleanEvaluation(
@@ -97,7 +106,7 @@ export class MemoryProvider implements Provider, SyncResolver {
     defaultValue: boolean,
     context: EvaluationContext,
   ): Promise<ResolutionDetails<boolean>> {
-    return this.resolve(flagKey, defaultValue, context);
+    return { ...this.resolve(flagKey, defaultValue, context) };
   }
 
   async resolveStringEvaluation(
@@ -105,7 +114,7 @@ export class MemoryProvider implements Provider, SyncResolver {
     defaultValue: string,
     context: EvaluationContext,
   ): Promise<ResolutionDetails<string>> {
-    return this.resolve(flagKey, defaultValue, context);
+    return { ...this.resolve(flagKey, defaultValue, context) };
   }
 
   async resolveNumberEvaluation(
@@ -113,7 +122,7 @@ export class MemoryProvider implements Provider, SyncResolver {
     defaultValue: number,
     context: EvaluationContext,
   ): Promise<ResolutionDetails<number>> {
-    return this.resolve(flagKey, defaultValue, context);
+    return { ...this.resolve(flagKey, defaultValue, context) };
   }
 
   async resolveObjectEvaluation<T extends JsonValue>(
@@ -121,7 +130,7 @@ export class MemoryProvider implements Provider, SyncResolver {
     defaultValue: T,
     context: EvaluationContext,
   ): Promise<ResolutionDetails<T>> {
-    return this.resolve(flagKey, defaultValue, context);
+    return { ...this.resolve(flagKey, defaultValue, context) };
   }
 
   /** The synchronous fast path switchyard's getVariant uses (see SYNC_RESOLVE in ports). */
@@ -134,12 +143,19 @@ export class MemoryProvider implements Provider, SyncResolver {
     return this.resolve(flagKey, defaultValue, context);
   }
 
+  /**
+   * The answer for a flag. A flag's static answer (its default variant, no forced variant,
+   * no context evaluator) is the same for every unit: it is made once, frozen and shared
+   * (the synchronous path hands it out as is; the OpenFeature methods give a copy), and
+   * made again when the flag is replaced or its default variant or value changes.
+   */
   private resolve<T>(flagKey: string, defaultValue: T, context: EvaluationContext | undefined): ResolutionDetails<T> {
-    const flag = Object.prototype.hasOwnProperty.call(this.flags, flagKey) ? this.flags[flagKey] : undefined;
-    if (!flag) throw new FlagNotFoundError(`no flag found with key ${flagKey}`);
+    const entry = this.flags.get(flagKey);
+    if (!entry) throw new FlagNotFoundError(`no flag found with key ${flagKey}`);
+    const flag = entry.flag;
     if (flag.disabled) return { value: defaultValue, reason: StandardResolutionReasons.DISABLED };
     const unit = context?.targetingKey;
-    const forced = unit === undefined ? undefined : this.forced.get(flagKey)?.get(unit);
+    const forced = unit === undefined || this.forced.size === 0 ? undefined : this.forced.get(flagKey)?.get(unit);
     let variant: string;
     let reason: string;
     if (forced !== undefined) {
@@ -153,12 +169,23 @@ export class MemoryProvider implements Provider, SyncResolver {
       }
       reason = StandardResolutionReasons.TARGETING_MATCH;
     } else {
+      const answer = entry.answer;
+      if (
+        answer !== undefined &&
+        answer.variant === flag.defaultVariant &&
+        answer.value === flag.variants[answer.variant]
+      ) {
+        if (typeof answer.value !== typeof defaultValue) throw new TypeMismatchError();
+        return answer as ResolutionDetails<T>;
+      }
       variant = flag.defaultVariant;
       reason = StandardResolutionReasons.STATIC;
     }
     const value = variant ? flag.variants[variant] : undefined;
     if (value === undefined) throw new GeneralError(`no value associated with variant ${variant}`);
     if (typeof value !== typeof defaultValue) throw new TypeMismatchError();
+    if (reason === StandardResolutionReasons.STATIC)
+      return (entry.answer = Object.freeze({ value, variant, reason })) as ResolutionDetails<T>;
     return { value: value as T, variant, reason };
   }
 

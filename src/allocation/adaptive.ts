@@ -15,7 +15,7 @@
  *   weights clamp(target + λ, lower, upper), which keeps the sum at 1).
  */
 import type { ValidatedAdaptive } from '../config/index.js';
-import type { AllocationPlan } from './plan.js';
+import { trafficTable, type AllocationPlan } from './plan.js';
 
 export interface AdaptivePolicy {
   readonly floor: number;
@@ -136,6 +136,7 @@ export function versionPlan(base: AllocationPlan, weights: readonly number[], ve
     weights: w,
     fixedCoverage: 1,
     steps: base.steps,
+    traffic: trafficTable(base.mode, 1, base.steps),
     version,
     id: `${base.experiment}@${version}`,
   };

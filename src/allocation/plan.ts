@@ -30,6 +30,11 @@ export interface AllocationPlan {
   /** fixed mode: the fraction of units in the experiment. */
   readonly fixedCoverage: number;
   readonly steps: readonly RampStep[];
+  /**
+   * trafficAt's answers, made once: [0] before the first step (or always, outside gradual
+   * mode), [i + 1] during step i. Shared and frozen, so asking for the traffic allocates nothing.
+   */
+  readonly traffic: readonly Traffic[];
   /** Changes whenever a change of config could move units (salt, order, weights). */
   readonly version: number;
   /** `experiment@version`: names this allocation, e.g. in exposure dedupe keys. */
@@ -72,19 +77,32 @@ export function compilePlan(exp: ValidatedExperiment): AllocationPlan {
     weights,
     fixedCoverage: exp.allocation.percent / 100,
     steps: exp.allocation.steps,
+    traffic: trafficTable(exp.allocation.mode, exp.allocation.percent / 100, exp.allocation.steps),
     version: murmur3(versionKey),
     id: `${exp.key}@${murmur3(versionKey)}`,
   };
 }
 
 export function trafficAt(plan: AllocationPlan, now: number, hold?: ExperimentHold): Traffic {
-  if (plan.mode !== 'gradual') return { percent: plan.fixedCoverage * 100, step: -1 };
+  if (plan.mode !== 'gradual') return plan.traffic[0]!;
   const t = hold?.pausedAt !== undefined && hold.pausedAt < now ? hold.pausedAt : now;
   const steps = plan.steps;
   for (let i = steps.length - 1; i >= 0; i--) {
-    if (steps[i]!.startsAt <= t) return { percent: steps[i]!.percent, step: i };
+    if (steps[i]!.startsAt <= t) return plan.traffic[i + 1]!;
   }
-  return { percent: 0, step: -1 };
+  return plan.traffic[0]!;
+}
+
+/** A plan's `traffic`: what trafficAt answers before (or outside) a ramp, then at each step. */
+export function trafficTable(
+  mode: AllocationMode,
+  fixedCoverage: number,
+  steps: readonly RampStep[],
+): readonly Traffic[] {
+  const before: Traffic = { percent: mode === 'gradual' ? 0 : fixedCoverage * 100, step: -1 };
+  return Object.freeze(
+    [before, ...steps.map((s, i) => ({ percent: s.percent, step: i }))].map((t) => Object.freeze(t)),
+  );
 }
 
 /** Index of the unit's variant at `coverage` (0-1), or -1 when the unit is outside the traffic. */

@@ -85,11 +85,18 @@ export interface AdaptiveAssigner {
   stickyArm(plan: AllocationPlan, unit: string): number;
 }
 
+/** What the engine keeps per flag, found with one lookup per evaluation. */
+interface FlagEntry {
+  /** The experiment's plan; undefined for a flag switchyard does not allocate. */
+  plan: AllocationPlan | undefined;
+  /** The order of types to ask the vendor in: KINDS until a type has worked, then KINDS_FROM of it. */
+  kinds: readonly FlagKind[];
+}
+
 export class Engine {
-  private plans = new Map<string, AllocationPlan>();
+  private flags = new Map<string, FlagEntry>();
   /** Set by the facade when the config has adaptive experiments. */
   adaptive: AdaptiveAssigner | undefined;
-  private readonly kinds = new Map<string, FlagKind>();
   private readonly killed = new Map<string, string>();
   private readonly holds = new Map<string, ExperimentHold>();
   ready = false;
@@ -116,17 +123,31 @@ export class Engine {
     this.secrets = config.secrets;
     const plans = new Map<string, AllocationPlan>();
     for (const exp of config.experiments.values()) plans.set(exp.flag, compilePlan(exp));
-    this.plans = this.adaptive ? this.adaptive.applyConfig(config, plans) : plans;
+    const served = this.adaptive ? this.adaptive.applyConfig(config, plans) : plans;
+    // The types learnt stay (a flag's type is the vendor's); the plans are the config's.
+    const flags = new Map<string, FlagEntry>();
+    for (const [flag, entry] of this.flags)
+      if (entry.kinds !== KINDS) flags.set(flag, { plan: undefined, kinds: entry.kinds });
+    for (const [flag, plan] of served) {
+      const entry = flags.get(flag);
+      if (entry) entry.plan = plan;
+      else flags.set(flag, { plan, kinds: KINDS });
+    }
+    this.flags = flags;
+    this.byExperimentOf = undefined;
     this.timeoutMs = config.featureFlags.evaluationTimeoutMs;
   }
 
   planForFlag(flag: string): AllocationPlan | undefined {
-    return this.plans.get(flag);
+    return this.flags.get(flag)?.plan;
   }
 
   /** Serves a new allocation version's plan for a flag (adaptive re-weighting). */
   setPlan(flag: string, plan: AllocationPlan): void {
-    this.plans.set(flag, plan);
+    const entry = this.flags.get(flag);
+    if (entry) entry.plan = plan;
+    else this.flags.set(flag, { plan, kinds: KINDS });
+    this.byExperimentOf = undefined;
   }
 
   kill(experiment: string, reason: string): void {
@@ -162,15 +183,17 @@ export class Engine {
 
   /** The plan of an experiment, by its key. */
   planForExperiment(experiment: string): AllocationPlan | undefined {
-    if (this.byExperiment.size !== this.plans.size || this.byExperimentOf !== this.plans) {
-      this.byExperiment = new Map([...this.plans.values()].map((p) => [p.experiment, p]));
-      this.byExperimentOf = this.plans;
+    if (this.byExperimentOf !== this.flags) {
+      this.byExperiment = new Map();
+      for (const { plan } of this.flags.values()) if (plan) this.byExperiment.set(plan.experiment, plan);
+      this.byExperimentOf = this.flags;
     }
     return this.byExperiment.get(experiment);
   }
 
   private byExperiment = new Map<string, AllocationPlan>();
-  private byExperimentOf: Map<string, AllocationPlan> | undefined;
+  /** The flags the map above was made from; undefined once a plan changed. */
+  private byExperimentOf: Map<string, FlagEntry> | undefined;
 
   hold(experiment: string, hold: ExperimentHold | undefined): void {
     if (hold) this.holds.set(experiment, hold);
@@ -179,9 +202,12 @@ export class Engine {
 
   evaluate(flag: string, ctx: EvaluationContext): Evaluation | Promise<Evaluation> {
     this.counters.evaluations++;
-    const plan = this.plans.get(flag);
+    const entry = this.flags.get(flag);
+    const plan = entry?.plan;
     if (!this.ready) return this.fail(flag, plan, 'SY_PROVIDER_NOT_READY', 'the provider is not ready yet');
-    if (plan === undefined) return this.settle(flag, this.resolveAny(flag, ctx), (d) => this.passThrough(flag, d));
+    const kinds = entry ? entry.kinds : KINDS;
+    if (plan === undefined)
+      return this.settle(flag, this.tryKinds(flag, ctx, kinds, 0), (d) => this.passThrough(flag, d));
     const unit = ctx.targetingKey;
     if (typeof unit !== 'string' || unit.length === 0) {
       return this.fail(
@@ -192,7 +218,7 @@ export class Engine {
       );
     }
     if (this.killed.size > 0 && this.killed.has(plan.experiment)) return this.killedControl(plan);
-    const details = this.resolveAny(flag, ctx);
+    const details = this.tryKinds(flag, ctx, kinds, 0);
     // The common case, a vendor that answered synchronously without fault, is finished
     // here without the closure settle() takes (one allocation less on every call).
     if (!(details instanceof Error) && !isThenable(details) && !details.errorCode)
@@ -477,17 +503,10 @@ export class Engine {
   }
 
   /**
-   * Asks the vendor about a flag whose type switchyard does not know: the type that last
-   * worked first, then the others on TYPE_MISMATCH. Returns an Error instead of throwing.
+   * Asks the vendor about a flag in the type order `kinds` (the type that last worked first,
+   * or KINDS while none has), trying the next type on TYPE_MISMATCH. Returns an Error
+   * instead of throwing.
    */
-  private resolveAny(
-    flag: string,
-    ctx: EvaluationContext,
-  ): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> | Error {
-    const known = this.kinds.get(flag);
-    return this.tryKinds(flag, ctx, known ? KINDS_FROM[known] : KINDS, 0);
-  }
-
   private tryKinds(
     flag: string,
     ctx: EvaluationContext,
@@ -507,7 +526,7 @@ export class Engine {
       return Promise.resolve(result).then(
         (d) => {
           if (hasNext && wrongKind(d.errorCode)) return this.tryKinds(flag, ctx, kinds, i + 1);
-          if (!d.errorCode && (i > 0 || kinds === KINDS)) this.kinds.set(flag, kind);
+          if (!d.errorCode && (i > 0 || kinds === KINDS)) this.learnKind(flag, kind);
           return d;
         },
         (error: unknown) => {
@@ -518,8 +537,15 @@ export class Engine {
     }
     if (hasNext && wrongKind(result.errorCode)) return this.tryKinds(flag, ctx, kinds, i + 1);
     // Remembered when learnt: the first type of a known flag's order is the one it knows.
-    if (!result.errorCode && (i > 0 || kinds === KINDS)) this.kinds.set(flag, kind);
+    if (!result.errorCode && (i > 0 || kinds === KINDS)) this.learnKind(flag, kind);
     return result;
+  }
+
+  /** Remembers the type a flag answered in, to ask in it first next time. */
+  private learnKind(flag: string, kind: FlagKind): void {
+    const entry = this.flags.get(flag);
+    if (entry) entry.kinds = KINDS_FROM[kind];
+    else this.flags.set(flag, { plan: undefined, kinds: KINDS_FROM[kind] });
   }
 
   private call(

@@ -4,9 +4,16 @@
  * (value, variant, reason, error code) for every case (spec requirements 1.4.x on
  * evaluation details, 2.2.x on provider resolution).
  */
-import { InMemoryProvider, OpenFeature, ProviderEvents, type EvaluationContext } from '@openfeature/server-sdk';
+import {
+  InMemoryProvider,
+  OpenFeature,
+  ProviderEvents,
+  TypeMismatchError,
+  type EvaluationContext,
+} from '@openfeature/server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryProvider, type MemoryFlagConfiguration } from 'switchyard/adapters/memory';
+import { SYNC_RESOLVE } from '../../src/ports.js';
 
 const flags: MemoryFlagConfiguration = {
   'bool-flag': { variants: { on: true, off: false }, defaultVariant: 'on', disabled: false },
@@ -95,5 +102,36 @@ describe('MemoryProvider test helpers', () => {
     expect(seen).toEqual([['string-flag'], ['bool-flag']]);
     expect(await client.getStringValue('string-flag', 'x')).toBe('green');
     expect((await client.getBooleanDetails('bool-flag', false)).errorCode).toBe('FLAG_NOT_FOUND');
+  });
+
+  it("shares a flag's static answer on the synchronous path, frozen, and makes it again when the flag changes", async () => {
+    const provider = new MemoryProvider(flags);
+    const sync = (flag: string, unit: string, kind: 'string' | 'boolean' = 'string') =>
+      provider[SYNC_RESOLVE](flag, kind, kind === 'string' ? '' : false, { targetingKey: unit });
+    const first = sync('string-flag', 'user-1');
+    expect(first).toEqual({ value: 'red', variant: 'red', reason: 'STATIC' });
+    expect(sync('string-flag', 'user-2')).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    // Asked in the wrong type, the shared answer still says so.
+    expect(() => sync('string-flag', 'user-3', 'boolean')).toThrow(TypeMismatchError);
+    // Forced, targeted and disabled answers are per call.
+    provider.forceVariant('string-flag', 'user-1', 'blue');
+    expect(sync('string-flag', 'user-1')).toEqual({ value: 'blue', variant: 'blue', reason: 'TARGETING_MATCH' });
+    expect(sync('string-flag', 'user-2')).toBe(first);
+    // Changed in place (the flag object a test keeps), replaced, or reset: a new answer.
+    provider.getFlag('string-flag')!.defaultVariant = 'blue';
+    const moved = sync('string-flag', 'user-2');
+    expect(moved).toEqual({ value: 'blue', variant: 'blue', reason: 'STATIC' });
+    provider.getFlag('string-flag')!.variants.blue = 'navy';
+    expect(sync('string-flag', 'user-2')).toEqual({ value: 'navy', variant: 'blue', reason: 'STATIC' });
+    provider.setFlag('string-flag', { variants: { green: 'green' }, defaultVariant: 'green', disabled: false });
+    expect(sync('string-flag', 'user-2')).toEqual({ value: 'green', variant: 'green', reason: 'STATIC' });
+    // The OpenFeature methods hand out a copy: changing it changes nothing for the next caller.
+    const copy = await provider.resolveStringEvaluation('string-flag', '', { targetingKey: 'user-4' });
+    expect(copy).not.toBe(sync('string-flag', 'user-4'));
+    copy.value = 'changed';
+    expect(sync('string-flag', 'user-4').value).toBe('green');
+    provider.getFlag('string-flag')!.disabled = true;
+    expect(sync('string-flag', 'user-4')).toEqual({ value: '', reason: 'DISABLED' });
   });
 });

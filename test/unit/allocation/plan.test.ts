@@ -249,6 +249,22 @@ describe('gradual ramp from config and clock', () => {
     expect(trafficAt(plan, start + offset)).toEqual({ percent, step });
   });
 
+  it('answers with one frozen object per step, made with the plan (asking allocates nothing)', () => {
+    const early = trafficAt(plan, start - 1);
+    expect(trafficAt(plan, start - 1000)).toBe(early);
+    expect(trafficAt(plan, start + 2 * day)).toBe(trafficAt(plan, start + day));
+    expect(trafficAt(plan, start + 2 * day)).not.toBe(trafficAt(plan, start));
+    expect(Object.isFrozen(early)).toBe(true);
+    expect(Object.isFrozen(plan.traffic)).toBe(true);
+    expect(plan.traffic).toEqual([
+      { percent: 0, step: -1 },
+      { percent: 1, step: 0 },
+      { percent: 10, step: 1 },
+      { percent: 50, step: 2 },
+      { percent: 100, step: 3 },
+    ]);
+  });
+
   it('holds at the paused step while paused', () => {
     expect(trafficAt(plan, start + 5 * day, { pausedAt: start + day })).toEqual({ percent: 10, step: 1 });
   });
