@@ -52,16 +52,23 @@ export interface HashPrefix {
   readonly tailBytes: number;
   /** The prefix's length in UTF-8 bytes. */
   readonly bytes: number;
+  /** The second hash's state after the same blocks (see unitHash), from BLOCK_LANE_SEED. */
+  readonly laneState: number;
 }
 
 export function hashPrefix(text: string, seed = 0): HashPrefix {
   const b = Buffer.from(text, 'utf8');
   let h = seed | 0;
+  let lane = BLOCK_LANE_SEED;
   let i = 0;
-  for (; i + 4 <= b.length; i += 4) h = round(h, b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24));
+  for (; i + 4 <= b.length; i += 4) {
+    const k = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
+    h = round(h, k);
+    lane = laneRound(lane, k);
+  }
   let tail = 0;
   for (let j = 0; i + j < b.length; j++) tail |= b[i + j]! << (8 * j);
-  return { text, state: h, tail, tailBytes: b.length - i, bytes: b.length };
+  return { text, state: h, tail, tailBytes: b.length - i, bytes: b.length, laneState: lane };
 }
 
 /** murmur3(prefix.text + unit), without building that string when the unit is ASCII. */
@@ -146,16 +153,6 @@ export function fingerprint64(text: string, seedHi: number, seedLo: number, out:
   out[1] = laneFinal(b, n);
 }
 
-/** fingerprint64's second half alone: its xxHash32-style lane over the UTF-16 code units. */
-export function fingerprintLane(text: string, seed: number): number {
-  let b = seed | 0;
-  const n = text.length;
-  for (let i = 0; i < n; i += 2) {
-    b = laneRound(b, i + 1 < n ? text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16) : text.charCodeAt(i));
-  }
-  return laneFinal(b, n);
-}
-
 function laneRound(b: number, k: number): number {
   b = (b + Math.imul(k, 0x85ebca77)) | 0;
   b = (b << 13) | (b >>> 19);
@@ -171,37 +168,117 @@ function laneFinal(b: number, n: number): number {
   return b ^ (b >>> 16);
 }
 
-/** The last unit hashed by unitHash, its prefix, and the hash (an int32 slot: no number boxed). */
+/**
+ * The seed of unitHash's second hash (xxHash32's PRIME32_5): its state starts here, before
+ * the prefix's first block.
+ */
+const BLOCK_LANE_SEED = 0x165667b1;
+
+/** The last unit hashed by unitHash and its prefix, and its two hashes (int32 slots: no number boxed). */
 let lastPrefix: HashPrefix | undefined;
 let lastUnit = '';
-const lastHash = new Int32Array(1);
+/** [0]: MurmurHash3 of prefix + unit (the allocation hash); [1]: the second hash of the same bytes. */
+const lastHashes = new Int32Array(2);
 
 /**
  * murmur3After(prefix, unit), remembering the last answer: allocation hashes the unit to
  * pick its arm, and the exposure rule needs the same hash for the unit's key a moment
  * later, in the same call; the second asks for it again and gets it without a pass.
+ *
+ * The same pass makes the exposure rule's second hash of the unit: xxHash32's round
+ * (acc + k * PRIME32_2, rotate 13, * PRIME32_1) over the same 4-byte blocks of the UTF-8
+ * text prefix + unit that MurmurHash3 mixes (the last 1-3 bytes as one more block), from
+ * BLOCK_LANE_SEED, then the length and xxHash32's avalanche. The two chains do not depend
+ * on each other, so the processor runs them side by side: the second costs little beside
+ * the first, where a pass of its own cost about a third of the exposure rule (issue 18).
  */
 export function unitHash(prefix: HashPrefix, unit: string): number {
-  if (prefix === lastPrefix && unit === lastUnit) return lastHash[0]! >>> 0;
-  const h = murmur3After(prefix, unit);
-  lastHash[0] = h;
-  lastPrefix = prefix;
-  lastUnit = unit;
-  return h;
+  if (prefix !== lastPrefix || unit !== lastUnit) {
+    hashUnit(prefix, unit);
+    lastPrefix = prefix;
+    lastUnit = unit;
+  }
+  return lastHashes[0]! >>> 0;
+}
+
+/** Both of unitHash's hashes of prefix + unit, into lastHashes; murmur3After's loops with the second chain beside. */
+function hashUnit(prefix: HashPrefix, unit: string): void {
+  let h = prefix.state;
+  let lane = prefix.laneState;
+  let k = prefix.tail;
+  let n = prefix.tailBytes;
+  const len = unit.length;
+  let i = 0;
+  for (; n !== 0 && i < len; i++) {
+    const c = unit.charCodeAt(i);
+    if (c > 0x7f) return hashUnitBytes(prefix, unit);
+    k |= c << (8 * n);
+    if (++n === 4) {
+      h = round(h, k);
+      lane = laneRound(lane, k);
+      k = 0;
+      n = 0;
+    }
+  }
+  const blocks = i + ((len - i) & ~3);
+  for (; i < blocks; i += 4) {
+    const c0 = unit.charCodeAt(i);
+    const c1 = unit.charCodeAt(i + 1);
+    const c2 = unit.charCodeAt(i + 2);
+    const c3 = unit.charCodeAt(i + 3);
+    if ((c0 | c1 | c2 | c3) > 0x7f) return hashUnitBytes(prefix, unit);
+    const block = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    h = round(h, block);
+    lane = laneRound(lane, block);
+  }
+  for (; i < len; i++) {
+    const c = unit.charCodeAt(i);
+    if (c > 0x7f) return hashUnitBytes(prefix, unit);
+    k |= c << (8 * n++);
+  }
+  if (n > 0) {
+    h ^= scramble(k);
+    lane = laneRound(lane, k);
+  }
+  const bytes = prefix.bytes + len;
+  lastHashes[0] = finalMix(h, bytes);
+  lastHashes[1] = laneFinal(lane, bytes);
+}
+
+/** hashUnit for a unit that is not ASCII: both hashes over the UTF-8 bytes of prefix + unit. */
+function hashUnitBytes(prefix: HashPrefix, unit: string): void {
+  const b = Buffer.from(prefix.text + unit, 'utf8');
+  let h = 0;
+  let lane = BLOCK_LANE_SEED;
+  let i = 0;
+  for (; i + 4 <= b.length; i += 4) {
+    const k = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
+    h = round(h, k);
+    lane = laneRound(lane, k);
+  }
+  if (i < b.length) {
+    let k = 0;
+    for (let j = 0; i + j < b.length; j++) k |= b[i + j]! << (8 * j);
+    h ^= scramble(k);
+    lane = laneRound(lane, k);
+  }
+  lastHashes[0] = finalMix(h, b.length);
+  lastHashes[1] = laneFinal(lane, b.length);
 }
 
 /**
  * The exposure rule's 64-bit key of a unit under an allocation, into `out` as two int32
- * halves: the unit's allocation hash (unitHash: MurmurHash3 of `salt:unit`, already made
- * to pick its arm) mixed with `seedHi`, and fingerprint64's xxHash32-style lane seeded with
- * `seedLo`. The seeds stand for the experiment's variant and allocation version; the two
- * halves have different structures, so ids crafted to collide in MurmurHash3 whatever the
- * seed still get different keys (the lane is fingerprint64's, tested against such ids).
- * One pass over the unit id instead of fingerprint64's two lanes.
+ * halves: unitHash's two hashes of `salt:unit` (the allocation hash, already made to pick
+ * the unit's arm, and the second hash made in the same pass), mixed with `seedHi` and
+ * `seedLo`, which stand for the experiment's variant and allocation version. The halves
+ * have different structures (MurmurHash3's round and xxHash32's), so ids crafted to collide
+ * in MurmurHash3 whatever the seed still get different keys (tested with such ids). No pass
+ * over the unit id when allocation hashed it a moment ago.
  */
 export function exposureKey(prefix: HashPrefix, unit: string, seedHi: number, seedLo: number, out: Int32Array): void {
-  out[0] = unitHash(prefix, unit) ^ seedHi;
-  out[1] = fingerprintLane(unit, seedLo);
+  if (prefix !== lastPrefix || unit !== lastUnit) unitHash(prefix, unit);
+  out[0] = lastHashes[0]! ^ seedHi;
+  out[1] = lastHashes[1]! ^ seedLo;
 }
 
 /** The bucket of a unit: murmur3(`salt:unit`) mapped to [0, 1). */

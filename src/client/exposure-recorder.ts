@@ -2,9 +2,10 @@
  * The exposure rule on the caller's path: a unit in an experiment, first time for its (unit, experiment, variant, allocation version), goes to the pipeline and the `exposure` listeners.
  *
  * Fallbacks and kill-switch answers never get here. The dedupe key is the unit's
- * allocation hash (made a moment ago to pick its arm) and one pass of a second hash over
- * the unit id, with seeds made once per (allocation, variant), which also keep the
- * exposure descriptor the pipeline's events share, so a call creates no object.
+ * allocation hash and a second hash made in the same pass over the unit id (made a moment
+ * ago to pick its arm: see unitHash), with seeds made once per (allocation, variant),
+ * which also keep the exposure descriptor the pipeline's events share, so a call creates
+ * no object and makes no pass of its own.
  */
 import type { EvaluationContext, Hook } from '@openfeature/server-sdk';
 import { exposureKey, murmur3, type AllocationPlan } from '../allocation/index.js';
