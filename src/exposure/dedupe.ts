@@ -13,7 +13,8 @@
  * Two generations bound the size (the scheme of the quick-lru package), told apart by
  * the key's lowest bit: when the current generation holds half the capacity it becomes
  * the old one and the previous old one is dropped (a sweep that rebuilds the table in
- * slot order, so nearly sequential); a key found in the old generation moves to the
+ * slot order, so nearly sequential; none when every old key came back, as units cycling
+ * within the capacity do); a key found in the old generation moves to the
  * current one, so recently seen keys survive. (A Map with string keys cost about 1.2 µs
  * a check here, mostly hashing fresh strings and collecting dropped Maps; two tables, one
  * per generation, cost a second cache miss on every first exposure.)
@@ -142,6 +143,14 @@ export class ExposureDedupe {
     if (this.mask + 1 < this.maxSlots && (this.currentCount + this.oldCount) * 2 > this.mask + 1) this.grow();
     if (this.currentCount < this.half) return;
     // The current generation is full: drop the old one, the current one becomes old.
+    if (this.oldCount === 0) {
+      // Nothing to drop (every key came back since the last turn, as units cycling within
+      // the capacity do): the generations turn over without a sweep of the table.
+      this.generation ^= 1;
+      this.oldCount = this.currentCount;
+      this.currentCount = 0;
+      return;
+    }
     const from = this.words;
     const to = (this.spare ??= new Int32Array(from.length));
     const fromAt = this.at;

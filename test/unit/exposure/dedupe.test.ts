@@ -259,6 +259,27 @@ describe('exposure dedupe memory (issue 19)', () => {
     expect(d.bytes).toBe(2048 * perSlot);
   });
 
+  it('turns the generations over without a sweep when every old key came back (units cycling within the capacity)', () => {
+    const d = new ExposureDedupe(2048, undefined); // a generation holds 1,024 keys
+    for (let k = 1; k <= 1024; k++) d.admit(k, 2 * k, 0); // the first turn: nothing old to drop
+    const table = d.bytes;
+    expect(table).toBe(2048 * 8); // the table at a load of 1/2, and no sweep spare
+    for (let round = 0; round < 3; round++) {
+      // Every key comes back (has() moves it to the current generation): each round turns over again.
+      for (let k = 1; k <= 1024; k++) expect(d.has(k, 2 * k)).toBe(true);
+      expect(d.size).toBe(1024);
+      expect(d.bytes).toBe(table);
+    }
+    // One key does not come back: the next turn drops it, with a sweep.
+    for (let k = 2; k <= 1024; k++) expect(d.has(k, 2 * k)).toBe(true);
+    expect(d.admit(5000, 10_000, 0)).toBe(true);
+    expect(d.bytes).toBe(2 * 4096 * 8); // the 1,025th key grew the table; the sweep made its spare
+    expect(d.size).toBe(1024);
+    expect(d.has(1, 2)).toBe(false);
+    for (let k = 2; k <= 1024; k++) expect(d.has(k, 2 * k)).toBe(true);
+    expect(d.has(5000, 10_000)).toBe(true);
+  });
+
   it.each<[number | undefined, number]>([
     [undefined, 8],
     [1000, 16],
