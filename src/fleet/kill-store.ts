@@ -203,7 +203,8 @@ export class KillStore {
   }
 
   /** Takes the records that supersede ours, tells the caller about each change, saves the result. */
-  private accept(incoming: Iterable<KillRecord>): void {
+  /** Takes the records newer than ours; `persist`: write the local copy after (not when they came from it). */
+  private accept(incoming: Iterable<KillRecord>, persist = true): void {
     let changed = false;
     for (const r of incoming) {
       const previous = this.records.get(r.experiment);
@@ -212,7 +213,7 @@ export class KillStore {
       changed = true;
       if (r.killed || previous?.killed) this.options.onChange(r);
     }
-    if (changed) this.persistSoon();
+    if (changed && persist) this.persistSoon();
   }
 
   private onMessage(message: string): void {
@@ -290,8 +291,13 @@ export class KillStore {
 
   private persist(): void {
     try {
-      mergeIntoStateFile(this.options.file, this.records.values());
+      const merged = mergeIntoStateFile(this.options.file, this.records.values());
       this.stamp = stateFileStamp(this.options.file);
+      // Without a fleet the file is the state, and the merge may have found another
+      // writer's newer records in it (the CLI's, another process's): the new stamp covers
+      // them, so polling would not read them again; they are taken now. (With a fleet the
+      // file is this process's copy of Redis, not a source.)
+      if (!this.options.fleet) this.accept(merged.values(), false);
     } catch (error) {
       this.problem(error as SwitchyardError);
     }

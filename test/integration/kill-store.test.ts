@@ -13,6 +13,7 @@ import { SwitchyardError } from '../../src/errors.js';
 import {
   KillStore,
   changeKillState,
+  mergeIntoStateFile,
   fleetKeys,
   readOpsState,
   readStateFile,
@@ -188,6 +189,25 @@ describe('kill store, file mode (no fleet)', () => {
     expect(result.where).toBe(`file ${stateFilePath(dir)}`);
     await waitFor(() => a.store.get('exp')?.killed === false, 2000, 'the poll');
     expect(a.changes.at(-1)).toMatchObject({ killed: false, by: 'ops', reason: 'fixed' });
+  });
+
+  it("takes a record the CLI wrote while the store's own write was pending (the merge found it)", async () => {
+    const dir = tempDir();
+    const file = stateFilePath(dir);
+    const a = await openStore(undefined, 'a', dir);
+    const store = a.store as unknown as { accept(records: KillRecord[]): void; persistPending: unknown };
+    // A record from elsewhere (a poll, a message) is taken; the local copy is written on the next turn...
+    store.accept([kill('other', 'b', 1000)]);
+    expect(store.persistPending).toBeDefined();
+    // ...and before that, the shell kills exp: the store's write merges the kill into the file.
+    const fromShell = kill('exp', 'cli');
+    mergeIntoStateFile(file, [fromShell]);
+    await waitFor(() => store.persistPending === undefined, 2000, 'the write');
+    expect(readStateFile(file).get('exp')).toEqual(fromShell);
+    expect(readStateFile(file).get('other')).toMatchObject({ origin: 'b' });
+    // That write's stamp covers the shell's record, so polling would not read it again: taken at the merge.
+    expect(a.store.get('exp')).toEqual(fromShell);
+    expect(a.changes.at(-1)).toEqual(fromShell);
   });
 
   it('a corrupt state file is reported and replaced, not trusted', async () => {
