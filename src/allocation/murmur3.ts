@@ -52,7 +52,7 @@ export interface HashPrefix {
   readonly tailBytes: number;
   /** The prefix's length in UTF-8 bytes. */
   readonly bytes: number;
-  /** The second hash's state after the same blocks (see unitHash), from BLOCK_LANE_SEED. */
+  /** The second hash's state after the same blocks (see unitHashes), from BLOCK_LANE_SEED. */
   readonly laneState: number;
 }
 
@@ -169,39 +169,52 @@ function laneFinal(b: number, n: number): number {
 }
 
 /**
- * The seed of unitHash's second hash (xxHash32's PRIME32_5): its state starts here, before
+ * The seed of unitHashes' second hash (xxHash32's PRIME32_5): its state starts here, before
  * the prefix's first block.
  */
 const BLOCK_LANE_SEED = 0x165667b1;
 
-/** The last unit hashed by unitHash and its prefix, and its two hashes (int32 slots: no number boxed). */
+/** The last unit hashed and its prefix, and its hashes (int32 slots: no number boxed). */
 let lastPrefix: HashPrefix | undefined;
 let lastUnit = '';
-/** [0]: MurmurHash3 of prefix + unit (the allocation hash); [1]: the second hash of the same bytes. */
+/** [0]: MurmurHash3 of prefix + unit (the allocation hash); [1]: the second hash of the same bytes, when made. */
 const lastHashes = new Int32Array(2);
+/** Whether lastHashes[1] holds the last unit's second hash (unitHashes made it). */
+let lastHasSecond = false;
 
 /**
  * murmur3After(prefix, unit), remembering the last answer: allocation hashes the unit to
  * pick its arm, and the exposure rule needs the same hash for the unit's key a moment
  * later, in the same call; the second asks for it again and gets it without a pass.
- *
- * The same pass makes the exposure rule's second hash of the unit: xxHash32's round
- * (acc + k * PRIME32_2, rotate 13, * PRIME32_1) over the same 4-byte blocks of the UTF-8
- * text prefix + unit that MurmurHash3 mixes (the last 1-3 bytes as one more block), from
- * BLOCK_LANE_SEED, then the length and xxHash32's avalanche. The two chains do not depend
- * on each other, so the processor runs them side by side: the second costs little beside
- * the first, where a pass of its own cost about a third of the exposure rule (issue 18).
  */
 export function unitHash(prefix: HashPrefix, unit: string): number {
   if (prefix !== lastPrefix || unit !== lastUnit) {
-    hashUnit(prefix, unit);
+    lastHashes[0] = murmur3After(prefix, unit);
+    lastHasSecond = false;
     lastPrefix = prefix;
     lastUnit = unit;
   }
   return lastHashes[0]! >>> 0;
 }
 
-/** Both of unitHash's hashes of prefix + unit, into lastHashes; murmur3After's loops with the second chain beside. */
+/**
+ * unitHash and, in the same pass, the exposure rule's second hash of the unit, remembered
+ * for exposureKey: xxHash32's round (acc + k * PRIME32_2, rotate 13, * PRIME32_1) over the
+ * same 4-byte blocks of the UTF-8 text prefix + unit that MurmurHash3 mixes (the last 1-3
+ * bytes as one more block), from BLOCK_LANE_SEED, then the length and xxHash32's
+ * avalanche. The engine calls it before allocating when the rule will key the unit: the
+ * two chains do not depend on each other and run side by side, where a pass of its own
+ * cost about a third of the rule (issue 18); without a rule, unitHash alone is cheaper.
+ */
+export function unitHashes(prefix: HashPrefix, unit: string): void {
+  if (lastHasSecond && prefix === lastPrefix && unit === lastUnit) return;
+  hashUnit(prefix, unit);
+  lastHasSecond = true;
+  lastPrefix = prefix;
+  lastUnit = unit;
+}
+
+/** unitHashes' two hashes of prefix + unit, into lastHashes: murmur3After's loops with the second chain beside. */
 function hashUnit(prefix: HashPrefix, unit: string): void {
   let h = prefix.state;
   let lane = prefix.laneState;
@@ -268,15 +281,15 @@ function hashUnitBytes(prefix: HashPrefix, unit: string): void {
 
 /**
  * The exposure rule's 64-bit key of a unit under an allocation, into `out` as two int32
- * halves: unitHash's two hashes of `salt:unit` (the allocation hash, already made to pick
- * the unit's arm, and the second hash made in the same pass), mixed with `seedHi` and
+ * halves: unitHashes' two hashes of `salt:unit` (the allocation hash, made to pick the
+ * unit's arm, and the second hash made in the same pass), mixed with `seedHi` and
  * `seedLo`, which stand for the experiment's variant and allocation version. The halves
  * have different structures (MurmurHash3's round and xxHash32's), so ids crafted to collide
  * in MurmurHash3 whatever the seed still get different keys (tested with such ids). No pass
- * over the unit id when allocation hashed it a moment ago.
+ * over the unit id when the engine made both a moment ago to allocate it.
  */
 export function exposureKey(prefix: HashPrefix, unit: string, seedHi: number, seedLo: number, out: Int32Array): void {
-  if (prefix !== lastPrefix || unit !== lastUnit) unitHash(prefix, unit);
+  unitHashes(prefix, unit);
   out[0] = lastHashes[0]! ^ seedHi;
   out[1] = lastHashes[1]! ^ seedLo;
 }

@@ -18,7 +18,14 @@ import {
   type ResolutionDetails,
   type JsonValue,
 } from '@openfeature/server-sdk';
-import { assign, compilePlan, trafficAt, type AllocationPlan, type ExperimentHold } from '../allocation/index.js';
+import {
+  assign,
+  compilePlan,
+  trafficAt,
+  unitHashes,
+  type AllocationPlan,
+  type ExperimentHold,
+} from '../allocation/index.js';
 import { scrubSecrets, type ValidatedConfig } from '../config/index.js';
 import type { SwitchyardCode } from '../errors.js';
 import { SYNC_RESOLVE, type Clock, type FlagKind, type SyncResolver } from '../ports.js';
@@ -97,6 +104,12 @@ export class Engine {
   private flags = new Map<string, FlagEntry>();
   /** Set by the facade when the config has adaptive experiments. */
   adaptive: AdaptiveAssigner | undefined;
+  /**
+   * Set by the facade when the exposure rule runs for every evaluation (logging on, or units
+   * counted for the guardrails): allocation then makes the rule's second hash in its pass
+   * (unitHashes). Only a matter of speed: the rule makes what is missing itself.
+   */
+  keysExposures = false;
   private readonly killed = new Map<string, string>();
   private readonly holds = new Map<string, ExperimentHold>();
   ready = false;
@@ -282,6 +295,8 @@ export class Engine {
         return index.then((i) => this.split(plan, i, traffic.step, traffic.percent, now, gate));
       return this.split(plan, index, traffic.step, traffic.percent, now, gate);
     }
+    // The exposure rule will key the unit: its second hash is made in the allocation's pass.
+    if (this.keysExposures) unitHashes(plan.prefix, unit);
     return this.split(plan, assign(plan, unit, traffic.percent / 100), traffic.step, traffic.percent, now, gate);
   }
 

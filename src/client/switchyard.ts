@@ -202,6 +202,7 @@ export class Switchyard {
       this.events,
       countUnits ? (experiment, variant) => this.guardrails.exposure(experiment, variant) : undefined,
     );
+    this.engine.keysExposures = this.pipeline !== undefined || countUnits;
     this.allocationProvider = new AllocationProvider(this.engine, [
       this.exposures.hook((flag) => this.engine.planForFlag(flag)),
     ]);

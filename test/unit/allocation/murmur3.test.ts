@@ -8,6 +8,7 @@ import {
   murmur3,
   murmur3After,
   unitHash,
+  unitHashes,
 } from '../../../src/allocation/murmur3.js';
 import cases from '../../fixtures/allocation-cases.json' with { type: 'json' };
 
@@ -318,6 +319,32 @@ describe("the exposure rule's key (exposureKey: the unit's two hashes from one p
     const b = `user-${40 + 2}`;
     expect(unitHash(p, a)).toBe(unitHash(p, b));
     expect(unitHash(p, b)).toBe(murmur3('checkout:user-42'));
+  });
+
+  it('is the same whatever hashed the unit before it (unitHash alone, unitHashes, another unit)', () => {
+    const p = hashPrefix('checkout:');
+    const q = hashPrefix('other:');
+    const expected = key('checkout:', 'user-42', 5, 6);
+    const out = new Int32Array(2);
+    const after = (before: () => void): [number, number] => {
+      before();
+      exposureKey(p, 'user-42', 5, 6, out);
+      return [out[0]!, out[1]!];
+    };
+    // The allocation hash only, after another unit's two: the second is made, not the other's taken.
+    expect(
+      after(() => {
+        unitHashes(q, 'user-7');
+        unitHash(p, 'user-42');
+      }),
+    ).toEqual(expected);
+    expect(after(() => unitHashes(p, 'user-42'))).toEqual(expected);
+    expect(after(() => unitHashes(p, 'user-7'))).toEqual(expected);
+    expect(after(() => unitHashes(q, 'user-42'))).toEqual(expected);
+    unitHashes(p, 'user-42');
+    expect(unitHash(p, 'user-42')).toBe(murmur3('checkout:user-42'));
+    expect(unitHash(q, 'user-42')).toBe(murmur3('other:user-42'));
+    expect(after(() => undefined)).toEqual(expected);
   });
 
   it('gives 300,000 unit ids 300,000 different keys, and another key under other seeds', () => {
