@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSwitchyard, type Switchyard } from '../src/index.js';
-import { hashPrefix, murmur3After, unitHash } from '../src/allocation/index.js';
+import { hashPrefix, murmur3After, unitHash, unitHashes } from '../src/allocation/index.js';
 import type { Evaluation } from '../src/client/engine.js';
 import type { ExposureRecorder } from '../src/client/exposure-recorder.js';
 import { median, shuffled } from './harness.js';
@@ -97,8 +97,9 @@ async function measure(s: Scenario): Promise<ProcessResult> {
   const cursor: Record<Contender, number> = { floor: 0, bare: 0, off: 0, on: 0, sync: 0, unit: 0, rule: 0 };
   // The exposure rule alone, as getVariant runs it for a repeat: the logging-on instance's
   // recorder (a private field, reached here only to time it) given each unit's evaluation
-  // (the shared one of its arm) after its allocation hash, which getVariant made to pick the
-  // arm. 'unit' is the same loop without the rule; rule minus unit is the rule's cost.
+  // (the shared one of its arm) after its allocation hashes, which getVariant made to pick
+  // the arm (with logging on, both of the key's hashes in that pass: unitHashes). 'unit' is
+  // the same loop without the rule; rule minus unit is the rule's cost.
   const internals = on as unknown as {
     exposures: ExposureRecorder;
     engine: { evaluate(flag: string, ctx: { targetingKey: string }): Evaluation | Promise<Evaluation> };
@@ -152,6 +153,7 @@ async function measure(s: Scenario): Promise<ProcessResult> {
         if (k % YIELD_EVERY === 0) await turn();
         const ev = evaluations[i % pool]!;
         const ctx = { targetingKey: unitAt(i) };
+        unitHashes(ev.plan!.prefix, ctx.targetingKey);
         sink += unitHash(ev.plan!.prefix, ctx.targetingKey) & 1;
       }
       cursor.unit = i;
@@ -163,6 +165,7 @@ async function measure(s: Scenario): Promise<ProcessResult> {
         if (k % YIELD_EVERY === 0) await turn();
         const ev = evaluations[i % pool]!;
         const ctx = { targetingKey: unitAt(i) };
+        unitHashes(ev.plan!.prefix, ctx.targetingKey);
         sink += unitHash(ev.plan!.prefix, ctx.targetingKey) & 1;
         recorder.logEvaluation(ev, ctx);
       }
@@ -245,7 +248,8 @@ export async function benchHotPath(): Promise<string> {
     'off with the default monitoring (units still counted per arm for the guardrails, so the exposure rule runs); on =',
     'logging on; sync = `getVariantSync` with logging on (no promise, no await). "Logging on adds" = on minus bare, paired per round.',
     "The exposure rule alone on a repeat: the logging-on instance's recorder given each unit's evaluation after its allocation",
-    'hash (what getVariant hands it), minus the same loop without the rule, paired per round (units cycling only).',
+    "pass (what getVariant hands it; with logging on that pass makes both hashes of the rule's key, so their cost is in",
+    '"logging on adds", not here), minus the same loop without the rule, paired per round (units cycling only).',
     "Figures: the median of the three processes' medians, with their range.",
     '',
     '| scenario | floor ns | bare | logging off | logging on | getVariantSync, logging on | logging on adds, ns | the rule alone on a repeat, ns | sync saves, ns |',
