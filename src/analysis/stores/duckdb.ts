@@ -87,6 +87,11 @@ export async function openDuckDbStore(dir: string, options: DuckDbStoreOptions =
     `CREATE TEMP VIEW sy_events AS SELECT id, unit, event, value, t, properties FROM sy_raw WHERE ${event}`,
   );
   await conn.run(
+    `CREATE TEMP VIEW sy_events_once AS SELECT unit, event, min(value) AS value, min(t) AS t,
+       max(CASE WHEN (properties ->> 'error') = 'true' THEN 1 ELSE 0 END) AS err
+     FROM sy_events GROUP BY id, unit, event`,
+  );
+  await conn.run(
     `CREATE TEMP VIEW sy_lines AS SELECT CASE WHEN ${exposure} THEN 1 WHEN ${event} THEN 2 END AS kind,
        unit, experiment, variant, t, attributes FROM sy_raw`,
   );
