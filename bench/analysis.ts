@@ -119,7 +119,7 @@ export async function benchAnalysis(): Promise<string> {
     'the bare GROUP BY of the same aggregation (variant x event counts and sums over the same data, no attribution), each',
     'timed from opening the store to closing it in a fresh process (`--expose-gc`, a gc and a loop turn first). A round',
     'runs both, in random order; ratio = the median of per-round ratios (range). Peak RSS is each contender process',
-    "(Node + DuckDB, `process.resourceUsage().maxRSS`); DuckDB's memory limit is 1 GB. Load = the 1-minute load",
+    "(Node + DuckDB, `process.resourceUsage().maxRSS`); DuckDB's memory limit is 256 MB. Load = the 1-minute load",
     'average at the start and end of each round (the range over rounds).',
     '',
     '| engine, size | lines | rounds | analysis | bare GROUP BY | ratio | analysis peak RSS | GROUP BY peak RSS | load | decision |',

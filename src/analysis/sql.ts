@@ -12,7 +12,7 @@
  *           experiments: first variant, variants (1, or 2 for more than one), first exposure t0, the
  *           allow-listed attributes at exposure (seg_0..seg_k); one row per other
  *           experiment; and in every row the malformed lines it grouped (data quality)
- *   sy_uea  scan of sy_events, each event id once (at-least-once delivery repeats lines),
+ *   sy_uea  scan of sy_events_once (each event id once: at-least-once delivery repeats lines),
  *           joined to sy_fa: one row per (experiment, unit, event name) with events in the
  *           attribution window: counts, sums, squares, errors, time to first event, the
  *           ranks among the unit's first three events (event paths), and the same before
@@ -62,7 +62,7 @@ export const MALFORMED = `SELECT CAST(coalesce(sum(malformed), 0) AS ${D}) AS ma
 
 /**
  * The event scan. Params: $1 attribution window in seconds (after exposure, and the same
- * length before it for CUPED). A repeated id counts once (the lines are identical copies).
+ * length before it for CUPED). A repeated id counts once (sy_events_once, store.ts).
  * Event paths without per-unit lists: each attributed event's rank among its unit's events
  * after exposure, in order of (time, name) (a window over the joined rows, which the engine
  * sorts and spills like any other operator), kept as a bitmask per (unit, event name):
@@ -80,10 +80,7 @@ export const FILL_ALL_UNIT_EVENTS = `CREATE TEMP TABLE sy_uea AS
     CAST(sum(CASE WHEN rk = 1 THEN 1 WHEN rk = 2 THEN 2 WHEN rk = 3 THEN 4 ELSE 0 END) FILTER (WHERE post) AS INTEGER) AS first3
   FROM (SELECT f.experiment, f.unit, f.variant, f.t0, e.event, e.value, e.t, e.err, e.t >= f.t0 AS post,
       row_number() OVER (PARTITION BY f.experiment, f.unit, e.t >= f.t0 ORDER BY e.t, e.event) AS rk
-    FROM sy_fa f JOIN (
-        SELECT unit, event, min(value) AS value, min(t) AS t,
-          max(CASE WHEN (properties ->> 'error') = 'true' THEN 1 ELSE 0 END) AS err
-        FROM sy_events GROUP BY id, unit, event) e ON e.unit = f.unit
+    FROM sy_fa f JOIN sy_events_once e ON e.unit = f.unit
     WHERE f.unit IS NOT NULL AND f.variants = 1 AND e.t >= f.t0 - CAST($1 AS ${D}) AND e.t < f.t0 + CAST($1 AS ${D})) j
   GROUP BY experiment, unit, variant, t0, event`;
 
@@ -188,9 +185,8 @@ export function unitPass(steps: number): string {
  * the event scan. Params: $1 event, $2 window seconds.
  */
 export const P95 = `SELECT f.variant, percentile_cont(0.95) WITHIN GROUP (ORDER BY e.value) AS p95
-  FROM sy_f f JOIN (SELECT unit, min(value) AS value, min(t) AS t FROM sy_events WHERE event = CAST($1 AS TEXT)
-      GROUP BY id, unit) e ON e.unit = f.unit
-  WHERE f.variants = 1 AND e.value IS NOT NULL AND e.t >= f.t0 AND e.t < f.t0 + CAST($2 AS ${D})
+  FROM sy_f f JOIN sy_events_once e ON e.unit = f.unit
+  WHERE e.event = CAST($1 AS TEXT) AND f.variants = 1 AND e.value IS NOT NULL AND e.t >= f.t0 AND e.t < f.t0 + CAST($2 AS ${D})
   GROUP BY f.variant ORDER BY f.variant`;
 
 /** The bare aggregation the analysis is benchmarked against: variant x event counts and sums, no attribution. */

@@ -5,10 +5,14 @@
  *   sy_events(id, unit, event, value, t, properties)             properties: JSON
  *   sy_lines(kind, unit, experiment, variant, t, attributes)     what the exposure scan reads: kind 1 a
  *       valid exposure, 2 a valid event, NULL a malformed line
+ *   sy_events_once(unit, event, value, t, err)                   what the event scan reads: each event id
+ *       once (at-least-once delivery repeats lines; copies are identical, a differing copy gives
+ *       the least value and time), err 1 when properties.error is true
  * DuckDB defines them as views over the JSONL files (no import step; sy_lines is every line
  * of the files, so the one exposure scan also counts the malformed lines); PostgreSQL as
  * tables filled by `switchyard load` (see stores/postgres.ts for the DDL), sy_lines a view
- * of sy_exposures (its malformed lines were counted at load).
+ * of sy_exposures (its malformed lines were counted at load), sy_events_once a view of
+ * sy_events, whose ids the load already made unique (no grouping needed).
  * Only aggregates come back: rows are per variant, per event name, per segment value.
  */
 export type SqlValue = string | number | boolean | null;

@@ -14,7 +14,12 @@ import { SwitchyardError } from '../../errors.js';
 import type { AnalysisStore, DataQuality, Row, SqlValue } from '../store.js';
 
 export interface DuckDbStoreOptions {
-  /** DuckDB's memory limit (default 1GB); beyond it, it spills to a temporary directory. */
+  /**
+   * DuckDB's memory limit (default 256MB); beyond it, it spills to a temporary directory. The
+   * limit covers DuckDB's buffers, not the process: at 1M exposures + 1M events the analysis
+   * peaked at 523-543 MiB RSS with 256MB and 661-677 MiB with 1GB, at 10M at 552 MiB with 256MB,
+   * 900 MiB with 512MB and about 1.4 GB with 1GB, for the same CPU time (BENCHMARKS.md).
+   */
   memoryLimit?: string;
   threads?: number;
   /** Where DuckDB spills (default: a new directory under the OS temp dir, removed on close). */
@@ -62,7 +67,7 @@ export async function openDuckDbStore(dir: string, options: DuckDbStoreOptions =
     );
   const spill = options.tempDirectory ?? mkdtempSync(join(tmpdir(), 'sy-duckdb-'));
   const instance = await DuckDBInstance.create(':memory:', {
-    memory_limit: options.memoryLimit ?? '1GB',
+    memory_limit: options.memoryLimit ?? '256MB',
     temp_directory: spill,
     // The analysis aggregates; row order never matters, and keeping it costs memory and parallelism.
     preserve_insertion_order: 'false',
@@ -85,6 +90,11 @@ export async function openDuckDbStore(dir: string, options: DuckDbStoreOptions =
   );
   await conn.run(
     `CREATE TEMP VIEW sy_events AS SELECT id, unit, event, value, t, properties FROM sy_raw WHERE ${event}`,
+  );
+  await conn.run(
+    `CREATE TEMP VIEW sy_events_once AS SELECT unit, event, min(value) AS value, min(t) AS t,
+       max(CASE WHEN (properties ->> 'error') = 'true' THEN 1 ELSE 0 END) AS err
+     FROM sy_events GROUP BY id, unit, event`,
   );
   await conn.run(
     `CREATE TEMP VIEW sy_lines AS SELECT CASE WHEN ${exposure} THEN 1 WHEN ${event} THEN 2 END AS kind,
