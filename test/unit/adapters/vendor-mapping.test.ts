@@ -5,7 +5,7 @@
  * error that names the npm package when a vendor SDK is missing.
  */
 import { integrations, type LDClient } from '@launchdarkly/node-server-sdk';
-import { ProviderEvents } from '@openfeature/server-sdk';
+import { ProviderEvents, type EvaluationContext } from '@openfeature/server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPeer } from '../../../adapters/common/index.js';
 import { LaunchDarklyProvider } from 'switchyard/adapters/launchdarkly';
@@ -199,7 +199,7 @@ describe("LaunchDarkly's evaluation below variationDetail", () => {
     },
     { key: 'off', on: false, variations: ['x', 'y'], offVariation: 1, fallthrough: { variation: 0 }, version: 6 },
   ];
-  const contexts = [
+  const contexts: EvaluationContext[] = [
     { targetingKey: 'u1', plan: 'gold' },
     { targetingKey: 'u2', plan: 'tin' },
     { targetingKey: 'u3' },
