@@ -279,7 +279,7 @@ describe("LaunchDarkly's evaluation below variationDetail", () => {
     const p = await provider(receiver);
     try {
       const seen: string[] = [];
-      p.ldClient!.addHook({
+      p.ldClient!.addHook!({
         getMetadata: () => ({ name: 'recorder' }),
         afterEvaluation: (hookContext, data) => {
           seen.push(hookContext.flagKey);
