@@ -310,7 +310,7 @@ const MAX_SHARED_PER_FLAG = 32;
 const MAX_SHARED_FLAGS = 10_000;
 
 /** The members of the SDK's client (LDClientImpl, 9.x) that variationDetail uses inside its hooks and promise. */
-interface DirectClient {
+export interface DirectClient {
   _evaluateIfPossible(
     flag: string,
     context: LDContext,
