@@ -230,18 +230,21 @@ export class LaunchDarklyProvider extends VendorProvider implements HasControlPl
     }
     const value = detail.value;
     const inExperiment = r.inExperiment === true;
+    /** The entry of the same outcome with another value (the flag changed, or a store that hands out copies). */
+    let stale = -1;
     for (let i = 0; i < list.length; i++) {
       const e = list[i]!;
       if (
         e.index === index &&
-        e.value === value &&
         e.kind === kind &&
         e.reasonKind === reasonKind &&
         e.ruleIndex === r.ruleIndex &&
         e.ruleId === r.ruleId &&
         e.inExperiment === inExperiment
-      )
-        return e.answer;
+      ) {
+        if (e.value === value) return e.answer;
+        stale = i;
+      }
     }
     const made = answer(flag, kind, defaultValue, detail);
     // A type mismatch answers the caller's default: made per call.
@@ -257,8 +260,13 @@ export class LaunchDarklyProvider extends VendorProvider implements HasControlPl
       inExperiment,
       answer: Object.freeze(made),
     };
-    if (list.length >= MAX_SHARED_PER_FLAG) list.shift();
-    list.push(entry);
+    // It replaces that outcome's entry, so a value that is a new object at every call (a
+    // persistent store without a cache deserialises the flag each time) keeps one entry.
+    if (stale >= 0) list[stale] = entry;
+    else {
+      if (list.length >= MAX_SHARED_PER_FLAG) list.shift();
+      list.push(entry);
+    }
     return entry.answer;
   }
 

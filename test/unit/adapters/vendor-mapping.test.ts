@@ -431,6 +431,21 @@ describe("LaunchDarkly's evaluation below variationDetail", () => {
       expect(p[SYNC_RESOLVE]('ruled', 'string', 'dflt', { targetingKey: 'u1', plan: 'gold' })).toMatchObject({
         flagMetadata: { ruleId: 'r2' },
       });
+      // An object value that is a new object at each change (or each call, from a store that
+      // deserialises every time) replaces its outcome's entry: the flag keeps one, not one per value.
+      for (let v = 0; v < 40; v++) {
+        await td.usePreconfiguredFlag({
+          key: 'json',
+          on: true,
+          variations: [{ v }],
+          offVariation: 0,
+          fallthrough: { variation: 0 },
+          version: 20 + v,
+        });
+        expect(p[SYNC_RESOLVE]('json', 'object', {}, { targetingKey: 'u1' })).toMatchObject({ value: { v } });
+      }
+      const kept = (p as unknown as { answers: Map<string, unknown[]> }).answers;
+      expect(kept.get('json')).toHaveLength(1);
     } finally {
       await p.onClose();
     }
