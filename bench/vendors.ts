@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OpenFeature } from '@openfeature/server-sdk';
-import type { LaunchDarklyProvider } from '../adapters/launchdarkly/index.js';
+import { directClient, type LaunchDarklyProvider } from '../adapters/launchdarkly/index.js';
 import type { OptimizelyProvider } from '../adapters/optimizely/index.js';
 import type { SplitProvider } from '../adapters/split/index.js';
 import {
@@ -35,7 +35,10 @@ const FLAG: ContractFlag = {
   rollout: { baseline: 50, treatment: 50 },
 };
 const TARGET = 1.15;
-const RUNS = 3;
+const RUNS = Number(process.env.SY_BENCH_VENDOR_RUNS ?? 3);
+/** SY_BENCH_VENDORS=launchdarkly,split runs only those vendors (default: all four). */
+const ONLY = process.env.SY_BENCH_VENDORS?.toLowerCase().split(',');
+const selected = (name: string) => ONLY === undefined || ONLY.includes(name.toLowerCase());
 /** Logging off still keeps kill state beside a journal directory: its own, not the default. */
 const stateDir = mkdtempSync(join(tmpdir(), 'sy-bench-vendor-state-'));
 
@@ -129,6 +132,7 @@ export async function benchVendors(): Promise<string> {
     rawName: string,
     more: (subject: VendorSubject) => Contender[] = () => [],
   ) => {
+    if (!selected(name)) return;
     const runs: Measured[][] = [];
     let before = 0;
     let after = 0;
@@ -179,6 +183,33 @@ export async function benchVendors(): Promise<string> {
       };
     },
     'LaunchDarkly variationDetail',
+    (s) => {
+      // What the adapter calls instead of variationDetail while the client has no hooks (see
+      // adapters/launchdarkly): the same evaluation and events, without the hook series'
+      // async function and promise. The switchyard rows over this one are the layer's own cost.
+      const client = directClient((s.provider as LaunchDarklyProvider).ldClient!)!;
+      let index = 0;
+      const done = (result: { detail: { variationIndex?: number | null } }) => {
+        index = result.detail.variationIndex ?? 0;
+      };
+      return [
+        {
+          name: "LaunchDarkly evaluation as the adapter calls it (the client's _evaluateIfPossible, no promise)",
+          run: (n) => {
+            for (let i = 0; i < n; i++) {
+              client._evaluateIfPossible(
+                'checkout',
+                { kind: 'user', key: next() },
+                'baseline',
+                client._eventFactoryWithReasons,
+                done,
+              );
+              sink += index;
+            }
+          },
+        },
+      ];
+    },
   );
   const { OptimizelyDecideOption } = await import('@optimizely/optimizely-sdk');
   await run(
@@ -255,11 +286,13 @@ export async function benchVendors(): Promise<string> {
     'an Optimizely datafile polled from a local server, Split definitions and Unleash flags polled from local servers), so no network is',
     'on the path. getVariant is measured with exposure logging off and on (the default journal and the JSONL sink; the',
     "batch's exposures are flushed to the journal untimed between batches). Before every batch, untimed, a full garbage",
-    'collection and a turn of the event loop. Ratios are per round against the raw call. The section is run 3 times;',
-    "each run's figures are listed. Unleash has a fifth row: the SDK's evaluation as the adapter calls it (its",
-    "evaluator on one context that holds the client's static fields, without the two spread copies of the SDK's",
-    'getVariant; see adapters/unleash): the public getVariant pays for those copies and the adapter does not, so the',
-    "raw-call ratio is not the layer's cost alone, and getVariant is also given against that row.",
+    `collection and a turn of the event loop. Ratios are per round against the raw call. The section is run ${RUNS} times;`,
+    "each run's figures are listed. LaunchDarkly and Unleash have a fifth row: the SDK's evaluation as the adapter",
+    "calls it. LaunchDarkly: the client's `_evaluateIfPossible`, which variationDetail calls inside its hook series'",
+    'async function and promise (no hooks are registered); Unleash: its evaluator on one context that holds the',
+    "client's static fields, without the two spread copies of the SDK's getVariant (see adapters/launchdarkly and",
+    "adapters/unleash). The public call pays for what the adapter skips, so the raw-call ratio is not the layer's",
+    'cost alone, and getVariant is also given against that row.',
     '',
     ...sections,
     ...verdicts,

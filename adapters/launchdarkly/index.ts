@@ -17,9 +17,25 @@
  * DEFAULT. Error kinds map to OpenFeature's codes. flagMetadata carries
  * `variationIndex`, `vendorReason`, `ruleId`, `ruleIndex` and `inExperiment`.
  *
- * Speed: the SDK evaluates from its in-memory store and calls `variationDetail`'s callback
- * before returning, so this adapter answers synchronously whenever the SDK does, and
- * falls back to the SDK's promise otherwise (a persistent store, or hooks).
+ * Speed: the SDK evaluates from its in-memory store and calls back before returning, so
+ * this adapter answers synchronously whenever the SDK does, and with a promise otherwise
+ * (a persistent store, big segments). `variationDetail` wraps that evaluation in an async
+ * function, a `new Promise` and a closure per call, which an answer taken from the callback
+ * does not need. For a client the adapter creates, and while the client has no hooks, the
+ * adapter therefore calls what `variationDetail` calls inside them: the client's
+ * `_evaluateIfPossible` with the event factory `variationDetail` passes (`_eventFactoryWithReasons`),
+ * so the evaluation, its feature and summary events, the unknown-flag and not-ready paths
+ * are the SDK's own, unchanged. What is skipped is only the hook series (none registered:
+ * `withEvaluationSeries` then just calls the evaluation) and the promise. The members are
+ * the SDK's private ones (9.x): found at start, or the public `variationDetail` is used; a
+ * client passed in by the caller, or one with hooks (checked per call, since `addHook` can
+ * come later), always goes through `variationDetail`.
+ *
+ * A served variation's answer (not the caller's default: FALLTHROUGH, RULE_MATCH,
+ * TARGET_MATCH) depends only on the flag, the type asked for, the variation, its value and
+ * the reason's kind, rule and experiment flag: it is made once, frozen, and handed to every
+ * call with that outcome (flagMetadata included), so a call allocates no answer; the
+ * engine shares its evaluation for a frozen answer in turn.
  */
 import {
   ErrorCode,
@@ -89,6 +105,14 @@ export class LaunchDarklyProvider extends VendorProvider implements HasControlPl
   private readonly capture = (_err: unknown, detail: LDEvaluationDetail): void => {
     this.answered = detail;
   };
+  /** The client's evaluation below variationDetail, when the adapter made the client and the SDK has it (see the header). */
+  private direct: DirectClient | undefined;
+  /** The callback of the next direct evaluation; replaced when a call it served is still waiting. */
+  private slot = new Slot();
+  /** Shared answers per flag (see the header); the flag used last kept at hand. */
+  private readonly answers = new Map<string, SharedAnswer[]>();
+  private lastFlag: string | undefined;
+  private lastAnswers: SharedAnswer[] = [];
 
   constructor(private readonly options: LaunchDarklyOptions) {
     super(options, options.client === undefined);
@@ -115,6 +139,7 @@ export class LaunchDarklyProvider extends VendorProvider implements HasControlPl
       });
     }
     const client = this.client;
+    if (this.options.client === undefined) this.direct = directClient(client);
     client.on('update', (change: { key: string }) => this.emitChanged([change.key]));
     client.on('error', (error: Error) => {
       // Evaluation problems come here too; only a data source's trouble makes values stale.
@@ -150,12 +175,99 @@ export class LaunchDarklyProvider extends VendorProvider implements HasControlPl
     const client = this.client;
     if (!client)
       return errorAnswer(defaultValue, ErrorCode.PROVIDER_NOT_READY, 'the LaunchDarkly client is not started');
+    const direct = this.direct;
+    if (direct !== undefined && direct._hookRunner._hooks.length === 0) {
+      const slot = this.slot;
+      direct._evaluateIfPossible(flag, this.context(ctx), defaultValue, direct._eventFactoryWithReasons, slot.done);
+      const detail = slot.detail;
+      if (detail !== undefined) {
+        slot.detail = undefined;
+        return this.answerOf(flag, kind, defaultValue, detail);
+      }
+      // Answered later (a persistent store, big segments): this slot's callback is that
+      // call's; the next calls get a fresh one.
+      this.slot = new Slot();
+      return new Promise<LDEvaluationDetail>((resolve) => (slot.waiting = resolve)).then((d) =>
+        this.answerOf(flag, kind, defaultValue, d),
+      );
+    }
     this.answered = undefined;
     const pending = client.variationDetail(flag, this.context(ctx), defaultValue, this.capture);
     const sync = this.answered;
     this.answered = undefined;
-    if (sync) return answer(flag, kind, defaultValue, sync);
-    return pending.then((detail) => answer(flag, kind, defaultValue, detail));
+    if (sync) return this.answerOf(flag, kind, defaultValue, sync);
+    return pending.then((detail) => this.answerOf(flag, kind, defaultValue, detail));
+  }
+
+  /** Whether evaluations go below variationDetail now (see the header): for tests and benchmarks. */
+  get evaluatesDirectly(): boolean {
+    return this.direct !== undefined && this.direct._hookRunner._hooks.length === 0;
+  }
+
+  /**
+   * The answer for a detail: a served variation's shared, frozen answer (made at its first
+   * call), anything else (the caller's default, an error, a type mismatch) made per call.
+   */
+  private answerOf(flag: string, kind: FlagKind, defaultValue: unknown, detail: LDEvaluationDetail): Answer {
+    const r = detail.reason as Reason;
+    const index = detail.variationIndex;
+    const reasonKind = r.kind;
+    if (
+      index === null ||
+      index === undefined ||
+      (reasonKind !== 'FALLTHROUGH' && reasonKind !== 'RULE_MATCH' && reasonKind !== 'TARGET_MATCH')
+    )
+      return answer(flag, kind, defaultValue, detail);
+    let list = this.lastAnswers;
+    if (this.lastFlag !== flag) {
+      let found = this.answers.get(flag);
+      if (found === undefined) {
+        if (this.answers.size >= MAX_SHARED_FLAGS) this.answers.clear();
+        this.answers.set(flag, (found = []));
+      }
+      this.lastFlag = flag;
+      this.lastAnswers = list = found;
+    }
+    const value = detail.value;
+    const inExperiment = r.inExperiment === true;
+    /** The entry of the same outcome with another value (the flag changed, or a store that hands out copies). */
+    let stale = -1;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i]!;
+      if (
+        e.index === index &&
+        e.kind === kind &&
+        e.reasonKind === reasonKind &&
+        e.ruleIndex === r.ruleIndex &&
+        e.ruleId === r.ruleId &&
+        e.inExperiment === inExperiment
+      ) {
+        if (e.value === value) return e.answer;
+        stale = i;
+      }
+    }
+    const made = answer(flag, kind, defaultValue, detail);
+    // A type mismatch answers the caller's default: made per call.
+    if (made.errorCode !== undefined) return made;
+    Object.freeze(made.flagMetadata);
+    const entry: SharedAnswer = {
+      index,
+      value,
+      kind,
+      reasonKind,
+      ruleIndex: r.ruleIndex,
+      ruleId: r.ruleId,
+      inExperiment,
+      answer: Object.freeze(made),
+    };
+    // It replaces that outcome's entry, so a value that is a new object at every call (a
+    // persistent store without a cache deserialises the flag each time) keeps one entry.
+    if (stale >= 0) list[stale] = entry;
+    else {
+      if (list.length >= MAX_SHARED_PER_FLAG) list.shift();
+      list.push(entry);
+    }
+    return entry.answer;
   }
 
   /** The OpenFeature evaluation context as a LaunchDarkly context. */
@@ -178,6 +290,73 @@ export class LaunchDarklyProvider extends VendorProvider implements HasControlPl
     }
     return single(ctx, typeof ctx.kind === 'string' ? ctx.kind : this.kind) as unknown as LDContext;
   }
+}
+
+/** LaunchDarkly's reason, as the adapter reads it. */
+interface Reason {
+  kind: string;
+  errorKind?: string;
+  ruleId?: string;
+  ruleIndex?: number;
+  inExperiment?: boolean;
+}
+
+/** A served variation's answer, shared by the calls with that outcome. */
+interface SharedAnswer {
+  readonly index: number;
+  readonly value: unknown;
+  readonly kind: FlagKind;
+  readonly reasonKind: string;
+  readonly ruleIndex: number | undefined;
+  readonly ruleId: string | undefined;
+  readonly inExperiment: boolean;
+  readonly answer: Answer;
+}
+
+/** Outcomes kept per flag (variations times rules in use), and flags kept, before the oldest go. */
+const MAX_SHARED_PER_FLAG = 32;
+const MAX_SHARED_FLAGS = 10_000;
+
+/** The members of the SDK's client (LDClientImpl, 9.x) that variationDetail uses inside its hooks and promise. */
+export interface DirectClient {
+  _evaluateIfPossible(
+    flag: string,
+    context: LDContext,
+    defaultValue: unknown,
+    eventFactory: unknown,
+    cb: (result: { detail: LDEvaluationDetail }) => void,
+  ): void;
+  readonly _eventFactoryWithReasons: object;
+  readonly _hookRunner: { readonly _hooks: readonly unknown[] };
+}
+
+/** The client as a DirectClient when it has those members, else undefined (the public path is used). */
+export function directClient(client: LDClient): DirectClient | undefined {
+  const c = client as unknown as Partial<DirectClient>;
+  return typeof c._evaluateIfPossible === 'function' &&
+    typeof c._eventFactoryWithReasons === 'object' &&
+    c._eventFactoryWithReasons !== null &&
+    Array.isArray(c._hookRunner?._hooks)
+    ? (c as DirectClient)
+    : undefined;
+}
+
+/**
+ * One direct evaluation's callback: keeps the detail for the synchronous reader, or
+ * resolves the waiting call's promise when the SDK answers later. Made once and reused
+ * while calls answer synchronously.
+ */
+class Slot {
+  detail: LDEvaluationDetail | undefined;
+  waiting: ((detail: LDEvaluationDetail) => void) | undefined;
+  readonly done = (result: { detail: LDEvaluationDetail }): void => {
+    const waiting = this.waiting;
+    if (waiting === undefined) this.detail = result.detail;
+    else {
+      this.waiting = undefined;
+      waiting(result.detail);
+    }
+  };
 }
 
 function single(ctx: EvaluationContext, kind: string | undefined): Attrs {

@@ -54,7 +54,8 @@ export interface Evaluation {
   readonly vendorMetadata?: FlagMetadata | undefined;
   /**
    * True when this object is the one every unit given the same arm shares (an answer
-   * that depends on the plan, the ramp step and the arm only; see Engine.sharedSlots).
+   * that depends on the plan, the ramp step and the arm only; see Engine.sharedSlots), or
+   * every unit the vendor gave the same frozen answer (provider mode; see vendorAllocated).
    */
   readonly shared: boolean;
   /** The facade's answer for a shared evaluation, made once and frozen; undefined until then. */
@@ -386,6 +387,23 @@ export class Engine {
    * not disabled; anything else passes through and is not an exposure.
    */
   private vendorAllocated(plan: AllocationPlan, d: ResolutionDetails<unknown>): Evaluation {
+    // A frozen answer is one the vendor adapter shares between calls (LaunchDarkly's, per
+    // served variation): the evaluation depends on it and the plan only, so it is made
+    // once per (answer, plan) and shared too, with the facade's answer and its promise.
+    if (Object.isFrozen(d)) {
+      const known = this.byVendorAnswer.get(d);
+      if (known !== undefined && known.plan === plan) return known;
+      const made = this.vendorEvaluation(plan, d, true);
+      this.byVendorAnswer.set(d, made);
+      return made;
+    }
+    return this.vendorEvaluation(plan, d, false);
+  }
+
+  /** The shared evaluation of each frozen vendor answer, for the plan it was made under. */
+  private readonly byVendorAnswer = new WeakMap<ResolutionDetails<unknown>, Evaluation>();
+
+  private vendorEvaluation(plan: AllocationPlan, d: ResolutionDetails<unknown>, shared: boolean): Evaluation {
     let index = d.variant === undefined ? -1 : plan.variants.indexOf(d.variant);
     if (index < 0 && typeof d.value === 'string') index = plan.variants.indexOf(d.value);
     const inExperiment = index >= 0 && d.reason !== StandardResolutionReasons.DISABLED;
@@ -406,7 +424,7 @@ export class Engine {
       errorMessage: undefined,
       vendorVariant: d.variant,
       vendorMetadata: d.flagMetadata,
-      shared: false,
+      shared,
       answer: undefined,
       settled: undefined,
     };

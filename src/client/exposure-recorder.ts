@@ -3,9 +3,9 @@
  *
  * Fallbacks and kill-switch answers never get here. The dedupe key is the unit's
  * allocation hash and a second hash made in the same pass over the unit id (made a moment
- * ago to pick its arm: see unitHash), with seeds made once per (allocation, variant),
- * which also keep the exposure descriptor the pipeline's events share, so a call creates
- * no object and makes no pass of its own.
+ * ago to pick its arm: see unitHashes; in `provider` mode, where the vendor allocated, both
+ * in one pass here), with seeds made once per (allocation, variant), which also keep the
+ * exposure descriptor the pipeline's events share, so a call creates no object.
  */
 import type { EvaluationContext, Hook } from '@openfeature/server-sdk';
 import { exposureKey, murmur3, type AllocationPlan } from '../allocation/index.js';

@@ -5,7 +5,7 @@
  * error that names the npm package when a vendor SDK is missing.
  */
 import { integrations, type LDClient } from '@launchdarkly/node-server-sdk';
-import { ProviderEvents } from '@openfeature/server-sdk';
+import { ProviderEvents, type EvaluationContext } from '@openfeature/server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPeer } from '../../../adapters/common/index.js';
 import { LaunchDarklyProvider } from 'switchyard/adapters/launchdarkly';
@@ -14,7 +14,7 @@ import { SplitProvider } from 'switchyard/adapters/split';
 import { CONTRACT_FLAGS } from '../../contract/flags.js';
 import { optimizelyDatafile } from '../../helpers/optimizely-datafile.js';
 import { SplitServer, splitDefinition } from '../../helpers/split-server.js';
-import { until } from '../../helpers/receiver.js';
+import { Receiver, until } from '../../helpers/receiver.js';
 import { SYNC_RESOLVE } from '../../../src/ports.js';
 
 describe('LaunchDarkly mapping', () => {
@@ -148,6 +148,307 @@ describe('LaunchDarkly mapping', () => {
     later.shift()!();
     expect(await second).toMatchObject({ value: 'slow-b', variant: '1' });
     await slow.onClose();
+  });
+});
+
+describe("LaunchDarkly's evaluation below variationDetail", () => {
+  // Served by one rule, by a plain fallthrough, by an experiment rollout (inExperiment,
+  // full feature events), by a flag that is off, and a flag that does not exist: each
+  // path of the SDK's evaluation that makes events.
+  const flags = [
+    {
+      key: 'ruled',
+      on: true,
+      variations: ['basic', 'gold'],
+      offVariation: 0,
+      fallthrough: { variation: 0 },
+      rules: [
+        {
+          id: 'r1',
+          variation: 1,
+          clauses: [{ contextKind: 'user', attribute: 'plan', op: 'in', values: ['gold'], negate: false }],
+        },
+      ],
+      version: 3,
+    },
+    {
+      key: 'tracked',
+      on: true,
+      trackEvents: true,
+      variations: ['a', 'b'],
+      offVariation: 0,
+      fallthrough: { variation: 1 },
+      version: 4,
+    },
+    {
+      key: 'experiment',
+      on: true,
+      variations: ['control', 'treatment'],
+      offVariation: 0,
+      fallthrough: {
+        rollout: {
+          kind: 'experiment',
+          variations: [
+            { variation: 0, weight: 50_000 },
+            { variation: 1, weight: 50_000 },
+          ],
+        },
+      },
+      salt: 'experiment',
+      version: 5,
+    },
+    { key: 'off', on: false, variations: ['x', 'y'], offVariation: 1, fallthrough: { variation: 0 }, version: 6 },
+  ];
+  const contexts: EvaluationContext[] = [
+    { targetingKey: 'u1', plan: 'gold' },
+    { targetingKey: 'u2', plan: 'tin' },
+    { targetingKey: 'u3' },
+    { targetingKey: 'acme', kind: 'org' },
+  ];
+
+  /** A provider whose SDK client the adapter makes, sending its events to `receiver` (flushed by the test). */
+  async function provider(receiver: Receiver): Promise<LaunchDarklyProvider> {
+    const td = new integrations.TestData();
+    for (const f of flags) await td.usePreconfiguredFlag(f);
+    const p = new LaunchDarklyProvider({
+      sdk: {
+        updateProcessor: td.getFactory(),
+        sendEvents: true,
+        eventsUri: receiver.url,
+        // Set with the events URI, or the SDK warns that custom URIs are incomplete (neither is used).
+        baseUri: receiver.url,
+        streamUri: receiver.url,
+        diagnosticOptOut: true,
+        flushInterval: 3600,
+      },
+    });
+    await p.initialize();
+    return p;
+  }
+
+  /** The event payloads a client posted, without the times (creation, summary start and end). */
+  async function flushed(p: LaunchDarklyProvider, receiver: Receiver): Promise<unknown> {
+    await p.ldClient!.flush();
+    await until(() => receiver.requests.length > 0, 5_000, 'the events were posted');
+    const events = receiver.json<unknown[]>().flat();
+    receiver.requests.length = 0;
+    return JSON.parse(
+      JSON.stringify(events, (key, value: unknown) =>
+        key === 'creationDate' || key === 'startDate' || key === 'endDate' ? undefined : value,
+      ),
+    );
+  }
+
+  it("sends the SDK's own events: the same feature, index and summary events as variationDetail", async () => {
+    const receiver = await new Receiver().start();
+    const direct = await provider(receiver);
+    const publicPath = await provider(receiver);
+    try {
+      expect(direct.evaluatesDirectly).toBe(true);
+      const viaAdapter: unknown[] = [];
+      const viaSdk: unknown[] = [];
+      for (const ctx of contexts) {
+        for (const flag of [...flags.map((f) => f.key), 'missing']) {
+          viaAdapter.push(await direct[SYNC_RESOLVE](flag, 'string', 'dflt', ctx));
+          const detail = await publicPath.ldClient!.variationDetail(flag, publicPath.context(ctx), 'dflt');
+          viaSdk.push(detail);
+        }
+      }
+      const fromAdapter = await flushed(direct, receiver);
+      const fromSdk = await flushed(publicPath, receiver);
+      // Something of each kind was sent, so an empty payload cannot pass for the same one.
+      const kinds = new Set((fromSdk as Array<{ kind: string }>).map((e) => e.kind));
+      expect([...kinds].sort()).toEqual(['feature', 'index', 'summary']);
+      expect(fromAdapter).toEqual(fromSdk);
+      // And the answers are the SDK's: the same variation for each call.
+      expect(viaAdapter.map((a) => (a as { variant?: string }).variant ?? null)).toEqual(
+        viaSdk.map((d) => {
+          const i = (d as { variationIndex: number | null }).variationIndex;
+          return i === null ? null : String(i);
+        }),
+      );
+    } finally {
+      await direct.onClose();
+      await publicPath.onClose();
+      await receiver.stop();
+    }
+  });
+
+  it("goes through variationDetail once the client has a hook, so the hook runs for the adapter's evaluations", async () => {
+    const receiver = await new Receiver().start();
+    const p = await provider(receiver);
+    try {
+      const seen: string[] = [];
+      p.ldClient!.addHook!({
+        getMetadata: () => ({ name: 'recorder' }),
+        afterEvaluation: (hookContext, data) => {
+          seen.push(hookContext.flagKey);
+          return data;
+        },
+      });
+      expect(p.evaluatesDirectly).toBe(false);
+      expect(await p[SYNC_RESOLVE]('tracked', 'string', 'dflt', { targetingKey: 'u1' })).toMatchObject({
+        value: 'b',
+        variant: '1',
+      });
+      await until(() => seen.length > 0, 1_000, 'the hook ran');
+      expect(seen).toEqual(['tracked']);
+    } finally {
+      await p.onClose();
+      await receiver.stop();
+    }
+  });
+
+  it('uses the public variationDetail of a client passed in by the caller', async () => {
+    const td = new integrations.TestData();
+    await td.usePreconfiguredFlag(flags[1]!);
+    const { init } = await import('@launchdarkly/node-server-sdk');
+    const client = init('sdk-key', { updateProcessor: td.getFactory(), sendEvents: false, diagnosticOptOut: true });
+    await client.waitForInitialization({ timeout: 5 });
+    const p = new LaunchDarklyProvider({ client });
+    await p.initialize();
+    let calls = 0;
+    const variationDetail = client.variationDetail.bind(client);
+    client.variationDetail = (...args: Parameters<LDClient['variationDetail']>) => {
+      calls++;
+      return variationDetail(...args);
+    };
+    try {
+      expect(p.evaluatesDirectly).toBe(false);
+      expect(await p[SYNC_RESOLVE]('tracked', 'string', 'dflt', { targetingKey: 'u1' })).toMatchObject({ value: 'b' });
+      expect(calls).toBe(1);
+    } finally {
+      await p.onClose();
+      client.close();
+    }
+  });
+
+  it('answers each call its own detail when the store answers later (a persistent store), as variationDetail would', async () => {
+    // A feature store that calls back on a later turn, as a persistent store does.
+    const data = new Map<string, Map<string, { version: number; deleted?: boolean }>>();
+    const kindOf = (kind: { namespace: string }) => {
+      let m = data.get(kind.namespace);
+      if (!m) data.set(kind.namespace, (m = new Map()));
+      return m;
+    };
+    let inited = false;
+    const later = (f: () => void) => setTimeout(f, Math.random() * 5);
+    const featureStore = {
+      init(all: Record<string, Record<string, { version: number }>>, cb: () => void) {
+        data.clear();
+        for (const ns of Object.keys(all)) data.set(ns, new Map(Object.entries(all[ns]!)));
+        inited = true;
+        cb();
+      },
+      get(kind: { namespace: string }, key: string, cb: (item: unknown) => void) {
+        const item = kindOf(kind).get(key);
+        later(() => cb(item && !item.deleted ? item : null));
+      },
+      all(kind: { namespace: string }, cb: (items: unknown) => void) {
+        later(() => cb(Object.fromEntries(kindOf(kind))));
+      },
+      upsert(kind: { namespace: string }, item: { key: string; version: number }, cb: () => void) {
+        kindOf(kind).set(item.key, item);
+        cb();
+      },
+      delete(kind: { namespace: string }, key: string, version: number, cb: () => void) {
+        kindOf(kind).set(key, { version, deleted: true });
+        cb();
+      },
+      initialized: (cb: (yes: boolean) => void) => cb(inited),
+      close() {},
+      getDescription: () => 'later',
+    };
+    const td = new integrations.TestData();
+    await td.usePreconfiguredFlag(flags[0]!);
+    await td.usePreconfiguredFlag(flags[1]!);
+    const p = new LaunchDarklyProvider({
+      sdk: { updateProcessor: td.getFactory(), sendEvents: false, featureStore: featureStore as never },
+    });
+    await p.initialize();
+    try {
+      expect(p.evaluatesDirectly).toBe(true);
+      const calls = [
+        p[SYNC_RESOLVE]('ruled', 'string', 'dflt', { targetingKey: 'u1', plan: 'gold' }),
+        p[SYNC_RESOLVE]('tracked', 'string', 'dflt', { targetingKey: 'u2' }),
+        p[SYNC_RESOLVE]('ruled', 'string', 'dflt', { targetingKey: 'u3', plan: 'tin' }),
+        p[SYNC_RESOLVE]('missing', 'string', 'dflt', { targetingKey: 'u4' }),
+      ];
+      for (const c of calls) expect(c).toBeInstanceOf(Promise);
+      expect(await Promise.all(calls)).toEqual([
+        expect.objectContaining({ value: 'gold', variant: '1' }),
+        expect.objectContaining({ value: 'b', variant: '1' }),
+        expect.objectContaining({ value: 'basic', variant: '0' }),
+        expect.objectContaining({ value: 'dflt', errorCode: 'FLAG_NOT_FOUND' }),
+      ]);
+    } finally {
+      await p.onClose();
+    }
+  });
+
+  it('shares one frozen answer per served outcome, and makes a new one when the outcome or the flag changes', async () => {
+    const td = new integrations.TestData();
+    await td.usePreconfiguredFlag(flags[0]!);
+    const p = new LaunchDarklyProvider({ sdk: { updateProcessor: td.getFactory(), sendEvents: false } });
+    await p.initialize();
+    try {
+      const gold = p[SYNC_RESOLVE]('ruled', 'string', 'dflt', { targetingKey: 'u1', plan: 'gold' });
+      const gold2 = p[SYNC_RESOLVE]('ruled', 'string', 'dflt', { targetingKey: 'u2', plan: 'gold' });
+      const tin = p[SYNC_RESOLVE]('ruled', 'string', 'dflt', { targetingKey: 'u3', plan: 'tin' });
+      expect(gold).toBe(gold2);
+      expect(Object.isFrozen(gold)).toBe(true);
+      expect(Object.isFrozen((gold as { flagMetadata: object }).flagMetadata)).toBe(true);
+      expect(gold).toEqual({
+        value: 'gold',
+        variant: '1',
+        reason: 'TARGETING_MATCH',
+        flagMetadata: { vendorReason: 'RULE_MATCH', variationIndex: 1, ruleId: 'r1', ruleIndex: 0 },
+      });
+      expect(tin).toEqual({
+        value: 'basic',
+        variant: '0',
+        reason: 'DEFAULT',
+        flagMetadata: { vendorReason: 'FALLTHROUGH', variationIndex: 0 },
+      });
+      // Another type asked for is another answer (here a mismatch, with the caller's default, per call).
+      const asBoolean = p[SYNC_RESOLVE]('ruled', 'boolean', true, { targetingKey: 'u1', plan: 'gold' });
+      expect(asBoolean).toMatchObject({ value: true, errorCode: 'TYPE_MISMATCH' });
+      expect(p[SYNC_RESOLVE]('ruled', 'boolean', false, { targetingKey: 'u1', plan: 'gold' })).toMatchObject({
+        value: false,
+      });
+      // The variation's value changes at the vendor: the same index and rule, a new answer.
+      await td.usePreconfiguredFlag({ ...flags[0]!, variations: ['basic', 'platinum'], version: 10 });
+      expect(p[SYNC_RESOLVE]('ruled', 'string', 'dflt', { targetingKey: 'u1', plan: 'gold' })).toMatchObject({
+        value: 'platinum',
+        variant: '1',
+      });
+      // The rule changes: its id is in the answer.
+      await td.usePreconfiguredFlag({
+        ...flags[0]!,
+        rules: [{ ...flags[0]!.rules![0]!, id: 'r2' }],
+        version: 11,
+      });
+      expect(p[SYNC_RESOLVE]('ruled', 'string', 'dflt', { targetingKey: 'u1', plan: 'gold' })).toMatchObject({
+        flagMetadata: { ruleId: 'r2' },
+      });
+      // An object value that is a new object at each change (or each call, from a store that
+      // deserialises every time) replaces its outcome's entry: the flag keeps one, not one per value.
+      for (let v = 0; v < 40; v++) {
+        await td.usePreconfiguredFlag({
+          key: 'json',
+          on: true,
+          variations: [{ v }],
+          offVariation: 0,
+          fallthrough: { variation: 0 },
+          version: 20 + v,
+        });
+        expect(p[SYNC_RESOLVE]('json', 'object', {}, { targetingKey: 'u1' })).toMatchObject({ value: { v } });
+      }
+      const kept = (p as unknown as { answers: Map<string, unknown[]> }).answers;
+      expect(kept.get('json')).toHaveLength(1);
+    } finally {
+      await p.onClose();
+    }
   });
 });
 

@@ -12,7 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { EXPOSURE_SCHEMA, functionSink, type EventRecord } from '../../../src/exposure/index.js';
+import { until } from '../../helpers/receiver.js';
 import { checkoutAndRamp } from '../../helpers/experiments.js';
+import { launchdarkly } from '../../helpers/vendors.js';
+import type { LaunchDarklyProvider } from '../../../adapters/launchdarkly/index.js';
 
 const DAY = 86_400_000;
 const START = Date.parse('2026-12-01T09:00:00Z');
@@ -191,5 +194,70 @@ describe('shared answers', () => {
       if (a.inExperiment) expect(a.variant).toBe(before[i]!.variant);
       expect(a).not.toBe(before[i]);
     }
+  });
+
+  it('in provider mode, shares the evaluation of a frozen vendor answer: one answer per served variation, exposures per unit', async () => {
+    const flag = {
+      key: 'checkout',
+      kind: 'string' as const,
+      variants: { control: 'control', treatment: 'treatment' },
+      defaultVariant: 'control',
+      rollout: { control: 50, treatment: 50 },
+    };
+    const subject = await launchdarkly([flag]);
+    const dir = mkdtempSync(join(tmpdir(), 'sy-shared-provider-'));
+    const file = join(dir, 'switchyard.yaml');
+    const providerConfig = (weights: [number, number]) => ({
+      feature_flags: { provider: 'memory' },
+      exposures: { dir: join(dir, 'events') },
+      analytics_platforms: [],
+      experiments: {
+        checkout: {
+          control: 'control',
+          variants: { control: { weight: weights[0] }, treatment: { weight: weights[1] } },
+          allocation: { mode: 'provider' },
+        },
+      },
+    });
+    writeFileSync(file, stringify(providerConfig([50, 50])));
+    const delivered: EventRecord[] = [];
+    const sy = await createSwitchyard({
+      config: file,
+      provider: subject.provider,
+      watchIntervalMs: 3_600_000,
+      sinks: [functionSink('fn', (records) => void delivered.push(...records))],
+    });
+    open.push(sy);
+    const ld = (subject.provider as LaunchDarklyProvider).ldClient!;
+    const all = await answers(sy, 'checkout', 300);
+    for (const { unit, answer } of all) {
+      // The vendor's variation for the unit, asked of its SDK directly.
+      const detail = await ld.variationDetail('checkout', { kind: 'user', key: unit }, 'x');
+      expect(answer).toMatchObject({ variant: detail.value, inExperiment: true, allocationMode: 'provider' });
+    }
+    const byVariant = new Map<string, VariantResult>();
+    for (const { answer } of all) {
+      const first = byVariant.get(answer.variant!) ?? answer;
+      byVariant.set(answer.variant!, first);
+      expect(answer).toBe(first);
+    }
+    expect([...byVariant.keys()].sort()).toEqual(['control', 'treatment']);
+    for (const answer of byVariant.values()) expect(Object.isFrozen(answer)).toBe(true);
+    // Exposures stay per unit: each unit once, and once only when it comes back.
+    await answers(sy, 'checkout', 300);
+    sy.flush();
+    await until(() => delivered.length >= 300, 5_000, 'the exposures were delivered');
+    const exposed = delivered.filter((r) => r.schema === EXPOSURE_SCHEMA);
+    expect(exposed).toHaveLength(300);
+    expect(new Set(exposed.map((e) => e.unit)).size).toBe(300);
+    // A new allocation (new weights, so a new version) makes new answers.
+    const before = all[0]!.answer;
+    writeFileSync(file, stringify(providerConfig([40, 60])));
+    sy.reload();
+    const after = await sy.getVariant('checkout', { targetingKey: all[0]!.unit });
+    expect(after.variant).toBe(before.variant);
+    expect(after.allocationVersion).not.toBe(before.allocationVersion);
+    expect(after).not.toBe(before);
+    await subject.close();
   });
 });
