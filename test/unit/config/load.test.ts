@@ -216,6 +216,105 @@ describe('located errors', () => {
   });
 });
 
+describe('checks across fields, each located word for word (issue 19: config/semantic.ts)', () => {
+  const DURATION = 'expected a positive number with a unit: ms, s, m, h, d or w (e.g. 1d, 12h)';
+
+  it('unleash: offline needs a bootstrap file, online needs a url', () => {
+    const unleash = (body: string) => `feature_flags:\n  provider: unleash\n  unleash: ${body}\n`;
+    expect(problemsOf(unleash('{ offline: true }'))).toEqual([
+      '3:23 feature_flags.unleash.offline: offline: true serves the bootstrap file only; name one in bootstrap:',
+    ]);
+    const needsUrl =
+      'unleash needs url (the Unleash API, e.g. https://unleash.example.com/api), or offline: true with a bootstrap file';
+    expect(problemsOf(unleash('{ offline: false, bootstrap: flags.json }'))).toEqual([
+      `3:12 feature_flags.unleash: ${needsUrl}`,
+    ]);
+    expect(problemsOf('feature_flags:\n  provider: unleash\n  unleash:\n    app_name: shop\n')).toEqual([
+      `4:5 feature_flags.unleash: ${needsUrl}`,
+    ]);
+    const offline = parseConfig(unleash('{ offline: true, bootstrap: flags.json }'));
+    expect(offline.featureFlags.options).toMatchObject({ offline: true, bootstrap: 'flags.json' });
+    const online = parseConfig(unleash('{ url: "https://u.example/api" }'));
+    expect(online.featureFlags.options).toMatchObject({ url: 'https://u.example/api' });
+  });
+
+  it('memory: a flag whose defaultVariant is not one of its variants', () => {
+    const text = [
+      'feature_flags:',
+      '  provider: memory',
+      '  memory:',
+      '    flags:',
+      '      banner: { variants: { on: true, off: false }, defaultVariant: of }',
+      '      ok: { variants: { a: 1 }, defaultVariant: a }',
+    ].join('\n');
+    expect(problemsOf(text)).toEqual([
+      '5:69 feature_flags.memory.flags.banner.defaultVariant: defaultVariant "of" is not one of the variants (on, off)',
+    ]);
+  });
+
+  it('a malformed duration anywhere outside experiments', () => {
+    expect(problemsOf('exposures:\n  dedupe: { window: 5 minutes }\n')).toEqual([
+      `2:21 exposures.dedupe.window: ${DURATION}, found "5 minutes"`,
+    ]);
+    expect(problemsOf('monitoring:\n  check_interval: 10 seconds\n')).toEqual([
+      `2:19 monitoring.check_interval: ${DURATION}, found "10 seconds"`,
+    ]);
+    expect(problemsOf('analysis:\n  attribution_window: 2 weeks\n')).toEqual([
+      `2:23 analysis.attribution_window: ${DURATION}, found "2 weeks"`,
+    ]);
+    expect(problemsOf('fleet:\n  redis: redis://127.0.0.1:6379\n  push_interval: soon\n')).toEqual([
+      `3:18 fleet.push_interval: ${DURATION}, found "soon"`,
+    ]);
+    const good = parseConfig(
+      'exposures:\n  dedupe: { window: 5m }\nmonitoring:\n  check_interval: 30s\nanalysis:\n  attribution_window: 2w\n',
+    );
+    expect(good.monitoring.checkIntervalMs).toBe(30_000);
+  });
+
+  it('a value of the wrong type gets the type problem only (the cross-field checks skip it)', () => {
+    const memory =
+      'feature_flags:\n  provider: memory\n  memory:\n    flags:\n      banner: { variants: { on: true }, defaultVariant: 1 }\n';
+    expect(problemsOf(memory)).toEqual([
+      '5:57 feature_flags.memory.flags.banner.defaultVariant: expected a string, found 1',
+    ]);
+    const durations = [
+      'exposures:\n  dedupe: { window: 60 }',
+      'monitoring:\n  check_interval: 10',
+      'analysis:\n  attribution_window: 14',
+      'fleet:\n  redis: redis://h:1\n  push_interval: 2\n',
+    ].join('\n');
+    expect(problemsOf(durations)).toEqual([
+      '2:21 exposures.dedupe.window: expected a string, found 60',
+      '4:19 monitoring.check_interval: expected a string, found 10',
+      '6:23 analysis.attribution_window: expected a string, found 14',
+      '9:18 fleet.push_interval: expected a string, found 2',
+    ]);
+  });
+
+  it('allocation keys of another mode: percent, start and schedule, each naming the mode that reads it', () => {
+    const exp = (allocation: string, extra = '') =>
+      `experiments:\n  checkout:\n${extra}    variants: { control: { weight: 50 }, b: { weight: 50 } }\n    allocation: ${allocation}\n`;
+    const only = (key: string, mode: string) =>
+      `"${key}" is only used by ${mode} allocation; remove it or set mode: ${mode}`;
+    expect(
+      problemsOf(exp('{ mode: gradual, start: 2026-12-01T00:00:00Z, schedule: [{ percent: 5 }], percent: 50 }')),
+    ).toEqual([`4:100 experiments.checkout.allocation.percent: ${only('percent', 'fixed')}`]);
+    expect(
+      problemsOf(exp('{ mode: adaptive, percent: 50, start: 2026-12-01T00:00:00Z }', '    primary_metric: buy\n')),
+    ).toEqual([
+      `5:44 experiments.checkout.allocation.percent: ${only('percent', 'fixed')}`,
+      `5:55 experiments.checkout.allocation.start: ${only('start', 'gradual')}`,
+    ]);
+    // fixed reads percent and start (when the experiment begins); a schedule is gradual's.
+    expect(
+      problemsOf(exp('{ mode: fixed, percent: 50, start: 2026-12-01T00:00:00Z, schedule: [{ percent: 5 }] }')),
+    ).toEqual([`4:84 experiments.checkout.allocation.schedule: ${only('schedule', 'gradual')}`]);
+    expect(problemsOf(exp('{ mode: provider, start: 2026-12-01T00:00:00Z }'))).toEqual([
+      `4:42 experiments.checkout.allocation.start: ${only('start', 'gradual')}`,
+    ]);
+  });
+});
+
 describe('environment interpolation', () => {
   it('fills ${NAME} from the environment and keeps $${ literal', () => {
     const config = parseConfig(

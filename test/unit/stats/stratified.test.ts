@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { proportionTest, stratifiedEffect, StatsInputError } from '../../../src/stats/index.js';
 import { seededUniform } from '../../../src/ports.js';
+import fixtures from '../../fixtures/stats.json' with { type: 'json' };
+
+/** Relative to the expected value, with an absolute floor (as in reference.test.ts). */
+function close(actual: number, expected: number, rel = 1e-9, abs = 1e-15): void {
+  if (!(Math.abs(actual - expected) <= Math.max(abs, rel * Math.abs(expected))))
+    expect.fail(`expected ${actual} to be within ${rel} (relative) of ${expected}`);
+}
 
 /**
  * Ten allocation versions: the baseline conversion rate climbs from 5% to 14% (a trend),
@@ -79,5 +86,43 @@ describe('stratifiedEffect: unbiased across allocation versions', () => {
     expect(() =>
       stratifiedEffect([{ control: { n: 10, conversions: 11 }, treatment: { n: 5, conversions: 1 } }]),
     ).toThrow(/strata\[0\]\.control\.conversions/);
+  });
+});
+
+describe('stratifiedEffect against numpy on raw data and scipy.stats.norm (test/fixtures/stats.json)', () => {
+  it.each(fixtures.stratifiedEffect.map((c, i) => [i, c] as const))('case %i', (_i, c) => {
+    const r = stratifiedEffect(c.input.strata, { confidenceLevel: c.input.confidenceLevel });
+    const e = c.expected;
+    close(r.difference, e.difference);
+    close(r.standardError, e.standardError);
+    close(r.interval.lower, e.interval[0]!);
+    close(r.interval.upper, e.interval[1]!);
+    close(r.z, e.z);
+    close(r.pValue, e.pValue);
+    expect(r.skipped).toEqual(e.skipped);
+    expect(r.strata.map((s) => s.label)).toEqual(e.strata.map((s) => s.label));
+    r.strata.forEach((s, i) => {
+      close(s.difference, e.strata[i]!.difference);
+      close(s.standardError, e.strata[i]!.standardError);
+      close(s.weight, e.strata[i]!.weight);
+    });
+  });
+
+  it('gives z 0 and p 1 for no difference without variance, and an infinite z for a difference without it', () => {
+    const none = stratifiedEffect([
+      { control: { n: 10, conversions: 0 }, treatment: { n: 10, conversions: 0 } },
+      { control: { n: 4, sum: 8, sumSq: 16 }, treatment: { n: 3, sum: 6, sumSq: 12 } },
+    ]);
+    expect(none).toMatchObject({ difference: 0, standardError: 0, z: 0, pValue: 1, interval: { lower: 0, upper: 0 } });
+    const up = stratifiedEffect([{ control: { n: 10, conversions: 0 }, treatment: { n: 20, conversions: 20 } }]);
+    expect(up).toMatchObject({
+      difference: 1,
+      standardError: 0,
+      z: Infinity,
+      pValue: 0,
+      interval: { lower: 1, upper: 1 },
+    });
+    const down = stratifiedEffect([{ control: { n: 5, sum: 15, sumSq: 45 }, treatment: { n: 5, sum: 5, sumSq: 5 } }]);
+    expect(down).toMatchObject({ difference: -2, standardError: 0, z: -Infinity, pValue: 0 });
   });
 });
