@@ -160,6 +160,18 @@ describe('adaptive policy: its parts one at a time', () => {
     [0.22, 0.3, 0.2, 0.28].forEach((w, i) => expect(r.weights[i]).toBeCloseTo(w, 12));
   });
 
+  it("adds up to exactly 1: the bisection's last rounding error goes to an arm not at a bound", () => {
+    const sum = (w: number[]) => w.reduce((a, b) => a + b, 0);
+    // Without the correction these weights add up to 1 - 2.2e-16 (measured).
+    const wide = nextWeights(policy({ maxStep: 1 }), [1 / 3, 1 / 3, 1 / 3], [500, 500, 500], [0.6, 0.3, 0.1]);
+    expect(sum(wide.weights)).toBe(1);
+    // The first arm at its lower bound (0.5 - 0.1) and the third at its cap (0.2 + 0.1) stay exactly there.
+    const capped = nextWeights(policy({ maxStep: 0.1 }), [0.5, 0.3, 0.2], [500, 500, 500], [0.1, 0.2, 0.7]);
+    expect(sum(capped.weights)).toBe(1);
+    expect(capped.weights[0]).toBe(0.5 - 0.1);
+    expect(capped.weights[2]).toBe(0.2 + 0.1);
+  });
+
   it('keeps the floors and lets the cap give way when the previous split breaks them (the config changed)', () => {
     // Floors raised to 0.25: the previous 0.05s cannot reach them within one step of 0.1.
     const p = policy({ floor: 0.25, maxStep: 0.1 });
