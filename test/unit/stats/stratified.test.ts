@@ -125,4 +125,47 @@ describe('stratifiedEffect against numpy on raw data and scipy.stats.norm (test/
     const down = stratifiedEffect([{ control: { n: 5, sum: 15, sumSq: 45 }, treatment: { n: 5, sum: 5, sumSq: 5 } }]);
     expect(down).toMatchObject({ difference: -2, standardError: 0, z: -Infinity, pValue: 0 });
   });
+
+  it('uses a stratum whose arms have exactly 2 units', () => {
+    const r = stratifiedEffect([
+      { control: { n: 2, conversions: 1 }, treatment: { n: 2, conversions: 2 } },
+      { control: { n: 2, sum: 3, sumSq: 5 }, treatment: { n: 2, sum: 7, sumSq: 25 } },
+    ]);
+    expect(r.skipped).toEqual([]);
+    // Rates 0.5 and 1 (variances 0.5 and 0); values {1, 2} and {3, 4} (variances 0.5 and 0.5).
+    expect(r.strata.map((s) => [s.difference, s.weight])).toEqual([
+      [0.5, 0.5],
+      [2, 0.5],
+    ]);
+    expect(r.strata[0]!.standardError).toBeCloseTo(0.5, 12);
+    expect(r.strata[1]!.standardError).toBeCloseTo(Math.sqrt(0.5), 12);
+  });
+
+  it('names each bad argument word for word', () => {
+    const message = (f: () => unknown) => {
+      try {
+        f();
+      } catch (error) {
+        expect(error).toBeInstanceOf(StatsInputError);
+        return (error as Error).message;
+      }
+      return 'did not throw';
+    };
+    const ok = { control: { n: 10, conversions: 1 }, treatment: { n: 10, conversions: 2 } };
+    expect(message(() => stratifiedEffect([]))).toBe('strata: must be a non-empty list');
+    expect(message(() => stratifiedEffect({ length: 1, 0: ok } as never))).toBe('strata: must be a non-empty list');
+    expect(message(() => stratifiedEffect([ok], { confidenceLevel: 1.5 }))).toBe(
+      'confidenceLevel: must be strictly between 0 and 1, found 1.5',
+    );
+    expect(message(() => stratifiedEffect([ok, 7 as never]))).toBe('strata[1]: must be an object, found 7');
+    expect(message(() => stratifiedEffect([ok, { ...ok, treatment: { n: 3, conversions: 4 } }]))).toBe(
+      'strata[1].treatment.conversions: cannot exceed strata[1].treatment.n (3), found 4',
+    );
+    expect(message(() => stratifiedEffect([{ ...ok, control: { n: null as never, sum: 1, sumSq: 1 } }]))).toBe(
+      'strata[0].control.n: must be a finite number, found null',
+    );
+    expect(message(() => stratifiedEffect([{ ...ok, control: { n: 1, conversions: 1 } }]))).toBe(
+      'strata: no stratum has at least 2 units in both arms',
+    );
+  });
 });
