@@ -315,6 +315,74 @@ describe('checks across fields, each located word for word (issue 19: config/sem
   });
 });
 
+describe('cross-field checks at their edges (issue 19: survivors of config/semantic.ts, planted by hand)', () => {
+  it('variants: none at all, no control named, and weights that miss 100 by 1e-4', () => {
+    expect(problemsOf(experiment('variants: {}'))).toEqual([
+      '3:15 experiments.checkout.variants: an experiment needs at least 2 variants, found 0',
+      '3:15 experiments.checkout.variants: variant weights must add up to exactly 100 (they are percentages), found 0',
+    ]);
+    expect(problemsOf(experiment('variants:\n  a: { weight: 50 }\n  b: { weight: 50 }'))).toEqual([
+      '4:7 experiments.checkout.variants: control "control" is not one of the variants (a, b); name a variant in "control:"',
+    ]);
+    expect(problemsOf(experiment('variants:\n  control: { weight: 50 }\n  b: { weight: 50.0001 }'))).toEqual([
+      '4:7 experiments.checkout.variants: variant weights must add up to exactly 100 (they are percentages), found 100.0001',
+    ]);
+  });
+
+  it('a schedule may repeat a percent; a step below an earlier maximum is named against that maximum', () => {
+    const body = [
+      'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }',
+      'allocation:\n  mode: gradual\n  start: 2026-12-01T00:00:00Z\n  schedule:',
+      '    - { percent: 10, dwell: 1d }\n    - { percent: 10, dwell: 1d }\n    - { percent: 5, dwell: 1d }\n    - { percent: 7 }',
+    ].join('\n');
+    expect(problemsOf(experiment(body))).toEqual([
+      '12:22 experiments.checkout.allocation.schedule[2].percent: schedule percentages may not go down: a step of 5% follows 10% (ramp down by editing earlier steps or pausing)',
+      '13:22 experiments.checkout.allocation.schedule[3].percent: schedule percentages may not go down: a step of 7% follows 10% (ramp down by editing earlier steps or pausing)',
+    ]);
+  });
+
+  it('a guardrail with any one of its four limits is enough', () => {
+    const body = [
+      'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nguardrails:',
+      '  - { metric: a, min: 1 }\n  - { metric: b, max: 2 }',
+      '  - { metric: c, max_relative_increase: 0.1 }\n  - { metric: d, max_relative_decrease: 0.1 }',
+    ].join('\n');
+    const config = parseConfig(experiment(body));
+    expect(config.experiments.get('checkout')!.guardrails.map((g) => g.metric)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('adaptive: a primary_metric that is not a name, and floors that fill exactly 100%', () => {
+    const adaptive = (metric: string, floor: number) =>
+      experiment(
+        `primary_metric: ${metric}\nvariants:\n  control: {}\n  b: {}\nallocation: { mode: adaptive, floor: ${floor}, holdout: 20 }`,
+      );
+    expect(problemsOf(adaptive('5', 10))).toEqual([
+      '3:21 experiments.checkout.primary_metric: expected a string, found 5',
+      '3:21 experiments.checkout.primary_metric: adaptive allocation needs primary_metric: the tracked event whose rate (or value) the bandit maximises',
+    ]);
+    expect(parseConfig(adaptive('buy', 40)).experiments.get('checkout')!.allocation.adaptive!.floor).toBe(0.4);
+    expect(problemsOf(adaptive('buy', 40.5))).toEqual([
+      '7:42 experiments.checkout.allocation.floor: floors cannot add up: 2 arms x floor 40.5% + holdout 20% = 101%, more than 100%',
+    ]);
+  });
+
+  it('fleet.redis: an empty one is the schema problem only; a URL without a host is not a Redis URL', () => {
+    expect(problemsOf('fleet:\n  redis: ""\n')).toEqual(['2:10 fleet.redis: expected a value >= 1, found ""']);
+    expect(problemsOf('fleet:\n  redis: "redis://"\n')).toEqual([
+      '2:10 fleet.redis: expected a Redis URL such as redis://127.0.0.1:6379 (redis:// or rediss://, optionally user:password@ and /db); put a password in the environment: "${REDIS_URL}"',
+    ]);
+  });
+
+  it("only Amplitude's server_url selects the Batch API's limits", () => {
+    const text =
+      'analytics:\n  segment: { write_key: k, server_url: "https://s.example/batch", batch_bytes: 600000 }\n';
+    expect(problemsOf(text)).toEqual([
+      '2:28 analytics.segment.server_url: unknown key "server_url" (allowed here: write_key, host, path, concurrency, compress, batch_size, batch_bytes)',
+      '2:80 analytics.segment.batch_bytes: batch_bytes may be at most 500,000 (Segment takes at most 500 KB a request), found 600000',
+    ]);
+  });
+});
+
 describe('environment interpolation', () => {
   it('fills ${NAME} from the environment and keeps $${ literal', () => {
     const config = parseConfig(
