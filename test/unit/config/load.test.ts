@@ -373,6 +373,21 @@ describe('cross-field checks at their edges (issue 19: survivors of config/seman
     ]);
   });
 
+  it('schema: a control that is not a name, and a salt of any length but empty (survivors of config/schema.ts)', () => {
+    expect(problemsOf(experiment('control: 1st\nvariants:\n  control: { weight: 50 }\n  b: { weight: 50 }'))).toEqual([
+      '3:14 experiments.checkout.control: expected a name that starts with a letter or _ and has only letters, digits, _ . -, found "1st"',
+      '3:14 experiments.checkout.control: control "1st" is not one of the variants (control, b); name a variant in "control:"',
+    ]);
+    const salted = (salt: string) =>
+      experiment(
+        `variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation: { mode: fixed, salt: ${salt} }`,
+      );
+    expect(parseConfig(salted('checkout-2026')).experiments.get('checkout')!.allocation.salt).toBe('checkout-2026');
+    expect(problemsOf(salted('""'))).toEqual([
+      '6:38 experiments.checkout.allocation.salt: expected a value >= 1, found ""',
+    ]);
+  });
+
   it("only Amplitude's server_url selects the Batch API's limits", () => {
     const text =
       'analytics:\n  segment: { write_key: k, server_url: "https://s.example/batch", batch_bytes: 600000 }\n';
