@@ -202,6 +202,100 @@ def bayes_mean_case(nc, sc, ssc, nt, st, sst, level=0.95):
     }
 
 
+def bayes_mean_posterior_case(nc, sc, ssc, nt, st, sst, prior=None, level=0.95):
+    """bayesMean with a Normal(mean, sd) prior on each arm's mean (None: flat), every output.
+
+    The conjugate update with the sample variance plugged in (Gelman et al. 2.5): precision
+    1/sd0^2 + n/s^2, mean (m0/sd0^2 + n xbar/s^2) / precision; a zero sample variance with a
+    prior gives the sample mean with sd 0. Intervals by scipy.stats.norm.interval.
+    """
+    def post(n, s, ss):
+        xbar = s / n
+        v = max(ss - s * xbar, 0.0) / (n - 1)
+        if v == 0:
+            return xbar, 0.0
+        if prior is None:
+            return xbar, math.sqrt(v / n)
+        m0, sd0 = prior
+        precision = 1 / sd0**2 + n / v
+        return (m0 / sd0**2 + n * xbar / v) / precision, math.sqrt(1 / precision)
+
+    arms = [post(nc, sc, ssc), post(nt, st, sst)]
+    (mc, sdc), (mt, sdt) = arms
+    m, s = mt - mc, math.hypot(sdc, sdt)
+    loss_t = s * stats.norm.pdf(m / s) - m * stats.norm.cdf(-m / s)
+    ci = [list(map(float, stats.norm.interval(level, loc=mean, scale=sd))) if sd > 0 else [mean, mean] for mean, sd in arms]
+    inp = {"control": {"n": nc, "sum": sc, "sumSq": ssc}, "treatment": {"n": nt, "sum": st, "sumSq": sst}, "credibleLevel": level}
+    if prior is not None:
+        inp["prior"] = {"mean": prior[0], "sd": prior[1]}
+    return {
+        "input": inp,
+        "expected": {
+            "control": {"mean": mc, "sd": sdc, "credibleInterval": ci[0]},
+            "treatment": {"mean": mt, "sd": sdt, "credibleInterval": ci[1]},
+            "probabilityTreatmentBeats": float(stats.norm.cdf(m / s)),
+            "expectedLoss": {"treatment": float(loss_t), "control": float(loss_t + m)},
+        },
+    }
+
+
+def posterior_summary_case(posterior, level=None):
+    """posteriorSummary: the posterior's mean and equal-tailed interval (scipy.stats beta / norm .interval)."""
+    if posterior["kind"] == "beta":
+        d = stats.beta(posterior["alpha"], posterior["beta"])
+    else:
+        d = stats.norm(posterior["mean"], posterior["sd"])
+    lower, upper = d.interval(0.95 if level is None else level)
+    inp = {"posterior": posterior}
+    if level is not None:
+        inp["level"] = level
+    return {"input": inp, "expected": {"mean": float(d.mean()), "lower": float(lower), "upper": float(upper)}}
+
+
+def stratified_case(rng, strata, level=0.95):
+    """stratifiedEffect from raw data: each stratum's arms drawn as 0/1 conversions or normal
+    values; the per-stratum difference of means with Welch's variance (numpy var, ddof=1),
+    strata with an arm under 2 units skipped, the rest weighted by their units (the
+    post-stratification estimator), the z interval and two-sided p with scipy.stats.norm.
+
+    strata: tuples ("conversion", nc, pc, nt, pt) or ("mean", nc, mc, sdc, nt, mt, sdt), label last.
+    """
+    rows, used, skipped = [], [], []
+    for i, spec in enumerate(strata):
+        label = spec[-1]
+        if spec[0] == "conversion":
+            _, nc, pc, nt, pt, _ = spec
+            xc, xt = (rng.random(nc) < pc).astype(float), (rng.random(nt) < pt).astype(float)
+            arms = [{"n": nc, "conversions": int(xc.sum())}, {"n": nt, "conversions": int(xt.sum())}]
+        else:
+            _, nc, mc, sdc, nt, mt, sdt, _ = spec
+            xc, xt = rng.normal(mc, sdc, nc), rng.normal(mt, sdt, nt)
+            arms = [{"n": nc, "sum": float(xc.sum()), "sumSq": float((xc * xc).sum())},
+                    {"n": nt, "sum": float(xt.sum()), "sumSq": float((xt * xt).sum())}]
+        rows.append({"label": label, "control": arms[0], "treatment": arms[1]})
+        if nc < 2 or nt < 2:
+            skipped.append(i)
+            continue
+        used.append((label, xt.mean() - xc.mean(), xt.var(ddof=1) / nt + xc.var(ddof=1) / nc, nc + nt))
+    total = sum(u[3] for u in used)
+    diff = sum(u[3] / total * u[1] for u in used)
+    se = math.sqrt(sum((u[3] / total) ** 2 * u[2] for u in used))
+    z = diff / se
+    lower, upper = stats.norm.interval(level, loc=diff, scale=se)
+    return {
+        "input": {"strata": rows, "confidenceLevel": level},
+        "expected": {
+            "difference": float(diff),
+            "standardError": se,
+            "interval": [float(lower), float(upper)],
+            "z": float(z),
+            "pValue": float(2 * stats.norm.sf(abs(z))),
+            "strata": [{"label": u[0], "difference": float(u[1]), "standardError": math.sqrt(u[2]), "weight": u[3] / total} for u in used],
+            "skipped": skipped,
+        },
+    }
+
+
 def cuped_case(rng, n, rho, lift):
     def arm(n, shift):
         x = rng.normal(10, 3, n)
@@ -239,6 +333,8 @@ def msprt_case(nc, xc, nt, xt, tau, alpha=ALPHA):
 
 def main():
     rng = np.random.default_rng(20261125)
+    rng2 = np.random.default_rng(20261130)
+    rng3 = np.random.default_rng(20261131)
     fixtures = {
         "generatedBy": "scripts/generate-stats-fixtures.py",
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__},
@@ -317,6 +413,25 @@ def main():
             msprt_case(10000, 1000, 10000, 1100, tau=0.01),
             msprt_case(500, 50, 500, 52, tau=0.03),
             msprt_case(200000, 20000, 200000, 20900, tau=0.005, alpha=0.01),
+        ],
+        # Added after the cases above with a generator of their own, so those stay as they were.
+        "bayesMeanPosterior": [
+            bayes_mean_posterior_case(*arm_sums(rng2, 40, 5.0, 2.0), *arm_sums(rng2, 60, 5.6, 3.0), level=0.9),
+            bayes_mean_posterior_case(*arm_sums(rng2, 30, 5.0, 2.0), *arm_sums(rng2, 40, 4.0, 3.0), prior=(4.5, 0.25)),
+            bayes_mean_posterior_case(*arm_sums(rng2, 200, -1.0, 4.0), *arm_sums(rng2, 300, -0.6, 6.0), prior=(-3.0, 1.5), level=0.8),
+            bayes_mean_posterior_case(20, 60.0, 180.0, *arm_sums(rng2, 20, 3.5, 1.0), prior=(0.0, 2.0)),
+        ],
+        "posteriorSummary": [
+            posterior_summary_case({"kind": "beta", "alpha": 121.0, "beta": 881.0}),
+            posterior_summary_case({"kind": "beta", "alpha": 0.5, "beta": 3.5}, level=0.8),
+            posterior_summary_case({"kind": "beta", "alpha": 30.0, "beta": 2.0}, level=0.99),
+            posterior_summary_case({"kind": "normal", "mean": 3.25, "sd": 0.4}),
+            posterior_summary_case({"kind": "normal", "mean": -1.5, "sd": 2.0}, level=0.5),
+        ],
+        "stratifiedEffect": [
+            stratified_case(rng3, [("conversion", 4000, 0.05, 1000, 0.06, 1), ("conversion", 2500, 0.08, 2500, 0.09, 2), ("conversion", 600, 0.11, 5400, 0.125, 3)], level=0.9),
+            stratified_case(rng3, [("mean", 300, 10.0, 3.0, 120, 10.4, 4.0, "mon"), ("mean", 5, 12.0, 3.0, 1, 12.0, 3.0, "tue"), ("mean", 800, 11.0, 2.0, 900, 11.1, 2.5, "wed"), ("mean", 0, 0.0, 1.0, 40, 10.0, 1.0, "thu")]),
+            stratified_case(rng3, [("conversion", 50, 0.3, 60, 0.2, "a"), ("conversion", 70, 0.25, 40, 0.2, "b")], level=0.99),
         ],
     }
     out = pathlib.Path(__file__).resolve().parent.parent / "test" / "fixtures" / "stats.json"

@@ -25,6 +25,8 @@ s=test/unit/stats
 # The unit tests that exercise one file ($1: module/file).
 tests_of() {
   case "$1" in
+    allocation/adaptive) echo 'test/unit/allocation/adaptive.test.ts' ;;
+    allocation/sticky-table) echo 'test/unit/allocation/sticky-table.test.ts' ;;
     allocation/*) echo 'test/unit/allocation' ;;
     config/reshuffle) echo 'test/unit/config/load.test.ts,test/unit/allocation/plan.test.ts' ;;
     config/suggest) echo 'test/unit/config/load.test.ts' ;;
@@ -35,7 +37,7 @@ tests_of() {
     stats/sequential) echo "$s/reference.test.ts,$s/input.test.ts,$s/simulation.test.ts,$s/sequential.test.ts" ;;
     stats/corrections) echo "$s/reference.test.ts,$s/input.test.ts,$s/corrections.test.ts" ;;
     stats/cuped) echo "$s/reference.test.ts,$s/input.test.ts,$s/cuped.test.ts" ;;
-    stats/bayes) echo "$s/reference.test.ts,$s/input.test.ts,$s/thompson.test.ts" ;;
+    stats/bayes) echo "$s/reference.test.ts,$s/input.test.ts,$s/bayes.test.ts,$s/thompson.test.ts" ;;
     stats/thompson | stats/sampling) echo "$s/thompson.test.ts" ;;
     stats/stratified) echo "$s/stratified.test.ts" ;;
     stats/*) echo "$s" ;;

@@ -216,6 +216,188 @@ describe('located errors', () => {
   });
 });
 
+describe('checks across fields, each located word for word (issue 19: config/semantic.ts)', () => {
+  const DURATION = 'expected a positive number with a unit: ms, s, m, h, d or w (e.g. 1d, 12h)';
+
+  it('unleash: offline needs a bootstrap file, online needs a url', () => {
+    const unleash = (body: string) => `feature_flags:\n  provider: unleash\n  unleash: ${body}\n`;
+    expect(problemsOf(unleash('{ offline: true }'))).toEqual([
+      '3:23 feature_flags.unleash.offline: offline: true serves the bootstrap file only; name one in bootstrap:',
+    ]);
+    const needsUrl =
+      'unleash needs url (the Unleash API, e.g. https://unleash.example.com/api), or offline: true with a bootstrap file';
+    expect(problemsOf(unleash('{ offline: false, bootstrap: flags.json }'))).toEqual([
+      `3:12 feature_flags.unleash: ${needsUrl}`,
+    ]);
+    expect(problemsOf('feature_flags:\n  provider: unleash\n  unleash:\n    app_name: shop\n')).toEqual([
+      `4:5 feature_flags.unleash: ${needsUrl}`,
+    ]);
+    const offline = parseConfig(unleash('{ offline: true, bootstrap: flags.json }'));
+    expect(offline.featureFlags.options).toMatchObject({ offline: true, bootstrap: 'flags.json' });
+    const online = parseConfig(unleash('{ url: "https://u.example/api" }'));
+    expect(online.featureFlags.options).toMatchObject({ url: 'https://u.example/api' });
+  });
+
+  it('memory: a flag whose defaultVariant is not one of its variants', () => {
+    const text = [
+      'feature_flags:',
+      '  provider: memory',
+      '  memory:',
+      '    flags:',
+      '      banner: { variants: { on: true, off: false }, defaultVariant: of }',
+      '      ok: { variants: { a: 1 }, defaultVariant: a }',
+    ].join('\n');
+    expect(problemsOf(text)).toEqual([
+      '5:69 feature_flags.memory.flags.banner.defaultVariant: defaultVariant "of" is not one of the variants (on, off)',
+    ]);
+  });
+
+  it('a malformed duration anywhere outside experiments', () => {
+    expect(problemsOf('exposures:\n  dedupe: { window: 5 minutes }\n')).toEqual([
+      `2:21 exposures.dedupe.window: ${DURATION}, found "5 minutes"`,
+    ]);
+    expect(problemsOf('monitoring:\n  check_interval: 10 seconds\n')).toEqual([
+      `2:19 monitoring.check_interval: ${DURATION}, found "10 seconds"`,
+    ]);
+    expect(problemsOf('analysis:\n  attribution_window: 2 weeks\n')).toEqual([
+      `2:23 analysis.attribution_window: ${DURATION}, found "2 weeks"`,
+    ]);
+    expect(problemsOf('fleet:\n  redis: redis://127.0.0.1:6379\n  push_interval: soon\n')).toEqual([
+      `3:18 fleet.push_interval: ${DURATION}, found "soon"`,
+    ]);
+    const good = parseConfig(
+      'exposures:\n  dedupe: { window: 5m }\nmonitoring:\n  check_interval: 30s\nanalysis:\n  attribution_window: 2w\n',
+    );
+    expect(good.monitoring.checkIntervalMs).toBe(30_000);
+  });
+
+  it('a value of the wrong type gets the type problem only (the cross-field checks skip it)', () => {
+    const memory =
+      'feature_flags:\n  provider: memory\n  memory:\n    flags:\n      banner: { variants: { on: true }, defaultVariant: 1 }\n';
+    expect(problemsOf(memory)).toEqual([
+      '5:57 feature_flags.memory.flags.banner.defaultVariant: expected a string, found 1',
+    ]);
+    const durations = [
+      'exposures:\n  dedupe: { window: 60 }',
+      'monitoring:\n  check_interval: 10',
+      'analysis:\n  attribution_window: 14',
+      'fleet:\n  redis: redis://h:1\n  push_interval: 2\n',
+    ].join('\n');
+    expect(problemsOf(durations)).toEqual([
+      '2:21 exposures.dedupe.window: expected a string, found 60',
+      '4:19 monitoring.check_interval: expected a string, found 10',
+      '6:23 analysis.attribution_window: expected a string, found 14',
+      '9:18 fleet.push_interval: expected a string, found 2',
+    ]);
+  });
+
+  it('allocation keys of another mode: percent, start and schedule, each naming the mode that reads it', () => {
+    const exp = (allocation: string, extra = '') =>
+      `experiments:\n  checkout:\n${extra}    variants: { control: { weight: 50 }, b: { weight: 50 } }\n    allocation: ${allocation}\n`;
+    const only = (key: string, mode: string) =>
+      `"${key}" is only used by ${mode} allocation; remove it or set mode: ${mode}`;
+    expect(
+      problemsOf(exp('{ mode: gradual, start: 2026-12-01T00:00:00Z, schedule: [{ percent: 5 }], percent: 50 }')),
+    ).toEqual([`4:100 experiments.checkout.allocation.percent: ${only('percent', 'fixed')}`]);
+    expect(
+      problemsOf(exp('{ mode: adaptive, percent: 50, start: 2026-12-01T00:00:00Z }', '    primary_metric: buy\n')),
+    ).toEqual([
+      `5:44 experiments.checkout.allocation.percent: ${only('percent', 'fixed')}`,
+      `5:55 experiments.checkout.allocation.start: ${only('start', 'gradual')}`,
+    ]);
+    // fixed reads percent and start (when the experiment begins); a schedule is gradual's.
+    expect(
+      problemsOf(exp('{ mode: fixed, percent: 50, start: 2026-12-01T00:00:00Z, schedule: [{ percent: 5 }] }')),
+    ).toEqual([`4:84 experiments.checkout.allocation.schedule: ${only('schedule', 'gradual')}`]);
+    expect(problemsOf(exp('{ mode: provider, start: 2026-12-01T00:00:00Z }'))).toEqual([
+      `4:42 experiments.checkout.allocation.start: ${only('start', 'gradual')}`,
+    ]);
+  });
+});
+
+describe('cross-field checks at their edges (issue 19: survivors of config/semantic.ts, planted by hand)', () => {
+  it('variants: none at all, no control named, and weights that miss 100 by 1e-4', () => {
+    expect(problemsOf(experiment('variants: {}'))).toEqual([
+      '3:15 experiments.checkout.variants: an experiment needs at least 2 variants, found 0',
+      '3:15 experiments.checkout.variants: variant weights must add up to exactly 100 (they are percentages), found 0',
+    ]);
+    expect(problemsOf(experiment('variants:\n  a: { weight: 50 }\n  b: { weight: 50 }'))).toEqual([
+      '4:7 experiments.checkout.variants: control "control" is not one of the variants (a, b); name a variant in "control:"',
+    ]);
+    expect(problemsOf(experiment('variants:\n  control: { weight: 50 }\n  b: { weight: 50.0001 }'))).toEqual([
+      '4:7 experiments.checkout.variants: variant weights must add up to exactly 100 (they are percentages), found 100.0001',
+    ]);
+  });
+
+  it('a schedule may repeat a percent; a step below an earlier maximum is named against that maximum', () => {
+    const body = [
+      'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }',
+      'allocation:\n  mode: gradual\n  start: 2026-12-01T00:00:00Z\n  schedule:',
+      '    - { percent: 10, dwell: 1d }\n    - { percent: 10, dwell: 1d }\n    - { percent: 5, dwell: 1d }\n    - { percent: 7 }',
+    ].join('\n');
+    expect(problemsOf(experiment(body))).toEqual([
+      '12:22 experiments.checkout.allocation.schedule[2].percent: schedule percentages may not go down: a step of 5% follows 10% (ramp down by editing earlier steps or pausing)',
+      '13:22 experiments.checkout.allocation.schedule[3].percent: schedule percentages may not go down: a step of 7% follows 10% (ramp down by editing earlier steps or pausing)',
+    ]);
+  });
+
+  it('a guardrail with any one of its four limits is enough', () => {
+    const body = [
+      'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nguardrails:',
+      '  - { metric: a, min: 1 }\n  - { metric: b, max: 2 }',
+      '  - { metric: c, max_relative_increase: 0.1 }\n  - { metric: d, max_relative_decrease: 0.1 }',
+    ].join('\n');
+    const config = parseConfig(experiment(body));
+    expect(config.experiments.get('checkout')!.guardrails.map((g) => g.metric)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('adaptive: a primary_metric that is not a name, and floors that fill exactly 100%', () => {
+    const adaptive = (metric: string, floor: number) =>
+      experiment(
+        `primary_metric: ${metric}\nvariants:\n  control: {}\n  b: {}\nallocation: { mode: adaptive, floor: ${floor}, holdout: 20 }`,
+      );
+    expect(problemsOf(adaptive('5', 10))).toEqual([
+      '3:21 experiments.checkout.primary_metric: expected a string, found 5',
+      '3:21 experiments.checkout.primary_metric: adaptive allocation needs primary_metric: the tracked event whose rate (or value) the bandit maximises',
+    ]);
+    expect(parseConfig(adaptive('buy', 40)).experiments.get('checkout')!.allocation.adaptive!.floor).toBe(0.4);
+    expect(problemsOf(adaptive('buy', 40.5))).toEqual([
+      '7:42 experiments.checkout.allocation.floor: floors cannot add up: 2 arms x floor 40.5% + holdout 20% = 101%, more than 100%',
+    ]);
+  });
+
+  it('fleet.redis: an empty one is the schema problem only; a URL without a host is not a Redis URL', () => {
+    expect(problemsOf('fleet:\n  redis: ""\n')).toEqual(['2:10 fleet.redis: expected a value >= 1, found ""']);
+    expect(problemsOf('fleet:\n  redis: "redis://"\n')).toEqual([
+      '2:10 fleet.redis: expected a Redis URL such as redis://127.0.0.1:6379 (redis:// or rediss://, optionally user:password@ and /db); put a password in the environment: "${REDIS_URL}"',
+    ]);
+  });
+
+  it('schema: a control that is not a name, and a salt of any length but empty (survivors of config/schema.ts)', () => {
+    expect(problemsOf(experiment('control: 1st\nvariants:\n  control: { weight: 50 }\n  b: { weight: 50 }'))).toEqual([
+      '3:14 experiments.checkout.control: expected a name that starts with a letter or _ and has only letters, digits, _ . -, found "1st"',
+      '3:14 experiments.checkout.control: control "1st" is not one of the variants (control, b); name a variant in "control:"',
+    ]);
+    const salted = (salt: string) =>
+      experiment(
+        `variants:\n  control: { weight: 50 }\n  b: { weight: 50 }\nallocation: { mode: fixed, salt: ${salt} }`,
+      );
+    expect(parseConfig(salted('checkout-2026')).experiments.get('checkout')!.allocation.salt).toBe('checkout-2026');
+    expect(problemsOf(salted('""'))).toEqual([
+      '6:38 experiments.checkout.allocation.salt: expected a value >= 1, found ""',
+    ]);
+  });
+
+  it("only Amplitude's server_url selects the Batch API's limits", () => {
+    const text =
+      'analytics:\n  segment: { write_key: k, server_url: "https://s.example/batch", batch_bytes: 600000 }\n';
+    expect(problemsOf(text)).toEqual([
+      '2:28 analytics.segment.server_url: unknown key "server_url" (allowed here: write_key, host, path, concurrency, compress, batch_size, batch_bytes)',
+      '2:80 analytics.segment.batch_bytes: batch_bytes may be at most 500,000 (Segment takes at most 500 KB a request), found 600000',
+    ]);
+  });
+});
+
 describe('environment interpolation', () => {
   it('fills ${NAME} from the environment and keeps $${ literal', () => {
     const config = parseConfig(

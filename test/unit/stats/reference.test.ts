@@ -12,6 +12,7 @@ import {
   cuped,
   meanTest,
   msprt,
+  posteriorSummary,
   power,
   proportionTest,
   sampleSize,
@@ -146,6 +147,42 @@ describe(`fixtures generated with ${JSON.stringify(fixtures.versions)}`, () => {
       close(r.probabilityTreatmentBeats, c.expected.probabilityTreatmentBeats, CLOSED);
       close(r.expectedLoss.treatment, c.expected.expectedLoss.treatment, CLOSED);
       close(r.expectedLoss.control, c.expected.expectedLoss.control, CLOSED);
+    });
+  });
+
+  describe('bayesMean: posteriors, credible intervals and the normal prior (conjugate update, scipy.stats.norm.interval)', () => {
+    it.each(fixtures.bayesMeanPosterior.map((c) => [label(c), c] as const))('%s', (_l, c) => {
+      const r = bayesMean(c.input.control, c.input.treatment, {
+        credibleLevel: c.input.credibleLevel,
+        ...(c.input.prior === undefined ? {} : { prior: c.input.prior }),
+      });
+      for (const arm of ['control', 'treatment'] as const) {
+        const got = r[arm];
+        const want = c.expected[arm];
+        close(got.mean, want.mean, CLOSED);
+        close(got.params['mean']!, want.mean, CLOSED);
+        close(got.params['sd']!, want.sd, CLOSED);
+        close(got.credibleInterval.lower, want.credibleInterval[0]!, CLOSED);
+        close(got.credibleInterval.upper, want.credibleInterval[1]!, CLOSED);
+      }
+      close(r.probabilityTreatmentBeats, c.expected.probabilityTreatmentBeats, CLOSED);
+      close(r.expectedLoss.treatment, c.expected.expectedLoss.treatment, CLOSED);
+      close(r.expectedLoss.control, c.expected.expectedLoss.control, CLOSED);
+      expect(r.credibleLevel).toBe(c.input.credibleLevel);
+    });
+  });
+
+  describe('posteriorSummary (scipy.stats beta and norm: mean, interval)', () => {
+    it.each(fixtures.posteriorSummary.map((c) => [label(c), c] as const))('%s', (_l, c) => {
+      const p = c.input.posterior;
+      const posterior =
+        p.kind === 'beta'
+          ? { kind: 'beta' as const, alpha: p.alpha!, beta: p.beta! }
+          : { kind: 'normal' as const, mean: p.mean!, sd: p.sd! };
+      const r = c.input.level === undefined ? posteriorSummary(posterior) : posteriorSummary(posterior, c.input.level);
+      close(r.mean, c.expected.mean, CLOSED);
+      close(r.lower, c.expected.lower, CLOSED);
+      close(r.upper, c.expected.upper, CLOSED);
     });
   });
 

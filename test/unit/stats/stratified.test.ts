@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { proportionTest, stratifiedEffect, StatsInputError } from '../../../src/stats/index.js';
 import { seededUniform } from '../../../src/ports.js';
+import fixtures from '../../fixtures/stats.json' with { type: 'json' };
+
+/** Relative to the expected value, with an absolute floor (as in reference.test.ts). */
+function close(actual: number, expected: number, rel = 1e-9, abs = 1e-15): void {
+  if (!(Math.abs(actual - expected) <= Math.max(abs, rel * Math.abs(expected))))
+    expect.fail(`expected ${actual} to be within ${rel} (relative) of ${expected}`);
+}
 
 /**
  * Ten allocation versions: the baseline conversion rate climbs from 5% to 14% (a trend),
@@ -79,5 +86,86 @@ describe('stratifiedEffect: unbiased across allocation versions', () => {
     expect(() =>
       stratifiedEffect([{ control: { n: 10, conversions: 11 }, treatment: { n: 5, conversions: 1 } }]),
     ).toThrow(/strata\[0\]\.control\.conversions/);
+  });
+});
+
+describe('stratifiedEffect against numpy on raw data and scipy.stats.norm (test/fixtures/stats.json)', () => {
+  it.each(fixtures.stratifiedEffect.map((c, i) => [i, c] as const))('case %i', (_i, c) => {
+    const r = stratifiedEffect(c.input.strata, { confidenceLevel: c.input.confidenceLevel });
+    const e = c.expected;
+    close(r.difference, e.difference);
+    close(r.standardError, e.standardError);
+    close(r.interval.lower, e.interval[0]!);
+    close(r.interval.upper, e.interval[1]!);
+    close(r.z, e.z);
+    close(r.pValue, e.pValue);
+    expect(r.skipped).toEqual(e.skipped);
+    expect(r.strata.map((s) => s.label)).toEqual(e.strata.map((s) => s.label));
+    r.strata.forEach((s, i) => {
+      close(s.difference, e.strata[i]!.difference);
+      close(s.standardError, e.strata[i]!.standardError);
+      close(s.weight, e.strata[i]!.weight);
+    });
+  });
+
+  it('gives z 0 and p 1 for no difference without variance, and an infinite z for a difference without it', () => {
+    const none = stratifiedEffect([
+      { control: { n: 10, conversions: 0 }, treatment: { n: 10, conversions: 0 } },
+      { control: { n: 4, sum: 8, sumSq: 16 }, treatment: { n: 3, sum: 6, sumSq: 12 } },
+    ]);
+    expect(none).toMatchObject({ difference: 0, standardError: 0, z: 0, pValue: 1, interval: { lower: 0, upper: 0 } });
+    const up = stratifiedEffect([{ control: { n: 10, conversions: 0 }, treatment: { n: 20, conversions: 20 } }]);
+    expect(up).toMatchObject({
+      difference: 1,
+      standardError: 0,
+      z: Infinity,
+      pValue: 0,
+      interval: { lower: 1, upper: 1 },
+    });
+    const down = stratifiedEffect([{ control: { n: 5, sum: 15, sumSq: 45 }, treatment: { n: 5, sum: 5, sumSq: 5 } }]);
+    expect(down).toMatchObject({ difference: -2, standardError: 0, z: -Infinity, pValue: 0 });
+  });
+
+  it('uses a stratum whose arms have exactly 2 units', () => {
+    const r = stratifiedEffect([
+      { control: { n: 2, conversions: 1 }, treatment: { n: 2, conversions: 2 } },
+      { control: { n: 2, sum: 3, sumSq: 5 }, treatment: { n: 2, sum: 7, sumSq: 25 } },
+    ]);
+    expect(r.skipped).toEqual([]);
+    // Rates 0.5 and 1 (variances 0.5 and 0); values {1, 2} and {3, 4} (variances 0.5 and 0.5).
+    expect(r.strata.map((s) => [s.difference, s.weight])).toEqual([
+      [0.5, 0.5],
+      [2, 0.5],
+    ]);
+    expect(r.strata[0]!.standardError).toBeCloseTo(0.5, 12);
+    expect(r.strata[1]!.standardError).toBeCloseTo(Math.sqrt(0.5), 12);
+  });
+
+  it('names each bad argument word for word', () => {
+    const message = (f: () => unknown) => {
+      try {
+        f();
+      } catch (error) {
+        expect(error).toBeInstanceOf(StatsInputError);
+        return (error as Error).message;
+      }
+      return 'did not throw';
+    };
+    const ok = { control: { n: 10, conversions: 1 }, treatment: { n: 10, conversions: 2 } };
+    expect(message(() => stratifiedEffect([]))).toBe('strata: must be a non-empty list');
+    expect(message(() => stratifiedEffect({ length: 1, 0: ok } as never))).toBe('strata: must be a non-empty list');
+    expect(message(() => stratifiedEffect([ok], { confidenceLevel: 1.5 }))).toBe(
+      'confidenceLevel: must be strictly between 0 and 1, found 1.5',
+    );
+    expect(message(() => stratifiedEffect([ok, 7 as never]))).toBe('strata[1]: must be an object, found 7');
+    expect(message(() => stratifiedEffect([ok, { ...ok, treatment: { n: 3, conversions: 4 } }]))).toBe(
+      'strata[1].treatment.conversions: cannot exceed strata[1].treatment.n (3), found 4',
+    );
+    expect(message(() => stratifiedEffect([{ ...ok, control: { n: null as never, sum: 1, sumSq: 1 } }]))).toBe(
+      'strata[0].control.n: must be a finite number, found null',
+    );
+    expect(message(() => stratifiedEffect([{ ...ok, control: { n: 1, conversions: 1 } }]))).toBe(
+      'strata: no stratum has at least 2 units in both arms',
+    );
   });
 });

@@ -118,4 +118,89 @@ describe('thompsonShares', () => {
     expect(() => thompsonShares([], { draws: 10, uniform: seededUniform(1) })).toThrow(StatsInputError);
     expect(() => thompsonShares(posts, { draws: 0, uniform: seededUniform(1) })).toThrow(/draws/);
   });
+
+  it('gives a tie to the lower index, and the point posterior with the higher mean every draw', () => {
+    const point = (mean: number) => ({ kind: 'normal' as const, mean, sd: 0 });
+    const u = () => ({ draws: 50, uniform: seededUniform(5) });
+    expect(thompsonShares([point(3), point(3), point(1)], u())).toEqual([1, 0, 0]);
+    expect(thompsonShares([point(1), point(3), point(3)], u())).toEqual([0, 1, 0]);
+    expect(thompsonShares([point(-2), point(-5)], u())).toEqual([1, 0]);
+    // A wide posterior against a point: its share is P(draw > point), within Monte Carlo error.
+    const shares = thompsonShares([point(0), { kind: 'normal', mean: 0, sd: 1 }], {
+      draws: 4000,
+      uniform: seededUniform(6),
+    });
+    expect(Math.abs(shares[1]! - 0.5)).toBeLessThan(4 * Math.sqrt(0.25 / 4000));
+    expect(shares[0]! + shares[1]!).toBe(1);
+  });
+
+  it('names each bad input word for word', () => {
+    const posts = armPosteriors('conversion', [{ n: 10, conversions: 1 }]);
+    const ok = { draws: 10, uniform: seededUniform(1) };
+    const message = (f: () => unknown) => {
+      try {
+        f();
+      } catch (error) {
+        expect(error).toBeInstanceOf(StatsInputError);
+        return (error as Error).message;
+      }
+      return 'did not throw';
+    };
+    expect(message(() => thompsonShares([], ok))).toBe('posteriors: must be a non-empty list');
+    expect(message(() => thompsonShares({ length: 1 } as never, ok))).toBe('posteriors: must be a non-empty list');
+    expect(message(() => thompsonShares(posts, { ...ok, draws: 0 }))).toBe(
+      'draws: must be a whole number >= 1, found 0',
+    );
+    expect(message(() => thompsonShares(posts, { ...ok, uniform: 0.5 as never }))).toBe('uniform: must be a function');
+    expect(
+      message(() =>
+        armPosteriors('continuous', [
+          { n: 5, sum: 5, sumSq: 6 },
+          { n: 1, sum: 1, sumSq: 1 },
+        ]),
+      ),
+    ).toBe('arms[1].n: must be at least 2 for a continuous metric, found 1');
+  });
+});
+
+describe('armPosteriors', () => {
+  it('takes a conversion arm as Beta(1 + conversions, 1 + non-conversions), conversions capped at n', () => {
+    expect(
+      armPosteriors('conversion', [
+        { n: 100, conversions: 30 },
+        { n: 100, conversions: 120 },
+      ]),
+    ).toEqual([
+      { kind: 'beta', alpha: 31, beta: 71 },
+      { kind: 'beta', alpha: 101, beta: 1 },
+    ]);
+  });
+
+  it('takes a continuous arm as Normal(mean, s / sqrt(n)), and one with n = 2 too', () => {
+    // Values 1, 2, 3, 6: mean 3, sample variance 14 / 3.
+    expect(
+      armPosteriors('continuous', [
+        { n: 4, sum: 12, sumSq: 50 },
+        { n: 2, sum: 2, sumSq: 4 },
+      ]),
+    ).toEqual([
+      { kind: 'normal', mean: 3, sd: Math.sqrt(14 / 3 / 4) },
+      { kind: 'normal', mean: 1, sd: 1 },
+    ]);
+  });
+
+  it('takes an arm whose spread is rounding error at its magnitude as a point', () => {
+    // Three values 1e6, 1e6 + 1e-4 and 1e6 + 1e-4: a sum of squares about the mean of 7e-9, which
+    // sumSq - sum * mean at 3e12 computes as 0.00098 (its rounding error), a threshold of 3.
+    const x = [1e6, 1e6 + 1e-4, 1e6 + 1e-4];
+    const arm = { n: 3, sum: x[0]! + x[1]! + x[2]!, sumSq: x[0]! ** 2 + x[1]! ** 2 + x[2]! ** 2 };
+    expect(armPosteriors('continuous', [arm])).toEqual([{ kind: 'normal', mean: arm.sum / 3, sd: 0 }]);
+    // Spread well above it is kept: values 1e6, 1e6 and 1e6 + 10, sample variance 100 / 3 (to 1e-6:
+    // the same cancellation).
+    const y = [1e6, 1e6, 1e6 + 10];
+    const wide = { n: 3, sum: y[0]! + y[1]! + y[2]!, sumSq: y[0]! ** 2 + y[1]! ** 2 + y[2]! ** 2 };
+    expect(armPosteriors('continuous', [wide])).toEqual([
+      { kind: 'normal', mean: wide.sum / 3, sd: expect.closeTo(Math.sqrt(100 / 3 / 3), 4) },
+    ]);
+  });
 });
