@@ -10,19 +10,10 @@ import {
   meanPosterior,
   posteriorSummary,
   proportionPosterior,
-  StatsInputError,
 } from '../../../src/stats/index.js';
+import { statsInputMessage } from '../../helpers/stats.js';
 
-/** The message of the StatsInputError that `f` throws. */
-function message(f: () => unknown): string {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(StatsInputError);
-    return (error as Error).message;
-  }
-  return 'did not throw';
-}
+const message = statsInputMessage;
 
 const control = { n: 1000, conversions: 100 };
 const treatment = { n: 1000, conversions: 120 };

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { proportionTest, stratifiedEffect, StatsInputError } from '../../../src/stats/index.js';
 import { seededUniform } from '../../../src/ports.js';
 import fixtures from '../../fixtures/stats.json' with { type: 'json' };
+import { statsInputMessage } from '../../helpers/stats.js';
 
 /** Relative to the expected value, with an absolute floor (as in reference.test.ts). */
 function close(actual: number, expected: number, rel = 1e-9, abs = 1e-15): void {
@@ -142,15 +143,7 @@ describe('stratifiedEffect against numpy on raw data and scipy.stats.norm (test/
   });
 
   it('names each bad argument word for word', () => {
-    const message = (f: () => unknown) => {
-      try {
-        f();
-      } catch (error) {
-        expect(error).toBeInstanceOf(StatsInputError);
-        return (error as Error).message;
-      }
-      return 'did not throw';
-    };
+    const message = statsInputMessage;
     const ok = { control: { n: 10, conversions: 1 }, treatment: { n: 10, conversions: 2 } };
     expect(message(() => stratifiedEffect([]))).toBe('strata: must be a non-empty list');
     expect(message(() => stratifiedEffect({ length: 1, 0: ok } as never))).toBe('strata: must be a non-empty list');

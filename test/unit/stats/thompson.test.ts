@@ -9,6 +9,7 @@ import {
   thompsonShares,
 } from '../../../src/stats/index.js';
 import { seededUniform } from '../../../src/ports.js';
+import { statsInputMessage } from '../../helpers/stats.js';
 
 describe("posterior sampling (@stdlib samplers on the caller's uniform source)", () => {
   // One case per branch of @stdlib's beta sampler: both shapes below 1 (Jöhnk), equal
@@ -137,15 +138,7 @@ describe('thompsonShares', () => {
   it('names each bad input word for word', () => {
     const posts = armPosteriors('conversion', [{ n: 10, conversions: 1 }]);
     const ok = { draws: 10, uniform: seededUniform(1) };
-    const message = (f: () => unknown) => {
-      try {
-        f();
-      } catch (error) {
-        expect(error).toBeInstanceOf(StatsInputError);
-        return (error as Error).message;
-      }
-      return 'did not throw';
-    };
+    const message = statsInputMessage;
     expect(message(() => thompsonShares([], ok))).toBe('posteriors: must be a non-empty list');
     expect(message(() => thompsonShares({ length: 1 } as never, ok))).toBe('posteriors: must be a non-empty list');
     expect(message(() => thompsonShares(posts, { ...ok, draws: 0 }))).toBe(
