@@ -398,6 +398,126 @@ describe('cross-field checks at their edges (issue 19: survivors of config/seman
   });
 });
 
+describe('cross-field checks: the last survivors of config/semantic.ts (issue 19, each planted by hand)', () => {
+  const twoVariants = 'variants:\n  control: { weight: 50 }\n  b: { weight: 50 }';
+  const DURATION = 'expected a positive number with a unit: ms, s, m, h, d or w (e.g. 1d, 12h)';
+
+  it('a null where a map belongs is the schema problem only', () => {
+    expect(problemsOf('experiment_config: ~\n')).toEqual([
+      '1:20 experiment_config: expected a map, found null (an empty value)',
+    ]);
+    expect(problemsOf(experiment('variants:\n  control: ~\n  b: { weight: 100 }'))).toEqual([
+      '4:16 experiments.checkout.variants.control: expected a map, found null (an empty value)',
+    ]);
+  });
+
+  it('the default mode is fixed, also when experiment_config names no mode that is a string', () => {
+    const started = experiment(`${twoVariants}\nallocation: { start: 2026-12-01T00:00:00Z }`);
+    expect(parseConfig(started).experiments.get('checkout')!.allocation.mode).toBe('fixed');
+    expect(problemsOf(`experiment_config:\n  traffic_allocation: 5\n${started}`)).toEqual([
+      '2:23 experiment_config.traffic_allocation: expected one of "fixed", "gradual", "adaptive", "provider", found 5',
+    ]);
+  });
+
+  it('adaptive weights are all or none: one left out is missing', () => {
+    expect(
+      problemsOf(
+        experiment(
+          'primary_metric: buy\nvariants:\n  control: { weight: 100 }\n  b: {}\nallocation: { mode: adaptive }',
+        ),
+      ),
+    ).toEqual([
+      '6:10 experiments.checkout.variants.b.weight: missing; expected a number (fixed and gradual allocation need a weight per variant)',
+    ]);
+  });
+
+  it('weights that are not finite numbers get the type problem only, not a sum', () => {
+    expect(problemsOf(experiment('variants:\n  control: { weight: "50" }\n  b: { weight: "50" }'))).toEqual([
+      '4:26 experiments.checkout.variants.control.weight: expected a number, found "50"',
+      '5:20 experiments.checkout.variants.b.weight: expected a number, found "50"',
+    ]);
+    // JSON.stringify(Infinity) is null: the schema's "found" shows the infinite weight as null.
+    expect(problemsOf(experiment('variants:\n  control: { weight: .inf }\n  b: { weight: 50 }'))).toEqual([
+      '4:26 experiments.checkout.variants.control.weight: expected a number, found null',
+    ]);
+  });
+
+  it('floors may exceed 100% by the 1e-9 rounding tolerance exactly', () => {
+    const config = parseConfig(
+      experiment(
+        'primary_metric: buy\nvariants:\n  control: {}\n  b: {}\nallocation: { mode: adaptive, floor: 50.0000000005 }',
+      ),
+    );
+    expect(config.experiments.get('checkout')!.allocation.adaptive!.floor).toBeCloseTo(0.500000000005, 15);
+  });
+
+  it('an adaptive-only key under fixed is located at the key', () => {
+    expect(problemsOf(experiment(`${twoVariants}\nallocation: { mode: fixed, floor: 10 }`))).toEqual([
+      '6:32 experiments.checkout.allocation.floor: "floor" is only used by adaptive allocation; remove it or set mode: adaptive',
+    ]);
+  });
+
+  it('Split reserves "control" only in provider mode', () => {
+    const text = `feature_flags:\n  provider: split\n  split: { sdk_key: k }\n${experiment(`${twoVariants}\nallocation: { mode: fixed }`)}`;
+    expect([...parseConfig(text).experiments.keys()]).toEqual(['checkout']);
+  });
+
+  it('gradual: a missing start and schedule, a missing and a malformed dwell, located at allocation', () => {
+    const gradual = (allocation: string) => experiment(`${twoVariants}\nallocation: ${allocation}`);
+    const needs = 'experiments.checkout.allocation: gradual allocation needs allocation';
+    expect(problemsOf(gradual('{ mode: gradual }'))).toEqual([
+      `6:17 ${needs}.start, the ISO date-time the first step begins (e.g. 2026-12-01T09:00:00Z)`,
+      `6:17 ${needs}.schedule, a list of { percent, dwell } steps`,
+    ]);
+    expect(problemsOf(gradual('{ mode: gradual, start: 2026-12-01T00:00:00Z }'))).toEqual([
+      `6:17 ${needs}.schedule, a list of { percent, dwell } steps`,
+    ]);
+    const steps = '[{ percent: 5 }, { percent: 10, dwell: 3 days }, { percent: 50 }]';
+    expect(problemsOf(gradual(`\n  mode: gradual\n  start: 2026-12-01T00:00:00Z\n  schedule: ${steps}`))).toEqual([
+      '9:18 experiments.checkout.allocation.schedule[0]: every step but the last needs a dwell (how long it lasts before the next step), e.g. dwell: 1d',
+      `9:56 experiments.checkout.allocation.schedule[1].dwell: ${DURATION}, found "3 days"`,
+    ]);
+  });
+
+  it('a guardrail without a limit is located at the guardrail', () => {
+    expect(problemsOf(experiment(`${twoVariants}\nguardrails: [{ metric: error_rate }]`))).toEqual([
+      '6:18 experiments.checkout.guardrails[0]: a guardrail needs at least one limit: max, min, max_relative_increase or max_relative_decrease',
+    ]);
+  });
+
+  it('adaptive: a malformed reweight_every, and sticky: redis without a fleet.redis string', () => {
+    const adaptive = (allocation: string) =>
+      experiment(
+        `primary_metric: buy\nvariants:\n  control: {}\n  b: {}\nallocation: { mode: adaptive, ${allocation} }`,
+      );
+    expect(problemsOf(adaptive('reweight_every: hourly'))).toEqual([
+      `7:51 experiments.checkout.allocation.reweight_every: ${DURATION}, found "hourly"`,
+    ]);
+    const sticky =
+      'experiments.checkout.allocation.sticky: sticky: redis needs fleet.redis (the Redis the instances share); or use sticky: memory';
+    expect(problemsOf(`fleet:\n  redis: 5\n${adaptive('sticky: redis')}`)).toEqual([
+      '2:10 fleet.redis: expected a string, found 5',
+      `9:43 ${sticky}`,
+    ]);
+  });
+
+  it('fleet.redis that is not a URL at all is not a Redis URL', () => {
+    expect(problemsOf('fleet:\n  redis: "127.0.0.1:6379"\n')).toEqual([
+      '2:10 fleet.redis: expected a Redis URL such as redis://127.0.0.1:6379 (redis:// or rediss://, optionally user:password@ and /db); put a password in the environment: "${REDIS_URL}"',
+    ]);
+  });
+
+  it("Amplitude's Batch limits need /batch at the end of server_url's path", () => {
+    expect(
+      problemsOf(
+        'analytics:\n  amplitude: { api_key: a, server_url: "https://a.example/batch/v2", batch_bytes: 1000001 }\n',
+      ),
+    ).toEqual([
+      "2:83 analytics.amplitude.batch_bytes: batch_bytes may be at most 1,000,000 (Amplitude's HTTP V2 API takes at most 2,000 events and 1 MB a request), found 1000001",
+    ]);
+  });
+});
+
 describe('environment interpolation', () => {
   it('fills ${NAME} from the environment and keeps $${ literal', () => {
     const config = parseConfig(
