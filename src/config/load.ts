@@ -264,7 +264,9 @@ function fromZodIssue(issue: z.core.$ZodIssue): RawProblem[] {
           message: m.expected(
             issue.format === 'datetime'
               ? 'an ISO-8601 date-time with a zone, e.g. 2026-12-01T09:00:00Z'
-              : issue.message,
+              : issue.format === 'url'
+                ? 'a URL, e.g. https://api2.amplitude.com/batch'
+                : issue.message,
             found,
           ),
         },
@@ -303,6 +305,8 @@ function describe(v: unknown): string {
   if (v === null) return 'null (an empty value)';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a map';
+  // JSON has no form for these (it would write null): shown as themselves.
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   const text = JSON.stringify(v);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

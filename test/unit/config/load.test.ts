@@ -436,9 +436,13 @@ describe('cross-field checks: the last survivors of config/semantic.ts (issue 19
       '4:26 experiments.checkout.variants.control.weight: expected a number, found "50"',
       '5:20 experiments.checkout.variants.b.weight: expected a number, found "50"',
     ]);
-    // JSON.stringify(Infinity) is null: the schema's "found" shows the infinite weight as null.
+    // An infinite weight is shown as itself (JSON would write null).
     expect(problemsOf(experiment('variants:\n  control: { weight: .inf }\n  b: { weight: 50 }'))).toEqual([
-      '4:26 experiments.checkout.variants.control.weight: expected a number, found null',
+      '4:26 experiments.checkout.variants.control.weight: expected a number, found Infinity',
+    ]);
+    expect(problemsOf(experiment('variants:\n  control: { weight: -.inf }\n  b: { weight: .nan }'))).toEqual([
+      '4:26 experiments.checkout.variants.control.weight: expected a number, found -Infinity',
+      '5:20 experiments.checkout.variants.b.weight: expected a number, found NaN',
     ]);
   });
 
@@ -514,6 +518,12 @@ describe('cross-field checks: the last survivors of config/semantic.ts (issue 19
       ),
     ).toEqual([
       "2:83 analytics.amplitude.batch_bytes: batch_bytes may be at most 1,000,000 (Amplitude's HTTP V2 API takes at most 2,000 events and 1 MB a request), found 1000001",
+    ]);
+  });
+
+  it('a server_url that is not a URL says what a URL looks like', () => {
+    expect(problemsOf('analytics:\n  amplitude: { api_key: a, server_url: "not a url/batch" }\n')).toEqual([
+      '2:40 analytics.amplitude.server_url: expected a URL, e.g. https://api2.amplitude.com/batch, found "not a url/batch"',
     ]);
   });
 });
