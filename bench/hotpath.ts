@@ -114,6 +114,22 @@ async function measure(s: Scenario): Promise<ProcessResult> {
   async function floorCall(flag: number, unit: string): Promise<number> {
     return (murmur3After(prefixes[flag]!, unit) >>> 0) / 2 ** 32 < 0.5 ? 0 : 1;
   }
+  /** Each unit's allocation pass as getVariant makes it with logging on (`unit`), then the rule too (`rule`). */
+  const allocationPass =
+    (name: 'unit' | 'rule', rule: boolean) =>
+    async (n: number): Promise<void> => {
+      let i = cursor[name];
+      const recorder = internals.exposures;
+      for (let k = 0; k < n; k++, i++) {
+        if (k % YIELD_EVERY === 0) await turn();
+        const ev = evaluations[i % pool]!;
+        const ctx = { targetingKey: unitAt(i) };
+        unitHashes(ev.plan!.prefix, ctx.targetingKey);
+        sink += unitHash(ev.plan!.prefix, ctx.targetingKey) & 1;
+        if (rule) recorder.logEvaluation(ev, ctx);
+      }
+      cursor[name] = i;
+    };
   const run: Record<Contender, (n: number) => Promise<void>> = {
     floor: async (n) => {
       let i = cursor.floor;
@@ -147,30 +163,8 @@ async function measure(s: Scenario): Promise<ProcessResult> {
       }
       cursor.on = i;
     },
-    unit: async (n) => {
-      let i = cursor.unit;
-      for (let k = 0; k < n; k++, i++) {
-        if (k % YIELD_EVERY === 0) await turn();
-        const ev = evaluations[i % pool]!;
-        const ctx = { targetingKey: unitAt(i) };
-        unitHashes(ev.plan!.prefix, ctx.targetingKey);
-        sink += unitHash(ev.plan!.prefix, ctx.targetingKey) & 1;
-      }
-      cursor.unit = i;
-    },
-    rule: async (n) => {
-      let i = cursor.rule;
-      const recorder = internals.exposures;
-      for (let k = 0; k < n; k++, i++) {
-        if (k % YIELD_EVERY === 0) await turn();
-        const ev = evaluations[i % pool]!;
-        const ctx = { targetingKey: unitAt(i) };
-        unitHashes(ev.plan!.prefix, ctx.targetingKey);
-        sink += unitHash(ev.plan!.prefix, ctx.targetingKey) & 1;
-        recorder.logEvaluation(ev, ctx);
-      }
-      cursor.rule = i;
-    },
+    unit: allocationPass('unit', false),
+    rule: allocationPass('rule', true),
     // The proposed synchronous form (logging on, an instance of its own): no promise, no await.
     sync: async (n) => {
       let i = cursor.sync;
