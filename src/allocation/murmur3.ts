@@ -249,34 +249,23 @@ function hashUnit(prefix: HashPrefix, unit: string): void {
     if (c > 0x7f) return hashUnitBytes(prefix, unit);
     k |= c << (8 * n++);
   }
+  finishHashes(h, lane, k, n, prefix.bytes + len);
+}
+
+/** hashUnit for a unit that is not ASCII: both hashes over the UTF-8 bytes of prefix + unit, as a prefix of its own. */
+function hashUnitBytes(prefix: HashPrefix, unit: string): void {
+  const whole = hashPrefix(prefix.text + unit);
+  finishHashes(whole.state, whole.laneState, whole.tail, whole.tailBytes, whole.bytes);
+}
+
+/** Both hashes' last 1-3 bytes `k` (`n` of them) and finalisers, into lastHashes. */
+function finishHashes(h: number, lane: number, k: number, n: number, bytes: number): void {
   if (n > 0) {
     h ^= scramble(k);
     lane = laneRound(lane, k);
   }
-  const bytes = prefix.bytes + len;
   lastHashes[0] = finalMix(h, bytes);
   lastHashes[1] = laneFinal(lane, bytes);
-}
-
-/** hashUnit for a unit that is not ASCII: both hashes over the UTF-8 bytes of prefix + unit. */
-function hashUnitBytes(prefix: HashPrefix, unit: string): void {
-  const b = Buffer.from(prefix.text + unit, 'utf8');
-  let h = 0;
-  let lane = BLOCK_LANE_SEED;
-  let i = 0;
-  for (; i + 4 <= b.length; i += 4) {
-    const k = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
-    h = round(h, k);
-    lane = laneRound(lane, k);
-  }
-  if (i < b.length) {
-    let k = 0;
-    for (let j = 0; i + j < b.length; j++) k |= b[i + j]! << (8 * j);
-    h ^= scramble(k);
-    lane = laneRound(lane, k);
-  }
-  lastHashes[0] = finalMix(h, b.length);
-  lastHashes[1] = laneFinal(lane, b.length);
 }
 
 /**

@@ -101,6 +101,13 @@ interface FlagEntry {
   kinds: readonly FlagKind[];
 }
 
+/** The flag's entry in `flags`, made (no plan, no type learnt) when it has none. */
+function entryIn(flags: Map<string, FlagEntry>, flag: string): FlagEntry {
+  let entry = flags.get(flag);
+  if (entry === undefined) flags.set(flag, (entry = { plan: undefined, kinds: KINDS }));
+  return entry;
+}
+
 export class Engine {
   private flags = new Map<string, FlagEntry>();
   /** Set by the facade when the config has adaptive experiments. */
@@ -142,11 +149,7 @@ export class Engine {
     const flags = new Map<string, FlagEntry>();
     for (const [flag, entry] of this.flags)
       if (entry.kinds !== KINDS) flags.set(flag, { plan: undefined, kinds: entry.kinds });
-    for (const [flag, plan] of served) {
-      const entry = flags.get(flag);
-      if (entry) entry.plan = plan;
-      else flags.set(flag, { plan, kinds: KINDS });
-    }
+    for (const [flag, plan] of served) entryIn(flags, flag).plan = plan;
     this.flags = flags;
     this.byExperimentOf = undefined;
     this.timeoutMs = config.featureFlags.evaluationTimeoutMs;
@@ -158,9 +161,7 @@ export class Engine {
 
   /** Serves a new allocation version's plan for a flag (adaptive re-weighting). */
   setPlan(flag: string, plan: AllocationPlan): void {
-    const entry = this.flags.get(flag);
-    if (entry) entry.plan = plan;
-    else this.flags.set(flag, { plan, kinds: KINDS });
+    entryIn(this.flags, flag).plan = plan;
     this.byExperimentOf = undefined;
   }
 
@@ -576,9 +577,7 @@ export class Engine {
 
   /** Remembers the type a flag answered in, to ask in it first next time. */
   private learnKind(flag: string, kind: FlagKind): void {
-    const entry = this.flags.get(flag);
-    if (entry) entry.kinds = KINDS_FROM[kind];
-    else this.flags.set(flag, { plan: undefined, kinds: KINDS_FROM[kind] });
+    entryIn(this.flags, flag).kinds = KINDS_FROM[kind];
   }
 
   private call(
