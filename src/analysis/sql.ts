@@ -9,11 +9,12 @@
  * else reads it but a latency_p95 guardrail (the bare GROUP BY it is benchmarked against
  * reads it twice too):
  *   sy_fa   scan of sy_lines: one row per (experiment, exposed unit) of the analysed
- *           experiments: first variant, variants (1, or 2 for more than one), first exposure t0, the
+ *           experiments, numbered (uid: every later join, window and aggregate is keyed by
+ *           this integer, not by the unit's string, which real data makes a 36-character UUID): first variant, variants (1, or 2 for more than one), first exposure t0, the
  *           allow-listed attributes at exposure (seg_0..seg_k); one row per other
  *           experiment; and in every row the malformed lines it grouped (data quality)
  *   sy_uea  scan of sy_events_once (each event id once: at-least-once delivery repeats lines),
- *           joined to sy_fa: one row per (experiment, unit, event name) with events in the
+ *           joined to sy_fa: one row per (uid, event name) with events in the
  *           attribution window: counts, sums, squares, errors, time to first event, the
  *           ranks among the unit's first three events (event paths), and the same before
  *           exposure (CUPED). No per-unit lists: every operator is one the engine can spill.
@@ -43,12 +44,12 @@ export function fillAllUnits(segments: number, requested: number): string {
     requested === 0
       ? 'TRUE'
       : `experiment IN (${Array.from({ length: requested }, (_, i) => `CAST($${segments + i + 1} AS TEXT)`).join(', ')})`;
-  return `CREATE TEMP TABLE sy_fa AS
+  return `CREATE TEMP TABLE sy_fa AS SELECT row_number() OVER () AS uid, g.* FROM (
     SELECT experiment, k AS unit, min(variant) FILTER (WHERE kind = 1) AS variant,
       CAST(CASE WHEN min(variant) FILTER (WHERE kind = 1) = max(variant) FILTER (WHERE kind = 1) THEN 1 ELSE 2 END AS ${D}) AS variants, min(t) FILTER (WHERE kind = 1) AS t0${segs},
       CAST(count(*) FILTER (WHERE kind = 1) AS ${D}) AS exposures, CAST(count(*) FILTER (WHERE kind IS NULL) AS ${D}) AS malformed
     FROM (SELECT kind, experiment, variant, t, attributes, CASE WHEN kind = 1 AND ${wanted} THEN unit END AS k FROM sy_lines) r
-    GROUP BY experiment, k`;
+    GROUP BY experiment, k) g`;
 }
 
 /** Statistics for the planner (PostgreSQL does not gather them for temp tables by itself). */
@@ -69,7 +70,7 @@ export const MALFORMED = `SELECT CAST(coalesce(sum(malformed), 0) AS ${D}) AS ma
  * 1, 2 and 4 for ranks 1, 2 and 3 (first3); the unit pass rebuilds the path from it.
  */
 export const FILL_ALL_UNIT_EVENTS = `CREATE TEMP TABLE sy_uea AS
-  SELECT experiment, unit, variant, t0, event,
+  SELECT uid, experiment, variant, t0, event,
     CAST(count(*) FILTER (WHERE post) AS ${D}) AS cnt,
     sum(value) FILTER (WHERE post) AS val,
     sum(value * value) FILTER (WHERE post) AS val2,
@@ -78,20 +79,20 @@ export const FILL_ALL_UNIT_EVENTS = `CREATE TEMP TABLE sy_uea AS
     CAST(count(*) FILTER (WHERE NOT post) AS ${D}) AS pre_cnt,
     sum(value) FILTER (WHERE NOT post) AS pre_val,
     CAST(sum(CASE WHEN rk = 1 THEN 1 WHEN rk = 2 THEN 2 WHEN rk = 3 THEN 4 ELSE 0 END) FILTER (WHERE post) AS INTEGER) AS first3
-  FROM (SELECT f.experiment, f.unit, f.variant, f.t0, e.event, e.value, e.t, e.err, e.t >= f.t0 AS post,
-      row_number() OVER (PARTITION BY f.experiment, f.unit, e.t >= f.t0 ORDER BY e.t, e.event) AS rk
+  FROM (SELECT f.uid, f.experiment, f.variant, f.t0, e.event, e.value, e.t, e.err, e.t >= f.t0 AS post,
+      row_number() OVER (PARTITION BY f.uid, e.t >= f.t0 ORDER BY e.t, e.event) AS rk
     FROM sy_fa f JOIN sy_events_once e ON e.unit = f.unit
     WHERE f.unit IS NOT NULL AND f.variants = 1 AND e.t >= f.t0 - CAST($1 AS ${D}) AND e.t < f.t0 + CAST($1 AS ${D})) j
-  GROUP BY experiment, unit, variant, t0, event`;
+  GROUP BY uid, experiment, variant, t0, event`;
 
 /** The views of the current experiment's rows, after the scans. */
 export function experimentViews(segments: number): string[] {
   const segs = Array.from({ length: segments }, (_, i) => `, seg_${i}`).join('');
   return [
     'CREATE TEMP TABLE sy_cur (experiment TEXT)',
-    `CREATE TEMP VIEW sy_f AS SELECT unit, variant, variants, t0${segs} FROM sy_fa
+    `CREATE TEMP VIEW sy_f AS SELECT uid, unit, variant, variants, t0${segs} FROM sy_fa
      WHERE experiment = (SELECT experiment FROM sy_cur) AND unit IS NOT NULL`,
-    `CREATE TEMP VIEW sy_ue AS SELECT unit, variant, t0, event, cnt, val, val2, err, first_t, pre_cnt, pre_val, first3 FROM sy_uea
+    `CREATE TEMP VIEW sy_ue AS SELECT uid, variant, t0, event, cnt, val, val2, err, first_t, pre_cnt, pre_val, first3 FROM sy_uea
      WHERE experiment = (SELECT experiment FROM sy_cur)`,
   ];
 }
@@ -141,10 +142,10 @@ export function groupedOutcomes(segments: number): string {
   const sets = ['g_day', 'g_week', ...segs];
   const gs = sets.map((g, i) => `WHEN GROUPING(${g}) = 0 THEN ${i - 2}`).join(' ');
   return `SELECT variant, CAST(CASE ${gs} END AS ${D}) AS gs, ${sets.join(', ')}, CAST(count(*) AS ${D}) AS units,
-    CAST(count(unit) AS ${D}) AS converted, coalesce(sum(val), 0) AS val, coalesce(sum(val * val), 0) AS val2
+    CAST(count(uid) AS ${D}) AS converted, coalesce(sum(val), 0) AS val, coalesce(sum(val * val), 0) AS val2
   FROM (SELECT f.variant, CAST(floor((f.t0 - CAST($2 AS ${D})) / 86400) AS ${D}) AS g_day,
-      CAST(floor((f.t0 - CAST($2 AS ${D})) / 604800) AS ${D}) AS g_week${segCols}, u.unit, u.val
-    FROM sy_f f LEFT JOIN sy_ue u ON u.unit = f.unit AND u.event = CAST($1 AS TEXT) AND u.cnt > 0
+      CAST(floor((f.t0 - CAST($2 AS ${D})) / 604800) AS ${D}) AS g_week${segCols}, u.uid, u.val
+    FROM sy_f f LEFT JOIN sy_ue u ON u.uid = f.uid AND u.event = CAST($1 AS TEXT) AND u.cnt > 0
     WHERE f.variants = 1 AND CAST($2 AS ${D}) IS NOT NULL) x
   GROUP BY GROUPING SETS (${sets.map((g) => `(variant, ${g})`).join(', ')})
   ORDER BY gs, variant, ${sets.join(', ')}`;
@@ -175,7 +176,7 @@ export function unitPass(steps: number): string {
       CASE WHEN max(first3) > 0 THEN concat_ws(chr(31), max(CASE WHEN first3 IN (1, 3, 5, 7) THEN event END),
         max(CASE WHEN first3 IN (2, 3, 6, 7) THEN event END), max(CASE WHEN first3 >= 4 THEN event END)) END AS path,
       sum(cnt) > CAST($1 AS ${D}) * greatest(1.0, least(CAST($2 AS ${D}), CAST($3 AS ${D}) - min(t0)) / 86400.0) AS bot${cols}
-    FROM sy_ue GROUP BY unit, variant) x
+    FROM sy_ue GROUP BY uid, variant) x
   GROUP BY GROUPING SETS ((variant), (variant, path))
   ORDER BY all_paths DESC, variant, units DESC, path`;
 }
