@@ -31,6 +31,7 @@ export {
   analyze,
   decide,
   openDuckDbStore,
+  parseSize,
   openPostgresStore,
   loadJsonlIntoPostgres,
   POSTGRES_DDL,

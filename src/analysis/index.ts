@@ -7,7 +7,7 @@ export { analyze, DEFAULT_ANALYSIS, RUN_EVENT } from './analyze.js';
 export type { AnalyzeOptions } from './analyze.js';
 export { decide, describeEffect } from './decide.js';
 export type { DecisionInput } from './decide.js';
-export { openDuckDbStore, jsonlFiles } from './stores/duckdb.js';
+export { openDuckDbStore, jsonlFiles, parseSize } from './stores/duckdb.js';
 export type { DuckDbStoreOptions } from './stores/duckdb.js';
 export { openPostgresStore, loadJsonlIntoPostgres, POSTGRES_DDL } from './stores/postgres.js';
 export type { LoadResult } from './stores/postgres.js';

@@ -7,7 +7,7 @@
  * temporary directory beyond its memory limit, so a large data set does not grow the process.
  */
 import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { SwitchyardError } from '../../errors.js';
@@ -21,6 +21,15 @@ export interface DuckDbStoreOptions {
    * 900 MiB with 512MB and about 1.4 GB with 1GB, for the same CPU time (BENCHMARKS.md).
    */
   memoryLimit?: string;
+  /**
+   * The most the store raises the limit to (default: half the machine's memory). Not every
+   * DuckDB operator spills: a hash aggregate over many groups can still run out of the limit
+   * (10M event ids deduplicated alone need more than 256MB). A statement that runs out of
+   * memory is run again with the limit doubled, up to this; beyond it the error stands.
+   */
+  maxMemoryLimit?: string;
+  /** Told each time a statement ran out of memory and the limit was raised (sizes as DuckDB prints them). */
+  onMemoryLimitRaised?: (from: string, to: string) => void;
   threads?: number;
   /** Where DuckDB spills (default: a new directory under the OS temp dir, removed on close). */
   tempDirectory?: string;
@@ -100,7 +109,55 @@ export async function openDuckDbStore(dir: string, options: DuckDbStoreOptions =
     `CREATE TEMP VIEW sy_lines AS SELECT CASE WHEN ${exposure} THEN 1 WHEN ${event} THEN 2 END AS kind,
        unit, experiment, variant, t, attributes FROM sy_raw`,
   );
-  return new DuckDbStore(instance, conn, files, options.tempDirectory ? null : spill);
+  const limit = parseSize(
+    String((await conn.runAndReadAll("SELECT current_setting('memory_limit') AS v")).getRowObjectsJS()[0]!.v),
+  );
+  const max = options.maxMemoryLimit === undefined ? Math.floor(totalmem() / 2) : parseSize(options.maxMemoryLimit);
+  if (max === undefined)
+    throw new SwitchyardError(
+      'SY_INVALID_ARGUMENT',
+      'analysis',
+      `maxMemoryLimit ${JSON.stringify(options.maxMemoryLimit)} is not a size (e.g. 4GB, 512MiB)`,
+    );
+  return new DuckDbStore(instance, conn, files, options.tempDirectory ? null : spill, {
+    limit: limit ?? max,
+    max,
+    raised: options.onMemoryLimitRaised,
+  });
+}
+
+const UNITS: Record<string, number> = {
+  b: 1,
+  byte: 1,
+  bytes: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** Bytes of a size as DuckDB writes and reads them ('256MB', '244.1 MiB', '1.5GiB'); undefined when it is not one. */
+export function parseSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = m ? UNITS[(m[2] || 'b').toLowerCase()] : undefined;
+  if (!m || unit === undefined) return undefined;
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** A size in bytes as DuckDB prints it (binary units, one decimal). */
+function sizeText(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = bytes;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} bytes` : `${v.toFixed(1)} ${units[i]}`;
 }
 
 /**
@@ -144,11 +201,33 @@ class DuckDbStore implements AnalysisStore {
     private readonly files: readonly string[],
     /** The spill directory this store made (removed on close). */
     private readonly spill: string | null,
+    /** DuckDB's memory limit now and the most it may be raised to, in bytes. */
+    private readonly memory: { limit: number; max: number; raised: ((from: string, to: string) => void) | undefined },
   ) {}
 
+  /**
+   * Runs a statement; one that runs out of DuckDB's memory limit runs again with the limit
+   * doubled, up to the store's maximum (see DuckDbStoreOptions.maxMemoryLimit). A failed
+   * statement changed nothing (DuckDB rolls it back), so running it again is safe.
+   */
   async query(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
-    const reader = await this.conn.runAndReadAll(sql, params as SqlValue[]);
-    return reader.getRowObjectsJS() as Row[];
+    for (;;) {
+      try {
+        const reader = await this.conn.runAndReadAll(sql, params as SqlValue[]);
+        return reader.getRowObjectsJS() as Row[];
+      } catch (error) {
+        const memory = this.memory;
+        if (!(error instanceof Error) || !/Out of Memory Error/i.test(error.message)) throw error;
+        if (memory.limit >= memory.max) {
+          error.message += ` (DuckDB's memory limit is at the most this store raises it to, ${sizeText(memory.max)}: openDuckDbStore's maxMemoryLimit, the CLI's --max-memory)`;
+          throw error;
+        }
+        const from = memory.limit;
+        memory.limit = Math.min(memory.max, from * 2);
+        await this.conn.run(`SET memory_limit = '${Math.floor(memory.limit)}B'`);
+        memory.raised?.(sizeText(from), sizeText(memory.limit));
+      }
+    }
   }
 
   async quality(malformedScanned: Promise<number>): Promise<DataQuality> {

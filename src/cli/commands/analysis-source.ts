@@ -9,6 +9,7 @@ import {
   loadConfigFile,
   openDuckDbStore,
   openPostgresStore,
+  parseSize,
   SwitchyardError,
   type Analysis,
   type AnalyzeOptions,
@@ -22,6 +23,8 @@ export interface SourceOptions {
   metric?: string;
   /** commander's --no-log: false skips the learning log. */
   log?: boolean;
+  /** The most DuckDB's memory limit is raised to (e.g. 4GB). */
+  maxMemory?: string;
 }
 
 export function sourceOptions(cmd: Command): Command {
@@ -32,6 +35,10 @@ export function sourceOptions(cmd: Command): Command {
     .option('--pg <url>', 'PostgreSQL URL with tables filled by `switchyard load`')
     .option('--config <file>', 'switchyard.yaml (default ./switchyard.yaml when present)')
     .option('--metric <event>', 'primary metric for experiments the config does not describe')
+    .option(
+      '--max-memory <size>',
+      "DuckDB: the most its memory limit (256MB) is raised to when a statement runs out of it (default: half the machine's memory)",
+    )
     .option('--no-log', 'do not append the decisions to the learning log');
 }
 
@@ -72,9 +79,19 @@ export async function runAnalysis(
       'cli',
       'give --data DIR (JSONL files) or --pg URL, or a config whose analytics.jsonl.dir holds the data',
     );
+  if (opts.maxMemory !== undefined && parseSize(opts.maxMemory) === undefined)
+    throw new SwitchyardError(
+      'SY_INVALID_ARGUMENT',
+      'cli',
+      `--max-memory ${JSON.stringify(opts.maxMemory)} is not a size (e.g. 4GB, 512MiB)`,
+    );
   const store = opts.pg
     ? await openPostgresStore(opts.pg)
-    : await openDuckDbStore(opts.data ?? config!.analytics.jsonl.dir);
+    : await openDuckDbStore(opts.data ?? config!.analytics.jsonl.dir, {
+        ...(opts.maxMemory !== undefined ? { maxMemoryLimit: opts.maxMemory } : {}),
+        onMemoryLimitRaised: (from, to) =>
+          progress.write(`note: a DuckDB statement ran out of its ${from} memory limit; it ran again with ${to}\n`),
+      });
   try {
     const analysis = await analyze(store, {
       ...(config ? { config } : {}),
