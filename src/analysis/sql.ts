@@ -10,7 +10,8 @@
  * reads it twice too):
  *   sy_fa   scan of sy_lines: one row per (experiment, exposed unit) of the analysed
  *           experiments, numbered (uid: every later join, window and aggregate is keyed by
- *           this integer, not by the unit's string, which real data makes a 36-character UUID): first variant, variants (1, or 2 for more than one), first exposure t0, the
+ *           this integer, not by the unit's string, often a 36-character UUID): first
+ *           variant, variants (1, or 2 for more than one), first exposure t0, the
  *           allow-listed attributes at exposure (seg_0..seg_k); one row per other
  *           experiment; and in every row the malformed lines it grouped (data quality)
  *   sy_uea  scan of sy_events_once (each event id once: at-least-once delivery repeats lines),

@@ -74,6 +74,13 @@ export async function openDuckDbStore(dir: string, options: DuckDbStoreOptions =
       'analysis',
       `no non-empty .jsonl files in ${dir}; nothing to analyse`,
     );
+  const max = options.maxMemoryLimit === undefined ? Math.floor(totalmem() / 2) : parseSize(options.maxMemoryLimit);
+  if (max === undefined)
+    throw new SwitchyardError(
+      'SY_INVALID_ARGUMENT',
+      'analysis',
+      `maxMemoryLimit ${JSON.stringify(options.maxMemoryLimit)} is not a size (e.g. 4GB, 512MiB)`,
+    );
   const spill = options.tempDirectory ?? mkdtempSync(join(tmpdir(), 'sy-duckdb-'));
   const instance = await DuckDBInstance.create(':memory:', {
     memory_limit: options.memoryLimit ?? '256MB',
@@ -112,13 +119,6 @@ export async function openDuckDbStore(dir: string, options: DuckDbStoreOptions =
   const limit = parseSize(
     String((await conn.runAndReadAll("SELECT current_setting('memory_limit') AS v")).getRowObjectsJS()[0]!.v),
   );
-  const max = options.maxMemoryLimit === undefined ? Math.floor(totalmem() / 2) : parseSize(options.maxMemoryLimit);
-  if (max === undefined)
-    throw new SwitchyardError(
-      'SY_INVALID_ARGUMENT',
-      'analysis',
-      `maxMemoryLimit ${JSON.stringify(options.maxMemoryLimit)} is not a size (e.g. 4GB, 512MiB)`,
-    );
   return new DuckDbStore(instance, conn, files, options.tempDirectory ? null : spill, {
     limit: limit ?? max,
     max,
