@@ -44,7 +44,7 @@ export async function freePort(): Promise<number> {
 /** A redis-server of the test's own, without persistence, on a fixed port so it can be restarted there. */
 export class PrivateRedis {
   private child: ChildProcess | undefined;
-  constructor(readonly port: number) {}
+  constructor(public port: number) {}
 
   static async create(): Promise<PrivateRedis> {
     return new PrivateRedis(await freePort());
@@ -54,7 +54,30 @@ export class PrivateRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /**
+   * Starts (or restarts) the server and waits until it answers. The free port is only free
+   * when picked: another test's server can take it before ours binds it, and ours then
+   * exits while the probe talks to theirs. So the probe checks that the answering server is
+   * this child (INFO's process_id); on a first start a taken port is swapped for another,
+   * on a restart (the port is the point) it is an error.
+   */
   async start(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const taken = await this.startOnce();
+      if (!taken) {
+        this.started = true;
+        return;
+      }
+      if (this.started || attempt >= 4)
+        throw new Error(`redis-server could not start on port ${this.port}: the port is taken, or it exited`);
+      this.port = await freePort();
+    }
+  }
+
+  private started = false;
+
+  /** Spawns redis-server on this.port; true when another server answers there instead of ours. */
+  private async startOnce(): Promise<boolean> {
     const child = spawn(
       'redis-server',
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -67,9 +90,16 @@ export class PrivateRedis {
       probe.on('error', () => {});
       try {
         await probe.connect();
-        await probe.ping();
-        return;
+        const pid = /process_id:(\d+)/.exec(await probe.info('server'))?.[1];
+        if (Number(pid) === child.pid) return false;
+        await this.stop();
+        return true;
       } catch {
+        if (child.exitCode !== null) {
+          // Ours exited (it could not bind the port) and nothing answers there either.
+          this.child = undefined;
+          return true;
+        }
         if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not start`);
         await new Promise((r) => setTimeout(r, 50));
       } finally {

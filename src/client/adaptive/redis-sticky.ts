@@ -126,12 +126,25 @@ export class RedisStickyStore {
       this.wentDown(result === 'timeout' ? `no answer within ${this.timeoutMs} ms` : String(result));
       this.serveFromMemory(batch);
     } else {
+      // A pipeline answers command by command: a connection lost mid-flight (before the client
+      // saw it go) fails every command, not the exec. Such a unit is served from memory and
+      // written later, as for a timeout; answering it without remembering it would leave it
+      // out of Redis for good, and another instance could give it another arm.
+      const failed: Waiter[] = [];
+      let why = '';
       batch.forEach((w, i) => {
         const [setError, created] = result[i * 2] ?? [null, 0];
         const [error, stored] = result[i * 2 + 1] ?? [null, null];
-        if (error || typeof stored !== 'string') w.resolve({ name: w.proposed, isNew: !setError && created === 1 });
+        if (setError || error) {
+          why ||= String((setError ?? error)?.message ?? setError ?? error);
+          failed.push(w);
+        } else if (typeof stored !== 'string') w.resolve({ name: w.proposed, isNew: created === 1 });
         else w.resolve({ name: stored, isNew: created === 1 });
       });
+      if (failed.length > 0) {
+        this.wentDown(why);
+        this.serveFromMemory(failed);
+      }
     }
     return this.flush();
   }
@@ -175,7 +188,14 @@ export class RedisStickyStore {
       for (const [unit, name] of chunk) pipeline.hsetnx(this.key, unit, name).hget(this.key, unit);
       const result = await pipeline.exec().catch(() => null);
       if (!result) return;
+      let failed = false;
       chunk.forEach(([unit, name], i) => {
+        // A command that failed (the connection went again, or the key is unusable) leaves
+        // its unit pending, for the next try.
+        if (result[i * 2]?.[0] || result[i * 2 + 1]?.[0]) {
+          failed = true;
+          return;
+        }
         this.pending.delete(unit);
         this.counters.reconciled++;
         const stored = result[i * 2 + 1]?.[1];
@@ -184,6 +204,7 @@ export class RedisStickyStore {
           this.onCorrect(unit, stored);
         }
       });
+      if (failed) return;
       if (this.pending.size === 0 && this.down) {
         this.down = false;
         this.logger.info(`sticky store: Redis is back for ${this.experiment}; units served from memory are written`, {
