@@ -136,7 +136,7 @@ export class RedisStickyStore {
         const [setError, created] = result[i * 2] ?? [null, 0];
         const [error, stored] = result[i * 2 + 1] ?? [null, null];
         if (setError || error) {
-          why ||= String((setError ?? error)?.message ?? setError ?? error);
+          why ||= (setError ?? error)!.message;
           failed.push(w);
         } else if (typeof stored !== 'string') w.resolve({ name: w.proposed, isNew: created === 1 });
         else w.resolve({ name: stored, isNew: created === 1 });
