@@ -301,8 +301,8 @@ describe('adaptive allocation in a fleet (real Redis)', () => {
 });
 
 /** A redis-server of this test's own, on a free port, without persistence (helpers/redis.ts). */
-async function startRedis(): Promise<{ url: string; start(): Promise<void>; stop(): Promise<void> }> {
+async function startRedis(): Promise<PrivateRedis> {
   const server = await PrivateRedis.create();
   await server.start();
-  return { url: server.url, start: () => server.start(), stop: () => server.stop() };
+  return server;
 }
