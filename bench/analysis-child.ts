@@ -1,10 +1,12 @@
 /**
  * One measured process for bench/analysis.ts: opens the store, runs one contender once (the
- * full analysis, or the bare GROUP BY of the same aggregation), closes the store, and prints
+ * full analysis, the bare GROUP BY of the same aggregation, or the primary metric's aggregation
+ * with the analysis's attribution as one bare GROUP BY), closes the store, and prints
  * the time (open to close) and this process's peak RSS as JSON. A fresh process per contender
  * and round, so that each peak RSS is that contender's alone.
  */
 import {
+  ATTRIBUTED_BASELINE_SQL,
   BASELINE_SQL,
   analyze,
   openDuckDbStore,
@@ -13,7 +15,7 @@ import {
 } from '../src/analysis/index.js';
 import { validateConfigObject } from '../src/config/index.js';
 
-const [engine, source, which] = process.argv.slice(2) as [string, string, 'analysis' | 'baseline'];
+const [engine, source, which] = process.argv.slice(2) as [string, string, 'analysis' | 'baseline' | 'attributed'];
 const config = validateConfigObject({
   analysis: { segments: ['country'] },
   experiments: {
@@ -32,7 +34,8 @@ let decision = '';
 try {
   if (which === 'analysis')
     decision = (await analyze(store, { config, experiments: ['bench'] })).experiments[0]!.decision.decision;
-  else await store.query(BASELINE_SQL, ['bench']);
+  else if (which === 'baseline') await store.query(BASELINE_SQL, ['bench']);
+  else await store.query(ATTRIBUTED_BASELINE_SQL, ['bench', config.analysis.attributionWindowMs / 1000]);
 } finally {
   await store.close();
 }

@@ -15,19 +15,23 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { loadJsonlIntoPostgres } from '../src/analysis/index.js';
 import { benchData } from './analysis-data.js';
+import { shuffled } from './harness.js';
 
 interface Run {
   ms: number;
   decision: string;
   maxRssMiB: number;
 }
+type Which = 'analysis' | 'baseline' | 'attributed';
+const CONTENDERS: readonly Which[] = ['analysis', 'baseline', 'attributed'];
 interface Round {
   analysis: Run;
   baseline: Run;
+  attributed: Run;
   load: number;
 }
 
-function child(engine: string, source: string, which: 'analysis' | 'baseline'): Run {
+function child(engine: string, source: string, which: Which): Run {
   const out = execFileSync(
     process.execPath,
     ['--expose-gc', '--import', 'tsx', new URL('./analysis-child.ts', import.meta.url).pathname, engine, source, which],
@@ -39,17 +43,14 @@ function child(engine: string, source: string, which: 'analysis' | 'baseline'): 
 function rounds(engine: string, source: string, n: number, label: string): Round[] {
   const out: Round[] = [];
   for (let r = 0; r < n; r++) {
-    const order: ('analysis' | 'baseline')[] =
-      Math.random() < 0.5 ? ['analysis', 'baseline'] : ['baseline', 'analysis'];
+    const order = shuffled(CONTENDERS.length).map((i) => CONTENDERS[i]!);
     const load = loadavg()[0]!;
-    const runs = Object.fromEntries(order.map((w) => [w, child(engine, source, w)])) as Record<
-      'analysis' | 'baseline',
-      Run
-    >;
+    const runs = Object.fromEntries(order.map((w) => [w, child(engine, source, w)])) as Record<Which, Run>;
     const round = { ...runs, load: Math.max(load, loadavg()[0]!) };
     console.error(
       `${label} round ${r + 1}: analysis ${(round.analysis.ms / 1000).toFixed(1)} s (${round.analysis.maxRssMiB.toFixed(0)} MiB), ` +
-        `baseline ${(round.baseline.ms / 1000).toFixed(1)} s (${round.baseline.maxRssMiB.toFixed(0)} MiB), load ${round.load.toFixed(1)}`,
+        `baseline ${(round.baseline.ms / 1000).toFixed(1)} s (${round.baseline.maxRssMiB.toFixed(0)} MiB), ` +
+        `attributed ${(round.attributed.ms / 1000).toFixed(1)} s (${round.attributed.maxRssMiB.toFixed(0)} MiB), load ${round.load.toFixed(1)}`,
     );
     out.push(round);
   }
@@ -65,13 +66,16 @@ const span = (xs: number[], digits: number) => `${Math.min(...xs).toFixed(digits
 function row(label: string, lines: number, rs: Round[]): string {
   const a = rs.map((r) => r.analysis.ms / 1000);
   const b = rs.map((r) => r.baseline.ms / 1000);
+  const c = rs.map((r) => r.attributed.ms / 1000);
   const ratios = rs.map((r) => r.analysis.ms / r.baseline.ms);
+  const attributedRatios = rs.map((r) => r.analysis.ms / r.attributed.ms);
   const rssA = rs.map((r) => r.analysis.maxRssMiB);
   const rssB = rs.map((r) => r.baseline.maxRssMiB);
   const decisions = [...new Set(rs.map((r) => r.analysis.decision))].join(', ');
   return (
     `| ${label} | ${lines.toLocaleString('en')} | ${rs.length} | ${median(a).toFixed(1)} s (${span(a, 1)}) | ` +
     `${median(b).toFixed(1)} s (${span(b, 1)}) | **${median(ratios).toFixed(2)}x** (${span(ratios, 2)}) | ` +
+    `${median(c).toFixed(1)} s (${span(c, 1)}) | ${median(attributedRatios).toFixed(2)}x (${span(attributedRatios, 2)}) | ` +
     `${median(rssA).toFixed(0)} MiB (${span(rssA, 0)}) | ${median(rssB).toFixed(0)} MiB (${span(rssB, 0)}) | ` +
     `${span(
       rs.map((r) => r.load),
@@ -116,14 +120,17 @@ export async function benchAnalysis(): Promise<string> {
     '',
     'Full analysis of one experiment (SRM, three statistics of the primary metric with Bayesian and corrections, a country',
     'segment and exposure weeks, a two-step funnel, event paths, bots, data-quality counts, deduplication by id) against',
-    'the bare GROUP BY of the same aggregation (variant x event counts and sums over the same data, no attribution), each',
+    'the bare GROUP BY of the same aggregation (variant x event counts and sums over the same data, no attribution), and',
+    "against the primary metric's aggregation with the analysis's attribution as one bare GROUP BY (each event id once,",
+    "a unit's first exposure, one-variant units, events within the window after it; per variant and event the converted",
+    "units, counts and sums with squares: `ATTRIBUTED_BASELINE_SQL`, tested equal to the analysis's own sums), each",
     'timed from opening the store to closing it in a fresh process (`--expose-gc`, a gc and a loop turn first). A round',
-    'runs both, in random order; ratio = the median of per-round ratios (range). Peak RSS is each contender process',
+    'runs all three, in a random order; ratio = the median of per-round ratios (range). Peak RSS is each contender process',
     "(Node + DuckDB, `process.resourceUsage().maxRSS`); DuckDB's memory limit is 256 MB. Load = the 1-minute load",
     'average at the start and end of each round (the range over rounds).',
     '',
-    '| engine, size | lines | rounds | analysis | bare GROUP BY | ratio | analysis peak RSS | GROUP BY peak RSS | load | decision |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| engine, size | lines | rounds | analysis | bare GROUP BY | ratio | attributed GROUP BY | ratio to it | analysis peak RSS | GROUP BY peak RSS | load | decision |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows,
     '',
   ].join('\n');

@@ -13,7 +13,7 @@ export { openPostgresStore, loadJsonlIntoPostgres, POSTGRES_DDL } from './stores
 export type { LoadResult } from './stores/postgres.js';
 export type { AnalysisStore, DataQuality, Row, SqlValue } from './store.js';
 export * from './types.js';
-export { BASELINE as BASELINE_SQL } from './sql.js';
+export { ATTRIBUTED_BASELINE as ATTRIBUTED_BASELINE_SQL, BASELINE as BASELINE_SQL } from './sql.js';
 export {
   appendLearning,
   readLearning,

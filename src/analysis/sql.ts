@@ -196,3 +196,20 @@ export const BASELINE = `SELECT x.variant, e.event, count(*) AS n, sum(e.value) 
   FROM sy_events e JOIN (SELECT unit, min(variant) AS variant FROM sy_exposures WHERE experiment = CAST($1 AS TEXT) GROUP BY unit) x
     ON x.unit = e.unit
   GROUP BY x.variant, e.event`;
+
+/**
+ * The primary metric's aggregation with the analysis's attribution, as one bare GROUP BY (the
+ * second reference the analysis is benchmarked against): each event id once, a unit's first
+ * exposure, units of one variant only, events within the window after the first exposure;
+ * per variant and event the converted units and the per-unit counts and sums with squares.
+ * Params: $1 experiment, $2 window seconds.
+ */
+export const ATTRIBUTED_BASELINE = `SELECT variant, event, count(*) AS converted, sum(n) AS n, sum(n * n) AS n2,
+    sum(s) AS s, sum(s * s) AS s2
+  FROM (SELECT x.unit, x.variant, e.event, count(*) AS n, sum(e.value) AS s
+    FROM (SELECT unit, min(variant) AS variant, max(variant) AS last_variant, min(t) AS t0
+        FROM sy_exposures WHERE experiment = CAST($1 AS TEXT) GROUP BY unit) x
+      JOIN sy_events_once e ON e.unit = x.unit
+    WHERE x.variant = x.last_variant AND e.t >= x.t0 AND e.t < x.t0 + CAST($2 AS ${D})
+    GROUP BY x.unit, x.variant, e.event) u
+  GROUP BY variant, event`;

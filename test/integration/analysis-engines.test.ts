@@ -13,7 +13,9 @@ import {
   loadJsonlIntoPostgres,
   openDuckDbStore,
   openPostgresStore,
+  ATTRIBUTED_BASELINE_SQL,
   type Analysis,
+  type AnalysisStore,
 } from '../../src/analysis/index.js';
 import { validateConfigObject } from '../../src/config/index.js';
 import { expectSame, privateDatabase } from '../helpers/analysis-db.js';
@@ -75,6 +77,54 @@ afterAll(async () => {
   await database.drop();
 });
 
+/** Independent aggregation: first exposure per unit, purchases within 14 days after it, per arm. */
+function independentArms() {
+  const exposures = new Map<string, { variants: Set<string>; t0: number }>();
+  const purchases: { unit: string; t: number; value: number }[] = [];
+  for (const f of readdirSync(dir)) {
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+      let r: Record<string, unknown>;
+      try {
+        r = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      const t = Date.parse(String(r.ts)) / 1000;
+      if (r.schema === 'switchyard.exposure/1' && r.experiment === EXPERIMENT) {
+        const x = exposures.get(String(r.unit)) ?? { variants: new Set<string>(), t0: Infinity };
+        x.variants.add(String(r.variant));
+        x.t0 = Math.min(x.t0, t);
+        exposures.set(String(r.unit), x);
+      } else if (r.schema === 'switchyard.event/1' && r.event === PURCHASE)
+        purchases.push({ unit: String(r.unit), t, value: Number(r.value) });
+    }
+  }
+  const perUnit = new Map<string, number>();
+  for (const p of purchases) {
+    const x = exposures.get(p.unit);
+    if (!x || x.variants.size > 1 || p.t < x.t0 || p.t >= x.t0 + 14 * 86400) continue;
+    perUnit.set(p.unit, (perUnit.get(p.unit) ?? 0) + p.value);
+  }
+  const arm = (variant: string) => {
+    let n = 0,
+      conversions = 0,
+      sum = 0,
+      sumSq = 0;
+    for (const [unit, x] of exposures) {
+      if (x.variants.size > 1 || [...x.variants][0] !== variant) continue;
+      n++;
+      const v = perUnit.get(unit);
+      if (v !== undefined) {
+        conversions++;
+        sum += v;
+        sumSq += v * v;
+      }
+    }
+    return { n, conversions, sum, sumSq };
+  };
+  return { c: arm('control'), t: arm(TREATMENT) };
+}
+
 describe('analysis on DuckDB and PostgreSQL', () => {
   it('finds the experiment with its hostile name, variants and event name intact', () => {
     expect(duck.experiments.map((e) => e.experiment)).toEqual([EXPERIMENT]);
@@ -102,52 +152,7 @@ describe('analysis on DuckDB and PostgreSQL', () => {
   });
 
   it('equals switchyard/stats on sufficient statistics computed here from the lines', () => {
-    // Independent aggregation: first exposure per unit, purchases within 14 days after it.
-    const exposures = new Map<string, { variants: Set<string>; t0: number }>();
-    const purchases: { unit: string; t: number; value: number }[] = [];
-    for (const f of readdirSync(dir)) {
-      for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
-        let r: Record<string, unknown>;
-        try {
-          r = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          continue;
-        }
-        const t = Date.parse(String(r.ts)) / 1000;
-        if (r.schema === 'switchyard.exposure/1' && r.experiment === EXPERIMENT) {
-          const x = exposures.get(String(r.unit)) ?? { variants: new Set<string>(), t0: Infinity };
-          x.variants.add(String(r.variant));
-          x.t0 = Math.min(x.t0, t);
-          exposures.set(String(r.unit), x);
-        } else if (r.schema === 'switchyard.event/1' && r.event === PURCHASE)
-          purchases.push({ unit: String(r.unit), t, value: Number(r.value) });
-      }
-    }
-    const perUnit = new Map<string, number>();
-    for (const p of purchases) {
-      const x = exposures.get(p.unit);
-      if (!x || x.variants.size > 1 || p.t < x.t0 || p.t >= x.t0 + 14 * 86400) continue;
-      perUnit.set(p.unit, (perUnit.get(p.unit) ?? 0) + p.value);
-    }
-    const arm = (variant: string) => {
-      let n = 0,
-        conversions = 0,
-        sum = 0,
-        sumSq = 0;
-      for (const [unit, x] of exposures) {
-        if (x.variants.size > 1 || [...x.variants][0] !== variant) continue;
-        n++;
-        const v = perUnit.get(unit);
-        if (v !== undefined) {
-          conversions++;
-          sum += v;
-          sumSq += v * v;
-        }
-      }
-      return { n, conversions, sum, sumSq };
-    };
-    const c = arm('control');
-    const t = arm(TREATMENT);
+    const { c, t } = independentArms();
     const e = duck.experiments[0]!;
     const conv = e.metrics.find((m) => m.statistic === 'conversion')!;
     const expected = proportionTest(c, t, { alpha: 0.05 });
@@ -163,5 +168,27 @@ describe('analysis on DuckDB and PostgreSQL', () => {
     expect(e.units).toEqual({ control: c.n, [TREATMENT]: t.n });
     // CUPED ran: there were purchases before exposure.
     expect(conv.cuped).toBeDefined();
+  });
+
+  it("the benchmark's attributed GROUP BY is the primary metric's aggregation: the same sums on both engines", async () => {
+    const { c, t } = independentArms();
+    const rows = async (store: AnalysisStore) => {
+      try {
+        return await store.query(ATTRIBUTED_BASELINE_SQL, [EXPERIMENT, 14 * 86400]);
+      } finally {
+        await store.close();
+      }
+    };
+    for (const found of [await rows(await openDuckDbStore(dir)), await rows(await openPostgresStore(url))]) {
+      for (const [variant, arm] of [
+        ['control', c],
+        [TREATMENT, t],
+      ] as const) {
+        const row = found.find((r) => r.variant === variant && r.event === PURCHASE)!;
+        expect(Number(row.converted)).toBe(arm.conversions);
+        expect(Number(row.s)).toBeCloseTo(arm.sum, 6);
+        expect(Number(row.s2)).toBeCloseTo(arm.sumSq, 6);
+      }
+    }
   });
 });
