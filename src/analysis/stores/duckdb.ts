@@ -6,7 +6,7 @@
  * the files on the Node thread while DuckDB's threads scan them. DuckDB spills to a private
  * temporary directory beyond its memory limit, so a large data set does not grow the process.
  */
-import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -75,21 +75,81 @@ export async function openDuckDbStore(dir: string, options: DuckDbStoreOptions =
       `no non-empty .jsonl files in ${dir}; nothing to analyse`,
     );
   const max = options.maxMemoryLimit === undefined ? Math.floor(totalmem() / 2) : parseSize(options.maxMemoryLimit);
-  if (max === undefined)
+  if (max === undefined) throw notASize('maxMemoryLimit', options.maxMemoryLimit);
+  if (options.memoryLimit !== undefined && parseSize(options.memoryLimit) === undefined)
+    throw notASize('memoryLimit', options.memoryLimit);
+  if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1))
     throw new SwitchyardError(
       'SY_INVALID_ARGUMENT',
       'analysis',
-      `maxMemoryLimit ${JSON.stringify(options.maxMemoryLimit)} is not a size (e.g. 4GB, 512MiB)`,
+      `threads ${JSON.stringify(options.threads)} is not a whole number of at least 1`,
     );
-  const spill = options.tempDirectory ?? mkdtempSync(join(tmpdir(), 'sy-duckdb-'));
-  const instance = await DuckDBInstance.create(':memory:', {
-    memory_limit: options.memoryLimit ?? '256MB',
-    temp_directory: spill,
-    // The analysis aggregates; row order never matters, and keeping it costs memory and parallelism.
-    preserve_insertion_order: 'false',
-    ...(options.threads ? { threads: String(options.threads) } : {}),
+  // The store's own directory, removed on close: DuckDB's spill (unless given) and the links below.
+  const own = mkdtempSync(join(tmpdir(), 'sy-duckdb-'));
+  const spill = options.tempDirectory ?? own;
+  let instance: DuckDBInstance | undefined;
+  let conn: DuckDBConnection | undefined;
+  try {
+    instance = await DuckDBInstance.create(':memory:', {
+      memory_limit: options.memoryLimit ?? '256MB',
+      temp_directory: spill,
+      // The analysis aggregates; row order never matters, and keeping it costs memory and parallelism.
+      preserve_insertion_order: 'false',
+      ...(options.threads ? { threads: String(options.threads) } : {}),
+    });
+    conn = await instance.connect();
+    await defineViews(conn, globSafe(files, own));
+    const limit = parseSize(
+      String((await conn.runAndReadAll("SELECT current_setting('memory_limit') AS v")).getRowObjectsJS()[0]!.v),
+    );
+    return new DuckDbStore(instance, conn, files, own, {
+      limit: limit ?? max,
+      max,
+      raised: options.onMemoryLimitRaised,
+    });
+  } catch (cause) {
+    // Nothing is left open or on disk by a store that did not open.
+    conn?.closeSync();
+    instance?.closeSync();
+    rmSync(own, { recursive: true, force: true });
+    throw new SwitchyardError(
+      'SY_ANALYSIS_STORE',
+      'analysis',
+      `cannot open the JSONL files of ${dir} in DuckDB: ${(cause as Error)?.message ?? String(cause)}`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * The paths DuckDB is given for the files. DuckDB reads a path as a glob pattern, so a file
+ * whose path holds a glob character (a file named `*.jsonl` would match every file beside it,
+ * read twice) is given as a link of a plain name in the store's own directory instead.
+ */
+function globSafe(files: readonly string[], own: string): string[] {
+  let links: string | undefined;
+  return files.map((file, i) => {
+    if (!/[*?[\]{}\\]/.test(file)) return file;
+    if (links === undefined) {
+      links = join(own, 'files');
+      mkdirSync(links);
+    }
+    const link = join(links, `${i}.jsonl`);
+    symlinkSync(file, link);
+    return link;
   });
-  const conn = await instance.connect();
+}
+
+function notASize(option: string, value: string | undefined): SwitchyardError {
+  return new SwitchyardError(
+    'SY_INVALID_ARGUMENT',
+    'analysis',
+    `${option} ${JSON.stringify(value)} is not a size (e.g. 4GB, 512MiB)`,
+  );
+}
+
+/** The store's views over the files: the relations the analysis's SQL reads (store.ts). */
+async function defineViews(conn: DuckDBConnection, files: readonly string[]): Promise<void> {
   const list = `[${files.map(literal).join(', ')}]`;
   const exposure = `schema = ${literal(EXPOSURE)} AND id IS NOT NULL AND unit IS NOT NULL AND experiment IS NOT NULL
     AND variant IS NOT NULL AND t IS NOT NULL`;
@@ -116,14 +176,6 @@ export async function openDuckDbStore(dir: string, options: DuckDbStoreOptions =
     `CREATE TEMP VIEW sy_lines AS SELECT CASE WHEN ${exposure} THEN 1 WHEN ${event} THEN 2 END AS kind,
        unit, experiment, variant, t, attributes FROM sy_raw`,
   );
-  const limit = parseSize(
-    String((await conn.runAndReadAll("SELECT current_setting('memory_limit') AS v")).getRowObjectsJS()[0]!.v),
-  );
-  return new DuckDbStore(instance, conn, files, options.tempDirectory ? null : spill, {
-    limit: limit ?? max,
-    max,
-    raised: options.onMemoryLimitRaised,
-  });
 }
 
 const UNITS: Record<string, number> = {
@@ -199,8 +251,8 @@ class DuckDbStore implements AnalysisStore {
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
     private readonly files: readonly string[],
-    /** The spill directory this store made (removed on close). */
-    private readonly spill: string | null,
+    /** The store's own directory (its spill, unless given, and links to files; removed on close). */
+    private readonly own: string,
     /** DuckDB's memory limit now and the most it may be raised to, in bytes. */
     private readonly memory: { limit: number; max: number; raised: ((from: string, to: string) => void) | undefined },
   ) {}
@@ -245,6 +297,6 @@ class DuckDbStore implements AnalysisStore {
   async close(): Promise<void> {
     this.conn.closeSync();
     this.instance.closeSync();
-    if (this.spill) rmSync(this.spill, { recursive: true, force: true });
+    rmSync(this.own, { recursive: true, force: true });
   }
 }
