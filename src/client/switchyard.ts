@@ -36,7 +36,19 @@ import { killAtVendor, switchAtVendor } from './vendor-kill.js';
 /** Distinct flags counted per reason for the metrics; unknown flag names beyond it count as "(other)". */
 const MAX_COUNTED_FLAGS = 1000;
 
-let instances = 0;
+/**
+ * Instances made in this process, counted on globalThis as OpenFeature keeps its API there:
+ * every copy of this module (two installed versions, an ESM and a CJS build, a test runner
+ * that reloads modules) takes its domain from the one count. A count per module copy gave two
+ * instances the same domain, and the later one's provider replaced the earlier one's: the
+ * earlier instance answered PROVIDER_NOT_READY ever after.
+ */
+const INSTANCES = Symbol.for('switchyard.instances');
+
+function nextInstance(): number {
+  const shared = globalThis as { [INSTANCES]?: number };
+  return (shared[INSTANCES] = (shared[INSTANCES] ?? 0) + 1);
+}
 
 /** The tracked event that run() records: value = handler latency in ms. */
 export const RUN_EVENT = 'switchyard.run';
@@ -208,7 +220,7 @@ export class Switchyard {
     ]);
     // Kills persisted by an earlier run (or the fleet state last seen) hold from the first call.
     this.killSwitch.load();
-    this.domain = `switchyard-${++instances}`;
+    this.domain = `switchyard-${nextInstance()}`;
     this.openfeature = OpenFeature.getClient(this.domain);
     this.hooks = new HookRunner(
       this.engine,
