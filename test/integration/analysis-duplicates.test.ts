@@ -6,6 +6,7 @@
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   loadJsonlIntoPostgres,
@@ -112,5 +113,24 @@ describe('repeated lines (at-least-once delivery)', () => {
     expect(secondLoad.events).toBe(0);
     expect(secondLoad.duplicates).toBe(firstLoad.exposures + firstLoad.events + firstLoad.duplicates);
     expectSame(postRepeated.experiments, duckClean.experiments);
+  });
+
+  it('rows loaded before ids were kept (NULL id) count once per line: a repeated line collapses, two events do not', async () => {
+    // The tables as an older switchyard left them: no ids, and a third of the event lines there twice.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query('UPDATE sy_exposures SET id = NULL');
+      await client.query('UPDATE sy_events SET id = NULL');
+      const again = await client.query(
+        `INSERT INTO sy_events (unit, event, value, t, properties)
+         SELECT unit, event, value, t, properties FROM sy_events WHERE abs(hashtext(unit || event || t::text)) % 3 = 0`,
+      );
+      expect(again.rowCount).toBeGreaterThan(1000);
+    } finally {
+      await client.end();
+    }
+    // A unit's two run() calls (and any two purchases) are two events, a repeated line is one.
+    expectSame((await run(() => openPostgresStore(url))).experiments, duckClean.experiments);
   });
 });

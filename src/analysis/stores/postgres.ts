@@ -199,15 +199,16 @@ export async function openPostgresStore(url: string): Promise<AnalysisStore> {
     await client.query(
       'CREATE TEMP VIEW sy_lines AS SELECT 1 AS kind, unit, experiment, variant, t, attributes FROM sy_exposures',
     );
-    // Each event id once: the load's unique index already made the ids unique, so only rows
-    // loaded before ids were kept (NULL id) are grouped, as the DuckDB view groups every id.
+    // Each event id once: the load's unique index already made the ids unique. Rows loaded
+    // before ids were kept (NULL id) have no id to tell a repeated line from a second event:
+    // a repeated line is the same unit, event, time and value, so those are grouped on that.
     await client.query(
       `CREATE TEMP VIEW sy_events_once AS
          SELECT unit, event, value, t, CASE WHEN (properties ->> 'error') = 'true' THEN 1 ELSE 0 END AS err
          FROM sy_events WHERE id IS NOT NULL
          UNION ALL
-         SELECT unit, event, min(value), min(t), max(CASE WHEN (properties ->> 'error') = 'true' THEN 1 ELSE 0 END)
-         FROM sy_events WHERE id IS NULL GROUP BY unit, event`,
+         SELECT unit, event, value, t, max(CASE WHEN (properties ->> 'error') = 'true' THEN 1 ELSE 0 END)
+         FROM sy_events WHERE id IS NULL GROUP BY unit, event, t, value`,
     );
   } catch (error) {
     await client.end();
