@@ -30,6 +30,7 @@ import { scrubSecrets, type ValidatedConfig } from '../config/index.js';
 import type { SwitchyardCode } from '../errors.js';
 import { SYNC_RESOLVE, type Clock, type FlagKind, type SyncResolver } from '../ports.js';
 import { fromOpenFeatureCode, toOpenFeatureCode } from './error-codes.js';
+import type { ExposureSeeds } from './exposure-recorder.js';
 import type { VariantResult } from './types.js';
 
 export interface Evaluation {
@@ -62,6 +63,8 @@ export interface Evaluation {
   answer: VariantResult | undefined;
   /** getVariant's settled promise of that answer, made once; undefined until then. */
   settled: Promise<VariantResult> | undefined;
+  /** The exposure rule's seeds for a shared evaluation's (plan, arm), made once; undefined until then. */
+  seeds: ExposureSeeds | undefined;
 }
 
 const KINDS: readonly FlagKind[] = ['boolean', 'string', 'number', 'object'];
@@ -99,12 +102,23 @@ interface FlagEntry {
   plan: AllocationPlan | undefined;
   /** The order of types to ask the vendor in: KINDS until a type has worked, then KINDS_FROM of it. */
   kinds: readonly FlagKind[];
+  /**
+   * The shared evaluations of `slotsOf` (see Engine.sharedSlots), kept with the flag so an
+   * evaluation finds them in the entry it looked up anyway: with 10,000 experiments, a
+   * WeakMap keyed by plan cost about a third of every call (its lookups and the collector's
+   * work on its entries).
+   */
+  slots: (Evaluation | undefined)[];
+  /** The plan `slots` were made for; undefined until the first shared evaluation. */
+  slotsOf: AllocationPlan | undefined;
 }
+
+const newEntry = (kinds: readonly FlagKind[]): FlagEntry => ({ plan: undefined, kinds, slots: [], slotsOf: undefined });
 
 /** The flag's entry in `flags`, made (no plan, no type learnt) when it has none. */
 function entryIn(flags: Map<string, FlagEntry>, flag: string): FlagEntry {
   let entry = flags.get(flag);
-  if (entry === undefined) flags.set(flag, (entry = { plan: undefined, kinds: KINDS }));
+  if (entry === undefined) flags.set(flag, (entry = newEntry(KINDS)));
   return entry;
 }
 
@@ -147,8 +161,7 @@ export class Engine {
     const served = this.adaptive ? this.adaptive.applyConfig(config, plans) : plans;
     // The types learnt stay (a flag's type is the vendor's); the plans are the config's.
     const flags = new Map<string, FlagEntry>();
-    for (const [flag, entry] of this.flags)
-      if (entry.kinds !== KINDS) flags.set(flag, { plan: undefined, kinds: entry.kinds });
+    for (const [flag, entry] of this.flags) if (entry.kinds !== KINDS) flags.set(flag, newEntry(entry.kinds));
     for (const [flag, plan] of served) entryIn(flags, flag).plan = plan;
     this.flags = flags;
     this.byExperimentOf = undefined;
@@ -218,11 +231,13 @@ export class Engine {
   evaluate(flag: string, ctx: EvaluationContext): Evaluation | Promise<Evaluation> {
     this.counters.evaluations++;
     const entry = this.flags.get(flag);
-    const plan = entry?.plan;
-    if (!this.ready) return this.fail(flag, plan, 'SY_PROVIDER_NOT_READY', 'the provider is not ready yet');
-    const kinds = entry ? entry.kinds : KINDS;
-    if (plan === undefined)
-      return this.settle(flag, this.tryKinds(flag, ctx, kinds, 0), (d) => this.passThrough(flag, d));
+    if (!this.ready) return this.fail(flag, entry?.plan, 'SY_PROVIDER_NOT_READY', 'the provider is not ready yet');
+    if (entry === undefined || entry.plan === undefined)
+      return this.settle(flag, this.tryKinds(flag, ctx, entry ? entry.kinds : KINDS, 0), (d) =>
+        this.passThrough(flag, d),
+      );
+    const plan = entry.plan;
+    const kinds = entry.kinds;
     const unit = ctx.targetingKey;
     if (typeof unit !== 'string' || unit.length === 0) {
       return this.fail(
@@ -232,14 +247,16 @@ export class Engine {
         'the evaluation context has no targetingKey, so there is no unit to allocate',
       );
     }
-    if (this.killed.size > 0 && this.killed.has(plan.experiment)) return this.killedControl(plan);
+    if (this.killed.size > 0 && this.killed.has(plan.experiment)) return this.killedControl(entry, plan);
     const details = this.tryKinds(flag, ctx, kinds, 0);
     // The common case, a vendor that answered synchronously without fault, is finished
     // here without the closure settle() takes (one allocation less on every call).
     if (!(details instanceof Error) && !isThenable(details) && !details.errorCode)
-      return plan.mode === 'provider' ? this.vendorAllocated(plan, details) : this.allocated(plan, unit, details);
+      return plan.mode === 'provider'
+        ? this.vendorAllocated(plan, details)
+        : this.allocated(entry, plan, unit, details);
     if (plan.mode === 'provider') return this.settle(flag, details, (d) => this.vendorAllocated(plan, d), plan);
-    return this.settle(flag, details, (d) => this.allocated(plan, unit, d), plan);
+    return this.settle(flag, details, (d) => this.allocated(entry, plan, unit, d), plan);
   }
 
   /** Finishes a vendor answer that may be sync or async; vendor faults become fallbacks. */
@@ -272,6 +289,7 @@ export class Engine {
   }
 
   private allocated(
+    entry: FlagEntry,
     plan: AllocationPlan,
     unit: string,
     gate: ResolutionDetails<unknown>,
@@ -283,6 +301,7 @@ export class Engine {
     const traffic = trafficAt(plan, now, hold);
     if (gate.reason === StandardResolutionReasons.DISABLED || gate.value === false) {
       return this.controlOf(
+        entry,
         plan,
         gate.reason === StandardResolutionReasons.DISABLED
           ? StandardResolutionReasons.DISABLED
@@ -294,15 +313,16 @@ export class Engine {
     if (plan.mode === 'adaptive' && this.adaptive) {
       const index = this.adaptive.assign(plan, unit);
       if (typeof index !== 'number')
-        return index.then((i) => this.split(plan, i, traffic.step, traffic.percent, now, gate));
-      return this.split(plan, index, traffic.step, traffic.percent, now, gate);
+        return index.then((i) => this.split(entry, plan, i, traffic.step, traffic.percent, now, gate));
+      return this.split(entry, plan, index, traffic.step, traffic.percent, now, gate);
     }
     // The exposure rule will key the unit: its second hash is made in the allocation's pass.
     if (this.keysExposures) unitHashes(plan.prefix, unit);
-    return this.split(plan, assign(plan, unit, traffic.percent / 100), traffic.step, traffic.percent, now, gate);
+    return this.split(entry, plan, assign(plan, unit, traffic.percent / 100), traffic.step, traffic.percent, now, gate);
   }
 
   private split(
+    entry: FlagEntry,
     plan: AllocationPlan,
     index: number,
     step: number,
@@ -310,12 +330,12 @@ export class Engine {
     now: number,
     gate: ResolutionDetails<unknown>,
   ): Evaluation {
-    if (index < 0) return this.controlOf(plan, StandardResolutionReasons.DEFAULT, step, percent);
+    if (index < 0) return this.controlOf(entry, plan, StandardResolutionReasons.DEFAULT, step, percent);
     const metadata = gate.flagMetadata;
     // An answer without the vendor's metadata depends on the plan, the step and the arm
     // only: every such unit shares one object (and the facade its answer), made once.
     if (metadata === undefined) {
-      const slots = this.sharedSlots(plan);
+      const slots = this.sharedSlots(entry, plan);
       const slot = slotOf(plan, step, index);
       return (slots[slot] ??= this.splitOf(plan, index, step, percent, NaN, undefined, true));
     }
@@ -350,32 +370,32 @@ export class Engine {
       shared,
       answer: undefined,
       settled: undefined,
+      seeds: undefined,
     };
   }
 
   /**
-   * The shared evaluations of a plan object (a new plan, on reload or re-weighting, starts
-   * empty): per ramp step (-1 included), one per arm, then the control for DEFAULT, for
-   * DISABLED and for a kill (see slotOf). The plan used last is kept at hand: most calls in a row are for the same one.
+   * The shared evaluations of a plan object, kept in its flag's entry (a new plan, on reload
+   * or re-weighting, starts empty): per ramp step (-1 included), one per arm, then the control
+   * for DEFAULT, for DISABLED and for a kill (see slotOf).
    */
-  private sharedSlots(plan: AllocationPlan): (Evaluation | undefined)[] {
-    if (this.lastSharedPlan === plan) return this.lastShared;
-    let slots = this.shared.get(plan);
-    if (slots === undefined) {
-      slots = new Array<Evaluation | undefined>((plan.steps.length + 1) * (plan.variants.length + 3)).fill(undefined);
-      this.shared.set(plan, slots);
+  private sharedSlots(entry: FlagEntry, plan: AllocationPlan): (Evaluation | undefined)[] {
+    if (entry.slotsOf === plan) return entry.slots;
+    const slots = new Array<Evaluation | undefined>((plan.steps.length + 1) * (plan.variants.length + 3)).fill(
+      undefined,
+    );
+    // An evaluation that began under a plan replaced since (an adaptive re-weighting while the
+    // sticky store answered) gets slots of its own: the entry keeps its current plan's.
+    if (entry.plan === plan) {
+      entry.slots = slots;
+      entry.slotsOf = plan;
     }
-    this.lastSharedPlan = plan;
-    this.lastShared = slots;
     return slots;
   }
 
-  private readonly shared = new WeakMap<AllocationPlan, (Evaluation | undefined)[]>();
-  private lastSharedPlan: AllocationPlan | undefined;
-  private lastShared: (Evaluation | undefined)[] = [];
   /** The control of a killed experiment (a kill answers every unit alike, at no step and no traffic). */
-  private killedControl(plan: AllocationPlan): Evaluation {
-    const slots = this.sharedSlots(plan);
+  private killedControl(entry: FlagEntry, plan: AllocationPlan): Evaluation {
+    const slots = this.sharedSlots(entry, plan);
     const slot = slotOf(plan, -1, plan.variants.length + 2);
     return (slots[slot] ??= this.controlEvaluation(plan, StandardResolutionReasons.DISABLED, -1, 0, true));
   }
@@ -428,6 +448,7 @@ export class Engine {
       shared,
       answer: undefined,
       settled: undefined,
+      seeds: undefined,
     };
   }
 
@@ -451,12 +472,13 @@ export class Engine {
       shared: false,
       answer: undefined,
       settled: undefined,
+      seeds: undefined,
     };
   }
 
   /** The control for `reason` (DEFAULT: outside the traffic or the flag off; DISABLED), shared like split's arms. */
-  private controlOf(plan: AllocationPlan, reason: string, step: number, percent: number): Evaluation {
-    const slots = this.sharedSlots(plan);
+  private controlOf(entry: FlagEntry, plan: AllocationPlan, reason: string, step: number, percent: number): Evaluation {
+    const slots = this.sharedSlots(entry, plan);
     const slot = slotOf(plan, step, plan.variants.length + (reason === StandardResolutionReasons.DISABLED ? 1 : 0));
     return (slots[slot] ??= this.controlEvaluation(plan, reason, step, percent, true));
   }
@@ -487,6 +509,7 @@ export class Engine {
       shared,
       answer: undefined,
       settled: undefined,
+      seeds: undefined,
     };
   }
 
@@ -528,6 +551,7 @@ export class Engine {
       shared: false,
       answer: undefined,
       settled: undefined,
+      seeds: undefined,
     };
   }
 
