@@ -65,3 +65,42 @@ export class SwitchyardError extends Error implements Problem {
     this.what = what;
   }
 }
+
+/** An error's message, safely: whatever was thrown (a Proxy, an object whose getters throw), reading it never throws. */
+export function messageOf(error: unknown): string {
+  try {
+    const message = (error as Error | null)?.message;
+    return typeof message === 'string' ? message : String(error);
+  } catch {
+    return `a thrown ${typeof error} that cannot be shown`;
+  }
+}
+
+/**
+ * Any value as a short text for a message, safely (no getter, toString or toJSON of the
+ * caller's runs): strings quoted and cut at 60 characters, numbers as they are (NaN,
+ * Infinity), bigints with their n, other objects by kind only.
+ */
+export function shown(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return String(value);
+    case 'bigint':
+      return `${value}n`;
+    case 'symbol':
+      return 'a symbol';
+    case 'function':
+      return 'a function';
+    default:
+      if (value === null) return 'null';
+      try {
+        return Array.isArray(value) ? 'an array' : 'an object';
+      } catch {
+        return 'an object'; // a revoked Proxy
+      }
+  }
+}

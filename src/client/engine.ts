@@ -168,6 +168,11 @@ export class Engine {
     this.timeoutMs = config.featureFlags.evaluationTimeoutMs;
   }
 
+  /** How long a vendor (and each OpenFeature hook) may take to answer an evaluation. */
+  get evaluationTimeoutMs(): number {
+    return this.timeoutMs;
+  }
+
   planForFlag(flag: string): AllocationPlan | undefined {
     return this.flags.get(flag)?.plan;
   }
@@ -279,7 +284,8 @@ export class Engine {
           ),
         this.timeoutMs,
       );
-      timer.unref?.();
+      // Not unref'd: a caller awaiting a vendor that never answers gets the fallback when the
+      // time is up, even when nothing else keeps the process alive (it is cleared on the answer).
     });
     const answer = details.then(
       (d) => (d.errorCode ? this.vendorFault(flag, plan, d) : finish(d)),

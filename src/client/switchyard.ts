@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { loadConfigFile, validateConfigObject, scrubSecrets, type ValidatedConfig } from '../config/index.js';
-import { SwitchyardError, type SwitchyardCode } from '../errors.js';
+import { messageOf, shown, SwitchyardError, type SwitchyardCode } from '../errors.js';
 import { MetricRecorder, type ExperimentStatus } from '../guardrails/index.js';
 import { systemClock, silentLogger, type Clock, type Logger } from '../ports.js';
 import { ExposureDedupe, type EventPipeline, type PipelineCounters, type Sink } from '../exposure/index.js';
@@ -241,9 +241,10 @@ export class Switchyard {
     await this.adaptive.start();
     const timeoutMs = this.config.featureFlags.initTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
+    // Not unref'd: createSwitchyard settles when the time is up even if nothing else keeps the
+    // process alive (unref'd, a script awaiting a provider that never starts just exited).
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      timer.unref?.();
     });
     const ready = OpenFeature.setProviderAndWait(this.domain, this.allocationProvider).then(
       () => 'ready' as const,
@@ -281,6 +282,7 @@ export class Switchyard {
    */
   getVariant(flag: string, ctx: EvaluationContext, options?: GetVariantOptions): Promise<VariantResult> {
     try {
+      if (typeof flag !== 'string') return Promise.resolve(this.notAFlag(flag));
       const context = ctx ?? {};
       if (this.hooks.hasHooks(options)) return this.hooks.getVariant(flag, context, options!);
       const ev = this.engine.evaluate(flag, context);
@@ -312,6 +314,7 @@ export class Switchyard {
    */
   getVariantSync(flag: string, ctx: EvaluationContext): VariantResult {
     try {
+      if (typeof flag !== 'string') return this.notAFlag(flag);
       const context = ctx ?? {};
       if (this.hooks.hasHooks(undefined))
         return this.fallback(flag, 'SY_NOT_SYNCHRONOUS', notSynchronous('OpenFeature hooks are registered'));
@@ -337,43 +340,42 @@ export class Switchyard {
    * @returns whether the event was accepted
    */
   track(event: string, ctx: EvaluationContext, properties: Record<string, unknown> = {}): boolean {
-    const unit = ctx?.targetingKey;
+    // The caller's objects are read once, here: a getter or Proxy that throws is bad input too.
+    let unit: unknown;
+    let value: unknown;
     let problem: string | undefined;
-    if (typeof event !== 'string' || event.length === 0) problem = 'the event name must be a non-empty string';
-    else if (typeof unit !== 'string' || unit.length === 0)
-      problem = 'the context has no targetingKey, so the event has no unit';
-    else if (typeof properties !== 'object' || properties === null || Array.isArray(properties))
-      problem = 'properties must be a plain object';
-    else if (
-      properties.value !== undefined &&
-      (typeof properties.value !== 'number' || !Number.isFinite(properties.value))
-    ) {
-      problem = `properties.value must be a finite number, found ${JSON.stringify(properties.value)}`;
+    try {
+      unit = ctx?.targetingKey;
+      if (typeof event !== 'string' || event.length === 0) problem = 'the event name must be a non-empty string';
+      else if (typeof unit !== 'string' || unit.length === 0)
+        problem = 'the context has no targetingKey, so the event has no unit';
+      else if (typeof properties !== 'object' || properties === null || Array.isArray(properties))
+        problem = 'properties must be a plain object';
+      else {
+        value = properties.value;
+        if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value)))
+          problem = `properties.value must be a finite number, found ${shown(value)}`;
+      }
+    } catch (error) {
+      problem = `reading its arguments threw: ${messageOf(error)}`;
     }
     const ts = this.clock.now();
     if (problem === undefined && this.pipeline) {
-      problem = this.pipeline.recordTrack(
-        unit as string,
-        event,
-        properties.value as number | undefined,
-        properties,
-        ts,
-      );
+      try {
+        problem = this.pipeline.recordTrack(unit as string, event, value as number | undefined, properties, ts);
+      } catch (error) {
+        problem = `its properties cannot be written: ${messageOf(error)}`;
+      }
     } else if (problem !== undefined) this.pipeline?.reject();
     if (problem !== undefined) {
-      this.report(`track:${String(event)}`, 'SY_INVALID_ARGUMENT', `track("${String(event)}") rejected: ${problem}`);
+      const name = typeof event === 'string' ? event : shown(event);
+      this.report(`track:${name}`, 'SY_INVALID_ARGUMENT', `track(${shown(name)}) rejected: ${problem}`);
       this.engine.countProblem('SY_INVALID_ARGUMENT');
       return false;
     }
-    if (this.adaptive.size > 0) this.adaptive.track(event, unit as string, properties.value as number | undefined);
-    this.guardrails.recordTrack(event, unit as string, properties.value as number | undefined);
-    this.events.emit('track', {
-      event,
-      unit: unit as string,
-      value: properties.value as number | undefined,
-      properties,
-      ts,
-    });
+    if (this.adaptive.size > 0) this.adaptive.track(event, unit as string, value as number | undefined);
+    this.guardrails.recordTrack(event, unit as string, value as number | undefined);
+    this.events.emit('track', { event, unit: unit as string, value: value as number | undefined, properties, ts });
     return true;
   }
 
@@ -623,10 +625,20 @@ export class Switchyard {
         );
       }
     }
+    // The provider gets as long to close as it had to start; one that does not close in time is left behind.
+    const ms = this.config.featureFlags.initTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), ms);
+    });
     try {
-      await this.allocationProvider.onClose();
+      const closed = await Promise.race([this.allocationProvider.onClose().then(() => 'closed' as const), late]);
+      if (closed === 'late')
+        this.logger.warn(`the provider did not close within ${ms} ms (feature_flags.init_timeout_ms); left behind`);
     } catch (error) {
-      this.logger.warn('the provider failed to close', { error: scrubSecrets(String(error), this.config.secrets) });
+      this.logger.warn('the provider failed to close', { error: scrubSecrets(messageOf(error), this.config.secrets) });
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -714,7 +726,12 @@ export class Switchyard {
   }
 
   private crash(flag: string, error: unknown): VariantResult {
-    return this.fallback(flag, 'SY_PROVIDER_ERROR', `evaluation failed: ${(error as Error)?.message ?? String(error)}`);
+    return this.fallback(flag, 'SY_PROVIDER_ERROR', `evaluation failed: ${messageOf(error)}`);
+  }
+
+  /** The answer to a flag name that is not a string (a symbol, an object): no flag, nothing read from it. */
+  private notAFlag(flag: unknown): VariantResult {
+    return this.fallback(shown(flag), 'SY_INVALID_ARGUMENT', `the flag name must be a string, found ${shown(flag)}`);
   }
 
   /** The flag's fallback answer (the control, or an undefined value) for a problem found outside the engine. */

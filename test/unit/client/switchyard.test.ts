@@ -705,7 +705,7 @@ describe('secrets and platform credentials', () => {
     await sy.close();
     // Every level and every field of the log: the scrubbed messages were logged, the secret nowhere.
     expect(logger.lines).toContain('warn 401 for key *** {"flag":"checkout","code":"SY_PROVIDER_ERROR"}');
-    expect(logger.lines).toContain('warn the provider failed to close {"error":"Error: close refused for key ***"}');
+    expect(logger.lines).toContain('warn the provider failed to close {"error":"close refused for key ***"}');
     expect(logger.lines.join('\n')).not.toContain(secret);
   });
 

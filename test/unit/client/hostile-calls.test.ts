@@ -1,0 +1,217 @@
+/**
+ * The public calls with hostile arguments and hostile OpenFeature hooks: getVariant always
+ * resolves (never rejects, never waits past the evaluation timeout per hook), getVariantSync
+ * and track never throw, a fallback logs no exposure, close() and createSwitchyard settle
+ * within their bounds even when the provider never answers. (Found by an outside audit.)
+ */
+import type { Hook, Provider } from '@openfeature/server-sdk';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSwitchyard, type Switchyard } from 'switchyard';
+
+const TIMEOUT_MS = 100;
+const made: Switchyard[] = [];
+afterEach(async () => {
+  await Promise.all(made.splice(0).map((sy) => sy.close()));
+});
+
+async function make(extra: Record<string, unknown> = {}): Promise<Switchyard> {
+  const sy = await createSwitchyard({
+    config: {
+      feature_flags: { provider: 'memory', evaluation_timeout_ms: TIMEOUT_MS, init_timeout_ms: 200 },
+      exposures: { enabled: false, dir: mkdtempSync(join(tmpdir(), 'sy-hostile-')) },
+      experiments: { exp: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+    },
+    ...extra,
+  });
+  made.push(sy);
+  return sy;
+}
+
+const never = () => new Promise<never>(() => {});
+
+/** getVariant's answer, or 'still pending' after `ms`. */
+async function within<T>(answer: Promise<T>, ms: number): Promise<T | 'still pending'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'still pending'>((resolve) => (timer = setTimeout(() => resolve('still pending'), ms)));
+  try {
+    return await Promise.race([answer, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('getVariant with hooks', () => {
+  it('an after hook that throws: the control, and no exposure for the arm it replaced', async () => {
+    const sy = await make();
+    const exposed: string[] = [];
+    sy.on('exposure', (e) => exposed.push(`${e.unit} ${e.variant}`));
+    const throwing: Hook = {
+      after() {
+        throw new Error('after boom');
+      },
+    };
+    for (let i = 0; i < 20; i++) {
+      const r = await sy.getVariant('exp', { targetingKey: `u${i}` }, { hooks: [throwing] });
+      expect(r).toMatchObject({ variant: 'control', reason: 'ERROR', problem: 'SY_PROVIDER_ERROR' });
+      expect(r.errorMessage).toContain('after boom');
+    }
+    expect(exposed).toEqual([]);
+    // The same units without the hook are exposed (the listener hears exposures at all).
+    for (let i = 0; i < 20; i++) await sy.getVariant('exp', { targetingKey: `u${i}` });
+    expect(exposed).toHaveLength(20);
+  });
+
+  it('a hook that never settles: the control within the evaluation timeout (a finally hook: the answer)', async () => {
+    const sy = await make();
+    for (const stage of ['before', 'after', 'error'] as const) {
+      const hooks: Hook[] = [{ [stage]: never }];
+      // The error stage runs on an unknown flag (the vendor's error).
+      const flag = stage === 'error' ? 'no-such-flag' : 'exp';
+      const r = await within(sy.getVariant(flag, { targetingKey: 'u1' }, { hooks }), 10 * TIMEOUT_MS);
+      expect(r, stage).not.toBe('still pending');
+      expect(r, stage).toMatchObject({ reason: 'ERROR' });
+      if (stage !== 'error')
+        expect((r as { errorMessage: string }).errorMessage).toContain(`did not settle within ${TIMEOUT_MS} ms`);
+    }
+    const settled = await within(
+      sy.getVariant('exp', { targetingKey: 'u1' }, { hooks: [{ finally: never }] }),
+      10 * TIMEOUT_MS,
+    );
+    expect(settled).toMatchObject({ reason: 'SPLIT', inExperiment: true });
+  });
+
+  it('options and contexts that cannot be read: the control, never a rejection', async () => {
+    const sy = await make();
+    const notAnArray = sy.getVariant('exp', { targetingKey: 'u1' }, { hooks: { length: 1 } as never });
+    await expect(notAnArray).resolves.toMatchObject({
+      variant: 'control',
+      reason: 'ERROR',
+      problem: 'SY_INVALID_ARGUMENT',
+      errorMessage: 'getVariant: options.hooks must be an array of OpenFeature hooks',
+    });
+    const unreadable = new Proxy(
+      { targetingKey: 'u1' },
+      {
+        ownKeys() {
+          throw new Error('ownKeys boom');
+        },
+      },
+    );
+    await expect(sy.getVariant('exp', unreadable, { hooks: [{}] })).resolves.toMatchObject({
+      variant: 'control',
+      reason: 'ERROR',
+    });
+  });
+});
+
+describe('flag names and track arguments that are not what they should be', () => {
+  it('getVariant and getVariantSync answer a non-string flag name without reading it', async () => {
+    const sy = await make();
+    const throwingName = {
+      toString() {
+        throw new Error('tostr');
+      },
+    };
+    for (const flag of [Symbol('f'), throwingName, 42]) {
+      const answer = await sy.getVariant(flag as never, { targetingKey: 'u1' });
+      expect(answer).toMatchObject({ reason: 'ERROR', problem: 'SY_INVALID_ARGUMENT' });
+      expect(answer.errorMessage).toMatch(/^the flag name must be a string, found (a symbol|an object|42)$/);
+      expect(sy.getVariantSync(flag as never, { targetingKey: 'u1' })).toMatchObject({
+        reason: 'ERROR',
+        problem: 'SY_INVALID_ARGUMENT',
+      });
+    }
+  });
+
+  it('track never throws, and says what was wrong', async () => {
+    const sy = await make();
+    const errors: string[] = [];
+    sy.on('error', (e) => errors.push(e.message));
+    const boom = () => {
+      throw new Error('getter boom');
+    };
+    const calls: [string, () => boolean][] = [
+      ['a bigint value', () => sy.track('buy', { targetingKey: 'u1' }, { value: 10n } as never)],
+      ['NaN', () => sy.track('nan', { targetingKey: 'u1' }, { value: NaN })],
+      [
+        'a throwing getter',
+        () => sy.track('getter', { targetingKey: 'u1' }, Object.defineProperty({}, 'value', { get: boom })),
+      ],
+      ['a throwing context', () => sy.track('ctx', new Proxy({}, { get: boom }) as never, {})],
+      ['a symbol name', () => sy.track(Symbol('e') as never, { targetingKey: 'u1' })],
+    ];
+    for (const [what, call] of calls) expect(call, what).not.toThrow();
+    for (const [what, call] of calls) expect(call(), what).toBe(false);
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        'track("buy") rejected: properties.value must be a finite number, found 10n',
+        'track("nan") rejected: properties.value must be a finite number, found NaN',
+        'track("getter") rejected: reading its arguments threw: getter boom',
+        'track("ctx") rejected: reading its arguments threw: getter boom',
+        'track("a symbol") rejected: the event name must be a non-empty string',
+      ]),
+    );
+  });
+});
+
+describe('lifecycle bounds', () => {
+  it('close() settles when the provider never closes', async () => {
+    const provider: Provider = {
+      metadata: { name: 'never-closes' },
+      runsOn: 'server',
+      onClose: never,
+      resolveBooleanEvaluation: async () => ({ value: true }),
+      resolveStringEvaluation: async () => ({ value: '' }),
+      resolveNumberEvaluation: async () => ({ value: 0 }),
+      resolveObjectEvaluation: async () => ({ value: {} }),
+    };
+    const sy = await make({ provider });
+    made.splice(made.indexOf(sy), 1);
+    expect(
+      await within(
+        sy.close().then(() => 'closed'),
+        2000,
+      ),
+    ).toBe('closed');
+  });
+
+  it('a script awaiting a provider that never starts, or never answers, gets its answer and exits normally', () => {
+    // The timers that bound them keep the process alive: unref'd, Node exited (code 13) with the await unsettled.
+    const dir = mkdtempSync(join(tmpdir(), 'sy-hostile-script-'));
+    const script = join(dir, 'script.mts');
+    const index = fileURLToPath(new URL('../../../src/index.ts', import.meta.url));
+    writeFileSync(
+      script,
+      `import { createSwitchyard } from ${JSON.stringify(index)};
+const hangs = () => new Promise(() => {});
+const provider = { metadata: { name: 'hangs' }, runsOn: 'server', initialize: hangs,
+  resolveBooleanEvaluation: hangs, resolveStringEvaluation: hangs, resolveNumberEvaluation: hangs, resolveObjectEvaluation: hangs };
+const config = (n) => ({
+  feature_flags: { provider: 'memory', init_timeout_ms: 200, evaluation_timeout_ms: 100 },
+  exposures: { enabled: false, dir: ${JSON.stringify(dir)} + '/events-' + n } });
+const starts = await createSwitchyard({ provider, config: config(1) });
+console.log('created');
+console.log((await starts.getVariant('anything', { targetingKey: 'u1' })).problem);
+await starts.close();
+const { initialize, ...ready } = provider;
+const answers = await createSwitchyard({ provider: ready, config: config(2) });
+console.log((await answers.getVariant('anything', { targetingKey: 'u1' })).problem);
+await answers.close();
+console.log('closed');
+`,
+    );
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(child.stdout.trim().split('\n')).toEqual([
+      'created',
+      'SY_PROVIDER_NOT_READY',
+      'SY_PROVIDER_TIMEOUT',
+      'closed',
+    ]);
+    expect(child.status).toBe(0);
+  });
+});
