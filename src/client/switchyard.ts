@@ -13,7 +13,14 @@ import { loadConfigFile, validateConfigObject, scrubSecrets, type ValidatedConfi
 import { messageOf, shown, SwitchyardError, type SwitchyardCode } from '../errors.js';
 import { MetricRecorder, type ExperimentStatus } from '../guardrails/index.js';
 import { systemClock, silentLogger, type Clock, type Logger } from '../ports.js';
-import { ExposureDedupe, type EventPipeline, type PipelineCounters, type Sink } from '../exposure/index.js';
+import {
+  ExposureDedupe,
+  heldHereError,
+  isHeldInThisProcess,
+  type EventPipeline,
+  type PipelineCounters,
+  type Sink,
+} from '../exposure/index.js';
 import { AllocationProvider } from './allocation-provider.js';
 import { ConfigReloader } from './config-reloader.js';
 import { SafeEmitter } from './emitter.js';
@@ -79,6 +86,9 @@ export async function createSwitchyard(options: SwitchyardOptions): Promise<Swit
   const config = file
     ? loadConfigFile(file, { env: options.env })
     : validateConfigObject(options.config, { env: options.env });
+  // Two instances of one process on one journal is a mistake to say at once: the second
+  // would run on a journal in memory only (as it does when another process holds the directory).
+  if (config.exposures.enabled && isHeldInThisProcess(config.exposures.dir)) throw heldHereError(config.exposures.dir);
   const provider = options.provider ?? (await providerFromConfig(config));
   const clock = options.clock ?? systemClock;
   const sinks = config.exposures.enabled ? [...(await sinksFromConfig(config, clock)), ...(options.sinks ?? [])] : [];

@@ -8,6 +8,20 @@ import { SwitchyardError } from '../errors.js';
 /** Journal directories held by this process; another process is kept out by the lock file. */
 const heldHere = new Set<string>();
 
+/** Whether an instance in this process holds the journal directory `dir`. */
+export function isHeldInThisProcess(dir: string): boolean {
+  return heldHere.has(resolve(dir));
+}
+
+/** The error for a journal directory another instance of this process holds. */
+export function heldHereError(dir: string): SwitchyardError {
+  return new SwitchyardError(
+    'SY_JOURNAL_LOCKED',
+    'exposures.dir',
+    `the journal in ${resolve(dir)} is already used by another switchyard instance in this process; give each instance its own exposures.dir`,
+  );
+}
+
 export class DirLock {
   private held = false;
   private readonly dir: string;
@@ -23,12 +37,7 @@ export class DirLock {
    */
   acquire(): void {
     const file = join(this.dir, 'lock');
-    if (heldHere.has(this.dir))
-      throw new SwitchyardError(
-        'SY_JOURNAL_LOCKED',
-        'exposures.dir',
-        `the journal in ${this.dir} is already used by another switchyard instance in this process; give each instance its own exposures.dir`,
-      );
+    if (heldHere.has(this.dir)) throw heldHereError(this.dir);
     try {
       writeFileSync(file, String(process.pid), { flag: 'wx' });
     } catch (error) {

@@ -160,6 +160,27 @@ describe('flag names and track arguments that are not what they should be', () =
 });
 
 describe('lifecycle bounds', () => {
+  it('a second instance of this process on the same journal is refused at creation, naming the directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-hostile-journal-'));
+    const config = {
+      feature_flags: { provider: 'memory' },
+      exposures: { dir },
+      experiments: { exp: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+    };
+    const first = await createSwitchyard({ config });
+    made.push(first);
+    await expect(createSwitchyard({ config })).rejects.toThrow(
+      `SY_JOURNAL_LOCKED in exposures.dir: the journal in ${dir} is already used by another switchyard instance in this process`,
+    );
+    expect(await first.getVariant('exp', { targetingKey: 'u1' })).toMatchObject({ reason: 'SPLIT' });
+    // Once the first is closed the directory is free again.
+    await first.close();
+    made.splice(made.indexOf(first), 1);
+    const next = await createSwitchyard({ config });
+    made.push(next);
+    expect(next.counters().exposures.pipeline?.journalInMemory).toBe(false);
+  });
+
   it('close() settles when the provider never closes', async () => {
     const provider: Provider = {
       metadata: { name: 'never-closes' },
@@ -168,7 +189,7 @@ describe('lifecycle bounds', () => {
       resolveBooleanEvaluation: async () => ({ value: true }),
       resolveStringEvaluation: async () => ({ value: '' }),
       resolveNumberEvaluation: async () => ({ value: 0 }),
-      resolveObjectEvaluation: async () => ({ value: {} }),
+      resolveObjectEvaluation: async () => ({ value: {} as never }),
     };
     const sy = await make({ provider });
     made.splice(made.indexOf(sy), 1);
