@@ -11,7 +11,8 @@ import { SwitchyardError } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { configMessages as m } from './messages.js';
 import { configSchema, WEIGHT_TOTAL, type RawConfig, type RawExperiment } from './schema.js';
-import { semanticProblems, type Path, type RawProblem } from './semantic.js';
+import { describeValue, scrubSecrets } from './quote.js';
+import { semanticProblems, type Path, type RawProblem, type ShowValue } from './semantic.js';
 import type {
   AllocationMode,
   ConfigProblem,
@@ -102,10 +103,16 @@ function validate(
     throw new ConfigError(file, [{ file, ...position([]), path: '', message: m.notAMapping }]);
   }
   problems.push(...literalSecrets(value));
-  const secrets = interpolateEnv(value, [], env, problems);
-  normaliseMonitoring(value as Record<string, unknown>, problems);
+  const { secrets, written } = interpolateEnv(value, [], env, problems);
+  // A value that came from the environment is never shown, not even scrubbed: the text as
+  // written in the file stands for it.
+  const show: ShowValue = (found, path) => {
+    const text = written.get(formatPath(path));
+    return text === undefined ? describeValue(found, secrets) : m.fromEnvironment(describeValue(text, secrets));
+  };
+  normaliseMonitoring(value as Record<string, unknown>, problems, show);
   const parsed = configSchema.safeParse(value, { reportInput: true });
-  const semantic = semanticProblems(value);
+  const semantic = semanticProblems(value, show);
   if (!parsed.success) {
     // A missing variable is reported once, as such, not again as the empty value it left;
     // a platform's limit, once, by the semantic rule that names it.
@@ -121,7 +128,7 @@ function validate(
               explained.has(formatPath(issue.path as Path))
             ),
         )
-        .flatMap((issue) => fromZodIssue(issue))
+        .flatMap((issue) => fromZodIssue(issue, show))
         .filter((p) => !unset.has(formatPath(p.path))),
     );
   }
@@ -157,14 +164,18 @@ function literalSecrets(root: unknown): RawProblem[] {
   return problems;
 }
 
-/** Replaces `${NAME}` in every string; `$${` escapes a literal `${`. Returns the secret values. */
+/**
+ * Replaces `${NAME}` in every string; `$${` escapes a literal `${`. Returns the secret
+ * values, and the text as written of each string a variable went into, by formatted path.
+ */
 function interpolateEnv(
   node: unknown,
   path: (string | number)[],
   env: LoadOptions['env'] & object,
   problems: RawProblem[],
-): string[] {
+): { secrets: string[]; written: Map<string, string> } {
   const secrets: string[] = [];
+  const written = new Map<string, string>();
   const visit = (parent: Record<string | number, unknown>, key: string | number, at: (string | number)[]) => {
     const v = parent[key];
     if (typeof v === 'string') {
@@ -177,6 +188,7 @@ function interpolateEnv(
           return '';
         }
         if (resolved.length > 0) secrets.push(resolved);
+        written.set(formatPath(at), v);
         return resolved;
       });
     } else if (typeof v === 'object' && v !== null) {
@@ -189,22 +201,15 @@ function interpolateEnv(
   };
   const root = { root: node };
   visit(root, 'root', path);
-  return secrets;
-}
-
-/** Replaces every secret value (interpolated from the environment) in a text with ***. */
-export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) out = out.split(s).join('***');
-  return out;
+  return { secrets, written };
 }
 
 /** `monitoring` may be a map or the seed's list of one-key maps; both become the map. */
-function normaliseMonitoring(config: Record<string, unknown>, problems: RawProblem[]): void {
+function normaliseMonitoring(config: Record<string, unknown>, problems: RawProblem[], show: ShowValue): void {
   const mon = config.monitoring;
   if (!Array.isArray(mon)) {
     if (mon !== undefined && (typeof mon !== 'object' || mon === null)) {
-      problems.push({ path: ['monitoring'], message: `${m.monitoringForm}; found ${describe(mon)}` });
+      problems.push({ path: ['monitoring'], message: `${m.monitoringForm}; found ${show(mon, ['monitoring'])}` });
       delete config.monitoring;
     }
     return;
@@ -214,15 +219,18 @@ function normaliseMonitoring(config: Record<string, unknown>, problems: RawProbl
     if (typeof item === 'object' && item !== null && !Array.isArray(item) && Object.keys(item).length === 1) {
       Object.assign(merged, item);
     } else {
-      problems.push({ path: ['monitoring', i], message: `${m.monitoringForm}; found ${describe(item)}` });
+      problems.push({
+        path: ['monitoring', i],
+        message: `${m.monitoringForm}; found ${show(item, ['monitoring', i])}`,
+      });
     }
   });
   config.monitoring = merged;
 }
 
-function fromZodIssue(issue: z.core.$ZodIssue): RawProblem[] {
+function fromZodIssue(issue: z.core.$ZodIssue, show: ShowValue): RawProblem[] {
   const path = issue.path as (string | number)[];
-  const found = 'input' in issue ? describe(issue.input) : 'nothing';
+  const found = 'input' in issue ? show(issue.input, path) : 'nothing';
   switch (issue.code) {
     case 'unrecognized_keys': {
       const allowed = allowedKeysAt(path);
@@ -298,17 +306,6 @@ function typeName(expected: string): string {
       } as Record<string, string>
     )[expected] ?? expected
   );
-}
-
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null (an empty value)';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a map';
-  // JSON has no form for these (it would write null): shown as themselves.
-  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-  const text = JSON.stringify(v);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 /** The keys the schema allows at a path, for "did you mean" and the allowed list. */

@@ -15,8 +15,12 @@ export const configMessages = {
   weightsSum: (total: number, sum: number) =>
     `variant weights must add up to exactly ${total} (they are percentages), found ${formatNumber(sum)}`,
   tooFewVariants: (n: number) => `an experiment needs at least 2 variants, found ${n}`,
+  /**
+   * This, duplicateFlag and memoryDefaultVariant take values as shown (quote.ts): quoted, or
+   * a placeholder for a value from the environment.
+   */
   controlMissing: (control: string, variants: readonly string[]) =>
-    `control "${control}" is not one of the variants (${variants.join(', ')}); name a variant in "control:"`,
+    `control ${control} is not one of the variants (${variants.join(', ')}); name a variant in "control:"`,
   adaptiveNeedsMetric:
     'adaptive allocation needs primary_metric: the tracked event whose rate (or value) the bandit maximises',
   floorsTooHigh: (arms: number, floor: number, holdout: number) =>
@@ -35,10 +39,11 @@ export const configMessages = {
     `schedule percentages may not go down: a step of ${formatNumber(current)}% follows ${formatNumber(previous)}% (ramp down by editing earlier steps or pausing)`,
   dwellRequired: 'every step but the last needs a dwell (how long it lasts before the next step), e.g. dwell: 1d',
   duplicateFlag: (flag: string, other: string) =>
-    `flag "${flag}" is already used by experiment "${other}"; one experiment per flag`,
+    `flag ${flag} is already used by experiment ${other}; one experiment per flag`,
   guardrailNoLimit: 'a guardrail needs at least one limit: max, min, max_relative_increase or max_relative_decrease',
   memoryDefaultVariant: (variant: string, variants: readonly string[]) =>
-    `defaultVariant "${variant}" is not one of the variants (${variants.join(', ')})`,
+    `defaultVariant ${variant} is not one of the variants (${variants.join(', ')})`,
+  fromEnvironment: (written: string) => `the value of ${written} (from the environment, not shown)`,
   envMissing: (name: string) => `environment variable ${name} is not set (referenced as \${${name}})`,
   monitoringForm: 'expected a map (real_time_metrics: true) or a list of one-key maps (- real_time_metrics: true)',
   fleetRedisUrl:

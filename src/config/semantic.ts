@@ -5,6 +5,7 @@
  */
 import { parseDuration, DURATION_FORMAT } from './duration.js';
 import { configMessages as m } from './messages.js';
+import { quote } from './quote.js';
 import { ADAPTIVE_KEYS, PLATFORM_LIMITS, WEIGHT_TOTAL } from './schema.js';
 
 export type Path = readonly (string | number)[];
@@ -15,9 +16,15 @@ export interface RawProblem {
   atKey?: boolean;
 }
 
+/**
+ * How a message shows a value found at a path: quoted and cut short, or, for a value
+ * interpolated from the environment, a placeholder (load.ts).
+ */
+export type ShowValue = (value: unknown, path: Path) => string;
+
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export function semanticProblems(raw: unknown): RawProblem[] {
+export function semanticProblems(raw: unknown, show: ShowValue): RawProblem[] {
   const problems: RawProblem[] = [];
   if (!isRecord(raw)) return problems;
   const defaults = isRecord(raw.experiment_config) ? raw.experiment_config : {};
@@ -41,9 +48,10 @@ export function semanticProblems(raw: unknown): RawProblem[] {
         typeof flag.defaultVariant === 'string' &&
         !(flag.defaultVariant in flag.variants)
       ) {
+        const path = ['feature_flags', 'memory', 'flags', key, 'defaultVariant'];
         problems.push({
-          path: ['feature_flags', 'memory', 'flags', key, 'defaultVariant'],
-          message: m.memoryDefaultVariant(flag.defaultVariant, Object.keys(flag.variants)),
+          path,
+          message: m.memoryDefaultVariant(show(flag.defaultVariant, path), Object.keys(flag.variants)),
         });
       }
     }
@@ -53,7 +61,7 @@ export function semanticProblems(raw: unknown): RawProblem[] {
   if (dedupe && typeof dedupe.window === 'string' && parseDuration(dedupe.window) === undefined) {
     problems.push({
       path: ['exposures', 'dedupe', 'window'],
-      message: m.expected(DURATION_FORMAT, JSON.stringify(dedupe.window)),
+      message: m.expected(DURATION_FORMAT, show(dedupe.window, ['exposures', 'dedupe', 'window'])),
     });
   }
 
@@ -61,7 +69,7 @@ export function semanticProblems(raw: unknown): RawProblem[] {
   if (typeof checkInterval === 'string' && parseDuration(checkInterval) === undefined)
     problems.push({
       path: ['monitoring', 'check_interval'],
-      message: m.expected(DURATION_FORMAT, JSON.stringify(checkInterval)),
+      message: m.expected(DURATION_FORMAT, show(checkInterval, ['monitoring', 'check_interval'])),
     });
   const analysis = isRecord(raw.analysis) ? raw.analysis : undefined;
   if (
@@ -71,7 +79,7 @@ export function semanticProblems(raw: unknown): RawProblem[] {
   ) {
     problems.push({
       path: ['analysis', 'attribution_window'],
-      message: m.expected(DURATION_FORMAT, JSON.stringify(analysis.attribution_window)),
+      message: m.expected(DURATION_FORMAT, show(analysis.attribution_window, ['analysis', 'attribution_window'])),
     });
   }
   if (isRecord(raw.fleet)) {
@@ -79,7 +87,10 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     if (typeof redis === 'string' && redis.length > 0 && !isRedisUrl(redis))
       problems.push({ path: ['fleet', 'redis'], message: m.fleetRedisUrl });
     if (typeof push === 'string' && parseDuration(push) === undefined)
-      problems.push({ path: ['fleet', 'push_interval'], message: m.expected(DURATION_FORMAT, JSON.stringify(push)) });
+      problems.push({
+        path: ['fleet', 'push_interval'],
+        message: m.expected(DURATION_FORMAT, show(push, ['fleet', 'push_interval'])),
+      });
   }
 
   if (isRecord(raw.analytics)) problems.push(...platformLimitProblems(raw.analytics));
@@ -91,7 +102,8 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     const at = (...rest: (string | number)[]): Path => ['experiments', key, ...rest];
     const flag = typeof exp.flag === 'string' ? exp.flag : key;
     const owner = flagOwner.get(flag);
-    if (owner !== undefined) problems.push({ path: at('flag'), message: m.duplicateFlag(flag, owner) });
+    if (owner !== undefined)
+      problems.push({ path: at('flag'), message: m.duplicateFlag(show(flag, at('flag')), quote(owner)) });
     else flagOwner.set(flag, key);
 
     const alloc = isRecord(exp.allocation) ? exp.allocation : {};
@@ -117,12 +129,12 @@ export function semanticProblems(raw: unknown): RawProblem[] {
       if (entries.length > 0 && !names.includes(control)) {
         problems.push({
           path: exp.control === undefined ? at('variants') : at('control'),
-          message: m.controlMissing(control, names),
+          message: m.controlMissing(show(control, at('control')), names),
         });
       }
     }
 
-    if (mode === 'adaptive') adaptiveProblems(raw, exp, alloc, at, problems);
+    if (mode === 'adaptive') adaptiveProblems(raw, exp, alloc, at, problems, show);
     else
       for (const k of ADAPTIVE_KEYS)
         if (alloc[k] !== undefined)
@@ -162,7 +174,7 @@ export function semanticProblems(raw: unknown): RawProblem[] {
         if (typeof step.dwell === 'string' && parseDuration(step.dwell) === undefined) {
           problems.push({
             path: at('allocation', 'schedule', i, 'dwell'),
-            message: m.expected(DURATION_FORMAT, JSON.stringify(step.dwell)),
+            message: m.expected(DURATION_FORMAT, show(step.dwell, at('allocation', 'schedule', i, 'dwell'))),
           });
         }
       });
@@ -201,6 +213,7 @@ function adaptiveProblems(
   alloc: Record<string, unknown>,
   at: (...rest: (string | number)[]) => Path,
   problems: RawProblem[],
+  show: ShowValue,
 ): void {
   if (typeof exp.primary_metric !== 'string')
     problems.push({
@@ -215,7 +228,7 @@ function adaptiveProblems(
   if (typeof alloc.reweight_every === 'string' && parseDuration(alloc.reweight_every) === undefined)
     problems.push({
       path: at('allocation', 'reweight_every'),
-      message: m.expected(DURATION_FORMAT, JSON.stringify(alloc.reweight_every)),
+      message: m.expected(DURATION_FORMAT, show(alloc.reweight_every, at('allocation', 'reweight_every'))),
     });
   if (alloc.sticky === 'redis' && !(isRecord(raw.fleet) && typeof raw.fleet.redis === 'string'))
     problems.push({ path: at('allocation', 'sticky'), message: m.stickyNeedsFleet });

@@ -22,6 +22,17 @@ function problemsOf(text: string, env: Record<string, string> = {}): string[] {
   throw new Error('expected the config to be rejected');
 }
 
+/** The ConfigError that `f` throws. */
+function configErrorOf(f: () => unknown): ConfigError {
+  try {
+    f();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
 const experiment = (body: string) => `experiments:\n  checkout:\n${body.replace(/^/gm, '    ')}\n`;
 
 describe('the seed config', () => {
@@ -941,6 +952,62 @@ describe('secrets from the environment (issue 19)', () => {
     })();
     expect(e.what).not.toContain('s3cr3t');
     expect(e.what).toContain('experiments.e.variants');
+  });
+});
+
+describe('secrets in messages, escaped or cut (audit r01)', () => {
+  /** The first run of six characters of the secret that the text contains, if any. */
+  const leak = (text: string, secret: string) => {
+    for (let i = 0; i + 6 <= secret.length; i++)
+      if (text.includes(secret.slice(i, i + 6))) return secret.slice(i, i + 6);
+    return undefined;
+  };
+  const secrets = ['ab"c\\d-secret', 'S3CR3T'.repeat(20), 'hunter2'];
+
+  it.each(secrets)('shows a placeholder, never the value, wherever a value is quoted: %s', (secret) => {
+    const text = [
+      'feature_flags:',
+      '  provider: launchdarkly',
+      '  launchdarkly: { sdk_key: "${LD}", base_uri: "${LD}" }',
+      'exposures:',
+      '  dedupe: { window: "${LD}" }',
+      'experiments:',
+      '  e:',
+      '    control: "${LD}"',
+      '    variants: { a: { weight: 50 }, b: { weight: 50 } }',
+    ].join('\n');
+    const e = configErrorOf(() => parseConfig(text, 'sy.yaml', { env: { LD: secret } }));
+    // The schema's problems (a URL, a duration; a name, for the first secret) and control not a variant.
+    const placeholder = 'the value of "${LD}" (from the environment, not shown)';
+    const shown = e.problems.filter((p) => p.message.includes(placeholder)).map((p) => p.path);
+    expect(shown).toEqual(expect.arrayContaining(['feature_flags.launchdarkly.base_uri', 'exposures.dedupe.window']));
+    expect(e.problems.map((p) => p.message)).toContain(
+      `control ${placeholder} is not one of the variants (a, b); name a variant in "control:"`,
+    );
+    expect(shown).toHaveLength(e.problems.length);
+    expect(leak(e.what, secret)).toBeUndefined();
+  });
+
+  it('scrubs a secret inside a longer value before quoting it, and a salt from the environment in a reshuffle', () => {
+    for (const secret of secrets) {
+      // The same text written literally is no secret of its own, but the secret's value is scrubbed from it.
+      const e = configErrorOf(() =>
+        parseConfig(`exposures:\n  dedupe: { window: ${JSON.stringify(`x${secret}y`)} }\nx: "\${S}"\n`, 'sy.yaml', {
+          env: { S: secret },
+        }),
+      );
+      expect(e.problems[0]!.message).toMatch(/, found "x\*\*\*y"$/);
+      expect(leak(e.what, secret)).toBeUndefined();
+
+      const exp = (salt: string) => ({
+        experiments: { e: { variants: { control: { weight: 50 }, b: { weight: 50 } }, allocation: { salt } } },
+      });
+      const before = validateConfigObject(exp('${S}'), { env: { S: secret } });
+      const after = validateConfigObject(exp('fresh'));
+      const [problem] = reshuffleProblems(before, after, Date.now());
+      expect(problem).toContain('salt "***" -> "fresh"');
+      expect(leak(problem!, secret)).toBeUndefined();
+    }
   });
 });
 
