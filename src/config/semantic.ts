@@ -46,7 +46,8 @@ export function semanticProblems(raw: unknown, show: ShowValue): RawProblem[] {
         isRecord(flag) &&
         isRecord(flag.variants) &&
         typeof flag.defaultVariant === 'string' &&
-        !(flag.defaultVariant in flag.variants)
+        // Own keys only: `in` also finds __proto__, constructor, toString on every object.
+        !Object.hasOwn(flag.variants, flag.defaultVariant)
       ) {
         const path = ['feature_flags', 'memory', 'flags', key, 'defaultVariant'];
         problems.push({

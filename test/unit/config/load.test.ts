@@ -263,6 +263,16 @@ describe('checks across fields, each located word for word (issue 19: config/sem
     ]);
   });
 
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])(
+    'memory: a defaultVariant that only objects inherit, %s, is not one of the variants (audit r02)',
+    (name) => {
+      const text = `feature_flags:\n  provider: memory\n  memory:\n    flags:\n      g: { variants: { on: true }, defaultVariant: ${name} }\n`;
+      expect(problemsOf(text)).toEqual([
+        `5:52 feature_flags.memory.flags.g.defaultVariant: defaultVariant "${name}" is not one of the variants (on)`,
+      ]);
+    },
+  );
+
   it('a malformed duration anywhere outside experiments', () => {
     expect(problemsOf('exposures:\n  dedupe: { window: 5 minutes }\n')).toEqual([
       `2:21 exposures.dedupe.window: ${DURATION}, found "5 minutes"`,
