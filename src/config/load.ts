@@ -5,7 +5,17 @@
  * a `ValidatedConfig`.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Document, type Node as YamlNode } from 'yaml';
+import {
+  LineCounter,
+  Parser,
+  parseDocument,
+  isMap,
+  isSeq,
+  isScalar,
+  type CST,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
 import type { z } from 'zod';
 import { SwitchyardError } from '../errors.js';
 import { parseDuration } from './duration.js';
@@ -66,6 +76,8 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Validat
 
 /** Validates YAML text. `file` is only used in messages. */
 export function parseConfig(text: string, file = '<text>', options: LoadOptions = {}): ValidatedConfig {
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) throw new ConfigError(file, [{ file, ...deep, path: '', message: m.tooDeep(MAX_DEPTH) }]);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -83,11 +95,82 @@ export function parseConfig(text: string, file = '<text>', options: LoadOptions 
       }),
     );
   }
-  return validate(doc.toJS() ?? {}, file, options, (path, atKey) => locate(doc, lineCounter, path, atKey));
+  const value: unknown = doc.toJS() ?? {};
+  const position = (path: Path, atKey?: boolean) => locate(doc, lineCounter, path, atKey);
+  const nesting = nestingProblem(value);
+  if (nesting)
+    throw new ConfigError(file, [
+      { file, ...position(nesting.path), path: formatPath(nesting.path), message: nesting.message },
+    ]);
+  return validate(value, file, options, position);
+}
+
+/**
+ * How deep lists and maps may nest. A config nests a handful of levels, a payload a few
+ * more; much deeper input is refused before recursive code sees it: yaml's composer and
+ * toJS, structuredClone, interpolation and zod all recurse once per level. Tens of
+ * thousands of levels overflow the stack, and after an earlier parse in the process V8
+ * dies compiling one of yaml's regular expressions there ("RegExpCompiler Allocation
+ * failed", a fatal out-of-memory that no catch sees).
+ */
+const MAX_DEPTH = 64;
+
+/**
+ * Line and column of the first list or map nested deeper than MAX_DEPTH, if any. yaml's
+ * CST parser keeps its own stack rather than recursing, and so does this walk of its
+ * tokens.
+ */
+function tooDeepAt(text: string): { line: number; col: number } | undefined {
+  const stack: { token: CST.Token; depth: number }[] = [];
+  for (const token of new Parser().parse(text))
+    if (token.type === 'document' && token.value) stack.push({ token: token.value, depth: 1 });
+  while (stack.length > 0) {
+    const { token, depth } = stack.pop()!;
+    if (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection') continue;
+    if (depth > MAX_DEPTH) {
+      const before = text.slice(0, token.offset);
+      return { line: before.split('\n').length, col: token.offset - before.lastIndexOf('\n') };
+    }
+    for (const item of token.items) {
+      if (item.key) stack.push({ token: item.key, depth: depth + 1 });
+      if (item.value) stack.push({ token: item.value, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The first list or map of a value nested deeper than MAX_DEPTH, or inside itself (an
+ * object cycle, or a YAML alias inside the node it names), if any. Iterative, for the
+ * reason MAX_DEPTH gives; a list or map reached twice (an alias) is walked once.
+ */
+function nestingProblem(value: unknown): RawProblem | undefined {
+  const seen = new Set<object>();
+  const stack: { node: unknown; path: (string | number)[]; inside: object[] }[] = [
+    { node: value, path: [], inside: [] },
+  ];
+  while (stack.length > 0) {
+    const { node, path, inside } = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (inside.includes(node)) return { path, message: m.nestedInItself };
+    if (path.length >= MAX_DEPTH) return { path, message: m.tooDeep(MAX_DEPTH) };
+    if (seen.has(node)) continue;
+    seen.add(node);
+    for (const key of Object.keys(node)) {
+      const segment = Array.isArray(node) ? Number(key) : key;
+      stack.push({ node: (node as Record<string, unknown>)[key], path: [...path, segment], inside: [...inside, node] });
+    }
+  }
+  return undefined;
 }
 
 /** Validates a config given as a plain object (no positions in messages). */
 export function validateConfigObject(value: unknown, options: LoadOptions = {}): ValidatedConfig {
+  const nesting = nestingProblem(value);
+  if (nesting)
+    throw new ConfigError('<object>', [
+      { file: '<object>', line: 0, col: 0, path: formatPath(nesting.path), message: nesting.message },
+    ]);
   return validate(structuredClone(value), '<object>', options, () => ({ line: 0, col: 0 }));
 }
 

@@ -49,6 +49,9 @@ export const configMessages = {
   fleetRedisUrl:
     'expected a Redis URL such as redis://127.0.0.1:6379 (redis:// or rediss://, optionally user:password@ and /db); put a password in the environment: "${REDIS_URL}"',
   yamlSyntax: (message: string) => `YAML syntax error: ${message}`,
+  tooDeep: (max: number) =>
+    `lists and maps nest more than ${max} levels deep here; a switchyard config needs far fewer`,
+  nestedInItself: 'this is inside itself (an alias inside the node it names), so it would nest without end',
   notAMapping: 'the config must be a YAML mapping of keys such as experiment_config, feature_flags, experiments',
   reshuffle: (experiment: string, why: string) =>
     `change rejected: it would reshuffle units of running experiment "${experiment}" (${why}); set allow_reshuffle: true on the experiment to allow it`,

@@ -1021,6 +1021,50 @@ describe('secrets in messages, escaped or cut (audit r01)', () => {
   });
 });
 
+describe('nesting depth (audit r10)', () => {
+  const deep = (levels: number) => `experiments: ${'['.repeat(levels)}${']'.repeat(levels)}\n`;
+  const tooDeep = 'lists and maps nest more than 64 levels deep here; a switchyard config needs far fewer';
+
+  it('refuses 50,000 nested lists after an earlier syntax error, located, and the process survives', () => {
+    // The repro's order: a YAML syntax error first, then the deep document (the old code's
+    // process died of "RegExpCompiler Allocation failed" on the second).
+    expect(() => parseConfig('experiments:\n  exp: [\n  : : :\n', 'a.yaml')).toThrow(ConfigError);
+    const e = configErrorOf(() => parseConfig(deep(50_000), 'b.yaml'));
+    expect(e.problems.map((p) => [p.line, p.col, p.path, p.message])).toEqual([[1, 77, '', tooDeep]]);
+    expect(e.what).toContain(`b.yaml:1:77 (top level): ${tooDeep}`);
+  });
+
+  it('allows 64 levels, refuses 65, in YAML and in an object', () => {
+    // The top-level map is the first level.
+    expect(problemsOf(deep(63))).toEqual([expect.stringMatching(/^1:14 experiments: expected a map, found a list$/)]);
+    expect(problemsOf(deep(64))).toEqual([`1:77 : ${tooDeep}`]);
+    const nested = (levels: number) => {
+      let value: unknown = 1;
+      for (let i = 0; i < levels; i++) value = [value];
+      return { experiments: { e: { variants: { control: { weight: 50 }, b: { weight: 50 } }, funnel: value } } };
+    };
+    // Top-level map, experiments, e: 3 levels; the funnel's lists fill the rest.
+    expect(() => validateConfigObject(nested(61))).toThrow(/funnel\[0\]: expected a string, found a list/);
+    const e = configErrorOf(() => validateConfigObject(nested(62)));
+    expect(e.problems.map((p) => [p.path, p.message])).toEqual([[`experiments.e.funnel${'[0]'.repeat(61)}`, tooDeep]]);
+  });
+
+  it('refuses a value inside itself: a YAML alias inside the node it names, an object cycle', () => {
+    const e = configErrorOf(() => parseConfig('experiments: &x { a: *x, b: *x }\n', 'sy.yaml'));
+    expect(e.problems.map((p) => [p.line, p.col, p.path, p.message])).toEqual([
+      [
+        1,
+        29,
+        'experiments.b',
+        'this is inside itself (an alias inside the node it names), so it would nest without end',
+      ],
+    ]);
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(() => validateConfigObject({ experiments: cycle })).toThrow(/experiments\.self: this is inside itself/);
+  });
+});
+
 describe('bounds in messages (issue 19)', () => {
   it('names an exclusive bound with < or >, and a list bound in items', () => {
     expect(problemsOf('experiment_config: { confidence_level: 1 }\n')).toEqual([
