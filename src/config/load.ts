@@ -95,7 +95,14 @@ export function parseConfig(text: string, file = '<text>', options: LoadOptions 
       }),
     );
   }
-  const value: unknown = doc.toJS() ?? {};
+  let value: unknown;
+  try {
+    value = doc.toJS() ?? {};
+  } catch (error) {
+    // yaml stops an alias bomb ("billion laughs") while expanding it, with a bare ReferenceError.
+    if (!(error instanceof ReferenceError && /alias count/i.test(error.message))) throw error;
+    throw new ConfigError(file, [{ file, line: 0, col: 0, path: '', message: m.tooManyAliases }], { cause: error });
+  }
   const position = (path: Path, atKey?: boolean) => locate(doc, lineCounter, path, atKey);
   const nesting = nestingProblem(value);
   if (nesting)

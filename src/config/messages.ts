@@ -51,6 +51,8 @@ export const configMessages = {
   yamlSyntax: (message: string) => `YAML syntax error: ${message}`,
   tooDeep: (max: number) =>
     `lists and maps nest more than ${max} levels deep here; a switchyard config needs far fewer`,
+  tooManyAliases:
+    'too many aliases: each *name copies what its &name holds, and these would copy it past what yaml allows (an alias bomb); write the values out',
   nestedInItself: 'this is inside itself (an alias inside the node it names), so it would nest without end',
   notAMapping: 'the config must be a YAML mapping of keys such as experiment_config, feature_flags, experiments',
   reshuffle: (experiment: string, why: string) =>

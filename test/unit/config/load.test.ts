@@ -1065,6 +1065,27 @@ describe('nesting depth (audit r10)', () => {
   });
 });
 
+describe('aliases (audit r11)', () => {
+  it('refuses an alias bomb as a config error naming the file, not a bare ReferenceError', () => {
+    const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 12; i++) {
+      const [p, c] = [String.fromCharCode(96 + i), String.fromCharCode(97 + i)];
+      lines.push(`${c}: &${c} [${Array(9).fill(`*${p}`).join(',')}]`);
+    }
+    const e = configErrorOf(() => parseConfig(lines.join('\n'), 'sy.yaml'));
+    expect(e.code).toBe('SY_CONFIG_INVALID');
+    expect(e.what).toMatch(
+      /^1 problem in sy\.yaml; the config was not applied:\n {2}sy\.yaml \(top level\): too many aliases/,
+    );
+    expect((e.cause as Error).message).toMatch(/Excessive alias count/);
+    // A few aliases are fine.
+    expect(problemsOf('x: &x [1]\ny: [*x, *x]\n')).toEqual([
+      expect.stringMatching(/ x: unknown key "x"/),
+      expect.stringMatching(/ y: unknown key "y"/),
+    ]);
+  });
+});
+
 describe('bounds in messages (issue 19)', () => {
   it('names an exclusive bound with < or >, and a list bound in items', () => {
     expect(problemsOf('experiment_config: { confidence_level: 1 }\n')).toEqual([
