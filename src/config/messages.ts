@@ -44,6 +44,8 @@ export const configMessages = {
   memoryDefaultVariant: (variant: string, variants: readonly string[]) =>
     `defaultVariant ${variant} is not one of the variants (${variants.join(', ')})`,
   fromEnvironment: (written: string) => `the value of ${written} (from the environment, not shown)`,
+  reservedName: (name: string, kind: string) =>
+    `"${name}" is reserved (JavaScript objects use the name), so it cannot name ${kind}; choose another name`,
   envMissing: (name: string) => `environment variable ${name} is not set (referenced as \${${name}})`,
   monitoringForm: 'expected a map (real_time_metrics: true) or a list of one-key maps (- real_time_metrics: true)',
   fleetRedisUrl:

@@ -42,6 +42,11 @@ export function semanticProblems(raw: unknown, show: ShowValue): RawProblem[] {
     isRecord(raw.feature_flags) && isRecord(raw.feature_flags.memory) ? raw.feature_flags.memory.flags : undefined;
   if (isRecord(flags)) {
     for (const [key, flag] of Object.entries(flags)) {
+      const at = ['feature_flags', 'memory', 'flags', key];
+      reserved(key, 'a flag', at, true, problems);
+      if (isRecord(flag) && isRecord(flag.variants))
+        for (const name of Object.keys(flag.variants))
+          reserved(name, 'a variant', [...at, 'variants', name], true, problems);
       if (
         isRecord(flag) &&
         isRecord(flag.variants) &&
@@ -101,6 +106,24 @@ export function semanticProblems(raw: unknown, show: ShowValue): RawProblem[] {
   for (const [key, exp] of Object.entries(raw.experiments)) {
     if (!isRecord(exp)) continue;
     const at = (...rest: (string | number)[]): Path => ['experiments', key, ...rest];
+    reserved(key, 'an experiment', at(), true, problems);
+    if (typeof exp.flag === 'string') reserved(exp.flag, 'a flag', at('flag'), false, problems);
+    if (isRecord(exp.variants))
+      for (const name of Object.keys(exp.variants)) reserved(name, 'a variant', at('variants', name), true, problems);
+    if (typeof exp.primary_metric === 'string')
+      reserved(exp.primary_metric, 'a metric', at('primary_metric'), false, problems);
+    for (const field of ['secondary_metrics', 'funnel'] as const) {
+      const names = exp[field];
+      if (Array.isArray(names))
+        names.forEach((name: unknown, i) => {
+          if (typeof name === 'string') reserved(name, 'a metric', at(field, i), false, problems);
+        });
+    }
+    if (Array.isArray(exp.guardrails))
+      exp.guardrails.forEach((g: unknown, i: number) => {
+        if (isRecord(g) && typeof g.metric === 'string')
+          reserved(g.metric, 'a metric', at('guardrails', i, 'metric'), false, problems);
+      });
     const flag = typeof exp.flag === 'string' ? exp.flag : key;
     const owner = flagOwner.get(flag);
     if (owner !== undefined)
@@ -196,6 +219,18 @@ export function semanticProblems(raw: unknown, show: ShowValue): RawProblem[] {
     }
   }
   return problems;
+}
+
+/**
+ * Names that every plain object has: a key __proto__ sets the prototype instead of making
+ * a property (zod's parsed records, and any lookup table built from the config, drop it),
+ * and constructor and prototype are found on lookups by name that did not check for own
+ * keys. Refused rather than dropped without a word.
+ */
+const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+function reserved(name: string, kind: string, path: Path, atKey: boolean, problems: RawProblem[]): void {
+  if (RESERVED_NAMES.has(name)) problems.push({ path, atKey, message: m.reservedName(name, kind) });
 }
 
 function isRedisUrl(text: string): boolean {

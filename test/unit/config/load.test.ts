@@ -1086,6 +1086,58 @@ describe('aliases (audit r11)', () => {
   });
 });
 
+describe('reserved names (audit r09)', () => {
+  const reserved = (name: string, kind: string) =>
+    `"${name}" is reserved (JavaScript objects use the name), so it cannot name ${kind}; choose another name`;
+  const variants = (names: [string, string]) =>
+    `variants: { ${JSON.stringify(names[0])}: { weight: 50 }, ${JSON.stringify(names[1])}: { weight: 50 } }`;
+
+  it.each(['__proto__', 'constructor', 'prototype'])(
+    'refuses %s as an experiment, variant, flag or metric name',
+    (name) => {
+      const q = JSON.stringify(name);
+      const text = [
+        'feature_flags:',
+        '  provider: memory',
+        '  memory:',
+        '    flags:',
+        `      ${q}: { variants: { "on": true }, defaultVariant: "on" }`,
+        `      f: { variants: { ${q}: true, "on": false }, defaultVariant: "on" }`,
+        'experiments:',
+        `  ${q}:`,
+        `    ${variants(['control', 'b'])}`,
+        '  exp:',
+        `    flag: ${q}`,
+        `    ${variants(['control', name])}`,
+        `    primary_metric: ${q}`,
+        `    secondary_metrics: [${q}]`,
+        `    funnel: [a, ${q}]`,
+        `    guardrails: [{ metric: ${q}, max: 1 }]`,
+      ].join('\n');
+      const col = (line: string) => line.indexOf(q) + 1;
+      const lines = text.split('\n');
+      expect(problemsOf(text)).toEqual(
+        expect.arrayContaining([
+          `5:${col(lines[4]!)} feature_flags.memory.flags.${name}: ${reserved(name, 'a flag')}`,
+          `6:${col(lines[5]!)} feature_flags.memory.flags.f.variants.${name}: ${reserved(name, 'a variant')}`,
+          `8:3 experiments.${name}: ${reserved(name, 'an experiment')}`,
+          `11:11 experiments.exp.flag: ${reserved(name, 'a flag')}`,
+          `12:${col(lines[11]!)} experiments.exp.variants.${name}: ${reserved(name, 'a variant')}`,
+          `13:21 experiments.exp.primary_metric: ${reserved(name, 'a metric')}`,
+          `14:25 experiments.exp.secondary_metrics[0]: ${reserved(name, 'a metric')}`,
+          `15:17 experiments.exp.funnel[1]: ${reserved(name, 'a metric')}`,
+          `16:28 experiments.exp.guardrails[0].metric: ${reserved(name, 'a metric')}`,
+        ]),
+      );
+    },
+  );
+
+  it('still takes names that merely contain a reserved one', () => {
+    const config = parseConfig(`experiments:\n  constructor_test:\n    ${variants(['control', 'prototype_b'])}\n`);
+    expect(config.experiments.get('constructor_test')!.variants.map((v) => v.key)).toEqual(['control', 'prototype_b']);
+  });
+});
+
 describe('bounds in messages (issue 19)', () => {
   it('names an exclusive bound with < or >, and a list bound in items', () => {
     expect(problemsOf('experiment_config: { confidence_level: 1 }\n')).toEqual([
