@@ -21,7 +21,7 @@ import { SwitchyardError } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { configMessages as m } from './messages.js';
 import { configSchema, WEIGHT_TOTAL, type RawConfig, type RawExperiment } from './schema.js';
-import { describeValue, scrubSecrets } from './quote.js';
+import { describeValue, escapeControls, quote, scrubSecrets } from './quote.js';
 import { semanticProblems, type Path, type RawProblem, type ShowValue } from './semantic.js';
 import type {
   AllocationMode,
@@ -90,7 +90,7 @@ export function parseConfig(text: string, file = '<text>', options: LoadOptions 
           line: pos.line,
           col: pos.col,
           path: '',
-          message: m.yamlSyntax(e.message.split('\n')[0] ?? e.message),
+          message: escapeControls(m.yamlSyntax(e.message.split('\n')[0] ?? e.message)),
         };
       }),
     );
@@ -228,7 +228,8 @@ function validate(
       file,
       ...position(p.path, p.atKey),
       path: formatPath(p.path),
-      message: scrubSecrets(p.message, secrets),
+      // Names quoted in a message (a control, a variant) may hold control characters too.
+      message: escapeControls(scrubSecrets(p.message, secrets)),
     }));
     located.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ConfigError(file, located);
@@ -421,9 +422,13 @@ function allowedKeysAt(path: readonly (string | number)[]): string[] {
   return s?.def?.type === 'object' ? Object.keys(s.def.shape) : [];
 }
 
+/** A path as messages show it; a name is escaped as a quoted value is, so it prints as plain text on one line. */
 export function formatPath(path: Path): string {
   let out = '';
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
+  for (const seg of path) {
+    const name = typeof seg === 'number' ? '' : quote(seg).slice(1, -1);
+    out += typeof seg === 'number' ? `[${seg}]` : out ? `.${name}` : name;
+  }
   return out;
 }
 

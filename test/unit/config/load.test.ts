@@ -1138,6 +1138,31 @@ describe('reserved names (audit r09)', () => {
   });
 });
 
+describe('control characters in names (audit r12)', () => {
+  it('escapes them in paths and messages as in quoted values, so each problem stays one plain line', () => {
+    const text = [
+      'experiments:',
+      '  "e\\u001b[2J\\u001b[31mRED\\nFAKE sy.yaml:1:1 all good":',
+      '    variants: { control: { weight: 50 }, b: { weight: 50 } }',
+      '  f:',
+      '    variants: { "a\\u009b31m": { weight: 50 }, "b\\r\\n": { weight: 50 } }',
+      '"x\\u2028y": 1',
+    ].join('\n');
+    const e = configErrorOf(() => parseConfig(text, 'sy.yaml'));
+    // Only the newlines that separate the problems, and no control character at all.
+    expect(e.what.split('\n')).toHaveLength(1 + e.problems.length);
+    expect(e.what).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/);
+    const lines = e.problems.map((p) => `${p.line}:${p.col} ${p.path}: ${p.message}`);
+    expect(lines).toEqual([
+      '3:5 experiments.e\\u001b[2J\\u001b[31mRED\\nFAKE sy.yaml:1:1 all good: expected a name that starts with a letter or _ and has only letters, digits, _ . -, found "e\\u001b[2J\\u001b[31mRED\\nFAKE sy.yaml:1:1 all good"',
+      '5:15 experiments.f.variants: control "control" is not one of the variants (a\\u009b31m, b\\r\\n); name a variant in "control:"',
+      '5:31 experiments.f.variants.a\\u009b31m: expected a name that starts with a letter or _ and has only letters, digits, _ . -, found "a\\u009b31m"',
+      '5:56 experiments.f.variants.b\\r\\n: expected a name that starts with a letter or _ and has only letters, digits, _ . -, found "b\\r\\n"',
+      '6:1 x\\u2028y: unknown key "x\\u2028y" (allowed here: experiment_config, analytics_platforms, feature_flags, statistical_methods, monitoring, exposures, analytics, experiments, analysis, fleet)',
+    ]);
+  });
+});
+
 describe('bounds in messages (issue 19)', () => {
   it('names an exclusive bound with < or >, and a list bound in items', () => {
     expect(problemsOf('experiment_config: { confidence_level: 1 }\n')).toEqual([
