@@ -76,6 +76,20 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Validat
 
 /** Validates YAML text. `file` is only used in messages. */
 export function parseConfig(text: string, file = '<text>', options: LoadOptions = {}): ValidatedConfig {
+  return parse(text, file, options, 'defaults');
+}
+
+/**
+ * As parseConfig, for a hot reload of a config in force: an empty document (nothing but
+ * whitespace and comments, or null) is refused. At start it means every default; on a
+ * reload it is far more often an editor's truncating write caught half way, and applying
+ * it would remove every experiment at once.
+ */
+export function parseReloadedConfig(text: string, file: string, options: LoadOptions = {}): ValidatedConfig {
+  return parse(text, file, options, 'refused');
+}
+
+function parse(text: string, file: string, options: LoadOptions, empty: 'defaults' | 'refused'): ValidatedConfig {
   const deep = tooDeepAt(text);
   if (deep !== undefined) throw new ConfigError(file, [{ file, ...deep, path: '', message: m.tooDeep(MAX_DEPTH) }]);
   const lineCounter = new LineCounter();
@@ -97,11 +111,16 @@ export function parseConfig(text: string, file = '<text>', options: LoadOptions 
   }
   let value: unknown;
   try {
-    value = doc.toJS() ?? {};
+    value = doc.toJS();
   } catch (error) {
     // yaml stops an alias bomb ("billion laughs") while expanding it, with a bare ReferenceError.
     if (!(error instanceof ReferenceError && /alias count/i.test(error.message))) throw error;
     throw new ConfigError(file, [{ file, line: 0, col: 0, path: '', message: m.tooManyAliases }], { cause: error });
+  }
+  if (value === null || value === undefined) {
+    if (empty === 'refused')
+      throw new ConfigError(file, [{ file, line: 0, col: 0, path: '', message: m.emptyOnReload }]);
+    value = {};
   }
   const position = (path: Path, atKey?: boolean) => locate(doc, lineCounter, path, atKey);
   const nesting = nestingProblem(value);

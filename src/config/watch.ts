@@ -4,11 +4,11 @@
  * and hands each valid change to `onApply`. The stat is compared with the one taken when
  * the text was last read, so a write landing just after start is not missed (fs.watchFile
  * takes its first stat asynchronously and can). An invalid change is reported and the
- * last good config stays in force.
+ * last good config stays in force; so is an empty file (see parseReloadedConfig).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { SwitchyardError } from '../errors.js';
-import { parseConfig, type LoadOptions } from './load.js';
+import { parseReloadedConfig, type LoadOptions } from './load.js';
 import type { ValidatedConfig } from './types.js';
 
 export interface WatchOptions extends LoadOptions {
@@ -50,7 +50,7 @@ export class ConfigWatcher {
     this.lastText = text;
     let next: ValidatedConfig;
     try {
-      next = parseConfig(text, this.file, this.options);
+      next = parseReloadedConfig(text, this.file, this.options);
     } catch (error) {
       this.options.onReject(error as Error);
       return;
