@@ -57,6 +57,8 @@ export const configMessages = {
     'too many aliases: each *name copies what its &name holds, and these would copy it past what yaml allows (an alias bomb); write the values out',
   nestedInItself: 'this is inside itself (an alias inside the node it names), so it would nest without end',
   emptyOnReload: 'the file is empty (nothing but whitespace, comments or null): the last good config stays in force',
+  reloadUnreadable: (file: string, reason: string) =>
+    `cannot read config file ${file} (${reason}); the last good config stays in force`,
   notAMapping: 'the config must be a YAML mapping of keys such as experiment_config, feature_flags, experiments',
   reshuffle: (experiment: string, why: string) =>
     `change rejected: it would reshuffle units of running experiment "${experiment}" (${why}); set allow_reshuffle: true on the experiment to allow it`,

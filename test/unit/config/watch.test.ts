@@ -2,7 +2,7 @@
  * The config watcher against real files, polled by hand: what a reload applies, what it
  * refuses, and that the last good config stays in force when it refuses.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -86,5 +86,58 @@ describe('an empty config file on reload (audit r08)', () => {
 
   it('still takes an empty file at start, as every default', () => {
     for (const text of ['', '# nothing yet\n', '~\n']) expect(parseConfig(text, 'sy.yaml').experiments.size).toBe(0);
+  });
+});
+
+describe('a config file that cannot be read on reload (audit r15)', () => {
+  it('refuses a deleted file once, with its path and the reason, and applies the file once it is back', () => {
+    const { file, state, write } = watch(experiment());
+    const before = state.current;
+    unlinkSync(file);
+    watcher!.poll();
+    watcher!.poll();
+    expect(state.rejected).toHaveLength(1);
+    const error = state.rejected[0] as ConfigError;
+    expect(error.code).toBe('SY_CONFIG_READ');
+    expect(error.what).toMatch(
+      /^cannot read config file (\S+) \(ENOENT: no such file or directory, open '\1'\); the last good config stays in force$/,
+    );
+    expect(error.what).toContain(file);
+    expect(state.current).toBe(before);
+    expect(state.applied).toEqual([]);
+    write(experiment().replace('weight: 50 }, treatment: { weight: 50', 'weight: 40 }, treatment: { weight: 60'));
+    expect(state.applied).toHaveLength(1);
+    // Gone again: reported again.
+    unlinkSync(file);
+    watcher!.poll();
+    expect(state.rejected.map((e) => (e as ConfigError).code)).toEqual(['SY_CONFIG_READ', 'SY_CONFIG_READ']);
+  });
+
+  it('refuses a path that is no longer a readable file (a directory in its place)', () => {
+    const { file, state } = watch(experiment());
+    rmSync(file);
+    mkdirSync(file);
+    watcher!.poll();
+    expect(state.rejected.map((e) => (e as ConfigError).what)).toEqual([
+      `cannot read config file ${file} (EISDIR: illegal operation on a directory, read); the last good config stays in force`,
+    ]);
+  });
+
+  it('notices a deleted file on its own timer, once', async () => {
+    const { file, state } = watch(experiment());
+    watcher!.stop();
+    const timed = new ConfigWatcher(file, {
+      intervalMs: 10,
+      onApply: (next) => state.applied.push(next),
+      onReject: (error) => state.rejected.push(error),
+    });
+    timed.start();
+    try {
+      unlinkSync(file);
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      timed.stop();
+    }
+    expect(state.rejected.map((e) => (e as ConfigError).code)).toEqual(['SY_CONFIG_READ']);
   });
 });
