@@ -6,12 +6,13 @@
  */
 import { readFileSync } from 'node:fs';
 import {
+  Composer,
   LineCounter,
   Parser,
-  parseDocument,
   isMap,
   isSeq,
   isScalar,
+  visit,
   type CST,
   type Document,
   type Node as YamlNode,
@@ -90,23 +91,34 @@ export function parseReloadedConfig(text: string, file: string, options: LoadOpt
 }
 
 function parse(text: string, file: string, options: LoadOptions, empty: 'defaults' | 'refused'): ValidatedConfig {
-  const deep = tooDeepAt(text);
-  if (deep !== undefined) throw new ConfigError(file, [{ file, ...deep, path: '', message: m.tooDeep(MAX_DEPTH) }]);
+  // parseDocument's steps, taken one by one so that the depth check sees the CST before the
+  // composer does, without parsing twice.
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
+  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+  const deep = tooDeepAt(tokens);
+  if (deep !== undefined)
+    throw new ConfigError(file, [{ file, ...lineCounter.linePos(deep), path: '', message: m.tooDeep(MAX_DEPTH) }]);
+  // forceDoc: there is always a first document, if only an empty one.
+  const [doc, second] = Array.from(new Composer({ uniqueKeys: false }).compose(tokens, true, text.length)) as [
+    Document.Parsed,
+    Document.Parsed | undefined,
+  ];
+  const errors = [
+    ...doc.errors.map((e) => ({ offset: e.pos[0], message: e.message.split('\n')[0] ?? e.message })),
+    ...duplicateKeys(doc).map((offset) => ({ offset, message: 'Map keys must be unique' })),
+    ...(second ? [{ offset: second.range[0], message: m.secondDocument }] : []),
+  ];
+  if (errors.length > 0) {
     throw new ConfigError(
       file,
-      doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return {
+      errors
+        .sort((a, b) => a.offset - b.offset)
+        .map((e) => ({
           file,
-          line: pos.line,
-          col: pos.col,
+          ...lineCounter.linePos(e.offset),
           path: '',
-          message: escapeControls(m.yamlSyntax(e.message.split('\n')[0] ?? e.message)),
-        };
-      }),
+          message: escapeControls(m.yamlSyntax(e.message)),
+        })),
     );
   }
   let value: unknown;
@@ -132,6 +144,27 @@ function parse(text: string, file: string, options: LoadOptions, empty: 'default
 }
 
 /**
+ * Offsets of the keys written twice in a map, in the words yaml uses for them. yaml's own
+ * check (uniqueKeys) compares each key with every earlier one of its map, so 20,000
+ * variants took 2 s; a set per map makes it linear. Equal as yaml's check has it: scalar
+ * keys of the same value (1 and "1" differ); a map or list as a key is never equal.
+ */
+function duplicateKeys(doc: Document): number[] {
+  const offsets: number[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const { key } of map.items) {
+        if (!isScalar(key)) continue;
+        if (seen.has(key.value)) offsets.push(key.range?.[0] ?? 0);
+        else seen.add(key.value);
+      }
+    },
+  });
+  return offsets;
+}
+
+/**
  * How deep lists and maps may nest. A config nests a handful of levels, a payload a few
  * more; much deeper input is refused before recursive code sees it: yaml's composer and
  * toJS, structuredClone, interpolation and zod all recurse once per level. Tens of
@@ -142,21 +175,18 @@ function parse(text: string, file: string, options: LoadOptions, empty: 'default
 const MAX_DEPTH = 64;
 
 /**
- * Line and column of the first list or map nested deeper than MAX_DEPTH, if any. yaml's
+ * Offset of the first list or map nested deeper than MAX_DEPTH, if any. yaml's
  * CST parser keeps its own stack rather than recursing, and so does this walk of its
  * tokens.
  */
-function tooDeepAt(text: string): { line: number; col: number } | undefined {
+function tooDeepAt(tokens: readonly CST.Token[]): number | undefined {
   const stack: { token: CST.Token; depth: number }[] = [];
-  for (const token of new Parser().parse(text))
+  for (const token of tokens)
     if (token.type === 'document' && token.value) stack.push({ token: token.value, depth: 1 });
   while (stack.length > 0) {
     const { token, depth } = stack.pop()!;
     if (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection') continue;
-    if (depth > MAX_DEPTH) {
-      const before = text.slice(0, token.offset);
-      return { line: before.split('\n').length, col: token.offset - before.lastIndexOf('\n') };
-    }
+    if (depth > MAX_DEPTH) return token.offset;
     for (const item of token.items) {
       if (item.key) stack.push({ token: item.key, depth: depth + 1 });
       if (item.value) stack.push({ token: item.value, depth: depth + 1 });

@@ -59,6 +59,7 @@ export const configMessages = {
   emptyOnReload: 'the file is empty (nothing but whitespace, comments or null): the last good config stays in force',
   reloadUnreadable: (file: string, reason: string) =>
     `cannot read config file ${file} (${reason}); the last good config stays in force`,
+  secondDocument: 'a second YAML document starts here (after ---); the config is one document',
   notAMapping: 'the config must be a YAML mapping of keys such as experiment_config, feature_flags, experiments',
   reshuffle: (experiment: string, why: string) =>
     `change rejected: it would reshuffle units of running experiment "${experiment}" (${why}); set allow_reshuffle: true on the experiment to allow it`,

@@ -921,6 +921,37 @@ describe('the config error as a whole (issue 19)', () => {
     expect(e.problems[0]!.message).not.toContain('\n');
   });
 
+  it('finds every key written twice, in block and flow maps, as yaml compares keys; and a second document', () => {
+    const text = [
+      'feature_flags:',
+      '  provider: memory',
+      '  memory:',
+      '    flags:',
+      '      f: { variants: { a: 1, "1": 2, 1: 3, a: 4 }, defaultVariant: a }',
+      '      g:',
+      '        variants: { b: 1 }',
+      '        defaultVariant: b',
+      '        variants: { b: 2 }',
+      '---',
+      'experiments: {}',
+    ].join('\n');
+    expect(problemsOf(text)).toEqual([
+      '5:44 : YAML syntax error: Map keys must be unique',
+      '9:9 : YAML syntax error: Map keys must be unique',
+      '10:1 : YAML syntax error: a second YAML document starts here (after ---); the config is one document',
+    ]);
+  });
+
+  it('checks 60,000 keys of one map for duplicates in linear time (the old check took 2 s for 20,000)', () => {
+    const n = 60_000;
+    const variants = Array.from({ length: n }, (_, i) => `          v${i}: ${i}`).join('\n');
+    const text = `feature_flags:\n  provider: memory\n  memory:\n    flags:\n      f:\n        defaultVariant: v0\n        variants:\n${variants}\n`;
+    const started = performance.now();
+    expect(Object.keys(parseConfig(text).featureFlags.memoryFlags.f!.variants)).toHaveLength(n);
+    // About 1 s here; comparing every key with every earlier one took about 14 s.
+    expect(performance.now() - started).toBeLessThan(5000);
+  }, 30_000);
+
   it('rejects a literal token where the environment must give it, and takes it from there', () => {
     const unleash = (token: string) =>
       `feature_flags:\n  provider: unleash\n  unleash: { url: "https://u.example/api", client_token: "${token}" }\n`;
