@@ -60,6 +60,8 @@ export const configMessages = {
   reloadUnreadable: (file: string, reason: string) =>
     `cannot read config file ${file} (${reason}); the last good config stays in force`,
   secondDocument: 'a second YAML document starts here (after ---); the config is one document',
+  openfeatureBuiltin: (module: string) =>
+    `${module} is a module built into Node.js, not an OpenFeature provider; name the npm package (or the path of the file) that exports the provider`,
   notAMapping: 'the config must be a YAML mapping of keys such as experiment_config, feature_flags, experiments',
   reshuffle: (experiment: string, why: string) =>
     `change rejected: it would reshuffle units of running experiment "${experiment}" (${why}); set allow_reshuffle: true on the experiment to allow it`,

@@ -3,6 +3,7 @@
  * schema (not after it), defensively checking types as they go, so one pass reports
  * every problem in the file.
  */
+import { isBuiltin } from 'node:module';
 import { parseDuration, DURATION_FORMAT } from './duration.js';
 import { configMessages as m } from './messages.js';
 import { quote } from './quote.js';
@@ -36,6 +37,12 @@ export function semanticProblems(raw: unknown, show: ShowValue): RawProblem[] {
       problems.push({ path: ['feature_flags', 'unleash', 'offline'], message: m.unleashOfflineNeedsBootstrap });
     if (unleash.offline !== true && unleash.url === undefined)
       problems.push({ path: ['feature_flags', 'unleash'], message: m.unleashNeedsUrl });
+  }
+
+  const openfeature = isRecord(raw.feature_flags) ? raw.feature_flags.openfeature : undefined;
+  if (isRecord(openfeature) && typeof openfeature.module === 'string' && isBuiltin(openfeature.module)) {
+    const path = ['feature_flags', 'openfeature', 'module'];
+    problems.push({ path, message: m.openfeatureBuiltin(show(openfeature.module, path)) });
   }
 
   const flags =

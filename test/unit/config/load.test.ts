@@ -770,6 +770,17 @@ describe('vendor sections', () => {
     ]);
   });
 
+  it('refuses a Node.js built-in as the OpenFeature provider module, rather than suggest npm install node:path', () => {
+    const of = (module: string) => `feature_flags:\n  provider: openfeature\n  openfeature: { module: ${module} }\n`;
+    for (const module of ['node:path', 'fs'])
+      expect(problemsOf(of(module))).toEqual([
+        `3:26 feature_flags.openfeature.module: "${module}" is a module built into Node.js, not an OpenFeature provider; name the npm package (or the path of the file) that exports the provider`,
+      ]);
+    expect(parseConfig(of('"@openfeature/flagd-provider"')).featureFlags.options).toEqual({
+      module: '@openfeature/flagd-provider',
+    });
+  });
+
   it('checks each vendor section strictly, with the allowed keys', () => {
     const problems = problemsOf(
       'feature_flags:\n  provider: optimizely\n  optimizely: { sdk_key: "${K}", datafile_url: "x" }\n',
