@@ -181,7 +181,8 @@ export class MemoryProvider implements Provider, SyncResolver {
       variant = flag.defaultVariant;
       reason = StandardResolutionReasons.STATIC;
     }
-    const value = variant ? flag.variants[variant] : undefined;
+    // Own keys only: variants["__proto__"] would hand out Object.prototype for callers to change.
+    const value = variant && Object.hasOwn(flag.variants, variant) ? flag.variants[variant] : undefined;
     if (value === undefined) throw new GeneralError(`no value associated with variant ${variant}`);
     if (typeof value !== typeof defaultValue) throw new TypeMismatchError();
     if (reason === StandardResolutionReasons.STATIC)

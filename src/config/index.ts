@@ -1,12 +1,5 @@
-export {
-  loadConfigFile,
-  parseConfig,
-  validateConfigObject,
-  ConfigError,
-  formatProblem,
-  formatPath,
-  scrubSecrets,
-} from './load.js';
+export { loadConfigFile, parseConfig, validateConfigObject, ConfigError, formatProblem, formatPath } from './load.js';
+export { scrubSecrets } from './quote.js';
 export { configMessages } from './messages.js';
 export type { LoadOptions } from './load.js';
 export { reshuffleProblems } from './reshuffle.js';

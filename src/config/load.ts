@@ -5,13 +5,25 @@
  * a `ValidatedConfig`.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Document, type Node as YamlNode } from 'yaml';
+import {
+  Composer,
+  LineCounter,
+  Parser,
+  isMap,
+  isSeq,
+  isScalar,
+  visit,
+  type CST,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
 import type { z } from 'zod';
 import { SwitchyardError } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { configMessages as m } from './messages.js';
 import { configSchema, WEIGHT_TOTAL, type RawConfig, type RawExperiment } from './schema.js';
-import { semanticProblems, type Path, type RawProblem } from './semantic.js';
+import { describeValue, escapeControls, quote, scrubSecrets } from './quote.js';
+import { semanticProblems, type Path, type RawProblem, type ShowValue } from './semantic.js';
 import type {
   AllocationMode,
   ConfigProblem,
@@ -65,28 +77,156 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Validat
 
 /** Validates YAML text. `file` is only used in messages. */
 export function parseConfig(text: string, file = '<text>', options: LoadOptions = {}): ValidatedConfig {
+  return parse(text, file, options, 'defaults');
+}
+
+/**
+ * As parseConfig, for a hot reload of a config in force: an empty document (nothing but
+ * whitespace and comments, or null) is refused. At start it means every default; on a
+ * reload it is far more often an editor's truncating write caught half way, and applying
+ * it would remove every experiment at once.
+ */
+export function parseReloadedConfig(text: string, file: string, options: LoadOptions = {}): ValidatedConfig {
+  return parse(text, file, options, 'refused');
+}
+
+function parse(text: string, file: string, options: LoadOptions, empty: 'defaults' | 'refused'): ValidatedConfig {
+  // parseDocument's steps, taken one by one so that the depth check sees the CST before the
+  // composer does, without parsing twice.
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
+  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+  const deep = tooDeepAt(tokens);
+  if (deep !== undefined)
+    throw new ConfigError(file, [{ file, ...lineCounter.linePos(deep), path: '', message: m.tooDeep(MAX_DEPTH) }]);
+  // forceDoc: there is always a first document, if only an empty one.
+  const [doc, second] = Array.from(new Composer({ uniqueKeys: false }).compose(tokens, true, text.length)) as [
+    Document.Parsed,
+    Document.Parsed | undefined,
+  ];
+  const errors = [
+    ...doc.errors.map((e) => ({ offset: e.pos[0], message: e.message.split('\n')[0] ?? e.message })),
+    ...duplicateKeys(doc).map((offset) => ({ offset, message: 'Map keys must be unique' })),
+    ...(second ? [{ offset: second.range[0], message: m.secondDocument }] : []),
+  ];
+  if (errors.length > 0) {
     throw new ConfigError(
       file,
-      doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return {
+      errors
+        .sort((a, b) => a.offset - b.offset)
+        .map((e) => ({
           file,
-          line: pos.line,
-          col: pos.col,
+          ...lineCounter.linePos(e.offset),
           path: '',
-          message: m.yamlSyntax(e.message.split('\n')[0] ?? e.message),
-        };
-      }),
+          message: escapeControls(m.yamlSyntax(e.message)),
+        })),
     );
   }
-  return validate(doc.toJS() ?? {}, file, options, (path, atKey) => locate(doc, lineCounter, path, atKey));
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (error) {
+    // yaml stops an alias bomb ("billion laughs") while expanding it, with a bare ReferenceError.
+    if (!(error instanceof ReferenceError && /alias count/i.test(error.message))) throw error;
+    throw new ConfigError(file, [{ file, line: 0, col: 0, path: '', message: m.tooManyAliases }], { cause: error });
+  }
+  if (value === null || value === undefined) {
+    if (empty === 'refused')
+      throw new ConfigError(file, [{ file, line: 0, col: 0, path: '', message: m.emptyOnReload }]);
+    value = {};
+  }
+  const position = (path: Path, atKey?: boolean) => locate(doc, lineCounter, path, atKey);
+  const nesting = nestingProblem(value);
+  if (nesting)
+    throw new ConfigError(file, [
+      { file, ...position(nesting.path), path: formatPath(nesting.path), message: nesting.message },
+    ]);
+  return validate(value, file, options, position);
+}
+
+/**
+ * Offsets of the keys written twice in a map, in the words yaml uses for them. yaml's own
+ * check (uniqueKeys) compares each key with every earlier one of its map, so 20,000
+ * variants took 2 s; a set per map makes it linear. Equal as yaml's check has it: scalar
+ * keys of the same value (1 and "1" differ); a map or list as a key is never equal.
+ */
+function duplicateKeys(doc: Document): number[] {
+  const offsets: number[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const { key } of map.items) {
+        if (!isScalar(key)) continue;
+        if (seen.has(key.value)) offsets.push(key.range?.[0] ?? 0);
+        else seen.add(key.value);
+      }
+    },
+  });
+  return offsets;
+}
+
+/**
+ * How deep lists and maps may nest. A config nests a handful of levels, a payload a few
+ * more; much deeper input is refused before recursive code sees it: yaml's composer and
+ * toJS, structuredClone, interpolation and zod all recurse once per level. Tens of
+ * thousands of levels overflow the stack, and after an earlier parse in the process V8
+ * dies compiling one of yaml's regular expressions there ("RegExpCompiler Allocation
+ * failed", a fatal out-of-memory that no catch sees).
+ */
+const MAX_DEPTH = 64;
+
+/**
+ * Offset of the first list or map nested deeper than MAX_DEPTH, if any. yaml's
+ * CST parser keeps its own stack rather than recursing, and so does this walk of its
+ * tokens.
+ */
+function tooDeepAt(tokens: readonly CST.Token[]): number | undefined {
+  const stack: { token: CST.Token; depth: number }[] = [];
+  for (const token of tokens)
+    if (token.type === 'document' && token.value) stack.push({ token: token.value, depth: 1 });
+  while (stack.length > 0) {
+    const { token, depth } = stack.pop()!;
+    if (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection') continue;
+    if (depth > MAX_DEPTH) return token.offset;
+    for (const item of token.items) {
+      if (item.key) stack.push({ token: item.key, depth: depth + 1 });
+      if (item.value) stack.push({ token: item.value, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The first list or map of a value nested deeper than MAX_DEPTH, or inside itself (an
+ * object cycle, or a YAML alias inside the node it names), if any. Iterative, for the
+ * reason MAX_DEPTH gives; a list or map reached twice (an alias) is walked once.
+ */
+function nestingProblem(value: unknown): RawProblem | undefined {
+  const seen = new Set<object>();
+  const stack: { node: unknown; path: (string | number)[]; inside: object[] }[] = [
+    { node: value, path: [], inside: [] },
+  ];
+  while (stack.length > 0) {
+    const { node, path, inside } = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (inside.includes(node)) return { path, message: m.nestedInItself };
+    if (path.length >= MAX_DEPTH) return { path, message: m.tooDeep(MAX_DEPTH) };
+    if (seen.has(node)) continue;
+    seen.add(node);
+    for (const key of Object.keys(node)) {
+      const segment = Array.isArray(node) ? Number(key) : key;
+      stack.push({ node: (node as Record<string, unknown>)[key], path: [...path, segment], inside: [...inside, node] });
+    }
+  }
+  return undefined;
 }
 
 /** Validates a config given as a plain object (no positions in messages). */
 export function validateConfigObject(value: unknown, options: LoadOptions = {}): ValidatedConfig {
+  const nesting = nestingProblem(value);
+  if (nesting)
+    throw new ConfigError('<object>', [
+      { file: '<object>', line: 0, col: 0, path: formatPath(nesting.path), message: nesting.message },
+    ]);
   return validate(structuredClone(value), '<object>', options, () => ({ line: 0, col: 0 }));
 }
 
@@ -102,10 +242,16 @@ function validate(
     throw new ConfigError(file, [{ file, ...position([]), path: '', message: m.notAMapping }]);
   }
   problems.push(...literalSecrets(value));
-  const secrets = interpolateEnv(value, [], env, problems);
-  normaliseMonitoring(value as Record<string, unknown>, problems);
+  const { secrets, written } = interpolateEnv(value, [], env, problems);
+  // A value that came from the environment is never shown, not even scrubbed: the text as
+  // written in the file stands for it.
+  const show: ShowValue = (found, path) => {
+    const text = written.get(formatPath(path));
+    return text === undefined ? describeValue(found, secrets) : m.fromEnvironment(describeValue(text, secrets));
+  };
+  normaliseMonitoring(value as Record<string, unknown>, problems, show);
   const parsed = configSchema.safeParse(value, { reportInput: true });
-  const semantic = semanticProblems(value);
+  const semantic = semanticProblems(value, show);
   if (!parsed.success) {
     // A missing variable is reported once, as such, not again as the empty value it left;
     // a platform's limit, once, by the semantic rule that names it.
@@ -121,7 +267,7 @@ function validate(
               explained.has(formatPath(issue.path as Path))
             ),
         )
-        .flatMap((issue) => fromZodIssue(issue))
+        .flatMap((issue) => fromZodIssue(issue, show))
         .filter((p) => !unset.has(formatPath(p.path))),
     );
   }
@@ -131,7 +277,8 @@ function validate(
       file,
       ...position(p.path, p.atKey),
       path: formatPath(p.path),
-      message: scrubSecrets(p.message, secrets),
+      // Names quoted in a message (a control, a variant) may hold control characters too.
+      message: escapeControls(scrubSecrets(p.message, secrets)),
     }));
     located.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ConfigError(file, located);
@@ -157,14 +304,18 @@ function literalSecrets(root: unknown): RawProblem[] {
   return problems;
 }
 
-/** Replaces `${NAME}` in every string; `$${` escapes a literal `${`. Returns the secret values. */
+/**
+ * Replaces `${NAME}` in every string; `$${` escapes a literal `${`. Returns the secret
+ * values, and the text as written of each string a variable went into, by formatted path.
+ */
 function interpolateEnv(
   node: unknown,
   path: (string | number)[],
   env: LoadOptions['env'] & object,
   problems: RawProblem[],
-): string[] {
+): { secrets: string[]; written: Map<string, string> } {
   const secrets: string[] = [];
+  const written = new Map<string, string>();
   const visit = (parent: Record<string | number, unknown>, key: string | number, at: (string | number)[]) => {
     const v = parent[key];
     if (typeof v === 'string') {
@@ -177,6 +328,7 @@ function interpolateEnv(
           return '';
         }
         if (resolved.length > 0) secrets.push(resolved);
+        written.set(formatPath(at), v);
         return resolved;
       });
     } else if (typeof v === 'object' && v !== null) {
@@ -189,22 +341,15 @@ function interpolateEnv(
   };
   const root = { root: node };
   visit(root, 'root', path);
-  return secrets;
-}
-
-/** Replaces every secret value (interpolated from the environment) in a text with ***. */
-export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) out = out.split(s).join('***');
-  return out;
+  return { secrets, written };
 }
 
 /** `monitoring` may be a map or the seed's list of one-key maps; both become the map. */
-function normaliseMonitoring(config: Record<string, unknown>, problems: RawProblem[]): void {
+function normaliseMonitoring(config: Record<string, unknown>, problems: RawProblem[], show: ShowValue): void {
   const mon = config.monitoring;
   if (!Array.isArray(mon)) {
     if (mon !== undefined && (typeof mon !== 'object' || mon === null)) {
-      problems.push({ path: ['monitoring'], message: `${m.monitoringForm}; found ${describe(mon)}` });
+      problems.push({ path: ['monitoring'], message: `${m.monitoringForm}; found ${show(mon, ['monitoring'])}` });
       delete config.monitoring;
     }
     return;
@@ -214,15 +359,18 @@ function normaliseMonitoring(config: Record<string, unknown>, problems: RawProbl
     if (typeof item === 'object' && item !== null && !Array.isArray(item) && Object.keys(item).length === 1) {
       Object.assign(merged, item);
     } else {
-      problems.push({ path: ['monitoring', i], message: `${m.monitoringForm}; found ${describe(item)}` });
+      problems.push({
+        path: ['monitoring', i],
+        message: `${m.monitoringForm}; found ${show(item, ['monitoring', i])}`,
+      });
     }
   });
   config.monitoring = merged;
 }
 
-function fromZodIssue(issue: z.core.$ZodIssue): RawProblem[] {
+function fromZodIssue(issue: z.core.$ZodIssue, show: ShowValue): RawProblem[] {
   const path = issue.path as (string | number)[];
-  const found = 'input' in issue ? describe(issue.input) : 'nothing';
+  const found = 'input' in issue ? show(issue.input, path) : 'nothing';
   switch (issue.code) {
     case 'unrecognized_keys': {
       const allowed = allowedKeysAt(path);
@@ -300,17 +448,6 @@ function typeName(expected: string): string {
   );
 }
 
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null (an empty value)';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a map';
-  // JSON has no form for these (it would write null): shown as themselves.
-  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-  const text = JSON.stringify(v);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
 /** The keys the schema allows at a path, for "did you mean" and the allowed list. */
 function allowedKeysAt(path: readonly (string | number)[]): string[] {
   let schema: unknown = configSchema;
@@ -334,9 +471,13 @@ function allowedKeysAt(path: readonly (string | number)[]): string[] {
   return s?.def?.type === 'object' ? Object.keys(s.def.shape) : [];
 }
 
+/** A path as messages show it; a name is escaped as a quoted value is, so it prints as plain text on one line. */
 export function formatPath(path: Path): string {
   let out = '';
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
+  for (const seg of path) {
+    const name = typeof seg === 'number' ? '' : quote(seg).slice(1, -1);
+    out += typeof seg === 'number' ? `[${seg}]` : out ? `.${name}` : name;
+  }
   return out;
 }
 

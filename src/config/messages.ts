@@ -15,8 +15,12 @@ export const configMessages = {
   weightsSum: (total: number, sum: number) =>
     `variant weights must add up to exactly ${total} (they are percentages), found ${formatNumber(sum)}`,
   tooFewVariants: (n: number) => `an experiment needs at least 2 variants, found ${n}`,
+  /**
+   * This, duplicateFlag and memoryDefaultVariant take values as shown (quote.ts): quoted, or
+   * a placeholder for a value from the environment.
+   */
   controlMissing: (control: string, variants: readonly string[]) =>
-    `control "${control}" is not one of the variants (${variants.join(', ')}); name a variant in "control:"`,
+    `control ${control} is not one of the variants (${variants.join(', ')}); name a variant in "control:"`,
   adaptiveNeedsMetric:
     'adaptive allocation needs primary_metric: the tracked event whose rate (or value) the bandit maximises',
   floorsTooHigh: (arms: number, floor: number, holdout: number) =>
@@ -35,15 +39,29 @@ export const configMessages = {
     `schedule percentages may not go down: a step of ${formatNumber(current)}% follows ${formatNumber(previous)}% (ramp down by editing earlier steps or pausing)`,
   dwellRequired: 'every step but the last needs a dwell (how long it lasts before the next step), e.g. dwell: 1d',
   duplicateFlag: (flag: string, other: string) =>
-    `flag "${flag}" is already used by experiment "${other}"; one experiment per flag`,
+    `flag ${flag} is already used by experiment ${other}; one experiment per flag`,
   guardrailNoLimit: 'a guardrail needs at least one limit: max, min, max_relative_increase or max_relative_decrease',
   memoryDefaultVariant: (variant: string, variants: readonly string[]) =>
-    `defaultVariant "${variant}" is not one of the variants (${variants.join(', ')})`,
+    `defaultVariant ${variant} is not one of the variants (${variants.join(', ')})`,
+  fromEnvironment: (written: string) => `the value of ${written} (from the environment, not shown)`,
+  reservedName: (name: string, kind: string) =>
+    `"${name}" is reserved (JavaScript objects use the name), so it cannot name ${kind}; choose another name`,
   envMissing: (name: string) => `environment variable ${name} is not set (referenced as \${${name}})`,
   monitoringForm: 'expected a map (real_time_metrics: true) or a list of one-key maps (- real_time_metrics: true)',
   fleetRedisUrl:
     'expected a Redis URL such as redis://127.0.0.1:6379 (redis:// or rediss://, optionally user:password@ and /db); put a password in the environment: "${REDIS_URL}"',
   yamlSyntax: (message: string) => `YAML syntax error: ${message}`,
+  tooDeep: (max: number) =>
+    `lists and maps nest more than ${max} levels deep here; a switchyard config needs far fewer`,
+  tooManyAliases:
+    'too many aliases: each *name copies what its &name holds, and these would copy it past what yaml allows (an alias bomb); write the values out',
+  nestedInItself: 'this is inside itself (an alias inside the node it names), so it would nest without end',
+  emptyOnReload: 'the file is empty (nothing but whitespace, comments or null): the last good config stays in force',
+  reloadUnreadable: (file: string, reason: string) =>
+    `cannot read config file ${file} (${reason}); the last good config stays in force`,
+  secondDocument: 'a second YAML document starts here (after ---); the config is one document',
+  openfeatureBuiltin: (module: string) =>
+    `${module} is a module built into Node.js, not an OpenFeature provider; name the npm package (or the path of the file) that exports the provider`,
   notAMapping: 'the config must be a YAML mapping of keys such as experiment_config, feature_flags, experiments',
   reshuffle: (experiment: string, why: string) =>
     `change rejected: it would reshuffle units of running experiment "${experiment}" (${why}); set allow_reshuffle: true on the experiment to allow it`,

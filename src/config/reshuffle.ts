@@ -1,4 +1,5 @@
 import { configMessages as m } from './messages.js';
+import { quote, scrubSecrets } from './quote.js';
 import type { ValidatedConfig, ValidatedExperiment } from './types.js';
 
 /**
@@ -12,7 +13,7 @@ export function reshuffleProblems(previous: ValidatedConfig, next: ValidatedConf
   for (const [key, after] of next.experiments) {
     const before = previous.experiments.get(key);
     if (!before || after.allowReshuffle || !isRunning(before, now)) continue;
-    const why = reshuffleReason(before, after);
+    const why = reshuffleReason(before, after, [...previous.secrets, ...next.secrets]);
     if (why) out.push(m.reshuffle(key, why));
   }
   return out;
@@ -23,9 +24,15 @@ function isRunning(exp: ValidatedExperiment, now: number): boolean {
   return first === undefined || first.startsAt <= now;
 }
 
-function reshuffleReason(before: ValidatedExperiment, after: ValidatedExperiment): string | undefined {
+function reshuffleReason(
+  before: ValidatedExperiment,
+  after: ValidatedExperiment,
+  secrets: readonly string[],
+): string | undefined {
+  // A salt may come from the environment: scrubbed before it is quoted, as in load.ts.
+  const shown = (salt: string) => quote(scrubSecrets(salt, secrets));
   if (before.allocation.salt !== after.allocation.salt)
-    return `salt "${before.allocation.salt}" -> "${after.allocation.salt}"`;
+    return `salt ${shown(before.allocation.salt)} -> ${shown(after.allocation.salt)}`;
   const old = before.variants.map((v) => v.key);
   const now = after.variants.map((v) => v.key);
   const removed = old.filter((k) => !now.includes(k));

@@ -3,8 +3,10 @@
  * schema (not after it), defensively checking types as they go, so one pass reports
  * every problem in the file.
  */
+import { isBuiltin } from 'node:module';
 import { parseDuration, DURATION_FORMAT } from './duration.js';
 import { configMessages as m } from './messages.js';
+import { quote } from './quote.js';
 import { ADAPTIVE_KEYS, PLATFORM_LIMITS, WEIGHT_TOTAL } from './schema.js';
 
 export type Path = readonly (string | number)[];
@@ -15,9 +17,15 @@ export interface RawProblem {
   atKey?: boolean;
 }
 
+/**
+ * How a message shows a value found at a path: quoted and cut short, or, for a value
+ * interpolated from the environment, a placeholder (load.ts).
+ */
+export type ShowValue = (value: unknown, path: Path) => string;
+
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export function semanticProblems(raw: unknown): RawProblem[] {
+export function semanticProblems(raw: unknown, show: ShowValue): RawProblem[] {
   const problems: RawProblem[] = [];
   if (!isRecord(raw)) return problems;
   const defaults = isRecord(raw.experiment_config) ? raw.experiment_config : {};
@@ -31,19 +39,32 @@ export function semanticProblems(raw: unknown): RawProblem[] {
       problems.push({ path: ['feature_flags', 'unleash'], message: m.unleashNeedsUrl });
   }
 
+  const openfeature = isRecord(raw.feature_flags) ? raw.feature_flags.openfeature : undefined;
+  if (isRecord(openfeature) && typeof openfeature.module === 'string' && isBuiltin(openfeature.module)) {
+    const path = ['feature_flags', 'openfeature', 'module'];
+    problems.push({ path, message: m.openfeatureBuiltin(show(openfeature.module, path)) });
+  }
+
   const flags =
     isRecord(raw.feature_flags) && isRecord(raw.feature_flags.memory) ? raw.feature_flags.memory.flags : undefined;
   if (isRecord(flags)) {
     for (const [key, flag] of Object.entries(flags)) {
+      const at = ['feature_flags', 'memory', 'flags', key];
+      reserved(key, 'a flag', at, true, problems);
+      if (isRecord(flag) && isRecord(flag.variants))
+        for (const name of Object.keys(flag.variants))
+          reserved(name, 'a variant', [...at, 'variants', name], true, problems);
       if (
         isRecord(flag) &&
         isRecord(flag.variants) &&
         typeof flag.defaultVariant === 'string' &&
-        !(flag.defaultVariant in flag.variants)
+        // Own keys only: `in` also finds __proto__, constructor, toString on every object.
+        !Object.hasOwn(flag.variants, flag.defaultVariant)
       ) {
+        const path = ['feature_flags', 'memory', 'flags', key, 'defaultVariant'];
         problems.push({
-          path: ['feature_flags', 'memory', 'flags', key, 'defaultVariant'],
-          message: m.memoryDefaultVariant(flag.defaultVariant, Object.keys(flag.variants)),
+          path,
+          message: m.memoryDefaultVariant(show(flag.defaultVariant, path), Object.keys(flag.variants)),
         });
       }
     }
@@ -53,7 +74,7 @@ export function semanticProblems(raw: unknown): RawProblem[] {
   if (dedupe && typeof dedupe.window === 'string' && parseDuration(dedupe.window) === undefined) {
     problems.push({
       path: ['exposures', 'dedupe', 'window'],
-      message: m.expected(DURATION_FORMAT, JSON.stringify(dedupe.window)),
+      message: m.expected(DURATION_FORMAT, show(dedupe.window, ['exposures', 'dedupe', 'window'])),
     });
   }
 
@@ -61,7 +82,7 @@ export function semanticProblems(raw: unknown): RawProblem[] {
   if (typeof checkInterval === 'string' && parseDuration(checkInterval) === undefined)
     problems.push({
       path: ['monitoring', 'check_interval'],
-      message: m.expected(DURATION_FORMAT, JSON.stringify(checkInterval)),
+      message: m.expected(DURATION_FORMAT, show(checkInterval, ['monitoring', 'check_interval'])),
     });
   const analysis = isRecord(raw.analysis) ? raw.analysis : undefined;
   if (
@@ -71,7 +92,7 @@ export function semanticProblems(raw: unknown): RawProblem[] {
   ) {
     problems.push({
       path: ['analysis', 'attribution_window'],
-      message: m.expected(DURATION_FORMAT, JSON.stringify(analysis.attribution_window)),
+      message: m.expected(DURATION_FORMAT, show(analysis.attribution_window, ['analysis', 'attribution_window'])),
     });
   }
   if (isRecord(raw.fleet)) {
@@ -79,7 +100,10 @@ export function semanticProblems(raw: unknown): RawProblem[] {
     if (typeof redis === 'string' && redis.length > 0 && !isRedisUrl(redis))
       problems.push({ path: ['fleet', 'redis'], message: m.fleetRedisUrl });
     if (typeof push === 'string' && parseDuration(push) === undefined)
-      problems.push({ path: ['fleet', 'push_interval'], message: m.expected(DURATION_FORMAT, JSON.stringify(push)) });
+      problems.push({
+        path: ['fleet', 'push_interval'],
+        message: m.expected(DURATION_FORMAT, show(push, ['fleet', 'push_interval'])),
+      });
   }
 
   if (isRecord(raw.analytics)) problems.push(...platformLimitProblems(raw.analytics));
@@ -89,9 +113,28 @@ export function semanticProblems(raw: unknown): RawProblem[] {
   for (const [key, exp] of Object.entries(raw.experiments)) {
     if (!isRecord(exp)) continue;
     const at = (...rest: (string | number)[]): Path => ['experiments', key, ...rest];
+    reserved(key, 'an experiment', at(), true, problems);
+    if (typeof exp.flag === 'string') reserved(exp.flag, 'a flag', at('flag'), false, problems);
+    if (isRecord(exp.variants))
+      for (const name of Object.keys(exp.variants)) reserved(name, 'a variant', at('variants', name), true, problems);
+    if (typeof exp.primary_metric === 'string')
+      reserved(exp.primary_metric, 'a metric', at('primary_metric'), false, problems);
+    for (const field of ['secondary_metrics', 'funnel'] as const) {
+      const names = exp[field];
+      if (Array.isArray(names))
+        names.forEach((name: unknown, i) => {
+          if (typeof name === 'string') reserved(name, 'a metric', at(field, i), false, problems);
+        });
+    }
+    if (Array.isArray(exp.guardrails))
+      exp.guardrails.forEach((g: unknown, i: number) => {
+        if (isRecord(g) && typeof g.metric === 'string')
+          reserved(g.metric, 'a metric', at('guardrails', i, 'metric'), false, problems);
+      });
     const flag = typeof exp.flag === 'string' ? exp.flag : key;
     const owner = flagOwner.get(flag);
-    if (owner !== undefined) problems.push({ path: at('flag'), message: m.duplicateFlag(flag, owner) });
+    if (owner !== undefined)
+      problems.push({ path: at('flag'), message: m.duplicateFlag(show(flag, at('flag')), quote(owner)) });
     else flagOwner.set(flag, key);
 
     const alloc = isRecord(exp.allocation) ? exp.allocation : {};
@@ -117,12 +160,12 @@ export function semanticProblems(raw: unknown): RawProblem[] {
       if (entries.length > 0 && !names.includes(control)) {
         problems.push({
           path: exp.control === undefined ? at('variants') : at('control'),
-          message: m.controlMissing(control, names),
+          message: m.controlMissing(show(control, at('control')), names),
         });
       }
     }
 
-    if (mode === 'adaptive') adaptiveProblems(raw, exp, alloc, at, problems);
+    if (mode === 'adaptive') adaptiveProblems(raw, exp, alloc, at, problems, show);
     else
       for (const k of ADAPTIVE_KEYS)
         if (alloc[k] !== undefined)
@@ -162,7 +205,7 @@ export function semanticProblems(raw: unknown): RawProblem[] {
         if (typeof step.dwell === 'string' && parseDuration(step.dwell) === undefined) {
           problems.push({
             path: at('allocation', 'schedule', i, 'dwell'),
-            message: m.expected(DURATION_FORMAT, JSON.stringify(step.dwell)),
+            message: m.expected(DURATION_FORMAT, show(step.dwell, at('allocation', 'schedule', i, 'dwell'))),
           });
         }
       });
@@ -185,6 +228,18 @@ export function semanticProblems(raw: unknown): RawProblem[] {
   return problems;
 }
 
+/**
+ * Names that every plain object has: a key __proto__ sets the prototype instead of making
+ * a property (zod's parsed records, and any lookup table built from the config, drop it),
+ * and constructor and prototype are found on lookups by name that did not check for own
+ * keys. Refused rather than dropped without a word.
+ */
+const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+function reserved(name: string, kind: string, path: Path, atKey: boolean, problems: RawProblem[]): void {
+  if (RESERVED_NAMES.has(name)) problems.push({ path, atKey, message: m.reservedName(name, kind) });
+}
+
 function isRedisUrl(text: string): boolean {
   try {
     const url = new URL(text);
@@ -201,6 +256,7 @@ function adaptiveProblems(
   alloc: Record<string, unknown>,
   at: (...rest: (string | number)[]) => Path,
   problems: RawProblem[],
+  show: ShowValue,
 ): void {
   if (typeof exp.primary_metric !== 'string')
     problems.push({
@@ -215,7 +271,7 @@ function adaptiveProblems(
   if (typeof alloc.reweight_every === 'string' && parseDuration(alloc.reweight_every) === undefined)
     problems.push({
       path: at('allocation', 'reweight_every'),
-      message: m.expected(DURATION_FORMAT, JSON.stringify(alloc.reweight_every)),
+      message: m.expected(DURATION_FORMAT, show(alloc.reweight_every, at('allocation', 'reweight_every'))),
     });
   if (alloc.sticky === 'redis' && !(isRecord(raw.fleet) && typeof raw.fleet.redis === 'string'))
     problems.push({ path: at('allocation', 'sticky'), message: m.stickyNeedsFleet });

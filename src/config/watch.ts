@@ -4,11 +4,13 @@
  * and hands each valid change to `onApply`. The stat is compared with the one taken when
  * the text was last read, so a write landing just after start is not missed (fs.watchFile
  * takes its first stat asynchronously and can). An invalid change is reported and the
- * last good config stays in force.
+ * last good config stays in force; so is an empty file (see parseReloadedConfig), and a
+ * file that cannot be read (deleted, unreadable).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { SwitchyardError } from '../errors.js';
-import { parseConfig, type LoadOptions } from './load.js';
+import { parseReloadedConfig, type LoadOptions } from './load.js';
+import { configMessages as m } from './messages.js';
 import type { ValidatedConfig } from './types.js';
 
 export interface WatchOptions extends LoadOptions {
@@ -22,6 +24,8 @@ export interface WatchOptions extends LoadOptions {
 export class ConfigWatcher {
   private lastText: string | undefined;
   private lastStat = '';
+  /** Why the last read failed, while it fails: reported once. */
+  private readFailure: string | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -45,12 +49,25 @@ export class ConfigWatcher {
   /** Reads the file now; applies it if it changed and is valid. */
   poll(): void {
     this.lastStat = statKey(this.file);
-    const text = safeRead(this.file);
-    if (text === undefined || text === this.lastText) return;
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (cause) {
+      // Deleted, unreadable, a directory: refused like any bad change, once until it reads again.
+      const reason = (cause as Error).message;
+      if (reason === this.readFailure) return;
+      this.readFailure = reason;
+      this.options.onReject(
+        new SwitchyardError('SY_CONFIG_READ', 'config', m.reloadUnreadable(this.file, reason), { cause }),
+      );
+      return;
+    }
+    this.readFailure = undefined;
+    if (text === this.lastText) return;
     this.lastText = text;
     let next: ValidatedConfig;
     try {
-      next = parseConfig(text, this.file, this.options);
+      next = parseReloadedConfig(text, this.file, this.options);
     } catch (error) {
       this.options.onReject(error as Error);
       return;

@@ -134,4 +134,23 @@ describe('MemoryProvider test helpers', () => {
     provider.getFlag('string-flag')!.disabled = true;
     expect(sync('string-flag', 'user-4')).toEqual({ value: '', reason: 'DISABLED' });
   });
+
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])(
+    'serves no inherited property as the value of variant %s (audit r02)',
+    async (name) => {
+      const provider = new MemoryProvider({
+        g: { variants: { on: true }, defaultVariant: name, disabled: false },
+        t: { variants: { on: true }, defaultVariant: 'on', disabled: false, contextEvaluator: () => name },
+      });
+      const message = `no value associated with variant ${name}`;
+      expect(() => provider[SYNC_RESOLVE]('g', 'object', {}, { targetingKey: 'u1' })).toThrow(message);
+      expect(() => provider[SYNC_RESOLVE]('t', 'object', {}, { targetingKey: 'u1' })).toThrow(message);
+      provider.forceVariant('t', 'u2', name);
+      expect(() => provider[SYNC_RESOLVE]('t', 'object', {}, { targetingKey: 'u2' })).toThrow(message);
+      await OpenFeature.setProviderAndWait(`inherited-${name}`, provider);
+      const details = await OpenFeature.getClient(`inherited-${name}`).getObjectDetails('g', {});
+      expect(details).toMatchObject({ value: {}, reason: 'ERROR', errorCode: 'GENERAL' });
+      expect(details.value).not.toBe(Object.prototype);
+    },
+  );
 });

@@ -3,7 +3,7 @@
  * invalid ones and reshuffles are rejected with a located error, the last good config
  * stays in force, and an event plus a counter record each.
  */
-import { mkdtempSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, renameSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -40,11 +40,20 @@ let sy: Switchyard | undefined;
 afterEach(async () => sy?.close());
 
 /** Writes the config to a fresh file, starts an instance watching it, and records its config events. */
-async function start(text: string): Promise<{ dir: string; file: string; events: ConfigEvent[] }> {
+async function start(
+  text: string,
+  logged: string[] = [],
+): Promise<{ dir: string; file: string; events: ConfigEvent[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'sy-reload-'));
   const file = join(dir, 'switchyard.yaml');
   writeFileSync(file, text);
-  sy = await createSwitchyard({ config: file, watchIntervalMs: 100 });
+  const log = (level: string) => (message: string, fields?: unknown) =>
+    logged.push(`${level} ${message} ${JSON.stringify(fields)}`);
+  sy = await createSwitchyard({
+    config: file,
+    watchIntervalMs: 100,
+    logger: { debug: () => {}, info: log('info'), warn: log('warn'), error: log('error') },
+  });
   const events: ConfigEvent[] = [];
   sy.on('config', (e) => events.push(e));
   return { dir, file, events };
@@ -102,5 +111,28 @@ describe('hot reload of switchyard.yaml', () => {
     renameSync(tmp, file);
     await waitFor(() => events.find((e) => e.type === 'applied'), 1000);
     expect(sy!.config.experiments.get('checkout')!.allocation.salt).toBe('new-salt');
+  });
+
+  it('rejects an emptied file and a deleted one like any bad change: one log line, event and count each (audit r08, r15)', async () => {
+    const logged: string[] = [];
+    const { file, events } = await start(yaml(100, 0), logged);
+    writeFileSync(file, '');
+    await waitFor(() => (events.length === 1 ? true : undefined), 1000);
+    unlinkSync(file);
+    await waitFor(() => (events.length === 2 ? true : undefined), 1000);
+    sy!.reload();
+    await new Promise((r) => setTimeout(r, 300)); // several polls of a file still missing
+    expect(events.map((e) => e.type === 'rejected' && [e.source, (e.error as { code?: string }).code])).toEqual([
+      [file, 'SY_CONFIG_INVALID'],
+      [file, 'SY_CONFIG_READ'],
+    ]);
+    const [empty, missing] = events.map((e) => (e.type === 'rejected' ? e.error.message : ''));
+    expect(empty).toContain(
+      'the file is empty (nothing but whitespace, comments or null): the last good config stays in force',
+    );
+    expect(missing).toContain(`cannot read config file ${file} (ENOENT`);
+    expect(logged.filter((l) => !l.startsWith('info') && l.includes(file))).toHaveLength(2);
+    expect(sy!.counters().config).toEqual({ applied: 0, rejected: 2 });
+    expect(sy!.config.experiments.has('checkout')).toBe(true);
   });
 });

@@ -22,6 +22,17 @@ function problemsOf(text: string, env: Record<string, string> = {}): string[] {
   throw new Error('expected the config to be rejected');
 }
 
+/** The ConfigError that `f` throws. */
+function configErrorOf(f: () => unknown): ConfigError {
+  try {
+    f();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
 const experiment = (body: string) => `experiments:\n  checkout:\n${body.replace(/^/gm, '    ')}\n`;
 
 describe('the seed config', () => {
@@ -251,6 +262,16 @@ describe('checks across fields, each located word for word (issue 19: config/sem
       '5:69 feature_flags.memory.flags.banner.defaultVariant: defaultVariant "of" is not one of the variants (on, off)',
     ]);
   });
+
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])(
+    'memory: a defaultVariant that only objects inherit, %s, is not one of the variants (audit r02)',
+    (name) => {
+      const text = `feature_flags:\n  provider: memory\n  memory:\n    flags:\n      g: { variants: { on: true }, defaultVariant: ${name} }\n`;
+      expect(problemsOf(text)).toEqual([
+        `5:52 feature_flags.memory.flags.g.defaultVariant: defaultVariant "${name}" is not one of the variants (on)`,
+      ]);
+    },
+  );
 
   it('a malformed duration anywhere outside experiments', () => {
     expect(problemsOf('exposures:\n  dedupe: { window: 5 minutes }\n')).toEqual([
@@ -749,6 +770,17 @@ describe('vendor sections', () => {
     ]);
   });
 
+  it('refuses a Node.js built-in as the OpenFeature provider module, rather than suggest npm install node:path', () => {
+    const of = (module: string) => `feature_flags:\n  provider: openfeature\n  openfeature: { module: ${module} }\n`;
+    for (const module of ['node:path', 'fs'])
+      expect(problemsOf(of(module))).toEqual([
+        `3:26 feature_flags.openfeature.module: "${module}" is a module built into Node.js, not an OpenFeature provider; name the npm package (or the path of the file) that exports the provider`,
+      ]);
+    expect(parseConfig(of('"@openfeature/flagd-provider"')).featureFlags.options).toEqual({
+      module: '@openfeature/flagd-provider',
+    });
+  });
+
   it('checks each vendor section strictly, with the allowed keys', () => {
     const problems = problemsOf(
       'feature_flags:\n  provider: optimizely\n  optimizely: { sdk_key: "${K}", datafile_url: "x" }\n',
@@ -900,6 +932,37 @@ describe('the config error as a whole (issue 19)', () => {
     expect(e.problems[0]!.message).not.toContain('\n');
   });
 
+  it('finds every key written twice, in block and flow maps, as yaml compares keys; and a second document', () => {
+    const text = [
+      'feature_flags:',
+      '  provider: memory',
+      '  memory:',
+      '    flags:',
+      '      f: { variants: { a: 1, "1": 2, 1: 3, a: 4 }, defaultVariant: a }',
+      '      g:',
+      '        variants: { b: 1 }',
+      '        defaultVariant: b',
+      '        variants: { b: 2 }',
+      '---',
+      'experiments: {}',
+    ].join('\n');
+    expect(problemsOf(text)).toEqual([
+      '5:44 : YAML syntax error: Map keys must be unique',
+      '9:9 : YAML syntax error: Map keys must be unique',
+      '10:1 : YAML syntax error: a second YAML document starts here (after ---); the config is one document',
+    ]);
+  });
+
+  it('checks 60,000 keys of one map for duplicates in linear time (the old check took 2 s for 20,000)', () => {
+    const n = 60_000;
+    const variants = Array.from({ length: n }, (_, i) => `          v${i}: ${i}`).join('\n');
+    const text = `feature_flags:\n  provider: memory\n  memory:\n    flags:\n      f:\n        defaultVariant: v0\n        variants:\n${variants}\n`;
+    const started = performance.now();
+    expect(Object.keys(parseConfig(text).featureFlags.memoryFlags.f!.variants)).toHaveLength(n);
+    // About 1 s here; comparing every key with every earlier one took about 14 s.
+    expect(performance.now() - started).toBeLessThan(5000);
+  }, 30_000);
+
   it('rejects a literal token where the environment must give it, and takes it from there', () => {
     const unleash = (token: string) =>
       `feature_flags:\n  provider: unleash\n  unleash: { url: "https://u.example/api", client_token: "${token}" }\n`;
@@ -941,6 +1004,204 @@ describe('secrets from the environment (issue 19)', () => {
     })();
     expect(e.what).not.toContain('s3cr3t');
     expect(e.what).toContain('experiments.e.variants');
+  });
+});
+
+describe('secrets in messages, escaped or cut (audit r01)', () => {
+  /** The first run of six characters of the secret that the text contains, if any. */
+  const leak = (text: string, secret: string) => {
+    for (let i = 0; i + 6 <= secret.length; i++)
+      if (text.includes(secret.slice(i, i + 6))) return secret.slice(i, i + 6);
+    return undefined;
+  };
+  const secrets = ['ab"c\\d-secret', 'S3CR3T'.repeat(20), 'hunter2'];
+
+  it.each(secrets)('shows a placeholder, never the value, wherever a value is quoted: %s', (secret) => {
+    const text = [
+      'feature_flags:',
+      '  provider: launchdarkly',
+      '  launchdarkly: { sdk_key: "${LD}", base_uri: "${LD}" }',
+      'exposures:',
+      '  dedupe: { window: "${LD}" }',
+      'experiments:',
+      '  e:',
+      '    control: "${LD}"',
+      '    variants: { a: { weight: 50 }, b: { weight: 50 } }',
+    ].join('\n');
+    const e = configErrorOf(() => parseConfig(text, 'sy.yaml', { env: { LD: secret } }));
+    // The schema's problems (a URL, a duration; a name, for the first secret) and control not a variant.
+    const placeholder = 'the value of "${LD}" (from the environment, not shown)';
+    const shown = e.problems.filter((p) => p.message.includes(placeholder)).map((p) => p.path);
+    expect(shown).toEqual(expect.arrayContaining(['feature_flags.launchdarkly.base_uri', 'exposures.dedupe.window']));
+    expect(e.problems.map((p) => p.message)).toContain(
+      `control ${placeholder} is not one of the variants (a, b); name a variant in "control:"`,
+    );
+    expect(shown).toHaveLength(e.problems.length);
+    expect(leak(e.what, secret)).toBeUndefined();
+  });
+
+  it('scrubs a secret inside a longer value before quoting it, and a salt from the environment in a reshuffle', () => {
+    for (const secret of secrets) {
+      // The same text written literally is no secret of its own, but the secret's value is scrubbed from it.
+      const e = configErrorOf(() =>
+        parseConfig(`exposures:\n  dedupe: { window: ${JSON.stringify(`x${secret}y`)} }\nx: "\${S}"\n`, 'sy.yaml', {
+          env: { S: secret },
+        }),
+      );
+      expect(e.problems[0]!.message).toMatch(/, found "x\*\*\*y"$/);
+      expect(leak(e.what, secret)).toBeUndefined();
+
+      const exp = (salt: string) => ({
+        experiments: { e: { variants: { control: { weight: 50 }, b: { weight: 50 } }, allocation: { salt } } },
+      });
+      const before = validateConfigObject(exp('${S}'), { env: { S: secret } });
+      const after = validateConfigObject(exp('fresh'));
+      const [problem] = reshuffleProblems(before, after, Date.now());
+      expect(problem).toContain('salt "***" -> "fresh"');
+      expect(leak(problem!, secret)).toBeUndefined();
+    }
+  });
+});
+
+describe('nesting depth (audit r10)', () => {
+  const deep = (levels: number) => `experiments: ${'['.repeat(levels)}${']'.repeat(levels)}\n`;
+  const tooDeep = 'lists and maps nest more than 64 levels deep here; a switchyard config needs far fewer';
+
+  it('refuses 50,000 nested lists after an earlier syntax error, located, and the process survives', () => {
+    // The repro's order: a YAML syntax error first, then the deep document (the old code's
+    // process died of "RegExpCompiler Allocation failed" on the second).
+    expect(() => parseConfig('experiments:\n  exp: [\n  : : :\n', 'a.yaml')).toThrow(ConfigError);
+    const e = configErrorOf(() => parseConfig(deep(50_000), 'b.yaml'));
+    expect(e.problems.map((p) => [p.line, p.col, p.path, p.message])).toEqual([[1, 77, '', tooDeep]]);
+    expect(e.what).toContain(`b.yaml:1:77 (top level): ${tooDeep}`);
+  });
+
+  it('allows 64 levels, refuses 65, in YAML and in an object', () => {
+    // The top-level map is the first level.
+    expect(problemsOf(deep(63))).toEqual([expect.stringMatching(/^1:14 experiments: expected a map, found a list$/)]);
+    expect(problemsOf(deep(64))).toEqual([`1:77 : ${tooDeep}`]);
+    const nested = (levels: number) => {
+      let value: unknown = 1;
+      for (let i = 0; i < levels; i++) value = [value];
+      return { experiments: { e: { variants: { control: { weight: 50 }, b: { weight: 50 } }, funnel: value } } };
+    };
+    // Top-level map, experiments, e: 3 levels; the funnel's lists fill the rest.
+    expect(() => validateConfigObject(nested(61))).toThrow(/funnel\[0\]: expected a string, found a list/);
+    const e = configErrorOf(() => validateConfigObject(nested(62)));
+    expect(e.problems.map((p) => [p.path, p.message])).toEqual([[`experiments.e.funnel${'[0]'.repeat(61)}`, tooDeep]]);
+  });
+
+  it('refuses a value inside itself: a YAML alias inside the node it names, an object cycle', () => {
+    const e = configErrorOf(() => parseConfig('experiments: &x { a: *x, b: *x }\n', 'sy.yaml'));
+    expect(e.problems.map((p) => [p.line, p.col, p.path, p.message])).toEqual([
+      [
+        1,
+        29,
+        'experiments.b',
+        'this is inside itself (an alias inside the node it names), so it would nest without end',
+      ],
+    ]);
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(() => validateConfigObject({ experiments: cycle })).toThrow(/experiments\.self: this is inside itself/);
+  });
+});
+
+describe('aliases (audit r11)', () => {
+  it('refuses an alias bomb as a config error naming the file, not a bare ReferenceError', () => {
+    const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 12; i++) {
+      const [p, c] = [String.fromCharCode(96 + i), String.fromCharCode(97 + i)];
+      lines.push(`${c}: &${c} [${Array(9).fill(`*${p}`).join(',')}]`);
+    }
+    const e = configErrorOf(() => parseConfig(lines.join('\n'), 'sy.yaml'));
+    expect(e.code).toBe('SY_CONFIG_INVALID');
+    expect(e.what).toMatch(
+      /^1 problem in sy\.yaml; the config was not applied:\n {2}sy\.yaml \(top level\): too many aliases/,
+    );
+    expect((e.cause as Error).message).toMatch(/Excessive alias count/);
+    // A few aliases are fine.
+    expect(problemsOf('x: &x [1]\ny: [*x, *x]\n')).toEqual([
+      expect.stringMatching(/ x: unknown key "x"/),
+      expect.stringMatching(/ y: unknown key "y"/),
+    ]);
+  });
+});
+
+describe('reserved names (audit r09)', () => {
+  const reserved = (name: string, kind: string) =>
+    `"${name}" is reserved (JavaScript objects use the name), so it cannot name ${kind}; choose another name`;
+  const variants = (names: [string, string]) =>
+    `variants: { ${JSON.stringify(names[0])}: { weight: 50 }, ${JSON.stringify(names[1])}: { weight: 50 } }`;
+
+  it.each(['__proto__', 'constructor', 'prototype'])(
+    'refuses %s as an experiment, variant, flag or metric name',
+    (name) => {
+      const q = JSON.stringify(name);
+      const text = [
+        'feature_flags:',
+        '  provider: memory',
+        '  memory:',
+        '    flags:',
+        `      ${q}: { variants: { "on": true }, defaultVariant: "on" }`,
+        `      f: { variants: { ${q}: true, "on": false }, defaultVariant: "on" }`,
+        'experiments:',
+        `  ${q}:`,
+        `    ${variants(['control', 'b'])}`,
+        '  exp:',
+        `    flag: ${q}`,
+        `    ${variants(['control', name])}`,
+        `    primary_metric: ${q}`,
+        `    secondary_metrics: [${q}]`,
+        `    funnel: [a, ${q}]`,
+        `    guardrails: [{ metric: ${q}, max: 1 }]`,
+      ].join('\n');
+      const col = (line: string) => line.indexOf(q) + 1;
+      const lines = text.split('\n');
+      expect(problemsOf(text)).toEqual(
+        expect.arrayContaining([
+          `5:${col(lines[4]!)} feature_flags.memory.flags.${name}: ${reserved(name, 'a flag')}`,
+          `6:${col(lines[5]!)} feature_flags.memory.flags.f.variants.${name}: ${reserved(name, 'a variant')}`,
+          `8:3 experiments.${name}: ${reserved(name, 'an experiment')}`,
+          `11:11 experiments.exp.flag: ${reserved(name, 'a flag')}`,
+          `12:${col(lines[11]!)} experiments.exp.variants.${name}: ${reserved(name, 'a variant')}`,
+          `13:21 experiments.exp.primary_metric: ${reserved(name, 'a metric')}`,
+          `14:25 experiments.exp.secondary_metrics[0]: ${reserved(name, 'a metric')}`,
+          `15:17 experiments.exp.funnel[1]: ${reserved(name, 'a metric')}`,
+          `16:28 experiments.exp.guardrails[0].metric: ${reserved(name, 'a metric')}`,
+        ]),
+      );
+    },
+  );
+
+  it('still takes names that merely contain a reserved one', () => {
+    const config = parseConfig(`experiments:\n  constructor_test:\n    ${variants(['control', 'prototype_b'])}\n`);
+    expect(config.experiments.get('constructor_test')!.variants.map((v) => v.key)).toEqual(['control', 'prototype_b']);
+  });
+});
+
+describe('control characters in names (audit r12)', () => {
+  it('escapes them in paths and messages as in quoted values, so each problem stays one plain line', () => {
+    const text = [
+      'experiments:',
+      '  "e\\u001b[2J\\u001b[31mRED\\nFAKE sy.yaml:1:1 all good":',
+      '    variants: { control: { weight: 50 }, b: { weight: 50 } }',
+      '  f:',
+      '    variants: { "a\\u009b31m": { weight: 50 }, "b\\r\\n": { weight: 50 } }',
+      '"x\\u2028y": 1',
+    ].join('\n');
+    const e = configErrorOf(() => parseConfig(text, 'sy.yaml'));
+    // Only the newlines that separate the problems, and no control character at all.
+    expect(e.what.split('\n')).toHaveLength(1 + e.problems.length);
+    expect(e.what).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/);
+    const lines = e.problems.map((p) => `${p.line}:${p.col} ${p.path}: ${p.message}`);
+    expect(lines).toEqual([
+      '3:5 experiments.e\\u001b[2J\\u001b[31mRED\\nFAKE sy.yaml:1:1 all good: expected a name that starts with a letter or _ and has only letters, digits, _ . -, found "e\\u001b[2J\\u001b[31mRED\\nFAKE sy.yaml:1:1 all good"',
+      '5:15 experiments.f.variants: control "control" is not one of the variants (a\\u009b31m, b\\r\\n); name a variant in "control:"',
+      '5:31 experiments.f.variants.a\\u009b31m: expected a name that starts with a letter or _ and has only letters, digits, _ . -, found "a\\u009b31m"',
+      '5:56 experiments.f.variants.b\\r\\n: expected a name that starts with a letter or _ and has only letters, digits, _ . -, found "b\\r\\n"',
+      '6:1 x\\u2028y: unknown key "x\\u2028y" (allowed here: experiment_config, analytics_platforms, feature_flags, statistical_methods, monitoring, exposures, analytics, experiments, analysis, fleet)',
+    ]);
   });
 });
 
