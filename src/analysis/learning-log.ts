@@ -7,9 +7,9 @@
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { sampleSize, type SampleSizeResult } from '../stats/index.js';
 import { SwitchyardError } from '../errors.js';
+import { connectPostgres } from './stores/postgres.js';
 import type { Analysis, DecisionKind } from './types.js';
 
 export const LEARNING_SCHEMA = 'switchyard.learning/1';
@@ -87,9 +87,8 @@ export async function appendLearning(where: LogLocation, entries: readonly Learn
     }
     return;
   }
-  const client = new pg.Client({ connectionString: where.pg });
+  const client = await connectPostgres(where.pg);
   try {
-    await client.connect();
     await client.query(PG_LOG_DDL);
     for (const e of entries)
       await client.query('INSERT INTO sy_experiment_log (experiment, primary_metric, entry) VALUES ($1, $2, $3)', [
@@ -120,9 +119,8 @@ export async function readLearning(where: LogLocation): Promise<LearningEntry[]>
         }
       });
   }
-  const client = new pg.Client({ connectionString: where.pg });
+  const client = await connectPostgres(where.pg);
   try {
-    await client.connect();
     await client.query(PG_LOG_DDL);
     const { rows } = await client.query<{ entry: LearningEntry }>(
       'SELECT entry FROM sy_experiment_log ORDER BY ts, experiment',

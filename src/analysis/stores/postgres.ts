@@ -66,12 +66,68 @@ function storeError(what: string, cause: unknown): SwitchyardError {
   );
 }
 
-async function connect(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url });
+export interface PostgresOptions {
+  /**
+   * How long connecting may take before it fails (default 10 s). A server that accepts the
+   * TCP connection and never answers (a stopped process behind a proxy, a firewall that
+   * swallows packets) would otherwise keep every --pg command waiting forever.
+   */
+  readonly connectTimeoutMs?: number;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** The server a URL names, for messages: host, port and database, never the user's password. */
+function target(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+  } catch {
+    return 'the given URL';
+  }
+}
+
+/** The error's text with the URL's password (if any) blanked out, in case a driver repeats it. */
+function withoutPassword(text: string, url: string): string {
+  let password = '';
+  try {
+    password = decodeURIComponent(new URL(url).password);
+  } catch {
+    // Not a URL: it holds no password we can find.
+  }
+  return password ? text.split(password).join('***') : text;
+}
+
+/**
+ * A connected client, or SY_ANALYSIS_STORE naming the server (not the password) and saying
+ * whether it timed out. Every PostgreSQL connection of the analysis (store, load, learning
+ * log) opens here.
+ */
+export async function connectPostgres(url: string, options: PostgresOptions = {}): Promise<pg.Client> {
+  const timeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  let client: pg.Client;
+  try {
+    client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeout });
+  } catch (cause) {
+    throw new SwitchyardError(
+      'SY_INVALID_ARGUMENT',
+      'analysis',
+      `the PostgreSQL URL cannot be read: ${withoutPassword((cause as Error)?.message ?? String(cause), url)}`,
+    );
+  }
   try {
     await client.connect();
   } catch (cause) {
-    throw storeError('cannot connect to PostgreSQL', cause);
+    await client.end().catch(() => undefined);
+    const message = withoutPassword((cause as Error)?.message ?? String(cause), url);
+    const timedOut = /timeout expired|connection timeout/i.test(message);
+    throw new SwitchyardError(
+      'SY_ANALYSIS_STORE',
+      'analysis',
+      timedOut
+        ? `cannot connect to PostgreSQL at ${target(url)}: timed out after ${timeout / 1000} s without an answer from the server`
+        : `cannot connect to PostgreSQL at ${target(url)}: ${message}`,
+    );
   }
   return client;
 }
@@ -103,9 +159,13 @@ export interface LoadResult {
 }
 
 /** Creates the tables if needed and copies every .jsonl file under dir into them. */
-export async function loadJsonlIntoPostgres(url: string, dir: string): Promise<LoadResult> {
+export async function loadJsonlIntoPostgres(
+  url: string,
+  dir: string,
+  options: PostgresOptions = {},
+): Promise<LoadResult> {
   const files = jsonlFiles(dir);
-  const client = await connect(url);
+  const client = await connectPostgres(url, options);
   const total = { files: files.length, lines: 0, empty: 0, malformed: 0, exposures: 0, events: 0, duplicates: 0 };
   try {
     await client.query(POSTGRES_DDL);
@@ -175,8 +235,8 @@ export async function loadJsonlIntoPostgres(url: string, dir: string): Promise<L
   return total;
 }
 
-export async function openPostgresStore(url: string): Promise<AnalysisStore> {
-  const client = await connect(url);
+export async function openPostgresStore(url: string, options: PostgresOptions = {}): Promise<AnalysisStore> {
+  const client = await connectPostgres(url, options);
   try {
     const { rows } = await client.query<{ ok: boolean; ids: boolean }>(
       `SELECT to_regclass('sy_exposures') IS NOT NULL AND to_regclass('sy_events') IS NOT NULL AS ok,
