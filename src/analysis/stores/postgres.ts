@@ -7,8 +7,10 @@
  * DO NOTHING), counted as a duplicate; loading the same files again adds nothing.
  * The DDL below is the documented schema (README: Analysis).
  */
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -132,6 +134,42 @@ export async function connectPostgres(url: string, options: PostgresOptions = {}
   return client;
 }
 
+/**
+ * The file's lines as CSV for COPY, one quoted field per line, so that every byte sequence
+ * arrives as one row per line, counted as countLines (stores/duckdb.ts) counts them: a last
+ * line without a newline is a line, a blank line is empty (spaces and CRs, trimmed in SQL).
+ * Unquoted, COPY would end the data at a line `\.` (silently dropping the rest of the file)
+ * and fail the whole file on a delimiter or quote byte; quoted, it reads both as data.
+ * A line that is not UTF-8 or holds a NUL cannot be PostgreSQL text; it is not JSON either
+ * (RFC 8259: UTF-8, no raw control characters), and DuckDB counts it as malformed, so it is
+ * loaded as a single U+FFFD, which no JSON parser accepts: malformed here too.
+ */
+export function csvLines(): Transform {
+  let rest: Buffer = Buffer.alloc(0);
+  const field = (line: Buffer): string =>
+    !isUtf8(line) || line.includes(0) ? '"\ufffd"' : `"${line.toString('utf8').replace(/"/g, '""')}"`;
+  const fields = (block: Buffer): string => {
+    let text = '';
+    let pos = 0;
+    for (let nl = block.indexOf(10); nl !== -1; nl = block.indexOf(10, pos)) {
+      text += field(block.subarray(pos, nl)) + '\n';
+      pos = nl + 1;
+    }
+    return text;
+  };
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+      const end = data.lastIndexOf(10) + 1;
+      rest = Buffer.from(data.subarray(end));
+      done(null, end > 0 ? fields(data.subarray(0, end)) : undefined);
+    },
+    flush(done) {
+      done(null, rest.length > 0 ? field(rest) + '\n' : undefined);
+    },
+  });
+}
+
 /** The staging lines parsed into typed columns; `json` and `epoch` are fixed fragments (fast or safe parsers). */
 function parseSql(json: string, epoch: string): string {
   return `CREATE TEMP TABLE sy_parsed ON COMMIT DROP AS
@@ -143,7 +181,7 @@ function parseSql(json: string, epoch: string): string {
       CASE WHEN jsonb_typeof(j -> 'properties') = 'object' THEN j -> 'properties' ELSE '{}'::jsonb END AS properties,
       blank
     FROM (SELECT CASE WHEN blank THEN NULL ELSE ${json} END AS j, blank
-          FROM (SELECT line, (line IS NULL OR btrim(line) = '') AS blank FROM sy_stage) b) x`;
+          FROM (SELECT line, btrim(line, E' \\r') = '' AS blank FROM sy_stage) b) x`;
 }
 
 export interface LoadResult {
@@ -173,12 +211,10 @@ export async function loadJsonlIntoPostgres(
       await client.query('BEGIN');
       try {
         await client.query('CREATE TEMP TABLE sy_stage (line text) ON COMMIT DROP');
-        // CSV with delimiter and quote bytes that JSON never contains raw: each line is one field, as written.
         await pipeline(
           createReadStream(file),
-          client.query(
-            copyFrom(`COPY sy_stage (line) FROM STDIN WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`),
-          ),
+          csvLines(),
+          client.query(copyFrom('COPY sy_stage (line) FROM STDIN WITH (FORMAT csv)')),
         );
         // Fast path: the whole file parses, one set-based statement. A file with a bad line or
         // timestamp falls back to the per-line safe parsers (a subtransaction per line, much slower).

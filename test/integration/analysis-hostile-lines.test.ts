@@ -1,0 +1,117 @@
+/**
+ * Lines a pipeline should never write but a file can hold anyway, read by both engines
+ * (DuckDB in place, PostgreSQL after `load`): each is counted once, as a line and as
+ * malformed when it is not a valid record, the valid lines around it are all read, and
+ * the two engines give the same numbers as on the clean data.
+ */
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  analyze,
+  loadJsonlIntoPostgres,
+  openDuckDbStore,
+  openPostgresStore,
+  type Analysis,
+  type LoadResult,
+} from '../../src/analysis/index.js';
+import { validateConfigObject } from '../../src/config/index.js';
+import { analyzeStore, expectSame, privateDatabase } from '../helpers/analysis-db.js';
+import { generate } from '../helpers/analysis-data.js';
+
+const root = mkdtempSync(join(tmpdir(), 'sy-hostile-'));
+const clean = join(root, 'clean');
+const options = {
+  config: validateConfigObject({
+    analysis: { decision: { require_min_sample: false } },
+    experiments: {
+      exp: {
+        variants: { control: { weight: 50 }, treatment: { weight: 50 } },
+        allocation: { mode: 'fixed', percent: 100 },
+        primary_metric: 'purchase',
+      },
+    },
+  }),
+  now: Date.parse('2026-10-05T00:00:00Z'),
+};
+let expected: Analysis;
+
+beforeAll(async () => {
+  generate(clean, {
+    experiment: 'exp',
+    units: 1500,
+    days: 2,
+    start: '2026-10-01T00:00:00Z',
+    weights: { control: 1, treatment: 1 },
+    rates: { control: 0.1, treatment: 0.14 },
+  });
+  expected = await analyzeStore(() => openDuckDbStore(clean), options);
+}, 60_000);
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A copy of the clean data with `lines` inserted in the middle of its first file. */
+function withLines(name: string, lines: readonly Buffer[], lastWithoutNewline = false): string {
+  const dir = join(root, name);
+  mkdirSync(dir);
+  cpSync(clean, dir, { recursive: true });
+  const first = join(dir, readdirSync(dir).sort()[0]!);
+  const original = readFileSync(first, 'utf8').split('\n').filter(Boolean);
+  const half = Math.floor(original.length / 2);
+  const body = [
+    ...original.slice(0, half).map((l) => Buffer.from(l)),
+    ...lines,
+    ...original.slice(half).map((l) => Buffer.from(l)),
+  ];
+  writeFileSync(
+    first,
+    Buffer.concat(body.flatMap((l, i) => (lastWithoutNewline && i === body.length - 1 ? [l] : [l, Buffer.from('\n')]))),
+  );
+  return dir;
+}
+
+/** The analysis on DuckDB and, after loading the same files, on PostgreSQL. */
+async function onBoth(dir: string): Promise<{ duck: Analysis; post: Analysis; loaded: LoadResult }> {
+  const database = privateDatabase('sy_hostile');
+  await database.create();
+  try {
+    const duck = await analyzeStore(() => openDuckDbStore(dir), options);
+    const loaded = await loadJsonlIntoPostgres(database.url, dir);
+    const post = await analyzeStore(() => openPostgresStore(database.url), options);
+    return { duck, post, loaded };
+  } finally {
+    await database.drop();
+  }
+}
+
+void analyze;
+
+describe('load reads every line of a file, whatever its bytes', () => {
+  it('a `\\.` line, raw \\x01 / \\x02, invalid UTF-8 and a NUL are malformed lines; nothing else is lost', async () => {
+    const event = (tail: string) =>
+      `{"schema":"switchyard.event/1","id":"H${tail.length}","ts":"2026-10-01T09:00:00Z","unit":"exp-u28","event":"x${tail}","value":1,"properties":{}}`;
+    const junk = [
+      Buffer.from('\\.'),
+      Buffer.from(event('\x01')),
+      Buffer.from(event('\x02\x02')),
+      Buffer.concat([Buffer.from(event('aaa')), Buffer.from([0xff])]),
+      Buffer.from(event('\u0000bbb')),
+      Buffer.from('"quoted", \x02 "\x01" ""'),
+      Buffer.from('  \r'),
+    ];
+    const dir = withLines('bytes', junk, true);
+    const { duck, post, loaded } = await onBoth(dir);
+    expect(duck.dataQuality).toEqual({
+      ...expected.dataQuality,
+      lines: expected.dataQuality.lines + junk.length,
+      empty: expected.dataQuality.empty + 1,
+      malformed: expected.dataQuality.malformed + 6,
+    });
+    expect(post.dataQuality).toEqual(duck.dataQuality);
+    expect(loaded.lines).toBe(duck.dataQuality.lines);
+    expect(loaded.malformed).toBe(duck.dataQuality.malformed);
+    expectSame(duck.experiments, expected.experiments);
+    expectSame(post.experiments, expected.experiments);
+  }, 120_000);
+});
