@@ -17,7 +17,7 @@ export function renderMarkdown(a: Analysis): string {
   const out: string[] = ['# Experiment analysis', ''];
   const q = a.dataQuality;
   out.push(
-    `Engine ${a.engine}; ${q.files} file(s), ${n(q.lines)} lines (${q.empty} empty, ${q.malformed} malformed). Corrections: ${a.settings.corrections}.`,
+    `Engine ${a.engine}; ${q.files} file(s), ${n(q.lines)} lines (${q.empty} empty, ${q.malformed} malformed${q.outOfRange ? `, ${q.outOfRange} exposures out of time range, left out` : ''}). Corrections: ${a.settings.corrections}.`,
     '',
   );
   for (const e of a.experiments) {

@@ -10,7 +10,7 @@ export function renderTerminal(a: Analysis): string {
   const out: string[] = [];
   const q = a.dataQuality;
   out.push(
-    `switchyard analysis (${a.engine}): ${q.files} file(s), ${n(q.lines)} lines, ${q.empty} empty, ${q.malformed} malformed`,
+    `switchyard analysis (${a.engine}): ${q.files} file(s), ${n(q.lines)} lines, ${q.empty} empty, ${q.malformed} malformed${q.outOfRange ? `, ${q.outOfRange} exposures out of time range (left out)` : ''}`,
   );
   for (const e of a.experiments) {
     out.push('');

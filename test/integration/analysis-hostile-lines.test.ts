@@ -115,3 +115,33 @@ describe('load reads every line of a file, whatever its bytes', () => {
     expectSame(post.experiments, expected.experiments);
   }, 120_000);
 });
+
+const exposureAt = (ts: string, id: string) =>
+  Buffer.from(
+    `{"schema":"switchyard.exposure/1","id":"${id}","ts":"${ts}","unit":"zz-${id}","experiment":"exp","flag":"exp","variant":"control","allocation":{"mode":"fixed","version":0,"step":-1,"percent":100},"reason":"SPLIT","provider":"memory","attributes":{}}`,
+  );
+
+describe('an exposure at an implausible time is left out and counted', () => {
+  it('2099 and 1970 (audit: runtime 26,664 days, KEEP RUNNING became SHIP): same decision, runtime and units as the clean data', async () => {
+    const lines = [
+      exposureAt('2099-10-02T00:00:00Z', 'F1'),
+      exposureAt('1970-01-02T00:00:00Z', 'F2'),
+      // Within the day of clock skew allowed after the analysis time: a real exposure.
+      exposureAt('2026-10-05T12:00:00Z', 'F3'),
+    ];
+    // F1 twice: a repeated delivery counts once on both engines.
+    const { duck, post } = await onBoth(withLines('times', [...lines, lines[0]!]));
+    expect(expected.experiments[0]!.decision.decision).toBe('keep_running');
+    for (const a of [duck, post]) {
+      const e = a.experiments[0]!;
+      expect(e.decision.decision).toBe('keep_running');
+      expect(e.period.start).toBe(expected.experiments[0]!.period.start);
+      expect(e.period.end).toBe('2026-10-05T12:00:00.000Z');
+      expect(e.units.control).toBe(expected.experiments[0]!.units.control! + 1);
+      expect(a.dataQuality.outOfRange).toBe(2);
+      expect(a.dataQuality.malformed).toBe(expected.dataQuality.malformed);
+    }
+    expectSame(post.experiments, duck.experiments);
+    expect(expected.dataQuality.outOfRange).toBe(0);
+  }, 120_000);
+});

@@ -174,7 +174,7 @@ async function defineViews(conn: DuckDBConnection, files: readonly string[]): Pr
   );
   await conn.run(
     `CREATE TEMP VIEW sy_lines AS SELECT CASE WHEN ${exposure} THEN 1 WHEN ${event} THEN 2 END AS kind,
-       unit, experiment, variant, t, attributes FROM sy_raw`,
+       id, unit, experiment, variant, t, attributes FROM sy_raw`,
   );
 }
 

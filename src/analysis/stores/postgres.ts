@@ -293,7 +293,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
       );
     // What the exposure scan reads (store.ts): here only valid exposures; bad lines were counted at load.
     await client.query(
-      'CREATE TEMP VIEW sy_lines AS SELECT 1 AS kind, unit, experiment, variant, t, attributes FROM sy_exposures',
+      'CREATE TEMP VIEW sy_lines AS SELECT 1 AS kind, id, unit, experiment, variant, t, attributes FROM sy_exposures',
     );
     // Each event id once: the load's unique index already made the ids unique. Rows loaded
     // before ids were kept (NULL id) have no id to tell a repeated line from a second event:
