@@ -15,7 +15,7 @@ import {
 import type { ValidatedAnalysis, ValidatedConfig, ValidatedExperiment } from '../config/index.js';
 import { SwitchyardError } from '../errors.js';
 import { decide, describeEffect } from './decide.js';
-import { correct, emptyStats, testStatistic, toEffect, type EventStats } from './effects.js';
+import { correct, emptyStats, testStatistic, toEffect, tryStatistic, type EventStats } from './effects.js';
 import { followUps } from './follow-ups.js';
 import * as Q from './sql.js';
 import type { AnalysisStore, Row, SqlValue } from './store.js';
@@ -255,11 +255,16 @@ async function analyzeExperiment(
       family: number;
     };
     const pending: Pending[] = [];
+    const notComputed: string[] = [];
     for (const metric of metricNames) {
       for (const statistic of ['conversion', 'mean_value', 'events_per_unit'] as const) {
         for (const variant of treatments) {
-          const raw = testStatistic(statistic, get(control, metric), get(variant, metric), alpha, bayesian);
-          if (raw)
+          const raw = tryStatistic(statistic, get(control, metric), get(variant, metric), alpha, bayesian);
+          if (raw === 'not_finite')
+            notComputed.push(
+              `The ${statistic} of ${metric} for ${variant} could not be computed (its sums are not finite numbers); it is left out.`,
+            );
+          else if (raw)
             pending.push({
               metric,
               role: metric === primaryMetric ? 'primary' : 'secondary',
@@ -405,7 +410,7 @@ async function analyzeExperiment(
       funnel,
       behaviour,
     };
-    const insights = insightsOf(base);
+    const insights = [...insightsOf(base), ...notComputed];
     return { ...base, insights, followUps: followUps({ ...base, insights, followUps: [] }, exp) };
   }
 }

@@ -24,6 +24,15 @@
  */
 const D = 'DOUBLE PRECISION';
 
+/**
+ * The largest magnitude an event's value may have; a value beyond it (or not a finite JSON
+ * number) makes the line malformed on both stores. The analysis sums values and their
+ * squares over units: at 1e15 a square is 1e30 and a sum of a billion of them stays far
+ * inside a double, where one 1e155 overflowed the sum of squares to Infinity and a NaN or
+ * Infinity made every mean_value statistic NaN.
+ */
+export const MAX_VALUE = 1e15;
+
 export const DROP_TABLES = [
   'DROP VIEW IF EXISTS sy_f',
   'DROP VIEW IF EXISTS sy_ue',

@@ -145,3 +145,51 @@ describe('an exposure at an implausible time is left out and counted', () => {
     expect(expected.dataQuality.outOfRange).toBe(0);
   }, 120_000);
 });
+
+describe('an event value that is not a finite number within MAX_VALUE makes its line malformed', () => {
+  it('1e120, 1e200, 1e400, Infinity, NaN, "1e309", "12", true (audit: a crash or mean_value gone): the clean numbers, each line malformed', async () => {
+    const meanValue = {
+      ...options,
+      config: validateConfigObject({
+        analysis: { decision: { require_min_sample: false, primary_statistic: 'mean_value' } },
+        experiments: {
+          exp: {
+            variants: { control: { weight: 50 }, treatment: { weight: 50 } },
+            allocation: { mode: 'fixed', percent: 100 },
+            primary_metric: 'purchase',
+          },
+        },
+      }),
+    };
+    const cleanMv = await analyzeStore(() => openDuckDbStore(clean), meanValue);
+    expect(cleanMv.experiments[0]!.metrics.some((m) => m.statistic === 'mean_value' && m.role === 'primary')).toBe(
+      true,
+    );
+    // A unit that is in the experiment and buys: its purchase would count.
+    const buyer = readFileSync(join(clean, readdirSync(clean).sort()[0]!), 'utf8')
+      .split('\n')
+      .map((l) => (l ? (JSON.parse(l) as { event?: string; unit: string }) : undefined))
+      .find((l) => l?.event === 'purchase')!.unit;
+    const values = ['1e120', '1e200', '1e400', 'Infinity', 'NaN', '"1e309"', '"12"', 'true', '1000000000000001'];
+    const lines = values.map((v, i) =>
+      Buffer.from(
+        `{"schema":"switchyard.event/1","id":"V${i}","ts":"2026-10-01T09:00:00Z","unit":"${buyer}","event":"purchase","value":${v},"properties":{}}`,
+      ),
+    );
+    const dir = withLines('values', lines);
+    const duck = await analyzeStore(() => openDuckDbStore(dir), meanValue);
+    const database = privateDatabase('sy_hostile');
+    await database.create();
+    let post: Analysis;
+    try {
+      await loadJsonlIntoPostgres(database.url, dir);
+      post = await analyzeStore(() => openPostgresStore(database.url), meanValue);
+    } finally {
+      await database.drop();
+    }
+    for (const a of [duck, post]) {
+      expect(a.dataQuality.malformed).toBe(cleanMv.dataQuality.malformed + values.length);
+      expectSame(a.experiments, cleanMv.experiments);
+    }
+  }, 120_000);
+});

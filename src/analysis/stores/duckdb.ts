@@ -11,6 +11,7 @@ import { tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { SwitchyardError } from '../../errors.js';
+import { MAX_VALUE } from '../sql.js';
 import type { AnalysisStore, DataQuality, Row, SqlValue } from '../store.js';
 
 export interface DuckDbStoreOptions {
@@ -153,12 +154,18 @@ async function defineViews(conn: DuckDBConnection, files: readonly string[]): Pr
   const list = `[${files.map(literal).join(', ')}]`;
   const exposure = `schema = ${literal(EXPOSURE)} AND id IS NOT NULL AND unit IS NOT NULL AND experiment IS NOT NULL
     AND variant IS NOT NULL AND t IS NOT NULL`;
-  const event = `schema = ${literal(EVENT)} AND id IS NOT NULL AND unit IS NOT NULL AND event IS NOT NULL AND t IS NOT NULL`;
+  const event = `schema = ${literal(EVENT)} AND id IS NOT NULL AND unit IS NOT NULL AND event IS NOT NULL AND t IS NOT NULL
+    AND NOT bad_value`;
+  // value is read as JSON, not DOUBLE: as DOUBLE, DuckDB turns "12" into 12, true into 1, and reads NaN
+  // and 1e400 (Infinity); as JSON its type tells a number from the rest. JSON null and absent are NULL.
+  const number = `json_type(value) IN ('UBIGINT', 'BIGINT', 'HUGEINT', 'DOUBLE')`;
   await conn.run(
-    `CREATE TEMP VIEW sy_raw AS SELECT schema, id, unit, experiment, variant, event, value,
+    `CREATE TEMP VIEW sy_raw AS SELECT schema, id, unit, experiment, variant, event,
+       CASE WHEN ${number} THEN TRY_CAST(value AS DOUBLE) END AS value,
+       value IS NOT NULL AND NOT coalesce(${number} AND abs(TRY_CAST(value AS DOUBLE)) <= ${MAX_VALUE}, false) AS bad_value,
        epoch(TRY_CAST(ts AS TIMESTAMPTZ)) AS t, attributes, properties
      FROM read_ndjson(${list}, columns = {schema: 'VARCHAR', id: 'VARCHAR', ts: 'VARCHAR', unit: 'VARCHAR',
-       experiment: 'VARCHAR', variant: 'VARCHAR', event: 'VARCHAR', value: 'DOUBLE', attributes: 'JSON', properties: 'JSON'},
+       experiment: 'VARCHAR', variant: 'VARCHAR', event: 'VARCHAR', value: 'JSON', attributes: 'JSON', properties: 'JSON'},
        format = 'newline_delimited', ignore_errors = true, maximum_object_size = 16777216)`,
   );
   await conn.run(

@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { SwitchyardError } from '../../errors.js';
+import { MAX_VALUE } from '../sql.js';
 import type { AnalysisStore, DataQuality, Row, SqlValue } from '../store.js';
 import { jsonlFiles } from './duckdb.js';
 
@@ -55,7 +56,7 @@ const EVENT = 'switchyard.event/1';
 const validExposure = (schema: string) =>
   `(s = ${schema} AND id IS NOT NULL AND unit IS NOT NULL AND experiment IS NOT NULL AND variant IS NOT NULL AND t IS NOT NULL)`;
 const validEvent = (schema: string) =>
-  `(s = ${schema} AND id IS NOT NULL AND unit IS NOT NULL AND event IS NOT NULL AND t IS NOT NULL)`;
+  `(s = ${schema} AND id IS NOT NULL AND unit IS NOT NULL AND event IS NOT NULL AND t IS NOT NULL AND NOT bad_value)`;
 
 function storeError(what: string, cause: unknown): SwitchyardError {
   return new SwitchyardError(
@@ -170,12 +171,20 @@ export function csvLines(): Transform {
   });
 }
 
-/** The staging lines parsed into typed columns; `json` and `epoch` are fixed fragments (fast or safe parsers). */
+/**
+ * The staging lines parsed into typed columns; `json` and `epoch` are fixed fragments (fast or
+ * safe parsers). value is a JSON number within MAX_VALUE (sql.ts) or null/absent; anything
+ * else sets bad_value, which makes an event malformed, as DuckDB's view does. (A nested CASE,
+ * not AND: PostgreSQL does not promise to test the type before casting.)
+ */
 function parseSql(json: string, epoch: string): string {
   return `CREATE TEMP TABLE sy_parsed ON COMMIT DROP AS
     SELECT j ->> 'schema' AS s, j ->> 'id' AS id, j ->> 'unit' AS unit, j ->> 'experiment' AS experiment, j ->> 'variant' AS variant,
       j ->> 'event' AS event,
-      CASE WHEN jsonb_typeof(j -> 'value') = 'number' THEN (j ->> 'value')::double precision END AS value,
+      CASE WHEN jsonb_typeof(j -> 'value') = 'number' THEN
+        CASE WHEN abs((j -> 'value')::numeric) <= ${MAX_VALUE} THEN (j -> 'value')::double precision END END AS value,
+      CASE coalesce(jsonb_typeof(j -> 'value'), 'null') WHEN 'null' THEN false
+        WHEN 'number' THEN abs((j -> 'value')::numeric) > ${MAX_VALUE} ELSE true END AS bad_value,
       ${epoch} AS t,
       CASE WHEN jsonb_typeof(j -> 'attributes') = 'object' THEN j -> 'attributes' ELSE '{}'::jsonb END AS attributes,
       CASE WHEN jsonb_typeof(j -> 'properties') = 'object' THEN j -> 'properties' ELSE '{}'::jsonb END AS properties,
