@@ -193,3 +193,53 @@ describe('an event value that is not a finite number within MAX_VALUE makes its 
     }
   }, 120_000);
 });
+
+describe('lines that break the record schema are malformed on both engines', () => {
+  it('names that are not non-empty strings, attributes / properties that are not objects (audit: phantom arms, SRM STOP)', async () => {
+    const exposure = (fields: string) =>
+      Buffer.from(
+        `{"schema":"switchyard.exposure/1","ts":"2026-10-01T10:00:00Z","flag":"exp","allocation":{"mode":"fixed","version":0,"step":-1,"percent":100},"reason":"SPLIT","provider":"memory",${fields}}`,
+      );
+    const event = (fields: string) =>
+      Buffer.from(`{"schema":"switchyard.event/1","ts":"2026-10-01T10:00:00Z",${fields}}`);
+    const good = (i: number) => `"id":"S${i}","unit":"s-${i}","experiment":"exp","variant":"treatment","attributes":{}`;
+    const lines = [
+      exposure(good(0).replace('"unit":"s-0"', '"unit":{"a":1}')),
+      exposure(good(1).replace('"unit":"s-1"', '"unit":""')),
+      exposure(good(2).replace('"variant":"treatment"', '"variant":123')),
+      exposure(good(3).replace('"variant":"treatment"', '"variant":""')),
+      exposure(good(4).replace('"experiment":"exp"', '"experiment":["exp"]')),
+      exposure(good(5).replace('"attributes":{}', '"attributes":"notanobject"')),
+      exposure(good(6).replace('"id":"S6"', '"id":6')),
+      exposure(good(7).replace('"variant":"treatment"', '"variant":"tre\\u0000atment"')),
+      event('"id":"E1","unit":"s-9","event":{"x":1},"value":1,"properties":{}'),
+      event('"id":"E2","unit":"s-9","event":"purchase","value":1,"properties":[1,2]'),
+      event('"id":"E3","unit":"s-9","event":"","properties":{}'),
+      event('"id":"E4","unit":"s-9","event":"pur\\u0000chase","properties":{}'),
+      event('"id":"E5","unit":7,"event":"purchase","properties":{}'),
+    ];
+    // Still valid: null attributes / properties / value, absent value, a name with a quote.
+    const valid = [
+      exposure(
+        good(10)
+          .replace('"attributes":{}', '"attributes":null')
+          .replace('"variant":"treatment"', '"variant":"control"'),
+      ),
+      event('"id":"E10","unit":"s-10","event":"look \\"here\\"","value":null,"properties":null'),
+    ];
+    const { duck, post, loaded } = await onBoth(withLines('schema', [...lines, ...valid]));
+    expect(loaded.malformed).toBe(expected.dataQuality.malformed + lines.length);
+    for (const a of [duck, post]) {
+      expect(a.dataQuality.malformed).toBe(expected.dataQuality.malformed + lines.length);
+      const e = a.experiments[0]!;
+      expect(a.experiments.map((x) => x.experiment)).toEqual(['exp']);
+      expect(e.variants).toEqual(['control', 'treatment']);
+      expect(e.units).toEqual({
+        ...expected.experiments[0]!.units,
+        control: expected.experiments[0]!.units.control! + 1,
+      });
+      expect(e.decision.decision).toBe(expected.experiments[0]!.decision.decision);
+    }
+    expectSame(post.experiments, duck.experiments);
+  }, 120_000);
+});

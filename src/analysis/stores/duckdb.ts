@@ -153,19 +153,26 @@ function notASize(option: string, value: string | undefined): SwitchyardError {
 async function defineViews(conn: DuckDBConnection, files: readonly string[]): Promise<void> {
   const list = `[${files.map(literal).join(', ')}]`;
   const exposure = `schema = ${literal(EXPOSURE)} AND id IS NOT NULL AND unit IS NOT NULL AND experiment IS NOT NULL
-    AND variant IS NOT NULL AND t IS NOT NULL`;
+    AND variant IS NOT NULL AND t IS NOT NULL AND NOT bad_attributes`;
   const event = `schema = ${literal(EVENT)} AND id IS NOT NULL AND unit IS NOT NULL AND event IS NOT NULL AND t IS NOT NULL
-    AND NOT bad_value`;
-  // value is read as JSON, not DOUBLE: as DOUBLE, DuckDB turns "12" into 12, true into 1, and reads NaN
-  // and 1e400 (Infinity); as JSON its type tells a number from the rest. JSON null and absent are NULL.
+    AND NOT bad_value AND NOT bad_properties`;
+  // The names and value are read as JSON, not VARCHAR / DOUBLE: as VARCHAR, DuckDB turns 123, {"a":1}
+  // and ["exp"] into the names '123', '{"a":1}', '["exp"]' (phantom arms and experiments); as
+  // DOUBLE, "12" into 12, true into 1, and it reads NaN and 1e400 (Infinity). As JSON, the type
+  // tells them apart. A name must be a non-empty string without NUL (PostgreSQL's jsonb cannot
+  // hold \u0000, so its load finds such a line malformed). JSON null and absent are NULL.
+  const name = (field: string) =>
+    `CASE WHEN json_type(${field}) = 'VARCHAR' AND (${field} ->> '$') <> '' AND NOT contains(${field} ->> '$', chr(0))
+      THEN ${field} ->> '$' END AS ${field}`;
   const number = `json_type(value) IN ('UBIGINT', 'BIGINT', 'HUGEINT', 'DOUBLE')`;
+  const notObject = (field: string) => `coalesce(json_type(${field}) <> 'OBJECT', false) AS bad_${field}`;
   await conn.run(
-    `CREATE TEMP VIEW sy_raw AS SELECT schema, id, unit, experiment, variant, event,
+    `CREATE TEMP VIEW sy_raw AS SELECT schema, ${['id', 'unit', 'experiment', 'variant', 'event'].map(name).join(', ')},
        CASE WHEN ${number} THEN TRY_CAST(value AS DOUBLE) END AS value,
        value IS NOT NULL AND NOT coalesce(${number} AND abs(TRY_CAST(value AS DOUBLE)) <= ${MAX_VALUE}, false) AS bad_value,
-       epoch(TRY_CAST(ts AS TIMESTAMPTZ)) AS t, attributes, properties
-     FROM read_ndjson(${list}, columns = {schema: 'VARCHAR', id: 'VARCHAR', ts: 'VARCHAR', unit: 'VARCHAR',
-       experiment: 'VARCHAR', variant: 'VARCHAR', event: 'VARCHAR', value: 'JSON', attributes: 'JSON', properties: 'JSON'},
+       epoch(TRY_CAST(ts AS TIMESTAMPTZ)) AS t, attributes, properties, ${notObject('attributes')}, ${notObject('properties')}
+     FROM read_ndjson(${list}, columns = {schema: 'VARCHAR', id: 'JSON', ts: 'VARCHAR', unit: 'JSON',
+       experiment: 'JSON', variant: 'JSON', event: 'JSON', value: 'JSON', attributes: 'JSON', properties: 'JSON'},
        format = 'newline_delimited', ignore_errors = true, maximum_object_size = 16777216)`,
   );
   await conn.run(

@@ -54,9 +54,17 @@ const EXPOSURE = 'switchyard.exposure/1';
 const EVENT = 'switchyard.event/1';
 /** A valid parsed line of each schema (`schema` the placeholder of its name), as DuckDB's views define them. */
 const validExposure = (schema: string) =>
-  `(s = ${schema} AND id IS NOT NULL AND unit IS NOT NULL AND experiment IS NOT NULL AND variant IS NOT NULL AND t IS NOT NULL)`;
+  `(s = ${schema} AND id IS NOT NULL AND unit IS NOT NULL AND experiment IS NOT NULL AND variant IS NOT NULL AND t IS NOT NULL
+    AND NOT bad_attributes)`;
 const validEvent = (schema: string) =>
-  `(s = ${schema} AND id IS NOT NULL AND unit IS NOT NULL AND event IS NOT NULL AND t IS NOT NULL AND NOT bad_value)`;
+  `(s = ${schema} AND id IS NOT NULL AND unit IS NOT NULL AND event IS NOT NULL AND t IS NOT NULL AND NOT bad_value
+    AND NOT bad_properties)`;
+/** A name field: a non-empty JSON string, else NULL (a number or object is not a name; DuckDB's view reads them alike). */
+const name = (field: string) =>
+  `CASE WHEN jsonb_typeof(j -> '${field}') = 'string' AND (j ->> '${field}') <> '' THEN j ->> '${field}' END AS ${field}`;
+/** attributes / properties: an object, or null or absent. */
+const notObject = (field: string) =>
+  `coalesce(jsonb_typeof(j -> '${field}'), 'null') NOT IN ('object', 'null') AS bad_${field}`;
 
 function storeError(what: string, cause: unknown): SwitchyardError {
   return new SwitchyardError(
@@ -179,8 +187,7 @@ export function csvLines(): Transform {
  */
 function parseSql(json: string, epoch: string): string {
   return `CREATE TEMP TABLE sy_parsed ON COMMIT DROP AS
-    SELECT j ->> 'schema' AS s, j ->> 'id' AS id, j ->> 'unit' AS unit, j ->> 'experiment' AS experiment, j ->> 'variant' AS variant,
-      j ->> 'event' AS event,
+    SELECT j ->> 'schema' AS s, ${['id', 'unit', 'experiment', 'variant', 'event'].map(name).join(', ')},
       CASE WHEN jsonb_typeof(j -> 'value') = 'number' THEN
         CASE WHEN abs((j -> 'value')::numeric) <= ${MAX_VALUE} THEN (j -> 'value')::double precision END END AS value,
       CASE coalesce(jsonb_typeof(j -> 'value'), 'null') WHEN 'null' THEN false
@@ -188,6 +195,7 @@ function parseSql(json: string, epoch: string): string {
       ${epoch} AS t,
       CASE WHEN jsonb_typeof(j -> 'attributes') = 'object' THEN j -> 'attributes' ELSE '{}'::jsonb END AS attributes,
       CASE WHEN jsonb_typeof(j -> 'properties') = 'object' THEN j -> 'properties' ELSE '{}'::jsonb END AS properties,
+      ${notObject('attributes')}, ${notObject('properties')},
       blank
     FROM (SELECT CASE WHEN blank THEN NULL ELSE ${json} END AS j, blank
           FROM (SELECT line, btrim(line, E' \\r') = '' AS blank FROM sy_stage) b) x`;
