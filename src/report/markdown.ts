@@ -2,14 +2,17 @@
 import type { Analysis } from '../analysis/index.js';
 import { DECISION_LABEL, armValue, n, p, pct } from './format.js';
 
-/** Markdown renders inline HTML and splits tables on pipes: escape both, and line breaks. */
+/**
+ * Markdown renders inline HTML and splits tables on pipes: escape both, and line breaks.
+ * One pass puts one backslash before each special character, the backslash and the pipe
+ * included (a pipe escaped first had its backslash escaped again: `a\\|b`, a broken cell).
+ */
 export function md(text: string): string {
   return text
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/\|/g, '\\|')
-    .replace(/([\\`*_[\]#])/g, '\\$1')
+    .replace(/([\\`*_[\]#|])/g, '\\$1')
     .replace(/[\r\n]+/g, ' ');
 }
 
