@@ -1,10 +1,6 @@
 /** The terminal summary: decision first, then the evidence a reader checks. */
 import type { Analysis } from '../analysis/index.js';
-import { DECISION_LABEL, armValue, n, p, pct } from './format.js';
-
-/** Control characters in names would move the cursor or recolour a terminal: shown as \uXXXX. */
-const safe = (s: string) =>
-  s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+import { DECISION_LABEL, armValue, n, p, pct, terminalSafe as safe } from './format.js';
 
 export function renderTerminal(a: Analysis): string {
   const out: string[] = [];

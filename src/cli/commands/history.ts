@@ -1,6 +1,6 @@
 /** `switchyard history`: the learning log, one line per analysed decision. */
 import type { Command } from 'commander';
-import { readLearning } from '../../index.js';
+import { readLearning, terminalSafe as safe } from '../../index.js';
 import { logLocation } from './analysis-source.js';
 import type { Out } from './shared.js';
 
@@ -17,9 +17,12 @@ export function registerHistory(program: Command, out: Out): void {
       if (opts.json) return out(JSON.stringify(entries, null, 2) + '\n');
       if (entries.length === 0) return out('the learning log is empty\n');
       for (const e of entries) {
-        const lift = e.relative === null ? '' : ` ${e.primaryMetric} ${(e.relative * 100).toFixed(2)}% (${e.variant})`;
-        out(`${e.ts.slice(0, 10)}  ${e.experiment}  ${e.decision}${lift}: ${e.reason}\n`);
-        if (e.hypothesis) out(`    hypothesis: ${e.hypothesis}${e.owner ? ` (owner ${e.owner})` : ''}\n`);
+        const lift =
+          e.relative === null
+            ? ''
+            : ` ${safe(String(e.primaryMetric))} ${(e.relative * 100).toFixed(2)}% (${safe(String(e.variant))})`;
+        out(`${safe(e.ts.slice(0, 10))}  ${safe(e.experiment)}  ${safe(e.decision)}${lift}: ${safe(e.reason)}\n`);
+        if (e.hypothesis) out(`    hypothesis: ${safe(e.hypothesis)}${e.owner ? ` (owner ${safe(e.owner)})` : ''}\n`);
       }
     });
 }

@@ -1,6 +1,6 @@
 /** `switchyard plan`: sample size and runtime for a new test, with the learning log's past results of the metric. */
 import { InvalidArgumentError, type Command } from 'commander';
-import { planExperiment, readLearning } from '../../index.js';
+import { planExperiment, readLearning, terminalSafe } from '../../index.js';
 import { logLocation } from './analysis-source.js';
 import { positiveInt, type Out } from './shared.js';
 
@@ -58,7 +58,7 @@ export function registerPlan(program: Command, out: Out): void {
           },
           await readLearning(logLocation(opts)),
         );
-        out(opts.json ? JSON.stringify(plan, null, 2) + '\n' : plan.sentences.join('\n') + '\n');
+        out(opts.json ? JSON.stringify(plan, null, 2) + '\n' : plan.sentences.map(terminalSafe).join('\n') + '\n');
       },
     );
 }

@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { renderHtml, renderJson, renderMarkdown } from '../../index.js';
+import { renderHtml, renderJson, renderMarkdown, terminalSafe } from '../../index.js';
 import { runAnalysis, sourceOptions, type ProgressStream, type SourceOptions } from './analysis-source.js';
 import type { Out } from './shared.js';
 
@@ -20,6 +20,8 @@ export function registerReport(program: Command, out: Out, progress?: ProgressSt
       const render = { html: renderHtml, md: renderMarkdown, json: renderJson }[opts.format];
       writeFileSync(opts.out, render(analysis));
       const e = analysis.experiments[0]!;
-      out(`${e.decision.decision}: ${e.decision.reason}\nreport written to ${resolve(opts.out)}\n`);
+      out(
+        `${e.decision.decision}: ${terminalSafe(e.decision.reason)}\nreport written to ${terminalSafe(resolve(opts.out))}\n`,
+      );
     });
 }
