@@ -6,7 +6,17 @@
  * the files on the Node thread while DuckDB's threads scan them. DuckDB spills to a private
  * temporary directory beyond its memory limit, so a large data set does not grow the process.
  */
-import { createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  createReadStream,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  type Stats,
+} from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -44,26 +54,55 @@ function literal(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
-/** Every .jsonl file under dir (recursively), sorted. */
+/**
+ * Every non-empty .jsonl file under dir (recursively, following links), each file once, in
+ * name order. A link to nothing (dangling, or a loop of links) and anything not named
+ * .jsonl that cannot be read are skipped; a directory reached again (a link to a parent:
+ * `ln -s . self` once recursed until ELOOP) is not entered twice, nor a file read twice.
+ * Anything else that cannot be read is SY_ANALYSIS_NO_DATA naming its path.
+ */
 export function jsonlFiles(dir: string): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch (cause) {
-    throw new SwitchyardError(
-      'SY_ANALYSIS_NO_DATA',
-      'analysis',
-      `cannot read the data directory ${dir}: ${(cause as Error).message}`,
-      { cause },
-    );
-  }
   const out: string[] = [];
-  for (const name of entries.sort()) {
-    const p = join(dir, name);
-    const s = statSync(p);
-    if (s.isDirectory()) out.push(...jsonlFiles(p));
-    else if (name.endsWith('.jsonl') && s.size > 0) out.push(resolve(p));
-  }
+  const seen = new Set<string>();
+  const walk = (at: string): void => {
+    let entries: string[];
+    try {
+      const real = realpathSync(at);
+      if (seen.has(real)) return;
+      seen.add(real);
+      entries = readdirSync(at);
+    } catch (cause) {
+      const where = at === dir ? 'the data directory' : 'the directory';
+      throw new SwitchyardError(
+        'SY_ANALYSIS_NO_DATA',
+        'analysis',
+        `cannot read ${where} ${at}: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+    for (const name of entries.sort()) {
+      const p = join(at, name);
+      const isJsonl = name.endsWith('.jsonl');
+      let s: Stats;
+      try {
+        s = statSync(p);
+      } catch (cause) {
+        const code = (cause as NodeJS.ErrnoException).code;
+        if (!isJsonl || code === 'ENOENT' || code === 'ELOOP') continue;
+        throw new SwitchyardError('SY_ANALYSIS_NO_DATA', 'analysis', `cannot read ${p}: ${(cause as Error).message}`, {
+          cause,
+        });
+      }
+      if (s.isDirectory()) walk(p);
+      else if (isJsonl && s.isFile() && s.size > 0) {
+        const real = realpathSync(p);
+        if (seen.has(real)) continue;
+        seen.add(real);
+        out.push(resolve(p));
+      }
+    }
+  };
+  walk(dir);
   return out;
 }
 
