@@ -103,20 +103,64 @@ export async function appendLearning(where: LogLocation, entries: readonly Learn
   }
 }
 
-/** The log, oldest first; lines that do not parse are skipped. */
-export async function readLearning(where: LogLocation): Promise<LearningEntry[]> {
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isNumber = (v: unknown): v is number => typeof v === 'number';
+const orNull =
+  <T>(is: (v: unknown) => v is T) =>
+  (v: unknown): v is T | null =>
+    v === null || is(v);
+
+/**
+ * Whether a parsed line has the fields history and plan read, of their types. The log is a
+ * plain file anyone can append to: a line of the right schema and the wrong shape (audit:
+ * `{"schema":"switchyard.learning/1"}` crashed history with a TypeError) is skipped.
+ */
+function isEntry(e: unknown): e is LearningEntry {
+  if (typeof e !== 'object' || e === null) return false;
+  const r = e as Record<string, unknown>;
+  return (
+    r.schema === LEARNING_SCHEMA &&
+    isString(r.ts) &&
+    isString(r.experiment) &&
+    isString(r.decision) &&
+    isString(r.reason) &&
+    orNull(isString)(r.hypothesis) &&
+    orNull(isString)(r.owner) &&
+    orNull(isString)(r.primaryMetric) &&
+    orNull(isString)(r.statistic) &&
+    orNull(isString)(r.variant) &&
+    orNull(isNumber)(r.control) &&
+    orNull(isNumber)(r.treatment) &&
+    orNull(isNumber)(r.relative)
+  );
+}
+
+/**
+ * The log, oldest first. Blank lines are skipped; so are lines that are not entries (not
+ * JSON, another schema, the wrong shape), each told to `onSkipped` with where it is
+ * (file:line, or the table's row number in PostgreSQL).
+ */
+export async function readLearning(
+  where: LogLocation,
+  onSkipped?: (where: string, why: string) => void,
+): Promise<LearningEntry[]> {
   if ('dir' in where) {
     const file = join(where.dir, LEARNING_FILE);
     if (!existsSync(file)) return [];
     return readFileSync(file, 'utf8')
       .split('\n')
-      .flatMap((line) => {
+      .flatMap((line, i) => {
+        if (line.trim() === '') return [];
+        let e: unknown;
         try {
-          const e = JSON.parse(line) as LearningEntry;
-          return e.schema === LEARNING_SCHEMA ? [e] : [];
+          e = JSON.parse(line);
         } catch {
+          onSkipped?.(`${file}:${i + 1}`, 'not JSON');
           return [];
         }
+        if (isEntry(e)) return [e];
+        onSkipped?.(`${file}:${i + 1}`, `not a ${LEARNING_SCHEMA} entry with its fields`);
+        return [];
       });
   }
   const client = await connectPostgres(where.pg);
@@ -125,7 +169,11 @@ export async function readLearning(where: LogLocation): Promise<LearningEntry[]>
     const { rows } = await client.query<{ entry: LearningEntry }>(
       'SELECT entry FROM sy_experiment_log ORDER BY ts, experiment',
     );
-    return rows.map((r) => r.entry);
+    return rows.flatMap((r, i) => {
+      if (isEntry(r.entry)) return [r.entry];
+      onSkipped?.(`sy_experiment_log row ${i + 1}`, `not a ${LEARNING_SCHEMA} entry with its fields`);
+      return [];
+    });
   } catch (cause) {
     throw logError('cannot read sy_experiment_log', cause);
   } finally {
