@@ -243,3 +243,23 @@ describe('lines that break the record schema are malformed on both engines', () 
     expectSame(post.experiments, duck.experiments);
   }, 120_000);
 });
+
+describe('loading the same files again', () => {
+  it('the data quality counts each file once (its latest load), equal to DuckDB; files of one name in two folders are two files', async () => {
+    const dir = join(root, 'twice');
+    cpSync(clean, join(dir, 'a'), { recursive: true });
+    cpSync(clean, join(dir, 'b'), { recursive: true });
+    writeFileSync(join(dir, 'a', 'junk.jsonl'), '\n{"not":"a record"}\n');
+    const database = privateDatabase('sy_hostile');
+    await database.create();
+    try {
+      const duck = await analyzeStore(() => openDuckDbStore(dir), options);
+      for (let i = 0; i < 2; i++) await loadJsonlIntoPostgres(database.url, dir);
+      const post = await analyzeStore(() => openPostgresStore(database.url), options);
+      expect(duck.dataQuality.files).toBe(2 * expected.dataQuality.files + 1);
+      expect(post.dataQuality).toEqual(duck.dataQuality);
+    } finally {
+      await database.drop();
+    }
+  }, 120_000);
+});

@@ -9,7 +9,6 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { basename } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -40,7 +39,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS sy_events_id ON sy_events (id);
 CREATE INDEX IF NOT EXISTS sy_exposures_experiment ON sy_exposures (experiment, unit);
 CREATE INDEX IF NOT EXISTS sy_events_unit ON sy_events (unit);
 CREATE TABLE IF NOT EXISTS sy_loads (
-  file text NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now(),
+  file text NOT NULL,                     -- the file's absolute path (older loads kept its base name)
+  loaded_at timestamptz NOT NULL DEFAULT now(),
   lines bigint NOT NULL, empty bigint NOT NULL, malformed bigint NOT NULL, exposures bigint NOT NULL, events bigint NOT NULL
 );
 ALTER TABLE sy_loads ADD COLUMN IF NOT EXISTS duplicates bigint NOT NULL DEFAULT 0;
@@ -268,7 +268,7 @@ export async function loadJsonlIntoPostgres(
         const duplicates = valid - exposures - events;
         await client.query(
           'INSERT INTO sy_loads (file, lines, empty, malformed, exposures, events, duplicates) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-          [basename(file), lines, empty, malformed, exposures, events, duplicates],
+          [file, lines, empty, malformed, exposures, events, duplicates],
         );
         await client.query('COMMIT');
         total.lines += lines;
@@ -340,10 +340,13 @@ class PostgresStore implements AnalysisStore {
   }
 
   async quality(): Promise<DataQuality> {
+    // Each file's latest load: loading a file again (the same files twice, or a daily file
+    // that grew) counts its lines once, as DuckDB reading the files does; summing every load
+    // doubled the figures. A file is its absolute path (loads before that kept the base name).
     const [row] = await this.query(
       `SELECT CAST(coalesce(sum(lines), 0) AS double precision) AS lines, CAST(coalesce(sum(empty), 0) AS double precision) AS empty,
          CAST(coalesce(sum(malformed), 0) AS double precision) AS malformed, CAST(count(*) AS double precision) AS files
-       FROM sy_loads`,
+       FROM (SELECT DISTINCT ON (file) lines, empty, malformed FROM sy_loads ORDER BY file, loaded_at DESC) latest`,
     );
     return {
       lines: Number(row!.lines),
