@@ -212,16 +212,28 @@ export function planExperiment(input: PlanInput, log: readonly LearningEntry[]):
       'analysis',
       `no baseline for ${JSON.stringify(input.metric)}: give --baseline, or analyse an experiment on that metric first so the learning log has one`,
     );
-  const design = sampleSize({
-    metric: 'proportion',
-    baseline,
-    mde: input.mde,
-    relative: true,
-    alpha: input.alpha,
-    power: input.power,
-    arms: input.arms ?? 2,
-    dailyUnits: input.dailyUnits,
-  });
+  let design: SampleSizeResult;
+  try {
+    design = sampleSize({
+      metric: 'proportion',
+      baseline,
+      mde: input.mde,
+      relative: true,
+      alpha: input.alpha,
+      power: input.power,
+      arms: input.arms ?? 2,
+      dailyUnits: input.dailyUnits,
+    });
+  } catch (cause) {
+    throw new SwitchyardError('SY_INVALID_ARGUMENT', 'analysis', `no design: ${(cause as Error).message}`, { cause });
+  }
+  // A baseline or MDE so small that no number of units detects it: say so, not "∞ units".
+  if (!Number.isFinite(design.perArm) || design.perArm > 1e12)
+    throw new SwitchyardError(
+      'SY_INVALID_ARGUMENT',
+      'analysis',
+      `a ${input.mde * 100}% relative change from a ${baseline * 100}% baseline needs ${design.perArm} units per arm: more than any experiment has; raise the MDE or check the baseline`,
+    );
   const sentences = [
     `${design.perArm.toLocaleString('en')} units per arm (${design.total.toLocaleString('en')} in all) detect a ${(input.mde * 100).toFixed(1)}% relative change from a ${(baseline * 100).toFixed(2)}% baseline with ${(input.power * 100).toFixed(0)}% power at alpha ${input.alpha}${design.runtimeDays === null ? '' : `: about ${Math.ceil(design.runtimeDays)} days at ${input.dailyUnits.toLocaleString('en')} units a day`}.`,
   ];
