@@ -256,6 +256,13 @@ async function analyzeExperiment(
     };
     const pending: Pending[] = [];
     const notComputed: string[] = [];
+    // A metric no unit ever triggered is most often a misspelt name: its "no effect" is not a result.
+    const seen = [...new Set([...stats.values()].flatMap((m) => [...m.keys()]))].sort();
+    for (const metric of metricNames)
+      if (!seen.includes(metric))
+        notComputed.push(
+          `No exposed unit has a ${metric} event in its attribution window: check the metric's name${seen.length > 0 ? ` (events seen: ${seen.slice(0, 8).join(', ')}${seen.length > 8 ? ', ...' : ''})` : ''}.`,
+        );
     for (const metric of metricNames) {
       for (const statistic of ['conversion', 'mean_value', 'events_per_unit'] as const) {
         for (const variant of treatments) {
