@@ -1,6 +1,7 @@
 /** `switchyard history`: the learning log, one line per analysed decision. */
 import type { Command } from 'commander';
-import { readLearning, terminalSafe as safe } from '../../index.js';
+import { existsSync } from 'node:fs';
+import { readLearning, SwitchyardError, terminalSafe as safe } from '../../index.js';
 import { logLocation } from './analysis-source.js';
 import type { Out } from './shared.js';
 
@@ -13,6 +14,13 @@ export function registerHistory(program: Command, out: Out): void {
     .option('--pg <url>', 'PostgreSQL URL (table sy_experiment_log)')
     .option('--json', 'the entries as JSON')
     .action(async (experiment: string | undefined, opts: { data: string; pg?: string; json?: boolean }) => {
+      // A directory that is not there is a wrong --data, not an empty log.
+      if (!opts.pg && !existsSync(opts.data))
+        throw new SwitchyardError(
+          'SY_INVALID_ARGUMENT',
+          'cli',
+          `--data ${opts.data} does not exist (the learning log sits in the JSONL data directory)`,
+        );
       const skipped: string[] = [];
       const entries = (await readLearning(logLocation(opts), (where, why) => skipped.push(`${where} (${why})`))).filter(
         (e) => !experiment || e.experiment === experiment,

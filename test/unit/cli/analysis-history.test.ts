@@ -3,7 +3,7 @@
  * crashed it with "Cannot read properties of undefined (reading 'slice')"): such lines are
  * skipped and counted, each named by file:line; the entries around them are listed.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,5 +63,20 @@ describe('history skips learning-log lines that are not entries', () => {
     const p = await cli('plan', '--metric', 'purchase', '--daily', '1000', '--data', dir, '--json');
     expect(p.code).toBe(0);
     expect((JSON.parse(p.out) as { baseline: number }).baseline).toBe(0.1);
+  });
+});
+
+describe('history --data a directory that does not exist', () => {
+  it('is a usage error naming it, not an empty log (audit: exit 0, "the learning log is empty")', async () => {
+    const h = await cli('history', '--data', join(dir, 'nope'));
+    expect(h.code).toBe(2);
+    expect(h.err).toBe(
+      `SY_INVALID_ARGUMENT: --data ${join(dir, 'nope')} does not exist (the learning log sits in the JSONL data directory)\n`,
+    );
+    const there = join(dir, 'no-log-yet');
+    mkdirSync(there);
+    const empty = await cli('history', '--data', there);
+    expect(empty.code).toBe(0);
+    expect(empty.out).toBe('the learning log is empty\n');
   });
 });
