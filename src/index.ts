@@ -54,4 +54,4 @@ export type {
   LogLocation,
   Plan,
 } from './analysis/index.js';
-export { renderTerminal, renderJson, renderMarkdown, renderHtml } from './report/index.js';
+export { renderTerminal, renderJson, renderMarkdown, renderHtml, terminalSafe } from './report/index.js';

@@ -15,7 +15,7 @@ import {
 import type { ValidatedAnalysis, ValidatedConfig, ValidatedExperiment } from '../config/index.js';
 import { SwitchyardError } from '../errors.js';
 import { decide, describeEffect } from './decide.js';
-import { correct, emptyStats, testStatistic, toEffect, type EventStats } from './effects.js';
+import { correct, emptyStats, testStatistic, toEffect, tryStatistic, type EventStats } from './effects.js';
 import { followUps } from './follow-ups.js';
 import * as Q from './sql.js';
 import type { AnalysisStore, Row, SqlValue } from './store.js';
@@ -40,7 +40,10 @@ export interface AnalyzeOptions {
   /** Only these experiments (default: every experiment in the config and in the data). */
   readonly experiments?: readonly string[];
   readonly config?: ValidatedConfig;
-  /** When the analysis ran (ms since epoch); only stamped into the result. */
+  /**
+   * When the analysis ran (ms since epoch): stamped into the result, and records more than a
+   * day later than it are left out (dataQuality.outOfRange); without it, no upper bound.
+   */
   readonly now?: number;
   /** Primary metric (and funnel) for experiments the config does not describe. */
   readonly metric?: string;
@@ -91,6 +94,8 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
   const requested = options.experiments ? [...new Set(options.experiments)] : [];
   const segAttrs = settings.segments;
   const windowS = settings.attributionWindowMs / 1000;
+  const times = [Q.EARLIEST_T, options.now === undefined ? null : options.now / 1000 + Q.CLOCK_SKEW_S];
+  let outOfRange = 0;
   // The two scans of the data (see sql.ts), then per experiment only small tables.
   let scanned!: (malformed: number) => void;
   const quality = store.quality(new Promise<number>((resolve) => (scanned = resolve)));
@@ -99,10 +104,12 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
   for (const s of Q.DROP_TABLES) await q(store, s);
   try {
     options.onProgress?.(0, 2, 'reading exposures');
-    await q(store, Q.fillAllUnits(segAttrs.length, requested.length), [...segAttrs, ...requested]);
+    await q(store, Q.fillAllUnits(segAttrs.length, requested.length), [...segAttrs, ...requested, ...times]);
     // Planner statistics for PostgreSQL (it gathers none for temp tables by itself); DuckDB keeps its own.
     if (store.engine === 'postgres') await q(store, Q.ANALYZE_UNITS);
-    scanned(num((await q(store, Q.MALFORMED))[0]?.malformed));
+    const counted = (await q(store, Q.MALFORMED))[0];
+    outOfRange = num(counted?.out_of_range);
+    scanned(num(counted?.malformed));
     let keys = options.experiments ? requested : undefined;
     if (!keys) {
       const found = (await q(store, Q.EXPERIMENTS)).map((r) => str(r.experiment));
@@ -111,7 +118,7 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
     }
     const steps = keys.length + 2;
     options.onProgress?.(1, steps, 'reading events');
-    await q(store, Q.FILL_ALL_UNIT_EVENTS, [windowS]);
+    await q(store, Q.FILL_ALL_UNIT_EVENTS, [windowS, ...times]);
     if (store.engine === 'postgres') await q(store, Q.ANALYZE_UNIT_EVENTS);
     for (const s of Q.experimentViews(segAttrs.length)) await q(store, s);
     options.onProgress?.(2, steps, 'events read');
@@ -124,6 +131,7 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
         methods,
         config,
         options,
+        times,
       );
       if (result) experiments.push(result);
       options.onProgress?.(i + 3, steps, key);
@@ -147,7 +155,7 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
       confidenceLevel: config?.defaults.confidenceLevel ?? 0.95,
       methods,
     },
-    dataQuality: await quality,
+    dataQuality: { ...(await quality), outOfRange },
     experiments,
   };
 }
@@ -183,6 +191,7 @@ async function analyzeExperiment(
   methods: readonly string[],
   config: ValidatedConfig | undefined,
   options: AnalyzeOptions,
+  times: readonly SqlValue[],
 ): Promise<ExperimentAnalysis | null> {
   const windowS = settings.attributionWindowMs / 1000;
   const segAttrs = settings.segments;
@@ -246,11 +255,23 @@ async function analyzeExperiment(
       family: number;
     };
     const pending: Pending[] = [];
+    const notComputed: string[] = [];
+    // A metric no unit ever triggered is most often a misspelt name: its "no effect" is not a result.
+    const seen = [...new Set([...stats.values()].flatMap((m) => [...m.keys()]))].sort();
+    for (const metric of metricNames)
+      if (!seen.includes(metric))
+        notComputed.push(
+          `No exposed unit has a ${metric} event in its attribution window: check the metric's name${seen.length > 0 ? ` (events seen: ${seen.slice(0, 8).join(', ')}${seen.length > 8 ? ', ...' : ''})` : ''}.`,
+        );
     for (const metric of metricNames) {
       for (const statistic of ['conversion', 'mean_value', 'events_per_unit'] as const) {
         for (const variant of treatments) {
-          const raw = testStatistic(statistic, get(control, metric), get(variant, metric), alpha, bayesian);
-          if (raw)
+          const raw = tryStatistic(statistic, get(control, metric), get(variant, metric), alpha, bayesian);
+          if (raw === 'not_finite')
+            notComputed.push(
+              `The ${statistic} of ${metric} for ${variant} could not be computed (its sums are not finite numbers); it is left out.`,
+            );
+          else if (raw)
             pending.push({
               metric,
               role: metric === primaryMetric ? 'primary' : 'secondary',
@@ -312,7 +333,7 @@ async function analyzeExperiment(
       });
     }
 
-    const guardrails = await evaluateGuardrails(store, exp, control, treatments, get, alpha, settings, windowS);
+    const guardrails = await evaluateGuardrails(store, exp, control, treatments, get, alpha, settings, windowS, times);
 
     // Power of the primary decision statistic for the configured MDE.
     const minSampleSize = exp?.minSampleSize ?? config?.defaults.minSampleSize ?? 10_000;
@@ -396,7 +417,7 @@ async function analyzeExperiment(
       funnel,
       behaviour,
     };
-    const insights = insightsOf(base);
+    const insights = [...insightsOf(base), ...notComputed];
     return { ...base, insights, followUps: followUps({ ...base, insights, followUps: [] }, exp) };
   }
 }
@@ -460,6 +481,7 @@ async function evaluateGuardrails(
   alpha: number,
   settings: ValidatedAnalysis,
   windowS: number,
+  times: readonly SqlValue[],
 ): Promise<GuardrailResult[]> {
   const out: GuardrailResult[] = [];
   let p95: Map<string, number> | undefined;
@@ -468,7 +490,7 @@ async function evaluateGuardrails(
     const event = isRun ? RUN_EVENT : g.metric;
     const statistic: Statistic = g.metric === 'error_rate' ? 'error_rate' : isRun ? 'latency_mean' : 'conversion';
     if (g.metric === 'latency_p95' && !p95)
-      p95 = new Map((await q(store, Q.P95, [RUN_EVENT, windowS])).map((r) => [str(r.variant), num(r.p95)]));
+      p95 = new Map((await q(store, Q.P95, [RUN_EVENT, windowS, ...times])).map((r) => [str(r.variant), num(r.p95)]));
     const higherIsWorse = g.max !== undefined || g.max_relative_increase !== undefined;
     const rule =
       g.max !== undefined

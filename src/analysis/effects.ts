@@ -74,7 +74,7 @@ function effectOf(
   };
 }
 
-/** Runs the test of one statistic; null when the data cannot support it (fewer than 2 units, no calls). */
+/** Runs the test of one statistic; null when the data cannot support it (fewer than 2 units, no calls, not finite). */
 export function testStatistic(
   statistic: Statistic,
   c: EventStats,
@@ -82,6 +82,34 @@ export function testStatistic(
   alpha: number,
   bayesian: boolean,
 ): Raw | null {
+  const raw = tryStatistic(statistic, c, t, alpha, bayesian);
+  return raw === 'not_finite' ? null : raw;
+}
+
+/**
+ * testStatistic, telling apart a test whose result is not a finite number ('not_finite': sums
+ * that overflowed, a NaN from the data). Such a result is never passed on: one NaN p-value
+ * would make the correction of the whole family throw.
+ */
+export function tryStatistic(
+  statistic: Statistic,
+  c: EventStats,
+  t: EventStats,
+  alpha: number,
+  bayesian: boolean,
+): Raw | null | 'not_finite' {
+  const sums =
+    statistic === 'mean_value' || statistic === 'latency_mean'
+      ? [c, t].flatMap((s) => [s.val, s.valUnit2, s.valEvent2])
+      : [];
+  if (!sums.every(Number.isFinite)) return 'not_finite';
+  const raw = runTest(statistic, c, t, alpha, bayesian);
+  if (raw === null) return null;
+  const numbers = [raw.control.value, raw.treatment.value, raw.absolute, raw.absoluteCi.lower, raw.absoluteCi.upper];
+  return [...numbers, raw.pValue].every(Number.isFinite) ? raw : 'not_finite';
+}
+
+function runTest(statistic: Statistic, c: EventStats, t: EventStats, alpha: number, bayesian: boolean): Raw | null {
   try {
     if (statistic === 'conversion' || statistic === 'error_rate') {
       const ca = statistic === 'conversion' ? { n: c.n, conversions: c.converted } : { n: c.cnt, conversions: c.err };

@@ -20,8 +20,23 @@ function keyOf(...parts: string[]): string {
   return slug.length > 0 ? slug : 'follow-up';
 }
 
+/**
+ * Text from the data (experiment, variant, event and segment names) as the config loader
+ * reads it back: the loader replaces `${NAME}` with the environment variable NAME, and `$${`
+ * is its escape for a literal `${`. Unescaped, a name like `exp${SY_TOKEN}` pasted into a
+ * config would put the variable's value into reports and the learning log. Each `${NAME}`
+ * gets one more `$` (so `$${NAME}` in a name becomes `$$${NAME}` and reads back as itself).
+ */
+function literalForConfig(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*\}/g, (m) => `$${m}`);
+  if (Array.isArray(value)) return value.map(literalForConfig);
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [literalForConfig(k), literalForConfig(v)]));
+  return value;
+}
+
 function snippet(key: string, body: Record<string, unknown>): string {
-  return stringify({ experiments: { [key]: body } });
+  return stringify({ experiments: { [key]: literalForConfig(body) } });
 }
 
 export function followUps(a: ExperimentAnalysis, exp: ValidatedExperiment | undefined): FollowUp[] {

@@ -9,8 +9,13 @@ export { decide, describeEffect } from './decide.js';
 export type { DecisionInput } from './decide.js';
 export { openDuckDbStore, jsonlFiles, parseSize } from './stores/duckdb.js';
 export type { DuckDbStoreOptions } from './stores/duckdb.js';
-export { openPostgresStore, loadJsonlIntoPostgres, POSTGRES_DDL } from './stores/postgres.js';
-export type { LoadResult } from './stores/postgres.js';
+export {
+  openPostgresStore,
+  loadJsonlIntoPostgres,
+  POSTGRES_DDL,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+} from './stores/postgres.js';
+export type { LoadResult, PostgresOptions } from './stores/postgres.js';
 export type { AnalysisStore, DataQuality, Row, SqlValue } from './store.js';
 export * from './types.js';
 export { ATTRIBUTED_BASELINE as ATTRIBUTED_BASELINE_SQL, BASELINE as BASELINE_SQL } from './sql.js';

@@ -7,9 +7,9 @@
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { sampleSize, type SampleSizeResult } from '../stats/index.js';
 import { SwitchyardError } from '../errors.js';
+import { connectPostgres } from './stores/postgres.js';
 import type { Analysis, DecisionKind } from './types.js';
 
 export const LEARNING_SCHEMA = 'switchyard.learning/1';
@@ -87,9 +87,8 @@ export async function appendLearning(where: LogLocation, entries: readonly Learn
     }
     return;
   }
-  const client = new pg.Client({ connectionString: where.pg });
+  const client = await connectPostgres(where.pg);
   try {
-    await client.connect();
     await client.query(PG_LOG_DDL);
     for (const e of entries)
       await client.query('INSERT INTO sy_experiment_log (experiment, primary_metric, entry) VALUES ($1, $2, $3)', [
@@ -104,30 +103,77 @@ export async function appendLearning(where: LogLocation, entries: readonly Learn
   }
 }
 
-/** The log, oldest first; lines that do not parse are skipped. */
-export async function readLearning(where: LogLocation): Promise<LearningEntry[]> {
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isNumber = (v: unknown): v is number => typeof v === 'number';
+const orNull =
+  <T>(is: (v: unknown) => v is T) =>
+  (v: unknown): v is T | null =>
+    v === null || is(v);
+
+/**
+ * Whether a parsed line has the fields history and plan read, of their types. The log is a
+ * plain file anyone can append to: a line of the right schema and the wrong shape (audit:
+ * `{"schema":"switchyard.learning/1"}` crashed history with a TypeError) is skipped.
+ */
+function isEntry(e: unknown): e is LearningEntry {
+  if (typeof e !== 'object' || e === null) return false;
+  const r = e as Record<string, unknown>;
+  return (
+    r.schema === LEARNING_SCHEMA &&
+    isString(r.ts) &&
+    isString(r.experiment) &&
+    isString(r.decision) &&
+    isString(r.reason) &&
+    orNull(isString)(r.hypothesis) &&
+    orNull(isString)(r.owner) &&
+    orNull(isString)(r.primaryMetric) &&
+    orNull(isString)(r.statistic) &&
+    orNull(isString)(r.variant) &&
+    orNull(isNumber)(r.control) &&
+    orNull(isNumber)(r.treatment) &&
+    orNull(isNumber)(r.relative)
+  );
+}
+
+/**
+ * The log, oldest first. Blank lines are skipped; so are lines that are not entries (not
+ * JSON, another schema, the wrong shape), each told to `onSkipped` with where it is
+ * (file:line, or the table's row number in PostgreSQL).
+ */
+export async function readLearning(
+  where: LogLocation,
+  onSkipped?: (where: string, why: string) => void,
+): Promise<LearningEntry[]> {
   if ('dir' in where) {
     const file = join(where.dir, LEARNING_FILE);
     if (!existsSync(file)) return [];
     return readFileSync(file, 'utf8')
       .split('\n')
-      .flatMap((line) => {
+      .flatMap((line, i) => {
+        if (line.trim() === '') return [];
+        let e: unknown;
         try {
-          const e = JSON.parse(line) as LearningEntry;
-          return e.schema === LEARNING_SCHEMA ? [e] : [];
+          e = JSON.parse(line);
         } catch {
+          onSkipped?.(`${file}:${i + 1}`, 'not JSON');
           return [];
         }
+        if (isEntry(e)) return [e];
+        onSkipped?.(`${file}:${i + 1}`, `not a ${LEARNING_SCHEMA} entry with its fields`);
+        return [];
       });
   }
-  const client = new pg.Client({ connectionString: where.pg });
+  const client = await connectPostgres(where.pg);
   try {
-    await client.connect();
     await client.query(PG_LOG_DDL);
     const { rows } = await client.query<{ entry: LearningEntry }>(
       'SELECT entry FROM sy_experiment_log ORDER BY ts, experiment',
     );
-    return rows.map((r) => r.entry);
+    return rows.flatMap((r, i) => {
+      if (isEntry(r.entry)) return [r.entry];
+      onSkipped?.(`sy_experiment_log row ${i + 1}`, `not a ${LEARNING_SCHEMA} entry with its fields`);
+      return [];
+    });
   } catch (cause) {
     throw logError('cannot read sy_experiment_log', cause);
   } finally {
@@ -166,16 +212,28 @@ export function planExperiment(input: PlanInput, log: readonly LearningEntry[]):
       'analysis',
       `no baseline for ${JSON.stringify(input.metric)}: give --baseline, or analyse an experiment on that metric first so the learning log has one`,
     );
-  const design = sampleSize({
-    metric: 'proportion',
-    baseline,
-    mde: input.mde,
-    relative: true,
-    alpha: input.alpha,
-    power: input.power,
-    arms: input.arms ?? 2,
-    dailyUnits: input.dailyUnits,
-  });
+  let design: SampleSizeResult;
+  try {
+    design = sampleSize({
+      metric: 'proportion',
+      baseline,
+      mde: input.mde,
+      relative: true,
+      alpha: input.alpha,
+      power: input.power,
+      arms: input.arms ?? 2,
+      dailyUnits: input.dailyUnits,
+    });
+  } catch (cause) {
+    throw new SwitchyardError('SY_INVALID_ARGUMENT', 'analysis', `no design: ${(cause as Error).message}`, { cause });
+  }
+  // A baseline or MDE so small that no number of units detects it: say so, not "∞ units".
+  if (!Number.isFinite(design.perArm) || design.perArm > 1e12)
+    throw new SwitchyardError(
+      'SY_INVALID_ARGUMENT',
+      'analysis',
+      `a ${input.mde * 100}% relative change from a ${baseline * 100}% baseline needs ${design.perArm} units per arm: more than any experiment has; raise the MDE or check the baseline`,
+    );
   const sentences = [
     `${design.perArm.toLocaleString('en')} units per arm (${design.total.toLocaleString('en')} in all) detect a ${(input.mde * 100).toFixed(1)}% relative change from a ${(baseline * 100).toFixed(2)}% baseline with ${(input.power * 100).toFixed(0)}% power at alpha ${input.alpha}${design.runtimeDays === null ? '' : `: about ${Math.ceil(design.runtimeDays)} days at ${input.dailyUnits.toLocaleString('en')} units a day`}.`,
   ];

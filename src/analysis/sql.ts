@@ -24,6 +24,15 @@
  */
 const D = 'DOUBLE PRECISION';
 
+/**
+ * The largest magnitude an event's value may have; a value beyond it (or not a finite JSON
+ * number) makes the line malformed on both stores. The analysis sums values and their
+ * squares over units: at 1e15 a square is 1e30 and a sum of a billion of them stays far
+ * inside a double, where one 1e155 overflowed the sum of squares to Infinity and a NaN or
+ * Infinity made every mean_value statistic NaN.
+ */
+export const MAX_VALUE = 1e15;
+
 export const DROP_TABLES = [
   'DROP VIEW IF EXISTS sy_f',
   'DROP VIEW IF EXISTS sy_ue',
@@ -31,10 +40,24 @@ export const DROP_TABLES = [
 ];
 
 /**
+ * The times a record may have (epoch seconds), as `t` of its line: from 2000-01-01 (older is
+ * a clock or a writer that was wrong, e.g. 1970 from a zero timestamp) to $hi, the analysis
+ * time plus a day of clock skew (NULL: no upper bound). One far-off exposure would otherwise
+ * stretch the experiment's runtime (min t0 .. max t0) by decades.
+ */
+export const EARLIEST_T = Date.UTC(2000, 0, 1) / 1000;
+export const CLOCK_SKEW_S = 86_400;
+const inTime = (t: string, lo: number, hi: number) =>
+  `(${t} >= CAST($${lo} AS ${D}) AND (CAST($${hi} AS ${D}) IS NULL OR ${t} <= CAST($${hi} AS ${D})))`;
+
+/**
  * The exposure scan. Params: $1..$s segment attribute names, then the analysed experiments
- * ($s+1..$s+r; none = every experiment). sy_lines: kind 1 a valid exposure, 2 a valid event,
+ * ($s+1..$s+r; none = every experiment), then the earliest and latest plausible time
+ * ($s+r+1, $s+r+2: see EARLIEST_T). sy_lines: kind 1 a valid exposure, 2 a valid event,
  * NULL a malformed line (DuckDB reads every line of the files; PostgreSQL's holds only
- * exposures, its bad lines were counted by `load`).
+ * exposures, its bad lines were counted by `load`). A valid exposure outside the plausible
+ * times becomes kind 3: left out, and counted once per id (its id is a group of its own,
+ * so a line delivered twice counts once on DuckDB as on PostgreSQL, whose load kept one).
  */
 export function fillAllUnits(segments: number, requested: number): string {
   const segs = Array.from(
@@ -45,12 +68,17 @@ export function fillAllUnits(segments: number, requested: number): string {
     requested === 0
       ? 'TRUE'
       : `experiment IN (${Array.from({ length: requested }, (_, i) => `CAST($${segments + i + 1} AS TEXT)`).join(', ')})`;
+  const lo = segments + requested + 1;
   return `CREATE TEMP TABLE sy_fa AS SELECT row_number() OVER () AS uid, g.* FROM (
     SELECT experiment, k AS unit, min(variant) FILTER (WHERE kind = 1) AS variant,
       CAST(CASE WHEN min(variant) FILTER (WHERE kind = 1) = max(variant) FILTER (WHERE kind = 1) THEN 1 ELSE 2 END AS ${D}) AS variants, min(t) FILTER (WHERE kind = 1) AS t0${segs},
-      CAST(count(*) FILTER (WHERE kind = 1) AS ${D}) AS exposures, CAST(count(*) FILTER (WHERE kind IS NULL) AS ${D}) AS malformed
-    FROM (SELECT kind, experiment, variant, t, attributes, CASE WHEN kind = 1 AND ${wanted} THEN unit END AS k FROM sy_lines) r
-    GROUP BY experiment, k) g`;
+      CAST(count(*) FILTER (WHERE kind = 1) AS ${D}) AS exposures, CAST(count(*) FILTER (WHERE kind IS NULL) AS ${D}) AS malformed,
+      CAST(CASE WHEN late IS NULL THEN 0 ELSE 1 END AS ${D}) AS out_of_range
+    FROM (SELECT kind, experiment, variant, t, attributes, CASE WHEN kind = 1 AND ${wanted} THEN unit END AS k, late
+      FROM (SELECT CASE WHEN kind = 1 AND NOT ${inTime('t', lo, lo + 1)} THEN 3 ELSE kind END AS kind, experiment, variant, t,
+          attributes, unit, CASE WHEN kind = 1 AND NOT ${inTime('t', lo, lo + 1)} THEN id END AS late
+        FROM sy_lines) l) r
+    GROUP BY experiment, k, late) g`;
 }
 
 /** Statistics for the planner (PostgreSQL does not gather them for temp tables by itself). */
@@ -60,11 +88,13 @@ export const ANALYZE_UNIT_EVENTS = 'ANALYZE sy_uea';
 /** Experiments with valid exposures, and the malformed lines the scan counted. */
 export const EXPERIMENTS = `SELECT experiment FROM sy_fa WHERE experiment IS NOT NULL GROUP BY experiment
   HAVING sum(exposures) > 0 ORDER BY experiment`;
-export const MALFORMED = `SELECT CAST(coalesce(sum(malformed), 0) AS ${D}) AS malformed FROM sy_fa`;
+export const MALFORMED = `SELECT CAST(coalesce(sum(malformed), 0) AS ${D}) AS malformed,
+  CAST(coalesce(sum(out_of_range), 0) AS ${D}) AS out_of_range FROM sy_fa`;
 
 /**
  * The event scan. Params: $1 attribution window in seconds (after exposure, and the same
- * length before it for CUPED). A repeated id counts once (sy_events_once, store.ts).
+ * length before it for CUPED), $2 and $3 the plausible times (see EARLIEST_T; events
+ * outside them are left out, not counted). A repeated id counts once (sy_events_once, store.ts).
  * Event paths without per-unit lists: each attributed event's rank among its unit's events
  * after exposure, in order of (time, name) (a window over the joined rows, which the engine
  * sorts and spills like any other operator), kept as a bitmask per (unit, event name):
@@ -83,7 +113,8 @@ export const FILL_ALL_UNIT_EVENTS = `CREATE TEMP TABLE sy_uea AS
   FROM (SELECT f.uid, f.experiment, f.variant, f.t0, e.event, e.value, e.t, e.err, e.t >= f.t0 AS post,
       row_number() OVER (PARTITION BY f.uid, e.t >= f.t0 ORDER BY e.t, e.event) AS rk
     FROM sy_fa f JOIN sy_events_once e ON e.unit = f.unit
-    WHERE f.unit IS NOT NULL AND f.variants = 1 AND e.t >= f.t0 - CAST($1 AS ${D}) AND e.t < f.t0 + CAST($1 AS ${D})) j
+    WHERE f.unit IS NOT NULL AND f.variants = 1 AND e.t >= f.t0 - CAST($1 AS ${D}) AND e.t < f.t0 + CAST($1 AS ${D})
+      AND ${inTime('e.t', 2, 3)}) j
   GROUP BY uid, experiment, variant, t0, event`;
 
 /** The views of the current experiment's rows, after the scans. */
@@ -184,11 +215,12 @@ export function unitPass(steps: number): string {
 
 /**
  * 95th percentile of an event's value per variant (run() latency), each event id once as in
- * the event scan. Params: $1 event, $2 window seconds.
+ * the event scan. Params: $1 event, $2 window seconds, $3 and $4 the plausible times.
  */
 export const P95 = `SELECT f.variant, percentile_cont(0.95) WITHIN GROUP (ORDER BY e.value) AS p95
   FROM sy_f f JOIN sy_events_once e ON e.unit = f.unit
   WHERE e.event = CAST($1 AS TEXT) AND f.variants = 1 AND e.value IS NOT NULL AND e.t >= f.t0 AND e.t < f.t0 + CAST($2 AS ${D})
+    AND ${inTime('e.t', 3, 4)}
   GROUP BY f.variant ORDER BY f.variant`;
 
 /** The bare aggregation the analysis is benchmarked against: variant x event counts and sums, no attribution. */

@@ -3,7 +3,7 @@
  * relations, so every analysis query is one parameterised text for both:
  *   sy_exposures(id, unit, experiment, variant, t, attributes)   t: epoch seconds, attributes: JSON
  *   sy_events(id, unit, event, value, t, properties)             properties: JSON
- *   sy_lines(kind, unit, experiment, variant, t, attributes)     what the exposure scan reads: kind 1 a
+ *   sy_lines(kind, id, unit, experiment, variant, t, attributes) what the exposure scan reads: kind 1 a
  *       valid exposure, 2 a valid event, NULL a malformed line
  *   sy_events_once(unit, event, value, t, err)                   what the event scan reads: each event id
  *       once (at-least-once delivery repeats lines; copies are identical, a differing copy gives

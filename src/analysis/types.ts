@@ -210,6 +210,11 @@ export interface Analysis {
     readonly lines: number;
     readonly empty: number;
     readonly malformed: number;
+    /**
+     * Valid exposures (each id once) whose time is before 2000-01-01 or more than a day after
+     * the analysis time (`generatedAt`): a wrong clock, not a real exposure. Left out of the analysis.
+     */
+    readonly outOfRange: number;
     readonly files: number;
   };
   readonly experiments: readonly ExperimentAnalysis[];

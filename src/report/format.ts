@@ -7,6 +7,14 @@ export const pct = (x: number | null | undefined, digits = 2): string =>
 export const p = (x: number | null | undefined): string =>
   x === null || x === undefined ? 'n/a' : x < 0.0001 ? '<0.0001' : x.toFixed(4);
 
+/**
+ * Text from the data for a terminal: control characters (escape sequences that move the
+ * cursor, retitle the window or clear the screen; newlines that forge output lines) are
+ * shown as \uXXXX. Everything the CLI prints from names goes through this.
+ */
+export const terminalSafe = (s: string): string =>
+  s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 export const n = (x: number): string => Math.round(x).toLocaleString('en');
 
 export const num = (x: number | null | undefined, digits = 4): string =>

@@ -160,7 +160,7 @@ td,th{border-bottom:1px solid #d0d7de;padding:4px 6px;text-align:left}tr.differs
 pre{background:#f6f8fa;padding:8px;overflow:auto}
 </style></head><body>
 <h1>Experiment analysis</h1>
-<p>Generated ${h(a.generatedAt)} on ${a.engine} · ${q.files} file(s), ${n(q.lines)} lines, ${q.empty} empty, ${q.malformed} malformed · corrections: ${h(a.settings.corrections)} · attribution window ${a.settings.attributionWindowSeconds / 86400} days</p>
+<p>Generated ${h(a.generatedAt)} on ${a.engine} · ${q.files} file(s), ${n(q.lines)} lines, ${q.empty} empty, ${q.malformed} malformed${q.outOfRange ? `, ${q.outOfRange} exposures out of time range (left out)` : ''} · corrections: ${h(a.settings.corrections)} · attribution window ${a.settings.attributionWindowSeconds / 86400} days</p>
 ${a.experiments.map(section).join('\n')}
 <script type="application/json" id="sy-data">${scriptJson(chartData(a))}</script>
 <script>${chartLibrary()}</script>

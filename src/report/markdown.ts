@@ -2,14 +2,17 @@
 import type { Analysis } from '../analysis/index.js';
 import { DECISION_LABEL, armValue, n, p, pct } from './format.js';
 
-/** Markdown renders inline HTML and splits tables on pipes: escape both, and line breaks. */
+/**
+ * Markdown renders inline HTML and splits tables on pipes: escape both, and line breaks.
+ * One pass puts one backslash before each special character, the backslash and the pipe
+ * included (a pipe escaped first had its backslash escaped again: `a\\|b`, a broken cell).
+ */
 export function md(text: string): string {
   return text
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/\|/g, '\\|')
-    .replace(/([\\`*_[\]#])/g, '\\$1')
+    .replace(/([\\`*_[\]#|])/g, '\\$1')
     .replace(/[\r\n]+/g, ' ');
 }
 
@@ -17,7 +20,7 @@ export function renderMarkdown(a: Analysis): string {
   const out: string[] = ['# Experiment analysis', ''];
   const q = a.dataQuality;
   out.push(
-    `Engine ${a.engine}; ${q.files} file(s), ${n(q.lines)} lines (${q.empty} empty, ${q.malformed} malformed). Corrections: ${a.settings.corrections}.`,
+    `Engine ${a.engine}; ${q.files} file(s), ${n(q.lines)} lines (${q.empty} empty, ${q.malformed} malformed${q.outOfRange ? `, ${q.outOfRange} exposures out of time range, left out` : ''}). Corrections: ${a.settings.corrections}.`,
     '',
   );
   for (const e of a.experiments) {

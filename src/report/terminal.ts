@@ -1,16 +1,12 @@
 /** The terminal summary: decision first, then the evidence a reader checks. */
 import type { Analysis } from '../analysis/index.js';
-import { DECISION_LABEL, armValue, n, p, pct } from './format.js';
-
-/** Control characters in names would move the cursor or recolour a terminal: shown as \uXXXX. */
-const safe = (s: string) =>
-  s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+import { DECISION_LABEL, armValue, n, p, pct, terminalSafe as safe } from './format.js';
 
 export function renderTerminal(a: Analysis): string {
   const out: string[] = [];
   const q = a.dataQuality;
   out.push(
-    `switchyard analysis (${a.engine}): ${q.files} file(s), ${n(q.lines)} lines, ${q.empty} empty, ${q.malformed} malformed`,
+    `switchyard analysis (${a.engine}): ${q.files} file(s), ${n(q.lines)} lines, ${q.empty} empty, ${q.malformed} malformed${q.outOfRange ? `, ${q.outOfRange} exposures out of time range (left out)` : ''}`,
   );
   for (const e of a.experiments) {
     out.push('');

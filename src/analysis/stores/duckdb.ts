@@ -6,11 +6,22 @@
  * the files on the Node thread while DuckDB's threads scan them. DuckDB spills to a private
  * temporary directory beyond its memory limit, so a large data set does not grow the process.
  */
-import { createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  createReadStream,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  type Stats,
+} from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { SwitchyardError } from '../../errors.js';
+import { MAX_VALUE } from '../sql.js';
 import type { AnalysisStore, DataQuality, Row, SqlValue } from '../store.js';
 
 export interface DuckDbStoreOptions {
@@ -43,26 +54,55 @@ function literal(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
-/** Every .jsonl file under dir (recursively), sorted. */
+/**
+ * Every non-empty .jsonl file under dir (recursively, following links), each file once, in
+ * name order. A link to nothing (dangling, or a loop of links) and anything not named
+ * .jsonl that cannot be read are skipped; a directory reached again (a link to a parent:
+ * `ln -s . self` once recursed until ELOOP) is not entered twice, nor a file read twice.
+ * Anything else that cannot be read is SY_ANALYSIS_NO_DATA naming its path.
+ */
 export function jsonlFiles(dir: string): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch (cause) {
-    throw new SwitchyardError(
-      'SY_ANALYSIS_NO_DATA',
-      'analysis',
-      `cannot read the data directory ${dir}: ${(cause as Error).message}`,
-      { cause },
-    );
-  }
   const out: string[] = [];
-  for (const name of entries.sort()) {
-    const p = join(dir, name);
-    const s = statSync(p);
-    if (s.isDirectory()) out.push(...jsonlFiles(p));
-    else if (name.endsWith('.jsonl') && s.size > 0) out.push(resolve(p));
-  }
+  const seen = new Set<string>();
+  const walk = (at: string): void => {
+    let entries: string[];
+    try {
+      const real = realpathSync(at);
+      if (seen.has(real)) return;
+      seen.add(real);
+      entries = readdirSync(at);
+    } catch (cause) {
+      const where = at === dir ? 'the data directory' : 'the directory';
+      throw new SwitchyardError(
+        'SY_ANALYSIS_NO_DATA',
+        'analysis',
+        `cannot read ${where} ${at}: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+    for (const name of entries.sort()) {
+      const p = join(at, name);
+      const isJsonl = name.endsWith('.jsonl');
+      let s: Stats;
+      try {
+        s = statSync(p);
+      } catch (cause) {
+        const code = (cause as NodeJS.ErrnoException).code;
+        if (!isJsonl || code === 'ENOENT' || code === 'ELOOP') continue;
+        throw new SwitchyardError('SY_ANALYSIS_NO_DATA', 'analysis', `cannot read ${p}: ${(cause as Error).message}`, {
+          cause,
+        });
+      }
+      if (s.isDirectory()) walk(p);
+      else if (isJsonl && s.isFile() && s.size > 0) {
+        const real = realpathSync(p);
+        if (seen.has(real)) continue;
+        seen.add(real);
+        out.push(resolve(p));
+      }
+    }
+  };
+  walk(dir);
   return out;
 }
 
@@ -152,13 +192,26 @@ function notASize(option: string, value: string | undefined): SwitchyardError {
 async function defineViews(conn: DuckDBConnection, files: readonly string[]): Promise<void> {
   const list = `[${files.map(literal).join(', ')}]`;
   const exposure = `schema = ${literal(EXPOSURE)} AND id IS NOT NULL AND unit IS NOT NULL AND experiment IS NOT NULL
-    AND variant IS NOT NULL AND t IS NOT NULL`;
-  const event = `schema = ${literal(EVENT)} AND id IS NOT NULL AND unit IS NOT NULL AND event IS NOT NULL AND t IS NOT NULL`;
+    AND variant IS NOT NULL AND t IS NOT NULL AND NOT bad_attributes`;
+  const event = `schema = ${literal(EVENT)} AND id IS NOT NULL AND unit IS NOT NULL AND event IS NOT NULL AND t IS NOT NULL
+    AND NOT bad_value AND NOT bad_properties`;
+  // The names and value are read as JSON, not VARCHAR / DOUBLE: as VARCHAR, DuckDB turns 123, {"a":1}
+  // and ["exp"] into the names '123', '{"a":1}', '["exp"]' (phantom arms and experiments); as
+  // DOUBLE, "12" into 12, true into 1, and it reads NaN and 1e400 (Infinity). As JSON, the type
+  // tells them apart. A name must be a non-empty string without NUL (PostgreSQL's jsonb cannot
+  // hold \u0000, so its load finds such a line malformed). JSON null and absent are NULL.
+  const name = (field: string) =>
+    `CASE WHEN json_type(${field}) = 'VARCHAR' AND (${field} ->> '$') <> '' AND NOT contains(${field} ->> '$', chr(0))
+      THEN ${field} ->> '$' END AS ${field}`;
+  const number = `json_type(value) IN ('UBIGINT', 'BIGINT', 'HUGEINT', 'DOUBLE')`;
+  const notObject = (field: string) => `coalesce(json_type(${field}) <> 'OBJECT', false) AS bad_${field}`;
   await conn.run(
-    `CREATE TEMP VIEW sy_raw AS SELECT schema, id, unit, experiment, variant, event, value,
-       epoch(TRY_CAST(ts AS TIMESTAMPTZ)) AS t, attributes, properties
-     FROM read_ndjson(${list}, columns = {schema: 'VARCHAR', id: 'VARCHAR', ts: 'VARCHAR', unit: 'VARCHAR',
-       experiment: 'VARCHAR', variant: 'VARCHAR', event: 'VARCHAR', value: 'DOUBLE', attributes: 'JSON', properties: 'JSON'},
+    `CREATE TEMP VIEW sy_raw AS SELECT schema, ${['id', 'unit', 'experiment', 'variant', 'event'].map(name).join(', ')},
+       CASE WHEN ${number} THEN TRY_CAST(value AS DOUBLE) END AS value,
+       value IS NOT NULL AND NOT coalesce(${number} AND abs(TRY_CAST(value AS DOUBLE)) <= ${MAX_VALUE}, false) AS bad_value,
+       epoch(TRY_CAST(ts AS TIMESTAMPTZ)) AS t, attributes, properties, ${notObject('attributes')}, ${notObject('properties')}
+     FROM read_ndjson(${list}, columns = {schema: 'VARCHAR', id: 'JSON', ts: 'VARCHAR', unit: 'JSON',
+       experiment: 'JSON', variant: 'JSON', event: 'JSON', value: 'JSON', attributes: 'JSON', properties: 'JSON'},
        format = 'newline_delimited', ignore_errors = true, maximum_object_size = 16777216)`,
   );
   await conn.run(
@@ -174,7 +227,7 @@ async function defineViews(conn: DuckDBConnection, files: readonly string[]): Pr
   );
   await conn.run(
     `CREATE TEMP VIEW sy_lines AS SELECT CASE WHEN ${exposure} THEN 1 WHEN ${event} THEN 2 END AS kind,
-       unit, experiment, variant, t, attributes FROM sy_raw`,
+       id, unit, experiment, variant, t, attributes FROM sy_raw`,
   );
 }
 

@@ -7,12 +7,14 @@
  * DO NOTHING), counted as a duplicate; loading the same files again adds nothing.
  * The DDL below is the documented schema (README: Analysis).
  */
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { basename } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { SwitchyardError } from '../../errors.js';
+import { MAX_VALUE } from '../sql.js';
 import type { AnalysisStore, DataQuality, Row, SqlValue } from '../store.js';
 import { jsonlFiles } from './duckdb.js';
 
@@ -37,7 +39,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS sy_events_id ON sy_events (id);
 CREATE INDEX IF NOT EXISTS sy_exposures_experiment ON sy_exposures (experiment, unit);
 CREATE INDEX IF NOT EXISTS sy_events_unit ON sy_events (unit);
 CREATE TABLE IF NOT EXISTS sy_loads (
-  file text NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now(),
+  file text NOT NULL,                     -- the file's absolute path (older loads kept its base name)
+  loaded_at timestamptz NOT NULL DEFAULT now(),
   lines bigint NOT NULL, empty bigint NOT NULL, malformed bigint NOT NULL, exposures bigint NOT NULL, events bigint NOT NULL
 );
 ALTER TABLE sy_loads ADD COLUMN IF NOT EXISTS duplicates bigint NOT NULL DEFAULT 0;
@@ -51,9 +54,17 @@ const EXPOSURE = 'switchyard.exposure/1';
 const EVENT = 'switchyard.event/1';
 /** A valid parsed line of each schema (`schema` the placeholder of its name), as DuckDB's views define them. */
 const validExposure = (schema: string) =>
-  `(s = ${schema} AND id IS NOT NULL AND unit IS NOT NULL AND experiment IS NOT NULL AND variant IS NOT NULL AND t IS NOT NULL)`;
+  `(s = ${schema} AND id IS NOT NULL AND unit IS NOT NULL AND experiment IS NOT NULL AND variant IS NOT NULL AND t IS NOT NULL
+    AND NOT bad_attributes)`;
 const validEvent = (schema: string) =>
-  `(s = ${schema} AND id IS NOT NULL AND unit IS NOT NULL AND event IS NOT NULL AND t IS NOT NULL)`;
+  `(s = ${schema} AND id IS NOT NULL AND unit IS NOT NULL AND event IS NOT NULL AND t IS NOT NULL AND NOT bad_value
+    AND NOT bad_properties)`;
+/** A name field: a non-empty JSON string, else NULL (a number or object is not a name; DuckDB's view reads them alike). */
+const name = (field: string) =>
+  `CASE WHEN jsonb_typeof(j -> '${field}') = 'string' AND (j ->> '${field}') <> '' THEN j ->> '${field}' END AS ${field}`;
+/** attributes / properties: an object, or null or absent. */
+const notObject = (field: string) =>
+  `coalesce(jsonb_typeof(j -> '${field}'), 'null') NOT IN ('object', 'null') AS bad_${field}`;
 
 function storeError(what: string, cause: unknown): SwitchyardError {
   return new SwitchyardError(
@@ -66,28 +77,130 @@ function storeError(what: string, cause: unknown): SwitchyardError {
   );
 }
 
-async function connect(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url });
+export interface PostgresOptions {
+  /**
+   * How long connecting may take before it fails (default 10 s). A server that accepts the
+   * TCP connection and never answers (a stopped process behind a proxy, a firewall that
+   * swallows packets) would otherwise keep every --pg command waiting forever.
+   */
+  readonly connectTimeoutMs?: number;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** The server a URL names, for messages: host, port and database, never the user's password. */
+function target(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+  } catch {
+    return 'the given URL';
+  }
+}
+
+/** The error's text with the URL's password (if any) blanked out, in case a driver repeats it. */
+function withoutPassword(text: string, url: string): string {
+  let password = '';
+  try {
+    password = decodeURIComponent(new URL(url).password);
+  } catch {
+    // Not a URL: it holds no password we can find.
+  }
+  return password ? text.split(password).join('***') : text;
+}
+
+/**
+ * A connected client, or SY_ANALYSIS_STORE naming the server (not the password) and saying
+ * whether it timed out. Every PostgreSQL connection of the analysis (store, load, learning
+ * log) opens here.
+ */
+export async function connectPostgres(url: string, options: PostgresOptions = {}): Promise<pg.Client> {
+  const timeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  let client: pg.Client;
+  try {
+    client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeout });
+  } catch (cause) {
+    throw new SwitchyardError(
+      'SY_INVALID_ARGUMENT',
+      'analysis',
+      `the PostgreSQL URL cannot be read: ${withoutPassword((cause as Error)?.message ?? String(cause), url)}`,
+    );
+  }
   try {
     await client.connect();
   } catch (cause) {
-    throw storeError('cannot connect to PostgreSQL', cause);
+    await client.end().catch(() => undefined);
+    const message = withoutPassword((cause as Error)?.message ?? String(cause), url);
+    const timedOut = /timeout expired|connection timeout/i.test(message);
+    throw new SwitchyardError(
+      'SY_ANALYSIS_STORE',
+      'analysis',
+      timedOut
+        ? `cannot connect to PostgreSQL at ${target(url)}: timed out after ${timeout / 1000} s without an answer from the server`
+        : `cannot connect to PostgreSQL at ${target(url)}: ${message}`,
+    );
   }
   return client;
 }
 
-/** The staging lines parsed into typed columns; `json` and `epoch` are fixed fragments (fast or safe parsers). */
+/**
+ * The file's lines as CSV for COPY, one quoted field per line, so that every byte sequence
+ * arrives as one row per line, counted as countLines (stores/duckdb.ts) counts them: a last
+ * line without a newline is a line, a blank line is empty (spaces and CRs, trimmed in SQL).
+ * Unquoted, COPY would end the data at a line `\.` (silently dropping the rest of the file)
+ * and fail the whole file on a delimiter or quote byte; quoted, it reads both as data.
+ * A line that is not UTF-8 or holds a NUL cannot be PostgreSQL text; it is not JSON either
+ * (RFC 8259: UTF-8, no raw control characters), and DuckDB counts it as malformed, so it is
+ * loaded as a single U+FFFD, which no JSON parser accepts: malformed here too.
+ */
+export function csvLines(): Transform {
+  let rest: Buffer = Buffer.alloc(0);
+  const field = (line: Buffer): string =>
+    !isUtf8(line) || line.includes(0) ? '"\ufffd"' : `"${line.toString('utf8').replace(/"/g, '""')}"`;
+  const fields = (block: Buffer): string => {
+    let text = '';
+    let pos = 0;
+    for (let nl = block.indexOf(10); nl !== -1; nl = block.indexOf(10, pos)) {
+      text += field(block.subarray(pos, nl)) + '\n';
+      pos = nl + 1;
+    }
+    return text;
+  };
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+      const end = data.lastIndexOf(10) + 1;
+      rest = Buffer.from(data.subarray(end));
+      done(null, end > 0 ? fields(data.subarray(0, end)) : undefined);
+    },
+    flush(done) {
+      done(null, rest.length > 0 ? field(rest) + '\n' : undefined);
+    },
+  });
+}
+
+/**
+ * The staging lines parsed into typed columns; `json` and `epoch` are fixed fragments (fast or
+ * safe parsers). value is a JSON number within MAX_VALUE (sql.ts) or null/absent; anything
+ * else sets bad_value, which makes an event malformed, as DuckDB's view does. (A nested CASE,
+ * not AND: PostgreSQL does not promise to test the type before casting.) OFFSET 0 keeps the
+ * planner from inlining j into each of its thirty-odd uses: inlined, every use parsed the
+ * line again (load of 111k lines: 7.4 s; with the fence 1.7 s).
+ */
 function parseSql(json: string, epoch: string): string {
   return `CREATE TEMP TABLE sy_parsed ON COMMIT DROP AS
-    SELECT j ->> 'schema' AS s, j ->> 'id' AS id, j ->> 'unit' AS unit, j ->> 'experiment' AS experiment, j ->> 'variant' AS variant,
-      j ->> 'event' AS event,
-      CASE WHEN jsonb_typeof(j -> 'value') = 'number' THEN (j ->> 'value')::double precision END AS value,
+    SELECT j ->> 'schema' AS s, ${['id', 'unit', 'experiment', 'variant', 'event'].map(name).join(', ')},
+      CASE WHEN jsonb_typeof(j -> 'value') = 'number' THEN
+        CASE WHEN abs((j -> 'value')::numeric) <= ${MAX_VALUE} THEN (j -> 'value')::double precision END END AS value,
+      CASE coalesce(jsonb_typeof(j -> 'value'), 'null') WHEN 'null' THEN false
+        WHEN 'number' THEN abs((j -> 'value')::numeric) > ${MAX_VALUE} ELSE true END AS bad_value,
       ${epoch} AS t,
       CASE WHEN jsonb_typeof(j -> 'attributes') = 'object' THEN j -> 'attributes' ELSE '{}'::jsonb END AS attributes,
       CASE WHEN jsonb_typeof(j -> 'properties') = 'object' THEN j -> 'properties' ELSE '{}'::jsonb END AS properties,
+      ${notObject('attributes')}, ${notObject('properties')},
       blank
     FROM (SELECT CASE WHEN blank THEN NULL ELSE ${json} END AS j, blank
-          FROM (SELECT line, (line IS NULL OR btrim(line) = '') AS blank FROM sy_stage) b) x`;
+          FROM (SELECT line, btrim(line, E' \\r') = '' AS blank FROM sy_stage) b OFFSET 0) x`;
 }
 
 export interface LoadResult {
@@ -103,9 +216,13 @@ export interface LoadResult {
 }
 
 /** Creates the tables if needed and copies every .jsonl file under dir into them. */
-export async function loadJsonlIntoPostgres(url: string, dir: string): Promise<LoadResult> {
+export async function loadJsonlIntoPostgres(
+  url: string,
+  dir: string,
+  options: PostgresOptions = {},
+): Promise<LoadResult> {
   const files = jsonlFiles(dir);
-  const client = await connect(url);
+  const client = await connectPostgres(url, options);
   const total = { files: files.length, lines: 0, empty: 0, malformed: 0, exposures: 0, events: 0, duplicates: 0 };
   try {
     await client.query(POSTGRES_DDL);
@@ -113,12 +230,10 @@ export async function loadJsonlIntoPostgres(url: string, dir: string): Promise<L
       await client.query('BEGIN');
       try {
         await client.query('CREATE TEMP TABLE sy_stage (line text) ON COMMIT DROP');
-        // CSV with delimiter and quote bytes that JSON never contains raw: each line is one field, as written.
         await pipeline(
           createReadStream(file),
-          client.query(
-            copyFrom(`COPY sy_stage (line) FROM STDIN WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`),
-          ),
+          csvLines(),
+          client.query(copyFrom('COPY sy_stage (line) FROM STDIN WITH (FORMAT csv)')),
         );
         // Fast path: the whole file parses, one set-based statement. A file with a bad line or
         // timestamp falls back to the per-line safe parsers (a subtransaction per line, much slower).
@@ -155,7 +270,7 @@ export async function loadJsonlIntoPostgres(url: string, dir: string): Promise<L
         const duplicates = valid - exposures - events;
         await client.query(
           'INSERT INTO sy_loads (file, lines, empty, malformed, exposures, events, duplicates) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-          [basename(file), lines, empty, malformed, exposures, events, duplicates],
+          [file, lines, empty, malformed, exposures, events, duplicates],
         );
         await client.query('COMMIT');
         total.lines += lines;
@@ -175,8 +290,8 @@ export async function loadJsonlIntoPostgres(url: string, dir: string): Promise<L
   return total;
 }
 
-export async function openPostgresStore(url: string): Promise<AnalysisStore> {
-  const client = await connect(url);
+export async function openPostgresStore(url: string, options: PostgresOptions = {}): Promise<AnalysisStore> {
+  const client = await connectPostgres(url, options);
   try {
     const { rows } = await client.query<{ ok: boolean; ids: boolean }>(
       `SELECT to_regclass('sy_exposures') IS NOT NULL AND to_regclass('sy_events') IS NOT NULL AS ok,
@@ -197,7 +312,7 @@ export async function openPostgresStore(url: string): Promise<AnalysisStore> {
       );
     // What the exposure scan reads (store.ts): here only valid exposures; bad lines were counted at load.
     await client.query(
-      'CREATE TEMP VIEW sy_lines AS SELECT 1 AS kind, unit, experiment, variant, t, attributes FROM sy_exposures',
+      'CREATE TEMP VIEW sy_lines AS SELECT 1 AS kind, id, unit, experiment, variant, t, attributes FROM sy_exposures',
     );
     // Each event id once: the load's unique index already made the ids unique. Rows loaded
     // before ids were kept (NULL id) have no id to tell a repeated line from a second event:
@@ -227,10 +342,13 @@ class PostgresStore implements AnalysisStore {
   }
 
   async quality(): Promise<DataQuality> {
+    // Each file's latest load: loading a file again (the same files twice, or a daily file
+    // that grew) counts its lines once, as DuckDB reading the files does; summing every load
+    // doubled the figures. A file is its absolute path (loads before that kept the base name).
     const [row] = await this.query(
       `SELECT CAST(coalesce(sum(lines), 0) AS double precision) AS lines, CAST(coalesce(sum(empty), 0) AS double precision) AS empty,
          CAST(coalesce(sum(malformed), 0) AS double precision) AS malformed, CAST(count(*) AS double precision) AS files
-       FROM sy_loads`,
+       FROM (SELECT DISTINCT ON (file) lines, empty, malformed FROM sy_loads ORDER BY file, loaded_at DESC) latest`,
     );
     return {
       lines: Number(row!.lines),

@@ -85,6 +85,35 @@ export async function runAnalysis(
       'cli',
       `--max-memory ${JSON.stringify(opts.maxMemory)} is not a size (e.g. 4GB, 512MiB)`,
     );
+  try {
+    return await analyseWith(config, experiment, opts, progress);
+  } catch (error) {
+    throw withoutSecrets(error, config?.secrets ?? []);
+  }
+}
+
+/**
+ * The error with the config's secrets (values interpolated from the environment) blanked:
+ * a path or URL in the config built from ${VAR} would otherwise print the variable's value
+ * in "cannot read the data directory ...".
+ */
+function withoutSecrets(error: unknown, secrets: readonly string[]): unknown {
+  if (!(error instanceof Error) || secrets.length === 0) return error;
+  const scrub = (text: string) => secrets.reduce((t, s) => (s ? t.split(s).join('***') : t), text);
+  if (error instanceof SwitchyardError) {
+    const what = scrub(error.what);
+    return what === error.what ? error : new SwitchyardError(error.code, error.where, what);
+  }
+  const message = scrub(error.message);
+  return message === error.message ? error : new Error(message);
+}
+
+async function analyseWith(
+  config: ValidatedConfig | undefined,
+  experiment: string | undefined,
+  opts: SourceOptions,
+  progress: ProgressStream,
+): Promise<Analysis> {
   const store = opts.pg
     ? await openPostgresStore(opts.pg)
     : await openDuckDbStore(opts.data ?? config!.analytics.jsonl.dir, {

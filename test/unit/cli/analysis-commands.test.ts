@@ -11,8 +11,10 @@ import { generate } from '../../helpers/analysis-data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-cli-analysis-'));
 const data = join(dir, 'data');
+// Dated in the past: the CLI analyses at the real time, and leaves out exposures more than a day after it.
 generate(data, {
   experiment: 'checkout',
+  start: '2026-10-01T00:00:00Z',
   units: 30_000,
   weights: { control: 50, treatment: 50 },
   rates: { control: 0.4, treatment: 0.43 },
