@@ -197,18 +197,31 @@ async function defineViews(conn: DuckDBConnection, files: readonly string[]): Pr
     AND NOT bad_value AND NOT bad_properties`;
   // The names and value are read as JSON, not VARCHAR / DOUBLE: as VARCHAR, DuckDB turns 123, {"a":1}
   // and ["exp"] into the names '123', '{"a":1}', '["exp"]' (phantom arms and experiments); as
-  // DOUBLE, "12" into 12, true into 1, and it reads NaN and 1e400 (Infinity). As JSON, the type
-  // tells them apart. A name must be a non-empty string without NUL (PostgreSQL's jsonb cannot
-  // hold \u0000, so its load finds such a line malformed). JSON null and absent are NULL.
+  // DOUBLE, "12" into 12, true into 1, and it reads NaN and 1e400 (Infinity). A JSON column holds
+  // the value's JSON text (re-serialised: no whitespace, only " \ and control characters
+  // escaped), so its first character tells the type without parsing it again: a name must be
+  // a non-empty string (a quote first), taken from between its quotes unless it holds an
+  // escape (then parsed, and refused with a NUL, which PostgreSQL's jsonb cannot hold, so its
+  // load finds such a line malformed); a value a number (its text cast to DOUBLE: a JSON
+  // string or boolean does not cast, NaN and Infinity fail the bound); attributes and
+  // properties objects. JSON null and absent are NULL. (json_type and ->> on every field
+  // took the 1M analysis from 2.6 to 4.6 s, and the bare GROUP BY from 0.8 to 2.6 s.)
+  const text = (field: string) => `CAST(${field} AS VARCHAR)`;
+  const string = (field: string) =>
+    `starts_with(${text(field)}, '"') AND ${text(field)} <> '""'
+      AND (NOT contains(${text(field)}, '\\') OR NOT contains(${field} ->> '$', chr(0)))`;
   const name = (field: string) =>
-    `CASE WHEN json_type(${field}) = 'VARCHAR' AND (${field} ->> '$') <> '' AND NOT contains(${field} ->> '$', chr(0))
-      THEN ${field} ->> '$' END AS ${field}`;
-  const number = `json_type(value) IN ('UBIGINT', 'BIGINT', 'HUGEINT', 'DOUBLE')`;
-  const notObject = (field: string) => `coalesce(json_type(${field}) <> 'OBJECT', false) AS bad_${field}`;
+    `CASE WHEN ${string(field)} THEN (CASE WHEN contains(${text(field)}, '\\') THEN ${field} ->> '$' ELSE ${field}[2:-2] END) END AS ${field}`;
+  // The id and the unit only group and join, never leave the store (PostgreSQL holds them as
+  // plain text; the numbers are the same): kept as their JSON text, quotes and all, which
+  // spares making a new string of each (about 0.1 s a scan at 1M).
+  const key = (field: string) => `CASE WHEN ${string(field)} THEN ${text(field)} END AS ${field}`;
+  const number = `TRY_CAST(${text('value')} AS DOUBLE)`;
+  const inBound = `coalesce(abs(${number}) <= ${MAX_VALUE}, false)`;
+  const notObject = (field: string) => `coalesce(NOT starts_with(${text(field)}, '{'), false) AS bad_${field}`;
   await conn.run(
-    `CREATE TEMP VIEW sy_raw AS SELECT schema, ${['id', 'unit', 'experiment', 'variant', 'event'].map(name).join(', ')},
-       CASE WHEN ${number} THEN TRY_CAST(value AS DOUBLE) END AS value,
-       value IS NOT NULL AND NOT coalesce(${number} AND abs(TRY_CAST(value AS DOUBLE)) <= ${MAX_VALUE}, false) AS bad_value,
+    `CREATE TEMP VIEW sy_raw AS SELECT schema, ${key('id')}, ${key('unit')}, ${['experiment', 'variant', 'event'].map(name).join(', ')},
+       CASE WHEN ${inBound} THEN ${number} END AS value, value IS NOT NULL AND NOT ${inBound} AS bad_value,
        epoch(TRY_CAST(ts AS TIMESTAMPTZ)) AS t, attributes, properties, ${notObject('attributes')}, ${notObject('properties')}
      FROM read_ndjson(${list}, columns = {schema: 'VARCHAR', id: 'JSON', ts: 'VARCHAR', unit: 'JSON',
        experiment: 'JSON', variant: 'JSON', event: 'JSON', value: 'JSON', attributes: 'JSON', properties: 'JSON'},
