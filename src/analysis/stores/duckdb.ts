@@ -238,9 +238,12 @@ async function defineViews(conn: DuckDBConnection, files: readonly string[]): Pr
        max(CASE WHEN (properties ->> 'error') = 'true' THEN 1 ELSE 0 END) AS err
      FROM sy_events GROUP BY id, unit, event`,
   );
+  // sy_lines' id only tells out-of-range exposures apart (fillAllUnits groups them by it, to count
+  // each once): its 64-bit hash, not the string, whose 16 more bytes a row in the exposure scan's
+  // 10M-group hash table ran it out of the 256 MB limit at 10M (and the store doubled it).
   await conn.run(
     `CREATE TEMP VIEW sy_lines AS SELECT CASE WHEN ${exposure} THEN 1 WHEN ${event} THEN 2 END AS kind,
-       id, unit, experiment, variant, t, attributes FROM sy_raw`,
+       hash(id) AS id, unit, experiment, variant, t, attributes FROM sy_raw`,
   );
 }
 
