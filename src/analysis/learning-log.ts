@@ -8,7 +8,7 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sampleSize, type SampleSizeResult } from '../stats/index.js';
-import { SwitchyardError } from '../errors.js';
+import { messageOf, SwitchyardError } from '../errors.js';
 import { connectPostgres } from './stores/postgres.js';
 import type { Analysis, DecisionKind } from './types.js';
 
@@ -69,12 +69,7 @@ export function learningEntries(a: Analysis): LearningEntry[] {
 const PG_LOG_DDL = `CREATE TABLE IF NOT EXISTS sy_experiment_log (ts timestamptz NOT NULL DEFAULT now(), experiment text NOT NULL, primary_metric text, entry jsonb NOT NULL)`;
 
 function logError(what: string, cause: unknown): SwitchyardError {
-  return new SwitchyardError(
-    'SY_ANALYSIS_STORE',
-    'analysis',
-    `${what}: ${(cause as Error)?.message ?? String(cause)}`,
-    { cause },
-  );
+  return new SwitchyardError('SY_ANALYSIS_STORE', 'analysis', `${what}: ${messageOf(cause)}`, { cause });
 }
 
 export async function appendLearning(where: LogLocation, entries: readonly LearningEntry[]): Promise<void> {

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { PipelineCounters } from '../exposure/index.js';
 import type { EngineCounters } from './engine.js';
+import { messageOf } from '../errors.js';
 
 /** What the metrics are read from, at scrape time. */
 export interface MetricSources {
@@ -133,7 +134,7 @@ export class PrometheusMetrics {
         },
         (error: unknown) => {
           res.writeHead(500, { 'content-type': 'text/plain' });
-          res.end(`switchyard metrics failed: ${(error as Error)?.message ?? String(error)}\n`);
+          res.end(`switchyard metrics failed: ${messageOf(error)}\n`);
         },
       );
     };

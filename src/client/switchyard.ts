@@ -270,11 +270,7 @@ export class Switchyard {
         `the provider was not ready after ${timeoutMs} ms; evaluations answer the control until it is`,
       );
     } else if (outcome !== 'ready') {
-      this.report(
-        '*',
-        'SY_PROVIDER_NOT_READY',
-        `the provider failed to initialise: ${(outcome as Error)?.message ?? String(outcome)}`,
-      );
+      this.report('*', 'SY_PROVIDER_NOT_READY', `the provider failed to initialise: ${messageOf(outcome)}`);
     }
     if (this.file && this.options.watch !== false)
       this.reloader.watch(this.file, { intervalMs: this.options.watchIntervalMs, env: this.options.env });
@@ -483,7 +479,7 @@ export class Switchyard {
     try {
       outcome = this.guardrails.observe(experimentOrFlag, ctx, metric, value);
     } catch (error) {
-      outcome = (error as Error)?.message ?? String(error);
+      outcome = messageOf(error);
     }
     if (typeof outcome === 'string') {
       this.report(`observe:${String(experimentOrFlag)}`, 'SY_INVALID_ARGUMENT', `observe() ignored: ${outcome}`);

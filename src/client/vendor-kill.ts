@@ -12,6 +12,7 @@ import { scrubSecrets, type ValidatedConfig } from '../config/index.js';
 import { silentLogger, type HasControlPlane, type Logger } from '../ports.js';
 import { providerFromConfig } from './providers.js';
 import type { KillScope } from './types.js';
+import { messageOf } from '../errors.js';
 
 /** Kill: the vendor's flag off. */
 export function killAtVendor(
@@ -47,7 +48,7 @@ export function switchAtVendor(
     (): KillScope => ({ scope: 'vendor', vendor: plane.vendor, flag }),
     (error: unknown): KillScope => {
       const why = scrubSecrets(
-        `${plane.vendor} did not turn flag "${flag}" ${state} (${(error as Error)?.message ?? String(error)}): ${what} acts in switchyard only` +
+        `${plane.vendor} did not turn flag "${flag}" ${state} (${messageOf(error)}): ${what} acts in switchyard only` +
           (on ? ', and units get the control while the vendor serves the flag off' : ''),
         secrets,
       );
@@ -76,7 +77,7 @@ export async function switchVendorFlag(
     return {
       scope: 'local',
       why: scrubSecrets(
-        `the ${config.featureFlags.provider} adapter could not be built (${(error as Error)?.message ?? String(error)}), so flag "${flag}" was not turned ${on ? 'on' : 'off'} at the vendor`,
+        `the ${config.featureFlags.provider} adapter could not be built (${messageOf(error)}), so flag "${flag}" was not turned ${on ? 'on' : 'off'} at the vendor`,
         config.secrets,
       ),
     };

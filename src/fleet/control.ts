@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { ValidatedConfig } from '../config/index.js';
-import { SwitchyardError } from '../errors.js';
+import { messageOf, SwitchyardError } from '../errors.js';
 import { GUARDRAIL_STATUS_FILE } from '../ports.js';
 import { parseKillRecord, pauseKey, pausedExperiment, type KillRecord } from './kill-record.js';
 import { connectRedis, fleetKeys, redisLabel, setIfNewer } from './redis.js';
@@ -193,7 +193,7 @@ async function withRedis<T>(
     throw new SwitchyardError(
       'SY_FLEET_UNAVAILABLE',
       'fleet',
-      `cannot reach Redis at ${redisLabel(fleet.redis)}: ${(error as Error)?.message ?? String(error)}; nothing was changed or read`,
+      `cannot reach Redis at ${redisLabel(fleet.redis)}: ${messageOf(error)}; nothing was changed or read`,
       { cause: error },
     );
   } finally {

@@ -20,7 +20,7 @@ import {
 import { tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { SwitchyardError } from '../../errors.js';
+import { messageOf, SwitchyardError } from '../../errors.js';
 import { MAX_VALUE } from '../sql.js';
 import type { AnalysisStore, DataQuality, Row, SqlValue } from '../store.js';
 
@@ -155,7 +155,7 @@ export async function openDuckDbStore(dir: string, options: DuckDbStoreOptions =
     throw new SwitchyardError(
       'SY_ANALYSIS_STORE',
       'analysis',
-      `cannot open the JSONL files of ${dir} in DuckDB: ${(cause as Error)?.message ?? String(cause)}`,
+      `cannot open the JSONL files of ${dir} in DuckDB: ${messageOf(cause)}`,
       { cause },
     );
   }

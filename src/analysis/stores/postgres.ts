@@ -13,7 +13,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { SwitchyardError } from '../../errors.js';
+import { messageOf, SwitchyardError } from '../../errors.js';
 import { MAX_VALUE } from '../sql.js';
 import type { AnalysisStore, DataQuality, Row, SqlValue } from '../store.js';
 import { jsonlFiles } from './duckdb.js';
@@ -67,14 +67,9 @@ const notObject = (field: string) =>
   `coalesce(jsonb_typeof(j -> '${field}'), 'null') NOT IN ('object', 'null') AS bad_${field}`;
 
 function storeError(what: string, cause: unknown): SwitchyardError {
-  return new SwitchyardError(
-    'SY_ANALYSIS_STORE',
-    'analysis',
-    `${what}: ${(cause as Error)?.message ?? String(cause)}`,
-    {
-      cause,
-    },
-  );
+  return new SwitchyardError('SY_ANALYSIS_STORE', 'analysis', `${what}: ${messageOf(cause)}`, {
+    cause,
+  });
 }
 
 export interface PostgresOptions {
@@ -123,14 +118,14 @@ export async function connectPostgres(url: string, options: PostgresOptions = {}
     throw new SwitchyardError(
       'SY_INVALID_ARGUMENT',
       'analysis',
-      `the PostgreSQL URL cannot be read: ${withoutPassword((cause as Error)?.message ?? String(cause), url)}`,
+      `the PostgreSQL URL cannot be read: ${withoutPassword(messageOf(cause), url)}`,
     );
   }
   try {
     await client.connect();
   } catch (cause) {
     await client.end().catch(() => undefined);
-    const message = withoutPassword((cause as Error)?.message ?? String(cause), url);
+    const message = withoutPassword(messageOf(cause), url);
     const timedOut = /timeout expired|connection timeout/i.test(message);
     throw new SwitchyardError(
       'SY_ANALYSIS_STORE',
