@@ -20,7 +20,6 @@ import { registerPause } from './commands/pause.js';
 import type { Out } from './commands/shared.js';
 import type { ProgressStream } from './commands/analysis-source.js';
 import { registerValidate } from './commands/validate.js';
-import { messageOf } from '../errors.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -67,7 +66,7 @@ export async function main(
       return EXIT.usage;
     }
     if (error instanceof SwitchyardError) err(`${error.code}: ${error.what}\n`);
-    else err(`error: ${messageOf(error)}\n`);
+    else err(`error: ${(error as Error)?.message ?? String(error)}\n`);
     if (debug) err(`${(error as Error)?.stack ?? ''}\n`);
     return error instanceof SwitchyardError && (error.code === 'SY_CONFIG_READ' || error.code === 'SY_INVALID_ARGUMENT')
       ? EXIT.usage

@@ -17,7 +17,6 @@ import type { FleetMetrics } from './fleet.js';
 import { rampGate } from './gate.js';
 import { diffSnapshots, type MetricSnapshot } from './recorder.js';
 import { checkExperiment, type CheckMemory, type ExperimentCheck, type RuleResult } from './rules.js';
-import { messageOf } from '../errors.js';
 
 export type GuardrailKind = 'trip' | 'pause' | 'hold' | 'advance' | 'anomaly' | 'warn';
 export type GuardrailAction = 'rollback' | 'pause' | 'hold' | 'advance' | 'warn';
@@ -172,7 +171,7 @@ export class GuardrailMonitor {
     this.running ??= this.runCheck()
       .catch((error: unknown) => {
         this.counters.failures++;
-        this.options.logger.error(`guardrail check failed: ${messageOf(error)}`);
+        this.options.logger.error(`guardrail check failed: ${(error as Error)?.message ?? String(error)}`);
       })
       .finally(() => (this.running = undefined));
     return this.running;

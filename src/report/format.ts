@@ -1,6 +1,5 @@
 /** Number and label formatting shared by every rendering. */
 import type { DecisionKind, Effect } from '../analysis/index.js';
-import { escapeControls } from '../config/quote.js';
 
 export const pct = (x: number | null | undefined, digits = 2): string =>
   x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : `${(x * 100).toFixed(digits)}%`;
@@ -11,10 +10,10 @@ export const p = (x: number | null | undefined): string =>
 /**
  * Text from the data for a terminal: control characters (escape sequences that move the
  * cursor, retitle the window or clear the screen; newlines that forge output lines) are
- * shown escaped, as the config's messages show them (\n, \u001b). Everything the CLI prints
- * from names goes through this.
+ * shown as \uXXXX. Everything the CLI prints from names goes through this.
  */
-export const terminalSafe = escapeControls;
+export const terminalSafe = (s: string): string =>
+  s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 export const n = (x: number): string => Math.round(x).toLocaleString('en');
 

@@ -36,7 +36,7 @@ describe('names with control characters are escaped on stdout', () => {
     const a = await cli('analyze', EXPERIMENT, '--data', data, '--metric', 'purchase', '--no-log');
     expect(a.err).toBe('');
     expect(a.code).toBe(0);
-    expect(a.out).toContain('T\\u001b[2J\\u001b]0;pwned\\u0007X\\nFAKE');
+    expect(a.out).toContain('T\\u001b[2J\\u001b]0;pwned\\u0007X\\u000aFAKE');
     expectClean(a.out);
     const r = await cli(
       'report',
@@ -57,11 +57,11 @@ describe('names with control characters are escaped on stdout', () => {
     const h = await cli('history', '--data', data);
     expect(h.code).toBe(0);
     expect(h.out).toContain('T\\u001b[2J');
-    expect(h.out).toContain('e\\u001b[31m\\nFAKE: exp');
+    expect(h.out).toContain('e\\u001b[31m\\u000aFAKE: exp');
     expectClean(h.out);
     const p = await cli('plan', '--metric', 'purchase', '--daily', '1000', '--baseline', '0.1', '--data', data);
     expect(p.code).toBe(0);
-    expect(p.out).toContain('e\\u001b[31m\\nFAKE: exp');
+    expect(p.out).toContain('e\\u001b[31m\\u000aFAKE: exp');
     expectClean(p.out);
   }, 120_000);
 });
