@@ -888,44 +888,34 @@ describe('analytics send tuning', () => {
 });
 
 describe('the config error as a whole (issue 19)', () => {
-  const thrown = (f: () => unknown): ConfigError => {
-    try {
-      f();
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      return error as ConfigError;
-    }
-    throw new Error('expected the config to be rejected');
-  };
-
   it('counts its problems, names the file, says nothing was applied, and locates each problem', () => {
-    const one = thrown(() => parseConfig('experiments:\n  e:\n    variants: 5\n'));
+    const one = configErrorOf(() => parseConfig('experiments:\n  e:\n    variants: 5\n'));
     expect(one.where).toBe('config');
     expect(one.what).toMatch(
       /^1 problem in <text>; the config was not applied:\n {2}<text>:3:15 experiments\.e\.variants: /,
     );
-    const two = thrown(() => parseConfig('experiments: 1\nfoo: 2\n', 'sy.yaml'));
+    const two = configErrorOf(() => parseConfig('experiments: 1\nfoo: 2\n', 'sy.yaml'));
     expect(two.what).toMatch(
       /^2 problems in sy\.yaml; the config was not applied:\n {2}sy\.yaml:\d+:\d+ \S+: .+\n {2}sy\.yaml:\d+:\d+ \S+: /,
     );
     // An object has no lines: the problem names the source only; a problem about the whole config says so.
-    const object = thrown(() => validateConfigObject({ experiments: { e: { variants: 5 } } }));
+    const object = configErrorOf(() => validateConfigObject({ experiments: { e: { variants: 5 } } }));
     expect(object.what).toMatch(
       /^1 problem in <object>; the config was not applied:\n {2}<object> experiments\.e\.variants: /,
     );
-    const list = thrown(() => parseConfig('- a\n- b\n', 'sy.yaml'));
+    const list = configErrorOf(() => parseConfig('- a\n- b\n', 'sy.yaml'));
     expect(list.problems.map((p) => [p.line, p.col, p.path, p.message])).toEqual([
       [1, 1, '', 'the config must be a YAML mapping of keys such as experiment_config, feature_flags, experiments'],
     ]);
     expect(list.what).toContain('\n  sy.yaml:1:1 (top level): the config must be a YAML mapping');
     for (const value of [null, 'text', [1]])
-      expect(thrown(() => validateConfigObject(value)).what).toContain(
+      expect(configErrorOf(() => validateConfigObject(value)).what).toContain(
         '<object> (top level): the config must be a YAML mapping',
       );
   });
 
   it('rejects a key written twice, with the first line of the YAML error', () => {
-    const e = thrown(() => parseConfig('experiments: {}\nexperiments: {}\n', 'sy.yaml'));
+    const e = configErrorOf(() => parseConfig('experiments: {}\nexperiments: {}\n', 'sy.yaml'));
     expect(e.problems).toHaveLength(1);
     expect(e.problems[0]!.line).toBe(2);
     expect(e.problems[0]!.message).toMatch(/unique/i);
@@ -968,7 +958,7 @@ describe('the config error as a whole (issue 19)', () => {
   it('rejects a literal token where the environment must give it, and takes it from there', () => {
     const unleash = (token: string) =>
       `feature_flags:\n  provider: unleash\n  unleash: { url: "https://u.example/api", client_token: "${token}" }\n`;
-    const e = thrown(() => parseConfig(unleash('default:development.abc'), 'sy.yaml'));
+    const e = configErrorOf(() => parseConfig(unleash('default:development.abc'), 'sy.yaml'));
     expect(e.problems.map((p) => [p.path, p.message])).toEqual([
       [
         'feature_flags.unleash.client_token',
