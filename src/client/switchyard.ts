@@ -87,7 +87,7 @@ export async function createSwitchyard(options: SwitchyardOptions): Promise<Swit
     ? loadConfigFile(file, { env: options.env })
     : validateConfigObject(options.config, { env: options.env });
   // Two instances of one process on one journal is a mistake to say at once: the second
-  // would run on a journal in memory only (as it does when another process holds the directory).
+  // would run on a journal in memory only (another process gets a worker slot of its own).
   if (config.exposures.enabled && isHeldInThisProcess(config.exposures.dir)) throw heldHereError(config.exposures.dir);
   const provider = options.provider ?? (await providerFromConfig(config));
   const clock = options.clock ?? systemClock;

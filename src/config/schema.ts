@@ -298,7 +298,7 @@ const analysis = z.strictObject({
 const exposures = z.strictObject({
   /** Log exposures and events at all (default true). */
   enabled: z.boolean().optional(),
-  /** Where the journal lives (default .switchyard/events); one running instance per dir. */
+  /** Where the journal lives (default .switchyard/events); processes sharing it each journal in a slot of their own. */
   dir: z.string().min(1).optional(),
   batch_size: z.number().int().min(1).max(100_000).optional(),
   flush_interval_ms: z.number().int().min(10).max(600_000).optional(),

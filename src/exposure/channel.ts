@@ -87,9 +87,13 @@ export class SinkChannel {
     this.wake?.();
   }
 
-  /** The file events this sink refused for good are kept in: dead-letters/<sink>.jsonl beside the journal. */
+  /**
+   * The file events this sink refused for good are kept in: dead-letters/<sink>.jsonl in the
+   * exposures directory, beside the journal (one file for every process that shares the
+   * directory, each appending whole lines).
+   */
   get deadLetterFile(): string {
-    return join(dirname(this.journal.journalDir), 'dead-letters', `${this.sink.name}.jsonl`);
+    return join(this.journal.root, 'dead-letters', `${this.sink.name}.jsonl`);
   }
 
   private start(lines: Lines): InFlight {

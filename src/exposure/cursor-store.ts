@@ -24,7 +24,7 @@ export function isCursor(v: unknown): v is Cursor {
 const SAVE_INTERVAL_MS = 200;
 
 export class CursorStore {
-  private readonly file: string;
+  private file: string;
   private dirty = false;
   private lastSave = -Infinity;
 
@@ -33,6 +33,11 @@ export class CursorStore {
     dir: string,
     private readonly now: () => number,
   ) {
+    this.file = join(dir, 'cursors.json');
+  }
+
+  /** Keeps the cursors in `dir` from now on: the journal's home once it has claimed one (a worker slot, say). */
+  locate(dir: string): void {
     this.file = join(dir, 'cursors.json');
   }
 

@@ -1,7 +1,10 @@
 /**
- * One writer per journal directory: a lock file holding the owner's pid, and a set of the directories this process holds.
+ * One writer per journal directory: a lock file holding the owner's pid, and a set of the
+ * directories this process holds. Processes beyond the first that share one exposures.dir
+ * (a cluster's workers, the old and new process of a deploy) each get a journal of their
+ * own in a numbered slot under it (claimJournalHome).
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SwitchyardError } from '../errors.js';
 
@@ -22,6 +25,42 @@ export function heldHereError(dir: string): SwitchyardError {
   );
 }
 
+/**
+ * Slots beyond the directory itself: `<dir>/workers/1` .. `<dir>/workers/256`, one per
+ * process sharing the directory at once. A slot is reused by the next process that finds it
+ * free, which then replays what the slot's last owner left undelivered, as the directory
+ * itself does after a crash.
+ */
+export const WORKER_SLOTS = 256;
+
+/** A lock file with no pid yet older than this was left by a process that died while creating it. */
+const STALE_EMPTY_MS = 10_000;
+
+/** The directory a slot's journal lives in: `root` itself (slot 0) or `root/workers/<slot>`. */
+export function slotHome(root: string, slot: number): string {
+  return slot === 0 ? resolve(root) : join(resolve(root), 'workers', String(slot));
+}
+
+/**
+ * Takes the first free slot of `root` for this process's journal: the directory itself
+ * when no other live process holds it, else the first worker slot no live process holds.
+ * Throws SY_JOURNAL_LOCKED when another instance in this process holds `root` (two
+ * instances of one process share state by mistake; say so) or every slot is held.
+ */
+export function claimJournalHome(root: string): { home: string; lock: DirLock } {
+  for (let slot = 0; slot <= WORKER_SLOTS; slot++) {
+    const home = slotHome(root, slot);
+    if (slot > 0) mkdirSync(home, { recursive: true });
+    const lock = new DirLock(home);
+    if (lock.tryAcquire()) return { home, lock };
+  }
+  throw new SwitchyardError(
+    'SY_JOURNAL_LOCKED',
+    'exposures.dir',
+    `the journal in ${resolve(root)} and all its ${WORKER_SLOTS} worker slots are locked by live processes`,
+  );
+}
+
 export class DirLock {
   private held = false;
   private readonly dir: string;
@@ -36,24 +75,41 @@ export class DirLock {
    * replays what that process left.
    */
   acquire(): void {
+    if (this.tryAcquire()) return;
+    throw new SwitchyardError(
+      'SY_JOURNAL_LOCKED',
+      'exposures.dir',
+      `the journal in ${this.dir} is locked by process ${this.owner() ?? '(starting)'}; give each instance its own exposures.dir`,
+    );
+  }
+
+  /**
+   * Takes the lock; false when a live process holds it (or is taking it at this moment).
+   * Throws when another instance in this process holds it. Two processes that find the
+   * same dead owner's lock take it over one at a time: only the one that creates the
+   * `lock.takeover` file (exclusively) may replace the lock.
+   */
+  tryAcquire(): boolean {
     const file = join(this.dir, 'lock');
     if (heldHere.has(this.dir)) throw heldHereError(this.dir);
-    try {
-      writeFileSync(file, String(process.pid), { flag: 'wx' });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(readFileSync(file, 'utf8'));
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
-        throw new SwitchyardError(
-          'SY_JOURNAL_LOCKED',
-          'exposures.dir',
-          `the journal in ${this.dir} is locked by process ${owner}; give each instance its own exposures.dir`,
-        );
+    if (!this.create(file)) {
+      if (!this.stale(file)) return false;
+      const takeover = `${file}.takeover`;
+      if (!this.create(takeover)) {
+        // Another process is taking it over; one that died doing so left a file that goes stale.
+        if (ageMs(takeover) > STALE_EMPTY_MS) rmSync(takeover, { force: true });
+        return false;
       }
-      writeFileSync(file, String(process.pid));
+      try {
+        if (!this.stale(file)) return false;
+        writeFileSync(file, String(process.pid));
+      } finally {
+        rmSync(takeover, { force: true });
+      }
     }
     heldHere.add(this.dir);
     this.held = true;
+    return true;
   }
 
   release(): void {
@@ -61,6 +117,57 @@ export class DirLock {
     rmSync(join(this.dir, 'lock'), { force: true });
     heldHere.delete(this.dir);
     this.held = false;
+  }
+
+  /** Creates `file` holding this process's pid, if no file of that name exists; false if one does. */
+  private create(file: string): boolean {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+  }
+
+  /** The pid in the lock file; undefined when it holds none (being written, or garbage). */
+  private owner(): number | undefined {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir, 'lock'), 'utf8');
+    } catch {
+      return undefined;
+    }
+    const pid = Number(text);
+    return text.trim() !== '' && Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  }
+
+  /**
+   * Whether the lock file at `file` was left by a process that is gone: its pid is not a
+   * live process (nor this one, whose own lock is in heldHere). A file with no pid is being
+   * written by a process taking the lock this moment, unless it is older than that takes.
+   * A file that vanished is stale (its owner released it).
+   */
+  private stale(file: string): boolean {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      throw error;
+    }
+    const pid = Number(text);
+    if (text.trim() === '' || !Number.isInteger(pid) || pid <= 0) return ageMs(file) > STALE_EMPTY_MS;
+    return pid === process.pid || !isAlive(pid);
+  }
+}
+
+/** How long ago the file was last written; Infinity when it is gone. */
+function ageMs(file: string): number {
+  try {
+    return Date.now() - statSync(file).mtimeMs;
+  } catch {
+    return Infinity;
   }
 }
 

@@ -26,7 +26,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compare, type Cursor, type CursorStore } from './cursor-store.js';
-import { DirLock } from './dir-lock.js';
+import { adoptStaleJournals } from './adopt.js';
+import { claimJournalHome, type DirLock } from './dir-lock.js';
 import { closeQuietly, createSegmentFile, listSegmentFiles, readSegmentFile, removeQuietly } from './segment-files.js';
 import { SegmentWriter } from './segment-writer.js';
 import { footprint, footprintOf, SLAB_BYTES, SlabPool, type Block, type Slab } from './slab-pool.js';
@@ -78,7 +79,9 @@ export class Journal {
   private tick = 0;
   private readonly pool: SlabPool;
   private readonly writer: SegmentWriter;
-  private readonly lock: DirLock;
+  private lock: DirLock | undefined;
+  /** The directory this process's journal and cursors live in (see claimJournalHome); set by open(). */
+  private homeDir: string | undefined;
   /** Why the journal is in memory-only mode, if it is. */
   failure: Error | undefined;
   /** Lines found unreadable (a partial last line after a crash) and skipped. */
@@ -89,14 +92,27 @@ export class Journal {
     // before it, and a few lent to sinks; more than that is left to the collector.
     this.pool = new SlabPool(Math.ceil((options.cacheBytes + 2 * options.maxSegmentBytes) / SLAB_BYTES) + 8);
     this.writer = new SegmentWriter(this.pool, (error) => this.fail(error));
-    this.lock = new DirLock(options.dir);
   }
 
-  /** Finds the segments a previous run left; returns false (memory mode) if the dir is unusable. */
-  open(): boolean {
+  /**
+   * Claims this process's slot of the directory (see claimJournalHome), finds the segments
+   * a previous run left in it, and takes over the undelivered lines of slots whose process
+   * is gone (see adoptStaleJournals; `sinks`: this process's sink names). Returns false
+   * (memory mode) if the directory is unusable.
+   */
+  open(sinks: readonly string[] = []): boolean {
     try {
+      mkdirSync(this.options.dir, { recursive: true });
+      const { home, lock } = claimJournalHome(this.options.dir);
+      this.lock = lock;
+      this.homeDir = home;
+      this.options.cursors.locate(home);
       mkdirSync(this.journalDir, { recursive: true });
-      this.lock.acquire();
+      const own = listSegmentFiles(this.journalDir);
+      const next = (own[own.length - 1]?.seq ?? 0) + 1;
+      const adopted = adoptStaleJournals(this.options.dir, home, this.journalDir, next, sinks);
+      this.corruptLines += adopted.corrupt;
+      this.adoptedSlots = adopted.slots;
       for (const { seq, file } of listSegmentFiles(this.journalDir)) {
         this.segments.push({
           seq,
@@ -117,12 +133,33 @@ export class Journal {
       return true;
     } catch (error) {
       this.failure = error as Error;
+      // Memory mode keeps nothing on disk: the slot is free for a process that can use it.
+      this.segments.length = 0;
+      this.lock?.release();
+      this.lock = undefined;
+      this.homeDir = undefined;
       return false;
     }
   }
 
+  /** The slots whose undelivered lines open() took over (their directories). */
+  adoptedSlots: string[] = [];
+
+  /**
+   * Where this process journals: `<dir>`, or a worker slot under it (`<dir>/workers/N`) when
+   * another live process holds `<dir>`; `<dir>` until open() and in memory-only mode.
+   */
+  get home(): string {
+    return this.homeDir ?? this.options.dir;
+  }
+
+  /** The exposures directory, `<dir>`: this process's journal is in it or in one of its worker slots. */
+  get root(): string {
+    return this.options.dir;
+  }
+
   get journalDir(): string {
-    return join(this.options.dir, 'journal');
+    return join(this.home, 'journal');
   }
 
   get inMemoryOnly(): boolean {
@@ -296,7 +333,7 @@ export class Journal {
   /** Closes the file (after written(): a write still queued then is abandoned). */
   close(): void {
     this.abandonWrites();
-    this.lock.release();
+    this.lock?.release();
   }
 
   /** Saves the sinks' cursors; a failure to write them sends the journal to memory only. */
@@ -309,7 +346,13 @@ export class Journal {
     }
   }
 
+  /**
+   * The cursors a previous run of this journal saved; none in memory-only mode, whose
+   * journal starts empty (the directory's saved cursors, of another process or of segments
+   * this journal cannot read, would place the sinks past lines they never got).
+   */
   loadCursors(): Record<string, unknown> {
+    if (this.homeDir === undefined) return {};
     return this.options.cursors.load();
   }
 

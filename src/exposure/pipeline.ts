@@ -12,6 +12,7 @@
  * the journal, or counted in `dropped` (only when the journal cannot be written and the
  * memory fallback is full), with one log line per episode.
  */
+import { resolve } from 'node:path';
 import type { Clock, Logger } from '../ports.js';
 import { SinkChannel, type ChannelCounters } from './channel.js';
 import { CursorStore, isCursor, type Cursor } from './cursor-store.js';
@@ -145,7 +146,14 @@ export class EventPipeline {
 
   /** Opens the journal and starts delivering what a previous run left behind. */
   start(): void {
-    if (!this.journal.open()) this.journalFailed(this.journal.failure, 'events are');
+    if (!this.journal.open(this.options.sinks.map((sink) => sink.name)))
+      this.journalFailed(this.journal.failure, 'events are');
+    else if (resolve(this.journal.home) !== resolve(this.options.dir))
+      this.options.logger.info(
+        `the journal in ${this.options.dir} is held by another process; this one journals in ${this.journal.home}`,
+      );
+    for (const slot of this.journal.adoptedSlots)
+      this.options.logger.info(`took over the undelivered events of ${slot}, whose process is gone`);
     const saved = this.journal.loadCursors();
     for (const sink of this.options.sinks) {
       const savedCursor = saved[sink.name];

@@ -4,7 +4,7 @@
  * dedupe by id (delivery is at least once).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -129,6 +129,55 @@ describe('delivery through outages and crashes', () => {
           .map((e) => e.unit),
       );
       expect(units).toEqual(new Set(Array.from({ length: 3000 }, (_, i) => `user-${i}`)));
+      await receiver.stop();
+    },
+  );
+  it(
+    "two processes on one directory (a cluster's workers), both killed: each journaled on disk, the next start delivers both",
+    { timeout: 90_000 },
+    async () => {
+      const receiver = await new Receiver().start();
+      receiver.mode = 'hang';
+      const dir = mkdtempSync(join(tmpdir(), 'sy-workers-'));
+      const run = (phase: string, n: number, units: string) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/pipeline-child.ts'], {
+          env: { ...process.env, DIR: dir, URL: receiver.url, N: String(n), PHASE: phase, UNITS: units },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const out = { stdout: '', stderr: '' };
+        child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+        const exited = new Promise<string | number | null>((resolve) =>
+          child.on('exit', (code, signal) => resolve(signal ?? code)),
+        );
+        return { child, out, exited };
+      };
+      const a = run('kill', 1000, 'a-');
+      await until(() => a.out.stdout.includes('journaled'), 30_000, 'the first process to journal');
+      const b = run('kill', 1000, 'b-');
+      await until(() => b.out.stdout.includes('journaled'), 30_000, 'the second process to journal');
+      // Neither fell back to a journal in memory: each has a directory of its own, on disk.
+      expect(a.out.stderr + b.out.stderr).toBe('');
+      expect(readdirSync(join(dir, 'journal')).length).toBeGreaterThan(0);
+      expect(readdirSync(join(dir, 'workers', '1', 'journal')).length).toBeGreaterThan(0);
+      a.child.kill('SIGKILL');
+      b.child.kill('SIGKILL');
+      expect([await a.exited, await b.exited]).toEqual(['SIGKILL', 'SIGKILL']);
+
+      receiver.mode = 'ok';
+      const c = run('finish', 0, 'c-');
+      expect(await c.exited).toBe(0);
+      expect(JSON.parse(c.out.stdout)).toMatchObject({ dropped: 0, sinks: { http: { delivered: 2000, pending: 0 } } });
+      expect(uniqueIds(receiver).size).toBe(2000);
+      const units = new Set(
+        receiver
+          .json<EventRecord[]>()
+          .flat()
+          .map((e) => e.unit),
+      );
+      const expected = ['a-', 'b-'].flatMap((p) => Array.from({ length: 1000 }, (_, i) => `${p}${i}`));
+      expect(units).toEqual(new Set(expected));
+      expect(readdirSync(join(dir, 'workers', '1', 'journal'))).toEqual([]);
       await receiver.stop();
     },
   );

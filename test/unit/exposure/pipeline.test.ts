@@ -1,4 +1,5 @@
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -637,8 +638,40 @@ describe('journal defects (issue 12)', () => {
     expect(readdirSync(join(dir, 'journal'))).toEqual([segment]);
   });
 
-  it('a journal directory held by a live process is refused with SY_JOURNAL_LOCKED, the events kept in memory', async () => {
+  it('a journal directory held by a live process: this one journals in a worker slot of its own, on disk', async () => {
     const dir = tmp();
+    writeFileSync(join(dir, 'lock'), String(process.ppid));
+    const errors: string[] = [];
+    const infos: string[] = [];
+    let down = true;
+    const got: EventRecord[] = [];
+    const p = pipeline({
+      dir,
+      sinks: [functionSink('fn', (r) => (down ? Promise.reject(new Error('down')) : void got.push(...r)))],
+      logger: { ...quiet, info: (m: string) => void infos.push(m), error: (m: string) => void errors.push(m) },
+    });
+    expect(errors).toEqual([]);
+    expect(infos).toContain(
+      `the journal in ${dir} is held by another process; this one journals in ${join(dir, 'workers', '1')}`,
+    );
+    for (let i = 0; i < 5; i++) record(p, exposure(i));
+    p.flush();
+    await p.written();
+    expect(readdirSync(join(dir, 'workers', '1', 'journal'))).toHaveLength(1);
+    expect(readFileSync(join(dir, 'workers', '1', 'lock'), 'utf8')).toBe(String(process.pid));
+    expect(existsSync(join(dir, 'journal'))).toBe(false);
+    down = false;
+    const report = await p.close();
+    expect(report).toMatchObject({ journalInMemory: false, journaled: 5, sinks: { fn: { delivered: 5, pending: 0 } } });
+    expect(got.map((r) => r.unit)).toEqual(['user-0', 'user-1', 'user-2', 'user-3', 'user-4']);
+    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(String(process.ppid));
+    expect(existsSync(join(dir, 'workers', '1', 'lock'))).toBe(false);
+  });
+
+  it("a directory's saved cursors are not applied to a journal in memory only (they would skip its lines)", async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'cursors.json'), JSON.stringify({ fn: { seq: 57, line: 3 } }));
+    writeFileSync(join(dir, 'workers'), 'a file where the worker slots would go');
     writeFileSync(join(dir, 'lock'), String(process.ppid));
     const errors: string[] = [];
     const got: EventRecord[] = [];
@@ -648,12 +681,83 @@ describe('journal defects (issue 12)', () => {
       logger: { ...quiet, error: (m: string) => void errors.push(m) },
     });
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/SY_JOURNAL_LOCKED in exposures\.dir: the journal in .* is locked by process \d+/);
-    record(p, exposure(0));
+    expect(errors[0]).toMatch(/cannot write the event journal in .*; events are kept in memory/);
+    for (let i = 0; i < 3; i++) record(p, exposure(i));
     const report = await p.close();
-    expect(report).toMatchObject({ journalInMemory: true, journaled: 1 });
-    expect(got).toHaveLength(1);
-    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(String(process.ppid));
+    expect(report).toMatchObject({ journalInMemory: true, sinks: { fn: { delivered: 3, pending: 0 } } });
+    expect(got).toHaveLength(3);
+  });
+
+  /** A journal left in `slot` with ten undelivered exposures (its sink down at close), as a process that stopped leaves it. */
+  async function leftBehind(slot: string, sinks = ['fn'], delivered = 0): Promise<void> {
+    let sent = 0;
+    const p = pipeline({
+      dir: slot,
+      batchSize: 1,
+      sinks: sinks.map((name) =>
+        functionSink(name, () => (sent++ < delivered ? undefined : Promise.reject(new Error('down')))),
+      ),
+    });
+    for (let i = 0; i < 10; i++) record(p, exposure(i));
+    const report = await p.close(50);
+    expect(report.sinks[sinks[0]!]!.pending).toBe(10 - delivered);
+  }
+
+  it('takes over the undelivered events of a worker slot whose process is gone, and leaves the slot empty', async () => {
+    const dir = tmp();
+    await leftBehind(join(dir, 'workers', '3'));
+    const infos: string[] = [];
+    const got: EventRecord[] = [];
+    const p = pipeline({
+      dir,
+      sinks: [functionSink('fn', (r) => void got.push(...r))],
+      logger: { ...quiet, info: (m: string) => void infos.push(m) },
+    });
+    await until(() => got.length === 10, 2000, 'the adopted events');
+    expect(infos).toEqual([`took over the undelivered events of ${join(dir, 'workers', '3')}, whose process is gone`]);
+    expect(got.map((r) => r.unit)).toEqual(Array.from({ length: 10 }, (_, i) => `user-${i}`));
+    expect(readdirSync(join(dir, 'workers', '3', 'journal'))).toEqual([]);
+    expect(existsSync(join(dir, 'workers', '3', 'cursors.json'))).toBe(false);
+    await p.close();
+    expect(readdirSync(join(dir, 'journal'))).toEqual([]);
+  });
+
+  it("takes over from the earliest cursor of its own sinks: a sink the slot's cursors do not name gets everything", async () => {
+    const dir = tmp();
+    // Four of the ten reached the slot's sink before it went down.
+    await leftBehind(join(dir, 'workers', '2'), ['fn'], 4);
+    const fn: EventRecord[] = [];
+    const other: EventRecord[] = [];
+    const p = pipeline({
+      dir,
+      sinks: [functionSink('fn', (r) => void fn.push(...r)), functionSink('other', (r) => void other.push(...r))],
+    });
+    await until(() => fn.length === 10 && other.length === 10, 2000, 'the adopted events');
+    await p.close();
+    expect(other.map((r) => r.unit)).toEqual(Array.from({ length: 10 }, (_, i) => `user-${i}`));
+    // At least once: 'fn' gets again the four it had (the journal moves lines once for all its sinks).
+    expect(fn.map((r) => r.unit)).toEqual(Array.from({ length: 10 }, (_, i) => `user-${i}`));
+
+    const only: EventRecord[] = [];
+    const dir2 = tmp();
+    await leftBehind(join(dir2, 'workers', '1'), ['fn'], 4);
+    const q = pipeline({ dir: dir2, sinks: [functionSink('fn', (r) => void only.push(...r))] });
+    await until(() => only.length === 6, 2000, 'the undelivered six');
+    await q.close();
+    expect(only.map((r) => r.unit)).toEqual(Array.from({ length: 6 }, (_, i) => `user-${i + 4}`));
+  });
+
+  it('leaves alone a worker slot a live process holds', async () => {
+    const dir = tmp();
+    await leftBehind(join(dir, 'workers', '1'));
+    writeFileSync(join(dir, 'workers', '1', 'lock'), String(process.ppid));
+    const got: EventRecord[] = [];
+    const p = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
+    p.flush();
+    await p.close();
+    expect(got).toEqual([]);
+    expect(readdirSync(join(dir, 'workers', '1', 'journal'))).toHaveLength(1);
+    expect(readFileSync(join(dir, 'workers', '1', 'lock'), 'utf8')).toBe(String(process.ppid));
   });
 
   it('a journal directory held by another instance in this process is refused with SY_JOURNAL_LOCKED', () => {

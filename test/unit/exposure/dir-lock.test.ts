@@ -1,0 +1,98 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { claimJournalHome, DirLock } from '../../../src/exposure/dir-lock.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'sy-lock-'));
+const held: DirLock[] = [];
+afterEach(() => held.splice(0).forEach((lock) => lock.release()));
+
+/** The pid of a process that has exited (a lock it left is stale). */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(child.stdout);
+}
+
+function take(dir: string): boolean {
+  const lock = new DirLock(dir);
+  const ok = lock.tryAcquire();
+  if (ok) held.push(lock);
+  return ok;
+}
+
+const longAgo = (file: string) => utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+
+describe('DirLock', () => {
+  it('takes a free directory and writes its pid; release removes the file', () => {
+    const dir = tmp();
+    expect(take(dir)).toBe(true);
+    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(String(process.pid));
+    held.pop()!.release();
+    expect(existsSync(join(dir, 'lock'))).toBe(false);
+  });
+
+  it('takes over the lock of a process that is gone, and not that of a live one', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'lock'), String(process.ppid));
+    expect(take(dir)).toBe(false);
+    writeFileSync(join(dir, 'lock'), String(deadPid()));
+    expect(take(dir)).toBe(true);
+    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(String(process.pid));
+  });
+
+  it('counts a lock file with no pid yet as held (another process is writing it), until it is old', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'lock'), '');
+    expect(take(dir)).toBe(false);
+    longAgo(join(dir, 'lock'));
+    expect(take(dir)).toBe(true);
+  });
+
+  it('lets one process at a time take over a stale lock: a fresh takeover file means another is doing it', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'lock'), String(deadPid()));
+    writeFileSync(join(dir, 'lock.takeover'), String(process.ppid));
+    expect(take(dir)).toBe(false);
+    expect(readFileSync(join(dir, 'lock'), 'utf8')).not.toBe(String(process.pid));
+    // A takeover file left by a process that died taking over is cleared once old.
+    longAgo(join(dir, 'lock.takeover'));
+    expect(take(dir)).toBe(false);
+    expect(existsSync(join(dir, 'lock.takeover'))).toBe(false);
+    expect(take(dir)).toBe(true);
+    expect(existsSync(join(dir, 'lock.takeover'))).toBe(false);
+  });
+
+  it('acquire() names the live owner in SY_JOURNAL_LOCKED', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'lock'), String(process.ppid));
+    expect(() => new DirLock(dir).acquire()).toThrow(`the journal in ${dir} is locked by process ${process.ppid}`);
+  });
+});
+
+describe('claimJournalHome', () => {
+  it('gives the directory itself, then the first worker slot no live process holds', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'lock'), String(process.ppid));
+    const first = claimJournalHome(dir);
+    held.push(first.lock);
+    expect(first.home).toBe(join(dir, 'workers', '1'));
+    // Slot 1 is this process's now; a second claim in this process is refused, as for the directory.
+    expect(() => claimJournalHome(join(dir, 'workers', '1'))).toThrow(/already used by another switchyard instance/);
+    // Another live process holds slot 1 next: the following claim gets slot 2.
+    held.pop()!.release();
+    writeFileSync(join(dir, 'workers', '1', 'lock'), String(process.ppid));
+    const second = claimJournalHome(dir);
+    held.push(second.lock);
+    expect(second.home).toBe(join(dir, 'workers', '2'));
+  });
+
+  it('gives a stale slot back to the next process: the directory first', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'lock'), String(deadPid()));
+    const claim = claimJournalHome(dir);
+    held.push(claim.lock);
+    expect(claim.home).toBe(dir);
+  });
+});
