@@ -46,6 +46,8 @@ export function adoptStaleJournals(
   let segments = 0;
   let corrupt = 0;
   let seq = nextSeq;
+  // A process with no sink would only drop what it took (its journal keeps nothing no sink reads).
+  if (sinks.length === 0) return { slots, segments, corrupt };
   for (const slot of slotsOf(root)) {
     if (slot === home || !hasSegments(join(slot, 'journal'))) continue;
     const lock = new DirLock(slot);

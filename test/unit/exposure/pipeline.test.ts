@@ -300,6 +300,8 @@ describe('EventPipeline', () => {
     const dir = tmp();
     const p1 = pipeline({ dir, sinks: [functionSink('fn', () => Promise.reject(new Error('down')))] });
     for (let i = 0; i < 200; i++) record(p1, exposure(i));
+    p1.flush();
+    await p1.written();
     const report = await p1.close(50);
     expect(report.sinks.fn!.pending).toBe(200);
     expect(readdirSync(join(dir, 'journal'))).toHaveLength(1);
@@ -324,6 +326,9 @@ describe('EventPipeline', () => {
     const dir = tmp();
     const p1 = pipeline({ dir, sinks: [functionSink('fn', () => Promise.reject(new Error('down')))] });
     for (let i = 0; i < 10; i++) record(p1, exposure(i));
+    // On disk before the close (whose 20 ms bound abandons writes still queued on a busy machine).
+    p1.flush();
+    await p1.written();
     await p1.close(20);
     const [segment] = readdirSync(join(dir, 'journal'));
     const file = join(dir, 'journal', segment!);
@@ -699,6 +704,9 @@ describe('journal defects (issue 12)', () => {
       ),
     });
     for (let i = 0; i < 10; i++) record(p, exposure(i));
+    p.flush();
+    await p.written();
+    await until(() => sent > delivered, 2000, 'the sink to go down');
     const report = await p.close(50);
     expect(report.sinks[sinks[0]!]!.pending).toBe(10 - delivered);
   }
@@ -745,6 +753,19 @@ describe('journal defects (issue 12)', () => {
     await until(() => only.length === 6, 2000, 'the undelivered six');
     await q.close();
     expect(only.map((r) => r.unit)).toEqual(Array.from({ length: 6 }, (_, i) => `user-${i + 4}`));
+  });
+
+  it('takes nothing over without a sink of its own (its journal would drop what it took)', async () => {
+    const dir = tmp();
+    await leftBehind(join(dir, 'workers', '1'));
+    const p = pipeline({ dir, sinks: [] });
+    p.flush();
+    await p.close();
+    expect(readdirSync(join(dir, 'workers', '1', 'journal'))).toHaveLength(1);
+    const got: EventRecord[] = [];
+    const q = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
+    await until(() => got.length === 10, 2000, 'the events the sinkless process left');
+    await q.close();
   });
 
   it('leaves alone a worker slot a live process holds', async () => {
