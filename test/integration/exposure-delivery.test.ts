@@ -3,7 +3,7 @@
  * SIGKILL in the middle of a batch. In both, every event arrives, exactly once after
  * dedupe by id (delivery is at least once).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,11 +139,13 @@ describe('delivery through outages and crashes', () => {
       const receiver = await new Receiver().start();
       receiver.mode = 'hang';
       const dir = mkdtempSync(join(tmpdir(), 'sy-workers-'));
+      const children: ChildProcess[] = [];
       const run = (phase: string, n: number, units: string) => {
         const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/pipeline-child.ts'], {
           env: { ...process.env, DIR: dir, URL: receiver.url, N: String(n), PHASE: phase, UNITS: units },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
+        children.push(child);
         const out = { stdout: '', stderr: '' };
         child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
         child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
@@ -152,33 +154,41 @@ describe('delivery through outages and crashes', () => {
         );
         return { child, out, exited };
       };
-      const a = run('kill', 1000, 'a-');
-      await until(() => a.out.stdout.includes('journaled'), 30_000, 'the first process to journal');
-      const b = run('kill', 1000, 'b-');
-      await until(() => b.out.stdout.includes('journaled'), 30_000, 'the second process to journal');
-      // Neither fell back to a journal in memory: each has a directory of its own, on disk.
-      expect(a.out.stderr + b.out.stderr).toBe('');
-      expect(readdirSync(join(dir, 'journal')).length).toBeGreaterThan(0);
-      expect(readdirSync(join(dir, 'workers', '1', 'journal')).length).toBeGreaterThan(0);
-      a.child.kill('SIGKILL');
-      b.child.kill('SIGKILL');
-      expect([await a.exited, await b.exited]).toEqual(['SIGKILL', 'SIGKILL']);
+      try {
+        const a = run('kill', 1000, 'a-');
+        await until(() => a.out.stdout.includes('journaled'), 30_000, 'the first process to journal');
+        const b = run('kill', 1000, 'b-');
+        await until(() => b.out.stdout.includes('journaled'), 30_000, 'the second process to journal');
+        // Neither fell back to a journal in memory: each has a directory of its own, on disk.
+        expect(a.out.stderr + b.out.stderr).toBe('');
+        expect(readdirSync(join(dir, 'journal')).length).toBeGreaterThan(0);
+        expect(readdirSync(join(dir, 'workers', '1', 'journal')).length).toBeGreaterThan(0);
+        a.child.kill('SIGKILL');
+        b.child.kill('SIGKILL');
+        expect([await a.exited, await b.exited]).toEqual(['SIGKILL', 'SIGKILL']);
 
-      receiver.mode = 'ok';
-      const c = run('finish', 0, 'c-');
-      expect(await c.exited).toBe(0);
-      expect(JSON.parse(c.out.stdout)).toMatchObject({ dropped: 0, sinks: { http: { delivered: 2000, pending: 0 } } });
-      expect(uniqueIds(receiver).size).toBe(2000);
-      const units = new Set(
-        receiver
-          .json<EventRecord[]>()
-          .flat()
-          .map((e) => e.unit),
-      );
-      const expected = ['a-', 'b-'].flatMap((p) => Array.from({ length: 1000 }, (_, i) => `${p}${i}`));
-      expect(units).toEqual(new Set(expected));
-      expect(readdirSync(join(dir, 'workers', '1', 'journal'))).toEqual([]);
-      await receiver.stop();
+        receiver.mode = 'ok';
+        const c = run('finish', 0, 'c-');
+        expect(await c.exited).toBe(0);
+        expect(JSON.parse(c.out.stdout)).toMatchObject({
+          dropped: 0,
+          sinks: { http: { delivered: 2000, pending: 0 } },
+        });
+        expect(uniqueIds(receiver).size).toBe(2000);
+        const units = new Set(
+          receiver
+            .json<EventRecord[]>()
+            .flat()
+            .map((e) => e.unit),
+        );
+        const expected = ['a-', 'b-'].flatMap((p) => Array.from({ length: 1000 }, (_, i) => `${p}${i}`));
+        expect(units).toEqual(new Set(expected));
+        expect(readdirSync(join(dir, 'workers', '1', 'journal'))).toEqual([]);
+      } finally {
+        // A failed expectation leaves no child behind.
+        for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await receiver.stop();
+      }
     },
   );
 });
