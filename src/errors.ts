@@ -40,7 +40,7 @@ export type SwitchyardCode =
   | 'SY_STATE_FILE'
   /** The feature is named in the design but not built yet. */
   | 'SY_NOT_AVAILABLE'
-  /** The exposure journal's directory is held by another instance (in this process or a live one); events are kept in memory. */
+  /** The exposure journal's directory is held by another instance in this process (or all its worker slots by live processes); events are kept in memory. */
   | 'SY_JOURNAL_LOCKED'
   /** A write to the exposure journal's files stopped short; events not yet written are kept in memory. */
   | 'SY_JOURNAL_WRITE_FAILED';
