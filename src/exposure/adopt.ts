@@ -59,9 +59,13 @@ export function adoptStaleJournals(
     }
     if (!held) continue;
     try {
-      const from = earliest(new CursorStore(slot, Date.now).load(), sinks);
+      const files = listSegmentFiles(join(slot, 'journal'));
+      let from = earliest(new CursorStore(slot, Date.now).load(), sinks);
+      // A cursor past the slot's last segment does not belong to its segments (saved before
+      // the journal was cleared, whose new segments start from 1 again): everything is undelivered.
+      if (from.seq > files[files.length - 1]!.seq) from = { seq: 0, line: 0 };
       const moved: string[] = [];
-      for (const { seq: at, file } of listSegmentFiles(join(slot, 'journal'))) {
+      for (const { seq: at, file } of files) {
         if (at < from.seq) {
           moved.push(file); // delivered to every sink: only deleted
           continue;

@@ -755,6 +755,17 @@ describe('journal defects (issue 12)', () => {
     expect(only.map((r) => r.unit)).toEqual(Array.from({ length: 6 }, (_, i) => `user-${i + 4}`));
   });
 
+  it("takes everything over from a slot whose saved cursor is past its last segment (saved before the slot's journal was cleared)", async () => {
+    const dir = tmp();
+    await leftBehind(join(dir, 'workers', '1'));
+    writeFileSync(join(dir, 'workers', '1', 'cursors.json'), JSON.stringify({ fn: { seq: 9, line: 40 } }));
+    const got: EventRecord[] = [];
+    const p = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
+    await until(() => got.length === 10, 2000, 'the adopted events');
+    await p.close();
+    expect(got.map((r) => r.unit)).toEqual(Array.from({ length: 10 }, (_, i) => `user-${i}`));
+  });
+
   it('takes nothing over without a sink of its own (its journal would drop what it took)', async () => {
     const dir = tmp();
     await leftBehind(join(dir, 'workers', '1'));
