@@ -20,7 +20,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FleetLink } from '../ports.js';
-import { diffSnapshots, mergeSnapshots, type ArmData, type MetricSnapshot, type SeriesData } from './recorder.js';
+import { dict, diffSnapshots, mergeSnapshots, type ArmData, type MetricSnapshot, type SeriesData } from './recorder.js';
 
 export interface FleetOptions {
   /** The instance's fleet connection (shared with its kill store). */
@@ -68,7 +68,7 @@ export class FleetMetrics {
   readonly instanceId = randomUUID();
   private timer: NodeJS.Timeout | undefined;
   /** What Redis holds from this instance (acknowledged pushes). */
-  private pushed: MetricSnapshot = {};
+  private pushed: MetricSnapshot = dict();
   private inflight: { seq: number; delta: MetricSnapshot } | undefined;
   private seq = 0;
   /**
@@ -178,7 +178,7 @@ export class FleetMetrics {
           }
           experiments.forEach((e, i) => {
             this.lastRemote.set(e, parseHash(replies[i + 1]?.[1] as Record<string, string>));
-            this.pushedAtRead.set(e, this.pushed[e] ?? {});
+            this.pushedAtRead.set(e, this.pushed[e] ?? dict());
           });
           this.counters.reads++;
           source = 'fleet';
@@ -197,10 +197,10 @@ export class FleetMetrics {
    */
   cached(experiments: readonly string[]): MetricSnapshot {
     const local = this.options.local();
-    const out: Record<string, Readonly<Record<string, ArmData>>> = {};
+    const out = dict<Readonly<Record<string, ArmData>>>();
     for (const e of experiments) {
-      const since = diffSnapshots({ [e]: local[e] ?? {} }, { [e]: this.pushedAtRead.get(e) ?? {} });
-      out[e] = mergeSnapshots({ [e]: this.lastRemote.get(e) ?? {} }, since)[e] ?? {};
+      const since = diffSnapshots({ [e]: local[e] ?? dict() }, { [e]: this.pushedAtRead.get(e) ?? dict() });
+      out[e] = mergeSnapshots({ [e]: this.lastRemote.get(e) ?? dict() }, since)[e] ?? dict();
     }
     return out;
   }
@@ -249,8 +249,16 @@ function fieldsOf(arms: Readonly<Record<string, ArmData>>): string[] {
   return out;
 }
 
+/** A bucket field's index: a whole number, or z (values <= 0), as Series.data() writes them. */
+const BUCKET = /^(?:-?\d{1,10}|z)$/;
+
+/**
+ * The fleet's hash back into arms. The names in it come from Redis, where any writer may
+ * have put anything: they are keys of prototype-less records, and a field that is not one
+ * switchyard writes (or whose value is not a finite number) is skipped.
+ */
 function parseHash(hash: Record<string, string> | undefined): Record<string, ArmData> {
-  const arms: Record<string, { units: number; metrics: Record<string, SeriesData> }> = {};
+  const arms = dict<{ units: number; metrics: Record<string, SeriesData> }>();
   for (const [field, raw] of Object.entries(hash ?? {})) {
     const first = field.indexOf('|');
     const last = field.lastIndexOf('|');
@@ -260,16 +268,20 @@ function parseHash(hash: Record<string, string> | undefined): Record<string, Arm
     const stat = field.slice(last + 1);
     const value = Number(raw);
     if (!Number.isFinite(value)) continue;
-    const arm = (arms[variant] ??= { units: 0, metrics: {} });
-    if (metric === '' && stat === 'units') {
+    const isUnits = metric === '' && stat === 'units';
+    const isBucket = stat.startsWith('b') && BUCKET.test(stat.slice(1));
+    const isMoment = stat === 'n' || stat === 'sum' || stat === 'sumSq' || stat === 'min' || stat === 'max';
+    if (!isUnits && (metric === '' || !(isBucket || isMoment))) continue;
+    const arm = (arms[variant] ??= { units: 0, metrics: dict() });
+    if (isUnits) {
       arm.units = value;
       continue;
     }
-    const s = (arm.metrics[metric] ??= { n: 0, sum: 0, sumSq: 0, min: Infinity, max: -Infinity, buckets: {} }) as {
+    const s = (arm.metrics[metric] ??= { n: 0, sum: 0, sumSq: 0, min: Infinity, max: -Infinity, buckets: dict() }) as {
       -readonly [K in keyof SeriesData]: SeriesData[K];
     } & { buckets: Record<string, number> };
-    if (stat.startsWith('b')) s.buckets[stat.slice(1)] = value;
-    else if (stat === 'n' || stat === 'sum' || stat === 'sumSq' || stat === 'min' || stat === 'max') s[stat] = value;
+    if (isBucket) s.buckets[stat.slice(1)] = value;
+    else s[stat as 'n' | 'sum' | 'sumSq' | 'min' | 'max'] = value;
   }
   return arms;
 }

@@ -48,6 +48,20 @@ export interface ArmData {
 /** experiment -> variant -> arm. Plain data: what the fleet pushes, merges and the rules read. */
 export type MetricSnapshot = Readonly<Record<string, Readonly<Record<string, ArmData>>>>;
 
+/**
+ * A record keyed by names that come from outside (metric names, Redis hash fields): no
+ * prototype, so a name like `__proto__` is a key like any other and never reaches
+ * Object.prototype.
+ */
+export function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** record[key] when the record has it as its own key (a plain object's prototype is not data). */
+function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 /** Buckets kept in a dense array: indexes -1024..1023, values 1.6e-9 to 6e8 (ms, bytes, money). */
 const DENSE_OFFSET = 1024;
 const DENSE_SIZE = 2048;
@@ -89,7 +103,7 @@ export class Series {
   }
 
   data(): SeriesData {
-    const buckets: Record<string, number> = {};
+    const buckets = dict<number>();
     const dense = this.dense;
     if (dense !== undefined)
       for (let i = 0; i < DENSE_SIZE; i++) if (dense[i] !== 0) buckets[i - DENSE_OFFSET] = dense[i]!;
@@ -293,11 +307,11 @@ export class MetricRecorder {
   /** Everything recorded so far, as plain data (a copy). */
   snapshot(): MetricSnapshot {
     this.drain();
-    const out: Record<string, Record<string, ArmData>> = {};
+    const out = dict<Record<string, ArmData>>();
     for (const [experiment, arms] of this.experiments) {
-      const e: Record<string, ArmData> = (out[experiment] = {});
+      const e = (out[experiment] = dict<ArmData>());
       for (const [variant, arm] of arms) {
-        const metrics: Record<string, SeriesData> = {};
+        const metrics = dict<SeriesData>();
         for (const [name, s] of arm.series) metrics[name] = s.data();
         e[variant] = { units: arm.units, metrics };
       }
@@ -306,7 +320,8 @@ export class MetricRecorder {
   }
 }
 
-const EMPTY_ARM: ArmData = { units: 0, metrics: {} };
+const EMPTY_ARM: ArmData = { units: 0, metrics: dict() };
+const EMPTY_EXPERIMENT: Readonly<Record<string, ArmData>> = dict();
 
 /** a + b: counts and sums added, min and max combined. */
 export function mergeSnapshots(a: MetricSnapshot, b: MetricSnapshot): MetricSnapshot {
@@ -322,18 +337,18 @@ export function diffSnapshots(now: MetricSnapshot, before: MetricSnapshot): Metr
 }
 
 function combine(a: MetricSnapshot, b: MetricSnapshot, sign: 1 | -1): MetricSnapshot {
-  const out: Record<string, Record<string, ArmData>> = {};
+  const out = dict<Record<string, ArmData>>();
   const experiments = new Set([...Object.keys(a), ...(sign === 1 ? Object.keys(b) : [])]);
   for (const experiment of experiments) {
-    const ea = a[experiment] ?? {};
-    const eb = b[experiment] ?? {};
-    const e: Record<string, ArmData> = {};
+    const ea = own(a, experiment) ?? EMPTY_EXPERIMENT;
+    const eb = own(b, experiment) ?? EMPTY_EXPERIMENT;
+    const e = dict<ArmData>();
     for (const variant of new Set([...Object.keys(ea), ...(sign === 1 ? Object.keys(eb) : [])])) {
-      const x = ea[variant] ?? EMPTY_ARM;
-      const y = eb[variant] ?? EMPTY_ARM;
-      const metrics: Record<string, SeriesData> = {};
+      const x = own(ea, variant) ?? EMPTY_ARM;
+      const y = own(eb, variant) ?? EMPTY_ARM;
+      const metrics = dict<SeriesData>();
       for (const name of new Set([...Object.keys(x.metrics), ...(sign === 1 ? Object.keys(y.metrics) : [])])) {
-        const s = combineSeries(x.metrics[name], y.metrics[name], sign);
+        const s = combineSeries(own(x.metrics, name), own(y.metrics, name), sign);
         if (s.n !== 0 || sign === 1) metrics[name] = s;
       }
       const units = x.units + sign * y.units;
@@ -348,7 +363,7 @@ function combine(a: MetricSnapshot, b: MetricSnapshot, sign: 1 | -1): MetricSnap
 function combineSeries(x: SeriesData | undefined, y: SeriesData | undefined, sign: 1 | -1): SeriesData {
   if (y === undefined) return x!;
   if (x === undefined) return y;
-  const buckets: Record<string, number> = { ...x.buckets };
+  const buckets = Object.assign(dict<number>(), x.buckets);
   for (const [k, c] of Object.entries(y.buckets)) {
     const v = (buckets[k] ?? 0) + sign * c;
     if (v === 0) delete buckets[k];
