@@ -126,6 +126,7 @@ export class GuardrailWiring {
       prefix: config.fleet.prefix,
       pushIntervalMs: config.fleet.pushIntervalMs,
       local: () => this.metrics.snapshot(),
+      logger: this.parts.logger,
     });
   }
 

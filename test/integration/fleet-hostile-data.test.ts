@@ -19,15 +19,18 @@ afterAll(async () => {
   admin.disconnect();
 });
 
+/** One instance's fleet metrics on a fresh prefix; `garbage` is written there before it connects (and first pushes). */
 async function withFleet(
   recorder: MetricRecorder,
   work: (fleet: FleetMetrics, prefix: string) => Promise<void>,
   logger: Logger = silentLogger,
+  garbage: (prefix: string) => Promise<unknown> = async () => undefined,
 ): Promise<void> {
   const prefix = randomPrefix();
   prefixes.push(prefix);
+  await garbage(prefix);
   const link = new FleetConnection({ redis: SHARED_REDIS, prefix, pushIntervalMs: 3_600_000 }, { logger });
-  const fleet = new FleetMetrics({ link, prefix, pushIntervalMs: 3_600_000, local: () => recorder.snapshot() });
+  const fleet = new FleetMetrics({ link, prefix, pushIntervalMs: 3_600_000, local: () => recorder.snapshot(), logger });
   await fleet.start();
   try {
     await work(fleet, prefix);
@@ -63,5 +66,80 @@ describe('names that are Object.prototype keys', () => {
       expect(hash['control|__proto__|n']).toBe('1');
       expect(hash['control|__proto__|sum']).toBe('3');
     });
+  });
+});
+
+/** A logger that keeps its lines, for asserting what an operator would read. */
+function keeping(lines: string[]): Logger {
+  return {
+    debug() {},
+    info: (m) => void lines.push(`info ${m}`),
+    warn: (m) => void lines.push(`warn ${m}`),
+    error: (m) => void lines.push(`error ${m}`),
+  };
+}
+
+describe("another writer's garbage in a metrics hash", () => {
+  it('a field that is not a number refuses that experiment as a whole (nothing applied twice); others land; it lands once the field is gone', async () => {
+    const recorder = new MetricRecorder();
+    for (let i = 0; i < 3; i++) recorder.record('checkout', 'control', 'm', 1);
+    for (let i = 0; i < 2; i++) recorder.record('other', 'control', 'm', 1);
+    const lines: string[] = [];
+    await withFleet(
+      recorder,
+      async (fleet, prefix) => {
+        const key = `${prefix}:metrics:checkout`;
+        await fleet.push();
+        await fleet.push();
+        expect(await admin.hget(key, 'control|m|n')).toBeNull();
+        expect(await admin.hget(key, 'control|m|sum')).toBeNull();
+        expect(await admin.hget(`${prefix}:metrics:other`, 'control|m|n')).toBe('2');
+        const warnings = lines.filter((l) => l.includes(key));
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0]).toContain('control|m|max');
+        expect(warnings[0]).toContain('not-a-number');
+
+        await admin.hdel(key, 'control|m|max');
+        await fleet.push();
+        await fleet.push();
+        expect(await admin.hget(key, 'control|m|n')).toBe('3');
+        expect(await admin.hget(key, 'control|m|max')).toBe('1');
+        expect(await admin.hget(`${prefix}:metrics:other`, 'control|m|n')).toBe('2');
+        // The fleet's numbers include this instance's exactly once.
+        const { snapshot } = await fleet.merged(['checkout', 'other']);
+        expect(snapshot.checkout!.control!.metrics.m!.n).toBe(3);
+        expect(snapshot.other!.control!.metrics.m!.n).toBe(2);
+      },
+      keeping(lines),
+      // A field the push writes after the counts and sums: a script that writes as it goes
+      // would apply n, sum and sumSq, fail, and apply them again at every retry.
+      (prefix) => admin.hset(`${prefix}:metrics:checkout`, 'control|m|max', 'not-a-number'),
+    );
+  });
+
+  it('a metrics key holding a string: that experiment is refused and read from what this instance has; the others push and read from Redis', async () => {
+    const recorder = new MetricRecorder();
+    recorder.record('checkout', 'control', 'm', 5);
+    recorder.record('other', 'control', 'm', 1);
+    const lines: string[] = [];
+    await withFleet(
+      recorder,
+      async (fleet, prefix) => {
+        await fleet.push();
+        expect(await admin.get(`${prefix}:metrics:checkout`)).toBe('garbage');
+        const { snapshot } = await fleet.merged(['checkout', 'other']);
+        expect(snapshot.checkout!.control!.metrics.m!.sum).toBe(5);
+        expect(snapshot.other!.control!.metrics.m!.n).toBe(1);
+        expect(snapshot.other!.treatment!.metrics.m!.n).toBe(4);
+        expect(fleet.counters.readFailures).toBe(0);
+        expect(lines.some((l) => l.startsWith('warn') && l.includes(`${prefix}:metrics:checkout`))).toBe(true);
+        expect(lines.filter((l) => l.includes('cannot reach Redis'))).toEqual([]);
+      },
+      keeping(lines),
+      async (prefix) => {
+        await admin.set(`${prefix}:metrics:checkout`, 'garbage');
+        await admin.hset(`${prefix}:metrics:other`, 'treatment|m|n', '4', 'treatment|m|sum', '4');
+      },
+    );
   });
 });
