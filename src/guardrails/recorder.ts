@@ -136,6 +136,19 @@ export const LATENCY_METRIC = 'latency_ms';
 /** The metric run() records 1 (threw) or 0 under; error_rate is its mean. */
 export const ERROR_METRIC = 'error';
 
+/**
+ * The largest magnitude a recorded value may have. A series keeps the sum of squares, so a
+ * finite value whose square is not (1e155 and up) would turn the series' variance into NaN
+ * and leave every mean rule on it insufficient for good; 1e100 leaves room for any count
+ * of values, in this process and summed across a fleet.
+ */
+export const MAX_METRIC_MAGNITUDE = 1e100;
+
+/** Whether a value can be recorded: a finite number within ±MAX_METRIC_MAGNITUDE. */
+export function isRecordable(value: number): boolean {
+  return Math.abs(value) <= MAX_METRIC_MAGNITUDE;
+}
+
 /** Pending recordAt() values that ask the owner for a drain (see `onBacklog`). */
 const BACKLOG = 1024;
 /** Pending values at which recordAt() drains inline: a bound on memory in a long synchronous burst. */
@@ -184,9 +197,9 @@ export class MetricRecorder {
     return arm;
   }
 
-  /** Records one value; a non-finite value is not recorded (returns false). */
+  /** Records one value; a value that is not recordable (isRecordable) is not recorded (returns false). */
   record(experiment: string, variant: string, metric: string, value: number): boolean {
-    if (!Number.isFinite(value)) return false;
+    if (!isRecordable(value)) return false;
     this.arm(experiment, variant).get(metric).add(value);
     return true;
   }
@@ -194,11 +207,11 @@ export class MetricRecorder {
   /**
    * Records one value for variant `index` of `variants` (an allocation's variant list,
    * the same array object call after call): appended to the pending buffer, and added to
-   * its series at the next drain (every read drains first). A non-finite value is not
-   * recorded (returns false).
+   * its series at the next drain (every read drains first). A value that is not
+   * recordable (isRecordable) is not recorded (returns false).
    */
   recordAt(experiment: string, variants: readonly string[], index: number, metric: string, value: number): boolean {
-    if (!Number.isFinite(value)) return false;
+    if (!isRecordable(value)) return false;
     const i = this.pendingCount;
     if (i === this.capacity) this.grow();
     this.pendingCount = i + 1;
@@ -283,7 +296,7 @@ export class MetricRecorder {
   /** run()'s two observations in one step: latency (ms) and whether the handler threw. */
   recordRun(experiment: string, variant: string, latencyMs: number, failed: boolean): void {
     const arm = this.arm(experiment, variant);
-    if (Number.isFinite(latencyMs)) (arm.latency ??= arm.get(LATENCY_METRIC)).add(latencyMs);
+    if (isRecordable(latencyMs)) (arm.latency ??= arm.get(LATENCY_METRIC)).add(latencyMs);
     (arm.error ??= arm.get(ERROR_METRIC, false)).add(failed ? 1 : 0);
   }
 

@@ -211,6 +211,22 @@ describe('states and bad input', () => {
     expect(rec.summary('exp', 'control', 'x')).toMatchObject({ n: 1, sum: 2 });
   });
 
+  it('a value too large to square is not recorded, so one such value cannot leave a breached rule insufficient for good', () => {
+    const exp = experiment([{ metric: 'latency_ms', max: 100, min_sample: 100 }]);
+    const rec = new MetricRecorder();
+    for (let i = 0; i < 1000; i++) {
+      rec.record('exp', 'control', 'latency_ms', 50 + (i % 10));
+      rec.record('exp', 'treatment', 'latency_ms', 500 + (i % 10));
+    }
+    // Finite, but its square (the series' sumSq) is Infinity and the variance NaN.
+    expect(rec.record('exp', 'treatment', 'latency_ms', 1e200)).toBe(false);
+    expect(rec.recordAt('exp', ['control', 'treatment'], 1, 'latency_ms', -1e200)).toBe(false);
+    rec.recordRun('exp', 'treatment', 1e200, false);
+    expect(rec.summary('exp', 'treatment', 'latency_ms')).toMatchObject({ n: 1000 });
+    expect(Number.isFinite(rec.summary('exp', 'treatment', 'latency_ms')!.sumSq)).toBe(true);
+    expect(checkExperiment(exp, rec.snapshot().exp, 0).rules[0]!.state).toBe('breached');
+  });
+
   it('SRM: a 50/50 experiment split 52/48 over 20,000 units is breached; 50/50 is not', () => {
     const exp = experiment([]);
     const arm = (units: number): ArmData => ({ units, metrics: {} });
