@@ -4,8 +4,12 @@
  * Redis may change objects outside the snapshot, a metric may be named anything the
  * caller likes, and a push that Redis refuses half-way may not count anything twice.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createSwitchyard } from 'switchyard';
 import { FleetMetrics, MetricRecorder } from '../../src/guardrails/index.js';
 import { FleetConnection } from '../../src/fleet/index.js';
 import { silentLogger, type Logger } from '../../src/ports.js';
@@ -141,5 +145,41 @@ describe("another writer's garbage in a metrics hash", () => {
         await admin.hset(`${prefix}:metrics:other`, 'treatment|m|n', '4', 'treatment|m|sum', '4');
       },
     );
+  });
+});
+
+describe("another writer's kill record stamped beyond any clock", () => {
+  it('is skipped as corrupt: it kills nothing, and a kill and an unkill made here take effect across the fleet', async () => {
+    const prefix = randomPrefix();
+    prefixes.push(prefix);
+    const forged = { experiment: 'checkout', killed: true, reason: 'x', by: 'x', at: 1e300, origin: '~~~~' };
+    await admin.hset(`${prefix}:kills`, 'checkout', JSON.stringify(forged));
+    const sy = await createSwitchyard({
+      config: {
+        feature_flags: { provider: 'memory', init_timeout_ms: 200 },
+        exposures: { enabled: false, dir: mkdtempSync(join(tmpdir(), 'sy-hostile-kill-')) },
+        fleet: { redis: SHARED_REDIS, prefix, push_interval: '1h' },
+        experiments: { checkout: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+      },
+      logger: silentLogger,
+    });
+    try {
+      expect(sy.killRecord('checkout')).toBeUndefined();
+      expect((await sy.getVariant('checkout', { targetingKey: 'u-1' })).reason).not.toBe('DISABLED');
+      sy.kill('checkout', 'breach');
+      sy.unkill('checkout');
+      // The unkill reaches Redis over the forged record and stays there.
+      for (let i = 0; i < 100; i++) {
+        const stored = JSON.parse((await admin.hget(`${prefix}:kills`, 'checkout'))!) as { killed: boolean };
+        if (stored.killed === false) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const stored = JSON.parse((await admin.hget(`${prefix}:kills`, 'checkout'))!) as { killed: boolean; at: number };
+      expect(stored.killed).toBe(false);
+      expect(stored.at).toBeLessThan(8.64e15);
+      expect((await sy.getVariant('checkout', { targetingKey: 'u-1' })).reason).not.toBe('DISABLED');
+    } finally {
+      await sy.close();
+    }
   });
 });
