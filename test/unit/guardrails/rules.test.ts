@@ -227,6 +227,29 @@ describe('states and bad input', () => {
     expect(checkExperiment(exp, rec.snapshot().exp, 0).rules[0]!.state).toBe('breached');
   });
 
+  it('a metric without any noise (every value the same) is judged on its value, not called healthy with an unbounded sequence', () => {
+    const constant = (value: number): ArmData => ({
+      units: 0,
+      metrics: {
+        queue_depth: { n: 2000, sum: 2000 * value, sumSq: 2000 * value * value, min: value, max: value, buckets: {} },
+      },
+    });
+    const absolute = experiment([{ metric: 'queue_depth', max: 100, min_sample: 1000 }]);
+    const over = checkExperiment(absolute, { control: constant(50), treatment: constant(500) }, 0).rules[0]!;
+    expect(over.state).toBe('breached');
+    expect(over.bound).toEqual({ lower: 400, upper: 400 });
+    expect(checkExperiment(absolute, { control: constant(50), treatment: constant(60) }, 0).rules[0]!.state).toBe(
+      'healthy',
+    );
+    const relative = experiment([{ metric: 'queue_depth', max_relative_increase: 0.05, min_sample: 1000 }]);
+    expect(checkExperiment(relative, { control: constant(50), treatment: constant(500) }, 0).rules[0]!.state).toBe(
+      'breached',
+    );
+    expect(checkExperiment(relative, { control: constant(50), treatment: constant(50) }, 0).rules[0]!.state).toBe(
+      'healthy',
+    );
+  });
+
   it('SRM: a 50/50 experiment split 52/48 over 20,000 units is breached; 50/50 is not', () => {
     const exp = experiment([]);
     const arm = (units: number): ArmData => ({ units, metrics: {} });
