@@ -34,7 +34,12 @@ export function redisLabel(url: string): string {
 }
 
 export interface ConnectOptions {
-  /** ms to wait for a connection before a command fails (default 2000). */
+  /**
+   * ms to wait for a connection before a command fails (default 2000), and, on a connection
+   * that does not queue, for a command's answer: a Redis that stops answering without
+   * closing the connection (paused, hung, a blackholed network) fails the command then
+   * instead of holding its caller (a guardrail check, close()) for as long as it lasts.
+   */
   connectTimeoutMs?: number;
   /** Keep commands while disconnected and send them on reconnect (subscribers need it). */
   queueWhileDown?: boolean;
@@ -46,6 +51,8 @@ export function connectRedis(url: string, options: ConnectOptions = {}): Redis {
   const redisOptions: RedisOptions = {
     lazyConnect: true,
     connectTimeout: options.connectTimeoutMs ?? 2000,
+    // A subscriber's SUBSCRIBE waits for the connection on purpose, and then never answers again.
+    ...(options.queueWhileDown ? {} : { commandTimeout: options.connectTimeoutMs ?? 2000 }),
     enableOfflineQueue: options.queueWhileDown ?? false,
     maxRetriesPerRequest: options.queueWhileDown ? null : 0,
     retryStrategy: options.reconnect === false ? () => null : (times) => Math.min(50 * 2 ** times, 1000),

@@ -17,6 +17,7 @@ import { createSwitchyard, type Switchyard } from 'switchyard';
 import { FleetMetrics, MetricRecorder } from '../../src/guardrails/index.js';
 import { FleetConnection } from '../../src/fleet/index.js';
 import { silentLogger } from '../../src/ports.js';
+import { PrivateRedis } from '../helpers/redis.js';
 
 const SHARED = 'redis://127.0.0.1:6379';
 const open: Switchyard[] = [];
@@ -267,4 +268,46 @@ describe('Redis stopped and restarted mid-test (a redis-server of this test, on 
     check.disconnect();
     expect(Number(hash['control|error|n']) + Number(hash['treatment|error|n'])).toBe(1400);
   }, 30_000);
+});
+
+describe('Redis that stops answering without closing the connection (CLIENT PAUSE on a redis-server of this test)', () => {
+  it('guardrail checks and close() finish within the fleet timeout while Redis is paused, and a local breach still rolls back', async () => {
+    const server = await PrivateRedis.create();
+    await server.start();
+    try {
+      const cfg = config(server.url, 'sy', [{ metric: 'error_rate', max: 0.01, min_sample: 200 }]);
+      const logs: string[] = [];
+      const sy = await createSwitchyard({
+        config: cfg,
+        fleetConnectTimeoutMs: 300,
+        logger: {
+          debug() {},
+          info() {},
+          warn: (m: string) => void logs.push(m),
+          error: (m: string) => void logs.push(m),
+        },
+      });
+      open.push(sy);
+      await traffic(sy, 0, 1000, 0.1);
+      const admin = new Redis(server.url);
+      const pauseMs = 20_000;
+      await admin.call('CLIENT', 'PAUSE', String(pauseMs), 'ALL');
+      const pausedUntil = Date.now() + pauseMs;
+      try {
+        await sy.checkGuardrails();
+        const status = sy.guardrailStatus().checkout!;
+        // Read from this instance's numbers, not after waiting for Redis to answer.
+        expect(status.source).toBe('stale');
+        expect(status.killed).toBe(true);
+        expect((await sy.getVariant('checkout', { targetingKey: 'u-1' })).reason).toBe('DISABLED');
+        expect(logs.filter((l) => l.includes('cannot reach Redis'))).toHaveLength(1);
+        await sy.close();
+        expect(Date.now()).toBeLessThan(pausedUntil);
+      } finally {
+        admin.disconnect();
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
 });
