@@ -219,6 +219,37 @@ describe('adaptive allocation in a fleet (real Redis)', () => {
     }
   }, 60_000);
 
+  it('Redis paused (answers nothing, connection open): units are served from memory, and close() does not wait for the pause', async () => {
+    const server = await startRedis();
+    try {
+      const p = prefix();
+      const sy = await make(config(server.url, p), 200);
+      await sy.getVariant('hero', { targetingKey: 'before' });
+      const admin = new Redis(server.url);
+      const pauseMs = 20_000;
+      await admin.call('CLIENT', 'PAUSE', String(pauseMs), 'ALL');
+      const pausedUntil = Date.now() + pauseMs;
+      try {
+        for (let i = 0; i < 20; i++)
+          expect(['control', 'b', 'c']).toContain(
+            (await sy.getVariant('hero', { targetingKey: `paused${i}` })).variant,
+          );
+        expect(
+          (
+            sy as unknown as { adaptive: { health(): { sticky: Record<string, { pending: number }> } } }
+          ).adaptive.health().sticky.hero!.pending,
+        ).toBe(20);
+        // close() tries to write the pending units once, within the store's round-trip budget.
+        await sy.close();
+        expect(Date.now()).toBeLessThan(pausedUntil);
+      } finally {
+        admin.disconnect();
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+
   it('an instance that cannot reach the fleet Redis keeps its last version and says so once', async () => {
     const server = await startRedis();
     const warnings: string[] = [];
