@@ -7,7 +7,7 @@
 import { OpenFeature } from '@openfeature/server-sdk';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -306,6 +306,80 @@ describe('Redis that stops answering without closing the connection (CLIENT PAUS
       } finally {
         admin.disconnect();
       }
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+});
+
+describe('a config reload while a check waits for the fleet (CLIENT PAUSE on a redis-server of this test)', () => {
+  it('an experiment the reload removed is not acted on, and the experiments still in the config are checked and rolled back in that same check', async () => {
+    const server = await PrivateRedis.create();
+    await server.start();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'sy-reload-check-'));
+      const file = join(dir, 'switchyard.json');
+      const experiment = {
+        variants: { control: { weight: 50 }, treatment: { weight: 50 } },
+        guardrails: [{ metric: 'error_rate', max: 0.01, min_sample: 200 }],
+      };
+      const write = (experiments: Record<string, unknown>) =>
+        writeFileSync(
+          file,
+          JSON.stringify({
+            feature_flags: { provider: 'memory', init_timeout_ms: 200 },
+            exposures: { enabled: false, dir: join(dir, 'state') },
+            monitoring: { check_interval: '1h' },
+            fleet: { redis: server.url, prefix: 'sy', push_interval: '1h' },
+            experiments,
+          }),
+        );
+      write({ removed: experiment, kept: experiment });
+      const logs: string[] = [];
+      const sy = await createSwitchyard({
+        config: file,
+        fleetConnectTimeoutMs: 10_000,
+        logger: {
+          debug() {},
+          info() {},
+          warn: (m: string) => void logs.push(m),
+          error: (m: string) => void logs.push(m),
+        },
+      });
+      open.push(sy);
+      for (const flag of ['removed', 'kept'])
+        for (let i = 0; i < 1000; i++) {
+          const fail = (i * 7919) % 1000 < 100;
+          await sy
+            .run(
+              flag,
+              { targetingKey: `u-${i}` },
+              {
+                control: () => 'ok',
+                treatment: () => {
+                  if (fail) throw new Error('boom');
+                  return 'ok';
+                },
+              },
+            )
+            .catch(() => undefined);
+        }
+      const admin = new Redis(server.url);
+      try {
+        await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
+        // What the monitor's interval timer runs: the check reads the fleet's numbers first.
+        const monitor = (sy as unknown as { guardrails: { monitor: { check(): Promise<void> } } }).guardrails.monitor;
+        const checking = monitor.check();
+        write({ kept: experiment });
+        sy.reload();
+        await checking;
+      } finally {
+        admin.disconnect();
+      }
+      expect(logs.filter((l) => l.includes('guardrail check failed'))).toEqual([]);
+      expect(sy.guardrailStatus().kept!.killed).toBe(true);
+      expect((await sy.getVariant('kept', { targetingKey: 'u-1' })).reason).toBe('DISABLED');
+      expect(sy.guardrailStatus().removed).toBeUndefined();
     } finally {
       await server.stop();
     }
