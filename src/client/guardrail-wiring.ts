@@ -13,6 +13,8 @@ import type { EventPipeline } from '../exposure/index.js';
 import {
   FleetMetrics,
   GuardrailMonitor,
+  isRecordable,
+  MAX_METRIC_MAGNITUDE,
   type MetricRecorder,
   resolveMetric,
   type ArmData,
@@ -126,6 +128,7 @@ export class GuardrailWiring {
       prefix: config.fleet.prefix,
       pushIntervalMs: config.fleet.pushIntervalMs,
       local: () => this.metrics.snapshot(),
+      logger: this.parts.logger,
     });
   }
 
@@ -199,6 +202,8 @@ export class GuardrailWiring {
     if (typeof metric !== 'string' || metric.length === 0) return 'the metric name must be a non-empty string';
     if (typeof value !== 'number' || !Number.isFinite(value))
       return `the value must be a finite number, found ${String(value)}`;
+    if (!isRecordable(value))
+      return `the value must be a finite number between -${MAX_METRIC_MAGNITUDE} and ${MAX_METRIC_MAGNITUDE}, found ${value}`;
     if (this.monitor === undefined) return false;
     const index = engine.armOf(plan, unit);
     return index >= 0 && this.metrics.recordAt(plan.experiment, plan.variants, index, metric, value);

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { loadConfigFile, validateConfigObject, scrubSecrets, type ValidatedConfig } from '../config/index.js';
 import { messageOf, shown, SwitchyardError, type SwitchyardCode } from '../errors.js';
-import { MetricRecorder, type ExperimentStatus } from '../guardrails/index.js';
+import { isRecordable, MAX_METRIC_MAGNITUDE, MetricRecorder, type ExperimentStatus } from '../guardrails/index.js';
 import { systemClock, silentLogger, type Clock, type Logger } from '../ports.js';
 import {
   ExposureDedupe,
@@ -361,6 +361,8 @@ export class Switchyard {
         value = properties.value;
         if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value)))
           problem = `properties.value must be a finite number, found ${shown(value)}`;
+        else if (value !== undefined && !isRecordable(value as number))
+          problem = `properties.value must be between -${MAX_METRIC_MAGNITUDE} and ${MAX_METRIC_MAGNITUDE}, found ${shown(value)}`;
       }
     } catch (error) {
       problem = `reading its arguments threw: ${messageOf(error)}`;

@@ -122,8 +122,16 @@ export class FleetConnection implements FleetLink {
       if (!conn) continue;
       conn.removeAllListeners('ready');
       conn.on('error', () => {});
-      if (conn.status === 'ready') await conn.quit().catch(() => conn.disconnect());
-      else conn.disconnect();
+      if (conn.status === 'ready') {
+        // A polite QUIT, but a Redis that stopped answering does not hold close() for it.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          conn.quit().catch(() => undefined),
+          new Promise((resolve) => (timer = setTimeout(resolve, this.options.connectTimeoutMs ?? 2000))),
+        ]);
+        clearTimeout(timer);
+      }
+      conn.disconnect();
     }
   }
 

@@ -58,6 +58,17 @@ export function newerRecords(state: KillState, incoming: Iterable<KillRecord>): 
   return out;
 }
 
+/** The range of a Date (ms either side of the epoch); a stamp no clock can give lies outside. */
+export const LAST_TIME = 8.64e15;
+
+/**
+ * A time a writer's clock can have given. A record stamped beyond it is corrupt: no later
+ * decision could supersede it (at + 1 is at itself up there), so it would hold for good.
+ */
+function isTime(value: unknown): value is number {
+  return typeof value === 'number' && Math.abs(value) <= LAST_TIME;
+}
+
 /**
  * Checks a record that came from outside (a file, Redis, a message); undefined when it is
  * not one, so a corrupt entry is skipped rather than trusted.
@@ -71,8 +82,7 @@ export function parseKillRecord(value: unknown): KillRecord | undefined {
     typeof r.killed !== 'boolean' ||
     typeof r.reason !== 'string' ||
     typeof r.by !== 'string' ||
-    typeof r.at !== 'number' ||
-    !Number.isFinite(r.at) ||
+    !isTime(r.at) ||
     typeof r.origin !== 'string'
   )
     return undefined;
@@ -84,7 +94,7 @@ export function parseKillRecord(value: unknown): KillRecord | undefined {
     at: r.at,
     origin: r.origin,
     ...(r.evidence !== undefined ? { evidence: r.evidence } : {}),
-    ...(typeof r.pausedAt === 'number' && Number.isFinite(r.pausedAt) ? { pausedAt: r.pausedAt } : {}),
+    ...(isTime(r.pausedAt) ? { pausedAt: r.pausedAt } : {}),
   };
 }
 

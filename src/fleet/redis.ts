@@ -5,6 +5,7 @@
  * second at most, and connection errors are reported once per outage through `onDown`.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { LAST_TIME } from './kill-record.js';
 
 /** Keys and channels under the fleet's prefix. */
 export function fleetKeys(prefix: string) {
@@ -33,7 +34,12 @@ export function redisLabel(url: string): string {
 }
 
 export interface ConnectOptions {
-  /** ms to wait for a connection before a command fails (default 2000). */
+  /**
+   * ms to wait for a connection before a command fails (default 2000), and, on a connection
+   * that does not queue, for a command's answer: a Redis that stops answering without
+   * closing the connection (paused, hung, a blackholed network) fails the command then
+   * instead of holding its caller (a guardrail check, close()) for as long as it lasts.
+   */
   connectTimeoutMs?: number;
   /** Keep commands while disconnected and send them on reconnect (subscribers need it). */
   queueWhileDown?: boolean;
@@ -45,6 +51,8 @@ export function connectRedis(url: string, options: ConnectOptions = {}): Redis {
   const redisOptions: RedisOptions = {
     lazyConnect: true,
     connectTimeout: options.connectTimeoutMs ?? 2000,
+    // A subscriber's SUBSCRIBE waits for the connection on purpose, and then never answers again.
+    ...(options.queueWhileDown ? {} : { commandTimeout: options.connectTimeoutMs ?? 2000 }),
     enableOfflineQueue: options.queueWhileDown ?? false,
     maxRetriesPerRequest: options.queueWhileDown ? null : 0,
     retryStrategy: options.reconnect === false ? () => null : (times) => Math.min(50 * 2 ** times, 1000),
@@ -58,13 +66,14 @@ export function connectRedis(url: string, options: ConnectOptions = {}): Redis {
 /**
  * Compare-and-set of one kill record: written (and published) only if it supersedes the
  * stored one by (at, origin), so a late or repeated write never undoes a newer decision.
- * Returns 1 when written.
+ * A stored value that is not a record, or is stamped beyond any clock (parseKillRecord
+ * skips it), is overwritten. Returns 1 when written.
  */
 export const SET_IF_NEWER = `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur then
   local ok, c = pcall(cjson.decode, cur)
-  if ok and type(c) == 'table' and type(c.at) == 'number' then
+  if ok and type(c) == 'table' and type(c.at) == 'number' and math.abs(c.at) <= ${LAST_TIME} then
     local n = cjson.decode(ARGV[2])
     if c.at > n.at or (c.at == n.at and tostring(c.origin) >= tostring(n.origin)) then return 0 end
   end

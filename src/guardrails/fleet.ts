@@ -19,8 +19,8 @@
  * sum, sumSq, min, max, b<bucket>) and `<variant>||units`; `<prefix>:pushseq:<instance>`.
  */
 import { randomUUID } from 'node:crypto';
-import type { FleetLink } from '../ports.js';
-import { diffSnapshots, mergeSnapshots, type ArmData, type MetricSnapshot, type SeriesData } from './recorder.js';
+import type { FleetLink, Logger } from '../ports.js';
+import { dict, diffSnapshots, mergeSnapshots, type ArmData, type MetricSnapshot, type SeriesData } from './recorder.js';
 
 export interface FleetOptions {
   /** The instance's fleet connection (shared with its kill store). */
@@ -29,12 +29,51 @@ export interface FleetOptions {
   readonly pushIntervalMs: number;
   /** What this instance recorded so far (cumulative). */
   readonly local: () => MetricSnapshot;
+  /** Where a metrics key that another writer filled with garbage is reported (once per key). */
+  readonly logger?: Logger;
 }
 
+/**
+ * Checks every key and field first and writes after: a key another writer filled with
+ * something else (not a hash, a field that is not a number, a sum that would overflow) is
+ * refused before anything of the push is applied, since a push applied half-way would be
+ * applied again at its retry. Refused: {key index, why, ...}, nothing written, the sequence
+ * not recorded (the caller pushes the rest under the same sequence).
+ */
 const PUSH_SCRIPT = `
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local last = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
 if last >= tonumber(ARGV[1]) then return 0 end
+local refused = {}
 local i = 2
+for k = 2, #KEYS do
+  local nf = tonumber(ARGV[i])
+  local first = i + 1
+  i = first + 3 * nf
+  local why = nil
+  local t = redis.call('TYPE', KEYS[k]).ok
+  if t ~= 'hash' and t ~= 'none' then why = 'holds a ' .. t .. ', not a hash' end
+  for j = 0, nf - 1 do
+    if why then break end
+    local op, f, v = ARGV[first + 3 * j], ARGV[first + 3 * j + 1], ARGV[first + 3 * j + 2]
+    local cur = redis.call('HGET', KEYS[k], f)
+    if cur then
+      local c = (string.find(cur, '^[-+]?[%d.eE+-]+$') and tonumber(cur)) or nil
+      if c == nil or c ~= c or c == math.huge or c == -math.huge then
+        why = 'field ' .. f .. ' holds ' .. string.format('%q', string.sub(cur, 1, 40)) .. ', not a number'
+      elseif op == 'i' and (not string.find(cur, '^-?%d+$') or math.abs(c + tonumber(v)) >= 9e18) then
+        why = 'field ' .. f .. ' holds ' .. string.format('%q', string.sub(cur, 1, 40)) .. ', not a count'
+      elseif op == 'f' and math.abs(c + tonumber(v)) == math.huge then
+        why = 'field ' .. f .. ' would overflow'
+      end
+    end
+  end
+  if why then
+    refused[#refused + 1] = k - 1
+    refused[#refused + 1] = why
+  end
+end
+if #refused > 0 then return refused end
+i = 2
 for k = 2, #KEYS do
   local nf = tonumber(ARGV[i]); i = i + 1
   for j = 1, nf do
@@ -68,7 +107,7 @@ export class FleetMetrics {
   readonly instanceId = randomUUID();
   private timer: NodeJS.Timeout | undefined;
   /** What Redis holds from this instance (acknowledged pushes). */
-  private pushed: MetricSnapshot = {};
+  private pushed: MetricSnapshot = dict();
   private inflight: { seq: number; delta: MetricSnapshot } | undefined;
   private seq = 0;
   /**
@@ -81,6 +120,8 @@ export class FleetMetrics {
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly detach: () => void;
+  /** Metrics keys found holding what switchyard does not write (logged once each). */
+  private readonly unusable = new Set<string>();
   readonly counters = { pushes: 0, pushFailures: 0, reads: 0, readFailures: 0 };
 
   constructor(private readonly options: FleetOptions) {
@@ -126,24 +167,63 @@ export class FleetMetrics {
         if (isEmpty(pending)) return;
         this.inflight = { seq: ++this.seq, delta: pending };
       }
-      const { seq, delta } = this.inflight;
-      const keys = [`${this.options.prefix}:pushseq:${this.instanceId}`];
-      const args: (string | number)[] = [seq];
-      for (const [experiment, arms] of Object.entries(delta)) {
-        const fields = fieldsOf(arms);
-        keys.push(this.metricsKey(experiment));
-        args.push(fields.length / 3, ...fields);
-      }
+      const seq = this.inflight.seq;
+      let delta = this.inflight.delta;
       try {
-        await this.redis.eval(PUSH_SCRIPT, keys.length, ...keys, ...args);
-        this.pushed = mergeSnapshots(this.pushed, delta);
-        this.inflight = undefined;
-        this.counters.pushes++;
+        // Experiments whose key Redis holds something else in are refused as a whole: they
+        // are left out of this push (so they stay pending, and count once when they land).
+        for (;;) {
+          const experiments = Object.keys(delta);
+          const keys = [`${this.options.prefix}:pushseq:${this.instanceId}`];
+          const args: (string | number)[] = [seq];
+          for (const experiment of experiments) {
+            const fields = fieldsOf(delta[experiment]!);
+            keys.push(this.metricsKey(experiment));
+            args.push(fields.length / 3, ...fields);
+          }
+          const reply: unknown = await this.redis.eval(PUSH_SCRIPT, keys.length, ...keys, ...args);
+          if (!Array.isArray(reply)) {
+            this.pushed = mergeSnapshots(this.pushed, delta);
+            this.inflight = undefined;
+            this.counters.pushes++;
+            for (const key of keys) this.unusable.delete(key);
+            return;
+          }
+          const rest = dict<Readonly<Record<string, ArmData>>>();
+          Object.assign(rest, delta);
+          for (let j = 0; j + 1 < reply.length; j += 2) {
+            const experiment = experiments[Number(reply[j]) - 1]!;
+            delete rest[experiment];
+            this.refused(this.metricsKey(experiment), experiment, String(reply[j + 1]), 'push');
+          }
+          if (isEmpty(rest)) {
+            this.inflight = undefined;
+            return;
+          }
+          delta = rest;
+          this.inflight = { seq, delta };
+        }
       } catch (error) {
         this.counters.pushFailures++;
         this.lost(error as Error);
       }
     });
+  }
+
+  /**
+   * A metrics key that holds something switchyard did not write: logged once (until the key
+   * is usable again). Its experiment's numbers are this instance's own meanwhile, and its
+   * deltas stay here until a push lands.
+   */
+  private refused(key: string, experiment: string, why: string, what: 'push' | 'read'): void {
+    if (this.unusable.has(key)) return;
+    this.unusable.add(key);
+    this.options.logger?.warn(
+      `fleet metrics: ${key} in Redis ${why} (written by something other than switchyard), so the ${what} of ` +
+        `${experiment} was refused; its guardrail checks use this instance's numbers and its deltas are kept here ` +
+        `until the key is deleted or fixed`,
+      { experiment, key },
+    );
   }
 
   private metricsKey(experiment: string): string {
@@ -169,19 +249,28 @@ export class FleetMetrics {
           pipeline.get(seqKey);
           for (const e of experiments) pipeline.hgetall(this.metricsKey(e));
           const replies = (await pipeline.exec()) ?? [];
-          for (const [error] of replies) if (error) throw error;
+          if (replies[0]?.[0]) throw replies[0][0];
           const applied = Number(replies[0]?.[1] ?? 0);
           // A push whose reply was lost may have landed: Redis's sequence says.
           if (this.inflight !== undefined && applied >= this.inflight.seq) {
             this.pushed = mergeSnapshots(this.pushed, this.inflight.delta);
             this.inflight = undefined;
           }
+          let fresh = true;
           experiments.forEach((e, i) => {
-            this.lastRemote.set(e, parseHash(replies[i + 1]?.[1] as Record<string, string>));
-            this.pushedAtRead.set(e, this.pushed[e] ?? {});
+            const [error, hash] = replies[i + 1] ?? [null, {}];
+            if (error) {
+              // Not a hash (another writer's key): this experiment keeps its last read.
+              if (!/^WRONGTYPE/.test(error.message)) throw error;
+              this.refused(this.metricsKey(e), e, 'is not a hash', 'read');
+              fresh = false;
+              return;
+            }
+            this.lastRemote.set(e, parseHash(hash as Record<string, string>));
+            this.pushedAtRead.set(e, this.pushed[e] ?? dict());
           });
           this.counters.reads++;
-          source = 'fleet';
+          source = fresh ? 'fleet' : 'stale';
         } catch (error) {
           this.counters.readFailures++;
           this.lost(error as Error);
@@ -197,10 +286,10 @@ export class FleetMetrics {
    */
   cached(experiments: readonly string[]): MetricSnapshot {
     const local = this.options.local();
-    const out: Record<string, Readonly<Record<string, ArmData>>> = {};
+    const out = dict<Readonly<Record<string, ArmData>>>();
     for (const e of experiments) {
-      const since = diffSnapshots({ [e]: local[e] ?? {} }, { [e]: this.pushedAtRead.get(e) ?? {} });
-      out[e] = mergeSnapshots({ [e]: this.lastRemote.get(e) ?? {} }, since)[e] ?? {};
+      const since = diffSnapshots({ [e]: local[e] ?? dict() }, { [e]: this.pushedAtRead.get(e) ?? dict() });
+      out[e] = mergeSnapshots({ [e]: this.lastRemote.get(e) ?? dict() }, since)[e] ?? dict();
     }
     return out;
   }
@@ -249,8 +338,16 @@ function fieldsOf(arms: Readonly<Record<string, ArmData>>): string[] {
   return out;
 }
 
+/** A bucket field's index: a whole number, or z (values <= 0), as Series.data() writes them. */
+const BUCKET = /^(?:-?\d{1,10}|z)$/;
+
+/**
+ * The fleet's hash back into arms. The names in it come from Redis, where any writer may
+ * have put anything: they are keys of prototype-less records, and a field that is not one
+ * switchyard writes (or whose value is not a finite number) is skipped.
+ */
 function parseHash(hash: Record<string, string> | undefined): Record<string, ArmData> {
-  const arms: Record<string, { units: number; metrics: Record<string, SeriesData> }> = {};
+  const arms = dict<{ units: number; metrics: Record<string, SeriesData> }>();
   for (const [field, raw] of Object.entries(hash ?? {})) {
     const first = field.indexOf('|');
     const last = field.lastIndexOf('|');
@@ -260,16 +357,20 @@ function parseHash(hash: Record<string, string> | undefined): Record<string, Arm
     const stat = field.slice(last + 1);
     const value = Number(raw);
     if (!Number.isFinite(value)) continue;
-    const arm = (arms[variant] ??= { units: 0, metrics: {} });
-    if (metric === '' && stat === 'units') {
+    const isUnits = metric === '' && stat === 'units';
+    const isBucket = stat.startsWith('b') && BUCKET.test(stat.slice(1));
+    const isMoment = stat === 'n' || stat === 'sum' || stat === 'sumSq' || stat === 'min' || stat === 'max';
+    if (!isUnits && (metric === '' || !(isBucket || isMoment))) continue;
+    const arm = (arms[variant] ??= { units: 0, metrics: dict() });
+    if (isUnits) {
       arm.units = value;
       continue;
     }
-    const s = (arm.metrics[metric] ??= { n: 0, sum: 0, sumSq: 0, min: Infinity, max: -Infinity, buckets: {} }) as {
+    const s = (arm.metrics[metric] ??= { n: 0, sum: 0, sumSq: 0, min: Infinity, max: -Infinity, buckets: dict() }) as {
       -readonly [K in keyof SeriesData]: SeriesData[K];
     } & { buckets: Record<string, number> };
-    if (stat.startsWith('b')) s.buckets[stat.slice(1)] = value;
-    else if (stat === 'n' || stat === 'sum' || stat === 'sumSq' || stat === 'min' || stat === 'max') s[stat] = value;
+    if (isBucket) s.buckets[stat.slice(1)] = value;
+    else s[stat as 'n' | 'sum' | 'sumSq' | 'min' | 'max'] = value;
   }
   return arms;
 }

@@ -1,4 +1,13 @@
-export { MetricRecorder, mergeSnapshots, diffSnapshots, quantileOf, LATENCY_METRIC, ERROR_METRIC } from './recorder.js';
+export {
+  MetricRecorder,
+  isRecordable,
+  MAX_METRIC_MAGNITUDE,
+  mergeSnapshots,
+  diffSnapshots,
+  quantileOf,
+  LATENCY_METRIC,
+  ERROR_METRIC,
+} from './recorder.js';
 export type { MetricSummary, MetricSnapshot, ArmData, SeriesData } from './recorder.js';
 export { checkExperiment, resolveMetric, expectedTripSample, ruleLabel } from './rules.js';
 export type { RuleState, RuleResult, ArmReading, Comparison, ExperimentCheck, CheckMemory } from './rules.js';

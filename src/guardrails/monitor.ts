@@ -195,16 +195,20 @@ export class GuardrailMonitor {
   }
 
   private async runCheck(): Promise<void> {
-    const config = this.host.config();
-    const experiments = [...config.experiments.values()];
-    const now = this.options.clock.now();
+    let config = this.host.config();
+    let experiments = [...config.experiments.values()];
     let snapshot: MetricSnapshot;
     let source: ExperimentStatus['source'] = 'local';
     if (this.fleet) {
       const merged = await this.fleet.merged(experiments.map((e) => e.key));
       snapshot = merged.snapshot;
       source = merged.source;
+      // A reload may have landed while Redis answered: act on the config in force now (an
+      // experiment it removed can no longer be killed; one it added has no numbers yet).
+      config = this.host.config();
+      experiments = [...config.experiments.values()];
     } else snapshot = this.host.local();
+    const now = this.options.clock.now();
     const interval = this.previous === undefined ? snapshot : diffSnapshots(snapshot, this.previous);
     this.previous = snapshot;
     this.counters.checks++;

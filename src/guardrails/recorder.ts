@@ -48,6 +48,20 @@ export interface ArmData {
 /** experiment -> variant -> arm. Plain data: what the fleet pushes, merges and the rules read. */
 export type MetricSnapshot = Readonly<Record<string, Readonly<Record<string, ArmData>>>>;
 
+/**
+ * A record keyed by names that come from outside (metric names, Redis hash fields): no
+ * prototype, so a name like `__proto__` is a key like any other and never reaches
+ * Object.prototype.
+ */
+export function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** record[key] when the record has it as its own key (a plain object's prototype is not data). */
+function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 /** Buckets kept in a dense array: indexes -1024..1023, values 1.6e-9 to 6e8 (ms, bytes, money). */
 const DENSE_OFFSET = 1024;
 const DENSE_SIZE = 2048;
@@ -89,7 +103,7 @@ export class Series {
   }
 
   data(): SeriesData {
-    const buckets: Record<string, number> = {};
+    const buckets = dict<number>();
     const dense = this.dense;
     if (dense !== undefined)
       for (let i = 0; i < DENSE_SIZE; i++) if (dense[i] !== 0) buckets[i - DENSE_OFFSET] = dense[i]!;
@@ -121,6 +135,19 @@ class Arm {
 export const LATENCY_METRIC = 'latency_ms';
 /** The metric run() records 1 (threw) or 0 under; error_rate is its mean. */
 export const ERROR_METRIC = 'error';
+
+/**
+ * The largest magnitude a recorded value may have. A series keeps the sum of squares, so a
+ * finite value whose square is not (1e155 and up) would turn the series' variance into NaN
+ * and leave every mean rule on it insufficient for good; 1e100 leaves room for any count
+ * of values, in this process and summed across a fleet.
+ */
+export const MAX_METRIC_MAGNITUDE = 1e100;
+
+/** Whether a value can be recorded: a finite number within ±MAX_METRIC_MAGNITUDE. */
+export function isRecordable(value: number): boolean {
+  return Math.abs(value) <= MAX_METRIC_MAGNITUDE;
+}
 
 /** Pending recordAt() values that ask the owner for a drain (see `onBacklog`). */
 const BACKLOG = 1024;
@@ -170,9 +197,9 @@ export class MetricRecorder {
     return arm;
   }
 
-  /** Records one value; a non-finite value is not recorded (returns false). */
+  /** Records one value; a value that is not recordable (isRecordable) is not recorded (returns false). */
   record(experiment: string, variant: string, metric: string, value: number): boolean {
-    if (!Number.isFinite(value)) return false;
+    if (!isRecordable(value)) return false;
     this.arm(experiment, variant).get(metric).add(value);
     return true;
   }
@@ -180,11 +207,11 @@ export class MetricRecorder {
   /**
    * Records one value for variant `index` of `variants` (an allocation's variant list,
    * the same array object call after call): appended to the pending buffer, and added to
-   * its series at the next drain (every read drains first). A non-finite value is not
-   * recorded (returns false).
+   * its series at the next drain (every read drains first). A value that is not
+   * recordable (isRecordable) is not recorded (returns false).
    */
   recordAt(experiment: string, variants: readonly string[], index: number, metric: string, value: number): boolean {
-    if (!Number.isFinite(value)) return false;
+    if (!isRecordable(value)) return false;
     const i = this.pendingCount;
     if (i === this.capacity) this.grow();
     this.pendingCount = i + 1;
@@ -269,7 +296,7 @@ export class MetricRecorder {
   /** run()'s two observations in one step: latency (ms) and whether the handler threw. */
   recordRun(experiment: string, variant: string, latencyMs: number, failed: boolean): void {
     const arm = this.arm(experiment, variant);
-    if (Number.isFinite(latencyMs)) (arm.latency ??= arm.get(LATENCY_METRIC)).add(latencyMs);
+    if (isRecordable(latencyMs)) (arm.latency ??= arm.get(LATENCY_METRIC)).add(latencyMs);
     (arm.error ??= arm.get(ERROR_METRIC, false)).add(failed ? 1 : 0);
   }
 
@@ -293,11 +320,11 @@ export class MetricRecorder {
   /** Everything recorded so far, as plain data (a copy). */
   snapshot(): MetricSnapshot {
     this.drain();
-    const out: Record<string, Record<string, ArmData>> = {};
+    const out = dict<Record<string, ArmData>>();
     for (const [experiment, arms] of this.experiments) {
-      const e: Record<string, ArmData> = (out[experiment] = {});
+      const e = (out[experiment] = dict<ArmData>());
       for (const [variant, arm] of arms) {
-        const metrics: Record<string, SeriesData> = {};
+        const metrics = dict<SeriesData>();
         for (const [name, s] of arm.series) metrics[name] = s.data();
         e[variant] = { units: arm.units, metrics };
       }
@@ -306,7 +333,8 @@ export class MetricRecorder {
   }
 }
 
-const EMPTY_ARM: ArmData = { units: 0, metrics: {} };
+const EMPTY_ARM: ArmData = { units: 0, metrics: dict() };
+const EMPTY_EXPERIMENT: Readonly<Record<string, ArmData>> = dict();
 
 /** a + b: counts and sums added, min and max combined. */
 export function mergeSnapshots(a: MetricSnapshot, b: MetricSnapshot): MetricSnapshot {
@@ -322,18 +350,18 @@ export function diffSnapshots(now: MetricSnapshot, before: MetricSnapshot): Metr
 }
 
 function combine(a: MetricSnapshot, b: MetricSnapshot, sign: 1 | -1): MetricSnapshot {
-  const out: Record<string, Record<string, ArmData>> = {};
+  const out = dict<Record<string, ArmData>>();
   const experiments = new Set([...Object.keys(a), ...(sign === 1 ? Object.keys(b) : [])]);
   for (const experiment of experiments) {
-    const ea = a[experiment] ?? {};
-    const eb = b[experiment] ?? {};
-    const e: Record<string, ArmData> = {};
+    const ea = own(a, experiment) ?? EMPTY_EXPERIMENT;
+    const eb = own(b, experiment) ?? EMPTY_EXPERIMENT;
+    const e = dict<ArmData>();
     for (const variant of new Set([...Object.keys(ea), ...(sign === 1 ? Object.keys(eb) : [])])) {
-      const x = ea[variant] ?? EMPTY_ARM;
-      const y = eb[variant] ?? EMPTY_ARM;
-      const metrics: Record<string, SeriesData> = {};
+      const x = own(ea, variant) ?? EMPTY_ARM;
+      const y = own(eb, variant) ?? EMPTY_ARM;
+      const metrics = dict<SeriesData>();
       for (const name of new Set([...Object.keys(x.metrics), ...(sign === 1 ? Object.keys(y.metrics) : [])])) {
-        const s = combineSeries(x.metrics[name], y.metrics[name], sign);
+        const s = combineSeries(own(x.metrics, name), own(y.metrics, name), sign);
         if (s.n !== 0 || sign === 1) metrics[name] = s;
       }
       const units = x.units + sign * y.units;
@@ -348,7 +376,7 @@ function combine(a: MetricSnapshot, b: MetricSnapshot, sign: 1 | -1): MetricSnap
 function combineSeries(x: SeriesData | undefined, y: SeriesData | undefined, sign: 1 | -1): SeriesData {
   if (y === undefined) return x!;
   if (x === undefined) return y;
-  const buckets: Record<string, number> = { ...x.buckets };
+  const buckets = Object.assign(dict<number>(), x.buckets);
   for (const [k, c] of Object.entries(y.buckets)) {
     const v = (buckets[k] ?? 0) + sign * c;
     if (v === 0) delete buckets[k];

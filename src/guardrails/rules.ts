@@ -159,6 +159,19 @@ function decide(
   if (!Number.isFinite(estimate) || !Number.isFinite(V)) {
     return { variant, state: 'insufficient', statistic: null, pValue: null, bound: null };
   }
+  if (V === 0) {
+    // No noise at all (every observation the same): the estimate is exact and the sequence
+    // is that point. The mixture has no scale here and would give (-inf, inf), so a metric
+    // stuck far over its limit would read healthy.
+    const breached = badSide === 1 ? estimate > 0 : estimate < 0;
+    return {
+      variant,
+      state: breached ? 'breached' : 'healthy',
+      statistic: estimate,
+      pValue: estimate === 0 ? 1 : 0,
+      bound: { lower: estimate, upper: estimate },
+    };
+  }
   const m = mixtureSequence(estimate, V, 0.1 * perObservationSd, alpha);
   const { lower, upper } = m.confidenceSequence;
   const breached = badSide === 1 ? lower > 0 : upper < 0;

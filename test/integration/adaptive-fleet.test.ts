@@ -219,6 +219,37 @@ describe('adaptive allocation in a fleet (real Redis)', () => {
     }
   }, 60_000);
 
+  it('Redis paused (answers nothing, connection open): units are served from memory, and close() does not wait for the pause', async () => {
+    const server = await startRedis();
+    try {
+      const p = prefix();
+      const sy = await make(config(server.url, p), 200);
+      await sy.getVariant('hero', { targetingKey: 'before' });
+      const admin = new Redis(server.url);
+      const pauseMs = 20_000;
+      await admin.call('CLIENT', 'PAUSE', String(pauseMs), 'ALL');
+      const pausedUntil = Date.now() + pauseMs;
+      try {
+        for (let i = 0; i < 20; i++)
+          expect(['control', 'b', 'c']).toContain(
+            (await sy.getVariant('hero', { targetingKey: `paused${i}` })).variant,
+          );
+        expect(
+          (
+            sy as unknown as { adaptive: { health(): { sticky: Record<string, { pending: number }> } } }
+          ).adaptive.health().sticky.hero!.pending,
+        ).toBe(20);
+        // close() tries to write the pending units once, within the store's round-trip budget.
+        await sy.close();
+        expect(Date.now()).toBeLessThan(pausedUntil);
+      } finally {
+        admin.disconnect();
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+
   it('an instance that cannot reach the fleet Redis keeps its last version and says so once', async () => {
     const server = await startRedis();
     const warnings: string[] = [];
@@ -306,3 +337,30 @@ async function startRedis(): Promise<PrivateRedis> {
   await server.start();
   return server;
 }
+
+describe("another writer's garbage in an allocation version key", () => {
+  it('a version whose weights are not shares (null, negative, strings, overflowing) is ignored with a warning naming the key; the instance serves the weights it has', async () => {
+    const garbage = [
+      { version: 5, weights: null },
+      { version: 5, weights: { control: -1, b: 2, c: 0 } },
+      { version: 5, weights: { control: 'x', b: '1', c: 0 } },
+      { version: 5, weights: { control: 1e308, b: 1e308, c: 1e308 } },
+    ];
+    for (const bad of garbage) {
+      const p = prefix();
+      const key = `${p}:adaptive:hero:version`;
+      await shared.set(key, JSON.stringify(bad));
+      const warnings: string[] = [];
+      const sy = await make(config(SHARED, p, { sticky: 'none' }), 2000, warnings);
+      const counts: Record<string, number> = { control: 0, b: 0, c: 0 };
+      for (let i = 0; i < 900; i++) counts[(await sy.getVariant('hero', { targetingKey: `u-${i}` })).variant!]! += 1;
+      // The initial split (a third each), not the garbage's.
+      for (const arm of ['control', 'b', 'c']) expect(counts[arm], JSON.stringify(bad)).toBeGreaterThan(200);
+      expect(
+        warnings.filter((w) => w.includes(key)),
+        JSON.stringify(bad),
+      ).toHaveLength(1);
+      await sy.close();
+    }
+  });
+});

@@ -7,7 +7,7 @@
 import { OpenFeature } from '@openfeature/server-sdk';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { createSwitchyard, type Switchyard } from 'switchyard';
 import { FleetMetrics, MetricRecorder } from '../../src/guardrails/index.js';
 import { FleetConnection } from '../../src/fleet/index.js';
 import { silentLogger } from '../../src/ports.js';
+import { PrivateRedis } from '../helpers/redis.js';
 
 const SHARED = 'redis://127.0.0.1:6379';
 const open: Switchyard[] = [];
@@ -267,4 +268,120 @@ describe('Redis stopped and restarted mid-test (a redis-server of this test, on 
     check.disconnect();
     expect(Number(hash['control|error|n']) + Number(hash['treatment|error|n'])).toBe(1400);
   }, 30_000);
+});
+
+describe('Redis that stops answering without closing the connection (CLIENT PAUSE on a redis-server of this test)', () => {
+  it('guardrail checks and close() finish within the fleet timeout while Redis is paused, and a local breach still rolls back', async () => {
+    const server = await PrivateRedis.create();
+    await server.start();
+    try {
+      const cfg = config(server.url, 'sy', [{ metric: 'error_rate', max: 0.01, min_sample: 200 }]);
+      const logs: string[] = [];
+      const sy = await createSwitchyard({
+        config: cfg,
+        fleetConnectTimeoutMs: 300,
+        logger: {
+          debug() {},
+          info() {},
+          warn: (m: string) => void logs.push(m),
+          error: (m: string) => void logs.push(m),
+        },
+      });
+      open.push(sy);
+      await traffic(sy, 0, 1000, 0.1);
+      const admin = new Redis(server.url);
+      const pauseMs = 20_000;
+      await admin.call('CLIENT', 'PAUSE', String(pauseMs), 'ALL');
+      const pausedUntil = Date.now() + pauseMs;
+      try {
+        await sy.checkGuardrails();
+        const status = sy.guardrailStatus().checkout!;
+        // Read from this instance's numbers, not after waiting for Redis to answer.
+        expect(status.source).toBe('stale');
+        expect(status.killed).toBe(true);
+        expect((await sy.getVariant('checkout', { targetingKey: 'u-1' })).reason).toBe('DISABLED');
+        expect(logs.filter((l) => l.includes('cannot reach Redis'))).toHaveLength(1);
+        await sy.close();
+        expect(Date.now()).toBeLessThan(pausedUntil);
+      } finally {
+        admin.disconnect();
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+});
+
+describe('a config reload while a check waits for the fleet (CLIENT PAUSE on a redis-server of this test)', () => {
+  it('an experiment the reload removed is not acted on, and the experiments still in the config are checked and rolled back in that same check', async () => {
+    const server = await PrivateRedis.create();
+    await server.start();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'sy-reload-check-'));
+      const file = join(dir, 'switchyard.json');
+      const experiment = {
+        variants: { control: { weight: 50 }, treatment: { weight: 50 } },
+        guardrails: [{ metric: 'error_rate', max: 0.01, min_sample: 200 }],
+      };
+      const write = (experiments: Record<string, unknown>) =>
+        writeFileSync(
+          file,
+          JSON.stringify({
+            feature_flags: { provider: 'memory', init_timeout_ms: 200 },
+            exposures: { enabled: false, dir: join(dir, 'state') },
+            monitoring: { check_interval: '1h' },
+            fleet: { redis: server.url, prefix: 'sy', push_interval: '1h' },
+            experiments,
+          }),
+        );
+      write({ removed: experiment, kept: experiment });
+      const logs: string[] = [];
+      const sy = await createSwitchyard({
+        config: file,
+        fleetConnectTimeoutMs: 10_000,
+        logger: {
+          debug() {},
+          info() {},
+          warn: (m: string) => void logs.push(m),
+          error: (m: string) => void logs.push(m),
+        },
+      });
+      open.push(sy);
+      for (const flag of ['removed', 'kept'])
+        for (let i = 0; i < 1000; i++) {
+          const fail = (i * 7919) % 1000 < 100;
+          await sy
+            .run(
+              flag,
+              { targetingKey: `u-${i}` },
+              {
+                control: () => 'ok',
+                treatment: () => {
+                  if (fail) throw new Error('boom');
+                  return 'ok';
+                },
+              },
+            )
+            .catch(() => undefined);
+        }
+      const admin = new Redis(server.url);
+      try {
+        await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
+        // What the monitor's interval timer runs: the check reads the fleet's numbers first.
+        const monitor = (sy as unknown as { guardrails: { monitor: { check(): Promise<void> } } }).guardrails.monitor;
+        const checking = monitor.check();
+        write({ kept: experiment });
+        sy.reload();
+        await checking;
+      } finally {
+        admin.disconnect();
+      }
+      expect(logs.filter((l) => l.includes('guardrail check failed'))).toEqual([]);
+      expect(sy.guardrailStatus().kept!.killed).toBe(true);
+      expect((await sy.getVariant('kept', { targetingKey: 'u-1' })).reason).toBe('DISABLED');
+      expect(sy.guardrailStatus().removed).toBeUndefined();
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
 });

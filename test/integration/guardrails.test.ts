@@ -169,6 +169,30 @@ describe('observe() and track() feed guardrails', () => {
     expect(sy.guardrailStatus().checkout!.killed).toBe(true);
   });
 
+  it('a value too large to square is refused by observe() and track() with the bound in the message, and the rule still trips', async () => {
+    const cfg = config({ guardrails: [{ metric: 'latency_ms', max: 100, min_sample: 500 }] });
+    const { sy } = await make(cfg);
+    const errors: string[] = [];
+    sy.on('error', (e) => errors.push(e.message));
+    for (let i = 0; i < 3000; i++) {
+      const ctx = { targetingKey: `u-${i}` };
+      const v = await sy.getVariant('checkout', ctx);
+      sy.observe('checkout', ctx, 'latency_ms', (v.variant === 'treatment' ? 500 : 50) + (i % 7));
+    }
+    const treated = [...Array(3000).keys()]
+      .map((i) => ({ targetingKey: `u-${i}` }))
+      .find((ctx) => sy.getVariantSync('checkout', ctx).variant === 'treatment')!;
+    expect(sy.observe('checkout', treated, 'latency_ms', 1e200)).toBe(false);
+    expect(sy.track('latency_ms', treated, { value: -1e200 })).toBe(false);
+    expect(errors).toEqual([
+      'observe() ignored: the value must be a finite number between -1e+100 and 1e+100, found 1e+200',
+      'track("latency_ms") rejected: properties.value must be between -1e+100 and 1e+100, found -1e+200',
+    ]);
+    await sy.checkGuardrails();
+    expect(sy.guardrailStatus().checkout!.rules[0]!.state).toBe('breached');
+    expect(sy.guardrailStatus().checkout!.killed).toBe(true);
+  });
+
   it("observe() only appends; a batch of values is added to its series on a later turn, off the caller's path", async () => {
     const { sy } = await make(config({ guardrails: [{ metric: 'p95_latency_ms', max_relative_increase: 0.05 }] }));
     let recorded = 0;

@@ -30,11 +30,14 @@ interface RampOptions {
   vendor?: boolean;
 }
 
+/**
+ * A decimal number (its range is the validator's, which locates the error in the file).
+ * Number() alone would also read 0x10 as 16, 0b1, 0o17 and 1e1: not what ops meant.
+ */
 function percentArg(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n))
-    throw new InvalidArgumentError(`--to must be a number, found "${value}"`);
-  return n;
+  if (!/^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/.test(value))
+    throw new InvalidArgumentError(`--to must be a percentage written in decimal (e.g. 25 or 2.5), found "${value}"`);
+  return Number(value);
 }
 
 /** Any `${NAME}` resolves for validation: ramp checks the file's shape, not this shell's secrets. */

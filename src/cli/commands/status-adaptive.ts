@@ -38,11 +38,13 @@ export function adaptiveView(published: unknown): AdaptiveView | null {
     for (const a of doc.arms)
       if (typeof a === 'object' && a !== null && typeof (a as { variant?: unknown }).variant === 'string')
         arms.set((a as { variant: string }).variant, a as Record<string, unknown>);
+  // A time a Date can show: another writer's 1e300 would make toISOString throw.
   const at = finite(doc.at);
+  const reweighted = at !== undefined && at > 0 ? new Date(at) : undefined;
   return {
     version: doc.version,
     phase: typeof doc.phase === 'string' ? doc.phase : '?',
-    reweightedAt: at !== undefined && at > 0 ? new Date(at).toISOString() : undefined,
+    reweightedAt: reweighted && !Number.isNaN(reweighted.getTime()) ? reweighted.toISOString() : undefined,
     arms: Object.entries(weights)
       .filter((e): e is [string, number] => typeof e[1] === 'number')
       .map(([variant, weight]) => {

@@ -70,16 +70,28 @@ export class FleetVersions {
     if (experiments.length === 0) return [];
     const raw = await this.call(() => this.redis.mget(experiments.map((e) => this.versionKey(e))));
     if (raw === undefined) return undefined;
-    return raw.map((text) => {
+    return raw.map((text, i) => {
       if (typeof text !== 'string') return undefined;
-      try {
-        const v = JSON.parse(text) as AllocationVersion;
-        return typeof v.version === 'number' && typeof v.weights === 'object' ? v : undefined;
-      } catch {
-        return undefined;
+      const key = this.versionKey(experiments[i]!);
+      const parsed = parseVersion(text);
+      if (typeof parsed !== 'string') {
+        this.garbage.delete(key);
+        return parsed;
       }
+      // Another writer's value: the instance keeps the version it serves; one warning per value.
+      if (this.garbage.get(key) !== text) {
+        this.garbage.set(key, text);
+        this.logger.warn(
+          `fleet: ${key} in Redis is not an allocation version (${parsed}); ${experiments[i]} keeps serving the version it has`,
+          { experiment: experiments[i], key },
+        );
+      }
+      return undefined;
     });
   }
+
+  /** Version keys holding garbage, with the value warned about. */
+  private readonly garbage = new Map<string, string>();
 
   /** Runs a Redis call with a timeout; undefined (and one log line per outage) when it fails. */
   private async call<T>(fn: () => Promise<T>): Promise<T | undefined> {
@@ -122,4 +134,30 @@ export class FleetVersions {
   get isUnreachable(): boolean {
     return this.unreachable;
   }
+}
+
+/**
+ * A published version read back from Redis, or why it is not one: its weights are served
+ * as they are, so each must be a share (a finite number in [0, 1]) and together they add
+ * up to 1, as every re-weighting makes them.
+ */
+function parseVersion(text: string): AllocationVersion | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return 'not JSON';
+  }
+  if (typeof v !== 'object' || v === null) return 'not an object';
+  const { version, weights } = v as { version?: unknown; weights?: unknown };
+  if (typeof version !== 'number' || !Number.isFinite(version)) return 'its version is not a number';
+  if (typeof weights !== 'object' || weights === null || Array.isArray(weights)) return 'its weights are not a map';
+  let sum = 0;
+  for (const [arm, w] of Object.entries(weights)) {
+    if (typeof w !== 'number' || !(w >= 0 && w <= 1))
+      return `the weight of ${JSON.stringify(arm)} is not a share in [0, 1]`;
+    sum += w;
+  }
+  if (Math.abs(sum - 1) > 1e-6) return `its weights add up to ${sum}, not 1`;
+  return v as AllocationVersion;
 }

@@ -114,13 +114,7 @@ export class RedisStickyStore {
     this.counters.lookups++;
     const pipeline = this.redis.pipeline();
     for (const w of batch) pipeline.hsetnx(this.key, w.unit, w.proposed).hget(this.key, w.unit);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.timeoutMs);
-      timer.unref?.();
-    });
-    const result = await Promise.race([pipeline.exec().catch((e: unknown) => e as Error), timeout]);
-    clearTimeout(timer);
+    const result = await this.within(pipeline.exec().catch((e: unknown) => e as Error));
     this.inFlight = false;
     if (result === 'timeout' || result instanceof Error || result === null) {
       this.wentDown(result === 'timeout' ? `no answer within ${this.timeoutMs} ms` : String(result));
@@ -147,6 +141,20 @@ export class RedisStickyStore {
       }
     }
     return this.flush();
+  }
+
+  /** A round trip, or 'timeout' after `timeoutMs`. */
+  private async within<T>(roundTrip: Promise<T>): Promise<T | 'timeout'> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.timeoutMs);
+      timer.unref?.();
+    });
+    try {
+      return await Promise.race([roundTrip, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private serveFromMemory(batch: readonly Waiter[]): void {
@@ -186,8 +194,10 @@ export class RedisStickyStore {
       const chunk = [...this.pending].slice(0, 1000);
       const pipeline = this.redis.pipeline();
       for (const [unit, name] of chunk) pipeline.hsetnx(this.key, unit, name).hget(this.key, unit);
-      const result = await pipeline.exec().catch(() => null);
-      if (!result) return;
+      // Bounded like a lookup: a Redis that stopped answering keeps the units pending
+      // (written at a later call) instead of holding close() for as long as it lasts.
+      const result = await this.within(pipeline.exec().catch(() => null));
+      if (!result || result === 'timeout') return;
       let failed = false;
       chunk.forEach(([unit, name], i) => {
         // A command that failed (the connection went again, or the key is unusable) leaves

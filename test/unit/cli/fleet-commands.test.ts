@@ -133,6 +133,41 @@ describe('status, kill and unkill on the state file (no fleet)', () => {
   });
 });
 
+describe('status on state another writer left behind', () => {
+  it('an allocation version stamped beyond the Date range shows without its time, instead of failing status', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-cli-adaptive-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const events = join(dir, 'events');
+    const file = join(dir, 'switchyard.yaml');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        exposures: { dir: events },
+        experiments: {
+          hero: {
+            variants: { control: {}, b: {} },
+            primary_metric: 'signup',
+            allocation: { mode: 'adaptive', min_sample: 5 },
+          },
+        },
+      }),
+    );
+    mkdirSync(events, { recursive: true });
+    writeFileSync(
+      join(events, 'allocation-state.json'),
+      JSON.stringify({
+        schema: 'switchyard.allocation-state/1',
+        experiments: { hero: { version: 3, weights: { control: 0.5, b: 0.5 }, phase: 'thompson', at: 1e300 } },
+      }),
+    );
+    const status = await cli('status', '--config', file);
+    expect(status.err).toBe('');
+    expect(status.code).toBe(0);
+    expect(status.out).toContain('  adaptive: allocation version 3 (thompson)\n');
+    expect(status.out).toContain('    b: weight 50.0%');
+  });
+});
+
 describe('status, kill and unkill on Redis (fleet)', () => {
   it('reads the kill hash and the published guardrail status of each experiment', async () => {
     const prefix = randomPrefix();

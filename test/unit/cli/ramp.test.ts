@@ -4,7 +4,7 @@
  * atomically, and a service running in another process picks the new percentage up by
  * hot reload. Refusals leave the file byte for byte as it was.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,22 @@ describe('switchyard ramp', () => {
       /no experiment "nope".*checkout, search/,
     );
     expect((await cli('ramp', 'checkout', '--to', 'lots', '--config', file)).code).toBe(2);
+    expect(readFileSync(file, 'utf8')).toBe(CONFIG);
+  });
+
+  it('refuses --to in any notation but decimal (0x10 is not 16%), exit 2, file untouched', async () => {
+    const file = fixture();
+    for (const to of ['0x10', '0b1', '0o17', '1e1', 'Infinity', ''])
+      expect((await cli('ramp', 'checkout', '--to', to, '--config', file)).code, to).toBe(2);
+    // The message goes to the real stderr (commander's), so it is read from a real CLI process.
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'ramp', 'checkout', '--to', '0x10', '--config', file],
+      { encoding: 'utf8' },
+    );
+    expect(child.status).toBe(2);
+    expect(child.stderr).toContain('--to must be a percentage written in decimal (e.g. 25 or 2.5), found "0x10"');
+    expect(child.stderr).not.toMatch(/\n\s+at /);
     expect(readFileSync(file, 'utf8')).toBe(CONFIG);
   });
 

@@ -39,4 +39,14 @@ describe('kill records merge by last writer wins on (at, origin)', () => {
     expect(parseKillRecord(null)).toBeUndefined();
     expect(parseKillRecord('x')).toBeUndefined();
   });
+
+  it('parseKillRecord refuses a time no clock gives (beyond the Date range), which no later decision could supersede', () => {
+    const latest = 8.64e15; // new Date(8.64e15) is the last valid Date
+    expect(parseKillRecord(rec(latest, 'a'))).toEqual(rec(latest, 'a'));
+    expect(parseKillRecord(rec(1e300, '~'))).toBeUndefined();
+    expect(parseKillRecord(rec(latest + 1, 'a'))).toBeUndefined();
+    expect(parseKillRecord(rec(-1e300, 'a'))).toBeUndefined();
+    // A pause frozen at such a time is kept as a pause at its record's own time.
+    expect(parseKillRecord({ ...rec(5, 'a'), pausedAt: 1e300 })).toEqual(rec(5, 'a'));
+  });
 });

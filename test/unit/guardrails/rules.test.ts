@@ -211,6 +211,45 @@ describe('states and bad input', () => {
     expect(rec.summary('exp', 'control', 'x')).toMatchObject({ n: 1, sum: 2 });
   });
 
+  it('a value too large to square is not recorded, so one such value cannot leave a breached rule insufficient for good', () => {
+    const exp = experiment([{ metric: 'latency_ms', max: 100, min_sample: 100 }]);
+    const rec = new MetricRecorder();
+    for (let i = 0; i < 1000; i++) {
+      rec.record('exp', 'control', 'latency_ms', 50 + (i % 10));
+      rec.record('exp', 'treatment', 'latency_ms', 500 + (i % 10));
+    }
+    // Finite, but its square (the series' sumSq) is Infinity and the variance NaN.
+    expect(rec.record('exp', 'treatment', 'latency_ms', 1e200)).toBe(false);
+    expect(rec.recordAt('exp', ['control', 'treatment'], 1, 'latency_ms', -1e200)).toBe(false);
+    rec.recordRun('exp', 'treatment', 1e200, false);
+    expect(rec.summary('exp', 'treatment', 'latency_ms')).toMatchObject({ n: 1000 });
+    expect(Number.isFinite(rec.summary('exp', 'treatment', 'latency_ms')!.sumSq)).toBe(true);
+    expect(checkExperiment(exp, rec.snapshot().exp, 0).rules[0]!.state).toBe('breached');
+  });
+
+  it('a metric without any noise (every value the same) is judged on its value, not called healthy with an unbounded sequence', () => {
+    const constant = (value: number): ArmData => ({
+      units: 0,
+      metrics: {
+        queue_depth: { n: 2000, sum: 2000 * value, sumSq: 2000 * value * value, min: value, max: value, buckets: {} },
+      },
+    });
+    const absolute = experiment([{ metric: 'queue_depth', max: 100, min_sample: 1000 }]);
+    const over = checkExperiment(absolute, { control: constant(50), treatment: constant(500) }, 0).rules[0]!;
+    expect(over.state).toBe('breached');
+    expect(over.bound).toEqual({ lower: 400, upper: 400 });
+    expect(checkExperiment(absolute, { control: constant(50), treatment: constant(60) }, 0).rules[0]!.state).toBe(
+      'healthy',
+    );
+    const relative = experiment([{ metric: 'queue_depth', max_relative_increase: 0.05, min_sample: 1000 }]);
+    expect(checkExperiment(relative, { control: constant(50), treatment: constant(500) }, 0).rules[0]!.state).toBe(
+      'breached',
+    );
+    expect(checkExperiment(relative, { control: constant(50), treatment: constant(50) }, 0).rules[0]!.state).toBe(
+      'healthy',
+    );
+  });
+
   it('SRM: a 50/50 experiment split 52/48 over 20,000 units is breached; 50/50 is not', () => {
     const exp = experiment([]);
     const arm = (units: number): ArmData => ({ units, metrics: {} });
