@@ -46,6 +46,11 @@ export interface GuardrailParts {
 const hasAdaptive = (config: ValidatedConfig) =>
   [...config.experiments.values()].some((e) => e.allocation.adaptive !== undefined);
 
+/** The longest metric name observe() records. */
+export const MAX_METRIC_NAME = 200;
+/** The most metric names observe() records per experiment. */
+export const MAX_OBSERVED_METRICS = 256;
+
 export class GuardrailWiring {
   /**
    * The instance's one recorder (the facade makes it): observe() and track() values wait in
@@ -205,8 +210,38 @@ export class GuardrailWiring {
     if (!isRecordable(value))
       return `the value must be a finite number between -${MAX_METRIC_MAGNITUDE} and ${MAX_METRIC_MAGNITUDE}, found ${value}`;
     if (this.monitor === undefined) return false;
+    if (metric !== this.lastObserved || plan.experiment !== this.lastObservedExperiment) {
+      const problem = this.admitMetric(plan.experiment, metric);
+      if (problem !== undefined) return problem;
+      this.lastObserved = metric;
+      this.lastObservedExperiment = plan.experiment;
+    }
     const index = engine.armOf(plan, unit);
     return index >= 0 && this.metrics.recordAt(plan.experiment, plan.variants, index, metric, value);
+  }
+
+  /** The metric observe() recorded last, and its experiment: a call for the same pair skips admitMetric. */
+  private lastObserved: string | undefined;
+  private lastObservedExperiment: string | undefined;
+  /** The metric names observe() has recorded, per experiment (each a series per arm, in memory and in Redis). */
+  private readonly observedMetrics = new Map<string, Set<string>>();
+
+  /**
+   * Whether observe() may record `metric` for `experiment`: a name of at most
+   * MAX_METRIC_NAME characters, one of at most MAX_OBSERVED_METRICS names per experiment.
+   * Each name is a series per arm kept for the experiment's life (and pushed to Redis in a
+   * fleet), so names made per user or per request would grow without bound.
+   */
+  private admitMetric(experiment: string, metric: string): string | undefined {
+    if (metric.length > MAX_METRIC_NAME)
+      return `the metric name must be at most ${MAX_METRIC_NAME} characters, found ${metric.length}`;
+    let names = this.observedMetrics.get(experiment);
+    if (names === undefined) this.observedMetrics.set(experiment, (names = new Set()));
+    if (names.has(metric)) return undefined;
+    if (names.size >= MAX_OBSERVED_METRICS)
+      return `${experiment} already has ${MAX_OBSERVED_METRICS} observed metrics, the most it keeps; "${metric.slice(0, 60)}" is not recorded (a metric name is a series kept per arm, not a per-user label)`;
+    names.add(metric);
+    return undefined;
   }
 
   /** A unit exposed (admitted by the exposure rule), per arm. */

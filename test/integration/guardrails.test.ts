@@ -193,6 +193,24 @@ describe('observe() and track() feed guardrails', () => {
     expect(sy.guardrailStatus().checkout!.killed).toBe(true);
   });
 
+  it('observe() keeps at most 256 metric names per experiment, of at most 200 characters: names made per user do not grow it without bound', async () => {
+    const { sy } = await make(config({ guardrails: [{ metric: 'p95_latency_ms', max_relative_increase: 0.05 }] }));
+    const errors: string[] = [];
+    sy.on('error', (e) => errors.push(e.message));
+    const ctx = { targetingKey: 'u-1' };
+    expect(sy.observe('checkout', ctx, 'm'.repeat(201), 1)).toBe(false);
+    expect(errors).toEqual(['observe() ignored: the metric name must be at most 200 characters, found 201']);
+    for (let i = 0; i < 256; i++) expect(sy.observe('checkout', ctx, `metric-${i}`, i)).toBe(true);
+    for (let i = 0; i < 1000; i++) expect(sy.observe('checkout', ctx, `per-user-${i}`, 1)).toBe(false);
+    // The names it keeps are still recorded, and the rule's own series is among them.
+    expect(sy.observe('checkout', ctx, 'metric-7', 7)).toBe(true);
+    expect(sy.observe('checkout', ctx, 'm'.repeat(200), 1)).toBe(false);
+    const series = Object.keys(sy.metrics.snapshot().checkout!.control!.metrics);
+    expect(series).toHaveLength(256);
+    expect(series).not.toContain('per-user-0');
+    expect(sy.metrics.summary('checkout', 'control', 'metric-7')?.n).toBe(2);
+  });
+
   it("observe() only appends; a batch of values is added to its series on a later turn, off the caller's path", async () => {
     const { sy } = await make(config({ guardrails: [{ metric: 'p95_latency_ms', max_relative_increase: 0.05 }] }));
     let recorded = 0;
