@@ -2,7 +2,15 @@ export { FleetConnection } from './connection.js';
 export type { FleetConnectionOptions } from './connection.js';
 export { KillStore } from './kill-store.js';
 export type { KillStoreOptions, KillStoreStatus } from './kill-store.js';
-export { isNewer, newerRecords, parseKillRecord, activeKills, pauseKey, pausedExperiment } from './kill-record.js';
+export {
+  isNewer,
+  newerRecords,
+  parseKillRecord,
+  activeKills,
+  pauseKey,
+  pausedExperiment,
+  LAST_TIME,
+} from './kill-record.js';
 export type { KillRecord, KillState } from './kill-record.js';
 export {
   readStateFile,

@@ -339,12 +339,14 @@ async function startRedis(): Promise<PrivateRedis> {
 }
 
 describe("another writer's garbage in an allocation version key", () => {
-  it('a version whose weights are not shares (null, negative, strings, overflowing) is ignored with a warning naming the key; the instance serves the weights it has', async () => {
+  it('a version whose weights are not shares (null, negative, strings, overflowing) or whose number is past any clock is ignored with a warning naming the key; the instance serves the weights it has', async () => {
     const garbage = [
       { version: 5, weights: null },
       { version: 5, weights: { control: -1, b: 2, c: 0 } },
       { version: 5, weights: { control: 'x', b: '1', c: 0 } },
       { version: 5, weights: { control: 1e308, b: 1e308, c: 1e308 } },
+      // Shares, but a version past any clock (1e300 + 1 is 1e300): no later version could replace it.
+      { version: 1e300, weights: { control: 1, b: 0, c: 0 } },
     ];
     for (const bad of garbage) {
       const p = prefix();

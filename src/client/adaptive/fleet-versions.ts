@@ -14,7 +14,7 @@
  * and logs once more when Redis answers again.
  */
 import type { Redis } from 'ioredis';
-import { fleetKeys } from '../../fleet/index.js';
+import { fleetKeys, LAST_TIME } from '../../fleet/index.js';
 import type { Logger } from '../../ports.js';
 import type { AllocationVersion } from './adaptive-experiment.js';
 
@@ -150,7 +150,10 @@ function parseVersion(text: string): AllocationVersion | string {
   }
   if (typeof v !== 'object' || v === null) return 'not an object';
   const { version, weights } = v as { version?: unknown; weights?: unknown };
-  if (typeof version !== 'number' || !Number.isFinite(version)) return 'its version is not a number';
+  // Versions are the re-weighting's time in ms, or one more than the last: a number past any
+  // clock (1e300, whose + 1 is itself) could never be replaced, freezing the bandit for good.
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 0 || version > LAST_TIME)
+    return 'its version is not a whole number within the range of a clock in ms';
   if (typeof weights !== 'object' || weights === null || Array.isArray(weights)) return 'its weights are not a map';
   let sum = 0;
   for (const [arm, w] of Object.entries(weights)) {
