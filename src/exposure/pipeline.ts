@@ -14,7 +14,7 @@
  */
 import type { Clock, Logger } from '../ports.js';
 import { SinkChannel, type ChannelCounters } from './channel.js';
-import { CursorStore, isCursor, type Cursor } from './cursor-store.js';
+import { compare, CursorStore, isCursor, type Cursor } from './cursor-store.js';
 import { EventEncoder } from './event-encoder.js';
 import { Journal, type Slab } from './journal.js';
 import { DUPLICATE, EventQueue, GUARDRAIL, LOGGED, PENDING, STATE, TRACK, type ExposureDescriptor } from './queue.js';
@@ -149,7 +149,12 @@ export class EventPipeline {
     const saved = this.journal.loadCursors();
     for (const sink of this.options.sinks) {
       const savedCursor = saved[sink.name];
-      const cursor = isCursor(savedCursor) ? savedCursor : this.journal.start();
+      // A cursor past the journal's end does not belong to these segments (a crash between
+      // clearing the journal and removing cursors.json, a file restored from elsewhere):
+      // new segments start below it and would never be read. Replayed from the start
+      // instead: delivered twice at worst, never skipped.
+      const cursor =
+        isCursor(savedCursor) && compare(savedCursor, this.journal.end()) <= 0 ? savedCursor : this.journal.start();
       const channel = new SinkChannel(
         sink,
         this.journal,

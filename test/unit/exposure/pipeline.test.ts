@@ -353,6 +353,19 @@ describe('EventPipeline', () => {
     expect(corrupt).toBe(1);
   });
 
+  it('delivers new events when the saved cursor points past every segment on disk (a crash between clearing the journal and removing cursors.json), and keeps them until delivered', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'cursors.json'), JSON.stringify({ fn: { seq: 7, line: 3 } }));
+    const got: EventRecord[] = [];
+    const p = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
+    for (let i = 0; i < 10; i++) record(p, exposure(i));
+    p.flush();
+    await until(() => got.length === 10, 2000, 'delivery past a stale cursor');
+    const report = await p.close();
+    expect(got.map((r) => r.unit)).toEqual(Array.from({ length: 10 }, (_, i) => `user-${i}`));
+    expect(report.sinks.fn).toMatchObject({ delivered: 10, pending: 0 });
+  });
+
   it('refuses a journal directory another live instance holds', () => {
     const dir = tmp();
     pipeline({ dir, sinks: [] });
