@@ -196,7 +196,7 @@ export class SinkChannel {
     for (const r of rejected) {
       const line = lines[r.index];
       if (line === undefined) continue;
-      text += `{"at":"${at}","sink":${JSON.stringify(this.sink.name)},"reason":${JSON.stringify(r.reason)},"event":${line}}\n`;
+      text += `{"at":"${at}","sink":${JSON.stringify(this.sink.name)},"reason":${JSON.stringify(r.reason)},${eventMember(line)}}\n`;
     }
     this.counters.deadLettered += rejected.length;
     const file = this.deadLetterFile;
@@ -237,5 +237,15 @@ export class SinkChannel {
     }).finally(() => {
       this.wake = undefined;
     });
+  }
+}
+
+/** A dead letter's event: the journal line as JSON (`event`), or, when the line is not JSON (damaged on disk), as a string (`line`). */
+function eventMember(line: string): string {
+  try {
+    JSON.parse(line);
+    return `"event":${line}`;
+  } catch {
+    return `"line":${JSON.stringify(line)}`;
   }
 }

@@ -22,7 +22,7 @@ import type { EventRecord } from '../schema.js';
 import { LineSplicer } from './line-splice.js';
 import { isUserEvent } from './platform.js';
 import type { SendResult, SinkBatch } from '../sink.js';
-import { SinkSendError } from '../sink.js';
+import { damagedLineReason, SinkSendError } from '../sink.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -264,9 +264,15 @@ export class BatchPoster {
           room(bound);
           size = splicer!.write(store, pos);
         } else {
-          const record = JSON.parse(buf.toString('utf8', start, end)) as EventRecord;
-          if (!isUserEvent(record)) continue;
-          const json = JSON.stringify(this.api.event(record));
+          let json: string;
+          try {
+            const record = JSON.parse(buf.toString('utf8', start, end)) as EventRecord;
+            if (!isUserEvent(record)) continue;
+            json = JSON.stringify(this.api.event(record));
+          } catch (error) {
+            rejected.push({ index: i, reason: damagedLineReason(error) });
+            continue;
+          }
           room(json.length * MAX_UTF8_PER_UNIT);
           size = store.write(json, pos);
         }

@@ -353,6 +353,26 @@ describe('EventPipeline', () => {
     expect(corrupt).toBe(1);
   });
 
+  it('dead-letters a line damaged in the middle of a segment (not JSON) and delivers the lines around it to a function sink', async () => {
+    const dir = tmp();
+    const p1 = pipeline({ dir, sinks: [functionSink('fn', () => Promise.reject(new Error('down')))] });
+    for (let i = 0; i < 10; i++) record(p1, exposure(i));
+    await p1.close(20);
+    const [segment] = readdirSync(join(dir, 'journal'));
+    const file = join(dir, 'journal', segment!);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines[5] = 'not json at all';
+    writeFileSync(file, lines.join('\n'));
+    const got: EventRecord[] = [];
+    const p2 = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
+    await until(() => p2.counters().sinks.fn!.pending === 0, 2000, 'the journal delivered');
+    expect(got.map((r) => r.unit)).toEqual([0, 1, 2, 3, 4, 6, 7, 8, 9].map((i) => `user-${i}`));
+    expect(p2.counters().sinks.fn).toMatchObject({ delivered: 9, deadLettered: 1 });
+    const letter = JSON.parse(readFileSync(join(dir, 'dead-letters', 'fn.jsonl'), 'utf8')) as Record<string, string>;
+    expect(letter).toMatchObject({ sink: 'fn', line: 'not json at all' });
+    expect(letter.reason).toMatch(/not valid JSON/);
+  });
+
   it('delivers new events when the saved cursor points past every segment on disk (a crash between clearing the journal and removing cursors.json), and keeps them until delivered', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'cursors.json'), JSON.stringify({ fn: { seq: 7, line: 3 } }));

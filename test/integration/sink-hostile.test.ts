@@ -1,0 +1,101 @@
+/**
+ * The analytics sinks and the pipeline against a hostile world: a journal damaged on disk
+ * by a previous run, and local receivers that answer the way a broken or malicious
+ * endpoint could (absurd Retry-After, endless or huge bodies, keys echoed back). Nothing
+ * may stall delivery for good, grow memory without bound, hang close(), or leak a key.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  amplitudeSink,
+  EventPipeline,
+  mixpanelSink,
+  segmentSink,
+  type ExposureDescriptor,
+  type Sink,
+} from '../../src/exposure/index.js';
+import { PlatformReceiver, type Platform } from '../helpers/platforms.js';
+import { until } from '../helpers/receiver.js';
+
+const PLATFORMS: Platform[] = ['segment', 'amplitude', 'mixpanel'];
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const cleanup: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+function temp(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-hostile-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function receiverFor(platform: Platform): Promise<PlatformReceiver> {
+  const r = await new PlatformReceiver(platform).start();
+  cleanup.push(() => r.stop());
+  return r;
+}
+
+function sinkFor(platform: Platform, port: number): Promise<Sink> {
+  const url = `http://127.0.0.1:${port}`;
+  if (platform === 'segment') return segmentSink({ writeKey: 'wk_hostile', host: url });
+  if (platform === 'amplitude') return amplitudeSink({ apiKey: 'amp_hostile', serverUrl: `${url}/2/httpapi` });
+  return mixpanelSink({ token: 'mp_hostile', host: `127.0.0.1:${port}`, protocol: 'http' });
+}
+
+function pipeline(dir: string, sink: Sink): EventPipeline {
+  const p = new EventPipeline({
+    dir,
+    sinks: [sink],
+    clock: { now: Date.now },
+    logger: quiet,
+    provider: 'memory',
+    backoffBaseMs: 5,
+    backoffMaxMs: 50,
+  });
+  p.start();
+  cleanup.push(() => p.close(100));
+  return p;
+}
+
+const descriptor: ExposureDescriptor = {
+  experiment: 'checkout',
+  flag: 'checkout',
+  variant: 'treatment',
+  mode: 'fixed',
+  version: 1,
+};
+const recordExposures = (p: EventPipeline, n: number) => {
+  for (let i = 0; i < n; i++) p.recordExposure(descriptor, `user-${i}`, Date.now(), 0, 100, 'SPLIT', undefined);
+};
+
+describe.each(PLATFORMS)('%s sink, a journal line damaged on disk', (platform) => {
+  it('is dead-lettered as it was found, and the events around it are delivered (it never blocks the sink)', async () => {
+    const dir = temp();
+    const receiver = await receiverFor(platform);
+    receiver.fault = () => ({ status: 503 });
+    const first = pipeline(dir, await sinkFor(platform, receiver.port));
+    recordExposures(first, 10);
+    await first.close(50);
+    const [segment] = readdirSync(join(dir, 'journal'));
+    const file = join(dir, 'journal', segment!);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines[3] = '{"schema":"switchyard.exposure/1","id":\u0001garbage';
+    writeFileSync(file, lines.join('\n'));
+
+    receiver.fault = undefined;
+    const second = pipeline(dir, await sinkFor(platform, receiver.port));
+    await until(() => second.counters().sinks[platform]!.pending === 0, 10_000, 'the journal delivered');
+    expect(receiver.accepted).toBe(9);
+    expect(second.counters().sinks[platform]).toMatchObject({ delivered: 9, deadLettered: 1 });
+    const letters = readFileSync(join(dir, 'dead-letters', `${platform}.jsonl`), 'utf8')
+      .trim()
+      .split('\n');
+    expect(letters).toHaveLength(1);
+    const letter = JSON.parse(letters[0]!) as { reason: string; line: string };
+    expect(letter.reason).toMatch(/not valid JSON/);
+    expect(letter.line).toBe(lines[3]);
+  });
+});
