@@ -18,6 +18,13 @@ import { compare, type Cursor } from './cursor-store.js';
 import type { Journal, Lines } from './journal.js';
 import { batchOf, type SendResult, type Sink, type SinkBatch } from './sink.js';
 
+/**
+ * The longest wait a destination's Retry-After gets: a timer cannot wait past 2^31-1 ms
+ * (it fires after 1 ms instead, which retried hundreds of times a second), and a sink that
+ * asks for more than an hour is asked again then.
+ */
+const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
 type Outcome = { ok: true; result: SendResult | undefined } | { ok: false; error: unknown };
 
 /** A batch read from the journal and sent; its lines stay lent until it is acknowledged. */
@@ -168,7 +175,10 @@ export class SinkChannel {
             error: message,
           });
         this.counters.lastError = message;
-        await this.sleep(Math.max(this.backoff(), error?.retryAfterMs ?? 0));
+        const retryAfter = error?.retryAfterMs;
+        await this.sleep(
+          Math.max(this.backoff(), Number.isFinite(retryAfter) ? Math.min(retryAfter!, MAX_RETRY_AFTER_MS) : 0),
+        );
         if (this.stopped) break;
         // Again, in order: every batch in the window whose send failed (the head first).
         for (const flight of window) if (flight.settled?.ok === false) this.send(flight);

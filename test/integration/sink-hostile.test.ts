@@ -99,3 +99,22 @@ describe.each(PLATFORMS)('%s sink, a journal line damaged on disk', (platform) =
     expect(letter.line).toBe(lines[3]);
   });
 });
+
+describe('Retry-After beyond what a timer can wait', () => {
+  it.each([
+    ['delay-seconds of 1e12', '1000000000000'],
+    ['an HTTP-date in the year 9999', 'Fri, 31 Dec 9999 23:59:59 GMT'],
+  ])('%s: the sink waits instead of retrying at once, and close() still returns', async (_what, retryAfter) => {
+    const receiver = await receiverFor('segment');
+    receiver.fault = () => ({ status: 429, headers: { 'retry-after': retryAfter } });
+    const p = pipeline(temp(), await sinkFor('segment', receiver.port));
+    recordExposures(p, 3);
+    p.flush();
+    await until(() => receiver.received >= 1, 5000, 'the first attempt');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // A timer of more than 2^31-1 ms fires after 1 ms: the sink retried hundreds of times a second.
+    expect(receiver.received).toBe(1);
+    const report = await p.close(50);
+    expect(report.sinks.segment).toMatchObject({ delivered: 0, pending: 3 });
+  });
+});
