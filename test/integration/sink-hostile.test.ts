@@ -16,6 +16,7 @@ import {
   type ExposureDescriptor,
   type Sink,
 } from '../../src/exposure/index.js';
+import { batchOfLines } from '../../src/exposure/sink.js';
 import { PlatformReceiver, type Platform } from '../helpers/platforms.js';
 import { until } from '../helpers/receiver.js';
 
@@ -67,6 +68,19 @@ const descriptor: ExposureDescriptor = {
   mode: 'fixed',
   version: 1,
 };
+const line = JSON.stringify({
+  schema: 'switchyard.exposure/1',
+  id: '01KB2Y9Q4M6Q8W0Z3T5V7X9B1D',
+  ts: '2026-12-01T09:00:00.123Z',
+  unit: 'user-42',
+  experiment: 'checkout',
+  flag: 'checkout',
+  variant: 'treatment',
+  allocation: { mode: 'fixed', version: 1, step: 0, percent: 100 },
+  reason: 'SPLIT',
+  provider: 'memory',
+  attributes: {},
+});
 const recordExposures = (p: EventPipeline, n: number) => {
   for (let i = 0; i < n; i++) p.recordExposure(descriptor, `user-${i}`, Date.now(), 0, 100, 'SPLIT', undefined);
 };
@@ -116,5 +130,44 @@ describe('Retry-After beyond what a timer can wait', () => {
     expect(receiver.received).toBe(1);
     const report = await p.close(50);
     expect(report.sinks.segment).toMatchObject({ delivered: 0, pending: 3 });
+  });
+});
+
+describe.each(PLATFORMS)('%s sink, a receiver that echoes the credentials back', (platform) => {
+  const key = 'k_LEAKY_4f9c2e7a1b3d5f60';
+  const make = (port: number): Promise<Sink> => {
+    const url = `http://127.0.0.1:${port}`;
+    if (platform === 'segment') return segmentSink({ writeKey: key, host: url });
+    if (platform === 'amplitude') return amplitudeSink({ apiKey: key, serverUrl: `${url}/2/httpapi` });
+    return mixpanelSink({ token: key, host: `127.0.0.1:${port}`, protocol: 'http' });
+  };
+  const base64 = Buffer.from(`${key}:`).toString('base64');
+
+  it('keeps the key out of the message when it straddles the cut of the answer shown', async () => {
+    const receiver = await receiverFor(platform);
+    // The message shows the first 300 characters of the answer: the key starts at 295.
+    receiver.fault = () => ({ status: 401, body: `${'x'.repeat(290)} key=${key} is not valid` });
+    const sink = await make(receiver.port);
+    cleanup.push(() => sink.close?.());
+    const error = (await sink.send(batchOfLines([line])).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/answered 401/);
+    expect(error.message).not.toContain(key.slice(0, 4));
+  });
+
+  it('keeps the Authorization header (the key in base64) and the body echoed back out of the message', async () => {
+    const receiver = await receiverFor(platform);
+    receiver.fault = (req) => ({
+      status: 403,
+      body: JSON.stringify({
+        error: `refused: authorization=${req.headers.authorization} body=${req.body.slice(0, 80)}`,
+      }),
+    });
+    const sink = await make(receiver.port);
+    cleanup.push(() => sink.close?.());
+    const error = (await sink.send(batchOfLines([line])).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/answered 403: refused/);
+    expect(error.message).not.toContain(key);
+    expect(error.message).not.toContain(base64);
+    expect(error.message).not.toContain(base64.slice(0, 16));
   });
 });

@@ -189,6 +189,8 @@ export class BatchPoster {
   private readonly path: string;
   private readonly buffers: BufferPool;
   private readonly splicer: LineSplicer | undefined;
+  /** The options' secrets and the credentials sent in the Authorization header (a key in base64). */
+  private readonly secrets: readonly string[];
 
   constructor(
     readonly platform: string,
@@ -206,6 +208,11 @@ export class BatchPoster {
     // Each request in flight holds a body, each send its event bytes.
     this.buffers = new BufferPool(2 * options.connections + 2);
     this.splicer = options.splice === false ? undefined : new LineSplicer((r) => api.event(r));
+    const credentials = /^\S+\s+(\S+)$/.exec(api.headers.authorization ?? '')?.[1];
+    // Longest first, so a secret that contains another is taken out whole.
+    this.secrets = [...options.secrets, ...(credentials ? [credentials] : [])]
+      .filter((secret) => secret.length > 0)
+      .sort((a, b) => b.length - a.length);
   }
 
   /** Delivers the batch; resolves with the events rejected for good, throws SinkSendError to be retried. */
@@ -349,11 +356,10 @@ export class BatchPoster {
     }
     // Throttled, a server error, a timeout, or a key the platform refuses (the operator
     // fixes it; the events wait in the journal meanwhile): retried later, all of them.
+    // Secrets out before the answer is cut short: a cut through a key would leave its start.
+    text = this.clean(text);
     if (status === 429 || status === 408 || status >= 500 || status === 401 || status === 403 || status === 404)
-      throw new SinkSendError(
-        `${this.platform} answered ${status}: ${this.clean(summary(text))}`,
-        retryAfterMs(retryAfter),
-      );
+      throw new SinkSendError(`${this.platform} answered ${status}: ${summary(text)}`, retryAfterMs(retryAfter));
     if (status < 200 || (status >= 300 && status < 400)) throw new SinkSendError(`${this.platform} answered ${status}`);
     const verdict =
       this.api.rejected(status, text) ?? (status >= 400 ? { message: summary(text), resendRest: true } : undefined);
@@ -398,7 +404,7 @@ export class BatchPoster {
   /** A platform's message with any secret taken out. */
   private clean(message: string): string {
     let out = message;
-    for (const s of this.options.secrets) if (s.length > 0) out = out.split(s).join('[redacted]');
+    for (const s of this.secrets) out = out.split(s).join('[redacted]');
     return out;
   }
 }
