@@ -4,6 +4,8 @@
  * endpoint could (absurd Retry-After, endless or huge bodies, keys echoed back). Nothing
  * may stall delivery for good, grow memory without bound, hang close(), or leak a key.
  */
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,5 +171,79 @@ describe.each(PLATFORMS)('%s sink, a receiver that echoes the credentials back',
     expect(error.message).not.toContain(key);
     expect(error.message).not.toContain(base64);
     expect(error.message).not.toContain(base64.slice(0, 16));
+  });
+});
+
+describe('answers that never end', () => {
+  /** A loopback server whose every answer `answer` writes by hand. */
+  async function server(answer: (res: ServerResponse) => void): Promise<number> {
+    const s = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => answer(res));
+    });
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => {
+      s.closeAllConnections();
+      return new Promise((resolve) => s.close(resolve));
+    });
+    return (s.address() as AddressInfo).port;
+  }
+
+  /** The promise's outcome, or 'pending' if it has not settled within `ms` (the test's guard against a hang). */
+  const within = <T>(promise: Promise<T>, ms: number) =>
+    Promise.race([
+      promise.then(
+        (value) => ({ settled: 'resolved' as const, value }),
+        (error: unknown) => ({ settled: 'rejected' as const, error: error as Error }),
+      ),
+      new Promise<{ settled: 'pending' }>((resolve) => setTimeout(() => resolve({ settled: 'pending' }), ms)),
+    ]);
+
+  it('a 64 MB error body is not read to its end: the sink hangs up after the first MB and retries later', async () => {
+    let finished = false;
+    const port = await server((res) => {
+      res.writeHead(500);
+      const chunk = Buffer.alloc(1 << 20, 0x78);
+      let n = 0;
+      const more = () => {
+        while (n < 64) {
+          n++;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end(() => (finished = true));
+      };
+      more();
+    });
+    const sink = await segmentSink({ writeKey: 'wk_hostile', host: `http://127.0.0.1:${port}` });
+    cleanup.push(() => sink.close?.());
+    const outcome = await within(sink.send(batchOfLines([line])), 20_000);
+    expect(outcome).toMatchObject({ settled: 'rejected', error: { name: 'SinkSendError' } });
+    expect((outcome as { error: Error }).error.message).toMatch(/^segment answered 500: x{300}$/);
+    expect(finished).toBe(false);
+  });
+
+  it('a body that trickles forever fails the send once the timeout has passed', async () => {
+    const port = await server((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const timer = setInterval(() => res.write(' '), 20);
+      res.on('close', () => clearInterval(timer));
+    });
+    const sink = await segmentSink({ writeKey: 'wk_hostile', host: `http://127.0.0.1:${port}`, timeoutMs: 300 });
+    cleanup.push(() => sink.close?.());
+    const outcome = await within(sink.send(batchOfLines([line])), 20_000);
+    expect(outcome).toMatchObject({ settled: 'rejected', error: { name: 'SinkSendError' } });
+  });
+
+  it('close() returns while a request hangs (the events stay pending in the journal)', async () => {
+    const port = await server(() => {});
+    const dir = temp();
+    const sink = await segmentSink({ writeKey: 'wk_hostile', host: `http://127.0.0.1:${port}`, timeoutMs: 60_000 });
+    const p = new EventPipeline({ dir, sinks: [sink], clock: { now: Date.now }, logger: quiet, provider: 'memory' });
+    p.start();
+    recordExposures(p, 5);
+    p.flush();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const outcome = await within(p.close(100), 20_000);
+    expect(outcome).toMatchObject({ settled: 'resolved', value: { sinks: { segment: { delivered: 0, pending: 5 } } } });
   });
 });

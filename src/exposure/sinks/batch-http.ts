@@ -230,8 +230,12 @@ export class BatchPoster {
     return rejected.length > 0 ? { rejected } : undefined;
   }
 
+  /**
+   * Cuts off the requests still in flight (close() of the pipeline has waited for them as
+   * long as it was told; their events stay in the journal) and closes the connections.
+   */
   close(): Promise<void> {
-    return this.pool.close();
+    return this.pool.destroy();
   }
 
   /**
@@ -340,10 +344,18 @@ export class BatchPoster {
     let text: string;
     let retryAfter: string | string[] | undefined;
     try {
-      const res = await this.pool.request({ path: this.path, method: 'POST', headers, body });
+      // The timeout bounds the whole exchange: undici's own timeouts are per idle gap, so
+      // an answer that trickles a byte at a time would hold the send (and close()) forever.
+      const res = await this.pool.request({
+        path: this.path,
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
       status = res.statusCode;
       retryAfter = res.headers['retry-after'];
-      text = await res.body.text();
+      text = await readAnswer(res.body);
     } catch (error) {
       // A body the client may still hold (a request cut off) is left to the collector.
       throw new SinkSendError(`${this.platform} request failed: ${this.clean((error as Error).message)}`);
@@ -407,6 +419,25 @@ export class BatchPoster {
     for (const s of this.secrets) out = out.split(s).join('[redacted]');
     return out;
   }
+}
+
+/**
+ * Bytes of an answer read at most: the platforms' answers are short JSON (a list of
+ * rejected indices at most), and an endpoint answering megabytes would otherwise be held
+ * in memory whole, once per request in flight.
+ */
+const MAX_ANSWER_BYTES = 1 << 20;
+
+/** An answer's body as text, its first MAX_ANSWER_BYTES only (the connection is dropped past them). */
+async function readAnswer(body: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= MAX_ANSWER_BYTES) break; // ends the iteration, which destroys the body
+  }
+  return Buffer.concat(chunks).toString('utf8', 0, Math.min(size, MAX_ANSWER_BYTES));
 }
 
 function halves(r: Request): Request[] {
