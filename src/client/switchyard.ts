@@ -112,7 +112,8 @@ export class Switchyard {
   private readonly logger: Logger;
   private readonly reported = new Set<string>();
   private readonly reloader: ConfigReloader;
-  private closed = false;
+  /** The one close() in progress or done: a second call waits for it rather than returning early. */
+  private closing: Promise<void> | undefined;
   private readonly pipeline: EventPipeline | undefined;
   private readonly exposures: ExposureRecorder;
   private readonly hooks: HookRunner;
@@ -611,10 +612,15 @@ export class Switchyard {
     this.reloader.poll();
   }
 
-  /** Stops watching, closes the provider. Evaluations after close answer PROVIDER_NOT_READY. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  /**
+   * Stops watching, flushes, closes the provider. Evaluations after close answer
+   * PROVIDER_NOT_READY. Called again, it settles when the first call does.
+   */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutDown());
+  }
+
+  private async shutDown(): Promise<void> {
     this.reloader.stop();
     await this.fleetMove;
     await this.killSwitch.close();

@@ -719,3 +719,26 @@ describe('secrets and platform credentials', () => {
     );
   });
 });
+
+describe('close() called again', () => {
+  it('while the first close() is still delivering: the second settles only once the events are delivered', async () => {
+    const delivered: EventRecord[] = [];
+    const sy = await make({
+      config: config({
+        exposures: { dir: join(mkdtempSync(join(tmpdir(), 'sy-close-')), 'events') },
+        analytics_platforms: [],
+      }),
+      sinks: [
+        functionSink('slow', async (records) => {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          delivered.push(...records);
+        }),
+      ],
+    });
+    for (let i = 0; i < 20; i++) await sy.getVariant('checkout', { targetingKey: `user-${i}` });
+    const first = sy.close();
+    await sy.close();
+    expect(delivered.filter((r) => r.schema === EXPOSURE_SCHEMA)).toHaveLength(20);
+    await first;
+  });
+});
