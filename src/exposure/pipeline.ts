@@ -140,6 +140,10 @@ export class EventPipeline {
       memoryLimit: options.memoryLimit ?? this.capacity,
       cursors: this.cursors,
       onFailure: (error) => this.journalFailed(error, 'events not yet written and all new ones are'),
+      onLost: (file, lines, error) =>
+        options.logger.error(
+          `cannot read ${file} back (${error.message}): its ${lines} events are lost, counted in corruptLines; the sinks go on with the rest`,
+        ),
     });
   }
 
