@@ -235,9 +235,11 @@ export class EventPipeline {
       this.counts.rejected++;
       return `properties cannot be serialized as JSON (${(error as Error).message})`;
     }
-    if (text.length > this.maxPropertiesBytes) {
+    // UTF-8 takes up to three bytes per UTF-16 unit: measured only when the length alone cannot tell.
+    const bytes = text.length * 3 > this.maxPropertiesBytes ? Buffer.byteLength(text) : text.length;
+    if (bytes > this.maxPropertiesBytes) {
       this.counts.rejected++;
-      return `properties take ${text.length} bytes as JSON, over the limit of ${this.maxPropertiesBytes}`;
+      return `properties take ${bytes} bytes as JSON, over the limit of ${this.maxPropertiesBytes}`;
     }
     this.counts.events++;
     const queue = this.buffer;

@@ -212,6 +212,15 @@ describe('EventPipeline', () => {
     expect(p.counters()).toMatchObject({ rejected: 3, events: 0 });
   });
 
+  it('measures the track properties limit in UTF-8 bytes, as it says: 20,000 euro signs are 60,008 bytes, over 32,768', () => {
+    const p = pipeline({ sinks: [] });
+    expect(p.recordTrack('u', 'e', undefined, { s: '\u20ac'.repeat(20_000) }, 0)).toBe(
+      'properties take 60008 bytes as JSON, over the limit of 32768',
+    );
+    expect(p.recordTrack('u', 'e', undefined, { s: '\u20ac'.repeat(10_000) }, 0)).toBeUndefined();
+    expect(p.counters()).toMatchObject({ rejected: 1, events: 1 });
+  });
+
   it('an event whose time is not a number (a broken clock) is dropped, counted and explained; the flush goes on', async () => {
     const got: EventRecord[] = [];
     const errors: string[] = [];
