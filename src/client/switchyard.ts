@@ -375,7 +375,9 @@ export class Switchyard {
       }
     } else if (problem !== undefined) this.pipeline?.reject();
     if (problem !== undefined) {
-      const name = typeof event === 'string' ? event : shown(event);
+      // Cut as shown() cuts: the name keys the once-only report and goes to the log, so a
+      // caller's huge names must not be kept or logged whole.
+      const name = typeof event !== 'string' ? shown(event) : event.length > 60 ? `${event.slice(0, 57)}...` : event;
       this.report(`track:${name}`, 'SY_INVALID_ARGUMENT', `track(${shown(name)}) rejected: ${problem}`);
       this.engine.countProblem('SY_INVALID_ARGUMENT');
       return false;
