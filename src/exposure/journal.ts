@@ -302,6 +302,17 @@ export class Journal {
     return lines;
   }
 
+  /** Lines that `cursor` has not yet passed and that are kept in memory only (gone when the process ends). */
+  behindInMemory(cursor: Cursor): number {
+    let lines = 0;
+    for (const segment of this.segments) {
+      if (segment.persisted) continue;
+      if (segment.seq > cursor.seq) lines += segment.count;
+      else if (segment.seq === cursor.seq) lines += Math.max(0, segment.count - cursor.line);
+    }
+    return lines;
+  }
+
   /** Closes the file (after written(): a write still queued then is abandoned). */
   close(): void {
     this.abandonWrites();

@@ -403,6 +403,7 @@ export class EventPipeline {
     ]);
     clearTimeout(timer);
     for (const channel of this.channels) channel.stop();
+    this.countLostInMemory();
     if (!this.journal.clearIfDelivered(this.channels.map((channel) => channel.cursor))) this.saveCursors(true);
     this.journal.close();
     await Promise.all(
@@ -436,6 +437,23 @@ export class EventPipeline {
       journalInMemory: this.journal.inMemoryOnly,
       sinks,
     };
+  }
+
+  /**
+   * At close, events the journal kept in memory only (it could not be written) that some
+   * sink has not received end with the process: counted as dropped and logged, never
+   * left for a next start that will not have them. Cursors move in journal order, so
+   * they are the longest undelivered tail among the sinks.
+   */
+  private countLostInMemory(): void {
+    if (!this.journal.inMemoryOnly) return;
+    let lost = 0;
+    for (const channel of this.channels) lost = Math.max(lost, this.journal.behindInMemory(channel.cursor));
+    if (lost === 0) return;
+    this.counts.dropped += lost;
+    this.options.logger.error(
+      `close: ${lost} events were kept in memory only (the journal cannot be written) and not delivered to every sink: lost, counted in dropped`,
+    );
   }
 
   private journalFailed(error: Error | undefined, which: string): void {

@@ -8,7 +8,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSwitchyard, SwitchyardError, type ExposureEvent, type Switchyard } from 'switchyard';
 import { MemoryProvider } from 'switchyard/adapters/memory';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXPOSURE_SCHEMA, functionSink, type EventRecord } from '../../../src/exposure/index.js';
@@ -740,5 +740,23 @@ describe('close() called again', () => {
     await sy.close();
     expect(delivered.filter((r) => r.schema === EXPOSURE_SCHEMA)).toHaveLength(20);
     await first;
+  });
+});
+
+describe('close() with the journal in memory only', () => {
+  it('and the sink down: logs that the undelivered events are lost (counted in dropped), never that they stay in the journal', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sy-close-')), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const logger = recordingLogger();
+    const sy = await make({
+      config: config({ exposures: { dir: join(file, 'events'), close_timeout_ms: 50 }, analytics_platforms: [] }),
+      sinks: [functionSink('down', () => Promise.reject(new Error('down')))],
+      logger,
+    });
+    for (let i = 0; i < 20; i++) await sy.getVariant('checkout', { targetingKey: `user-${i}` });
+    await sy.close();
+    expect(sy.counters().exposures.pipeline).toMatchObject({ journalInMemory: true, dropped: 20 });
+    expect(logger.lines).toContainEqual(expect.stringMatching(/^error close: 20 events were kept in memory only/));
+    expect(logger.lines.join('\n')).not.toMatch(/stay in the journal/);
   });
 });

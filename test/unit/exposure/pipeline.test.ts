@@ -200,6 +200,21 @@ describe('EventPipeline', () => {
     expect(got).toHaveLength(300);
   });
 
+  it('when the journal cannot be written and the sink is still down at close: the events kept in memory only are counted as dropped and the loss is logged', async () => {
+    const file = join(tmp(), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const errors: string[] = [];
+    const logger = { ...quiet, error: (m: string) => void errors.push(m) };
+    const sink = functionSink('fn', () => Promise.reject(new Error('down')));
+    const p = pipeline({ sinks: [sink], dir: join(file, 'events'), logger });
+    for (let i = 0; i < 50; i++) record(p, exposure(i));
+    const report = await p.close(50);
+    expect(report).toMatchObject({ journalInMemory: true, journaled: 50, dropped: 50 });
+    expect(errors[errors.length - 1]).toMatch(
+      /^close: 50 events were kept in memory only \(the journal cannot be written\) and not delivered to every sink: lost, counted in dropped/,
+    );
+  });
+
   it('rejects malformed track properties with an explanation and a count', () => {
     const p = pipeline({ sinks: [] });
     const circular: Record<string, unknown> = {};
