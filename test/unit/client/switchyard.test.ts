@@ -760,3 +760,34 @@ describe('close() with the journal in memory only', () => {
     expect(logger.lines.join('\n')).not.toMatch(/stay in the journal/);
   });
 });
+
+describe('an exposure attribute whose getter throws', () => {
+  it.each([false, true])(
+    'falls back without admitting the exposure, so the next good call logs it (an exposure listener: %s)',
+    async (listen) => {
+      const delivered: EventRecord[] = [];
+      const sy = await make({
+        config: config({
+          exposures: { dir: join(mkdtempSync(join(tmpdir(), 'sy-attr-')), 'events'), attributes: ['country'] },
+          analytics_platforms: [],
+        }),
+        sinks: [functionSink('fn', (records) => void delivered.push(...records))],
+      });
+      if (listen) sy.on('exposure', () => {});
+      const hostile = Object.defineProperty({ targetingKey: 'u1' }, 'country', {
+        enumerable: true,
+        get() {
+          throw new Error('getter boom');
+        },
+      });
+      const first = await sy.getVariant('checkout', hostile);
+      expect(first.reason).toBe('ERROR');
+      const second = await sy.getVariant('checkout', { targetingKey: 'u1', country: 'DE' });
+      expect(second.reason).not.toBe('ERROR');
+      await sy.close();
+      const exposures = delivered.filter((r) => r.schema === EXPOSURE_SCHEMA);
+      expect(exposures).toHaveLength(1);
+      expect(exposures[0]).toMatchObject({ unit: 'u1', variant: second.variant, attributes: { country: 'DE' } });
+    },
+  );
+});
