@@ -143,6 +143,10 @@ export class ExposureRecorder {
     // Only a rule with a time window reads the time to admit; a repeat then costs no clock read.
     const timed = dedupe.timed;
     let ts = timed ? this.timeOf(allocation) : NaN;
+    // Read before the rule admits the exposure: a context whose getter throws fails the
+    // evaluation, and an exposure admitted but never logged would make the unit's next
+    // (good) call a duplicate, lost to the analysis.
+    const attributes = pipeline?.pickAttributes(ctx);
     if (!dedupe.admit(fingerprint[0]!, fingerprint[1]!, ts)) {
       this.deduplicated++;
       return;
@@ -157,7 +161,7 @@ export class ExposureRecorder {
         allocation.rampStep,
         allocation.trafficPercent,
         allocation.reason,
-        pipeline.pickAttributes(ctx),
+        attributes,
       );
     if (listening) {
       this.events.emit('exposure', {

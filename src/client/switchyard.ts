@@ -112,7 +112,8 @@ export class Switchyard {
   private readonly logger: Logger;
   private readonly reported = new Set<string>();
   private readonly reloader: ConfigReloader;
-  private closed = false;
+  /** The one close() in progress or done: a second call waits for it rather than returning early. */
+  private closing: Promise<void> | undefined;
   private readonly pipeline: EventPipeline | undefined;
   private readonly exposures: ExposureRecorder;
   private readonly hooks: HookRunner;
@@ -376,7 +377,9 @@ export class Switchyard {
       }
     } else if (problem !== undefined) this.pipeline?.reject();
     if (problem !== undefined) {
-      const name = typeof event === 'string' ? event : shown(event);
+      // Cut as shown() cuts: the name keys the once-only report and goes to the log, so a
+      // caller's huge names must not be kept or logged whole.
+      const name = typeof event !== 'string' ? shown(event) : event.length > 60 ? `${event.slice(0, 57)}...` : event;
       this.report(`track:${name}`, 'SY_INVALID_ARGUMENT', `track(${shown(name)}) rejected: ${problem}`);
       this.engine.countProblem('SY_INVALID_ARGUMENT');
       return false;
@@ -613,10 +616,15 @@ export class Switchyard {
     this.reloader.poll();
   }
 
-  /** Stops watching, closes the provider. Evaluations after close answer PROVIDER_NOT_READY. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  /**
+   * Stops watching, flushes, closes the provider. Evaluations after close answer
+   * PROVIDER_NOT_READY. Called again, it settles when the first call does.
+   */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutDown());
+  }
+
+  private async shutDown(): Promise<void> {
     this.reloader.stop();
     await this.fleetMove;
     await this.killSwitch.close();
@@ -626,7 +634,8 @@ export class Switchyard {
     if (this.pipeline) {
       const report = await this.pipeline.close(this.config.exposures.closeTimeoutMs);
       const pending = Object.entries(report.sinks).filter(([, c]) => c.pending > 0);
-      if (pending.length > 0) {
+      // In memory only, the pipeline has logged what is lost: nothing stays for the next start.
+      if (pending.length > 0 && !report.journalInMemory) {
         this.logger.warn(
           `close: events still pending after ${this.config.exposures.closeTimeoutMs} ms stay in the journal for the next start`,
           { pending: Object.fromEntries(pending.map(([k, c]) => [k, c.pending])) },

@@ -18,6 +18,13 @@ import { compare, type Cursor } from './cursor-store.js';
 import type { Journal, Lines } from './journal.js';
 import { batchOf, type SendResult, type Sink, type SinkBatch } from './sink.js';
 
+/**
+ * The longest wait a destination's Retry-After gets: a timer cannot wait past 2^31-1 ms
+ * (it fires after 1 ms instead, which retried hundreds of times a second), and a sink that
+ * asks for more than an hour is asked again then.
+ */
+const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
 type Outcome = { ok: true; result: SendResult | undefined } | { ok: false; error: unknown };
 
 /** A batch read from the journal and sent; its lines stay lent until it is acknowledged. */
@@ -172,7 +179,10 @@ export class SinkChannel {
             error: message,
           });
         this.counters.lastError = message;
-        await this.sleep(Math.max(this.backoff(), error?.retryAfterMs ?? 0));
+        const retryAfter = error?.retryAfterMs;
+        await this.sleep(
+          Math.max(this.backoff(), Number.isFinite(retryAfter) ? Math.min(retryAfter!, MAX_RETRY_AFTER_MS) : 0),
+        );
         if (this.stopped) break;
         // Again, in order: every batch in the window whose send failed (the head first).
         for (const flight of window) if (flight.settled?.ok === false) this.send(flight);
@@ -200,7 +210,7 @@ export class SinkChannel {
     for (const r of rejected) {
       const line = lines[r.index];
       if (line === undefined) continue;
-      text += `{"at":"${at}","sink":${JSON.stringify(this.sink.name)},"reason":${JSON.stringify(r.reason)},"event":${line}}\n`;
+      text += `{"at":"${at}","sink":${JSON.stringify(this.sink.name)},"reason":${JSON.stringify(r.reason)},${eventMember(line)}}\n`;
     }
     this.counters.deadLettered += rejected.length;
     const file = this.deadLetterFile;
@@ -241,5 +251,15 @@ export class SinkChannel {
     }).finally(() => {
       this.wake = undefined;
     });
+  }
+}
+
+/** A dead letter's event: the journal line as JSON (`event`), or, when the line is not JSON (damaged on disk), as a string (`line`). */
+function eventMember(line: string): string {
+  try {
+    JSON.parse(line);
+    return `"event":${line}`;
+  } catch {
+    return `"line":${JSON.stringify(line)}`;
   }
 }

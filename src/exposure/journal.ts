@@ -28,7 +28,14 @@ import { join } from 'node:path';
 import { compare, type Cursor, type CursorStore } from './cursor-store.js';
 import { adoptStaleJournals } from './adopt.js';
 import { claimJournalHome, type DirLock } from './dir-lock.js';
-import { closeQuietly, createSegmentFile, listSegmentFiles, readSegmentFile, removeQuietly } from './segment-files.js';
+import {
+  closeQuietly,
+  createSegmentFile,
+  listSegmentFiles,
+  readSegmentFile,
+  removeQuietly,
+  type SegmentLines,
+} from './segment-files.js';
 import { SegmentWriter } from './segment-writer.js';
 import { footprint, footprintOf, SLAB_BYTES, SlabPool, type Block, type Slab } from './slab-pool.js';
 
@@ -69,6 +76,8 @@ export interface JournalOptions {
   cursors: CursorStore;
   /** Called once when the journal fails (a write, a file it cannot create) and goes on in memory only. */
   onFailure?: (error: Error) => void;
+  /** Called when a segment's file cannot be read back (deleted or replaced under the process): its lines are lost. */
+  onLost?: (file: string, lines: number, error: Error) => void;
 }
 
 export class Journal {
@@ -330,6 +339,17 @@ export class Journal {
     return lines;
   }
 
+  /** Lines that `cursor` has not yet passed and that are kept in memory only (gone when the process ends). */
+  behindInMemory(cursor: Cursor): number {
+    let lines = 0;
+    for (const segment of this.segments) {
+      if (segment.persisted) continue;
+      if (segment.seq > cursor.seq) lines += segment.count;
+      else if (segment.seq === cursor.seq) lines += Math.max(0, segment.count - cursor.line);
+    }
+    return lines;
+  }
+
   /** Closes the file (after written(): a write still queued then is abandoned). */
   close(): void {
     this.abandonWrites();
@@ -374,7 +394,18 @@ export class Journal {
   private load(seg: Segment): Block[] {
     seg.used = ++this.tick;
     if (seg.blocks) return seg.blocks;
-    const { bytes, ends, corrupt } = readSegmentFile(seg.file);
+    let read: SegmentLines;
+    try {
+      read = readSegmentFile(seg.file);
+    } catch (error) {
+      // Deleted (or replaced by a directory) under the process: its lines are gone. They are
+      // counted and reported, and the sinks go on with the segments after it.
+      const lost = Math.max(0, seg.count);
+      this.corruptLines += lost;
+      this.options.onLost?.(seg.file, lost, error as Error);
+      read = { bytes: Buffer.alloc(0), ends: [], corrupt: 0 };
+    }
+    const { bytes, ends, corrupt } = read;
     this.corruptLines += corrupt;
     if (seg.count >= 0 && seg.count < ends.length) ends.length = seg.count;
     const end = ends[ends.length - 1] ?? 0;

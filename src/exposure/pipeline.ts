@@ -15,7 +15,7 @@
 import { resolve } from 'node:path';
 import type { Clock, Logger } from '../ports.js';
 import { SinkChannel, type ChannelCounters } from './channel.js';
-import { CursorStore, isCursor, type Cursor } from './cursor-store.js';
+import { compare, CursorStore, isCursor, type Cursor } from './cursor-store.js';
 import { EventEncoder } from './event-encoder.js';
 import { Journal, type Slab } from './journal.js';
 import { DUPLICATE, EventQueue, GUARDRAIL, LOGGED, PENDING, STATE, TRACK, type ExposureDescriptor } from './queue.js';
@@ -141,6 +141,10 @@ export class EventPipeline {
       memoryLimit: options.memoryLimit ?? this.capacity,
       cursors: this.cursors,
       onFailure: (error) => this.journalFailed(error, 'events not yet written and all new ones are'),
+      onLost: (file, lines, error) =>
+        options.logger.error(
+          `cannot read ${file} back (${error.message}): its ${lines} events are lost, counted in corruptLines; the sinks go on with the rest`,
+        ),
     });
   }
 
@@ -157,7 +161,12 @@ export class EventPipeline {
     const saved = this.journal.loadCursors();
     for (const sink of this.options.sinks) {
       const savedCursor = saved[sink.name];
-      const cursor = isCursor(savedCursor) ? savedCursor : this.journal.start();
+      // A cursor past the journal's end does not belong to these segments (a crash between
+      // clearing the journal and removing cursors.json, a file restored from elsewhere):
+      // new segments start below it and would never be read. Replayed from the start
+      // instead: delivered twice at worst, never skipped.
+      const cursor =
+        isCursor(savedCursor) && compare(savedCursor, this.journal.end()) <= 0 ? savedCursor : this.journal.start();
       const channel = new SinkChannel(
         sink,
         this.journal,
@@ -234,9 +243,11 @@ export class EventPipeline {
       this.counts.rejected++;
       return `properties cannot be serialized as JSON (${(error as Error).message})`;
     }
-    if (text.length > this.maxPropertiesBytes) {
+    // UTF-8 takes up to three bytes per UTF-16 unit: measured only when the length alone cannot tell.
+    const bytes = text.length * 3 > this.maxPropertiesBytes ? Buffer.byteLength(text) : text.length;
+    if (bytes > this.maxPropertiesBytes) {
       this.counts.rejected++;
-      return `properties take ${text.length} bytes as JSON, over the limit of ${this.maxPropertiesBytes}`;
+      return `properties take ${bytes} bytes as JSON, over the limit of ${this.maxPropertiesBytes}`;
     }
     this.counts.events++;
     const queue = this.buffer;
@@ -400,6 +411,7 @@ export class EventPipeline {
     ]);
     clearTimeout(timer);
     for (const channel of this.channels) channel.stop();
+    this.countLostInMemory();
     if (!this.journal.clearIfDelivered(this.channels.map((channel) => channel.cursor))) this.saveCursors(true);
     this.journal.close();
     await Promise.all(
@@ -433,6 +445,23 @@ export class EventPipeline {
       journalInMemory: this.journal.inMemoryOnly,
       sinks,
     };
+  }
+
+  /**
+   * At close, events the journal kept in memory only (it could not be written) that some
+   * sink has not received end with the process: counted as dropped and logged, never
+   * left for a next start that will not have them. Cursors move in journal order, so
+   * they are the longest undelivered tail among the sinks.
+   */
+  private countLostInMemory(): void {
+    if (!this.journal.inMemoryOnly) return;
+    let lost = 0;
+    for (const channel of this.channels) lost = Math.max(lost, this.journal.behindInMemory(channel.cursor));
+    if (lost === 0) return;
+    this.counts.dropped += lost;
+    this.options.logger.error(
+      `close: ${lost} events were kept in memory only (the journal cannot be written) and not delivered to every sink: lost, counted in dropped`,
+    );
   }
 
   private journalFailed(error: Error | undefined, which: string): void {

@@ -76,6 +76,14 @@ export function batchOf(chunks: readonly Uint8Array[], count: number): SinkBatch
   };
 }
 
+/**
+ * The reason a journal line that does not parse (damaged on disk by a previous run) is
+ * refused for good: every attempt would fail alike, and retrying it would stall the sink.
+ */
+export function damagedLineReason(error: unknown): string {
+  return `the journal line is not valid JSON or not an event (damaged on disk?): ${String((error as Error)?.message).slice(0, 100)}`;
+}
+
 /** A batch of the given JSON lines (for tools and tests that have lines in hand). */
 export function batchOfLines(lines: readonly string[]): SinkBatch {
   return batchOf(lines.length === 0 ? [] : [Buffer.from(lines.join('\n') + '\n', 'utf8')], lines.length);

@@ -22,7 +22,7 @@ import type { EventRecord } from '../schema.js';
 import { LineSplicer } from './line-splice.js';
 import { isUserEvent } from './platform.js';
 import type { SendResult, SinkBatch } from '../sink.js';
-import { SinkSendError } from '../sink.js';
+import { damagedLineReason, SinkSendError } from '../sink.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -189,6 +189,8 @@ export class BatchPoster {
   private readonly path: string;
   private readonly buffers: BufferPool;
   private readonly splicer: LineSplicer | undefined;
+  /** The options' secrets and the credentials sent in the Authorization header (a key in base64). */
+  private readonly secrets: readonly string[];
 
   constructor(
     readonly platform: string,
@@ -206,6 +208,11 @@ export class BatchPoster {
     // Each request in flight holds a body, each send its event bytes.
     this.buffers = new BufferPool(2 * options.connections + 2);
     this.splicer = options.splice === false ? undefined : new LineSplicer((r) => api.event(r));
+    const credentials = /^\S+\s+(\S+)$/.exec(api.headers.authorization ?? '')?.[1];
+    // Longest first, so a secret that contains another is taken out whole.
+    this.secrets = [...options.secrets, ...(credentials ? [credentials] : [])]
+      .filter((secret) => secret.length > 0)
+      .sort((a, b) => b.length - a.length);
   }
 
   /** Delivers the batch; resolves with the events rejected for good, throws SinkSendError to be retried. */
@@ -223,8 +230,12 @@ export class BatchPoster {
     return rejected.length > 0 ? { rejected } : undefined;
   }
 
+  /**
+   * Cuts off the requests still in flight (close() of the pipeline has waited for them as
+   * long as it was told; their events stay in the journal) and closes the connections.
+   */
   close(): Promise<void> {
-    return this.pool.close();
+    return this.pool.destroy();
   }
 
   /**
@@ -264,9 +275,15 @@ export class BatchPoster {
           room(bound);
           size = splicer!.write(store, pos);
         } else {
-          const record = JSON.parse(buf.toString('utf8', start, end)) as EventRecord;
-          if (!isUserEvent(record)) continue;
-          const json = JSON.stringify(this.api.event(record));
+          let json: string;
+          try {
+            const record = JSON.parse(buf.toString('utf8', start, end)) as EventRecord;
+            if (!isUserEvent(record)) continue;
+            json = JSON.stringify(this.api.event(record));
+          } catch (error) {
+            rejected.push({ index: i, reason: damagedLineReason(error) });
+            continue;
+          }
           room(json.length * MAX_UTF8_PER_UNIT);
           size = store.write(json, pos);
         }
@@ -327,10 +344,18 @@ export class BatchPoster {
     let text: string;
     let retryAfter: string | string[] | undefined;
     try {
-      const res = await this.pool.request({ path: this.path, method: 'POST', headers, body });
+      // The timeout bounds the whole exchange: undici's own timeouts are per idle gap, so
+      // an answer that trickles a byte at a time would hold the send (and close()) forever.
+      const res = await this.pool.request({
+        path: this.path,
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
       status = res.statusCode;
       retryAfter = res.headers['retry-after'];
-      text = await res.body.text();
+      text = await readAnswer(res.body);
     } catch (error) {
       // A body the client may still hold (a request cut off) is left to the collector.
       throw new SinkSendError(`${this.platform} request failed: ${this.clean((error as Error).message)}`);
@@ -343,11 +368,10 @@ export class BatchPoster {
     }
     // Throttled, a server error, a timeout, or a key the platform refuses (the operator
     // fixes it; the events wait in the journal meanwhile): retried later, all of them.
+    // Secrets out before the answer is cut short: a cut through a key would leave its start.
+    text = this.clean(text);
     if (status === 429 || status === 408 || status >= 500 || status === 401 || status === 403 || status === 404)
-      throw new SinkSendError(
-        `${this.platform} answered ${status}: ${this.clean(summary(text))}`,
-        retryAfterMs(retryAfter),
-      );
+      throw new SinkSendError(`${this.platform} answered ${status}: ${summary(text)}`, retryAfterMs(retryAfter));
     if (status < 200 || (status >= 300 && status < 400)) throw new SinkSendError(`${this.platform} answered ${status}`);
     const verdict =
       this.api.rejected(status, text) ?? (status >= 400 ? { message: summary(text), resendRest: true } : undefined);
@@ -392,9 +416,28 @@ export class BatchPoster {
   /** A platform's message with any secret taken out. */
   private clean(message: string): string {
     let out = message;
-    for (const s of this.options.secrets) if (s.length > 0) out = out.split(s).join('[redacted]');
+    for (const s of this.secrets) out = out.split(s).join('[redacted]');
     return out;
   }
+}
+
+/**
+ * Bytes of an answer read at most: the platforms' answers are short JSON (a list of
+ * rejected indices at most), and an endpoint answering megabytes would otherwise be held
+ * in memory whole, once per request in flight.
+ */
+const MAX_ANSWER_BYTES = 1 << 20;
+
+/** An answer's body as text, its first MAX_ANSWER_BYTES only (the connection is dropped past them). */
+async function readAnswer(body: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= MAX_ANSWER_BYTES) break; // ends the iteration, which destroys the body
+  }
+  return Buffer.concat(chunks).toString('utf8', 0, Math.min(size, MAX_ANSWER_BYTES));
 }
 
 function halves(r: Request): Request[] {

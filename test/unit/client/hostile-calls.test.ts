@@ -159,6 +159,32 @@ describe('flag names and track arguments that are not what they should be', () =
   });
 });
 
+describe('track with huge event names', () => {
+  it('reports a rejected event under a short name: a 100 KB name is neither kept nor logged whole', async () => {
+    const warned: { message: string; flag: unknown }[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      warn: (message: string, meta?: Record<string, unknown>) => void warned.push({ message, flag: meta?.flag }),
+      error() {},
+    };
+    const sy = await make({ logger });
+    const flags: string[] = [];
+    sy.on('error', (e) => flags.push(e.flag));
+    for (let i = 0; i < 3; i++)
+      expect(sy.track(`${i}${'x'.repeat(100_000)}`, { targetingKey: 'u1' }, { value: NaN })).toBe(false);
+    expect(flags).toHaveLength(3);
+    for (const flag of flags) expect(flag.length).toBeLessThan(100);
+    expect(warned).toHaveLength(3);
+    for (const w of warned) {
+      expect(w.message).toMatch(
+        /^track\("\dx+\.\.\."\) rejected: properties.value must be a finite number, found NaN$/,
+      );
+      expect(String(w.flag).length).toBeLessThan(100);
+    }
+  });
+});
+
 describe('lifecycle bounds', () => {
   it('a second instance of this process on the same journal is refused at creation, naming the directory', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-hostile-journal-'));

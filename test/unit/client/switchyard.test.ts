@@ -8,7 +8,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSwitchyard, SwitchyardError, type ExposureEvent, type Switchyard } from 'switchyard';
 import { MemoryProvider } from 'switchyard/adapters/memory';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXPOSURE_SCHEMA, functionSink, type EventRecord } from '../../../src/exposure/index.js';
@@ -718,4 +718,76 @@ describe('secrets and platform credentials', () => {
       'SY_CONFIG_INVALID in analytics.segment: analytics_platforms names segment, which needs analytics.segment.write_key (from the environment, e.g. "${SEGMENT_WRITE_KEY}")',
     );
   });
+});
+
+describe('close() called again', () => {
+  it('while the first close() is still delivering: the second settles only once the events are delivered', async () => {
+    const delivered: EventRecord[] = [];
+    const sy = await make({
+      config: config({
+        exposures: { dir: join(mkdtempSync(join(tmpdir(), 'sy-close-')), 'events') },
+        analytics_platforms: [],
+      }),
+      sinks: [
+        functionSink('slow', async (records) => {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          delivered.push(...records);
+        }),
+      ],
+    });
+    for (let i = 0; i < 20; i++) await sy.getVariant('checkout', { targetingKey: `user-${i}` });
+    const first = sy.close();
+    await sy.close();
+    expect(delivered.filter((r) => r.schema === EXPOSURE_SCHEMA)).toHaveLength(20);
+    await first;
+  });
+});
+
+describe('close() with the journal in memory only', () => {
+  it('and the sink down: logs that the undelivered events are lost (counted in dropped), never that they stay in the journal', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sy-close-')), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const logger = recordingLogger();
+    const sy = await make({
+      config: config({ exposures: { dir: join(file, 'events'), close_timeout_ms: 50 }, analytics_platforms: [] }),
+      sinks: [functionSink('down', () => Promise.reject(new Error('down')))],
+      logger,
+    });
+    for (let i = 0; i < 20; i++) await sy.getVariant('checkout', { targetingKey: `user-${i}` });
+    await sy.close();
+    expect(sy.counters().exposures.pipeline).toMatchObject({ journalInMemory: true, dropped: 20 });
+    expect(logger.lines).toContainEqual(expect.stringMatching(/^error close: 20 events were kept in memory only/));
+    expect(logger.lines.join('\n')).not.toMatch(/stay in the journal/);
+  });
+});
+
+describe('an exposure attribute whose getter throws', () => {
+  it.each([false, true])(
+    'falls back without admitting the exposure, so the next good call logs it (an exposure listener: %s)',
+    async (listen) => {
+      const delivered: EventRecord[] = [];
+      const sy = await make({
+        config: config({
+          exposures: { dir: join(mkdtempSync(join(tmpdir(), 'sy-attr-')), 'events'), attributes: ['country'] },
+          analytics_platforms: [],
+        }),
+        sinks: [functionSink('fn', (records) => void delivered.push(...records))],
+      });
+      if (listen) sy.on('exposure', () => {});
+      const hostile = Object.defineProperty({ targetingKey: 'u1' }, 'country', {
+        enumerable: true,
+        get() {
+          throw new Error('getter boom');
+        },
+      });
+      const first = await sy.getVariant('checkout', hostile);
+      expect(first.reason).toBe('ERROR');
+      const second = await sy.getVariant('checkout', { targetingKey: 'u1', country: 'DE' });
+      expect(second.reason).not.toBe('ERROR');
+      await sy.close();
+      const exposures = delivered.filter((r) => r.schema === EXPOSURE_SCHEMA);
+      expect(exposures).toHaveLength(1);
+      expect(exposures[0]).toMatchObject({ unit: 'u1', variant: second.variant, attributes: { country: 'DE' } });
+    },
+  );
 });

@@ -201,6 +201,21 @@ describe('EventPipeline', () => {
     expect(got).toHaveLength(300);
   });
 
+  it('when the journal cannot be written and the sink is still down at close: the events kept in memory only are counted as dropped and the loss is logged', async () => {
+    const file = join(tmp(), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const errors: string[] = [];
+    const logger = { ...quiet, error: (m: string) => void errors.push(m) };
+    const sink = functionSink('fn', () => Promise.reject(new Error('down')));
+    const p = pipeline({ sinks: [sink], dir: join(file, 'events'), logger });
+    for (let i = 0; i < 50; i++) record(p, exposure(i));
+    const report = await p.close(50);
+    expect(report).toMatchObject({ journalInMemory: true, journaled: 50, dropped: 50 });
+    expect(errors[errors.length - 1]).toMatch(
+      /^close: 50 events were kept in memory only \(the journal cannot be written\) and not delivered to every sink: lost, counted in dropped/,
+    );
+  });
+
   it('rejects malformed track properties with an explanation and a count', () => {
     const p = pipeline({ sinks: [] });
     const circular: Record<string, unknown> = {};
@@ -211,6 +226,15 @@ describe('EventPipeline', () => {
     expect(p.recordTrack('u', 'e', undefined, { big: 10n }, 0)).toMatch(/BigInt/);
     expect(p.recordTrack('u', 'e', undefined, { blob: 'x'.repeat(40_000) }, 0)).toMatch(/over the limit of 32768/);
     expect(p.counters()).toMatchObject({ rejected: 3, events: 0 });
+  });
+
+  it('measures the track properties limit in UTF-8 bytes, as it says: 20,000 euro signs are 60,008 bytes, over 32,768', () => {
+    const p = pipeline({ sinks: [] });
+    expect(p.recordTrack('u', 'e', undefined, { s: '\u20ac'.repeat(20_000) }, 0)).toBe(
+      'properties take 60008 bytes as JSON, over the limit of 32768',
+    );
+    expect(p.recordTrack('u', 'e', undefined, { s: '\u20ac'.repeat(10_000) }, 0)).toBeUndefined();
+    expect(p.counters()).toMatchObject({ rejected: 1, events: 1 });
   });
 
   it('an event whose time is not a number (a broken clock) is dropped, counted and explained; the flush goes on', async () => {
@@ -357,6 +381,39 @@ describe('EventPipeline', () => {
     }, 7);
     expect(got.map((r) => r.unit)).toEqual(['user-0', 'user-1', 'user-2', 'user-3', 'user-7', 'user-8', 'user-9']);
     expect(corrupt).toBe(1);
+  });
+
+  it('dead-letters a line damaged in the middle of a segment (not JSON) and delivers the lines around it to a function sink', async () => {
+    const dir = tmp();
+    const p1 = pipeline({ dir, sinks: [functionSink('fn', () => Promise.reject(new Error('down')))] });
+    for (let i = 0; i < 10; i++) record(p1, exposure(i));
+    await p1.close(20);
+    const [segment] = readdirSync(join(dir, 'journal'));
+    const file = join(dir, 'journal', segment!);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines[5] = 'not json at all';
+    writeFileSync(file, lines.join('\n'));
+    const got: EventRecord[] = [];
+    const p2 = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
+    await until(() => p2.counters().sinks.fn!.pending === 0, 2000, 'the journal delivered');
+    expect(got.map((r) => r.unit)).toEqual([0, 1, 2, 3, 4, 6, 7, 8, 9].map((i) => `user-${i}`));
+    expect(p2.counters().sinks.fn).toMatchObject({ delivered: 9, deadLettered: 1 });
+    const letter = JSON.parse(readFileSync(join(dir, 'dead-letters', 'fn.jsonl'), 'utf8')) as Record<string, string>;
+    expect(letter).toMatchObject({ sink: 'fn', line: 'not json at all' });
+    expect(letter.reason).toMatch(/not valid JSON/);
+  });
+
+  it('delivers new events when the saved cursor points past every segment on disk (a crash between clearing the journal and removing cursors.json), and keeps them until delivered', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'cursors.json'), JSON.stringify({ fn: { seq: 7, line: 3 } }));
+    const got: EventRecord[] = [];
+    const p = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
+    for (let i = 0; i < 10; i++) record(p, exposure(i));
+    p.flush();
+    await until(() => got.length === 10, 2000, 'delivery past a stale cursor');
+    const report = await p.close();
+    expect(got.map((r) => r.unit)).toEqual(Array.from({ length: 10 }, (_, i) => `user-${i}`));
+    expect(report.sinks.fn).toMatchObject({ delivered: 10, pending: 0 });
   });
 
   it('refuses a journal directory another live instance holds', () => {
@@ -574,6 +631,42 @@ describe('journal writes', () => {
     expect(report).toMatchObject({ journaled: 1500, dropped: 0, journalInMemory: true });
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/cannot write the event journal .*ENOENT/);
+  });
+
+  it('in a segment file deleted under the running process while the sink is behind: its lines are counted and logged as lost, the rest and later events delivered, no crash', async () => {
+    let up = false;
+    const got: EventRecord[] = [];
+    const errors: string[] = [];
+    const dir = tmp();
+    const p = pipeline({
+      dir,
+      sinks: [
+        functionSink('fn', (r) => {
+          if (!up) throw new Error('down');
+          got.push(...r);
+        }),
+      ],
+      // Small segments and cache: the sink, down, is several segments behind, read back from their files.
+      maxSegmentBytes: 4096,
+      cacheBytes: 4096,
+      logger: { ...quiet, error: (m: string) => void errors.push(m) },
+    });
+    for (let i = 0; i < 2000; i++) record(p, exposure(i));
+    p.flush();
+    await p.written();
+    const segments = readdirSync(join(dir, 'journal')).sort();
+    expect(segments.length).toBeGreaterThan(5);
+    const deleted = join(dir, 'journal', segments[2]!);
+    const lost = readFileSync(deleted, 'utf8').split('\n').filter(Boolean).length;
+    rmSync(deleted);
+    up = true;
+    for (let i = 2000; i < 2010; i++) record(p, exposure(i));
+    p.flush();
+    await until(() => p.counters().sinks.fn!.pending === 0, 5000, 'the rest delivered');
+    expect(got).toHaveLength(2010 - lost);
+    expect(got.slice(-10).map((r) => r.unit)).toEqual(Array.from({ length: 10 }, (_, i) => `user-${2000 + i}`));
+    expect(p.counters().corruptLines).toBe(lost);
+    expect(errors).toEqual([expect.stringContaining(`cannot read ${deleted}`)]);
   });
 
   it('that fail mid-run (a full disk) leave the unwritten events in memory: all delivered, one error, no crash', async () => {
