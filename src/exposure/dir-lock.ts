@@ -4,7 +4,8 @@
  * (a cluster's workers, the old and new process of a deploy) each get a journal of their
  * own in a numbered slot under it (claimJournalHome).
  */
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SwitchyardError } from '../errors.js';
 
@@ -35,6 +36,18 @@ export const WORKER_SLOTS = 256;
 
 /** A lock file with no pid yet older than this was left by a process that died while creating it. */
 const STALE_EMPTY_MS = 10_000;
+
+/**
+ * How often a holder touches its lock file, and how old the touch of a holder on another
+ * host may be before its lock counts as left behind. A pid says nothing across hosts (two
+ * containers sharing a volume are both pid 1), so a lock names its host, and a lock of
+ * another host is alive while its holder keeps touching it.
+ */
+export const HEARTBEAT_MS = 10_000;
+export const STALE_REMOTE_MS = 60_000;
+
+/** What a lock file holds: the owner's pid and host, `pid@host`. */
+const ownerText = () => `${process.pid}@${hostname()}`;
 
 /** The directory a slot's journal lives in: `root` itself (slot 0) or `root/workers/<slot>`. */
 export function slotHome(root: string, slot: number): string {
@@ -102,27 +115,42 @@ export class DirLock {
       }
       try {
         if (!this.stale(file)) return false;
-        writeFileSync(file, String(process.pid));
+        writeFileSync(file, ownerText());
       } finally {
         rmSync(takeover, { force: true });
       }
     }
     heldHere.add(this.dir);
     this.held = true;
+    this.heartbeat = setInterval(() => this.touch(file), HEARTBEAT_MS);
+    this.heartbeat.unref();
     return true;
   }
 
   release(): void {
     if (!this.held) return;
+    clearInterval(this.heartbeat);
     rmSync(join(this.dir, 'lock'), { force: true });
     heldHere.delete(this.dir);
     this.held = false;
   }
 
-  /** Creates `file` holding this process's pid, if no file of that name exists; false if one does. */
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  /** Tells processes on other hosts that the holder is alive (see STALE_REMOTE_MS). */
+  private touch(file: string): void {
+    try {
+      const now = new Date();
+      utimesSync(file, now, now);
+    } catch {
+      // The file is gone (the directory removed under the process): nothing to keep alive.
+    }
+  }
+
+  /** Creates `file` holding this process's pid and host, if no file of that name exists; false if one does. */
   private create(file: string): boolean {
     try {
-      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      writeFileSync(file, ownerText(), { flag: 'wx' });
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
@@ -130,23 +158,24 @@ export class DirLock {
     }
   }
 
-  /** The pid in the lock file; undefined when it holds none (being written, or garbage). */
-  private owner(): number | undefined {
+  /** The owner the lock file names (`pid` or `pid@host`); undefined when it names none (being written, or garbage). */
+  private owner(): string | undefined {
     let text: string;
     try {
       text = readFileSync(join(this.dir, 'lock'), 'utf8');
     } catch {
       return undefined;
     }
-    const pid = Number(text);
-    return text.trim() !== '' && Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    return parseOwner(text) ? text.trim() : undefined;
   }
 
   /**
-   * Whether the lock file at `file` was left by a process that is gone: its pid is not a
-   * live process (nor this one, whose own lock is in heldHere). A file with no pid is being
-   * written by a process taking the lock this moment, unless it is older than that takes.
-   * A file that vanished is stale (its owner released it).
+   * Whether the lock file at `file` was left by a process that is gone. On this host (or a
+   * lock that names no host, as before hosts were written): its pid is not a live process
+   * (nor this one, whose own lock is in heldHere). On another host: its holder has not
+   * touched it for STALE_REMOTE_MS. A file that names no owner is being written by a
+   * process taking the lock this moment, unless it is older than that takes. A file that
+   * vanished is stale (its owner released it).
    */
   private stale(file: string): boolean {
     let text: string;
@@ -156,10 +185,19 @@ export class DirLock {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
       throw error;
     }
-    const pid = Number(text);
-    if (text.trim() === '' || !Number.isInteger(pid) || pid <= 0) return ageMs(file) > STALE_EMPTY_MS;
-    return pid === process.pid || !isAlive(pid);
+    const owner = parseOwner(text);
+    if (owner === undefined) return ageMs(file) > STALE_EMPTY_MS;
+    if (owner.host !== undefined && owner.host !== hostname()) return ageMs(file) > STALE_REMOTE_MS;
+    return owner.pid === process.pid || !isAlive(owner.pid);
   }
+}
+
+/** A lock file's owner: `pid` (written before hosts were) or `pid@host`; undefined when it is neither. */
+function parseOwner(text: string): { pid: number; host: string | undefined } | undefined {
+  const m = /^(\d+)(?:@(.+))?$/.exec(text.trim());
+  const pid = m ? Number(m[1]) : NaN;
+  if (!m || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  return { pid, host: m[2] };
 }
 
 /** How long ago the file was last written; Infinity when it is gone. */

@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { claimJournalHome, DirLock } from '../../../src/exposure/dir-lock.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { claimJournalHome, DirLock, HEARTBEAT_MS } from '../../../src/exposure/dir-lock.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'sy-lock-'));
+/** What this process writes in a lock it holds. */
+const me = `${process.pid}@${hostname()}`;
 const held: DirLock[] = [];
 afterEach(() => held.splice(0).forEach((lock) => lock.release()));
 
@@ -28,7 +30,7 @@ describe('DirLock', () => {
   it('takes a free directory and writes its pid; release removes the file', () => {
     const dir = tmp();
     expect(take(dir)).toBe(true);
-    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(String(process.pid));
+    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(me);
     held.pop()!.release();
     expect(existsSync(join(dir, 'lock'))).toBe(false);
   });
@@ -39,7 +41,7 @@ describe('DirLock', () => {
     expect(take(dir)).toBe(false);
     writeFileSync(join(dir, 'lock'), String(deadPid()));
     expect(take(dir)).toBe(true);
-    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(String(process.pid));
+    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(me);
   });
 
   it('counts a lock file with no pid yet as held (another process is writing it), until it is old', () => {
@@ -55,13 +57,47 @@ describe('DirLock', () => {
     writeFileSync(join(dir, 'lock'), String(deadPid()));
     writeFileSync(join(dir, 'lock.takeover'), String(process.ppid));
     expect(take(dir)).toBe(false);
-    expect(readFileSync(join(dir, 'lock'), 'utf8')).not.toBe(String(process.pid));
+    expect(readFileSync(join(dir, 'lock'), 'utf8')).not.toBe(me);
     // A takeover file left by a process that died taking over is cleared once old.
     longAgo(join(dir, 'lock.takeover'));
     expect(take(dir)).toBe(false);
     expect(existsSync(join(dir, 'lock.takeover'))).toBe(false);
     expect(take(dir)).toBe(true);
     expect(existsSync(join(dir, 'lock.takeover'))).toBe(false);
+  });
+
+  it('holds a lock of another host while its holder touches it, and takes it over once untouched for a minute (a pid says nothing across hosts: two containers on one volume are both pid 1)', () => {
+    const dir = tmp();
+    // This very pid, on another host: not this process's lock.
+    writeFileSync(join(dir, 'lock'), `${process.pid}@another-host`);
+    expect(take(dir)).toBe(false);
+    writeFileSync(join(dir, 'lock'), `${deadPid()}@another-host`);
+    expect(take(dir)).toBe(false);
+    longAgo(join(dir, 'lock'));
+    expect(take(dir)).toBe(true);
+    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(me);
+  });
+
+  it('keeps touching the lock it holds, so processes on other hosts see it alive', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const dir = tmp();
+      expect(take(dir)).toBe(true);
+      longAgo(join(dir, 'lock'));
+      expect(Date.now() - statSync(join(dir, 'lock')).mtimeMs).toBeGreaterThan(50_000);
+      vi.advanceTimersByTime(HEARTBEAT_MS);
+      expect(Date.now() - statSync(join(dir, 'lock')).mtimeMs).toBeLessThan(5_000);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('reads a lock written before hosts were (a bare pid) as one of this host', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'lock'), String(process.ppid));
+    expect(take(dir)).toBe(false);
+    writeFileSync(join(dir, 'lock'), String(deadPid()));
+    expect(take(dir)).toBe(true);
   });
 
   it('acquire() names the live owner in SY_JOURNAL_LOCKED', () => {

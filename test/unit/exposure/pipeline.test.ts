@@ -9,7 +9,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -756,7 +756,7 @@ describe('journal defects (issue 12)', () => {
     p.flush();
     await p.written();
     expect(readdirSync(join(dir, 'workers', '1', 'journal'))).toHaveLength(1);
-    expect(readFileSync(join(dir, 'workers', '1', 'lock'), 'utf8')).toBe(String(process.pid));
+    expect(readFileSync(join(dir, 'workers', '1', 'lock'), 'utf8')).toBe(`${process.pid}@${hostname()}`);
     expect(existsSync(join(dir, 'journal'))).toBe(false);
     down = false;
     const report = await p.close();
