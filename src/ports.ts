@@ -24,6 +24,25 @@ export const silentLogger: Logger = {
 };
 
 /**
+ * The host's logger, made safe to call from anywhere: a method that throws (a broken
+ * transport, a serializer that trips on the data) is the host's fault, but thrown from a
+ * timer or a sink's delivery loop it would be an uncaught exception that ends the process.
+ * A throwing call is dropped; the logger is tried again at the next call.
+ */
+export function safeLogger(logger: Logger): Logger {
+  const call =
+    (level: keyof Logger) =>
+    (msg: string, data?: Record<string, unknown>): void => {
+      try {
+        logger[level](msg, data);
+      } catch {
+        // the log line is lost; the service goes on
+      }
+    };
+  return { debug: call('debug'), info: call('info'), warn: call('warn'), error: call('error') };
+}
+
+/**
  * A provider may offer synchronous resolution under this symbol, next to OpenFeature's
  * promise-returning methods. switchyard's direct path uses it when present, so an
  * in-process provider costs no promise per evaluation; OpenFeature's client keeps using

@@ -12,7 +12,7 @@ import { resolve as resolvePath } from 'node:path';
 import { loadConfigFile, validateConfigObject, scrubSecrets, type ValidatedConfig } from '../config/index.js';
 import { messageOf, shown, SwitchyardError, type SwitchyardCode } from '../errors.js';
 import { isRecordable, MAX_METRIC_MAGNITUDE, MetricRecorder, type ExperimentStatus } from '../guardrails/index.js';
-import { systemClock, silentLogger, type Clock, type Logger } from '../ports.js';
+import { safeLogger, systemClock, silentLogger, type Clock, type Logger } from '../ports.js';
 import {
   ExposureDedupe,
   heldHereError,
@@ -136,7 +136,7 @@ export class Switchyard {
     sinks: Sink[] = [],
   ) {
     this.clock = options.clock ?? systemClock;
-    this.logger = options.logger ?? silentLogger;
+    this.logger = options.logger ? safeLogger(options.logger) : silentLogger;
     this.events = new SafeEmitter(this.logger);
     this.engine = new Engine(provider, this.clock, config.featureFlags.evaluationTimeoutMs, (flag, code, message) =>
       this.report(flag, code, message),

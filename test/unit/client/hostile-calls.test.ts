@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../../helpers/receiver.js';
 import { createSwitchyard, type Switchyard } from 'switchyard';
+import { functionSink } from '../../../src/exposure/index.js';
 
 const TIMEOUT_MS = 100;
 const made: Switchyard[] = [];
@@ -260,5 +262,48 @@ console.log('closed');
       'closed',
     ]);
     expect(child.status).toBe(0);
+  });
+});
+
+describe("a host's logger that throws", () => {
+  it('never throws out of a call, a timer or a sink delivery loop: the service goes on and close() delivers', async () => {
+    const calls: string[] = [];
+    const throwing = (level: string) => (msg: string) => {
+      calls.push(`${level}: ${msg}`);
+      throw new Error(`logger ${level} broke`);
+    };
+    const logger = {
+      debug: throwing('debug'),
+      info: throwing('info'),
+      warn: throwing('warn'),
+      error: throwing('error'),
+    };
+    let up = false;
+    const delivered: string[] = [];
+    const sink = functionSink('flaky', (records) => {
+      if (!up) throw new Error('sink down');
+      for (const r of records) delivered.push(r.unit);
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'sy-logger-'));
+    const sy = await createSwitchyard({
+      config: {
+        feature_flags: { provider: 'memory' },
+        exposures: { dir, flush_interval_ms: 10 },
+        experiments: { exp: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+      },
+      sinks: [sink],
+      logger,
+    });
+    made.push(sy);
+    for (let i = 0; i < 20; i++) await sy.getVariant('exp', { targetingKey: `u${i}` });
+    // A bad call logs a warning from inside the call.
+    expect((await sy.getVariant('exp', {})).errorCode).toBeDefined();
+    sy.flush();
+    // The sink's failures are logged from its delivery loop, on timers.
+    await until(() => calls.some((c) => c.includes('sink flaky failed')), 5000, 'a failure logged');
+    up = true;
+    await sy.close();
+    expect(new Set(delivered)).toEqual(new Set(Array.from({ length: 20 }, (_, i) => `u${i}`)));
+    expect(calls.some((c) => c.startsWith('warn: '))).toBe(true);
   });
 });
