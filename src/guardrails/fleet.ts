@@ -103,6 +103,13 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * How long a rollback claim holds (see claimTrip): long enough for the claimer's kill to
+ * reach the fleet, short enough that a claimer that died before killing holds nothing for
+ * long (the others trip at their next check after it).
+ */
+export const TRIP_CLAIM_MS = 2000;
+
 export class FleetMetrics {
   readonly instanceId = randomUUID();
   private timer: NodeJS.Timeout | undefined;
@@ -156,6 +163,30 @@ export class FleetMetrics {
     const next = this.chain.then(job, job);
     this.chain = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * Claims the rollback of `experiment` for this instance (SET NX with a short expiry, under
+   * the fleet's prefix). Every instance checks the same merged numbers, so several may see a
+   * breach in the same moment; the one whose claim lands trips, and the others, refused, get
+   * its kill through Redis instead of each making one of their own. True when claimed, and
+   * when Redis cannot answer (the instance then acts on its own, as without a fleet); false
+   * only when another instance claimed it within the last TRIP_CLAIM_MS.
+   */
+  async claimTrip(experiment: string): Promise<boolean> {
+    if (!this.connected) return true;
+    try {
+      const reply = await this.redis.set(
+        `${this.options.prefix}:trip:${experiment}`,
+        this.instanceId,
+        'PX',
+        TRIP_CLAIM_MS,
+        'NX',
+      );
+      return reply === 'OK';
+    } catch {
+      return true;
+    }
   }
 
   /** Pushes the deltas recorded since the last acknowledged push (or retries the one in flight). */

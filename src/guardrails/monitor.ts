@@ -224,7 +224,7 @@ export class GuardrailMonitor {
           : [];
       let ramp: ExperimentStatus['ramp'] = null;
       if (!killed) {
-        this.act(exp, check, anomalies, m, now);
+        await this.act(exp, check, anomalies, m, now, source);
         if (gated(exp)) ramp = this.gateRamp(exp, check, m, now);
       }
       const status: ExperimentStatus = {
@@ -245,36 +245,44 @@ export class GuardrailMonitor {
     await this.publish(config);
   }
 
-  private act(
+  private async act(
     exp: ValidatedExperiment,
     check: ExperimentCheck,
     anomalies: readonly Anomaly[],
     m: ExperimentMemory,
     now: number,
-  ): void {
+    source: ExperimentStatus['source'],
+  ): Promise<void> {
     const mon = this.host.config().monitoring;
     const onRamp = gated(exp) && m.allowedStep < exp.allocation.steps.length - 1;
+    // On the fleet's merged numbers every instance sees a breach at once: one rolls back (the
+    // one whose claim lands), the others leave it unmarked here and get that kill through Redis.
+    const mine = async (action: GuardrailAction) =>
+      action !== 'rollback' || source !== 'fleet' || this.fleet === undefined || (await this.fleet.claimTrip(exp.key));
     for (const r of check.rules) {
       if (r.state !== 'breached') {
         m.breached.delete(r.rule);
         continue;
       }
       if (m.breached.has(r.rule)) continue;
-      m.breached.add(r.rule);
       let action: GuardrailAction;
       if (onRamp) action = mon.rampBreachAction;
       else action = mon.automaticRollback ? 'rollback' : 'warn';
+      if (!(await mine(action))) return;
+      m.breached.add(r.rule);
       this.perform(exp, action, evidence(exp.key, r, action, now));
       if (this.host.isKilled(exp.key)) return;
     }
     if (check.srm?.state === 'breached' && !m.srmActed) {
-      m.srmActed = true;
       const action = mon.srmAction === 'hold' ? 'hold' : mon.srmAction;
+      if (!(await mine(action))) return;
+      m.srmActed = true;
       this.perform(exp, action, evidence(exp.key, check.srm, action, now));
       if (this.host.isKilled(exp.key)) return;
     }
     for (const a of anomalies) {
       const action = mon.anomalyAction;
+      if (!(await mine(action))) return;
       this.perform(exp, action, anomalyEvidence(a, action, now));
       if (this.host.isKilled(exp.key)) return;
     }

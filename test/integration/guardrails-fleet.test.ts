@@ -18,6 +18,7 @@ import { FleetMetrics, MetricRecorder } from '../../src/guardrails/index.js';
 import { FleetConnection } from '../../src/fleet/index.js';
 import { silentLogger } from '../../src/ports.js';
 import { PrivateRedis } from '../helpers/redis.js';
+import { until } from '../helpers/receiver.js';
 
 const SHARED = 'redis://127.0.0.1:6379';
 const open: Switchyard[] = [];
@@ -113,6 +114,33 @@ describe('fleet merge on the shared Redis', () => {
     const ttl = await admin.pttl(`${prefix}:status:checkout`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(3 * 3_600_000);
+  });
+
+  it('two instances that see the same breach in the same moment: one rolls back, the other takes its kill through Redis', async () => {
+    const prefix = `sy-test-${randomUUID()}`;
+    prefixes.push(prefix);
+    const cfg = config(SHARED, prefix, [{ metric: 'error_rate', max: 0.01, min_sample: 500 }]);
+    const pair = [await instance(cfg), await instance(cfg)];
+    const kills: { who: number; remote: boolean }[] = [];
+    const trips: number[] = [];
+    for (const [k, sy] of pair.entries()) {
+      sy.on('kill', (e) => kills.push({ who: k, remote: e.remote }));
+      sy.on('guardrail', (e) => e.kind === 'trip' && trips.push(k));
+    }
+    // Each has a breach of its own to see (2,000 units, 10% treatment errors), and both check at once.
+    for (const [k, sy] of pair.entries()) await traffic(sy, k * 2000, (k + 1) * 2000, 0.1);
+    await Promise.all(pair.map((sy) => sy.checkGuardrails()));
+    await until(() => kills.length === 2, 5000, 'both instances to serve the control');
+    expect(trips).toHaveLength(1);
+    expect(kills.filter((k) => !k.remote)).toEqual([{ who: trips[0], remote: false }]);
+    expect(kills.filter((k) => k.remote)).toEqual([{ who: 1 - trips[0]!, remote: true }]);
+    for (const sy of pair)
+      expect(await sy.getVariant('checkout', { targetingKey: 'after' })).toMatchObject({
+        variant: 'control',
+        reason: 'DISABLED',
+      });
+    // The claim is short-lived: it holds only while the kill travels.
+    expect(await admin.pttl(`${prefix}:trip:checkout`)).toBeLessThanOrEqual(2000);
   });
 
   it('a healthy fleet merges without tripping, and quantiles merge bucket by bucket', async () => {
