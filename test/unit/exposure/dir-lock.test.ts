@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileS
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { claimJournalHome, DirLock, HEARTBEAT_MS } from '../../../src/exposure/dir-lock.js';
+import { claimJournalHome, DirLock, HEARTBEAT_MS, STALE_REMOTE_MS } from '../../../src/exposure/dir-lock.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'sy-lock-'));
 /** What this process writes in a lock it holds. */
@@ -24,7 +24,15 @@ function take(dir: string): boolean {
   return ok;
 }
 
-const longAgo = (file: string) => utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+/**
+ * Backdates a file well past every staleness limit. Exactly STALE_REMOTE_MS ago was not
+ * enough: mtime is stored to the microsecond, so a take in the same millisecond read an
+ * age a fraction below the limit (CI failed on it once).
+ */
+const longAgo = (file: string) => {
+  const then = new Date(Date.now() - 2 * STALE_REMOTE_MS);
+  utimesSync(file, then, then);
+};
 
 describe('DirLock', () => {
   it('takes a free directory and writes its pid; release removes the file', () => {
