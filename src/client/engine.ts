@@ -28,6 +28,7 @@ import {
 } from '../allocation/index.js';
 import { scrubSecrets, type ValidatedConfig } from '../config/index.js';
 import type { SwitchyardCode } from '../errors.js';
+import { MAX_UNIT_LENGTH, unitProblem } from '../exposure/index.js';
 import { SYNC_RESOLVE, type Clock, type FlagKind, type SyncResolver } from '../ports.js';
 import { fromOpenFeatureCode, toOpenFeatureCode } from './error-codes.js';
 import type { ExposureSeeds } from './exposure-recorder.js';
@@ -252,6 +253,7 @@ export class Engine {
         'the evaluation context has no targetingKey, so there is no unit to allocate',
       );
     }
+    if (unit.length > MAX_UNIT_LENGTH) return this.fail(flag, plan, 'SY_INVALID_ARGUMENT', unitProblem(unit)!);
     if (this.killed.size > 0 && this.killed.has(plan.experiment)) return this.killedControl(entry, plan);
     const details = this.tryKinds(flag, ctx, kinds, 0);
     // The common case, a vendor that answered synchronously without fault, is finished

@@ -9,7 +9,7 @@
  */
 import type { EvaluationContext } from '@openfeature/server-sdk';
 import type { ValidatedConfig } from '../config/index.js';
-import type { EventPipeline } from '../exposure/index.js';
+import { MAX_EVENT_NAME_LENGTH, unitProblem, type EventPipeline } from '../exposure/index.js';
 import {
   FleetMetrics,
   GuardrailMonitor,
@@ -46,8 +46,8 @@ export interface GuardrailParts {
 const hasAdaptive = (config: ValidatedConfig) =>
   [...config.experiments.values()].some((e) => e.allocation.adaptive !== undefined);
 
-/** The longest metric name observe() records. */
-export const MAX_METRIC_NAME = 200;
+/** The longest metric name observe() records (as long as an event name: a metric is often one). */
+export const MAX_METRIC_NAME = MAX_EVENT_NAME_LENGTH;
 /** The most metric names observe() records per experiment. */
 export const MAX_OBSERVED_METRICS = 256;
 
@@ -203,7 +203,8 @@ export class GuardrailWiring {
     const plan = engine.planForExperiment(experimentOrFlag) ?? engine.planForFlag(experimentOrFlag);
     const unit = ctx?.targetingKey;
     if (plan === undefined) return `no experiment or experiment flag "${String(experimentOrFlag)}" in the config`;
-    if (typeof unit !== 'string' || unit.length === 0) return 'the context has no targetingKey';
+    const noUnit = unitProblem(unit);
+    if (noUnit !== undefined) return noUnit;
     if (typeof metric !== 'string' || metric.length === 0) return 'the metric name must be a non-empty string';
     if (typeof value !== 'number' || !Number.isFinite(value))
       return `the value must be a finite number, found ${String(value)}`;
@@ -216,7 +217,7 @@ export class GuardrailWiring {
       this.lastObserved = metric;
       this.lastObservedExperiment = plan.experiment;
     }
-    const index = engine.armOf(plan, unit);
+    const index = engine.armOf(plan, unit as string);
     return index >= 0 && this.metrics.recordAt(plan.experiment, plan.variants, index, metric, value);
   }
 

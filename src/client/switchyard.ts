@@ -17,6 +17,9 @@ import {
   ExposureDedupe,
   heldHereError,
   isHeldInThisProcess,
+  MAX_EVENT_NAME_LENGTH,
+  MAX_UNIT_LENGTH,
+  unitProblem,
   type EventPipeline,
   type PipelineCounters,
   type Sink,
@@ -354,8 +357,11 @@ export class Switchyard {
     try {
       unit = ctx?.targetingKey;
       if (typeof event !== 'string' || event.length === 0) problem = 'the event name must be a non-empty string';
+      else if (event.length > MAX_EVENT_NAME_LENGTH)
+        problem = `the event name has ${event.length} characters, over the limit of ${MAX_EVENT_NAME_LENGTH}`;
       else if (typeof unit !== 'string' || unit.length === 0)
         problem = 'the context has no targetingKey, so the event has no unit';
+      else if (unit.length > MAX_UNIT_LENGTH) problem = unitProblem(unit);
       else if (typeof properties !== 'object' || properties === null || Array.isArray(properties))
         problem = 'properties must be a plain object';
       else {
@@ -420,9 +426,9 @@ export class Switchyard {
       const unit = ctx?.targetingKey;
       if (result.experiment !== undefined && result.variant !== undefined) {
         this.guardrails.recordRun(result.experiment, result.variant, latencyMs, failed);
-        if (typeof unit === 'string' && unit.length > 0) {
+        if (unitProblem(unit) === undefined) {
           this.pipeline?.recordTrack(
-            unit,
+            unit as string,
             RUN_EVENT,
             latencyMs,
             { flag, experiment: result.experiment, variant: result.variant, error: failed },

@@ -9,12 +9,32 @@ export const EXPOSURE_SCHEMA = 'switchyard.exposure/1';
 export const EVENT_SCHEMA = 'switchyard.event/1';
 export const GUARDRAIL_SCHEMA = 'switchyard.guardrail/1';
 
+/**
+ * The longest unit id (targetingKey) switchyard takes, in UTF-16 code units. Every call
+ * hashes the unit and every exposure and event line carries it, so a caller that passes a
+ * request body or a header as the key would make each call hash it and each line carry it;
+ * the analytics platforms refuse far shorter ids (Mixpanel's distinct_id: 255 bytes). 1024
+ * holds any id, email or composite key.
+ */
+export const MAX_UNIT_LENGTH = 1024;
+
+/** The longest event name track() takes, and metric name observe() takes. */
+export const MAX_EVENT_NAME_LENGTH = 200;
+
+/** Why `unit` cannot be a unit id (a non-empty string of at most MAX_UNIT_LENGTH), or undefined. */
+export function unitProblem(unit: unknown): string | undefined {
+  if (typeof unit !== 'string' || unit.length === 0) return 'the context has no targetingKey';
+  if (unit.length > MAX_UNIT_LENGTH)
+    return `the targetingKey has ${unit.length} characters, over the limit of ${MAX_UNIT_LENGTH} for a unit id`;
+  return undefined;
+}
+
 const envelope = {
   /** ULID: unique and time-sortable; receivers dedupe on it (delivery is at least once). */
   id: z.string().length(26),
   ts: z.iso.datetime(),
   /** The unit id, or its HMAC-SHA256 (hex) when `exposures.hash_units_key` is set. */
-  unit: z.string().min(1),
+  unit: z.string().min(1).max(MAX_UNIT_LENGTH),
   service: z.string().optional(),
   instance: z.string().optional(),
 };
@@ -40,7 +60,7 @@ export const exposureEventSchema = z.strictObject({
 export const trackedEventSchema = z.strictObject({
   schema: z.literal(EVENT_SCHEMA),
   ...envelope,
-  event: z.string().min(1),
+  event: z.string().min(1).max(MAX_EVENT_NAME_LENGTH),
   value: z.number().optional(),
   properties: z.record(z.string(), z.unknown()),
 });
