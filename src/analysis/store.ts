@@ -15,6 +15,8 @@
  * sy_events, whose ids the load already made unique (no grouping needed).
  * Only aggregates come back: rows are per variant, per event name, per segment value.
  */
+import type { IncompleteLine } from './stores/lines.js';
+
 export type SqlValue = string | number | boolean | null;
 export type Row = Readonly<Record<string, SqlValue>>;
 
@@ -25,6 +27,13 @@ export interface DataQuality {
   readonly empty: number;
   /** Lines that are not a JSON object of a known schema with a unit and a timestamp (truncated, malformed). */
   readonly malformed: number;
+  /**
+   * Where malformed lines are, as far as a byte scan tells without parsing: the first
+   * MAX_LOCATED lines (by file path, then line) that cannot be a JSON object, their first
+   * and last bytes other than whitespace not `{` and `}` (a write cut short, a line that is
+   * not JSON). Lines that are objects but not valid records are in `malformed` only.
+   */
+  readonly incomplete: readonly IncompleteLine[];
   readonly files: number;
 }
 

@@ -211,6 +211,12 @@ export interface Analysis {
     readonly empty: number;
     readonly malformed: number;
     /**
+     * Where malformed lines are, as far as a byte scan tells: the first 10 lines (by file
+     * path, then line number, 1-based) that cannot be a JSON object (a write cut short, a
+     * line that is not JSON). Lines that are objects but not valid records are only counted.
+     */
+    readonly incomplete: readonly { readonly file: string; readonly line: number }[];
+    /**
      * Valid exposures (each id once) whose time is before 2000-01-01 or more than a day after
      * the analysis time (`generatedAt`): a wrong clock, not a real exposure. Left out of the analysis.
      */

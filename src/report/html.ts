@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Analysis, ExperimentAnalysis } from '../analysis/index.js';
-import { DECISION_LABEL, armValue, n, p, pct } from './format.js';
+import { DECISION_LABEL, armValue, dataQualityText, n, p, pct } from './format.js';
 
 export function escapeHtml(text: string): string {
   return text
@@ -146,7 +146,6 @@ const DRAW = `
 export function renderHtml(a: Analysis): string {
   const title =
     a.experiments.length === 1 ? `${a.experiments[0]!.experiment} · switchyard analysis` : 'switchyard analysis';
-  const q = a.dataQuality;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
@@ -160,7 +159,7 @@ td,th{border-bottom:1px solid #d0d7de;padding:4px 6px;text-align:left}tr.differs
 pre{background:#f6f8fa;padding:8px;overflow:auto}
 </style></head><body>
 <h1>Experiment analysis</h1>
-<p>Generated ${h(a.generatedAt)} on ${a.engine} · ${q.files} file(s), ${n(q.lines)} lines, ${q.empty} empty, ${q.malformed} malformed${q.outOfRange ? `, ${q.outOfRange} exposures out of time range (left out)` : ''} · corrections: ${h(a.settings.corrections)} · attribution window ${a.settings.attributionWindowSeconds / 86400} days</p>
+<p>Generated ${h(a.generatedAt)} on ${a.engine} · ${dataQualityText(a.dataQuality, h)} · corrections: ${h(a.settings.corrections)} · attribution window ${a.settings.attributionWindowSeconds / 86400} days</p>
 ${a.experiments.map(section).join('\n')}
 <script type="application/json" id="sy-data">${scriptJson(chartData(a))}</script>
 <script>${chartLibrary()}</script>

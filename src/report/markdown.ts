@@ -1,6 +1,6 @@
 /** The Markdown report: the same sections as the HTML one, tables instead of charts. */
 import type { Analysis } from '../analysis/index.js';
-import { DECISION_LABEL, armValue, n, p, pct } from './format.js';
+import { DECISION_LABEL, armValue, dataQualityText, n, p, pct } from './format.js';
 
 /**
  * Markdown renders inline HTML and splits tables on pipes: escape both, and line breaks.
@@ -18,11 +18,7 @@ export function md(text: string): string {
 
 export function renderMarkdown(a: Analysis): string {
   const out: string[] = ['# Experiment analysis', ''];
-  const q = a.dataQuality;
-  out.push(
-    `Engine ${a.engine}; ${q.files} file(s), ${n(q.lines)} lines (${q.empty} empty, ${q.malformed} malformed${q.outOfRange ? `, ${q.outOfRange} exposures out of time range, left out` : ''}). Corrections: ${a.settings.corrections}.`,
-    '',
-  );
+  out.push(`Engine ${a.engine}; ${dataQualityText(a.dataQuality, md)}. Corrections: ${a.settings.corrections}.`, '');
   for (const e of a.experiments) {
     out.push(`## ${md(e.experiment)}`, '');
     out.push(

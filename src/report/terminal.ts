@@ -1,13 +1,10 @@
 /** The terminal summary: decision first, then the evidence a reader checks. */
 import type { Analysis } from '../analysis/index.js';
-import { DECISION_LABEL, armValue, n, p, pct, terminalSafe as safe } from './format.js';
+import { DECISION_LABEL, armValue, dataQualityText, n, p, pct, terminalSafe as safe } from './format.js';
 
 export function renderTerminal(a: Analysis): string {
   const out: string[] = [];
-  const q = a.dataQuality;
-  out.push(
-    `switchyard analysis (${a.engine}): ${q.files} file(s), ${n(q.lines)} lines, ${q.empty} empty, ${q.malformed} malformed${q.outOfRange ? `, ${q.outOfRange} exposures out of time range (left out)` : ''}`,
-  );
+  out.push(`switchyard analysis (${a.engine}): ${dataQualityText(a.dataQuality, safe)}`);
   for (const e of a.experiments) {
     out.push('');
     out.push(

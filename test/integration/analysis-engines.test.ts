@@ -16,6 +16,7 @@ import {
   ATTRIBUTED_BASELINE_SQL,
   type Analysis,
   type AnalysisStore,
+  type LoadResult,
 } from '../../src/analysis/index.js';
 import { validateConfigObject } from '../../src/config/index.js';
 import { expectSame, privateDatabase } from '../helpers/analysis-db.js';
@@ -33,6 +34,7 @@ const COUNTRIES = [`O'Brien <b>`, 'DE', `"; DROP TABLE sy_exposures; --`, 'æ—¥æœ
 
 let duck: Analysis;
 let post: Analysis;
+let loaded: LoadResult;
 
 beforeAll(async () => {
   generate(dir, {
@@ -62,7 +64,7 @@ beforeAll(async () => {
   } finally {
     await d.close();
   }
-  const loaded = await loadJsonlIntoPostgres(url, dir);
+  loaded = await loadJsonlIntoPostgres(url, dir);
   expect(loaded.malformed).toBe(6);
   const p = await openPostgresStore(url);
   try {
@@ -149,6 +151,21 @@ describe('analysis on DuckDB and PostgreSQL', () => {
     expect(post.dataQuality.empty).toBe(3);
     expect(post.dataQuality.malformed).toBe(6);
     expect(duck.dataQuality.lines).toBe(post.dataQuality.lines);
+  });
+
+  it('names the file and line of each truncated line, the same on both engines and in the load', () => {
+    // The junk is at the end of the first day's file: the cut-short lines are found here by their text.
+    const first = readdirSync(dir).sort()[0]!;
+    const lines = readFileSync(join(dir, first), 'utf8').split('\n');
+    const cut = lines.flatMap((l, i) =>
+      (l.includes('"ev') && !l.endsWith('}')) || l.includes('"trunc') ? [i + 1] : [],
+    );
+    expect(cut).toHaveLength(2);
+    const where = cut.map((line) => ({ file: join(dir, first), line }));
+    // `{not json}` has its braces: malformed, counted, not located.
+    expect(duck.dataQuality.incomplete).toEqual(where);
+    expect(post.dataQuality.incomplete).toEqual(where);
+    expect(loaded.incomplete).toEqual(where);
   });
 
   it('equals switchyard/stats on sufficient statistics computed here from the lines', () => {

@@ -102,12 +102,21 @@ describe('load reads every line of a file, whatever its bytes', () => {
     ];
     const dir = withLines('bytes', junk, true);
     const { duck, post, loaded } = await onBoth(dir);
+    // The lines that cannot be JSON objects are named: `\.`, the object followed by a 0xff byte, the quoted text.
+    const first = join(dir, readdirSync(dir).sort()[0]!);
+    const at = readFileSync(first, 'latin1').split('\n').indexOf('\\.') + 1;
     expect(duck.dataQuality).toEqual({
       ...expected.dataQuality,
       lines: expected.dataQuality.lines + junk.length,
       empty: expected.dataQuality.empty + 1,
       malformed: expected.dataQuality.malformed + 6,
+      incomplete: [
+        { file: first, line: at },
+        { file: first, line: at + 3 },
+        { file: first, line: at + 5 },
+      ],
     });
+    expect(loaded.incomplete).toEqual(duck.dataQuality.incomplete);
     expect(post.dataQuality).toEqual(duck.dataQuality);
     expect(loaded.lines).toBe(duck.dataQuality.lines);
     expect(loaded.malformed).toBe(duck.dataQuality.malformed);

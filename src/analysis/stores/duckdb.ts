@@ -2,8 +2,9 @@
  * The embedded store: DuckDB reading the pipeline's JSONL files in place with
  * read_ndjson (no import step), an explicit column schema (no auto-detection) and only the
  * fields the analysis reads. Malformed lines come back from read_ndjson as rows of nulls
- * (ignore_errors), so they are counted, not fatal; blank lines are counted by a byte scan of
- * the files on the Node thread while DuckDB's threads scan them. DuckDB spills to a private
+ * (ignore_errors), so they are counted, not fatal; blank lines are counted, and lines that
+ * cannot be a JSON object located, by a byte scan of the files on the Node thread while
+ * DuckDB's threads scan them (lines.ts). DuckDB spills to a private
  * temporary directory beyond its memory limit, so a large data set does not grow the process.
  */
 import {
@@ -23,6 +24,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { messageOf, SwitchyardError } from '../../errors.js';
 import { MAX_VALUE } from '../sql.js';
 import type { AnalysisStore, DataQuality, Row, SqlValue } from '../store.js';
+import { firstIncomplete, LineScan } from './lines.js';
 
 export interface DuckDbStoreOptions {
   /**
@@ -281,37 +283,13 @@ function sizeText(bytes: number): string {
   return i === 0 ? `${v} bytes` : `${v.toFixed(1)} ${units[i]}`;
 }
 
-/**
- * Lines and blank lines of one file, as DuckDB and PostgreSQL's COPY count them: a last
- * line without a newline counts; a blank line holds only spaces (and a CR before its LF).
- */
-export async function countLines(file: string): Promise<{ lines: number; empty: number }> {
-  let lines = 0;
-  let empty = 0;
-  let open = false; // a line has started and not ended
-  let blank = true; // the open line has only blank bytes so far
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    let pos = 0;
-    while (pos < chunk.length) {
-      const nl = chunk.indexOf(10, pos);
-      const end = nl === -1 ? chunk.length : nl;
-      for (let i = pos; blank && i < end; i++) blank = chunk[i] === 0x20 || chunk[i] === 0x0d;
-      if (nl === -1) {
-        open = open || end > pos;
-        break;
-      }
-      lines++;
-      if (blank) empty++;
-      open = false;
-      blank = true;
-      pos = nl + 1;
-    }
-  }
-  if (open) {
-    lines++;
-    if (blank) empty++;
-  }
-  return { lines, empty };
+/** Lines, blank lines and incomplete lines of one file (see LineScan). */
+export async function scanLines(file: string): Promise<LineScan> {
+  const scan = new LineScan();
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>)
+    scan.feed(chunk);
+  scan.end();
+  return scan;
 }
 
 class DuckDbStore implements AnalysisStore {
@@ -354,13 +332,21 @@ class DuckDbStore implements AnalysisStore {
   async quality(malformedScanned: Promise<number>): Promise<DataQuality> {
     let lines = 0;
     let empty = 0;
+    const located: { file: string; lines: number[] }[] = [];
     // One file after another: the byte scan shares the disk with DuckDB's scan of the same files.
     for (const file of this.files) {
-      const c = await countLines(file);
+      const c = await scanLines(file);
       lines += c.lines;
       empty += c.empty;
+      if (c.incompleteAt.length > 0) located.push({ file, lines: c.incompleteAt });
     }
-    return { lines, empty, malformed: await malformedScanned, files: this.files.length };
+    return {
+      lines,
+      empty,
+      malformed: await malformedScanned,
+      incomplete: firstIncomplete(located),
+      files: this.files.length,
+    };
   }
 
   async close(): Promise<void> {

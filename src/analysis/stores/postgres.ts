@@ -17,6 +17,7 @@ import { messageOf, SwitchyardError } from '../../errors.js';
 import { MAX_VALUE } from '../sql.js';
 import type { AnalysisStore, DataQuality, Row, SqlValue } from '../store.js';
 import { jsonlFiles } from './duckdb.js';
+import { firstIncomplete, LineScan, type IncompleteLine } from './lines.js';
 
 export const POSTGRES_DDL = `
 CREATE TABLE IF NOT EXISTS sy_exposures (
@@ -44,6 +45,8 @@ CREATE TABLE IF NOT EXISTS sy_loads (
   lines bigint NOT NULL, empty bigint NOT NULL, malformed bigint NOT NULL, exposures bigint NOT NULL, events bigint NOT NULL
 );
 ALTER TABLE sy_loads ADD COLUMN IF NOT EXISTS duplicates bigint NOT NULL DEFAULT 0;
+-- The first lines of the file that cannot be a JSON object (truncated, not JSON): 1-based line numbers.
+ALTER TABLE sy_loads ADD COLUMN IF NOT EXISTS incomplete_lines bigint[] NOT NULL DEFAULT '{}';
 CREATE OR REPLACE FUNCTION sy_try_jsonb(line text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $f$
 BEGIN RETURN line::jsonb; EXCEPTION WHEN others THEN RETURN NULL; END $f$;
 CREATE OR REPLACE FUNCTION sy_try_epoch(ts text) RETURNS double precision LANGUAGE plpgsql IMMUTABLE AS $f$
@@ -140,15 +143,16 @@ export async function connectPostgres(url: string, options: PostgresOptions = {}
 
 /**
  * The file's lines as CSV for COPY, one quoted field per line, so that every byte sequence
- * arrives as one row per line, counted as countLines (stores/duckdb.ts) counts them: a last
- * line without a newline is a line, a blank line is empty (spaces and CRs, trimmed in SQL).
+ * arrives as one row per line, counted as LineScan (lines.ts) counts them: a last line
+ * without a newline is a line, a blank line is empty (spaces and CRs, trimmed in SQL). `scan`
+ * is fed the same bytes, and so locates the incomplete lines as the DuckDB store does.
  * Unquoted, COPY would end the data at a line `\.` (silently dropping the rest of the file)
  * and fail the whole file on a delimiter or quote byte; quoted, it reads both as data.
  * A line that is not UTF-8 or holds a NUL cannot be PostgreSQL text; it is not JSON either
  * (RFC 8259: UTF-8, no raw control characters), and DuckDB counts it as malformed, so it is
  * loaded as a single U+FFFD, which no JSON parser accepts: malformed here too.
  */
-export function csvLines(): Transform {
+export function csvLines(scan?: LineScan): Transform {
   let rest: Buffer = Buffer.alloc(0);
   const field = (line: Buffer): string =>
     !isUtf8(line) || line.includes(0) ? '"\ufffd"' : `"${line.toString('utf8').replace(/"/g, '""')}"`;
@@ -163,12 +167,14 @@ export function csvLines(): Transform {
   };
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
+      scan?.feed(chunk);
       const data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
       const end = data.lastIndexOf(10) + 1;
       rest = Buffer.from(data.subarray(end));
       done(null, end > 0 ? fields(data.subarray(0, end)) : undefined);
     },
     flush(done) {
+      scan?.end();
       done(null, rest.length > 0 ? field(rest) + '\n' : undefined);
     },
   });
@@ -208,6 +214,8 @@ export interface LoadResult {
   readonly events: number;
   /** Valid lines skipped because their id was already loaded (a repeated delivery). */
   readonly duplicates: number;
+  /** The first lines that cannot be a JSON object, as DataQuality.incomplete. */
+  readonly incomplete: readonly IncompleteLine[];
 }
 
 /** Creates the tables if needed and copies every .jsonl file under dir into them. */
@@ -219,15 +227,17 @@ export async function loadJsonlIntoPostgres(
   const files = jsonlFiles(dir);
   const client = await connectPostgres(url, options);
   const total = { files: files.length, lines: 0, empty: 0, malformed: 0, exposures: 0, events: 0, duplicates: 0 };
+  const located: { file: string; lines: number[] }[] = [];
   try {
     await client.query(POSTGRES_DDL);
     for (const file of files) {
       await client.query('BEGIN');
       try {
         await client.query('CREATE TEMP TABLE sy_stage (line text) ON COMMIT DROP');
+        const scan = new LineScan();
         await pipeline(
           createReadStream(file),
-          csvLines(),
+          csvLines(scan),
           client.query(copyFrom('COPY sy_stage (line) FROM STDIN WITH (FORMAT csv)')),
         );
         // Fast path: the whole file parses, one set-based statement. A file with a bad line or
@@ -264,9 +274,11 @@ export async function loadJsonlIntoPostgres(
         const malformed = lines - empty - valid;
         const duplicates = valid - exposures - events;
         await client.query(
-          'INSERT INTO sy_loads (file, lines, empty, malformed, exposures, events, duplicates) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-          [file, lines, empty, malformed, exposures, events, duplicates],
+          `INSERT INTO sy_loads (file, lines, empty, malformed, exposures, events, duplicates, incomplete_lines)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+          [file, lines, empty, malformed, exposures, events, duplicates, scan.incompleteAt],
         );
+        if (scan.incompleteAt.length > 0) located.push({ file, lines: scan.incompleteAt });
         await client.query('COMMIT');
         total.lines += lines;
         total.empty += empty;
@@ -282,7 +294,7 @@ export async function loadJsonlIntoPostgres(
   } finally {
     await client.end();
   }
-  return total;
+  return { ...total, incomplete: firstIncomplete(located) };
 }
 
 export async function openPostgresStore(url: string, options: PostgresOptions = {}): Promise<AnalysisStore> {
@@ -340,15 +352,24 @@ class PostgresStore implements AnalysisStore {
     // Each file's latest load: loading a file again (the same files twice, or a daily file
     // that grew) counts its lines once, as DuckDB reading the files does; summing every load
     // doubled the figures. A file is its absolute path (loads before that kept the base name).
+    const latest = `(SELECT DISTINCT ON (file) file, lines, empty, malformed, incomplete_lines FROM sy_loads
+      ORDER BY file, loaded_at DESC) latest`;
     const [row] = await this.query(
       `SELECT CAST(coalesce(sum(lines), 0) AS double precision) AS lines, CAST(coalesce(sum(empty), 0) AS double precision) AS empty,
          CAST(coalesce(sum(malformed), 0) AS double precision) AS malformed, CAST(count(*) AS double precision) AS files
-       FROM (SELECT DISTINCT ON (file) lines, empty, malformed FROM sy_loads ORDER BY file, loaded_at DESC) latest`,
+       FROM ${latest}`,
+    );
+    // Line numbers as text: pg reads bigint as a string anyway, and an array is no SqlValue.
+    const located = await this.query(
+      `SELECT file, array_to_string(incomplete_lines, ',') AS at FROM ${latest} WHERE cardinality(incomplete_lines) > 0`,
     );
     return {
       lines: Number(row!.lines),
       empty: Number(row!.empty),
       malformed: Number(row!.malformed),
+      incomplete: firstIncomplete(
+        located.map((r) => ({ file: String(r.file), lines: String(r.at).split(',').map(Number) })),
+      ),
       files: Number(row!.files),
     };
   }

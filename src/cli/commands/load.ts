@@ -1,6 +1,6 @@
 /** `switchyard load --data DIR --pg URL`: COPY the pipeline's JSONL files into PostgreSQL for `analyze --pg`. */
 import type { Command } from 'commander';
-import { loadJsonlIntoPostgres } from '../../index.js';
+import { loadJsonlIntoPostgres, terminalSafe as safe } from '../../index.js';
 import type { Out } from './shared.js';
 
 export function registerLoad(program: Command, out: Out): void {
@@ -15,7 +15,8 @@ export function registerLoad(program: Command, out: Out): void {
       out(
         opts.json
           ? JSON.stringify(r) + '\n'
-          : `loaded ${r.files} file(s): ${r.exposures} exposures, ${r.events} events; ${r.empty} empty and ${r.malformed} malformed lines skipped, ${r.duplicates} repeated lines (an id already loaded) skipped\n`,
+          : `loaded ${r.files} file(s): ${r.exposures} exposures, ${r.events} events; ${r.empty} empty and ${r.malformed} malformed lines skipped, ${r.duplicates} repeated lines (an id already loaded) skipped\n` +
+              r.incomplete.map((l) => `  not a JSON object: ${safe(l.file)}:${l.line}\n`).join(''),
       );
     });
 }

@@ -98,7 +98,7 @@ describe('a unit id past MAX_UNIT_LENGTH', () => {
     await sy.close();
     const events = delivered.filter((r) => r.schema === EVENT_SCHEMA);
     expect(events.map((r) => [r.unit, (r as { event: string }).event])).toEqual([[atLimit, 'buy']]);
-    expect(sy.counters().exposures.pipeline.rejected).toBe(1);
+    expect(sy.counters().exposures.pipeline?.rejected).toBe(1);
   });
 });
 
