@@ -34,6 +34,7 @@ export function pipelineFromConfig(config: ValidatedConfig, parts: PipelineParts
     batchSize: exposures.batchSize,
     flushIntervalMs: exposures.flushIntervalMs,
     queueCapacity: exposures.queueCapacity,
+    sendTimeoutMs: exposures.sendTimeoutMs,
     hashUnitsKey: exposures.hashUnitsKey,
     dedupe: parts.dedupe,
     attributes: exposures.attributes,

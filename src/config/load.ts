@@ -547,6 +547,7 @@ function toValidated(raw: RawConfig, secrets: string[]): ValidatedConfig {
       flushIntervalMs: raw.exposures?.flush_interval_ms ?? 1000,
       queueCapacity: raw.exposures?.queue_capacity ?? 100_000,
       closeTimeoutMs: raw.exposures?.close_timeout_ms ?? 5000,
+      sendTimeoutMs: raw.exposures?.send_timeout_ms ?? 60_000,
       dedupeCapacity: raw.exposures?.dedupe?.capacity ?? 100_000,
       dedupeWindowMs:
         raw.exposures?.dedupe?.window === undefined ? undefined : parseDuration(raw.exposures.dedupe.window),

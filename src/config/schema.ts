@@ -304,6 +304,8 @@ const exposures = z.strictObject({
   flush_interval_ms: z.number().int().min(10).max(600_000).optional(),
   queue_capacity: z.number().int().min(100).max(10_000_000).optional(),
   close_timeout_ms: z.number().int().min(0).max(600_000).optional(),
+  /** How long a sink's send may take before it counts as failed and is retried (default 60000). */
+  send_timeout_ms: z.number().int().min(100).max(3_600_000).optional(),
   dedupe: z
     .strictObject({ capacity: z.number().int().min(1).max(100_000_000).optional(), window: duration.optional() })
     .optional(),

@@ -132,6 +132,8 @@ export interface ValidatedConfig {
     readonly flushIntervalMs: number;
     readonly queueCapacity: number;
     readonly closeTimeoutMs: number;
+    /** How long a sink's send may take before it counts as failed and is retried. */
+    readonly sendTimeoutMs: number;
     readonly dedupeCapacity: number;
     readonly dedupeWindowMs: number | undefined;
     readonly hashUnitsKey: string | undefined;

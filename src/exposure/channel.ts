@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import type { Logger } from '../ports.js';
 import { compare, type Cursor } from './cursor-store.js';
 import type { Journal, Lines } from './journal.js';
-import { batchOf, type SendResult, type Sink, type SinkBatch } from './sink.js';
+import { batchOf, SinkSendError, type SendResult, type Sink, type SinkBatch } from './sink.js';
 
 /**
  * The longest wait a destination's Retry-After gets: a timer cannot wait past 2^31-1 ms
@@ -27,14 +27,21 @@ const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
 
 type Outcome = { ok: true; result: SendResult | undefined } | { ok: false; error: unknown };
 
-/** A batch read from the journal and sent; its lines stay lent until it is acknowledged. */
+/**
+ * A batch read from the journal and sent; its lines stay lent until it is acknowledged and
+ * every send of it has settled (one that outlived its time may still be reading them).
+ */
 interface InFlight {
   readonly lines: Lines;
   readonly batch: SinkBatch;
-  /** The sink's own promise: awaited directly at the head, so an acknowledgement follows its send at once. */
+  /** The send, bounded by sendTimeoutMs: awaited directly at the head, so an acknowledgement follows its send at once. */
   sending: Promise<void | SendResult | undefined>;
   outcome: Promise<Outcome>;
   settled: Outcome | undefined;
+  /** The sink's sends of this batch not settled yet (a timed-out one counts until it settles, if ever). */
+  unsettled: number;
+  /** Acknowledged or abandoned: its lines go back once no send is unsettled. */
+  done: boolean;
 }
 
 export interface ChannelOptions {
@@ -42,6 +49,13 @@ export interface ChannelOptions {
   backoffBaseMs: number;
   backoffMaxMs: number;
   random: () => number;
+  /**
+   * How long a send may take before it counts as failed and is retried (the sink's own
+   * promise is left to settle, its lines held until it does): a custom sink whose send
+   * never settles (a client with no timeout of its own) would otherwise stall the sink
+   * for good without a word, its events piling up in the journal.
+   */
+  sendTimeoutMs: number;
 }
 
 export interface ChannelCounters {
@@ -110,6 +124,8 @@ export class SinkChannel {
       sending: Promise.resolve(undefined),
       outcome: Promise.resolve({ ok: true, result: undefined }),
       settled: undefined,
+      unsettled: 0,
+      done: false,
     };
     this.send(flight);
     return flight;
@@ -117,12 +133,36 @@ export class SinkChannel {
 
   private send(flight: InFlight): void {
     flight.settled = undefined;
-    let sending: Promise<void | SendResult | undefined>;
+    let sent: Promise<void | SendResult | undefined>;
     try {
-      sending = this.sink.send(flight.batch);
+      sent = Promise.resolve(this.sink.send(flight.batch));
     } catch (error) {
-      sending = Promise.reject(error as Error);
+      sent = Promise.reject(error as Error);
     }
+    flight.unsettled++;
+    const settle = () => {
+      flight.unsettled--;
+      this.giveBack(flight);
+    };
+    sent.then(settle, settle);
+    const ms = this.options.sendTimeoutMs;
+    const sending = new Promise<void | SendResult | undefined>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new SinkSendError(`sink ${this.sink.name} did not settle its send within ${ms} ms`)),
+        ms,
+      );
+      timer.unref();
+      sent.then(
+        (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error as Error);
+        },
+      );
+    });
     flight.sending = sending;
     flight.outcome = sending.then(
       (result): Outcome => (flight.settled = { ok: true, result: result ?? undefined }),
@@ -164,7 +204,8 @@ export class SinkChannel {
           window.shift();
           const rejected = outcome.result?.rejected ?? [];
           if (rejected.length > 0) this.deadLetter(head.batch, rejected);
-          this.journal.release(head.lines);
+          head.done = true;
+          this.giveBack(head);
           this.attempt = 0;
           this.counters.delivered += head.lines.count - rejected.length;
           this.cursor = head.lines.next;
@@ -189,7 +230,10 @@ export class SinkChannel {
       }
     } finally {
       // Stopped with sends in flight: their lines are lent until the sends settle.
-      for (const flight of window) void flight.outcome.then(() => this.journal.release(flight.lines));
+      for (const flight of window) {
+        flight.done = true;
+        this.giveBack(flight);
+      }
       this.running = false;
       if (this.counters.lastError !== undefined && this.attempt === 0) this.counters.lastError = undefined;
       for (const resolve of this.idleWaiters.splice(0)) resolve();
@@ -232,6 +276,11 @@ export class SinkChannel {
         { reason: rejected[0]!.reason, deadLettered: this.counters.deadLettered },
       );
     }
+  }
+
+  /** Returns a finished flight's lines to the journal once none of its sends can still read them. */
+  private giveBack(flight: InFlight): void {
+    if (flight.done && flight.unsettled === 0) this.journal.release(flight.lines);
   }
 
   private backoff(): number {

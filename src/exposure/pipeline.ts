@@ -24,6 +24,9 @@ import type { Sink } from './sink.js';
 
 export type { ExposureDescriptor } from './queue.js';
 
+/** How long a sink's send may take by default before it is retried (the HTTP sinks give up on their own after 10 s). */
+export const DEFAULT_SEND_TIMEOUT_MS = 60_000;
+
 export interface PipelineOptions {
   dir: string;
   sinks: Sink[];
@@ -44,6 +47,8 @@ export interface PipelineOptions {
   memoryLimit?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** How long a sink's send may take before it counts as failed and is retried (default 60 s; see ChannelOptions). */
+  sendTimeoutMs?: number;
   random?: () => number;
   /** The exposure rule that admits exposures queued with a fingerprint, at flush. */
   dedupe?: ExposureDedupe;
@@ -175,6 +180,7 @@ export class EventPipeline {
           batchSize: this.batchSize,
           backoffBaseMs: this.options.backoffBaseMs ?? 100,
           backoffMaxMs: this.options.backoffMaxMs ?? 30_000,
+          sendTimeoutMs: this.options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS,
           random: this.options.random ?? Math.random,
         },
         () => this.advanced(),

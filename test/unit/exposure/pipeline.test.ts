@@ -557,6 +557,52 @@ describe('journal block memory', () => {
   });
 });
 
+describe('a send that never settles (a custom sink whose client has no timeout)', () => {
+  it('counts as failed after sendTimeoutMs and is retried: everything delivered, the failure said, and the hung send still reads its own bytes', async () => {
+    const small = { batchSize: 500, cacheBytes: 200 * 1024, maxSegmentBytes: 256 * 1024 };
+    const n = 20_000;
+    const units: string[] = [];
+    let hung: { batch: import('../../../src/exposure/sink.js').SinkBatch; text: string } | undefined;
+    let wake!: () => void;
+    const never = new Promise<void>((r) => (wake = r));
+    const warned: string[] = [];
+    const sink: Sink = {
+      name: 'hangs-once',
+      async send(batch) {
+        if (hung === undefined) {
+          hung = { batch, text: Buffer.concat(batch.chunks).toString('utf8') };
+          await never;
+          return;
+        }
+        for (const line of batch.lines()) units.push((JSON.parse(line) as EventRecord).unit);
+      },
+    };
+    const p = pipeline({
+      sinks: [sink],
+      ...small,
+      sendTimeoutMs: 50,
+      logger: {
+        ...quiet,
+        warn: (m: string, meta?: Record<string, unknown>) => void warned.push(`${m} ${String(meta?.error)}`),
+      },
+    });
+    for (let i = 0; i < n; i++) {
+      record(p, exposure(i));
+      if (i % 100 === 99) p.flush();
+    }
+    await until(() => units.length >= n, 10_000, 'delivery past the hung send');
+    expect(units).toEqual(Array.from({ length: n }, (_, i) => `user-${i}`));
+    expect(p.counters().sinks['hangs-once']).toMatchObject({ failures: 1, delivered: n, pending: 0 });
+    expect(warned).toEqual([
+      'sink hangs-once failed; events wait in the journal and are retried sink hangs-once did not settle its send within 50 ms',
+    ]);
+    // Some 100 blocks were sealed, evicted and recycled meanwhile: not the ones the hung send holds.
+    expect(Buffer.concat(hung!.batch.chunks).toString('utf8')).toBe(hung!.text);
+    wake();
+    await p.close(5000);
+  });
+});
+
 describe('journal writes', () => {
   it('are on disk when written() resolves, without the flush having waited for the disk', async () => {
     const dir = tmp();
@@ -705,6 +751,8 @@ describe('journal defects (issue 12)', () => {
       record(p, exposure(i));
       p.flush();
       await until(() => got.length === i + 1, 2000, `delivery of ${i}`);
+      // Acknowledged: the cursor moved (and was saved, or not, by the throttle) after the send settled.
+      await until(() => p.counters().sinks.fn!.pending === 0, 2000, `acknowledgement of ${i}`);
     };
     await deliver(0);
     expect(saved()).toEqual({ seq: 1, line: 1 }); // the first advance is saved at once
