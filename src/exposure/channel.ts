@@ -202,7 +202,7 @@ export class SinkChannel {
         }
         if (outcome.ok) {
           window.shift();
-          const rejected = outcome.result?.rejected ?? [];
+          const rejected = rejections(outcome.result, head.lines.count);
           if (rejected.length > 0) this.deadLetter(head.batch, rejected);
           head.done = true;
           this.giveBack(head);
@@ -301,6 +301,28 @@ export class SinkChannel {
       this.wake = undefined;
     });
   }
+}
+
+/**
+ * The events a send result refuses for good: each index of the batch at most once, the
+ * first reason given for it. A custom sink's result is input like any other: an index out
+ * of the batch, not a whole number or named twice would count events dead-lettered that
+ * are not (and take them off `delivered`); a result without a `rejected` array refuses none.
+ */
+function rejections(result: SendResult | undefined, count: number): SendResult['rejected'] {
+  const given: unknown = result?.rejected;
+  if (!Array.isArray(given) || given.length === 0) return [];
+  const seen = new Set<number>();
+  const out: { index: number; reason: string }[] = [];
+  for (const r of given as unknown[]) {
+    const index = (r as { index?: unknown } | null)?.index;
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= count || seen.has(index))
+      continue;
+    seen.add(index);
+    const reason = (r as { reason?: unknown }).reason;
+    out.push({ index, reason: typeof reason === 'string' ? reason : String(reason) });
+  }
+  return out;
 }
 
 /** A dead letter's event: the journal line as JSON (`event`), or, when the line is not JSON (damaged on disk), as a string (`line`). */

@@ -149,4 +149,44 @@ describe('in-order acknowledgement with sends in flight', () => {
     expect(letters.map((l) => l.reason)).toEqual(bad.map((i) => `too big: ${i}`));
     expect(letters.every((l) => l.sink === 'picky')).toBe(true);
   });
+
+  it("a custom sink's result naming indices out of the batch, not whole, twice, or no array: only real events are dead-lettered, counts stay true", async () => {
+    const results: unknown[] = [
+      {
+        rejected: [
+          { index: 10, reason: 'past the batch' },
+          { index: -1, reason: 'negative' },
+        ],
+      },
+      { rejected: [{ index: 1.5, reason: 'half' }, { index: '2', reason: 'text' }, null] },
+      {
+        rejected: [
+          { index: 3, reason: 'first' },
+          { index: 3, reason: 'again' },
+          { index: 4, reason: { not: 'text' } },
+        ],
+      },
+      { rejected: 'all of them' },
+      { rejected: [] },
+    ];
+    let call = 0;
+    const sink: Sink = {
+      name: 'odd',
+      maxBatch: 10,
+      send: () => Promise.resolve(results[call++] as never),
+    };
+    const { p, dir } = pipeline(sink);
+    for (let i = 0; i < 50; i++) p.recordTrack(`user-${i}`, 'purchase', i, { i }, Date.now());
+    p.flush();
+    await until(() => p.counters().sinks.odd!.pending === 0, 10_000, 'every event');
+    expect(p.counters().sinks.odd).toMatchObject({ deadLettered: 2, delivered: 48 });
+    const letters = readFileSync(join(dir, 'dead-letters', 'odd.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { reason: string; event: { properties: { i: number } } });
+    expect(letters.map((l) => [l.event.properties.i, l.reason])).toEqual([
+      [23, 'first'],
+      [24, '[object Object]'],
+    ]);
+  });
 });
