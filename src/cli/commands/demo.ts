@@ -8,7 +8,14 @@ export function registerDemo(program: Command, out: Out): void {
     .command('demo')
     .description('synthetic users through a fixed and a gradual experiment on the in-memory provider')
     .option('--users <n>', 'number of synthetic users', positiveInt('--users'), 50_000)
-    .option('--ramp-day <days>', 'days since the gradual ramp started', nonNegative('--ramp-day'), 1.5)
+    // A century at most: the demo's ramp is at 100% from day 6, and a start some million
+    // days back is no date the config can hold (1e300 made the run fail with "Invalid time value").
+    .option(
+      '--ramp-day <days>',
+      'days since the gradual ramp started (0 to 36500)',
+      nonNegative('--ramp-day', 36_500),
+      1.5,
+    )
     .option('--dir <dir>', 'where the event journal and JSONL exposures go', '.switchyard')
     .option('--json', 'machine-readable output')
     .action(async (opts: { users: number; rampDay: number; dir: string; json?: boolean }) => {

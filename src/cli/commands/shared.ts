@@ -25,10 +25,14 @@ export function positiveInt(name: string) {
   };
 }
 
-export function nonNegative(name: string) {
+/** A number from 0 to `max` (Infinity: any finite number), for an option whose other values mean nothing. */
+export function nonNegative(name: string, max = Infinity) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, found "${value}"`);
+    if (!Number.isFinite(n) || n < 0 || n > max)
+      throw new InvalidArgumentError(
+        `${name} must be a number ${max === Infinity ? '>= 0' : `from 0 to ${max}`}, found "${value}"`,
+      );
     return n;
   };
 }

@@ -44,6 +44,18 @@ describe('switchyard demo', () => {
     expect((await cli('no-such-command')).code).toBe(2);
   });
 
+  it.each(['1e300', '1e8', '1e6', '36501'])(
+    '--ramp-day %s (beyond a century): exit 2 as a usage error, not a failed run (Invalid time value) or an invalid demo config',
+    async (days) => {
+      const dir = mkdtempSync(join(tmpdir(), 'sy-demo-'));
+      const r = await cli('demo', '--users', '10', '--ramp-day', days, '--dir', dir);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toBe(''); // commander printed the usage error; nothing ran
+      expect(readdirSync(dir)).toEqual([]);
+    },
+  );
+
   it('splits users by weight and reports the ramp step from the clock', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-demo-'));
     const report = await runDemo({ users: 20_000, rampDay: 1.5, now: Date.parse('2026-12-03T00:00:00Z'), dir });
