@@ -1,6 +1,8 @@
 /** `switchyard demo`: synthetic users through the embedded defaults (in-memory provider, JSONL). */
+import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
-import { formatDemo, runDemo } from '../demo.js';
+import { SwitchyardError } from '../../index.js';
+import { demoConfig, formatDemo, runDemo } from '../demo.js';
 import { nonNegative, positiveInt, type Out } from './shared.js';
 
 export function registerDemo(program: Command, out: Out): void {
@@ -19,7 +21,28 @@ export function registerDemo(program: Command, out: Out): void {
     .option('--dir <dir>', 'where the event journal and JSONL exposures go', '.switchyard')
     .option('--json', 'machine-readable output')
     .action(async (opts: { users: number; rampDay: number; dir: string; json?: boolean }) => {
+      makeDirs(opts.dir);
       const reports = await runDemo({ users: opts.users, rampDay: opts.rampDay, dir: opts.dir });
       out((opts.json ? JSON.stringify(reports, null, 2) : formatDemo(reports)) + '\n');
     });
+}
+
+/**
+ * The demo's directories, made before it runs: a --dir that cannot hold them (a file on the
+ * path) is a bad argument, exit 2. Left to the run, the journal fell back to memory, the
+ * JSONL sink failed, and the process exited 13 without a word while close() waited for it.
+ */
+function makeDirs(dir: string): void {
+  const config = demoConfig(new Date(), dir);
+  for (const sub of [config.exposures.dir, config.analytics.jsonl.dir]) {
+    try {
+      mkdirSync(sub, { recursive: true });
+    } catch (error) {
+      throw new SwitchyardError(
+        'SY_INVALID_ARGUMENT',
+        'demo',
+        `--dir ${dir} cannot be a directory for the demo's events: ${(error as Error).message}`,
+      );
+    }
+  }
 }
