@@ -3,9 +3,9 @@
  * stores, convergence after a missed message and after Redis restarts, and the state
  * file without a fleet.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
@@ -245,23 +245,30 @@ describe('kill store, file mode (no fleet)', () => {
     60_000,
   );
 
-  it('a lock left by a writer that died is taken over; one a live writer holds fails the write after 5 s, naming it', async () => {
+  it('a lock left by a writer that died is taken over (at once when its pid is gone); one a live writer holds fails the write after 5 s, naming it', async () => {
     const file = stateFilePath(tempDir());
     mergeIntoStateFile(file, [kill('a', 'i1')]);
+    // Killed mid-merge (SIGKILL): its pid, on this host, runs no more.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    writeFileSync(`${file}.lock`, `${dead}@${hostname()}`);
+    let started = Date.now();
+    mergeIntoStateFile(file, [kill('b', 'i1')]);
+    expect(Date.now() - started).toBeLessThan(1000);
+    // A holder that left no pid (or one of another host): taken once the lock is 10 s old.
     writeFileSync(`${file}.lock`, '');
     const longAgo = new Date(Date.now() - 60_000);
     utimesSync(`${file}.lock`, longAgo, longAgo);
-    mergeIntoStateFile(file, [kill('b', 'i1')]);
-    expect([...readStateFile(file).keys()].sort()).toEqual(['a', 'b']);
+    mergeIntoStateFile(file, [kill('c', 'i1')]);
+    expect([...readStateFile(file).keys()].sort()).toEqual(['a', 'b', 'c']);
     expect(existsSync(`${file}.lock`)).toBe(false);
 
-    writeFileSync(`${file}.lock`, '');
-    const started = Date.now();
-    expect(() => mergeIntoStateFile(file, [kill('c', 'i1')])).toThrow(
-      `SY_STATE_FILE in fleet: cannot write ${file}: another writer has held ${file}.lock for more than 5 s; nothing was written`,
+    writeFileSync(`${file}.lock`, `${process.ppid}@${hostname()}`);
+    started = Date.now();
+    expect(() => mergeIntoStateFile(file, [kill('d', 'i1')])).toThrow(
+      `SY_STATE_FILE in fleet: cannot write ${file}: ${process.ppid}@${hostname()} has held ${file}.lock for more than 5 s; nothing was written`,
     );
     expect(Date.now() - started).toBeGreaterThanOrEqual(5000);
-    expect([...readStateFile(file).keys()].sort()).toEqual(['a', 'b']);
+    expect([...readStateFile(file).keys()].sort()).toEqual(['a', 'b', 'c']);
   }, 20_000);
 
   it('a corrupt state file is reported and replaced, not trusted', async () => {
