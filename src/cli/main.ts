@@ -17,7 +17,7 @@ import { registerKill } from './commands/kill.js';
 import { registerStatus } from './commands/status.js';
 import { registerUnkill } from './commands/unkill.js';
 import { registerPause } from './commands/pause.js';
-import type { Out } from './commands/shared.js';
+import { terminalLines, type Out } from './commands/shared.js';
 import type { ProgressStream } from './commands/analysis-source.js';
 import { registerValidate } from './commands/validate.js';
 
@@ -61,13 +61,15 @@ export async function main(
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     const debug = argv.includes('--debug');
+    // A message may name text from outside (an experiment from the command line): shown escaped.
+    const say = (text: string) => err(terminalLines(text));
     if (error instanceof ConfigError) {
-      err(`${error.code}: ${error.what}\n`);
+      say(`${error.code}: ${error.what}\n`);
       return EXIT.usage;
     }
-    if (error instanceof SwitchyardError) err(`${error.code}: ${error.what}\n`);
-    else err(`error: ${(error as Error)?.message ?? String(error)}\n`);
-    if (debug) err(`${(error as Error)?.stack ?? ''}\n`);
+    if (error instanceof SwitchyardError) say(`${error.code}: ${error.what}\n`);
+    else say(`error: ${(error as Error)?.message ?? String(error)}\n`);
+    if (debug) say(`${(error as Error)?.stack ?? ''}\n`);
     return error instanceof SwitchyardError && (error.code === 'SY_CONFIG_READ' || error.code === 'SY_INVALID_ARGUMENT')
       ? EXIT.usage
       : EXIT.failure;

@@ -3,11 +3,13 @@
  * current allocation version (weights, phase, and the arms' numbers, posteriors and P(best)
  * it was made from) in `<exposures dir>/allocation-state.json`, beside the journal and the
  * kill state. With a fleet the same JSON is the version key in Redis (fleetKeys). Writes
- * are atomic (a temp file renamed over the old one) and keep another writer's newer
- * version of an experiment, so two processes sharing a directory never step back.
+ * are atomic (a temp file renamed over the old one), merged under a lock file and keep
+ * another writer's newer version of an experiment, so two processes sharing a directory
+ * never step back or drop each other's experiments.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { withFileLock } from './state-file.js';
 
 export const ALLOCATION_STATE_FILE = 'allocation-state.json';
 export const ALLOCATION_STATE_SCHEMA = 'switchyard.allocation-state/1';
@@ -39,17 +41,21 @@ export function readAllocationState(dir: string): Map<string, PublishedAllocatio
   return out;
 }
 
-/** Writes these experiments' versions, keeping any newer version already in the file. */
+/**
+ * Writes these experiments' versions, keeping any newer version already in the file; under
+ * the file's lock, so another process's write between the read and the rename is kept too.
+ */
 export function writeAllocationState(dir: string, entries: readonly PublishedAllocation[]): void {
-  const merged = readAllocationState(dir);
-  for (const e of entries) {
-    const had = merged.get(e.experiment);
-    if (had === undefined || had.version <= e.version) merged.set(e.experiment, e);
-  }
-  mkdirSync(dir, { recursive: true });
   const file = join(dir, ALLOCATION_STATE_FILE);
-  const tmp = `${file}.${process.pid}.${++tmpCounter}.tmp`;
-  const doc = { schema: ALLOCATION_STATE_SCHEMA, experiments: Object.fromEntries(merged) };
-  writeFileSync(tmp, JSON.stringify(doc, null, 2) + '\n');
-  renameSync(tmp, file);
+  withFileLock(file, () => {
+    const merged = readAllocationState(dir);
+    for (const e of entries) {
+      const had = merged.get(e.experiment);
+      if (had === undefined || had.version <= e.version) merged.set(e.experiment, e);
+    }
+    const tmp = `${file}.${process.pid}.${++tmpCounter}.tmp`;
+    const doc = { schema: ALLOCATION_STATE_SCHEMA, experiments: Object.fromEntries(merged) };
+    writeFileSync(tmp, JSON.stringify(doc, null, 2) + '\n');
+    renameSync(tmp, file);
+  });
 }

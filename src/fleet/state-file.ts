@@ -8,6 +8,7 @@
  * state and the store writes its local copy just after the change takes effect.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SwitchyardError } from '../errors.js';
 import { isNewer, parseKillRecord, type KillRecord } from './kill-record.js';
@@ -91,19 +92,99 @@ export function writeStateFile(file: string, records: Iterable<KillRecord>): voi
 
 /**
  * Merges records into the file: reads what is there (another process, or the CLI, may
- * have written since), keeps the newer record per experiment, writes the result.
- * Returns the merged state.
+ * have written since), keeps the newer record per experiment, writes the result, all
+ * under the file's lock, so a writer in another process cannot write between the read
+ * and the rename and have its records dropped. Returns the merged state.
  */
 export function mergeIntoStateFile(file: string, records: Iterable<KillRecord>): Map<string, KillRecord> {
-  let merged: Map<string, KillRecord>;
-  try {
-    merged = readStateFile(file);
-  } catch {
-    merged = new Map(); // a corrupt file is replaced by what this process knows
+  return withFileLock(file, () => {
+    let merged: Map<string, KillRecord>;
+    try {
+      merged = readStateFile(file);
+    } catch {
+      merged = new Map(); // a corrupt file is replaced by what this process knows
+    }
+    for (const r of records) if (isNewer(r, merged.get(r.experiment))) merged.set(r.experiment, r);
+    writeStateFile(file, merged.values());
+    return merged;
+  });
+}
+
+/** How long a writer waits for another's lock before it gives up. */
+const LOCK_WAIT_MS = 5000;
+/**
+ * A lock whose writer is gone (it died between its read and its rename) is removed: at
+ * once when it names a process of this host that is not running, else when it is this old
+ * (a merge takes milliseconds; a pid says nothing of another host sharing the directory).
+ * Two writers that find it stale at the same moment may both go on: the lost update the
+ * lock prevents, once, after a crash.
+ */
+const LOCK_STALE_MS = 10_000;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Runs `work` (a read-merge-write of `file`) holding `<file>.lock`, a file created
+ * exclusively that names its holder (`pid@host`), so writers in several processes merge one
+ * after another. Synchronous like the writes it guards: a waiter sleeps a few ms at a time.
+ * Throws SY_STATE_FILE when the lock cannot be made or a live writer holds it LOCK_WAIT_MS.
+ */
+export function withFileLock<T>(file: string, work: () => T): T {
+  const lock = `${file}.lock`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (let waitMs = 1; ; waitMs = Math.min(2 * waitMs, 32)) {
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(lock, `${process.pid}@${hostname()}`, { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new SwitchyardError(
+          'SY_STATE_FILE',
+          'fleet',
+          `cannot write ${file}: ${(error as Error).message} (taking its lock)`,
+          { cause: error },
+        );
+    }
+    const holder = lockHolder(lock);
+    if (holder === undefined) continue; // released meanwhile
+    if (holder.gone) rmSync(lock, { force: true });
+    else if (Date.now() > deadline)
+      throw new SwitchyardError(
+        'SY_STATE_FILE',
+        'fleet',
+        `cannot write ${file}: ${holder.text || 'another writer'} has held ${lock} for more than ${LOCK_WAIT_MS / 1000} s; nothing was written`,
+      );
+    else Atomics.wait(sleeper, 0, 0, waitMs);
   }
-  for (const r of records) if (isNewer(r, merged.get(r.experiment))) merged.set(r.experiment, r);
-  writeStateFile(file, merged.values());
-  return merged;
+  try {
+    return work();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** Who holds a lock file and whether it is gone (see LOCK_STALE_MS); undefined when there is no lock any more. */
+function lockHolder(lock: string): { text: string; gone: boolean } | undefined {
+  let text: string;
+  let mtimeMs: number;
+  try {
+    text = readFileSync(lock, 'utf8').trim();
+    mtimeMs = statSync(lock).mtimeMs;
+  } catch {
+    return undefined;
+  }
+  const m = /^(\d+)@(.+)$/.exec(text);
+  if (m && m[2] === hostname() && !isRunning(Number(m[1]))) return { text, gone: true };
+  return { text, gone: Date.now() - mtimeMs > LOCK_STALE_MS };
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A cheap change marker for polling: mtime, size and inode ('' when absent). */

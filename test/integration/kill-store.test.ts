@@ -3,8 +3,9 @@
  * stores, convergence after a missed message and after Redis restarts, and the state
  * file without a fleet.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
@@ -15,6 +16,7 @@ import {
   changeKillState,
   mergeIntoStateFile,
   fleetKeys,
+  readAllocationState,
   readOpsState,
   readStateFile,
   stateFilePath,
@@ -209,6 +211,65 @@ describe('kill store, file mode (no fleet)', () => {
     expect(a.store.get('exp')).toEqual(fromShell);
     expect(a.changes.at(-1)).toEqual(fromShell);
   });
+
+  it.each([
+    ['kill records into state.json', 'kill', (dir: string) => [...readStateFile(stateFilePath(dir)).keys()]],
+    [
+      'allocation versions into allocation-state.json',
+      'allocation',
+      (dir: string) => [...readAllocationState(dir).keys()],
+    ],
+  ] as const)(
+    'writers in three processes merging %s at once lose nothing (each read-merge-write holds a lock)',
+    async (_what, kind, read) => {
+      const dir = tempDir();
+      const start = String(Date.now() + 1500);
+      const writers = ['a', 'b', 'c'].map((tag) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/state-file-child.ts'], {
+          env: { ...process.env, DIR: dir, KIND: kind, TAG: tag, COUNT: '150', START: start },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        cleanups.push(() => void child.kill('SIGKILL'));
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        return new Promise<{ code: number | null; err: string }>((resolve) =>
+          child.on('exit', (code) => resolve({ code, err })),
+        );
+      });
+      expect(await Promise.all(writers)).toEqual([0, 1, 2].map(() => ({ code: 0, err: '' })));
+      expect(read(dir).sort()).toEqual(
+        ['a', 'b', 'c'].flatMap((tag) => Array.from({ length: 150 }, (_, i) => `${tag}-${i}`)).sort(),
+      );
+      expect(readdirSync(dir)).toHaveLength(1); // no lock or temp file left behind
+    },
+    60_000,
+  );
+
+  it('a lock left by a writer that died is taken over (at once when its pid is gone); one a live writer holds fails the write after 5 s, naming it', async () => {
+    const file = stateFilePath(tempDir());
+    mergeIntoStateFile(file, [kill('a', 'i1')]);
+    // Killed mid-merge (SIGKILL): its pid, on this host, runs no more.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    writeFileSync(`${file}.lock`, `${dead}@${hostname()}`);
+    let started = Date.now();
+    mergeIntoStateFile(file, [kill('b', 'i1')]);
+    expect(Date.now() - started).toBeLessThan(1000);
+    // A holder that left no pid (or one of another host): taken once the lock is 10 s old.
+    writeFileSync(`${file}.lock`, '');
+    const longAgo = new Date(Date.now() - 60_000);
+    utimesSync(`${file}.lock`, longAgo, longAgo);
+    mergeIntoStateFile(file, [kill('c', 'i1')]);
+    expect([...readStateFile(file).keys()].sort()).toEqual(['a', 'b', 'c']);
+    expect(existsSync(`${file}.lock`)).toBe(false);
+
+    writeFileSync(`${file}.lock`, `${process.ppid}@${hostname()}`);
+    started = Date.now();
+    expect(() => mergeIntoStateFile(file, [kill('d', 'i1')])).toThrow(
+      `SY_STATE_FILE in fleet: cannot write ${file}: ${process.ppid}@${hostname()} has held ${file}.lock for more than 5 s; nothing was written`,
+    );
+    expect(Date.now() - started).toBeGreaterThanOrEqual(5000);
+    expect([...readStateFile(file).keys()].sort()).toEqual(['a', 'b', 'c']);
+  }, 20_000);
 
   it('a corrupt state file is reported and replaced, not trusted', async () => {
     const dir = tempDir();

@@ -5,7 +5,13 @@
  * credentials the vendor's flag is turned off too (the same code as `sy.kill()`).
  */
 import type { Command } from 'commander';
-import { changeKillState, loadConfigFile, switchVendorFlag, SwitchyardError } from '../../index.js';
+import {
+  changeKillState,
+  loadConfigFile,
+  switchVendorFlag,
+  SwitchyardError,
+  terminalSafe as safe,
+} from '../../index.js';
 import { requireExperiment, type Out } from './shared.js';
 
 export function registerKill(program: Command, out: Out): void {
@@ -47,7 +53,7 @@ export async function changeAndReport(
     throw new SwitchyardError(
       'SY_STALE_DECISION',
       'cli',
-      `a newer decision on "${experiment}" is in force (${r.killed ? 'killed' : 'not killed'} by ${r.by} at ${new Date(r.at).toISOString()}: ${r.reason}); nothing changed`,
+      `a newer decision on "${experiment}" is in force (${r.killed ? 'killed' : 'not killed'} by ${safe(r.by)} at ${new Date(r.at).toISOString()}: ${safe(r.reason)}); nothing changed`,
     );
   }
   const flag = config.experiments.get(experiment)!.flag;

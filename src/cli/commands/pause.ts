@@ -6,7 +6,14 @@
  * guardrails are not healthy. A kill is undone by `unkill`, a pause by `resume`.
  */
 import type { Command } from 'commander';
-import { changePauseState, compilePlan, loadConfigFile, SwitchyardError, trafficAt } from '../../index.js';
+import {
+  changePauseState,
+  compilePlan,
+  loadConfigFile,
+  SwitchyardError,
+  terminalSafe as safe,
+  trafficAt,
+} from '../../index.js';
 import { requireExperiment, type Out } from './shared.js';
 
 interface PauseOptions {
@@ -59,7 +66,7 @@ async function pauseOrResume(out: Out, experiment: string, paused: boolean, opts
     throw new SwitchyardError(
       'SY_STALE_DECISION',
       'cli',
-      `a newer decision on the ramp of "${experiment}" is in force (${r.killed ? 'paused' : 'resumed'} by ${r.by} at ${new Date(r.at).toISOString()}: ${r.reason}); nothing changed`,
+      `a newer decision on the ramp of "${experiment}" is in force (${r.killed ? 'paused' : 'resumed'} by ${safe(r.by)} at ${new Date(r.at).toISOString()}: ${safe(r.reason)}); nothing changed`,
     );
   if (opts.json) return;
   const plan = compilePlan(exp);

@@ -1,9 +1,20 @@
 /** What every CLI command file shares: the printer it writes to and the argument parsers. */
 import { InvalidArgumentError } from 'commander';
-import { SwitchyardError, type ValidatedConfig } from '../../index.js';
+import { SwitchyardError, terminalSafe, type ValidatedConfig } from '../../index.js';
 
 /** Where a command prints its normal output (stdout in the real CLI, a string in tests). */
 export type Out = (text: string) => void;
+
+/**
+ * Lines for a terminal that may hold text from outside (a name from the command line or a
+ * file): control characters within each line are shown as \uXXXX (terminalSafe), so the
+ * text cannot drive the terminal. A newline inside a field would still start a line: text
+ * that may hold one (a kill record's who and why) goes through terminalSafe where the
+ * message is made.
+ */
+export function terminalLines(text: string): string {
+  return text.split('\n').map(terminalSafe).join('\n');
+}
 
 export function positiveInt(name: string) {
   return (value: string): number => {
@@ -14,10 +25,14 @@ export function positiveInt(name: string) {
   };
 }
 
-export function nonNegative(name: string) {
+/** A number from 0 to `max` (Infinity: any finite number), for an option whose other values mean nothing. */
+export function nonNegative(name: string, max = Infinity) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, found "${value}"`);
+    if (!Number.isFinite(n) || n < 0 || n > max)
+      throw new InvalidArgumentError(
+        `${name} must be a number ${max === Infinity ? '>= 0' : `from 0 to ${max}`}, found "${value}"`,
+      );
     return n;
   };
 }

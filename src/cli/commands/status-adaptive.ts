@@ -5,6 +5,7 @@
  * from (mean and 95% credible interval per arm, P(best)). Read leniently: a field the
  * publisher did not write shows as absent.
  */
+import { terminalSafe as safe } from '../../index.js';
 export interface AdaptiveArmView {
   variant: string;
   weight: number;
@@ -71,9 +72,9 @@ export function adaptiveLines(view: AdaptiveView | null): string[] {
   if (view === null)
     return ['  adaptive: no allocation version published yet (initial weights until the first re-weighting)'];
   const when = view.reweightedAt ? `, re-weighted ${view.reweightedAt}` : '';
-  const lines = [`  adaptive: allocation version ${view.version} (${view.phase}${when})`];
+  const lines = [`  adaptive: allocation version ${view.version} (${safe(view.phase)}${when})`];
   for (const a of view.arms) {
-    const parts = [`    ${a.variant}: weight ${pct(a.weight)}`];
+    const parts = [`    ${safe(a.variant)}: weight ${pct(a.weight)}`];
     if (a.units !== undefined) parts.push(`units ${a.units}`);
     if (a.mean !== undefined) parts.push(`observed ${num(a.mean)}`);
     if (a.posteriorMean !== undefined) {

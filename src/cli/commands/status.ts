@@ -8,6 +8,7 @@ import {
   compilePlan,
   loadConfigFile,
   readOpsState,
+  terminalSafe as safe,
   trafficAt,
   type ExperimentStatus as GuardrailStatus,
   type KillRecord,
@@ -110,22 +111,27 @@ export function registerStatus(program: Command, out: Out): void {
     });
 }
 
+/**
+ * The rows for a terminal. Every name and text here came from outside this process (the
+ * config, a kill record, a published status): shown through safe(), so control characters
+ * read as \uXXXX and cannot drive the terminal or forge a line.
+ */
 function format(rows: StatusRow[], where: string): string {
-  const lines = [`state: ${where}`];
+  const lines = [`state: ${safe(where)}`];
   if (rows.length === 0) lines.push('no experiments in the config');
   for (const r of rows) {
     const step = r.mode === 'gradual' ? `step ${r.rampStep + 1}/${r.rampSteps}, ` : '';
     const kill = r.kill?.killed
-      ? `KILLED by ${r.kill.by} at ${new Date(r.kill.at).toISOString()}: ${r.kill.reason}`
+      ? `KILLED by ${safe(r.kill.by)} at ${new Date(r.kill.at).toISOString()}: ${safe(r.kill.reason)}`
       : r.kill
-        ? `live (unkilled by ${r.kill.by} at ${new Date(r.kill.at).toISOString()})`
+        ? `live (unkilled by ${safe(r.kill.by)} at ${new Date(r.kill.at).toISOString()})`
         : 'live';
     const pause = r.pause?.killed
-      ? `; ramp PAUSED by ${r.pause.by} at ${new Date(r.pause.at).toISOString()}: ${r.pause.reason} (resume with switchyard resume ${r.experiment})`
+      ? `; ramp PAUSED by ${safe(r.pause.by)} at ${new Date(r.pause.at).toISOString()}: ${safe(r.pause.reason)} (resume with switchyard resume ${safe(r.experiment)})`
       : '';
     lines.push(
       '',
-      `${r.experiment} (flag ${r.flag}): ${r.mode}, ${step}${num(r.trafficPercent)}% of traffic; ${kill}${pause}`,
+      `${safe(r.experiment)} (flag ${safe(r.flag)}): ${r.mode}, ${step}${num(r.trafficPercent)}% of traffic; ${kill}${pause}`,
     );
     lines.push(`  units: ${r.units ? perArm(r.units) : 'unknown (no guardrail status published)'}`);
     if (r.adaptive !== undefined) lines.push(...adaptiveLines(r.adaptive));
@@ -135,7 +141,7 @@ function format(rows: StatusRow[], where: string): string {
       continue;
     }
     lines.push(
-      `  guardrails: ${g.healthy ? 'healthy' : 'not healthy'} (${g.source} numbers, checked ${g.checkedAt}` +
+      `  guardrails: ${g.healthy ? 'healthy' : 'not healthy'} (${g.source} numbers, checked ${safe(g.checkedAt)}` +
         (g.anomalies.length > 0 ? `, anomalies this interval: ${g.anomalies.length}` : '') +
         ')',
     );
@@ -152,13 +158,13 @@ function format(rows: StatusRow[], where: string): string {
 
 /** `rule: state  arm value (n), ...  statistic  p  bound`; absent numbers are left out. */
 function ruleLine(rule: RuleStatus): string {
-  const parts = [`${rule.rule}: ${rule.state}`];
+  const parts = [`${safe(rule.rule)}: ${safe(rule.state)}`];
   const arms = Object.entries(rule.arms)
-    .map(([arm, a]) => `${arm} ${a.value === null ? 'no data' : num(a.value)} (n ${a.n})`)
+    .map(([arm, a]) => `${safe(arm)} ${a.value === null ? 'no data' : num(a.value)} (n ${a.n})`)
     .join(', ');
   if (arms) parts.push(arms);
   if (rule.statistic !== null)
-    parts.push(`statistic ${num(rule.statistic)}${rule.variant ? ` (${rule.variant})` : ''}`);
+    parts.push(`statistic ${num(rule.statistic)}${rule.variant ? ` (${safe(rule.variant)})` : ''}`);
   if (rule.pValue !== null) parts.push(`p ${num(rule.pValue)}`);
   if (rule.bound && (rule.bound.lower !== null || rule.bound.upper !== null))
     parts.push(`bound [${bound(rule.bound.lower, '-inf')}, ${bound(rule.bound.upper, 'inf')}]`);
@@ -237,5 +243,5 @@ const num = (x: number): string => (Number.isInteger(x) ? String(x) : x.toPrecis
 const bound = (x: number | null, open: string): string => (x === null ? open : num(x));
 const perArm = (m: Record<string, number>): string =>
   Object.entries(m)
-    .map(([k, v]) => `${k} ${num(v)}`)
+    .map(([k, v]) => `${safe(k)} ${num(v)}`)
     .join(', ');

@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -43,6 +44,35 @@ describe('switchyard demo', () => {
     expect((await cli('demo', '--users', 'many')).code).toBe(2);
     expect((await cli('no-such-command')).code).toBe(2);
   });
+
+  it.each(['1e300', '1e8', '1e6', '36501'])(
+    '--ramp-day %s (beyond a century): exit 2 as a usage error, not a failed run (Invalid time value) or an invalid demo config',
+    async (days) => {
+      const dir = mkdtempSync(join(tmpdir(), 'sy-demo-'));
+      const r = await cli('demo', '--users', '10', '--ramp-day', days, '--dir', dir);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toBe(''); // commander printed the usage error; nothing ran
+      expect(readdirSync(dir)).toEqual([]);
+    },
+  );
+
+  it('--dir that cannot be a directory: exit 2 naming it, before anything runs (the real CLI; it exited 13, silently)', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'sy-demo-'));
+    const file = join(parent, 'a-file');
+    writeFileSync(file, 'not a directory');
+    for (const dir of [file, join(file, 'sub')]) {
+      const child = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--users', '10', '--dir', dir],
+        { encoding: 'utf8', timeout: 50_000 },
+      );
+      expect({ status: child.status, stdout: child.stdout }).toEqual({ status: 2, stdout: '' });
+      expect(child.stderr).toMatch(/^SY_INVALID_ARGUMENT: --dir /);
+      expect(child.stderr).toContain(`${dir} cannot be a directory for the demo's events: ENOTDIR`);
+    }
+    expect(readFileSync(file, 'utf8')).toBe('not a directory');
+  }, 60_000);
 
   it('splits users by weight and reports the ramp step from the clock', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-demo-'));

@@ -168,6 +168,93 @@ describe('status on state another writer left behind', () => {
   });
 });
 
+describe('text another writer left in the shared state reaches the terminal escaped', () => {
+  const HOSTILE = 'x\u001b[2J\u001b]0;pwned\u0007\u009b31m\nFAKE: all clear';
+  /** No raw control character but the newlines that end lines, and no line forged from the state. */
+  function expectClean(text: string): void {
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(text).not.toMatch(/^FAKE/m);
+  }
+
+  it('status shows who, why and the published rules with control characters as \\uXXXX; a refused kill names the newer one the same way', async () => {
+    const { file, events } = setup();
+    mkdirSync(events, { recursive: true });
+    const record = (at: number) => ({
+      experiment: 'checkout',
+      killed: true,
+      reason: HOSTILE,
+      by: HOSTILE,
+      at,
+      origin: 'other',
+    });
+    writeFileSync(
+      join(events, 'state.json'),
+      JSON.stringify({ schema: 'switchyard.state/1', kills: { checkout: record(Date.now()) } }),
+    );
+    const rule = RULES.rules[0]!;
+    writeFileSync(
+      join(events, 'guardrails-status.json'),
+      JSON.stringify({
+        checkout: {
+          ...RULES,
+          checkedAt: HOSTILE,
+          units: { [HOSTILE]: 7 },
+          rules: [{ ...rule, rule: HOSTILE, arms: { [HOSTILE]: { value: 0.5, n: 7 } }, variant: HOSTILE }],
+        },
+      }),
+    );
+    const status = await cli('status', 'checkout', '--config', file);
+    expect(status.err).toBe('');
+    expect(status.code).toBe(0);
+    expectClean(status.out);
+    expect(status.out).toContain('KILLED by x\\u001b[2J\\u001b]0;pwned\\u0007\\u009b31m\\u000aFAKE: all clear at ');
+
+    writeFileSync(
+      join(events, 'state.json'),
+      JSON.stringify({ schema: 'switchyard.state/1', kills: { checkout: record(Date.now() + 3_600_000) } }),
+    );
+    const refused = await cli('kill', 'checkout', '--reason', 'x', '--config', file);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/^SY_STALE_DECISION: a newer decision on "checkout" is in force \(killed by x\\u001b/);
+    expectClean(refused.err);
+
+    const unknown = await cli('status', 'no\u001b[2Jpe', '--config', file);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/^SY_INVALID_ARGUMENT: no experiment "no\\u001b\[2Jpe" in /);
+    expectClean(unknown.err);
+  });
+
+  it("an adaptive experiment's published phase and arm names show escaped", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-cli-adaptive-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const events = join(dir, 'events');
+    const file = join(dir, 'switchyard.yaml');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        exposures: { dir: events },
+        experiments: {
+          hero: { variants: { control: {}, b: {} }, primary_metric: 'signup', allocation: { mode: 'adaptive' } },
+        },
+      }),
+    );
+    mkdirSync(events, { recursive: true });
+    writeFileSync(
+      join(events, 'allocation-state.json'),
+      JSON.stringify({
+        schema: 'switchyard.allocation-state/1',
+        experiments: { hero: { version: 2, phase: HOSTILE, weights: { control: 0.5, [HOSTILE]: 0.5 } } },
+      }),
+    );
+    const status = await cli('status', '--config', file);
+    expect(status.err).toBe('');
+    expect(status.code).toBe(0);
+    expectClean(status.out);
+    expect(status.out).toContain('  adaptive: allocation version 2 (x\\u001b[2J');
+    expect(status.out).toContain('    x\\u001b[2J\\u001b]0;pwned\\u0007\\u009b31m\\u000aFAKE: all clear: weight 50.0%');
+  });
+});
+
 describe('status, kill and unkill on Redis (fleet)', () => {
   it('reads the kill hash and the published guardrail status of each experiment', async () => {
     const prefix = randomPrefix();
