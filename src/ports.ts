@@ -2,6 +2,8 @@
  * The ports through which the pure core reaches time, randomness and logging.
  * A new runtime means a new implementation of these, not edits in the core.
  */
+import { hostname } from 'node:os';
+
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
@@ -149,3 +151,31 @@ export interface FleetLink {
 
 /** Where the guardrail monitor publishes its results beside the journal without a fleet (the CLI's status reads it). */
 export const GUARDRAIL_STATUS_FILE = 'guardrails-status.json';
+
+/**
+ * Lock files name their holder `pid@host` (older ones a bare pid, of this host). Both
+ * lock kinds use these: the journal's directory lock and the state files' write lock.
+ */
+export const lockHolderText = (): string => `${process.pid}@${hostname()}`;
+
+/** The holder a lock file's text names; undefined when it names none (being written, or garbage). */
+export function parseLockHolder(text: string): { pid: number; host: string | undefined } | undefined {
+  const m = /^(\d+)(?:@(.+))?$/.exec(text.trim());
+  const pid = m ? Number(m[1]) : NaN;
+  if (!m || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  return { pid, host: m[2] };
+}
+
+/** Whether a holder is on this host (a bare pid is, as written before hosts were). */
+export const isThisHost = (holder: { host: string | undefined }): boolean =>
+  holder.host === undefined || holder.host === hostname();
+
+/** Whether a process of this host is running (one that is another user's counts). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -5,9 +5,9 @@
  * own in a numbered slot under it (claimJournalHome).
  */
 import { mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SwitchyardError } from '../errors.js';
+import { isRunning, isThisHost, lockHolderText, parseLockHolder } from '../ports.js';
 
 /** Journal directories held by this process; another process is kept out by the lock file. */
 const heldHere = new Set<string>();
@@ -47,7 +47,7 @@ export const HEARTBEAT_MS = 10_000;
 export const STALE_REMOTE_MS = 60_000;
 
 /** What a lock file holds: the owner's pid and host, `pid@host`. */
-const ownerText = () => `${process.pid}@${hostname()}`;
+const ownerText = lockHolderText;
 
 /** The directory a slot's journal lives in: `root` itself (slot 0) or `root/workers/<slot>`. */
 export function slotHome(root: string, slot: number): string {
@@ -166,7 +166,7 @@ export class DirLock {
     } catch {
       return undefined;
     }
-    return parseOwner(text) ? text.trim() : undefined;
+    return parseLockHolder(text) ? text.trim() : undefined;
   }
 
   /**
@@ -185,19 +185,11 @@ export class DirLock {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
       throw error;
     }
-    const owner = parseOwner(text);
+    const owner = parseLockHolder(text);
     if (owner === undefined) return ageMs(file) > STALE_EMPTY_MS;
-    if (owner.host !== undefined && owner.host !== hostname()) return ageMs(file) > STALE_REMOTE_MS;
-    return owner.pid === process.pid || !isAlive(owner.pid);
+    if (!isThisHost(owner)) return ageMs(file) > STALE_REMOTE_MS;
+    return owner.pid === process.pid || !isRunning(owner.pid);
   }
-}
-
-/** A lock file's owner: `pid` (written before hosts were) or `pid@host`; undefined when it is neither. */
-function parseOwner(text: string): { pid: number; host: string | undefined } | undefined {
-  const m = /^(\d+)(?:@(.+))?$/.exec(text.trim());
-  const pid = m ? Number(m[1]) : NaN;
-  if (!m || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
-  return { pid, host: m[2] };
 }
 
 /** How long ago the file was last written; Infinity when it is gone. */
@@ -206,14 +198,5 @@ function ageMs(file: string): number {
     return Date.now() - statSync(file).mtimeMs;
   } catch {
     return Infinity;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

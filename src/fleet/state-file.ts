@@ -8,9 +8,9 @@
  * state and the store writes its local copy just after the change takes effect.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SwitchyardError } from '../errors.js';
+import { isRunning, isThisHost, lockHolderText, parseLockHolder } from '../ports.js';
 import { isNewer, parseKillRecord, type KillRecord } from './kill-record.js';
 
 export const STATE_SCHEMA = 'switchyard.state/1';
@@ -134,7 +134,7 @@ export function withFileLock<T>(file: string, work: () => T): T {
   for (let waitMs = 1; ; waitMs = Math.min(2 * waitMs, 32)) {
     try {
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(lock, `${process.pid}@${hostname()}`, { flag: 'wx' });
+      writeFileSync(lock, lockHolderText(), { flag: 'wx' });
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
@@ -173,18 +173,9 @@ function lockHolder(lock: string): { text: string; gone: boolean } | undefined {
   } catch {
     return undefined;
   }
-  const m = /^(\d+)@(.+)$/.exec(text);
-  if (m && m[2] === hostname() && !isRunning(Number(m[1]))) return { text, gone: true };
+  const holder = parseLockHolder(text);
+  if (holder && isThisHost(holder) && !isRunning(holder.pid)) return { text, gone: true };
   return { text, gone: Date.now() - mtimeMs > LOCK_STALE_MS };
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** A cheap change marker for polling: mtime, size and inode ('' when absent). */
