@@ -12,6 +12,7 @@ export {
 export type * from './client/index.js';
 export {
   loadConfigFile,
+  readConfigText,
   parseConfig,
   validateConfigObject,
   ConfigError,

@@ -1,4 +1,13 @@
-export { loadConfigFile, parseConfig, validateConfigObject, ConfigError, formatProblem, formatPath } from './load.js';
+export {
+  loadConfigFile,
+  readConfigText,
+  MAX_CONFIG_BYTES,
+  parseConfig,
+  validateConfigObject,
+  ConfigError,
+  formatProblem,
+  formatPath,
+} from './load.js';
 export { scrubSecrets } from './quote.js';
 export { configMessages } from './messages.js';
 export type { LoadOptions } from './load.js';

@@ -4,7 +4,7 @@
  * located (file:line:col and path) and reported together. Downstream code only ever sees
  * a `ValidatedConfig`.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import {
   Composer,
   LineCounter,
@@ -59,11 +59,36 @@ export interface LoadOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
+/** The largest config file read: a config is a few KB; anything near this is not one. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The text of a config file, read only when it is a regular file of at most
+ * MAX_CONFIG_BYTES. Opened without blocking and checked on the open descriptor, so a FIFO
+ * put in its place (whose read waits for a writer: `validate` hung, and a running
+ * service's hot reload would have blocked its event loop for good), a device or a huge
+ * file is refused, even one swapped in between a check and the read. Throws an Error
+ * saying why; callers wrap it with the file's name.
+ */
+export function readConfigText(file: string): string {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const s = fstatSync(fd);
+    if (s.isDirectory()) throw new Error('it is a directory, not a file');
+    if (!s.isFile()) throw new Error('it is not a regular file (a pipe, socket or device)');
+    if (s.size > MAX_CONFIG_BYTES)
+      throw new Error(`it has ${s.size} bytes, over the ${MAX_CONFIG_BYTES} a config file may have`);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads and validates a config file. Throws ConfigError (SY_CONFIG_INVALID) or SY_CONFIG_READ. */
 export function loadConfigFile(file: string, options: LoadOptions = {}): ValidatedConfig {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readConfigText(file);
   } catch (cause) {
     throw new SwitchyardError(
       'SY_CONFIG_READ',

@@ -7,9 +7,9 @@
  * last good config stays in force; so is an empty file (see parseReloadedConfig), and a
  * file that cannot be read (deleted, unreadable).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { SwitchyardError } from '../errors.js';
-import { parseReloadedConfig, type LoadOptions } from './load.js';
+import { parseReloadedConfig, readConfigText, type LoadOptions } from './load.js';
 import { configMessages as m } from './messages.js';
 import type { ValidatedConfig } from './types.js';
 
@@ -51,9 +51,9 @@ export class ConfigWatcher {
     this.lastStat = statKey(this.file);
     let text: string;
     try {
-      text = readFileSync(this.file, 'utf8');
+      text = readConfigText(this.file);
     } catch (cause) {
-      // Deleted, unreadable, a directory: refused like any bad change, once until it reads again.
+      // Deleted, unreadable, a directory, a pipe, huge: refused like any bad change, once until it reads again.
       const reason = (cause as Error).message;
       if (reason === this.readFailure) return;
       this.readFailure = reason;
@@ -94,7 +94,7 @@ function statKey(file: string): string {
 
 function safeRead(file: string): string | undefined {
   try {
-    return readFileSync(file, 'utf8');
+    return readConfigText(file);
   } catch {
     return undefined;
   }

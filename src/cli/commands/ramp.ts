@@ -9,7 +9,7 @@
  * the vendor through its control plane.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { isMap, isScalar, parseDocument } from 'yaml';
@@ -18,6 +18,7 @@ import {
   controlPlaneFromConfig,
   loadConfigFile,
   parseConfig,
+  readConfigText,
   reshuffleProblems,
   type ValidatedConfig,
 } from '../../index.js';
@@ -63,7 +64,7 @@ async function ramp(experiment: string, opts: RampOptions, out: Out): Promise<vo
   const file = opts.config;
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readConfigText(file);
   } catch (error) {
     throw new SwitchyardError('SY_CONFIG_READ', 'ramp', `cannot read ${file}: ${(error as Error).message}`);
   }

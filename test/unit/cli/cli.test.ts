@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { exposureEventSchema, trackedEventSchema } from '../../../src/exposure/index.js';
 import { cli } from '../../helpers/cli.js';
 import { runDemo } from '../../../src/cli/demo.js';
+import { MAX_CONFIG_BYTES } from '../../../src/config/index.js';
 
 describe('switchyard validate', () => {
   it('accepts the annotated example config', async () => {
@@ -31,6 +32,29 @@ describe('switchyard validate', () => {
     expect(r.err).toContain('unknown key "mod"; did you mean "mode"?');
     expect(r.err).not.toMatch(/at .*\.ts:\d+/);
   });
+
+  it('exits 2 at once for a config path that is a pipe, and for one over 4 MB (the real CLI: a pipe hung it for good)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-fifo-'));
+    const fifo = join(dir, 'switchyard.yaml');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const huge = join(dir, 'huge.yaml');
+    writeFileSync(huge, `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
+    for (const [file, why] of [
+      [fifo, 'it is not a regular file (a pipe, socket or device)'],
+      [huge, `it has ${MAX_CONFIG_BYTES + 3} bytes, over the ${MAX_CONFIG_BYTES} a config file may have`],
+    ] as const) {
+      const child = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'validate', file], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect({ status: child.status, signal: child.signal, stdout: child.stdout }).toEqual({
+        status: 2,
+        signal: null,
+        stdout: '',
+      });
+      expect(child.stderr).toBe(`SY_CONFIG_READ: cannot read config file ${file}: ${why}\n`);
+    }
+  }, 60_000);
 
   it('exits 2 with a clear message for a missing file', async () => {
     const r = await cli('validate', 'no/such/file.yaml');

@@ -2,6 +2,7 @@
  * The config watcher against real files, polled by hand: what a reload applies, what it
  * refuses, and that the last good config stays in force when it refuses.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,8 +120,20 @@ describe('a config file that cannot be read on reload (audit r15)', () => {
     mkdirSync(file);
     watcher!.poll();
     expect(state.rejected.map((e) => (e as ConfigError).what)).toEqual([
-      `cannot read config file ${file} (EISDIR: illegal operation on a directory, read); the last good config stays in force`,
+      `cannot read config file ${file} (it is a directory, not a file); the last good config stays in force`,
     ]);
+  });
+
+  it('refuses a pipe put in its place without waiting for a writer (a read would block the service for good)', () => {
+    const { file, state } = watch(experiment());
+    const before = state.current;
+    rmSync(file);
+    expect(spawnSync('mkfifo', [file]).status).toBe(0);
+    watcher!.poll();
+    expect(state.rejected.map((e) => (e as ConfigError).what)).toEqual([
+      `cannot read config file ${file} (it is not a regular file (a pipe, socket or device)); the last good config stays in force`,
+    ]);
+    expect(state.current).toBe(before);
   });
 
   it('notices a deleted file on its own timer, once', async () => {
