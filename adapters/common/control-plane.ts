@@ -189,6 +189,19 @@ export function checkPercent(vendor: string, percent: number): void {
     );
 }
 
+/**
+ * A vendor's answer without what its API documents (a list that is not one, an entry that
+ * is not an object): the change is not made, and the error says what was missing.
+ */
+export function malformedAnswer(vendor: string, flag: string, answered: string, missing: string): SwitchyardError {
+  return controlError(vendor, `flag "${flag}" was not changed: ${vendor} answered ${answered} without ${missing}`);
+}
+
+/** A JSON object (not null, not an array). */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 /** A change the control plane cannot make as asked (the flag's shape does not allow it). */
 export function controlError(vendor: string, what: string): SwitchyardError {
   return new SwitchyardError('SY_CONTROL_PLANE', `adapters/${vendor} control plane`, what);

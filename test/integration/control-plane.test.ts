@@ -24,6 +24,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LaunchDarklyControlPlane } from '../../adapters/launchdarkly/control-plane.js';
 import { OptimizelyControlPlane } from '../../adapters/optimizely/control-plane.js';
 import { SplitControlPlane } from '../../adapters/split/control-plane.js';
+import { UnleashControlPlane } from '../../adapters/unleash/control-plane.js';
 import { Receiver, type Received } from '../helpers/receiver.js';
 import type { ControlPlane } from '../../src/ports.js';
 
@@ -325,4 +326,44 @@ describe('hostile control plane answers', () => {
     expect(error?.code).toBe('SY_CONTROL_PLANE');
     expect(error?.message).toMatch(/200 with text\/html that is not JSON/);
   });
+
+  const shapes: Array<[string, () => ControlPlane, unknown]> = [
+    [
+      'launchdarkly: variations not a list',
+      () => new LaunchDarklyControlPlane({ token: TOKEN, projectKey: 'p', environmentKey: 'e', baseUrl: receiver.url }),
+      { key: 'checkout', variations: 'true,false' },
+    ],
+    [
+      'launchdarkly: a variation without an id',
+      () => new LaunchDarklyControlPlane({ token: TOKEN, projectKey: 'p', environmentKey: 'e', baseUrl: receiver.url }),
+      { key: 'checkout', variations: [{ _id: 'a', value: true }, null] },
+    ],
+    [
+      'optimizely: a rule that is null',
+      () => new OptimizelyControlPlane({ token: TOKEN, projectId: 1, environmentKey: 'e', baseUrl: receiver.url }),
+      { rules: { launch: null } },
+    ],
+    [
+      'optimizely: rules not an object',
+      () => new OptimizelyControlPlane({ token: TOKEN, projectId: 1, environmentKey: 'e', baseUrl: receiver.url }),
+      { rules: 'launch' },
+    ],
+    [
+      'unleash: strategies not a list',
+      () => new UnleashControlPlane({ token: TOKEN, url: receiver.url }),
+      { strategies: [] },
+    ],
+    ['unleash: a strategy that is null', () => new UnleashControlPlane({ token: TOKEN, url: receiver.url }), [null]],
+  ];
+
+  it.each(shapes)(
+    '%s: SY_CONTROL_PLANE naming the flag and what was missing, and nothing is changed',
+    async (_name, make, answer) => {
+      answers.push((_req, res) => json(res, 200, answer));
+      const error = await failure(make().setRollout('checkout', 25));
+      expect(error?.code).toBe('SY_CONTROL_PLANE');
+      expect(error?.message).toMatch(/flag "checkout".*answered .* without/);
+      expect(receiver.requests.map((r) => r.method)).toEqual(['GET']);
+    },
+  );
 });
