@@ -96,8 +96,37 @@ export function mismatch(
   got: unknown,
   flagMetadata?: FlagMetadata,
 ): Answer {
-  const type = got === null ? 'null' : Array.isArray(got) ? 'array' : typeof got;
-  return errorAnswer(defaultValue, ErrorCode.TYPE_MISMATCH, `flag "${flag}" is a ${type}, not a ${kind}`, flagMetadata);
+  return errorAnswer(
+    defaultValue,
+    ErrorCode.TYPE_MISMATCH,
+    `flag "${flag}" is a ${typeName(got)}, not a ${kind}`,
+    flagMetadata,
+  );
+}
+
+/**
+ * Vendor flag data that is not text where the vendor's API has text (a variant or treatment
+ * name, a payload): PARSE_ERROR with the caller's default; the value is never passed on as
+ * the variant. The SDKs hand such data on as it came from the server.
+ */
+export function notText(
+  defaultValue: unknown,
+  vendor: string,
+  flag: string,
+  what: string,
+  got: unknown,
+  flagMetadata?: FlagMetadata,
+): Answer {
+  return errorAnswer(
+    defaultValue,
+    ErrorCode.PARSE_ERROR,
+    `${vendor} served flag "${flag}" ${what} that is a ${typeName(got)}, not text`,
+    flagMetadata,
+  );
+}
+
+function typeName(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
 }
 
 /**

@@ -9,7 +9,14 @@
  * the flag's `true` variation (or `onVariation`, by value) gets the percentage, the other
  * variations share the rest. Variation ids come from `GET /api/v2/flags/{projectKey}/{flagKey}`.
  */
-import { ControlHttp, checkPercent, controlError, type HttpOptions } from '../common/index.js';
+import {
+  ControlHttp,
+  checkPercent,
+  controlError,
+  isObject,
+  malformedAnswer,
+  type HttpOptions,
+} from '../common/index.js';
 import type { ControlPlane } from '../../src/ports.js';
 
 export interface LaunchDarklyControlOptions extends HttpOptions {
@@ -22,6 +29,13 @@ export interface LaunchDarklyControlOptions extends HttpOptions {
   /** The value of the variation a rollout percentage turns on (default true). */
   onValue?: unknown;
 }
+
+interface Variation {
+  _id: string;
+  value: unknown;
+}
+
+const isVariation = (v: unknown): v is Variation => isObject(v) && typeof v._id === 'string';
 
 const SEMANTIC = 'application/json; domain-model=launchdarkly.semanticpatch';
 
@@ -60,13 +74,15 @@ export class LaunchDarklyControlPlane implements ControlPlane {
   async setRollout(flag: string, percent: number): Promise<void> {
     checkPercent('launchdarkly', percent);
     const what = `set the rollout of flag "${flag}" to ${percent}%`;
-    const found = await this.http.send<{ variations?: Array<{ _id: string; value: unknown }> }>({
+    const found = await this.http.send<unknown>({
       method: 'GET',
       url: this.url(flag),
       headers: { authorization: this.options.token },
       what,
     });
-    const variations = found?.variations ?? [];
+    const variations = isObject(found) ? found.variations : undefined;
+    if (!Array.isArray(variations) || !variations.every(isVariation))
+      throw malformedAnswer('launchdarkly', flag, 'the flag', 'a list of variations, each with an _id');
     const onValue = this.options.onValue ?? true;
     const on = variations.find((v) => JSON.stringify(v.value) === JSON.stringify(onValue));
     if (!on || variations.length < 2)

@@ -8,7 +8,14 @@
  *   replacing `/rules/{ruleKey}/percentage_included` (basis points, 0-10,000) of each
  *   targeted delivery rule (or the rule named in `ruleKey`).
  */
-import { ControlHttp, checkPercent, controlError, type HttpOptions } from '../common/index.js';
+import {
+  ControlHttp,
+  checkPercent,
+  controlError,
+  isObject,
+  malformedAnswer,
+  type HttpOptions,
+} from '../common/index.js';
 import type { ControlPlane } from '../../src/ports.js';
 
 export interface OptimizelyControlOptions extends HttpOptions {
@@ -22,9 +29,12 @@ export interface OptimizelyControlOptions extends HttpOptions {
   ruleKey?: string;
 }
 
-interface Ruleset {
-  rules?: Record<string, { key: string; type?: string }>;
+interface Rule {
+  key: string;
+  type?: unknown;
 }
+
+const isRule = (r: unknown): r is Rule => isObject(r) && typeof r.key === 'string';
 
 export class OptimizelyControlPlane implements ControlPlane {
   readonly vendor = 'optimizely';
@@ -69,15 +79,17 @@ export class OptimizelyControlPlane implements ControlPlane {
     let keys: string[];
     if (this.options.ruleKey) keys = [this.options.ruleKey];
     else {
-      const ruleset = await this.http.send<Ruleset>({
+      const ruleset = await this.http.send<unknown>({
         method: 'GET',
         url: this.url(flag),
         headers: this.headers(),
         what,
       });
-      keys = Object.values(ruleset?.rules ?? {})
-        .filter((r) => r.type === 'targeted_delivery')
-        .map((r) => r.key);
+      const rules = isObject(ruleset) ? (ruleset.rules ?? {}) : undefined;
+      const list = isObject(rules) ? Object.values(rules) : undefined;
+      if (!list?.every(isRule))
+        throw malformedAnswer('optimizely', flag, 'the ruleset', 'rules, each an object with a key');
+      keys = list.filter((r) => r.type === 'targeted_delivery').map((r) => r.key);
       if (keys.length === 0)
         throw controlError('optimizely', `flag "${flag}" has no targeted delivery rule to roll out`);
     }

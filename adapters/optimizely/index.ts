@@ -62,6 +62,11 @@ export interface OptimizelyOptions extends VendorOptions {
 
 type RuleKind = 'experiment' | 'delivery' | 'everyone';
 
+/** The SDK's client (a BaseService in 6.x): settles when it runs or fails, without a timer. */
+interface Running {
+  onRunning(): Promise<void>;
+}
+
 const SKIP = new Set(['targetingKey']);
 
 export class OptimizelyProvider extends VendorProvider implements HasControlPlane {
@@ -73,6 +78,8 @@ export class OptimizelyProvider extends VendorProvider implements HasControlPlan
   private rules = new Map<string, Map<string, RuleKind>>();
   private shapes = new Map<string, string>();
   private decideOptions: DecideOption[] = [];
+  /** The SDK failed to start, for good (see stop). */
+  private failed = false;
 
   constructor(private readonly options: OptimizelyOptions) {
     super(options, options.client === undefined);
@@ -111,13 +118,21 @@ export class OptimizelyProvider extends VendorProvider implements HasControlPlan
       const changed = this.learn(client.getOptimizelyConfig());
       if (changed.length > 0) this.emitChanged(changed);
     });
-    // The base class times the wait; the SDK keeps polling and may get ready later.
-    await client.onReady({ timeout: 2 ** 31 - 1 });
+    // The base class times the wait; the SDK keeps polling and may get ready later. Not
+    // onReady(): its timer is cleared only by a ready or a close(), and a client that failed
+    // to start (a datafile that does not parse) ignores close(), so the timer held the process.
+    try {
+      await ((client as Partial<Running>).onRunning?.() ?? client.onReady({ timeout: 2 ** 31 - 1 }));
+    } catch (error) {
+      this.failed = true;
+      throw error;
+    }
     this.learn(client.getOptimizelyConfig());
   }
 
   protected async stop(): Promise<void> {
-    if (this.client) await this.client.close();
+    // The SDK's close() never settles for a client that failed: its stop() is a no-op then.
+    if (this.client && !this.failed) await this.client.close();
   }
 
   /** Records which rules are experiments, deliveries or "Everyone Else"; returns the flags that changed. */

@@ -35,6 +35,7 @@ import {
   errorAnswer,
   loadPeer,
   mismatch,
+  notText,
   ofKind,
   plainAttributes,
   type Answer,
@@ -166,7 +167,8 @@ export class SplitProvider extends VendorProvider implements HasControlPlane {
       flag,
       plainAttributes(ctx, SKIP, { lists: true, dates: 'millis' }),
     );
-    const treatment = result.treatment;
+    const treatment = result.treatment as unknown;
+    if (typeof treatment !== 'string') return notText(defaultValue, 'Split', flag, 'a treatment', treatment);
     const view = this.views.get(flag);
     if (treatment === CONTROL) {
       return view

@@ -9,7 +9,7 @@
  *   gets a flexibleRollout strategy (`POST .../strategies`).
  * Reference: https://docs.getunleash.io/reference/api/unleash (Features, Strategies).
  */
-import { ControlHttp, checkPercent, type HttpOptions } from '../common/index.js';
+import { ControlHttp, checkPercent, isObject, malformedAnswer, type HttpOptions } from '../common/index.js';
 import type { ControlPlane } from '../../src/ports.js';
 
 export interface UnleashControlOptions extends HttpOptions {
@@ -32,6 +32,8 @@ interface Strategy {
   segments?: number[];
   sortOrder?: number;
 }
+
+const isStrategy = (s: unknown): s is Strategy => isObject(s) && typeof s.id === 'string' && typeof s.name === 'string';
 
 export class UnleashControlPlane implements ControlPlane {
   readonly vendor = 'unleash';
@@ -77,13 +79,15 @@ export class UnleashControlPlane implements ControlPlane {
   async setRollout(flag: string, percent: number): Promise<void> {
     checkPercent('unleash', percent);
     const what = `set the rollout of flag "${flag}" to ${percent}% in ${this.environment}`;
-    const strategies = await this.http.send<Strategy[]>({
+    const strategies = await this.http.send<unknown>({
       method: 'GET',
       url: `${this.env(flag)}/strategies`,
       headers: this.headers(),
       what,
     });
-    const rollouts = (strategies ?? []).filter((s) => s.name === 'flexibleRollout');
+    if (!Array.isArray(strategies) || !strategies.every(isStrategy))
+      throw malformedAnswer('unleash', flag, 'its strategies', 'a list of strategies, each with an id and a name');
+    const rollouts = strategies.filter((s) => s.name === 'flexibleRollout');
     if (rollouts.length === 0) {
       await this.http.send({
         method: 'POST',

@@ -61,6 +61,7 @@ import {
   errorAnswer,
   loadPeer,
   mismatch,
+  notText,
   ofKind,
   type Answer,
   type VendorOptions,
@@ -363,23 +364,36 @@ export class UnleashProvider extends VendorProvider implements HasControlPlane {
         `flag "${flag}" has no variants, so it is a boolean, not a ${kind}`,
         FLAG_ON,
       );
+    const name = variant.name as unknown;
+    if (typeof name !== 'string') return notText(defaultValue, 'Unleash', flag, 'a variant name', name, FLAG_ON);
     const payload = variant.payload;
+    if (payload && (typeof payload.type !== 'string' || typeof payload.value !== 'string')) {
+      const typed = typeof payload.type === 'string';
+      return notText(
+        defaultValue,
+        'Unleash',
+        flag,
+        `the payload ${typed ? '' : 'type '}of variant "${name}"`,
+        typed ? payload.value : payload.type,
+        typed ? payloadMetadata(payload.type) : FLAG_ON,
+      );
+    }
     const flagMetadata: FlagMetadata = payload ? payloadMetadata(payload.type) : FLAG_ON;
     let raw: unknown;
-    if (!payload) raw = variant.name;
+    if (!payload) raw = name;
     else {
       raw = this.decode(payload.type, payload.value, kind);
       if (raw === PARSE_FAILED)
         return errorAnswer(
           defaultValue,
           ErrorCode.PARSE_ERROR,
-          `the ${payload.type} payload of variant "${variant.name}" of flag "${flag}" does not parse`,
+          `the ${payload.type} payload of variant "${name}" of flag "${flag}" does not parse`,
           flagMetadata,
         );
     }
     const value = ofKind(kind, raw);
     if (value === undefined) return mismatch(defaultValue, kind, flag, raw, flagMetadata);
-    return { value, variant: variant.name, reason: shape.reason, flagMetadata };
+    return { value, variant: name, reason: shape.reason, flagMetadata };
   }
 
   /** Flag on, unit not enabled: a parent dependency that is off counts as the flag being off. */

@@ -44,7 +44,8 @@ export function switchAtVendor(
       why: `${vendor.metadata.name} has no control plane (no control_plane credentials in the config): ${what} of flag "${flag}" acts in switchyard only, the vendor's flag is left as it is`,
     });
   }
-  return (on ? plane.turnOn(flag) : plane.turnOff(flag)).then(
+  // A plane of the caller's own (the port is public) may throw where it should reject.
+  return new Promise<void>((resolve) => resolve(on ? plane.turnOn(flag) : plane.turnOff(flag))).then(
     (): KillScope => ({ scope: 'vendor', vendor: plane.vendor, flag }),
     (error: unknown): KillScope => {
       const why = scrubSecrets(

@@ -24,6 +24,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LaunchDarklyControlPlane } from '../../adapters/launchdarkly/control-plane.js';
 import { OptimizelyControlPlane } from '../../adapters/optimizely/control-plane.js';
 import { SplitControlPlane } from '../../adapters/split/control-plane.js';
+import { UnleashControlPlane } from '../../adapters/unleash/control-plane.js';
 import { Receiver, type Received } from '../helpers/receiver.js';
 import type { ControlPlane } from '../../src/ports.js';
 
@@ -234,4 +235,135 @@ describe('control plane errors', () => {
     await expect(planes[0]![1]().setRollout('checkout', 150)).rejects.toThrow(/0 to 100/);
     expect(receiver.requests).toHaveLength(0);
   });
+});
+
+/** What a rejected call threw (undefined when it resolved). */
+function failure(call: Promise<unknown>): Promise<(Error & { code?: string }) | undefined> {
+  return call.then(
+    () => undefined,
+    (e: unknown) => e as Error & { code?: string },
+  );
+}
+
+describe('hostile control plane answers', () => {
+  const split = (options: { timeoutMs?: number } = {}) =>
+    new SplitControlPlane({ token: TOKEN, workspaceId: 'w', environmentId: 'e', baseUrl: receiver.url, ...options });
+
+  it('an answer whose body never ends: SY_CONTROL_PLANE within the timeout, saying what, where and that it timed out', async () => {
+    answers.push((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"killed":');
+    });
+    const started = Date.now();
+    const error = await failure(split({ timeoutMs: 500 }).turnOff('checkout'));
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(error?.code).toBe('SY_CONTROL_PLANE');
+    expect(error?.message).toContain('kill flag "checkout"');
+    expect(error?.message).toContain(`no answer from ${receiver.url} within 500 ms`);
+  });
+
+  it('an endless body is not read past 16 MiB: SY_CONTROL_PLANE at once, not a read until memory or time runs out', async () => {
+    let written = 0;
+    answers.push((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      const pump = (): void => {
+        while (!res.destroyed && written < 1024 ** 3) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+      };
+      res.on('close', () => res.removeAllListeners('drain'));
+      pump();
+    });
+    const error = await failure(split({ timeoutMs: 20_000 }).turnOff('checkout'));
+    expect(error?.code).toBe('SY_CONTROL_PLANE');
+    expect(error?.message).toMatch(/answer from .* is larger than 16 MiB/);
+    expect(written).toBeLessThan(128 * 1024 * 1024);
+  });
+
+  it('a vendor message of a megabyte is cut to 300 characters in the error', async () => {
+    answers.push((_req, res) => json(res, 400, { message: `bad request ${'x'.repeat(1_000_000)}` }));
+    const error = await failure(split().turnOff('checkout'));
+    expect(error?.message).toMatch(/400 bad request x+/);
+    expect(error!.message.length).toBeLessThan(600);
+  });
+
+  it('a redirect to another host is not followed: the token and the change stay here, and the error names the target', async () => {
+    const elsewhere = await new Receiver().start();
+    try {
+      answers.push((_req, res) => {
+        res.writeHead(307, { location: `${elsewhere.url}/collect` });
+        res.end();
+      });
+      const error = await failure(split().turnOff('checkout'));
+      expect(error?.code).toBe('SY_CONTROL_PLANE');
+      expect(error?.message).toContain(`307 redirect to ${elsewhere.url}`);
+      expect(elsewhere.requests).toHaveLength(0);
+    } finally {
+      await elsewhere.stop();
+    }
+  });
+
+  it('a redirect on the same host is not followed either: a PUT that a 303 turns into a GET must not read as done', async () => {
+    answers.push((_req, res) => {
+      res.writeHead(303, { location: '/login' });
+      res.end();
+    });
+    const error = await failure(split().turnOff('checkout'));
+    expect(error?.message).toContain(`303 redirect to ${receiver.url}/login`);
+    expect(receiver.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'PUT /internal/api/v2/splits/ws/w/checkout/environments/e/kill',
+    ]);
+  });
+
+  it('a 200 with a web page (a proxy, a base URL that is the vendor site) is an error, not a flag turned off', async () => {
+    answers.push((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html><body>Please sign in</body></html>');
+    });
+    const error = await failure(split().turnOff('checkout'));
+    expect(error?.code).toBe('SY_CONTROL_PLANE');
+    expect(error?.message).toMatch(/200 with text\/html that is not JSON/);
+  });
+
+  const shapes: Array<[string, () => ControlPlane, unknown]> = [
+    [
+      'launchdarkly: variations not a list',
+      () => new LaunchDarklyControlPlane({ token: TOKEN, projectKey: 'p', environmentKey: 'e', baseUrl: receiver.url }),
+      { key: 'checkout', variations: 'true,false' },
+    ],
+    [
+      'launchdarkly: a variation without an id',
+      () => new LaunchDarklyControlPlane({ token: TOKEN, projectKey: 'p', environmentKey: 'e', baseUrl: receiver.url }),
+      { key: 'checkout', variations: [{ _id: 'a', value: true }, null] },
+    ],
+    [
+      'optimizely: a rule that is null',
+      () => new OptimizelyControlPlane({ token: TOKEN, projectId: 1, environmentKey: 'e', baseUrl: receiver.url }),
+      { rules: { launch: null } },
+    ],
+    [
+      'optimizely: rules not an object',
+      () => new OptimizelyControlPlane({ token: TOKEN, projectId: 1, environmentKey: 'e', baseUrl: receiver.url }),
+      { rules: 'launch' },
+    ],
+    [
+      'unleash: strategies not a list',
+      () => new UnleashControlPlane({ token: TOKEN, url: receiver.url }),
+      { strategies: [] },
+    ],
+    ['unleash: a strategy that is null', () => new UnleashControlPlane({ token: TOKEN, url: receiver.url }), [null]],
+  ];
+
+  it.each(shapes)(
+    '%s: SY_CONTROL_PLANE naming the flag and what was missing, and nothing is changed',
+    async (_name, make, answer) => {
+      answers.push((_req, res) => json(res, 200, answer));
+      const error = await failure(make().setRollout('checkout', 25));
+      expect(error?.code).toBe('SY_CONTROL_PLANE');
+      expect(error?.message).toMatch(/flag "checkout".*answered .* without/);
+      expect(receiver.requests.map((r) => r.method)).toEqual(['GET']);
+    },
+  );
 });

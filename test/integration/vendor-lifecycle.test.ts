@@ -12,9 +12,11 @@ import { join } from 'node:path';
 import { ProviderEvents } from '@openfeature/server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSwitchyard } from 'switchyard';
+import { OptimizelyProvider } from 'switchyard/adapters/optimizely';
 import { SplitProvider } from 'switchyard/adapters/split';
 import { CONTRACT_FLAGS } from '../contract/flags.js';
 import { launchDarklyFlag } from '../helpers/launchdarkly-flags.js';
+import { Receiver } from '../helpers/receiver.js';
 import { optimizelyDatafile } from '../helpers/optimizely-datafile.js';
 import { SplitServer } from '../helpers/split-server.js';
 import { unleashFeature } from '../helpers/unleash-features.js';
@@ -123,6 +125,49 @@ describe('vendor lifecycle (each in its own process)', () => {
       expect(report.sdkKeySeen).toBe(false);
       expect(stderr).not.toContain(SDK_KEY);
     }, 30_000);
+  });
+});
+
+/** Every path answers 200 with a web page: a proxy's login page, or a URL that is the vendor's site, not its API. */
+const webPage = new Receiver();
+webPage.respond = (_req, res) => {
+  res.writeHead(200, { 'content-type': 'text/html' });
+  res.end('<html><body>Please sign in</body></html>');
+};
+beforeAll(async () => {
+  await webPage.start();
+});
+afterAll(async () => {
+  await webPage.stop();
+});
+
+describe('a vendor endpoint that answers a web page instead of flags', () => {
+  // Optimizely's SDK fails for good on a datafile that is not JSON; its onReady() timer then
+  // stays armed (2^31-1 ms) and its close() never settles, so the process could not exit.
+  it.each(['launchdarkly', 'optimizely', 'split', 'unleash'])(
+    '%s: answers control with PROVIDER_NOT_READY, closes, and the process exits by itself',
+    async (vendor) => {
+      const { code, report, stderr } = await runChild(vendor, webPage.url);
+      expect(code).toBe(0);
+      expect(report).toMatchObject({ variant: 'off', reason: 'ERROR', errorCode: 'PROVIDER_NOT_READY' });
+      expect(report.sdkKeySeen).toBe(false);
+      expect(stderr).not.toContain(SDK_KEY);
+    },
+    30_000,
+  );
+
+  it("optimizely: the adapter's own close() settles after the SDK failed to start", async () => {
+    const provider = new OptimizelyProvider({
+      sdkKey: SDK_KEY,
+      urlTemplate: `${webPage.url}/datafiles/%s.json`,
+      initTimeoutMs: 5000,
+    });
+    await expect(provider.initialize()).rejects.toThrow();
+    const closed = await Promise.race([
+      provider.onClose().then(() => 'closed'),
+      new Promise((resolve) => setTimeout(() => resolve('still closing after 3 s'), 3000).unref()),
+    ]);
+    expect(closed).toBe('closed');
   });
 });
 

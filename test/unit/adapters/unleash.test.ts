@@ -406,3 +406,83 @@ describe('Unleash adapter: its own client and a client passed in answer and coun
     }
   });
 });
+
+describe('Unleash adapter: flag data of the wrong type', () => {
+  // What a broken or hostile Unleash (or bootstrap file) can serve: JSON, but not the
+  // shape of its API. The SDK passes variant names and payloads on as they came.
+  const served = (name: string, variants: unknown[]): UnleashFeature => ({
+    name,
+    enabled: true,
+    strategies: [strategy({ variants })],
+  });
+  const named = (name: unknown, payload?: unknown) => ({
+    name,
+    weight: 500,
+    weightType: 'variable',
+    stickiness: 'default',
+    ...(payload === undefined ? {} : { payload }),
+  });
+  const BROKEN: UnleashFeature[] = [
+    served('number-names', [named(42), named(43)]),
+    served('object-names', [named({ a: 1 }), named({ b: 2 })]),
+    served('csv-of-a-number', [named('a', { type: 'csv', value: 42 }), named('b', { type: 'csv', value: 43 })]),
+    served('number-of-an-object', [
+      named('a', { type: 'number', value: {} }),
+      named('b', { type: 'number', value: {} }),
+    ]),
+    served('type-an-object', [named('a', { type: { x: 1 }, value: 'x' }), named('b', { type: { x: 1 }, value: 'y' })]),
+  ];
+  const provider = new UnleashProvider({ offline: true, bootstrap: { features: BROKEN } });
+  beforeAll(async () => {
+    await provider.initialize();
+  });
+  afterAll(async () => {
+    await provider.onClose();
+  });
+
+  it.each(BROKEN.map((f) => f.name))(
+    '%s: PARSE_ERROR with the default for every type, and the vendor value is never the variant',
+    async (flag) => {
+      const ctx = { targetingKey: 'u' };
+      for (const answer of [
+        await provider.resolveStringEvaluation(flag, 'd', ctx),
+        await provider.resolveNumberEvaluation(flag, 7, ctx),
+        await provider.resolveObjectEvaluation(flag, { d: 1 }, ctx),
+      ]) {
+        expect(answer).toMatchObject({ reason: 'ERROR', errorCode: 'PARSE_ERROR' });
+        expect(['d', 7, { d: 1 }]).toContainEqual(answer.value);
+        expect(answer.variant).toBeUndefined();
+        expect(answer.errorMessage).toContain(`"${flag}"`);
+      }
+    },
+  );
+
+  it('getVariant in provider mode answers the control with PARSE_ERROR, its variant a string', async () => {
+    const sy = await createSwitchyard({
+      provider: new UnleashProvider({ offline: true, bootstrap: { features: BROKEN } }),
+      config: {
+        feature_flags: { provider: 'memory' },
+        exposures: { enabled: false },
+        experiments: Object.fromEntries(
+          BROKEN.map((f) => [
+            f.name,
+            {
+              flag: f.name,
+              control: 'a',
+              variants: { a: { weight: 50 }, b: { weight: 50 } },
+              allocation: { mode: 'provider' },
+            },
+          ]),
+        ),
+      },
+    });
+    try {
+      for (const f of BROKEN) {
+        const got = await sy.getVariant(f.name, { targetingKey: 'u' });
+        expect(got).toMatchObject({ variant: 'a', inExperiment: false, errorCode: 'PARSE_ERROR' });
+      }
+    } finally {
+      await sy.close();
+    }
+  });
+});

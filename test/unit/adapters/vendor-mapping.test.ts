@@ -502,6 +502,19 @@ describe('Split mapping', () => {
       ...splitDefinition({ key: 'bad-config', kind: 'object', variants: { on: {} }, defaultVariant: 'on' }, 1),
       configurations: { on: '{not json' },
     });
+    // A treatment that is not text (a broken or hostile Split): the SDK passes it on.
+    const numbered = splitDefinition(
+      { key: 'number-treatment', kind: 'string', variants: { a: 'a' }, defaultVariant: 'a' },
+      1,
+    );
+    server.setDefinition({
+      ...numbered,
+      defaultTreatment: 42,
+      conditions: (numbered.conditions as Array<Record<string, unknown>>).map((c) => ({
+        ...c,
+        partitions: [{ treatment: 42, size: 100 }],
+      })),
+    });
     // A targeting rule on the matching key (a key selector without an attribute) before a
     // 50/50 rollout, which Split buckets by the bucketing key.
     const rollout = splitDefinition(
@@ -589,6 +602,21 @@ describe('Split mapping', () => {
       value: { d: 1 },
       errorCode: 'PARSE_ERROR',
     });
+  });
+
+  it('answers a treatment that is not text with PARSE_ERROR for every type, never as the variant', async () => {
+    const ctx = { targetingKey: 'u' };
+    for (const answer of [
+      await provider.resolveBooleanEvaluation('number-treatment', false, ctx),
+      await provider.resolveStringEvaluation('number-treatment', 'd', ctx),
+      await provider.resolveNumberEvaluation('number-treatment', 7, ctx),
+      await provider.resolveObjectEvaluation('number-treatment', { d: 1 }, ctx),
+    ]) {
+      expect(answer).toMatchObject({ reason: 'ERROR', errorCode: 'PARSE_ERROR' });
+      expect([false, 'd', 7, { d: 1 }]).toContainEqual(answer.value);
+      expect(answer.variant).toBeUndefined();
+      expect(answer.errorMessage).toContain('"number-treatment"');
+    }
   });
 
   it('sends track() as a Split event with the traffic type and value', async () => {

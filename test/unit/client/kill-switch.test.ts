@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSwitchyard, type KillEvent, type Switchyard } from 'switchyard';
+import { MemoryProvider } from 'switchyard/adapters/memory';
+import type { ControlPlane, HasControlPlane } from '../../../src/ports.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -58,6 +60,42 @@ describe('sy.kill / sy.unkill', () => {
     expect((await sy.getVariant('exp', { targetingKey: 'u' })).variant).toBe('treatment');
     const third = await make(dir);
     expect((await third.getVariant('exp', { targetingKey: 'u' })).variant).toBe('treatment');
+  });
+
+  it('a control plane that throws instead of rejecting: kill() and unkill() still return, the local decision stands, vendor says why', async () => {
+    // A provider's own control plane (the port is public) written without async: it throws
+    // where the port promises a rejected promise.
+    const plane: ControlPlane = {
+      vendor: 'acme',
+      turnOff: () => {
+        throw new Error('acme client not configured');
+      },
+      turnOn: () => {
+        throw new Error('acme client not configured');
+      },
+      setRollout: () => Promise.resolve(),
+    };
+    const provider = Object.assign(new MemoryProvider({}), { controlPlane: plane }) satisfies HasControlPlane;
+    const sy = await createSwitchyard({
+      config: {
+        feature_flags: { provider: 'memory' },
+        exposures: { enabled: false, dir: mkdtempSync(join(tmpdir(), 'sy-ks-')) },
+        experiments: { exp: { variants: { control: { weight: 0 }, treatment: { weight: 100 } } } },
+      },
+      provider,
+    });
+    cleanups.push(() => sy.close());
+    const kill = sy.kill('exp', 'manual');
+    expect((await sy.getVariant('exp', { targetingKey: 'u' })).reason).toBe('DISABLED');
+    expect(await kill.vendor).toEqual({
+      scope: 'local',
+      why: expect.stringMatching(/^acme did not turn flag "exp" off \(acme client not configured\)/),
+    });
+    const unkill = sy.unkill('exp');
+    expect(await unkill.vendor).toMatchObject({
+      scope: 'local',
+      why: expect.stringContaining('did not turn flag "exp" on'),
+    });
   });
 
   it('refuses an experiment the config does not have', async () => {
