@@ -410,9 +410,10 @@ export class EventPipeline {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all([this.journal.written(), ...this.channels.map((channel) => channel.idle())]),
+      // Not unref'd: a sink that is down waits on back-off timers that are, so a script
+      // awaiting close() with nothing else to do exited (code 13) in the middle of it.
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
-        timer.unref();
       }),
     ]);
     clearTimeout(timer);

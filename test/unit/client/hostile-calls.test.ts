@@ -6,7 +6,7 @@
  */
 import type { Hook, Provider } from '@openfeature/server-sdk';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -262,6 +262,38 @@ console.log('closed');
       'closed',
     ]);
     expect(child.status).toBe(0);
+  });
+
+  it('a script whose sink is down at close() waits out close_timeout_ms, keeps the events in the journal and exits normally', () => {
+    // Everything close() waits on is a sink's back-off timer, unref'd: when its own bound was too,
+    // Node exited (code 13) in the middle of close(), silently, the cursors unsaved.
+    const dir = mkdtempSync(join(tmpdir(), 'sy-close-script-'));
+    const script = join(dir, 'script.mts');
+    const index = fileURLToPath(new URL('../../../src/index.ts', import.meta.url));
+    const exposure = fileURLToPath(new URL('../../../src/exposure/index.ts', import.meta.url));
+    writeFileSync(
+      script,
+      `import { createSwitchyard } from ${JSON.stringify(index)};
+import { functionSink } from ${JSON.stringify(exposure)};
+const down = functionSink('down', () => { throw new Error('the receiver is down'); });
+const sy = await createSwitchyard({
+  config: {
+    feature_flags: { provider: 'memory' },
+    exposures: { dir: ${JSON.stringify(join(dir, 'events'))}, close_timeout_ms: 300 },
+    experiments: { exp: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+  },
+  sinks: [down],
+});
+for (let i = 0; i < 20; i++) await sy.getVariant('exp', { targetingKey: 'u' + i });
+await sy.close();
+const c = sy.counters().exposures.pipeline;
+console.log('closed', c.journaled, c.dropped);
+`,
+    );
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000 });
+    expect({ status: child.status, stdout: child.stdout.trim() }).toEqual({ status: 0, stdout: 'closed 20 0' });
+    // The 20 exposures wait in the journal for the next start, with the sink's cursor saved.
+    expect(JSON.parse(readFileSync(join(dir, 'events', 'cursors.json'), 'utf8'))).toHaveProperty('down');
   });
 });
 
