@@ -190,10 +190,15 @@ async function withRedis<T>(
     return await work(redis, fleetKeys(fleet.prefix));
   } catch (error) {
     if (error instanceof SwitchyardError) throw error;
+    // Redis answered with an error (a key of another type under the prefix: WRONGTYPE): it is
+    // reachable, so the message says what it refused rather than that it cannot be reached.
+    const refused = (error as Error | null)?.name === 'ReplyError';
     throw new SwitchyardError(
       'SY_FLEET_UNAVAILABLE',
       'fleet',
-      `cannot reach Redis at ${redisLabel(fleet.redis)}: ${messageOf(error)}; nothing was changed or read`,
+      refused
+        ? `Redis at ${redisLabel(fleet.redis)} refused a command on the keys under "${fleet.prefix}:": ${messageOf(error)} (a key there holds what switchyard did not write?); the command stopped there`
+        : `cannot reach Redis at ${redisLabel(fleet.redis)}: ${messageOf(error)}; nothing was changed or read`,
       { cause: error },
     );
   } finally {

@@ -272,6 +272,25 @@ describe('status, kill and unkill on Redis (fleet)', () => {
     expect(record.killed).toBe(true);
   });
 
+  it('a key of another type under the prefix fails the command with exit 1, saying Redis refused it, not that it is unreachable', async () => {
+    const prefix = randomPrefix();
+    cleanups.push(() => deletePrefix(prefix));
+    const { file } = setup({ redis: SHARED_REDIS, prefix });
+    const redis = new Redis(SHARED_REDIS);
+    cleanups.push(() => void redis.disconnect());
+    await redis.set(`${prefix}:kills`, 'not a hash');
+    for (const args of [['status'], ['kill', 'checkout', '--reason', 'x']]) {
+      const result = await cli(...args, '--config', file);
+      expect(result.code).toBe(1);
+      expect(result.err).toMatch(
+        new RegExp(
+          `^SY_FLEET_UNAVAILABLE: Redis at redis://127\\.0\\.0\\.1:6379 refused a command on the keys under "${prefix}:": WRONGTYPE`,
+        ),
+      );
+    }
+    expect(await redis.get(`${prefix}:kills`)).toBe('not a hash');
+  });
+
   it('an unreachable Redis fails the command with exit 1 and says so', async () => {
     const { file } = setup({ redis: 'redis://127.0.0.1:1' });
     const result = await cli('kill', 'checkout', '--reason', 'x', '--config', file);
