@@ -15,7 +15,7 @@ import type { Redis } from 'ioredis';
 import type { ValidatedFleet } from '../config/index.js';
 import { SwitchyardError } from '../errors.js';
 import type { FleetLink, FleetPart, Logger } from '../ports.js';
-import { connectRedis, redisLabel } from './redis.js';
+import { connectRedis, redisFailure, redisLabel } from './redis.js';
 
 export interface FleetConnectionOptions {
   readonly logger: Logger;
@@ -106,8 +106,7 @@ export class FleetConnection implements FleetLink {
     const problem = new SwitchyardError(
       'SY_FLEET_UNAVAILABLE',
       'fleet',
-      `cannot reach Redis at ${this.label} (${error?.message ?? String(error)}); ` +
-        [...meanwhile, 'retrying every second'].join('; '),
+      `${redisFailure(this.label, this.fleet.prefix, error)}; ` + [...meanwhile, 'retrying every second'].join('; '),
       { cause: error },
     );
     this.options.logger.error(`${problem.code}: ${problem.what}`, { code: problem.code });

@@ -10,10 +10,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { ValidatedConfig } from '../config/index.js';
-import { messageOf, SwitchyardError } from '../errors.js';
+import { SwitchyardError } from '../errors.js';
 import { GUARDRAIL_STATUS_FILE } from '../ports.js';
 import { parseKillRecord, pauseKey, pausedExperiment, type KillRecord } from './kill-record.js';
-import { connectRedis, fleetKeys, redisLabel, setIfNewer } from './redis.js';
+import { connectRedis, fleetKeys, redisFailure, redisLabel, setIfNewer } from './redis.js';
 import { readAllocationState } from './allocation-state.js';
 import { mergeIntoStateFile, readStateFile, stateFilePath } from './state-file.js';
 
@@ -190,15 +190,11 @@ async function withRedis<T>(
     return await work(redis, fleetKeys(fleet.prefix));
   } catch (error) {
     if (error instanceof SwitchyardError) throw error;
-    // Redis answered with an error (a key of another type under the prefix: WRONGTYPE): it is
-    // reachable, so the message says what it refused rather than that it cannot be reached.
     const refused = (error as Error | null)?.name === 'ReplyError';
     throw new SwitchyardError(
       'SY_FLEET_UNAVAILABLE',
       'fleet',
-      refused
-        ? `Redis at ${redisLabel(fleet.redis)} refused a command on the keys under "${fleet.prefix}:": ${messageOf(error)} (a key there holds what switchyard did not write?); the command stopped there`
-        : `cannot reach Redis at ${redisLabel(fleet.redis)}: ${messageOf(error)}; nothing was changed or read`,
+      `${redisFailure(redisLabel(fleet.redis), fleet.prefix, error)}; ${refused ? 'the command stopped there' : 'nothing was changed or read'}`,
       { cause: error },
     );
   } finally {

@@ -6,6 +6,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { LAST_TIME } from './kill-record.js';
+import { messageOf } from '../errors.js';
 
 /** Keys and channels under the fleet's prefix. */
 export function fleetKeys(prefix: string) {
@@ -31,6 +32,17 @@ export function redisLabel(url: string): string {
   } catch {
     return 'redis://(unparseable URL)';
   }
+}
+
+/**
+ * What went wrong with Redis, for a message: Redis answered with an error (a key of another
+ * type under the prefix: WRONGTYPE) is a refusal on the keys under `prefix`, not Redis being
+ * out of reach; anything else is Redis out of reach.
+ */
+export function redisFailure(label: string, prefix: string, error: unknown): string {
+  return (error as Error | null)?.name === 'ReplyError'
+    ? `Redis at ${label} refused a command on the keys under "${prefix}:" (${messageOf(error)}: a key there holds what switchyard did not write?)`
+    : `cannot reach Redis at ${label} (${messageOf(error)})`;
 }
 
 export interface ConnectOptions {

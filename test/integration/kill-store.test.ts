@@ -155,6 +155,21 @@ describe('kill store, fleet mode (Redis)', () => {
     expect(errors[0]!.msg).toMatch(/SY_FLEET_UNAVAILABLE: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 .*1 killed/);
   });
 
+  it('a kills key of another type: the error says Redis refused the commands on the prefix, not that it cannot be reached', async () => {
+    const prefix = randomPrefix();
+    cleanups.push(() => deletePrefix(prefix));
+    const redis = new Redis(SHARED_REDIS);
+    cleanups.push(() => void redis.disconnect());
+    await redis.set(`${prefix}:kills`, 'not a hash');
+    const s = await openStore({ redis: SHARED_REDIS, prefix, pushIntervalMs: 100 }, 'a');
+    await waitFor(() => s.logger.lines.some((l) => l.level === 'error'), 3000, 'the error');
+    const errors = s.logger.lines.filter((l) => l.level === 'error');
+    for (const e of errors)
+      expect(e.msg).toContain(
+        `SY_FLEET_UNAVAILABLE: Redis at redis://127.0.0.1:6379 refused a command on the keys under "${prefix}:" (WRONGTYPE`,
+      );
+  });
+
   it('a password in the URL never reaches a message', async () => {
     const s = await openStore({ redis: 'redis://user:hunter22@127.0.0.1:1', prefix: 'p', pushIntervalMs: 1000 }, 'a');
     expect(s.logger.lines.length).toBeGreaterThan(0);

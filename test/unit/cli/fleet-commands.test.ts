@@ -284,7 +284,7 @@ describe('status, kill and unkill on Redis (fleet)', () => {
       expect(result.code).toBe(1);
       expect(result.err).toMatch(
         new RegExp(
-          `^SY_FLEET_UNAVAILABLE: Redis at redis://127\\.0\\.0\\.1:6379 refused a command on the keys under "${prefix}:": WRONGTYPE`,
+          `^SY_FLEET_UNAVAILABLE: Redis at redis://127\\.0\\.0\\.1:6379 refused a command on the keys under "${prefix}:" \\(WRONGTYPE`,
         ),
       );
     }
@@ -296,7 +296,7 @@ describe('status, kill and unkill on Redis (fleet)', () => {
     const result = await cli('kill', 'checkout', '--reason', 'x', '--config', file);
     expect(result.code).toBe(1);
     expect(result.err).toMatch(
-      /^SY_FLEET_UNAVAILABLE: cannot reach Redis at redis:\/\/127\.0\.0\.1:1: .*nothing was changed/,
+      /^SY_FLEET_UNAVAILABLE: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(.*\); nothing was changed/,
     );
   });
 });
