@@ -133,7 +133,11 @@ export function meanTest(control: MeanArm, treatment: MeanArm, options?: TestOpt
   let df: number;
   if (se > 0) {
     stat = diff / se;
-    df = (a + b) ** 2 / (a ** 2 / (c.n - 1) + b ** 2 / (t.n - 1));
+    // The same df written in each arm's share of the variance: a^2 and b^2 themselves leave
+    // the doubles for values near 1e100 (Infinity) or 1e-100 (0), and the df became NaN.
+    const sa = a / (a + b);
+    const sb = b / (a + b);
+    df = 1 / (sa ** 2 / (c.n - 1) + sb ** 2 / (t.n - 1));
   } else {
     // No variance in either arm: any difference is certain, no difference is no evidence.
     stat = diff === 0 ? 0 : diff > 0 ? Infinity : -Infinity;
