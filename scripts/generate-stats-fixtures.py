@@ -13,7 +13,8 @@ an implementation; as the documented closed form where it has none):
 - meanTest: scipy.stats.ttest_ind_from_stats(..., equal_var=False) for t and p; df by
   Welch-Satterthwaite; CI with scipy.stats.t.ppf. Sums of values scaled by 1e100 or 1e-100
   (scaled_mean_case): SciPy on the unscaled values, the interval scaled (t, df, p do not
-  depend on the scale; SciPy's own df overflows there).
+  depend on the scale; SciPy's own df overflows there). relativeLift: the delta-method closed
+  form with scipy.stats.norm.ppf, as for proportions.
 - srmTest: scipy.stats.chisquare(f_obs, f_exp).
 - sequentialSrm: the Dirichlet-multinomial Bayes factor of Lindon and Malek (2022) written with
   scipy.special.gammaln (ln G(A) - ln G(A + n) + sum ln G(a_i + c_i) - ln G(a_i) - sum c_i ln p_i,
@@ -77,17 +78,26 @@ def mean_case(nc, sc, ssc, nt, st, sst, alpha=ALPHA):
     se = math.sqrt(a + b)
     crit = stats.t.ppf(1 - alpha / 2, df)
     diff = mt - mc
+    zc = stats.norm.ppf(1 - alpha / 2)
+    lift = mt / mc - 1
+    lse = math.sqrt(b / mc**2 + mt**2 * a / mc**4)
     return {
         "input": {"control": {"n": nc, "sum": sc, "sumSq": ssc}, "treatment": {"n": nt, "sum": st, "sumSq": sst}, "alpha": alpha},
-        "expected": {"t": float(res.statistic), "pValue": float(res.pvalue), "df": df, "differenceCI": [diff - crit * se, diff + crit * se]},
+        "expected": {
+            "t": float(res.statistic),
+            "pValue": float(res.pvalue),
+            "df": df,
+            "differenceCI": [diff - crit * se, diff + crit * se],
+            "relativeLift": [lift, lift - zc * lse, lift + zc * lse],
+        },
     }
 
 
 def scaled_mean_case(scale, nc, sc, ssc, nt, st, sst, alpha=ALPHA):
     """mean_case with every value multiplied by `scale`. At 1e100 or 1e-100 the textbook
     Welch df, (a + b)^2 / (a^2 / (n_c - 1) + b^2 / (n_t - 1)), overflows or underflows (in SciPy
-    too); t, df and p do not depend on the scale, so the reference is SciPy at scale 1 with
-    the interval scaled."""
+    too), as does m_c^4 in the lift's delta-method variance; t, df, p and the lift do not depend
+    on the scale, so the reference is SciPy at scale 1 with the difference's interval scaled."""
     case = mean_case(nc, sc, ssc, nt, st, sst, alpha)
     case["input"]["control"] = {"n": nc, "sum": sc * scale, "sumSq": ssc * scale * scale}
     case["input"]["treatment"] = {"n": nt, "sum": st * scale, "sumSq": sst * scale * scale}

@@ -181,8 +181,10 @@ export function relativeLift(control: MeanEstimate, treatment: MeanEstimate, opt
   const vt = nonNegative('treatment.variance', treatment.variance);
   const alpha = alphaOf(options);
   if (mc === 0) return { lift: null, ci: null, standardError: null };
-  const lift = mt / mc - 1;
-  const se = Math.sqrt(vt / (mc * mc) + (mt * mt * vc) / mc ** 4);
+  const ratio = mt / mc;
+  const lift = ratio - 1;
+  // (v_t + ratio^2 v_c) / m_c^2: m_c^4 on its own leaves the doubles for means near 1e80 or 1e-80.
+  const se = Math.sqrt(vt + ratio * ratio * vc) / Math.abs(mc);
   const crit = zq(1 - alpha / 2);
   return { lift, ci: { lower: lift - crit * se, upper: lift + crit * se }, standardError: se };
 }
