@@ -3,7 +3,7 @@
  * intervals are two-sided at level 1 - alpha.
  */
 import { twoSidedNormalP, twoSidedTP, tq, zq } from './distributions.js';
-import { finite, meanArm, nonNegative, object, openUnit, proportionArm } from './errors.js';
+import { finite, isRounding, meanArm, nonNegative, object, openUnit, proportionArm } from './errors.js';
 
 export interface Interval {
   readonly lower: number;
@@ -139,11 +139,12 @@ export function meanTest(control: MeanArm, treatment: MeanArm, options?: TestOpt
     const sb = b / (a + b);
     df = 1 / (sa ** 2 / (c.n - 1) + sb ** 2 / (t.n - 1));
   } else {
-    // No variance in either arm: any difference is certain, no difference is no evidence.
-    stat = diff === 0 ? 0 : diff > 0 ? Infinity : -Infinity;
+    // No variance in either arm: any difference is certain; none, or one within the rounding
+    // of the sums (a constant 0.1 in 2 units and in 3 has means a bit apart), is no evidence.
+    stat = isRounding(diff, Math.max(Math.abs(c.mean), Math.abs(t.mean))) ? 0 : diff > 0 ? Infinity : -Infinity;
     df = c.n + t.n - 2;
   }
-  const pValue = se > 0 ? twoSidedTP(stat, df) : diff === 0 ? 1 : 0;
+  const pValue = se > 0 ? twoSidedTP(stat, df) : stat === 0 ? 1 : 0;
   const crit = tq(1 - alpha / 2, df);
   return {
     control: c,
