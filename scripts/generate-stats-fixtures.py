@@ -11,7 +11,10 @@ an implementation; as the documented closed form where it has none):
   sign(diff) * sqrt(chi2). The unpooled Wald CI and the delta-method lift CI are the
   closed forms with scipy.stats.norm.ppf (SciPy has no two-proportion test).
 - meanTest: scipy.stats.ttest_ind_from_stats(..., equal_var=False) for t and p; df by
-  Welch-Satterthwaite; CI with scipy.stats.t.ppf.
+  Welch-Satterthwaite; CI with scipy.stats.t.ppf. Sums of values scaled by 1e100 or 1e-100
+  (scaled_mean_case): SciPy on the unscaled values, the interval scaled (t, df, p do not
+  depend on the scale; SciPy's own df overflows there). relativeLift: the delta-method closed
+  form with scipy.stats.norm.ppf, as for proportions.
 - srmTest: scipy.stats.chisquare(f_obs, f_exp).
 - sequentialSrm: the Dirichlet-multinomial Bayes factor of Lindon and Malek (2022) written with
   scipy.special.gammaln (ln G(A) - ln G(A + n) + sum ln G(a_i + c_i) - ln G(a_i) - sum c_i ln p_i,
@@ -75,10 +78,31 @@ def mean_case(nc, sc, ssc, nt, st, sst, alpha=ALPHA):
     se = math.sqrt(a + b)
     crit = stats.t.ppf(1 - alpha / 2, df)
     diff = mt - mc
+    zc = stats.norm.ppf(1 - alpha / 2)
+    lift = mt / mc - 1
+    lse = math.sqrt(b / mc**2 + mt**2 * a / mc**4)
     return {
         "input": {"control": {"n": nc, "sum": sc, "sumSq": ssc}, "treatment": {"n": nt, "sum": st, "sumSq": sst}, "alpha": alpha},
-        "expected": {"t": float(res.statistic), "pValue": float(res.pvalue), "df": df, "differenceCI": [diff - crit * se, diff + crit * se]},
+        "expected": {
+            "t": float(res.statistic),
+            "pValue": float(res.pvalue),
+            "df": df,
+            "differenceCI": [diff - crit * se, diff + crit * se],
+            "relativeLift": [lift, lift - zc * lse, lift + zc * lse],
+        },
     }
+
+
+def scaled_mean_case(scale, nc, sc, ssc, nt, st, sst, alpha=ALPHA):
+    """mean_case with every value multiplied by `scale`. At 1e100 or 1e-100 the textbook
+    Welch df, (a + b)^2 / (a^2 / (n_c - 1) + b^2 / (n_t - 1)), overflows or underflows (in SciPy
+    too), as does m_c^4 in the lift's delta-method variance; t, df, p and the lift do not depend
+    on the scale, so the reference is SciPy at scale 1 with the difference's interval scaled."""
+    case = mean_case(nc, sc, ssc, nt, st, sst, alpha)
+    case["input"]["control"] = {"n": nc, "sum": sc * scale, "sumSq": ssc * scale * scale}
+    case["input"]["treatment"] = {"n": nt, "sum": st * scale, "sumSq": sst * scale * scale}
+    case["expected"]["differenceCI"] = [x * scale for x in case["expected"]["differenceCI"]]
+    return case
 
 
 def arm_sums(rng, n, mean, sd):
@@ -357,6 +381,9 @@ def main():
             mean_case(*arm_sums(rng, 100000, 3.0, 1.0), *arm_sums(rng, 300, 3.1, 5.0)),
             mean_case(*arm_sums(rng, 1000000, 50.0, 20.0), *arm_sums(rng, 1000000, 50.05, 20.0), alpha=0.1),
             mean_case(10**8, 2.0 * 10**8, 5.0 * 10**8, 10**8, 2.001 * 10**8, 5.004 * 10**8),
+            # values 1, 2, 4 against 3, 5, 6, 9, scaled to where the df's squares leave the doubles
+            scaled_mean_case(1e100, 3, 7.0, 21.0, 4, 23.0, 151.0),
+            scaled_mean_case(1e-100, 3, 7.0, 21.0, 4, 23.0, 151.0),
         ],
         "srmTest": [
             srm_case([500000, 500000], [50, 50]),

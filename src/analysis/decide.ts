@@ -39,6 +39,11 @@ function pOf(e: Effect): number {
   return e.cuped ? e.cuped.pValue : e.adjustedPValue;
 }
 
+/** The direction of the difference pOf tests: CUPED's own when present (it can differ in sign from the raw one). */
+function differenceOf(e: Effect): number {
+  return e.cuped ? e.cuped.absolute : e.absolute;
+}
+
 export function describeEffect(e: Effect): string {
   const ci = e.relativeCi ? ` (CI ${pct(e.relativeCi.lower)} to ${pct(e.relativeCi.upper)})` : '';
   return `${e.metric} ${e.statistic} ${e.variant} vs ${e.control.variant}: ${pct(e.relative)} relative${ci}, corrected p = ${fmt(e.adjustedPValue)}${e.cuped ? `, CUPED p = ${fmt(e.cuped.pValue)}` : ''}`;
@@ -71,8 +76,8 @@ export function decide(input: DecisionInput): Decision {
     evidence.push(
       `power ${(input.power.power * 100).toFixed(0)}% for a ${pct(input.power.mde)} MDE (target ${(input.power.targetPower * 100).toFixed(0)}%); ${input.power.smallestArm} units in the smallest arm, ${input.power.neededPerArm} needed`,
     );
-  const better = input.primary.filter((e) => pOf(e) < alpha && e.absolute > 0);
-  const worse = input.primary.filter((e) => pOf(e) < alpha && e.absolute < 0);
+  const better = input.primary.filter((e) => pOf(e) < alpha && differenceOf(e) > 0);
+  const worse = input.primary.filter((e) => pOf(e) < alpha && differenceOf(e) < 0);
   const moreForSample = input.power ? input.power.daysToSample : 0;
   if (better.length > 0) {
     const best = better.reduce((a, b) => ((b.relative ?? b.absolute) > (a.relative ?? a.absolute) ? b : a));

@@ -222,8 +222,9 @@ export function planExperiment(input: PlanInput, log: readonly LearningEntry[]):
   } catch (cause) {
     throw new SwitchyardError('SY_INVALID_ARGUMENT', 'analysis', `no design: ${(cause as Error).message}`, { cause });
   }
-  // A baseline or MDE so small that no number of units detects it: say so, not "∞ units".
-  if (!Number.isFinite(design.perArm) || design.perArm > 1e12)
+  // A baseline or MDE so small that no experiment detects it (sampleSize throws when no
+  // finite number of units does): say so, not "3.1e25 units".
+  if (design.perArm > 1e12)
     throw new SwitchyardError(
       'SY_INVALID_ARGUMENT',
       'analysis',

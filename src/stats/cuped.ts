@@ -6,7 +6,7 @@
  * Reference: Deng, Xu, Kohavi, Walker (2013), "Improving the Sensitivity of Online
  * Controlled Experiments by Utilizing Pre-Experiment Data", WSDM.
  */
-import { StatsInputError, count, finite, nonNegative, object } from './errors.js';
+import { ROUNDING, StatsInputError, count, finite, nonNegative, object } from './errors.js';
 import { meanTest, type MeanTestResult, type TestOptions } from './frequentist.js';
 
 /** Per-arm sums of the metric Y and the covariate X. */
@@ -56,7 +56,7 @@ export function cuped(control: CupedArm, treatment: CupedArm, options?: TestOpti
   const sy = c.sumY + t.sumY;
   const sxx = c.sumXSq + t.sumXSq - (sx * sx) / N;
   const sxy = c.sumXY + t.sumXY - (sx * sy) / N;
-  if (sxx < 0 && sxx < -1e-9 * (c.sumXSq + t.sumXSq))
+  if (sxx < 0 && sxx < -ROUNDING * (c.sumXSq + t.sumXSq))
     throw new StatsInputError('sumXSq', 'is smaller than sumX^2 / n, which no data can give');
   const theta = sxx > 0 ? sxy / sxx : 0;
   const xbar = sx / N;

@@ -66,6 +66,17 @@ export function proportionArm(
 }
 
 /**
+ * The relative rounding that sums over many units may carry (accumulated by the database or
+ * in floating point): a sum of squares or a difference of means within it is not data.
+ */
+export const ROUNDING = 1e-9;
+
+/** Whether `difference` is within the rounding of sums of values of magnitude `scale`. */
+export function isRounding(difference: number, scale: number): boolean {
+  return Math.abs(difference) <= ROUNDING * scale;
+}
+
+/**
  * Validates a continuous-metric arm given as sufficient statistics and returns its mean
  * and sample variance (n - 1). Cancellation can push a zero variance slightly negative;
  * a clearly negative one is input no data can give.
@@ -80,7 +91,7 @@ export function meanArm(
   const sumSq = nonNegative(`${name}.sumSq`, arm.sumSq);
   const mean = sum / n;
   const ss = sumSq - sum * mean;
-  if (ss < -1e-9 * Math.max(sumSq, 1)) {
+  if (ss < -ROUNDING * Math.max(sumSq, 1)) {
     throw new StatsInputError(
       `${name}.sumSq`,
       `is smaller than sum^2 / n (${sum * mean}), which no data can give; found ${sumSq}`,

@@ -3,7 +3,7 @@
  * intervals are two-sided at level 1 - alpha.
  */
 import { twoSidedNormalP, twoSidedTP, tq, zq } from './distributions.js';
-import { finite, meanArm, nonNegative, object, openUnit, proportionArm } from './errors.js';
+import { finite, isRounding, meanArm, nonNegative, object, openUnit, proportionArm } from './errors.js';
 
 export interface Interval {
   readonly lower: number;
@@ -133,13 +133,18 @@ export function meanTest(control: MeanArm, treatment: MeanArm, options?: TestOpt
   let df: number;
   if (se > 0) {
     stat = diff / se;
-    df = (a + b) ** 2 / (a ** 2 / (c.n - 1) + b ** 2 / (t.n - 1));
+    // The same df written in each arm's share of the variance: a^2 and b^2 themselves leave
+    // the doubles for values near 1e100 (Infinity) or 1e-100 (0), and the df became NaN.
+    const sa = a / (a + b);
+    const sb = b / (a + b);
+    df = 1 / (sa ** 2 / (c.n - 1) + sb ** 2 / (t.n - 1));
   } else {
-    // No variance in either arm: any difference is certain, no difference is no evidence.
-    stat = diff === 0 ? 0 : diff > 0 ? Infinity : -Infinity;
+    // No variance in either arm: any difference is certain; none, or one within the rounding
+    // of the sums (a constant 0.1 in 2 units and in 3 has means a bit apart), is no evidence.
+    stat = isRounding(diff, Math.max(Math.abs(c.mean), Math.abs(t.mean))) ? 0 : diff > 0 ? Infinity : -Infinity;
     df = c.n + t.n - 2;
   }
-  const pValue = se > 0 ? twoSidedTP(stat, df) : diff === 0 ? 1 : 0;
+  const pValue = se > 0 ? twoSidedTP(stat, df) : stat === 0 ? 1 : 0;
   const crit = tq(1 - alpha / 2, df);
   return {
     control: c,
@@ -177,8 +182,10 @@ export function relativeLift(control: MeanEstimate, treatment: MeanEstimate, opt
   const vt = nonNegative('treatment.variance', treatment.variance);
   const alpha = alphaOf(options);
   if (mc === 0) return { lift: null, ci: null, standardError: null };
-  const lift = mt / mc - 1;
-  const se = Math.sqrt(vt / (mc * mc) + (mt * mt * vc) / mc ** 4);
+  const ratio = mt / mc;
+  const lift = ratio - 1;
+  // (v_t + ratio^2 v_c) / m_c^2: m_c^4 on its own leaves the doubles for means near 1e80 or 1e-80.
+  const se = Math.sqrt(vt + ratio * ratio * vc) / Math.abs(mc);
   const crit = zq(1 - alpha / 2);
   return { lift, ci: { lower: lift - crit * se, upper: lift + crit * se }, standardError: se };
 }

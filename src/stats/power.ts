@@ -6,7 +6,8 @@
  *   n = (z_{1-a/2} sqrt(2 pbar qbar) + z_{power} sqrt(p1 q1 + p2 q2))^2 / delta^2
  * Means (known-variance approximation): n = 2 sigma^2 (z_{1-a/2} + z_{power})^2 / delta^2.
  * power() is the exact inverse of these (the far tail, below 1e-6 at any useful power,
- * is ignored, as in the formula).
+ * is ignored, as in the formula). sampleSize asks for at least 2 units per arm, and throws
+ * (naming mde) when no finite number of units reaches the power.
  */
 import { Phi, zq } from './distributions.js';
 import { StatsInputError, count, finite, object, openUnit, positive } from './errors.js';
@@ -46,6 +47,9 @@ export interface SampleSizeResult {
   /** Days to reach the sample at `dailyUnits` x `trafficShare`; null without dailyUnits. */
   readonly runtimeDays: number | null;
 }
+
+/** The fewest units per arm a test needs to estimate a variance, however large the effect. */
+const MIN_PER_ARM = 2;
 
 interface Design {
   p1: number;
@@ -92,7 +96,12 @@ export function sampleSize(input: SampleSizeInput): SampleSizeResult {
   } else {
     n = (2 * d.sd ** 2 * (za + zb) ** 2) / d.delta ** 2;
   }
-  const perArm = Math.ceil(n - 1e-9);
+  if (!Number.isFinite(n))
+    throw new StatsInputError(
+      'mde',
+      `is too small to detect at alpha ${d.alpha} and power ${power}: no finite number of units per arm does`,
+    );
+  const perArm = Math.max(MIN_PER_ARM, Math.ceil(n - 1e-9));
   let runtimeDays: number | null = null;
   if (input.dailyUnits !== undefined) {
     const daily = positive('dailyUnits', input.dailyUnits);

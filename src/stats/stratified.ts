@@ -11,8 +11,8 @@
  * Reference: Kohavi, Tang and Xu, "Trustworthy Online Controlled Experiments" (2020), on
  * ramp-up and Simpson's paradox; Miratrix, Sekhon and Yu (2013), post-stratification.
  */
-import { Phi, zq } from './distributions.js';
-import { StatsInputError, meanArm, object, openUnit, proportionArm } from './errors.js';
+import { twoSidedNormalP, zq } from './distributions.js';
+import { StatsInputError, isRounding, meanArm, object, openUnit, proportionArm } from './errors.js';
 import type { Interval, MeanArm, ProportionArm } from './frequentist.js';
 
 /** One stratum (e.g. one allocation version): the two arms' sufficient statistics. */
@@ -62,7 +62,7 @@ export function stratifiedEffect(
 ): StratifiedResult {
   if (!Array.isArray(strata) || strata.length === 0) throw new StatsInputError('strata', 'must be a non-empty list');
   const level = options.confidenceLevel === undefined ? 0.95 : openUnit('confidenceLevel', options.confidenceLevel);
-  const used: { label: string | number | undefined; d: number; v: number; n: number }[] = [];
+  const used: { label: string | number | undefined; d: number; v: number; n: number; scale: number }[] = [];
   const skipped: number[] = [];
   strata.forEach((s, i) => {
     object(`strata[${i}]`, s);
@@ -72,7 +72,13 @@ export function stratifiedEffect(
       skipped.push(i);
       return;
     }
-    used.push({ label: s.label, d: t.mean - c.mean, v: t.variance / t.n + c.variance / c.n, n: c.n + t.n });
+    used.push({
+      label: s.label,
+      d: t.mean - c.mean,
+      v: t.variance / t.n + c.variance / c.n,
+      n: c.n + t.n,
+      scale: Math.max(Math.abs(c.mean), Math.abs(t.mean)),
+    });
   });
   if (used.length === 0) throw new StatsInputError('strata', 'no stratum has at least 2 units in both arms');
   const total = used.reduce((a, s) => a + s.n, 0);
@@ -84,14 +90,16 @@ export function stratifiedEffect(
     variance += w * w * s.v;
   }
   const se = Math.sqrt(variance);
-  const z = se > 0 ? difference / se : difference === 0 ? 0 : Math.sign(difference) * Infinity;
+  // Without variance, a difference within the rounding of the sums (as meanTest) is none.
+  const scale = used.reduce((m, s) => Math.max(m, s.scale), 0);
+  const z = se > 0 ? difference / se : isRounding(difference, scale) ? 0 : Math.sign(difference) * Infinity;
   const zc = zq((1 + level) / 2);
   return {
     difference,
     standardError: se,
     interval: { lower: difference - zc * se, upper: difference + zc * se },
     z,
-    pValue: Math.min(1, 2 * Phi(-Math.abs(z))),
+    pValue: twoSidedNormalP(z),
     strata: used.map((s) => ({ label: s.label, difference: s.d, standardError: Math.sqrt(s.v), weight: s.n / total })),
     skipped,
   };

@@ -18,6 +18,13 @@ const effect = (absolute: number, adjustedPValue: number): Effect => ({
   significant: adjustedPValue < 0.05,
 });
 
+const cuped = (absolute: number, pValue: number): NonNullable<Effect['cuped']> => ({
+  absolute,
+  absoluteCi: { lower: absolute - 0.003, upper: absolute + 0.003 },
+  pValue,
+  varianceReduction: 0.4,
+});
+
 const base: DecisionInput = {
   srm: { variants: [], chiSquare: 0.1, pValue: 0.7, threshold: 0.001, mismatch: false },
   guardrails: [],
@@ -94,6 +101,19 @@ describe('decide', () => {
       /^Keep running 2 more days/,
     ],
     ['no primary metric', { primary: [], primaryMetric: null }, 'dont_ship', /No primary metric/],
+    [
+      'a lift CUPED finds and the raw test misses',
+      { primary: [{ ...effect(0.004, 0.2), cuped: cuped(0.005, 0.001) }] },
+      'ship',
+      /^Ship treatment: .*\(corrected p = 0\.001\)/,
+    ],
+    [
+      // audit: the direction was read from the raw difference and the p from CUPED, so this shipped
+      'CUPED significantly worse where the raw difference is a hair above zero',
+      { primary: [{ ...effect(0.0005, 0.6), cuped: cuped(-0.005, 0.001) }] },
+      'dont_ship',
+      /^Don't ship: treatment is significantly worse/,
+    ],
   ])('%s', (_name, change, decision, reason) => {
     const d = decide({ ...base, ...change });
     expect(d.decision).toBe(decision);

@@ -45,6 +45,25 @@ describe('cuped input', () => {
     expect(r.varianceReduction).toBe(0);
   });
 
+  it('finds no effect where X predicts Y exactly and the arms follow the same line (audit: p was 0)', () => {
+    // Y = 0.3 X + 0.1 in both arms: every adjusted value is the same number, up to rounding.
+    const sums = (xs: number[]) => {
+      const ys = xs.map((x) => 0.3 * x + 0.1);
+      const add = (v: number[]) => v.reduce((a, b) => a + b, 0);
+      return {
+        n: xs.length,
+        sumY: add(ys),
+        sumYSq: add(ys.map((y) => y * y)),
+        sumX: add(xs),
+        sumXSq: add(xs.map((x) => x * x)),
+        sumXY: add(xs.map((x, i) => x * ys[i]!)),
+      };
+    };
+    const r = cuped(sums([1, 2, 3, 4.2]), sums([2, 3, 5, 6.2]));
+    expect(r.test.standardError).toBe(0);
+    expect(r.test).toMatchObject({ pValue: 1, significant: false });
+  });
+
   it('reports no reduction when neither arm varies', () => {
     const flat = { n: 3, sumY: 6, sumYSq: 12, sumX: 3, sumXSq: 5, sumXY: 6 };
     const r = cuped(flat, { ...flat });

@@ -20,4 +20,11 @@ describe('meanTest without variance', () => {
   it('calls no difference no evidence', () => {
     expect(meanTest(twos, { ...twos })).toMatchObject({ t: 0, pValue: 1, df: 8, significant: false });
   });
+
+  it('calls means apart only by the rounding of their sums no difference (audit: 0.1 twice vs 0.1 three times had p = 0)', () => {
+    const r = meanTest({ n: 2, sum: 0.1 + 0.1, sumSq: 0.01 + 0.01 }, { n: 3, sum: 0.1 + 0.1 + 0.1, sumSq: 0.03 });
+    expect(r.standardError).toBe(0);
+    expect(r.difference).not.toBe(0);
+    expect(r).toMatchObject({ t: 0, pValue: 1, significant: false });
+  });
 });

@@ -27,6 +27,11 @@ describe('sampleSize runtime', () => {
     expect(three.runtimeDays).toBe(2);
   });
 
+  it('asks for at least 2 units per arm however large the effect (audit: an MDE of 1e10 sd gave 0)', () => {
+    const huge = sampleSize({ metric: 'mean', baseline: 1, sd: 1, mde: 1e10, dailyUnits: 100 });
+    expect(huge).toMatchObject({ perArm: 2, total: 4, runtimeDays: 1 });
+  });
+
   it('says what is wrong with its input', () => {
     expect(() => sampleSize({ ...base, dailyUnits: 100, trafficShare: 0 })).toThrow(
       'trafficShare: must be in (0, 1], found 0',
@@ -39,6 +44,13 @@ describe('sampleSize runtime', () => {
     );
     expect(() => sampleSize({ metric: 'mean', baseline: 0, mde: 0.1, relative: true, sd: 1 })).toThrow(
       /mde: a relative MDE of a zero baseline is zero/,
+    );
+    // audit: these answered perArm Infinity (and total, runtimeDays Infinity).
+    expect(() => sampleSize({ metric: 'proportion', baseline: 0.5, mde: 1e-160 })).toThrow(
+      'mde: is too small to detect at alpha 0.05 and power 0.8: no finite number of units per arm does',
+    );
+    expect(() => sampleSize({ ...base, alpha: 1e-300, dailyUnits: 1000 })).toThrow(
+      'mde: is too small to detect at alpha 1e-300 and power 0.8: no finite number of units per arm does',
     );
     // An effect that takes the rate to exactly 1 is outside (0, 1).
     expect(() => sampleSize({ metric: 'proportion', baseline: 0.5, mde: 0.5 })).toThrow(

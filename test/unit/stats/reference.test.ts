@@ -64,6 +64,9 @@ describe(`fixtures generated with ${JSON.stringify(fixtures.versions)}`, () => {
       close(r.pValue, c.expected.pValue, CLOSED, 1e-15);
       close(r.differenceCI.lower, c.expected.differenceCI[0]!, CLOSED);
       close(r.differenceCI.upper, c.expected.differenceCI[1]!, CLOSED);
+      close(r.relativeLift.lift!, c.expected.relativeLift[0]!, CLOSED, 1e-15);
+      close(r.relativeLift.ci!.lower, c.expected.relativeLift[1]!, CLOSED, 1e-15);
+      close(r.relativeLift.ci!.upper, c.expected.relativeLift[2]!, CLOSED, 1e-15);
       expect(r.significant).toBe(c.expected.pValue < c.input.alpha);
     });
   });

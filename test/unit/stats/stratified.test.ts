@@ -127,6 +127,15 @@ describe('stratifiedEffect against numpy on raw data and scipy.stats.norm (test/
     expect(down).toMatchObject({ difference: -2, standardError: 0, z: -Infinity, pValue: 0 });
   });
 
+  it('gives z 0 and p 1 for means apart only by the rounding of their sums, without variance (audit: p was 0)', () => {
+    const r = stratifiedEffect([
+      { control: { n: 2, sum: 0.1 + 0.1, sumSq: 0.02 }, treatment: { n: 3, sum: 0.1 + 0.1 + 0.1, sumSq: 0.03 } },
+    ]);
+    expect(r.standardError).toBe(0);
+    expect(r.difference).not.toBe(0);
+    expect(r).toMatchObject({ z: 0, pValue: 1 });
+  });
+
   it('uses a stratum whose arms have exactly 2 units', () => {
     const r = stratifiedEffect([
       { control: { n: 2, conversions: 1 }, treatment: { n: 2, conversions: 2 } },
