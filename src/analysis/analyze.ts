@@ -283,19 +283,8 @@ async function analyzeExperiment(
         }
       }
     }
-    const adjusted = new Map<Pending, number>();
-    for (const family of [0, 1]) {
-      const members = pending.filter((p) => p.family === family);
-      correct(
-        members.map((p) => p.raw.pValue),
-        settings.corrections,
-      ).forEach((p, i) => adjusted.set(members[i]!, p));
-    }
-    let metrics: Effect[] = pending.map((p) =>
-      toEffect(p.metric, p.role, p.statistic, control, p.variant, p.raw, adjusted.get(p)!, alpha),
-    );
-
     // CUPED on the primary metric's decision statistic when units had the event before exposure.
+    const cupedBy = new Map<string, Omit<NonNullable<Effect['cuped']>, 'adjustedPValue'>>();
     if (
       primaryMetric &&
       treatments.some((v) => get(v, primaryMetric).preUnits > 0 || get(control, primaryMetric).preUnits > 0)
@@ -314,24 +303,47 @@ async function analyzeExperiment(
           sumXY: num(r?.sxy),
         };
       };
-      metrics = metrics.map((e) => {
-        if (e.role !== 'primary' || e.statistic !== decisionStat) return e;
+      for (const p of pending) {
+        if (p.role !== 'primary' || p.statistic !== decisionStat) continue;
         try {
-          const c = cuped(arm(control), arm(e.variant), { alpha });
-          return {
-            ...e,
-            cuped: {
-              absolute: c.test.difference,
-              absoluteCi: c.test.differenceCI,
-              pValue: c.test.pValue,
-              varianceReduction: c.varianceReduction,
-            },
-          };
+          const c = cuped(arm(control), arm(p.variant), { alpha });
+          cupedBy.set(p.variant, {
+            absolute: c.test.difference,
+            absoluteCi: c.test.differenceCI,
+            pValue: c.test.pValue,
+            varianceReduction: c.varianceReduction,
+          });
         } catch {
-          return e;
+          // No CUPED for this arm: its decision reads the raw test.
         }
-      });
+      }
     }
+    const cupedOf = (p: Pending) =>
+      p.role === 'primary' && p.statistic === decisionStat ? cupedBy.get(p.variant) : undefined;
+
+    // Each family corrected as configured. The decisions read CUPED's test where it ran, so
+    // the decision family is corrected a second time with those p-values in place of the raw
+    // ones (cuped.adjustedPValue): a CUPED p used as it came would skip the correction for
+    // every treatment arm but one.
+    const adjusted = new Map<Pending, number>();
+    const decisionAdjusted = new Map<Pending, number>();
+    for (const family of [0, 1]) {
+      const members = pending.filter((p) => p.family === family);
+      correct(
+        members.map((p) => p.raw.pValue),
+        settings.corrections,
+      ).forEach((p, i) => adjusted.set(members[i]!, p));
+      if (family === 0 && cupedBy.size > 0)
+        correct(
+          members.map((p) => cupedOf(p)?.pValue ?? p.raw.pValue),
+          settings.corrections,
+        ).forEach((p, i) => decisionAdjusted.set(members[i]!, p));
+    }
+    const metrics: Effect[] = pending.map((p) => {
+      const e = toEffect(p.metric, p.role, p.statistic, control, p.variant, p.raw, adjusted.get(p)!, alpha);
+      const c = cupedOf(p);
+      return c ? { ...e, cuped: { ...c, adjustedPValue: decisionAdjusted.get(p)! } } : e;
+    });
 
     const guardrails = await evaluateGuardrails(store, exp, control, treatments, get, alpha, settings, windowS, times);
 

@@ -36,7 +36,7 @@ const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}
 
 /** The effect a sentence cites: its CUPED-adjusted p when present. */
 function pOf(e: Effect): number {
-  return e.cuped ? e.cuped.pValue : e.adjustedPValue;
+  return e.cuped ? e.cuped.adjustedPValue : e.adjustedPValue;
 }
 
 /** The direction of the difference pOf tests: CUPED's own when present (it can differ in sign from the raw one). */
@@ -46,7 +46,7 @@ function differenceOf(e: Effect): number {
 
 export function describeEffect(e: Effect): string {
   const ci = e.relativeCi ? ` (CI ${pct(e.relativeCi.lower)} to ${pct(e.relativeCi.upper)})` : '';
-  return `${e.metric} ${e.statistic} ${e.variant} vs ${e.control.variant}: ${pct(e.relative)} relative${ci}, corrected p = ${fmt(e.adjustedPValue)}${e.cuped ? `, CUPED p = ${fmt(e.cuped.pValue)}` : ''}`;
+  return `${e.metric} ${e.statistic} ${e.variant} vs ${e.control.variant}: ${pct(e.relative)} relative${ci}, corrected p = ${fmt(e.adjustedPValue)}${e.cuped ? `, CUPED corrected p = ${fmt(e.cuped.adjustedPValue)}` : ''}`;
 }
 
 export function decide(input: DecisionInput): Decision {

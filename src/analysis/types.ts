@@ -41,6 +41,11 @@ export interface Effect {
     readonly absolute: number;
     readonly absoluteCi: Ci;
     readonly pValue: number;
+    /**
+     * CUPED's p after the configured correction, across the decision family with CUPED's
+     * p-values in place of the raw ones where it ran: what the decision reads.
+     */
+    readonly adjustedPValue: number;
     readonly varianceReduction: number;
   };
 }

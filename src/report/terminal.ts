@@ -23,7 +23,7 @@ export function renderTerminal(a: Analysis): string {
     );
     for (const m of e.metrics)
       out.push(
-        `   ${m.role.padEnd(9)} ${safe(m.metric)} ${m.statistic} ${safe(m.variant)}: ${armValue(m, m.control.value)} -> ${armValue(m, m.treatment.value)}, ${pct(m.relative)} [${pct(m.relativeCi?.lower)}, ${pct(m.relativeCi?.upper)}], p adj ${p(m.adjustedPValue)}${m.bayes ? `, P(beat) ${pct(m.bayes.probabilityBeatsControl, 1)}` : ''}${m.cuped ? `, CUPED p ${p(m.cuped.pValue)}` : ''}`,
+        `   ${m.role.padEnd(9)} ${safe(m.metric)} ${m.statistic} ${safe(m.variant)}: ${armValue(m, m.control.value)} -> ${armValue(m, m.treatment.value)}, ${pct(m.relative)} [${pct(m.relativeCi?.lower)}, ${pct(m.relativeCi?.upper)}], p adj ${p(m.adjustedPValue)}${m.bayes ? `, P(beat) ${pct(m.bayes.probabilityBeatsControl, 1)}` : ''}${m.cuped ? `, CUPED p adj ${p(m.cuped.adjustedPValue)}` : ''}`,
       );
     for (const g of e.guardrails) out.push(`   guardrail ${g.status.toUpperCase().padEnd(5)} ${safe(g.sentence)}`);
     if (e.power)

@@ -18,10 +18,11 @@ const effect = (absolute: number, adjustedPValue: number): Effect => ({
   significant: adjustedPValue < 0.05,
 });
 
-const cuped = (absolute: number, pValue: number): NonNullable<Effect['cuped']> => ({
+const cuped = (absolute: number, pValue: number, adjustedPValue = pValue): NonNullable<Effect['cuped']> => ({
   absolute,
   absoluteCi: { lower: absolute - 0.003, upper: absolute + 0.003 },
   pValue,
+  adjustedPValue,
   varianceReduction: 0.4,
 });
 
@@ -113,6 +114,13 @@ describe('decide', () => {
       { primary: [{ ...effect(0.0005, 0.6), cuped: cuped(-0.005, 0.001) }] },
       'dont_ship',
       /^Don't ship: treatment is significantly worse/,
+    ],
+    [
+      // audit: the CUPED p was read as it came, uncorrected, so with two treatment arms it shipped at p 0.03 (Holm: 0.06)
+      'a CUPED lift whose p does not survive the correction across the arms',
+      { primary: [{ ...effect(0.004, 0.2), cuped: cuped(0.005, 0.03, 0.06) }] },
+      'dont_ship',
+      /^Don't ship/,
     ],
   ])('%s', (_name, change, decision, reason) => {
     const d = decide({ ...base, ...change });
