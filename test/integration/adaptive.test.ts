@@ -188,6 +188,30 @@ describe('adaptive allocation (one process)', () => {
     );
   });
 
+  it('models a continuous metric on its values when units send several (normal on values, not on units)', async () => {
+    const sy = await make(config({ min_sample: 10, metric_kind: 'continuous' }));
+    // An A/A test: every arm's values come from the same spread (1 to 9), three per unit.
+    for (let i = 0; i < 300; i++) {
+      const ctx = { targetingKey: `u${i}` };
+      await sy.getVariant('hero', ctx);
+      for (let k = 0; k < 3; k++) sy.track('signup', ctx, { value: 1 + ((i * 7 + k * 3) % 9) });
+    }
+    const next = (await sy.reweight('hero'))!;
+    expect(next.phase).toBe('thompson');
+    for (const a of next.arms!) {
+      const s = sy.metrics.summary('hero', a.variant, 'switchyard.adaptive:signup')!;
+      expect(s.n).toBe(3 * a.units);
+      const mean = s.sum / s.n;
+      const sd = Math.sqrt((s.sumSq - s.sum * mean) / (s.n - 1) / s.n);
+      expect(a.mean).toBeCloseTo(mean, 12);
+      expect(a.posterior!.mean).toBeCloseTo(mean, 12);
+      expect(a.posterior!.sd).toBeCloseTo(sd, 12);
+      expect(a.posterior!.sd).toBeGreaterThan(0.05);
+      // Arms alike: none is near-certainly best (a posterior without spread made one 1).
+      expect(a.probabilityBest!).toBeLessThan(0.9);
+    }
+  });
+
   it('re-weights on its schedule with unref-ed timers', async () => {
     const sy = await make(config({ reweight_every: '200ms', min_sample: 1 }));
     const first = sy.allocationStatus('hero')[0]!.version;

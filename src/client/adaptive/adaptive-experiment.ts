@@ -250,9 +250,10 @@ export class AdaptiveExperiment {
     weights: readonly number[],
     shares: readonly (number | undefined)[] | undefined,
   ): ArmStatus[] {
-    const conversion = this.options.metricKind === 'conversion';
+    const kind = this.options.metricKind;
     return this.plan.variants.map((variant, i) => {
       const a = arms[i]!;
+      const data = toArm(kind, a);
       const p = posteriors[i];
       const summary = p && posteriorSummary(p);
       const { kind: _kind, ...params } = p ?? { kind: '' };
@@ -261,7 +262,7 @@ export class AdaptiveExperiment {
         weight: weights[i]!,
         units: a.units,
         conversions: a.conversions,
-        mean: a.units > 0 ? (conversion ? a.conversions : a.sum) / a.units : 0,
+        mean: data.n > 0 ? (kind === 'conversion' ? a.conversions : a.sum) / data.n : 0,
         probabilityBest: shares?.[i],
         posterior: p ? (params as Record<string, number>) : undefined,
         posteriorMean: summary?.mean,
@@ -317,8 +318,15 @@ export class AdaptiveExperiment {
   }
 }
 
+/**
+ * The arm as its model's sufficient statistics: a conversion rate over the arm's units, or
+ * a continuous metric's mean over its values. sum and sumSq are over the values a unit
+ * tracks (every value, several per unit possibly), so only the values' count goes with
+ * them: over the units, a unit sending three values made sumSq smaller than sum^2 / n,
+ * and the arm a posterior without spread.
+ */
 function toArm(kind: 'conversion' | 'continuous', a: ArmStats) {
   return kind === 'conversion'
     ? { n: a.units, conversions: Math.min(a.conversions, a.units) }
-    : { n: a.units, sum: a.sum, sumSq: a.sumSq };
+    : { n: a.conversions, sum: a.sum, sumSq: a.sumSq };
 }
