@@ -188,6 +188,27 @@ describe('adaptive allocation (one process)', () => {
     );
   });
 
+  it('is not rolled back by the sample-ratio check when the bandit moves the split (srm_action: rollback)', async () => {
+    const sy = await make({ ...config({ min_sample: 10, max_step: 40 }), monitoring: { srm_action: 'rollback' } });
+    const kills: unknown[] = [];
+    sy.on('kill', (e) => kills.push(e));
+    for (let i = 0; i < 600; i++) {
+      const ctx = { targetingKey: `u${i}` };
+      if ((await sy.getVariant('hero', ctx)).variant === 'c') sy.track('signup', ctx);
+    }
+    await sy.reweight('hero');
+    expect(sy.allocationStatus('hero')[0]!.arms.find((a) => a.variant === 'c')!.weight).toBeGreaterThan(0.7);
+    for (let i = 600; i < 1600; i++) await sy.getVariant('hero', { targetingKey: `u${i}` });
+    await sy.checkGuardrails();
+    // The units follow the weights the bandit chose, not the configured (burn-in) split: no mismatch.
+    expect(sy.guardrailStatus().hero!.srm).toBeNull();
+    expect(kills).toEqual([]);
+    expect(await sy.getVariant('hero', { targetingKey: 'u1000' })).toMatchObject({
+      reason: 'SPLIT',
+      inExperiment: true,
+    });
+  });
+
   it('models a continuous metric on its values when units send several (normal on values, not on units)', async () => {
     const sy = await make(config({ min_sample: 10, metric_kind: 'continuous' }));
     // An A/A test: every arm's values come from the same spread (1 to 9), three per unit.
