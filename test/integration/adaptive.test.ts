@@ -161,6 +161,32 @@ describe('adaptive allocation (one process)', () => {
     for (const u of onC) expect((await sy.getVariant('hero', { targetingKey: u })).variant).toBe('c');
   });
 
+  it('gives an arm added by a reload at least its floor at once, not nothing until the next re-weighting', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-adaptive-'));
+    const file = join(dir, 'sy.yaml');
+    const yaml = (arms: string, floor: number) =>
+      `feature_flags: { provider: memory }\nexposures: { enabled: false, dir: ${JSON.stringify(privateStateDir())} }\nexperiments:\n  hero:\n    primary_metric: signup\n    variants: { ${arms} }\n    allocation: { mode: adaptive, min_sample: 10, floor: ${floor}, max_step: 40 }\n`;
+    writeFileSync(file, yaml('control: {}, b: {}, c: {}', 5));
+    const sy = await createSwitchyard({ config: file, watchIntervalMs: 20 });
+    open.push(sy);
+    for (let i = 0; i < 600; i++) {
+      const ctx = { targetingKey: `u${i}` };
+      if ((await sy.getVariant('hero', ctx)).variant === 'c') sy.track('signup', ctx);
+    }
+    const version = (await sy.reweight('hero'))!.version;
+    // An arm added at the end (no reshuffle) and the floor raised from 5% to 10%.
+    writeFileSync(file, yaml('control: {}, b: {}, c: {}, d: {}', 10));
+    sy.reload();
+    const status = sy.allocationStatus('hero')[0]!;
+    expect(status.version).toBe(version);
+    expect(status.arms.map((a) => a.variant)).toEqual(['control', 'b', 'c', 'd']);
+    for (const a of status.arms) expect(a.weight, a.variant).toBeGreaterThanOrEqual(0.1 - 1e-9);
+    expect(status.arms.reduce((s, a) => s + a.weight, 0)).toBeCloseTo(1, 12);
+    const counts: Record<string, number> = { control: 0, b: 0, c: 0, d: 0 };
+    for (let i = 0; i < 3000; i++) counts[(await sy.getVariant('hero', { targetingKey: `new${i}` })).variant!]! += 1;
+    for (const arm of ['control', 'b', 'd']) expect(counts[arm], arm).toBeGreaterThan(240);
+  });
+
   it('attributes guardrail metrics (observe) to the arm each unit was served, after the weights moved', async () => {
     const sy = await make(config({ min_sample: 10, max_step: 40 }));
     const served = new Map<string, string>();

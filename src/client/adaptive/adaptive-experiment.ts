@@ -22,6 +22,7 @@ import {
   burnInWeights,
   nextWeights,
   versionPlan,
+  withinFloors,
   type AdaptivePolicy,
   type AllocationPlan,
 } from '../../allocation/index.js';
@@ -310,11 +311,20 @@ export class AdaptiveExperiment {
     return this.names.indexOf(this.plan.variants[index]!);
   }
 
-  /** A version's weights in the plan's variant order; arms it does not name get none, and the rest renormalise. */
+  /**
+   * A version's weights in the plan's variant order: the arms it names renormalise, and
+   * every arm keeps today's floor (an arm the version does not name, added by a reload or
+   * unknown to the instance that published it, had none until the next re-weighting).
+   */
   private weightsFor(base: AllocationPlan, version: AllocationVersion): number[] {
     const w = base.variants.map((v) => version.weights[v] ?? 0);
     const sum = w.reduce((a, b) => a + b, 0);
-    return sum > 0 ? w.map((x) => x / sum) : Array.from(base.weights);
+    return sum > 0
+      ? withinFloors(
+          this.policy,
+          w.map((x) => x / sum),
+        )
+      : burnInWeights(this.policy);
   }
 }
 
