@@ -83,6 +83,17 @@ export function nextWeights(
   return { weights: project(target, lower, upper), phase: 'thompson' };
 }
 
+/**
+ * A version's weights under today's floors and holdout, which a config reload may have
+ * raised, or an arm it added that the version gives nothing: the closest split inside
+ * them (the weights as they are when they are inside already).
+ */
+export function withinFloors(policy: AdaptivePolicy, weights: readonly number[]): number[] {
+  const lower = lowerBounds(policy, weights.length);
+  if (weights.every((w, i) => w >= lower[i]!)) return Array.from(weights);
+  return project(weights, lower, new Array<number>(weights.length).fill(1));
+}
+
 function lowerBounds(policy: AdaptivePolicy, k: number): number[] {
   return Array.from({ length: k }, (_, i) => policy.floor + (i === policy.controlIndex ? policy.holdout : 0));
 }

@@ -11,6 +11,6 @@ export {
 export type { HashPrefix } from './murmur3.js';
 export { compilePlan, trafficAt, assign } from './plan.js';
 export type { AllocationPlan, Traffic, ExperimentHold } from './plan.js';
-export { adaptivePolicy, burnInWeights, isBurningIn, nextWeights, versionPlan } from './adaptive.js';
+export { adaptivePolicy, burnInWeights, isBurningIn, nextWeights, versionPlan, withinFloors } from './adaptive.js';
 export type { AdaptivePolicy, Reweighting } from './adaptive.js';
 export { StickyTable, MAX_ARM_CODE } from './sticky-table.js';

@@ -276,9 +276,9 @@ export function ruleLabel(g: Guardrail): string {
 }
 
 /**
- * Checks every guardrail of an experiment, and the built-in sample-ratio-mismatch rule,
- * on the experiment's numbers. `memory` carries the SRM p-value's running minimum from
- * one check to the next (kept by the caller).
+ * Checks every guardrail of an experiment, and the built-in sample-ratio-mismatch rule
+ * (not for an adaptive experiment), on the experiment's numbers. `memory` carries the SRM
+ * p-value's running minimum from one check to the next (kept by the caller).
  */
 export function checkExperiment(
   exp: ValidatedExperiment,
@@ -332,7 +332,11 @@ export function checkExperiment(
       });
     }
   }
-  const srm = checkSrm(exp, data, checkedAt, memory, options.srmThreshold ?? 0.001);
+  // An adaptive experiment's split moves with every re-weighting, away from the configured
+  // weights (its burn-in split) by design: tested against them, the bandit doing its job is
+  // a mismatch, and with srm_action: rollback it killed the experiment. It has no SRM rule.
+  const srm =
+    exp.allocation.mode === 'adaptive' ? null : checkSrm(exp, data, checkedAt, memory, options.srmThreshold ?? 0.001);
   const breached = rules.filter((r) => r.state === 'breached');
   return {
     experiment: exp.key,

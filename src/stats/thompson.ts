@@ -18,7 +18,10 @@ export interface ThompsonOptions {
   readonly uniform: Uniform;
 }
 
-/** P(arm is best) for each posterior, as shares that add up to 1. Ties go to the lower index. */
+/**
+ * P(arm is best) for each posterior, as shares that add up to 1. A draw where several arms
+ * tie for the top (point posteriors with one mean) counts for each of them equally.
+ */
 export function thompsonShares(posteriors: readonly Posterior[], options: ThompsonOptions): number[] {
   if (!Array.isArray(posteriors) || posteriors.length === 0)
     throw new StatsInputError('posteriors', 'must be a non-empty list');
@@ -26,17 +29,21 @@ export function thompsonShares(posteriors: readonly Posterior[], options: Thomps
   if (typeof options.uniform !== 'function') throw new StatsInputError('uniform', 'must be a function');
   const sampler = new PosteriorSampler(options.uniform);
   const wins = new Float64Array(posteriors.length);
+  const drawn = new Float64Array(posteriors.length);
   for (let d = 0; d < draws; d++) {
     let best = 0;
     let top = -Infinity;
+    let tied = 0;
     for (let i = 0; i < posteriors.length; i++) {
-      const x = sampler.draw(posteriors[i]!);
+      const x = (drawn[i] = sampler.draw(posteriors[i]!));
       if (x > top) {
         top = x;
         best = i;
-      }
+        tied = 1;
+      } else if (x === top) tied++;
     }
-    wins[best]!++;
+    if (tied <= 1) wins[best]!++;
+    else for (let i = best; i < posteriors.length; i++) if (drawn[i] === top) wins[i]! += 1 / tied;
   }
   return Array.from(wins, (w) => w / draws);
 }

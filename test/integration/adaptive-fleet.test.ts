@@ -366,3 +366,32 @@ describe("another writer's garbage in an allocation version key", () => {
     }
   });
 });
+
+describe("another writer's summaries in a good allocation version", () => {
+  it('a version with good weights but arms that are not arm summaries is served, and allocationStatus drops those arms instead of throwing', async () => {
+    const weights = { control: 0.6, b: 0.3, c: 0.1 };
+    const garbled = [5, 'x', [null], [{ variant: 'b', probabilityBest: 'x' }], [{ probabilityBest: 0.5 }]];
+    for (const arms of garbled) {
+      const p = prefix();
+      await shared.set(
+        `${p}:adaptive:hero:version`,
+        JSON.stringify({ version: 1_000_000, weights, phase: 'thompson', at: 1_000_000, arms }),
+      );
+      const sy = await make(config(SHARED, p, { sticky: 'none' }));
+      const status = sy.allocationStatus('hero')[0]!;
+      expect(status.version, JSON.stringify(arms)).toBe(1_000_000);
+      status.arms.forEach((a) => expect(a.weight).toBeCloseTo(weights[a.variant as keyof typeof weights], 12));
+      expect(status.arms.map((a) => a.probabilityBest)).toEqual([undefined, undefined, undefined]);
+      await sy.close();
+    }
+    // Good summaries are kept.
+    const p = prefix();
+    const arms = [{ variant: 'b', probabilityBest: 0.7 }, { variant: 'c', probabilityBest: 0.3 }, 'x'];
+    await shared.set(
+      `${p}:adaptive:hero:version`,
+      JSON.stringify({ version: 1_000_000, weights, phase: 'thompson', at: 1, arms }),
+    );
+    const sy = await make(config(SHARED, p, { sticky: 'none' }));
+    expect(sy.allocationStatus('hero')[0]!.arms.map((a) => a.probabilityBest)).toEqual([undefined, 0.7, 0.3]);
+  });
+});

@@ -161,6 +161,32 @@ describe('adaptive allocation (one process)', () => {
     for (const u of onC) expect((await sy.getVariant('hero', { targetingKey: u })).variant).toBe('c');
   });
 
+  it('gives an arm added by a reload at least its floor at once, not nothing until the next re-weighting', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-adaptive-'));
+    const file = join(dir, 'sy.yaml');
+    const yaml = (arms: string, floor: number) =>
+      `feature_flags: { provider: memory }\nexposures: { enabled: false, dir: ${JSON.stringify(privateStateDir())} }\nexperiments:\n  hero:\n    primary_metric: signup\n    variants: { ${arms} }\n    allocation: { mode: adaptive, min_sample: 10, floor: ${floor}, max_step: 40 }\n`;
+    writeFileSync(file, yaml('control: {}, b: {}, c: {}', 5));
+    const sy = await createSwitchyard({ config: file, watchIntervalMs: 20 });
+    open.push(sy);
+    for (let i = 0; i < 600; i++) {
+      const ctx = { targetingKey: `u${i}` };
+      if ((await sy.getVariant('hero', ctx)).variant === 'c') sy.track('signup', ctx);
+    }
+    const version = (await sy.reweight('hero'))!.version;
+    // An arm added at the end (no reshuffle) and the floor raised from 5% to 10%.
+    writeFileSync(file, yaml('control: {}, b: {}, c: {}, d: {}', 10));
+    sy.reload();
+    const status = sy.allocationStatus('hero')[0]!;
+    expect(status.version).toBe(version);
+    expect(status.arms.map((a) => a.variant)).toEqual(['control', 'b', 'c', 'd']);
+    for (const a of status.arms) expect(a.weight, a.variant).toBeGreaterThanOrEqual(0.1 - 1e-9);
+    expect(status.arms.reduce((s, a) => s + a.weight, 0)).toBeCloseTo(1, 12);
+    const counts: Record<string, number> = { control: 0, b: 0, c: 0, d: 0 };
+    for (let i = 0; i < 3000; i++) counts[(await sy.getVariant('hero', { targetingKey: `new${i}` })).variant!]! += 1;
+    for (const arm of ['control', 'b', 'd']) expect(counts[arm], arm).toBeGreaterThan(240);
+  });
+
   it('attributes guardrail metrics (observe) to the arm each unit was served, after the weights moved', async () => {
     const sy = await make(config({ min_sample: 10, max_step: 40 }));
     const served = new Map<string, string>();
@@ -186,6 +212,51 @@ describe('adaptive allocation (one process)', () => {
     expect(sy.metrics.summary('hero', 'c', 'switchyard.adaptive:signup')!.n).toBe(
       next.arms!.find((a) => a.variant === 'c')!.conversions,
     );
+  });
+
+  it('is not rolled back by the sample-ratio check when the bandit moves the split (srm_action: rollback)', async () => {
+    const sy = await make({ ...config({ min_sample: 10, max_step: 40 }), monitoring: { srm_action: 'rollback' } });
+    const kills: unknown[] = [];
+    sy.on('kill', (e) => kills.push(e));
+    for (let i = 0; i < 600; i++) {
+      const ctx = { targetingKey: `u${i}` };
+      if ((await sy.getVariant('hero', ctx)).variant === 'c') sy.track('signup', ctx);
+    }
+    await sy.reweight('hero');
+    expect(sy.allocationStatus('hero')[0]!.arms.find((a) => a.variant === 'c')!.weight).toBeGreaterThan(0.7);
+    for (let i = 600; i < 1600; i++) await sy.getVariant('hero', { targetingKey: `u${i}` });
+    await sy.checkGuardrails();
+    // The units follow the weights the bandit chose, not the configured (burn-in) split: no mismatch.
+    expect(sy.guardrailStatus().hero!.srm).toBeNull();
+    expect(kills).toEqual([]);
+    expect(await sy.getVariant('hero', { targetingKey: 'u1000' })).toMatchObject({
+      reason: 'SPLIT',
+      inExperiment: true,
+    });
+  });
+
+  it('models a continuous metric on its values when units send several (normal on values, not on units)', async () => {
+    const sy = await make(config({ min_sample: 10, metric_kind: 'continuous' }));
+    // An A/A test: every arm's values come from the same spread (1 to 9), three per unit.
+    for (let i = 0; i < 300; i++) {
+      const ctx = { targetingKey: `u${i}` };
+      await sy.getVariant('hero', ctx);
+      for (let k = 0; k < 3; k++) sy.track('signup', ctx, { value: 1 + ((i * 7 + k * 3) % 9) });
+    }
+    const next = (await sy.reweight('hero'))!;
+    expect(next.phase).toBe('thompson');
+    for (const a of next.arms!) {
+      const s = sy.metrics.summary('hero', a.variant, 'switchyard.adaptive:signup')!;
+      expect(s.n).toBe(3 * a.units);
+      const mean = s.sum / s.n;
+      const sd = Math.sqrt((s.sumSq - s.sum * mean) / (s.n - 1) / s.n);
+      expect(a.mean).toBeCloseTo(mean, 12);
+      expect(a.posterior!.mean).toBeCloseTo(mean, 12);
+      expect(a.posterior!.sd).toBeCloseTo(sd, 12);
+      expect(a.posterior!.sd).toBeGreaterThan(0.05);
+      // Arms alike: none is near-certainly best (a posterior without spread made one 1).
+      expect(a.probabilityBest!).toBeLessThan(0.9);
+    }
   });
 
   it('re-weights on its schedule with unref-ed timers', async () => {

@@ -22,6 +22,7 @@ import {
   burnInWeights,
   nextWeights,
   versionPlan,
+  withinFloors,
   type AdaptivePolicy,
   type AllocationPlan,
 } from '../../allocation/index.js';
@@ -250,9 +251,10 @@ export class AdaptiveExperiment {
     weights: readonly number[],
     shares: readonly (number | undefined)[] | undefined,
   ): ArmStatus[] {
-    const conversion = this.options.metricKind === 'conversion';
+    const kind = this.options.metricKind;
     return this.plan.variants.map((variant, i) => {
       const a = arms[i]!;
+      const data = toArm(kind, a);
       const p = posteriors[i];
       const summary = p && posteriorSummary(p);
       const { kind: _kind, ...params } = p ?? { kind: '' };
@@ -261,7 +263,7 @@ export class AdaptiveExperiment {
         weight: weights[i]!,
         units: a.units,
         conversions: a.conversions,
-        mean: a.units > 0 ? (conversion ? a.conversions : a.sum) / a.units : 0,
+        mean: data.n > 0 ? (kind === 'conversion' ? a.conversions : a.sum) / data.n : 0,
         probabilityBest: shares?.[i],
         posterior: p ? (params as Record<string, number>) : undefined,
         posteriorMean: summary?.mean,
@@ -309,16 +311,32 @@ export class AdaptiveExperiment {
     return this.names.indexOf(this.plan.variants[index]!);
   }
 
-  /** A version's weights in the plan's variant order; arms it does not name get none, and the rest renormalise. */
+  /**
+   * A version's weights in the plan's variant order: the arms it names renormalise, and
+   * every arm keeps today's floor (an arm the version does not name, added by a reload or
+   * unknown to the instance that published it, had none until the next re-weighting).
+   */
   private weightsFor(base: AllocationPlan, version: AllocationVersion): number[] {
     const w = base.variants.map((v) => version.weights[v] ?? 0);
     const sum = w.reduce((a, b) => a + b, 0);
-    return sum > 0 ? w.map((x) => x / sum) : Array.from(base.weights);
+    return sum > 0
+      ? withinFloors(
+          this.policy,
+          w.map((x) => x / sum),
+        )
+      : burnInWeights(this.policy);
   }
 }
 
+/**
+ * The arm as its model's sufficient statistics: a conversion rate over the arm's units, or
+ * a continuous metric's mean over its values. sum and sumSq are over the values a unit
+ * tracks (every value, several per unit possibly), so only the values' count goes with
+ * them: over the units, a unit sending three values made sumSq smaller than sum^2 / n,
+ * and the arm a posterior without spread.
+ */
 function toArm(kind: 'conversion' | 'continuous', a: ArmStats) {
   return kind === 'conversion'
     ? { n: a.units, conversions: Math.min(a.conversions, a.units) }
-    : { n: a.units, sum: a.sum, sumSq: a.sumSq };
+    : { n: a.conversions, sum: a.sum, sumSq: a.sumSq };
 }

@@ -11,6 +11,7 @@ import type { ArmData } from '../../guardrails/index.js';
 /** Units assigned to an arm, and its primary metric's conversions (units) or value sums. */
 export interface ArmStats {
   readonly units: number;
+  /** The primary metric's count: units converted, or values recorded for a continuous metric. */
   readonly conversions: number;
   readonly sum: number;
   readonly sumSq: number;

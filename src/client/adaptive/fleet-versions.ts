@@ -16,7 +16,7 @@
 import type { Redis } from 'ioredis';
 import { fleetKeys, LAST_TIME } from '../../fleet/index.js';
 import type { Logger } from '../../ports.js';
-import type { AllocationVersion } from './adaptive-experiment.js';
+import type { AllocationVersion, ArmStatus } from './adaptive-experiment.js';
 
 const WRITE_NEWER = `
 local cur = redis.call('GET', KEYS[1])
@@ -139,7 +139,8 @@ export class FleetVersions {
 /**
  * A published version read back from Redis, or why it is not one: its weights are served
  * as they are, so each must be a share (a finite number in [0, 1]) and together they add
- * up to 1, as every re-weighting makes them.
+ * up to 1, as every re-weighting makes them; of its arms' summaries only those that are
+ * summaries are kept.
  */
 function parseVersion(text: string): AllocationVersion | string {
   let v: unknown;
@@ -162,5 +163,14 @@ function parseVersion(text: string): AllocationVersion | string {
     sum += w;
   }
   if (Math.abs(sum - 1) > 1e-6) return `its weights add up to ${sum}, not 1`;
-  return v as AllocationVersion;
+  // The arms' summaries are shown, not served (status reads each arm's P(best)): another
+  // writer's that are no summaries are left out, not the version.
+  const { arms } = v as { arms?: unknown };
+  return { ...(v as AllocationVersion), arms: Array.isArray(arms) ? arms.filter(isArmSummary) : undefined };
+}
+
+function isArmSummary(a: unknown): a is ArmStatus {
+  if (typeof a !== 'object' || a === null) return false;
+  const { variant, probabilityBest: p } = a as { variant?: unknown; probabilityBest?: unknown };
+  return typeof variant === 'string' && (p === undefined || (typeof p === 'number' && p >= 0 && p <= 1));
 }

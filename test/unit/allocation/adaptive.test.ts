@@ -7,6 +7,7 @@ import {
   isBurningIn,
   nextWeights,
   versionPlan,
+  withinFloors,
   type AdaptivePolicy,
 } from '../../../src/allocation/index.js';
 import { validateConfigObject } from '../../../src/config/index.js';
@@ -27,6 +28,18 @@ const RUN = { periods: 30, perPeriod: 2000, draws: 2000 };
 const RATES = [0.05, 0.06, 0.08];
 
 describe('adaptive policy (Thompson sampling with burn-in, floor, holdout, cap)', () => {
+  it("keeps a version within today's floors and holdout: an arm without weight gets its floor, weights inside stay", () => {
+    const p = policy({ floor: 0.1, holdout: 0.1, initial: [0.25, 0.25, 0.25, 0.25] });
+    const w = withinFloors(p, [0.1, 0.3, 0.6, 0]);
+    // Control up to floor + holdout (0.2), d to its floor (0.1): one shift λ = -0.1 of the others pays for both.
+    expect(w[0]).toBeCloseTo(0.2, 12);
+    expect(w[1]).toBeCloseTo(0.2, 12);
+    expect(w[2]).toBeCloseTo(0.5, 12);
+    expect(w[3]).toBeCloseTo(0.1, 12);
+    expect(w.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(withinFloors(p, [0.3, 0.1, 0.5, 0.1])).toEqual([0.3, 0.1, 0.5, 0.1]);
+  });
+
   it.each([1, 2, 3, 4, 5])('puts at least 80%% of traffic on the best arm after 60,000 units (seed %i)', (seed) => {
     const sim = simulateBandit(policy(), RATES, { ...RUN, seed });
     expect(sim.history.at(-1)![2]).toBeGreaterThanOrEqual(0.8);

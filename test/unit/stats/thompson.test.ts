@@ -120,11 +120,14 @@ describe('thompsonShares', () => {
     expect(() => thompsonShares(posts, { draws: 0, uniform: seededUniform(1) })).toThrow(/draws/);
   });
 
-  it('gives a tie to the lower index, and the point posterior with the higher mean every draw', () => {
+  it('splits a tie equally between the tied arms, and gives the point posterior with the higher mean every draw', () => {
     const point = (mean: number) => ({ kind: 'normal' as const, mean, sd: 0 });
     const u = () => ({ draws: 50, uniform: seededUniform(5) });
-    expect(thompsonShares([point(3), point(3), point(1)], u())).toEqual([1, 0, 0]);
-    expect(thompsonShares([point(1), point(3), point(3)], u())).toEqual([0, 1, 0]);
+    // Arms alike (a continuous metric whose values are all 1, say) are equally likely best:
+    // the tie went to the lower index, so the control took P(best) 1 and the bandit's share.
+    expect(thompsonShares([point(3), point(3), point(1)], u())).toEqual([0.5, 0.5, 0]);
+    expect(thompsonShares([point(1), point(3), point(3)], u())).toEqual([0, 0.5, 0.5]);
+    expect(thompsonShares([point(1), point(1), point(1), point(1)], u())).toEqual([0.25, 0.25, 0.25, 0.25]);
     expect(thompsonShares([point(-2), point(-5)], u())).toEqual([1, 0]);
     // A wide posterior against a point: its share is P(draw > point), within Monte Carlo error.
     const shares = thompsonShares([point(0), { kind: 'normal', mean: 0, sd: 1 }], {
