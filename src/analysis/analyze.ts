@@ -30,6 +30,7 @@ import {
   type GuardrailResult,
   type PowerCheck,
   type SegmentRow,
+  type SrmCheck,
   type Statistic,
 } from './types.js';
 
@@ -228,12 +229,22 @@ async function analyzeExperiment(
     );
     const totalW = weights.reduce((a, b) => a + b, 0);
     const unexpected = variants.filter((_, i) => weights[i] === 0 && counts[i]! > 0);
-    const srm = {
+    // An adaptive experiment's split moves with each re-weighting, away from the configured
+    // weights (its burn-in split) by design: tested against them, the bandit doing its job
+    // read as a mismatch and stopped the experiment. (The guardrail monitor skips it too.)
+    const adaptive = exp?.allocation.mode === 'adaptive';
+    const srm: SrmCheck = {
       variants: variants.map((v, i) => ({ variant: v, units: counts[i]!, expectedShare: weights[i]! / totalW })),
       chiSquare: srmRaw.chiSquare,
       pValue: unexpected.length > 0 ? 0 : srmRaw.pValue,
       threshold: settings.srmThreshold,
-      mismatch: srmRaw.mismatch || unexpected.length > 0,
+      mismatch: (srmRaw.mismatch && !adaptive) || unexpected.length > 0,
+      ...(adaptive
+        ? {
+            notTested:
+              "an adaptive experiment's split follows the bandit; the configured weights are only its burn-in split",
+          }
+        : {}),
     };
     void srmVariants;
 

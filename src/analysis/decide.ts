@@ -51,7 +51,11 @@ export function describeEffect(e: Effect): string {
 
 export function decide(input: DecisionInput): Decision {
   const { srm, alpha } = input;
-  const srmLine = `SRM: chi2 = ${srm.chiSquare.toFixed(2)}, p = ${fmt(srm.pValue)} (threshold ${srm.threshold}); units ${srm.variants.map((v) => `${v.variant} ${v.units}`).join(', ')}`;
+  const units = `units ${srm.variants.map((v) => `${v.variant} ${v.units}`).join(', ')}`;
+  const srmLine =
+    srm.notTested !== undefined && !srm.mismatch
+      ? `SRM: not tested (${srm.notTested}); ${units}`
+      : `SRM: chi2 = ${srm.chiSquare.toFixed(2)}, p = ${fmt(srm.pValue)} (threshold ${srm.threshold}); ${units}`;
   if (srm.mismatch)
     return {
       decision: 'stop',

@@ -56,6 +56,12 @@ export interface SrmCheck {
   readonly pValue: number;
   readonly threshold: number;
   readonly mismatch: boolean;
+  /**
+   * Why the split was not tested against the configured weights, when it was not: an
+   * adaptive experiment's split follows the bandit (the configured weights are only its
+   * burn-in split). Units in a variant the config does not have are a mismatch still.
+   */
+  readonly notTested?: string;
 }
 
 export type GuardrailStatus = 'ok' | 'near' | 'breach' | 'insufficient' | 'no_data';

@@ -1,5 +1,5 @@
 /** Number and label formatting shared by every rendering. */
-import type { Analysis, DecisionKind, Effect } from '../analysis/index.js';
+import type { Analysis, DecisionKind, Effect, SrmCheck } from '../analysis/index.js';
 
 export const pct = (x: number | null | undefined, digits = 2): string =>
   x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : `${(x * 100).toFixed(digits)}%`;
@@ -50,4 +50,11 @@ export function dataQualityText(q: Analysis['dataQuality'], escape: (s: string) 
   const where = named.length > 0 ? ` (not a JSON object: ${named.join(', ')}${more})` : '';
   const late = q.outOfRange ? `, ${q.outOfRange} exposures out of time range (left out)` : '';
   return `${q.files} file(s), ${n(q.lines)} lines, ${q.empty} empty, ${q.malformed} malformed${where}${late}`;
+}
+
+/** The SRM check as a phrase: its p, or that the split was not tested (an adaptive experiment). No text from outside. */
+export function srmText(srm: SrmCheck): string {
+  return srm.notTested !== undefined && !srm.mismatch
+    ? 'SRM not tested (adaptive: the split follows the bandit)'
+    : `SRM p = ${p(srm.pValue)}`;
 }

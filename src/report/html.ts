@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Analysis, ExperimentAnalysis } from '../analysis/index.js';
-import { DECISION_LABEL, armValue, dataQualityText, n, p, pct } from './format.js';
+import { DECISION_LABEL, armValue, dataQualityText, srmText, n, p, pct } from './format.js';
 
 export function escapeHtml(text: string): string {
   return text
@@ -73,7 +73,7 @@ ${e.hypothesis ? `<p>Hypothesis: ${h(e.hypothesis)}${e.owner ? ` · owner ${h(e.
     .map(([v, u]) => `${h(v)} ${n(u)}`)
     .join(
       ', ',
-    )} · SRM p = ${p(e.srm.pValue)}${e.srm.mismatch ? ' <b>mismatch</b>' : ''} · ${e.excluded.multipleVariants} units in several variants excluded</p>
+    )} · ${srmText(e.srm)}${e.srm.mismatch ? ' <b>mismatch</b>' : ''} · ${e.excluded.multipleVariants} units in several variants excluded</p>
 <div class="charts">
 <figure><figcaption>Effects (relative, with intervals)</figcaption><canvas id="forest-${i}" data-chart="forest"></canvas></figure>
 <figure><figcaption>Cumulative ${h(e.primaryMetric ?? '')} conversion by day</figcaption><canvas id="cumulative-${i}" data-chart="cumulative"></canvas></figure>

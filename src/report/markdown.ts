@@ -1,6 +1,6 @@
 /** The Markdown report: the same sections as the HTML one, tables instead of charts. */
 import type { Analysis } from '../analysis/index.js';
-import { DECISION_LABEL, armValue, dataQualityText, n, p, pct } from './format.js';
+import { DECISION_LABEL, armValue, dataQualityText, srmText, n, p, pct } from './format.js';
 
 /**
  * Markdown renders inline HTML and splits tables on pipes: escape both, and line breaks.
@@ -35,7 +35,7 @@ export function renderMarkdown(a: Analysis): string {
       '',
     );
     out.push(
-      `SRM p = ${p(e.srm.pValue)}${e.srm.mismatch ? ' (**mismatch**)' : ''}; ${e.excluded.multipleVariants} units in several variants excluded.`,
+      `${srmText(e.srm)}${e.srm.mismatch ? ' (**mismatch**)' : ''}; ${e.excluded.multipleVariants} units in several variants excluded.`,
       '',
     );
     out.push(

@@ -1,6 +1,6 @@
 /** The terminal summary: decision first, then the evidence a reader checks. */
 import type { Analysis } from '../analysis/index.js';
-import { DECISION_LABEL, armValue, dataQualityText, n, p, pct, terminalSafe as safe } from './format.js';
+import { DECISION_LABEL, armValue, dataQualityText, srmText, n, p, pct, terminalSafe as safe } from './format.js';
 
 export function renderTerminal(a: Analysis): string {
   const out: string[] = [];
@@ -19,7 +19,7 @@ export function renderTerminal(a: Analysis): string {
         .join(', ')}`,
     );
     out.push(
-      `   SRM p = ${p(e.srm.pValue)}${e.srm.mismatch ? '  MISMATCH' : ''}; excluded: ${e.excluded.multipleVariants} in several variants`,
+      `   ${srmText(e.srm)}${e.srm.mismatch ? '  MISMATCH' : ''}; excluded: ${e.excluded.multipleVariants} in several variants`,
     );
     for (const m of e.metrics)
       out.push(
