@@ -24,7 +24,9 @@ an implementation; as the documented closed form where it has none):
 - sampleSize / power: the closed forms (Fleiss 4.2; two-sample z) with scipy.stats.norm.
 - bayesProportion: P(T > C) and the expected losses by scipy.integrate.quad of
   f_T(x) F_C(x) and f_T(t) E[(C - t)+] over the treatment posterior's support (points at
-  its mean), epsabs 1e-14; credible intervals by scipy.stats.beta.ppf.
+  its mean), epsabs 1e-14; with a posterior parameter below 1 (unbounded density), of
+  F_C(Q_T(u)) and E[(C - t)+] at t = Q_T(u) over u in (0, 1); credible intervals by
+  scipy.stats.beta.ppf.
 - bayesMean: closed forms with scipy.stats.norm.
 - cuped: from raw numpy data (seeded): theta = cov(X, Y) / var(X) pooled, adjusted
   Y' = Y - theta (X - mean X), scipy.stats.ttest_ind(equal_var=False) on Y'.
@@ -194,10 +196,17 @@ def bayes_prop_case(nc, xc, nt, xt, a0=1.0, b0=1.0, level=0.95):
     C = stats.beta(a0 + xc, b0 + nc - xc)
     T = stats.beta(a0 + xt, b0 + nt - xt)
     Cp = stats.beta(a0 + xc + 1, b0 + nc - xc)
-    lo, hi = T.ppf(1e-15), T.ppf(1 - 1e-15)
-    opts = dict(epsabs=1e-14, epsrel=1e-12, limit=500, points=[T.mean()])
-    p, _ = integrate.quad(lambda x: T.pdf(x) * C.cdf(x), lo, hi, **opts)
-    loss_t, _ = integrate.quad(lambda t: T.pdf(t) * (C.mean() * Cp.sf(t) - t * C.sf(t)), lo, hi, **opts)
+    if min(C.args + T.args) < 1:
+        # A posterior parameter below 1: the density is unbounded at an edge, so the
+        # integrals are taken over T's quantiles u (bounded integrands) instead of x.
+        opts = dict(epsabs=1e-15, epsrel=1e-12, limit=2000)
+        p, _ = integrate.quad(lambda u: C.cdf(T.ppf(u)), 0, 1, **opts)
+        loss_t, _ = integrate.quad(lambda u: (lambda t: C.mean() * Cp.sf(t) - t * C.sf(t))(T.ppf(u)), 0, 1, **opts)
+    else:
+        lo, hi = T.ppf(1e-15), T.ppf(1 - 1e-15)
+        opts = dict(epsabs=1e-14, epsrel=1e-12, limit=500, points=[T.mean()])
+        p, _ = integrate.quad(lambda x: T.pdf(x) * C.cdf(x), lo, hi, **opts)
+        loss_t, _ = integrate.quad(lambda t: T.pdf(t) * (C.mean() * Cp.sf(t) - t * C.sf(t)), lo, hi, **opts)
     loss_c = loss_t + T.mean() - C.mean()
     q = [(1 - level) / 2, (1 + level) / 2]
     return {
@@ -430,6 +439,11 @@ def main():
             bayes_prop_case(20, 3, 25, 8, a0=0.5, b0=0.5),
             bayes_prop_case(5000, 400, 5000, 380, a0=20, b0=180),
             bayes_prop_case(1000000, 20000, 1000000, 20150),
+            # priors below 1 with no or only conversions: a posterior parameter below 1 (audit: P(beat) 0.048 for 0.993)
+            bayes_prop_case(10, 0, 10, 1, a0=0.01, b0=0.01),
+            bayes_prop_case(1000, 0, 1000, 0, a0=0.5, b0=0.5),
+            bayes_prop_case(50, 50, 50, 49, a0=0.5, b0=0.5),
+            bayes_prop_case(10, 10, 10, 0, a0=0.2, b0=0.3),
         ],
         "bayesMean": [
             bayes_mean_case(*arm_sums(rng, 5000, 20.0, 8.0), *arm_sums(rng, 5000, 20.3, 8.0)),

@@ -10,8 +10,9 @@
  * 3-point Gauss-Legendre steps over a closed-form log-density, and Beta(a+1, b)'s CDF
  * follows from the recurrence I_x(a+1, b) = I_x(a, b) - x^a (1-x)^b / (a B(a, b)).
  * That keeps a comparison to tens of microseconds while matching SciPy's adaptive
- * quadrature to 1e-6 or better (see test/fixtures/stats.json). Priors with a parameter
- * below 1 make the density unbounded at an edge; there the accuracy is lower.
+ * quadrature to 1e-6 or better (see test/fixtures/stats.json). A posterior with a parameter
+ * below 1 (a prior below 1, with no or only conversions) has a density unbounded at an
+ * edge: it is compared over the treatment's quantiles instead (compareBetasByQuantile).
  * Reference: Stucchio (2015), "Bayesian A/B Testing at VWO" (expected loss).
  */
 import betaCdf from '@stdlib/stats-base-dists-beta-cdf';
@@ -102,7 +103,8 @@ export function bayesProportion(
   const tp = betaPosteriorOf(treatment, prior);
   const c = new Beta(cp.alpha, cp.beta);
   const t = new Beta(tp.alpha, tp.beta);
-  const { pTreatment, lossTreatment } = compareBetas(c, t);
+  const { pTreatment, lossTreatment } =
+    Math.min(c.a, c.b, t.a, t.b) < 1 ? compareBetasByQuantile(c, t) : compareBetas(c, t);
   return {
     control: betaPosterior(c, level),
     treatment: betaPosterior(t, level),
@@ -170,6 +172,49 @@ function compareBetas(c: Beta, t: Beta): { pTreatment: number; lossTreatment: nu
         loss += weight * (x * fwc - w.mean * fwUp);
       }
     }
+  }
+  return { pTreatment: p, lossTreatment: loss };
+}
+
+/**
+ * Tanh-sinh (double exponential) nodes and weights on (0, 1), step 1/32 out to |t| = 3.2:
+ * integrals of bounded functions with any behaviour at the ends, to about 1e-12.
+ * Reference: Takahasi and Mori (1974), "Double exponential formulas for numerical integration".
+ */
+const TANH_SINH = (() => {
+  const u: number[] = [];
+  const w: number[] = [];
+  const h = 1 / 32;
+  for (let k = -102; k <= 102; k++) {
+    const s = (Math.PI / 2) * Math.sinh(k * h);
+    const x = 1 / (1 + Math.exp(-2 * s)); // (1 + tanh s) / 2, exact near 0
+    const weight = (h * (Math.PI / 4) * Math.cosh(k * h)) / Math.cosh(s) ** 2;
+    if (x > 0 && x < 1 && weight > 0) {
+      u.push(x);
+      w.push(weight);
+    }
+  }
+  return { u, w };
+})();
+
+/**
+ * compareBetas for posteriors with a parameter below 1 (a prior below 1 and no or only
+ * conversions), whose density is unbounded at an edge: there the Gauss-Legendre panels
+ * over x were far off (P(beat) 0.048 for SciPy's 0.993). Over the treatment's quantiles u
+ * instead, with exact CDFs: P(T > C) = int_0^1 F_C(Q_T(u)) du, and
+ * E[(C - T)+] = int_0^1 (mu_C (1 - F_C+(t)) - t (1 - F_C(t))) du at t = Q_T(u), F_C+ the CDF
+ * of Beta(a_C + 1, b_C): bounded integrands, taken by tanh-sinh. About 200 quantiles and
+ * 400 CDFs: a millisecond, for a case the default prior never reaches.
+ */
+function compareBetasByQuantile(c: Beta, t: Beta): { pTreatment: number; lossTreatment: number } {
+  let p = 0;
+  let loss = 0;
+  for (let i = 0; i < TANH_SINH.u.length; i++) {
+    const x = betaQuantile(TANH_SINH.u[i]!, t.a, t.b);
+    const fc = betaCdf(x, c.a, c.b);
+    const fcUp = betaCdf(x, c.a + 1, c.b);
+    p += TANH_SINH.w[i]! * fc;
+    loss += TANH_SINH.w[i]! * (c.mean * (1 - fcUp) - x * (1 - fc));
   }
   return { pTreatment: p, lossTreatment: loss };
 }
