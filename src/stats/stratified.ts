@@ -12,7 +12,7 @@
  * ramp-up and Simpson's paradox; Miratrix, Sekhon and Yu (2013), post-stratification.
  */
 import { twoSidedNormalP, zq } from './distributions.js';
-import { StatsInputError, isRounding, meanArm, object, openUnit, proportionArm } from './errors.js';
+import { StatsInputError, count, isRounding, meanArm, object, openUnit, proportionArm } from './errors.js';
 import type { Interval, MeanArm, ProportionArm } from './frequentist.js';
 
 /** One stratum (e.g. one allocation version): the two arms' sufficient statistics. */
@@ -114,6 +114,8 @@ function moments(name: string, arm: ProportionArm | MeanArm): { n: number; mean:
     const p = conversions / n;
     return { n, mean: p, variance: (p * (1 - p) * n) / (n - 1) };
   }
-  if (typeof arm.n === 'number' && arm.n < 2) return { n: arm.n, mean: 0, variance: 0 };
+  // Fewer than 2 units: the stratum is skipped; not a count at all (negative, fractional): refused.
+  const n = count(`${name}.n`, arm.n);
+  if (n < 2) return { n, mean: 0, variance: 0 };
   return meanArm(name, arm);
 }

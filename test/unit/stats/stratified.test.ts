@@ -169,5 +169,24 @@ describe('stratifiedEffect against numpy on raw data and scipy.stats.norm (test/
     expect(message(() => stratifiedEffect([{ ...ok, control: { n: 1, conversions: 1 } }]))).toBe(
       'strata: no stratum has at least 2 units in both arms',
     );
+    // A mean arm whose n is no count is refused, not skipped as a small stratum (audit).
+    const mean = { n: 10, sum: 5, sumSq: 4 };
+    expect(
+      message(() =>
+        stratifiedEffect([
+          { control: mean, treatment: mean },
+          { control: { ...mean, n: -5 }, treatment: mean },
+        ]),
+      ),
+    ).toBe('strata[1].control.n: must be a whole number >= 0, found -5');
+    expect(message(() => stratifiedEffect([{ control: mean, treatment: { ...mean, n: 1.5 } }]))).toBe(
+      'strata[0].treatment.n: must be a whole number >= 0, found 1.5',
+    );
+    expect(
+      stratifiedEffect([
+        { control: mean, treatment: mean },
+        { control: { ...mean, n: 1 }, treatment: mean },
+      ]).skipped,
+    ).toEqual([1]);
   });
 });
