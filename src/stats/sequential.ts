@@ -62,8 +62,7 @@ export function msprt(
   if ('conversions' in control !== 'conversions' in treatment)
     throw new StatsInputError('treatment', 'must be the same kind of metric as control');
   const alpha = options.alpha === undefined ? 0.05 : openUnit('alpha', options.alpha);
-  const previous = options.previousPValue === undefined ? 1 : finite('previousPValue', options.previousPValue);
-  if (previous < 0 || previous > 1) throw new StatsInputError('previousPValue', `must be in [0, 1], found ${previous}`);
+  const previous = options.previousPValue === undefined ? 1 : unitP('previousPValue', options.previousPValue);
   const pooledSd = Math.sqrt((c.variance * c.n + t.variance * t.n) / (c.n + t.n));
   const tau = options.tau === undefined ? 0.1 * pooledSd : positive('tau', options.tau);
   const d = t.mean - c.mean;
@@ -110,6 +109,10 @@ export function mixtureSequence(
 ): MixtureSequence {
   finite('estimate', estimate);
   nonNegative('variance', variance);
+  // tau 0 (no scale yet) means no evidence, as a zero variance does; NaN or Infinity is no tau.
+  nonNegative('tau', tau);
+  openUnit('alpha', alpha);
+  unitP('previousPValue', previousPValue);
   if (!(variance > 0) || !(tau > 0)) {
     return {
       likelihoodRatio: 1,
@@ -126,4 +129,11 @@ export function mixtureSequence(
     pValue: Math.min(previousPValue, 1, Math.exp(-logLambda)),
     confidenceSequence: { lower: estimate - half, upper: estimate + half },
   };
+}
+
+/** A p-value carried from an earlier look: a number in [0, 1]. */
+function unitP(name: string, v: unknown): number {
+  const p = finite(name, v);
+  if (p < 0 || p > 1) throw new StatsInputError(name, `must be in [0, 1], found ${p}`);
+  return p;
 }

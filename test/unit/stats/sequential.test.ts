@@ -70,4 +70,24 @@ describe('mixtureSequence', () => {
     expect(some.confidenceSequence.lower).toBeLessThan(0.5);
     expect(some.confidenceSequence.upper).toBeGreaterThan(0.5);
   });
+
+  it('refuses a tau, alpha or previous p that is none, rather than answering NaN or an endless interval (audit)', () => {
+    const message = (f: () => unknown) => {
+      try {
+        f();
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'no error';
+    };
+    expect(message(() => mixtureSequence(0.5, 0.01, Infinity))).toMatch(/^tau: /);
+    expect(message(() => mixtureSequence(0.5, 0.01, NaN))).toMatch(/^tau: /);
+    expect(message(() => mixtureSequence(0.5, 0.01, -0.1))).toMatch(/^tau: /);
+    expect(message(() => mixtureSequence(0.5, 0.01, 0.1, 0))).toMatch(/^alpha: /);
+    expect(message(() => mixtureSequence(0.5, 0.01, 0.1, 1))).toMatch(/^alpha: /);
+    expect(message(() => mixtureSequence(0.5, 0.01, 0.1, 0.05, NaN))).toMatch(/^previousPValue: /);
+    expect(message(() => mixtureSequence(0.5, 0.01, 0.1, 0.05, 1.5))).toBe(
+      'previousPValue: must be in [0, 1], found 1.5',
+    );
+  });
 });
