@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { ValidatedConfig } from '../config/index.js';
-import type { SwitchyardError } from '../errors.js';
+import { messageOf, shown, type SwitchyardError } from '../errors.js';
 import {
   KillStore,
   pauseKey,
@@ -99,14 +99,15 @@ export class KillSwitch {
     // A decision made here supersedes the one it follows, even within a millisecond, on a
     // fake clock, or over a record stamped by a clock ahead of this one.
     const previous = this.store.get(experiment)?.at ?? -Infinity;
+    const kept = evidence === undefined ? undefined : asJson(evidence);
     const record: KillRecord = {
       experiment,
       killed,
-      reason,
-      by,
+      reason: asText(reason),
+      by: asText(by),
       at: Math.max(this.clock.now(), previous + 1),
       origin: this.instance,
-      ...(evidence !== undefined ? { evidence } : {}),
+      ...(kept !== undefined ? { evidence: kept } : {}),
     };
     this.applied(record, false);
     this.store.record(record);
@@ -126,8 +127,8 @@ export class KillSwitch {
     const record: KillRecord = {
       experiment: key,
       killed: paused,
-      reason,
-      by,
+      reason: asText(reason),
+      by: asText(by),
       at: Math.max(now, (previous?.at ?? -Infinity) + 1),
       origin: this.instance,
       ...(paused ? { pausedAt } : {}),
@@ -176,5 +177,24 @@ export class KillSwitch {
       else t.local++;
     } else this.engine.unkill(record.experiment);
     this.announce({ ...record, remote });
+  }
+}
+
+/**
+ * A record's who and why as text: a JavaScript caller may pass anything, and a record whose
+ * reason is not a string is no record to the store that reads it back (parseKillRecord):
+ * the kill held in this process and was gone after a restart.
+ */
+function asText(value: unknown): string {
+  return typeof value === 'string' ? value : shown(value);
+}
+
+/** Evidence as it will be read back: JSON, or a note saying why it was not kept (a BigInt, a cycle). */
+function asJson(evidence: unknown): unknown {
+  try {
+    const text = JSON.stringify(evidence);
+    return text === undefined ? undefined : (JSON.parse(text) as unknown);
+  } catch (error) {
+    return `evidence not kept: it is not JSON (${messageOf(error)})`;
   }
 }

@@ -103,3 +103,24 @@ describe('sy.kill / sy.unkill', () => {
     expect(() => sy.kill('nope', 'x')).toThrow(/SY_INVALID_ARGUMENT.*no experiment "nope"/);
   });
 });
+
+describe('sy.kill from a JavaScript caller with arguments of other types', () => {
+  it('keeps the kill across a restart: a reason or who that is not text is written as text, evidence that is not JSON as a note', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-ks-types-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const sy = await make(dir);
+    const cyclic: Record<string, unknown> = { rule: 'error_rate' };
+    cyclic.self = cyclic;
+    let record: ReturnType<Switchyard['kill']> | undefined;
+    expect(
+      () => (record = sy.kill('exp', 42 as never, { big: 1n, cyclic } as never, { team: 'ops' } as never)),
+    ).not.toThrow();
+    expect(record).toMatchObject({ reason: '42', by: 'an object', killed: true });
+    expect(String(record!.evidence)).toMatch(/^evidence not kept: it is not JSON \(/);
+    expect((await sy.getVariant('exp', { targetingKey: 'u' })).reason).toBe('DISABLED');
+    // The state file holds a record the next instance reads: the kill survives the restart.
+    const next = await make(dir);
+    expect((await next.getVariant('exp', { targetingKey: 'u' })).reason).toBe('DISABLED');
+    expect(next.killRecord('exp')).toMatchObject({ reason: '42', by: 'an object' });
+  });
+});
