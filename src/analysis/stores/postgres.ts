@@ -352,25 +352,25 @@ class PostgresStore implements AnalysisStore {
     // Each file's latest load: loading a file again (the same files twice, or a daily file
     // that grew) counts its lines once, as DuckDB reading the files does; summing every load
     // doubled the figures. A file is its absolute path (loads before that kept the base name).
-    const latest = `(SELECT DISTINCT ON (file) file, lines, empty, malformed, incomplete_lines FROM sy_loads
-      ORDER BY file, loaded_at DESC) latest`;
-    const [row] = await this.query(
-      `SELECT CAST(coalesce(sum(lines), 0) AS double precision) AS lines, CAST(coalesce(sum(empty), 0) AS double precision) AS empty,
-         CAST(coalesce(sum(malformed), 0) AS double precision) AS malformed, CAST(count(*) AS double precision) AS files
-       FROM ${latest}`,
+    // One row per file (its latest load), summed here: the files are few (a day's file each),
+    // and their incomplete lines come with them. Line numbers as text: pg reads bigint as a
+    // string anyway, and an array is no SqlValue.
+    const files = await this.query(
+      `SELECT DISTINCT ON (file) file, CAST(lines AS double precision) AS lines, CAST(empty AS double precision) AS empty,
+         CAST(malformed AS double precision) AS malformed, array_to_string(incomplete_lines, ',') AS at
+       FROM sy_loads ORDER BY file, loaded_at DESC`,
     );
-    // Line numbers as text: pg reads bigint as a string anyway, and an array is no SqlValue.
-    const located = await this.query(
-      `SELECT file, array_to_string(incomplete_lines, ',') AS at FROM ${latest} WHERE cardinality(incomplete_lines) > 0`,
-    );
+    const sum = (key: 'lines' | 'empty' | 'malformed') => files.reduce((a, r) => a + Number(r[key]), 0);
     return {
-      lines: Number(row!.lines),
-      empty: Number(row!.empty),
-      malformed: Number(row!.malformed),
+      lines: sum('lines'),
+      empty: sum('empty'),
+      malformed: sum('malformed'),
       incomplete: firstIncomplete(
-        located.map((r) => ({ file: String(r.file), lines: String(r.at).split(',').map(Number) })),
+        files
+          .filter((r) => r.at !== '')
+          .map((r) => ({ file: String(r.file), lines: String(r.at).split(',').map(Number) })),
       ),
-      files: Number(row!.files),
+      files: files.length,
     };
   }
 
