@@ -7,7 +7,7 @@
  * written before `kill()` returns, so a crash cannot lose it; with a fleet Redis holds the
  * state and the store writes its local copy just after the change takes effect.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SwitchyardError } from '../errors.js';
 import { isRunning, isThisHost, lockHolderText, parseLockHolder } from '../ports.js';
@@ -124,7 +124,7 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Runs `work` (a read-merge-write of `file`) holding `<file>.lock`, a file created
- * exclusively that names its holder (`pid@host`), so writers in several processes merge one
+ * exclusively that names its holder (`pid@host`) from its first moment, so writers in several processes merge one
  * after another. Synchronous like the writes it guards: a waiter sleeps a few ms at a time.
  * Throws SY_STATE_FILE when the lock cannot be made or a live writer holds it LOCK_WAIT_MS.
  */
@@ -134,7 +134,7 @@ export function withFileLock<T>(file: string, work: () => T): T {
   for (let waitMs = 1; ; waitMs = Math.min(2 * waitMs, 32)) {
     try {
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(lock, lockHolderText(), { flag: 'wx' });
+      takeLock(lock);
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
@@ -160,6 +160,25 @@ export function withFileLock<T>(file: string, work: () => T): T {
     return work();
   } finally {
     rmSync(lock, { force: true });
+  }
+}
+
+let lockTemps = 0;
+
+/**
+ * Creates the lock with its holder's name already in it: the name is written to a file of
+ * this process's own, which is then linked as the lock (atomic; EEXIST when the lock is
+ * held). A lock created and then written (flag 'wx') was empty for a moment: a writer
+ * killed in that moment left a lock that named nobody, which every other writer then
+ * waited out, and the CLI's kill or unkill failed after 5 s.
+ */
+function takeLock(lock: string): void {
+  const own = `${lock}.${process.pid}.${++lockTemps}`;
+  writeFileSync(own, lockHolderText());
+  try {
+    linkSync(own, lock);
+  } finally {
+    rmSync(own, { force: true });
   }
 }
 

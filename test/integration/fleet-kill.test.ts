@@ -210,7 +210,8 @@ describe('kills without a fleet (state file)', { timeout: 240_000 }, () => {
     await p.crash();
     const again = await start(serviceConfig(events));
     expect(again.first).toEqual({ variant: 'control', reason: 'DISABLED' });
-    expect((await cli('unkill', 'exp', '--config', file)).code).toBe(0);
+    const unkilled = await cli('unkill', 'exp', '--config', file);
+    expect({ code: unkilled.code, err: unkilled.err }).toEqual({ code: 0, err: '' });
     await waitFor(async () => (await again.variant()).variant === 'treatment', 5000, 'the unkill');
   });
 });

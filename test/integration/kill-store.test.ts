@@ -4,7 +4,7 @@
  * file without a fleet.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -259,6 +259,34 @@ describe('kill store, file mode (no fleet)', () => {
     },
     60_000,
   );
+
+  it('the lock names its holder from its first moment: a writer killed at any point leaves a lock others can tell is gone', async () => {
+    // Created and then written, the lock was empty for a moment (seen thousands of times in a
+    // run like this one); a writer killed then left a lock naming nobody, waited out for 10 s.
+    const dir = tempDir();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/state-file-child.ts'], {
+      env: { ...process.env, DIR: dir, KIND: 'kill', TAG: 'a', COUNT: '1500', START: String(Date.now()) },
+      stdio: 'ignore',
+    });
+    cleanups.push(() => void child.kill('SIGKILL'));
+    let exited = false;
+    child.on('exit', () => (exited = true));
+    const lock = `${stateFilePath(dir)}.lock`;
+    let seen = 0;
+    let nameless = 0;
+    while (!exited) {
+      try {
+        const text = readFileSync(lock, 'utf8');
+        seen++;
+        if (text === '') nameless++;
+      } catch {
+        // not held this moment
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(seen).toBeGreaterThan(100);
+    expect(nameless).toBe(0);
+  }, 60_000);
 
   it('a lock left by a writer that died is taken over (at once when its pid is gone); one a live writer holds fails the write after 5 s, naming it', async () => {
     const file = stateFilePath(tempDir());
