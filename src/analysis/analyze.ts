@@ -18,6 +18,7 @@ import { decide, describeEffect } from './decide.js';
 import { correct, emptyStats, testStatistic, toEffect, tryStatistic, type EventStats } from './effects.js';
 import { followUps } from './follow-ups.js';
 import * as Q from './sql.js';
+import { Strata, type StratifiedEstimate } from './strata.js';
 import type { AnalysisStore, Row, SqlValue } from './store.js';
 import {
   ANALYSIS_SCHEMA,
@@ -105,7 +106,11 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
   for (const s of Q.DROP_TABLES) await q(store, s);
   try {
     options.onProgress?.(0, 2, 'reading exposures');
-    await q(store, Q.fillAllUnits(segAttrs.length, requested.length), [...segAttrs, ...requested, ...times]);
+    // Allocation versions are read only for adaptive experiments (their strata).
+    const versions = [...(config?.experiments.entries() ?? [])].some(
+      ([k, e]) => e.allocation.mode === 'adaptive' && (requested.length === 0 || requested.includes(k)),
+    );
+    await q(store, Q.fillAllUnits(segAttrs.length, requested.length, versions), [...segAttrs, ...requested, ...times]);
     // Planner statistics for PostgreSQL (it gathers none for temp tables by itself); DuckDB keeps its own.
     if (store.engine === 'postgres') await q(store, Q.ANALYZE_UNITS);
     const counted = (await q(store, Q.MALFORMED))[0];
@@ -294,9 +299,21 @@ async function analyzeExperiment(
         }
       }
     }
-    // CUPED on the primary metric's decision statistic when units had the event before exposure.
+    // An adaptive experiment's effects stratified by allocation version (strata.ts): its
+    // pooled comparison credits a drift in the metric to the arm the bandit moved traffic to.
+    const stratifiedBy = new Map<Pending, StratifiedEstimate>();
+    if (adaptive && pending.length > 0) {
+      const strata = new Strata(await q(store, Q.STRATA_UNITS), await q(store, Q.STRATA_EVENTS));
+      for (const p of pending) {
+        const s = strata.estimate(p.statistic, p.metric, control, p.variant, alpha);
+        if (s) stratifiedBy.set(p, s);
+      }
+    }
+    // CUPED on the primary metric's decision statistic when units had the event before exposure
+    // (not on an adaptive experiment's: it adjusts the pooled comparison, which is biased there).
     const cupedBy = new Map<string, Omit<NonNullable<Effect['cuped']>, 'adjustedPValue'>>();
     if (
+      !adaptive &&
       primaryMetric &&
       treatments.some((v) => get(v, primaryMetric).preUnits > 0 || get(control, primaryMetric).preUnits > 0)
     ) {
@@ -332,28 +349,34 @@ async function analyzeExperiment(
     const cupedOf = (p: Pending) =>
       p.role === 'primary' && p.statistic === decisionStat ? cupedBy.get(p.variant) : undefined;
 
-    // Each family corrected as configured. The decisions read CUPED's test where it ran, so
-    // the decision family is corrected a second time with those p-values in place of the raw
-    // ones (cuped.adjustedPValue): a CUPED p used as it came would skip the correction for
-    // every treatment arm but one.
+    // Each family corrected as configured. The decisions read CUPED's or the stratified test
+    // where it ran, so a family is corrected a second time with those p-values in place of the
+    // raw ones (their adjustedPValue): a p used as it came would skip the correction for every
+    // treatment arm but one.
     const adjusted = new Map<Pending, number>();
-    const decisionAdjusted = new Map<Pending, number>();
+    const alternativeAdjusted = new Map<Pending, number>();
+    const alternativeP = (p: Pending) => stratifiedBy.get(p)?.pValue ?? cupedOf(p)?.pValue;
     for (const family of [0, 1]) {
       const members = pending.filter((p) => p.family === family);
       correct(
         members.map((p) => p.raw.pValue),
         settings.corrections,
       ).forEach((p, i) => adjusted.set(members[i]!, p));
-      if (family === 0 && cupedBy.size > 0)
+      if (members.some((p) => alternativeP(p) !== undefined))
         correct(
-          members.map((p) => cupedOf(p)?.pValue ?? p.raw.pValue),
+          members.map((p) => alternativeP(p) ?? p.raw.pValue),
           settings.corrections,
-        ).forEach((p, i) => decisionAdjusted.set(members[i]!, p));
+        ).forEach((p, i) => alternativeAdjusted.set(members[i]!, p));
     }
     const metrics: Effect[] = pending.map((p) => {
       const e = toEffect(p.metric, p.role, p.statistic, control, p.variant, p.raw, adjusted.get(p)!, alpha);
+      const s = stratifiedBy.get(p);
+      if (s) {
+        const adjustedPValue = alternativeAdjusted.get(p)!;
+        return { ...e, significant: adjustedPValue < alpha, stratified: { ...s, adjustedPValue } };
+      }
       const c = cupedOf(p);
-      return c ? { ...e, cuped: { ...c, adjustedPValue: decisionAdjusted.get(p)! } } : e;
+      return c ? { ...e, cuped: { ...c, adjustedPValue: alternativeAdjusted.get(p)! } } : e;
     });
 
     const guardrails = await evaluateGuardrails(store, exp, control, treatments, get, alpha, settings, windowS, times);

@@ -3,7 +3,8 @@
  *  1. SRM mismatch                       -> stop (no effect can be trusted)
  *  2. a guardrail breached               -> stop
  *  3. no primary metric                  -> don't ship (nothing to decide on)
- *  4. primary significantly better (corrected p < alpha; CUPED-adjusted when available)
+ *  4. primary significantly better (corrected p < alpha; CUPED-adjusted when available, an
+ *     adaptive experiment's stratified by allocation version)
  *       before min_runtime_days          -> keep running to a full cycle
  *       below min_sample_size per arm    -> keep running (when require_min_sample)
  *       else                             -> ship the best such variant
@@ -34,20 +35,32 @@ export interface DecisionInput {
 const fmt = (x: number) => (Math.abs(x) >= 0.001 || x === 0 ? x.toFixed(3) : x.toExponential(1));
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
 
-/** The effect a sentence cites: its CUPED-adjusted p when present. */
-function pOf(e: Effect): number {
-  return e.cuped ? e.cuped.adjustedPValue : e.adjustedPValue;
+/** The test the decision reads: stratified by allocation version (adaptive), else CUPED's, else the raw one. */
+function decisive(e: Effect): { readonly absolute: number; readonly adjustedPValue: number } {
+  return e.stratified ?? e.cuped ?? e;
 }
 
-/** The direction of the difference pOf tests: CUPED's own when present (it can differ in sign from the raw one). */
+/** The corrected p the decision reads. */
+function pOf(e: Effect): number {
+  return decisive(e).adjustedPValue;
+}
+
+/** The direction of the difference pOf tests (CUPED's or the stratified one can differ in sign from the raw one). */
 function differenceOf(e: Effect): number {
-  return e.cuped ? e.cuped.absolute : e.absolute;
+  return decisive(e).absolute;
 }
 
 export function describeEffect(e: Effect): string {
   const ci = e.relativeCi ? ` (CI ${pct(e.relativeCi.lower)} to ${pct(e.relativeCi.upper)})` : '';
-  return `${e.metric} ${e.statistic} ${e.variant} vs ${e.control.variant}: ${pct(e.relative)} relative${ci}, corrected p = ${fmt(e.adjustedPValue)}${e.cuped ? `, CUPED corrected p = ${fmt(e.cuped.adjustedPValue)}` : ''}`;
+  const s = e.stratified;
+  const stratified = s
+    ? `; by allocation version (${s.strata} version${s.strata === 1 ? '' : 's'}): ${signed(s.absolute)} (CI ${signed(s.absoluteCi.lower)} to ${signed(s.absoluteCi.upper)}), corrected p = ${fmt(s.adjustedPValue)}`
+    : '';
+  return `${e.metric} ${e.statistic} ${e.variant} vs ${e.control.variant}: ${pct(e.relative)} relative${ci}, corrected p = ${fmt(e.adjustedPValue)}${e.cuped ? `, CUPED corrected p = ${fmt(e.cuped.adjustedPValue)}` : ''}${stratified}`;
 }
+
+/** An absolute difference with its sign, at 4 significant digits. */
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${Number(x.toPrecision(4))}`;
 
 export function decide(input: DecisionInput): Decision {
   const { srm, alpha } = input;

@@ -12,7 +12,8 @@
  *           experiments, numbered (uid: every later join, window and aggregate is keyed by
  *           this integer, not by the unit's string, often a 36-character UUID): first
  *           variant, variants (1, or 2 for more than one), first exposure t0, the
- *           allow-listed attributes at exposure (seg_0..seg_k); one row per other
+ *           allow-listed attributes at exposure (seg_0..seg_k), the allocation version of
+ *           its first exposure when an adaptive experiment is analysed; one row per other
  *           experiment; and in every row the malformed lines it grouped (data quality)
  *   sy_uea  scan of sy_events_once (each event id once: at-least-once delivery repeats lines),
  *           joined to sy_fa: one row per (uid, event name) with events in the
@@ -59,7 +60,7 @@ const inTime = (t: string, lo: number, hi: number) =>
  * times becomes kind 3: left out, and counted once per id (its id is a group of its own,
  * so a line delivered twice counts once on DuckDB as on PostgreSQL, whose load kept one).
  */
-export function fillAllUnits(segments: number, requested: number): string {
+export function fillAllUnits(segments: number, requested: number, versions = false): string {
   const segs = Array.from(
     { length: segments },
     (_, i) => `, min(CASE WHEN k IS NOT NULL THEN attributes ->> CAST($${i + 1} AS TEXT) END) AS seg_${i}`,
@@ -72,11 +73,12 @@ export function fillAllUnits(segments: number, requested: number): string {
   return `CREATE TEMP TABLE sy_fa AS SELECT row_number() OVER () AS uid, g.* FROM (
     SELECT experiment, k AS unit, min(variant) FILTER (WHERE kind = 1) AS variant,
       CAST(CASE WHEN min(variant) FILTER (WHERE kind = 1) = max(variant) FILTER (WHERE kind = 1) THEN 1 ELSE 2 END AS ${D}) AS variants, min(t) FILTER (WHERE kind = 1) AS t0${segs},
+      ${versions ? 'min(version) FILTER (WHERE kind = 1)' : `CAST(NULL AS ${D})`} AS version,
       CAST(count(*) FILTER (WHERE kind = 1) AS ${D}) AS exposures, CAST(count(*) FILTER (WHERE kind IS NULL) AS ${D}) AS malformed,
       CAST(CASE WHEN late IS NULL THEN 0 ELSE 1 END AS ${D}) AS out_of_range
-    FROM (SELECT kind, experiment, variant, t, attributes, CASE WHEN kind = 1 AND ${wanted} THEN unit END AS k, late
+    FROM (SELECT kind, experiment, variant, t, attributes${versions ? ', version' : ''}, CASE WHEN kind = 1 AND ${wanted} THEN unit END AS k, late
       FROM (SELECT CASE WHEN kind = 1 AND NOT ${inTime('t', lo, lo + 1)} THEN 3 ELSE kind END AS kind, experiment, variant, t,
-          attributes, unit, CASE WHEN kind = 1 AND NOT ${inTime('t', lo, lo + 1)} THEN id END AS late
+          attributes${versions ? ', version' : ''}, unit, CASE WHEN kind = 1 AND NOT ${inTime('t', lo, lo + 1)} THEN id END AS late
         FROM sy_lines) l) r
     GROUP BY experiment, k, late) g`;
 }
@@ -122,7 +124,7 @@ export function experimentViews(segments: number): string[] {
   const segs = Array.from({ length: segments }, (_, i) => `, seg_${i}`).join('');
   return [
     'CREATE TEMP TABLE sy_cur (experiment TEXT)',
-    `CREATE TEMP VIEW sy_f AS SELECT uid, unit, variant, variants, t0${segs} FROM sy_fa
+    `CREATE TEMP VIEW sy_f AS SELECT uid, unit, variant, variants, t0, version${segs} FROM sy_fa
      WHERE experiment = (SELECT experiment FROM sy_cur) AND unit IS NOT NULL`,
     `CREATE TEMP VIEW sy_ue AS SELECT uid, variant, t0, event, cnt, val, val2, err, first_t, pre_cnt, pre_val, first3 FROM sy_uea
      WHERE experiment = (SELECT experiment FROM sy_cur)`,
@@ -146,6 +148,24 @@ export const PER_EVENT = `SELECT variant, event,
     coalesce(sum(first_t) FILTER (WHERE cnt > 0), 0) AS ttf, coalesce(sum(first_t * first_t) FILTER (WHERE cnt > 0), 0) AS ttf2,
     CAST(count(*) FILTER (WHERE pre_cnt > 0) AS ${D}) AS pre_units
   FROM sy_ue GROUP BY variant, event ORDER BY variant, event`;
+
+/**
+ * An adaptive experiment's strata: units per variant and allocation version (of each unit's
+ * first exposure; NULL when its line had none), the one-variant units only.
+ */
+export const STRATA_UNITS = `SELECT variant, version, CAST(count(*) AS ${D}) AS units
+  FROM sy_f WHERE variants = 1 GROUP BY variant, version`;
+
+/**
+ * Sufficient statistics per variant, allocation version and event name (units without the
+ * event add zeros; STRATA_UNITS has each stratum's units), as PER_EVENT's without the version.
+ */
+export const STRATA_EVENTS = `SELECT f.variant, f.version, u.event,
+    CAST(count(*) FILTER (WHERE u.cnt > 0) AS ${D}) AS converted,
+    sum(u.cnt) AS cnt, sum(u.cnt * u.cnt) AS cnt2,
+    coalesce(sum(u.val), 0) AS val, coalesce(sum(coalesce(u.val, 0) * coalesce(u.val, 0)), 0) AS val_unit2
+  FROM sy_f f JOIN sy_ue u ON u.uid = f.uid
+  WHERE f.variants = 1 GROUP BY f.variant, f.version, u.event`;
 
 /** Per-unit outcome y and pre-exposure covariate x of one event, by statistic (fixed fragments). */
 const Y = {

@@ -35,6 +35,7 @@ export interface Effect {
   readonly pValue: number;
   /** After the configured correction across its family (see README). */
   readonly adjustedPValue: number;
+  /** adjustedPValue < 1 - confidence level; an adaptive experiment's: the stratified test's corrected p. */
   readonly significant: boolean;
   readonly bayes?: { readonly probabilityBeatsControl: number; readonly expectedLoss: number };
   readonly cuped?: {
@@ -47,6 +48,23 @@ export interface Effect {
      */
     readonly adjustedPValue: number;
     readonly varianceReduction: number;
+  };
+  /**
+   * An adaptive experiment's difference stratified by allocation version (each unit in the
+   * version of its first exposure; versions combined weighted by units): what its decision
+   * reads, since the pooled one credits a drift in the metric to the arm the bandit moved
+   * traffic to. conversion, mean_value and events_per_unit only.
+   */
+  readonly stratified?: {
+    readonly absolute: number;
+    readonly absoluteCi: Ci;
+    readonly pValue: number;
+    /** Its p after the configured correction across its family, with the stratified p-values in place of the raw ones. */
+    readonly adjustedPValue: number;
+    /** Allocation versions combined. */
+    readonly strata: number;
+    /** Units of versions where an arm had fewer than 2 units (no difference within that version). */
+    readonly unitsLeftOut: number;
   };
 }
 

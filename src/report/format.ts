@@ -58,3 +58,18 @@ export function srmText(srm: SrmCheck): string {
     ? 'SRM not tested (adaptive: the split follows the bandit)'
     : `SRM p = ${p(srm.pValue)}`;
 }
+
+/**
+ * The test the decision reads instead of the raw one, as a phrase (empty when none): CUPED's
+ * corrected p, or an adaptive experiment's difference stratified by allocation version with
+ * its interval and corrected p. No text from outside.
+ */
+export function adjustedTestText(e: Effect): string {
+  const s = e.stratified;
+  if (s) {
+    const diff = (x: number) =>
+      e.statistic === 'conversion' ? `${x >= 0 ? '+' : ''}${pct(x)}` : `${x >= 0 ? '+' : ''}${num(x)}`;
+    return `by version (${s.strata}): ${diff(s.absolute)} [${diff(s.absoluteCi.lower)}, ${diff(s.absoluteCi.upper)}], p adj ${p(s.adjustedPValue)}`;
+  }
+  return e.cuped ? `CUPED p adj ${p(e.cuped.adjustedPValue)}` : '';
+}

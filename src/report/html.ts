@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Analysis, ExperimentAnalysis } from '../analysis/index.js';
-import { DECISION_LABEL, armValue, dataQualityText, srmText, n, p, pct } from './format.js';
+import { DECISION_LABEL, adjustedTestText, armValue, dataQualityText, srmText, n, p, pct } from './format.js';
 
 export function escapeHtml(text: string): string {
   return text
@@ -47,7 +47,7 @@ function section(e: ExperimentAnalysis, i: number): string {
   const metrics = e.metrics
     .map(
       (m) =>
-        `<tr><td>${m.role}</td><td>${h(m.metric)}</td><td>${m.statistic}</td><td>${h(m.variant)}</td><td>${armValue(m, m.control.value)}</td><td>${armValue(m, m.treatment.value)}</td><td>${pct(m.relative)}</td><td>${pct(m.relativeCi?.lower)} to ${pct(m.relativeCi?.upper)}</td><td>${p(m.adjustedPValue)}</td><td>${m.bayes ? pct(m.bayes.probabilityBeatsControl, 1) : ''}</td></tr>`,
+        `<tr><td>${m.role}</td><td>${h(m.metric)}</td><td>${m.statistic}</td><td>${h(m.variant)}</td><td>${armValue(m, m.control.value)}</td><td>${armValue(m, m.treatment.value)}</td><td>${pct(m.relative)}</td><td>${pct(m.relativeCi?.lower)} to ${pct(m.relativeCi?.upper)}</td><td>${p(m.adjustedPValue)}${adjustedTestText(m) ? `; ${adjustedTestText(m)}` : ''}</td><td>${m.bayes ? pct(m.bayes.probabilityBeatsControl, 1) : ''}</td></tr>`,
     )
     .join('');
   const segments = e.segments

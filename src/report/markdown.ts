@@ -1,6 +1,6 @@
 /** The Markdown report: the same sections as the HTML one, tables instead of charts. */
 import type { Analysis } from '../analysis/index.js';
-import { DECISION_LABEL, armValue, dataQualityText, srmText, n, p, pct } from './format.js';
+import { DECISION_LABEL, adjustedTestText, armValue, dataQualityText, srmText, n, p, pct } from './format.js';
 
 /**
  * Markdown renders inline HTML and splits tables on pipes: escape both, and line breaks.
@@ -46,7 +46,7 @@ export function renderMarkdown(a: Analysis): string {
     );
     for (const m of e.metrics)
       out.push(
-        `| ${m.role} | ${md(m.metric)} | ${m.statistic} | ${md(m.variant)} | ${armValue(m, m.control.value)} | ${armValue(m, m.treatment.value)} | ${pct(m.relative)} | ${pct(m.relativeCi?.lower)} to ${pct(m.relativeCi?.upper)} | ${p(m.adjustedPValue)} |`,
+        `| ${m.role} | ${md(m.metric)} | ${m.statistic} | ${md(m.variant)} | ${armValue(m, m.control.value)} | ${armValue(m, m.treatment.value)} | ${pct(m.relative)} | ${pct(m.relativeCi?.lower)} to ${pct(m.relativeCi?.upper)} | ${p(m.adjustedPValue)}${adjustedTestText(m) ? `; ${adjustedTestText(m)}` : ''} |`,
       );
     out.push('');
     if (e.guardrails.length > 0) {

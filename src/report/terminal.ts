@@ -1,6 +1,16 @@
 /** The terminal summary: decision first, then the evidence a reader checks. */
 import type { Analysis } from '../analysis/index.js';
-import { DECISION_LABEL, armValue, dataQualityText, srmText, n, p, pct, terminalSafe as safe } from './format.js';
+import {
+  DECISION_LABEL,
+  adjustedTestText,
+  armValue,
+  dataQualityText,
+  srmText,
+  n,
+  p,
+  pct,
+  terminalSafe as safe,
+} from './format.js';
 
 export function renderTerminal(a: Analysis): string {
   const out: string[] = [];
@@ -23,7 +33,7 @@ export function renderTerminal(a: Analysis): string {
     );
     for (const m of e.metrics)
       out.push(
-        `   ${m.role.padEnd(9)} ${safe(m.metric)} ${m.statistic} ${safe(m.variant)}: ${armValue(m, m.control.value)} -> ${armValue(m, m.treatment.value)}, ${pct(m.relative)} [${pct(m.relativeCi?.lower)}, ${pct(m.relativeCi?.upper)}], p adj ${p(m.adjustedPValue)}${m.bayes ? `, P(beat) ${pct(m.bayes.probabilityBeatsControl, 1)}` : ''}${m.cuped ? `, CUPED p adj ${p(m.cuped.adjustedPValue)}` : ''}`,
+        `   ${m.role.padEnd(9)} ${safe(m.metric)} ${m.statistic} ${safe(m.variant)}: ${armValue(m, m.control.value)} -> ${armValue(m, m.treatment.value)}, ${pct(m.relative)} [${pct(m.relativeCi?.lower)}, ${pct(m.relativeCi?.upper)}], p adj ${p(m.adjustedPValue)}${m.bayes ? `, P(beat) ${pct(m.bayes.probabilityBeatsControl, 1)}` : ''}${adjustedTestText(m) ? `, ${adjustedTestText(m)}` : ''}`,
       );
     for (const g of e.guardrails) out.push(`   guardrail ${g.status.toUpperCase().padEnd(5)} ${safe(g.sentence)}`);
     if (e.power)

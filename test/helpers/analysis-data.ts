@@ -31,6 +31,12 @@ export interface GenOptions {
   junk?: { empty: number; truncated: number; malformed: number };
   variantNames?: Record<string, string>;
   eventNames?: Record<string, string>;
+  /**
+   * Adaptive allocation: consecutive periods of the run, each an allocation version with its
+   * share of the units (and of the days), its split and its conversion rates (a drift). The
+   * exposures carry mode adaptive and the version; weights and rates above are unused.
+   */
+  phases?: { version: number; share: number; weights: Record<string, number>; rates: Record<string, number> }[];
 }
 
 function rng(seed: number): () => number {
@@ -63,7 +69,13 @@ export function generate(dir: string, o: GenOptions): void {
     if (!list) files.set(day, (list = []));
     list.push(line);
   };
-  const exposure = (ts: number, unit: string, variant: string, attributes: Record<string, string>) =>
+  const exposure = (
+    ts: number,
+    unit: string,
+    variant: string,
+    attributes: Record<string, string>,
+    allocation: { mode: string; version: number } = { mode: 'fixed', version: 0 },
+  ) =>
     push(
       ts,
       JSON.stringify({
@@ -74,7 +86,7 @@ export function generate(dir: string, o: GenOptions): void {
         experiment: o.experiment,
         flag: o.experiment,
         variant: o.variantNames?.[variant] ?? variant,
-        allocation: { mode: 'fixed', version: 0, step: -1, percent: 100 },
+        allocation: { ...allocation, step: -1, percent: 100 },
         reason: 'SPLIT',
         provider: 'memory',
         attributes,
@@ -99,26 +111,39 @@ export function generate(dir: string, o: GenOptions): void {
         properties,
       }),
     );
+  const phaseTotal = o.phases?.reduce((a, p) => a + p.share, 0) ?? 1;
   for (let i = 0; i < o.units; i++) {
     const unit = `${o.experiment}-u${i}`;
-    let x = ra() * total;
+    // The unit's period (adaptive): the units and the days are cut in the periods' shares.
+    let start = 0;
+    let span = 1;
+    const phase = o.phases?.find((p) => {
+      span = p.share / phaseTotal;
+      if (i < (start + span) * o.units) return true;
+      start += span;
+      return false;
+    });
+    if (!phase) [start, span] = [0, 1];
+    const weights = phase?.weights ?? o.weights;
+    const phaseTotalWeight = variants.reduce((a, v) => a + (weights[v] ?? 0), 0);
+    let x = ra() * (phase ? phaseTotalWeight : total);
     let variant = variants[0]!;
     for (const v of variants) {
-      x -= o.weights[v]!;
+      x -= weights[v] ?? 0;
       if (x < 0) {
         variant = v;
         break;
       }
     }
-    const ts = t0 + Math.floor(r() * days * 86_400_000);
+    const ts = t0 + Math.floor((start + r() * span) * days * 86_400_000);
     const attributes: Record<string, string> = {};
-    let rate = o.rates[variant]!;
+    let rate = (phase?.rates ?? o.rates)[variant]!;
     if (o.segment) {
       const value = o.segment.values[i % o.segment.values.length]!;
       attributes[o.segment.attribute] = value;
       rate = o.segment.rates?.[value]?.[variant] ?? rate;
     }
-    exposure(ts, unit, variant, attributes);
+    exposure(ts, unit, variant, attributes, phase ? { mode: 'adaptive', version: phase.version } : undefined);
     if (i < (o.crossovers ?? 0))
       exposure(
         ts + 1000,

@@ -221,12 +221,17 @@ async function defineViews(conn: DuckDBConnection, files: readonly string[]): Pr
   const number = `TRY_CAST(${text('value')} AS DOUBLE)`;
   const inBound = `coalesce(abs(${number}) <= ${MAX_VALUE}, false)`;
   const notObject = (field: string) => `coalesce(NOT starts_with(${text(field)}, '{'), false) AS bad_${field}`;
+  // An exposure's allocation version (adaptive experiments' strata): a JSON number in [0, MAX_VALUE],
+  // else NULL; read only by an analysis of an adaptive experiment (DuckDB reads no column a query does not use).
+  const version = `TRY_CAST(CAST(allocation -> 'version' AS VARCHAR) AS DOUBLE)`;
   await conn.run(
     `CREATE TEMP VIEW sy_raw AS SELECT schema, ${key('id')}, ${key('unit')}, ${['experiment', 'variant', 'event'].map(name).join(', ')},
        CASE WHEN ${inBound} THEN ${number} END AS value, value IS NOT NULL AND NOT ${inBound} AS bad_value,
-       epoch(TRY_CAST(ts AS TIMESTAMPTZ)) AS t, attributes, properties, ${notObject('attributes')}, ${notObject('properties')}
+       epoch(TRY_CAST(ts AS TIMESTAMPTZ)) AS t, attributes, properties, ${notObject('attributes')}, ${notObject('properties')},
+       CASE WHEN ${version} BETWEEN 0 AND ${MAX_VALUE} THEN ${version} END AS version
      FROM read_ndjson(${list}, columns = {schema: 'VARCHAR', id: 'JSON', ts: 'VARCHAR', unit: 'JSON',
-       experiment: 'JSON', variant: 'JSON', event: 'JSON', value: 'JSON', attributes: 'JSON', properties: 'JSON'},
+       experiment: 'JSON', variant: 'JSON', event: 'JSON', value: 'JSON', attributes: 'JSON', properties: 'JSON',
+       allocation: 'JSON'},
        format = 'newline_delimited', ignore_errors = true, maximum_object_size = 16777216)`,
   );
   await conn.run(
@@ -245,7 +250,7 @@ async function defineViews(conn: DuckDBConnection, files: readonly string[]): Pr
   // 10M-group hash table ran it out of the 256 MB limit at 10M (and the store doubled it).
   await conn.run(
     `CREATE TEMP VIEW sy_lines AS SELECT CASE WHEN ${exposure} THEN 1 WHEN ${event} THEN 2 END AS kind,
-       hash(id) AS id, unit, experiment, variant, t, attributes FROM sy_raw`,
+       hash(id) AS id, unit, experiment, variant, t, attributes, version FROM sy_raw`,
   );
 }
 

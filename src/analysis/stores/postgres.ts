@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS sy_events (
 );
 -- Tables made before ids were kept get the column (their old rows keep a NULL id).
 ALTER TABLE sy_exposures ADD COLUMN IF NOT EXISTS id text;
+-- The allocation version of each exposure (an adaptive experiment's strata); NULL in rows loaded before it was kept.
+ALTER TABLE sy_exposures ADD COLUMN IF NOT EXISTS version double precision;
 ALTER TABLE sy_events ADD COLUMN IF NOT EXISTS id text;
 CREATE UNIQUE INDEX IF NOT EXISTS sy_exposures_id ON sy_exposures (id);
 CREATE UNIQUE INDEX IF NOT EXISTS sy_events_id ON sy_events (id);
@@ -199,6 +201,9 @@ function parseSql(json: string, epoch: string): string {
       CASE WHEN jsonb_typeof(j -> 'attributes') = 'object' THEN j -> 'attributes' ELSE '{}'::jsonb END AS attributes,
       CASE WHEN jsonb_typeof(j -> 'properties') = 'object' THEN j -> 'properties' ELSE '{}'::jsonb END AS properties,
       ${notObject('attributes')}, ${notObject('properties')},
+      CASE WHEN jsonb_typeof(j -> 'allocation' -> 'version') = 'number' THEN
+        CASE WHEN (j -> 'allocation' -> 'version')::numeric BETWEEN 0 AND ${MAX_VALUE}
+          THEN (j -> 'allocation' -> 'version')::double precision END END AS version,
       blank
     FROM (SELECT CASE WHEN blank THEN NULL ELSE ${json} END AS j, blank
           FROM (SELECT line, btrim(line, E' \\r') = '' AS blank FROM sy_stage) b OFFSET 0) x`;
@@ -251,8 +256,8 @@ export async function loadJsonlIntoPostgres(
           await client.query(parseSql('sy_try_jsonb(line)', "sy_try_epoch(j ->> 'ts')"));
         }
         const ex = await client.query(
-          `INSERT INTO sy_exposures (id, unit, experiment, variant, t, attributes)
-           SELECT id, unit, experiment, variant, t, attributes FROM sy_parsed WHERE ${validExposure('$1')}
+          `INSERT INTO sy_exposures (id, unit, experiment, variant, t, attributes, version)
+           SELECT id, unit, experiment, variant, t, attributes, version FROM sy_parsed WHERE ${validExposure('$1')}
            ON CONFLICT (id) DO NOTHING`,
           [EXPOSURE],
         );
@@ -300,10 +305,12 @@ export async function loadJsonlIntoPostgres(
 export async function openPostgresStore(url: string, options: PostgresOptions = {}): Promise<AnalysisStore> {
   const client = await connectPostgres(url, options);
   try {
-    const { rows } = await client.query<{ ok: boolean; ids: boolean }>(
+    const { rows } = await client.query<{ ok: boolean; ids: boolean; versions: boolean }>(
       `SELECT to_regclass('sy_exposures') IS NOT NULL AND to_regclass('sy_events') IS NOT NULL AS ok,
          (SELECT count(*) FROM information_schema.columns WHERE table_name IN ('sy_exposures', 'sy_events')
-            AND column_name = 'id' AND table_schema = current_schema()) = 2 AS ids`,
+            AND column_name = 'id' AND table_schema = current_schema()) = 2 AS ids,
+         EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'sy_exposures'
+            AND column_name = 'version' AND table_schema = current_schema()) AS versions`,
     );
     if (!rows[0]?.ok)
       throw new SwitchyardError(
@@ -318,8 +325,10 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
         'sy_exposures / sy_events have no id column (loaded by an older switchyard); run `switchyard load --data DIR --pg URL` once to add it',
       );
     // What the exposure scan reads (store.ts): here only valid exposures; bad lines were counted at load.
+    // Tables loaded before versions were kept have none (an adaptive experiment's units are then one stratum).
     await client.query(
-      'CREATE TEMP VIEW sy_lines AS SELECT 1 AS kind, id, unit, experiment, variant, t, attributes FROM sy_exposures',
+      `CREATE TEMP VIEW sy_lines AS SELECT 1 AS kind, id, unit, experiment, variant, t, attributes,
+         ${rows[0].versions ? 'version' : 'CAST(NULL AS double precision) AS version'} FROM sy_exposures`,
     );
     // Each event id once: the load's unique index already made the ids unique. Rows loaded
     // before ids were kept (NULL id) have no id to tell a repeated line from a second event:
