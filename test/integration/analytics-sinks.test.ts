@@ -334,3 +334,46 @@ describe('limits and refusals, every platform', () => {
     expect(accepted.flatMap((r) => eventsIn(r.body))).toHaveLength(8);
   });
 });
+
+describe('properties named like Object.prototype members', () => {
+  // Names a caller may well use (a product's "constructor", a "toString" flag, "__proto__" from
+  // hostile input): each reaches every platform as the caller's property, as any other name does.
+  // Before, `key in into` found them on Object.prototype and dropped them silently.
+  const names = ['toString', 'constructor', 'hasOwnProperty', 'valueOf', '__proto__'];
+  const properties = JSON.parse(`{${names.map((n, i) => `"${n}": "p${i}"`).join(', ')}}`) as Record<string, unknown>;
+  const attributes = JSON.parse(`{${names.map((n, i) => `"${n}": "a${i}"`).join(', ')}}`) as Record<string, string>;
+  const lines = batchOfLines([
+    JSON.stringify({ ...exposure, attributes }),
+    JSON.stringify({ ...purchase, properties }),
+  ]);
+  const expected = (prefix: string) => Object.fromEntries(names.map((n, i) => [n, `${prefix}${i}`]));
+
+  for (const [platform, make, pick] of [
+    [
+      'segment',
+      () => segmentSink({ writeKey: 'wk', host: receiver.url }),
+      (b: any) => b.batch.map((e: any) => e.properties),
+    ],
+    [
+      'amplitude',
+      () => amplitudeSink({ apiKey: 'ak', serverUrl: `${receiver.url}/2/httpapi` }),
+      (b: any) => b.events.map((e: any) => e.event_properties),
+    ],
+    [
+      'mixpanel',
+      () => mixpanelSink({ token: 'tk', host: `127.0.0.1:${receiver.port}`, protocol: 'http' }),
+      (b: any) => b.map((e: any) => e.properties),
+    ],
+  ] as const) {
+    it(`${platform}: every such attribute and property is sent`, async () => {
+      sink = await make();
+      await sink.send(lines);
+      const bodies = receiver.requests.map((r) => JSON.parse(r.body));
+      const [exposed, tracked] = bodies.flatMap(pick) as Record<string, unknown>[];
+      for (const [n, v] of Object.entries(expected('a')))
+        expect(Object.getOwnPropertyDescriptor(exposed, n)?.value, n).toBe(v);
+      for (const [n, v] of Object.entries(expected('p')))
+        expect(Object.getOwnPropertyDescriptor(tracked, n)?.value, n).toBe(v);
+    });
+  }
+});

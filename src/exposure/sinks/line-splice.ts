@@ -14,7 +14,7 @@
  * Date.parse milliseconds, value, the attribute members). It is done twice with different
  * sentinels and kept only when both cuts agree, so a sentinel that happens to appear in a
  * constant (an experiment named like one) is never taken for a slot. Attribute members
- * are copied when the platform would keep them (`!(key in properties)`, see
+ * are copied when the platform would keep them (not a key of the platform's object, see
  * platform.ts) and their JSON is what JSON.stringify writes again (no escape, canonical
  * numbers, no nested value); the keys already in the platform's object come from the
  * same sentinel run.
@@ -188,7 +188,7 @@ export class LineSplicer {
       ? (entry.valued ??= this.derive(k, entry, true))
       : (entry.plain ??= this.derive(k, entry, false));
     if (template === null) return -1;
-    // Members taken by the platform's own fields, or by Object.prototype, are skipped (as `key in into` does).
+    // Members taken by the platform's own fields are skipped (as platform.ts's addMembers does).
     if (this.memberEnd > 0 && !this.keepMembers(buf, template)) return -1;
     if (template.hasTime && !Number.isFinite((this.ms = this.time(buf)))) return -1;
     this.line = buf;
@@ -362,7 +362,7 @@ export class LineSplicer {
     for (let k = 0; k < kept.length; k++) if (sameKey(buf, at, kept[k]!, 0)) return true;
     const end = buf.indexOf(QUOTE, at + 1) + 1;
     const key = buf.toString('latin1', at + 1, end - 1);
-    if (template.taken.has(key) || key in Object.prototype) return false;
+    if (template.taken.has(key)) return false;
     if (kept.length < 64) kept.push(Buffer.from(buf.subarray(at, end)));
     return true;
   }

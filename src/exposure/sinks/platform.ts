@@ -28,14 +28,28 @@ export function addExposureProperties(into: Record<string, unknown>, r: Exposure
   into.provider = r.provider;
   if (r.service) into.service = r.service;
   if (r.instance) into.instance = r.instance;
-  for (const key in r.attributes) if (!(key in into)) into[key] = r.attributes[key];
-  return into;
+  return addMembers(into, r.attributes);
 }
 
 /** Adds a tracked event's value, service and properties to `into`; its properties never replace a field. */
 export function addTrackedProperties(into: Record<string, unknown>, r: TrackedRecord): Record<string, unknown> {
   if (r.value !== undefined) into.value = r.value;
   if (r.service) into.service = r.service;
-  for (const key in r.properties) if (!(key in into)) into[key] = r.properties[key];
+  return addMembers(into, r.properties);
+}
+
+/**
+ * Adds the members of `from` whose keys `into` does not have as its own. Keys are the
+ * caller's: `toString` or `constructor` are names like any other (an `in` test found them
+ * on Object.prototype and dropped them), and `__proto__` is defined as a member, not
+ * assigned (which would set the object's prototype and send nothing).
+ */
+function addMembers(into: Record<string, unknown>, from: Record<string, unknown>): Record<string, unknown> {
+  for (const key in from) {
+    if (Object.hasOwn(into, key)) continue;
+    if (key === '__proto__')
+      Object.defineProperty(into, key, { value: from[key], enumerable: true, writable: true, configurable: true });
+    else into[key] = from[key];
+  }
   return into;
 }
