@@ -433,6 +433,7 @@ async function analyzeExperiment(
       control,
       variants,
       primaryMetric,
+      primaryStatistic: decisionStat,
       period: {
         start: new Date(start * 1000).toISOString(),
         end: new Date(last * 1000).toISOString(),

@@ -40,8 +40,11 @@ export type LogLocation = { readonly dir: string } | { readonly pg: string };
 
 export function learningEntries(a: Analysis): LearningEntry[] {
   return a.experiments.map((e) => {
+    // The result the decision read: the primary metric's decision statistic (its arm with the
+    // smallest p). Any primary statistic logged a mean_value result for a decision on
+    // conversion, and plan, which reads conversion results, found no baseline.
     const primary = e.metrics
-      .filter((m) => m.role === 'primary')
+      .filter((m) => m.role === 'primary' && m.statistic === e.primaryStatistic)
       .sort((x, y) => x.adjustedPValue - y.adjustedPValue)[0];
     return {
       schema: LEARNING_SCHEMA,
