@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../../helpers/cli.js';
+import { appendLearning, readLearning, type LearningEntry } from '../../../src/analysis/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-cli-history-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -126,4 +127,20 @@ describe('the learning log records the decision statistic of the primary metric'
     expect(plan.code).toBe(0);
     expect(plan.out).toMatch(/from a 50\.00% baseline/);
   }, 30_000);
+});
+
+describe('an append to a learning log whose last line has no newline', () => {
+  it('starts a line of its own: both entries are read (audit: the new entry was glued to the last line, both lost as "not JSON")', async () => {
+    // As an editor that adds no final newline leaves the file, or a write cut short.
+    const data = join(dir, 'no-final-newline');
+    mkdirSync(data);
+    const file = join(data, 'learning-log.ndjson');
+    writeFileSync(file, JSON.stringify(entry));
+    await appendLearning({ dir: data }, [{ ...entry, experiment: 'search' } as LearningEntry]);
+    const skipped: string[] = [];
+    const read = await readLearning({ dir: data }, (where) => skipped.push(where));
+    expect(skipped).toEqual([]);
+    expect(read.map((e) => e.experiment)).toEqual(['checkout', 'search']);
+    expect(readFileSync(file, 'utf8').endsWith('\n')).toBe(true);
+  });
 });
