@@ -103,6 +103,8 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
   const quality = store.quality(new Promise<number>((resolve) => (scanned = resolve)));
   quality.catch(() => undefined); // awaited below; this only keeps a failure during the scans from going unhandled
   const experiments: ExperimentAnalysis[] = [];
+  /** Why a requested experiment with exposures was not analysed (one arm to compare). */
+  const notAnalysed: string[] = [];
   for (const s of Q.DROP_TABLES) await q(store, s);
   try {
     options.onProgress?.(0, 2, 'reading exposures');
@@ -139,7 +141,8 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
         options,
         times,
       );
-      if (result) experiments.push(result);
+      if (typeof result === 'string') notAnalysed.push(result);
+      else if (result) experiments.push(result);
       options.onProgress?.(i + 3, steps, key);
     }
   } finally {
@@ -149,7 +152,9 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
     throw new SwitchyardError(
       'SY_ANALYSIS_NO_DATA',
       'analysis',
-      `no exposures of ${options.experiments.map((k) => JSON.stringify(k)).join(', ')} in the data`,
+      notAnalysed.length > 0
+        ? notAnalysed.join('; ')
+        : `no exposures of ${options.experiments.map((k) => JSON.stringify(k)).join(', ')} in the data`,
     );
   return {
     schema: ANALYSIS_SCHEMA,
@@ -198,7 +203,7 @@ async function analyzeExperiment(
   config: ValidatedConfig | undefined,
   options: AnalyzeOptions,
   times: readonly SqlValue[],
-): Promise<ExperimentAnalysis | null> {
+): Promise<ExperimentAnalysis | string | null> {
   const windowS = settings.attributionWindowMs / 1000;
   const segAttrs = settings.segments;
   await q(store, Q.SET_EXPERIMENT[0]!);
@@ -225,8 +230,13 @@ async function analyzeExperiment(
     const counts = variants.map((v) => units.get(v) ?? 0);
     const srmVariants = variants.filter((_, i) => weights[i]! > 0);
     // One arm (data of an experiment outside the config that only ever served one variant,
-    // or a config with a single weighted variant): nothing to compare, so nothing to analyse.
-    if (srmVariants.length < 2 || treatments.length === 0) return null;
+    // or a config with a single weighted variant): nothing to compare, so nothing to analyse;
+    // said, for a caller who asked for it (it was "no exposures of" it).
+    const unitsText = variants.map((v) => `${v} ${(units.get(v) ?? 0).toLocaleString('en')}`).join(', ');
+    if (treatments.length === 0)
+      return `${JSON.stringify(key)} has exposures of one variant only (${unitsText} units): nothing to compare`;
+    if (srmVariants.length < 2)
+      return `${JSON.stringify(key)} has one variant with a weight in the config (${srmVariants.join('')}): nothing to compare (units: ${unitsText})`;
     const srmRaw = srmTest(
       counts.filter((_, i) => weights[i]! > 0),
       weights.filter((w) => w > 0),
@@ -446,6 +456,7 @@ async function analyzeExperiment(
       control,
       variants,
       primaryMetric,
+      primaryStatistic: decisionStat,
       period: {
         start: new Date(start * 1000).toISOString(),
         end: new Date(last * 1000).toISOString(),

@@ -5,7 +5,7 @@
  * PostgreSQL table sy_experiment_log. `switchyard history` lists it and `switchyard plan`
  * reads past results of the same metric from it.
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { sampleSize, type SampleSizeResult } from '../stats/index.js';
 import { messageOf, SwitchyardError } from '../errors.js';
@@ -40,8 +40,11 @@ export type LogLocation = { readonly dir: string } | { readonly pg: string };
 
 export function learningEntries(a: Analysis): LearningEntry[] {
   return a.experiments.map((e) => {
+    // The result the decision read: the primary metric's decision statistic (its arm with the
+    // smallest p). Any primary statistic logged a mean_value result for a decision on
+    // conversion, and plan, which reads conversion results, found no baseline.
     const primary = e.metrics
-      .filter((m) => m.role === 'primary')
+      .filter((m) => m.role === 'primary' && m.statistic === e.primaryStatistic)
       .sort((x, y) => x.adjustedPValue - y.adjustedPValue)[0];
     return {
       schema: LEARNING_SCHEMA,
@@ -72,11 +75,34 @@ function logError(what: string, cause: unknown): SwitchyardError {
   return new SwitchyardError('SY_ANALYSIS_STORE', 'analysis', `${what}: ${messageOf(cause)}`, { cause });
 }
 
+/**
+ * Whether the file's last line has no newline (an editor that adds none saved it, or a write
+ * was cut short): an append must start a line of its own, or its entry is glued to that line
+ * and both are lost as "not JSON".
+ */
+function endsOpen(file: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return false; // no log yet: the append creates it
+  }
+  try {
+    const { size } = fstatSync(fd);
+    const last = Buffer.alloc(1);
+    return size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function appendLearning(where: LogLocation, entries: readonly LearningEntry[]): Promise<void> {
   if (entries.length === 0) return;
   if ('dir' in where) {
+    const file = join(where.dir, LEARNING_FILE);
     try {
-      appendFileSync(join(where.dir, LEARNING_FILE), entries.map((e) => JSON.stringify(e) + '\n').join(''));
+      const text = entries.map((e) => JSON.stringify(e) + '\n').join('');
+      appendFileSync(file, (endsOpen(file) ? '\n' : '') + text);
     } catch (cause) {
       throw logError(`cannot append to the learning log in ${where.dir}`, cause);
     }

@@ -34,6 +34,18 @@ const D = 'DOUBLE PRECISION';
  */
 export const MAX_VALUE = 1e15;
 
+/**
+ * What a record's `ts` must be, on both stores (a regular expression both engines read alike):
+ * an RFC 3339 date-time with its offset, `Z` or +hh:mm / -hh:mm (hours up to 15, PostgreSQL's
+ * limit), a year from 0001 (PostgreSQL has no year 0), T or a space between date and time, any
+ * fraction of a second (both stores cut it to microseconds). Anything else makes the line
+ * malformed. Each engine's own parser took more, and not the same: PostgreSQL read "now",
+ * "today", "infinity", lowercase t and z, a leap second and RFC 2822 dates that DuckDB refused,
+ * and a ts without an offset was read in DuckDB's time zone (the machine's) and in the
+ * PostgreSQL server's: the same files gave other numbers elsewhere.
+ */
+export const TS_PATTERN = String.raw`^(000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d{3})-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-](0\d|1[0-5]):[0-5]\d)$`;
+
 export const DROP_TABLES = [
   'DROP VIEW IF EXISTS sy_f',
   'DROP VIEW IF EXISTS sy_ue',

@@ -209,6 +209,8 @@ export interface ExperimentAnalysis {
   readonly control: string;
   readonly variants: readonly string[];
   readonly primaryMetric: string | null;
+  /** The primary metric's statistic the decision reads (`analysis.decision.primary_statistic`). */
+  readonly primaryStatistic: Statistic;
   readonly period: { readonly start: string; readonly end: string; readonly days: number };
   readonly units: Readonly<Record<string, number>>;
   readonly excluded: { readonly multipleVariants: number; readonly botLike: Readonly<Record<string, number>> };

@@ -155,6 +155,45 @@ describe('an exposure at an implausible time is left out and counted', () => {
   }, 120_000);
 });
 
+describe('a timestamp is read alike on both engines and on any machine', () => {
+  it('RFC 3339 with Z or an offset counts; no offset, words, lowercase, leap seconds and other formats are malformed (audit: PostgreSQL took "now", DuckDB read a ts without offset in the machine\'s time zone)', async () => {
+    const valid = [
+      exposureAt('2026-10-01T12:00:00+05:30', 'T1'),
+      exposureAt('2026-10-01 12:00:00-03:00', 'T2'),
+      // Nanoseconds (Go's RFC3339Nano): cut to microseconds on both (PostgreSQL rounded up, a second later here).
+      exposureAt('2026-10-04T12:00:00.9999999Z', 'T3'),
+    ];
+    const malformed = [
+      '2026-10-01T12:00:00',
+      '2026-10-01',
+      'now',
+      'today',
+      'infinity',
+      '-infinity',
+      '2026-10-01t12:00:00z',
+      '2026-10-01T23:59:60Z',
+      '2026-10-01T12:00Z',
+      'Thu, 01 Oct 2026 12:00:00 GMT',
+      '20261001T120000Z',
+      '2026-10-01T12:00:00+23:00',
+      '2026-10-01T12:00:00 Europe/Paris',
+      '2026-10-01T12:00:00Z BC',
+      '0000-01-01T00:00:00Z',
+    ].map((ts, i) => exposureAt(ts, `M${i}`));
+    const { duck, post, loaded } = await onBoth(withLines('ts', [...valid, ...malformed]));
+    expect(loaded.malformed).toBe(expected.dataQuality.malformed + malformed.length);
+    for (const a of [duck, post]) {
+      expect(a.dataQuality.malformed).toBe(expected.dataQuality.malformed + malformed.length);
+      expect(a.dataQuality.outOfRange).toBe(0);
+      const e = a.experiments[0]!;
+      expect(e.units.control).toBe(expected.experiments[0]!.units.control! + valid.length);
+      expect(e.period.end).toBe('2026-10-04T12:00:00.999Z');
+    }
+    expect(post.dataQuality).toEqual(duck.dataQuality);
+    expectSame(post.experiments, duck.experiments);
+  }, 120_000);
+});
+
 describe('an event value that is not a finite number within MAX_VALUE makes its line malformed', () => {
   it('1e120, 1e200, 1e400, Infinity, NaN, "1e309", "12", true (audit: a crash or mean_value gone): the clean numbers, each line malformed', async () => {
     const meanValue = {

@@ -14,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { messageOf, SwitchyardError } from '../../errors.js';
-import { MAX_VALUE } from '../sql.js';
+import { MAX_VALUE, TS_PATTERN } from '../sql.js';
 import type { AnalysisStore, DataQuality, Row, SqlValue } from '../store.js';
 import { jsonlFiles } from './duckdb.js';
 import { firstIncomplete, LineScan, type IncompleteLine } from './lines.js';
@@ -183,6 +183,16 @@ export function csvLines(scan?: LineScan): Transform {
 }
 
 /**
+ * The epoch of the line's ts by `parse` (a fast or a safe cast), NULL unless it matches
+ * TS_PATTERN (sql.ts), as in DuckDB's view; its fraction cut to microseconds first, as DuckDB
+ * cuts it (PostgreSQL's cast rounds: .9999999 was the next second).
+ */
+function epochOf(parse: (ts: string) => string): string {
+  const ts = "(j ->> 'ts')";
+  return `CASE WHEN ${ts} ~ '${TS_PATTERN}' THEN ${parse(String.raw`regexp_replace(${ts}, '(\.\d{6})\d+', '\1')`)} END`;
+}
+
+/**
  * The staging lines parsed into typed columns; `json` and `epoch` are fixed fragments (fast or
  * safe parsers). value is a JSON number within MAX_VALUE (sql.ts) or null/absent; anything
  * else sets bad_value, which makes an event malformed, as DuckDB's view does. (A nested CASE,
@@ -249,11 +259,21 @@ export async function loadJsonlIntoPostgres(
         // timestamp falls back to the per-line safe parsers (a subtransaction per line, much slower).
         await client.query('SAVEPOINT sy_fast');
         try {
-          await client.query(parseSql('line::jsonb', "extract(epoch FROM (j ->> 'ts')::timestamptz)"));
+          await client.query(
+            parseSql(
+              'line::jsonb',
+              epochOf((ts) => `extract(epoch FROM ${ts}::timestamptz)`),
+            ),
+          );
           await client.query('RELEASE SAVEPOINT sy_fast');
         } catch {
           await client.query('ROLLBACK TO SAVEPOINT sy_fast');
-          await client.query(parseSql('sy_try_jsonb(line)', "sy_try_epoch(j ->> 'ts')"));
+          await client.query(
+            parseSql(
+              'sy_try_jsonb(line)',
+              epochOf((ts) => `sy_try_epoch(${ts})`),
+            ),
+          );
         }
         const ex = await client.query(
           `INSERT INTO sy_exposures (id, unit, experiment, variant, t, attributes, version)

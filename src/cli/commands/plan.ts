@@ -4,10 +4,18 @@ import { planExperiment, readLearning, terminalSafe } from '../../index.js';
 import { logLocation } from './analysis-source.js';
 import type { Out } from './shared.js';
 
+/**
+ * The value as a decimal number (an exponent allowed: 1e4), NaN for anything else: Number()
+ * alone read 0x10 as 16 units a day, 0o3 and 0b11 as 3 arms.
+ */
+function decimal(value: string): number {
+  return /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i.test(value) ? Number(value) : NaN;
+}
+
 /** A number with lo < n < hi (lo <= n with `from`), for an option whose other values mean nothing. */
 function between(name: string, lo: number, hi: number, from = false) {
   return (value: string): number => {
-    const n = Number(value);
+    const n = decimal(value);
     if (!Number.isFinite(n) || (from ? n < lo : n <= lo) || n >= hi)
       throw new InvalidArgumentError(
         `${name} must be a number ${from ? `from ${lo} to` : `above ${lo} and`} below ${hi}, found "${value}"`,
@@ -19,7 +27,7 @@ function between(name: string, lo: number, hi: number, from = false) {
 /** A whole number from lo to hi. */
 function wholeBetween(name: string, lo: number, hi: number) {
   return (value: string): number => {
-    const n = Number(value);
+    const n = decimal(value);
     if (!Number.isInteger(n) || n < lo || n > hi)
       throw new InvalidArgumentError(`${name} must be a whole number from ${lo} to ${hi}, found "${value}"`);
     return n;

@@ -47,6 +47,12 @@ describe('analysis command arguments', () => {
     ['--mde', '1e-300'],
     ['--alpha', '0.9'],
     ['--baseline', '1e-300'],
+    // Not decimal numbers (audit: read by Number() as 16 units a day, 3 arms, a 5% MDE).
+    ['--daily', '0x10'],
+    ['--arms', '0o3'],
+    ['--arms', '0b11'],
+    ['--mde', '0x0.05'],
+    ['--daily', '1_000'],
   ])('plan %s %s: exit 2 with a message', async (option, value) => {
     const args = ['plan', '--metric', 'purchase', '--daily', '1000', '--baseline', '0.1', option, value];
     const r = await cli(...args);

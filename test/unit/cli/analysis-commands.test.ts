@@ -102,6 +102,38 @@ describe('switchyard analyze / report / load', () => {
     expect(u.err).toMatch(/^SY_ANALYSIS_NO_DATA: no exposures of "no-such"/);
   }, 30_000);
 
+  it('an experiment with one arm to compare says so, not that it has no exposures', async () => {
+    const solo = join(dir, 'solo');
+    generate(solo, {
+      experiment: 'solo',
+      start: '2026-10-01T00:00:00Z',
+      units: 300,
+      days: 2,
+      weights: { control: 1 },
+      rates: { control: 0.4 },
+    });
+    // Data of one variant, no config: nothing to compare it with.
+    const d = await cli('analyze', 'solo', '--data', solo, '--no-log');
+    expect(d.code).toBe(1);
+    expect(d.err).toMatch(/^SY_ANALYSIS_NO_DATA: "solo" has exposures of one variant only \(control 300 units\)/);
+    // A config that weights one variant (treatment at 0, as when an arm is switched off).
+    const soloConfig = join(dir, 'solo.yaml');
+    writeFileSync(
+      soloConfig,
+      [
+        'experiments:',
+        '  solo:',
+        '    variants: { control: { weight: 100 }, treatment: { weight: 0 } }',
+        '    primary_metric: purchase',
+      ].join('\n'),
+    );
+    const c = await cli('analyze', 'solo', '--data', solo, '--config', soloConfig, '--no-log');
+    expect(c.code).toBe(1);
+    expect(c.err).toMatch(
+      /^SY_ANALYSIS_NO_DATA: "solo" has one variant with a weight in the config \(control\): nothing to compare \(units: control 300, treatment 0\)/,
+    );
+  }, 30_000);
+
   it('load copies the files into PostgreSQL and analyze --pg gives the same decision', async () => {
     const db = `sy_cli_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });

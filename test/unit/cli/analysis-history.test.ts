@@ -3,11 +3,12 @@
  * crashed it with "Cannot read properties of undefined (reading 'slice')"): such lines are
  * skipped and counted, each named by file:line; the entries around them are listed.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../../helpers/cli.js';
+import { appendLearning, readLearning, type LearningEntry } from '../../../src/analysis/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-cli-history-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -78,5 +79,68 @@ describe('history --data a directory that does not exist', () => {
     const empty = await cli('history', '--data', there);
     expect(empty.code).toBe(0);
     expect(empty.out).toBe('the learning log is empty\n');
+  });
+});
+
+describe('the learning log records the decision statistic of the primary metric', () => {
+  it('the result the decision read, not the primary statistic with the smallest p; plan finds its baseline (audit: mean_value logged, plan: no baseline)', async () => {
+    // Half the units of each arm buy; treatment's purchases are worth ten times more: the
+    // decision (on conversion) sees no effect, mean_value a large one.
+    const data = join(dir, 'value-only');
+    mkdirSync(data);
+    const lines: string[] = [];
+    const t0 = Date.parse('2026-10-01T00:00:00Z');
+    for (let i = 0; i < 800; i++) {
+      const variant = i % 2 === 0 ? 'control' : 'treatment';
+      const ts = new Date(t0 + i * 60_000).toISOString();
+      lines.push(
+        JSON.stringify({ schema: 'switchyard.exposure/1', id: `x${i}`, ts, unit: `u${i}`, experiment: 'exp', variant }),
+      );
+      if (i % 4 < 2)
+        lines.push(
+          JSON.stringify({
+            schema: 'switchyard.event/1',
+            id: `e${i}`,
+            ts: new Date(t0 + i * 60_000 + 1000).toISOString(),
+            unit: `u${i}`,
+            event: 'purchase',
+            value: (variant === 'control' ? 10 : 100) + (i % 7),
+          }),
+        );
+    }
+    writeFileSync(join(data, 'day.jsonl'), lines.join('\n') + '\n');
+    const a = await cli('analyze', 'exp', '--data', data, '--metric', 'purchase', '--json');
+    expect(a.code).toBe(0);
+    const metrics = (
+      JSON.parse(a.out) as { experiments: { metrics: { statistic: string; adjustedPValue: number }[] }[] }
+    ).experiments[0]!.metrics;
+    const p = (statistic: string) => metrics.find((m) => m.statistic === statistic)!.adjustedPValue;
+    expect(p('mean_value')).toBeLessThan(p('conversion'));
+    const logged = JSON.parse(readFileSync(join(data, 'learning-log.ndjson'), 'utf8').trim()) as Record<
+      string,
+      unknown
+    >;
+    expect(logged.statistic).toBe('conversion');
+    expect(logged.control).toBe(0.5);
+    const plan = await cli('plan', '--metric', 'purchase', '--daily', '100', '--data', data);
+    expect(plan.err).toBe('');
+    expect(plan.code).toBe(0);
+    expect(plan.out).toMatch(/from a 50\.00% baseline/);
+  }, 30_000);
+});
+
+describe('an append to a learning log whose last line has no newline', () => {
+  it('starts a line of its own: both entries are read (audit: the new entry was glued to the last line, both lost as "not JSON")', async () => {
+    // As an editor that adds no final newline leaves the file, or a write cut short.
+    const data = join(dir, 'no-final-newline');
+    mkdirSync(data);
+    const file = join(data, 'learning-log.ndjson');
+    writeFileSync(file, JSON.stringify(entry));
+    await appendLearning({ dir: data }, [{ ...entry, experiment: 'search' } as LearningEntry]);
+    const skipped: string[] = [];
+    const read = await readLearning({ dir: data }, (where) => skipped.push(where));
+    expect(skipped).toEqual([]);
+    expect(read.map((e) => e.experiment)).toEqual(['checkout', 'search']);
+    expect(readFileSync(file, 'utf8').endsWith('\n')).toBe(true);
   });
 });
