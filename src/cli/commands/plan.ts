@@ -2,15 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { planExperiment, readLearning, terminalSafe } from '../../index.js';
 import { logLocation } from './analysis-source.js';
-import type { Out } from './shared.js';
-
-/**
- * The value as a decimal number (an exponent allowed: 1e4), NaN for anything else: Number()
- * alone read 0x10 as 16 units a day, 0o3 and 0b11 as 3 arms.
- */
-function decimal(value: string): number {
-  return /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i.test(value) ? Number(value) : NaN;
-}
+import { decimal, type Out } from './shared.js';
 
 /** A number with lo < n < hi (lo <= n with `from`), for an option whose other values mean nothing. */
 function between(name: string, lo: number, hi: number, from = false) {

@@ -16,9 +16,17 @@ export function terminalLines(text: string): string {
   return text.split('\n').map(terminalSafe).join('\n');
 }
 
+/**
+ * The value as a decimal number (an exponent allowed: 1e4), NaN for anything else: Number()
+ * alone reads 0x10 as 16, 0o3 and 0b11 as 3, and "" or " " as 0.
+ */
+export function decimal(value: string): number {
+  return /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i.test(value) ? Number(value) : NaN;
+}
+
 export function positiveInt(name: string) {
   return (value: string): number => {
-    const n = Number(value);
+    const n = decimal(value);
     if (!Number.isInteger(n) || n <= 0)
       throw new InvalidArgumentError(`${name} must be a positive whole number, found "${value}"`);
     return n;
@@ -28,7 +36,7 @@ export function positiveInt(name: string) {
 /** A number from 0 to `max` (Infinity: any finite number), for an option whose other values mean nothing. */
 export function nonNegative(name: string, max = Infinity) {
   return (value: string): number => {
-    const n = Number(value);
+    const n = decimal(value);
     if (!Number.isFinite(n) || n < 0 || n > max)
       throw new InvalidArgumentError(
         `${name} must be a number ${max === Infinity ? '>= 0' : `from 0 to ${max}`}, found "${value}"`,

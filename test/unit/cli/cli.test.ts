@@ -69,6 +69,20 @@ describe('switchyard demo', () => {
     expect((await cli('no-such-command')).code).toBe(2);
   });
 
+  it.each([
+    ['--users', '0x10'],
+    ['--users', '0b11'],
+    ['--users', ' '],
+    ['--ramp-day', '0o7'],
+    ['--ramp-day', ''],
+  ])('%s %j: a usage error (not read as 16, 3, 0 or 7), nothing run', async (option, value) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-demo-'));
+    const r = await cli('demo', '--users', '10', option, value, '--dir', dir);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it.each(['1e300', '1e8', '1e6', '36501'])(
     '--ramp-day %s (beyond a century): exit 2 as a usage error, not a failed run (Invalid time value) or an invalid demo config',
     async (days) => {
