@@ -86,9 +86,13 @@ export function readConfigText(file: string): string {
 
 /** Reads and validates a config file. Throws ConfigError (SY_CONFIG_INVALID) or SY_CONFIG_READ. */
 export function loadConfigFile(file: string, options: LoadOptions = {}): ValidatedConfig {
-  let text: string;
+  return parseConfig(readConfigFile(file), file, options);
+}
+
+/** readConfigText, its failure thrown as SY_CONFIG_READ naming the file. */
+export function readConfigFile(file: string): string {
   try {
-    text = readConfigText(file);
+    return readConfigText(file);
   } catch (cause) {
     throw new SwitchyardError(
       'SY_CONFIG_READ',
@@ -97,7 +101,6 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Validat
       { cause },
     );
   }
-  return parseConfig(text, file, options);
 }
 
 /** Validates YAML text. `file` is only used in messages. */
