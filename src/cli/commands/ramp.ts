@@ -9,7 +9,17 @@
  * the vendor through its control plane.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fchmodSync,
+  fsyncSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { isMap, isScalar, parseDocument } from 'yaml';
@@ -118,11 +128,19 @@ function edit(text: string, experiment: string, percent: number): string {
   return doc.toString();
 }
 
-/** Writes next to the file and renames over it: a reader sees the old file or the new one. */
-function writeAtomically(file: string, text: string): void {
+/**
+ * Writes next to the file and renames over it: a reader sees the old file or the new one.
+ * A symlink is followed, so the file it names is the one replaced (renamed over, the link
+ * would become a file of its own and a service reading the file by its own path would never
+ * see the change), and the file keeps its mode.
+ */
+function writeAtomically(path: string, text: string): void {
+  const file = realpathSync(path);
+  const mode = statSync(file).mode & 0o7777;
   const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o644);
+  const fd = openSync(tmp, 'wx', mode);
   try {
+    fchmodSync(fd, mode); // openSync's mode is narrowed by the umask
     writeSync(fd, text);
     fsyncSync(fd);
   } finally {

@@ -5,7 +5,16 @@
  * hot reload. Refusals leave the file byte for byte as it was.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -108,6 +117,25 @@ describe('switchyard ramp', () => {
       expect(after.filter((v) => v !== undefined).length / units.length).toBeCloseTo(to / 100, 1);
       before = after;
     }
+  });
+
+  it('writes through a symlink to the file it names, keeping its mode (a ConfigMap, a config kept elsewhere)', async () => {
+    const file = fixture();
+    chmodSync(file, 0o600);
+    const dir = mkdtempSync(join(tmpdir(), 'sy-ramp-link-'));
+    const link = join(dir, 'switchyard.yaml');
+    symlinkSync(file, link);
+    const r = await cli('ramp', 'checkout', '--to', '25', '--config', link);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    // A service watching either path sees the change; the link still names the file.
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe(
+      CONFIG.replace('percent: 10   # ops ramp this', 'percent: 25   # ops ramp this'),
+    );
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(join(file, '..'))).toEqual(['switchyard.yaml']);
+    expect(readdirSync(dir)).toEqual(['switchyard.yaml']);
   });
 
   it('refuses a gradual experiment, an unknown one and a non-number, file untouched', async () => {
