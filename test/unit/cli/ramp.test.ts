@@ -73,6 +73,43 @@ describe('switchyard ramp', () => {
     expect(text).toMatch(/allocation:\n\s+mode: fixed\n\s+percent: 30\n/);
   });
 
+  it('adds allocation.percent as one new line: line endings, alignment and long lines elsewhere stay as written', async () => {
+    const long = `hypothesis: "${'a long hypothesis, '.repeat(6)}well past eighty columns"`;
+    const withoutPercent = CONFIG.replace('      percent: 10   # ops ramp this\n', '')
+      .replace('      mode: fixed\n', '      mode:   fixed   # aligned too\n')
+      .replace('    flag: checkout-gate\n', `    flag: checkout-gate\n    ${long}\n`);
+    for (const eol of ['\n', '\r\n']) {
+      const file = fixture(withoutPercent.replaceAll('\n', eol));
+      const r = await cli('ramp', 'checkout', '--to', '30', '--config', file);
+      expect(r.err).toBe('');
+      expect(readFileSync(file, 'utf8')).toBe(
+        withoutPercent
+          .replace('      mode:   fixed   # aligned too\n', '      mode:   fixed   # aligned too\n      percent: 30\n')
+          .replaceAll('\n', eol),
+      );
+    }
+  });
+
+  it('adds percent to a flow-style allocation, and an allocation to an experiment without one, in place', async () => {
+    const flow = CONFIG.replace(
+      '    allocation:\n      percent: 10   # ops ramp this\n      mode: fixed\n',
+      '    allocation: { mode: fixed }   # note\n',
+    );
+    const file = fixture(flow);
+    expect((await cli('ramp', 'checkout', '--to', '30', '--config', file)).err).toBe('');
+    expect(readFileSync(file, 'utf8')).toBe(flow.replace('{ mode: fixed }', '{ mode: fixed, percent: 30 }'));
+
+    const none = CONFIG.replace('    allocation:\n      percent: 10   # ops ramp this\n      mode: fixed\n', '');
+    const other = fixture(none);
+    expect((await cli('ramp', 'checkout', '--to', '40', '--config', other)).err).toBe('');
+    expect(readFileSync(other, 'utf8')).toBe(
+      none.replace(
+        '      treatment: { weight: 50, payload: { layout: "one-page" } }\n',
+        '      treatment: { weight: 50, payload: { layout: "one-page" } }\n    allocation: { percent: 40 }\n',
+      ),
+    );
+  });
+
   it('--dry-run prints the diff and writes nothing', async () => {
     const file = fixture();
     const r = await cli('ramp', 'checkout', '--to', '50', '--config', file, '--dry-run');
