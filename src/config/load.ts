@@ -78,9 +78,31 @@ export function readConfigText(file: string): string {
     if (!s.isFile()) throw new Error('it is not a regular file (a pipe, socket or device)');
     if (s.size > MAX_CONFIG_BYTES)
       throw new Error(`it has ${s.size} bytes, over the ${MAX_CONFIG_BYTES} a config file may have`);
-    return readFileSync(fd, 'utf8');
+    return utf8Text(readFileSync(fd));
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Strict: a byte that is not UTF-8 is an error, not a U+FFFD in a salt or a payload. The BOM stays, as yaml reads it. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The bytes as UTF-8 text; throws an Error naming the first byte that is not UTF-8 and where it is. */
+function utf8Text(bytes: Buffer): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    // The lenient decoding, encoded again, differs from the bytes first at the first bad byte.
+    const again = Buffer.from(bytes.toString('utf8'), 'utf8');
+    let i = 0;
+    while (i < bytes.length && bytes[i] === again[i]) i++;
+    const lineStart = bytes.lastIndexOf(0x0a, i - 1) + 1;
+    let line = 1;
+    for (let j = 0; j < lineStart; j++) if (bytes[j] === 0x0a) line++;
+    const byte = `0x${bytes[i]!.toString(16).padStart(2, '0')}`;
+    throw new Error(
+      `it is not UTF-8 text (byte ${byte} at line ${line}, column ${i - lineStart + 1}); save it as UTF-8`,
+    );
   }
 }
 
