@@ -439,20 +439,14 @@ function fromZodIssue(issue: z.core.$ZodIssue, show: ShowValue): RawProblem[] {
       return [
         {
           path,
-          message: m.expected(
-            `${issue.origin === 'array' ? 'at most' : issue.inclusive ? 'a value <=' : 'a value <'} ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}`,
-            found,
-          ),
+          message: m.expected(limitOf(issue.origin, 'at most', issue.inclusive ? '<=' : '<', issue.maximum), found),
         },
       ];
     case 'too_small':
       return [
         {
           path,
-          message: m.expected(
-            `${issue.origin === 'array' ? 'at least' : issue.inclusive ? 'a value >=' : 'a value >'} ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}`,
-            found,
-          ),
+          message: m.expected(limitOf(issue.origin, 'at least', issue.inclusive ? '>=' : '>', issue.minimum), found),
         },
       ];
     case 'invalid_format':
@@ -481,6 +475,13 @@ function fromZodIssue(issue: z.core.$ZodIssue, show: ShowValue): RawProblem[] {
     default:
       return [{ path, message: `${issue.message}; found ${found}` }];
   }
+}
+
+/** A bound as a message says it: of a list's items, of a string's characters (not "a value >= 8" for text), or of a number. */
+function limitOf(origin: string, words: string, comparison: string, limit: number | bigint): string {
+  if (origin === 'array') return `${words} ${String(limit)} items`;
+  if (origin === 'string') return `${words} ${String(limit)} character${Number(limit) === 1 ? '' : 's'}`;
+  return `a value ${comparison} ${String(limit)}`;
 }
 
 function typeName(expected: string): string {
