@@ -12,6 +12,8 @@ import type { SwitchyardEvents } from './types.js';
 export interface WatchOptions {
   intervalMs: number | undefined;
   env: Readonly<Record<string, string | undefined>> | undefined;
+  /** The text the config in force was read from. */
+  text: string;
 }
 
 export class ConfigReloader {
@@ -36,6 +38,7 @@ export class ConfigReloader {
     this.watcher = new ConfigWatcher(file, {
       intervalMs: options.intervalMs,
       env: options.env,
+      text: options.text,
       check: (next) => reshuffleProblems(this.current, next, this.clock.now()),
       onApply: (next) => this.apply(next, file),
       onReject: (error) => this.reject(error, file),

@@ -9,7 +9,13 @@ import { OpenFeature, type Client, type EvaluationContext, type Provider } from 
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { loadConfigFile, validateConfigObject, scrubSecrets, type ValidatedConfig } from '../config/index.js';
+import {
+  parseConfig,
+  readConfigFile,
+  validateConfigObject,
+  scrubSecrets,
+  type ValidatedConfig,
+} from '../config/index.js';
 import { messageOf, shown, SwitchyardError, type SwitchyardCode } from '../errors.js';
 import { isRecordable, MAX_METRIC_MAGNITUDE, MetricRecorder, type ExperimentStatus } from '../guardrails/index.js';
 import { safeLogger, systemClock, silentLogger, type Clock, type Logger } from '../ports.js';
@@ -86,8 +92,10 @@ export async function createSwitchyard(options: SwitchyardOptions): Promise<Swit
     );
   }
   const file = typeof options.config === 'string' ? resolvePath(options.config) : undefined;
-  const config = file
-    ? loadConfigFile(file, { env: options.env })
+  // The text is kept for the watcher: the file may change while the vendor starts.
+  const source = file === undefined ? undefined : { file, text: readConfigFile(file) };
+  const config = source
+    ? parseConfig(source.text, source.file, { env: options.env })
     : validateConfigObject(options.config, { env: options.env });
   // Two instances of one process on one journal is a mistake to say at once: the second
   // would run on a journal in memory only (another process gets a worker slot of its own).
@@ -95,7 +103,7 @@ export async function createSwitchyard(options: SwitchyardOptions): Promise<Swit
   const provider = options.provider ?? (await providerFromConfig(config));
   const clock = options.clock ?? systemClock;
   const sinks = config.exposures.enabled ? [...(await sinksFromConfig(config, clock)), ...(options.sinks ?? [])] : [];
-  const sy = new Switchyard(config, provider, options, file, sinks);
+  const sy = new Switchyard(config, provider, options, source, sinks);
   await sy.start();
   return sy;
 }
@@ -135,7 +143,8 @@ export class Switchyard {
     config: ValidatedConfig,
     provider: Provider,
     private readonly options: SwitchyardOptions,
-    private readonly file: string | undefined,
+    /** The config file and the text `config` was read from; undefined for a config object. */
+    private readonly source: { file: string; text: string } | undefined,
     sinks: Sink[] = [],
   ) {
     this.clock = options.clock ?? systemClock;
@@ -276,8 +285,12 @@ export class Switchyard {
     } else if (outcome !== 'ready') {
       this.report('*', 'SY_PROVIDER_NOT_READY', `the provider failed to initialise: ${messageOf(outcome)}`);
     }
-    if (this.file && this.options.watch !== false)
-      this.reloader.watch(this.file, { intervalMs: this.options.watchIntervalMs, env: this.options.env });
+    if (this.source && this.options.watch !== false)
+      this.reloader.watch(this.source.file, {
+        intervalMs: this.options.watchIntervalMs,
+        env: this.options.env,
+        text: this.source.text,
+      });
   }
 
   /** The config in force. */

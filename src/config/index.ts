@@ -1,5 +1,6 @@
 export {
   loadConfigFile,
+  readConfigFile,
   readConfigText,
   MAX_CONFIG_BYTES,
   parseConfig,

@@ -78,17 +78,43 @@ export function readConfigText(file: string): string {
     if (!s.isFile()) throw new Error('it is not a regular file (a pipe, socket or device)');
     if (s.size > MAX_CONFIG_BYTES)
       throw new Error(`it has ${s.size} bytes, over the ${MAX_CONFIG_BYTES} a config file may have`);
-    return readFileSync(fd, 'utf8');
+    return utf8Text(readFileSync(fd));
   } finally {
     closeSync(fd);
   }
 }
 
+/** Strict: a byte that is not UTF-8 is an error, not a U+FFFD in a salt or a payload. The BOM stays, as yaml reads it. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The bytes as UTF-8 text; throws an Error naming the first byte that is not UTF-8 and where it is. */
+function utf8Text(bytes: Buffer): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    // The lenient decoding, encoded again, differs from the bytes first at the first bad byte.
+    const again = Buffer.from(bytes.toString('utf8'), 'utf8');
+    let i = 0;
+    while (i < bytes.length && bytes[i] === again[i]) i++;
+    const lineStart = bytes.lastIndexOf(0x0a, i - 1) + 1;
+    let line = 1;
+    for (let j = 0; j < lineStart; j++) if (bytes[j] === 0x0a) line++;
+    const byte = `0x${bytes[i]!.toString(16).padStart(2, '0')}`;
+    throw new Error(
+      `it is not UTF-8 text (byte ${byte} at line ${line}, column ${i - lineStart + 1}); save it as UTF-8`,
+    );
+  }
+}
+
 /** Reads and validates a config file. Throws ConfigError (SY_CONFIG_INVALID) or SY_CONFIG_READ. */
 export function loadConfigFile(file: string, options: LoadOptions = {}): ValidatedConfig {
-  let text: string;
+  return parseConfig(readConfigFile(file), file, options);
+}
+
+/** readConfigText, its failure thrown as SY_CONFIG_READ naming the file. */
+export function readConfigFile(file: string): string {
   try {
-    text = readConfigText(file);
+    return readConfigText(file);
   } catch (cause) {
     throw new SwitchyardError(
       'SY_CONFIG_READ',
@@ -97,7 +123,6 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Validat
       { cause },
     );
   }
-  return parseConfig(text, file, options);
 }
 
 /** Validates YAML text. `file` is only used in messages. */
@@ -414,20 +439,14 @@ function fromZodIssue(issue: z.core.$ZodIssue, show: ShowValue): RawProblem[] {
       return [
         {
           path,
-          message: m.expected(
-            `${issue.origin === 'array' ? 'at most' : issue.inclusive ? 'a value <=' : 'a value <'} ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}`,
-            found,
-          ),
+          message: m.expected(limitOf(issue.origin, 'at most', issue.inclusive ? '<=' : '<', issue.maximum), found),
         },
       ];
     case 'too_small':
       return [
         {
           path,
-          message: m.expected(
-            `${issue.origin === 'array' ? 'at least' : issue.inclusive ? 'a value >=' : 'a value >'} ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}`,
-            found,
-          ),
+          message: m.expected(limitOf(issue.origin, 'at least', issue.inclusive ? '>=' : '>', issue.minimum), found),
         },
       ];
     case 'invalid_format':
@@ -456,6 +475,13 @@ function fromZodIssue(issue: z.core.$ZodIssue, show: ShowValue): RawProblem[] {
     default:
       return [{ path, message: `${issue.message}; found ${found}` }];
   }
+}
+
+/** A bound as a message says it: of a list's items, of a string's characters (not "a value >= 8" for text), or of a number. */
+function limitOf(origin: string, words: string, comparison: string, limit: number | bigint): string {
+  if (origin === 'array') return `${words} ${String(limit)} items`;
+  if (origin === 'string') return `${words} ${String(limit)} character${Number(limit) === 1 ? '' : 's'}`;
+  return `a value ${comparison} ${String(limit)}`;
 }
 
 function typeName(expected: string): string {

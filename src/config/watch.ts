@@ -3,7 +3,9 @@
  * that replace the file, works on every filesystem and never keeps the process alive)
  * and hands each valid change to `onApply`. The stat is compared with the one taken when
  * the text was last read, so a write landing just after start is not missed (fs.watchFile
- * takes its first stat asynchronously and can). An invalid change is reported and the
+ * takes its first stat asynchronously and can); given the text the config in force was read
+ * from, a write landing before start (while a service waited for its vendor) is applied at
+ * start rather than taken for the config in force. An invalid change is reported and the
  * last good config stays in force; so is an empty file (see parseReloadedConfig), and a
  * file that cannot be read (deleted, unreadable).
  */
@@ -15,6 +17,8 @@ import type { ValidatedConfig } from './types.js';
 
 export interface WatchOptions extends LoadOptions {
   intervalMs?: number;
+  /** The text the config in force was read from; without it, the file as it is at start. */
+  text?: string;
   /** Extra checks against the config in force (e.g. reshuffle); messages reject the change. */
   check?: (next: ValidatedConfig) => string[];
   onApply: (config: ValidatedConfig) => void;
@@ -34,8 +38,13 @@ export class ConfigWatcher {
   ) {}
 
   start(): void {
-    this.lastStat = statKey(this.file);
-    this.lastText = safeRead(this.file);
+    if (this.options.text === undefined) {
+      this.lastStat = statKey(this.file);
+      this.lastText = safeRead(this.file);
+    } else {
+      this.lastText = this.options.text;
+      this.poll();
+    }
     this.timer = setInterval(() => {
       if (statKey(this.file) !== this.lastStat) this.poll();
     }, this.options.intervalMs ?? 250);

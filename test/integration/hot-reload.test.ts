@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSwitchyard, type ConfigEvent, type Switchyard } from 'switchyard';
+import { MemoryProvider } from 'switchyard/adapters/memory';
 import { privateStateDir } from '../helpers/state-dir.js';
 
 // Kill state persists beside the journal: a directory of this file's own.
@@ -134,5 +135,26 @@ describe('hot reload of switchyard.yaml', () => {
     expect(logged.filter((l) => !l.startsWith('info') && l.includes(file))).toHaveLength(2);
     expect(sy!.counters().config).toEqual({ applied: 0, rejected: 2 });
     expect(sy!.config.experiments.has('checkout')).toBe(true);
+  });
+
+  it('applies an edit saved while the service was starting, between reading the file and watching it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-reload-'));
+    const file = join(dir, 'switchyard.yaml');
+    writeFileSync(file, yaml(100, 0));
+    // The vendor takes its time to start (up to init_timeout_ms), and ops save a change meanwhile.
+    class SlowStart extends MemoryProvider {
+      async initialize(): Promise<void> {
+        writeFileSync(file, yaml(0, 100));
+      }
+    }
+    sy = await createSwitchyard({
+      config: file,
+      provider: new SlowStart({ checkout: { variants: { on: true }, defaultVariant: 'on', disabled: false } }),
+      watchIntervalMs: 100,
+    });
+    const treatment = () => sy!.config.experiments.get('checkout')!.variants[1]!.weight;
+    await waitFor(() => (treatment() === 100 ? true : undefined), 1000);
+    expect((await sy.getVariant('checkout', { targetingKey: 'u1' })).variant).toBe('treatment');
+    expect(sy.counters().config).toEqual({ applied: 1, rejected: 0 });
   });
 });

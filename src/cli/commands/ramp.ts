@@ -2,14 +2,25 @@
  * `switchyard ramp EXP --to N [--config f] [--dry-run] [--vendor]`: sets a fixed-mode
  * experiment's traffic (`allocation.percent`) in the YAML in place. Only the value's
  * characters change (the `yaml` document API locates the node; comments, quoting, order
- * and layout stay as written); a missing key is added through the document API. The result
- * is validated as a service would load it (schema, semantic rules, reshuffle guard against
- * the file as it was) and written atomically (temp file + rename), so running services
- * pick it up by hot reload and never see half a file. `--vendor` also sets the rollout at
+ * and layout stay as written); a missing key is added the same way, as one more line (or
+ * pair of a flow map), and through the document API only where the text has no place. The
+ * result is validated as a service would load it (schema, semantic rules, reshuffle guard
+ * against the file as it was) and written atomically (temp file + rename), so running
+ * services pick it up by hot reload and never see half a file. `--vendor` also sets the rollout at
  * the vendor through its control plane.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fchmodSync,
+  fsyncSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { isMap, isScalar, parseDocument } from 'yaml';
@@ -114,15 +125,54 @@ function edit(text: string, experiment: string, percent: number): string {
   const allocation = doc.getIn(path.slice(0, 3), true);
   if (allocation !== undefined && !isMap(allocation))
     throw new SwitchyardError('SY_CONFIG_INVALID', 'ramp', `experiments.${experiment}.allocation is not a mapping`);
+  // A key added as text too: yaml's toString would rewrite the whole file (line endings,
+  // alignment, long lines folded at 80 columns).
+  const added =
+    allocation === undefined
+      ? withPair(text, doc.getIn(path.slice(0, 2), true), 'allocation', `{ percent: ${percent} }`)
+      : withPair(text, allocation, 'percent', String(percent));
+  // Checked, as text edits go: anything unforeseen falls back to the document API.
+  if (added !== undefined && parseDocument(added).getIn(path) === percent) return added;
   doc.setIn(path, percent);
   return doc.toString();
 }
 
-/** Writes next to the file and renames over it: a reader sees the old file or the new one. */
-function writeAtomically(file: string, text: string): void {
+/**
+ * The text with `key: value` added as the last pair of a map written in it: a line of its
+ * own at the indentation of the map's keys (block style), or after the last pair (flow
+ * style). Undefined for a map it cannot place a pair in as text (empty, or from an alias).
+ */
+function withPair(text: string, map: unknown, key: string, value: string): string | undefined {
+  if (!isMap(map) || !map.range || map.items.length === 0) return undefined;
+  const [start, end] = map.range;
+  const pair = `${key}: ${value}`;
+  if (map.flow) {
+    const last = map.items.at(-1)!;
+    const after =
+      (last.value as { range?: number[] } | null)?.range?.[1] ?? (last.key as { range?: number[] }).range?.[1];
+    return after === undefined ? undefined : `${text.slice(0, after)}, ${pair}${text.slice(after)}`;
+  }
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const indent = start - (text.lastIndexOf('\n', start - 1) + 1);
+  const line = `${' '.repeat(indent)}${pair}${eol}`;
+  return text[end - 1] === '\n'
+    ? text.slice(0, end) + line + text.slice(end)
+    : `${text.slice(0, end)}${eol}${line}${text.slice(end)}`;
+}
+
+/**
+ * Writes next to the file and renames over it: a reader sees the old file or the new one.
+ * A symlink is followed, so the file it names is the one replaced (renamed over, the link
+ * would become a file of its own and a service reading the file by its own path would never
+ * see the change), and the file keeps its mode.
+ */
+function writeAtomically(path: string, text: string): void {
+  const file = realpathSync(path);
+  const mode = statSync(file).mode & 0o7777;
   const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o644);
+  const fd = openSync(tmp, 'wx', mode);
   try {
+    fchmodSync(fd, mode); // openSync's mode is narrowed by the umask
     writeSync(fd, text);
     fsyncSync(fd);
   } finally {

@@ -56,6 +56,23 @@ describe('switchyard validate', () => {
     }
   }, 60_000);
 
+  it('exits 2 for a config that is not UTF-8, naming the first bad byte, where its bytes became U+FFFD', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-latin1-'));
+    const file = join(dir, 'switchyard.yaml');
+    // Saved as Latin-1: the payload's "é" is the single byte 0xe9.
+    const yaml =
+      'experiments:\n  checkout:\n    variants:\n      control: { weight: 50 }\n      treatment: { weight: 50, payload: { title: "Caf\u00e9" } }\n';
+    writeFileSync(file, Buffer.from(yaml, 'latin1'));
+    const r = await cli('validate', file);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      `SY_CONFIG_READ: cannot read config file ${file}: it is not UTF-8 text (byte 0xe9 at line 5, column 54); save it as UTF-8\n`,
+    );
+    // A UTF-8 file, byte order mark and all, reads as before.
+    writeFileSync(file, `\ufeff${yaml}`);
+    expect((await cli('validate', file)).code).toBe(0);
+  });
+
   it('exits 2 with a clear message for a missing file', async () => {
     const r = await cli('validate', 'no/such/file.yaml');
     expect(r.code).toBe(2);

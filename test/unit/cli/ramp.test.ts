@@ -5,7 +5,16 @@
  * hot reload. Refusals leave the file byte for byte as it was.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -64,6 +73,43 @@ describe('switchyard ramp', () => {
     expect(text).toMatch(/allocation:\n\s+mode: fixed\n\s+percent: 30\n/);
   });
 
+  it('adds allocation.percent as one new line: line endings, alignment and long lines elsewhere stay as written', async () => {
+    const long = `hypothesis: "${'a long hypothesis, '.repeat(6)}well past eighty columns"`;
+    const withoutPercent = CONFIG.replace('      percent: 10   # ops ramp this\n', '')
+      .replace('      mode: fixed\n', '      mode:   fixed   # aligned too\n')
+      .replace('    flag: checkout-gate\n', `    flag: checkout-gate\n    ${long}\n`);
+    for (const eol of ['\n', '\r\n']) {
+      const file = fixture(withoutPercent.replaceAll('\n', eol));
+      const r = await cli('ramp', 'checkout', '--to', '30', '--config', file);
+      expect(r.err).toBe('');
+      expect(readFileSync(file, 'utf8')).toBe(
+        withoutPercent
+          .replace('      mode:   fixed   # aligned too\n', '      mode:   fixed   # aligned too\n      percent: 30\n')
+          .replaceAll('\n', eol),
+      );
+    }
+  });
+
+  it('adds percent to a flow-style allocation, and an allocation to an experiment without one, in place', async () => {
+    const flow = CONFIG.replace(
+      '    allocation:\n      percent: 10   # ops ramp this\n      mode: fixed\n',
+      '    allocation: { mode: fixed }   # note\n',
+    );
+    const file = fixture(flow);
+    expect((await cli('ramp', 'checkout', '--to', '30', '--config', file)).err).toBe('');
+    expect(readFileSync(file, 'utf8')).toBe(flow.replace('{ mode: fixed }', '{ mode: fixed, percent: 30 }'));
+
+    const none = CONFIG.replace('    allocation:\n      percent: 10   # ops ramp this\n      mode: fixed\n', '');
+    const other = fixture(none);
+    expect((await cli('ramp', 'checkout', '--to', '40', '--config', other)).err).toBe('');
+    expect(readFileSync(other, 'utf8')).toBe(
+      none.replace(
+        '      treatment: { weight: 50, payload: { layout: "one-page" } }\n',
+        '      treatment: { weight: 50, payload: { layout: "one-page" } }\n    allocation: { percent: 40 }\n',
+      ),
+    );
+  });
+
   it('--dry-run prints the diff and writes nothing', async () => {
     const file = fixture();
     const r = await cli('ramp', 'checkout', '--to', '50', '--config', file, '--dry-run');
@@ -108,6 +154,25 @@ describe('switchyard ramp', () => {
       expect(after.filter((v) => v !== undefined).length / units.length).toBeCloseTo(to / 100, 1);
       before = after;
     }
+  });
+
+  it('writes through a symlink to the file it names, keeping its mode (a ConfigMap, a config kept elsewhere)', async () => {
+    const file = fixture();
+    chmodSync(file, 0o600);
+    const dir = mkdtempSync(join(tmpdir(), 'sy-ramp-link-'));
+    const link = join(dir, 'switchyard.yaml');
+    symlinkSync(file, link);
+    const r = await cli('ramp', 'checkout', '--to', '25', '--config', link);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    // A service watching either path sees the change; the link still names the file.
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe(
+      CONFIG.replace('percent: 10   # ops ramp this', 'percent: 25   # ops ramp this'),
+    );
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(join(file, '..'))).toEqual(['switchyard.yaml']);
+    expect(readdirSync(dir)).toEqual(['switchyard.yaml']);
   });
 
   it('refuses a gradual experiment, an unknown one and a non-number, file untouched', async () => {

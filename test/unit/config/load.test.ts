@@ -388,9 +388,16 @@ describe('cross-field checks at their edges (issue 19: survivors of config/seman
   });
 
   it('fleet.redis: an empty one is the schema problem only; a URL without a host is not a Redis URL', () => {
-    expect(problemsOf('fleet:\n  redis: ""\n')).toEqual(['2:10 fleet.redis: expected a value >= 1, found ""']);
+    expect(problemsOf('fleet:\n  redis: ""\n')).toEqual(['2:10 fleet.redis: expected at least 1 character, found ""']);
     expect(problemsOf('fleet:\n  redis: "redis://"\n')).toEqual([
       '2:10 fleet.redis: expected a Redis URL such as redis://127.0.0.1:6379 (redis:// or rediss://, optionally user:password@ and /db); put a password in the environment: "${REDIS_URL}"',
+    ]);
+  });
+
+  it('a string too short says so in characters, not as a number bound ("expected a value >= 8" for a text)', () => {
+    expect(problemsOf('exposures:\n  hash_units_key: "${KEY}"\n  service: ""\n', { KEY: 'abc' })).toEqual([
+      '2:19 exposures.hash_units_key: expected at least 8 characters, found the value of "${KEY}" (from the environment, not shown)',
+      '3:12 exposures.service: expected at least 1 character, found ""',
     ]);
   });
 
@@ -405,7 +412,7 @@ describe('cross-field checks at their edges (issue 19: survivors of config/seman
       );
     expect(parseConfig(salted('checkout-2026')).experiments.get('checkout')!.allocation.salt).toBe('checkout-2026');
     expect(problemsOf(salted('""'))).toEqual([
-      '6:38 experiments.checkout.allocation.salt: expected a value >= 1, found ""',
+      '6:38 experiments.checkout.allocation.salt: expected at least 1 character, found ""',
     ]);
   });
 
