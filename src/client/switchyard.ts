@@ -310,10 +310,10 @@ export class Switchyard {
       if (this.hooks.hasHooks(options)) return this.hooks.getVariant(flag, context, options!);
       const ev = this.engine.evaluate(flag, context);
       if (ev instanceof Promise)
-        return ev.then(
-          (evaluation) => this.finish(evaluation, context),
-          (error: unknown) => this.crash(flag, error),
-        );
+        // A fault in finishing (as in evaluating) is the fallback, as on the synchronous path's catch.
+        return ev
+          .then((evaluation) => this.finish(evaluation, context))
+          .then(undefined, (error: unknown) => this.crash(flag, error));
       const answer = this.finish(ev, context);
       // A shared answer's promise is shared too, settled: nothing a caller does with it
       // (await, then) changes it for the others, and no promise is made per call. (Not

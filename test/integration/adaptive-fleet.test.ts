@@ -6,8 +6,12 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { createSwitchyard, type AllocationVersion, type Switchyard } from 'switchyard';
 import { RedisStickyStore } from '../../src/client/adaptive/redis-sticky.js';
 import { silentLogger } from '../../src/ports.js';
@@ -156,6 +160,46 @@ describe('adaptive allocation in a fleet (real Redis)', () => {
       await Promise.all([leader, follower].map((c) => new Promise((r) => c.proc.once('exit', r))));
     }
   }, 180_000);
+
+  it('a reload that adds an arm while a unit waits for Redis: the answer names a variant of the plan it was made under, and its exposure too', async () => {
+    const p = prefix();
+    const dir = privateStateDir();
+    const file = join(mkdtempSync(join(tmpdir(), 'sy-race-')), 'switchyard.yaml');
+    const yamlOf = (variants: string[]) =>
+      stringify({
+        ...config(SHARED, p),
+        exposures: { enabled: true, dir },
+        experiments: {
+          hero: {
+            ...config(SHARED, p).experiments.hero,
+            variants: Object.fromEntries(variants.map((v) => [v, {}])),
+          },
+        },
+      });
+    writeFileSync(file, yamlOf(['control', 'b']));
+    const sy = await createSwitchyard({
+      config: file,
+      watch: true,
+      watchIntervalMs: 60_000,
+      logger: silentLogger,
+      adaptive: { pollMs: 100, stickyTimeoutMs: 2000 },
+    });
+    open.push(sy);
+    const exposed: (string | undefined)[] = [];
+    sy.on('exposure', (e) => exposed.push(e.variant));
+    // Another instance, already on the config with arm c, stored the unit in c.
+    await shared.hset(`${p}:sticky:hero`, 'racer', 'c');
+    const answer = sy.getVariant('hero', { targetingKey: 'racer' }); // waits for Redis
+    writeFileSync(file, yamlOf(['control', 'b', 'c']));
+    sy.reload(); // applied now, before Redis answers
+    const v = await answer;
+    // The evaluation began under the plan without c: c cannot be its answer; the control is.
+    expect(v.variant).toBe('control');
+    expect(v.value).toBe('control');
+    // The next call is under the new plan: the unit's sticky arm, c.
+    expect((await sy.getVariant('hero', { targetingKey: 'racer' })).variant).toBe('c');
+    expect(exposed).toEqual(['control', 'c']);
+  });
 
   it('a restarted instance keeps the sticky assignments (Redis store), also after weights changed', async () => {
     const p = prefix();

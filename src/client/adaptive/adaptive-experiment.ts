@@ -153,9 +153,10 @@ export class AdaptiveExperiment {
     return this.redis.resolve(unit, plan.variants[fresh]!).then(({ name, isNew }) => {
       // A unit stored elsewhere (another instance, before a restart) keeps its arm there.
       const known = this.table.get(unit);
-      if (known >= 0) return this.codeToIndex[known]!;
-      const index = this.plan.variants.indexOf(name);
-      return this.remember(unit, index >= 0 ? index : this.plan.controlIndex, isNew);
+      const index = known >= 0 ? this.codeToIndex[known]! : this.remember(unit, indexOf(this.plan, name), isNew);
+      // The caller allocates under the plan it began with; a reload while Redis answered may have
+      // replaced it (an arm added: the unit's arm may be one that plan does not have; its control then).
+      return this.plan === plan ? index : indexOf(plan, this.plan.variants[index]!);
     });
   }
 
@@ -339,4 +340,10 @@ function toArm(kind: 'conversion' | 'continuous', a: ArmStats) {
   return kind === 'conversion'
     ? { n: a.units, conversions: Math.min(a.conversions, a.units) }
     : { n: a.conversions, sum: a.sum, sumSq: a.sumSq };
+}
+
+/** The index of the variant `name` in `plan`, or its control's when the plan has no such variant. */
+function indexOf(plan: AllocationPlan, name: string): number {
+  const i = plan.variants.indexOf(name);
+  return i >= 0 ? i : plan.controlIndex;
 }
