@@ -24,6 +24,8 @@ export class AllocationProvider implements Provider {
   readonly metadata: { readonly name: string };
   readonly runsOn = 'server' as const;
   readonly events = new OpenFeatureEventEmitter();
+  /** The vendor's last status event was STALE or ERROR: its next READY is passed on. */
+  private troubled = false;
 
   constructor(
     private readonly engine: Engine,
@@ -33,12 +35,18 @@ export class AllocationProvider implements Provider {
     const vendorEvents = engine.vendor.events;
     if (vendorEvents) {
       for (const event of [ProviderEvents.ConfigurationChanged, ProviderEvents.Stale, ProviderEvents.Error]) {
-        vendorEvents.addHandler(event, (details) => this.events.emit(event, details ?? {}));
+        vendorEvents.addHandler(event, (details) => {
+          if (event !== ProviderEvents.ConfigurationChanged) this.troubled = true;
+          this.events.emit(event, details ?? {});
+        });
       }
-      // A vendor that missed the init timeout but got ready later (the SDK kept trying).
+      // A vendor that missed the init timeout but got ready later (the SDK kept trying), or
+      // that recovered after STALE or ERROR (Unleash's next good fetch): the domain's status
+      // is READY again only when this provider says so.
       vendorEvents.addHandler(ProviderEvents.Ready, (details) => {
-        if (this.engine.ready) return;
+        if (this.engine.ready && !this.troubled) return;
         this.engine.ready = true;
+        this.troubled = false;
         this.events.emit(ProviderEvents.Ready, details ?? {});
       });
     }

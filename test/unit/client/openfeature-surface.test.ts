@@ -1,0 +1,71 @@
+/**
+ * What a program sees through OpenFeature's API on a switchyard instance's domain: provider
+ * status and events as the wrapped vendor reports them, tracking, and error codes from
+ * OpenFeature's enum whatever a vendor throws.
+ */
+import { ProviderEvents, type Provider } from '@openfeature/server-sdk';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSwitchyard, type Switchyard } from 'switchyard';
+import { MemoryProvider } from 'switchyard/adapters/memory';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+function config() {
+  return {
+    feature_flags: { provider: 'memory', evaluation_timeout_ms: 50, init_timeout_ms: 200 },
+    exposures: { enabled: false, dir: mkdtempSync(join(tmpdir(), 'sy-of-surface-')) },
+    experiments: {
+      checkout: {
+        flag: 'checkout',
+        variants: { control: { weight: 50 }, treatment: { weight: 50 } },
+        allocation: { mode: 'fixed' },
+      },
+    },
+  };
+}
+
+const open: Switchyard[] = [];
+async function make(provider: Provider) {
+  const sy = await createSwitchyard({ config: config(), provider });
+  open.push(sy);
+  return sy;
+}
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((sy) => sy.close()));
+});
+
+const gate = () =>
+  new MemoryProvider({ checkout: { variants: { on: true, off: false }, defaultVariant: 'on', disabled: false } });
+
+/** Resolves with whether a client of the domain heard an event of `type` within a second. */
+function next(sy: Switchyard, type: ProviderEvents): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(false), 1000);
+    const done = (heard: boolean) => {
+      clearTimeout(timer);
+      sy.openfeature.removeHandler(type, handler);
+      resolve(heard);
+    };
+    const handler = () => done(true);
+    sy.openfeature.addHandler(type, handler);
+  });
+}
+
+describe('provider status follows the vendor', () => {
+  it('goes back to READY when the vendor recovers from STALE or ERROR (as Unleash does after a failed fetch)', async () => {
+    const vendor = gate();
+    const sy = await make(vendor);
+    expect(sy.openfeature.providerStatus).toBe('READY');
+    for (const trouble of [ProviderEvents.Stale, ProviderEvents.Error]) {
+      const heard = next(sy, trouble);
+      vendor.events.emit(trouble, { message: 'fetch failed' });
+      expect(await heard).toBe(true);
+      expect(sy.openfeature.providerStatus).toBe(trouble === ProviderEvents.Stale ? 'STALE' : 'ERROR');
+      const ready = next(sy, ProviderEvents.Ready);
+      vendor.events.emit(ProviderEvents.Ready, {});
+      expect(await ready).toBe(true);
+      expect(sy.openfeature.providerStatus).toBe('READY');
+    }
+  });
+});
