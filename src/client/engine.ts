@@ -30,7 +30,7 @@ import { scrubSecrets, type ValidatedConfig } from '../config/index.js';
 import type { SwitchyardCode } from '../errors.js';
 import { MAX_UNIT_LENGTH, unitProblem } from '../exposure/index.js';
 import { SYNC_RESOLVE, type Clock, type FlagKind, type SyncResolver } from '../ports.js';
-import { fromOpenFeatureCode, toOpenFeatureCode } from './error-codes.js';
+import { fromOpenFeatureCode, isOpenFeatureCode, toOpenFeatureCode } from './error-codes.js';
 import type { ExposureSeeds } from './exposure-recorder.js';
 import type { VariantResult } from './types.js';
 
@@ -526,7 +526,14 @@ export class Engine {
     const vendorCode = details.errorCode ?? details.code;
     const problem = fromOpenFeatureCode(vendorCode);
     const message = details.errorMessage ?? details.message ?? 'the provider failed';
-    return this.fail(flag, plan, problem, message, (vendorCode as ErrorCode | undefined) ?? toOpenFeatureCode(problem));
+    // Only OpenFeature's codes are answered, as its client does (GENERAL for the others).
+    return this.fail(
+      flag,
+      plan,
+      problem,
+      message,
+      isOpenFeatureCode(vendorCode) ? vendorCode : toOpenFeatureCode(problem),
+    );
   }
 
   fail(

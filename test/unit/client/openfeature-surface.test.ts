@@ -69,3 +69,42 @@ describe('provider status follows the vendor', () => {
     }
   });
 });
+
+describe("error codes are OpenFeature's", () => {
+  it('answers GENERAL, as the OpenFeature client does, when the vendor throws an error whose code is not one of them', async () => {
+    // A Node socket error, as an SDK that fetches per evaluation throws it.
+    const reset = () => {
+      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    };
+    const vendor: Provider = {
+      metadata: { name: 'resetting' },
+      runsOn: 'server',
+      resolveBooleanEvaluation: reset,
+      resolveStringEvaluation: reset,
+      resolveNumberEvaluation: reset,
+      resolveObjectEvaluation: reset,
+    };
+    const sy = await make(vendor);
+    const ctx = { targetingKey: 'u1' };
+    expect(await sy.getVariant('checkout', ctx)).toMatchObject({
+      variant: 'control',
+      reason: 'ERROR',
+      errorCode: 'GENERAL',
+      problem: 'SY_PROVIDER_ERROR',
+      errorMessage: 'socket hang up',
+    });
+    expect(sy.getVariantSync('checkout', ctx).errorCode).toBe('GENERAL');
+    expect(await sy.openfeature.getStringDetails('checkout', 'fallback', ctx)).toMatchObject({
+      value: 'fallback',
+      reason: 'ERROR',
+      errorCode: 'GENERAL',
+      errorMessage: 'socket hang up',
+    });
+    // A code of OpenFeature's enum from a vendor stays as it is.
+    const fatal = () => {
+      throw Object.assign(new Error('key revoked'), { code: 'PROVIDER_FATAL' });
+    };
+    const sy2 = await make({ ...vendor, resolveBooleanEvaluation: fatal });
+    expect((await sy2.getVariant('checkout', ctx)).errorCode).toBe('PROVIDER_FATAL');
+  });
+});
