@@ -17,6 +17,7 @@ import {
   type ResolutionDetails,
   type FlagMetadata,
   type Hook,
+  type TrackingEventDetails,
 } from '@openfeature/server-sdk';
 import type { Engine, Evaluation } from './engine.js';
 
@@ -27,9 +28,14 @@ export class AllocationProvider implements Provider {
   /** The vendor's last status event was STALE or ERROR: its next READY is passed on. */
   private troubled = false;
 
+  /**
+   * @param onTrack records an event tracked through OpenFeature's client as switchyard's own
+   * track() records it
+   */
   constructor(
     private readonly engine: Engine,
-    private readonly ownHooks: Hook[] = [],
+    private readonly ownHooks: Hook[],
+    private readonly onTrack: (event: string, ctx: EvaluationContext, details: TrackingEventDetails) => void,
   ) {
     this.metadata = { name: `switchyard(${engine.vendor.metadata.name})` };
     const vendorEvents = engine.vendor.events;
@@ -65,6 +71,16 @@ export class AllocationProvider implements Provider {
   async onClose(): Promise<void> {
     this.engine.ready = false;
     await this.engine.vendor.onClose?.();
+  }
+
+  /**
+   * OpenFeature's `client.track` on the domain: recorded by switchyard (guardrails, the
+   * bandit, the event log, the `track` event), then passed to the vendor's own track (Split's
+   * events), as a client of the vendor's provider would have.
+   */
+  track(event: string, ctx: EvaluationContext, details: TrackingEventDetails): void {
+    this.onTrack(event, ctx, details);
+    this.engine.vendor.track?.(event, ctx, details);
   }
 
   resolveStringEvaluation(flag: string, def: string, ctx: EvaluationContext): Promise<ResolutionDetails<string>> {

@@ -229,9 +229,11 @@ export class Switchyard {
       countUnits ? (experiment, variant) => this.guardrails.exposure(experiment, variant) : undefined,
     );
     this.engine.keysExposures = this.pipeline !== undefined || countUnits;
-    this.allocationProvider = new AllocationProvider(this.engine, [
-      this.exposures.hook((flag) => this.engine.planForFlag(flag)),
-    ]);
+    this.allocationProvider = new AllocationProvider(
+      this.engine,
+      [this.exposures.hook((flag) => this.engine.planForFlag(flag))],
+      (event, ctx, details) => void this.track(event, ctx, details),
+    );
     // Kills persisted by an earlier run (or the fleet state last seen) hold from the first call.
     this.killSwitch.load();
     this.domain = `switchyard-${nextInstance()}`;

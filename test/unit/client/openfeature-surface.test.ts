@@ -7,13 +7,18 @@ import { ProviderEvents, type Provider } from '@openfeature/server-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSwitchyard, type Switchyard } from 'switchyard';
 import { MemoryProvider } from 'switchyard/adapters/memory';
+import { SplitProvider } from 'switchyard/adapters/split';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TrackEvent } from '../../../src/client/types.js';
+import { CONTRACT_FLAGS } from '../../contract/flags.js';
+import { until } from '../../helpers/receiver.js';
+import { SplitServer } from '../../helpers/split-server.js';
 
-function config() {
+function config(initTimeoutMs: number) {
   return {
-    feature_flags: { provider: 'memory', evaluation_timeout_ms: 50, init_timeout_ms: 200 },
+    feature_flags: { provider: 'memory', evaluation_timeout_ms: 50, init_timeout_ms: initTimeoutMs },
     exposures: { enabled: false, dir: mkdtempSync(join(tmpdir(), 'sy-of-surface-')) },
     experiments: {
       checkout: {
@@ -26,8 +31,8 @@ function config() {
 }
 
 const open: Switchyard[] = [];
-async function make(provider: Provider) {
-  const sy = await createSwitchyard({ config: config(), provider });
+async function make(provider: Provider, initTimeoutMs = 200) {
+  const sy = await createSwitchyard({ config: config(initTimeoutMs), provider });
   open.push(sy);
   return sy;
 }
@@ -106,5 +111,30 @@ describe("error codes are OpenFeature's", () => {
     };
     const sy2 = await make({ ...vendor, resolveBooleanEvaluation: fatal });
     expect((await sy2.getVariant('checkout', ctx)).errorCode).toBe('PROVIDER_FATAL');
+  });
+});
+
+describe("OpenFeature's client.track on the domain", () => {
+  it('is recorded as sy.track records it, and reaches the vendor: Split gets the event', async () => {
+    const server = await new SplitServer(CONTRACT_FLAGS).start();
+    try {
+      const vendor = new SplitProvider({ sdkKey: 'k', urls: server.urls(), streaming: false });
+      const sy = await make(vendor, 10_000);
+      expect(sy.openfeature.providerStatus).toBe('READY');
+      const heard: TrackEvent[] = [];
+      sy.on('track', (e) => heard.push(e));
+      sy.openfeature.track('purchase', { targetingKey: 'u1' }, { value: 42, plan: 'gold' });
+      expect(heard).toEqual([
+        expect.objectContaining({ event: 'purchase', unit: 'u1', value: 42, properties: { value: 42, plan: 'gold' } }),
+      ]);
+      await sy.close(); // destroys the Split client, which posts its queued events
+      await until(() => server.requests.some((r) => r.path.endsWith('/events/bulk')), 5000, 'Split events posted');
+      const posted = JSON.parse(server.requests.find((r) => r.path.endsWith('/events/bulk'))!.body) as unknown[];
+      expect(posted).toEqual([
+        expect.objectContaining({ key: 'u1', eventTypeId: 'purchase', value: 42, properties: { plan: 'gold' } }),
+      ]);
+    } finally {
+      await server.stop();
+    }
   });
 });
