@@ -3,12 +3,12 @@
  * status and events as the wrapped vendor reports them, tracking, and error codes from
  * OpenFeature's enum whatever a vendor throws.
  */
-import { ProviderEvents, type Provider } from '@openfeature/server-sdk';
+import { ProviderEvents, type EventDetails, type Provider } from '@openfeature/server-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSwitchyard, type Switchyard } from 'switchyard';
 import { MemoryProvider } from 'switchyard/adapters/memory';
 import { SplitProvider } from 'switchyard/adapters/split';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrackEvent } from '../../../src/client/types.js';
@@ -43,16 +43,16 @@ afterEach(async () => {
 const gate = () =>
   new MemoryProvider({ checkout: { variants: { on: true, off: false }, defaultVariant: 'on', disabled: false } });
 
-/** Resolves with whether a client of the domain heard an event of `type` within a second. */
-function next(sy: Switchyard, type: ProviderEvents): Promise<boolean> {
+/** Resolves with the details of the event of `type` a client of the domain heard next, or false after a second. */
+function next(sy: Switchyard, type: ProviderEvents): Promise<object | false> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => done(false), 1000);
-    const done = (heard: boolean) => {
+    const done = (heard: object | false) => {
       clearTimeout(timer);
       sy.openfeature.removeHandler(type, handler);
       resolve(heard);
     };
-    const handler = () => done(true);
+    const handler = (details?: EventDetails) => done(details ?? {});
     sy.openfeature.addHandler(type, handler);
   });
 }
@@ -65,11 +65,11 @@ describe('provider status follows the vendor', () => {
     for (const trouble of [ProviderEvents.Stale, ProviderEvents.Error]) {
       const heard = next(sy, trouble);
       vendor.events.emit(trouble, { message: 'fetch failed' });
-      expect(await heard).toBe(true);
+      expect(await heard).toBeTruthy();
       expect(sy.openfeature.providerStatus).toBe(trouble === ProviderEvents.Stale ? 'STALE' : 'ERROR');
       const ready = next(sy, ProviderEvents.Ready);
       vendor.events.emit(ProviderEvents.Ready, {});
-      expect(await ready).toBe(true);
+      expect(await ready).toBeTruthy();
       expect(sy.openfeature.providerStatus).toBe('READY');
     }
   });
@@ -136,5 +136,32 @@ describe("OpenFeature's client.track on the domain", () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe('a hot reload of switchyard.yaml', () => {
+  it('emits CONFIGURATION_CHANGED on the domain naming the flags whose allocation changed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-of-reload-'));
+    const file = join(dir, 'switchyard.yaml');
+    const yaml = (control: number, treatment: number) => `
+feature_flags: { provider: memory }
+exposures: { enabled: false, dir: ${JSON.stringify(dir)} }
+experiments:
+  checkout:
+    variants: { control: { weight: ${control} }, treatment: { weight: ${treatment} } }
+  search:
+    variants: { control: { weight: 50 }, ranked: { weight: 50 } }
+`;
+    writeFileSync(file, yaml(100, 0));
+    const sy = await createSwitchyard({ config: file, watchIntervalMs: 60_000 });
+    open.push(sy);
+    const ctx = { targetingKey: 'u1' };
+    expect(await sy.openfeature.getStringValue('checkout', 'x', ctx)).toBe('control');
+    const changed = next(sy, ProviderEvents.ConfigurationChanged);
+    writeFileSync(file, yaml(0, 100));
+    sy.reload();
+    expect(await changed).toMatchObject({ flagsChanged: ['checkout'] });
+    // A handler that re-reads the flag gets the new allocation.
+    expect(await sy.openfeature.getStringValue('checkout', 'x', ctx)).toBe('treatment');
   });
 });
