@@ -19,6 +19,7 @@ import {
   type Hook,
   type TrackingEventDetails,
 } from '@openfeature/server-sdk';
+import type { FlagKind } from '../ports.js';
 import type { Engine, Evaluation } from './engine.js';
 
 export class AllocationProvider implements Provider {
@@ -107,9 +108,9 @@ export class AllocationProvider implements Provider {
     flag: string,
     def: T,
     ctx: EvaluationContext,
-    kind: 'string' | 'boolean' | 'number' | 'object',
+    kind: FlagKind,
   ): Promise<ResolutionDetails<T>> {
-    return toDetails(await this.engine.evaluate(flag, ctx), def, kind);
+    return toDetails(await this.engine.evaluate(flag, ctx, { kind, defaultValue: def as JsonValue }), def, kind);
   }
 }
 
