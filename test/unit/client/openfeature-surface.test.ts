@@ -165,3 +165,24 @@ experiments:
     expect(await sy.openfeature.getStringValue('checkout', 'x', ctx)).toBe('treatment');
   });
 });
+
+describe('exposures through sy.openfeature', () => {
+  it('logs none for an answer an after hook turned into the default, as getVariant does', async () => {
+    const sy = await make(gate());
+    const exposures: string[] = [];
+    sy.on('exposure', (e) => exposures.push(`${e.unit}:${e.variant}`));
+    const refusing = {
+      after: () => {
+        throw new Error('after hook refuses');
+      },
+    };
+    const ctx = { targetingKey: 'u1' };
+    const details = await sy.openfeature.getStringDetails('checkout', 'fallback', ctx, { hooks: [refusing] });
+    expect(details).toMatchObject({ value: 'fallback', reason: 'ERROR', errorCode: 'GENERAL' });
+    expect((await sy.getVariant('checkout', { targetingKey: 'u2' }, { hooks: [refusing] })).reason).toBe('ERROR');
+    expect(exposures).toEqual([]);
+    // The same unit served without the hook is logged once, with the arm it was served.
+    const served = await sy.openfeature.getStringValue('checkout', 'fallback', ctx);
+    expect(exposures).toEqual([`u1:${served}`]);
+  });
+});
