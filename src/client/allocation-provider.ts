@@ -17,28 +17,43 @@ import {
   type ResolutionDetails,
   type FlagMetadata,
   type Hook,
+  type TrackingEventDetails,
 } from '@openfeature/server-sdk';
+import type { FlagKind } from '../ports.js';
 import type { Engine, Evaluation } from './engine.js';
 
 export class AllocationProvider implements Provider {
   readonly metadata: { readonly name: string };
   readonly runsOn = 'server' as const;
   readonly events = new OpenFeatureEventEmitter();
+  /** The vendor's last status event was STALE or ERROR: its next READY is passed on. */
+  private troubled = false;
 
+  /**
+   * @param onTrack records an event tracked through OpenFeature's client as switchyard's own
+   * track() records it
+   */
   constructor(
     private readonly engine: Engine,
-    private readonly ownHooks: Hook[] = [],
+    private readonly ownHooks: Hook[],
+    private readonly onTrack: (event: string, ctx: EvaluationContext, details: TrackingEventDetails) => void,
   ) {
     this.metadata = { name: `switchyard(${engine.vendor.metadata.name})` };
     const vendorEvents = engine.vendor.events;
     if (vendorEvents) {
       for (const event of [ProviderEvents.ConfigurationChanged, ProviderEvents.Stale, ProviderEvents.Error]) {
-        vendorEvents.addHandler(event, (details) => this.events.emit(event, details ?? {}));
+        vendorEvents.addHandler(event, (details) => {
+          if (event !== ProviderEvents.ConfigurationChanged) this.troubled = true;
+          this.events.emit(event, details ?? {});
+        });
       }
-      // A vendor that missed the init timeout but got ready later (the SDK kept trying).
+      // A vendor that missed the init timeout but got ready later (the SDK kept trying), or
+      // that recovered after STALE or ERROR (Unleash's next good fetch): the domain's status
+      // is READY again only when this provider says so.
       vendorEvents.addHandler(ProviderEvents.Ready, (details) => {
-        if (this.engine.ready) return;
+        if (this.engine.ready && !this.troubled) return;
         this.engine.ready = true;
+        this.troubled = false;
         this.events.emit(ProviderEvents.Ready, details ?? {});
       });
     }
@@ -57,6 +72,16 @@ export class AllocationProvider implements Provider {
   async onClose(): Promise<void> {
     this.engine.ready = false;
     await this.engine.vendor.onClose?.();
+  }
+
+  /**
+   * OpenFeature's `client.track` on the domain: recorded by switchyard (guardrails, the
+   * bandit, the event log, the `track` event), then passed to the vendor's own track (Split's
+   * events), as a client of the vendor's provider would have.
+   */
+  track(event: string, ctx: EvaluationContext, details: TrackingEventDetails): void {
+    this.onTrack(event, ctx, details);
+    this.engine.vendor.track?.(event, ctx, details);
   }
 
   resolveStringEvaluation(flag: string, def: string, ctx: EvaluationContext): Promise<ResolutionDetails<string>> {
@@ -83,9 +108,9 @@ export class AllocationProvider implements Provider {
     flag: string,
     def: T,
     ctx: EvaluationContext,
-    kind: 'string' | 'boolean' | 'number' | 'object',
+    kind: FlagKind,
   ): Promise<ResolutionDetails<T>> {
-    return toDetails(await this.engine.evaluate(flag, ctx), def, kind);
+    return toDetails(await this.engine.evaluate(flag, ctx, { kind, defaultValue: def as JsonValue }), def, kind);
   }
 }
 

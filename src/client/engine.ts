@@ -30,7 +30,7 @@ import { scrubSecrets, type ValidatedConfig } from '../config/index.js';
 import type { SwitchyardCode } from '../errors.js';
 import { MAX_UNIT_LENGTH, unitProblem } from '../exposure/index.js';
 import { SYNC_RESOLVE, type Clock, type FlagKind, type SyncResolver } from '../ports.js';
-import { fromOpenFeatureCode, toOpenFeatureCode } from './error-codes.js';
+import { fromOpenFeatureCode, isOpenFeatureCode, toOpenFeatureCode } from './error-codes.js';
 import type { ExposureSeeds } from './exposure-recorder.js';
 import type { VariantResult } from './types.js';
 
@@ -77,6 +77,13 @@ const KINDS_FROM: Record<FlagKind, readonly FlagKind[]> = {
   object: ['object', 'boolean', 'string', 'number'],
 };
 const DEFAULTS: Record<FlagKind, JsonValue> = { boolean: false, string: '', number: 0, object: {} };
+/** One type only: the one an OpenFeature client asked for (nothing is learnt from it). */
+const ONLY: Record<FlagKind, readonly FlagKind[]> = {
+  boolean: ['boolean'],
+  string: ['string'],
+  number: ['number'],
+  object: ['object'],
+};
 
 /** Vendors may log through the logger OpenFeature passes; the direct path passes this one. */
 const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
@@ -234,14 +241,25 @@ export class Engine {
     else this.holds.delete(experiment);
   }
 
-  evaluate(flag: string, ctx: EvaluationContext): Evaluation | Promise<Evaluation> {
+  /**
+   * @param asked the type and default an OpenFeature client asked with: a flag switchyard does
+   * not allocate is then resolved by the vendor in that type, with that default (as the vendor's
+   * own client would), rather than in the type learnt for getVariant
+   */
+  evaluate(
+    flag: string,
+    ctx: EvaluationContext,
+    asked?: { kind: FlagKind; defaultValue: JsonValue },
+  ): Evaluation | Promise<Evaluation> {
     this.counters.evaluations++;
     const entry = this.flags.get(flag);
     if (!this.ready) return this.fail(flag, entry?.plan, 'SY_PROVIDER_NOT_READY', 'the provider is not ready yet');
-    if (entry === undefined || entry.plan === undefined)
-      return this.settle(flag, this.tryKinds(flag, ctx, entry ? entry.kinds : KINDS, 0), (d) =>
-        this.passThrough(flag, d),
-      );
+    if (entry === undefined || entry.plan === undefined) {
+      const details = asked
+        ? this.tryKinds(flag, ctx, ONLY[asked.kind], 0, asked.defaultValue)
+        : this.tryKinds(flag, ctx, entry ? entry.kinds : KINDS, 0);
+      return this.settle(flag, details, (d) => this.passThrough(flag, d));
+    }
     const plan = entry.plan;
     const kinds = entry.kinds;
     const unit = ctx.targetingKey;
@@ -526,7 +544,14 @@ export class Engine {
     const vendorCode = details.errorCode ?? details.code;
     const problem = fromOpenFeatureCode(vendorCode);
     const message = details.errorMessage ?? details.message ?? 'the provider failed';
-    return this.fail(flag, plan, problem, message, (vendorCode as ErrorCode | undefined) ?? toOpenFeatureCode(problem));
+    // Only OpenFeature's codes are answered, as its client does (GENERAL for the others).
+    return this.fail(
+      flag,
+      plan,
+      problem,
+      message,
+      isOpenFeatureCode(vendorCode) ? vendorCode : toOpenFeatureCode(problem),
+    );
   }
 
   fail(
@@ -578,12 +603,13 @@ export class Engine {
     ctx: EvaluationContext,
     kinds: readonly FlagKind[],
     i: number,
+    defaultValue?: JsonValue,
   ): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> | Error {
     const kind = kinds[i]!;
     const hasNext = i + 1 < kinds.length;
     let result: ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>>;
     try {
-      result = this.call(flag, ctx, kind);
+      result = this.call(flag, ctx, kind, defaultValue ?? DEFAULTS[kind]);
     } catch (error) {
       if (hasNext && isTypeMismatch(error)) return this.tryKinds(flag, ctx, kinds, i + 1);
       return error instanceof Error ? error : new Error(String(error));
@@ -616,18 +642,19 @@ export class Engine {
     flag: string,
     ctx: EvaluationContext,
     kind: FlagKind,
+    defaultValue: JsonValue,
   ): ResolutionDetails<unknown> | Promise<ResolutionDetails<unknown>> {
-    if (this.sync) return this.sync[SYNC_RESOLVE](flag, kind, DEFAULTS[kind], ctx);
+    if (this.sync) return this.sync[SYNC_RESOLVE](flag, kind, defaultValue, ctx);
     const v = this.vendor;
     switch (kind) {
       case 'boolean':
-        return v.resolveBooleanEvaluation(flag, false, ctx, QUIET);
+        return v.resolveBooleanEvaluation(flag, defaultValue as boolean, ctx, QUIET);
       case 'string':
-        return v.resolveStringEvaluation(flag, DEFAULTS.string as string, ctx, QUIET);
+        return v.resolveStringEvaluation(flag, defaultValue as string, ctx, QUIET);
       case 'number':
-        return v.resolveNumberEvaluation(flag, 0, ctx, QUIET);
+        return v.resolveNumberEvaluation(flag, defaultValue as number, ctx, QUIET);
       default:
-        return v.resolveObjectEvaluation(flag, DEFAULTS.object, ctx, QUIET);
+        return v.resolveObjectEvaluation(flag, defaultValue, ctx, QUIET);
     }
   }
 }

@@ -24,6 +24,13 @@ export function toOpenFeatureCode(code: SwitchyardCode): ErrorCode {
   return TO_OPENFEATURE[code] ?? ErrorCode.GENERAL;
 }
 
+const OPENFEATURE_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+/** Whether a vendor's code is one of OpenFeature's (an error's `code` may be anything: ECONNRESET). */
+export function isOpenFeatureCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && OPENFEATURE_CODES.has(code);
+}
+
 export function fromOpenFeatureCode(code: string | undefined): SwitchyardCode {
   return (code && FROM_OPENFEATURE[code]) || 'SY_PROVIDER_ERROR';
 }

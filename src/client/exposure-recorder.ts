@@ -82,13 +82,16 @@ export class ExposureRecorder {
   /**
    * The OpenFeature hook form of exposure logging, attached as a provider hook of the
    * instance's domain: evaluations through `sy.openfeature` (or any client of the domain)
-   * log exposures exactly as getVariant does, deduplicated together with it.
+   * log exposures exactly as getVariant does, deduplicated together with it. A `finally`
+   * hook, so it sees the answer the caller got: a provider hook's `after` runs before the
+   * client's and the API's, and one of those that throws turns the answer into the
+   * caller's default, which is no exposure.
    */
   hook(planForFlag: (flag: string) => AllocationPlan | undefined): Hook {
     return {
-      after: (hookContext, details) => {
+      finally: (hookContext, details) => {
         const meta = details.flagMetadata;
-        if (meta?.inExperiment !== true || details.variant === undefined) return;
+        if (details.errorCode !== undefined || meta?.inExperiment !== true || details.variant === undefined) return;
         const plan = planForFlag(hookContext.flagKey);
         const index = plan ? plan.variants.indexOf(details.variant) : -1;
         if (!plan || plan.version !== meta.allocationVersion || index < 0) return;

@@ -5,7 +5,13 @@
  * control answer: this file holds the one try/catch of the evaluation path. getVariant is async for the API's sake, but the work inside is
  * synchronous while the vendor is; the whole call is wrapped in one promise.
  */
-import { OpenFeature, type Client, type EvaluationContext, type Provider } from '@openfeature/server-sdk';
+import {
+  OpenFeature,
+  ProviderEvents,
+  type Client,
+  type EvaluationContext,
+  type Provider,
+} from '@openfeature/server-sdk';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
@@ -222,6 +228,7 @@ export class Switchyard {
     });
     this.metrics = this.guardrails.metrics;
     let fleetInForce = config.fleet;
+    let experimentsInForce = config.experiments;
     this.events.on('config', (e) => {
       if (e.type !== 'applied') return;
       this.guardrails.configure(this.config);
@@ -229,6 +236,11 @@ export class Switchyard {
         fleetInForce = this.config.fleet;
         this.moveFleet(this.config);
       }
+      // OpenFeature clients of the domain hear which flags' answers may have changed (5.3).
+      const flagsChanged = changedFlags(experimentsInForce, this.config.experiments);
+      experimentsInForce = this.config.experiments;
+      if (flagsChanged.length > 0)
+        this.allocationProvider.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged });
     });
     this.exposures = new ExposureRecorder(
       this.pipeline,
@@ -238,9 +250,11 @@ export class Switchyard {
       countUnits ? (experiment, variant) => this.guardrails.exposure(experiment, variant) : undefined,
     );
     this.engine.keysExposures = this.pipeline !== undefined || countUnits;
-    this.allocationProvider = new AllocationProvider(this.engine, [
-      this.exposures.hook((flag) => this.engine.planForFlag(flag)),
-    ]);
+    this.allocationProvider = new AllocationProvider(
+      this.engine,
+      [this.exposures.hook((flag) => this.engine.planForFlag(flag))],
+      (event, ctx, details) => void this.track(event, ctx, details),
+    );
     // Kills persisted by an earlier run (or the fleet state last seen) hold from the first call.
     this.killSwitch.load();
     this.domain = `switchyard-${nextInstance()}`;
@@ -789,6 +803,15 @@ export class Switchyard {
 function sameFleet(a: ValidatedConfig['fleet'], b: ValidatedConfig['fleet']): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.redis === b.redis && a.prefix === b.prefix && a.pushIntervalMs === b.pushIntervalMs;
+}
+
+/** The flags of experiments added, removed or changed in what decides their answers (variants, control, allocation). */
+function changedFlags(before: ValidatedConfig['experiments'], after: ValidatedConfig['experiments']): string[] {
+  const answers = (experiments: ValidatedConfig['experiments']) =>
+    new Map([...experiments.values()].map((e) => [e.flag, JSON.stringify([e.control, e.variants, e.allocation])]));
+  const was = answers(before);
+  const now = answers(after);
+  return [...new Set([...was.keys(), ...now.keys()])].filter((flag) => was.get(flag) !== now.get(flag));
 }
 
 /** The answer for an evaluation: a literal, not a spread, for the common answer; a fault's adds its error fields. */
