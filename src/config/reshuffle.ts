@@ -5,16 +5,31 @@ import type { ValidatedConfig, ValidatedExperiment } from './types.js';
 /**
  * Changes that would move units of a running experiment to another variant: a new salt,
  * or a variant removed or moved in the order (bucket ranges follow the variant order).
+ * An experiment renamed with its flag kept is the same units on the same flag: its salt
+ * (the key, unless set) and variants are compared with the running experiment it replaces.
  * Weight changes and ramp changes are ops' everyday edits and pass.
  * Returns one message per offending experiment.
  */
 export function reshuffleProblems(previous: ValidatedConfig, next: ValidatedConfig, now: number): string[] {
   const out: string[] = [];
+  const secrets = [...previous.secrets, ...next.secrets];
   for (const [key, after] of next.experiments) {
-    const before = previous.experiments.get(key);
-    if (!before || after.allowReshuffle || !isRunning(before, now)) continue;
-    const why = reshuffleReason(before, after, [...previous.secrets, ...next.secrets]);
-    if (why) out.push(m.reshuffle(key, why));
+    if (after.allowReshuffle) continue;
+    const same = previous.experiments.get(key);
+    const replaced =
+      same === undefined
+        ? [...previous.experiments].find(([k, e]) => e.flag === after.flag && !next.experiments.has(k))
+        : undefined;
+    const before = same ?? replaced?.[1];
+    if (!before || !isRunning(before, now)) continue;
+    const why = reshuffleReason(before, after, secrets);
+    if (!why) continue;
+    out.push(
+      m.reshuffle(
+        key,
+        replaced ? `it takes flag ${quote(after.flag)} over from experiment ${quote(replaced[0])}: ${why}` : why,
+      ),
+    );
   }
   return out;
 }

@@ -619,6 +619,28 @@ describe('reshuffle guard', () => {
     expect(reshuffleProblems(base(ab), allowed, now)).toEqual([]);
   });
 
+  it('rejects renaming a running experiment whose flag stays (its salt was its key): the same units would move', () => {
+    const renamed = (key: string, extra: Record<string, unknown> = {}) =>
+      validateConfigObject({
+        experiments: { [key]: { flag: 'e', variants: JSON.parse(ab), allocation: { mode: 'fixed', ...extra } } },
+      });
+    expect(reshuffleProblems(base(ab), renamed('e-v2'), now)).toEqual([
+      expect.stringMatching(
+        /running experiment "e-v2" \(it takes flag "e" over from experiment "e": salt "e" -> "e-v2"\); set allow_reshuffle/,
+      ),
+    ]);
+    // The salt kept, the variants in order: nobody moves, and the rename passes.
+    expect(reshuffleProblems(base(ab), renamed('e-v2', { salt: 'e' }), now)).toEqual([]);
+    // A new experiment on another flag, beside the old one's removal, is not a rename.
+    expect(
+      reshuffleProblems(
+        base(ab),
+        validateConfigObject({ experiments: { f: { variants: JSON.parse(ab), allocation: { mode: 'fixed' } } } }),
+        now,
+      ),
+    ).toEqual([]);
+  });
+
   it('rejects a reorder that keeps the first variant in place', () => {
     const abc = '{"control":{"weight":40},"b":{"weight":30},"c":{"weight":30}}';
     const acb = '{"control":{"weight":40},"c":{"weight":30},"b":{"weight":30}}';
