@@ -242,6 +242,12 @@ export class Switchyard {
       if (flagsChanged.length > 0)
         this.allocationProvider.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged });
     });
+    // A kill or unkill (here, from the fleet or the CLI) changes every answer of the experiment's flag.
+    this.events.on('kill', (e) => {
+      const flag = this.config.experiments.get(e.experiment)?.flag;
+      if (flag !== undefined)
+        this.allocationProvider.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: [flag] });
+    });
     this.exposures = new ExposureRecorder(
       this.pipeline,
       dedupe,

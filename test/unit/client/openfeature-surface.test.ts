@@ -166,6 +166,32 @@ experiments:
   });
 });
 
+describe('a kill and an unkill', () => {
+  it('emit CONFIGURATION_CHANGED on the domain naming the experiment’s flag: every answer of it changed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-of-kill-'));
+    const sy = await createSwitchyard({
+      config: {
+        feature_flags: { provider: 'memory' },
+        exposures: { enabled: false, dir },
+        experiments: {
+          checkout: { flag: 'checkout-flag', variants: { control: { weight: 0 }, treatment: { weight: 100 } } },
+        },
+      },
+    });
+    open.push(sy);
+    const ctx = { targetingKey: 'u1' };
+    expect(await sy.openfeature.getStringValue('checkout-flag', 'x', ctx)).toBe('treatment');
+    const killed = next(sy, ProviderEvents.ConfigurationChanged);
+    await sy.kill('checkout', 'error rate');
+    expect(await killed).toMatchObject({ flagsChanged: ['checkout-flag'] });
+    expect(await sy.openfeature.getStringValue('checkout-flag', 'x', ctx)).toBe('control');
+    const unkilled = next(sy, ProviderEvents.ConfigurationChanged);
+    await sy.unkill('checkout');
+    expect(await unkilled).toMatchObject({ flagsChanged: ['checkout-flag'] });
+    expect(await sy.openfeature.getStringValue('checkout-flag', 'x', ctx)).toBe('treatment');
+  });
+});
+
 describe('exposures through sy.openfeature', () => {
   it('logs none for an answer an after hook turned into the default, as getVariant does', async () => {
     const sy = await make(gate());
