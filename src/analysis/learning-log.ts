@@ -218,15 +218,19 @@ export interface Plan {
   readonly baseline: number;
   readonly baselineFrom: 'given' | 'log';
   readonly design: SampleSizeResult;
-  /** Past conversion results of the same metric, newest first. */
+  /** Past conversion results of the same metric, newest first: each experiment's latest entry. */
   readonly past: readonly LearningEntry[];
   readonly sentences: readonly string[];
 }
 
 /** Sample size and runtime for a new test of a conversion metric, informed by the log. */
 export function planExperiment(input: PlanInput, log: readonly LearningEntry[]): Plan {
-  const past = log.filter((e) => e.primaryMetric === input.metric && e.statistic === 'conversion').reverse();
-  const baseline = input.baseline ?? past.find((e) => e.control !== null)?.control ?? undefined;
+  const results = log.filter((e) => e.primaryMetric === input.metric && e.statistic === 'conversion').reverse();
+  const baseline = input.baseline ?? results.find((e) => e.control !== null)?.control ?? undefined;
+  // Each analyze or report appends its decision, so an experiment analysed daily is in the log
+  // once a run: its latest entry is its result, the earlier ones were on part of its data.
+  const seen = new Set<string>();
+  const past = results.filter((e) => !seen.has(e.experiment) && seen.add(e.experiment));
   if (baseline === undefined)
     throw new SwitchyardError(
       'SY_INVALID_ARGUMENT',

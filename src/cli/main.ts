@@ -10,6 +10,7 @@ import { registerAnalyze } from './commands/analyze.js';
 import { registerDemo } from './commands/demo.js';
 import { registerRamp } from './commands/ramp.js';
 import { registerHistory } from './commands/history.js';
+import { registerInit } from './commands/init.js';
 import { registerLoad } from './commands/load.js';
 import { registerPlan } from './commands/plan.js';
 import { registerReport } from './commands/report.js';
@@ -30,6 +31,7 @@ export function buildProgram(out: Out, progress?: ProgressStream): Command {
     .option('--debug', 'print stack traces on errors')
     .exitOverride()
     .configureOutput({ writeOut: out, writeErr: (s) => process.stderr.write(s) });
+  registerInit(program, out);
   registerValidate(program, out);
   registerDemo(program, out);
   registerRamp(program, out);

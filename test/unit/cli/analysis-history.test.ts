@@ -144,3 +144,32 @@ describe('an append to a learning log whose last line has no newline', () => {
     expect(readFileSync(file, 'utf8').endsWith('\n')).toBe(true);
   });
 });
+
+describe('plan counts past experiments, not analyses', () => {
+  it('an experiment analysed again and again is one past result, its latest (audit: "3 past experiments" for one analysed three times)', async () => {
+    // analyze and report each append the decision: an experiment analysed daily, as "keep
+    // running N more days" asks, is in the log once per run.
+    const data = join(dir, 'reanalysed');
+    mkdirSync(data);
+    const at = (day: number) => `2026-10-${String(day).padStart(2, '0')}T10:00:00.000Z`;
+    await appendLearning({ dir: data }, [
+      { ...entry, ts: at(1), experiment: 'checkout', relative: 0.4, decision: 'keep_running' },
+      { ...entry, ts: at(2), experiment: 'checkout', relative: 0.3, decision: 'keep_running' },
+      { ...entry, ts: at(3), experiment: 'checkout', relative: 0.35, decision: 'keep_running' },
+      { ...entry, ts: at(4), experiment: 'search', relative: 0.02, decision: 'dont_ship' },
+      { ...entry, ts: at(5), experiment: 'checkout', relative: 0.1, decision: 'ship' },
+    ] as LearningEntry[]);
+    const p = await cli('plan', '--metric', 'purchase', '--daily', '2000', '--data', data, '--json');
+    expect(p.err).toBe('');
+    expect(p.code).toBe(0);
+    const plan = JSON.parse(p.out) as { past: LearningEntry[]; sentences: string[] };
+    expect(plan.past.map((e) => [e.experiment, e.relative])).toEqual([
+      ['checkout', 0.1],
+      ['search', 0.02],
+    ]);
+    // The median of 0.1 and 0.02 (the upper one of two, as before), not of 0.4, 0.3, 0.35, 0.02, 0.1.
+    expect(plan.sentences[1]).toBe(
+      '2 past experiments on purchase moved it by 10.0% (median, absolute); the latest: checkout (ship).',
+    );
+  });
+});

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exposureEventSchema, trackedEventSchema } from '../../../src/exposure/index.js';
 import { cli } from '../../helpers/cli.js';
@@ -77,6 +77,41 @@ describe('switchyard validate', () => {
     const r = await cli('validate', 'no/such/file.yaml');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^SY_CONFIG_READ: cannot read config file no\/such\/file.yaml/);
+  });
+});
+
+describe('switchyard init', () => {
+  it('writes the annotated reference config, which validates and points editors at the schema (DESIGN: CLI init; it did not exist)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-init-'));
+    const file = join(dir, 'switchyard.yaml');
+    const r = await cli('init', file);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(`wrote ${file}: the annotated reference config; edit it, then: switchyard validate ${file}\n`);
+    const written = readFileSync(file, 'utf8');
+    const reference = readFileSync('examples/switchyard.yaml', 'utf8');
+    const schemaLine = /^# yaml-language-server: \$schema=(.*)$/m;
+    expect(written.replace(schemaLine, '')).toBe(reference.replace(schemaLine, ''));
+    expect(resolve(dirname(file), schemaLine.exec(written)![1]!)).toBe(resolve('schema/switchyard.schema.json'));
+    expect(await cli('validate', file)).toMatchObject({
+      code: 0,
+      out: `${file}: valid (provider memory, 2 experiments)\n`,
+    });
+  });
+
+  it('never overwrites a file: exit 2, the file as it was', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-init-'));
+    const file = join(dir, 'switchyard.yaml');
+    writeFileSync(file, 'experiments: {}\n');
+    const r = await cli('init', file);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`SY_INVALID_ARGUMENT: ${file} already exists; init writes a new config only\n`);
+    expect(readFileSync(file, 'utf8')).toBe('experiments: {}\n');
+    const missing = join(dir, 'no-such-dir', 'switchyard.yaml');
+    const m = await cli('init', missing);
+    expect(m.code).toBe(2);
+    expect(m.err).toMatch(/^SY_INVALID_ARGUMENT: cannot write .*no-such-dir\/switchyard\.yaml: ENOENT/);
+    expect(existsSync(missing)).toBe(false);
   });
 });
 
