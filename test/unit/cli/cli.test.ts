@@ -33,6 +33,34 @@ describe('switchyard validate', () => {
     expect(r.err).not.toMatch(/at .*\.ts:\d+/);
   });
 
+  it('--json on an invalid or unreadable config: the problems as JSON on stdout too, located, exit 2', async () => {
+    const r = await cli('validate', 'test/fixtures/config/invalid.yaml', '--json');
+    expect(r.code).toBe(2);
+    const body = JSON.parse(r.out) as {
+      valid: boolean;
+      file: string;
+      code: string;
+      problems: Record<string, unknown>[];
+    };
+    expect(body).toMatchObject({ valid: false, file: 'test/fixtures/config/invalid.yaml', code: 'SY_CONFIG_INVALID' });
+    expect(body.problems).toHaveLength(2);
+    expect(body.problems).toContainEqual({
+      line: 6,
+      column: 7,
+      path: 'experiments.search.variants',
+      message: 'variant weights must add up to exactly 100 (they are percentages), found 80',
+    });
+    expect(r.err).toMatch(/^SY_CONFIG_INVALID: 2 problems/);
+    const missing = await cli('validate', 'no/such/file.yaml', '--json');
+    expect(missing.code).toBe(2);
+    expect(JSON.parse(missing.out)).toMatchObject({
+      valid: false,
+      file: 'no/such/file.yaml',
+      code: 'SY_CONFIG_READ',
+      problems: [{ line: 0, column: 0, path: '', message: expect.stringMatching(/cannot read config file/) }],
+    });
+  });
+
   it('exits 2 at once for a config path that is a pipe, and for one over 4 MB (the real CLI: a pipe hung it for good)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-fifo-'));
     const fifo = join(dir, 'switchyard.yaml');
