@@ -149,10 +149,10 @@ function parse(text: string, file: string, options: LoadOptions, empty: 'default
   if (deep !== undefined)
     throw new ConfigError(file, [{ file, ...lineCounter.linePos(deep), path: '', message: m.tooDeep(MAX_DEPTH) }]);
   // forceDoc: there is always a first document, if only an empty one.
-  const [doc, second] = Array.from(new Composer({ uniqueKeys: false }).compose(tokens, true, text.length)) as [
-    Document.Parsed,
-    Document.Parsed | undefined,
-  ];
+  // merge: `<<: *anchor` merge keys, as YAML 1.1 and most tools read them (a key written beside one wins).
+  const [doc, second] = Array.from(
+    new Composer({ uniqueKeys: false, merge: true }).compose(tokens, true, text.length),
+  ) as [Document.Parsed, Document.Parsed | undefined];
   const errors = [
     ...doc.errors.map((e) => ({ offset: e.pos[0], message: e.message.split('\n')[0] ?? e.message })),
     ...duplicateKeys(doc).map((offset) => ({ offset, message: 'Map keys must be unique' })),
@@ -205,7 +205,7 @@ function duplicateKeys(doc: Document): number[] {
     Map(_, map) {
       const seen = new Set<unknown>();
       for (const { key } of map.items) {
-        if (!isScalar(key)) continue;
+        if (!isScalar(key) || key.value === '<<') continue; // merge keys may repeat
         if (seen.has(key.value)) offsets.push(key.range?.[0] ?? 0);
         else seen.add(key.value);
       }

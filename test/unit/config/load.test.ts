@@ -1271,3 +1271,31 @@ describe('defaults (issue 19)', () => {
     );
   });
 });
+
+describe('YAML merge keys', () => {
+  const text = (runtime: string) => `
+experiments:
+  checkout:
+    <<: &common
+      primary_metric: purchase
+      runtime_days: ${runtime}
+    variants: { control: { weight: 50 }, treatment: { weight: 50 } }
+  search:
+    <<: *common
+    runtime_days: 21
+    variants: { control: { weight: 50 }, ranked: { weight: 50 } }
+`;
+
+  it('are read as YAML 1.1 and most tools read them: the anchored keys merged, a key written beside them wins', () => {
+    const config = parseConfig(text('14'));
+    expect(config.experiments.get('checkout')).toMatchObject({ primaryMetric: 'purchase', runtimeDays: 14 });
+    expect(config.experiments.get('search')).toMatchObject({ primaryMetric: 'purchase', runtimeDays: 21 });
+  });
+
+  it('a bad merged value is a located problem, not "unknown key <<"', () => {
+    const problems = problemsOf(text('"two weeks"'));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^\d+:\d+ experiments\.checkout\.runtime_days: expected a number/);
+    expect(problems.join('\n')).not.toContain('<<');
+  });
+});
