@@ -43,6 +43,8 @@ export function describeValue(value: unknown, secrets: readonly string[]): strin
   if (value === undefined) return 'nothing';
   if (value === null) return 'null (an empty value)';
   if (Array.isArray(value)) return 'a list';
+  // Under %YAML 1.1 an unquoted timestamp is read as a date, not text.
+  if (value instanceof Date) return 'a date (an unquoted timestamp under %YAML 1.1; quote it)';
   if (typeof value === 'object') return 'a map';
   // JSON has no form for these (it would write null): shown as themselves.
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);

@@ -1299,3 +1299,18 @@ experiments:
     expect(problems.join('\n')).not.toContain('<<');
   });
 });
+
+describe('a timestamp under %YAML 1.1', () => {
+  it('read as a date is named as one, with the way out, not "a map"', () => {
+    const problems = problemsOf(`%YAML 1.1
+---
+experiments:
+  checkout:
+    variants: { control: { weight: 50 }, treatment: { weight: 50 } }
+    allocation: { mode: gradual, start: 2026-12-01T09:00:00Z, schedule: [{ percent: 5 }] }
+`);
+    expect(problems.join('\n')).toMatch(
+      /experiments\.checkout\.allocation\.start: .*found a date \(an unquoted timestamp under %YAML 1\.1; quote it\)/,
+    );
+  });
+});
