@@ -32,6 +32,7 @@ import {
   type PowerCheck,
   type SegmentRow,
   type SrmCheck,
+  type NotAnalysed,
   type Statistic,
 } from './types.js';
 
@@ -104,7 +105,7 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
   quality.catch(() => undefined); // awaited below; this only keeps a failure during the scans from going unhandled
   const experiments: ExperimentAnalysis[] = [];
   /** Why a requested experiment with exposures was not analysed (one arm to compare). */
-  const notAnalysed: string[] = [];
+  const notAnalysed: NotAnalysed[] = [];
   for (const s of Q.DROP_TABLES) await q(store, s);
   try {
     options.onProgress?.(0, 2, 'reading exposures');
@@ -141,7 +142,7 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
         options,
         times,
       );
-      if (typeof result === 'string') notAnalysed.push(result);
+      if (typeof result === 'string') notAnalysed.push({ experiment: key, reason: result });
       else if (result) experiments.push(result);
       options.onProgress?.(i + 3, steps, key);
     }
@@ -153,7 +154,7 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
       'SY_ANALYSIS_NO_DATA',
       'analysis',
       notAnalysed.length > 0
-        ? notAnalysed.join('; ')
+        ? notAnalysed.map((n) => `${JSON.stringify(n.experiment)} ${n.reason}`).join('; ')
         : `no exposures of ${options.experiments.map((k) => JSON.stringify(k)).join(', ')} in the data`,
     );
   return {
@@ -168,6 +169,7 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
     },
     dataQuality: { ...(await quality), outOfRange },
     experiments,
+    notAnalysed,
   };
 }
 
@@ -233,10 +235,9 @@ async function analyzeExperiment(
     // or a config with a single weighted variant): nothing to compare, so nothing to analyse;
     // said, for a caller who asked for it (it was "no exposures of" it).
     const unitsText = variants.map((v) => `${v} ${(units.get(v) ?? 0).toLocaleString('en')}`).join(', ');
-    if (treatments.length === 0)
-      return `${JSON.stringify(key)} has exposures of one variant only (${unitsText} units): nothing to compare`;
+    if (treatments.length === 0) return `has exposures of one variant only (${unitsText} units): nothing to compare`;
     if (srmVariants.length < 2)
-      return `${JSON.stringify(key)} has one variant with a weight in the config (${srmVariants.join('')}): nothing to compare (units: ${unitsText})`;
+      return `has one variant with a weight in the config (${srmVariants.join('')}): nothing to compare (units: ${unitsText})`;
     const srmRaw = srmTest(
       counts.filter((_, i) => weights[i]! > 0),
       weights.filter((w) => w > 0),

@@ -255,4 +255,12 @@ export interface Analysis {
     readonly files: number;
   };
   readonly experiments: readonly ExperimentAnalysis[];
+  /** Experiments with exposures that were not analysed, and why (one arm to compare). */
+  readonly notAnalysed: readonly NotAnalysed[];
+}
+
+export interface NotAnalysed {
+  readonly experiment: string;
+  /** e.g. "has exposures of one variant only (control 300 units): nothing to compare" */
+  readonly reason: string;
 }

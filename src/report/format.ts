@@ -73,3 +73,9 @@ export function adjustedTestText(e: Effect): string {
   }
   return e.cuped ? `CUPED p adj ${p(e.cuped.adjustedPValue)}` : '';
 }
+
+/** The experiments not analysed as one phrase (empty when none); `escape` makes the names safe for the rendering. */
+export function notAnalysedText(a: Analysis, escape: (s: string) => string): string {
+  if (a.notAnalysed.length === 0) return '';
+  return `Not analysed: ${a.notAnalysed.map((n) => `${escape(n.experiment)} ${escape(n.reason)}`).join('; ')}.`;
+}

@@ -8,7 +8,17 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Analysis, ExperimentAnalysis } from '../analysis/index.js';
-import { DECISION_LABEL, adjustedTestText, armValue, dataQualityText, srmText, n, p, pct } from './format.js';
+import {
+  DECISION_LABEL,
+  adjustedTestText,
+  armValue,
+  dataQualityText,
+  notAnalysedText,
+  srmText,
+  n,
+  p,
+  pct,
+} from './format.js';
 
 export function escapeHtml(text: string): string {
   return text
@@ -160,6 +170,7 @@ pre{background:#f6f8fa;padding:8px;overflow:auto}
 </style></head><body>
 <h1>Experiment analysis</h1>
 <p>Generated ${h(a.generatedAt)} on ${a.engine} · ${dataQualityText(a.dataQuality, h)} · corrections: ${h(a.settings.corrections)} · attribution window ${a.settings.attributionWindowSeconds / 86400} days</p>
+${notAnalysedText(a, h) ? `<p>${notAnalysedText(a, h)}</p>` : ''}
 ${a.experiments.map(section).join('\n')}
 <script type="application/json" id="sy-data">${scriptJson(chartData(a))}</script>
 <script>${chartLibrary()}</script>

@@ -1,6 +1,16 @@
 /** The Markdown report: the same sections as the HTML one, tables instead of charts. */
 import type { Analysis } from '../analysis/index.js';
-import { DECISION_LABEL, adjustedTestText, armValue, dataQualityText, srmText, n, p, pct } from './format.js';
+import {
+  DECISION_LABEL,
+  adjustedTestText,
+  armValue,
+  dataQualityText,
+  notAnalysedText,
+  srmText,
+  n,
+  p,
+  pct,
+} from './format.js';
 
 /**
  * Markdown renders inline HTML and splits tables on pipes: escape both, and line breaks.
@@ -19,6 +29,7 @@ export function md(text: string): string {
 export function renderMarkdown(a: Analysis): string {
   const out: string[] = ['# Experiment analysis', ''];
   out.push(`Engine ${a.engine}; ${dataQualityText(a.dataQuality, md)}. Corrections: ${a.settings.corrections}.`, '');
+  if (notAnalysedText(a, md)) out.push(notAnalysedText(a, md), '');
   for (const e of a.experiments) {
     out.push(`## ${md(e.experiment)}`, '');
     out.push(

@@ -5,6 +5,7 @@ import {
   adjustedTestText,
   armValue,
   dataQualityText,
+  notAnalysedText,
   srmText,
   n,
   p,
@@ -15,6 +16,7 @@ import {
 export function renderTerminal(a: Analysis): string {
   const out: string[] = [];
   out.push(`switchyard analysis (${a.engine}): ${dataQualityText(a.dataQuality, safe)}`);
+  if (notAnalysedText(a, safe)) out.push(notAnalysedText(a, safe));
   for (const e of a.experiments) {
     out.push('');
     out.push(

@@ -1,6 +1,6 @@
 /** The analysis commands through main(): analyze, report, load, and demo ending with its own analysis. */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -131,6 +131,21 @@ describe('switchyard analyze / report / load', () => {
     expect(c.code).toBe(1);
     expect(c.err).toMatch(
       /^SY_ANALYSIS_NO_DATA: "solo" has one variant with a weight in the config \(control\): nothing to compare \(units: control 300, treatment 0\)/,
+    );
+    // Not named, beside an experiment that is analysed: listed as not analysed, not dropped in silence.
+    const both = join(dir, 'solo-and-exp');
+    cpSync(solo, join(both, 'solo'), { recursive: true });
+    cpSync(data, join(both, 'exp'), { recursive: true });
+    const all = await cli('analyze', '--data', both, '--metric', 'purchase', '--no-log', '--json');
+    expect(all.code).toBe(0);
+    const a = JSON.parse(all.out) as { experiments: { experiment: string }[]; notAnalysed: unknown[] };
+    expect(a.experiments.map((e) => e.experiment)).toEqual(['checkout']);
+    expect(a.notAnalysed).toEqual([
+      { experiment: 'solo', reason: 'has exposures of one variant only (control 300 units): nothing to compare' },
+    ]);
+    const text = await cli('analyze', '--data', both, '--metric', 'purchase', '--no-log');
+    expect(text.out).toContain(
+      'Not analysed: solo has exposures of one variant only (control 300 units): nothing to compare.',
     );
   }, 30_000);
 

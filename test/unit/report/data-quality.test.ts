@@ -19,6 +19,7 @@ function analysis(incomplete: Analysis['dataQuality']['incomplete']): Analysis {
     settings: { corrections: 'holm', attributionWindowSeconds: 14 * 86400, confidenceLevel: 0.95, methods: [] },
     dataQuality: { lines: 1200, empty: 1, malformed: 7, incomplete, outOfRange: 2, files: 2 },
     experiments: [],
+    notAnalysed: [],
   } as Analysis;
 }
 
