@@ -12,8 +12,20 @@ export const p = (x: number | null | undefined): string =>
  * cursor, retitle the window or clear the screen; newlines that forge output lines) are
  * shown as \uXXXX. Everything the CLI prints from names goes through this.
  */
-export const terminalSafe = (s: string): string =>
-  s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+export const terminalSafe = (s: string): string => s.replace(UNSAFE, escaped);
+
+/**
+ * Control characters, and the Unicode bidirectional controls (U+061C, U+200E/F, U+202A-E,
+ * U+2066-9), which reorder what follows them on screen: a name holding U+202E shows its
+ * text reversed, so a hostile name could pass for another (the "Trojan Source" trick).
+ */
+const BIDI_CLASS = '\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
+const UNSAFE = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f${BIDI_CLASS}]`, 'g');
+const BIDI = new RegExp(`[${BIDI_CLASS}]`, 'g');
+const escaped = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** Text with the bidirectional controls escaped as \uXXXX (see terminalSafe), the rest as it is: Markdown and HTML. */
+export const bidiSafe = (s: string): string => s.replace(BIDI, escaped);
 
 export const n = (x: number): string => Math.round(x).toLocaleString('en');
 

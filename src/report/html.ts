@@ -15,13 +15,14 @@ import {
   dataQualityText,
   notAnalysedText,
   srmText,
+  bidiSafe,
   n,
   p,
   pct,
 } from './format.js';
 
 export function escapeHtml(text: string): string {
-  return text
+  return bidiSafe(text)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

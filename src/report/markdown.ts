@@ -6,6 +6,7 @@ import {
   armValue,
   dataQualityText,
   notAnalysedText,
+  bidiSafe,
   srmText,
   n,
   p,
@@ -18,12 +19,15 @@ import {
  * included (a pipe escaped first had its backslash escaped again: `a\\|b`, a broken cell).
  */
 export function md(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/([\\`*_[\]#|])/g, '\\$1')
-    .replace(/[\r\n]+/g, ' ');
+  // The bidirectional controls last: their escape's backslash is text, not one more to escape.
+  return bidiSafe(
+    text
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/([\\`*_[\]#|])/g, '\\$1')
+      .replace(/[\r\n]+/g, ' '),
+  );
 }
 
 export function renderMarkdown(a: Analysis): string {

@@ -46,3 +46,15 @@ describe('dataQualityText', () => {
     expect(renderMarkdown(a)).toContain('\\|1.jsonl:1)');
   });
 });
+
+describe('names with Unicode bidirectional controls', () => {
+  it('show the controls escaped in every rendering, so a name cannot display reversed as another', () => {
+    // "exp\u202Egnp.exe" shows as "expexe.png" where the override is obeyed.
+    const name = 'exp\u202egnp.exe \u2066x\u2069 \u200f';
+    const a = { ...analysis([]), notAnalysed: [{ experiment: name, reason: 'has exposures of one variant only' }] };
+    for (const out of [renderTerminal(a), renderMarkdown(a), renderHtml(a)]) {
+      expect(out).toContain('exp\\u202egnp.exe \\u2066x\\u2069 \\u200f');
+      expect(out).not.toMatch(/[\u202a-\u202e\u2066-\u2069\u200e\u200f]/);
+    }
+  });
+});
