@@ -3,7 +3,8 @@ import type { Logger } from '../ports.js';
 
 /**
  * A typed event emitter whose listeners can never throw into the caller: a throwing
- * listener is logged once per event name and the others still run.
+ * listener, or an async one whose promise rejects, is logged once per event name and the
+ * others still run (a rejection left unhandled ends a Node 20 process).
  */
 export class SafeEmitter<Events extends object> {
   private readonly listeners = new Map<keyof Events, Set<(payload: never) => void>>();
@@ -34,15 +35,20 @@ export class SafeEmitter<Events extends object> {
     if (!set) return;
     for (const listener of set) {
       try {
-        (listener as (p: Events[K]) => void)(payload);
+        const result: unknown = (listener as (p: Events[K]) => unknown)(payload);
+        if (typeof (result as PromiseLike<unknown> | null)?.then === 'function')
+          (result as PromiseLike<unknown>).then(undefined, (error: unknown) => this.failed(event, error));
       } catch (error) {
-        if (!this.reported.has(event)) {
-          this.reported.add(event);
-          this.logger.error(`a listener of "${String(event)}" threw; it was skipped and switchyard went on`, {
-            error: String(error),
-          });
-        }
+        this.failed(event, error);
       }
     }
+  }
+
+  private failed(event: keyof Events, error: unknown): void {
+    if (this.reported.has(event)) return;
+    this.reported.add(event);
+    this.logger.error(`a listener of "${String(event)}" threw; it was skipped and switchyard went on`, {
+      error: String(error),
+    });
   }
 }

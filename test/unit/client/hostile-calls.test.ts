@@ -339,3 +339,51 @@ describe("a host's logger that throws", () => {
     expect(calls.some((c) => c.startsWith('warn: '))).toBe(true);
   });
 });
+
+describe('listeners that fail', () => {
+  it('an async listener whose promise rejects is logged once per event, and the process goes on', () => {
+    // Node 20 ends a process on an unhandled rejection: the emitter called the listener and
+    // dropped its promise, so one `async` listener that threw ended the host service (exit 1).
+    const dir = mkdtempSync(join(tmpdir(), 'sy-async-listener-'));
+    const script = join(dir, 'script.mts');
+    const index = fileURLToPath(new URL('../../../src/index.ts', import.meta.url));
+    writeFileSync(
+      script,
+      `import { createSwitchyard } from ${JSON.stringify(index)};
+const logger = { debug() {}, info() {}, warn() {}, error: (m) => console.log(m) };
+const sy = await createSwitchyard({
+  logger,
+  config: {
+    feature_flags: { provider: 'memory' },
+    exposures: { enabled: false, dir: ${JSON.stringify(join(dir, 'events'))} },
+    experiments: { exp: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+  },
+});
+for (const event of ['exposure', 'track', 'run', 'error']) {
+  sy.on(event, async () => { throw new Error(event + ' listener broke'); });
+  sy.on(event, () => Promise.reject(new Error(event + ' listener rejected')));
+}
+for (let i = 0; i < 3; i++) {
+  await sy.getVariant('exp', { targetingKey: 'u' + i });
+  await sy.getVariant('no-such-flag', { targetingKey: 'u' + i });
+  sy.track('buy', { targetingKey: 'u' + i }, { value: 1 });
+  await sy.run('exp', { targetingKey: 'u' + i }, { default: () => 1 });
+}
+await new Promise((resolve) => setTimeout(resolve, 50));
+await sy.close();
+console.log('alive');
+`,
+    );
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000 });
+    expect({ status: child.status, stdout: child.stdout.trim().split('\n').sort() }).toEqual({
+      status: 0,
+      stdout: [
+        'a listener of "error" threw; it was skipped and switchyard went on',
+        'a listener of "exposure" threw; it was skipped and switchyard went on',
+        'a listener of "run" threw; it was skipped and switchyard went on',
+        'a listener of "track" threw; it was skipped and switchyard went on',
+        'alive',
+      ],
+    });
+  });
+});
