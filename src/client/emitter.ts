@@ -1,4 +1,5 @@
 /** A typed event emitter whose listeners can never throw into the caller. */
+import { messageOf } from '../errors.js';
 import type { Logger } from '../ports.js';
 
 /**
@@ -48,7 +49,16 @@ export class SafeEmitter<Events extends object> {
     if (this.reported.has(event)) return;
     this.reported.add(event);
     this.logger.error(`a listener of "${String(event)}" threw; it was skipped and switchyard went on`, {
-      error: String(error),
+      error: textOf(error),
     });
+  }
+}
+
+/** What a listener threw, as text; a value that cannot be made text (no prototype, a throwing toString) does not throw again here. */
+function textOf(error: unknown): string {
+  try {
+    return String(error);
+  } catch {
+    return messageOf(error);
   }
 }

@@ -387,3 +387,39 @@ console.log('alive');
     });
   });
 });
+
+describe('listeners that throw what cannot be made text', () => {
+  it('a listener that throws or rejects with an object without prototype or with a throwing toString never reaches the caller', async () => {
+    // The emitter logged String(error), which throws for such a value: track() threw it to its caller.
+    const lines: string[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      warn() {},
+      error: (m: string, meta?: Record<string, unknown>) => void lines.push(`${m} ${String(meta?.error)}`),
+    };
+    const sy = await make({ logger });
+    const bare = Object.create(null) as object;
+    const unprintable = {
+      toString() {
+        throw new Error('toString broke');
+      },
+    };
+    sy.on('track', () => {
+      throw bare;
+    });
+    sy.on('exposure', () => {
+      throw unprintable;
+    });
+    sy.on('run', () => Promise.reject(bare as Error));
+    expect(() => sy.track('buy', { targetingKey: 'u1' })).not.toThrow();
+    expect(await sy.getVariant('exp', { targetingKey: 'u1' })).toMatchObject({ reason: 'SPLIT' });
+    await expect(sy.run('exp', { targetingKey: 'u1' }, { default: () => 'ran' })).resolves.toBe('ran');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(lines.sort()).toEqual([
+      'a listener of "exposure" threw; it was skipped and switchyard went on a thrown object that cannot be shown',
+      'a listener of "run" threw; it was skipped and switchyard went on a thrown object that cannot be shown',
+      'a listener of "track" threw; it was skipped and switchyard went on a thrown object that cannot be shown',
+    ]);
+  });
+});
