@@ -436,10 +436,13 @@ export class Switchyard {
    */
   async run<T>(flag: string, ctx: EvaluationContext, handlers: VariantHandlers<T>): Promise<T> {
     const result = await this.getVariant(flag, ctx);
+    // Own keys only: a variant named toString or valueOf found Object.prototype's method.
+    const own = (key: string | undefined) =>
+      key !== undefined && Object.hasOwn(handlers, key) ? handlers[key] : undefined;
     const handler =
-      (result.variant !== undefined ? handlers[result.variant] : undefined) ??
-      handlers.default ??
-      (result.experiment ? handlers[this.engine.planForFlag(flag)?.control ?? ''] : undefined);
+      own(result.variant) ??
+      own('default') ??
+      (result.experiment ? own(this.engine.planForFlag(flag)?.control) : undefined);
     if (typeof handler !== 'function') {
       throw new SwitchyardError(
         'SY_INVALID_ARGUMENT',

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../helpers/receiver.js';
-import { createSwitchyard, type Switchyard } from 'switchyard';
+import { createSwitchyard, type Switchyard, type VariantResult } from 'switchyard';
 import { functionSink } from '../../../src/exposure/index.js';
 
 const TIMEOUT_MS = 100;
@@ -421,5 +421,37 @@ describe('listeners that throw what cannot be made text', () => {
       'a listener of "run" threw; it was skipped and switchyard went on a thrown object that cannot be shown',
       'a listener of "track" threw; it was skipped and switchyard went on a thrown object that cannot be shown',
     ]);
+  });
+});
+
+describe('run() handlers', () => {
+  it("finds a variant's handler among the handlers' own keys: variants named toString, valueOf, hasOwnProperty run default", async () => {
+    // handlers[variant] found Object.prototype's methods: the default handler never ran, and
+    // run() answered "[object Undefined]" or threw "Cannot convert undefined or null to object".
+    const sy = await createSwitchyard({
+      config: {
+        feature_flags: { provider: 'memory' },
+        exposures: { enabled: false, dir: mkdtempSync(join(tmpdir(), 'sy-run-names-')) },
+        experiments: {
+          exp: {
+            control: 'toString',
+            variants: { toString: { weight: 34 }, valueOf: { weight: 33 }, hasOwnProperty: { weight: 33 } },
+          },
+        },
+      },
+    });
+    made.push(sy);
+    const seen = new Set<string>();
+    for (let i = 0; i < 60; i++) {
+      const ctx = { targetingKey: `u${i}` };
+      const variant = (await sy.getVariant('exp', ctx)).variant!;
+      seen.add(variant);
+      await expect(sy.run('exp', ctx, { default: (r) => `default ${r.variant}` })).resolves.toBe(`default ${variant}`);
+      // Without a default, a variant with no handler of its own runs the control's.
+      await expect(sy.run('exp', ctx, { toString: (r: VariantResult) => `control for ${r.variant}` })).resolves.toBe(
+        `control for ${variant}`,
+      );
+    }
+    expect([...seen].sort()).toEqual(['hasOwnProperty', 'toString', 'valueOf']);
   });
 });
