@@ -435,6 +435,13 @@ export class Switchyard {
    * guardrails. The handler's own result or error is passed through.
    */
   async run<T>(flag: string, ctx: EvaluationContext, handlers: VariantHandlers<T>): Promise<T> {
+    if (typeof handlers !== 'object' || handlers === null || Array.isArray(handlers)) {
+      throw new SwitchyardError(
+        'SY_INVALID_ARGUMENT',
+        'run',
+        `handlers must be an object of functions by variant key, found ${shown(handlers)}`,
+      );
+    }
     const result = await this.getVariant(flag, ctx);
     // Own keys only: a variant named toString or valueOf found Object.prototype's method.
     const own = (key: string | undefined) =>

@@ -455,3 +455,26 @@ describe('run() handlers', () => {
     expect([...seen].sort()).toEqual(['hasOwnProperty', 'toString', 'valueOf']);
   });
 });
+
+describe('run() with handlers that are not an object', () => {
+  it('rejects with SY_INVALID_ARGUMENT saying what it found, before evaluating', async () => {
+    // They failed with JavaScript's own TypeError ("Cannot read properties of null (reading
+    // 'treatment')", "Number.prototype.valueOf requires that 'this' be a Number"), after the
+    // evaluation had logged the unit's exposure.
+    const sy = await make();
+    const exposed: string[] = [];
+    sy.on('exposure', (e) => exposed.push(e.unit));
+    for (const [handlers, found] of [
+      [null, 'null'],
+      [undefined, 'undefined'],
+      [5, '5'],
+      ['control', '"control"'],
+      [[() => 1], 'an array'],
+    ] as const) {
+      await expect(sy.run('exp', { targetingKey: 'u1' }, handlers as never)).rejects.toThrow(
+        `SY_INVALID_ARGUMENT in run: handlers must be an object of functions by variant key, found ${found}`,
+      );
+    }
+    expect(exposed).toEqual([]);
+  });
+});
