@@ -457,6 +457,14 @@ export class Switchyard {
         `no handler for variant "${result.variant}" of flag "${flag}" and no default handler`,
       );
     }
+    // Read once, before the handler: a context that throws when read again (a getter, a
+    // Proxy) must not replace the handler's result or error with its own.
+    let unit: unknown;
+    try {
+      unit = ctx?.targetingKey;
+    } catch {
+      unit = undefined;
+    }
     const started = performance.now();
     let failed = false;
     try {
@@ -466,7 +474,6 @@ export class Switchyard {
       throw error;
     } finally {
       const latencyMs = performance.now() - started;
-      const unit = ctx?.targetingKey;
       if (result.experiment !== undefined && result.variant !== undefined) {
         this.guardrails.recordRun(result.experiment, result.variant, latencyMs, failed);
         if (unitProblem(unit) === undefined) {
@@ -483,7 +490,7 @@ export class Switchyard {
         flag,
         experiment: result.experiment,
         variant: result.variant,
-        unit: String(ctx?.targetingKey ?? ''),
+        unit: typeof unit === 'string' ? unit : '',
         latencyMs,
         error: failed,
         ts: this.clock.now(),

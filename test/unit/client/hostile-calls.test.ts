@@ -478,3 +478,36 @@ describe('run() with handlers that are not an object', () => {
     expect(exposed).toEqual([]);
   });
 });
+
+describe('run() with a context that throws when read', () => {
+  it("passes the handler's result through: the context is not read again after the handler", async () => {
+    // run() read ctx.targetingKey again in its finally (and String() of it for the run event):
+    // a getter or Proxy that throws, or a key whose toString throws, replaced the result of a
+    // handler that had already run with the context's error.
+    const sy = await make();
+    const heard: string[] = [];
+    sy.on('run', (e) => heard.push(`${e.variant} ${JSON.stringify(e.unit)} ${e.error}`));
+    const boom = () => {
+      throw new Error('context boom');
+    };
+    const contexts: [string, unknown][] = [
+      ['a throwing Proxy', new Proxy({}, { get: boom })],
+      ['a throwing getter', Object.defineProperty({}, 'targetingKey', { get: boom, enumerable: true })],
+      ['a key whose toString throws', { targetingKey: { toString: boom } }],
+    ];
+    for (const [what, ctx] of contexts) {
+      let ran = 0;
+      await expect(
+        sy.run('exp', ctx as never, {
+          default: () => {
+            ran++;
+            return 'handled';
+          },
+        }),
+        what,
+      ).resolves.toBe('handled');
+      expect(ran, what).toBe(1);
+    }
+    expect(heard).toEqual(['control "" false', 'control "" false', 'control "" false']);
+  });
+});
