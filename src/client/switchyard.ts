@@ -416,9 +416,7 @@ export class Switchyard {
       }
     } else if (problem !== undefined) this.pipeline?.reject();
     if (problem !== undefined) {
-      // Cut as shown() cuts: the name keys the once-only report and goes to the log, so a
-      // caller's huge names must not be kept or logged whole.
-      const name = typeof event !== 'string' ? shown(event) : event.length > 60 ? `${event.slice(0, 57)}...` : event;
+      const name = reportedName(event);
       this.report(`track:${name}`, 'SY_INVALID_ARGUMENT', `track(${shown(name)}) rejected: ${problem}`);
       this.engine.countProblem('SY_INVALID_ARGUMENT');
       return false;
@@ -540,10 +538,10 @@ export class Switchyard {
     try {
       outcome = this.guardrails.observe(experimentOrFlag, ctx, metric, value);
     } catch (error) {
-      outcome = messageOf(error);
+      outcome = `reading its arguments threw: ${messageOf(error)}`;
     }
     if (typeof outcome === 'string') {
-      this.report(`observe:${String(experimentOrFlag)}`, 'SY_INVALID_ARGUMENT', `observe() ignored: ${outcome}`);
+      this.report(`observe:${reportedName(experimentOrFlag)}`, 'SY_INVALID_ARGUMENT', `observe() ignored: ${outcome}`);
       this.engine.countProblem('SY_INVALID_ARGUMENT');
       return false;
     }
@@ -821,6 +819,15 @@ export class Switchyard {
     this.logger.warn(scrubbed, { flag, code });
     this.events.emit('error', { flag, code, message: scrubbed });
   }
+}
+
+/**
+ * A caller's name (an event, an experiment or flag) as a once-only report keys and logs
+ * it: cut as shown() cuts, so a caller's huge names are neither kept nor logged whole; a
+ * name that is not a string is said by what it is, never converted (its toString may throw).
+ */
+function reportedName(name: unknown): string {
+  return typeof name !== 'string' ? shown(name) : name.length > 60 ? `${name.slice(0, 57)}...` : name;
 }
 
 function sameFleet(a: ValidatedConfig['fleet'], b: ValidatedConfig['fleet']): boolean {

@@ -511,3 +511,37 @@ describe('run() with a context that throws when read', () => {
     expect(heard).toEqual(['control "" false', 'control "" false', 'control "" false']);
   });
 });
+
+describe('observe() with names and values that are not what they should be', () => {
+  it('never throws, says what was wrong, and neither keeps nor logs a huge name whole', async () => {
+    // observe() keyed its once-only report with String(experimentOrFlag): a name whose
+    // toString throws threw out of observe(), and each 100 KB name was kept whole in the
+    // report's set (up to 10,000 of them: a gigabyte) and logged whole, where track() cut it.
+    const warned: { message: string; flag: unknown }[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      warn: (message: string, meta?: Record<string, unknown>) => void warned.push({ message, flag: meta?.flag }),
+      error() {},
+    };
+    const sy = await make({ logger });
+    const unprintable = {
+      toString() {
+        throw new Error('toString broke');
+      },
+    };
+    const ctx = { targetingKey: 'u1' };
+    expect(() => sy.observe(unprintable as never, ctx, 'm', 1)).not.toThrow();
+    expect(sy.observe(unprintable as never, ctx, 'm', 1)).toBe(false);
+    expect(sy.observe(`0${'x'.repeat(100_000)}`, ctx, 'm', 1)).toBe(false);
+    expect(sy.observe('exp', ctx, 'm', 10n as never)).toBe(false);
+    expect(sy.observe('exp-by-proxy', new Proxy({}, { get: unprintable.toString }) as never, 'm', 1)).toBe(false);
+    expect(warned.map((w) => w.message)).toEqual([
+      'observe() ignored: no experiment or experiment flag an object in the config',
+      `observe() ignored: no experiment or experiment flag "0${'x'.repeat(56)}..." in the config`,
+      'observe() ignored: the value must be a finite number, found 10n',
+      'observe() ignored: reading its arguments threw: toString broke',
+    ]);
+    for (const w of warned) expect(String(w.flag).length).toBeLessThan(100);
+  });
+});
