@@ -59,6 +59,13 @@ import { killAtVendor, switchAtVendor } from './vendor-kill.js';
 const MAX_COUNTED_FLAGS = 1000;
 
 /**
+ * The longest flag name kept whole by the bounded tables a caller's names fill (the
+ * once-only report set, the metrics' counts); a longer one, a request's text passed as a
+ * flag name, is kept cut there (counted as "(other)"), so those tables stay small.
+ */
+const MAX_KEPT_FLAG_NAME = 1024;
+
+/**
  * Instances made in this process, counted on globalThis as OpenFeature keeps its API there:
  * every copy of this module (two installed versions, an ESM and a CJS build, a test runner
  * that reloads modules) takes its domain from the one count. A count per module copy gave two
@@ -786,7 +793,7 @@ export class Switchyard {
     if (flag !== this.lastTallyFlag) {
       let found = this.evaluations.get(flag);
       if (found === undefined) {
-        const key = this.evaluations.size < MAX_COUNTED_FLAGS ? flag : '(other)';
+        const key = this.evaluations.size < MAX_COUNTED_FLAGS && flag.length <= MAX_KEPT_FLAG_NAME ? flag : '(other)';
         found = this.evaluations.get(key);
         if (found === undefined) this.evaluations.set(key, (found = {}));
       }
@@ -810,7 +817,8 @@ export class Switchyard {
     return this.finish(this.engine.fail(flag, this.engine.planForFlag(flag), problem, message), {});
   }
 
-  private report(flag: string, code: SwitchyardCode, message: string): void {
+  private report(whole: string, code: SwitchyardCode, message: string): void {
+    const flag = whole.length > MAX_KEPT_FLAG_NAME ? reportedName(whole) : whole;
     const key = `${flag}\u0000${code}`;
     if (this.reported.has(key)) return;
     if (this.reported.size > 10_000) this.reported.clear();
@@ -827,7 +835,9 @@ export class Switchyard {
  * name that is not a string is said by what it is, never converted (its toString may throw).
  */
 function reportedName(name: unknown): string {
-  return typeof name !== 'string' ? shown(name) : name.length > 60 ? `${name.slice(0, 57)}...` : name;
+  if (typeof name !== 'string') return shown(name);
+  // Copied, not sliced: V8's slice of a string keeps all of the string it was cut from alive.
+  return name.length > 60 ? `${[...name.slice(0, 57)].join('')}...` : name;
 }
 
 function sameFleet(a: ValidatedConfig['fleet'], b: ValidatedConfig['fleet']): boolean {
