@@ -767,7 +767,7 @@ export class Switchyard {
   /** Throws SY_INVALID_ARGUMENT, naming the public method `where`, for an experiment the config does not have. */
   private requireExperiment(experiment: string, where: string): void {
     if (!this.config.experiments.has(experiment)) {
-      throw new SwitchyardError('SY_INVALID_ARGUMENT', where, `no experiment "${experiment}" in the config`);
+      throw new SwitchyardError('SY_INVALID_ARGUMENT', where, `no experiment ${shown(experiment)} in the config`);
     }
   }
 

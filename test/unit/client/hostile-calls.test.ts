@@ -588,3 +588,34 @@ await sy.close();
     expect(JSON.parse(child.stdout)).toEqual({ grown: 'under 20 MB', longestFlag: 68 });
   });
 });
+
+describe('kill, unkill, pause, resume and reweight with an experiment that is not a name', () => {
+  it('throw SY_INVALID_ARGUMENT naming the method and saying what was found', async () => {
+    // The message quoted the argument with a template literal: a symbol threw JavaScript's
+    // "Cannot convert a Symbol value to a string", an object whose toString throws its own error.
+    const sy = await make();
+    const unprintable = {
+      toString() {
+        throw new Error('toString broke');
+      },
+    };
+    const calls = {
+      kill: (e: never) => sy.kill(e),
+      unkill: (e: never) => sy.unkill(e),
+      pause: (e: never) => sy.pause(e),
+      resume: (e: never) => sy.resume(e),
+      reweight: (e: never) => sy.reweight(e),
+    };
+    for (const [method, call] of Object.entries(calls)) {
+      for (const [experiment, found] of [
+        [Symbol('exp'), 'a symbol'],
+        [unprintable, 'an object'],
+        ['no\u001b[2Jpe', '"no\\u001b[2Jpe"'],
+      ] as const) {
+        expect(() => call(experiment as never), method).toThrow(
+          `SY_INVALID_ARGUMENT in ${method}: no experiment ${found} in the config`,
+        );
+      }
+    }
+  });
+});
