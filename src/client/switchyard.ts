@@ -27,8 +27,7 @@ import { isRecordable, MAX_METRIC_MAGNITUDE, MetricRecorder, type ExperimentStat
 import { safeLogger, systemClock, silentLogger, type Clock, type Logger } from '../ports.js';
 import {
   ExposureDedupe,
-  heldHereError,
-  isHeldInThisProcess,
+  reserveInThisProcess,
   MAX_EVENT_NAME_LENGTH,
   MAX_UNIT_LENGTH,
   unitProblem,
@@ -112,13 +111,19 @@ export async function createSwitchyard(options: SwitchyardOptions): Promise<Swit
     : validateConfigObject(options.config, { env: options.env });
   // Two instances of one process on one journal is a mistake to say at once: the second
   // would run on a journal in memory only (another process gets a worker slot of its own).
-  if (config.exposures.enabled && isHeldInThisProcess(config.exposures.dir)) throw heldHereError(config.exposures.dir);
-  const provider = options.provider ?? (await providerFromConfig(config));
-  const clock = options.clock ?? systemClock;
-  const sinks = config.exposures.enabled ? [...(await sinksFromConfig(config, clock)), ...(options.sinks ?? [])] : [];
-  const sy = new Switchyard(config, provider, options, source, sinks);
-  await sy.start();
-  return sy;
+  // Kept from here until the journal is open: two creations at once (Promise.all) both
+  // passed a check made here, and the second ran on a journal in memory only.
+  const release = config.exposures.enabled ? reserveInThisProcess(config.exposures.dir) : undefined;
+  try {
+    const provider = options.provider ?? (await providerFromConfig(config));
+    const clock = options.clock ?? systemClock;
+    const sinks = config.exposures.enabled ? [...(await sinksFromConfig(config, clock)), ...(options.sinks ?? [])] : [];
+    const sy = new Switchyard(config, provider, options, source, sinks);
+    await sy.start();
+    return sy;
+  } finally {
+    release?.();
+  }
 }
 
 export class Switchyard {

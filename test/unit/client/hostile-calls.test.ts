@@ -619,3 +619,30 @@ describe('kill, unkill, pause, resume and reweight with an experiment that is no
     }
   });
 });
+
+describe('two instances of this process created at once on one journal', () => {
+  it('one is refused with SY_JOURNAL_LOCKED, the other journals on disk; the directory is free again after close', async () => {
+    // The check was made at the start of createSwitchyard and the journal taken after its
+    // awaits: two creations at once (Promise.all at start-up) both passed it, and the second
+    // ran on a journal in memory only, its events lost with the process.
+    const dir = mkdtempSync(join(tmpdir(), 'sy-hostile-race-'));
+    const config = {
+      feature_flags: { provider: 'memory' },
+      exposures: { dir },
+      experiments: { exp: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+    };
+    const settled = await Promise.allSettled([createSwitchyard({ config }), createSwitchyard({ config })]);
+    const created = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    made.push(...created);
+    expect(created.map((sy) => sy.counters().exposures.pipeline?.journalInMemory)).toEqual([false]);
+    const refused = settled.flatMap((s) => (s.status === 'rejected' ? [String(s.reason)] : []));
+    expect(refused).toEqual([
+      `SwitchyardError: SY_JOURNAL_LOCKED in exposures.dir: the journal in ${dir} is already used by another switchyard instance in this process; give each instance its own exposures.dir`,
+    ]);
+    await created[0]!.close();
+    made.splice(made.indexOf(created[0]!), 1);
+    const next = await createSwitchyard({ config });
+    made.push(next);
+    expect(next.counters().exposures.pipeline?.journalInMemory).toBe(false);
+  });
+});
