@@ -1,9 +1,11 @@
 /** A typed event emitter whose listeners can never throw into the caller. */
+import { messageOf } from '../errors.js';
 import type { Logger } from '../ports.js';
 
 /**
  * A typed event emitter whose listeners can never throw into the caller: a throwing
- * listener is logged once per event name and the others still run.
+ * listener, or an async one whose promise rejects, is logged once per event name and the
+ * others still run (a rejection left unhandled ends a Node 20 process).
  */
 export class SafeEmitter<Events extends object> {
   private readonly listeners = new Map<keyof Events, Set<(payload: never) => void>>();
@@ -34,15 +36,29 @@ export class SafeEmitter<Events extends object> {
     if (!set) return;
     for (const listener of set) {
       try {
-        (listener as (p: Events[K]) => void)(payload);
+        const result: unknown = (listener as (p: Events[K]) => unknown)(payload);
+        if (typeof (result as PromiseLike<unknown> | null)?.then === 'function')
+          (result as PromiseLike<unknown>).then(undefined, (error: unknown) => this.failed(event, error));
       } catch (error) {
-        if (!this.reported.has(event)) {
-          this.reported.add(event);
-          this.logger.error(`a listener of "${String(event)}" threw; it was skipped and switchyard went on`, {
-            error: String(error),
-          });
-        }
+        this.failed(event, error);
       }
     }
+  }
+
+  private failed(event: keyof Events, error: unknown): void {
+    if (this.reported.has(event)) return;
+    this.reported.add(event);
+    this.logger.error(`a listener of "${String(event)}" threw; it was skipped and switchyard went on`, {
+      error: textOf(error),
+    });
+  }
+}
+
+/** What a listener threw, as text; a value that cannot be made text (no prototype, a throwing toString) does not throw again here. */
+function textOf(error: unknown): string {
+  try {
+    return String(error);
+  } catch {
+    return messageOf(error);
   }
 }

@@ -9,6 +9,7 @@
  */
 import type { EvaluationContext } from '@openfeature/server-sdk';
 import type { ValidatedConfig } from '../config/index.js';
+import { shown } from '../errors.js';
 import { MAX_EVENT_NAME_LENGTH, unitProblem, type EventPipeline } from '../exposure/index.js';
 import {
   FleetMetrics,
@@ -202,12 +203,12 @@ export class GuardrailWiring {
     const engine = this.parts.engine;
     const plan = engine.planForExperiment(experimentOrFlag) ?? engine.planForFlag(experimentOrFlag);
     const unit = ctx?.targetingKey;
-    if (plan === undefined) return `no experiment or experiment flag "${String(experimentOrFlag)}" in the config`;
+    if (plan === undefined) return `no experiment or experiment flag ${shown(experimentOrFlag)} in the config`;
     const noUnit = unitProblem(unit);
     if (noUnit !== undefined) return noUnit;
     if (typeof metric !== 'string' || metric.length === 0) return 'the metric name must be a non-empty string';
     if (typeof value !== 'number' || !Number.isFinite(value))
-      return `the value must be a finite number, found ${String(value)}`;
+      return `the value must be a finite number, found ${shown(value)}`;
     if (!isRecordable(value))
       return `the value must be a finite number between -${MAX_METRIC_MAGNITUDE} and ${MAX_METRIC_MAGNITUDE}, found ${value}`;
     if (this.monitor === undefined) return false;

@@ -27,8 +27,7 @@ import { isRecordable, MAX_METRIC_MAGNITUDE, MetricRecorder, type ExperimentStat
 import { safeLogger, systemClock, silentLogger, type Clock, type Logger } from '../ports.js';
 import {
   ExposureDedupe,
-  heldHereError,
-  isHeldInThisProcess,
+  reserveInThisProcess,
   MAX_EVENT_NAME_LENGTH,
   MAX_UNIT_LENGTH,
   unitProblem,
@@ -57,6 +56,13 @@ import { killAtVendor, switchAtVendor } from './vendor-kill.js';
 
 /** Distinct flags counted per reason for the metrics; unknown flag names beyond it count as "(other)". */
 const MAX_COUNTED_FLAGS = 1000;
+
+/**
+ * The longest flag name kept whole by the bounded tables a caller's names fill (the
+ * once-only report set, the metrics' counts); a longer one, a request's text passed as a
+ * flag name, is kept cut there (counted as "(other)"), so those tables stay small.
+ */
+const MAX_KEPT_FLAG_NAME = 1024;
 
 /**
  * Instances made in this process, counted on globalThis as OpenFeature keeps its API there:
@@ -105,13 +111,19 @@ export async function createSwitchyard(options: SwitchyardOptions): Promise<Swit
     : validateConfigObject(options.config, { env: options.env });
   // Two instances of one process on one journal is a mistake to say at once: the second
   // would run on a journal in memory only (another process gets a worker slot of its own).
-  if (config.exposures.enabled && isHeldInThisProcess(config.exposures.dir)) throw heldHereError(config.exposures.dir);
-  const provider = options.provider ?? (await providerFromConfig(config));
-  const clock = options.clock ?? systemClock;
-  const sinks = config.exposures.enabled ? [...(await sinksFromConfig(config, clock)), ...(options.sinks ?? [])] : [];
-  const sy = new Switchyard(config, provider, options, source, sinks);
-  await sy.start();
-  return sy;
+  // Kept from here until the journal is open: two creations at once (Promise.all) both
+  // passed a check made here, and the second ran on a journal in memory only.
+  const release = config.exposures.enabled ? reserveInThisProcess(config.exposures.dir) : undefined;
+  try {
+    const provider = options.provider ?? (await providerFromConfig(config));
+    const clock = options.clock ?? systemClock;
+    const sinks = config.exposures.enabled ? [...(await sinksFromConfig(config, clock)), ...(options.sinks ?? [])] : [];
+    const sy = new Switchyard(config, provider, options, source, sinks);
+    await sy.start();
+    return sy;
+  } finally {
+    release?.();
+  }
 }
 
 export class Switchyard {
@@ -416,9 +428,7 @@ export class Switchyard {
       }
     } else if (problem !== undefined) this.pipeline?.reject();
     if (problem !== undefined) {
-      // Cut as shown() cuts: the name keys the once-only report and goes to the log, so a
-      // caller's huge names must not be kept or logged whole.
-      const name = typeof event !== 'string' ? shown(event) : event.length > 60 ? `${event.slice(0, 57)}...` : event;
+      const name = reportedName(event);
       this.report(`track:${name}`, 'SY_INVALID_ARGUMENT', `track(${shown(name)}) rejected: ${problem}`);
       this.engine.countProblem('SY_INVALID_ARGUMENT');
       return false;
@@ -435,17 +445,35 @@ export class Switchyard {
    * guardrails. The handler's own result or error is passed through.
    */
   async run<T>(flag: string, ctx: EvaluationContext, handlers: VariantHandlers<T>): Promise<T> {
+    if (typeof handlers !== 'object' || handlers === null || Array.isArray(handlers)) {
+      throw new SwitchyardError(
+        'SY_INVALID_ARGUMENT',
+        'run',
+        `handlers must be an object of functions by variant key, found ${shown(handlers)}`,
+      );
+    }
     const result = await this.getVariant(flag, ctx);
+    // Own keys only: a variant named toString or valueOf found Object.prototype's method.
+    const own = (key: string | undefined) =>
+      key !== undefined && Object.hasOwn(handlers, key) ? handlers[key] : undefined;
     const handler =
-      (result.variant !== undefined ? handlers[result.variant] : undefined) ??
-      handlers.default ??
-      (result.experiment ? handlers[this.engine.planForFlag(flag)?.control ?? ''] : undefined);
+      own(result.variant) ??
+      own('default') ??
+      (result.experiment ? own(this.engine.planForFlag(flag)?.control) : undefined);
     if (typeof handler !== 'function') {
       throw new SwitchyardError(
         'SY_INVALID_ARGUMENT',
         'run',
         `no handler for variant "${result.variant}" of flag "${flag}" and no default handler`,
       );
+    }
+    // Read once, before the handler: a context that throws when read again (a getter, a
+    // Proxy) must not replace the handler's result or error with its own.
+    let unit: unknown;
+    try {
+      unit = ctx?.targetingKey;
+    } catch {
+      unit = undefined;
     }
     const started = performance.now();
     let failed = false;
@@ -456,7 +484,6 @@ export class Switchyard {
       throw error;
     } finally {
       const latencyMs = performance.now() - started;
-      const unit = ctx?.targetingKey;
       if (result.experiment !== undefined && result.variant !== undefined) {
         this.guardrails.recordRun(result.experiment, result.variant, latencyMs, failed);
         if (unitProblem(unit) === undefined) {
@@ -473,7 +500,7 @@ export class Switchyard {
         flag,
         experiment: result.experiment,
         variant: result.variant,
-        unit: String(ctx?.targetingKey ?? ''),
+        unit: typeof unit === 'string' ? unit : '',
         latencyMs,
         error: failed,
         ts: this.clock.now(),
@@ -523,10 +550,10 @@ export class Switchyard {
     try {
       outcome = this.guardrails.observe(experimentOrFlag, ctx, metric, value);
     } catch (error) {
-      outcome = messageOf(error);
+      outcome = `reading its arguments threw: ${messageOf(error)}`;
     }
     if (typeof outcome === 'string') {
-      this.report(`observe:${String(experimentOrFlag)}`, 'SY_INVALID_ARGUMENT', `observe() ignored: ${outcome}`);
+      this.report(`observe:${reportedName(experimentOrFlag)}`, 'SY_INVALID_ARGUMENT', `observe() ignored: ${outcome}`);
       this.engine.countProblem('SY_INVALID_ARGUMENT');
       return false;
     }
@@ -745,7 +772,7 @@ export class Switchyard {
   /** Throws SY_INVALID_ARGUMENT, naming the public method `where`, for an experiment the config does not have. */
   private requireExperiment(experiment: string, where: string): void {
     if (!this.config.experiments.has(experiment)) {
-      throw new SwitchyardError('SY_INVALID_ARGUMENT', where, `no experiment "${experiment}" in the config`);
+      throw new SwitchyardError('SY_INVALID_ARGUMENT', where, `no experiment ${shown(experiment)} in the config`);
     }
   }
 
@@ -771,7 +798,7 @@ export class Switchyard {
     if (flag !== this.lastTallyFlag) {
       let found = this.evaluations.get(flag);
       if (found === undefined) {
-        const key = this.evaluations.size < MAX_COUNTED_FLAGS ? flag : '(other)';
+        const key = this.evaluations.size < MAX_COUNTED_FLAGS && flag.length <= MAX_KEPT_FLAG_NAME ? flag : '(other)';
         found = this.evaluations.get(key);
         if (found === undefined) this.evaluations.set(key, (found = {}));
       }
@@ -795,7 +822,8 @@ export class Switchyard {
     return this.finish(this.engine.fail(flag, this.engine.planForFlag(flag), problem, message), {});
   }
 
-  private report(flag: string, code: SwitchyardCode, message: string): void {
+  private report(whole: string, code: SwitchyardCode, message: string): void {
+    const flag = whole.length > MAX_KEPT_FLAG_NAME ? reportedName(whole) : whole;
     const key = `${flag}\u0000${code}`;
     if (this.reported.has(key)) return;
     if (this.reported.size > 10_000) this.reported.clear();
@@ -804,6 +832,17 @@ export class Switchyard {
     this.logger.warn(scrubbed, { flag, code });
     this.events.emit('error', { flag, code, message: scrubbed });
   }
+}
+
+/**
+ * A caller's name (an event, an experiment or flag) as a once-only report keys and logs
+ * it: cut as shown() cuts, so a caller's huge names are neither kept nor logged whole; a
+ * name that is not a string is said by what it is, never converted (its toString may throw).
+ */
+function reportedName(name: unknown): string {
+  if (typeof name !== 'string') return shown(name);
+  // Copied, not sliced: V8's slice of a string keeps all of the string it was cut from alive.
+  return name.length > 60 ? `${[...name.slice(0, 57)].join('')}...` : name;
 }
 
 function sameFleet(a: ValidatedConfig['fleet'], b: ValidatedConfig['fleet']): boolean {

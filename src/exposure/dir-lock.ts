@@ -12,9 +12,19 @@ import { isRunning, isThisHost, lockHolderText, parseLockHolder } from '../ports
 /** Journal directories held by this process; another process is kept out by the lock file. */
 const heldHere = new Set<string>();
 
-/** Whether an instance in this process holds the journal directory `dir`. */
-export function isHeldInThisProcess(dir: string): boolean {
-  return heldHere.has(resolve(dir));
+/** Journal directories an instance of this process is being created on, until its journal holds them. */
+const starting = new Set<string>();
+
+/**
+ * Keeps the journal directory `dir` for an instance being created, from the check until its
+ * journal holds the directory (or has failed to): throws SY_JOURNAL_LOCKED when another
+ * instance in this process holds it or is being created on it. Returns the release.
+ */
+export function reserveInThisProcess(dir: string): () => void {
+  const home = resolve(dir);
+  if (heldHere.has(home) || starting.has(home)) throw heldHereError(home);
+  starting.add(home);
+  return () => void starting.delete(home);
 }
 
 /** The error for a journal directory another instance of this process holds. */

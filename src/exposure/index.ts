@@ -24,4 +24,4 @@ export { amplitudeSink } from './sinks/amplitude.js';
 export type { AmplitudeSinkOptions } from './sinks/amplitude.js';
 export { mixpanelSink } from './sinks/mixpanel.js';
 export type { MixpanelSinkOptions } from './sinks/mixpanel.js';
-export { heldHereError, isHeldInThisProcess } from './dir-lock.js';
+export { reserveInThisProcess } from './dir-lock.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../helpers/receiver.js';
-import { createSwitchyard, type Switchyard } from 'switchyard';
+import { createSwitchyard, type Switchyard, type VariantResult } from 'switchyard';
 import { functionSink } from '../../../src/exposure/index.js';
 
 const TIMEOUT_MS = 100;
@@ -337,5 +337,312 @@ describe("a host's logger that throws", () => {
     await sy.close();
     expect(new Set(delivered)).toEqual(new Set(Array.from({ length: 20 }, (_, i) => `u${i}`)));
     expect(calls.some((c) => c.startsWith('warn: '))).toBe(true);
+  });
+});
+
+describe('listeners that fail', () => {
+  it('an async listener whose promise rejects is logged once per event, and the process goes on', () => {
+    // Node 20 ends a process on an unhandled rejection: the emitter called the listener and
+    // dropped its promise, so one `async` listener that threw ended the host service (exit 1).
+    const dir = mkdtempSync(join(tmpdir(), 'sy-async-listener-'));
+    const script = join(dir, 'script.mts');
+    const index = fileURLToPath(new URL('../../../src/index.ts', import.meta.url));
+    writeFileSync(
+      script,
+      `import { createSwitchyard } from ${JSON.stringify(index)};
+const logger = { debug() {}, info() {}, warn() {}, error: (m) => console.log(m) };
+const sy = await createSwitchyard({
+  logger,
+  config: {
+    feature_flags: { provider: 'memory' },
+    exposures: { enabled: false, dir: ${JSON.stringify(join(dir, 'events'))} },
+    experiments: { exp: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+  },
+});
+for (const event of ['exposure', 'track', 'run', 'error']) {
+  sy.on(event, async () => { throw new Error(event + ' listener broke'); });
+  sy.on(event, () => Promise.reject(new Error(event + ' listener rejected')));
+}
+for (let i = 0; i < 3; i++) {
+  await sy.getVariant('exp', { targetingKey: 'u' + i });
+  await sy.getVariant('no-such-flag', { targetingKey: 'u' + i });
+  sy.track('buy', { targetingKey: 'u' + i }, { value: 1 });
+  await sy.run('exp', { targetingKey: 'u' + i }, { default: () => 1 });
+}
+await new Promise((resolve) => setTimeout(resolve, 50));
+await sy.close();
+console.log('alive');
+`,
+    );
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000 });
+    expect({ status: child.status, stdout: child.stdout.trim().split('\n').sort() }).toEqual({
+      status: 0,
+      stdout: [
+        'a listener of "error" threw; it was skipped and switchyard went on',
+        'a listener of "exposure" threw; it was skipped and switchyard went on',
+        'a listener of "run" threw; it was skipped and switchyard went on',
+        'a listener of "track" threw; it was skipped and switchyard went on',
+        'alive',
+      ],
+    });
+  });
+});
+
+describe('listeners that throw what cannot be made text', () => {
+  it('a listener that throws or rejects with an object without prototype or with a throwing toString never reaches the caller', async () => {
+    // The emitter logged String(error), which throws for such a value: track() threw it to its caller.
+    const lines: string[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      warn() {},
+      error: (m: string, meta?: Record<string, unknown>) => void lines.push(`${m} ${String(meta?.error)}`),
+    };
+    const sy = await make({ logger });
+    const bare = Object.create(null) as object;
+    const unprintable = {
+      toString() {
+        throw new Error('toString broke');
+      },
+    };
+    sy.on('track', () => {
+      throw bare;
+    });
+    sy.on('exposure', () => {
+      throw unprintable;
+    });
+    sy.on('run', () => Promise.reject(bare as Error));
+    expect(() => sy.track('buy', { targetingKey: 'u1' })).not.toThrow();
+    expect(await sy.getVariant('exp', { targetingKey: 'u1' })).toMatchObject({ reason: 'SPLIT' });
+    await expect(sy.run('exp', { targetingKey: 'u1' }, { default: () => 'ran' })).resolves.toBe('ran');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(lines.sort()).toEqual([
+      'a listener of "exposure" threw; it was skipped and switchyard went on a thrown object that cannot be shown',
+      'a listener of "run" threw; it was skipped and switchyard went on a thrown object that cannot be shown',
+      'a listener of "track" threw; it was skipped and switchyard went on a thrown object that cannot be shown',
+    ]);
+  });
+});
+
+describe('run() handlers', () => {
+  it("finds a variant's handler among the handlers' own keys: variants named toString, valueOf, hasOwnProperty run default", async () => {
+    // handlers[variant] found Object.prototype's methods: the default handler never ran, and
+    // run() answered "[object Undefined]" or threw "Cannot convert undefined or null to object".
+    const sy = await createSwitchyard({
+      config: {
+        feature_flags: { provider: 'memory' },
+        exposures: { enabled: false, dir: mkdtempSync(join(tmpdir(), 'sy-run-names-')) },
+        experiments: {
+          exp: {
+            control: 'toString',
+            variants: { toString: { weight: 34 }, valueOf: { weight: 33 }, hasOwnProperty: { weight: 33 } },
+          },
+        },
+      },
+    });
+    made.push(sy);
+    const seen = new Set<string>();
+    for (let i = 0; i < 60; i++) {
+      const ctx = { targetingKey: `u${i}` };
+      const variant = (await sy.getVariant('exp', ctx)).variant!;
+      seen.add(variant);
+      await expect(sy.run('exp', ctx, { default: (r) => `default ${r.variant}` })).resolves.toBe(`default ${variant}`);
+      // Without a default, a variant with no handler of its own runs the control's.
+      await expect(sy.run('exp', ctx, { toString: (r: VariantResult) => `control for ${r.variant}` })).resolves.toBe(
+        `control for ${variant}`,
+      );
+    }
+    expect([...seen].sort()).toEqual(['hasOwnProperty', 'toString', 'valueOf']);
+  });
+});
+
+describe('run() with handlers that are not an object', () => {
+  it('rejects with SY_INVALID_ARGUMENT saying what it found, before evaluating', async () => {
+    // They failed with JavaScript's own TypeError ("Cannot read properties of null (reading
+    // 'treatment')", "Number.prototype.valueOf requires that 'this' be a Number"), after the
+    // evaluation had logged the unit's exposure.
+    const sy = await make();
+    const exposed: string[] = [];
+    sy.on('exposure', (e) => exposed.push(e.unit));
+    for (const [handlers, found] of [
+      [null, 'null'],
+      [undefined, 'undefined'],
+      [5, '5'],
+      ['control', '"control"'],
+      [[() => 1], 'an array'],
+    ] as const) {
+      await expect(sy.run('exp', { targetingKey: 'u1' }, handlers as never)).rejects.toThrow(
+        `SY_INVALID_ARGUMENT in run: handlers must be an object of functions by variant key, found ${found}`,
+      );
+    }
+    expect(exposed).toEqual([]);
+  });
+});
+
+describe('run() with a context that throws when read', () => {
+  it("passes the handler's result through: the context is not read again after the handler", async () => {
+    // run() read ctx.targetingKey again in its finally (and String() of it for the run event):
+    // a getter or Proxy that throws, or a key whose toString throws, replaced the result of a
+    // handler that had already run with the context's error.
+    const sy = await make();
+    const heard: string[] = [];
+    sy.on('run', (e) => heard.push(`${e.variant} ${JSON.stringify(e.unit)} ${e.error}`));
+    const boom = () => {
+      throw new Error('context boom');
+    };
+    const contexts: [string, unknown][] = [
+      ['a throwing Proxy', new Proxy({}, { get: boom })],
+      ['a throwing getter', Object.defineProperty({}, 'targetingKey', { get: boom, enumerable: true })],
+      ['a key whose toString throws', { targetingKey: { toString: boom } }],
+    ];
+    for (const [what, ctx] of contexts) {
+      let ran = 0;
+      await expect(
+        sy.run('exp', ctx as never, {
+          default: () => {
+            ran++;
+            return 'handled';
+          },
+        }),
+        what,
+      ).resolves.toBe('handled');
+      expect(ran, what).toBe(1);
+    }
+    expect(heard).toEqual(['control "" false', 'control "" false', 'control "" false']);
+  });
+});
+
+describe('observe() with names and values that are not what they should be', () => {
+  it('never throws, says what was wrong, and neither keeps nor logs a huge name whole', async () => {
+    // observe() keyed its once-only report with String(experimentOrFlag): a name whose
+    // toString throws threw out of observe(), and each 100 KB name was kept whole in the
+    // report's set (up to 10,000 of them: a gigabyte) and logged whole, where track() cut it.
+    const warned: { message: string; flag: unknown }[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      warn: (message: string, meta?: Record<string, unknown>) => void warned.push({ message, flag: meta?.flag }),
+      error() {},
+    };
+    const sy = await make({ logger });
+    const unprintable = {
+      toString() {
+        throw new Error('toString broke');
+      },
+    };
+    const ctx = { targetingKey: 'u1' };
+    expect(() => sy.observe(unprintable as never, ctx, 'm', 1)).not.toThrow();
+    expect(sy.observe(unprintable as never, ctx, 'm', 1)).toBe(false);
+    expect(sy.observe(`0${'x'.repeat(100_000)}`, ctx, 'm', 1)).toBe(false);
+    expect(sy.observe('exp', ctx, 'm', 10n as never)).toBe(false);
+    expect(sy.observe('exp-by-proxy', new Proxy({}, { get: unprintable.toString }) as never, 'm', 1)).toBe(false);
+    expect(warned.map((w) => w.message)).toEqual([
+      'observe() ignored: no experiment or experiment flag an object in the config',
+      `observe() ignored: no experiment or experiment flag "0${'x'.repeat(56)}..." in the config`,
+      'observe() ignored: the value must be a finite number, found 10n',
+      'observe() ignored: reading its arguments threw: toString broke',
+    ]);
+    for (const w of warned) expect(String(w.flag).length).toBeLessThan(100);
+  });
+});
+
+describe('huge names passed as flag, experiment and event names', () => {
+  it('are not kept whole: 2,000 distinct 100 KB names each to getVariant, observe and track leave the heap as it was', () => {
+    // The once-only report set (up to 10,000 keys) and the metrics' counts per flag (up to
+    // 1,000) kept each flag name whole: 5,000 flag names of 100 KB held 1 GB. The names
+    // track() and observe() cut for their reports were V8 slices, which keep the whole name
+    // alive: 5,000 observe names held 500 MB.
+    const dir = mkdtempSync(join(tmpdir(), 'sy-huge-names-'));
+    const script = join(dir, 'script.mts');
+    const index = fileURLToPath(new URL('../../../src/index.ts', import.meta.url));
+    writeFileSync(
+      script,
+      `import { createSwitchyard } from ${JSON.stringify(index)};
+const sy = await createSwitchyard({
+  config: {
+    feature_flags: { provider: 'memory' },
+    exposures: { enabled: false, dir: ${JSON.stringify(join(dir, 'events'))} },
+    experiments: { exp: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+  },
+});
+const flags = new Set();
+sy.on('error', (e) => flags.add(e.flag.length));
+const heap = () => { globalThis.gc(); return process.memoryUsage().heapUsed; };
+const big = 'x'.repeat(100_000);
+const before = heap();
+for (let i = 0; i < 2000; i++) {
+  sy.getVariantSync(i + big, { targetingKey: 'u1' });
+  sy.observe(i + big, { targetingKey: 'u1' }, 'm', 1);
+  sy.track(i + big, { targetingKey: 'u1' });
+}
+const grown = Math.round((heap() - before) / 1e6);
+console.log(JSON.stringify({ grown: grown < 20 ? 'under 20 MB' : grown + ' MB', longestFlag: Math.max(...flags) }));
+await sy.close();
+`,
+    );
+    const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout)).toEqual({ grown: 'under 20 MB', longestFlag: 68 });
+  });
+});
+
+describe('kill, unkill, pause, resume and reweight with an experiment that is not a name', () => {
+  it('throw SY_INVALID_ARGUMENT naming the method and saying what was found', async () => {
+    // The message quoted the argument with a template literal: a symbol threw JavaScript's
+    // "Cannot convert a Symbol value to a string", an object whose toString throws its own error.
+    const sy = await make();
+    const unprintable = {
+      toString() {
+        throw new Error('toString broke');
+      },
+    };
+    const calls = {
+      kill: (e: never) => sy.kill(e),
+      unkill: (e: never) => sy.unkill(e),
+      pause: (e: never) => sy.pause(e),
+      resume: (e: never) => sy.resume(e),
+      reweight: (e: never) => sy.reweight(e),
+    };
+    for (const [method, call] of Object.entries(calls)) {
+      for (const [experiment, found] of [
+        [Symbol('exp'), 'a symbol'],
+        [unprintable, 'an object'],
+        ['no\u001b[2Jpe', '"no\\u001b[2Jpe"'],
+      ] as const) {
+        expect(() => call(experiment as never), method).toThrow(
+          `SY_INVALID_ARGUMENT in ${method}: no experiment ${found} in the config`,
+        );
+      }
+    }
+  });
+});
+
+describe('two instances of this process created at once on one journal', () => {
+  it('one is refused with SY_JOURNAL_LOCKED, the other journals on disk; the directory is free again after close', async () => {
+    // The check was made at the start of createSwitchyard and the journal taken after its
+    // awaits: two creations at once (Promise.all at start-up) both passed it, and the second
+    // ran on a journal in memory only, its events lost with the process.
+    const dir = mkdtempSync(join(tmpdir(), 'sy-hostile-race-'));
+    const config = {
+      feature_flags: { provider: 'memory' },
+      exposures: { dir },
+      experiments: { exp: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+    };
+    const settled = await Promise.allSettled([createSwitchyard({ config }), createSwitchyard({ config })]);
+    const created = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    made.push(...created);
+    expect(created.map((sy) => sy.counters().exposures.pipeline?.journalInMemory)).toEqual([false]);
+    const refused = settled.flatMap((s) => (s.status === 'rejected' ? [String(s.reason)] : []));
+    expect(refused).toEqual([
+      `SwitchyardError: SY_JOURNAL_LOCKED in exposures.dir: the journal in ${dir} is already used by another switchyard instance in this process; give each instance its own exposures.dir`,
+    ]);
+    await created[0]!.close();
+    made.splice(made.indexOf(created[0]!), 1);
+    const next = await createSwitchyard({ config });
+    made.push(next);
+    expect(next.counters().exposures.pipeline?.journalInMemory).toBe(false);
   });
 });
