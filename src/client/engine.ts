@@ -130,8 +130,13 @@ function entryIn(flags: Map<string, FlagEntry>, flag: string): FlagEntry {
   return entry;
 }
 
+/** The most flags the config does not allocate whose answering type the engine remembers. */
+const MAX_LEARNT_FLAGS = 10_000;
+
 export class Engine {
   private flags = new Map<string, FlagEntry>();
+  /** Flags of the config in force (the entries beyond them are types learnt). */
+  private planned = 0;
   /** Set by the facade when the config has adaptive experiments. */
   adaptive: AdaptiveAssigner | undefined;
   /**
@@ -172,6 +177,7 @@ export class Engine {
     for (const [flag, entry] of this.flags) if (entry.kinds !== KINDS) flags.set(flag, newEntry(entry.kinds));
     for (const [flag, plan] of served) entryIn(flags, flag).plan = plan;
     this.flags = flags;
+    this.planned = served.size;
     this.byExperimentOf = undefined;
     this.timeoutMs = config.featureFlags.evaluationTimeoutMs;
   }
@@ -633,8 +639,14 @@ export class Engine {
     return result;
   }
 
-  /** Remembers the type a flag answered in, to ask in it first next time. */
+  /**
+   * Remembers the type a flag answered in, to ask in it first next time. Flags the config does
+   * not allocate are learnt up to MAX_LEARNT_FLAGS: a vendor that answers any name (some
+   * providers answer an unknown flag with the default and no error) would otherwise have the
+   * engine keep an entry per name a caller sends; beyond it a flag is asked in the usual order.
+   */
   private learnKind(flag: string, kind: FlagKind): void {
+    if (!this.flags.has(flag) && this.flags.size >= this.planned + MAX_LEARNT_FLAGS) return;
     entryIn(this.flags, flag).kinds = KINDS_FROM[kind];
   }
 

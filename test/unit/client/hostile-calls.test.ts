@@ -646,3 +646,26 @@ describe('two instances of this process created at once on one journal', () => {
     expect(next.counters().exposures.pipeline?.journalInMemory).toBe(false);
   });
 });
+
+describe('a vendor that answers any flag name (a lenient third-party provider)', () => {
+  it('does not make the engine keep an entry per name a caller sends: the types learnt for unknown flags are capped', async () => {
+    // Answers every name with the caller's default and no error, as some OpenFeature providers do.
+    const lenient: Provider = {
+      metadata: { name: 'lenient' },
+      runsOn: 'server',
+      resolveBooleanEvaluation: async (_f, value) => ({ value, reason: 'DEFAULT' }),
+      resolveStringEvaluation: async (_f, value) => ({ value, reason: 'DEFAULT' }),
+      resolveNumberEvaluation: async (_f, value) => ({ value, reason: 'DEFAULT' }),
+      resolveObjectEvaluation: async (_f, value) => ({ value, reason: 'DEFAULT' }),
+    };
+    const sy = await make({ provider: lenient });
+    const flags = () => (sy as unknown as { engine: { flags: Map<string, unknown> } }).engine.flags.size;
+    const before = flags();
+    const experiment = await sy.getVariant('exp', { targetingKey: 'u' });
+    for (let i = 0; i < 25_000; i++) await sy.getVariant(`request-${i}`, { targetingKey: 'u' });
+    expect(flags() - before).toBeLessThanOrEqual(10_000);
+    // A flag of the vendor's is still answered, in its type, and the experiment as before.
+    expect((await sy.getVariant('request-3', { targetingKey: 'u' })).value).toBe(false);
+    expect(await sy.getVariant('exp', { targetingKey: 'u' })).toEqual(experiment);
+  }, 60_000);
+});
