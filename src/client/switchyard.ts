@@ -546,6 +546,8 @@ export class Switchyard {
    * @returns whether the value was recorded
    */
   observe(experimentOrFlag: string, ctx: EvaluationContext, metric: string, value: number): boolean {
+    // After close() nothing checks the guardrails any more: a value is not recorded (as track() after close).
+    if (this.closing !== undefined) return false;
     let outcome: boolean | string;
     try {
       outcome = this.guardrails.observe(experimentOrFlag, ctx, metric, value);

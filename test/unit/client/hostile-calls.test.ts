@@ -669,3 +669,26 @@ describe('a vendor that answers any flag name (a lenient third-party provider)',
     expect(await sy.getVariant('exp', { targetingKey: 'u' })).toEqual(experiment);
   }, 60_000);
 });
+
+describe('calls after close()', () => {
+  it('answer as the README says: getVariant PROVIDER_NOT_READY, track and observe false with nothing recorded', async () => {
+    const sy = await createSwitchyard({
+      config: {
+        feature_flags: { provider: 'memory' },
+        exposures: { dir: mkdtempSync(join(tmpdir(), 'sy-after-close-')) },
+        experiments: { exp: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+      },
+    });
+    made.push(sy);
+    const ctx = { targetingKey: 'u1' };
+    expect(sy.observe('exp', ctx, 'latency_ms', 5)).toBe(true);
+    const recorded = () => sy.metrics.summary('exp', 'control', 'latency_ms')?.n ?? 0;
+    const treated = () => sy.metrics.summary('exp', 'treatment', 'latency_ms')?.n ?? 0;
+    const before = recorded() + treated();
+    await sy.close();
+    expect((await sy.getVariant('exp', ctx)).errorCode).toBe('PROVIDER_NOT_READY');
+    expect(sy.track('buy', ctx)).toBe(false);
+    expect(sy.observe('exp', ctx, 'latency_ms', 7)).toBe(false);
+    expect(recorded() + treated()).toBe(before);
+  });
+});
