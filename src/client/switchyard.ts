@@ -590,7 +590,7 @@ export class Switchyard {
 
   /** The latest kill record of an experiment (kill or unkill, here or elsewhere), if any. */
   killRecord(experiment: string): KillRecord | undefined {
-    return this.killSwitch.record(experiment);
+    return typeof experiment === 'string' ? this.killSwitch.record(experiment) : undefined;
   }
 
   /**
@@ -638,7 +638,8 @@ export class Switchyard {
 
   /** The latest pause record of an experiment's ramp (pause or resume, here or elsewhere), if any. */
   pauseRecord(experiment: string): KillRecord | undefined {
-    return this.killSwitch.pauseRecord(experiment);
+    // A name that is not text (a Symbol cannot even be made one) has no record.
+    return typeof experiment === 'string' ? this.killSwitch.pauseRecord(experiment) : undefined;
   }
 
   /**

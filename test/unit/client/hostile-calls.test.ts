@@ -692,3 +692,13 @@ describe('calls after close()', () => {
     expect(recorded() + treated()).toBe(before);
   });
 });
+
+describe('killRecord and pauseRecord with a name that is not text', () => {
+  it('answer undefined, never throw', async () => {
+    const sy = await make();
+    for (const name of [Symbol('x'), 42, null, undefined, {}, ['exp']])
+      for (const read of [sy.killRecord, sy.pauseRecord]) expect(read.call(sy, name as never)).toBeUndefined();
+    await sy.kill('exp', 'r');
+    expect(sy.killRecord('exp')?.killed).toBe(true);
+  });
+});
