@@ -7,6 +7,7 @@
  * finally hooks that fail are logged and ignored.
  */
 import {
+  instantiateErrorByErrorCode,
   OpenFeature,
   StandardResolutionReasons,
   type Client,
@@ -16,7 +17,7 @@ import {
   type HookContext,
   type ProviderMetadata,
 } from '@openfeature/server-sdk';
-import { messageOf, SwitchyardError } from '../errors.js';
+import { messageOf } from '../errors.js';
 import type { Logger } from '../ports.js';
 import { flagMetadataOf } from './allocation-provider.js';
 import type { Engine, Evaluation } from './engine.js';
@@ -108,7 +109,9 @@ export class HookRunner {
         await this.runErrorHooks(
           reversed,
           hookContexts,
-          new SwitchyardError(ev.problem ?? 'SY_PROVIDER_ERROR', 'getVariant', ev.errorMessage ?? ''),
+          // The error OpenFeature's client gives its error hooks for the same answer (FlagNotFoundError, ...):
+          // a hook written for OpenFeature reads its code the same on both paths.
+          instantiateErrorByErrorCode(ev.errorCode, ev.errorMessage ?? ''),
           hints,
         );
       } else {

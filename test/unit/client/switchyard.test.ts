@@ -1,4 +1,5 @@
 import {
+  FlagNotFoundError,
   OpenFeature,
   type EvaluationContext,
   type Hook,
@@ -586,6 +587,19 @@ describe('OpenFeature hooks on getVariant (requirement 4.x semantics)', () => {
     );
     expect(r2).toMatchObject({ variant: 'control', reason: 'ERROR', problem: 'SY_PROVIDER_ERROR' });
     expect(errors).toEqual([expect.stringContaining('no flag found with key nope'), 'bad hook']);
+  });
+
+  it('gives error hooks the error OpenFeature’s client gives them for the same answer (its class and code)', async () => {
+    const sy = await make();
+    const seen: unknown[] = [];
+    const hook = { error: (_c: unknown, e: unknown) => void seen.push(e) };
+    await sy.getVariant('nope', { targetingKey: 'u' }, { hooks: [hook] });
+    await sy.openfeature.getStringValue('nope', 'x', { targetingKey: 'u' }, { hooks: [hook] });
+    expect(seen).toHaveLength(2);
+    for (const e of seen) {
+      expect(e).toBeInstanceOf(FlagNotFoundError);
+      expect((e as FlagNotFoundError).code).toBe('FLAG_NOT_FOUND');
+    }
   });
 });
 
