@@ -21,9 +21,10 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { basename, dirname, join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { isMap, isScalar, parseDocument } from 'yaml';
+import { isMap, isScalar, parse, parseDocument } from 'yaml';
 import {
   SwitchyardError,
   controlPlaneFromConfig,
@@ -98,6 +99,13 @@ async function ramp(experiment: string, opts: RampOptions, out: Out): Promise<vo
   }
   const oldPercent = exp.allocation.percent;
   const next = edit(text, experiment, opts.to);
+  const also = otherChanges(text, next, experiment);
+  if (also.length > 0)
+    throw new SwitchyardError(
+      'SY_INVALID_ARGUMENT',
+      'ramp',
+      `setting experiments.${experiment}.allocation.percent in ${file} would also change ${also.join(', ')} (the value is shared through an anchor, an alias or a merge key); edit the file by hand`,
+    );
   // The same checks a running service applies to a reload: schema, semantics, reshuffle.
   const after = parseConfig(next, file, { env: anyEnv });
   const reshuffle = reshuffleProblems(before, after, Date.now());
@@ -111,6 +119,36 @@ async function ramp(experiment: string, opts: RampOptions, out: Out): Promise<vo
   if (next !== text) writeAtomically(file, next);
   out(`${file}: ${change}\n`);
   if (opts.vendor) await rampVendor(loadConfigFile(file), exp.flag, opts.to, out);
+}
+
+/**
+ * What else the edit changes in the document's values (YAML read as a service reads it,
+ * merge keys included): paths, at most three. A value shared through an anchor and its
+ * aliases, or an allocation that comes from a merge key, is one text for several values;
+ * editing it there would ramp other experiments too, or drop the merged keys.
+ */
+function otherChanges(before: string, after: string, experiment: string): string[] {
+  const values = (text: string) => {
+    const doc = parse(text, { merge: true }) as {
+      experiments?: Record<string, { allocation?: Record<string, unknown> }>;
+    };
+    const allocation = doc.experiments?.[experiment]?.allocation;
+    if (allocation && typeof allocation === 'object') {
+      delete allocation.percent;
+      if (Object.keys(allocation).length === 0) delete doc.experiments![experiment]!.allocation;
+    }
+    return doc;
+  };
+  const out: string[] = [];
+  const walk = (a: unknown, b: unknown, path: string): void => {
+    if (out.length >= 3 || isDeepStrictEqual(a, b)) return;
+    const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+    if (isObject(a) && isObject(b) && Array.isArray(a) === Array.isArray(b))
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[k], b[k], path ? `${path}.${k}` : k);
+    else out.push(path || '(the whole document)');
+  };
+  walk(values(before), values(after), '');
+  return out;
 }
 
 /** The file's text with the experiment's allocation.percent set; untouched elsewhere. */

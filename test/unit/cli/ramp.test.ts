@@ -241,3 +241,54 @@ describe('switchyard ramp', () => {
     }
   }, 40_000);
 });
+
+describe('switchyard ramp on shared YAML (anchors, aliases, merge keys)', () => {
+  const shared = (body: string) =>
+    fixture(`feature_flags: { provider: memory }
+exposures: { enabled: false }
+experiments:
+${body}`);
+
+  it.each([
+    [
+      'a percent anchored and aliased by another experiment',
+      `  checkout:
+    variants: { control: { weight: 50 }, treatment: { weight: 50 } }
+    allocation: { mode: fixed, percent: &p 10 }
+  search:
+    variants: { control: { weight: 50 }, b: { weight: 50 } }
+    allocation: { mode: fixed, percent: *p }
+`,
+      /would also change experiments\.search\.allocation\.percent/,
+    ],
+    [
+      'an allocation that comes from a merge key',
+      `  checkout:
+    <<: &common
+      allocation: { mode: fixed, percent: 10 }
+    variants: { control: { weight: 50 }, treatment: { weight: 50 } }
+  search:
+    <<: *common
+    variants: { control: { weight: 50 }, b: { weight: 50 } }
+`,
+      /would also change experiments\.checkout\.allocation \(/,
+    ],
+  ])('%s: refused, exit 2, the file byte for byte as it was', async (_name, body, why) => {
+    const file = shared(body);
+    const before = readFileSync(file, 'utf8');
+    const r = await cli('ramp', 'checkout', '--to', '30', '--config', file);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(why);
+    expect(r.err).toMatch(/edit the file by hand/);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+  });
+
+  it('an anchor used nowhere else is edited as any value', async () => {
+    const file = shared(`  checkout:
+    variants: { control: { weight: 50 }, treatment: { weight: 50 } }
+    allocation: { mode: fixed, percent: &p 10 }
+`);
+    expect((await cli('ramp', 'checkout', '--to', '30', '--config', file)).code).toBe(0);
+    expect(parseConfig(readFileSync(file, 'utf8')).experiments.get('checkout')!.allocation.percent).toBe(30);
+  });
+});
