@@ -31,6 +31,8 @@ export class ConfigWatcher {
   /** Why the last read failed, while it fails: reported once. */
   private readFailure: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** A stat seen changed at the last tick and not read yet (the file may still be being written). */
+  private changing: string | undefined;
 
   constructor(
     private readonly file: string,
@@ -46,7 +48,13 @@ export class ConfigWatcher {
       this.poll();
     }
     this.timer = setInterval(() => {
-      if (statKey(this.file) !== this.lastStat) this.poll();
+      // A change is read once the file's size and time have held for one interval: an editor
+      // that writes in place, in pieces, can be caught with a prefix that is valid on its own
+      // (an experiment missing), which would be served until the next tick.
+      const now = statKey(this.file);
+      if (now === this.lastStat) this.changing = undefined;
+      else if (now !== this.changing) this.changing = now;
+      else this.poll();
     }, this.options.intervalMs ?? 250);
     this.timer.unref();
   }
@@ -58,6 +66,7 @@ export class ConfigWatcher {
   /** Reads the file now; applies it if it changed and is valid. */
   poll(): void {
     this.lastStat = statKey(this.file);
+    this.changing = undefined;
     let text: string;
     try {
       text = readConfigText(this.file);

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   ConfigError,
   ConfigWatcher,
@@ -152,5 +152,33 @@ describe('a config file that cannot be read on reload (audit r15)', () => {
       timed.stop();
     }
     expect(state.rejected.map((e) => (e as ConfigError).code)).toEqual(['SY_CONFIG_READ']);
+  });
+});
+
+describe('a file caught while an editor writes it in place, in pieces', () => {
+  it('is read once its size and time have held for one interval: a valid prefix seen mid-write is not applied', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const two = `${experiment()}  other:\n    control: a\n    variants: { a: { weight: 50 }, b: { weight: 50 } }\n`;
+      const file = join(mkdtempSync(join(tmpdir(), 'sy-watch-')), 'switchyard.yaml');
+      writeFileSync(file, two);
+      const applied: string[][] = [];
+      watcher = new ConfigWatcher(file, {
+        intervalMs: 250,
+        onApply: (next) => applied.push([...next.experiments.keys()]),
+        onReject: (e) => applied.push(['rejected', e.message]),
+      });
+      watcher.start();
+      const changed = two.replace('weight: 50 }, treatment: { weight: 50', 'weight: 40 }, treatment: { weight: 60');
+      // The first piece: a whole experiment, valid on its own, without the second one.
+      writeFileSync(file, changed.slice(0, changed.indexOf('  other:')));
+      vi.advanceTimersByTime(250);
+      writeFileSync(file, changed); // the rest, before the next tick
+      vi.advanceTimersByTime(250);
+      vi.advanceTimersByTime(250);
+      expect(applied).toEqual([['exp', 'other']]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
