@@ -36,6 +36,18 @@ async function make(extra: Record<string, unknown> = {}): Promise<Switchyard> {
 
 const never = () => new Promise<never>(() => {});
 
+/** A logger that keeps its warnings (message and flag). */
+function warnings() {
+  const warned: { message: string; flag: unknown }[] = [];
+  const logger = {
+    debug() {},
+    info() {},
+    warn: (message: string, meta?: Record<string, unknown>) => void warned.push({ message, flag: meta?.flag }),
+    error() {},
+  };
+  return { warned, logger };
+}
+
 /** getVariant's answer, or 'still pending' after `ms`. */
 async function within<T>(answer: Promise<T>, ms: number): Promise<T | 'still pending'> {
   let timer: NodeJS.Timeout | undefined;
@@ -163,13 +175,7 @@ describe('flag names and track arguments that are not what they should be', () =
 
 describe('track with huge event names', () => {
   it('reports a rejected event under a short name: a 100 KB name is neither kept nor logged whole', async () => {
-    const warned: { message: string; flag: unknown }[] = [];
-    const logger = {
-      debug() {},
-      info() {},
-      warn: (message: string, meta?: Record<string, unknown>) => void warned.push({ message, flag: meta?.flag }),
-      error() {},
-    };
+    const { warned, logger } = warnings();
     const sy = await make({ logger });
     const flags: string[] = [];
     sy.on('error', (e) => flags.push(e.flag));
@@ -517,13 +523,7 @@ describe('observe() with names and values that are not what they should be', () 
     // observe() keyed its once-only report with String(experimentOrFlag): a name whose
     // toString throws threw out of observe(), and each 100 KB name was kept whole in the
     // report's set (up to 10,000 of them: a gigabyte) and logged whole, where track() cut it.
-    const warned: { message: string; flag: unknown }[] = [];
-    const logger = {
-      debug() {},
-      info() {},
-      warn: (message: string, meta?: Record<string, unknown>) => void warned.push({ message, flag: meta?.flag }),
-      error() {},
-    };
+    const { warned, logger } = warnings();
     const sy = await make({ logger });
     const unprintable = {
       toString() {
