@@ -12,7 +12,7 @@ import {
   cuped,
   twoSidedNormalP,
 } from '../stats/index.js';
-import type { ValidatedAnalysis, ValidatedConfig, ValidatedExperiment } from '../config/index.js';
+import type { CorrectionSetting, ValidatedAnalysis, ValidatedConfig, ValidatedExperiment } from '../config/index.js';
 import { SwitchyardError } from '../errors.js';
 import { decide, describeEffect } from './decide.js';
 import { correct, emptyStats, testStatistic, toEffect, tryStatistic, type EventStats } from './effects.js';
@@ -392,7 +392,9 @@ async function analyzeExperiment(
 
     const guardrails = await evaluateGuardrails(store, exp, control, treatments, get, alpha, settings, windowS, times);
 
-    // Power of the primary decision statistic for the configured MDE.
+    // Power of the primary decision statistic for the configured MDE, at the level its corrected
+    // p is held to: the decision reads that p, corrected across the decision family.
+    const familySize = pending.filter((p) => p.family === 0).length;
     const minSampleSize = exp?.minSampleSize ?? config?.defaults.minSampleSize ?? 10_000;
     const runtimeDays = exp?.runtimeDays ?? config?.defaults.runtimeDays ?? 14;
     const smallestArm = Math.min(...variants.map((v) => units.get(v) ?? 0));
@@ -403,7 +405,7 @@ async function analyzeExperiment(
         decisionStat,
         get(control, primaryMetric),
         exp?.mde ?? settings.mde,
-        alpha,
+        correctedLevel(alpha, familySize, settings.corrections),
         settings.power,
         smallestArm,
         minSampleSize,
@@ -478,6 +480,17 @@ async function analyzeExperiment(
     const insights = [...insightsOf(base), ...notComputed];
     return { ...base, insights, followUps: followUps({ ...base, insights, followUps: [] }, exp) };
   }
+}
+
+/**
+ * The level a lone effect's raw p must reach for its corrected p to be below alpha, in a family
+ * of m whose other members show nothing (p = 1): alpha / m for bonferroni, holm and bh, less for
+ * by, alpha for none. The power of the corrected test is the power of the raw one at this level.
+ */
+function correctedLevel(alpha: number, m: number, method: CorrectionSetting): number {
+  const probe = 1e-12;
+  const [adjusted] = correct([probe, ...new Array<number>(Math.max(0, m - 1)).fill(1)], method);
+  return alpha / (adjusted! / probe);
 }
 
 function powerCheck(

@@ -22,7 +22,8 @@
  *   share of treatment observations above (1 + margin) x control's p95 against the share
  *   of control observations above control's p95 (about 5%, with its own sampling noise,
  *   which stands for the noise of control's p95 itself);
- * - a count per unit exposed (`<event>_per_unit`): events / units, Poisson variance.
+ * - a sum per unit exposed (`<event>_per_unit`): sum of the values / units, compound Poisson
+ *   variance (sum of squared values / units; for counts, the Poisson variance).
  * The mixing scale tau is a tenth of the per-observation standard deviation, msprt's default.
  */
 import { mixtureSequence, sequentialSrm } from '../stats/index.js';
@@ -218,7 +219,9 @@ function compareAbsolute(
     const units = arm?.units ?? 0;
     if (units <= 0 || s === undefined) return noData(variant);
     const rate = s.sum / units;
-    const variance = Math.max(rate, Math.abs(limit)); // Poisson
+    // At least the variance a per-unit sum at the limit has (the same values, fewer or more of them).
+    const atLimit = Math.abs(limit) * (s.sum !== 0 ? s.sumSq / Math.abs(s.sum) : 1);
+    const variance = Math.max(perUnitVariance(s, units), atLimit);
     return decide(variant, rate - limit, variance / units, Math.sqrt(variance), alpha, badSide);
   }
   const mo = moments(s);
@@ -255,8 +258,10 @@ function compareRelative(
     if (nc <= 0 || nt <= 0 || sc === undefined || st === undefined) return noData(variant);
     const rc = sc.sum / nc;
     const rt = st.sum / nt;
-    const V = rt / nt + (factor * factor * rc) / nc;
-    return decide(variant, rt - factor * rc, V, Math.sqrt((rt * nt + rc * nc) / (nt + nc)), alpha, badSide);
+    const vc = perUnitVariance(sc, nc);
+    const vt = perUnitVariance(st, nt);
+    const V = vt / nt + (factor * factor * vc) / nc;
+    return decide(variant, rt - factor * rc, V, Math.sqrt((vt * nt + vc * nc) / (nt + nc)), alpha, badSide);
   }
   const c = moments(sc);
   const t = moments(st);
@@ -264,6 +269,16 @@ function compareRelative(
   const V = t.variance / t.n + (factor * factor * c.variance) / c.n;
   const sd = Math.sqrt((t.variance * t.n + c.variance * c.n) / (t.n + c.n));
   return decide(variant, t.mean - factor * c.mean, V, sd, alpha, badSide);
+}
+
+/**
+ * The variance of one unit's sum of a series (`<m>_per_unit`): compound Poisson, events at a
+ * Poisson rate with the values recorded, so sum of squared values / units; for counts (every
+ * value 1) that is the Poisson variance, the rate. A tracked event's value (a price of 50) makes
+ * the sum vary far more than its mean: taken as Poisson, an A/A experiment tripped most times.
+ */
+function perUnitVariance(s: SeriesData, units: number): number {
+  return s.sumSq / units;
 }
 
 function noData(variant: string): Comparison {

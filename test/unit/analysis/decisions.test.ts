@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyze, openDuckDbStore, type Analysis } from '../../../src/analysis/index.js';
 import { validateConfigObject } from '../../../src/config/index.js';
+import { adjustPValues, proportionTest } from '../../../src/stats/index.js';
 import { generate, type GenOptions } from '../../helpers/analysis-data.js';
+import { binomialSampler } from '../../helpers/rng.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sy-analysis-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -185,4 +187,51 @@ describe('an experiment with one arm in the data', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('the power the decision relies on', () => {
+  it('is the power of the corrected test it reads: 3 treatments, Holm, simulated at the reported sample', async () => {
+    // One treatment with the MDE, two without: the decision reads the primary's Holm-corrected
+    // p, so at the sample the analysis says reaches 80% power, 80% of such experiments ship.
+    const name = 'power-family';
+    const cfg = validateConfigObject({
+      experiment_config: { min_sample_size: 100, runtime_days: 14 },
+      experiments: {
+        [name]: {
+          variants: { control: { weight: 25 }, a: { weight: 25 }, b: { weight: 25 }, c: { weight: 25 } },
+          primary_metric: 'purchase',
+          mde: 0.2,
+        },
+      },
+    });
+    const a = await run(
+      name,
+      { units: 8000, weights: { control: 25, a: 25, b: 25, c: 25 }, rates: { control: 0.1, a: 0.1, b: 0.1, c: 0.1 } },
+      cfg,
+    );
+    const p = a.experiments[0]!.power!;
+    const base = p.baseline;
+    const draw = binomialSampler(1401);
+    const runs = 2000;
+    const shipRate = (n: number) => {
+      let shipped = 0;
+      for (let r = 0; r < runs; r++) {
+        const control = { n, conversions: draw(n, base) };
+        const rates = [base * 1.2, base, base];
+        const tests = rates.map((rate) => proportionTest(control, { n, conversions: draw(n, rate) }));
+        const adjusted = adjustPValues(
+          tests.map((t) => t.pValue),
+          'holm',
+        );
+        if (adjusted[0]! < 0.05 && tests[0]!.difference > 0) shipped++;
+      }
+      return shipped / runs;
+    };
+    const tolerance = (q: number) => 3 * Math.sqrt((q * (1 - q)) / runs);
+    const atNeeded = shipRate(p.neededPerArm);
+    expect(atNeeded).toBeGreaterThanOrEqual(p.targetPower - tolerance(p.targetPower));
+    expect(atNeeded).toBeLessThanOrEqual(p.targetPower + 0.02 + tolerance(p.targetPower));
+    const atSmallest = shipRate(p.smallestArm);
+    expect(Math.abs(atSmallest - p.power)).toBeLessThanOrEqual(0.02 + tolerance(p.power));
+  }, 60_000);
 });

@@ -13,7 +13,7 @@ import {
   type ArmData,
   type CheckMemory,
 } from '../../../src/guardrails/index.js';
-import { binomialSampler, normalSampler } from '../../helpers/rng.js';
+import { binomialSampler, normalSampler, uniform } from '../../helpers/rng.js';
 
 /** Long simulations give the test runner's worker a turn between runs. */
 const yieldToVitest = () => new Promise((resolve) => setImmediate(resolve));
@@ -112,6 +112,52 @@ describe('A/A: healthy experiments checked at every interval for 14 days', () =>
   }, 120_000);
 });
 
+/** Per check: `units` units exposed per arm, each buying with probability 0.1 at a log-normal price of mean `price` (x lift in treatment). */
+async function purchaseRuns(
+  exp: ValidatedExperiment,
+  price: number,
+  lift: number,
+  runs: number,
+  checks: number,
+  seed: number,
+): Promise<number> {
+  const u = uniform(seed);
+  const draw = normalSampler(seed + 1);
+  let tripped = 0;
+  for (let r = 0; r < runs; r++) {
+    await yieldToVitest();
+    const rec = new MetricRecorder();
+    for (let k = 0; k < checks; k++) {
+      for (const [arm, factor] of [
+        ['control', 1],
+        ['treatment', lift],
+      ] as const) {
+        for (let i = 0; i < 500; i++) {
+          rec.exposure('exp', arm);
+          if (u() < 0.1) rec.record('exp', arm, 'purchase', factor * price * Math.exp(draw(-0.5, 1)));
+        }
+      }
+      if (checkExperiment(exp, rec.snapshot().exp, k).breached.length > 0) {
+        tripped++;
+        break;
+      }
+    }
+  }
+  return tripped;
+}
+
+describe('A/A: per-unit sums of valued events', () => {
+  it('purchase_per_unit (prices of mean 50) at its min and relative -5%: trips in <= 5% of 200 runs (plus 3 standard errors), 50 checks each', async () => {
+    const exp = experiment([
+      { metric: 'purchase_per_unit', min: 5, min_sample: 1000 },
+      { metric: 'purchase_per_unit', max_relative_decrease: 0.05, min_sample: 1000 },
+    ]);
+    const runs = 200;
+    const tripped = await purchaseRuns(exp, 50, 1, runs, 50, 1305);
+    expect(tripped / runs).toBeLessThanOrEqual(0.05 + 3 * Math.sqrt((0.05 * 0.95) / runs));
+  }, 60_000);
+});
+
 describe('A/B: regressions trip', () => {
   it('error rate 0.1% -> 0.3% against max 0.001 trips within the sample the boundary predicts', async () => {
     const exp = experiment([{ metric: 'error_rate', max: 0.001, min_sample: 1000 }]);
@@ -179,6 +225,18 @@ describe('A/B: regressions trip', () => {
       if (expectTrip) expect(tripped).toBe(30);
       else expect(tripped).toBe(0);
     }
+  }, 60_000);
+});
+
+describe('A/B: per-unit sums of valued events', () => {
+  it('purchase_per_unit 20% lower (prices of mean 50) trips max_relative_decrease 0.05 in >= 95 of 100 runs by 2.5 times the sample the boundary predicts', async () => {
+    const exp = experiment([{ metric: 'purchase_per_unit', max_relative_decrease: 0.05, min_sample: 1000 }]);
+    // Per unit: 0.1 purchases of E[price^2] = 50^2 e (log-normal, sigma 1); the statistic is t - 0.95 c.
+    const perUnitVariance = 0.1 * 2500 * Math.E;
+    const sd = Math.sqrt(perUnitVariance * (0.8 ** 2 + 0.95 ** 2));
+    const predicted = expectedTripSample(5 * (0.95 - 0.8), sd, 0.05);
+    const checks = Math.ceil((2.5 * predicted) / 500);
+    expect(await purchaseRuns(exp, 50, 0.8, 100, checks, 1306)).toBeGreaterThanOrEqual(95);
   }, 60_000);
 });
 
