@@ -187,6 +187,26 @@ describe('fleet merge on the shared Redis', () => {
     for (const sy of pair) expect(sy.killRecord('checkout')?.killed).toBe(false);
   });
 
+  it('a claim key that no claimer wrote (another type, no expiry or a longer one) does not hold the rollback off for good', async () => {
+    for (const plant of [
+      (key: string) => admin.hset(key, 'x', '1'),
+      (key: string) => admin.set(key, 'left by hand'),
+      (key: string) => admin.set(key, 'left by hand', 'EX', 3600),
+    ]) {
+      const prefix = `sy-test-${randomUUID()}`;
+      prefixes.push(prefix);
+      await plant(`${prefix}:trip:checkout`);
+      const logs: string[] = [];
+      const sy = await instance(config(SHARED, prefix, [{ metric: 'error_rate', max: 0.01, min_sample: 500 }]), logs);
+      await traffic(sy, 0, 2000, 0.1);
+      await sy.checkGuardrails();
+      expect(sy.guardrailStatus().checkout!.rules[0]!.state).toBe('breached');
+      expect(sy.killRecord('checkout')).toMatchObject({ killed: true, by: 'guardrails' });
+      expect(await admin.pttl(`${prefix}:trip:checkout`)).toBeGreaterThan(0);
+      expect(logs.filter((l) => l.startsWith('warn ') && l.includes(`${prefix}:trip:checkout`))).toHaveLength(1);
+    }
+  });
+
   it('a healthy fleet merges without tripping, and quantiles merge bucket by bucket', async () => {
     const prefix = `sy-test-${randomUUID()}`;
     prefixes.push(prefix);
