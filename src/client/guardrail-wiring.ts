@@ -99,6 +99,12 @@ export class GuardrailWiring {
       },
     );
     this.configure(config);
+    // Another instance's trip: its breach is acted on here too (one kill per breach in a fleet).
+    parts.events.on('kill', (e) => {
+      const trip = e.evidence as Partial<GuardrailEvent> | null | undefined;
+      if (e.remote && e.killed && e.by === 'guardrails' && trip?.kind === 'trip' && typeof trip.rule === 'string')
+        this.monitor?.trippedElsewhere(e.experiment, trip.rule);
+    });
   }
 
   get enabled(): boolean {

@@ -45,7 +45,7 @@ export function switchAtVendor(
     });
   }
   // A plane of the caller's own (the port is public) may throw where it should reject.
-  return new Promise<void>((resolve) => resolve(on ? plane.turnOn(flag) : plane.turnOff(flag))).then(
+  return inOrder(plane, flag, () => (on ? plane.turnOn(flag) : plane.turnOff(flag))).then(
     (): KillScope => ({ scope: 'vendor', vendor: plane.vendor, flag }),
     (error: unknown): KillScope => {
       const why = scrubSecrets(
@@ -57,6 +57,27 @@ export function switchAtVendor(
       return { scope: 'local', why };
     },
   );
+}
+
+/** Per control plane and flag: the change sent last (settled or not). */
+const lastChange = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+/**
+ * Sends a change of a flag after the one sent before it through the same control plane has
+ * settled, so the vendor ends where switchyard's last decision is: sent side by side, a kill
+ * waiting out a 429 (or just slower on the wire) landed after the unkill that followed it,
+ * and the vendor served the flag off while switchyard had it on.
+ */
+function inOrder(plane: object, flag: string, send: () => Promise<void>): Promise<void> {
+  let flags = lastChange.get(plane);
+  if (flags === undefined) lastChange.set(plane, (flags = new Map()));
+  const sent = (flags.get(flag) ?? Promise.resolve()).then(send);
+  const settled = sent.catch(() => undefined);
+  flags.set(flag, settled);
+  void settled.then(() => {
+    if (flags.get(flag) === settled) flags.delete(flag);
+  });
+  return sent;
 }
 
 /**

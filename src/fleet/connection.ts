@@ -7,7 +7,8 @@
  * Outages are the link's business, not the parts': the first failure of an outage (a
  * connection error, or a command a part reports through `failed`) logs ONE
  * SY_FLEET_UNAVAILABLE error that says what each part does meanwhile; the next time every
- * connection is ready it logs ONE "reachable again" line and runs each part's `onReady`
+ * connection is ready (or, when Redis stopped answering on open connections, a PING is
+ * answered) it logs ONE "reachable again" line and runs each part's `onReady`
  * (the kill store re-reads the shared state, the pusher sends the deltas it kept).
  * Nothing here throws into the service.
  */
@@ -34,6 +35,8 @@ export class FleetConnection implements FleetLink {
   private down = false;
   private closed = false;
   private starting: Promise<void> | undefined;
+  /** While down after a failure of Redis (not a refusal): the PING that sees it answer again. */
+  private probe: NodeJS.Timeout | undefined;
   /** The URL without credentials, for messages. */
   readonly label: string;
 
@@ -100,7 +103,10 @@ export class FleetConnection implements FleetLink {
 
   /** A part's command failed: the first failure of an outage is logged, once for every part. */
   failed(error: Error): void {
-    if (this.closed || this.down) return;
+    if (this.closed) return;
+    // Redis out of reach, not refusing a command: watch for its return (see probeWhileDown).
+    if ((error as Error | null)?.name !== 'ReplyError') this.probeWhileDown();
+    if (this.down) return;
     this.down = true;
     const meanwhile = [...this.parts].map((p) => p.whileDown()).filter((s) => s.length > 0);
     const problem = new SwitchyardError(
@@ -113,10 +119,41 @@ export class FleetConnection implements FleetLink {
     this.options.onProblem?.(problem);
   }
 
+  /**
+   * A Redis that stopped answering on open connections (paused, hung, a network that drops
+   * packets) sends no 'ready' when it answers again, so the outage would never end: the
+   * "reachable again" line and the parts' onReady never came, and the next outage was not
+   * logged. While down, a PING every second on a ready connection ends it when answered
+   * (a connection that closed ends it on its own 'ready').
+   */
+  private probeWhileDown(): void {
+    if (this.probe !== undefined) return;
+    let pinging = false;
+    this.probe = setInterval(() => {
+      if (this.closed || !this.down) return this.stopProbe();
+      if (pinging || this.redis.status !== 'ready') return;
+      pinging = true;
+      this.redis.ping().then(
+        () => {
+          pinging = false;
+          this.ready();
+        },
+        () => (pinging = false),
+      );
+    }, 1000);
+    this.probe.unref();
+  }
+
+  private stopProbe(): void {
+    clearInterval(this.probe);
+    this.probe = undefined;
+  }
+
   /** Disconnects every connection; the parts are expected to have finished their writes. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopProbe();
     for (const conn of [this.redis, this.sub]) {
       if (!conn) continue;
       conn.removeAllListeners('ready');
@@ -151,6 +188,7 @@ export class FleetConnection implements FleetLink {
     if (this.closed || this.redis.status !== 'ready' || (this.sub !== undefined && this.sub.status !== 'ready')) return;
     if (this.down) {
       this.down = false;
+      this.stopProbe();
       this.options.logger.info(`fleet: Redis at ${this.label} is reachable again; ${this.backNotes()}`);
     }
     for (const part of this.parts) part.onReady();

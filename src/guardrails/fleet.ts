@@ -110,6 +110,20 @@ export function redactUrl(url: string): string {
  */
 export const TRIP_CLAIM_MS = 2000;
 
+/**
+ * The rollback claim (see claimTrip): set with its expiry unless a claim holds. A key there
+ * that no claimer wrote (another type, a string without an expiry or with a longer one)
+ * would refuse every claim for good, so no instance would ever roll back: it is replaced
+ * (returns 2).
+ */
+const CLAIM_SCRIPT = `
+local ttl = redis.call('PTTL', KEYS[1])
+if redis.call('TYPE', KEYS[1]).ok == 'string' and ttl >= 0 and ttl <= tonumber(ARGV[2]) then return 0 end
+local replaced = redis.call('EXISTS', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1 + replaced
+`;
+
 export class FleetMetrics {
   readonly instanceId = randomUUID();
   private timer: NodeJS.Timeout | undefined;
@@ -166,24 +180,24 @@ export class FleetMetrics {
   }
 
   /**
-   * Claims the rollback of `experiment` for this instance (SET NX with a short expiry, under
-   * the fleet's prefix). Every instance checks the same merged numbers, so several may see a
-   * breach in the same moment; the one whose claim lands trips, and the others, refused, get
+   * Claims the rollback of `experiment` for this instance (CLAIM_SCRIPT: a key set with a
+   * short expiry, under the fleet's prefix). Every instance checks the same merged numbers,
+   * so several may see a breach in the same moment; the one whose claim lands trips, and the others, refused, get
    * its kill through Redis instead of each making one of their own. True when claimed, and
    * when Redis cannot answer (the instance then acts on its own, as without a fleet); false
    * only when another instance claimed it within the last TRIP_CLAIM_MS.
    */
   async claimTrip(experiment: string): Promise<boolean> {
     if (!this.connected) return true;
+    const key = `${this.options.prefix}:trip:${experiment}`;
     try {
-      const reply = await this.redis.set(
-        `${this.options.prefix}:trip:${experiment}`,
-        this.instanceId,
-        'PX',
-        TRIP_CLAIM_MS,
-        'NX',
-      );
-      return reply === 'OK';
+      const reply = await this.redis.eval(CLAIM_SCRIPT, 1, key, this.instanceId, TRIP_CLAIM_MS);
+      if (reply === 2)
+        this.options.logger?.warn(
+          `fleet metrics: ${key} in Redis held what no rollback claim writes (another type, no expiry or a longer one), which would have held off every instance's rollback of ${experiment}; replaced by this instance's claim`,
+          { experiment, key },
+        );
+      return reply !== 0;
     } catch {
       return true;
     }

@@ -161,6 +161,20 @@ export class GuardrailMonitor {
     clearInterval(this.timer);
   }
 
+  /**
+   * Another instance rolled `experiment` back on `rule` (a trip's kill, come through the
+   * fleet): the breach is acted on, as in the instance that tripped, so this one does not
+   * kill again for it once the kill is undone (an unkill), whether it saw the breach itself
+   * and left it to the claimer, or was killed before it checked. A claimer that died before
+   * killing sends no kill, and the others claim the breach again at their next check.
+   */
+  trippedElsewhere(experiment: string, rule: string): void {
+    if (!this.host.config().experiments.has(experiment)) return;
+    const m = this.memoryOf({ key: experiment });
+    if (rule === 'srm') m.srmActed = true;
+    else if (rule !== 'anomaly') m.breached.add(rule);
+  }
+
   /** The results of the last check, per experiment. */
   status(): Record<string, ExperimentStatus> {
     return Object.fromEntries(this.statuses);
@@ -177,7 +191,7 @@ export class GuardrailMonitor {
     return this.running;
   }
 
-  private memoryOf(exp: ValidatedExperiment): ExperimentMemory {
+  private memoryOf(exp: Pick<ValidatedExperiment, 'key'>): ExperimentMemory {
     let m = this.memory.get(exp.key);
     if (m === undefined) {
       m = { breached: new Set(), allowedStep: -1, held: false, srmActed: false };

@@ -19,14 +19,19 @@
  *   POST .../ruleset/enabled | disabled, percentage_included in basis points),
  *   Authorization: Bearer <token>.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LaunchDarklyControlPlane } from '../../adapters/launchdarkly/control-plane.js';
 import { OptimizelyControlPlane } from '../../adapters/optimizely/control-plane.js';
 import { SplitControlPlane } from '../../adapters/split/control-plane.js';
 import { UnleashControlPlane } from '../../adapters/unleash/control-plane.js';
 import { Receiver, type Received } from '../helpers/receiver.js';
-import type { ControlPlane } from '../../src/ports.js';
+import { createSwitchyard } from 'switchyard';
+import { MemoryProvider } from 'switchyard/adapters/memory';
+import type { ControlPlane, HasControlPlane } from '../../src/ports.js';
 
 const TOKEN = 'api-7c1e9b2f-secret-token';
 
@@ -366,4 +371,40 @@ describe('hostile control plane answers', () => {
       expect(receiver.requests.map((r) => r.method)).toEqual(['GET']);
     },
   );
+});
+
+describe('kills and unkills through the facade reach the vendor in the order they were decided', () => {
+  it('an unkill made while the kill waits out a 429 leaves the flag on at the vendor, as in switchyard', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-cp-order-'));
+    const plane = new SplitControlPlane({
+      token: TOKEN,
+      workspaceId: 'ws-1',
+      environmentId: 'env-9',
+      baseUrl: receiver.url,
+    });
+    const provider = Object.assign(new MemoryProvider({}), { controlPlane: plane }) satisfies HasControlPlane;
+    const sy = await createSwitchyard({
+      config: {
+        feature_flags: { provider: 'memory' },
+        exposures: { enabled: false, dir },
+        experiments: { checkout: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+      },
+      provider,
+    });
+    try {
+      answers = [(_req, res) => json(res, 429, { message: 'rate limited' }, { 'retry-after': '1' })];
+      const kill = sy.kill('checkout', 'error rate');
+      const unkill = sy.unkill('checkout', 'false alarm');
+      expect(await kill.vendor).toMatchObject({ scope: 'vendor' });
+      expect(await unkill.vendor).toMatchObject({ scope: 'vendor' });
+      expect(sy.killRecord('checkout')?.killed).toBe(false);
+      // What the vendor did last is what it serves now.
+      expect(receiver.requests.at(-1)!.path).toBe(
+        '/internal/api/v2/splits/ws/ws-1/checkout/environments/env-9/restore',
+      );
+    } finally {
+      await sy.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

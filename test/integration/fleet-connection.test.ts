@@ -144,3 +144,27 @@ describe('one fleet connection per instance', () => {
     expect(outages(a.logs)).toHaveLength(1);
   });
 });
+
+describe('a Redis that stops answering without closing the connection (CLIENT PAUSE)', () => {
+  it('the outage is logged once, its end once, and the next outage is logged again', async () => {
+    const redis = await privateRedis();
+    const a = await instance(config(redis.url, 'fp'));
+    const admin = new Redis(redis.url);
+    cleanups.push(() => admin.disconnect());
+
+    await admin.call('CLIENT', 'PAUSE', '3000', 'ALL');
+    a.sy.kill('exp', 'decided while Redis does not answer');
+    await waitFor(() => outages(a.logs).length > 0, 5000, 'the outage log');
+    // Redis answers again on the same connections: the kill made meanwhile reaches it, and the log says so.
+    await waitFor(async () => (await admin.hget('fp:kills', 'exp')) !== null, 10_000, 'the kill in Redis');
+    await waitFor(() => reconnects(a.logs).length > 0, 5000, 'the log line saying Redis is back');
+    expect(outages(a.logs)).toHaveLength(1);
+
+    await redis.stop();
+    await waitFor(() => outages(a.logs).length > 1, 5000, 'the second outage log');
+    await redis.start();
+    await waitFor(() => reconnects(a.logs).length > 1, 10_000, 'the second log line saying Redis is back');
+    expect(outages(a.logs)).toHaveLength(2);
+    expect(reconnects(a.logs)).toHaveLength(2);
+  });
+});

@@ -143,6 +143,70 @@ describe('fleet merge on the shared Redis', () => {
     expect(await admin.pttl(`${prefix}:trip:checkout`)).toBeLessThanOrEqual(2000);
   });
 
+  it('an unkill after a fleet trip holds on every instance: the one refused the claim does not kill again for the same breach', async () => {
+    const prefix = `sy-test-${randomUUID()}`;
+    prefixes.push(prefix);
+    const cfg = config(SHARED, prefix, [{ metric: 'error_rate', max: 0.01, min_sample: 500 }]);
+    const pair = [await instance(cfg), await instance(cfg)];
+    const trips: number[] = [];
+    for (const [k, sy] of pair.entries()) sy.on('guardrail', (e) => e.kind === 'trip' && trips.push(k));
+    for (const [k, sy] of pair.entries()) await traffic(sy, k * 2000, (k + 1) * 2000, 0.1);
+    await Promise.all(pair.map((sy) => sy.checkGuardrails()));
+    await until(() => pair.every((sy) => sy.killRecord('checkout')?.killed === true), 5000, 'both to be killed');
+    expect(trips).toHaveLength(1);
+
+    // An operator looks at the breach and lets the experiment run again, from either instance.
+    pair[trips[0]!]!.unkill('checkout');
+    await until(() => pair.every((sy) => sy.killRecord('checkout')?.killed === false), 5000, 'both to be unkilled');
+    // The claim has expired; the same breach is checked again by both, as a single instance would.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await Promise.all(pair.map((sy) => sy.checkGuardrails()));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(trips).toHaveLength(1);
+    for (const sy of pair) expect(sy.killRecord('checkout')?.killed).toBe(false);
+  });
+
+  it('an unkill after a fleet trip holds on an instance that was killed before its own check saw the breach', async () => {
+    const prefix = `sy-test-${randomUUID()}`;
+    prefixes.push(prefix);
+    const cfg = config(SHARED, prefix, [{ metric: 'error_rate', max: 0.01, min_sample: 500 }]);
+    const pair = [await instance(cfg), await instance(cfg)];
+    const trips: number[] = [];
+    for (const [k, sy] of pair.entries()) sy.on('guardrail', (e) => e.kind === 'trip' && trips.push(k));
+    for (const [k, sy] of pair.entries()) await traffic(sy, k * 2000, (k + 1) * 2000, 0.1);
+    // Check timers are not aligned: the first trips, the second is killed before its check comes.
+    await pair[0]!.checkGuardrails();
+    await until(() => pair[1]!.killRecord('checkout')?.killed === true, 5000, 'the kill to reach the second');
+    await pair[1]!.checkGuardrails();
+    pair[1]!.unkill('checkout', 'looked at it: a known incident, not the variant');
+    await until(() => pair[0]!.killRecord('checkout')?.killed === false, 5000, 'the unkill to reach the first');
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    for (const sy of pair) await sy.checkGuardrails();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(trips).toEqual([0]);
+    for (const sy of pair) expect(sy.killRecord('checkout')?.killed).toBe(false);
+  });
+
+  it('a claim key that no claimer wrote (another type, no expiry or a longer one) does not hold the rollback off for good', async () => {
+    for (const plant of [
+      (key: string) => admin.hset(key, 'x', '1'),
+      (key: string) => admin.set(key, 'left by hand'),
+      (key: string) => admin.set(key, 'left by hand', 'EX', 3600),
+    ]) {
+      const prefix = `sy-test-${randomUUID()}`;
+      prefixes.push(prefix);
+      await plant(`${prefix}:trip:checkout`);
+      const logs: string[] = [];
+      const sy = await instance(config(SHARED, prefix, [{ metric: 'error_rate', max: 0.01, min_sample: 500 }]), logs);
+      await traffic(sy, 0, 2000, 0.1);
+      await sy.checkGuardrails();
+      expect(sy.guardrailStatus().checkout!.rules[0]!.state).toBe('breached');
+      expect(sy.killRecord('checkout')).toMatchObject({ killed: true, by: 'guardrails' });
+      expect(await admin.pttl(`${prefix}:trip:checkout`)).toBeGreaterThan(0);
+      expect(logs.filter((l) => l.startsWith('warn ') && l.includes(`${prefix}:trip:checkout`))).toHaveLength(1);
+    }
+  });
+
   it('a healthy fleet merges without tripping, and quantiles merge bucket by bucket', async () => {
     const prefix = `sy-test-${randomUUID()}`;
     prefixes.push(prefix);
