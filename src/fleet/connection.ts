@@ -101,13 +101,31 @@ export class FleetConnection implements FleetLink {
     return conn.connect().catch((error: unknown) => this.failed(error as Error));
   }
 
-  /** A part's command failed: the first failure of an outage is logged, once for every part. */
+  /**
+   * A part's command failed: the first failure of an outage is logged, once for every part.
+   * A refusal (a ReplyError: WRONGTYPE from a key of another type under the prefix) is no
+   * outage: Redis answers. It is logged once per kind and leaves the connection up, so a real
+   * outage after it is still logged, and its end (it marked the connection down for good).
+   */
   failed(error: Error): void {
     if (this.closed) return;
-    // Redis out of reach, not refusing a command: watch for its return (see probeWhileDown).
-    if ((error as Error | null)?.name !== 'ReplyError') this.probeWhileDown();
+    if ((error as Error | null)?.name === 'ReplyError') {
+      const kind = String(error.message).split(' ')[0] ?? '';
+      if (this.refusals.has(kind)) return;
+      this.refusals.add(kind);
+      return this.report(error);
+    }
+    // Redis out of reach: watch for its return (see probeWhileDown).
+    this.probeWhileDown();
     if (this.down) return;
     this.down = true;
+    this.report(error);
+  }
+
+  /** Refusals logged, by their first word (WRONGTYPE, NOSCRIPT, ...): one line per kind. */
+  private readonly refusals = new Set<string>();
+
+  private report(error: Error): void {
     const meanwhile = [...this.parts].map((p) => p.whileDown()).filter((s) => s.length > 0);
     const problem = new SwitchyardError(
       'SY_FLEET_UNAVAILABLE',

@@ -170,6 +170,28 @@ describe('kill store, fleet mode (Redis)', () => {
       );
   });
 
+  it('after a refusal (a kills key of another type, then fixed), a real outage is still logged, and its end', async () => {
+    const server = await PrivateRedis.create();
+    await server.start();
+    cleanups.push(() => server.stop());
+    const redis = new Redis(server.url);
+    cleanups.push(() => void redis.disconnect());
+    await redis.set('p:kills', 'not a hash');
+    const s = await openStore({ redis: server.url, prefix: 'p', pushIntervalMs: 100 }, 'a');
+    const errors = () => s.logger.lines.filter((l) => l.level === 'error').map((l) => l.msg);
+    await waitFor(() => errors().some((m) => m.includes('refused a command')), 3000, 'the refusal');
+    await redis.del('p:kills');
+    redis.disconnect();
+    await server.stop();
+    await waitFor(() => errors().some((m) => m.includes('cannot reach Redis')), 5000, 'the outage after the refusal');
+    await server.start();
+    await waitFor(
+      () => s.logger.lines.some((l) => l.level === 'info' && l.msg.includes('reachable again')),
+      5000,
+      'the end of the outage',
+    );
+  });
+
   it('a password in the URL never reaches a message', async () => {
     const s = await openStore({ redis: 'redis://user:hunter22@127.0.0.1:1', prefix: 'p', pushIntervalMs: 1000 }, 'a');
     expect(s.logger.lines.length).toBeGreaterThan(0);
