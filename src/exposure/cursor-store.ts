@@ -62,10 +62,15 @@ export class CursorStore {
     removeQuietly(this.file);
   }
 
-  /** A cursor moved; returns whether a save is due now (the last one is old enough). */
+  /**
+   * A cursor moved; returns whether a save is due now: the last one is old enough, or the
+   * clock went back past it (an NTP step, a resumed VM), which would otherwise hold every
+   * save, and the deletion of delivered segments that comes with it, until the clock caught up.
+   */
   advanced(): boolean {
     this.dirty = true;
-    return this.now() - this.lastSave >= SAVE_INTERVAL_MS;
+    const since = this.now() - this.lastSave;
+    return since >= SAVE_INTERVAL_MS || since < 0;
   }
 
   /** Whether there is anything to save (a cursor moved since the last save, or `force`); if so, the save starts now. */

@@ -765,6 +765,36 @@ describe('journal defects (issue 12)', () => {
     await until(() => (saved() as { line: number }).line === 3, 2000, 'the cursor saved once the clock moved on');
   });
 
+  it('saves cursors and deletes delivered segments after the clock jumped back (an NTP step, a resumed VM)', async () => {
+    const dir = tmp();
+    let now = Date.parse('2026-12-01T09:00:00Z');
+    const got: EventRecord[] = [];
+    const p = pipeline({
+      dir,
+      clock: { now: () => now },
+      maxSegmentBytes: 1,
+      sinks: [functionSink('fn', (r) => void got.push(...r))],
+    });
+    const saved = () => (JSON.parse(readFileSync(join(dir, 'cursors.json'), 'utf8')) as Record<string, unknown>).fn;
+    const deliver = async (i: number) => {
+      record(p, exposure(i));
+      p.flush();
+      await until(() => got.length === i + 1, 2000, `delivery of ${i}`);
+      await until(() => p.counters().sinks.fn!.pending === 0, 2000, `acknowledgement of ${i}`);
+      await p.written();
+    };
+    await deliver(0);
+    expect(saved()).toEqual({ seq: 1, line: 1 });
+    now -= 3_600_000; // an hour back: the last save is "in the future"
+    for (let i = 1; i < 4; i++) {
+      now += 250;
+      await deliver(i);
+    }
+    await until(() => (saved() as { seq: number }).seq === 4, 2000, 'the cursor saved after the jump');
+    // One segment per event: those the sink passed are deleted, not kept until the clock catches up.
+    expect(readdirSync(join(dir, 'journal'))).toHaveLength(1);
+  });
+
   it('a delivered segment that cannot be removed at close stays behind, and close() still resolves', async () => {
     const dir = tmp();
     const got: EventRecord[] = [];
