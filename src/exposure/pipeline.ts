@@ -421,16 +421,29 @@ export class EventPipeline {
     this.countLostInMemory();
     if (!this.journal.clearIfDelivered(this.channels.map((channel) => channel.cursor))) this.saveCursors(true);
     this.journal.close();
-    await Promise.all(
-      this.options.sinks.map((s) =>
-        s
-          .close?.()
-          .catch((error: unknown) =>
-            this.options.logger.warn(`sink ${s.name} failed to close`, { error: String(error) }),
-          ),
-      ),
-    );
+    await Promise.all(this.options.sinks.map((sink) => this.closeSink(sink, timeoutMs)));
     return this.counters();
+  }
+
+  /**
+   * Closes a sink, waiting at most `timeoutMs`: a custom sink's close() that never settles (a
+   * client waiting for a server that is down) is left behind and said, not waited for
+   * forever; one that throws, or returns no promise, is a sink like any other.
+   */
+  private async closeSink(sink: Sink, timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), timeoutMs);
+    });
+    try {
+      const closed = await Promise.race([Promise.resolve(sink.close?.()).then(() => 'closed' as const), late]);
+      if (closed === 'late')
+        this.options.logger.warn(`sink ${sink.name} did not close within ${timeoutMs} ms; left behind`);
+    } catch (error) {
+      this.options.logger.warn(`sink ${sink.name} failed to close`, { error: String(error) });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**

@@ -603,6 +603,49 @@ describe('a send that never settles (a custom sink whose client has no timeout)'
   });
 });
 
+describe("a custom sink's close", () => {
+  it('that never settles is left behind after the close timeout, said once; close() resolves', async () => {
+    const warned: string[] = [];
+    const got: EventRecord[] = [];
+    const sink: Sink = {
+      ...functionSink('hangs-at-close', (r) => void got.push(...r)),
+      close: () => new Promise<void>(() => {}),
+    };
+    const p = pipeline({ sinks: [sink], logger: { ...quiet, warn: (m: string) => void warned.push(m) } });
+    record(p, exposure(0));
+    const closed = p.close(100).then(() => 'closed');
+    const late = new Promise((resolve) => setTimeout(() => resolve('hung'), 2000));
+    expect(await Promise.race([closed, late])).toBe('closed');
+    expect(got).toHaveLength(1);
+    expect(warned).toEqual(['sink hangs-at-close did not close within 100 ms; left behind']);
+  });
+
+  it('that is not async (returns nothing, or throws) is closed, or its error said; close() resolves', async () => {
+    const warned: string[] = [];
+    let closed = 0;
+    const plain: Sink = {
+      ...functionSink('plain', () => {}),
+      close: (() => void closed++) as unknown as () => Promise<void>,
+    };
+    const throws: Sink = {
+      ...functionSink('throws', () => {}),
+      close: () => {
+        throw new Error('boom');
+      },
+    };
+    const p = pipeline({
+      sinks: [plain, throws],
+      logger: {
+        ...quiet,
+        warn: (m: string, meta?: Record<string, unknown>) => void warned.push(`${m}: ${String(meta?.error)}`),
+      },
+    });
+    await expect(p.close(100)).resolves.toMatchObject({ sinks: { plain: { pending: 0 } } });
+    expect(closed).toBe(1);
+    expect(warned).toEqual(['sink throws failed to close: Error: boom']);
+  });
+});
+
 describe('journal writes', () => {
   it('are on disk when written() resolves, without the flush having waited for the disk', async () => {
     const dir = tmp();
