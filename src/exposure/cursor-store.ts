@@ -14,10 +14,17 @@ export function compare(a: Cursor, b: Cursor): number {
   return a.seq - b.seq || a.line - b.line;
 }
 
+/**
+ * Whether a saved value is a place in a journal: a segment and a line, whole numbers from 0.
+ * A negative line (a damaged cursors.json) read the lines before a segment's first as its
+ * whole first block, again at every read, and counted them delivered each time.
+ */
 export function isCursor(v: unknown): v is Cursor {
-  return (
-    typeof v === 'object' && v !== null && Number.isInteger((v as Cursor).seq) && Number.isInteger((v as Cursor).line)
-  );
+  return typeof v === 'object' && v !== null && isPlace((v as Cursor).seq) && isPlace((v as Cursor).line);
+}
+
+function isPlace(n: unknown): boolean {
+  return Number.isSafeInteger(n) && (n as number) >= 0;
 }
 
 /** Least time between two saves while sinks advance: a save is a file write and a rename. */

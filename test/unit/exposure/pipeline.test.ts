@@ -416,6 +416,34 @@ describe('EventPipeline', () => {
     expect(report.sinks.fn).toMatchObject({ delivered: 10, pending: 0 });
   });
 
+  it('replays from the start, each event once, when a saved cursor is no place in the journal (a negative line or segment in a damaged cursors.json)', async () => {
+    for (const saved of [
+      { seq: 1, line: -3 },
+      { seq: 1, line: -1_000_000 },
+      { seq: -1, line: 4 },
+    ]) {
+      const dir = tmp();
+      const down = functionSink('fn', () => {
+        throw new Error('down');
+      });
+      const first = pipeline({ dir, sinks: [down] });
+      for (let i = 0; i < 10; i++) record(first, exposure(i));
+      first.flush();
+      await first.written();
+      await first.close(100);
+      expect(readdirSync(join(dir, 'journal'))).toHaveLength(1);
+      writeFileSync(join(dir, 'cursors.json'), JSON.stringify({ fn: saved }));
+      const got: EventRecord[] = [];
+      const p = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
+      const report = await p.close(2000);
+      expect(
+        got.map((r) => r.unit),
+        JSON.stringify(saved),
+      ).toEqual(Array.from({ length: 10 }, (_, i) => `user-${i}`));
+      expect(report.sinks.fn).toMatchObject({ delivered: 10, pending: 0 });
+    }
+  });
+
   it('refuses a journal directory another live instance holds', () => {
     const dir = tmp();
     pipeline({ dir, sinks: [] });
