@@ -96,7 +96,15 @@ export class Journal {
   /** Lines found unreadable (a partial last line after a crash) and skipped. */
   corruptLines = 0;
 
+  /**
+   * Lines in one segment in memory-only mode, at most (but a block): an eighth of the limit.
+   * One segment taking every line would never be trimmed (the last one never is), and every
+   * event after the first `memoryLimit` would be dropped, delivered or not.
+   */
+  private readonly memorySegmentLines: number;
+
   constructor(private readonly options: JournalOptions) {
+    this.memorySegmentLines = Math.max(1, Math.ceil(options.memoryLimit / 8));
     // Slabs in use at once: a full cache, the active segment (always cached) and the one
     // before it, and a few lent to sinks; more than that is left to the collector.
     this.pool = new SlabPool(Math.ceil((options.cacheBytes + 2 * options.maxSegmentBytes) / SLAB_BYTES) + 8);
@@ -242,7 +250,8 @@ export class Journal {
     const kept = Math.min(room, count);
     if (kept > 0) {
       let seg = this.segments[this.segments.length - 1];
-      if (!seg || seg.persisted) {
+      // Memory segments are kept small, so trim() frees those every sink has passed (never the last).
+      if (!seg || seg.persisted || seg.count >= this.memorySegmentLines) {
         seg = {
           seq: (seg?.seq ?? 0) + 1,
           file: '',

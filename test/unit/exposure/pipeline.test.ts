@@ -201,6 +201,36 @@ describe('EventPipeline', () => {
     expect(got).toHaveLength(300);
   });
 
+  it('when the journal cannot be written: the memory fallback holds what the sinks have not received, not every event since, so a healthy sink never sees drops', async () => {
+    const file = join(tmp(), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const errors: string[] = [];
+    const logger = { ...quiet, error: (m: string) => void errors.push(m) };
+    const got: EventRecord[] = [];
+    let now = Date.parse('2026-12-01T09:00:00Z');
+    const p = pipeline({
+      sinks: [functionSink('fn', (r) => void got.push(...r))],
+      dir: join(file, 'events'),
+      clock: { now: () => now },
+      logger,
+      memoryLimit: 300,
+      batchSize: 100,
+    });
+    for (let i = 0; i < 3000; i++) {
+      record(p, exposure(i));
+      if (i % 100 === 99) {
+        now += 200; // past the throttle on cursor saves, which trim what the sinks have passed
+        p.flush();
+        await until(() => got.length === i + 1, 2000, `delivery of ${i + 1}`);
+        await until(() => p.counters().sinks.fn!.pending === 0, 2000, `acknowledgement of ${i + 1}`);
+      }
+    }
+    expect(p.counters()).toMatchObject({ journalInMemory: true, journaled: 3000, dropped: 0 });
+    expect(errors).toHaveLength(1); // the journal's failure at start, no drop
+    await p.close(5000);
+    expect(got.map((r) => r.unit)).toEqual(Array.from({ length: 3000 }, (_, i) => `user-${i}`));
+  });
+
   it('when the journal cannot be written and the sink is still down at close: the events kept in memory only are counted as dropped and the loss is logged', async () => {
     const file = join(tmp(), 'not-a-dir');
     writeFileSync(file, 'x');
