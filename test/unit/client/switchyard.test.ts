@@ -783,6 +783,23 @@ describe('custom sinks', () => {
     // Nothing was left holding the journal directory.
     open.push(await create([sink('a'), sink('b')]));
   });
+
+  it("are made with functionSink from the package, as the README shows: createSwitchyard({ sinks: [functionSink('warehouse', ...)] })", async () => {
+    const api: Record<string, unknown> = await import('switchyard');
+    expect(typeof api.functionSink).toBe('function');
+    const made = api.functionSink as typeof functionSink;
+    const delivered: EventRecord[] = [];
+    const sy = await make({
+      config: config({
+        exposures: { dir: join(mkdtempSync(join(tmpdir(), 'sy-sinks-')), 'events') },
+        analytics_platforms: [],
+      }),
+      sinks: [made('warehouse', (records) => void delivered.push(...records))],
+    });
+    await sy.getVariant('checkout', { targetingKey: 'user-1' });
+    await sy.close();
+    expect(delivered.map((r) => r.unit)).toEqual(['user-1']);
+  });
 });
 
 describe('close() with the journal in memory only', () => {
