@@ -12,7 +12,9 @@ import type { Clock } from '../ports.js';
  * The sinks of the config and then `custom` (options.sinks). Each has a name of its own:
  * a sink's place in the journal, its counters and its dead-letter file are kept by name,
  * and two sinks of one name saved one cursor, so after a restart a sink that had been down
- * resumed from the other's and never got the events it had missed.
+ * resumed from the other's and never got the events it had missed. A custom sink's
+ * maxBatch and concurrency, when set, are whole numbers from 1 (0 or NaN stalled its
+ * delivery without a word, 2.5 sent each event three times, -1 overflowed the stack).
  */
 export async function sinksFromConfig(
   config: ValidatedConfig,
@@ -29,6 +31,15 @@ export async function sinksFromConfig(
           ? `is named ${shown(name)}, as another sink is: give each sink a name of its own (its place in the journal, its counters and its dead-letter file are kept by name)`
           : undefined;
     if (problem) throw new SwitchyardError('SY_INVALID_ARGUMENT', 'createSwitchyard', `options.sinks[${i}] ${problem}`);
+    for (const key of ['maxBatch', 'concurrency'] as const) {
+      const value: unknown = sink[key];
+      if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= 1))
+        throw new SwitchyardError(
+          'SY_INVALID_ARGUMENT',
+          'createSwitchyard',
+          `options.sinks[${i}].${key} must be a whole number of at least 1, found ${shown(value)}`,
+        );
+    }
     names.add(name);
   });
   const sinks: Sink[] = [];

@@ -784,6 +784,31 @@ describe('custom sinks', () => {
     open.push(await create([sink('a'), sink('b')]));
   });
 
+  it('with a maxBatch or concurrency that is not a whole number from 1 are refused at creation: 0 or NaN stalled the sink without a word, 2.5 delivered each event three times, -1 overflowed the stack', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'sy-sinks-')), 'events');
+    const create = (extra: Record<string, unknown>) =>
+      createSwitchyard({
+        config: config({ exposures: { dir }, analytics_platforms: [] }),
+        sinks: [{ ...functionSink('ok', () => {}) }, { ...functionSink('fn', () => {}), ...extra } as Sink],
+      });
+    for (const [key, value] of [
+      ['maxBatch', 0],
+      ['maxBatch', 2.5],
+      ['maxBatch', -1],
+      ['maxBatch', NaN],
+      ['maxBatch', '100'],
+      ['concurrency', NaN],
+      ['concurrency', 0],
+    ] as const)
+      await expect(create({ [key]: value }), `${key} ${String(value)}`).rejects.toThrow(
+        expect.objectContaining({
+          code: 'SY_INVALID_ARGUMENT',
+          what: `options.sinks[1].${key} must be a whole number of at least 1, found ${typeof value === 'string' ? `"${value}"` : String(value)}`,
+        }),
+      );
+    open.push(await create({ maxBatch: 100, concurrency: 2 }));
+  });
+
   it("are made with functionSink from the package, as the README shows: createSwitchyard({ sinks: [functionSink('warehouse', ...)] })", async () => {
     const api: Record<string, unknown> = await import('switchyard');
     expect(typeof api.functionSink).toBe('function');
