@@ -76,7 +76,7 @@ export interface JournalOptions {
   cursors: CursorStore;
   /** Called once when the journal fails (a write, a file it cannot create) and goes on in memory only. */
   onFailure?: (error: Error) => void;
-  /** Called when a segment's file cannot be read back (deleted or replaced under the process): its lines are lost. */
+  /** Called when a segment's file cannot be read back whole (deleted, replaced or cut short under the process): `lines` are lost. */
   onLost?: (file: string, lines: number, error: Error) => void;
 }
 
@@ -404,19 +404,27 @@ export class Journal {
     seg.used = ++this.tick;
     if (seg.blocks) return seg.blocks;
     let read: SegmentLines;
+    let unreadable: Error | undefined;
     try {
       read = readSegmentFile(seg.file);
     } catch (error) {
-      // Deleted (or replaced by a directory) under the process: its lines are gone. They are
-      // counted and reported, and the sinks go on with the segments after it.
-      const lost = Math.max(0, seg.count);
-      this.corruptLines += lost;
-      this.options.onLost?.(seg.file, lost, error as Error);
+      unreadable = error as Error;
       read = { bytes: Buffer.alloc(0), ends: [], corrupt: 0 };
     }
     const { bytes, ends, corrupt } = read;
     this.corruptLines += corrupt;
     if (seg.count >= 0 && seg.count < ends.length) ends.length = seg.count;
+    // Deleted, replaced by a directory or cut short under the process: the lines it no longer
+    // holds are gone. They are counted and reported, and the sinks go on with the rest.
+    const lost = Math.max(0, seg.count - ends.length);
+    if (unreadable !== undefined || lost > 0) {
+      this.corruptLines += lost;
+      this.options.onLost?.(
+        seg.file,
+        lost,
+        unreadable ?? new Error(`it holds ${ends.length} of its ${seg.count} lines`),
+      );
+    }
     const end = ends[ends.length - 1] ?? 0;
     seg.blocks = [{ bytes: bytes.subarray(0, end), ends: Uint32Array.from(ends) }];
     seg.count = ends.length;
