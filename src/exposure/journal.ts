@@ -130,6 +130,7 @@ export class Journal {
       const adopted = adoptStaleJournals(this.options.dir, home, this.journalDir, next, sinks);
       this.corruptLines += adopted.corrupt;
       this.adoptedSlots = adopted.slots;
+      if (adopted.segments > 0) this.adoptedFrom = next;
       for (const { seq, file } of listSegmentFiles(this.journalDir)) {
         this.segments.push({
           seq,
@@ -161,6 +162,18 @@ export class Journal {
 
   /** The slots whose undelivered lines open() took over (their directories). */
   adoptedSlots: string[] = [];
+
+  /** The first segment open() took over from other slots, after this journal's own; undefined when none. */
+  private adoptedFrom: number | undefined;
+
+  /**
+   * The end of this journal's own lines, before those open() took over: where a cursor the
+   * previous run saved can be at most (one past it was saved for segments since cleared, and
+   * would skip the lines taken over in their place).
+   */
+  ownEnd(): Cursor {
+    return this.adoptedFrom === undefined ? this.end() : { seq: this.adoptedFrom, line: 0 };
+  }
 
   /**
    * Where this process journals: `<dir>`, or a worker slot under it (`<dir>/workers/N`) when

@@ -166,12 +166,12 @@ export class EventPipeline {
     const saved = this.journal.loadCursors();
     for (const sink of this.options.sinks) {
       const savedCursor = saved[sink.name];
-      // A cursor past the journal's end does not belong to these segments (a crash between
-      // clearing the journal and removing cursors.json, a file restored from elsewhere):
-      // new segments start below it and would never be read. Replayed from the start
-      // instead: delivered twice at worst, never skipped.
+      // A cursor past the journal's own end does not belong to these segments (a crash between
+      // clearing the journal and removing cursors.json, a file restored from elsewhere): new
+      // segments, and those taken over from other slots, start below it and would be skipped.
+      // Replayed from the start instead: delivered twice at worst, never skipped.
       const cursor =
-        isCursor(savedCursor) && compare(savedCursor, this.journal.end()) <= 0 ? savedCursor : this.journal.start();
+        isCursor(savedCursor) && compare(savedCursor, this.journal.ownEnd()) <= 0 ? savedCursor : this.journal.start();
       const channel = new SinkChannel(
         sink,
         this.journal,

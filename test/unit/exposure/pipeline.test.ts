@@ -1074,6 +1074,17 @@ describe('journal defects (issue 12)', () => {
     expect(got.map((r) => r.unit)).toEqual(Array.from({ length: 10 }, (_, i) => `user-${i}`));
   });
 
+  it("takes everything over when its own saved cursor is past its own journal (a crash between clearing the journal and removing cursors.json): the cursor does not skip the slot's lines", async () => {
+    const dir = tmp();
+    await leftBehind(join(dir, 'workers', '1'));
+    writeFileSync(join(dir, 'cursors.json'), JSON.stringify({ fn: { seq: 1, line: 5 } }));
+    const got: EventRecord[] = [];
+    const p = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
+    const report = await p.close(2000);
+    expect(got.map((r) => r.unit)).toEqual(Array.from({ length: 10 }, (_, i) => `user-${i}`));
+    expect(report.sinks.fn).toMatchObject({ delivered: 10, pending: 0 });
+  });
+
   it('takes nothing over without a sink of its own (its journal would drop what it took)', async () => {
     const dir = tmp();
     await leftBehind(join(dir, 'workers', '1'));
