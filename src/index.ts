@@ -8,6 +8,7 @@ export {
   AllocationProvider,
   controlPlaneFromConfig,
   switchVendorFlag,
+  functionSink,
 } from './client/index.js';
 export type * from './client/index.js';
 export {

@@ -1,13 +1,47 @@
 /**
  * Builds the sinks named in `analytics_platforms`: the JSONL files, or a platform's batch
- * API (Segment, Amplitude, Mixpanel) with its credentials and how it sends (analytics.<platform>).
+ * API (Segment, Amplitude, Mixpanel) with its credentials and how it sends (analytics.<platform>),
+ * followed by the custom sinks of the options.
  */
 import { configMessages, type ValidatedConfig } from '../config/index.js';
-import { SwitchyardError } from '../errors.js';
+import { shown, SwitchyardError } from '../errors.js';
 import { JsonlSink, amplitudeSink, mixpanelSink, segmentSink, type Sink } from '../exposure/index.js';
 import type { Clock } from '../ports.js';
 
-export async function sinksFromConfig(config: ValidatedConfig, clock: Clock): Promise<Sink[]> {
+/**
+ * The sinks of the config and then `custom` (options.sinks). Each has a name of its own:
+ * a sink's place in the journal, its counters and its dead-letter file are kept by name,
+ * and two sinks of one name saved one cursor, so after a restart a sink that had been down
+ * resumed from the other's and never got the events it had missed. A custom sink's
+ * maxBatch and concurrency, when set, are whole numbers from 1 (0 or NaN stalled its
+ * delivery without a word, 2.5 sent each event three times, -1 overflowed the stack).
+ */
+export async function sinksFromConfig(
+  config: ValidatedConfig,
+  clock: Clock,
+  custom: readonly Sink[] = [],
+): Promise<Sink[]> {
+  const names = new Set<unknown>(config.analyticsPlatforms);
+  custom.forEach((sink, i) => {
+    const name: unknown = sink?.name;
+    const problem =
+      typeof name !== 'string' || name === ''
+        ? `needs a name: a string that is not empty, found ${shown(name)}`
+        : names.has(name)
+          ? `is named ${shown(name)}, as another sink is: give each sink a name of its own (its place in the journal, its counters and its dead-letter file are kept by name)`
+          : undefined;
+    if (problem) throw new SwitchyardError('SY_INVALID_ARGUMENT', 'createSwitchyard', `options.sinks[${i}] ${problem}`);
+    for (const key of ['maxBatch', 'concurrency'] as const) {
+      const value: unknown = sink[key];
+      if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= 1))
+        throw new SwitchyardError(
+          'SY_INVALID_ARGUMENT',
+          'createSwitchyard',
+          `options.sinks[${i}].${key} must be a whole number of at least 1, found ${shown(value)}`,
+        );
+    }
+    names.add(name);
+  });
   const sinks: Sink[] = [];
   for (const platform of config.analyticsPlatforms) {
     if (platform === 'jsonl') {
@@ -38,5 +72,5 @@ export async function sinksFromConfig(config: ValidatedConfig, clock: Clock): Pr
       throw new SwitchyardError('SY_NOT_AVAILABLE', `analytics_platforms`, (cause as Error).message, { cause });
     }
   }
-  return sinks;
+  return sinks.concat(custom);
 }

@@ -115,9 +115,10 @@ export async function createSwitchyard(options: SwitchyardOptions): Promise<Swit
   // passed a check made here, and the second ran on a journal in memory only.
   const release = config.exposures.enabled ? reserveInThisProcess(config.exposures.dir) : undefined;
   try {
-    const provider = options.provider ?? (await providerFromConfig(config));
     const clock = options.clock ?? systemClock;
-    const sinks = config.exposures.enabled ? [...(await sinksFromConfig(config, clock)), ...(options.sinks ?? [])] : [];
+    // Before the provider: a sink refused is said before a vendor is connected to.
+    const sinks = config.exposures.enabled ? await sinksFromConfig(config, clock, options.sinks) : [];
+    const provider = options.provider ?? (await providerFromConfig(config));
     const sy = new Switchyard(config, provider, options, source, sinks);
     await sy.start();
     return sy;

@@ -14,10 +14,17 @@ export function compare(a: Cursor, b: Cursor): number {
   return a.seq - b.seq || a.line - b.line;
 }
 
+/**
+ * Whether a saved value is a place in a journal: a segment and a line, whole numbers from 0.
+ * A negative line (a damaged cursors.json) read the lines before a segment's first as its
+ * whole first block, again at every read, and counted them delivered each time.
+ */
 export function isCursor(v: unknown): v is Cursor {
-  return (
-    typeof v === 'object' && v !== null && Number.isInteger((v as Cursor).seq) && Number.isInteger((v as Cursor).line)
-  );
+  return typeof v === 'object' && v !== null && isPlace((v as Cursor).seq) && isPlace((v as Cursor).line);
+}
+
+function isPlace(n: unknown): boolean {
+  return Number.isSafeInteger(n) && (n as number) >= 0;
 }
 
 /** Least time between two saves while sinks advance: a save is a file write and a rename. */
@@ -62,10 +69,15 @@ export class CursorStore {
     removeQuietly(this.file);
   }
 
-  /** A cursor moved; returns whether a save is due now (the last one is old enough). */
+  /**
+   * A cursor moved; returns whether a save is due now: the last one is old enough, or the
+   * clock went back past it (an NTP step, a resumed VM), which would otherwise hold every
+   * save, and the deletion of delivered segments that comes with it, until the clock caught up.
+   */
   advanced(): boolean {
     this.dirty = true;
-    return this.now() - this.lastSave >= SAVE_INTERVAL_MS;
+    const since = this.now() - this.lastSave;
+    return since >= SAVE_INTERVAL_MS || since < 0;
   }
 
   /** Whether there is anything to save (a cursor moved since the last save, or `force`); if so, the save starts now. */

@@ -76,7 +76,7 @@ export interface JournalOptions {
   cursors: CursorStore;
   /** Called once when the journal fails (a write, a file it cannot create) and goes on in memory only. */
   onFailure?: (error: Error) => void;
-  /** Called when a segment's file cannot be read back (deleted or replaced under the process): its lines are lost. */
+  /** Called when a segment's file cannot be read back whole (deleted, replaced or cut short under the process): `lines` are lost. */
   onLost?: (file: string, lines: number, error: Error) => void;
 }
 
@@ -96,7 +96,15 @@ export class Journal {
   /** Lines found unreadable (a partial last line after a crash) and skipped. */
   corruptLines = 0;
 
+  /**
+   * Lines in one segment in memory-only mode, at most (but a block): an eighth of the limit.
+   * One segment taking every line would never be trimmed (the last one never is), and every
+   * event after the first `memoryLimit` would be dropped, delivered or not.
+   */
+  private readonly memorySegmentLines: number;
+
   constructor(private readonly options: JournalOptions) {
+    this.memorySegmentLines = Math.max(1, Math.ceil(options.memoryLimit / 8));
     // Slabs in use at once: a full cache, the active segment (always cached) and the one
     // before it, and a few lent to sinks; more than that is left to the collector.
     this.pool = new SlabPool(Math.ceil((options.cacheBytes + 2 * options.maxSegmentBytes) / SLAB_BYTES) + 8);
@@ -122,6 +130,7 @@ export class Journal {
       const adopted = adoptStaleJournals(this.options.dir, home, this.journalDir, next, sinks);
       this.corruptLines += adopted.corrupt;
       this.adoptedSlots = adopted.slots;
+      if (adopted.segments > 0) this.adoptedFrom = next;
       for (const { seq, file } of listSegmentFiles(this.journalDir)) {
         this.segments.push({
           seq,
@@ -153,6 +162,18 @@ export class Journal {
 
   /** The slots whose undelivered lines open() took over (their directories). */
   adoptedSlots: string[] = [];
+
+  /** The first segment open() took over from other slots, after this journal's own; undefined when none. */
+  private adoptedFrom: number | undefined;
+
+  /**
+   * The end of this journal's own lines, before those open() took over: where a cursor the
+   * previous run saved can be at most (one past it was saved for segments since cleared, and
+   * would skip the lines taken over in their place).
+   */
+  ownEnd(): Cursor {
+    return this.adoptedFrom === undefined ? this.end() : { seq: this.adoptedFrom, line: 0 };
+  }
 
   /**
    * Where this process journals: `<dir>`, or a worker slot under it (`<dir>/workers/N`) when
@@ -242,7 +263,8 @@ export class Journal {
     const kept = Math.min(room, count);
     if (kept > 0) {
       let seg = this.segments[this.segments.length - 1];
-      if (!seg || seg.persisted) {
+      // Memory segments are kept small, so trim() frees those every sink has passed (never the last).
+      if (!seg || seg.persisted || seg.count >= this.memorySegmentLines) {
         seg = {
           seq: (seg?.seq ?? 0) + 1,
           file: '',
@@ -395,19 +417,27 @@ export class Journal {
     seg.used = ++this.tick;
     if (seg.blocks) return seg.blocks;
     let read: SegmentLines;
+    let unreadable: Error | undefined;
     try {
       read = readSegmentFile(seg.file);
     } catch (error) {
-      // Deleted (or replaced by a directory) under the process: its lines are gone. They are
-      // counted and reported, and the sinks go on with the segments after it.
-      const lost = Math.max(0, seg.count);
-      this.corruptLines += lost;
-      this.options.onLost?.(seg.file, lost, error as Error);
+      unreadable = error as Error;
       read = { bytes: Buffer.alloc(0), ends: [], corrupt: 0 };
     }
     const { bytes, ends, corrupt } = read;
     this.corruptLines += corrupt;
     if (seg.count >= 0 && seg.count < ends.length) ends.length = seg.count;
+    // Deleted, replaced by a directory or cut short under the process: the lines it no longer
+    // holds are gone. They are counted and reported, and the sinks go on with the rest.
+    const lost = Math.max(0, seg.count - ends.length);
+    if (unreadable !== undefined || lost > 0) {
+      this.corruptLines += lost;
+      this.options.onLost?.(
+        seg.file,
+        lost,
+        unreadable ?? new Error(`it holds ${ends.length} of its ${seg.count} lines`),
+      );
+    }
     const end = ends[ends.length - 1] ?? 0;
     seg.blocks = [{ bytes: bytes.subarray(0, end), ends: Uint32Array.from(ends) }];
     seg.count = ends.length;

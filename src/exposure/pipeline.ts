@@ -166,12 +166,12 @@ export class EventPipeline {
     const saved = this.journal.loadCursors();
     for (const sink of this.options.sinks) {
       const savedCursor = saved[sink.name];
-      // A cursor past the journal's end does not belong to these segments (a crash between
-      // clearing the journal and removing cursors.json, a file restored from elsewhere):
-      // new segments start below it and would never be read. Replayed from the start
-      // instead: delivered twice at worst, never skipped.
+      // A cursor past the journal's own end does not belong to these segments (a crash between
+      // clearing the journal and removing cursors.json, a file restored from elsewhere): new
+      // segments, and those taken over from other slots, start below it and would be skipped.
+      // Replayed from the start instead: delivered twice at worst, never skipped.
       const cursor =
-        isCursor(savedCursor) && compare(savedCursor, this.journal.end()) <= 0 ? savedCursor : this.journal.start();
+        isCursor(savedCursor) && compare(savedCursor, this.journal.ownEnd()) <= 0 ? savedCursor : this.journal.start();
       const channel = new SinkChannel(
         sink,
         this.journal,
@@ -421,16 +421,29 @@ export class EventPipeline {
     this.countLostInMemory();
     if (!this.journal.clearIfDelivered(this.channels.map((channel) => channel.cursor))) this.saveCursors(true);
     this.journal.close();
-    await Promise.all(
-      this.options.sinks.map((s) =>
-        s
-          .close?.()
-          .catch((error: unknown) =>
-            this.options.logger.warn(`sink ${s.name} failed to close`, { error: String(error) }),
-          ),
-      ),
-    );
+    await Promise.all(this.options.sinks.map((sink) => this.closeSink(sink, timeoutMs)));
     return this.counters();
+  }
+
+  /**
+   * Closes a sink, waiting at most `timeoutMs`: a custom sink's close() that never settles (a
+   * client waiting for a server that is down) is left behind and said, not waited for
+   * forever; one that throws, or returns no promise, is a sink like any other.
+   */
+  private async closeSink(sink: Sink, timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), timeoutMs);
+    });
+    try {
+      const closed = await Promise.race([Promise.resolve(sink.close?.()).then(() => 'closed' as const), late]);
+      if (closed === 'late')
+        this.options.logger.warn(`sink ${sink.name} did not close within ${timeoutMs} ms; left behind`);
+    } catch (error) {
+      this.options.logger.warn(`sink ${sink.name} failed to close`, { error: String(error) });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**

@@ -38,22 +38,30 @@ export class JsonlSink implements Sink {
     let size = 0;
     for (const c of batch.chunks) size += c.length;
     if (size === 0) return;
-    await this.rotate(size);
-    let pending = batch.chunks;
-    // writev may write less than asked (more parts than IOV_MAX, a signal): write the rest.
-    for (;;) {
-      let { bytesWritten } = await this.handle!.writev(pending as Uint8Array[]);
-      this.bytes += bytesWritten;
-      const rest: Uint8Array[] = [];
-      for (const c of pending) {
-        if (bytesWritten >= c.length) bytesWritten -= c.length;
-        else {
-          rest.push(c.subarray(bytesWritten));
-          bytesWritten = 0;
+    try {
+      await this.rotate(size);
+      let pending = batch.chunks;
+      // writev may write less than asked (more parts than IOV_MAX, a signal): write the rest.
+      for (;;) {
+        let { bytesWritten } = await this.handle!.writev(pending as Uint8Array[]);
+        this.bytes += bytesWritten;
+        const rest: Uint8Array[] = [];
+        for (const c of pending) {
+          if (bytesWritten >= c.length) bytesWritten -= c.length;
+          else {
+            rest.push(c.subarray(bytesWritten));
+            bytesWritten = 0;
+          }
         }
+        if (rest.length === 0) return;
+        pending = rest;
       }
-      if (rest.length === 0) return;
-      pending = rest;
+    } catch (error) {
+      // Part of the batch may be in the file, its last line cut (a full disk): the retry
+      // opens the file again, and rotate() ends that line before the batch is written anew.
+      await this.handle?.close().catch(() => undefined);
+      this.handle = undefined;
+      throw error;
     }
   }
 
@@ -67,15 +75,22 @@ export class JsonlSink implements Sink {
     return this.file;
   }
 
+  /**
+   * Opens the file for the day (a new part when the batch would take it past maxFileBytes).
+   * A file that does not end with a newline holds a line cut short (a write that failed
+   * part way, a crash in the middle of one): it gets its newline first, so the cut line
+   * stays a line of its own (the analysis counts it as malformed) and swallows no whole one.
+   */
   private async rotate(incoming: number): Promise<void> {
     const day = new Date((this.options.clock ?? { now: Date.now }).now()).toISOString().slice(0, 10);
     const max = this.options.maxFileBytes ?? 64 * 2 ** 20;
     if (this.handle && day === this.day && this.bytes + incoming <= max) return;
     await this.handle?.close();
+    this.handle = undefined;
     if (day !== this.day) {
       this.day = day;
       this.part = 0;
-    } else this.part++;
+    }
     await mkdir(this.options.dir, { recursive: true });
     for (;;) {
       this.file = join(this.options.dir, `exposures-${day}${this.part ? `.${this.part}` : ''}.jsonl`);
@@ -86,6 +101,17 @@ export class JsonlSink implements Sink {
       if (this.bytes === 0 || this.bytes + incoming <= max) break;
       this.part++;
     }
-    this.handle = await open(this.file, 'a');
+    const handle = await open(this.file, 'a+');
+    try {
+      if (this.bytes > 0) {
+        const last = Buffer.alloc(1);
+        await handle.read(last, 0, 1, this.bytes - 1);
+        if (last[0] !== 0x0a) this.bytes += (await handle.write('\n')).bytesWritten;
+      }
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
+    this.handle = handle;
   }
 }

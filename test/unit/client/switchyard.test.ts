@@ -12,7 +12,7 @@ import { MemoryProvider } from 'switchyard/adapters/memory';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXPOSURE_SCHEMA, functionSink, type EventRecord } from '../../../src/exposure/index.js';
+import { EXPOSURE_SCHEMA, functionSink, type EventRecord, type Sink } from '../../../src/exposure/index.js';
 import { recordingLogger } from '../../helpers/logger.js';
 import { compilePlan } from '../../../src/allocation/index.js';
 import { validateConfigObject } from '../../../src/config/index.js';
@@ -754,6 +754,76 @@ describe('close() called again', () => {
     await sy.close();
     expect(delivered.filter((r) => r.schema === EXPOSURE_SCHEMA)).toHaveLength(20);
     await first;
+  });
+});
+
+describe('custom sinks', () => {
+  it("of one name, or with none, are refused at creation: their cursors were saved under one name, so a sink that had been down resumed from the other's after a restart, its events never delivered", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'sy-sinks-')), 'events');
+    const create = (sinks: unknown[], platforms: string[] = []) =>
+      createSwitchyard({
+        config: config({ exposures: { dir }, analytics_platforms: platforms }),
+        sinks: sinks as Sink[],
+      });
+    const sink = (name: unknown) => ({ send: async () => {}, name });
+    await expect(create([sink('http'), sink('http')])).rejects.toThrow(
+      expect.objectContaining({
+        code: 'SY_INVALID_ARGUMENT',
+        where: 'createSwitchyard',
+        what: 'options.sinks[1] is named "http", as another sink is: give each sink a name of its own (its place in the journal, its counters and its dead-letter file are kept by name)',
+      }),
+    );
+    await expect(create([sink('jsonl')], ['jsonl'])).rejects.toThrow(
+      /options.sinks\[0\] is named "jsonl", as another sink is/,
+    );
+    for (const name of [undefined, '', 42])
+      await expect(create([sink(name)]), String(name)).rejects.toThrow(
+        /options.sinks\[0\] needs a name: a string that is not empty, found /,
+      );
+    // Nothing was left holding the journal directory.
+    open.push(await create([sink('a'), sink('b')]));
+  });
+
+  it('with a maxBatch or concurrency that is not a whole number from 1 are refused at creation: 0 or NaN stalled the sink without a word, 2.5 delivered each event three times, -1 overflowed the stack', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'sy-sinks-')), 'events');
+    const create = (extra: Record<string, unknown>) =>
+      createSwitchyard({
+        config: config({ exposures: { dir }, analytics_platforms: [] }),
+        sinks: [{ ...functionSink('ok', () => {}) }, { ...functionSink('fn', () => {}), ...extra } as Sink],
+      });
+    for (const [key, value] of [
+      ['maxBatch', 0],
+      ['maxBatch', 2.5],
+      ['maxBatch', -1],
+      ['maxBatch', NaN],
+      ['maxBatch', '100'],
+      ['concurrency', NaN],
+      ['concurrency', 0],
+    ] as const)
+      await expect(create({ [key]: value }), `${key} ${String(value)}`).rejects.toThrow(
+        expect.objectContaining({
+          code: 'SY_INVALID_ARGUMENT',
+          what: `options.sinks[1].${key} must be a whole number of at least 1, found ${typeof value === 'string' ? `"${value}"` : String(value)}`,
+        }),
+      );
+    open.push(await create({ maxBatch: 100, concurrency: 2 }));
+  });
+
+  it("are made with functionSink from the package, as the README shows: createSwitchyard({ sinks: [functionSink('warehouse', ...)] })", async () => {
+    const api: Record<string, unknown> = await import('switchyard');
+    expect(typeof api.functionSink).toBe('function');
+    const made = api.functionSink as typeof functionSink;
+    const delivered: EventRecord[] = [];
+    const sy = await make({
+      config: config({
+        exposures: { dir: join(mkdtempSync(join(tmpdir(), 'sy-sinks-')), 'events') },
+        analytics_platforms: [],
+      }),
+      sinks: [made('warehouse', (records) => void delivered.push(...records))],
+    });
+    await sy.getVariant('checkout', { targetingKey: 'user-1' });
+    await sy.close();
+    expect(delivered.map((r) => r.unit)).toEqual(['user-1']);
   });
 });
 

@@ -201,6 +201,36 @@ describe('EventPipeline', () => {
     expect(got).toHaveLength(300);
   });
 
+  it('when the journal cannot be written: the memory fallback holds what the sinks have not received, not every event since, so a healthy sink never sees drops', async () => {
+    const file = join(tmp(), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const errors: string[] = [];
+    const logger = { ...quiet, error: (m: string) => void errors.push(m) };
+    const got: EventRecord[] = [];
+    let now = Date.parse('2026-12-01T09:00:00Z');
+    const p = pipeline({
+      sinks: [functionSink('fn', (r) => void got.push(...r))],
+      dir: join(file, 'events'),
+      clock: { now: () => now },
+      logger,
+      memoryLimit: 300,
+      batchSize: 100,
+    });
+    for (let i = 0; i < 3000; i++) {
+      record(p, exposure(i));
+      if (i % 100 === 99) {
+        now += 200; // past the throttle on cursor saves, which trim what the sinks have passed
+        p.flush();
+        await until(() => got.length === i + 1, 2000, `delivery of ${i + 1}`);
+        await until(() => p.counters().sinks.fn!.pending === 0, 2000, `acknowledgement of ${i + 1}`);
+      }
+    }
+    expect(p.counters()).toMatchObject({ journalInMemory: true, journaled: 3000, dropped: 0 });
+    expect(errors).toHaveLength(1); // the journal's failure at start, no drop
+    await p.close(5000);
+    expect(got.map((r) => r.unit)).toEqual(Array.from({ length: 3000 }, (_, i) => `user-${i}`));
+  });
+
   it('when the journal cannot be written and the sink is still down at close: the events kept in memory only are counted as dropped and the loss is logged', async () => {
     const file = join(tmp(), 'not-a-dir');
     writeFileSync(file, 'x');
@@ -416,6 +446,34 @@ describe('EventPipeline', () => {
     expect(report.sinks.fn).toMatchObject({ delivered: 10, pending: 0 });
   });
 
+  it('replays from the start, each event once, when a saved cursor is no place in the journal (a negative line or segment in a damaged cursors.json)', async () => {
+    for (const saved of [
+      { seq: 1, line: -3 },
+      { seq: 1, line: -1_000_000 },
+      { seq: -1, line: 4 },
+    ]) {
+      const dir = tmp();
+      const down = functionSink('fn', () => {
+        throw new Error('down');
+      });
+      const first = pipeline({ dir, sinks: [down] });
+      for (let i = 0; i < 10; i++) record(first, exposure(i));
+      first.flush();
+      await first.written();
+      await first.close(100);
+      expect(readdirSync(join(dir, 'journal'))).toHaveLength(1);
+      writeFileSync(join(dir, 'cursors.json'), JSON.stringify({ fn: saved }));
+      const got: EventRecord[] = [];
+      const p = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
+      const report = await p.close(2000);
+      expect(
+        got.map((r) => r.unit),
+        JSON.stringify(saved),
+      ).toEqual(Array.from({ length: 10 }, (_, i) => `user-${i}`));
+      expect(report.sinks.fn).toMatchObject({ delivered: 10, pending: 0 });
+    }
+  });
+
   it('refuses a journal directory another live instance holds', () => {
     const dir = tmp();
     pipeline({ dir, sinks: [] });
@@ -603,6 +661,49 @@ describe('a send that never settles (a custom sink whose client has no timeout)'
   });
 });
 
+describe("a custom sink's close", () => {
+  it('that never settles is left behind after the close timeout, said once; close() resolves', async () => {
+    const warned: string[] = [];
+    const got: EventRecord[] = [];
+    const sink: Sink = {
+      ...functionSink('hangs-at-close', (r) => void got.push(...r)),
+      close: () => new Promise<void>(() => {}),
+    };
+    const p = pipeline({ sinks: [sink], logger: { ...quiet, warn: (m: string) => void warned.push(m) } });
+    record(p, exposure(0));
+    const closed = p.close(100).then(() => 'closed');
+    const late = new Promise((resolve) => setTimeout(() => resolve('hung'), 2000));
+    expect(await Promise.race([closed, late])).toBe('closed');
+    expect(got).toHaveLength(1);
+    expect(warned).toEqual(['sink hangs-at-close did not close within 100 ms; left behind']);
+  });
+
+  it('that is not async (returns nothing, or throws) is closed, or its error said; close() resolves', async () => {
+    const warned: string[] = [];
+    let closed = 0;
+    const plain: Sink = {
+      ...functionSink('plain', () => {}),
+      close: (() => void closed++) as unknown as () => Promise<void>,
+    };
+    const throws: Sink = {
+      ...functionSink('throws', () => {}),
+      close: () => {
+        throw new Error('boom');
+      },
+    };
+    const p = pipeline({
+      sinks: [plain, throws],
+      logger: {
+        ...quiet,
+        warn: (m: string, meta?: Record<string, unknown>) => void warned.push(`${m}: ${String(meta?.error)}`),
+      },
+    });
+    await expect(p.close(100)).resolves.toMatchObject({ sinks: { plain: { pending: 0 } } });
+    expect(closed).toBe(1);
+    expect(warned).toEqual(['sink throws failed to close: Error: boom']);
+  });
+});
+
 describe('journal writes', () => {
   it('are on disk when written() resolves, without the flush having waited for the disk', async () => {
     const dir = tmp();
@@ -715,6 +816,42 @@ describe('journal writes', () => {
     expect(errors).toEqual([expect.stringContaining(`cannot read ${deleted}`)]);
   });
 
+  it('in a segment file cut short under the running process while the sink is behind: the missing lines are counted and logged as lost, the rest delivered', async () => {
+    let up = false;
+    const got: EventRecord[] = [];
+    const errors: string[] = [];
+    const dir = tmp();
+    const p = pipeline({
+      dir,
+      sinks: [
+        functionSink('fn', (r) => {
+          if (!up) throw new Error('down');
+          got.push(...r);
+        }),
+      ],
+      maxSegmentBytes: 4096,
+      cacheBytes: 4096,
+      logger: { ...quiet, error: (m: string) => void errors.push(m) },
+    });
+    for (let i = 0; i < 2000; i++) record(p, exposure(i));
+    p.flush();
+    await p.written();
+    const segments = readdirSync(join(dir, 'journal')).sort();
+    const cut = join(dir, 'journal', segments[2]!);
+    const lines = readFileSync(cut, 'utf8').split('\n').filter(Boolean);
+    writeFileSync(cut, lines.slice(0, 3).join('\n') + '\n');
+    const lost = lines.length - 3;
+    up = true;
+    await until(() => p.counters().sinks.fn!.pending === 0, 5000, 'the rest delivered');
+    expect(got).toHaveLength(2000 - lost);
+    expect(p.counters().corruptLines).toBe(lost);
+    expect(errors).toEqual([
+      expect.stringContaining(
+        `cannot read ${cut} back (it holds 3 of its ${lines.length} lines): its ${lost} events are lost`,
+      ),
+    ]);
+  });
+
   it('that fail mid-run (a full disk) leave the unwritten events in memory: all delivered, one error, no crash', async () => {
     const dir = tmp();
     const errors: string[] = [];
@@ -763,6 +900,36 @@ describe('journal defects (issue 12)', () => {
     now += 200;
     await deliver(2);
     await until(() => (saved() as { line: number }).line === 3, 2000, 'the cursor saved once the clock moved on');
+  });
+
+  it('saves cursors and deletes delivered segments after the clock jumped back (an NTP step, a resumed VM)', async () => {
+    const dir = tmp();
+    let now = Date.parse('2026-12-01T09:00:00Z');
+    const got: EventRecord[] = [];
+    const p = pipeline({
+      dir,
+      clock: { now: () => now },
+      maxSegmentBytes: 1,
+      sinks: [functionSink('fn', (r) => void got.push(...r))],
+    });
+    const saved = () => (JSON.parse(readFileSync(join(dir, 'cursors.json'), 'utf8')) as Record<string, unknown>).fn;
+    const deliver = async (i: number) => {
+      record(p, exposure(i));
+      p.flush();
+      await until(() => got.length === i + 1, 2000, `delivery of ${i}`);
+      await until(() => p.counters().sinks.fn!.pending === 0, 2000, `acknowledgement of ${i}`);
+      await p.written();
+    };
+    await deliver(0);
+    expect(saved()).toEqual({ seq: 1, line: 1 });
+    now -= 3_600_000; // an hour back: the last save is "in the future"
+    for (let i = 1; i < 4; i++) {
+      now += 250;
+      await deliver(i);
+    }
+    await until(() => (saved() as { seq: number }).seq === 4, 2000, 'the cursor saved after the jump');
+    // One segment per event: those the sink passed are deleted, not kept until the clock catches up.
+    expect(readdirSync(join(dir, 'journal'))).toHaveLength(1);
   });
 
   it('a delivered segment that cannot be removed at close stays behind, and close() still resolves', async () => {
@@ -905,6 +1072,17 @@ describe('journal defects (issue 12)', () => {
     await until(() => got.length === 10, 2000, 'the adopted events');
     await p.close();
     expect(got.map((r) => r.unit)).toEqual(Array.from({ length: 10 }, (_, i) => `user-${i}`));
+  });
+
+  it("takes everything over when its own saved cursor is past its own journal (a crash between clearing the journal and removing cursors.json): the cursor does not skip the slot's lines", async () => {
+    const dir = tmp();
+    await leftBehind(join(dir, 'workers', '1'));
+    writeFileSync(join(dir, 'cursors.json'), JSON.stringify({ fn: { seq: 1, line: 5 } }));
+    const got: EventRecord[] = [];
+    const p = pipeline({ dir, sinks: [functionSink('fn', (r) => void got.push(...r))] });
+    const report = await p.close(2000);
+    expect(got.map((r) => r.unit)).toEqual(Array.from({ length: 10 }, (_, i) => `user-${i}`));
+    expect(report.sinks.fn).toMatchObject({ delivered: 10, pending: 0 });
   });
 
   it('takes nothing over without a sink of its own (its journal would drop what it took)', async () => {
