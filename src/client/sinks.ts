@@ -16,6 +16,9 @@ import type { Clock } from '../ports.js';
  * maxBatch and concurrency, when set, are whole numbers from 1 (0 or NaN stalled its
  * delivery without a word, 2.5 sent each event three times, -1 overflowed the stack).
  */
+/** A sink name that is safe as a file name (no separator, no "..", no hidden file). */
+const SINK_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
+
 export async function sinksFromConfig(
   config: ValidatedConfig,
   clock: Clock,
@@ -27,9 +30,11 @@ export async function sinksFromConfig(
     const problem =
       typeof name !== 'string' || name === ''
         ? `needs a name: a string that is not empty, found ${shown(name)}`
-        : names.has(name)
-          ? `is named ${shown(name)}, as another sink is: give each sink a name of its own (its place in the journal, its counters and its dead-letter file are kept by name)`
-          : undefined;
+        : !SINK_NAME.test(name)
+          ? `is named ${shown(name)}: a sink's name is also its dead-letter file's (dead-letters/<name>.jsonl), so it may hold letters, digits, '.', '_' and '-' only, at most 64, not starting with '.'`
+          : names.has(name)
+            ? `is named ${shown(name)}, as another sink is: give each sink a name of its own (its place in the journal, its counters and its dead-letter file are kept by name)`
+            : undefined;
     if (problem) throw new SwitchyardError('SY_INVALID_ARGUMENT', 'createSwitchyard', `options.sinks[${i}] ${problem}`);
     for (const key of ['maxBatch', 'concurrency'] as const) {
       const value: unknown = sink[key];

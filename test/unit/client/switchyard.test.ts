@@ -780,6 +780,11 @@ describe('custom sinks', () => {
       await expect(create([sink(name)]), String(name)).rejects.toThrow(
         /options.sinks\[0\] needs a name: a string that is not empty, found /,
       );
+    // The name is also a file name (dead-letters/<name>.jsonl): no way out of that directory.
+    for (const name of ['../../outside', 'a/b', '..', '.hidden', 'x'.repeat(65), 'tab\tname'])
+      await expect(create([sink(name)]), name).rejects.toThrow(
+        /options.sinks\[0\] is named .*: a sink's name is also its dead-letter file's/,
+      );
     // Nothing was left holding the journal directory.
     open.push(await create([sink('a'), sink('b')]));
   });
