@@ -7,6 +7,7 @@ export const configMessages = {
     `unknown key "${key}"${suggestion ? `; did you mean "${suggestion}"?` : ''}` +
     (allowed.length ? ` (allowed here: ${allowed.join(', ')})` : ''),
   secretLiteral: 'a token must come from the environment: write it as "${ENV_NAME}", not the token itself',
+  platformTwice: (platform: string) => `${platform} is listed twice; list each platform once`,
   unleashNeedsUrl:
     'unleash needs url (the Unleash API, e.g. https://unleash.example.com/api), or offline: true with a bootstrap file',
   unleashOfflineNeedsBootstrap: 'offline: true serves the bootstrap file only; name one in bootstrap:',

@@ -31,6 +31,18 @@ export function semanticProblems(raw: unknown, show: ShowValue): RawProblem[] {
   const defaults = isRecord(raw.experiment_config) ? raw.experiment_config : {};
   const defaultMode = typeof defaults.traffic_allocation === 'string' ? defaults.traffic_allocation : 'fixed';
 
+  // Each platform once: two sinks of one name would share a place in the journal, and every
+  // event would be sent twice.
+  const platforms: unknown = raw.analytics_platforms;
+  if (Array.isArray(platforms))
+    platforms.forEach((p: unknown, i) => {
+      if (typeof p === 'string' && platforms.indexOf(p) < i)
+        problems.push({
+          path: ['analytics_platforms', i],
+          message: m.platformTwice(quote(p)),
+        });
+    });
+
   const unleash = isRecord(raw.feature_flags) ? raw.feature_flags.unleash : undefined;
   if (isRecord(unleash)) {
     if (unleash.offline === true && unleash.bootstrap === undefined)

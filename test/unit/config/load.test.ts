@@ -1314,3 +1314,13 @@ experiments:
     );
   });
 });
+
+describe('analytics_platforms', () => {
+  it('lists each platform once: a second jsonl would send every event twice under one sink name', () => {
+    expect(
+      problemsOf('analytics_platforms: [jsonl, segment, jsonl]\nanalytics: { segment: { write_key: k } }\n'),
+    ).toEqual([
+      expect.stringMatching(/^1:\d+ analytics_platforms\[2\]: "jsonl" is listed twice; list each platform once$/),
+    ]);
+  });
+});
