@@ -104,7 +104,7 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
   const quality = store.quality(new Promise<number>((resolve) => (scanned = resolve)));
   quality.catch(() => undefined); // awaited below; this only keeps a failure during the scans from going unhandled
   const experiments: ExperimentAnalysis[] = [];
-  /** Why a requested experiment with exposures was not analysed (one arm to compare). */
+  /** Experiments with exposures that were not analysed, and why (one arm to compare). */
   const notAnalysed: NotAnalysed[] = [];
   for (const s of Q.DROP_TABLES) await q(store, s);
   try {

@@ -79,8 +79,7 @@ export function srmText(srm: SrmCheck): string {
 export function adjustedTestText(e: Effect): string {
   const s = e.stratified;
   if (s) {
-    const diff = (x: number) =>
-      e.statistic === 'conversion' ? `${x >= 0 ? '+' : ''}${pct(x)}` : `${x >= 0 ? '+' : ''}${num(x)}`;
+    const diff = (x: number) => `${x >= 0 ? '+' : ''}${armValue(e, x)}`;
     return `by version (${s.strata}): ${diff(s.absolute)} [${diff(s.absoluteCi.lower)}, ${diff(s.absoluteCi.upper)}], p adj ${p(s.adjustedPValue)}`;
   }
   return e.cuped ? `CUPED p adj ${p(e.cuped.adjustedPValue)}` : '';
