@@ -425,13 +425,14 @@ export class Journal {
       read = { bytes: Buffer.alloc(0), ends: [], corrupt: 0 };
     }
     const { bytes, ends, corrupt } = read;
-    this.corruptLines += corrupt;
     if (seg.count >= 0 && seg.count < ends.length) ends.length = seg.count;
     // Deleted, replaced by a directory or cut short under the process: the lines it no longer
-    // holds are gone. They are counted and reported, and the sinks go on with the rest.
+    // holds are gone. They are counted and reported, and the sinks go on with the rest. A
+    // segment of known length counts exactly those (a torn or missing line is one of them);
+    // one of unknown length (a previous run's) counts the torn lines and holes the read found.
     const lost = Math.max(0, seg.count - ends.length);
+    this.corruptLines += seg.count >= 0 ? lost : corrupt;
     if (unreadable !== undefined || lost > 0) {
-      this.corruptLines += lost;
       this.options.onLost?.(
         seg.file,
         lost,

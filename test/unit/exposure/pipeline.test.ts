@@ -816,41 +816,47 @@ describe('journal writes', () => {
     expect(errors).toEqual([expect.stringContaining(`cannot read ${deleted}`)]);
   });
 
-  it('in a segment file cut short under the running process while the sink is behind: the missing lines are counted and logged as lost, the rest delivered', async () => {
-    let up = false;
-    const got: EventRecord[] = [];
-    const errors: string[] = [];
-    const dir = tmp();
-    const p = pipeline({
-      dir,
-      sinks: [
-        functionSink('fn', (r) => {
-          if (!up) throw new Error('down');
-          got.push(...r);
-        }),
-      ],
-      maxSegmentBytes: 4096,
-      cacheBytes: 4096,
-      logger: { ...quiet, error: (m: string) => void errors.push(m) },
-    });
-    for (let i = 0; i < 2000; i++) record(p, exposure(i));
-    p.flush();
-    await p.written();
-    const segments = readdirSync(join(dir, 'journal')).sort();
-    const cut = join(dir, 'journal', segments[2]!);
-    const lines = readFileSync(cut, 'utf8').split('\n').filter(Boolean);
-    writeFileSync(cut, lines.slice(0, 3).join('\n') + '\n');
-    const lost = lines.length - 3;
-    up = true;
-    await until(() => p.counters().sinks.fn!.pending === 0, 5000, 'the rest delivered');
-    expect(got).toHaveLength(2000 - lost);
-    expect(p.counters().corruptLines).toBe(lost);
-    expect(errors).toEqual([
-      expect.stringContaining(
-        `cannot read ${cut} back (it holds 3 of its ${lines.length} lines): its ${lost} events are lost`,
-      ),
-    ]);
-  });
+  it.each([
+    ['at the end of a line', false],
+    ['in the middle of a line (counted once, not as lost and torn both)', true],
+  ])(
+    'in a segment file cut short under the running process while the sink is behind, %s: the missing lines are counted and logged as lost, the rest delivered',
+    async (_where, torn) => {
+      let up = false;
+      const got: EventRecord[] = [];
+      const errors: string[] = [];
+      const dir = tmp();
+      const p = pipeline({
+        dir,
+        sinks: [
+          functionSink('fn', (r) => {
+            if (!up) throw new Error('down');
+            got.push(...r);
+          }),
+        ],
+        maxSegmentBytes: 4096,
+        cacheBytes: 4096,
+        logger: { ...quiet, error: (m: string) => void errors.push(m) },
+      });
+      for (let i = 0; i < 2000; i++) record(p, exposure(i));
+      p.flush();
+      await p.written();
+      const segments = readdirSync(join(dir, 'journal')).sort();
+      const cut = join(dir, 'journal', segments[2]!);
+      const lines = readFileSync(cut, 'utf8').split('\n').filter(Boolean);
+      writeFileSync(cut, lines.slice(0, 3).join('\n') + '\n' + (torn ? lines[3]!.slice(0, 20) : ''));
+      const lost = lines.length - 3;
+      up = true;
+      await until(() => p.counters().sinks.fn!.pending === 0, 5000, 'the rest delivered');
+      expect(got).toHaveLength(2000 - lost);
+      expect(p.counters().corruptLines).toBe(lost);
+      expect(errors).toEqual([
+        expect.stringContaining(
+          `cannot read ${cut} back (it holds 3 of its ${lines.length} lines): its ${lost} events are lost`,
+        ),
+      ]);
+    },
+  );
 
   it('that fail mid-run (a full disk) leave the unwritten events in memory: all delivered, one error, no crash', async () => {
     const dir = tmp();
