@@ -84,7 +84,7 @@ export function writeStateFile(file: string, records: Iterable<KillRecord>): voi
     throw new SwitchyardError(
       'SY_STATE_FILE',
       'fleet',
-      `cannot write the kill state ${file}: ${(error as Error).message}; the kill holds in this process only`,
+      `cannot write the kill state ${file}: ${(error as Error).message}; the change (a kill, unkill, pause or resume) holds in this process only`,
       { cause: error },
     );
   }
