@@ -4,7 +4,16 @@
  * file without a fleet.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -205,6 +214,25 @@ describe('kill store, fleet mode (Redis)', () => {
 });
 
 describe('kill store, file mode (no fleet)', () => {
+  it('a state file that cannot be written: SY_STATE_FILE naming it, and that the change holds in this process only', () => {
+    const dir = tempDir();
+    const file = join(dir, 'state.json');
+    mkdirSync(join(dir, 'state.json'), { recursive: true }); // a directory where the file goes
+    const unkill = { ...kill('exp', 'ops'), killed: false };
+    let error: unknown;
+    try {
+      mergeIntoStateFile(file, [unkill]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SwitchyardError);
+    expect((error as SwitchyardError).code).toBe('SY_STATE_FILE');
+    expect((error as SwitchyardError).what.startsWith(`cannot write the kill state ${file}: EISDIR`)).toBe(true);
+    expect((error as SwitchyardError).what).toMatch(
+      /; the change \(a kill, unkill, pause or resume\) holds in this process only$/,
+    );
+  });
+
   it('persists kills, and picks up a change the CLI writes to the file', async () => {
     const dir = tempDir();
     const a = await openStore(undefined, 'a', dir);
