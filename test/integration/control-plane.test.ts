@@ -294,6 +294,26 @@ describe('hostile control plane answers', () => {
     expect(error!.message.length).toBeLessThan(600);
   });
 
+  it('a token the vendor echoes where its answer is cut leaves no part of it in the error', async () => {
+    // Cut first and scrubbed after, the head of the token survived the cut: "api-7c1e9b".
+    const head = TOKEN.slice(0, 10);
+    answers.push((_req, res) => json(res, 400, { message: `${'x'.repeat(290)}${TOKEN}` }));
+    answers.push((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`${'x'.repeat(70)}${TOKEN}`);
+    });
+    answers.push((_req, res) => {
+      res.writeHead(302, { location: `/login?${'x'.repeat(300 - receiver.url.length - 17)}&token=${TOKEN}` });
+      res.end();
+    });
+    for (const expected of [/400 x+\*\*\*/, /not JSON \("x+\*\*\*/, /302 redirect to .*token=\*\*\*/]) {
+      const error = await failure(split().turnOff('checkout'));
+      expect(error?.code).toBe('SY_CONTROL_PLANE');
+      expect(error?.message).toMatch(expected);
+      expect(error?.message).not.toContain(head);
+    }
+  });
+
   it('a redirect to another host is not followed: the token and the change stay here, and the error names the target', async () => {
     const elsewhere = await new Receiver().start();
     try {
