@@ -6,10 +6,20 @@
  *   (`GET .../environments/{env}/strategies`), each flexibleRollout updated with the new
  *   `rollout` (`PUT .../strategies/{id}`, the whole strategy as read, only the percentage
  *   changed, so stickiness, groupId, constraints and variants stay); a flag without one
- *   gets a flexibleRollout strategy (`POST .../strategies`).
+ *   gets a flexibleRollout strategy (`POST .../strategies`). A flag that an enabled standard
+ *   (`default`) strategy without constraints or segments turns on for every unit is refused
+ *   before any change: Unleash enables a unit that any strategy enables, so no rollout
+ *   beside that strategy would change what anyone is served.
  * Reference: https://docs.getunleash.io/reference/api/unleash (Features, Strategies).
  */
-import { ControlHttp, checkPercent, isObject, malformedAnswer, type HttpOptions } from '../common/index.js';
+import {
+  ControlHttp,
+  checkPercent,
+  controlError,
+  isObject,
+  malformedAnswer,
+  type HttpOptions,
+} from '../common/index.js';
 import type { ControlPlane } from '../../src/ports.js';
 
 export interface UnleashControlOptions extends HttpOptions {
@@ -87,6 +97,14 @@ export class UnleashControlPlane implements ControlPlane {
     });
     if (!Array.isArray(strategies) || !strategies.every(isStrategy))
       throw malformedAnswer('unleash', flag, 'its strategies', 'a list of strategies, each with an id and a name');
+    const everyone = strategies.find(
+      (s) => s.name === 'default' && s.disabled !== true && !s.constraints?.length && !s.segments?.length,
+    );
+    if (everyone)
+      throw controlError(
+        'unleash',
+        `flag "${flag}" was not changed: its "default" strategy (${everyone.id}) turns it on for every unit in ${this.environment}, so a rollout beside it would change nothing; remove that strategy or make it a flexibleRollout`,
+      );
     const rollouts = strategies.filter((s) => s.name === 'flexibleRollout');
     if (rollouts.length === 0) {
       await this.http.send({

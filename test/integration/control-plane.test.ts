@@ -393,6 +393,44 @@ describe('hostile control plane answers', () => {
   );
 });
 
+describe("Unleash control plane: a rollout the flag's other strategies would override", () => {
+  const strategy = (name: string, extra: Record<string, unknown> = {}) => ({
+    id: `s-${name}`,
+    name,
+    parameters: {},
+    constraints: [],
+    segments: [],
+    ...extra,
+  });
+
+  it.each([
+    ['the standard strategy alone', [strategy('default')]],
+    ['the standard strategy beside a flexibleRollout', [strategy('default'), strategy('flexibleRollout')]],
+  ])(
+    '%s enables every unit whatever the rollout: SY_CONTROL_PLANE naming it, and nothing is changed',
+    async (_name, strategies) => {
+      answers.push((_req, res) => json(res, 200, strategies));
+      const error = await failure(
+        new UnleashControlPlane({ token: TOKEN, url: receiver.url }).setRollout('checkout', 25),
+      );
+      expect(error?.code).toBe('SY_CONTROL_PLANE');
+      expect(error?.message).toMatch(/flag "checkout".*"default" strategy/);
+      expect(receiver.requests.map((r) => r.method)).toEqual(['GET']);
+    },
+  );
+
+  it('a standard strategy that is disabled, or constrained to some units, does not stand in the way', async () => {
+    answers.push((_req, res) =>
+      json(res, 200, [
+        strategy('default', { disabled: true }),
+        strategy('default', { id: 's-beta', constraints: [{ contextName: 'userId', operator: 'IN', values: ['a'] }] }),
+      ]),
+    );
+    await new UnleashControlPlane({ token: TOKEN, url: receiver.url }).setRollout('checkout', 25);
+    expect(receiver.requests.map((r) => r.method)).toEqual(['GET', 'POST']);
+  });
+});
+
 describe('kills and unkills through the facade reach the vendor in the order they were decided', () => {
   it('an unkill made while the kill waits out a 429 leaves the flag on at the vendor, as in switchyard', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-cp-order-'));
