@@ -190,6 +190,13 @@ export function checkPercent(vendor: string, percent: number): void {
     );
 }
 
+/** A rollout percentage for a vendor (`name`, as users know it) that rolls out in whole percentages only. */
+export function checkWholePercent(vendor: string, name: string, percent: number): void {
+  checkPercent(vendor, percent);
+  if (!Number.isInteger(percent))
+    throw controlError(vendor, `${name} rolls out in whole percentages; ${percent} is not one`);
+}
+
 /**
  * A vendor's answer without what its API documents (a list that is not one, an entry that
  * is not an object): the change is not made, and the error says what was missing.

@@ -2,7 +2,7 @@
  * Unleash's control plane over its Admin API (an admin API token or a personal access
  * token in `Authorization`, as Unleash expects it, without a scheme):
  * - on / off: `POST /api/admin/projects/{project}/features/{flag}/environments/{env}/on|off`;
- * - rollout: the flag's strategies in the environment
+ * - rollout (a whole percentage): the flag's strategies in the environment
  *   (`GET .../environments/{env}/strategies`), each flexibleRollout updated with the new
  *   `rollout` (`PUT .../strategies/{id}`, the whole strategy as read, only the percentage
  *   changed, so stickiness, groupId, constraints and variants stay); a flag without one
@@ -14,7 +14,7 @@
  */
 import {
   ControlHttp,
-  checkPercent,
+  checkWholePercent,
   controlError,
   isObject,
   malformedAnswer,
@@ -87,7 +87,9 @@ export class UnleashControlPlane implements ControlPlane {
   }
 
   async setRollout(flag: string, percent: number): Promise<void> {
-    checkPercent('unleash', percent);
+    // A strategy's rollout is a whole percentage: SDKs that read it with an integer parse
+    // (Ruby's Integer()) enable no unit at "12.5", where the Node SDK enables 12%.
+    checkWholePercent('unleash', 'Unleash', percent);
     const what = `set the rollout of flag "${flag}" to ${percent}% in ${this.environment}`;
     const strategies = await this.http.send<unknown>({
       method: 'GET',

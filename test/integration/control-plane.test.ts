@@ -393,7 +393,7 @@ describe('hostile control plane answers', () => {
   );
 });
 
-describe("Unleash control plane: a rollout the flag's other strategies would override", () => {
+describe('Unleash control plane: rollouts it refuses rather than report done', () => {
   const strategy = (name: string, extra: Record<string, unknown> = {}) => ({
     id: `s-${name}`,
     name,
@@ -418,6 +418,17 @@ describe("Unleash control plane: a rollout the flag's other strategies would ove
       expect(receiver.requests.map((r) => r.method)).toEqual(['GET']);
     },
   );
+
+  it('a rollout that is not a whole percentage is refused before any request (SDKs that read it as an integer serve 0%)', async () => {
+    // Unleash's rollout parameter is a percentage 0-100; the Ruby SDK reads "12.5" with Integer()
+    // and, failing, enables no unit, while the Node SDK enables 12%.
+    const error = await failure(
+      new UnleashControlPlane({ token: TOKEN, url: receiver.url }).setRollout('checkout', 12.5),
+    );
+    expect(error?.code).toBe('SY_CONTROL_PLANE');
+    expect(error?.message).toMatch(/whole percentages; 12\.5 is not one/);
+    expect(receiver.requests).toHaveLength(0);
+  });
 
   it('a standard strategy that is disabled, or constrained to some units, does not stand in the way', async () => {
     answers.push((_req, res) =>
