@@ -85,7 +85,7 @@ export class ControlHttp {
           location === null ? 'nowhere' : URL.canParse(location, req.url) ? new URL(location, req.url).href : location;
         throw this.error(
           req,
-          `${res.status} redirect to ${target.slice(0, 300)}, not followed (the token goes to the configured URL only): set the base URL to where the API answers`,
+          `${res.status} redirect to ${this.scrub(target).slice(0, 300)}, not followed (the token goes to the configured URL only): set the base URL to where the API answers`,
           false,
         );
       }
@@ -96,7 +96,7 @@ export class ControlHttp {
           continue;
         }
       }
-      if (!res.ok) throw this.error(req, `${res.status} ${vendorMessage(text) || res.statusText}`, true);
+      if (!res.ok) throw this.error(req, `${res.status} ${vendorMessage(this.scrub(text)) || res.statusText}`, true);
       if (text.trim().length === 0) return undefined as T;
       try {
         return JSON.parse(text) as T;
@@ -104,7 +104,7 @@ export class ControlHttp {
         const type = res.headers.get('content-type')?.split(';')[0] || 'no content type';
         throw this.error(
           req,
-          `${origin} answered ${res.status} with ${type} that is not JSON (${JSON.stringify(text.slice(0, 80))}): is the base URL the vendor's API?`,
+          `${origin} answered ${res.status} with ${type} that is not JSON (${JSON.stringify(this.scrub(text).slice(0, 80))}): is the base URL the vendor's API?`,
           false,
         );
       }
@@ -121,6 +121,7 @@ export class ControlHttp {
     );
   }
 
+  /** Applied to what the vendor sent before it is cut for an error, so no part of a secret survives the cut. */
   private scrub(text: string): string {
     let out = text;
     for (const s of this.secrets) if (s.length > 0) out = out.split(s).join('***');
@@ -187,6 +188,13 @@ export function checkPercent(vendor: string, percent: number): void {
       `adapters/${vendor} control plane`,
       `a rollout is a percentage from 0 to 100, not ${percent}`,
     );
+}
+
+/** A rollout percentage for a vendor (`name`, as users know it) that rolls out in whole percentages only. */
+export function checkWholePercent(vendor: string, name: string, percent: number): void {
+  checkPercent(vendor, percent);
+  if (!Number.isInteger(percent))
+    throw controlError(vendor, `${name} rolls out in whole percentages; ${percent} is not one`);
 }
 
 /**

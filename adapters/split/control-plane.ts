@@ -9,7 +9,7 @@
  *   `/defaultRule` by the on treatment at the percentage and the off treatment at the rest
  *   (https://docs.split.io/reference/partial-update-split-definition-in-environment).
  */
-import { ControlHttp, checkPercent, controlError, type HttpOptions } from '../common/index.js';
+import { ControlHttp, checkWholePercent, type HttpOptions } from '../common/index.js';
 import type { ControlPlane } from '../../src/ports.js';
 
 export interface SplitControlOptions extends HttpOptions {
@@ -62,9 +62,7 @@ export class SplitControlPlane implements ControlPlane {
   }
 
   async setRollout(flag: string, percent: number): Promise<void> {
-    checkPercent('split', percent);
-    if (!Number.isInteger(percent))
-      throw controlError('split', `Split rolls out in whole percentages; ${percent} is not one`);
+    checkWholePercent('split', 'Split', percent);
     await this.http.send({
       method: 'PATCH',
       url: this.url(flag),

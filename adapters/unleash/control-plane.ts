@@ -2,14 +2,24 @@
  * Unleash's control plane over its Admin API (an admin API token or a personal access
  * token in `Authorization`, as Unleash expects it, without a scheme):
  * - on / off: `POST /api/admin/projects/{project}/features/{flag}/environments/{env}/on|off`;
- * - rollout: the flag's strategies in the environment
+ * - rollout (a whole percentage): the flag's strategies in the environment
  *   (`GET .../environments/{env}/strategies`), each flexibleRollout updated with the new
  *   `rollout` (`PUT .../strategies/{id}`, the whole strategy as read, only the percentage
  *   changed, so stickiness, groupId, constraints and variants stay); a flag without one
- *   gets a flexibleRollout strategy (`POST .../strategies`).
+ *   gets a flexibleRollout strategy (`POST .../strategies`). A flag that an enabled standard
+ *   (`default`) strategy without constraints or segments turns on for every unit is refused
+ *   before any change: Unleash enables a unit that any strategy enables, so no rollout
+ *   beside that strategy would change what anyone is served.
  * Reference: https://docs.getunleash.io/reference/api/unleash (Features, Strategies).
  */
-import { ControlHttp, checkPercent, isObject, malformedAnswer, type HttpOptions } from '../common/index.js';
+import {
+  ControlHttp,
+  checkWholePercent,
+  controlError,
+  isObject,
+  malformedAnswer,
+  type HttpOptions,
+} from '../common/index.js';
 import type { ControlPlane } from '../../src/ports.js';
 
 export interface UnleashControlOptions extends HttpOptions {
@@ -77,7 +87,9 @@ export class UnleashControlPlane implements ControlPlane {
   }
 
   async setRollout(flag: string, percent: number): Promise<void> {
-    checkPercent('unleash', percent);
+    // A strategy's rollout is a whole percentage: SDKs that read it with an integer parse
+    // (Ruby's Integer()) enable no unit at "12.5", where the Node SDK enables 12%.
+    checkWholePercent('unleash', 'Unleash', percent);
     const what = `set the rollout of flag "${flag}" to ${percent}% in ${this.environment}`;
     const strategies = await this.http.send<unknown>({
       method: 'GET',
@@ -87,6 +99,14 @@ export class UnleashControlPlane implements ControlPlane {
     });
     if (!Array.isArray(strategies) || !strategies.every(isStrategy))
       throw malformedAnswer('unleash', flag, 'its strategies', 'a list of strategies, each with an id and a name');
+    const everyone = strategies.find(
+      (s) => s.name === 'default' && s.disabled !== true && !s.constraints?.length && !s.segments?.length,
+    );
+    if (everyone)
+      throw controlError(
+        'unleash',
+        `flag "${flag}" was not changed: its "default" strategy (${everyone.id}) turns it on for every unit in ${this.environment}, so a rollout beside it would change nothing; remove that strategy or make it a flexibleRollout`,
+      );
     const rollouts = strategies.filter((s) => s.name === 'flexibleRollout');
     if (rollouts.length === 0) {
       await this.http.send({

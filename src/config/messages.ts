@@ -11,6 +11,8 @@ export const configMessages = {
   unleashNeedsUrl:
     'unleash needs url (the Unleash API, e.g. https://unleash.example.com/api), or offline: true with a bootstrap file',
   unleashOfflineNeedsBootstrap: 'offline: true serves the bootstrap file only; name one in bootstrap:',
+  unleashControlNeedsUrl:
+    'the control plane needs url (the Unleash API its Admin API is under, e.g. https://unleash.example.com/api) when feature_flags.unleash.url is not set',
   missing: (expected: string) => `missing; expected ${expected}`,
   expected: (expected: string, found: string) => `expected ${expected}, found ${found}`,
   weightsSum: (total: number, sum: number) =>

@@ -49,6 +49,10 @@ export function semanticProblems(raw: unknown, show: ShowValue): RawProblem[] {
       problems.push({ path: ['feature_flags', 'unleash', 'offline'], message: m.unleashOfflineNeedsBootstrap });
     if (unleash.offline !== true && unleash.url === undefined)
       problems.push({ path: ['feature_flags', 'unleash'], message: m.unleashNeedsUrl });
+    // Without a url of its own or the client's, the adapter would have no control plane, and
+    // kills and `ramp --vendor` would say the config has no control_plane credentials.
+    if (isRecord(unleash.control_plane) && unleash.control_plane.url === undefined && unleash.url === undefined)
+      problems.push({ path: ['feature_flags', 'unleash', 'control_plane'], message: m.unleashControlNeedsUrl });
   }
 
   const openfeature = isRecord(raw.feature_flags) ? raw.feature_flags.openfeature : undefined;

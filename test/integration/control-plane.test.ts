@@ -294,6 +294,26 @@ describe('hostile control plane answers', () => {
     expect(error!.message.length).toBeLessThan(600);
   });
 
+  it('a token the vendor echoes where its answer is cut leaves no part of it in the error', async () => {
+    // Cut first and scrubbed after, the head of the token survived the cut: "api-7c1e9b".
+    const head = TOKEN.slice(0, 10);
+    answers.push((_req, res) => json(res, 400, { message: `${'x'.repeat(290)}${TOKEN}` }));
+    answers.push((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`${'x'.repeat(70)}${TOKEN}`);
+    });
+    answers.push((_req, res) => {
+      res.writeHead(302, { location: `/login?${'x'.repeat(300 - receiver.url.length - 17)}&token=${TOKEN}` });
+      res.end();
+    });
+    for (const expected of [/400 x+\*\*\*/, /not JSON \("x+\*\*\*/, /302 redirect to .*token=\*\*\*/]) {
+      const error = await failure(split().turnOff('checkout'));
+      expect(error?.code).toBe('SY_CONTROL_PLANE');
+      expect(error?.message).toMatch(expected);
+      expect(error?.message).not.toContain(head);
+    }
+  });
+
   it('a redirect to another host is not followed: the token and the change stay here, and the error names the target', async () => {
     const elsewhere = await new Receiver().start();
     try {
@@ -371,6 +391,55 @@ describe('hostile control plane answers', () => {
       expect(receiver.requests.map((r) => r.method)).toEqual(['GET']);
     },
   );
+});
+
+describe('Unleash control plane: rollouts it refuses rather than report done', () => {
+  const strategy = (name: string, extra: Record<string, unknown> = {}) => ({
+    id: `s-${name}`,
+    name,
+    parameters: {},
+    constraints: [],
+    segments: [],
+    ...extra,
+  });
+
+  it.each([
+    ['the standard strategy alone', [strategy('default')]],
+    ['the standard strategy beside a flexibleRollout', [strategy('default'), strategy('flexibleRollout')]],
+  ])(
+    '%s enables every unit whatever the rollout: SY_CONTROL_PLANE naming it, and nothing is changed',
+    async (_name, strategies) => {
+      answers.push((_req, res) => json(res, 200, strategies));
+      const error = await failure(
+        new UnleashControlPlane({ token: TOKEN, url: receiver.url }).setRollout('checkout', 25),
+      );
+      expect(error?.code).toBe('SY_CONTROL_PLANE');
+      expect(error?.message).toMatch(/flag "checkout".*"default" strategy/);
+      expect(receiver.requests.map((r) => r.method)).toEqual(['GET']);
+    },
+  );
+
+  it('a rollout that is not a whole percentage is refused before any request (SDKs that read it as an integer serve 0%)', async () => {
+    // Unleash's rollout parameter is a percentage 0-100; the Ruby SDK reads "12.5" with Integer()
+    // and, failing, enables no unit, while the Node SDK enables 12%.
+    const error = await failure(
+      new UnleashControlPlane({ token: TOKEN, url: receiver.url }).setRollout('checkout', 12.5),
+    );
+    expect(error?.code).toBe('SY_CONTROL_PLANE');
+    expect(error?.message).toMatch(/whole percentages; 12\.5 is not one/);
+    expect(receiver.requests).toHaveLength(0);
+  });
+
+  it('a standard strategy that is disabled, or constrained to some units, does not stand in the way', async () => {
+    answers.push((_req, res) =>
+      json(res, 200, [
+        strategy('default', { disabled: true }),
+        strategy('default', { id: 's-beta', constraints: [{ contextName: 'userId', operator: 'IN', values: ['a'] }] }),
+      ]),
+    );
+    await new UnleashControlPlane({ token: TOKEN, url: receiver.url }).setRollout('checkout', 25);
+    expect(receiver.requests.map((r) => r.method)).toEqual(['GET', 'POST']);
+  });
 });
 
 describe('kills and unkills through the facade reach the vendor in the order they were decided', () => {

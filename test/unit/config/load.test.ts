@@ -249,6 +249,19 @@ describe('checks across fields, each located word for word (issue 19: config/sem
     expect(online.featureFlags.options).toMatchObject({ url: 'https://u.example/api' });
   });
 
+  it('unleash: a control plane needs a url when the client has none (offline), rather than being dropped', () => {
+    const text = (cp: string) =>
+      `feature_flags:\n  provider: unleash\n  unleash:\n    offline: true\n    bootstrap: flags.json\n    control_plane: ${cp}\n`;
+    const env = { UNLEASH_ADMIN_TOKEN: 'admin-token' };
+    expect(problemsOf(text("{ token: '${UNLEASH_ADMIN_TOKEN}' }"), env)).toEqual([
+      '6:20 feature_flags.unleash.control_plane: the control plane needs url (the Unleash API its Admin API is under, e.g. https://unleash.example.com/api) when feature_flags.unleash.url is not set',
+    ]);
+    const withUrl = parseConfig(text("{ token: '${UNLEASH_ADMIN_TOKEN}', url: 'https://u.example/api' }"), 'sy.yaml', {
+      env,
+    });
+    expect(withUrl.featureFlags.options).toMatchObject({ control_plane: { url: 'https://u.example/api' } });
+  });
+
   it('memory: a flag whose defaultVariant is not one of its variants', () => {
     const text = [
       'feature_flags:',
