@@ -118,7 +118,8 @@ async function ramp(experiment: string, opts: RampOptions, out: Out): Promise<vo
   }
   if (next !== text) writeAtomically(file, next);
   out(`${file}: ${change}\n`);
-  if (opts.vendor) await rampVendor(loadConfigFile(file), exp.flag, opts.to, out);
+  if (opts.vendor)
+    await rampVendor(loadConfigFile(file), exp.flag, opts.to, `${experiment}: allocation.percent ${opts.to}`, out);
 }
 
 /**
@@ -242,7 +243,13 @@ function diff(file: string, a: string, b: string): string {
   );
 }
 
-async function rampVendor(config: ValidatedConfig, flag: string, percent: number, out: Out): Promise<void> {
+async function rampVendor(
+  config: ValidatedConfig,
+  flag: string,
+  percent: number,
+  change: string,
+  out: Out,
+): Promise<void> {
   const plane = await controlPlaneFromConfig(config);
   if (!plane) {
     throw new SwitchyardError(
@@ -251,6 +258,20 @@ async function rampVendor(config: ValidatedConfig, flag: string, percent: number
       `the config was changed, but feature_flags.${config.featureFlags.provider} has no control_plane block, so the vendor's rollout was not`,
     );
   }
-  await plane.setRollout(flag, percent);
+  try {
+    await plane.setRollout(flag, percent);
+  } catch (error) {
+    // The file is written and services pick it up: said, so that nobody takes the failure for
+    // "nothing changed" (the vendor's message was scrubbed of the token where it was made).
+    const code = error instanceof SwitchyardError ? error.code : 'SY_CONTROL_PLANE';
+    const why =
+      error instanceof SwitchyardError ? error.what : error instanceof Error ? error.message : 'the vendor call failed';
+    throw new SwitchyardError(
+      code,
+      'ramp --vendor',
+      `the config file was changed (${change}), but the vendor's rollout was not: ${why}`,
+      { cause: error },
+    );
+  }
   out(`${plane.vendor}: flag "${flag}" rollout set to ${percent}%\n`);
 }

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assign, compilePlan, parseConfig } from 'switchyard';
 import { cli } from '../../helpers/cli.js';
+import { Receiver } from '../../helpers/receiver.js';
 
 const CONFIG = `# checkout service flags
 feature_flags:
@@ -290,5 +291,43 @@ ${body}`);
 `);
     expect((await cli('ramp', 'checkout', '--to', '30', '--config', file)).code).toBe(0);
     expect(parseConfig(readFileSync(file, 'utf8')).experiments.get('checkout')!.allocation.percent).toBe(30);
+  });
+});
+
+describe('switchyard ramp --vendor, the vendor refusing', () => {
+  it('exits 1 saying the config file was changed but the vendor’s rollout was not, with no token', async () => {
+    const receiver = await new Receiver().start();
+    receiver.mode = 'error';
+    process.env.SY_TEST_RAMP_ADMIN = 'admin-token-7f3a9c';
+    process.env.SY_TEST_RAMP_CLIENT = 'client-token-5b1d';
+    try {
+      const file = fixture(`feature_flags:
+  provider: unleash
+  unleash:
+    url: ${receiver.url}/api
+    client_token: "\${SY_TEST_RAMP_CLIENT}"
+    control_plane: { token: "\${SY_TEST_RAMP_ADMIN}" }
+exposures: { enabled: false }
+experiments:
+  checkout:
+    variants: { control: { weight: 50 }, treatment: { weight: 50 } }
+    allocation: { mode: fixed, percent: 10 }
+`);
+      const r = await cli('ramp', 'checkout', '--to', '30', '--config', file, '--vendor');
+      expect(r.code).toBe(1);
+      expect(r.out).toContain('checkout: allocation.percent 10 -> 30');
+      expect(r.err).toMatch(
+        /^SY_CONTROL_PLANE: the config file was changed \(checkout: allocation\.percent 30\), but the vendor's rollout was not: /,
+      );
+      expect(`${r.out}${r.err}`).not.toMatch(/admin-token|client-token/);
+      expect(
+        parseConfig(readFileSync(file, 'utf8'), file, { env: process.env }).experiments.get('checkout')!.allocation
+          .percent,
+      ).toBe(30);
+    } finally {
+      delete process.env.SY_TEST_RAMP_ADMIN;
+      delete process.env.SY_TEST_RAMP_CLIENT;
+      await receiver.stop();
+    }
   });
 });
