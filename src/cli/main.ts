@@ -82,4 +82,17 @@ const isEntry =
   process.argv[1] &&
   import.meta.url ===
     (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;
-if (isEntry) process.exitCode = await main(process.argv.slice(2));
+if (isEntry) {
+  // A reader that stopped early (`| head -1`) closed the pipe: the rest of the output has
+  // nobody to read it, which is no failure. Left unhandled, the EPIPE ended the process
+  // with Node's stack trace.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') return;
+      process.exitCode = EXIT.failure;
+      if (stream !== process.stderr) process.stderr.write(`error: cannot write the output: ${error.message}\n`);
+    });
+  // Not over a failure to write the output that came first.
+  const code = await main(process.argv.slice(2));
+  process.exitCode ||= code;
+}
