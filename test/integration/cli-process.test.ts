@@ -3,10 +3,11 @@
  * and signals in the middle of a run.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { generate } from '../helpers/analysis-data.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -46,6 +47,37 @@ describe('the CLI as a process', { timeout: 60_000 }, () => {
       const { code, err } = await ended(child);
       expect(err, argv.join(' ')).toBe('');
       expect(code, argv.join(' ')).toBe(0);
+    }
+  });
+
+  it('SIGINT or SIGTERM in the middle of analyze and report leaves no DuckDB directory behind', async () => {
+    const dir = scratch();
+    const data = join(dir, 'data');
+    generate(data, {
+      experiment: 'checkout',
+      units: 200_000,
+      weights: { control: 0.5, treatment: 0.5 },
+      rates: { control: 0.1, treatment: 0.12 },
+      start: '2026-10-01',
+    });
+    const runs: [string[], NodeJS.Signals][] = [
+      [['analyze', '--data', data, '--metric', 'purchase'], 'SIGINT'],
+      [['report', 'checkout', '--data', data, '--metric', 'purchase', '--out', join(dir, 'r.html')], 'SIGTERM'],
+    ];
+    for (const [argv, signal] of runs) {
+      // A TMPDIR of the test's own: the store's sy-duckdb-* directory is made there.
+      const tmp = join(dir, `tmp-${signal}`);
+      mkdirSync(tmp);
+      const child = start(argv, { TMPDIR: tmp });
+      const exit = ended(child);
+      const own = () => readdirSync(tmp).filter((name) => name.startsWith('sy-duckdb-'));
+      while (own().length === 0) await new Promise((r) => setTimeout(r, 10));
+      child.kill(signal);
+      const { code, err } = await exit;
+      expect(own(), `${argv[0]} after ${signal}`).toEqual([]);
+      expect(code, `${argv[0]} after ${signal}`).toBe(signal === 'SIGINT' ? 130 : 143);
+      expect(err, `${argv[0]} after ${signal}`).toBe('');
+      expect(existsSync(join(dir, 'r.html'))).toBe(false);
     }
   });
 });
