@@ -14,6 +14,7 @@ import {
   type DecisionKind,
   type VariantResult,
 } from '../index.js';
+import { whileOpen } from './commands/shared.js';
 
 export interface DemoOptions {
   users: number;
@@ -153,18 +154,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   } finally {
     await sy.close();
   }
-  const store = await openDuckDbStore(config.analytics.jsonl.dir);
-  let analysis;
-  try {
-    // Only the demo's own experiments: the data directory may hold other runs' events.
-    analysis = await analyze(store, {
-      config: validateConfigObject(config),
-      now,
-      experiments: Object.keys(config.experiments),
-    });
-  } finally {
-    await store.close();
-  }
+  // Only the demo's own experiments: the data directory may hold other runs' events.
+  const analysis = await whileOpen(openDuckDbStore(config.analytics.jsonl.dir), (store) =>
+    analyze(store, { config: validateConfigObject(config), now, experiments: Object.keys(config.experiments) }),
+  );
   const htmlReport = resolve(join(dir, 'report.html'));
   writeFileSync(htmlReport, renderHtml(analysis));
   const pipeline = sy.counters().exposures.pipeline!;

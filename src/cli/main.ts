@@ -5,6 +5,7 @@
  * decision already in force), 2 bad arguments, an invalid config or an unknown experiment.
  */
 import { Command, CommanderError } from 'commander';
+import { constants } from 'node:os';
 import { SwitchyardError, ConfigError } from '../index.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerDemo } from './commands/demo.js';
@@ -18,7 +19,7 @@ import { registerKill } from './commands/kill.js';
 import { registerStatus } from './commands/status.js';
 import { registerUnkill } from './commands/unkill.js';
 import { registerPause } from './commands/pause.js';
-import { terminalLines, type Out } from './commands/shared.js';
+import { onInterrupt, terminalLines, type Out } from './commands/shared.js';
 import type { ProgressStream } from './commands/analysis-source.js';
 import { registerValidate } from './commands/validate.js';
 
@@ -82,4 +83,26 @@ const isEntry =
   process.argv[1] &&
   import.meta.url ===
     (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;
-if (isEntry) process.exitCode = await main(process.argv.slice(2));
+if (isEntry) {
+  // A reader that stopped early (`| head -1`) closed the pipe: the rest of the output has
+  // nobody to read it, which is no failure. Left unhandled, the EPIPE ended the process
+  // with Node's stack trace.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') return;
+      process.exitCode = EXIT.failure;
+      if (stream !== process.stderr) process.stderr.write(`error: cannot write the output: ${error.message}\n`);
+    });
+  // Ctrl-C or a TERM mid-run: what is open is closed (a DuckDB store's directory under the
+  // OS temp dir was left behind), then the exit is the shell's 128 + the signal's number. A
+  // second signal while that runs ends the process at once, as it would have.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      void Promise.allSettled([...onInterrupt].map((close) => close())).then(() =>
+        process.exit(128 + constants.signals[signal]),
+      );
+    });
+  // Not over a failure to write the output that came first.
+  const code = await main(process.argv.slice(2));
+  process.exitCode ||= code;
+}

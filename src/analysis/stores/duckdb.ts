@@ -127,7 +127,17 @@ export async function openDuckDbStore(dir: string, options: DuckDbStoreOptions =
       `threads ${JSON.stringify(options.threads)} is not a whole number of at least 1`,
     );
   // The store's own directory, removed on close: DuckDB's spill (unless given) and the links below.
-  const own = mkdtempSync(join(tmpdir(), 'sy-duckdb-'));
+  let own: string;
+  try {
+    own = mkdtempSync(join(tmpdir(), 'sy-duckdb-'));
+  } catch (cause) {
+    throw new SwitchyardError(
+      'SY_ANALYSIS_STORE',
+      'analysis',
+      `cannot make DuckDB's directory in the OS temp dir ${tmpdir()} (TMPDIR on Unix, TEMP on Windows): ${messageOf(cause)}`,
+      { cause },
+    );
+  }
   const spill = options.tempDirectory ?? own;
   let instance: DuckDBInstance | undefined;
   let conn: DuckDBConnection | undefined;

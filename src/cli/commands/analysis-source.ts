@@ -15,6 +15,7 @@ import {
   type AnalyzeOptions,
   type ValidatedConfig,
 } from '../../index.js';
+import { whileOpen } from './shared.js';
 
 export interface SourceOptions {
   data?: string;
@@ -114,14 +115,14 @@ async function analyseWith(
   opts: SourceOptions,
   progress: ProgressStream,
 ): Promise<Analysis> {
-  const store = opts.pg
-    ? await openPostgresStore(opts.pg)
-    : await openDuckDbStore(opts.data ?? config!.analytics.jsonl.dir, {
+  const opening = opts.pg
+    ? openPostgresStore(opts.pg)
+    : openDuckDbStore(opts.data ?? config!.analytics.jsonl.dir, {
         ...(opts.maxMemory !== undefined ? { maxMemoryLimit: opts.maxMemory } : {}),
         onMemoryLimitRaised: (from, to) =>
           progress.write(`note: a DuckDB statement ran out of its ${from} memory limit; it ran again with ${to}\n`),
       });
-  try {
+  return whileOpen(opening, async (store) => {
     const analysis = await analyze(store, {
       ...(config ? { config } : {}),
       ...(experiment ? { experiments: [experiment] } : {}),
@@ -131,9 +132,7 @@ async function analyseWith(
     });
     if (opts.log !== false) await appendLearning(logLocation(opts, config), learningEntries(analysis));
     return analysis;
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 /** Where the learning log lives: the PostgreSQL database, or beside the JSONL data. */

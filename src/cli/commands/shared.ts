@@ -2,6 +2,35 @@
 import { InvalidArgumentError } from 'commander';
 import { SwitchyardError, terminalSafe, type ValidatedConfig } from '../../index.js';
 
+/**
+ * What a run has open that an interrupt (SIGINT, SIGTERM) must not leave behind: a DuckDB
+ * store's directory under the OS temp dir. A command adds the closer while the thing is
+ * open and deletes it once closed; the CLI's entry runs those left before it exits.
+ */
+export const onInterrupt = new Set<() => Promise<void>>();
+
+/**
+ * `use` of a store being opened: closed after, or by an interrupt meanwhile (onInterrupt),
+ * an interrupt while it opens included (its directory is made first).
+ */
+export async function whileOpen<T extends { close(): Promise<void> }, R>(
+  opening: Promise<T>,
+  use: (it: T) => Promise<R>,
+): Promise<R> {
+  const close = () =>
+    opening.then(
+      (it) => it.close(),
+      () => undefined,
+    );
+  onInterrupt.add(close);
+  try {
+    return await use(await opening);
+  } finally {
+    onInterrupt.delete(close);
+    await close();
+  }
+}
+
 /** Where a command prints its normal output (stdout in the real CLI, a string in tests). */
 export type Out = (text: string) => void;
 

@@ -37,6 +37,21 @@ writeFileSync(
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('switchyard analyze / report / load', () => {
+  it('an OS temp dir where DuckDB cannot make its directory is a located SY_ANALYSIS_STORE, exit 1', async () => {
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = join(dir, 'no-such-tmp');
+    try {
+      const r = await cli('analyze', '--data', data, '--no-log');
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(
+        /^SY_ANALYSIS_STORE: cannot make DuckDB's directory in the OS temp dir .*no-such-tmp .*TMPDIR/,
+      );
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    }
+  });
+
   it('analyze prints the decision; --json gives the documented schema', async () => {
     const r = await cli('analyze', 'checkout', '--data', data, '--config', config);
     expect(r.err).toBe('');
