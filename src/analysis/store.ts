@@ -49,4 +49,10 @@ export interface AnalysisStore {
    */
   quality(malformedScanned: Promise<number>): Promise<DataQuality>;
   close(): Promise<void>;
+  /**
+   * For a process about to exit mid-analysis (Ctrl-C): removes what the store keeps on disk
+   * at once, without waiting for a running statement (close() would, and could wait on the
+   * thread that exits). The store is unusable after it. Absent where nothing is kept on disk.
+   */
+  abandon?(): void;
 }

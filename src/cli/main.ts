@@ -98,7 +98,9 @@ if (isEntry) {
   // second signal while that runs ends the process at once, as it would have.
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => {
-      void Promise.allSettled([...onInterrupt].map((close) => close())).then(() =>
+      // Bounded: a store still opening (a PostgreSQL connect) does not hold the exit for long.
+      const late = new Promise((resolve) => setTimeout(resolve, 2000).unref());
+      void Promise.race([Promise.allSettled([...onInterrupt].map((abandon) => abandon())), late]).then(() =>
         process.exit(128 + constants.signals[signal]),
       );
     });

@@ -370,4 +370,8 @@ class DuckDbStore implements AnalysisStore {
     this.instance.closeSync();
     rmSync(this.own, { recursive: true, force: true });
   }
+
+  abandon(): void {
+    rmSync(this.own, { recursive: true, force: true });
+  }
 }

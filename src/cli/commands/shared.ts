@@ -10,24 +10,29 @@ import { SwitchyardError, terminalSafe, type ValidatedConfig } from '../../index
 export const onInterrupt = new Set<() => Promise<void>>();
 
 /**
- * `use` of a store being opened: closed after, or by an interrupt meanwhile (onInterrupt),
- * an interrupt while it opens included (its directory is made first).
+ * `use` of a store being opened: closed after, or abandoned by an interrupt meanwhile
+ * (onInterrupt: its files removed at once, without waiting for a running statement, which a
+ * close from the signal's handler could wait on for good), an interrupt while it opens
+ * included (its directory is made first).
  */
-export async function whileOpen<T extends { close(): Promise<void> }, R>(
+export async function whileOpen<T extends { close(): Promise<void>; abandon?(): void }, R>(
   opening: Promise<T>,
   use: (it: T) => Promise<R>,
 ): Promise<R> {
-  const close = () =>
+  const abandon = () =>
     opening.then(
-      (it) => it.close(),
+      (it) => (it.abandon ? it.abandon() : it.close()),
       () => undefined,
     );
-  onInterrupt.add(close);
+  onInterrupt.add(abandon);
   try {
     return await use(await opening);
   } finally {
-    onInterrupt.delete(close);
-    await close();
+    onInterrupt.delete(abandon);
+    await opening.then(
+      (it) => it.close(),
+      () => undefined,
+    );
   }
 }
 
