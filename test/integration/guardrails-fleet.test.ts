@@ -143,7 +143,8 @@ describe('fleet merge on the shared Redis', () => {
     expect(await admin.pttl(`${prefix}:trip:checkout`)).toBeLessThanOrEqual(2000);
   });
 
-  it('an unkill after a fleet trip holds on every instance: the one refused the claim does not kill again for the same breach', async () => {
+  /** Two instances on a prefix of their own whose traffic breaches error_rate max 0.01; trips are recorded by instance. */
+  async function breachedPair() {
     const prefix = `sy-test-${randomUUID()}`;
     prefixes.push(prefix);
     const cfg = config(SHARED, prefix, [{ metric: 'error_rate', max: 0.01, min_sample: 500 }]);
@@ -151,6 +152,11 @@ describe('fleet merge on the shared Redis', () => {
     const trips: number[] = [];
     for (const [k, sy] of pair.entries()) sy.on('guardrail', (e) => e.kind === 'trip' && trips.push(k));
     for (const [k, sy] of pair.entries()) await traffic(sy, k * 2000, (k + 1) * 2000, 0.1);
+    return { pair, trips };
+  }
+
+  it('an unkill after a fleet trip holds on every instance: the one refused the claim does not kill again for the same breach', async () => {
+    const { pair, trips } = await breachedPair();
     await Promise.all(pair.map((sy) => sy.checkGuardrails()));
     await until(() => pair.every((sy) => sy.killRecord('checkout')?.killed === true), 5000, 'both to be killed');
     expect(trips).toHaveLength(1);
@@ -167,13 +173,7 @@ describe('fleet merge on the shared Redis', () => {
   });
 
   it('an unkill after a fleet trip holds on an instance that was killed before its own check saw the breach', async () => {
-    const prefix = `sy-test-${randomUUID()}`;
-    prefixes.push(prefix);
-    const cfg = config(SHARED, prefix, [{ metric: 'error_rate', max: 0.01, min_sample: 500 }]);
-    const pair = [await instance(cfg), await instance(cfg)];
-    const trips: number[] = [];
-    for (const [k, sy] of pair.entries()) sy.on('guardrail', (e) => e.kind === 'trip' && trips.push(k));
-    for (const [k, sy] of pair.entries()) await traffic(sy, k * 2000, (k + 1) * 2000, 0.1);
+    const { pair, trips } = await breachedPair();
     // Check timers are not aligned: the first trips, the second is killed before its check comes.
     await pair[0]!.checkGuardrails();
     await until(() => pair[1]!.killRecord('checkout')?.killed === true, 5000, 'the kill to reach the second');

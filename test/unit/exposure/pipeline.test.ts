@@ -780,7 +780,11 @@ describe('journal writes', () => {
     expect(errors[0]).toMatch(/cannot write the event journal .*ENOENT/);
   });
 
-  it('in a segment file deleted under the running process while the sink is behind: its lines are counted and logged as lost, the rest and later events delivered, no crash', async () => {
+  /**
+   * A pipeline whose sink is down while 2,000 events are journaled in small segments and a
+   * small cache, so that it is several segments behind and reads them back from their files.
+   */
+  async function behind() {
     let up = false;
     const got: EventRecord[] = [];
     const errors: string[] = [];
@@ -793,7 +797,6 @@ describe('journal writes', () => {
           got.push(...r);
         }),
       ],
-      // Small segments and cache: the sink, down, is several segments behind, read back from their files.
       maxSegmentBytes: 4096,
       cacheBytes: 4096,
       logger: { ...quiet, error: (m: string) => void errors.push(m) },
@@ -802,11 +805,16 @@ describe('journal writes', () => {
     p.flush();
     await p.written();
     const segments = readdirSync(join(dir, 'journal')).sort();
+    return { p, dir, got, errors, segments, bringUp: () => void (up = true) };
+  }
+
+  it('in a segment file deleted under the running process while the sink is behind: its lines are counted and logged as lost, the rest and later events delivered, no crash', async () => {
+    const { p, dir, got, errors, segments, bringUp } = await behind();
     expect(segments.length).toBeGreaterThan(5);
     const deleted = join(dir, 'journal', segments[2]!);
     const lost = readFileSync(deleted, 'utf8').split('\n').filter(Boolean).length;
     rmSync(deleted);
-    up = true;
+    bringUp();
     for (let i = 2000; i < 2010; i++) record(p, exposure(i));
     p.flush();
     await until(() => p.counters().sinks.fn!.pending === 0, 5000, 'the rest delivered');
@@ -822,31 +830,12 @@ describe('journal writes', () => {
   ])(
     'in a segment file cut short under the running process while the sink is behind, %s: the missing lines are counted and logged as lost, the rest delivered',
     async (_where, torn) => {
-      let up = false;
-      const got: EventRecord[] = [];
-      const errors: string[] = [];
-      const dir = tmp();
-      const p = pipeline({
-        dir,
-        sinks: [
-          functionSink('fn', (r) => {
-            if (!up) throw new Error('down');
-            got.push(...r);
-          }),
-        ],
-        maxSegmentBytes: 4096,
-        cacheBytes: 4096,
-        logger: { ...quiet, error: (m: string) => void errors.push(m) },
-      });
-      for (let i = 0; i < 2000; i++) record(p, exposure(i));
-      p.flush();
-      await p.written();
-      const segments = readdirSync(join(dir, 'journal')).sort();
+      const { p, dir, got, errors, segments, bringUp } = await behind();
       const cut = join(dir, 'journal', segments[2]!);
       const lines = readFileSync(cut, 'utf8').split('\n').filter(Boolean);
       writeFileSync(cut, lines.slice(0, 3).join('\n') + '\n' + (torn ? lines[3]!.slice(0, 20) : ''));
       const lost = lines.length - 3;
-      up = true;
+      bringUp();
       await until(() => p.counters().sinks.fn!.pending === 0, 5000, 'the rest delivered');
       expect(got).toHaveLength(2000 - lost);
       expect(p.counters().corruptLines).toBe(lost);
