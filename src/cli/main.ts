@@ -5,6 +5,7 @@
  * decision already in force), 2 bad arguments, an invalid config or an unknown experiment.
  */
 import { Command, CommanderError } from 'commander';
+import { fstatSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { SwitchyardError, ConfigError } from '../index.js';
 import { registerAnalyze } from './commands/analyze.js';
@@ -48,9 +49,41 @@ export function buildProgram(out: Out, progress?: ProgressStream): Command {
   return program;
 }
 
+let stdoutIsFile: boolean | undefined;
+
+/**
+ * The CLI's output to stdout. Redirected to a file, it is written with writeSync in a loop:
+ * a file that cannot grow (a full disk, a file size limit) takes part of a write and refuses
+ * the rest, where Node's stdout took the short write for done and the output was cut short
+ * with exit 0. The refusal is an error (exit 1), naming it.
+ */
+function writeStdout(text: string): void {
+  stdoutIsFile ??= (() => {
+    try {
+      return fstatSync(1).isFile();
+    } catch {
+      return false;
+    }
+  })();
+  if (!stdoutIsFile) {
+    process.stdout.write(text);
+    return;
+  }
+  const bytes = Buffer.from(text);
+  try {
+    for (let at = 0; at < bytes.length;) {
+      const n = writeSync(1, bytes, at);
+      if (n <= 0) throw new Error('no byte was written');
+      at += n;
+    }
+  } catch (error) {
+    throw new Error(`cannot write the output (stdout): ${(error as Error).message}`, { cause: error });
+  }
+}
+
 export async function main(
   argv: string[],
-  out = (s: string) => void process.stdout.write(s),
+  out = writeStdout,
   err = (s: string) => void process.stderr.write(s),
   /** Where long runs draw their progress bar, when it is a TTY. */
   progress: ProgressStream = process.stderr,

@@ -3,7 +3,7 @@
  * and signals in the middle of a run.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -47,6 +47,37 @@ describe('the CLI as a process', { timeout: 60_000 }, () => {
       const { code, err } = await ended(child);
       expect(err, argv.join(' ')).toBe('');
       expect(code, argv.join(' ')).toBe(0);
+    }
+  });
+
+  it('stdout a file that cannot grow (a full disk, a file size limit): exit 1 saying so, not the output cut short with exit 0', async () => {
+    const dir = scratch();
+    const file = join(dir, 'out.json');
+    const fd = openSync(file, 'w');
+    try {
+      // RLIMIT_FSIZE 100 bytes: the 300-byte answer is written in part, then refused (EFBIG).
+      const child = spawn(
+        'prlimit',
+        [
+          '--fsize=100',
+          process.execPath,
+          '--import',
+          'tsx',
+          'src/cli/main.ts',
+          'validate',
+          'examples/switchyard.yaml',
+          '--json',
+        ],
+        { stdio: ['ignore', fd, 'pipe'] },
+      );
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      expect(readFileSync(file, 'utf8').length).toBeLessThanOrEqual(100);
+      expect(code).toBe(1);
+      expect(err).toMatch(/^error: cannot write the output \(stdout\): EFBIG/);
+    } finally {
+      closeSync(fd);
     }
   });
 
