@@ -131,30 +131,33 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 export function withFileLock<T>(file: string, work: () => T): T {
   const lock = `${file}.lock`;
   const deadline = Date.now() + LOCK_WAIT_MS;
+  const cannot = (error: unknown, doing: string) =>
+    new SwitchyardError('SY_STATE_FILE', 'fleet', `cannot write ${file}: ${(error as Error).message} (${doing})`, {
+      cause: error,
+    });
   for (let waitMs = 1; ; waitMs = Math.min(2 * waitMs, 32)) {
+    // Apart from the lock: mkdir's EEXIST is a file where a directory must be, not a lock held
+    // (taken for one, it had this loop spin without end, the lock never there to read).
     try {
       mkdirSync(dirname(file), { recursive: true });
+    } catch (error) {
+      throw cannot(error, 'making its directory');
+    }
+    try {
       takeLock(lock);
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
-        throw new SwitchyardError(
-          'SY_STATE_FILE',
-          'fleet',
-          `cannot write ${file}: ${(error as Error).message} (taking its lock)`,
-          { cause: error },
-        );
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw cannot(error, 'taking its lock');
     }
     const holder = lockHolder(lock);
-    if (holder === undefined) continue; // released meanwhile
-    if (holder.gone) rmSync(lock, { force: true });
+    if (holder?.gone) rmSync(lock, { force: true });
     else if (Date.now() > deadline)
       throw new SwitchyardError(
         'SY_STATE_FILE',
         'fleet',
-        `cannot write ${file}: ${holder.text || 'another writer'} has held ${lock} for more than ${LOCK_WAIT_MS / 1000} s; nothing was written`,
+        `cannot write ${file}: ${holder?.text || 'another writer'} has held ${lock} for more than ${LOCK_WAIT_MS / 1000} s; nothing was written`,
       );
-    else Atomics.wait(sleeper, 0, 0, waitMs);
+    else if (holder !== undefined) Atomics.wait(sleeper, 0, 0, waitMs);
   }
   try {
     return work();

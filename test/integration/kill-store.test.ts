@@ -233,6 +233,24 @@ describe('kill store, file mode (no fleet)', () => {
     );
   });
 
+  it('a state file whose directory is a file: SY_STATE_FILE at once, where the lock loop spun without end', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'events'), 'a file where the exposures directory should be');
+    const file = join(dir, 'events', 'state.json');
+    const started = Date.now();
+    let error: unknown;
+    try {
+      mergeIntoStateFile(file, [kill('exp', 'ops')]);
+    } catch (e) {
+      error = e;
+    }
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(error).toBeInstanceOf(SwitchyardError);
+    expect((error as SwitchyardError).what).toMatch(
+      new RegExp(`^cannot write ${file.replace(/[.*+?^\${}()|[\]\\]/g, '\\$&')}: EEXIST.*\\(making its directory\\)$`),
+    );
+  });
+
   it('persists kills, and picks up a change the CLI writes to the file', async () => {
     const dir = tempDir();
     const a = await openStore(undefined, 'a', dir);
