@@ -21,10 +21,13 @@ function scratch(): string {
 }
 
 function start(argv: string[], env: NodeJS.ProcessEnv = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...argv], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...argv], {
     stdio: 'pipe',
     env: { ...process.env, ...env },
   });
+  // A test that fails or times out leaves no CLI running behind it (one did, for half an hour).
+  cleanups.push(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
+  return child;
 }
 
 async function ended(
