@@ -873,39 +873,20 @@ describe('journal writes', () => {
 });
 
 describe('journal defects (issue 12)', () => {
-  it('throttles cursor saves by the injected clock, not the wall clock', async () => {
+  /**
+   * A pipeline on an injected clock with one function sink, and deliver(i): event i recorded,
+   * delivered and acknowledged (the cursor moved, and was saved, or not, by the throttle, after
+   * the send settled), its journal write done.
+   */
+  function onClock(options: Partial<Parameters<typeof pipeline>[0]> = {}) {
     const dir = tmp();
-    let now = Date.parse('2026-12-01T09:00:00Z');
-    const got: EventRecord[] = [];
-    const p = pipeline({ dir, clock: { now: () => now }, sinks: [functionSink('fn', (r) => void got.push(...r))] });
-    const saved = () => (JSON.parse(readFileSync(join(dir, 'cursors.json'), 'utf8')) as Record<string, unknown>).fn;
-    const deliver = async (i: number) => {
-      record(p, exposure(i));
-      p.flush();
-      await until(() => got.length === i + 1, 2000, `delivery of ${i}`);
-      // Acknowledged: the cursor moved (and was saved, or not, by the throttle) after the send settled.
-      await until(() => p.counters().sinks.fn!.pending === 0, 2000, `acknowledgement of ${i}`);
-    };
-    await deliver(0);
-    expect(saved()).toEqual({ seq: 1, line: 1 }); // the first advance is saved at once
-    // The wall clock passes the 200 ms between saves; the injected clock stands still.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await deliver(1);
-    expect(saved()).toEqual({ seq: 1, line: 1 });
-    now += 200;
-    await deliver(2);
-    await until(() => (saved() as { line: number }).line === 3, 2000, 'the cursor saved once the clock moved on');
-  });
-
-  it('saves cursors and deletes delivered segments after the clock jumped back (an NTP step, a resumed VM)', async () => {
-    const dir = tmp();
-    let now = Date.parse('2026-12-01T09:00:00Z');
+    const clock = { now: Date.parse('2026-12-01T09:00:00Z') };
     const got: EventRecord[] = [];
     const p = pipeline({
       dir,
-      clock: { now: () => now },
-      maxSegmentBytes: 1,
+      clock: { now: () => clock.now },
       sinks: [functionSink('fn', (r) => void got.push(...r))],
+      ...options,
     });
     const saved = () => (JSON.parse(readFileSync(join(dir, 'cursors.json'), 'utf8')) as Record<string, unknown>).fn;
     const deliver = async (i: number) => {
@@ -915,11 +896,29 @@ describe('journal defects (issue 12)', () => {
       await until(() => p.counters().sinks.fn!.pending === 0, 2000, `acknowledgement of ${i}`);
       await p.written();
     };
+    return { dir, clock, saved, deliver };
+  }
+
+  it('throttles cursor saves by the injected clock, not the wall clock', async () => {
+    const { clock, saved, deliver } = onClock();
+    await deliver(0);
+    expect(saved()).toEqual({ seq: 1, line: 1 }); // the first advance is saved at once
+    // The wall clock passes the 200 ms between saves; the injected clock stands still.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await deliver(1);
+    expect(saved()).toEqual({ seq: 1, line: 1 });
+    clock.now += 200;
+    await deliver(2);
+    await until(() => (saved() as { line: number }).line === 3, 2000, 'the cursor saved once the clock moved on');
+  });
+
+  it('saves cursors and deletes delivered segments after the clock jumped back (an NTP step, a resumed VM)', async () => {
+    const { dir, clock, saved, deliver } = onClock({ maxSegmentBytes: 1 });
     await deliver(0);
     expect(saved()).toEqual({ seq: 1, line: 1 });
-    now -= 3_600_000; // an hour back: the last save is "in the future"
+    clock.now -= 3_600_000; // an hour back: the last save is "in the future"
     for (let i = 1; i < 4; i++) {
-      now += 250;
+      clock.now += 250;
       await deliver(i);
     }
     await until(() => (saved() as { seq: number }).seq === 4, 2000, 'the cursor saved after the jump');
