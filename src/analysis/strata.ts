@@ -42,6 +42,8 @@ const label = (v: SqlValue | undefined): string => (v === null || v === undefine
 export class Strata {
   private readonly units = new Map<string, Map<string, number>>();
   private readonly sums = new Map<string, StratumStats>();
+  /** Allocation versions with units, in order (a version is its time in ms; units without one last). */
+  readonly versions: readonly string[];
 
   constructor(unitRows: readonly Row[], eventRows: readonly Row[]) {
     for (const r of unitRows) {
@@ -58,12 +60,8 @@ export class Strata {
         val: num(r.val),
         valUnit2: num(r.val_unit2),
       });
-  }
-
-  /** Allocation versions with units, in order (a version is its time in ms; units without one last). */
-  get versions(): string[] {
     const all = new Set([...this.units.values()].flatMap((m) => [...m.keys()]));
-    return [...all].sort((a, b) => (a === NO_VERSION ? 1 : b === NO_VERSION ? -1 : Number(a) - Number(b)));
+    this.versions = [...all].sort((a, b) => (a === NO_VERSION ? 1 : b === NO_VERSION ? -1 : Number(a) - Number(b)));
   }
 
   /**

@@ -72,17 +72,17 @@ export function srmText(srm: SrmCheck): string {
 }
 
 /**
- * The test the decision reads instead of the raw one, as a phrase (empty when none): CUPED's
- * corrected p, or an adaptive experiment's difference stratified by allocation version with
- * its interval and corrected p. No text from outside.
+ * The test the decision reads instead of the raw one, as a phrase after `lead` (empty when
+ * there is none): CUPED's corrected p, or an adaptive experiment's difference stratified by
+ * allocation version with its interval and corrected p. No text from outside.
  */
-export function adjustedTestText(e: Effect): string {
+export function adjustedTestText(e: Effect, lead: string): string {
   const s = e.stratified;
   if (s) {
     const diff = (x: number) => `${x >= 0 ? '+' : ''}${armValue(e, x)}`;
-    return `by version (${s.strata}): ${diff(s.absolute)} [${diff(s.absoluteCi.lower)}, ${diff(s.absoluteCi.upper)}], p adj ${p(s.adjustedPValue)}`;
+    return `${lead}by version (${s.strata}): ${diff(s.absolute)} [${diff(s.absoluteCi.lower)}, ${diff(s.absoluteCi.upper)}], p adj ${p(s.adjustedPValue)}`;
   }
-  return e.cuped ? `CUPED p adj ${p(e.cuped.adjustedPValue)}` : '';
+  return e.cuped ? `${lead}CUPED p adj ${p(e.cuped.adjustedPValue)}` : '';
 }
 
 /** The experiments not analysed as one phrase (empty when none); `escape` makes the names safe for the rendering. */

@@ -58,7 +58,7 @@ function section(e: ExperimentAnalysis, i: number): string {
   const metrics = e.metrics
     .map(
       (m) =>
-        `<tr><td>${m.role}</td><td>${h(m.metric)}</td><td>${m.statistic}</td><td>${h(m.variant)}</td><td>${armValue(m, m.control.value)}</td><td>${armValue(m, m.treatment.value)}</td><td>${pct(m.relative)}</td><td>${pct(m.relativeCi?.lower)} to ${pct(m.relativeCi?.upper)}</td><td>${p(m.adjustedPValue)}${adjustedTestText(m) ? `; ${adjustedTestText(m)}` : ''}</td><td>${m.bayes ? pct(m.bayes.probabilityBeatsControl, 1) : ''}</td></tr>`,
+        `<tr><td>${m.role}</td><td>${h(m.metric)}</td><td>${m.statistic}</td><td>${h(m.variant)}</td><td>${armValue(m, m.control.value)}</td><td>${armValue(m, m.treatment.value)}</td><td>${pct(m.relative)}</td><td>${pct(m.relativeCi?.lower)} to ${pct(m.relativeCi?.upper)}</td><td>${p(m.adjustedPValue)}${adjustedTestText(m, '; ')}</td><td>${m.bayes ? pct(m.bayes.probabilityBeatsControl, 1) : ''}</td></tr>`,
     )
     .join('');
   const segments = e.segments
@@ -155,6 +155,7 @@ const DRAW = `
 })();`;
 
 export function renderHtml(a: Analysis): string {
+  const notAnalysed = notAnalysedText(a, h);
   const title =
     a.experiments.length === 1 ? `${a.experiments[0]!.experiment} · switchyard analysis` : 'switchyard analysis';
   return `<!doctype html>
@@ -171,7 +172,7 @@ pre{background:#f6f8fa;padding:8px;overflow:auto}
 </style></head><body>
 <h1>Experiment analysis</h1>
 <p>Generated ${h(a.generatedAt)} on ${a.engine} · ${dataQualityText(a.dataQuality, h)} · corrections: ${h(a.settings.corrections)} · attribution window ${a.settings.attributionWindowSeconds / 86400} days</p>
-${notAnalysedText(a, h) ? `<p>${notAnalysedText(a, h)}</p>` : ''}
+${notAnalysed ? `<p>${notAnalysed}</p>` : ''}
 ${a.experiments.map(section).join('\n')}
 <script type="application/json" id="sy-data">${scriptJson(chartData(a))}</script>
 <script>${chartLibrary()}</script>

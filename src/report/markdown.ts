@@ -33,7 +33,8 @@ export function md(text: string): string {
 export function renderMarkdown(a: Analysis): string {
   const out: string[] = ['# Experiment analysis', ''];
   out.push(`Engine ${a.engine}; ${dataQualityText(a.dataQuality, md)}. Corrections: ${a.settings.corrections}.`, '');
-  if (notAnalysedText(a, md)) out.push(notAnalysedText(a, md), '');
+  const notAnalysed = notAnalysedText(a, md);
+  if (notAnalysed) out.push(notAnalysed, '');
   for (const e of a.experiments) {
     out.push(`## ${md(e.experiment)}`, '');
     out.push(
@@ -61,7 +62,7 @@ export function renderMarkdown(a: Analysis): string {
     );
     for (const m of e.metrics)
       out.push(
-        `| ${m.role} | ${md(m.metric)} | ${m.statistic} | ${md(m.variant)} | ${armValue(m, m.control.value)} | ${armValue(m, m.treatment.value)} | ${pct(m.relative)} | ${pct(m.relativeCi?.lower)} to ${pct(m.relativeCi?.upper)} | ${p(m.adjustedPValue)}${adjustedTestText(m) ? `; ${adjustedTestText(m)}` : ''} |`,
+        `| ${m.role} | ${md(m.metric)} | ${m.statistic} | ${md(m.variant)} | ${armValue(m, m.control.value)} | ${armValue(m, m.treatment.value)} | ${pct(m.relative)} | ${pct(m.relativeCi?.lower)} to ${pct(m.relativeCi?.upper)} | ${p(m.adjustedPValue)}${adjustedTestText(m, '; ')} |`,
       );
     out.push('');
     if (e.guardrails.length > 0) {

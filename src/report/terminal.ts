@@ -16,7 +16,8 @@ import {
 export function renderTerminal(a: Analysis): string {
   const out: string[] = [];
   out.push(`switchyard analysis (${a.engine}): ${dataQualityText(a.dataQuality, safe)}`);
-  if (notAnalysedText(a, safe)) out.push(notAnalysedText(a, safe));
+  const notAnalysed = notAnalysedText(a, safe);
+  if (notAnalysed) out.push(notAnalysed);
   for (const e of a.experiments) {
     out.push('');
     out.push(
@@ -35,7 +36,7 @@ export function renderTerminal(a: Analysis): string {
     );
     for (const m of e.metrics)
       out.push(
-        `   ${m.role.padEnd(9)} ${safe(m.metric)} ${m.statistic} ${safe(m.variant)}: ${armValue(m, m.control.value)} -> ${armValue(m, m.treatment.value)}, ${pct(m.relative)} [${pct(m.relativeCi?.lower)}, ${pct(m.relativeCi?.upper)}], p adj ${p(m.adjustedPValue)}${m.bayes ? `, P(beat) ${pct(m.bayes.probabilityBeatsControl, 1)}` : ''}${adjustedTestText(m) ? `, ${adjustedTestText(m)}` : ''}`,
+        `   ${m.role.padEnd(9)} ${safe(m.metric)} ${m.statistic} ${safe(m.variant)}: ${armValue(m, m.control.value)} -> ${armValue(m, m.treatment.value)}, ${pct(m.relative)} [${pct(m.relativeCi?.lower)}, ${pct(m.relativeCi?.upper)}], p adj ${p(m.adjustedPValue)}${m.bayes ? `, P(beat) ${pct(m.bayes.probabilityBeatsControl, 1)}` : ''}${adjustedTestText(m, ', ')}`,
       );
     for (const g of e.guardrails) out.push(`   guardrail ${g.status.toUpperCase().padEnd(5)} ${safe(g.sentence)}`);
     if (e.power)
