@@ -78,6 +78,8 @@ async function q(store: AnalysisStore, sql: string, params: readonly SqlValue[] 
   try {
     return await store.query(sql, params);
   } catch (cause) {
+    // The store's own errors (closed, say) say what happened already.
+    if (cause instanceof SwitchyardError) throw cause;
     throw new SwitchyardError(
       'SY_ANALYSIS_STORE',
       'analysis',

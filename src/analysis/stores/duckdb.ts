@@ -192,6 +192,17 @@ function globSafe(files: readonly string[], own: string): string[] {
   });
 }
 
+function closedError(cause?: unknown): SwitchyardError {
+  return new SwitchyardError(
+    'SY_ANALYSIS_STORE',
+    'analysis',
+    cause === undefined
+      ? 'the DuckDB store is closed'
+      : 'the DuckDB store was closed while a statement ran; the statement was interrupted',
+    cause === undefined ? undefined : { cause },
+  );
+}
+
 function notASize(option: string, value: string | undefined): SwitchyardError {
   return new SwitchyardError(
     'SY_INVALID_ARGUMENT',
@@ -320,17 +331,28 @@ class DuckDbStore implements AnalysisStore {
     private readonly memory: { limit: number; max: number; raised: ((from: string, to: string) => void) | undefined },
   ) {}
 
+  /** Statements running now (close() interrupts them and waits for them to settle). */
+  private readonly running = new Set<Promise<unknown>>();
+  /** close() was called: no statement starts after it. */
+  private closing: Promise<void> | undefined;
+
   /**
    * Runs a statement; one that runs out of DuckDB's memory limit runs again with the limit
    * doubled, up to the store's maximum (see DuckDbStoreOptions.maxMemoryLimit). A failed
-   * statement changed nothing (DuckDB rolls it back), so running it again is safe.
+   * statement changed nothing (DuckDB rolls it back), so running it again is safe. A
+   * statement asked for after close(), or running when close() is called, rejects with
+   * SY_ANALYSIS_STORE (it is interrupted).
    */
   async query(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
     for (;;) {
+      if (this.closing) throw closedError();
+      const run = this.conn.runAndReadAll(sql, params as SqlValue[]);
+      this.running.add(run);
       try {
-        const reader = await this.conn.runAndReadAll(sql, params as SqlValue[]);
+        const reader = await run;
         return reader.getRowObjectsJS() as Row[];
       } catch (error) {
+        if (this.closing) throw closedError(error);
         const memory = this.memory;
         if (!(error instanceof Error) || !/Out of Memory Error/i.test(error.message)) throw error;
         if (memory.limit >= memory.max) {
@@ -341,6 +363,8 @@ class DuckDbStore implements AnalysisStore {
         memory.limit = Math.min(memory.max, from * 2);
         await this.conn.run(`SET memory_limit = '${Math.floor(memory.limit)}B'`);
         memory.raised?.(sizeText(from), sizeText(memory.limit));
+      } finally {
+        this.running.delete(run);
       }
     }
   }
@@ -365,10 +389,23 @@ class DuckDbStore implements AnalysisStore {
     };
   }
 
-  async close(): Promise<void> {
-    this.conn.closeSync();
-    this.instance.closeSync();
-    rmSync(this.own, { recursive: true, force: true });
+  /**
+   * Interrupts the statements running (they reject with SY_ANALYSIS_STORE), waits for them to
+   * stop, then closes DuckDB and removes the store's directory. Closing under a running
+   * statement left its promise pending for good, and the process could not exit (DuckDB's
+   * threads still ran on a closed instance). Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.running.size > 0) {
+        this.conn.interrupt();
+        await Promise.allSettled([...this.running]);
+      }
+      this.conn.closeSync();
+      this.instance.closeSync();
+      rmSync(this.own, { recursive: true, force: true });
+    })();
+    return this.closing;
   }
 
   abandon(): void {
