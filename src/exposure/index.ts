@@ -1,5 +1,5 @@
 /** The exposure module's public surface. */
-export { EventPipeline } from './pipeline.js';
+export { EventPipeline, JOURNAL_RETRY_MS } from './pipeline.js';
 export type { PipelineOptions, PipelineCounters, ExposureInput, ExposureDescriptor } from './pipeline.js';
 export { JsonlSink } from './sinks/jsonl.js';
 export type { JsonlSinkOptions } from './sinks/jsonl.js';

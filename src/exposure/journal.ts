@@ -21,9 +21,11 @@
  * cursors cannot be written), the segments not fully written stay in memory and the
  * journal goes on in memory-only mode, as when the directory cannot be written at all:
  * then it keeps segments in memory only, up to `memoryLimit` lines, and the pipeline
- * counts what it has to drop beyond that.
+ * counts what it has to drop beyond that. After a failure mid-run the pipeline has it try
+ * the disk again from time to time (recover()): the memory segments are written to their
+ * files and the journal is on disk again.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compare, type Cursor, type CursorStore } from './cursor-store.js';
 import { adoptStaleJournals } from './adopt.js';
@@ -36,7 +38,7 @@ import {
   removeQuietly,
   type SegmentLines,
 } from './segment-files.js';
-import { SegmentWriter } from './segment-writer.js';
+import { SegmentWriter, writeAllSync } from './segment-writer.js';
 import { footprint, footprintOf, SLAB_BYTES, SlabPool, type Block, type Slab } from './slab-pool.js';
 
 export type { Block, Slab } from './slab-pool.js';
@@ -53,7 +55,8 @@ export interface Lines {
 
 interface Segment {
   readonly seq: number;
-  readonly file: string;
+  /** Its file; '' for a segment made in memory-only mode until recover() writes it. */
+  file: string;
   /** Cached blocks; undefined when evicted (reloaded from the file on demand). */
   blocks: Block[] | undefined;
   count: number;
@@ -87,7 +90,8 @@ export class Journal {
   private memoryLines = 0;
   private tick = 0;
   private readonly pool: SlabPool;
-  private readonly writer: SegmentWriter;
+  /** Replaced by a new one when the journal recovers (see recover()): a writer stops for good at its first failure. */
+  private writer: SegmentWriter;
   private lock: DirLock | undefined;
   /** The directory this process's journal and cursors live in (see claimJournalHome); set by open(). */
   private homeDir: string | undefined;
@@ -445,6 +449,49 @@ export class Journal {
     seg.bytes = bytes.length;
     this.cached += end;
     return seg.blocks;
+  }
+
+  /**
+   * Leaves memory-only mode after a failure mid-run, once the disk takes writes again (a full
+   * disk with room again, a transient I/O error): every segment kept in memory is written
+   * whole to its file (the same sequence number, so the sinks' cursors stay valid; a partial
+   * file a failed write left is replaced), synchronously, then appends go to disk again
+   * through a new writer. Until then a crash loses the lines kept in memory, so the journal
+   * must not stay in memory for good after a moment's failure. A journal that never opened
+   * its directory, or whose directory is gone (removed under the process: another process
+   * may have claimed the slot since), stays in memory. Returns whether it is on disk again;
+   * a segment written before a later one fails stays on disk (the journal stays in memory).
+   */
+  recover(): boolean {
+    if (!this.failure || this.homeDir === undefined || !existsSync(this.journalDir)) return false;
+    for (const seg of this.segments) {
+      if (seg.persisted) continue;
+      let file: string;
+      let bytes = 0;
+      try {
+        const created = createSegmentFile(this.journalDir, seg.seq);
+        file = created.file;
+        try {
+          for (const block of seg.blocks!) {
+            writeAllSync(created.fd, block.bytes, bytes);
+            bytes += block.bytes.length;
+          }
+        } finally {
+          closeQuietly(created.fd);
+        }
+      } catch {
+        return false;
+      }
+      seg.file = file;
+      seg.persisted = true;
+      seg.bytes = bytes;
+      seg.unwritten = 0;
+      this.memoryLines -= seg.count;
+      this.cached += footprintOf(seg.blocks!);
+    }
+    this.failure = undefined;
+    this.writer = new SegmentWriter(this.pool, (error) => this.fail(error));
+    return true;
   }
 
   /** Drops cached blocks, least recently used segment first, never of `keep` or the active segment. */

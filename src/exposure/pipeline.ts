@@ -101,6 +101,12 @@ const BLOCK_BYTES = 64 * 1024;
 /** Batches queued, with a flush scheduled and not run, before a caller's call flushes them. */
 const INLINE_FLUSH_BATCHES = 4;
 
+/**
+ * How often a journal in memory-only mode after a failure mid-run tries the disk again (at a
+ * flush, by the pipeline's clock): see Journal.recover().
+ */
+export const JOURNAL_RETRY_MS = 5_000;
+
 export class EventPipeline {
   private buffer = new EventQueue();
   /** The other half of the double buffer: flush serializes one while callers fill the other. */
@@ -113,6 +119,8 @@ export class EventPipeline {
   private flushScheduled = false;
   private closed = false;
   private dropWarned = false;
+  /** When a journal in memory-only mode tries the disk again next (the pipeline's clock). */
+  private retryJournalAt = 0;
   private unencodable = 0;
   private readonly counts = {
     exposures: 0,
@@ -145,7 +153,7 @@ export class EventPipeline {
       cacheBytes: options.cacheBytes ?? 16 * 2 ** 20,
       memoryLimit: options.memoryLimit ?? this.capacity,
       cursors: this.cursors,
-      onFailure: (error) => this.journalFailed(error, 'events not yet written and all new ones are'),
+      onFailure: (error) => this.journalFailed(error, 'events not yet written and all new ones are', true),
       onLost: (file, lines, error) =>
         options.logger.error(
           `cannot read ${file} back (${error.message}): its ${lines} events are lost, counted in corruptLines; the sinks go on with the rest`,
@@ -316,6 +324,7 @@ export class EventPipeline {
   /** Encodes what is queued, appends it to the journal and wakes the sinks. */
   flush(): void {
     this.flushScheduled = false;
+    if (this.journal.inMemoryOnly) this.retryJournal();
     if (this.buffer.length > 0) {
       const queue = this.buffer;
       this.buffer = this.spare;
@@ -484,9 +493,24 @@ export class EventPipeline {
     );
   }
 
-  private journalFailed(error: Error | undefined, which: string): void {
+  /** A journal in memory-only mode tries the disk again, every JOURNAL_RETRY_MS at most. */
+  private retryJournal(): void {
+    const now = this.options.clock.now();
+    if (now < this.retryJournalAt) return;
+    this.retryJournalAt = now + JOURNAL_RETRY_MS;
+    if (!this.journal.recover()) return;
+    this.options.logger.info(
+      `the event journal in ${this.options.dir} can be written again: the events kept in memory are on disk again, and new ones go there`,
+    );
+    this.dropWarned = false;
+    this.saveCursors(true);
+  }
+
+  /** `retried`: a failure mid-run, after which the disk is tried again (not a directory that never opened). */
+  private journalFailed(error: Error | undefined, which: string, retried = false): void {
+    this.retryJournalAt = this.options.clock.now() + JOURNAL_RETRY_MS;
     this.options.logger.error(
-      `cannot write the event journal in ${this.options.dir} (${error?.message}); ${which} kept in memory, up to ${this.options.memoryLimit ?? this.capacity}, and counted as dropped beyond that`,
+      `cannot write the event journal in ${this.options.dir} (${error?.message}); ${which} kept in memory${retried ? ` (the disk is tried again every ${JOURNAL_RETRY_MS / 1000} s)` : ''}, up to ${this.options.memoryLimit ?? this.capacity}, and counted as dropped beyond that`,
     );
   }
 

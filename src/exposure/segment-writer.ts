@@ -231,7 +231,7 @@ function stoppedShort(done: number, size: number): Error {
 }
 
 /** writeSync at a position; it may write less than asked (a signal), then the rest follows, or it throws. */
-function writeAllSync(fd: number, bytes: Buffer, position: number): void {
+export function writeAllSync(fd: number, bytes: Buffer, position: number): void {
   for (let done = 0; done < bytes.length;) {
     const written = writeSync(fd, bytes, done, bytes.length - done, position + done);
     if (written <= 0) throw stoppedShort(done, bytes.length);

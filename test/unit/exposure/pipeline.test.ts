@@ -15,6 +15,7 @@ import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   EventPipeline,
+  JOURNAL_RETRY_MS,
   JsonlSink,
   exposureEventSchema,
   functionSink,
@@ -869,6 +870,90 @@ describe('journal writes', () => {
     expect(report).toMatchObject({ journaled: 2500, dropped: 0, journalInMemory: true });
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/cannot write the event journal .*ENOSPC.*kept in memory/);
+  });
+  it('that fail for a moment (a disk full, then with room again) go back to disk: the events kept in memory are written to their files, none lost or doubled, and new ones follow', async () => {
+    const dir = tmp();
+    const clock = { now: Date.parse('2026-12-01T09:00:00Z') };
+    const errors: string[] = [];
+    const infos: string[] = [];
+    let up = false;
+    const got: EventRecord[] = [];
+    const p = pipeline({
+      dir,
+      clock: { now: () => clock.now },
+      // Down, so that nothing is delivered and trimmed: every line stays in the journal.
+      sinks: [
+        functionSink('fn', (r) => {
+          if (!up) throw new Error('down');
+          got.push(...r);
+        }),
+      ],
+      logger: { ...quiet, error: (m: string) => void errors.push(m), info: (m: string) => void infos.push(m) },
+      maxSegmentBytes: 64 * 1024,
+    });
+    const full = join(dir, 'journal', 'seg-000000000002.jsonl');
+    symlinkSync('/dev/full', full);
+    for (let i = 0; i < 2000; i++) record(p, exposure(i));
+    p.flush();
+    await p.written();
+    expect(p.counters().journalInMemory).toBe(true);
+    for (let i = 2000; i < 2500; i++) record(p, exposure(i));
+    p.flush();
+    // Room again; nothing is tried before the retry interval has passed on the pipeline's clock.
+    rmSync(full);
+    for (let i = 2500; i < 2600; i++) record(p, exposure(i));
+    p.flush();
+    expect(p.counters().journalInMemory).toBe(true);
+    clock.now += JOURNAL_RETRY_MS;
+    for (let i = 2600; i < 3000; i++) record(p, exposure(i));
+    p.flush();
+    await p.written();
+    expect(p.counters().journalInMemory).toBe(false);
+    expect(infos).toEqual([expect.stringContaining('can be written again')]);
+    // What a restart would replay: every event once, in order, in the segment files.
+    const files = readdirSync(join(dir, 'journal')).sort();
+    const units = files.flatMap((f) =>
+      readFileSync(join(dir, 'journal', f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as EventRecord).unit),
+    );
+    expect(units).toEqual(Array.from({ length: 3000 }, (_, i) => `user-${i}`));
+    expect(statSync(full).isFile()).toBe(true);
+    up = true;
+    const report = await p.close(5000);
+    expect(got.map((r) => r.unit)).toEqual(Array.from({ length: 3000 }, (_, i) => `user-${i}`));
+    expect(report).toMatchObject({ journaled: 3000, dropped: 0, journalInMemory: false });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/ENOSPC.*kept in memory \(the disk is tried again every 5 s\)/);
+  });
+
+  it('whose directory was removed under the process stay in memory: the slot is not made again (another process may have claimed it)', async () => {
+    const dir = tmp();
+    const clock = { now: Date.parse('2026-12-01T09:00:00Z') };
+    const got: EventRecord[] = [];
+    const p = pipeline({
+      dir,
+      clock: { now: () => clock.now },
+      sinks: [functionSink('fn', (r) => void got.push(...r))],
+      maxSegmentBytes: 64 * 1024,
+    });
+    for (let i = 0; i < 500; i++) record(p, exposure(i));
+    p.flush();
+    await p.written();
+    rmSync(join(dir, 'journal'), { recursive: true, force: true });
+    for (let i = 500; i < 1500; i++) record(p, exposure(i));
+    p.flush();
+    await p.written();
+    expect(p.counters().journalInMemory).toBe(true);
+    clock.now += JOURNAL_RETRY_MS;
+    for (let i = 1500; i < 1600; i++) record(p, exposure(i));
+    p.flush();
+    expect(p.counters().journalInMemory).toBe(true);
+    expect(existsSync(join(dir, 'journal'))).toBe(false);
+    const report = await p.close(5000);
+    expect(got.map((r) => r.unit)).toEqual(Array.from({ length: 1600 }, (_, i) => `user-${i}`));
+    expect(report).toMatchObject({ journaled: 1600, dropped: 0, journalInMemory: true });
   });
 });
 
