@@ -2,6 +2,7 @@
  * The ports through which the pure core reaches time, randomness and logging.
  * A new runtime means a new implementation of these, not edits in the core.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 export interface Clock {
@@ -178,4 +179,43 @@ export function isRunning(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Linux's clock ticks a second for /proc times (USER_HZ: 100 on every architecture Node runs on). */
+const CLOCK_TICKS = 100;
+/**
+ * How much later than a lock's last write its holder may seem to have started: the boot time
+ * is read in whole seconds, and a clock stepped since boot moves it.
+ */
+const START_SLACK_MS = 30_000;
+let bootTimeS: number | null | undefined;
+
+/** When a process of this host started (epoch ms), from Linux's /proc; undefined where it cannot be read. */
+export function processStartMs(pid: number): number | undefined {
+  try {
+    if (bootTimeS === undefined) {
+      const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+      bootTimeS = m ? Number(m[1]) : null;
+    }
+    if (bootTimeS === null) return undefined;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The name (field 2) is in parentheses and may hold spaces; starttime is field 22.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isFinite(ticks) ? (bootTimeS + ticks / CLOCK_TICKS) * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the process of this host that a lock names still holds it: it runs, and it started
+ * before the lock was last written (`writtenMs`, the file's mtime). A pid is reused: after a
+ * reboot, or once the holder has crashed, another process can run under it, and a lock taken
+ * for alive on its pid alone was never taken over (a journal slot's undelivered events
+ * stranded while that process ran). Where start times cannot be read (no /proc), running is enough.
+ */
+export function holdsLock(pid: number, writtenMs: number): boolean {
+  if (!isRunning(pid)) return false;
+  const started = processStartMs(pid);
+  return started === undefined || started <= writtenMs + START_SLACK_MS;
 }

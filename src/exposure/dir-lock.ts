@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SwitchyardError } from '../errors.js';
-import { isRunning, isThisHost, lockHolderText, parseLockHolder } from '../ports.js';
+import { holdsLock, isThisHost, lockHolderText, parseLockHolder } from '../ports.js';
 
 /** Journal directories held by this process; another process is kept out by the lock file. */
 const heldHere = new Set<string>();
@@ -182,7 +182,8 @@ export class DirLock {
   /**
    * Whether the lock file at `file` was left by a process that is gone. On this host (or a
    * lock that names no host, as before hosts were written): its pid is not a live process
-   * (nor this one, whose own lock is in heldHere). On another host: its holder has not
+   * that started before the lock was last written (see holdsLock; nor this one, whose own
+   * lock is in heldHere). On another host: its holder has not
    * touched it for STALE_REMOTE_MS. A file that names no owner is being written by a
    * process taking the lock this moment, unless it is older than that takes. A file that
    * vanished is stale (its owner released it).
@@ -198,7 +199,7 @@ export class DirLock {
     const owner = parseLockHolder(text);
     if (owner === undefined) return ageMs(file) > STALE_EMPTY_MS;
     if (!isThisHost(owner)) return ageMs(file) > STALE_REMOTE_MS;
-    return owner.pid === process.pid || !isRunning(owner.pid);
+    return owner.pid === process.pid || !holdsLock(owner.pid, Date.now() - ageMs(file));
   }
 }
 

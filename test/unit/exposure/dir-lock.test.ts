@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,25 @@ describe('DirLock', () => {
     writeFileSync(join(dir, 'lock'), String(deadPid()));
     expect(take(dir)).toBe(true);
     expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(me);
+  });
+
+  it('takes over a lock whose pid now belongs to a process started after the lock was last written (a pid reused after a reboot or a crash), and not one its live holder wrote', async () => {
+    const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => other.once('spawn', resolve));
+      const dir = tmp();
+      // Written (and last touched) by the holder well before this process started: not its lock.
+      writeFileSync(join(dir, 'lock'), `${other.pid}@${hostname()}`);
+      longAgo(join(dir, 'lock'));
+      expect(take(dir)).toBe(true);
+      expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(me);
+      // Written after the process started: it may be the holder, so the lock stays held.
+      const live = tmp();
+      writeFileSync(join(live, 'lock'), `${other.pid}@${hostname()}`);
+      expect(take(live)).toBe(false);
+    } finally {
+      other.kill();
+    }
   });
 
   it('counts a lock file with no pid yet as held (another process is writing it), until it is old', () => {
