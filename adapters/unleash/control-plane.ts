@@ -5,11 +5,20 @@
  * - rollout (a whole percentage): the flag's strategies in the environment
  *   (`GET .../environments/{env}/strategies`), each flexibleRollout updated with the new
  *   `rollout` (`PUT .../strategies/{id}`, the whole strategy as read, only the percentage
- *   changed, so stickiness, groupId, constraints and variants stay); a flag without one
- *   gets a flexibleRollout strategy (`POST .../strategies`). A flag that an enabled standard
- *   (`default`) strategy without constraints or segments turns on for every unit is refused
- *   before any change: Unleash enables a unit that any strategy enables, so no rollout
- *   beside that strategy would change what anyone is served.
+ *   changed, so title, disabled, sortOrder, stickiness, groupId, constraints, variants and
+ *   segments stay: Unleash replaces constraints and variants with what the body carries, and
+ *   segments when it carries a list; unleash-server 8 keeps a sortOrder the body leaves out,
+ *   but the schema takes one, so it is sent as read); a flag without one gets a
+ *   flexibleRollout strategy (`POST .../strategies`).
+ * - Disabled rollouts: beside an enabled flexibleRollout, a disabled one is updated too, so
+ *   enabling it later serves the percentage set last. A flag whose flexibleRollouts are all
+ *   disabled is refused before any change: Unleash serves no disabled strategy, so the new
+ *   percentage would reach no unit while the call reported it set.
+ *   A new enabled rollout beside them is not added either: which strategy should serve is
+ *   the operator's choice, not this tool's.
+ * - A flag that an enabled standard (`default`) strategy without constraints or segments
+ *   turns on for every unit is refused before any change: Unleash enables a unit that any
+ *   strategy enables, so no rollout beside that strategy would change what anyone is served.
  * Reference: https://docs.getunleash.io/reference/api/unleash (Features, Strategies).
  */
 import {
@@ -122,6 +131,11 @@ export class UnleashControlPlane implements ControlPlane {
       });
       return;
     }
+    if (rollouts.every((s) => s.disabled === true))
+      throw controlError(
+        'unleash',
+        `flag "${flag}" was not changed: every flexibleRollout strategy of it in ${this.environment} is disabled (${rollouts.map((s) => s.id).join(', ')}), so the rollout would serve no unit; enable one or remove them`,
+      );
     for (const s of rollouts) {
       await this.http.send({
         method: 'PUT',
@@ -129,8 +143,9 @@ export class UnleashControlPlane implements ControlPlane {
         headers: this.headers(),
         body: {
           name: s.name,
-          ...(s.title ? { title: s.title } : {}),
+          ...(typeof s.title === 'string' ? { title: s.title } : {}),
           ...(typeof s.disabled === 'boolean' ? { disabled: s.disabled } : {}),
+          ...(typeof s.sortOrder === 'number' ? { sortOrder: s.sortOrder } : {}),
           parameters: { ...s.parameters, rollout: String(percent) },
           constraints: s.constraints ?? [],
           variants: s.variants ?? [],

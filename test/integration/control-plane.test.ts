@@ -440,6 +440,42 @@ describe('Unleash control plane: rollouts it refuses rather than report done', (
     await new UnleashControlPlane({ token: TOKEN, url: receiver.url }).setRollout('checkout', 25);
     expect(receiver.requests.map((r) => r.method)).toEqual(['GET', 'POST']);
   });
+
+  it('flexibleRollouts that are all disabled would serve no unit: SY_CONTROL_PLANE naming them, and nothing is changed', async () => {
+    answers.push((_req, res) =>
+      json(res, 200, [
+        strategy('flexibleRollout', { id: 's-a', disabled: true }),
+        strategy('flexibleRollout', { id: 's-b', disabled: true }),
+      ]),
+    );
+    const error = await failure(
+      new UnleashControlPlane({ token: TOKEN, url: receiver.url }).setRollout('checkout', 25),
+    );
+    expect(error?.code).toBe('SY_CONTROL_PLANE');
+    expect(error?.message).toMatch(
+      /flag "checkout".*in development is disabled \(s-a, s-b\).*enable one or remove them/,
+    );
+    expect(receiver.requests.map((r) => r.method)).toEqual(['GET']);
+  });
+
+  it('a disabled flexibleRollout beside an enabled one is updated too and stays disabled', async () => {
+    answers.push((_req, res) =>
+      json(res, 200, [
+        strategy('flexibleRollout', { id: 's-off', disabled: true, sortOrder: 2 }),
+        strategy('flexibleRollout', { id: 's-on', disabled: false, sortOrder: 1 }),
+      ]),
+    );
+    await new UnleashControlPlane({ token: TOKEN, url: receiver.url }).setRollout('checkout', 25);
+    expect(receiver.requests.map((r) => [r.method, r.path.split('/').at(-1)])).toEqual([
+      ['GET', 'strategies'],
+      ['PUT', 's-off'],
+      ['PUT', 's-on'],
+    ]);
+    expect(receiver.requests.slice(1).map(body)).toMatchObject([
+      { disabled: true, sortOrder: 2, parameters: { rollout: '25' } },
+      { disabled: false, sortOrder: 1, parameters: { rollout: '25' } },
+    ]);
+  });
 });
 
 describe('kills and unkills through the facade reach the vendor in the order they were decided', () => {

@@ -381,3 +381,108 @@ describe('switchyard ramp --vendor', () => {
     expect(strategies.map((st) => st.parameters.rollout)).toEqual(['35']);
   }, 30_000);
 });
+
+describe('Unleash control plane: setRollout against the real server', () => {
+  interface AdminStrategy {
+    id: string;
+    name: string;
+    title: string | null;
+    disabled: boolean;
+    sortOrder: number;
+    parameters: Record<string, string>;
+    constraints: unknown[];
+    variants: unknown[];
+    segments: number[];
+  }
+  const envPath = (flag: string) => `/api/admin/projects/default/features/${flag}/environments/development`;
+  const strategiesOf = (flag: string) => server.api<AdminStrategy[]>('GET', `${envPath(flag)}/strategies`);
+  /** A fresh flag with these strategies (in this order), on in development. */
+  async function flagWith(flag: string, strategies: Array<Record<string, unknown>>): Promise<AdminStrategy[]> {
+    await server.api('POST', '/api/admin/projects/default/features', { name: flag, type: 'release' });
+    for (const s of strategies) await server.api('POST', `${envPath(flag)}/strategies`, s);
+    await server.api('POST', `${envPath(flag)}/on`);
+    return strategiesOf(flag);
+  }
+
+  it('changes only the rollout: order, titles, constraints, variants, segments and disabled flags stay', async () => {
+    const segment = await server.api<{ id: number }>('POST', '/api/admin/segments', {
+      name: 'beta-testers',
+      constraints: [{ contextName: 'userId', operator: 'IN', values: ['u1', 'u2'] }],
+    });
+    const created = await flagWith('keep-all', [
+      {
+        name: 'flexibleRollout',
+        title: 'beta first',
+        parameters: { rollout: '10', stickiness: 'userId', groupId: 'beta' },
+        constraints: [
+          { contextName: 'appName', operator: 'IN', values: ['web'], inverted: false, caseInsensitive: true },
+        ],
+        variants: [
+          {
+            name: 'blue',
+            weight: 1000,
+            weightType: 'variable',
+            stickiness: 'userId',
+            payload: { type: 'string', value: 'b' },
+          },
+        ],
+        segments: [segment.id],
+      },
+      {
+        name: 'default',
+        title: '',
+        constraints: [{ contextName: 'userId', operator: 'IN', values: ['alice', 'bob'] }],
+      },
+      // Disabled beside an enabled rollout: updated too, so enabling it later serves the new percentage.
+      {
+        name: 'flexibleRollout',
+        parameters: { rollout: '20', stickiness: 'default', groupId: 'keep-all' },
+        disabled: true,
+      },
+    ]);
+    // An order of Unleash's own (as the UI's drag and drop sets it): the disabled rollout first.
+    const order = [created[2]!.id, created[0]!.id, created[1]!.id];
+    await server.api(
+      'POST',
+      `${envPath('keep-all')}/strategies/set-sort-order`,
+      order.map((id, i) => ({ id, sortOrder: 10 * (i + 1) })),
+    );
+    const before = await strategiesOf('keep-all');
+    expect(before.map((s) => [s.id, s.sortOrder])).toEqual(
+      expect.arrayContaining(order.map((id, i) => [id, 10 * (i + 1)])),
+    );
+
+    await server.controlPlane.setRollout('keep-all', 40);
+
+    const after = await strategiesOf('keep-all');
+    const byId = (list: AdminStrategy[]) => Object.fromEntries(list.map((s) => [s.id, s]));
+    expect(byId(after)).toEqual(
+      byId(
+        before.map((s) =>
+          s.name === 'flexibleRollout' ? { ...s, parameters: { ...s.parameters, rollout: '40' } } : s,
+        ),
+      ),
+    );
+    expect(after.map((s) => s.id)).toEqual(before.map((s) => s.id));
+    expect(await enabledAtUnleash('keep-all')).toBe(true);
+  }, 30_000);
+
+  it('refuses a flag whose flexibleRollouts are all disabled, naming them, and changes nothing', async () => {
+    const created = await flagWith('all-disabled', [
+      { name: 'default', constraints: [{ contextName: 'userId', operator: 'IN', values: ['alice'] }] },
+      { name: 'flexibleRollout', parameters: { rollout: '10', stickiness: 'default', groupId: 'a' }, disabled: true },
+      { name: 'flexibleRollout', parameters: { rollout: '30', stickiness: 'default', groupId: 'b' }, disabled: true },
+    ]);
+    const [, first, second] = created;
+    const before = await strategiesOf('all-disabled');
+
+    const refused = server.controlPlane.setRollout('all-disabled', 50);
+    await expect(refused).rejects.toThrow(/SY_CONTROL_PLANE/);
+    await expect(refused).rejects.toThrow(
+      `flag "all-disabled" was not changed: every flexibleRollout strategy of it in development is disabled (${first!.id}, ${second!.id})`,
+    );
+    await expect(refused).rejects.toThrow(/enable one or remove them/);
+    expect(await strategiesOf('all-disabled')).toEqual(before);
+    expect(await enabledAtUnleash('all-disabled')).toBe(true);
+  }, 30_000);
+});
