@@ -69,10 +69,18 @@ export class AllocationProvider implements Provider {
     this.engine.ready = true;
   }
 
-  async onClose(): Promise<void> {
-    this.engine.ready = false;
-    await this.engine.vendor.onClose?.();
+  /**
+   * Closes the vendor's provider, once: OpenFeature calls it again when the closed instance's
+   * domain is rebound (see ClosedProvider), and a second close of a vendor's SDK client can throw.
+   */
+  onClose(): Promise<void> {
+    return (this.closing ??= (async () => {
+      this.engine.ready = false;
+      await this.engine.vendor.onClose?.();
+    })());
   }
+
+  private closing: Promise<void> | undefined;
 
   /**
    * OpenFeature's `client.track` on the domain: recorded by switchyard (guardrails, the
@@ -153,4 +161,44 @@ function mismatch<T>(def: T, flagMetadata: FlagMetadata, kind: string, value: un
     errorMessage: `a ${kind} was asked for, but the flag's value is a ${value === null ? 'null' : typeof value}`,
     flagMetadata,
   };
+}
+
+/**
+ * What a closed instance's OpenFeature domain is bound to: a provider that never becomes
+ * ready, so the domain's clients report NOT_READY (the specification's status after shutdown;
+ * left bound to the closed provider, the domain stayed READY) and answer their defaults with
+ * PROVIDER_NOT_READY without calling it, as getVariant answers after close.
+ */
+export class ClosedProvider implements Provider {
+  readonly metadata = { name: 'switchyard (closed)' } as const;
+  readonly runsOn = 'server' as const;
+
+  initialize(): Promise<void> {
+    return new Promise<void>(() => undefined);
+  }
+
+  private answer<T>(def: T): Promise<ResolutionDetails<T>> {
+    return Promise.resolve({
+      value: def,
+      reason: 'ERROR',
+      errorCode: ErrorCode.PROVIDER_NOT_READY,
+      errorMessage: 'the switchyard instance is closed',
+    });
+  }
+
+  resolveBooleanEvaluation(_flag: string, def: boolean): Promise<ResolutionDetails<boolean>> {
+    return this.answer(def);
+  }
+
+  resolveStringEvaluation(_flag: string, def: string): Promise<ResolutionDetails<string>> {
+    return this.answer(def);
+  }
+
+  resolveNumberEvaluation(_flag: string, def: number): Promise<ResolutionDetails<number>> {
+    return this.answer(def);
+  }
+
+  resolveObjectEvaluation<T extends JsonValue>(_flag: string, def: T): Promise<ResolutionDetails<T>> {
+    return this.answer(def);
+  }
 }

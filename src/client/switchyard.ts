@@ -35,7 +35,7 @@ import {
   type PipelineCounters,
   type Sink,
 } from '../exposure/index.js';
-import { AllocationProvider } from './allocation-provider.js';
+import { AllocationProvider, ClosedProvider } from './allocation-provider.js';
 import { ConfigReloader } from './config-reloader.js';
 import { SafeEmitter } from './emitter.js';
 import { Engine, type Evaluation, type EngineCounters } from './engine.js';
@@ -726,6 +726,13 @@ export class Switchyard {
       this.logger.warn('the provider failed to close', { error: scrubSecrets(messageOf(error), this.config.secrets) });
     } finally {
       clearTimeout(timer);
+    }
+    // The domain's clients see NOT_READY from now on (OpenFeature closes the old provider on
+    // rebinding: the same close as above, done once).
+    try {
+      OpenFeature.setProvider(this.domain, new ClosedProvider());
+    } catch (error) {
+      this.logger.warn('the OpenFeature domain could not be marked closed', { error: messageOf(error) });
     }
   }
 

@@ -3,7 +3,7 @@
  * status and events as the wrapped vendor reports them, tracking, and error codes from
  * OpenFeature's enum whatever a vendor throws.
  */
-import { ProviderEvents, type EventDetails, type Provider } from '@openfeature/server-sdk';
+import { OpenFeature, ProviderEvents, type EventDetails, type Provider } from '@openfeature/server-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSwitchyard, type Switchyard } from 'switchyard';
 import { MemoryProvider } from 'switchyard/adapters/memory';
@@ -72,6 +72,34 @@ describe('provider status follows the vendor', () => {
       expect(await ready).toBeTruthy();
       expect(sy.openfeature.providerStatus).toBe('READY');
     }
+  });
+});
+
+describe('after close', () => {
+  it("the domain's clients see NOT_READY and answer their defaults with PROVIDER_NOT_READY; the vendor is closed once", async () => {
+    let closes = 0;
+    const vendor = Object.assign(gate(), {
+      onClose: async () => {
+        closes++;
+      },
+    });
+    const sy = await make(vendor);
+    expect(sy.openfeature.providerStatus).toBe('READY');
+    await sy.close();
+    // OpenFeature closes the old provider when the domain is rebound: give it its turn.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(sy.openfeature.providerStatus).toBe('NOT_READY');
+    expect(await sy.openfeature.getStringDetails('checkout', 'fallback', { targetingKey: 'u1' })).toMatchObject({
+      value: 'fallback',
+      reason: 'ERROR',
+      errorCode: 'PROVIDER_NOT_READY',
+    });
+    expect(OpenFeature.getClient(sy.domain).providerStatus).toBe('NOT_READY');
+    expect(closes).toBe(1);
+    expect(await sy.getVariant('checkout', { targetingKey: 'u1' })).toMatchObject({
+      variant: 'control',
+      errorCode: 'PROVIDER_NOT_READY',
+    });
   });
 });
 
