@@ -30,10 +30,10 @@ export interface KillChange {
    * An operator's overrule: when the record in force is newer than this decision (stamped
    * by a clock that runs ahead, typically), this record is stamped just after it (its `at`
    * + 1 ms) and written anyway, so it wins on every instance; `overruled` in the result
-   * says so. The stamp is taken from the record in force inside the store's atomic step
-   * (the state file's lock, a Redis script), so a newer decision written meanwhile is not
-   * lost to it but overruled too. Without it (the default) a newer record stays in force
-   * and nothing is written. The CLI's `--force`.
+   * says so. The stamp is taken inside the store's atomic step (the state file's lock, a
+   * Redis script) from the record in force at that moment, not from one read before, which
+   * another writer could have replaced meanwhile. Without it (the default) a newer record
+   * stays in force and nothing is written. The CLI's `--force`.
    */
   readonly overrule?: boolean;
 }
