@@ -13,9 +13,9 @@ import type { ValidatedConfig } from '../config/index.js';
 import { SwitchyardError } from '../errors.js';
 import { GUARDRAIL_STATUS_FILE } from '../ports.js';
 import { parseKillRecord, pauseKey, pausedExperiment, type KillRecord } from './kill-record.js';
-import { connectRedis, fleetKeys, redisFailure, redisLabel, setIfNewer } from './redis.js';
+import { connectRedis, fleetKeys, overrule, redisFailure, redisLabel, setIfNewer } from './redis.js';
 import { readAllocationState } from './allocation-state.js';
-import { mergeIntoStateFile, readStateFile, stateFilePath } from './state-file.js';
+import { mergeIntoStateFile, overruleInStateFile, readStateFile, stateFilePath } from './state-file.js';
 
 export interface KillChange {
   readonly experiment: string;
@@ -26,6 +26,16 @@ export interface KillChange {
   readonly evidence?: unknown;
   /** Default Date.now(). */
   readonly at?: number;
+  /**
+   * An operator's overrule: when the record in force is newer than this decision (stamped
+   * by a clock that runs ahead, typically), this record is stamped just after it (its `at`
+   * + 1 ms) and written anyway, so it wins on every instance; `overruled` in the result
+   * says so. The stamp is taken inside the store's atomic step (the state file's lock, a
+   * Redis script) from the record in force at that moment, not from one read before, which
+   * another writer could have replaced meanwhile. Without it (the default) a newer record
+   * stays in force and nothing is written. The CLI's `--force`.
+   */
+  readonly overrule?: boolean;
 }
 
 export interface KillChangeResult {
@@ -34,6 +44,12 @@ export interface KillChangeResult {
   readonly written: boolean;
   /** `redis redis://host:port` or `file <path>`. */
   readonly where: string;
+  /**
+   * With `overrule`, when the record in force was newer than this decision: that record
+   * (which `record` is stamped just after) and the decision's own time (the `at` asked for,
+   * default the clock's now), which `record.at` no longer shows.
+   */
+  readonly overruled?: { readonly record: KillRecord; readonly decidedAt: number };
 }
 
 /** The operator's name for records made from a shell. */
@@ -50,15 +66,19 @@ export function operatorName(): string {
 /** Kills or unkills an experiment for every instance that shares this config's state. */
 export function changeKillState(config: ValidatedConfig, change: KillChange): Promise<KillChangeResult> {
   const by = change.by ?? operatorName();
-  return writeRecord(config, {
-    experiment: change.experiment,
-    killed: change.killed,
-    reason: change.reason,
-    by,
-    at: change.at ?? Date.now(),
-    origin: `${by}:${process.pid}`,
-    ...(change.evidence !== undefined ? { evidence: change.evidence } : {}),
-  });
+  return writeRecord(
+    config,
+    {
+      experiment: change.experiment,
+      killed: change.killed,
+      reason: change.reason,
+      by,
+      at: change.at ?? Date.now(),
+      origin: `${by}:${process.pid}`,
+      ...(change.evidence !== undefined ? { evidence: change.evidence } : {}),
+    },
+    change.overrule === true,
+  );
 }
 
 export interface PauseChange {
@@ -70,6 +90,12 @@ export interface PauseChange {
   readonly by?: string;
   /** Default Date.now(): also the time the ramp is frozen at. */
   readonly at?: number;
+  /**
+   * An operator's overrule, as KillChange's: a record in force that is newer (a clock that
+   * runs ahead) is overruled by this one stamped just after it. A pause's `pausedAt` stays
+   * this decision's time, so the ramp freezes at the step of now, not of the skewed stamp.
+   */
+  readonly overrule?: boolean;
 }
 
 /**
@@ -80,19 +106,27 @@ export interface PauseChange {
 export function changePauseState(config: ValidatedConfig, change: PauseChange): Promise<KillChangeResult> {
   const by = change.by ?? operatorName();
   const at = change.at ?? Date.now();
-  return writeRecord(config, {
-    experiment: pauseKey(change.experiment),
-    killed: change.paused,
-    reason: change.reason,
-    by,
-    at,
-    origin: `${by}:${process.pid}`,
-    ...(change.paused ? { pausedAt: at } : {}),
-  });
+  return writeRecord(
+    config,
+    {
+      experiment: pauseKey(change.experiment),
+      killed: change.paused,
+      reason: change.reason,
+      by,
+      at,
+      origin: `${by}:${process.pid}`,
+      ...(change.paused ? { pausedAt: at } : {}),
+    },
+    change.overrule === true,
+  );
 }
 
-/** Writes a record where the running instances read it, unless a newer one is there. */
-async function writeRecord(config: ValidatedConfig, record: KillRecord): Promise<KillChangeResult> {
+/**
+ * Writes a record where the running instances read it, unless a newer one is there; with
+ * `overrule`, stamped just after a newer one instead (see KillChange.overrule).
+ */
+async function writeRecord(config: ValidatedConfig, record: KillRecord, force: boolean): Promise<KillChangeResult> {
+  if (force) return overruleRecord(config, record);
   if (!config.fleet) {
     const file = stateFilePath(config.exposures.dir);
     const merged = mergeIntoStateFile(file, [record]);
@@ -108,6 +142,27 @@ async function writeRecord(config: ValidatedConfig, record: KillRecord): Promise
       ? record
       : parseKillRecord(JSON.parse((await redis.hget(keys.kills, record.experiment)) ?? 'null'));
     return { record: stored ?? record, written, where: `redis ${redisLabel(config.fleet!.redis)}` };
+  });
+}
+
+async function overruleRecord(config: ValidatedConfig, record: KillRecord): Promise<KillChangeResult> {
+  const result = (written: KillRecord | undefined, current: KillRecord | undefined, where: string) => ({
+    record: written ?? current ?? record,
+    written: written !== undefined,
+    where,
+    // Restamped: the store wrote it at another time than the decision's.
+    ...(written && current && written.at !== record.at ? { overruled: { record: current, decidedAt: record.at } } : {}),
+  });
+  if (!config.fleet) {
+    const file = stateFilePath(config.exposures.dir);
+    const { written, current } = overruleInStateFile(file, record);
+    return result(written, current, `file ${file}`);
+  }
+  return withRedis(config, async (redis, keys) => {
+    const { written, current } = await overrule(redis, keys, record);
+    const parse = (text: string | undefined) =>
+      text === undefined ? undefined : parseOrUndefined(text, parseKillRecord);
+    return result(parse(written), parse(current), `redis ${redisLabel(config.fleet!.redis)}`);
   });
 }
 

@@ -51,6 +51,18 @@ export function isNewer(a: KillRecord, b: KillRecord | undefined): boolean {
   return a.origin > b.origin;
 }
 
+/**
+ * An operator's overrule: `record` as is when it supersedes `current`, else the same record
+ * stamped just after `current` (its `at` + 1 ms), so it wins the merge everywhere. For a
+ * decision that a record stamped by a clock running ahead would otherwise outlast. Undefined
+ * when no stamp can follow `current` (stamped at the end of the Date range).
+ */
+export function stampedAfter(record: KillRecord, current: KillRecord | undefined): KillRecord | undefined {
+  if (isNewer(record, current)) return record;
+  const at = current!.at + 1;
+  return isTime(at) ? { ...record, at } : undefined;
+}
+
 /** The records of `incoming` that supersede those of `state`, in incoming's order. */
 export function newerRecords(state: KillState, incoming: Iterable<KillRecord>): KillRecord[] {
   const out: KillRecord[] = [];

@@ -5,7 +5,7 @@
  * second at most, and connection errors are reported once per outage through `onDown`.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { LAST_TIME } from './kill-record.js';
+import { LAST_TIME, type KillRecord } from './kill-record.js';
 import { messageOf } from '../errors.js';
 
 /** Keys and channels under the fleet's prefix. */
@@ -104,4 +104,62 @@ export async function setIfNewer(
 ): Promise<boolean> {
   const written = await redis.eval(SET_IF_NEWER, 2, keys.kills, keys.killChannel, experiment, json);
   return written === 1;
+}
+
+/**
+ * An operator's overrule of one kill record (see stampedAfter): ARGV[2] is the record,
+ * ARGV[3] the same record without its `at`. Written (and published) as is when it
+ * supersedes the stored one, else stamped just after the stored one (its at + 1 ms) and
+ * written. The stamp is taken here, in the script, from the record actually stored: a
+ * client that read the record first and wrote after could be stamped after a record that
+ * a newer decision replaced in between, and lose it. The restamped JSON is ARGV[3] with
+ * `"at"` put first ('%.17g' gives the double back exactly), not a re-encoding of the
+ * record (cjson would round numbers in `evidence` and turn empty arrays into objects).
+ * Returns {1, json} when written as is, {2, json, stored} when restamped, {0, stored}
+ * when no stamp can follow the stored record (stamped at the end of the Date range).
+ */
+export const OVERRULE = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local rec = ARGV[2]
+local code = 1
+if cur then
+  local ok, c = pcall(cjson.decode, cur)
+  if ok and type(c) == 'table' and type(c.at) == 'number' and math.abs(c.at) <= ${LAST_TIME} then
+    local n = cjson.decode(ARGV[2])
+    if c.at > n.at or (c.at == n.at and tostring(c.origin) >= tostring(n.origin)) then
+      local at = c.at + 1
+      if at > ${LAST_TIME} then return {0, cur} end
+      rec = '{"at":' .. string.format('%.17g', at) .. ',' .. string.sub(ARGV[3], 2)
+      code = 2
+    end
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], rec)
+redis.call('PUBLISH', KEYS[2], rec)
+if code == 2 then return {2, rec, cur} end
+return {1, rec}
+`;
+
+/**
+ * Runs OVERRULE on a record: the JSON written (undefined when nothing could be) and, when
+ * the record was restamped or refused, the JSON of the record that was in force.
+ */
+export async function overrule(
+  redis: Redis,
+  keys: ReturnType<typeof fleetKeys>,
+  record: KillRecord,
+): Promise<{ written: string | undefined; current: string | undefined }> {
+  const withoutAt = Object.fromEntries(Object.entries(record).filter(([key]) => key !== 'at'));
+  const reply = (await redis.eval(
+    OVERRULE,
+    2,
+    keys.kills,
+    keys.killChannel,
+    record.experiment,
+    JSON.stringify(record),
+    JSON.stringify(withoutAt),
+  )) as [number, string, string?];
+  const [code, first, second] = reply;
+  if (code === 0) return { written: undefined, current: first };
+  return { written: first, current: code === 2 ? second : undefined };
 }

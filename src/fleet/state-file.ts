@@ -11,7 +11,7 @@ import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeF
 import { dirname, join } from 'node:path';
 import { SwitchyardError } from '../errors.js';
 import { isRunning, isThisHost, lockHolderText, parseLockHolder } from '../ports.js';
-import { isNewer, parseKillRecord, type KillRecord } from './kill-record.js';
+import { isNewer, parseKillRecord, stampedAfter, type KillRecord } from './kill-record.js';
 
 export const STATE_SCHEMA = 'switchyard.state/1';
 export const STATE_FILE = 'state.json';
@@ -98,16 +98,42 @@ export function writeStateFile(file: string, records: Iterable<KillRecord>): voi
  */
 export function mergeIntoStateFile(file: string, records: Iterable<KillRecord>): Map<string, KillRecord> {
   return withFileLock(file, () => {
-    let merged: Map<string, KillRecord>;
-    try {
-      merged = readStateFile(file);
-    } catch {
-      merged = new Map(); // a corrupt file is replaced by what this process knows
-    }
+    const merged = readForMerge(file);
     for (const r of records) if (isNewer(r, merged.get(r.experiment))) merged.set(r.experiment, r);
     writeStateFile(file, merged.values());
     return merged;
   });
+}
+
+/**
+ * An operator's overrule (see stampedAfter): writes `record`, stamped just after the record
+ * in force when that one is newer, under the file's lock, so the stamp follows the record
+ * actually there and not one read before another writer's newer decision. Returns the
+ * record written and the one it was stamped after; nothing is written (`written`
+ * undefined) only when no stamp can follow the record in force.
+ */
+export function overruleInStateFile(
+  file: string,
+  record: KillRecord,
+): { written: KillRecord | undefined; current: KillRecord | undefined } {
+  return withFileLock(file, () => {
+    const merged = readForMerge(file);
+    const current = merged.get(record.experiment);
+    const written = stampedAfter(record, current);
+    if (written) {
+      merged.set(record.experiment, written);
+      writeStateFile(file, merged.values());
+    }
+    return { written, current };
+  });
+}
+
+function readForMerge(file: string): Map<string, KillRecord> {
+  try {
+    return readStateFile(file);
+  } catch {
+    return new Map(); // a corrupt file is replaced by what this process knows
+  }
 }
 
 /** How long a writer waits for another's lock before it gives up. */

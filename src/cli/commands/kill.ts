@@ -12,7 +12,19 @@ import {
   SwitchyardError,
   terminalSafe as safe,
 } from '../../index.js';
-import { requireExperiment, type Out } from './shared.js';
+import { overruledNote, requireExperiment, staleDecisionHint, type Out } from './shared.js';
+
+export interface KillOptions {
+  reason: string;
+  by?: string;
+  config: string;
+  json?: boolean;
+  force?: boolean;
+}
+
+/** --force's help, for kill, unkill, pause and resume. */
+export const FORCE_HELP =
+  'overrule a newer record in force (one stamped by a clock running ahead): this one is stamped just after it';
 
 export function registerKill(program: Command, out: Out): void {
   program
@@ -23,8 +35,9 @@ export function registerKill(program: Command, out: Out): void {
     .option('--by <name>', 'who (default cli:<user>@<host>)')
     .option('--config <file>', 'the config file', 'switchyard.yaml')
     .option('--json', 'machine-readable output')
-    .action(async (experiment: string, opts: { reason: string; by?: string; config: string; json?: boolean }) => {
-      await changeAndReport(out, opts.config, experiment, true, opts.reason, opts.by, opts.json);
+    .option('--force', FORCE_HELP)
+    .action(async (experiment: string, opts: KillOptions) => {
+      await changeAndReport(out, opts.config, experiment, true, opts);
     });
 }
 
@@ -32,7 +45,8 @@ export function registerKill(program: Command, out: Out): void {
  * Shared by kill and unkill: validate, write the fleet state, then turn the vendor's flag
  * off (kill) or on (unkill) through the control plane when the config has credentials,
  * and print both outcomes. A newer decision already in force fails (exit 1) and touches
- * nothing. A vendor that refuses is reported (its message, never a token) and does not
+ * nothing, unless forced (`--force`: the record is stamped just after the one in force,
+ * see KillChange.overrule). A vendor that refuses is reported (its message, never a token) and does not
  * fail the command: switchyard's decision is in force on every instance either way.
  */
 export async function changeAndReport(
@@ -40,20 +54,25 @@ export async function changeAndReport(
   file: string,
   experiment: string,
   killed: boolean,
-  reason: string,
-  by: string | undefined,
-  json: boolean | undefined,
+  opts: Omit<KillOptions, 'config'>,
 ): Promise<void> {
+  const { reason, by, json } = opts;
   const config = loadConfigFile(file);
   requireExperiment(config, experiment, file);
-  const result = await changeKillState(config, { experiment, killed, reason, ...(by ? { by } : {}) });
+  const result = await changeKillState(config, {
+    experiment,
+    killed,
+    reason,
+    ...(by ? { by } : {}),
+    ...(opts.force ? { overrule: true } : {}),
+  });
   if (!result.written) {
     if (json) out(JSON.stringify(result) + '\n');
     const r = result.record;
     throw new SwitchyardError(
       'SY_STALE_DECISION',
       'cli',
-      `a newer decision on "${experiment}" is in force (${r.killed ? 'killed' : 'not killed'} by ${safe(r.by)} at ${new Date(r.at).toISOString()}: ${safe(r.reason)}); nothing changed`,
+      `a newer decision on "${experiment}" is in force (${r.killed ? 'killed' : 'not killed'} by ${safe(r.by)} at ${new Date(r.at).toISOString()}: ${safe(r.reason)}); nothing changed${staleDecisionHint(r)}`,
     );
   }
   const flag = config.experiments.get(experiment)!.flag;
@@ -63,6 +82,7 @@ export async function changeAndReport(
     return;
   }
   out(`${experiment}: ${killed ? `killed (${reason})` : 'unkilled'}; every instance sharing ${result.where} obeys\n`);
+  out(overruledNote(result, (r) => (r.killed ? 'killed' : 'not killed')));
   out(
     vendor.scope === 'vendor'
       ? `vendor: ${vendor.vendor} turned flag "${flag}" ${killed ? 'off' : 'on'}\n`

@@ -14,13 +14,15 @@ import {
   terminalSafe as safe,
   trafficAt,
 } from '../../index.js';
-import { requireExperiment, type Out } from './shared.js';
+import { FORCE_HELP } from './kill.js';
+import { overruledNote, requireExperiment, staleDecisionHint, type Out } from './shared.js';
 
 interface PauseOptions {
   reason: string;
   by?: string;
   config: string;
   json?: boolean;
+  force?: boolean;
 }
 
 export function registerPause(program: Command, out: Out): void {
@@ -32,6 +34,7 @@ export function registerPause(program: Command, out: Out): void {
     .option('--by <name>', 'who (default cli:<user>@<host>)')
     .option('--config <file>', 'the config file', 'switchyard.yaml')
     .option('--json', 'machine-readable output')
+    .option('--force', FORCE_HELP)
     .action(async (experiment: string, opts: PauseOptions) => pauseOrResume(out, experiment, true, opts));
   program
     .command('resume')
@@ -41,6 +44,7 @@ export function registerPause(program: Command, out: Out): void {
     .option('--by <name>', 'who (default cli:<user>@<host>)')
     .option('--config <file>', 'the config file', 'switchyard.yaml')
     .option('--json', 'machine-readable output')
+    .option('--force', FORCE_HELP)
     .action(async (experiment: string, opts: PauseOptions) => pauseOrResume(out, experiment, false, opts));
 }
 
@@ -59,6 +63,7 @@ async function pauseOrResume(out: Out, experiment: string, paused: boolean, opts
     paused,
     reason: opts.reason,
     ...(opts.by ? { by: opts.by } : {}),
+    ...(opts.force ? { overrule: true } : {}),
   });
   if (opts.json) out(JSON.stringify(result) + '\n');
   const r = result.record;
@@ -66,7 +71,7 @@ async function pauseOrResume(out: Out, experiment: string, paused: boolean, opts
     throw new SwitchyardError(
       'SY_STALE_DECISION',
       'cli',
-      `a newer decision on the ramp of "${experiment}" is in force (${r.killed ? 'paused' : 'resumed'} by ${safe(r.by)} at ${new Date(r.at).toISOString()}: ${safe(r.reason)}); nothing changed`,
+      `a newer decision on the ramp of "${experiment}" is in force (${r.killed ? 'paused' : 'resumed'} by ${safe(r.by)} at ${new Date(r.at).toISOString()}: ${safe(r.reason)}); nothing changed${staleDecisionHint(r)}`,
     );
   if (opts.json) return;
   const plan = compilePlan(exp);
@@ -76,4 +81,5 @@ async function pauseOrResume(out: Out, experiment: string, paused: boolean, opts
       ? `${experiment}: ramp paused (${opts.reason}) at step ${held.step + 1}/${exp.allocation.steps.length}, ${held.percent}% of traffic; every instance sharing ${result.where} holds it\n`
       : `${experiment}: ramp resumed, following its schedule (step ${held.step + 1}/${exp.allocation.steps.length}, ${held.percent}% now unless the guardrail gate holds it); every instance sharing ${result.where} follows\n`,
   );
+  out(overruledNote(result, (p) => (p.killed ? 'paused' : 'resumed')));
 }

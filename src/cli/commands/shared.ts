@@ -1,6 +1,12 @@
 /** What every CLI command file shares: the printer it writes to and the argument parsers. */
 import { InvalidArgumentError } from 'commander';
-import { SwitchyardError, terminalSafe, type ValidatedConfig } from '../../index.js';
+import {
+  SwitchyardError,
+  terminalSafe,
+  type KillChangeResult,
+  type KillRecord,
+  type ValidatedConfig,
+} from '../../index.js';
 
 /**
  * What a run has open that an interrupt (SIGINT, SIGTERM) must not leave behind: a DuckDB
@@ -89,4 +95,33 @@ export function requireExperiment(config: ValidatedConfig, experiment: string, f
     `no experiment "${experiment}" in ${file}` +
       (known.length ? ` (experiments: ${known.join(', ')})` : ' (it has no experiments)'),
   );
+}
+
+/** How far a record's stamp is ahead of this machine's clock, as "N s" (rounded up). */
+function ahead(record: KillRecord, now: number): string {
+  return `${Math.ceil((record.at - now) / 1000)} s`;
+}
+
+/**
+ * The end of SY_STALE_DECISION's message (kill, unkill, pause, resume): a record in force
+ * stamped ahead of this machine's clock may be a skewed clock's, which would outlast every
+ * decision made here until real time passes it, so the message says so and names --force.
+ * A record that is newer without being ahead is a genuinely later decision: nothing added.
+ */
+export function staleDecisionHint(record: KillRecord, now = Date.now()): string {
+  return record.at > now
+    ? `: it is stamped ${ahead(record, now)} ahead of this machine's clock (a clock running ahead?); --force writes this decision stamped just after it, so that it wins`
+    : '';
+}
+
+/**
+ * For a forced decision that had to be stamped after the record in force: a line saying so,
+ * with the decision's own time, which the stored record no longer shows; '' otherwise.
+ */
+export function overruledNote(result: KillChangeResult, what: (r: KillRecord) => string): string {
+  const o = result.overruled;
+  if (!o) return '';
+  const r = o.record;
+  const skew = r.at > o.decidedAt ? `, ${ahead(r, o.decidedAt)} ahead of this machine's clock` : '';
+  return `stamped ${new Date(result.record.at).toISOString()}, just after the record in force (${what(r)} by ${terminalSafe(r.by)} at ${new Date(r.at).toISOString()}${skew}); decided at ${new Date(o.decidedAt).toISOString()}\n`;
 }

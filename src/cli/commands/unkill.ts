@@ -1,6 +1,6 @@
 /** `switchyard unkill EXP`: undoes a kill (manual or automatic) on every instance. */
 import type { Command } from 'commander';
-import { changeAndReport } from './kill.js';
+import { changeAndReport, FORCE_HELP, type KillOptions } from './kill.js';
 import type { Out } from './shared.js';
 
 export function registerUnkill(program: Command, out: Out): void {
@@ -12,7 +12,8 @@ export function registerUnkill(program: Command, out: Out): void {
     .option('--by <name>', 'who (default cli:<user>@<host>)')
     .option('--config <file>', 'the config file', 'switchyard.yaml')
     .option('--json', 'machine-readable output')
-    .action(async (experiment: string, opts: { reason: string; by?: string; config: string; json?: boolean }) => {
-      await changeAndReport(out, opts.config, experiment, false, opts.reason, opts.by, opts.json);
+    .option('--force', FORCE_HELP)
+    .action(async (experiment: string, opts: KillOptions) => {
+      await changeAndReport(out, opts.config, experiment, false, opts);
     });
 }

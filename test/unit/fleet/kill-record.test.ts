@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isNewer, newerRecords, parseKillRecord, type KillRecord } from '../../../src/fleet/index.js';
+import { LAST_TIME } from '../../../src/fleet/index.js';
+import { stampedAfter } from '../../../src/fleet/kill-record.js';
 
 const rec = (at: number, origin: string, killed = true): KillRecord => ({
   experiment: 'exp',
@@ -48,5 +50,22 @@ describe('kill records merge by last writer wins on (at, origin)', () => {
     expect(parseKillRecord(rec(-1e300, 'a'))).toBeUndefined();
     // A pause frozen at such a time is kept as a pause at its record's own time.
     expect(parseKillRecord({ ...rec(5, 'a'), pausedAt: 1e300 })).toEqual(rec(5, 'a'));
+  });
+});
+
+describe("stampedAfter: an operator's overrule of the record in force", () => {
+  it('keeps a record that already wins, and stamps one that loses just after the one in force', () => {
+    const mine = rec(10, 'cli', false);
+    expect(stampedAfter(mine, undefined)).toBe(mine);
+    expect(stampedAfter(mine, rec(9, 'z'))).toBe(mine);
+    expect(stampedAfter(mine, rec(3_600_010, 'skewed'))).toEqual({ ...mine, at: 3_600_011 });
+    expect(stampedAfter(mine, rec(10, 'z'))).toEqual({ ...mine, at: 11 }); // a tie it loses on origin
+    const stamped = stampedAfter(mine, rec(3_600_010, 'skewed'))!;
+    expect(isNewer(stamped, rec(3_600_010, 'skewed'))).toBe(true);
+  });
+
+  it('is undefined when no stamp can follow the record in force (the end of the Date range)', () => {
+    expect(stampedAfter(rec(10, 'cli'), rec(LAST_TIME, 'z'))).toBeUndefined();
+    expect(stampedAfter(rec(10, 'cli'), rec(LAST_TIME - 1, 'z'))).toEqual(rec(LAST_TIME, 'cli'));
   });
 });
