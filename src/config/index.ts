@@ -8,6 +8,7 @@ export {
   ConfigError,
   formatProblem,
   formatPath,
+  DEFAULT_STICKY_TTL_MS,
 } from './load.js';
 export { scrubSecrets } from './quote.js';
 export { configMessages } from './messages.js';

@@ -716,6 +716,9 @@ function toExperiment(key: string, exp: RawExperiment, defaults: ValidatedConfig
   };
 }
 
+/** How long an experiment's Redis sticky hash lives after its last use, unless sticky_ttl says otherwise: 90 days. */
+export const DEFAULT_STICKY_TTL_MS = 90 * 86_400_000;
+
 /** Default floor: 5% per arm, or less when that many arms (and the holdout) would not fit. */
 const DEFAULT_FLOOR = 5;
 
@@ -733,6 +736,7 @@ function toAdaptive(alloc: NonNullable<RawExperiment['allocation']>, arms: numbe
     metricKind: alloc.metric_kind ?? 'conversion',
     sticky: alloc.sticky ?? 'memory',
     stickyCapacity: alloc.sticky_capacity ?? 1_000_000,
+    stickyTtlMs: alloc.sticky_ttl === undefined ? DEFAULT_STICKY_TTL_MS : parseDuration(alloc.sticky_ttl)!,
   };
 }
 

@@ -30,6 +30,8 @@ export const configMessages = {
     `floors cannot add up: ${arms} arms x floor ${formatNumber(floor)}% + holdout ${formatNumber(holdout)}% = ${formatNumber(arms * floor + holdout)}%, more than 100%`,
   holdoutTooHigh: (holdout: number) =>
     `a holdout of ${formatNumber(holdout)}% leaves no traffic for the bandit to allocate; use a value below 100`,
+  stickyTtlNeedsRedis:
+    'sticky_ttl is how long the Redis hash of sticky: redis lives after its last use; with sticky: memory or none nothing expires: remove it or set sticky: redis',
   stickyNeedsFleet: 'sticky: redis needs fleet.redis (the Redis the instances share); or use sticky: memory',
   weightMissing: 'missing; expected a number (fixed and gradual allocation need a weight per variant)',
   gradualNeeds: (field: 'start' | 'schedule') =>

@@ -24,6 +24,7 @@ export const ADAPTIVE_KEYS = [
   'metric_kind',
   'sticky',
   'sticky_capacity',
+  'sticky_ttl',
 ] as const;
 export const MONITORING_KEYS = ['real_time_metrics', 'anomaly_detection', 'automatic_rollback'] as const;
 
@@ -234,6 +235,8 @@ const allocation = z.strictObject({
   sticky: z.enum(STICKY_STORES).optional(),
   /** Units the in-memory sticky table (or the Redis store's local cache) holds. */
   sticky_capacity: z.number().int().min(1000).max(100_000_000).optional(),
+  /** sticky: redis only: how long the experiment's Redis hash lives after its last use (e.g. 90d). */
+  sticky_ttl: duration.optional(),
 });
 
 const guardrail = z.strictObject({

@@ -289,6 +289,13 @@ function adaptiveProblems(
       path: at('allocation', 'reweight_every'),
       message: m.expected(DURATION_FORMAT, show(alloc.reweight_every, at('allocation', 'reweight_every'))),
     });
+  if (typeof alloc.sticky_ttl === 'string' && parseDuration(alloc.sticky_ttl) === undefined)
+    problems.push({
+      path: at('allocation', 'sticky_ttl'),
+      message: m.expected(DURATION_FORMAT, show(alloc.sticky_ttl, at('allocation', 'sticky_ttl'))),
+    });
+  else if (alloc.sticky_ttl !== undefined && alloc.sticky !== 'redis')
+    problems.push({ path: at('allocation', 'sticky_ttl'), message: m.stickyTtlNeedsRedis });
   if (alloc.sticky === 'redis' && !(isRecord(raw.fleet) && typeof raw.fleet.redis === 'string'))
     problems.push({ path: at('allocation', 'sticky'), message: m.stickyNeedsFleet });
 }

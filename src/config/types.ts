@@ -20,6 +20,8 @@ export interface ValidatedAdaptive {
   readonly metricKind: 'conversion' | 'continuous';
   readonly sticky: 'memory' | 'redis' | 'none';
   readonly stickyCapacity: number;
+  /** sticky: redis: the experiment's hash expires this long after its last lookup or write (PEXPIRE, renewed by each). */
+  readonly stickyTtlMs: number;
 }
 
 export interface ValidatedVariant {

@@ -16,6 +16,7 @@ import { createSwitchyard, type AllocationVersion, type Switchyard } from 'switc
 import { RedisStickyStore } from '../../src/client/adaptive/redis-sticky.js';
 import { silentLogger } from '../../src/ports.js';
 import { privateStateDir } from '../helpers/state-dir.js';
+import { until } from '../helpers/receiver.js';
 import { PrivateRedis } from '../helpers/redis.js';
 
 const SHARED = 'redis://127.0.0.1:6379';
@@ -221,6 +222,43 @@ describe('adaptive allocation in a fleet (real Redis)', () => {
     // (its own recorder; status shows the fleet's merged count, the first instance's 300).
     for (const v of ['control', 'b', 'c'])
       expect(restarted.metrics.summary('hero', v, 'switchyard.units')?.n ?? 0).toBe(0);
+  });
+
+  it("the experiment's sticky hash expires sticky_ttl after its last use (default 90 days), renewed by each round trip and by a reload's new sticky_ttl", async () => {
+    const day = 86_400_000;
+    const p = prefix();
+    const key = `${p}:sticky:hero`;
+    const sy = await make(config(SHARED, p));
+    await sy.getVariant('hero', { targetingKey: 'u1' });
+    const ttl = await shared.pttl(key);
+    expect(ttl).toBeGreaterThan(90 * day - 60_000);
+    expect(ttl).toBeLessThanOrEqual(90 * day);
+    await sy.close();
+    const dir = mkdtempSync(join(tmpdir(), 'sy-sticky-ttl-'));
+    const file = join(dir, 'switchyard.yaml');
+    const q = prefix();
+    const qkey = `${q}:sticky:hero`;
+    writeFileSync(file, JSON.stringify(config(SHARED, q, { sticky_ttl: '2d' })));
+    const logger = { ...silentLogger };
+    const watched = await createSwitchyard({
+      config: file,
+      watchIntervalMs: 50,
+      logger,
+      adaptive: { pollMs: 100, stickyTimeoutMs: 2000 },
+    });
+    open.push(watched);
+    await watched.getVariant('hero', { targetingKey: 'u1' });
+    expect(await shared.pttl(qkey)).toBeGreaterThan(2 * day - 60_000);
+    expect(await shared.pttl(qkey)).toBeLessThanOrEqual(2 * day);
+    // A reload to 3 days: the next round trip (a unit not seen yet) renews the hash for 3 days.
+    writeFileSync(file, JSON.stringify(config(SHARED, q, { sticky_ttl: '3d' })));
+    await until(
+      () => watched.config.experiments.get('hero')!.allocation.adaptive?.stickyTtlMs === 3 * day,
+      5000,
+      'the reload',
+    );
+    await watched.getVariant('hero', { targetingKey: 'u2' });
+    expect(await shared.pttl(qkey)).toBeGreaterThan(3 * day - 60_000);
   });
 
   it('Redis down: units are served from memory at once, written to Redis when it is back', async () => {

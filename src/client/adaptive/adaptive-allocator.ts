@@ -96,6 +96,8 @@ export class AdaptiveAllocator {
                 this.options.logger,
                 (unit, name) => this.byKey.get(experiment)?.correct(unit, name),
                 this.options.stickyTimeoutMs,
+                undefined,
+                () => this.byKey.get(experiment)?.options.stickyTtlMs ?? options.stickyTtlMs,
               )
             : undefined;
         running = new AdaptiveExperiment(

@@ -1,6 +1,9 @@
 /**
  * Sticky assignments in Redis, fleet-wide and kept across restarts: one hash per
- * experiment, `<prefix>:sticky:<experiment>`, unit id -> variant name.
+ * experiment, `<prefix>:sticky:<experiment>`, unit id -> variant name. Each round trip
+ * renews the hash's time to live (`sticky_ttl`, default 90 days: PEXPIRE), so the hash of
+ * an experiment that ended (no instance looks a unit up any more) leaves Redis by itself;
+ * without it every experiment's hash, a field per unit ever assigned, stayed for good.
  *
  * The adaptive experiment keeps every unit it has seen in its memory table, so a unit
  * already seen never waits on Redis. A unit not in memory costs one round trip, shared
@@ -17,6 +20,7 @@
  * once per outage.
  */
 import type { Redis } from 'ioredis';
+import { DEFAULT_STICKY_TTL_MS } from '../../config/index.js';
 import type { Logger } from '../../ports.js';
 
 /** The unit's arm, and whether this call stored it first (the unit is new to the fleet). */
@@ -71,6 +75,8 @@ export class RedisStickyStore {
     private readonly onCorrect: (unit: string, name: string) => void,
     private readonly timeoutMs = 100,
     private readonly maxPending = 1_000_000,
+    /** The hash's time to live, renewed by every round trip (read at each: a config reload may change it). */
+    private readonly ttlMs: () => number = () => DEFAULT_STICKY_TTL_MS,
   ) {
     this.key = `${prefix}:sticky:${experiment}`;
   }
@@ -114,6 +120,8 @@ export class RedisStickyStore {
     this.counters.lookups++;
     const pipeline = this.redis.pipeline();
     for (const w of batch) pipeline.hsetnx(this.key, w.unit, w.proposed).hget(this.key, w.unit);
+    // Last, so the answers of the units keep their places; its own answer is not read.
+    pipeline.pexpire(this.key, this.ttlMs());
     const result = await this.within(pipeline.exec().catch((e: unknown) => e as Error));
     this.inFlight = false;
     if (result === 'timeout' || result instanceof Error || result === null) {
@@ -194,6 +202,7 @@ export class RedisStickyStore {
       const chunk = [...this.pending].slice(0, 1000);
       const pipeline = this.redis.pipeline();
       for (const [unit, name] of chunk) pipeline.hsetnx(this.key, unit, name).hget(this.key, unit);
+      pipeline.pexpire(this.key, this.ttlMs());
       // Bounded like a lookup: a Redis that stopped answering keeps the units pending
       // (written at a later call) instead of holding close() for as long as it lasts.
       const result = await this.within(pipeline.exec().catch(() => null));

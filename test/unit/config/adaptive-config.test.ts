@@ -37,6 +37,7 @@ describe('adaptive allocation config', () => {
       metricKind: 'conversion',
       sticky: 'memory',
       stickyCapacity: 1_000_000,
+      stickyTtlMs: 90 * 86_400_000,
     });
     const defaults = parseConfig(adaptive('mode: adaptive')).experiments.get('hero')!.allocation.adaptive!;
     expect(defaults).toMatchObject({
@@ -85,6 +86,16 @@ describe('adaptive allocation config', () => {
       'sticky: redis without a fleet',
       'mode: adaptive\nsticky: redis',
       /allocation\.sticky: sticky: redis needs fleet\.redis/,
+    ],
+    [
+      'a bad sticky_ttl',
+      'mode: adaptive\nsticky_ttl: forever',
+      /allocation\.sticky_ttl: expected a positive number with a unit/,
+    ],
+    [
+      'sticky_ttl without sticky: redis (nothing would expire)',
+      'mode: adaptive\nsticky: memory\nsticky_ttl: 30d',
+      /allocation\.sticky_ttl: sticky_ttl is how long the Redis hash of sticky: redis lives after its last use; with sticky: memory or none nothing expires/,
     ],
     [
       'a bad metric kind',
