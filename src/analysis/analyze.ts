@@ -101,6 +101,7 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
   const windowS = settings.attributionWindowMs / 1000;
   const times = [Q.EARLIEST_T, options.now === undefined ? null : options.now / 1000 + Q.CLOCK_SKEW_S];
   let outOfRange = 0;
+  let outOfRangeEvents = 0;
   // The two scans of the data (see sql.ts), then per experiment only small tables.
   let scanned!: (malformed: number) => void;
   const quality = store.quality(new Promise<number>((resolve) => (scanned = resolve)));
@@ -120,6 +121,7 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
     if (store.engine === 'postgres') await q(store, Q.ANALYZE_UNITS);
     const counted = (await q(store, Q.MALFORMED))[0];
     outOfRange = num(counted?.out_of_range);
+    outOfRangeEvents = num(counted?.out_of_range_events);
     scanned(num(counted?.malformed));
     let keys = options.experiments ? requested : undefined;
     if (!keys) {
@@ -169,7 +171,7 @@ export async function analyze(store: AnalysisStore, options: AnalyzeOptions = {}
       confidenceLevel: config?.defaults.confidenceLevel ?? 0.95,
       methods,
     },
-    dataQuality: { ...(await quality), outOfRange },
+    dataQuality: { ...(await quality), outOfRange, outOfRangeEvents },
     experiments,
     notAnalysed,
   };

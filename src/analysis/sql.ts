@@ -68,9 +68,11 @@ const inTime = (t: string, lo: number, hi: number) =>
  * ($s+1..$s+r; none = every experiment), then the earliest and latest plausible time
  * ($s+r+1, $s+r+2: see EARLIEST_T). sy_lines: kind 1 a valid exposure, 2 a valid event,
  * NULL a malformed line (DuckDB reads every line of the files; PostgreSQL's holds only
- * exposures, its bad lines were counted by `load`). A valid exposure outside the plausible
- * times becomes kind 3: left out, and counted once per id (its id is a group of its own,
- * so a line delivered twice counts once on DuckDB as on PostgreSQL, whose load kept one).
+ * exposures and events, its bad lines were counted by `load`). A valid exposure or event
+ * outside the plausible times becomes kind 3 or 4: left out, and counted once per id (its
+ * id is a group of its own, so a line delivered twice counts once on DuckDB as on
+ * PostgreSQL, whose load kept one), as an exposure or an event by its experiment (only an
+ * exposure's is kept). (Events outside them are left out by the event scan.)
  */
 export function fillAllUnits(segments: number, requested: number, versions = false): string {
   const segs = Array.from(
@@ -87,10 +89,12 @@ export function fillAllUnits(segments: number, requested: number, versions = fal
       CAST(CASE WHEN min(variant) FILTER (WHERE kind = 1) = max(variant) FILTER (WHERE kind = 1) THEN 1 ELSE 2 END AS ${D}) AS variants, min(t) FILTER (WHERE kind = 1) AS t0${segs},
       ${versions ? 'min(version) FILTER (WHERE kind = 1)' : `CAST(NULL AS ${D})`} AS version,
       CAST(count(*) FILTER (WHERE kind = 1) AS ${D}) AS exposures, CAST(count(*) FILTER (WHERE kind IS NULL) AS ${D}) AS malformed,
-      CAST(CASE WHEN late IS NULL THEN 0 ELSE 1 END AS ${D}) AS out_of_range
+      CAST(CASE WHEN late IS NOT NULL AND experiment IS NOT NULL THEN 1 ELSE 0 END AS ${D}) AS out_of_range,
+      CAST(CASE WHEN late IS NOT NULL AND experiment IS NULL THEN 1 ELSE 0 END AS ${D}) AS out_of_range_events
     FROM (SELECT kind, experiment, variant, t, attributes${versions ? ', version' : ''}, CASE WHEN kind = 1 AND ${wanted} THEN unit END AS k, late
-      FROM (SELECT CASE WHEN kind = 1 AND NOT ${inTime('t', lo, lo + 1)} THEN 3 ELSE kind END AS kind, experiment, variant, t,
-          attributes${versions ? ', version' : ''}, unit, CASE WHEN kind = 1 AND NOT ${inTime('t', lo, lo + 1)} THEN id END AS late
+      FROM (SELECT CASE WHEN kind IN (1, 2) AND NOT ${inTime('t', lo, lo + 1)} THEN kind + 2 ELSE kind END AS kind,
+          CASE WHEN kind = 1 THEN experiment END AS experiment, variant, t,
+          attributes${versions ? ', version' : ''}, unit, CASE WHEN kind IN (1, 2) AND NOT ${inTime('t', lo, lo + 1)} THEN id END AS late
         FROM sy_lines) l) r
     GROUP BY experiment, k, late) g`;
 }
@@ -103,7 +107,8 @@ export const ANALYZE_UNIT_EVENTS = 'ANALYZE sy_uea';
 export const EXPERIMENTS = `SELECT experiment FROM sy_fa WHERE experiment IS NOT NULL GROUP BY experiment
   HAVING sum(exposures) > 0 ORDER BY experiment`;
 export const MALFORMED = `SELECT CAST(coalesce(sum(malformed), 0) AS ${D}) AS malformed,
-  CAST(coalesce(sum(out_of_range), 0) AS ${D}) AS out_of_range FROM sy_fa`;
+  CAST(coalesce(sum(out_of_range), 0) AS ${D}) AS out_of_range,
+  CAST(coalesce(sum(out_of_range_events), 0) AS ${D}) AS out_of_range_events FROM sy_fa`;
 
 /**
  * The event scan. Params: $1 attribution window in seconds (after exposure, and the same

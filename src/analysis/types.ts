@@ -252,6 +252,8 @@ export interface Analysis {
      * the analysis time (`generatedAt`): a wrong clock, not a real exposure. Left out of the analysis.
      */
     readonly outOfRange: number;
+    /** Valid events (each id once) at such times: left out of the analysis too. */
+    readonly outOfRangeEvents: number;
     readonly files: number;
   };
   readonly experiments: readonly ExperimentAnalysis[];

@@ -53,14 +53,16 @@ const NAMED_LINES = 3;
 
 /**
  * The data-quality figures as one phrase, the same in every rendering: files, lines, empty,
- * malformed with where the first lines are that cannot be JSON objects, and exposures out
- * of time range. `escape` makes a file path safe for the rendering (the only text from outside).
+ * malformed with where the first lines are that cannot be JSON objects, and exposures and
+ * events out of time range. `escape` makes a file path safe for the rendering (the only text from outside).
  */
 export function dataQualityText(q: Analysis['dataQuality'], escape: (s: string) => string): string {
   const named = q.incomplete.slice(0, NAMED_LINES).map((l) => `${escape(l.file)}:${l.line}`);
   const more = q.incomplete.length > NAMED_LINES ? `, ${q.incomplete.length - NAMED_LINES} more` : '';
   const where = named.length > 0 ? ` (not a JSON object: ${named.join(', ')}${more})` : '';
-  const late = q.outOfRange ? `, ${q.outOfRange} exposures out of time range (left out)` : '';
+  const late =
+    (q.outOfRange ? `, ${q.outOfRange} exposures out of time range (left out)` : '') +
+    (q.outOfRangeEvents ? `, ${q.outOfRangeEvents} events out of time range (left out)` : '');
   return `${q.files} file(s), ${n(q.lines)} lines, ${q.empty} empty, ${q.malformed} malformed${where}${late}`;
 }
 

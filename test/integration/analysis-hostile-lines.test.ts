@@ -130,6 +130,33 @@ const exposureAt = (ts: string, id: string) =>
     `{"schema":"switchyard.exposure/1","id":"${id}","ts":"${ts}","unit":"zz-${id}","experiment":"exp","flag":"exp","variant":"control","allocation":{"mode":"fixed","version":0,"step":-1,"percent":100},"reason":"SPLIT","provider":"memory","attributes":{}}`,
   );
 
+const eventAt = (ts: string, id: string, unit: string) =>
+  Buffer.from(
+    `{"schema":"switchyard.event/1","id":"${id}","ts":"${ts}","unit":"${unit}","event":"purchase","value":5,"properties":{}}`,
+  );
+
+describe('an event at an implausible time is left out and counted', () => {
+  it('2099 and 1970, of an exposed unit and of a unit never exposed, one delivered twice: counted once per id, the same on both engines', async () => {
+    const lines = [
+      exposureAt('2026-10-02T00:00:00Z', 'X1'),
+      eventAt('2099-10-02T00:00:00Z', 'G1', 'zz-X1'),
+      eventAt('1970-01-02T00:00:00Z', 'G2', 'zz-X1'),
+      eventAt('2099-10-02T00:00:00Z', 'G3', 'nobody'),
+      // In range: a real event, not counted.
+      eventAt('2026-10-02T01:00:00Z', 'G4', 'zz-X1'),
+    ];
+    const { duck, post } = await onBoth(withLines('event-times', [...lines, lines[1]!]));
+    for (const a of [duck, post]) {
+      expect(a.dataQuality.outOfRangeEvents).toBe(3);
+      expect(a.dataQuality.outOfRange).toBe(0);
+      expect(a.dataQuality.malformed).toBe(expected.dataQuality.malformed);
+    }
+    expect(expected.dataQuality.outOfRangeEvents).toBe(0);
+    expectSame(post.experiments, duck.experiments);
+    expect(post.dataQuality).toEqual(duck.dataQuality);
+  }, 120_000);
+});
+
 describe('an exposure at an implausible time is left out and counted', () => {
   it('2099 and 1970 (audit: runtime 26,664 days, KEEP RUNNING became SHIP): same decision, runtime and units as the clean data', async () => {
     const lines = [

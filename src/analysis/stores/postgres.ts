@@ -344,11 +344,15 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
         'analysis',
         'sy_exposures / sy_events have no id column (loaded by an older switchyard); run `switchyard load --data DIR --pg URL` once to add it',
       );
-    // What the exposure scan reads (store.ts): here only valid exposures; bad lines were counted at load.
+    // What the exposure scan reads (store.ts): here only valid lines, bad ones were counted at load;
+    // the events only for their times (the scan counts those at implausible times, once per id).
     // Tables loaded before versions were kept have none (an adaptive experiment's units are then one stratum).
     await client.query(
       `CREATE TEMP VIEW sy_lines AS SELECT 1 AS kind, id, unit, experiment, variant, t, attributes,
-         ${rows[0].versions ? 'version' : 'CAST(NULL AS double precision) AS version'} FROM sy_exposures`,
+         ${rows[0].versions ? 'version' : 'CAST(NULL AS double precision) AS version'} FROM sy_exposures
+       UNION ALL
+       SELECT 2, id, unit, CAST(NULL AS text), CAST(NULL AS text), t, CAST(NULL AS jsonb), CAST(NULL AS double precision)
+       FROM sy_events`,
     );
     // Each event id once: the load's unique index already made the ids unique. Rows loaded
     // before ids were kept (NULL id) have no id to tell a repeated line from a second event:

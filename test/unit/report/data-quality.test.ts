@@ -17,7 +17,7 @@ function analysis(incomplete: Analysis['dataQuality']['incomplete']): Analysis {
     generatedAt: '2026-12-01T00:00:00.000Z',
     engine: 'duckdb',
     settings: { corrections: 'holm', attributionWindowSeconds: 14 * 86400, confidenceLevel: 0.95, methods: [] },
-    dataQuality: { lines: 1200, empty: 1, malformed: 7, incomplete, outOfRange: 2, files: 2 },
+    dataQuality: { lines: 1200, empty: 1, malformed: 7, incomplete, outOfRange: 2, outOfRangeEvents: 3, files: 2 },
     experiments: [],
     notAnalysed: [],
   } as Analysis;
@@ -28,10 +28,10 @@ const five = [1, 2, 3, 4, 5].map((line) => ({ file: FILE, line }));
 describe('dataQualityText', () => {
   it('names the first three lines and how many more, after the counts', () => {
     expect(dataQualityText(analysis(five).dataQuality, (s) => s)).toBe(
-      `2 file(s), 1,200 lines, 1 empty, 7 malformed (not a JSON object: ${FILE}:1, ${FILE}:2, ${FILE}:3, 2 more), 2 exposures out of time range (left out)`,
+      `2 file(s), 1,200 lines, 1 empty, 7 malformed (not a JSON object: ${FILE}:1, ${FILE}:2, ${FILE}:3, 2 more), 2 exposures out of time range (left out), 3 events out of time range (left out)`,
     );
     expect(dataQualityText(analysis([]).dataQuality, (s) => s)).toBe(
-      '2 file(s), 1,200 lines, 1 empty, 7 malformed, 2 exposures out of time range (left out)',
+      '2 file(s), 1,200 lines, 1 empty, 7 malformed, 2 exposures out of time range (left out), 3 events out of time range (left out)',
     );
   });
 
