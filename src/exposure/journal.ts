@@ -459,10 +459,12 @@ export class Journal {
    * through a new writer. Until then a crash loses the lines kept in memory, so the journal
    * must not stay in memory for good after a moment's failure. A journal that never opened
    * its directory, or whose directory is gone (removed under the process: another process
-   * may have claimed the slot since), stays in memory. Returns whether it is on disk again;
-   * a segment written before a later one fails stays on disk (the journal stays in memory).
+   * may have claimed the slot since), stays in memory. `cursors` (the sinks' cursors now) are
+   * written last: a journal whose cursors cannot be written is not on disk again (it would
+   * fail at the next save, and log it, every retry). Returns whether it is on disk again; a
+   * segment written before a later one fails stays on disk (the journal stays in memory).
    */
-  recover(): boolean {
+  recover(cursors: Record<string, Cursor>): boolean {
     if (!this.failure || this.homeDir === undefined || !existsSync(this.journalDir)) return false;
     for (const seg of this.segments) {
       if (seg.persisted) continue;
@@ -488,6 +490,11 @@ export class Journal {
       seg.unwritten = 0;
       this.memoryLines -= seg.count;
       this.cached += footprintOf(seg.blocks!);
+    }
+    try {
+      this.options.cursors.write(cursors);
+    } catch {
+      return false;
     }
     this.failure = undefined;
     this.writer = new SegmentWriter(this.pool, (error) => this.fail(error));

@@ -498,7 +498,7 @@ export class EventPipeline {
     const now = this.options.clock.now();
     if (now < this.retryJournalAt) return;
     this.retryJournalAt = now + JOURNAL_RETRY_MS;
-    if (!this.journal.recover()) return;
+    if (!this.journal.recover(this.cursorsNow())) return;
     this.options.logger.info(
       `the event journal in ${this.options.dir} can be written again: the events kept in memory are on disk again, and new ones go there`,
     );
@@ -518,12 +518,17 @@ export class EventPipeline {
     if (this.cursors.advanced()) this.saveCursors();
   }
 
+  /** The sinks' cursors, by sink name. */
+  private cursorsNow(): Record<string, Cursor> {
+    const cursors: Record<string, Cursor> = {};
+    for (const channel of this.channels) cursors[channel.sink.name] = channel.cursor;
+    return cursors;
+  }
+
   /** Saves the sinks' cursors if one moved since the last save (or `force`), and deletes the segments they all passed. */
   private saveCursors(force = false): void {
     if (!this.cursors.claimSave(force)) return;
-    const cursors: Record<string, Cursor> = {};
-    for (const channel of this.channels) cursors[channel.sink.name] = channel.cursor;
-    this.journal.saveCursors(cursors);
+    this.journal.saveCursors(this.cursorsNow());
     this.journal.trim(this.channels.map((channel) => channel.cursor));
   }
 }

@@ -928,6 +928,45 @@ describe('journal writes', () => {
     expect(errors[0]).toMatch(/ENOSPC.*kept in memory \(the disk is tried again every 5 s\)/);
   });
 
+  it('whose cursors cannot be saved stay in memory, and go back to disk once they can: no retry that fails at its first save (and logs it) every 5 s', async () => {
+    const dir = tmp();
+    const clock = { now: Date.parse('2026-12-01T09:00:00Z') };
+    const errors: string[] = [];
+    const infos: string[] = [];
+    const got: EventRecord[] = [];
+    const p = pipeline({
+      dir,
+      clock: { now: () => clock.now },
+      sinks: [functionSink('fn', (r) => void got.push(...r))],
+      logger: { ...quiet, error: (m: string) => void errors.push(m), info: (m: string) => void infos.push(m) },
+    });
+    const deliver = async (i: number) => {
+      record(p, exposure(i));
+      p.flush();
+      await until(() => got.length === i + 1 && p.counters().sinks.fn!.pending === 0, 2000, `delivery of ${i}`);
+      await p.written();
+    };
+    await deliver(0);
+    const cursors = join(dir, 'cursors.json');
+    rmSync(cursors);
+    mkdirSync(cursors); // a directory where the cursors file goes: every save fails
+    clock.now += 1000;
+    await deliver(1);
+    expect(p.counters().journalInMemory).toBe(true);
+    clock.now += JOURNAL_RETRY_MS;
+    await deliver(2);
+    expect(p.counters().journalInMemory).toBe(true);
+    expect(infos).toEqual([]);
+    expect(errors).toHaveLength(1);
+    rmSync(cursors, { recursive: true });
+    clock.now += JOURNAL_RETRY_MS;
+    await deliver(3);
+    expect(p.counters().journalInMemory).toBe(false);
+    expect(infos).toEqual([expect.stringContaining('can be written again')]);
+    expect(statSync(cursors).isFile()).toBe(true);
+    expect(errors).toHaveLength(1);
+  });
+
   it('whose directory was removed under the process stay in memory: the slot is not made again (another process may have claimed it)', async () => {
     const dir = tmp();
     const clock = { now: Date.parse('2026-12-01T09:00:00Z') };
