@@ -54,14 +54,26 @@ function config(dir: string, fleet?: Record<string, unknown>) {
   };
 }
 
+/** The fleet section of a store (a Redis prefix of its own, deleted after the test), or none for the state file. */
+function fleetFor(store: 'file' | 'redis'): Record<string, unknown> | undefined {
+  if (store === 'file') return undefined;
+  const prefix = randomPrefix();
+  cleanups.push(() => deletePrefix(prefix));
+  return { redis: SHARED_REDIS, prefix };
+}
+
+/** A config file for the CLI on a store of its own: its state dir, fleet and path. */
+function configFile(store: 'file' | 'redis') {
+  const dir = privateStateDir();
+  const fleet = fleetFor(store);
+  const file = join(mkdtempSync(join(tmpdir(), 'sy-overrule-')), 'switchyard.yaml');
+  writeFileSync(file, JSON.stringify(config(dir, fleet)));
+  return { dir, fleet, file };
+}
+
 /** Two running instances sharing one store (one with a clock 1 h ahead) and a config file for the CLI. */
 async function fleetOf(store: 'file' | 'redis') {
-  let fleet: Record<string, unknown> | undefined;
-  if (store === 'redis') {
-    const prefix = randomPrefix();
-    cleanups.push(() => deletePrefix(prefix));
-    fleet = { redis: SHARED_REDIS, prefix };
-  }
+  const fleet = fleetFor(store);
   const dir = privateStateDir();
   const cfg = config(dir, fleet);
   const make = async (clock: FakeClock, stateDir: string) => {
@@ -157,15 +169,7 @@ describe.each(['file', 'redis'] as const)('overruling a decision stamped 1 h ahe
   });
 
   it('a record that is newer without being ahead: the refusal says nothing of clocks; --force still wins', async () => {
-    const dir = privateStateDir();
-    let fleet: Record<string, unknown> | undefined;
-    if (store === 'redis') {
-      const prefix = randomPrefix();
-      cleanups.push(() => deletePrefix(prefix));
-      fleet = { redis: SHARED_REDIS, prefix };
-    }
-    const file = join(mkdtempSync(join(tmpdir(), 'sy-overrule-')), 'switchyard.yaml');
-    writeFileSync(file, JSON.stringify(config(dir, fleet)));
+    const { dir, fleet, file } = configFile(store);
     // The CLI's clock stands still at T, so the record in force, stamped T by an origin that
     // sorts after the CLI's, is newer than the CLI's decision and not ahead of its clock.
     const T = Date.now();
@@ -199,16 +203,7 @@ describe.each(['file', 'redis'] as const)('overruling a decision stamped 1 h ahe
 
 describe.each(['file', 'redis'] as const)('changeKillState with overrule (%s)', (store) => {
   async function setup() {
-    const dir = privateStateDir();
-    let fleet: Record<string, unknown> | undefined;
-    if (store === 'redis') {
-      const prefix = randomPrefix();
-      cleanups.push(() => deletePrefix(prefix));
-      fleet = { redis: SHARED_REDIS, prefix };
-    }
-    const file = join(mkdtempSync(join(tmpdir(), 'sy-overrule-')), 'switchyard.yaml');
-    writeFileSync(file, JSON.stringify(config(dir, fleet)));
-    return loadConfigFile(file);
+    return loadConfigFile(configFile(store).file);
   }
 
   it('a delayed older decision stays out by default; with overrule it is stamped after the newer one, its evidence intact', async () => {

@@ -871,16 +871,25 @@ describe('journal writes', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/cannot write the event journal .*ENOSPC.*kept in memory/);
   });
-  it('that fail for a moment (a disk full, then with room again) go back to disk: the events kept in memory are written to their files, none lost or doubled, and new ones follow', async () => {
+  /** A pipeline on an injected clock (the journal's retries follow it), its error and info lines kept. */
+  function clocked(options: Partial<PipelineOptions> & Pick<PipelineOptions, 'sinks'>) {
     const dir = tmp();
     const clock = { now: Date.parse('2026-12-01T09:00:00Z') };
     const errors: string[] = [];
     const infos: string[] = [];
-    let up = false;
-    const got: EventRecord[] = [];
     const p = pipeline({
       dir,
       clock: { now: () => clock.now },
+      logger: { ...quiet, error: (m: string) => void errors.push(m), info: (m: string) => void infos.push(m) },
+      ...options,
+    });
+    return { dir, clock, errors, infos, p };
+  }
+
+  it('that fail for a moment (a disk full, then with room again) go back to disk: the events kept in memory are written to their files, none lost or doubled, and new ones follow', async () => {
+    let up = false;
+    const got: EventRecord[] = [];
+    const { dir, clock, errors, infos, p } = clocked({
       // Down, so that nothing is delivered and trimmed: every line stays in the journal.
       sinks: [
         functionSink('fn', (r) => {
@@ -888,7 +897,6 @@ describe('journal writes', () => {
           got.push(...r);
         }),
       ],
-      logger: { ...quiet, error: (m: string) => void errors.push(m), info: (m: string) => void infos.push(m) },
       maxSegmentBytes: 64 * 1024,
     });
     const full = join(dir, 'journal', 'seg-000000000002.jsonl');
@@ -929,17 +937,8 @@ describe('journal writes', () => {
   });
 
   it('whose cursors cannot be saved stay in memory, and go back to disk once they can: no retry that fails at its first save (and logs it) every 5 s', async () => {
-    const dir = tmp();
-    const clock = { now: Date.parse('2026-12-01T09:00:00Z') };
-    const errors: string[] = [];
-    const infos: string[] = [];
     const got: EventRecord[] = [];
-    const p = pipeline({
-      dir,
-      clock: { now: () => clock.now },
-      sinks: [functionSink('fn', (r) => void got.push(...r))],
-      logger: { ...quiet, error: (m: string) => void errors.push(m), info: (m: string) => void infos.push(m) },
-    });
+    const { dir, clock, errors, infos, p } = clocked({ sinks: [functionSink('fn', (r) => void got.push(...r))] });
     const deliver = async (i: number) => {
       record(p, exposure(i));
       p.flush();
@@ -968,12 +967,8 @@ describe('journal writes', () => {
   });
 
   it('whose directory was removed under the process stay in memory: the slot is not made again (another process may have claimed it)', async () => {
-    const dir = tmp();
-    const clock = { now: Date.parse('2026-12-01T09:00:00Z') };
     const got: EventRecord[] = [];
-    const p = pipeline({
-      dir,
-      clock: { now: () => clock.now },
+    const { dir, clock, p } = clocked({
       sinks: [functionSink('fn', (r) => void got.push(...r))],
       maxSegmentBytes: 64 * 1024,
     });
