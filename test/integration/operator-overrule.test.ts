@@ -17,6 +17,7 @@ import { LAST_TIME } from '../../src/fleet/index.js';
 import { cli } from '../helpers/cli.js';
 import { SHARED_REDIS, deletePrefix, randomPrefix, waitFor } from '../helpers/redis.js';
 import { privateStateDir } from '../helpers/state-dir.js';
+import { rampConfig } from '../helpers/ramp-config.js';
 
 const HOUR = 3_600_000;
 const iso = (t: number) => new Date(t).toISOString();
@@ -35,24 +36,8 @@ afterEach(async () => {
   OpenFeature.clearHooks();
 });
 
-function config(dir: string, fleet?: Record<string, unknown>) {
-  return {
-    feature_flags: { provider: 'memory' },
-    exposures: { enabled: false, dir },
-    monitoring: { check_interval: '1h' },
-    experiments: {
-      ramp: {
-        variants: { control: { weight: 50 }, treatment: { weight: 50 } },
-        allocation: {
-          mode: 'gradual',
-          start: new Date(Date.now() - 36 * HOUR).toISOString(),
-          schedule: [{ percent: 5, dwell: '1d' }, { percent: 25, dwell: '1d' }, { percent: 100 }],
-        },
-      },
-    },
-    ...(fleet ? { fleet } : {}),
-  };
-}
+/** The ramp's config, started 36 h ago: at its second step. */
+const config = (dir: string, fleet?: Record<string, unknown>) => rampConfig(dir, Date.now() - 36 * HOUR, fleet);
 
 /** The fleet section of a store (a Redis prefix of its own, deleted after the test), or none for the state file. */
 function fleetFor(store: 'file' | 'redis'): Record<string, unknown> | undefined {

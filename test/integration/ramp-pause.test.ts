@@ -13,6 +13,7 @@ import { createSwitchyard, type Switchyard } from 'switchyard';
 import { cli } from '../helpers/cli.js';
 import { SHARED_REDIS, deletePrefix, randomPrefix, waitFor } from '../helpers/redis.js';
 import { privateStateDir } from '../helpers/state-dir.js';
+import { rampConfig } from '../helpers/ramp-config.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -32,25 +33,8 @@ afterEach(async () => {
   OpenFeature.clearHooks();
 });
 
-function config(dir: string, fleet?: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  return {
-    feature_flags: { provider: 'memory' },
-    exposures: { enabled: false, dir },
-    monitoring: { check_interval: '1h' },
-    experiments: {
-      ramp: {
-        variants: { control: { weight: 50 }, treatment: { weight: 50 } },
-        allocation: {
-          mode: 'gradual',
-          start: new Date(START).toISOString(),
-          schedule: [{ percent: 5, dwell: '1d' }, { percent: 25, dwell: '1d' }, { percent: 100 }],
-        },
-        ...extra,
-      },
-    },
-    ...(fleet ? { fleet } : {}),
-  };
-}
+const config = (dir: string, fleet?: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  rampConfig(dir, START, fleet, extra);
 
 async function make(cfg: Record<string, unknown>, clock: FakeClock): Promise<Switchyard> {
   const sy = await createSwitchyard({ config: cfg, clock, statePollIntervalMs: 50, fleetConnectTimeoutMs: 5000 });
