@@ -143,4 +143,42 @@ describe('journal recovery', () => {
     await q.close(5000);
     expect(again).toEqual([]);
   });
+  it('that succeeds gives the memory limit back: a second failure later keeps as many lines in memory as the first did, none dropped', async () => {
+    const dir = tmp();
+    const journal = join(dir, 'journal');
+    const clock = { now: Date.parse('2026-12-01T09:00:00Z') };
+    const p = pipeline({
+      dir,
+      clock: { now: () => clock.now },
+      // Down: nothing is delivered, so every line counts against the memory limit while in memory.
+      sinks: [
+        functionSink('fn', () => {
+          throw new Error('down');
+        }),
+      ],
+      maxSegmentBytes: 64 * 1024,
+      memoryLimit: 4000,
+    });
+    symlinkSync('/dev/full', join(journal, 'seg-000000000002.jsonl'));
+    for (let i = 0; i < 2000; i++) record(p, i);
+    p.flush();
+    await p.written();
+    expect(p.counters().journalInMemory).toBe(true);
+    rmSync(join(journal, 'seg-000000000002.jsonl'));
+    clock.now += JOURNAL_RETRY_MS;
+    p.flush();
+    expect(p.counters().journalInMemory).toBe(false);
+    // The disk fails again: the next segments cannot be written.
+    const last = Math.max(...segments(journal).map((name) => Number(/\d+/.exec(name)![0])));
+    for (let seq = last + 1; seq <= last + 40; seq++)
+      symlinkSync('/dev/full', join(journal, `seg-${String(seq).padStart(12, '0')}.jsonl`));
+    for (let i = 2000; i < 4000; i++) record(p, i);
+    p.flush();
+    await p.written();
+    expect(p.counters().journalInMemory).toBe(true);
+    // 3000 lines in memory in all, under the limit of 4000 (the 2000 of the first failure are on disk).
+    for (let i = 4000; i < 5000; i++) record(p, i);
+    p.flush();
+    expect(p.counters().dropped).toBe(0);
+  });
 });
