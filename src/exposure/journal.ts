@@ -468,11 +468,13 @@ export class Journal {
     if (!this.failure || this.homeDir === undefined || !existsSync(this.journalDir)) return false;
     for (const seg of this.segments) {
       if (seg.persisted) continue;
-      let file: string;
       let bytes = 0;
       try {
         const created = createSegmentFile(this.journalDir, seg.seq);
-        file = created.file;
+        // Its file from now on, even if a write below fails: trim() and a clean close remove
+        // the partial file with the segment, and a later recover() writes it again. Left
+        // unnamed, it outlived the segment and a later start replayed lines already delivered.
+        seg.file = created.file;
         try {
           for (const block of seg.blocks!) {
             writeAllSync(created.fd, block.bytes, bytes);
@@ -484,7 +486,6 @@ export class Journal {
       } catch {
         return false;
       }
-      seg.file = file;
       seg.persisted = true;
       seg.bytes = bytes;
       seg.unwritten = 0;

@@ -378,6 +378,41 @@ describe('adaptive allocation in a fleet (real Redis)', () => {
     }
   }, 30_000);
 
+  it("the units an outage kept pending are written with the hash's time to live: a hash the reconcile makes expires too", async () => {
+    // An unusable key stands for the outage (deterministic, as below): the units stay pending.
+    const redis = new Redis(SHARED, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+    await redis.connect();
+    const p = prefix();
+    const key = `${p}:sticky:hero`;
+    const ttlMs = 5 * 86_400_000;
+    try {
+      await redis.set(key, 'not a hash');
+      const store = new RedisStickyStore(
+        redis,
+        p,
+        'hero',
+        silentLogger,
+        () => undefined,
+        500,
+        undefined,
+        () => ttlMs,
+      );
+      expect(await store.resolve('a', 'b')).toEqual({ name: 'b', isNew: true });
+      expect(store.pendingUnits).toBe(1);
+      await redis.del(key);
+      // No lookup since: the hash is made by the reconcile alone.
+      await store.reconcile();
+      expect(store.pendingUnits).toBe(0);
+      expect(await redis.hgetall(key)).toEqual({ a: 'b' });
+      const ttl = await redis.pttl(key);
+      expect(ttl).toBeGreaterThan(ttlMs - 60_000);
+      expect(ttl).toBeLessThanOrEqual(ttlMs);
+    } finally {
+      await redis.del(key);
+      redis.disconnect();
+    }
+  }, 30_000);
+
   it('a command that fails in the pipeline (connection lost mid-flight, unusable key) leaves its unit pending, not forgotten', async () => {
     // The per-command failure a lost connection gives is not reproducible on demand; a key of
     // the wrong type fails every hash command the same way, deterministically.
