@@ -153,18 +153,29 @@ export interface FleetLink {
 /** Where the guardrail monitor publishes its results beside the journal without a fleet (the CLI's status reads it). */
 export const GUARDRAIL_STATUS_FILE = 'guardrails-status.json';
 
+/** This process's start (see processStartTicks), read once; null where /proc cannot tell. */
+let ownStart: number | null | undefined;
+
 /**
- * Lock files name their holder `pid@host` (older ones a bare pid, of this host). Both
- * lock kinds use these: the journal's directory lock and the state files' write lock.
+ * Lock files name their holder `pid@host/start`: its pid, its host and when it started, in
+ * clock ticks since boot (Linux; `pid@host` where that cannot be read, and older ones a bare
+ * pid, of this host). Both lock kinds use these: the journal's directory lock and the state
+ * files' write lock.
  */
-export const lockHolderText = (): string => `${process.pid}@${hostname()}`;
+export const lockHolderText = (): string => {
+  ownStart ??= processStartTicks(process.pid) ?? null;
+  return `${process.pid}@${hostname()}${ownStart === null ? '' : `/${ownStart}`}`;
+};
 
 /** The holder a lock file's text names; undefined when it names none (being written, or garbage). */
-export function parseLockHolder(text: string): { pid: number; host: string | undefined } | undefined {
-  const m = /^(\d+)(?:@(.+))?$/.exec(text.trim());
+export function parseLockHolder(
+  text: string,
+): { pid: number; host: string | undefined; started: number | undefined } | undefined {
+  const m = /^(\d+)(?:@([^/]+)(?:\/(\d+))?)?$/.exec(text.trim());
   const pid = m ? Number(m[1]) : NaN;
   if (!m || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
-  return { pid, host: m[2] };
+  const started = m[3] === undefined ? undefined : Number(m[3]);
+  return { pid, host: m[2], started: Number.isSafeInteger(started) ? started : undefined };
 }
 
 /** Whether a holder is on this host (a bare pid is, as written before hosts were). */
@@ -184,38 +195,54 @@ export function isRunning(pid: number): boolean {
 /** Linux's clock ticks a second for /proc times (USER_HZ: 100 on every architecture Node runs on). */
 const CLOCK_TICKS = 100;
 /**
- * How much later than a lock's last write its holder may seem to have started: the boot time
- * is read in whole seconds, and a clock stepped since boot moves it.
+ * How much later than a lock's last write its holder may seem to have started (a lock that
+ * names no start): the boot time is read in whole seconds, and a clock step moves it.
  */
 const START_SLACK_MS = 30_000;
-let bootTimeS: number | null | undefined;
 
-/** When a process of this host started (epoch ms), from Linux's /proc; undefined where it cannot be read. */
-export function processStartMs(pid: number): number | undefined {
+/**
+ * When a process of this host started, in clock ticks since boot (Linux's /proc/<pid>/stat,
+ * field 22): no clock step moves it, and two processes under one pid never share it;
+ * undefined where it cannot be read.
+ */
+export function processStartTicks(pid: number): number | undefined {
   try {
-    if (bootTimeS === undefined) {
-      const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
-      bootTimeS = m ? Number(m[1]) : null;
-    }
-    if (bootTimeS === null) return undefined;
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The name (field 2) is in parentheses and may hold spaces; starttime is field 22.
+    // The name (field 2) is in parentheses and may hold spaces.
     const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-    return Number.isFinite(ticks) ? (bootTimeS + ticks / CLOCK_TICKS) * 1000 : undefined;
+    return Number.isSafeInteger(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** When a process of this host started, epoch ms by the wall clock now (the boot time read each time: a clock step moves it). */
+function processStartMs(pid: number): number | undefined {
+  const ticks = processStartTicks(pid);
+  if (ticks === undefined) return undefined;
+  try {
+    const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+    return m ? (Number(m[1]) + ticks / CLOCK_TICKS) * 1000 : undefined;
   } catch {
     return undefined;
   }
 }
 
 /**
- * Whether the process of this host that a lock names still holds it: it runs, and it started
- * before the lock was last written (`writtenMs`, the file's mtime). A pid is reused: after a
- * reboot, or once the holder has crashed, another process can run under it, and a lock taken
- * for alive on its pid alone was never taken over (a journal slot's undelivered events
- * stranded while that process ran). Where start times cannot be read (no /proc), running is enough.
+ * Whether the process of this host that a lock names still holds it. A pid is reused (after a
+ * reboot, or once the holder crashed, another process can run under it), and a lock taken for
+ * alive on its pid alone was never taken over: a journal slot's undelivered events stranded
+ * while that process ran. So the process must run and be the one that wrote the lock: started
+ * when the lock says (`started`, ticks since boot), or, for a lock that names no start, before
+ * the lock was last written (`writtenMs`, its mtime; a clock stepped meanwhile can mislead this
+ * one). Where /proc cannot tell, running is enough.
  */
-export function holdsLock(pid: number, writtenMs: number): boolean {
+export function holdsLock(pid: number, writtenMs: number, started?: number): boolean {
   if (!isRunning(pid)) return false;
-  const started = processStartMs(pid);
-  return started === undefined || started <= writtenMs + START_SLACK_MS;
+  if (started !== undefined) {
+    const now = processStartTicks(pid);
+    return now === undefined || now === started;
+  }
+  const startedMs = processStartMs(pid);
+  return startedMs === undefined || startedMs <= writtenMs + START_SLACK_MS;
 }

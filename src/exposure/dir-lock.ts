@@ -56,7 +56,7 @@ const STALE_EMPTY_MS = 10_000;
 export const HEARTBEAT_MS = 10_000;
 export const STALE_REMOTE_MS = 60_000;
 
-/** What a lock file holds: the owner's pid and host, `pid@host`. */
+/** What a lock file holds: the owner's pid, host and start, `pid@host/start` (see lockHolderText). */
 const ownerText = lockHolderText;
 
 /** The directory a slot's journal lives in: `root` itself (slot 0) or `root/workers/<slot>`. */
@@ -199,7 +199,7 @@ export class DirLock {
     const owner = parseLockHolder(text);
     if (owner === undefined) return ageMs(file) > STALE_EMPTY_MS;
     if (!isThisHost(owner)) return ageMs(file) > STALE_REMOTE_MS;
-    return owner.pid === process.pid || !holdsLock(owner.pid, Date.now() - ageMs(file));
+    return owner.pid === process.pid || !holdsLock(owner.pid, Date.now() - ageMs(file), owner.started);
   }
 }
 

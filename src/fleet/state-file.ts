@@ -10,7 +10,7 @@
 import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SwitchyardError } from '../errors.js';
-import { isRunning, isThisHost, lockHolderText, parseLockHolder } from '../ports.js';
+import { holdsLock, isThisHost, lockHolderText, parseLockHolder } from '../ports.js';
 import { isNewer, parseKillRecord, stampedAfter, type KillRecord } from './kill-record.js';
 
 export const STATE_SCHEMA = 'switchyard.state/1';
@@ -222,7 +222,7 @@ function lockHolder(lock: string): { text: string; gone: boolean } | undefined {
     return undefined;
   }
   const holder = parseLockHolder(text);
-  if (holder && isThisHost(holder) && !isRunning(holder.pid)) return { text, gone: true };
+  if (holder && isThisHost(holder) && !holdsLock(holder.pid, mtimeMs, holder.started)) return { text, gone: true };
   return { text, gone: Date.now() - mtimeMs > LOCK_STALE_MS };
 }
 

@@ -31,7 +31,7 @@ import {
   stateFilePath,
   type KillRecord,
 } from '../../src/fleet/index.js';
-import type { Logger } from '../../src/ports.js';
+import { processStartTicks, type Logger } from '../../src/ports.js';
 import { validateConfigObject } from '../../src/config/index.js';
 import { PrivateRedis, SHARED_REDIS, deletePrefix, randomPrefix, waitFor } from '../helpers/redis.js';
 
@@ -365,12 +365,17 @@ describe('kill store, file mode (no fleet)', () => {
     let started = Date.now();
     mergeIntoStateFile(file, [kill('b', 'i1')]);
     expect(Date.now() - started).toBeLessThan(1000);
+    // Its pid reused by a live process that started at another time than the writer: taken at once too.
+    writeFileSync(`${file}.lock`, `${process.ppid}@${hostname()}/${processStartTicks(process.ppid)! + 1}`);
+    started = Date.now();
+    mergeIntoStateFile(file, [kill('b2', 'i1')]);
+    expect(Date.now() - started).toBeLessThan(1000);
     // A holder that left no pid (or one of another host): taken once the lock is 10 s old.
     writeFileSync(`${file}.lock`, '');
     const longAgo = new Date(Date.now() - 60_000);
     utimesSync(`${file}.lock`, longAgo, longAgo);
     mergeIntoStateFile(file, [kill('c', 'i1')]);
-    expect([...readStateFile(file).keys()].sort()).toEqual(['a', 'b', 'c']);
+    expect([...readStateFile(file).keys()].sort()).toEqual(['a', 'b', 'b2', 'c']);
     expect(existsSync(`${file}.lock`)).toBe(false);
 
     writeFileSync(`${file}.lock`, `${process.ppid}@${hostname()}`);
@@ -379,7 +384,7 @@ describe('kill store, file mode (no fleet)', () => {
       `SY_STATE_FILE in fleet: cannot write ${file}: ${process.ppid}@${hostname()} has held ${file}.lock for more than 5 s; nothing was written`,
     );
     expect(Date.now() - started).toBeGreaterThanOrEqual(5000);
-    expect([...readStateFile(file).keys()].sort()).toEqual(['a', 'b', 'c']);
+    expect([...readStateFile(file).keys()].sort()).toEqual(['a', 'b', 'b2', 'c']);
   }, 20_000);
 
   it('a corrupt state file is reported and replaced, not trusted', async () => {

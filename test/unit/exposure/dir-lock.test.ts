@@ -4,10 +4,11 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { claimJournalHome, DirLock, HEARTBEAT_MS, STALE_REMOTE_MS } from '../../../src/exposure/dir-lock.js';
+import { lockHolderText, processStartTicks } from '../../../src/ports.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'sy-lock-'));
-/** What this process writes in a lock it holds. */
-const me = `${process.pid}@${hostname()}`;
+/** What this process writes in a lock it holds: its pid, host and start. */
+const me = lockHolderText();
 const held: DirLock[] = [];
 afterEach(() => held.splice(0).forEach((lock) => lock.release()));
 
@@ -66,6 +67,28 @@ describe('DirLock', () => {
       const live = tmp();
       writeFileSync(join(live, 'lock'), `${other.pid}@${hostname()}`);
       expect(take(live)).toBe(false);
+    } finally {
+      other.kill();
+    }
+  });
+
+  it("tells its live holder from a process reusing its pid by the start the lock names, whatever the clocks say: a lock naming another start is taken over however fresh, one naming the holder's start is held however old", async () => {
+    const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => other.once('spawn', resolve));
+      const started = processStartTicks(other.pid!);
+      expect(started).toBeGreaterThan(0);
+      expect(lockHolderText()).toBe(`${process.pid}@${hostname()}/${processStartTicks(process.pid)}`);
+      // The pid's process started at another time than the lock's writer: not its holder, though the lock was just touched.
+      const reused = tmp();
+      writeFileSync(join(reused, 'lock'), `${other.pid}@${hostname()}/${started! - 1}`);
+      expect(take(reused)).toBe(true);
+      expect(readFileSync(join(reused, 'lock'), 'utf8')).toBe(me);
+      // Its holder, though the lock's mtime says it was last touched long before it started (a clock stepped back).
+      const held = tmp();
+      writeFileSync(join(held, 'lock'), `${other.pid}@${hostname()}/${started!}`);
+      longAgo(join(held, 'lock'));
+      expect(take(held)).toBe(false);
     } finally {
       other.kill();
     }
