@@ -9,7 +9,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -27,6 +27,7 @@ import {
 } from '../../../src/exposure/index.js';
 import { batchOfLines, type Sink } from '../../../src/exposure/sink.js';
 import { until } from '../../helpers/receiver.js';
+import { lockHolderText } from '../../../src/ports.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const tmp = () => mkdtempSync(join(tmpdir(), 'sy-pipe-'));
@@ -1084,7 +1085,7 @@ describe('journal defects (issue 12)', () => {
     p.flush();
     await p.written();
     expect(readdirSync(join(dir, 'workers', '1', 'journal'))).toHaveLength(1);
-    expect(readFileSync(join(dir, 'workers', '1', 'lock'), 'utf8')).toBe(`${process.pid}@${hostname()}`);
+    expect(readFileSync(join(dir, 'workers', '1', 'lock'), 'utf8')).toBe(lockHolderText());
     expect(existsSync(join(dir, 'journal'))).toBe(false);
     down = false;
     const report = await p.close();
