@@ -503,7 +503,9 @@ export class EventPipeline {
       `the event journal in ${this.options.dir} can be written again: the events kept in memory are on disk again, and new ones go there`,
     );
     this.dropWarned = false;
-    this.saveCursors(true);
+    // recover() wrote the cursors: a save is done, and what every sink has passed can go.
+    this.cursors.claimSave(true);
+    this.journal.trim(this.channels.map((channel) => channel.cursor));
   }
 
   /** `retried`: a failure mid-run, after which the disk is tried again (not a directory that never opened). */
