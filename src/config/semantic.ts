@@ -9,6 +9,9 @@ import { configMessages as m } from './messages.js';
 import { quote } from './quote.js';
 import { ADAPTIVE_KEYS, PLATFORM_LIMITS, WEIGHT_TOTAL } from './schema.js';
 
+/** The shortest sticky_ttl: a returning unit's visits are further apart than that only when it has gone. */
+const MIN_STICKY_TTL_MS = 3_600_000;
+
 export type Path = readonly (string | number)[];
 export interface RawProblem {
   path: Path;
@@ -296,6 +299,8 @@ function adaptiveProblems(
     });
   else if (alloc.sticky_ttl !== undefined && alloc.sticky !== 'redis')
     problems.push({ path: at('allocation', 'sticky_ttl'), message: m.stickyTtlNeedsRedis });
+  else if (typeof alloc.sticky_ttl === 'string' && parseDuration(alloc.sticky_ttl)! < MIN_STICKY_TTL_MS)
+    problems.push({ path: at('allocation', 'sticky_ttl'), message: m.stickyTtlTooShort(show(alloc.sticky_ttl, at('allocation', 'sticky_ttl'))) });
   if (alloc.sticky === 'redis' && !(isRecord(raw.fleet) && typeof raw.fleet.redis === 'string'))
     problems.push({ path: at('allocation', 'sticky'), message: m.stickyNeedsFleet });
 }

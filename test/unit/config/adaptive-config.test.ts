@@ -98,6 +98,11 @@ describe('adaptive allocation config', () => {
       /allocation\.sticky_ttl: sticky_ttl is how long the Redis hash of sticky: redis lives after its last use; with sticky: memory or none nothing expires/,
     ],
     [
+      'a sticky_ttl under an hour (a returning unit would get a new arm)',
+      'mode: adaptive\nsticky: redis\nsticky_ttl: 10m',
+      /allocation\.sticky_ttl: sticky_ttl "10m" is under an hour/,
+    ],
+    [
       'a bad metric kind',
       'mode: adaptive\nmetric_kind: revenue',
       /metric_kind: expected one of "conversion", "continuous"/,
