@@ -300,7 +300,10 @@ function adaptiveProblems(
   else if (alloc.sticky_ttl !== undefined && alloc.sticky !== 'redis')
     problems.push({ path: at('allocation', 'sticky_ttl'), message: m.stickyTtlNeedsRedis });
   else if (typeof alloc.sticky_ttl === 'string' && parseDuration(alloc.sticky_ttl)! < MIN_STICKY_TTL_MS)
-    problems.push({ path: at('allocation', 'sticky_ttl'), message: m.stickyTtlTooShort(show(alloc.sticky_ttl, at('allocation', 'sticky_ttl'))) });
+    problems.push({
+      path: at('allocation', 'sticky_ttl'),
+      message: m.stickyTtlTooShort(show(alloc.sticky_ttl, at('allocation', 'sticky_ttl'))),
+    });
   if (alloc.sticky === 'redis' && !(isRecord(raw.fleet) && typeof raw.fleet.redis === 'string'))
     problems.push({ path: at('allocation', 'sticky'), message: m.stickyNeedsFleet });
 }
