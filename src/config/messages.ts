@@ -32,8 +32,10 @@ export const configMessages = {
     `a holdout of ${formatNumber(holdout)}% leaves no traffic for the bandit to allocate; use a value below 100`,
   stickyTtlNeedsRedis:
     'sticky_ttl is how long the Redis hash of sticky: redis lives after its last use; with sticky: memory or none nothing expires: remove it or set sticky: redis',
-  stickyTtlTooShort: (found: string) =>
-    `sticky_ttl ${found} is under an hour: the hash would expire between two visits of a returning unit, which would then get a new arm; use 1h or more (default 90d)`,
+  stickyTtlOutOfRange: (found: string, short: boolean) =>
+    short
+      ? `sticky_ttl ${found} is under an hour: the hash would expire between two visits of a returning unit, which would then get a new arm; use 1h to 3650d (default 90d)`
+      : `sticky_ttl ${found} is over ten years, past what Redis takes as an expiry; use 1h to 3650d (default 90d)`,
   stickyNeedsFleet: 'sticky: redis needs fleet.redis (the Redis the instances share); or use sticky: memory',
   weightMissing: 'missing; expected a number (fixed and gradual allocation need a weight per variant)',
   gradualNeeds: (field: 'start' | 'schedule') =>

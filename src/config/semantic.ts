@@ -11,6 +11,8 @@ import { ADAPTIVE_KEYS, PLATFORM_LIMITS, WEIGHT_TOTAL } from './schema.js';
 
 /** The shortest sticky_ttl: a returning unit's visits are further apart than that only when it has gone. */
 const MIN_STICKY_TTL_MS = 3_600_000;
+/** The longest: ten years (Redis refuses an expiry past its range, and the hash would then never expire). */
+const MAX_STICKY_TTL_MS = 3650 * 86_400_000;
 
 export type Path = readonly (string | number)[];
 export interface RawProblem {
@@ -299,11 +301,14 @@ function adaptiveProblems(
     });
   else if (alloc.sticky_ttl !== undefined && alloc.sticky !== 'redis')
     problems.push({ path: at('allocation', 'sticky_ttl'), message: m.stickyTtlNeedsRedis });
-  else if (typeof alloc.sticky_ttl === 'string' && parseDuration(alloc.sticky_ttl)! < MIN_STICKY_TTL_MS)
-    problems.push({
-      path: at('allocation', 'sticky_ttl'),
-      message: m.stickyTtlTooShort(show(alloc.sticky_ttl, at('allocation', 'sticky_ttl'))),
-    });
+  else if (typeof alloc.sticky_ttl === 'string') {
+    const ttl = parseDuration(alloc.sticky_ttl)!;
+    if (ttl < MIN_STICKY_TTL_MS || ttl > MAX_STICKY_TTL_MS)
+      problems.push({
+        path: at('allocation', 'sticky_ttl'),
+        message: m.stickyTtlOutOfRange(show(alloc.sticky_ttl, at('allocation', 'sticky_ttl')), ttl < MIN_STICKY_TTL_MS),
+      });
+  }
   if (alloc.sticky === 'redis' && !(isRecord(raw.fleet) && typeof raw.fleet.redis === 'string'))
     problems.push({ path: at('allocation', 'sticky'), message: m.stickyNeedsFleet });
 }

@@ -103,6 +103,11 @@ describe('adaptive allocation config', () => {
       /allocation\.sticky_ttl: sticky_ttl "10m" is under an hour/,
     ],
     [
+      'a sticky_ttl over ten years (past what Redis takes)',
+      'mode: adaptive\nsticky: redis\nsticky_ttl: 1000000d',
+      /allocation\.sticky_ttl: sticky_ttl "1000000d" is over ten years/,
+    ],
+    [
       'a bad metric kind',
       'mode: adaptive\nmetric_kind: revenue',
       /metric_kind: expected one of "conversion", "continuous"/,
