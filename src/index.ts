@@ -24,7 +24,7 @@ export {
 export type { ValidatedConfig, ValidatedExperiment, ConfigProblem, LoadOptions } from './config/index.js';
 export { murmur3, bucket, compilePlan, trafficAt, assign } from './allocation/index.js';
 export type { AllocationPlan, Traffic } from './allocation/index.js';
-export { changeKillState, changePauseState, readOpsState, operatorName } from './fleet/index.js';
+export { changeKillState, changePauseState, readKillRecord, readOpsState, operatorName } from './fleet/index.js';
 export type { KillRecord, KillChange, KillChangeResult, OpsState, PauseChange } from './fleet/index.js';
 export { SwitchyardError } from './errors.js';
 export type { SwitchyardCode, Problem } from './errors.js';

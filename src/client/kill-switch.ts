@@ -142,6 +142,11 @@ export class KillSwitch {
     return this.store.get(experiment);
   }
 
+  /** The kill record in force now in the shared state, read from it (see KillStore.current). */
+  current(experiment: string): Promise<KillRecord | undefined> {
+    return this.store.current(experiment);
+  }
+
   /** The latest pause record of an experiment's ramp (pause or resume), if any. */
   pauseRecord(experiment: string): KillRecord | undefined {
     return this.store.get(pauseKey(experiment));

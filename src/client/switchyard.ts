@@ -534,7 +534,10 @@ export class Switchyard {
     this.requireExperiment(experiment, 'kill');
     const record = this.killSwitch.set(experiment, true, reason, by, evidence);
     const flag = this.config.experiments.get(experiment)!.flag;
-    return { ...record, vendor: killAtVendor(this.engine.vendor, flag, this.logger, this.config.secrets) };
+    return {
+      ...record,
+      vendor: killAtVendor(this.engine.vendor, flag, this.logger, this.config.secrets, () => this.flagOn(experiment)),
+    };
   }
 
   /**
@@ -586,7 +589,18 @@ export class Switchyard {
     this.requireExperiment(experiment, 'unkill');
     const record = this.killSwitch.set(experiment, false, reason, by);
     const flag = this.config.experiments.get(experiment)!.flag;
-    return { ...record, vendor: switchAtVendor(this.engine.vendor, flag, true, this.logger, this.config.secrets) };
+    return {
+      ...record,
+      vendor: switchAtVendor(this.engine.vendor, flag, true, this.logger, this.config.secrets, () =>
+        this.flagOn(experiment),
+      ),
+    };
+  }
+
+  /** Whether the experiment's flag should be on at the vendor by the kill record in force now in the shared state. */
+  private async flagOn(experiment: string): Promise<boolean | undefined> {
+    const record = await this.killSwitch.current(experiment);
+    return record === undefined ? undefined : !record.killed;
   }
 
   /** The latest kill record of an experiment (kill or unkill, here or elsewhere), if any. */

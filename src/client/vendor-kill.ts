@@ -9,10 +9,19 @@
  */
 import type { Provider } from '@openfeature/server-sdk';
 import { scrubSecrets, type ValidatedConfig } from '../config/index.js';
-import { silentLogger, type HasControlPlane, type Logger } from '../ports.js';
+import { silentLogger, type ControlPlane, type HasControlPlane, type Logger } from '../ports.js';
 import { providerFromConfig } from './providers.js';
 import type { KillScope } from './types.js';
 import { messageOf } from '../errors.js';
+
+/**
+ * Whether the flag should be on at the vendor by the decision in force now in the shared
+ * state (false: killed), read after a change reached the vendor; undefined when unknown.
+ */
+export type FlagOnInForce = () => Promise<boolean | undefined>;
+
+/** How many times a change follows a decision that moved while it was sent (see followDecision). */
+const MAX_FOLLOWS = 3;
 
 /** Kill: the vendor's flag off. */
 export function killAtVendor(
@@ -20,13 +29,15 @@ export function killAtVendor(
   flag: string,
   logger: Logger,
   secrets: readonly string[],
+  inForce?: FlagOnInForce,
 ): Promise<KillScope> {
-  return switchAtVendor(vendor, flag, false, logger, secrets);
+  return switchAtVendor(vendor, flag, false, logger, secrets, inForce);
 }
 
 /**
  * Turns the flag off (`on` false) or on at the vendor of `vendor` (an adapter, started or
- * not). Resolves to where the change took effect.
+ * not). Resolves to where the change took effect. With `inForce`, once the change got there
+ * the flag follows the decision in force if it moved meanwhile (see followDecision).
  */
 export function switchAtVendor(
   vendor: Provider,
@@ -34,6 +45,7 @@ export function switchAtVendor(
   on: boolean,
   logger: Logger,
   secrets: readonly string[],
+  inForce?: FlagOnInForce,
 ): Promise<KillScope> {
   const plane = (vendor as Partial<HasControlPlane>).controlPlane;
   const state = on ? 'on' : 'off';
@@ -46,7 +58,10 @@ export function switchAtVendor(
   }
   // A plane of the caller's own (the port is public) may throw where it should reject.
   return inOrder(plane, flag, () => (on ? plane.turnOn(flag) : plane.turnOff(flag))).then(
-    (): KillScope => ({ scope: 'vendor', vendor: plane.vendor, flag }),
+    async (): Promise<KillScope> => {
+      if (inForce) await followDecision(plane, flag, on, inForce, logger, secrets);
+      return { scope: 'vendor', vendor: plane.vendor, flag };
+    },
     (error: unknown): KillScope => {
       const why = scrubSecrets(
         `${plane.vendor} did not turn flag "${flag}" ${state} (${messageOf(error)}): ${what} acts in switchyard only` +
@@ -57,6 +72,44 @@ export function switchAtVendor(
       return { scope: 'local', why };
     },
   );
+}
+
+/**
+ * After a change reached the vendor: when the decision in force moved while it was on its way
+ * (another process's unkill, sent while this kill waited out a 429 and landed first), the
+ * flag is switched to where that decision is, then checked again, up to MAX_FOLLOWS times.
+ * Before, the slower of two calls from two processes decided the vendor's state: a kill
+ * landing after an unkill left the vendor serving the flag off while switchyard had it on.
+ * Never rejects: a failure is logged and the change stands as sent.
+ */
+async function followDecision(
+  plane: ControlPlane,
+  flag: string,
+  sent: boolean,
+  inForce: FlagOnInForce,
+  logger: Logger,
+  secrets: readonly string[],
+): Promise<void> {
+  for (let i = 0; i < MAX_FOLLOWS; i++) {
+    let want: boolean | undefined;
+    try {
+      want = await inForce();
+    } catch {
+      return;
+    }
+    if (want === undefined || want === sent) return;
+    const state = want ? 'on' : 'off';
+    logger.info(
+      `${plane.vendor}: the decision on flag "${flag}" changed while it was turned ${sent ? 'on' : 'off'}: turning it ${state}, as the decision in force says`,
+    );
+    try {
+      await inOrder(plane, flag, () => (want ? plane.turnOn(flag) : plane.turnOff(flag)));
+    } catch (error) {
+      logger.warn(scrubSecrets(`${plane.vendor} did not turn flag "${flag}" ${state} (${messageOf(error)})`, secrets));
+      return;
+    }
+    sent = want;
+  }
 }
 
 /** Per control plane and flag: the change sent last (settled or not). */
@@ -84,13 +137,14 @@ function inOrder(plane: object, flag: string, send: () => Promise<void>): Promis
  * For one-shot tools (the CLI): builds the config's adapter without starting it (no SDK
  * connection) and switches the flag through its control plane. An adapter that cannot be
  * built (its SDK not installed, say) is reported as a local-only outcome, never thrown:
- * switchyard's own decision is already in force.
+ * switchyard's own decision is already in force. `inForce`: see switchAtVendor.
  */
 export async function switchVendorFlag(
   config: ValidatedConfig,
   flag: string,
   on: boolean,
   logger: Logger = silentLogger,
+  inForce?: FlagOnInForce,
 ): Promise<KillScope> {
   let vendor: Provider;
   try {
@@ -104,5 +158,5 @@ export async function switchVendorFlag(
       ),
     };
   }
-  return switchAtVendor(vendor, flag, on, logger, config.secrets);
+  return switchAtVendor(vendor, flag, on, logger, config.secrets, inForce);
 }

@@ -166,6 +166,15 @@ async function overruleRecord(config: ValidatedConfig, record: KillRecord): Prom
   });
 }
 
+/** The kill record of an experiment in force in the shared state now (the state file, or Redis with a fleet). */
+export async function readKillRecord(config: ValidatedConfig, experiment: string): Promise<KillRecord | undefined> {
+  if (!config.fleet) return readStateFile(stateFilePath(config.exposures.dir)).get(experiment);
+  return withRedis(config, async (redis, keys) => {
+    const text = await redis.hget(keys.kills, experiment);
+    return text === null ? undefined : parseOrUndefined(text, parseKillRecord);
+  });
+}
+
 export interface OpsState {
   /** Per experiment: the latest kill record (kills and unkills). */
   readonly kills: ReadonlyMap<string, KillRecord>;

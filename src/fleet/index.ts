@@ -21,7 +21,7 @@ export {
   STATE_SCHEMA,
 } from './state-file.js';
 export { fleetKeys, redisLabel, connectRedis } from './redis.js';
-export { changeKillState, changePauseState, readOpsState, operatorName } from './control.js';
+export { changeKillState, changePauseState, readKillRecord, readOpsState, operatorName } from './control.js';
 export { GUARDRAIL_STATUS_FILE } from '../ports.js';
 export type { KillChange, KillChangeResult, OpsState, PauseChange } from './control.js';
 export { readAllocationState, writeAllocationState, ALLOCATION_STATE_FILE } from './allocation-state.js';

@@ -150,6 +150,33 @@ export class KillStore {
     return this.records.get(experiment);
   }
 
+  /**
+   * The record in force now in the shared state, read from it (the state file; Redis with a
+   * fleet, when it answers), not only what this instance has heard so far, and taken in as
+   * any newer record is. For a change sent somewhere slow (the vendor) to check that it is
+   * still the decision in force once it got there.
+   */
+  async current(experiment: string): Promise<KillRecord | undefined> {
+    if (this.closed) return this.records.get(experiment);
+    if (!this.options.fleet) this.pollFile();
+    else if (this.link?.connected) {
+      const link = this.link;
+      try {
+        const text = await link.redis.hget(this.keys.kills, experiment);
+        let record: KillRecord | undefined;
+        try {
+          record = text === null ? undefined : parseKillRecord(JSON.parse(text));
+        } catch {
+          record = undefined;
+        }
+        if (record) this.accept([record]);
+      } catch (error) {
+        link.failed(error as Error);
+      }
+    }
+    return this.records.get(experiment);
+  }
+
   all(): KillRecord[] {
     return [...this.records.values()];
   }

@@ -31,7 +31,11 @@ import { UnleashControlPlane } from '../../adapters/unleash/control-plane.js';
 import { Receiver, type Received } from '../helpers/receiver.js';
 import { createSwitchyard } from 'switchyard';
 import { MemoryProvider } from 'switchyard/adapters/memory';
-import type { ControlPlane, HasControlPlane } from '../../src/ports.js';
+import type { ControlPlane, HasControlPlane, Logger } from '../../src/ports.js';
+import { changeKillState, readKillRecord } from '../../src/fleet/index.js';
+import { validateConfigObject } from '../../src/config/index.js';
+import { deletePrefix, randomPrefix, SHARED_REDIS } from '../helpers/redis.js';
+import { Redis } from 'ioredis';
 
 const TOKEN = 'api-7c1e9b2f-secret-token';
 
@@ -475,6 +479,127 @@ describe('Unleash control plane: rollouts it refuses rather than report done', (
       { disabled: true, sortOrder: 2, parameters: { rollout: '25' } },
       { disabled: false, sortOrder: 1, parameters: { rollout: '25' } },
     ]);
+  });
+});
+
+describe('a kill and an unkill from two processes, the kill landing at the vendor last', () => {
+  it('the slower call follows the decision in force once it got there: the vendor ends where switchyard is', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-cp-race-'));
+    // Two instances sharing one state (the state file), each with a control plane of its own, as two processes have.
+    const config = {
+      feature_flags: { provider: 'memory' },
+      exposures: { enabled: false, dir },
+      experiments: { checkout: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+    };
+    const infos: string[] = [];
+    const make = (logger?: Logger) =>
+      createSwitchyard({
+        config,
+        provider: Object.assign(new MemoryProvider({}), {
+          controlPlane: new SplitControlPlane({
+            token: TOKEN,
+            workspaceId: 'ws-1',
+            environmentId: 'env-9',
+            baseUrl: receiver.url,
+          }),
+        }) satisfies HasControlPlane,
+        statePollIntervalMs: 50,
+        ...(logger ? { logger } : {}),
+      });
+    const a = await make({ debug() {}, info: (m: string) => void infos.push(m), warn() {}, error() {} });
+    const b = await make();
+    try {
+      // A's kill waits out a 429; meanwhile B unkills, and B's restore reaches the vendor first.
+      answers = [(_req, res) => json(res, 429, { message: 'rate limited' }, { 'retry-after': '1' })];
+      const kill = a.kill('checkout', 'error rate');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const unkill = b.unkill('checkout', 'false alarm');
+      expect(await unkill.vendor).toMatchObject({ scope: 'vendor' });
+      expect(await kill.vendor).toMatchObject({ scope: 'vendor' });
+      const paths = receiver.requests.map((r) => r.path.split('/').at(-1));
+      // kill (429), restore (B), kill (A, after the wait), then restore again (A follows B's unkill).
+      expect(paths).toEqual(['kill', 'restore', 'kill', 'restore']);
+      expect(a.killRecord('checkout')?.killed).toBe(false);
+      expect(infos).toEqual([
+        expect.stringContaining('the decision on flag "checkout" changed while it was turned off: turning it on'),
+      ]);
+    } finally {
+      await a.close();
+      await b.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the decision in force, read from the shared state itself', () => {
+  it("with a fleet: an unkill this instance never heard of (written to Redis, its message lost) is what the kill's vendor call follows", async () => {
+    const prefix = randomPrefix();
+    const infos: string[] = [];
+    const sy = await createSwitchyard({
+      config: {
+        feature_flags: { provider: 'memory' },
+        exposures: { enabled: false, dir: mkdtempSync(join(tmpdir(), 'sy-cp-fleet-')) },
+        fleet: { redis: SHARED_REDIS, prefix },
+        experiments: { checkout: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+      },
+      provider: Object.assign(new MemoryProvider({}), {
+        controlPlane: new SplitControlPlane({
+          token: TOKEN,
+          workspaceId: 'ws-1',
+          environmentId: 'env-9',
+          baseUrl: receiver.url,
+        }),
+      }) satisfies HasControlPlane,
+      logger: { debug() {}, info: (m: string) => void infos.push(m), warn() {}, error() {} },
+    });
+    const redis = new Redis(SHARED_REDIS);
+    try {
+      answers = [(_req, res) => json(res, 429, { message: 'rate limited' }, { 'retry-after': '1' })];
+      const kill = sy.kill('checkout', 'error rate');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const unkill = {
+        experiment: 'checkout',
+        killed: false,
+        reason: 'false alarm',
+        by: 'ops',
+        at: kill.at + 1,
+        origin: 'ops:1',
+      };
+      await redis.hset(`${prefix}:kills`, 'checkout', JSON.stringify(unkill));
+      expect(sy.killRecord('checkout')?.killed).toBe(true);
+      expect(await kill.vendor).toMatchObject({ scope: 'vendor' });
+      expect(receiver.requests.map((r) => r.path.split('/').at(-1))).toEqual(['kill', 'kill', 'restore']);
+      expect(sy.killRecord('checkout')).toEqual(unkill);
+      expect(infos).toContainEqual(expect.stringContaining('turning it on, as the decision in force says'));
+    } finally {
+      redis.disconnect();
+      await sy.close();
+      await deletePrefix(prefix);
+    }
+  });
+
+  it('readKillRecord reads the record in force from the state file, and from Redis with a fleet', async () => {
+    const prefix = randomPrefix();
+    const dir = mkdtempSync(join(tmpdir(), 'sy-cp-read-'));
+    const experiments = { checkout: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } };
+    try {
+      for (const config of [
+        validateConfigObject({ exposures: { enabled: false, dir }, experiments }),
+        validateConfigObject({
+          exposures: { enabled: false, dir },
+          fleet: { redis: SHARED_REDIS, prefix },
+          experiments,
+        }),
+      ]) {
+        expect(await readKillRecord(config, 'checkout')).toBeUndefined();
+        await changeKillState(config, { experiment: 'checkout', killed: true, reason: 'r1', by: 'ops', at: 1000 });
+        await changeKillState(config, { experiment: 'checkout', killed: false, reason: 'r2', by: 'ops', at: 2000 });
+        expect(await readKillRecord(config, 'checkout')).toMatchObject({ killed: false, reason: 'r2', at: 2000 });
+      }
+    } finally {
+      await deletePrefix(prefix);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import {
   changeKillState,
   loadConfigFile,
+  readKillRecord,
   switchVendorFlag,
   SwitchyardError,
   terminalSafe as safe,
@@ -76,7 +77,11 @@ export async function changeAndReport(
     );
   }
   const flag = config.experiments.get(experiment)!.flag;
-  const vendor = await switchVendorFlag(config, flag, !killed);
+  // The vendor's flag follows the decision in force if another process's moved it meanwhile.
+  const vendor = await switchVendorFlag(config, flag, !killed, undefined, async () => {
+    const record = await readKillRecord(config, experiment);
+    return record === undefined ? undefined : !record.killed;
+  });
   if (json) {
     out(JSON.stringify({ ...result, vendor }) + '\n');
     return;
