@@ -688,6 +688,7 @@ describe('kills and unkills through the facade reach the vendor in the order the
       baseUrl: receiver.url,
     });
     const provider = Object.assign(new MemoryProvider({}), { controlPlane: plane }) satisfies HasControlPlane;
+    const infos: string[] = [];
     const sy = await createSwitchyard({
       config: {
         feature_flags: { provider: 'memory' },
@@ -695,6 +696,7 @@ describe('kills and unkills through the facade reach the vendor in the order the
         experiments: { checkout: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
       },
       provider,
+      logger: { debug() {}, info: (m: string) => void infos.push(m), warn() {}, error() {} },
     });
     try {
       answers = [(_req, res) => json(res, 429, { message: 'rate limited' }, { 'retry-after': '1' })];
@@ -703,6 +705,10 @@ describe('kills and unkills through the facade reach the vendor in the order the
       expect(await kill.vendor).toMatchObject({ scope: 'vendor' });
       expect(await unkill.vendor).toMatchObject({ scope: 'vendor' });
       expect(sy.killRecord('checkout')?.killed).toBe(false);
+      // kill (429), kill (after the wait), restore: the kill does not follow the unkill queued
+      // behind it (that one is sent anyway), and nothing says another process decided.
+      expect(receiver.requests.map((r) => r.path.split('/').at(-1))).toEqual(['kill', 'kill', 'restore']);
+      expect(infos).toEqual([]);
       // What the vendor did last is what it serves now.
       expect(receiver.requests.at(-1)!.path).toBe(
         '/internal/api/v2/splits/ws/ws-1/checkout/environments/env-9/restore',
