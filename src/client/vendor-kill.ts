@@ -57,9 +57,11 @@ export function switchAtVendor(
     });
   }
   // A plane of the caller's own (the port is public) may throw where it should reject.
-  return inOrder(plane, flag, () => (on ? plane.turnOn(flag) : plane.turnOff(flag))).then(
+  const sent = inOrder(plane, flag, () => (on ? plane.turnOn(flag) : plane.turnOff(flag)));
+  const mine = queuedCount(plane, flag);
+  return sent.then(
     async (): Promise<KillScope> => {
-      if (inForce) await followDecision(plane, flag, on, inForce, logger, secrets);
+      if (inForce) await followDecision(plane, flag, on, mine, inForce, logger, secrets);
       return { scope: 'vendor', vendor: plane.vendor, flag };
     },
     (error: unknown): KillScope => {
@@ -86,11 +88,16 @@ async function followDecision(
   plane: ControlPlane,
   flag: string,
   sent: boolean,
+  mine: number,
   inForce: FlagOnInForce,
   logger: Logger,
   secrets: readonly string[],
 ): Promise<void> {
   for (let i = 0; i < MAX_FOLLOWS; i++) {
+    // A change of this flag this process queued behind this one (its own unkill after its
+    // kill) follows the decision in force itself once it lands: following here as well sent
+    // that change twice, and logged this process's own decision as another's.
+    if (queuedCount(plane, flag) !== mine) return;
     let want: boolean | undefined;
     try {
       want = await inForce();
@@ -103,7 +110,9 @@ async function followDecision(
       `${plane.vendor}: the decision on flag "${flag}" changed while it was turned ${sent ? 'on' : 'off'}: turning it ${state}, as the decision in force says`,
     );
     try {
-      await inOrder(plane, flag, () => (want ? plane.turnOn(flag) : plane.turnOff(flag)));
+      const follow = inOrder(plane, flag, () => (want ? plane.turnOn(flag) : plane.turnOff(flag)));
+      mine = queuedCount(plane, flag);
+      await follow;
     } catch (error) {
       logger.warn(scrubSecrets(`${plane.vendor} did not turn flag "${flag}" ${state} (${messageOf(error)})`, secrets));
       return;
@@ -115,6 +124,14 @@ async function followDecision(
 /** Per control plane and flag: the change sent last (settled or not). */
 const lastChange = new WeakMap<object, Map<string, Promise<unknown>>>();
 
+/** Per control plane and flag: how many changes inOrder has queued so far (one entry per flag). */
+const queued = new WeakMap<object, Map<string, number>>();
+
+/** How many changes of the flag have been queued through the plane: a later change moves it on. */
+function queuedCount(plane: object, flag: string): number {
+  return queued.get(plane)?.get(flag) ?? 0;
+}
+
 /**
  * Sends a change of a flag after the one sent before it through the same control plane has
  * settled, so the vendor ends where switchyard's last decision is: sent side by side, a kill
@@ -122,6 +139,9 @@ const lastChange = new WeakMap<object, Map<string, Promise<unknown>>>();
  * and the vendor served the flag off while switchyard had it on.
  */
 function inOrder(plane: object, flag: string, send: () => Promise<void>): Promise<void> {
+  let counts = queued.get(plane);
+  if (counts === undefined) queued.set(plane, (counts = new Map()));
+  counts.set(flag, (counts.get(flag) ?? 0) + 1);
   let flags = lastChange.get(plane);
   if (flags === undefined) lastChange.set(plane, (flags = new Map()));
   const sent = (flags.get(flag) ?? Promise.resolve()).then(send);

@@ -31,7 +31,8 @@ import { UnleashControlPlane } from '../../adapters/unleash/control-plane.js';
 import { Receiver, type Received } from '../helpers/receiver.js';
 import { createSwitchyard } from 'switchyard';
 import { MemoryProvider } from 'switchyard/adapters/memory';
-import type { ControlPlane, HasControlPlane, Logger } from '../../src/ports.js';
+import { silentLogger, type ControlPlane, type HasControlPlane, type Logger } from '../../src/ports.js';
+import { killAtVendor } from '../../src/client/vendor-kill.js';
 import { changeKillState, readKillRecord } from '../../src/fleet/index.js';
 import { validateConfigObject } from '../../src/config/index.js';
 import { deletePrefix, randomPrefix, SHARED_REDIS } from '../helpers/redis.js';
@@ -531,6 +532,77 @@ describe('a kill and an unkill from two processes, the kill landing at the vendo
   });
 });
 
+describe('an unkill and a kill from two processes, the unkill landing at the vendor last', () => {
+  it('the slower unkill follows the kill in force once it got there: the vendor ends with the flag off', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-cp-race-unkill-'));
+    const config = {
+      feature_flags: { provider: 'memory' },
+      exposures: { enabled: false, dir },
+      experiments: { checkout: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+    };
+    const make = () =>
+      createSwitchyard({
+        config,
+        provider: Object.assign(new MemoryProvider({}), {
+          controlPlane: new SplitControlPlane({
+            token: TOKEN,
+            workspaceId: 'ws-1',
+            environmentId: 'env-9',
+            baseUrl: receiver.url,
+          }),
+        }) satisfies HasControlPlane,
+        statePollIntervalMs: 50,
+      });
+    const a = await make();
+    const b = await make();
+    try {
+      // A's unkill waits out a 429; meanwhile B kills, and B's kill reaches the vendor first.
+      answers = [(_req, res) => json(res, 429, { message: 'rate limited' }, { 'retry-after': '1' })];
+      const unkill = a.unkill('checkout', 'false alarm');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const kill = b.kill('checkout', 'error rate');
+      expect(await kill.vendor).toMatchObject({ scope: 'vendor' });
+      expect(await unkill.vendor).toMatchObject({ scope: 'vendor' });
+      // restore (429), kill (B), restore (A, after the wait), then kill again (A follows B's kill).
+      expect(receiver.requests.map((r) => r.path.split('/').at(-1))).toEqual(['restore', 'kill', 'restore', 'kill']);
+      expect(a.killRecord('checkout')?.killed).toBe(true);
+    } finally {
+      await a.close();
+      await b.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('following the decision in force is bounded', () => {
+  it('a decision that moves at every read is followed 3 times, then the change stands', async () => {
+    const calls: string[] = [];
+    const plane: ControlPlane = {
+      vendor: 'fake',
+      turnOff: async () => void calls.push('off'),
+      turnOn: async () => void calls.push('on'),
+      setRollout: async () => {},
+    };
+    // Each read says the opposite of what was sent last (two processes flipping the flag without end);
+    // past 20 reads it fails, which ends a follow that has no bound.
+    let reads = 0;
+    const inForce = async () => {
+      if (++reads > 20) throw new Error('read too often');
+      return calls.at(-1) === 'off';
+    };
+    const scope = await killAtVendor(
+      Object.assign(new MemoryProvider({}), { controlPlane: plane }),
+      'checkout',
+      silentLogger,
+      [],
+      inForce,
+    );
+    expect(scope).toEqual({ scope: 'vendor', vendor: 'fake', flag: 'checkout' });
+    expect(calls).toEqual(['off', 'on', 'off', 'on']);
+    expect(reads).toBe(3);
+  });
+});
+
 describe('the decision in force, read from the shared state itself', () => {
   it("with a fleet: an unkill this instance never heard of (written to Redis, its message lost) is what the kill's vendor call follows", async () => {
     const prefix = randomPrefix();
@@ -581,7 +653,10 @@ describe('the decision in force, read from the shared state itself', () => {
   it('readKillRecord reads the record in force from the state file, and from Redis with a fleet', async () => {
     const prefix = randomPrefix();
     const dir = mkdtempSync(join(tmpdir(), 'sy-cp-read-'));
-    const experiments = { checkout: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } };
+    // A flag named apart from the experiment: the record is kept under the experiment's key.
+    const experiments = {
+      checkout: { flag: 'checkout-flag', variants: { control: { weight: 50 }, treatment: { weight: 50 } } },
+    };
     try {
       for (const config of [
         validateConfigObject({ exposures: { enabled: false, dir }, experiments }),
@@ -613,6 +688,7 @@ describe('kills and unkills through the facade reach the vendor in the order the
       baseUrl: receiver.url,
     });
     const provider = Object.assign(new MemoryProvider({}), { controlPlane: plane }) satisfies HasControlPlane;
+    const infos: string[] = [];
     const sy = await createSwitchyard({
       config: {
         feature_flags: { provider: 'memory' },
@@ -620,6 +696,7 @@ describe('kills and unkills through the facade reach the vendor in the order the
         experiments: { checkout: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
       },
       provider,
+      logger: { debug() {}, info: (m: string) => void infos.push(m), warn() {}, error() {} },
     });
     try {
       answers = [(_req, res) => json(res, 429, { message: 'rate limited' }, { 'retry-after': '1' })];
@@ -628,6 +705,10 @@ describe('kills and unkills through the facade reach the vendor in the order the
       expect(await kill.vendor).toMatchObject({ scope: 'vendor' });
       expect(await unkill.vendor).toMatchObject({ scope: 'vendor' });
       expect(sy.killRecord('checkout')?.killed).toBe(false);
+      // kill (429), kill (after the wait), restore: the kill does not follow the unkill queued
+      // behind it (that one is sent anyway), and nothing says another process decided.
+      expect(receiver.requests.map((r) => r.path.split('/').at(-1))).toEqual(['kill', 'kill', 'restore']);
+      expect(infos).toEqual([]);
       // What the vendor did last is what it serves now.
       expect(receiver.requests.at(-1)!.path).toBe(
         '/internal/api/v2/splits/ws/ws-1/checkout/environments/env-9/restore',
