@@ -483,30 +483,38 @@ describe('Unleash control plane: rollouts it refuses rather than report done', (
   });
 });
 
+/**
+ * Instances sharing one state (a state file in a new directory), each with a Split control
+ * plane of its own against the fake vendor, as two processes have: make() starts one.
+ */
+function twoProcesses(name: string) {
+  const dir = mkdtempSync(join(tmpdir(), name));
+  const config = {
+    feature_flags: { provider: 'memory' },
+    exposures: { enabled: false, dir },
+    experiments: { checkout: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
+  };
+  const make = (logger?: Logger) =>
+    createSwitchyard({
+      config,
+      provider: Object.assign(new MemoryProvider({}), {
+        controlPlane: new SplitControlPlane({
+          token: TOKEN,
+          workspaceId: 'ws-1',
+          environmentId: 'env-9',
+          baseUrl: receiver.url,
+        }),
+      }) satisfies HasControlPlane,
+      statePollIntervalMs: 50,
+      ...(logger ? { logger } : {}),
+    });
+  return { dir, make };
+}
+
 describe('a kill and an unkill from two processes, the kill landing at the vendor last', () => {
   it('the slower call follows the decision in force once it got there: the vendor ends where switchyard is', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sy-cp-race-'));
-    // Two instances sharing one state (the state file), each with a control plane of its own, as two processes have.
-    const config = {
-      feature_flags: { provider: 'memory' },
-      exposures: { enabled: false, dir },
-      experiments: { checkout: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
-    };
+    const { dir, make } = twoProcesses('sy-cp-race-');
     const infos: string[] = [];
-    const make = (logger?: Logger) =>
-      createSwitchyard({
-        config,
-        provider: Object.assign(new MemoryProvider({}), {
-          controlPlane: new SplitControlPlane({
-            token: TOKEN,
-            workspaceId: 'ws-1',
-            environmentId: 'env-9',
-            baseUrl: receiver.url,
-          }),
-        }) satisfies HasControlPlane,
-        statePollIntervalMs: 50,
-        ...(logger ? { logger } : {}),
-      });
     const a = await make({ debug() {}, info: (m: string) => void infos.push(m), warn() {}, error() {} });
     const b = await make();
     try {
@@ -534,25 +542,7 @@ describe('a kill and an unkill from two processes, the kill landing at the vendo
 
 describe('an unkill and a kill from two processes, the unkill landing at the vendor last', () => {
   it('the slower unkill follows the kill in force once it got there: the vendor ends with the flag off', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sy-cp-race-unkill-'));
-    const config = {
-      feature_flags: { provider: 'memory' },
-      exposures: { enabled: false, dir },
-      experiments: { checkout: { variants: { control: { weight: 50 }, treatment: { weight: 50 } } } },
-    };
-    const make = () =>
-      createSwitchyard({
-        config,
-        provider: Object.assign(new MemoryProvider({}), {
-          controlPlane: new SplitControlPlane({
-            token: TOKEN,
-            workspaceId: 'ws-1',
-            environmentId: 'env-9',
-            baseUrl: receiver.url,
-          }),
-        }) satisfies HasControlPlane,
-        statePollIntervalMs: 50,
-      });
+    const { dir, make } = twoProcesses('sy-cp-race-unkill-');
     const a = await make();
     const b = await make();
     try {

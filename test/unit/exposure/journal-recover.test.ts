@@ -13,10 +13,10 @@ import {
   JOURNAL_RETRY_MS,
   functionSink,
   type EventRecord,
-  type ExposureInput,
   type PipelineOptions,
 } from '../../../src/exposure/index.js';
 import { until } from '../../helpers/receiver.js';
+import { exposure, record } from '../../helpers/exposure-input.js';
 
 /** The segment file whose write by recover() fails half way; undefined: none fails. */
 const failing: { file: string | undefined } = { file: undefined };
@@ -56,23 +56,6 @@ function pipeline(options: Partial<PipelineOptions> & Pick<PipelineOptions, 'sin
   return p;
 }
 
-const record = (p: EventPipeline, i: number) => {
-  const e: ExposureInput = {
-    unit: `user-${i}`,
-    experiment: 'checkout',
-    flag: 'checkout',
-    variant: i % 2 ? 'treatment' : 'control',
-    mode: 'gradual' as const,
-    version: 7,
-    step: 1,
-    percent: 10,
-    reason: 'SPLIT',
-    ts: Date.parse('2026-12-01T09:00:00Z') + i,
-    attributes: undefined,
-  };
-  p.recordExposure(e, e.unit, e.ts, e.step, e.percent, e.reason, e.attributes);
-};
-
 const segments = (journal: string) => readdirSync(journal).filter((name) => name.startsWith('seg-'));
 
 describe('journal recovery', () => {
@@ -97,13 +80,13 @@ describe('journal recovery', () => {
       memoryLimit: 4000,
     });
     symlinkSync('/dev/full', join(journal, 'seg-000000000002.jsonl'));
-    for (let i = 0; i < 1000; i++) record(p, i);
+    for (let i = 0; i < 1000; i++) record(p, exposure(i));
     p.flush();
     await p.written();
     expect(p.counters().journalInMemory).toBe(true);
     const before = new Set(segments(journal));
     // In memory: new segments, with no file.
-    for (let i = 1000; i < 2500; i++) record(p, i);
+    for (let i = 1000; i < 2500; i++) record(p, exposure(i));
     p.flush();
     expect(segments(journal)).toEqual([...before]);
     const first = Math.max(...[...before].map((name) => Number(/\d+/.exec(name)![0]))) + 1;
@@ -119,11 +102,11 @@ describe('journal recovery', () => {
     clock.now += 1000;
     up = true;
     await until(() => got.length === 2500, 5000, 'delivery of 2500 events');
-    for (let i = 2500; i < 3100; i++) record(p, i);
+    for (let i = 2500; i < 3100; i++) record(p, exposure(i));
     p.flush();
     await until(() => got.length === 3100 && p.counters().sinks.fn!.pending === 0, 5000, 'delivery of 3100 events');
     clock.now += 1000;
-    record(p, 3100);
+    record(p, exposure(3100));
     p.flush();
     await until(() => got.length === 3101 && p.counters().sinks.fn!.pending === 0, 5000, 'delivery of 3101 events');
     // Its lines delivered, the segment is trimmed, and its partial file with it.
@@ -131,7 +114,7 @@ describe('journal recovery', () => {
     // The disk takes writes again: the journal is on disk, and a clean close clears it.
     failing.file = undefined;
     clock.now += JOURNAL_RETRY_MS;
-    record(p, 3101);
+    record(p, exposure(3101));
     p.flush();
     expect(p.counters().journalInMemory).toBe(false);
     await p.close(5000);
@@ -160,7 +143,7 @@ describe('journal recovery', () => {
       memoryLimit: 4000,
     });
     symlinkSync('/dev/full', join(journal, 'seg-000000000002.jsonl'));
-    for (let i = 0; i < 2000; i++) record(p, i);
+    for (let i = 0; i < 2000; i++) record(p, exposure(i));
     p.flush();
     await p.written();
     expect(p.counters().journalInMemory).toBe(true);
@@ -172,12 +155,12 @@ describe('journal recovery', () => {
     const last = Math.max(...segments(journal).map((name) => Number(/\d+/.exec(name)![0])));
     for (let seq = last + 1; seq <= last + 40; seq++)
       symlinkSync('/dev/full', join(journal, `seg-${String(seq).padStart(12, '0')}.jsonl`));
-    for (let i = 2000; i < 4000; i++) record(p, i);
+    for (let i = 2000; i < 4000; i++) record(p, exposure(i));
     p.flush();
     await p.written();
     expect(p.counters().journalInMemory).toBe(true);
     // 3000 lines in memory in all, under the limit of 4000 (the 2000 of the first failure are on disk).
-    for (let i = 4000; i < 5000; i++) record(p, i);
+    for (let i = 4000; i < 5000; i++) record(p, exposure(i));
     p.flush();
     expect(p.counters().dropped).toBe(0);
   });

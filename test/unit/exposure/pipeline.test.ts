@@ -22,11 +22,11 @@ import {
   trackedEventSchema,
   guardrailEventSchema,
   type EventRecord,
-  type ExposureInput,
   type PipelineOptions,
 } from '../../../src/exposure/index.js';
 import { batchOfLines, type Sink } from '../../../src/exposure/sink.js';
 import { until } from '../../helpers/receiver.js';
+import { exposure, record } from '../../helpers/exposure-input.js';
 import { lockHolderText } from '../../../src/ports.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -50,23 +50,6 @@ function pipeline(options: Partial<PipelineOptions> & Pick<PipelineOptions, 'sin
   p.start();
   return p;
 }
-
-const record = (p: EventPipeline, e: ExposureInput) =>
-  p.recordExposure(e, e.unit, e.ts, e.step, e.percent, e.reason, e.attributes);
-
-const exposure = (i: number): ExposureInput => ({
-  unit: `user-${i}`,
-  experiment: 'checkout',
-  flag: 'checkout',
-  variant: i % 2 ? 'treatment' : 'control',
-  mode: 'gradual' as const,
-  version: 7,
-  step: 1,
-  percent: 10,
-  reason: 'SPLIT',
-  ts: Date.parse('2026-12-01T09:00:00Z') + i,
-  attributes: undefined,
-});
 
 describe('EventPipeline', () => {
   it('delivers every event once, in order, with schema-valid records and unique ids', async () => {
