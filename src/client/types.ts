@@ -106,7 +106,17 @@ export type ConfigEvent =
 
 /** Where a kill took effect: at the vendor too, or in this process only (and why). */
 export type KillScope =
-  | { readonly scope: 'vendor'; readonly vendor: string; readonly flag: string }
+  | {
+      readonly scope: 'vendor';
+      readonly vendor: string;
+      readonly flag: string;
+      /**
+       * Where the flag was left when it followed the decision in force, which another
+       * process's kill or unkill moved while this change was on its way (on: true); absent
+       * when the change sent is where the flag stays.
+       */
+      readonly followed?: { readonly on: boolean };
+    }
   | { readonly scope: 'local'; readonly why: string };
 
 /** What `kill()` did: the local kill at once, the vendor's when `vendor` settles (it never rejects). */

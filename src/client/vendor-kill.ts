@@ -61,8 +61,8 @@ export function switchAtVendor(
   const mine = queuedCount(plane, flag);
   return sent.then(
     async (): Promise<KillScope> => {
-      if (inForce) await followDecision(plane, flag, on, mine, inForce, logger, secrets);
-      return { scope: 'vendor', vendor: plane.vendor, flag };
+      const left = inForce ? await followDecision(plane, flag, on, mine, inForce, logger, secrets) : on;
+      return { scope: 'vendor', vendor: plane.vendor, flag, ...(left !== on ? { followed: { on: left } } : {}) };
     },
     (error: unknown): KillScope => {
       const why = scrubSecrets(
@@ -82,7 +82,8 @@ export function switchAtVendor(
  * flag is switched to where that decision is, then checked again, up to MAX_FOLLOWS times.
  * Before, the slower of two calls from two processes decided the vendor's state: a kill
  * landing after an unkill left the vendor serving the flag off while switchyard had it on.
- * Never rejects: a failure is logged and the change stands as sent.
+ * Never rejects: a failure is logged and the change stands as sent. Resolves to where the flag
+ * was left (on: true).
  */
 async function followDecision(
   plane: ControlPlane,
@@ -92,19 +93,19 @@ async function followDecision(
   inForce: FlagOnInForce,
   logger: Logger,
   secrets: readonly string[],
-): Promise<void> {
+): Promise<boolean> {
   for (let i = 0; i < MAX_FOLLOWS; i++) {
     // A change of this flag this process queued behind this one (its own unkill after its
     // kill) follows the decision in force itself once it lands: following here as well sent
     // that change twice, and logged this process's own decision as another's.
-    if (queuedCount(plane, flag) !== mine) return;
+    if (queuedCount(plane, flag) !== mine) return sent;
     let want: boolean | undefined;
     try {
       want = await inForce();
     } catch {
-      return;
+      return sent;
     }
-    if (want === undefined || want === sent) return;
+    if (want === undefined || want === sent) return sent;
     const state = want ? 'on' : 'off';
     logger.info(
       `${plane.vendor}: the decision on flag "${flag}" changed while it was turned ${sent ? 'on' : 'off'}: turning it ${state}, as the decision in force says`,
@@ -115,10 +116,11 @@ async function followDecision(
       await follow;
     } catch (error) {
       logger.warn(scrubSecrets(`${plane.vendor} did not turn flag "${flag}" ${state} (${messageOf(error)})`, secrets));
-      return;
+      return sent;
     }
     sent = want;
   }
+  return sent;
 }
 
 /** Per control plane and flag: the change sent last (settled or not). */

@@ -76,9 +76,11 @@ describe('switchyard kill / unkill with a control plane: the vendor follows the 
     expect(kill.err).toBe('');
     expect(kill.code).toBe(0);
     expect(sent()).toEqual(['off']);
+    expect(kill.out).toContain('vendor: unleash turned flag "checkout" off\n');
     const unkill = await cli('unkill', 'checkout', '--config', file);
     expect(unkill.code).toBe(0);
     expect(sent()).toEqual(['off', 'on']);
+    expect(unkill.out).toContain('vendor: unleash turned flag "checkout" on\n');
   });
 
   it("a kill whose vendor call lands after another process's unkill: the flag is turned on again", async () => {
@@ -87,6 +89,21 @@ describe('switchyard kill / unkill with a control plane: the vendor follows the 
     expect(kill.code).toBe(0);
     expect(sent()).toEqual(['off', 'on']);
     expect(`${kill.out}${kill.err}`).not.toContain(ADMIN);
+    // The output says where the flag was left, not only what was sent first.
+    expect(kill.out).toContain(
+      'vendor: unleash turned flag "checkout" off, then on: another decision was in force by the time it got there\n',
+    );
+    // In JSON, `followed` says so; a change that stays where it was sent has none.
+    raceWith(false);
+    const json = await cli('kill', 'checkout', '--reason', 'errors up', '--config', file, '--json');
+    expect(JSON.parse(json.out).vendor).toEqual({
+      scope: 'vendor',
+      vendor: 'unleash',
+      flag: 'checkout',
+      followed: { on: true },
+    });
+    const plain = await cli('kill', 'checkout', '--reason', 'errors up', '--config', file, '--json');
+    expect(JSON.parse(plain.out).vendor).toEqual({ scope: 'vendor', vendor: 'unleash', flag: 'checkout' });
   });
 
   it("an unkill whose vendor call lands after another process's kill: the flag is turned off again", async () => {
@@ -96,5 +113,6 @@ describe('switchyard kill / unkill with a control plane: the vendor follows the 
     const unkill = await cli('unkill', 'checkout', '--config', file);
     expect(unkill.code).toBe(0);
     expect(sent()).toEqual(['on', 'off']);
+    expect(unkill.out).toContain('vendor: unleash turned flag "checkout" on, then off: another decision was in force');
   });
 });

@@ -587,7 +587,7 @@ describe('following the decision in force is bounded', () => {
       [],
       inForce,
     );
-    expect(scope).toEqual({ scope: 'vendor', vendor: 'fake', flag: 'checkout' });
+    expect(scope).toEqual({ scope: 'vendor', vendor: 'fake', flag: 'checkout', followed: { on: true } });
     expect(calls).toEqual(['off', 'on', 'off', 'on']);
     expect(reads).toBe(3);
   });

@@ -88,9 +88,12 @@ export async function changeAndReport(
   }
   out(`${experiment}: ${killed ? `killed (${reason})` : 'unkilled'}; every instance sharing ${result.where} obeys\n`);
   out(overruledNote(result, (r) => (r.killed ? 'killed' : 'not killed')));
+  const sent = killed ? 'off' : 'on';
   out(
-    vendor.scope === 'vendor'
-      ? `vendor: ${vendor.vendor} turned flag "${flag}" ${killed ? 'off' : 'on'}\n`
-      : `vendor: not changed, switchyard only: ${vendor.why}\n`,
+    vendor.scope === 'local'
+      ? `vendor: not changed, switchyard only: ${vendor.why}\n`
+      : vendor.followed
+        ? `vendor: ${vendor.vendor} turned flag "${flag}" ${sent}, then ${vendor.followed.on ? 'on' : 'off'}: another decision was in force by the time it got there\n`
+        : `vendor: ${vendor.vendor} turned flag "${flag}" ${sent}\n`,
   );
 }
