@@ -7,6 +7,7 @@ export {
   Switchyard,
   AllocationProvider,
   controlPlaneFromConfig,
+  flagOnBy,
   switchVendorFlag,
   functionSink,
 } from './client/index.js';

@@ -3,7 +3,7 @@ export { createSwitchyard, Switchyard } from './switchyard.js';
 export type { VariantHandlers } from './switchyard.js';
 export { AllocationProvider } from './allocation-provider.js';
 export { controlPlaneFromConfig } from './providers.js';
-export { switchVendorFlag } from './vendor-kill.js';
+export { flagOnBy, switchVendorFlag } from './vendor-kill.js';
 export type * from './types.js';
 export type { EngineCounters } from './engine.js';
 export type { AdaptiveStatus, ArmStatus, AllocationVersion } from './adaptive/adaptive-experiment.js';

@@ -52,7 +52,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AdaptiveAllocator } from './adaptive/adaptive-allocator.js';
 import type { AdaptiveStatus, AllocationVersion } from './adaptive/adaptive-experiment.js';
 import type { GetVariantOptions, KillScope, SwitchyardEvents, SwitchyardOptions, VariantResult } from './types.js';
-import { killAtVendor, switchAtVendor } from './vendor-kill.js';
+import { flagOnBy, killAtVendor, switchAtVendor } from './vendor-kill.js';
 
 /** Distinct flags counted per reason for the metrics; unknown flag names beyond it count as "(other)". */
 const MAX_COUNTED_FLAGS = 1000;
@@ -536,7 +536,13 @@ export class Switchyard {
     const flag = this.config.experiments.get(experiment)!.flag;
     return {
       ...record,
-      vendor: killAtVendor(this.engine.vendor, flag, this.logger, this.config.secrets, () => this.flagOn(experiment)),
+      vendor: killAtVendor(
+        this.engine.vendor,
+        flag,
+        this.logger,
+        this.config.secrets,
+        flagOnBy(() => this.killSwitch.current(experiment)),
+      ),
     };
   }
 
@@ -591,16 +597,15 @@ export class Switchyard {
     const flag = this.config.experiments.get(experiment)!.flag;
     return {
       ...record,
-      vendor: switchAtVendor(this.engine.vendor, flag, true, this.logger, this.config.secrets, () =>
-        this.flagOn(experiment),
+      vendor: switchAtVendor(
+        this.engine.vendor,
+        flag,
+        true,
+        this.logger,
+        this.config.secrets,
+        flagOnBy(() => this.killSwitch.current(experiment)),
       ),
     };
-  }
-
-  /** Whether the experiment's flag should be on at the vendor by the kill record in force now in the shared state. */
-  private async flagOn(experiment: string): Promise<boolean | undefined> {
-    const record = await this.killSwitch.current(experiment);
-    return record === undefined ? undefined : !record.killed;
   }
 
   /** The latest kill record of an experiment (kill or unkill, here or elsewhere), if any. */

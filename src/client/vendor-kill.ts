@@ -12,6 +12,7 @@ import { scrubSecrets, type ValidatedConfig } from '../config/index.js';
 import { silentLogger, type ControlPlane, type HasControlPlane, type Logger } from '../ports.js';
 import { providerFromConfig } from './providers.js';
 import type { KillScope } from './types.js';
+import type { KillRecord } from '../fleet/index.js';
 import { messageOf } from '../errors.js';
 
 /**
@@ -19,6 +20,14 @@ import { messageOf } from '../errors.js';
  * state (false: killed), read after a change reached the vendor; undefined when unknown.
  */
 export type FlagOnInForce = () => Promise<boolean | undefined>;
+
+/** FlagOnInForce from a read of the kill record in force (none: unknown). */
+export function flagOnBy(read: () => Promise<KillRecord | undefined>): FlagOnInForce {
+  return async () => {
+    const record = await read();
+    return record === undefined ? undefined : !record.killed;
+  };
+}
 
 /** How many times a change follows a decision that moved while it was sent (see followDecision). */
 const MAX_FOLLOWS = 3;

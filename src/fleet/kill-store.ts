@@ -163,13 +163,8 @@ export class KillStore {
       const link = this.link;
       try {
         const text = await link.redis.hget(this.keys.kills, experiment);
-        let record: KillRecord | undefined;
-        try {
-          record = text === null ? undefined : parseKillRecord(JSON.parse(text));
-        } catch {
-          record = undefined;
-        }
-        if (record) this.accept([record]);
+        // Taken in as a broadcast record is: parsed, and kept when newer.
+        if (text !== null) this.onMessage(text);
       } catch (error) {
         link.failed(error as Error);
       }

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import {
   changeKillState,
   loadConfigFile,
+  flagOnBy,
   readKillRecord,
   switchVendorFlag,
   SwitchyardError,
@@ -78,10 +79,13 @@ export async function changeAndReport(
   }
   const flag = config.experiments.get(experiment)!.flag;
   // The vendor's flag follows the decision in force if another process's moved it meanwhile.
-  const vendor = await switchVendorFlag(config, flag, !killed, undefined, async () => {
-    const record = await readKillRecord(config, experiment);
-    return record === undefined ? undefined : !record.killed;
-  });
+  const vendor = await switchVendorFlag(
+    config,
+    flag,
+    !killed,
+    undefined,
+    flagOnBy(() => readKillRecord(config, experiment)),
+  );
   if (json) {
     out(JSON.stringify({ ...result, vendor }) + '\n');
     return;
